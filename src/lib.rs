@@ -1,0 +1,20 @@
+//! meshext-lint: offline checks for OpenShift Service Mesh WebAssembly extensions.
+//!
+//! The pipeline, one module each: [`load`] inputs → [`model`] the mesh → [`checks`] rules →
+//! [`chain`] effective filter chains → [`simulate`] requests through real modules →
+//! [`report`] findings in the chosen format. [`image`] reads pulled extension images and
+//! [`abi`] checks modules against the proxy-wasm ABI.
+
+pub mod abi;
+pub mod chain;
+pub mod checks;
+pub mod cli;
+pub mod data;
+pub mod diag;
+pub mod image;
+pub mod load;
+pub mod model;
+pub mod report;
+pub mod rules;
+pub mod simulate;
+pub mod source;

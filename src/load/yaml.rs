@@ -1,0 +1,530 @@
+//! YAML → a span-carrying tree.
+//!
+//! Built on `saphyr-parser` events. We own the tree so that we can: keep byte spans for every
+//! node (saphyr counts characters), report duplicate keys instead of failing, and bound alias
+//! expansion and nesting so that hostile input (billion laughs, deep nesting) cannot exhaust
+//! memory or the stack.
+
+use saphyr_parser::{Event, Parser, ScalarStyle, Span as PSpan};
+use std::collections::HashMap;
+
+/// Byte range in the source text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    /// A string scalar. `quoted` is true for quoted or block scalars and `!!str`.
+    Str(String),
+    Seq(Vec<Node>),
+    Map(Vec<(Node, Node)>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    pub span: Span,
+    pub value: Value,
+}
+
+impl Node {
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.value {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_map(&self) -> Option<&[(Node, Node)]> {
+        match &self.value {
+            Value::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    pub fn as_seq(&self) -> Option<&[Node]> {
+        match &self.value {
+            Value::Seq(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The entry (key node, value node) for `key` in a mapping.
+    pub fn entry(&self, key: &str) -> Option<(&Node, &Node)> {
+        self.as_map()?
+            .iter()
+            .find(|(k, _)| k.key_text().as_deref() == Some(key))
+            .map(|(k, v)| (k, v))
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        self.entry(key).map(|(_, v)| v)
+    }
+
+    /// A scalar as mapping-key text (`1` → "1", `true` → "true").
+    pub fn key_text(&self) -> Option<String> {
+        match &self.value {
+            Value::Str(s) => Some(s.clone()),
+            Value::Int(i) => Some(i.to_string()),
+            Value::Float(f) => Some(f.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            Value::Null => Some("null".into()),
+            _ => None,
+        }
+    }
+
+    /// Converts to JSON the way Kubernetes does (non-string keys become their text).
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value as J;
+        match &self.value {
+            Value::Null => J::Null,
+            Value::Bool(b) => J::Bool(*b),
+            Value::Int(i) => J::from(*i),
+            Value::Float(f) => serde_json::Number::from_f64(*f).map(J::Number).unwrap_or(J::Null),
+            Value::Str(s) => J::String(s.clone()),
+            Value::Seq(items) => J::Array(items.iter().map(Node::to_json).collect()),
+            Value::Map(entries) => {
+                let mut m = serde_json::Map::new();
+                for (k, v) in entries {
+                    m.insert(k.key_text().unwrap_or_else(|| "<complex key>".into()), v.to_json());
+                }
+                J::Object(m)
+            }
+        }
+    }
+
+    /// The node at a JSON pointer (`/spec/ports/0/port`), with the key node of the last
+    /// segment when it is a mapping entry.
+    pub fn pointer(&self, ptr: &str) -> Option<(Option<&Node>, &Node)> {
+        let mut cur = self;
+        let mut key = None;
+        if ptr.is_empty() {
+            return Some((None, cur));
+        }
+        for raw in ptr.strip_prefix('/')?.split('/') {
+            let seg = raw.replace("~1", "/").replace("~0", "~");
+            match &cur.value {
+                Value::Map(_) => {
+                    let (k, v) = cur.entry(&seg)?;
+                    key = Some(k);
+                    cur = v;
+                }
+                Value::Seq(items) => {
+                    cur = items.get(seg.parse::<usize>().ok()?)?;
+                    key = None;
+                }
+                _ => return None,
+            }
+        }
+        Some((key, cur))
+    }
+
+    fn count(&self) -> usize {
+        1 + match &self.value {
+            Value::Seq(s) => s.iter().map(Node::count).sum(),
+            Value::Map(m) => m.iter().map(|(k, v)| k.count() + v.count()).sum(),
+            _ => 0,
+        }
+    }
+}
+
+/// A problem found while parsing; `span` points at it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct YamlError {
+    pub message: String,
+    pub span: Span,
+}
+
+/// A duplicate mapping key: where it is, and where the key was first defined.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DuplicateKey {
+    pub key: String,
+    pub span: Span,
+    pub first: Span,
+}
+
+/// One YAML document of a stream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct YamlDoc {
+    /// `None` for an empty document.
+    pub root: Option<Node>,
+    pub span: Span,
+    pub duplicates: Vec<DuplicateKey>,
+}
+
+/// Result of parsing a stream: the documents read before any error, and the error.
+#[derive(Debug, Default)]
+pub struct Parsed {
+    pub docs: Vec<YamlDoc>,
+    pub error: Option<YamlError>,
+}
+
+/// Bounds that keep hostile input cheap.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Maximum nesting of collections.
+    pub max_depth: usize,
+    /// Maximum nodes per document, counting alias expansions.
+    pub max_nodes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_depth: 200,
+            max_nodes: 2_000_000,
+        }
+    }
+}
+
+/// Converts saphyr's character indices to byte offsets. Markers arrive nearly in order,
+/// so a cursor that walks from the last position is linear overall.
+struct Offsets<'a> {
+    text: &'a str,
+    ascii: bool,
+    chars: usize,
+    bytes: usize,
+}
+
+impl<'a> Offsets<'a> {
+    fn new(text: &'a str) -> Self {
+        Offsets {
+            text,
+            ascii: text.is_ascii(),
+            chars: 0,
+            bytes: 0,
+        }
+    }
+
+    fn byte(&mut self, char_index: usize) -> usize {
+        if self.ascii {
+            return char_index.min(self.text.len());
+        }
+        while self.chars < char_index {
+            match self.text[self.bytes..].chars().next() {
+                Some(c) => {
+                    self.bytes += c.len_utf8();
+                    self.chars += 1;
+                }
+                None => return self.bytes,
+            }
+        }
+        while self.chars > char_index {
+            match self.text[..self.bytes].chars().next_back() {
+                Some(c) => {
+                    self.bytes -= c.len_utf8();
+                    self.chars -= 1;
+                }
+                None => break,
+            }
+        }
+        self.bytes
+    }
+
+    fn span(&mut self, s: &PSpan) -> Span {
+        let start = self.byte(s.start.index());
+        let end = self.byte(s.end.index());
+        Span { start, end: end.max(start) }
+    }
+}
+
+enum Frame {
+    Seq { start: Span, anchor: usize, items: Vec<Node> },
+    Map { start: Span, anchor: usize, entries: Vec<(Node, Node)>, key: Option<Node> },
+}
+
+/// Parses a YAML stream (one or more documents).
+pub fn parse(text: &str, limits: Limits) -> Parsed {
+    let mut out = Parsed::default();
+    let mut offsets = Offsets::new(text);
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut anchors: HashMap<usize, Node> = HashMap::new();
+    let mut doc: Option<YamlDoc> = None;
+    let mut nodes = 0usize;
+
+    let fail = |out: &mut Parsed, message: String, span: Span| {
+        out.error = Some(YamlError { message, span });
+    };
+
+    for item in Parser::new_from_str(text) {
+        let (event, pspan) = match item {
+            Ok(x) => x,
+            Err(e) => {
+                let at = offsets.byte(e.marker().index());
+                fail(&mut out, e.info().to_string(), Span { start: at, end: at });
+                return out;
+            }
+        };
+        let span = offsets.span(&pspan);
+        let node = match event {
+            Event::StreamStart | Event::StreamEnd | Event::Nothing => continue,
+            Event::DocumentStart(_) => {
+                anchors.clear();
+                nodes = 0;
+                doc = Some(YamlDoc { root: None, span, duplicates: Vec::new() });
+                continue;
+            }
+            Event::DocumentEnd => {
+                if let Some(mut d) = doc.take() {
+                    d.span.end = span.end.max(d.span.start);
+                    out.docs.push(d);
+                }
+                continue;
+            }
+            Event::SequenceStart(anchor, _) => {
+                if stack.len() >= limits.max_depth {
+                    fail(&mut out, format!("nesting deeper than {} levels", limits.max_depth), span);
+                    return out;
+                }
+                stack.push(Frame::Seq { start: span, anchor, items: Vec::new() });
+                continue;
+            }
+            Event::MappingStart(anchor, _) => {
+                if stack.len() >= limits.max_depth {
+                    fail(&mut out, format!("nesting deeper than {} levels", limits.max_depth), span);
+                    return out;
+                }
+                stack.push(Frame::Map { start: span, anchor, entries: Vec::new(), key: None });
+                continue;
+            }
+            Event::SequenceEnd => {
+                let Some(Frame::Seq { start, anchor, items }) = stack.pop() else {
+                    fail(&mut out, "unbalanced sequence".into(), span);
+                    return out;
+                };
+                let node = Node { span: Span { start: start.start, end: span.end.max(start.start) }, value: Value::Seq(items) };
+                register(&mut anchors, anchor, &node);
+                node
+            }
+            Event::MappingEnd => {
+                let Some(Frame::Map { start, anchor, entries, .. }) = stack.pop() else {
+                    fail(&mut out, "unbalanced mapping".into(), span);
+                    return out;
+                };
+                let node = Node { span: Span { start: start.start, end: span.end.max(start.start) }, value: Value::Map(entries) };
+                register(&mut anchors, anchor, &node);
+                node
+            }
+            Event::Alias(id) => {
+                let Some(target) = anchors.get(&id) else {
+                    fail(&mut out, "alias to an unknown anchor".into(), span);
+                    return out;
+                };
+                let size = target.count();
+                nodes += size;
+                if nodes > limits.max_nodes {
+                    fail(&mut out, format!("document expands to more than {} nodes (alias bomb?)", limits.max_nodes), span);
+                    return out;
+                }
+                // The copy keeps the anchor's spans: findings inside point at the original.
+                target.clone()
+            }
+            Event::Scalar(text, style, anchor, tag) => {
+                nodes += 1;
+                if nodes > limits.max_nodes {
+                    fail(&mut out, format!("document has more than {} nodes", limits.max_nodes), span);
+                    return out;
+                }
+                let forced_str = tag.as_ref().is_some_and(|t| t.suffix == "str");
+                let value = if style != ScalarStyle::Plain || forced_str {
+                    Value::Str(text.into_owned())
+                } else {
+                    resolve_plain(&text)
+                };
+                let node = Node { span, value };
+                register(&mut anchors, anchor, &node);
+                node
+            }
+        };
+        // Attach the finished node to its parent (or make it the document root).
+        match stack.last_mut() {
+            Some(Frame::Seq { items, .. }) => items.push(node),
+            Some(Frame::Map { entries, key, .. }) => match key.take() {
+                None => *key = Some(node),
+                Some(k) => {
+                    let text = k.key_text();
+                    if let Some(d) = doc.as_mut() {
+                        if let Some(t) = &text {
+                            if t != "<<" {
+                                if let Some((first, _)) = entries.iter().find(|(ek, _)| ek.key_text().as_ref() == Some(t)) {
+                                    d.duplicates.push(DuplicateKey { key: t.clone(), span: k.span, first: first.span });
+                                }
+                            }
+                        }
+                    }
+                    if text.as_deref() == Some("<<") {
+                        merge_into(entries, &node);
+                    } else if let Some(pos) = entries.iter().position(|(ek, _)| ek.key_text().is_some() && ek.key_text() == text) {
+                        // The later value wins, as with Kubernetes' JSON conversion.
+                        entries[pos].1 = node;
+                    } else {
+                        entries.push((k, node));
+                    }
+                }
+            },
+            None => {
+                if let Some(d) = doc.as_mut() {
+                    d.root = Some(node);
+                }
+            }
+        }
+    }
+    out
+}
+
+fn register(anchors: &mut HashMap<usize, Node>, anchor: usize, node: &Node) {
+    if anchor != 0 {
+        anchors.insert(anchor, node.clone());
+    }
+}
+
+/// YAML merge keys (`<<: *base`): add entries that are not already present.
+fn merge_into(entries: &mut Vec<(Node, Node)>, source: &Node) {
+    let sources: Vec<&Node> = match &source.value {
+        Value::Seq(items) => items.iter().collect(),
+        _ => vec![source],
+    };
+    for src in sources {
+        if let Value::Map(m) = &src.value {
+            for (k, v) in m {
+                if !entries.iter().any(|(ek, _)| ek.key_text() == k.key_text()) {
+                    entries.push((k.clone(), v.clone()));
+                }
+            }
+        }
+    }
+}
+
+/// Resolves a plain scalar with the YAML 1.2 core schema.
+fn resolve_plain(s: &str) -> Value {
+    match s {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "true" | "True" | "TRUE" => return Value::Bool(true),
+        "false" | "False" | "FALSE" => return Value::Bool(false),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => return Value::Float(f64::INFINITY),
+        "-.inf" | "-.Inf" | "-.INF" => return Value::Float(f64::NEG_INFINITY),
+        ".nan" | ".NaN" | ".NAN" => return Value::Float(f64::NAN),
+        _ => {}
+    }
+    let unsigned = s.strip_prefix(['-', '+']).unwrap_or(s);
+    if !unsigned.is_empty() && unsigned.bytes().all(|b| b.is_ascii_digit()) {
+        if let Ok(i) = s.parse::<i64>() {
+            return Value::Int(i);
+        }
+        return s.parse::<f64>().map(Value::Float).unwrap_or_else(|_| Value::Str(s.into()));
+    }
+    if let Some(hex) = s.strip_prefix("0x") {
+        if let Ok(i) = i64::from_str_radix(hex, 16) {
+            return Value::Int(i);
+        }
+    }
+    if let Some(oct) = s.strip_prefix("0o") {
+        if let Ok(i) = i64::from_str_radix(oct, 8) {
+            return Value::Int(i);
+        }
+    }
+    let looks_float = unsigned.starts_with(|c: char| c.is_ascii_digit() || c == '.')
+        && unsigned.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'))
+        && unsigned.bytes().any(|b| b.is_ascii_digit());
+    if looks_float {
+        if let Ok(f) = s.parse::<f64>() {
+            return Value::Float(f);
+        }
+    }
+    Value::Str(s.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(text: &str) -> Node {
+        let p = parse(text, Limits::default());
+        assert!(p.error.is_none(), "{:?}", p.error);
+        p.docs.into_iter().next().unwrap().root.unwrap()
+    }
+
+    #[test]
+    fn scalars_resolve_like_the_core_schema() {
+        let n = one("a: 1\nb: '1'\nc: true\nd: ~\ne: 1.5\nf: hello\ng: 0x10\nh: !!str 12\n");
+        let j = n.to_json();
+        assert_eq!(j, serde_json::json!({"a":1,"b":"1","c":true,"d":null,"e":1.5,"f":"hello","g":16,"h":"12"}));
+    }
+
+    #[test]
+    fn spans_are_bytes_even_after_non_ascii() {
+        let text = "x: \"ééé\"\ny: value\n";
+        let n = one(text);
+        let v = n.get("y").unwrap();
+        assert_eq!(&text[v.span.start..v.span.end], "value");
+    }
+
+    #[test]
+    fn pointer_finds_nodes_and_keys() {
+        let text = "spec:\n  ports:\n  - port: 80\n";
+        let n = one(text);
+        let (k, v) = n.pointer("/spec/ports/0/port").unwrap();
+        assert_eq!(&text[v.span.start..v.span.end], "80");
+        assert_eq!(&text[k.unwrap().span.start..k.unwrap().span.end], "port");
+        assert!(n.pointer("/spec/nope").is_none());
+    }
+
+    #[test]
+    fn duplicate_keys_are_reported_and_last_wins() {
+        let p = parse("a: 1\nb: 2\na: 3\n", Limits::default());
+        let d = &p.docs[0];
+        assert_eq!(d.duplicates.len(), 1);
+        assert_eq!(d.duplicates[0].key, "a");
+        assert_eq!(d.duplicates[0].span.start, 10);
+        assert_eq!(d.duplicates[0].first.start, 0);
+        assert_eq!(d.root.as_ref().unwrap().to_json(), serde_json::json!({"a":3,"b":2}));
+    }
+
+    #[test]
+    fn multi_document_streams() {
+        let p = parse("a: 1\n---\nb: 2\n---\n", Limits::default());
+        assert_eq!(p.docs.len(), 3);
+        let last = p.docs[2].root.as_ref().map(|n| n.value.clone());
+        assert!(matches!(last, None | Some(Value::Null)));
+    }
+
+    #[test]
+    fn merge_keys() {
+        let n = one("base: &b {x: 1, y: 2}\nd:\n  <<: *b\n  y: 3\n");
+        assert_eq!(n.get("d").unwrap().to_json(), serde_json::json!({"y":3,"x":1}));
+    }
+
+    #[test]
+    fn billion_laughs_is_bounded() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..10 {
+            let prev = format!("*a{}", i - 1);
+            text.push_str(&format!("a{i}: &a{i} [{}]\n", vec![prev; 10].join(", ")));
+        }
+        let p = parse(&text, Limits::default());
+        let e = p.error.expect("must stop");
+        assert!(e.message.contains("alias bomb"), "{}", e.message);
+    }
+
+    #[test]
+    fn deep_nesting_is_bounded() {
+        let text = "[".repeat(10_000);
+        let p = parse(&text, Limits::default());
+        // Either our bound or the parser's own recursion limit stops it, with a position.
+        assert!(p.error.is_some());
+    }
+
+    #[test]
+    fn syntax_errors_have_positions() {
+        let text = "a: 1\nb: [1, 2\nc: 3\n";
+        let p = parse(text, Limits::default());
+        let e = p.error.unwrap();
+        assert!(e.span.start > 5, "{e:?}");
+    }
+}

@@ -1,0 +1,3 @@
+fn main() {
+    std::process::exit(meshext_lint::cli::main());
+}

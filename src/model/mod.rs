@@ -1,0 +1,246 @@
+//! The typed mesh model built from loaded resources: what the control plane would see.
+//!
+//! Every object keeps a [`Meta`] with its identity and where it was declared, so that checks
+//! and the filter-chain builder can point findings at the source.
+
+pub mod build;
+pub mod version;
+
+use crate::diag::Location;
+use crate::load::Document;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+pub use version::MeshVersion;
+
+pub type Labels = BTreeMap<String, String>;
+
+/// Identity and origin of a resource.
+#[derive(Debug, Clone)]
+pub struct Meta {
+    pub kind: String,
+    pub api_version: String,
+    pub name: String,
+    /// Namespace as written, or the default (`default`) for namespaced kinds without one.
+    pub namespace: String,
+    /// `metadata.creationTimestamp` when present (RFC 3339 text).
+    pub creation_timestamp: Option<String>,
+    pub annotations: Labels,
+    /// The document the resource came from (text, tree and spans).
+    pub doc: Arc<Document>,
+}
+
+impl Meta {
+    /// `Kind namespace/name`, the resource label used in findings.
+    pub fn display(&self) -> String {
+        format!("{} {}/{}", self.kind, self.namespace, self.name)
+    }
+
+    /// `namespace/name`.
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.namespace, self.name)
+    }
+
+    /// The location of the node at JSON pointer `ptr` (e.g. `/spec/phase`); falls back to
+    /// the nearest existing ancestor, then to the document start.
+    pub fn loc(&self, ptr: &str) -> Location {
+        self.doc.location_of(ptr)
+    }
+
+    /// The location of the key of the node at `ptr` (`phase` in `phase: x`), or the node.
+    pub fn key_loc(&self, ptr: &str) -> Location {
+        self.doc.key_location_of(ptr)
+    }
+}
+
+/// How an SME delivers its configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExtensionConfig {
+    Absent,
+    /// v1alpha1: a string.
+    Text(String),
+    /// v1: an object (any JSON, as written).
+    Object(serde_json::Value),
+    /// A value of the wrong type for the API version (reported by the schema check).
+    Invalid(serde_json::Value),
+}
+
+/// A `ServiceMeshExtension`.
+#[derive(Debug, Clone)]
+pub struct Extension {
+    pub meta: Meta,
+    pub image: Option<String>,
+    pub image_pull_policy: Option<String>,
+    pub phase: Option<String>,
+    pub priority: Option<i64>,
+    /// `None` when `workloadSelector` is absent; `Some(labels)` otherwise (possibly empty).
+    pub selector: Option<Labels>,
+    pub config: ExtensionConfig,
+    /// `status.deployment.ready` when a status is supplied.
+    pub status_ready: Option<bool>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ProxyType {
+    Sidecar,
+    Gateway,
+}
+
+/// A workload: something that runs pods with a proxy.
+#[derive(Debug, Clone)]
+pub struct Workload {
+    pub meta: Meta,
+    /// Pod labels (the pod template's labels for controllers).
+    pub labels: Labels,
+    pub proxy: ProxyType,
+    /// `sidecar.istio.io/inject` annotation or label value, when set.
+    pub inject: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServicePort {
+    pub name: Option<String>,
+    pub port: i64,
+    /// Numeric target port, or the port itself when absent; named target ports stay textual.
+    pub target_port: String,
+    pub protocol: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Service {
+    pub meta: Meta,
+    /// `None` = no selector (no endpoints from pods).
+    pub selector: Option<Labels>,
+    pub ports: Vec<ServicePort>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum AuthzAction {
+    Allow,
+    Deny,
+    Audit,
+    Custom,
+}
+
+/// The security and EnvoyFilter resources that shape filter chains.
+#[derive(Debug, Clone)]
+pub struct AuthorizationPolicy {
+    pub meta: Meta,
+    /// `spec.selector.matchLabels`; `None` = namespace-wide (or mesh-wide in the root namespace).
+    pub selector: Option<Labels>,
+    pub action: AuthzAction,
+}
+
+#[derive(Debug, Clone)]
+pub struct RequestAuthentication {
+    pub meta: Meta,
+    pub selector: Option<Labels>,
+    pub jwt_rules: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct PeerAuthentication {
+    pub meta: Meta,
+    pub selector: Option<Labels>,
+    /// `spec.mtls.mode` (STRICT, PERMISSIVE, DISABLE, UNSET).
+    pub mode: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct EnvoyFilter {
+    pub meta: Meta,
+    /// `spec.workloadSelector.labels`; `None` = every proxy in scope.
+    pub selector: Option<Labels>,
+}
+
+#[derive(Debug, Clone)]
+pub struct WasmPlugin {
+    pub meta: Meta,
+    pub selector: Option<Labels>,
+    pub url: Option<String>,
+    pub phase: Option<String>,
+    pub priority: Option<i64>,
+}
+
+/// `ServiceMeshControlPlane` facts that matter for extensions.
+#[derive(Debug, Clone)]
+pub struct ControlPlane {
+    pub meta: Meta,
+    /// `spec.version` as written.
+    pub version: Option<String>,
+    /// `spec.techPreview.wasmExtensions.enabled` when set to a boolean.
+    pub wasm_extensions_enabled: Option<bool>,
+    /// `spec.telemetry.type` (Istiod, Mixer, Remote, None).
+    pub telemetry_type: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct MemberRoll {
+    pub meta: Meta,
+    pub members: Vec<String>,
+    pub configured_members: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub meta: Meta,
+    /// `spec.controlPlaneRef` (namespace, name).
+    pub control_plane: Option<(String, String)>,
+}
+
+/// Where the mesh version came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VersionSource {
+    CommandLine,
+    Config,
+    ControlPlane,
+    Assumed,
+}
+
+/// Everything loaded, typed and indexed.
+#[derive(Debug, Default)]
+pub struct Mesh {
+    pub version: MeshVersion,
+    pub version_source: Option<VersionSource>,
+    pub control_planes: Vec<ControlPlane>,
+    pub member_rolls: Vec<MemberRoll>,
+    pub members: Vec<Member>,
+    pub extensions: Vec<Extension>,
+    pub wasm_plugins: Vec<WasmPlugin>,
+    pub workloads: Vec<Workload>,
+    pub services: Vec<Service>,
+    pub namespaces: Vec<Meta>,
+    pub authorization_policies: Vec<AuthorizationPolicy>,
+    pub request_authentications: Vec<RequestAuthentication>,
+    pub peer_authentications: Vec<PeerAuthentication>,
+    pub envoy_filters: Vec<EnvoyFilter>,
+}
+
+impl Mesh {
+    /// The control-plane (and root) namespace: the first SMCP's namespace.
+    pub fn control_plane_namespace(&self) -> Option<&str> {
+        self.control_planes.first().map(|c| c.meta.namespace.as_str())
+    }
+
+    /// Namespaces in the mesh: the control-plane namespace plus members from the SMMR
+    /// (`spec.members` ∪ `status.configuredMembers`) and `ServiceMeshMember` objects.
+    pub fn mesh_namespaces(&self) -> BTreeSet<String> {
+        let mut set = BTreeSet::new();
+        if let Some(cp) = self.control_plane_namespace() {
+            set.insert(cp.to_string());
+        }
+        for roll in &self.member_rolls {
+            set.extend(roll.members.iter().cloned());
+            set.extend(roll.configured_members.iter().cloned());
+        }
+        for m in &self.members {
+            set.insert(m.meta.namespace.clone());
+        }
+        set
+    }
+}
+
+/// `selector ⊆ labels`, Istio's `SubsetOf` (an empty selector matches everything).
+pub fn selector_matches(selector: &Labels, labels: &Labels) -> bool {
+    selector.iter().all(|(k, v)| labels.get(k) == Some(v))
+}

@@ -1,0 +1,73 @@
+//! The rule catalogue, embedded from `rules/catalogue/*.yaml`.
+//!
+//! Each rule has a stable ID (`MX301`), a kebab-case name, a default severity and the texts
+//! shown by `meshext-lint explain` and `docs/rules/<ID>.md`.
+
+use crate::diag::Severity;
+use crate::load::yaml;
+use serde::Deserialize;
+use std::sync::OnceLock;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Rule {
+    pub id: String,
+    pub name: String,
+    pub severity: String,
+    pub summary: String,
+    pub explanation: String,
+    pub fix: String,
+    pub example_fail: String,
+    pub example_pass: String,
+    /// Mesh versions the rule applies to, as prose ("all", "v2.1, v2.2").
+    #[serde(default)]
+    pub versions: Option<String>,
+}
+
+impl Rule {
+    pub fn default_severity(&self) -> Severity {
+        Severity::parse(&self.severity).unwrap_or(Severity::Error)
+    }
+
+    /// The rule's documentation page, relative to the repository root.
+    pub fn doc_path(&self) -> String {
+        format!("docs/rules/{}.md", self.id)
+    }
+}
+
+fn parse_rule(path: &str, text: &str) -> Rule {
+    let parsed = yaml::parse(text, yaml::Limits::default());
+    if let Some(e) = parsed.error {
+        panic!("rules/{path}: {}", e.message);
+    }
+    let root = parsed
+        .docs
+        .into_iter()
+        .next()
+        .and_then(|d| d.root)
+        .unwrap_or_else(|| panic!("rules/{path}: empty"));
+    serde_json::from_value(root.to_json()).unwrap_or_else(|e| panic!("rules/{path}: {e}"))
+}
+
+/// Every rule, sorted by ID. The catalogue is checked by tests, so a malformed entry can
+/// only come from a broken build and is treated as a bug.
+pub fn all() -> &'static [Rule] {
+    static RULES: OnceLock<Vec<Rule>> = OnceLock::new();
+    RULES.get_or_init(|| {
+        let mut rules: Vec<Rule> = crate::data::files_under("catalogue")
+            .filter(|(p, _)| p.ends_with(".yaml"))
+            .map(|(p, t)| parse_rule(p, t))
+            .collect();
+        rules.sort_by(|a, b| a.id.cmp(&b.id));
+        rules
+    })
+}
+
+pub fn get(id: &str) -> Option<&'static Rule> {
+    all().iter().find(|r| r.id.eq_ignore_ascii_case(id))
+}
+
+/// The catalogue's default severity; `Error` for an ID missing from the catalogue (a test
+/// checks that every ID used in code has an entry).
+pub fn default_severity(id: &str) -> Severity {
+    get(id).map(Rule::default_severity).unwrap_or(Severity::Error)
+}
