@@ -31,6 +31,24 @@ pub struct Meta {
 }
 
 impl Meta {
+    /// A resource with no source text, for tests and generated objects.
+    pub fn synthetic(kind: &str, namespace: &str, name: &str) -> Meta {
+        let source = crate::source::SourceFile::new(format!("<{kind} {namespace}/{name}>"), "");
+        let root = crate::load::Node {
+            span: Default::default(),
+            value: crate::load::Value::Map(Vec::new()),
+        };
+        Meta {
+            kind: kind.into(),
+            api_version: String::new(),
+            name: name.into(),
+            namespace: namespace.into(),
+            creation_timestamp: None,
+            annotations: Labels::new(),
+            doc: Arc::new(Document::new(source, 0, String::new(), root)),
+        }
+    }
+
     /// `Kind namespace/name`, the resource label used in findings.
     pub fn display(&self) -> String {
         format!("{} {}/{}", self.kind, self.namespace, self.name)
