@@ -17,7 +17,8 @@ fn sme_label(e: &Extension) -> String {
 /// MX205 (no SMCP) and MX206 (unsupported `spec.version`).
 pub fn check_version(ctx: &Context, out: &mut Vec<Diagnostic>) {
     let mesh = ctx.mesh;
-    if mesh.control_planes.is_empty() {
+    // Nothing parsed at all: the parse errors say enough.
+    if mesh.control_planes.is_empty() && !ctx.documents.is_empty() {
         let how = match mesh.version_source {
             Some(VersionSource::CommandLine) => "given by --mesh-version",
             Some(VersionSource::Config) => "from the configuration file",
