@@ -77,7 +77,10 @@ fn peak_rss_mib() -> Option<f64> {
 fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     let resources = generate(dir.path());
-    let opts = LintOptions { paths: vec![dir.path().to_string_lossy().into_owned()], ..Default::default() };
+    let opts = LintOptions {
+        paths: vec![dir.path().to_string_lossy().into_owned()],
+        ..Default::default()
+    };
     let mut best = f64::MAX;
     let mut findings = 0;
     for _ in 0..3 {

@@ -203,15 +203,13 @@ pub fn check_webhooks(ctx: &Context, out: &mut Vec<Diagnostic>) {
                 Some(format!(
                     "the control-plane namespace `{m}` must not be listed as a member"
                 ))
-            } else if let Some(other) = claimed
-                .insert(m.as_str(), roll.meta.namespace.as_str())
-                .filter(|o| *o != roll.meta.namespace)
-            {
-                Some(format!(
-                    "namespace `{m}` is already a member of the mesh in `{other}`"
-                ))
             } else {
-                None
+                claimed
+                    .insert(m.as_str(), roll.meta.namespace.as_str())
+                    .filter(|o| *o != roll.meta.namespace)
+                    .map(|other| {
+                        format!("namespace `{m}` is already a member of the mesh in `{other}`")
+                    })
             };
             if let Some(msg) = msg {
                 out.push(

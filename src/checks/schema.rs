@@ -8,7 +8,7 @@ use crate::diag::{Diagnostic, Location};
 use crate::load::Document;
 use crate::model::build::group_of;
 use crate::model::MeshVersion;
-use jsonschema::error::ValidationErrorKind;
+use jsonschema::error::{TypeKind, ValidationErrorKind};
 use jsonschema::Validator;
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
@@ -158,6 +158,31 @@ pub fn validate(
                         display_path(&path)
                     ),
                     locate(&path, true),
+                )
+            }
+            ValidationErrorKind::Type { kind } => {
+                let expected = match kind {
+                    TypeKind::Single(t) => t.to_string(),
+                    TypeKind::Multiple(set) => set
+                        .iter()
+                        .map(|t| t.to_string())
+                        .filter(|t| t != "null")
+                        .collect::<Vec<_>>()
+                        .join(" or "),
+                };
+                let shown = match err.instance().as_ref() {
+                    serde_json::Value::String(s) => format!("the string `{s}`"),
+                    serde_json::Value::Object(_) => "an object".to_string(),
+                    serde_json::Value::Array(_) => "a list".to_string(),
+                    other => format!("`{other}`"),
+                };
+                (
+                    "MX103",
+                    format!(
+                        "`{}` must be of type {expected}, not {shown}",
+                        display_path(&path)
+                    ),
+                    locate(&path, false),
                 )
             }
             _ => (
