@@ -54,6 +54,7 @@ fn every_broken_sample_fires_exactly_what_it_expects() {
         assert_eq!(code, if has_error { 1 } else { 0 }, "{rel}: exit code");
         // The file named after a rule must fire that rule.
         let stem = f.file_stem().unwrap().to_string_lossy();
+        let stem = &stem[..stem.len().min(5)];
         if stem.starts_with("MX") {
             assert!(
                 actual.iter().any(|a| a.starts_with(&*stem)),

@@ -182,7 +182,11 @@ pub fn validate(
                         "`{}` must be of type {expected}, not {shown}",
                         display_path(&path)
                     ),
-                    locate(&path, false),
+                    // A block mapping or list starts on the next line: point at its key.
+                    locate(
+                        &path,
+                        err.instance().is_object() || err.instance().is_array(),
+                    ),
                 )
             }
             _ => (
