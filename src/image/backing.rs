@@ -24,7 +24,9 @@ fn normalise(name: &str) -> Option<String> {
     for c in name.split('/') {
         match c {
             "" | "." => {}
-            ".." => return None,
+            ".." => {
+                parts.pop()?;
+            }
             c => parts.push(c),
         }
     }
@@ -36,18 +38,38 @@ impl Backing {
         let file = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
         let mut archive = tar::Archive::new(file);
         let mut entries = HashMap::new();
+        let mut links = Vec::new();
         let iter = archive.entries_with_seek().map_err(|e| format!("not a tar archive: {e}"))?;
         for (n, entry) in iter.enumerate() {
             if n >= MAX_ARCHIVE_ENTRIES {
                 return Err(format!("more than {MAX_ARCHIVE_ENTRIES} entries (bound)"));
             }
             let entry = entry.map_err(|e| format!("not a readable tar archive: {e}"))?;
-            if !matches!(entry.header().entry_type(), tar::EntryType::Regular | tar::EntryType::Continuous) {
-                continue;
-            }
             let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-            if let Some(key) = normalise(&name) {
-                entries.insert(key, (entry.raw_file_position(), entry.size()));
+            let Some(key) = normalise(&name) else { continue };
+            match entry.header().entry_type() {
+                tar::EntryType::Regular | tar::EntryType::Continuous => {
+                    entries.insert(key, (entry.raw_file_position(), entry.size()));
+                }
+                // `docker save` links `<id>/layer.tar` to the layer file.
+                tar::EntryType::Symlink | tar::EntryType::Link => {
+                    if let Some(t) = entry.link_name_bytes() {
+                        let t = String::from_utf8_lossy(&t).into_owned();
+                        let dir = key.rfind('/').map(|i| &key[..i]).unwrap_or("");
+                        let joined = if entry.header().entry_type() == tar::EntryType::Link || dir.is_empty() {
+                            t
+                        } else {
+                            format!("{dir}/{t}")
+                        };
+                        links.push((key, joined));
+                    }
+                }
+                _ => {}
+            }
+        }
+        for (key, target) in links {
+            if let Some(&e) = normalise(&target).and_then(|t| entries.get(&t)) {
+                entries.insert(key, e);
             }
         }
         if entries.is_empty() {
