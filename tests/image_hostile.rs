@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 
 const REF: &str = "quay.io/acme/ext:1.0";
 const WASM: &[u8] = b"\0asm\x01\0\0\0";
-const MANIFEST: &str = "schemaVersion: 1\nname: ext\nphase: PostAuthZ\npriority: 10\nmodule: ext.wasm\n";
+const MANIFEST: &str =
+    "schemaVersion: 1\nname: ext\nphase: PostAuthZ\npriority: 10\nmodule: ext.wasm\n";
 
 fn sha(b: &[u8]) -> String {
     format!("sha256:{:x}", Sha256::digest(b))
@@ -113,7 +114,10 @@ const TGZ: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 const TAR: &str = "application/vnd.oci.image.layer.v1.tar";
 
 fn good_layer() -> Vec<u8> {
-    gz(&tar(&[E::File("manifest.yaml", MANIFEST.as_bytes()), E::File("ext.wasm", WASM)]))
+    gz(&tar(&[
+        E::File("manifest.yaml", MANIFEST.as_bytes()),
+        E::File("ext.wasm", WASM),
+    ]))
 }
 
 /// Opens `dir` and resolves REF; returns the MX402 message (panics if it is not MX402).
@@ -142,7 +146,7 @@ fn tmp() -> tempfile::TempDir {
 fn a_clean_generated_image_reads() {
     let t = tmp();
     let l = layout(t.path(), &[(good_layer(), TGZ)], None);
-    let (store, diags) = ImageStore::open(&[l.dir.clone()]);
+    let (store, diags) = ImageStore::open(std::slice::from_ref(&l.dir));
     assert!(diags.is_empty(), "{diags:?}");
     let img = store.resolve(REF).unwrap().unwrap();
     assert_eq!(img.kind, ImageKind::SmeImage);
@@ -151,7 +155,10 @@ fn a_clean_generated_image_reads() {
     assert!(pkg.diagnostics.is_empty(), "{:?}", pkg.diagnostics);
     assert_eq!(pkg.module_bytes.as_deref(), Some(WASM));
     // by digest, and by the same name written the docker way
-    assert!(store.resolve(&format!("quay.io/other/name@{}", sha(&l.manifest))).unwrap().is_ok());
+    assert!(store
+        .resolve(&format!("quay.io/other/name@{}", sha(&l.manifest)))
+        .unwrap()
+        .is_ok());
     assert!(store.resolve("quay.io/acme/ext:2.0").is_none());
 }
 
@@ -159,7 +166,10 @@ fn a_clean_generated_image_reads() {
 fn path_traversal_and_absolute_paths_are_refused() {
     for name in ["../../etc/passwd", "a/../../x", "/etc/passwd"] {
         let t = tmp();
-        let layer = gz(&tar(&[E::File("manifest.yaml", MANIFEST.as_bytes()), E::File(name, b"x")]));
+        let layer = gz(&tar(&[
+            E::File("manifest.yaml", MANIFEST.as_bytes()),
+            E::File(name, b"x"),
+        ]));
         let l = layout(t.path(), &[(layer, TGZ)], None);
         let msg = mx402(&l.dir, Limits::default());
         assert!(msg.contains("unsafe"), "{name}: {msg}");
@@ -182,7 +192,11 @@ fn symlinks_leaving_the_root_are_refused() {
 
     // hard link out of the root
     let t = tmp();
-    let l = layout(t.path(), &[(tar(&[E::HardLink("x", "../../etc/shadow")]), TAR)], None);
+    let l = layout(
+        t.path(),
+        &[(tar(&[E::HardLink("x", "../../etc/shadow")]), TAR)],
+        None,
+    );
     assert!(mx402(&l.dir, Limits::default()).contains("unsafe"));
 }
 
@@ -220,7 +234,10 @@ fn gzip_bomb_is_bounded_and_fast() {
     let bomb = e.finish().unwrap();
     assert!(bomb.len() < 64 << 10);
     let l = layout(t.path(), &[(bomb, TGZ)], Some(vec![sha(b"unused")]));
-    let limits = Limits { max_uncompressed: 1 << 20, ..Limits::default() };
+    let limits = Limits {
+        max_uncompressed: 1 << 20,
+        ..Limits::default()
+    };
     let start = std::time::Instant::now();
     let msg = mx402(&l.dir, limits);
     assert!(msg.contains("bound"), "{msg}");
@@ -233,7 +250,13 @@ fn too_many_files_is_bounded() {
     let names: Vec<String> = (0..50).map(|i| format!("f{i}")).collect();
     let entries: Vec<E> = names.iter().map(|n| E::File(n, b"")).collect();
     let l = layout(t.path(), &[(tar(&entries), TAR)], None);
-    let msg = mx402(&l.dir, Limits { max_files: 20, ..Limits::default() });
+    let msg = mx402(
+        &l.dir,
+        Limits {
+            max_files: 20,
+            ..Limits::default()
+        },
+    );
     assert!(msg.contains("bound"), "{msg}");
 }
 
@@ -280,7 +303,11 @@ fn missing_blob_digest_and_size_mismatch() {
 fn malformed_json_is_reported() {
     let t = tmp();
     let l = layout(t.path(), &[(good_layer(), TGZ)], None);
-    std::fs::write(l.dir.join("index.json"), b"{\"schemaVersion\": 2, \"manifests\": [").unwrap();
+    std::fs::write(
+        l.dir.join("index.json"),
+        b"{\"schemaVersion\": 2, \"manifests\": [",
+    )
+    .unwrap();
     assert!(mx402(&l.dir, Limits::default()).contains("malformed"));
 
     // a manifest blob that is valid by digest but not JSON
@@ -294,14 +321,23 @@ fn malformed_json_is_reported() {
     // index.json too large for the bound
     let t = tmp();
     let l = layout(t.path(), &[(good_layer(), TGZ)], None);
-    let msg = mx402(&l.dir, Limits { max_json: 16, ..Limits::default() });
+    let msg = mx402(
+        &l.dir,
+        Limits {
+            max_json: 16,
+            ..Limits::default()
+        },
+    );
     assert!(msg.contains("bound"), "{msg}");
 }
 
 #[test]
 fn truncated_tar_and_random_bytes() {
     let t = tmp();
-    let full = tar(&[E::File("manifest.yaml", MANIFEST.as_bytes()), E::File("ext.wasm", &[7u8; 3000])]);
+    let full = tar(&[
+        E::File("manifest.yaml", MANIFEST.as_bytes()),
+        E::File("ext.wasm", &[7u8; 3000]),
+    ]);
     let l = layout(t.path(), &[(full[..1200].to_vec(), TAR)], None);
     assert!(mx402(&l.dir, Limits::default()).contains("bad tar"));
 
@@ -333,7 +369,12 @@ fn whiteouts_apply_across_layers() {
         E::File("d/old", b"x"),
         E::File("gone", b"x"),
     ]);
-    let l2 = tar(&[E::File("d/.wh..wh..opq", b""), E::File("d/new", b"y"), E::File(".wh.ext.wasm", b""), E::File(".wh.gone", b"")]);
+    let l2 = tar(&[
+        E::File("d/.wh..wh..opq", b""),
+        E::File("d/new", b"y"),
+        E::File(".wh.ext.wasm", b""),
+        E::File(".wh.gone", b""),
+    ]);
     let l = layout(t.path(), &[(l1, TAR), (gz(&l2), TGZ)], None);
     let (store, _) = ImageStore::open(&[l.dir]);
     let img = store.resolve(REF).unwrap().unwrap();
@@ -378,7 +419,7 @@ fn fuzz_truncated_and_mutated_archives_never_panic() {
             }
         }
         std::fs::write(&p, &b).unwrap();
-        let (store, _) = ImageStore::open(&[p.clone()]);
+        let (store, _) = ImageStore::open(std::slice::from_ref(&p));
         if let Some(Ok(img)) = store.resolve(REF) {
             let _ = read_extension(&img);
             accepted += 1;
@@ -389,4 +430,55 @@ fn fuzz_truncated_and_mutated_archives_never_panic() {
     }
     // Mutations of tar padding or unused header fields are harmless; most are caught.
     assert!(accepted < 300);
+}
+
+/// A docker-archive whose layer was altered fails the config's diff_ids; one whose config was
+/// altered fails its file name's digest; one without its layer is reported as missing.
+#[test]
+fn tampered_docker_archive() {
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/images/header-append.docker.tar");
+    if !src.exists() {
+        eprintln!("NOTICE: fixture {} is absent; skipping", src.display());
+        return;
+    }
+    let reference = "quay.io/meshext-samples/header-append:1.0";
+    for (what, needle) in [
+        ("layer", "the config says"),
+        ("config", "corrupt"),
+        ("drop", "missing layer"),
+    ] {
+        let t = tmp();
+        let out = t.path().join("d.tar");
+        let mut b = tar::Builder::new(std::fs::File::create(&out).unwrap());
+        let mut a = tar::Archive::new(std::fs::File::open(&src).unwrap());
+        for e in a.entries().unwrap() {
+            let mut e = e.unwrap();
+            let name = e.path().unwrap().to_string_lossy().into_owned();
+            let mut data = Vec::new();
+            std::io::Read::read_to_end(&mut e, &mut data).unwrap();
+            let mut h = e.header().clone();
+            let is_layer = name.ends_with(".tar") && !name.contains('/');
+            if what == "drop" && (is_layer || name.ends_with("layer.tar")) {
+                continue;
+            }
+            if (what == "layer" && is_layer)
+                || (what == "config"
+                    && name.ends_with(".json")
+                    && !name.contains('/')
+                    && name != "manifest.json")
+            {
+                let i = data.len() / 2;
+                data[i] ^= 0x55;
+            }
+            b.append_data(&mut h, &name, &data[..]).unwrap();
+        }
+        b.finish().unwrap();
+        drop(b);
+        let (store, diags) = ImageStore::open(&[out]);
+        assert!(diags.is_empty(), "{diags:?}");
+        let e = store.resolve(reference).unwrap().unwrap_err();
+        assert_eq!(e.rule, "MX402");
+        assert!(e.message.contains(needle), "{what}: {}", e.message);
+    }
 }

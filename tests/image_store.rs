@@ -9,7 +9,8 @@ use std::process::Command;
 use std::sync::Arc;
 
 const WASM: &[u8] = b"\0asm\x01\0\0\0";
-const MANIFEST: &str = "schemaVersion: 1\nname: ext\nphase: PostAuthZ\npriority: 10\nmodule: ext.wasm\n";
+const MANIFEST: &str =
+    "schemaVersion: 1\nname: ext\nphase: PostAuthZ\npriority: 10\nmodule: ext.wasm\n";
 const HA: &str = "quay.io/meshext-samples/header-append:1.0";
 
 fn root() -> PathBuf {
@@ -28,7 +29,10 @@ fn fixture(rel: &str) -> Option<PathBuf> {
 }
 
 fn have(tool: &str) -> bool {
-    let ok = Command::new(tool).arg("--version").output().is_ok_and(|o| o.status.success());
+    let ok = Command::new(tool)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
     if !ok {
         eprintln!("NOTICE: `{tool}` is not installed; skipping the interoperability check (apt-get install -y {tool})");
     }
@@ -37,7 +41,11 @@ fn have(tool: &str) -> bool {
 
 fn run(cmd: &mut Command) -> String {
     let out = cmd.output().unwrap();
-    assert!(out.status.success(), "{cmd:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -51,7 +59,9 @@ fn inputs(dir: &Path, manifest: &str) -> (PathBuf, PathBuf) {
 
 #[test]
 fn sample_layout_holds_every_sample_image() {
-    let Some(dir) = fixture("samples/images") else { return };
+    let Some(dir) = fixture("samples/images") else {
+        return;
+    };
     let (store, diags) = ImageStore::open(&[dir]);
     assert!(diags.is_empty(), "{diags:?}");
     assert!(store.images().len() >= 9);
@@ -96,7 +106,7 @@ fn archives_and_root_dirs_give_the_same_extension() {
         (docker, SourceFormat::DockerArchive),
         (rootfs, SourceFormat::RootDir),
     ] {
-        let (store, diags) = ImageStore::open(&[src.clone()]);
+        let (store, diags) = ImageStore::open(std::slice::from_ref(&src));
         assert!(diags.is_empty(), "{diags:?}");
         // the unnamed root dir answers any reference; the archives by name
         let img = store.resolve(HA).unwrap().unwrap();
@@ -104,7 +114,10 @@ fn archives_and_root_dirs_give_the_same_extension() {
         let pkg = read_extension(&img);
         assert!(pkg.diagnostics.is_empty(), "{src:?}: {:?}", pkg.diagnostics);
         let m = pkg.manifest.unwrap();
-        assert_eq!((m.phase.as_deref(), m.priority), (Some("PostAuthZ"), Some(100)));
+        assert_eq!(
+            (m.phase.as_deref(), m.priority),
+            (Some("PostAuthZ"), Some(100))
+        );
         modules.push(pkg.module_bytes.unwrap());
         if format == SourceFormat::DockerArchive {
             // the image ID (config digest) answers digest references
@@ -127,9 +140,15 @@ fn root_dirs_named_with_ref_equals_dir() {
     let named = PathBuf::from(format!("quay.io/acme/a:1={}", a.display()));
     let (store, diags) = ImageStore::open(&[named, b.clone()]);
     assert!(diags.is_empty(), "{diags:?}");
-    assert_eq!(store.resolve("quay.io/acme/a:1").unwrap().unwrap().source, a);
+    assert_eq!(
+        store.resolve("quay.io/acme/a:1").unwrap().unwrap().source,
+        a
+    );
     // the single unnamed root dir is the fallback
-    assert_eq!(store.resolve("quay.io/acme/zzz:1").unwrap().unwrap().source, b);
+    assert_eq!(
+        store.resolve("quay.io/acme/zzz:1").unwrap().unwrap().source,
+        b
+    );
     // two unnamed root dirs: no fallback
     let (store, _) = ImageStore::open(&[a, b]);
     assert!(store.resolve("quay.io/acme/zzz:1").is_none());
@@ -141,7 +160,10 @@ fn missing_and_unrecognised_sources_are_mx402() {
     let (_, diags) = ImageStore::open(&[t.path().join("nope"), t.path().to_path_buf()]);
     assert_eq!(diags.len(), 2);
     assert!(diags.iter().all(|d| d.rule == "MX402"));
-    assert_eq!(diags[0].location.as_ref().unwrap().file, t.path().join("nope").display().to_string());
+    assert_eq!(
+        diags[0].location.as_ref().unwrap().file,
+        t.path().join("nope").display().to_string()
+    );
 }
 
 #[test]
@@ -174,7 +196,10 @@ fn pack_is_deterministic_and_reads_back() {
 #[test]
 fn pack_refuses_an_invalid_manifest_or_reference() {
     let t = tempfile::tempdir().unwrap();
-    let (m, w) = inputs(t.path(), "schemaVersion: 1\nphase: postauthz\npriority: 1\nmodule: ext.wasm\n");
+    let (m, w) = inputs(
+        t.path(),
+        "schemaVersion: 1\nphase: postauthz\npriority: 1\nmodule: ext.wasm\n",
+    );
     let e = pack(&m, &w, "quay.io/acme/ext:1.0", &t.path().join("o")).unwrap_err();
     assert!(e.contains("2:8") && e.contains("case-sensitive"), "{e}");
     let (m, w) = inputs(t.path(), MANIFEST);
@@ -186,24 +211,77 @@ fn pack_refuses_an_invalid_manifest_or_reference() {
 #[test]
 fn manifest_checks() {
     let cases: &[(&str, &str, &str, (u32, u32))] = &[
-        ("phase: PostAuthZ\npriority: 1\nmodule: ext.wasm\n", "MX403", "schemaVersion", (1, 1)),
-        ("schemaVersion: 2\nphase: PostAuthZ\npriority: 1\nmodule: ext.wasm\n", "MX403", "must be 1", (1, 16)),
-        ("schemaVersion: 1\nphase: Stats\npriority: 1\nmodule: ext.wasm\n", "MX403", "not one of", (2, 8)),
-        ("schemaVersion: 1\nphase: PreAuthN\npriority: \"5\"\nmodule: ext.wasm\n", "MX403", "integer", (3, 11)),
-        ("schemaVersion: 1\nphase: PreAuthN\nmodule: ext.wasm\n", "MX403", "priority", (1, 1)),
-        ("schemaVersion: 1\nphase: PreAuthN\npriority: 1\n", "MX403", "module", (1, 1)),
-        ("schemaVersion: 1\nphase: [PreAuthN\n", "MX403", "not valid YAML", (0, 0)),
+        (
+            "phase: PostAuthZ\npriority: 1\nmodule: ext.wasm\n",
+            "MX403",
+            "schemaVersion",
+            (1, 1),
+        ),
+        (
+            "schemaVersion: 2\nphase: PostAuthZ\npriority: 1\nmodule: ext.wasm\n",
+            "MX403",
+            "must be 1",
+            (1, 16),
+        ),
+        (
+            "schemaVersion: 1\nphase: Stats\npriority: 1\nmodule: ext.wasm\n",
+            "MX403",
+            "not one of",
+            (2, 8),
+        ),
+        (
+            "schemaVersion: 1\nphase: PreAuthN\npriority: \"5\"\nmodule: ext.wasm\n",
+            "MX403",
+            "integer",
+            (3, 11),
+        ),
+        (
+            "schemaVersion: 1\nphase: PreAuthN\nmodule: ext.wasm\n",
+            "MX403",
+            "priority",
+            (1, 1),
+        ),
+        (
+            "schemaVersion: 1\nphase: PreAuthN\npriority: 1\n",
+            "MX403",
+            "module",
+            (1, 1),
+        ),
+        (
+            "schemaVersion: 1\nphase: [PreAuthN\n",
+            "MX403",
+            "not valid YAML",
+            (0, 0),
+        ),
         ("- a\n- b\n", "MX403", "mapping", (1, 1)),
-        ("schemaVersion: 1\nphase: PreAuthN\npriority: 1\nmodule: sub/missing.wasm\n", "MX404", "not in the image", (4, 9)),
-        ("schemaVersion: 1\nphase: PreAuthN\npriority: 1\nmodule: sub\n", "MX404", "directory", (4, 9)),
+        (
+            "schemaVersion: 1\nphase: PreAuthN\npriority: 1\nmodule: sub/missing.wasm\n",
+            "MX404",
+            "not in the image",
+            (4, 9),
+        ),
+        (
+            "schemaVersion: 1\nphase: PreAuthN\npriority: 1\nmodule: sub\n",
+            "MX404",
+            "directory",
+            (4, 9),
+        ),
     ];
     for (manifest, rule, needle, (line, col)) in cases {
         let t = tempfile::tempdir().unwrap();
         inputs(t.path(), manifest);
         std::fs::create_dir(t.path().join("sub")).unwrap();
-        let (store, _) = ImageStore::open(&[PathBuf::from(format!("quay.io/acme/ext:1.0={}", t.path().display()))]);
+        let (store, _) = ImageStore::open(&[PathBuf::from(format!(
+            "quay.io/acme/ext:1.0={}",
+            t.path().display()
+        ))]);
         let pkg = read_extension(&store.resolve("quay.io/acme/ext:1.0").unwrap().unwrap());
-        assert_eq!(pkg.diagnostics.len(), 1, "{manifest}: {:?}", pkg.diagnostics);
+        assert_eq!(
+            pkg.diagnostics.len(),
+            1,
+            "{manifest}: {:?}",
+            pkg.diagnostics
+        );
         let d = &pkg.diagnostics[0];
         assert_eq!(d.rule, *rule, "{manifest}");
         assert!(d.message.contains(needle), "{manifest}: {}", d.message);
@@ -221,7 +299,11 @@ fn manifest_checks() {
     assert_eq!(img.kind, ImageKind::WasmPluginCompat);
     let pkg = read_extension(&img);
     assert_eq!(pkg.diagnostics[0].rule, "MX403");
-    assert!(pkg.diagnostics[0].help.as_ref().unwrap().contains("WasmPlugin"));
+    assert!(pkg.diagnostics[0]
+        .help
+        .as_ref()
+        .unwrap()
+        .contains("WasmPlugin"));
 }
 
 fn sha(b: &[u8]) -> String {
@@ -240,7 +322,8 @@ fn multi_arch_index_and_tag_only_names() {
     let (m, w) = inputs(t.path(), MANIFEST);
     let dir = t.path().join("layout");
     let r = pack(&m, &w, "quay.io/acme/ext:1.0", &dir).unwrap();
-    let index: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
     let mut child = index["manifests"][0].clone();
     child.as_object_mut().unwrap().remove("annotations");
     child["platform"] = serde_json::json!({"architecture": "amd64", "os": "linux"});
@@ -255,7 +338,7 @@ fn multi_arch_index_and_tag_only_names() {
         "annotations": {"org.opencontainers.image.ref.name": "1.0"}}]});
     std::fs::write(dir.join("index.json"), serde_json::to_vec(&top).unwrap()).unwrap();
 
-    let (store, diags) = ImageStore::open(&[dir.clone()]);
+    let (store, diags) = ImageStore::open(std::slice::from_ref(&dir));
     assert!(diags.is_empty(), "{diags:?}");
     // tag-only name, unique in the store
     let img = store.resolve("quay.io/acme/ext:1.0").unwrap().unwrap();
@@ -263,7 +346,10 @@ fn multi_arch_index_and_tag_only_names() {
     assert_eq!(img.index_digest.as_deref(), Some(md.as_str()));
     // by platform manifest digest and by index digest
     for d in [&r.digest, &md] {
-        assert!(store.resolve(&format!("quay.io/acme/ext@{d}")).unwrap().is_ok());
+        assert!(store
+            .resolve(&format!("quay.io/acme/ext@{d}"))
+            .unwrap()
+            .is_ok());
     }
     assert!(store.resolve("quay.io/acme/ext:2.0").is_none());
 
@@ -271,7 +357,9 @@ fn multi_arch_index_and_tag_only_names() {
     let dir2 = t.path().join("layout2");
     let (m2, w2) = inputs(t.path(), &MANIFEST.replace("priority: 10", "priority: 11"));
     pack(&m2, &w2, "quay.io/acme/other:1.0", &dir2).unwrap();
-    let idx = std::fs::read_to_string(dir2.join("index.json")).unwrap().replace("quay.io/acme/other:1.0", "1.0");
+    let idx = std::fs::read_to_string(dir2.join("index.json"))
+        .unwrap()
+        .replace("quay.io/acme/other:1.0", "1.0");
     std::fs::write(dir2.join("index.json"), idx).unwrap();
     let (store, _) = ImageStore::open(&[dir, dir2]);
     let e = store.resolve("quay.io/acme/ext:1.0").unwrap().unwrap_err();
@@ -315,8 +403,19 @@ fn parallel_resolves_read_each_digest_once() {
     pack(&m, &w, "quay.io/acme/ext:1.0", &dir).unwrap();
     pack(&m, &w, "quay.io/acme/alias:1.0", &dir).unwrap();
     let (store, _) = ImageStore::open(&[dir]);
-    let refs: Vec<&str> = (0..64).map(|i| if i % 2 == 0 { "quay.io/acme/ext:1.0" } else { "quay.io/acme/alias:1.0" }).collect();
-    let images: Vec<_> = refs.par_iter().map(|r| store.resolve(r).unwrap().unwrap()).collect();
+    let refs: Vec<&str> = (0..64)
+        .map(|i| {
+            if i % 2 == 0 {
+                "quay.io/acme/ext:1.0"
+            } else {
+                "quay.io/acme/alias:1.0"
+            }
+        })
+        .collect();
+    let images: Vec<_> = refs
+        .par_iter()
+        .map(|r| store.resolve(r).unwrap().unwrap())
+        .collect();
     // both names point at one manifest digest: one Image
     assert!(images.iter().all(|i| Arc::ptr_eq(i, &images[0])));
 }
@@ -331,21 +430,40 @@ fn skopeo_reads_what_pack_writes_and_we_read_what_skopeo_writes() {
     let dir = t.path().join("layout");
     let reference = "quay.io/acme/ext:1.0";
     let r = pack(&m, &w, reference, &dir).unwrap();
-    let out = run(Command::new("skopeo").arg("inspect").arg(format!("oci:{}:{reference}", dir.display())));
+    let out = run(Command::new("skopeo")
+        .arg("inspect")
+        .arg(format!("oci:{}:{reference}", dir.display())));
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["Digest"], r.digest);
     assert_eq!(v["Layers"][0], r.layer_digest);
-    run(Command::new("skopeo").arg("inspect").arg(format!("oci-archive:{}:{reference}", {
-        let tar = t.path().join("img.tar");
-        pack(&m, &w, reference, &tar).unwrap();
-        tar.display().to_string()
-    })));
+    run(Command::new("skopeo")
+        .arg("inspect")
+        .arg(format!("oci-archive:{}:{reference}", {
+            let tar = t.path().join("img.tar");
+            pack(&m, &w, reference, &tar).unwrap();
+            tar.display().to_string()
+        })));
 
     // skopeo re-writes it as an OCI layout (tag-only name), an OCI archive and a docker-archive
     let copies = [
-        (format!("oci:{}:1.0", t.path().join("copy").display()), t.path().join("copy")),
-        (format!("oci-archive:{}:{reference}", t.path().join("c.tar").display()), t.path().join("c.tar")),
-        (format!("docker-archive:{}:{reference}", t.path().join("d.tar").display()), t.path().join("d.tar")),
+        (
+            format!("oci:{}:1.0", t.path().join("copy").display()),
+            t.path().join("copy"),
+        ),
+        (
+            format!(
+                "oci-archive:{}:{reference}",
+                t.path().join("c.tar").display()
+            ),
+            t.path().join("c.tar"),
+        ),
+        (
+            format!(
+                "docker-archive:{}:{reference}",
+                t.path().join("d.tar").display()
+            ),
+            t.path().join("d.tar"),
+        ),
     ];
     for (dest, path) in copies {
         run(Command::new("skopeo")
@@ -370,12 +488,47 @@ fn umoci_unpacks_what_pack_writes() {
     let (m, w) = inputs(t.path(), MANIFEST);
     let dir = t.path().join("layout");
     pack(&m, &w, "quay.io/acme/ext:1.0", &dir).unwrap();
-    run(Command::new("umoci").arg("stat").arg("--image").arg(format!("{}:quay.io/acme/ext:1.0", dir.display())));
+    run(Command::new("umoci")
+        .arg("stat")
+        .arg("--image")
+        .arg(format!("{}:quay.io/acme/ext:1.0", dir.display())));
     let bundle = t.path().join("bundle");
     run(Command::new("umoci")
         .args(["unpack", "--rootless", "--image"])
         .arg(format!("{}:quay.io/acme/ext:1.0", dir.display()))
         .arg(&bundle));
-    assert_eq!(std::fs::read_to_string(bundle.join("rootfs/manifest.yaml")).unwrap(), MANIFEST);
+    assert_eq!(
+        std::fs::read_to_string(bundle.join("rootfs/manifest.yaml")).unwrap(),
+        MANIFEST
+    );
     assert_eq!(std::fs::read(bundle.join("rootfs/ext.wasm")).unwrap(), WASM);
+}
+
+#[test]
+fn fifty_image_layout_reads_in_parallel() {
+    use rayon::prelude::*;
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("layout");
+    let m = t.path().join("manifest.yaml");
+    std::fs::write(&m, MANIFEST).unwrap();
+    for i in 0..50 {
+        let w = t.path().join("ext.wasm");
+        std::fs::write(&w, [WASM, &[i as u8; 1000][..]].concat()).unwrap();
+        pack(&m, &w, &format!("quay.io/acme/ext{i}:1.0"), &dir).unwrap();
+    }
+    let start = std::time::Instant::now();
+    let (store, diags) = ImageStore::open(&[dir]);
+    assert!(diags.is_empty());
+    let infos = store.images();
+    assert_eq!(infos.len(), 50);
+    let ok = infos
+        .par_iter()
+        .filter(|i| {
+            store
+                .load(i)
+                .is_ok_and(|img| read_extension(&img).diagnostics.is_empty())
+        })
+        .count();
+    assert_eq!(ok, 50);
+    eprintln!("read 50 images in {:?}", start.elapsed());
 }

@@ -13,7 +13,10 @@ use std::path::{Path, PathBuf};
 pub enum Backing {
     Dir(PathBuf),
     /// Regular-file entries of a tar: normalised name → (data offset, size).
-    Archive { path: PathBuf, entries: HashMap<String, (u64, u64)> },
+    Archive {
+        path: PathBuf,
+        entries: HashMap<String, (u64, u64)>,
+    },
 }
 
 /// Entries of an archive we index at most.
@@ -39,14 +42,18 @@ impl Backing {
         let mut archive = tar::Archive::new(file);
         let mut entries = HashMap::new();
         let mut links = Vec::new();
-        let iter = archive.entries_with_seek().map_err(|e| format!("not a tar archive: {e}"))?;
+        let iter = archive
+            .entries_with_seek()
+            .map_err(|e| format!("not a tar archive: {e}"))?;
         for (n, entry) in iter.enumerate() {
             if n >= MAX_ARCHIVE_ENTRIES {
                 return Err(format!("more than {MAX_ARCHIVE_ENTRIES} entries (bound)"));
             }
             let entry = entry.map_err(|e| format!("not a readable tar archive: {e}"))?;
             let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-            let Some(key) = normalise(&name) else { continue };
+            let Some(key) = normalise(&name) else {
+                continue;
+            };
             match entry.header().entry_type() {
                 tar::EntryType::Regular | tar::EntryType::Continuous => {
                     entries.insert(key, (entry.raw_file_position(), entry.size()));
@@ -56,7 +63,9 @@ impl Backing {
                     if let Some(t) = entry.link_name_bytes() {
                         let t = String::from_utf8_lossy(&t).into_owned();
                         let dir = key.rfind('/').map(|i| &key[..i]).unwrap_or("");
-                        let joined = if entry.header().entry_type() == tar::EntryType::Link || dir.is_empty() {
+                        let joined = if entry.header().entry_type() == tar::EntryType::Link
+                            || dir.is_empty()
+                        {
                             t
                         } else {
                             format!("{dir}/{t}")
@@ -75,13 +84,18 @@ impl Backing {
         if entries.is_empty() {
             return Err("not a tar archive (no files found)".into());
         }
-        Ok(Backing::Archive { path: path.to_path_buf(), entries })
+        Ok(Backing::Archive {
+            path: path.to_path_buf(),
+            entries,
+        })
     }
 
     pub fn exists(&self, rel: &str) -> bool {
         match self {
             Backing::Dir(root) => normalise(rel).is_some_and(|r| root.join(r).is_file()),
-            Backing::Archive { entries, .. } => normalise(rel).is_some_and(|r| entries.contains_key(&r)),
+            Backing::Archive { entries, .. } => {
+                normalise(rel).is_some_and(|r| entries.contains_key(&r))
+            }
         }
     }
 
@@ -113,16 +127,24 @@ impl Backing {
                 Ok(Some(buf))
             }
             Backing::Archive { path, entries } => {
-                let Some(&(offset, size)) = entries.get(&rel) else { return Ok(None) };
+                let Some(&(offset, size)) = entries.get(&rel) else {
+                    return Ok(None);
+                };
                 if size > max {
                     return Err(too_big(size));
                 }
                 let mut f = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
-                f.seek(SeekFrom::Start(offset)).map_err(|e| format!("cannot read `{rel}`: {e}"))?;
+                f.seek(SeekFrom::Start(offset))
+                    .map_err(|e| format!("cannot read `{rel}`: {e}"))?;
                 let mut buf = Vec::with_capacity(size as usize);
-                f.take(size).read_to_end(&mut buf).map_err(|e| format!("cannot read `{rel}`: {e}"))?;
+                f.take(size)
+                    .read_to_end(&mut buf)
+                    .map_err(|e| format!("cannot read `{rel}`: {e}"))?;
                 if (buf.len() as u64) < size {
-                    return Err(format!("`{rel}` is truncated ({} of {size} bytes)", buf.len()));
+                    return Err(format!(
+                        "`{rel}` is truncated ({} of {size} bytes)",
+                        buf.len()
+                    ));
                 }
                 Ok(Some(buf))
             }
@@ -133,18 +155,25 @@ impl Backing {
     pub fn blob(&self, digest: &str, size: u64, max: u64) -> Result<Vec<u8>, String> {
         let hex = digest_hex(digest)?;
         if size > max {
-            return Err(format!("blob {digest} is declared as {size} bytes, more than the bound {max}"));
+            return Err(format!(
+                "blob {digest} is declared as {size} bytes, more than the bound {max}"
+            ));
         }
         let rel = format!("blobs/sha256/{hex}");
-        let bytes = self
-            .read(&rel, max)?
-            .ok_or_else(|| format!("missing blob {digest} (`{rel}`); the image was not copied completely"))?;
+        let bytes = self.read(&rel, max)?.ok_or_else(|| {
+            format!("missing blob {digest} (`{rel}`); the image was not copied completely")
+        })?;
         if bytes.len() as u64 != size {
-            return Err(format!("blob {digest} has {} bytes, but its descriptor says {size}", bytes.len()));
+            return Err(format!(
+                "blob {digest} has {} bytes, but its descriptor says {size}",
+                bytes.len()
+            ));
         }
         let actual = sha256_hex(&bytes);
         if actual != hex {
-            return Err(format!("blob {digest} has digest sha256:{actual} (corrupt or tampered)"));
+            return Err(format!(
+                "blob {digest} has digest sha256:{actual} (corrupt or tampered)"
+            ));
         }
         Ok(bytes)
     }
@@ -157,9 +186,15 @@ pub fn digest_hex(digest: &str) -> Result<&str, String> {
         return Err(format!("malformed digest `{digest}`"));
     };
     if alg != "sha256" {
-        return Err(format!("unsupported digest algorithm `{alg}` in `{digest}` (only sha256)"));
+        return Err(format!(
+            "unsupported digest algorithm `{alg}` in `{digest}` (only sha256)"
+        ));
     }
-    if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+    if hex.len() != 64
+        || !hex
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
         return Err(format!("malformed digest `{digest}`"));
     }
     Ok(hex)
@@ -175,7 +210,11 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> R
 }
 
 /// Reads and parses a JSON file of the source (`index.json`, `manifest.json`).
-pub fn read_json<T: serde::de::DeserializeOwned>(b: &Backing, rel: &str, limits: &Limits) -> Result<Option<T>, String> {
+pub fn read_json<T: serde::de::DeserializeOwned>(
+    b: &Backing,
+    rel: &str,
+    limits: &Limits,
+) -> Result<Option<T>, String> {
     match b.read(rel, limits.max_json)? {
         Some(bytes) => parse_json(&bytes, &format!("`{rel}`")).map(Some),
         None => Ok(None),

@@ -8,7 +8,14 @@ use crate::source::SourceFile;
 use std::sync::Arc;
 
 /// The phases the control plane injects (case-sensitive).
-pub const PHASES: [&str; 6] = ["PreAuthN", "PostAuthN", "PreAuthZ", "PostAuthZ", "PreStats", "PostStats"];
+pub const PHASES: [&str; 6] = [
+    "PreAuthN",
+    "PostAuthN",
+    "PreAuthZ",
+    "PostAuthZ",
+    "PreStats",
+    "PostStats",
+];
 
 /// The fields of `manifest.yaml`, as far as they could be read (invalid values are `None`
 /// and reported).
@@ -57,8 +64,11 @@ pub fn read_extension_as(image: &Image, reference: &str) -> ExtensionPackage {
     let bytes = match image.file("/manifest.yaml") {
         Ok(Some(b)) => b,
         Ok(None) => {
-            let mut d = Diagnostic::new("MX403", format!("image `{reference}` has no /manifest.yaml"))
-                .at(Location::file_only(name));
+            let mut d = Diagnostic::new(
+                "MX403",
+                format!("image `{reference}` has no /manifest.yaml"),
+            )
+            .at(Location::file_only(name));
             d = if image.plugin_wasm().is_some() {
                 d.help("this is a WasmPlugin image (plugin.wasm); use it from a WasmPlugin, or add a manifest.yaml for a ServiceMeshExtension")
             } else {
@@ -68,45 +78,67 @@ pub fn read_extension_as(image: &Image, reference: &str) -> ExtensionPackage {
             return pkg;
         }
         Err(e) => {
-            pkg.diagnostics.push(Diagnostic::new("MX403", format!("cannot read /manifest.yaml: {e}")).at(Location::file_only(name)));
+            pkg.diagnostics.push(
+                Diagnostic::new("MX403", format!("cannot read /manifest.yaml: {e}"))
+                    .at(Location::file_only(name)),
+            );
             return pkg;
         }
     };
     let Ok(text) = std::str::from_utf8(&bytes) else {
-        pkg.diagnostics.push(Diagnostic::new("MX403", "/manifest.yaml is not UTF-8 text").at(Location::file_only(name)));
+        pkg.diagnostics.push(
+            Diagnostic::new("MX403", "/manifest.yaml is not UTF-8 text")
+                .at(Location::file_only(name)),
+        );
         return pkg;
     };
     let src = SourceFile::new(name, text);
     pkg.manifest_source = Some(src.clone());
-    let mx403 = |node: &Node, msg: String| Diagnostic::new("MX403", msg).at(src.location(node.span.start, node.span.end));
+    let mx403 = |node: &Node, msg: String| {
+        Diagnostic::new("MX403", msg).at(src.location(node.span.start, node.span.end))
+    };
     let parsed = yaml::parse(text, yaml::Limits::default());
     if let Some(e) = parsed.error {
         pkg.diagnostics.push(
-            Diagnostic::new("MX403", format!("/manifest.yaml is not valid YAML: {}", e.message))
-                .at(src.location(e.span.start, e.span.end))
-                .help("the cacher fails with \"failed to unmarshal manifest.yaml\""),
+            Diagnostic::new(
+                "MX403",
+                format!("/manifest.yaml is not valid YAML: {}", e.message),
+            )
+            .at(src.location(e.span.start, e.span.end))
+            .help("the cacher fails with \"failed to unmarshal manifest.yaml\""),
         );
         return pkg;
     }
     let Some(doc) = parsed.docs.into_iter().next() else {
-        pkg.diagnostics.push(Diagnostic::new("MX403", "/manifest.yaml is empty").at(src.location(0, 0)));
+        pkg.diagnostics
+            .push(Diagnostic::new("MX403", "/manifest.yaml is empty").at(src.location(0, 0)));
         return pkg;
     };
     for dup in &doc.duplicates {
         pkg.diagnostics.push(
-            Diagnostic::new("MX403", format!("duplicate key `{}` in /manifest.yaml", dup.key))
-                .at(src.location(dup.span.start, dup.span.end))
-                .related(src.location(dup.first.start, dup.first.end), "first defined here"),
+            Diagnostic::new(
+                "MX403",
+                format!("duplicate key `{}` in /manifest.yaml", dup.key),
+            )
+            .at(src.location(dup.span.start, dup.span.end))
+            .related(
+                src.location(dup.first.start, dup.first.end),
+                "first defined here",
+            ),
         );
     }
     let Some(root) = doc.root.filter(|r| r.as_map().is_some()) else {
-        pkg.diagnostics.push(Diagnostic::new("MX403", "/manifest.yaml must be a mapping").at(src.location(0, text.len())));
+        pkg.diagnostics.push(
+            Diagnostic::new("MX403", "/manifest.yaml must be a mapping")
+                .at(src.location(0, text.len())),
+        );
         return pkg;
     };
     let whole = src.location(root.span.start, root.span.start);
     let mut m = Manifest::default();
     let missing = |key: &str, what: &str| {
-        Diagnostic::new("MX403", format!("/manifest.yaml has no `{key}` ({what})")).at(whole.clone())
+        Diagnostic::new("MX403", format!("/manifest.yaml has no `{key}` ({what})"))
+            .at(whole.clone())
     };
 
     match root.get("schemaVersion") {
@@ -114,13 +146,18 @@ pub fn read_extension_as(image: &Image, reference: &str) -> ExtensionPackage {
         Some(n) => match &n.value {
             Value::Int(1) => m.schema_version = Some("1".into()),
             Value::Str(s) if s == "1" => m.schema_version = Some(s.clone()),
-            _ => pkg.diagnostics.push(mx403(n, "`schemaVersion` must be 1".into())),
+            _ => pkg
+                .diagnostics
+                .push(mx403(n, "`schemaVersion` must be 1".into())),
         },
     }
     m.name = root.get("name").and_then(|n| n.key_text());
 
     match root.get("phase") {
-        None => pkg.diagnostics.push(missing("phase", format!("one of {}", PHASES.join(", ")).as_str())),
+        None => pkg.diagnostics.push(missing(
+            "phase",
+            format!("one of {}", PHASES.join(", ")).as_str(),
+        )),
         Some(n) => match n.as_str() {
             Some(p) if PHASES.contains(&p) => m.phase = Some(p.to_string()),
             other => {
@@ -139,23 +176,41 @@ pub fn read_extension_as(image: &Image, reference: &str) -> ExtensionPackage {
     }
 
     match root.get("priority") {
-        None => pkg.diagnostics.push(missing("priority", "an integer; higher runs first")),
+        None => pkg
+            .diagnostics
+            .push(missing("priority", "an integer; higher runs first")),
         Some(n) => match &n.value {
             Value::Int(i) => m.priority = Some(*i),
             _ => pkg.diagnostics.push(
-                mx403(n, format!("`priority` must be an integer, got `{}`", n.key_text().unwrap_or_default()))
-                    .help("the cacher fails with \"failed to unmarshal manifest.yaml\""),
+                mx403(
+                    n,
+                    format!(
+                        "`priority` must be an integer, got `{}`",
+                        n.key_text().unwrap_or_default()
+                    ),
+                )
+                .help("the cacher fails with \"failed to unmarshal manifest.yaml\""),
             ),
         },
     }
 
     match root.get("module") {
-        None => pkg.diagnostics.push(missing("module", "the path of the .wasm file in the image")),
+        None => pkg
+            .diagnostics
+            .push(missing("module", "the path of the .wasm file in the image")),
         Some(n) => match n.as_str().filter(|s| !s.trim().is_empty()) {
-            None => pkg.diagnostics.push(mx403(n, "`module` must be the path of the .wasm file in the image".into())),
+            None => pkg.diagnostics.push(mx403(
+                n,
+                "`module` must be the path of the .wasm file in the image".into(),
+            )),
             Some(path) => {
                 m.module = Some(path.to_string());
-                check_module(image, path, &mut pkg, src.location(n.span.start, n.span.end));
+                check_module(
+                    image,
+                    path,
+                    &mut pkg,
+                    src.location(n.span.start, n.span.end),
+                );
             }
         },
     }
@@ -174,7 +229,13 @@ fn check_module(image: &Image, path: &str, pkg: &mut ExtensionPackage, at: Locat
             pkg.module_bytes = Some(bytes.clone());
         }
         Ok(Some((_, _))) => {
-            pkg.diagnostics.push(Diagnostic::new("MX404", format!("module `{abs}` is a directory, not a file")).at(at));
+            pkg.diagnostics.push(
+                Diagnostic::new(
+                    "MX404",
+                    format!("module `{abs}` is a directory, not a file"),
+                )
+                .at(at),
+            );
         }
         Ok(None) => {
             let wasm: Vec<String> = image
@@ -190,11 +251,16 @@ fn check_module(image: &Image, path: &str, pkg: &mut ExtensionPackage, at: Locat
                 format!("the image holds {}; point `module` at it", wasm.join(", "))
             };
             pkg.diagnostics.push(
-                Diagnostic::new("MX404", format!("module `{abs}` named by /manifest.yaml is not in the image"))
-                    .at(at)
-                    .help(help),
+                Diagnostic::new(
+                    "MX404",
+                    format!("module `{abs}` named by /manifest.yaml is not in the image"),
+                )
+                .at(at)
+                .help(help),
             );
         }
-        Err(e) => pkg.diagnostics.push(Diagnostic::new("MX404", format!("module `{abs}`: {e}")).at(at)),
+        Err(e) => pkg
+            .diagnostics
+            .push(Diagnostic::new("MX404", format!("module `{abs}`: {e}")).at(at)),
     }
 }

@@ -140,7 +140,11 @@ impl FileTree {
     }
 
     fn remove_children(&mut self, dir: &str, keep: &BTreeSet<String>) {
-        let prefix = if dir.is_empty() { String::new() } else { format!("{dir}/") };
+        let prefix = if dir.is_empty() {
+            String::new()
+        } else {
+            format!("{dir}/")
+        };
         let doomed: Vec<String> = self
             .nodes
             .range(prefix.clone()..)
@@ -167,9 +171,13 @@ impl FileTree {
             match self.nodes.get(&dir) {
                 Some(Node::Dir) => break,
                 Some(Node::Symlink(t)) => {
-                    return Err(format!("`{key}` is written through the symlink `{dir}` -> `{t}` (unsafe)"))
+                    return Err(format!(
+                        "`{key}` is written through the symlink `{dir}` -> `{t}` (unsafe)"
+                    ))
                 }
-                Some(Node::File(_)) => return Err(format!("`{key}` is inside `{dir}`, which is a file")),
+                Some(Node::File(_)) => {
+                    return Err(format!("`{key}` is inside `{dir}`, which is a file"))
+                }
                 None => missing.push(dir.clone()),
             }
             dir = parent(&dir).to_string();
@@ -190,13 +198,21 @@ impl FileTree {
             self.bytes -= old.len() as u64;
         }
         if self.nodes.len() > limits.max_files {
-            return Err(format!("more than {} files in the image (bound)", limits.max_files));
+            return Err(format!(
+                "more than {} files in the image (bound)",
+                limits.max_files
+            ));
         }
         Ok(())
     }
 
     /// Applies one uncompressed-or-gzip tar layer (gzip detected by its magic bytes).
-    pub fn apply_layer(&mut self, blob: &[u8], limits: &Limits, budget: &mut Budget) -> Result<LayerStats, String> {
+    pub fn apply_layer(
+        &mut self,
+        blob: &[u8],
+        limits: &Limits,
+        budget: &mut Budget,
+    ) -> Result<LayerStats, String> {
         let remaining = limits.max_uncompressed.saturating_sub(budget.uncompressed);
         let gz = blob.starts_with(&[0x1f, 0x8b]);
         if blob.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
@@ -207,7 +223,12 @@ impl FileTree {
         } else {
             Box::new(blob)
         };
-        let mut reader = Bounded { inner: raw, read: 0, limit: remaining, hasher: Sha256::new() };
+        let mut reader = Bounded {
+            inner: raw,
+            read: 0,
+            limit: remaining,
+            hasher: Sha256::new(),
+        };
         let result = self.read_layer(&mut reader, limits);
         let bomb = |e: String| {
             if reader_exceeded(&e) {
@@ -237,7 +258,10 @@ impl FileTree {
             let mut entry = entry.map_err(|e| format!("bad tar: {e}"))?;
             stats.entries += 1;
             if stats.entries > limits.max_files {
-                return Err(format!("more than {} entries in a layer (bound)", limits.max_files));
+                return Err(format!(
+                    "more than {} entries in a layer (bound)",
+                    limits.max_files
+                ));
             }
             let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
             let key = clean_entry_path(&raw)?;
@@ -255,12 +279,20 @@ impl FileTree {
             let kind = entry.header().entry_type();
             let node = match kind {
                 T::Regular | T::Continuous | T::GNUSparse => {
-                    let size = entry.header().size().map_err(|e| format!("bad tar header for `{raw}`: {e}"))?;
+                    let size = entry
+                        .header()
+                        .size()
+                        .map_err(|e| format!("bad tar header for `{raw}`: {e}"))?;
                     if size > limits.max_uncompressed {
-                        return Err(format!("`{raw}` claims {size} bytes, more than the bound {}", limits.max_uncompressed));
+                        return Err(format!(
+                            "`{raw}` claims {size} bytes, more than the bound {}",
+                            limits.max_uncompressed
+                        ));
                     }
                     let mut buf = Vec::with_capacity(size.min(1 << 20) as usize);
-                    entry.read_to_end(&mut buf).map_err(|e| format!("bad tar data for `{raw}`: {e}"))?;
+                    entry
+                        .read_to_end(&mut buf)
+                        .map_err(|e| format!("bad tar data for `{raw}`: {e}"))?;
                     if name == "plugin.wasm" {
                         stats.plugin_wasm.push(key.clone());
                     }
@@ -274,8 +306,12 @@ impl FileTree {
                 }
                 T::Link => {
                     let target = link_name(&entry, &raw)?;
-                    let target = clean_entry_path(target.trim_start_matches('/'))
-                        .map_err(|_| format!("hard link `{raw}` -> `{target}` leaves the image root (unsafe)"))?;
+                    let target =
+                        clean_entry_path(target.trim_start_matches('/')).map_err(|_| {
+                            format!(
+                                "hard link `{raw}` -> `{target}` leaves the image root (unsafe)"
+                            )
+                        })?;
                     pending.push(Pending::HardLink(key, target));
                     continue;
                 }
@@ -307,7 +343,11 @@ impl FileTree {
                         let n = n.clone();
                         self.put(k, n, limits)?
                     }
-                    _ => return Err(format!("hard link `{k}` points at `{target}`, which is not a file in the image")),
+                    _ => {
+                        return Err(format!(
+                        "hard link `{k}` points at `{target}`, which is not a file in the image"
+                    ))
+                    }
                 },
                 _ => {}
             }
@@ -318,7 +358,12 @@ impl FileTree {
     /// Resolves `path` (absolute or relative to the root) following symlinks inside the root,
     /// as a process in the container would. `Ok(None)` when it does not exist.
     pub fn resolve(&self, path: &str) -> Result<Option<(String, &Node)>, String> {
-        let mut todo: Vec<String> = path.split('/').rev().filter(|c| !c.is_empty()).map(String::from).collect();
+        let mut todo: Vec<String> = path
+            .split('/')
+            .rev()
+            .filter(|c| !c.is_empty())
+            .map(String::from)
+            .collect();
         let mut cur: Vec<String> = Vec::new();
         let mut hops = 0;
         while let Some(c) = todo.pop() {
@@ -337,13 +382,21 @@ impl FileTree {
                 Some(Node::Symlink(target)) => {
                     hops += 1;
                     if hops > MAX_SYMLINK_HOPS {
-                        return Err(format!("too many levels of symbolic links resolving `{path}`"));
+                        return Err(format!(
+                            "too many levels of symbolic links resolving `{path}`"
+                        ));
                     }
                     cur.pop();
                     if target.starts_with('/') {
                         cur.clear();
                     }
-                    todo.extend(target.split('/').rev().filter(|c| !c.is_empty()).map(String::from));
+                    todo.extend(
+                        target
+                            .split('/')
+                            .rev()
+                            .filter(|c| !c.is_empty())
+                            .map(String::from),
+                    );
                 }
                 Some(Node::File(_)) if !todo.is_empty() => return Ok(None),
                 Some(_) => {}
@@ -390,7 +443,9 @@ pub fn check_symlink(key: &str, target: &str) -> Result<(), String> {
             ".." => {
                 depth -= 1;
                 if depth < 0 {
-                    return Err(format!("symlink `/{key}` -> `{target}` leaves the image root (unsafe)"));
+                    return Err(format!(
+                        "symlink `/{key}` -> `{target}` leaves the image root (unsafe)"
+                    ));
                 }
             }
             _ => depth += 1,
@@ -418,9 +473,20 @@ mod tests {
     fn resolves_symlinks_inside_the_root() {
         let l = Limits::default();
         let mut t = FileTree::default();
-        t.put("data/x.wasm".into(), Node::File(Arc::from(&b"\0asm"[..])), &l).unwrap();
-        t.put("plugin.wasm".into(), Node::Symlink("/data/x.wasm".into()), &l).unwrap();
-        t.put("loop".into(), Node::Symlink("loop".into()), &l).unwrap();
+        t.put(
+            "data/x.wasm".into(),
+            Node::File(Arc::from(&b"\0asm"[..])),
+            &l,
+        )
+        .unwrap();
+        t.put(
+            "plugin.wasm".into(),
+            Node::Symlink("/data/x.wasm".into()),
+            &l,
+        )
+        .unwrap();
+        t.put("loop".into(), Node::Symlink("loop".into()), &l)
+            .unwrap();
         assert_eq!(&*t.file("/plugin.wasm").unwrap().unwrap(), b"\0asm");
         assert_eq!(&*t.file("../../plugin.wasm").unwrap().unwrap(), b"\0asm");
         assert!(t.file("/loop").is_err());

@@ -168,7 +168,9 @@ impl Image {
             return Some(w.clone());
         }
         let last = self.layers.iter().rev().find(|l| l.applied)?;
-        last.plugin_wasm.iter().find_map(|p| self.files.file(p).ok().flatten())
+        last.plugin_wasm
+            .iter()
+            .find_map(|p| self.files.file(p).ok().flatten())
     }
 }
 
@@ -183,7 +185,11 @@ pub struct ImageError {
 
 impl ImageError {
     pub(crate) fn corrupt(source: &str, message: impl Into<String>) -> ImageError {
-        ImageError { rule: "MX402", source: source.to_string(), message: message.into() }
+        ImageError {
+            rule: "MX402",
+            source: source.to_string(),
+            message: message.into(),
+        }
     }
 
     /// A finding located at the source; callers usually relocate it to `spec.image` with

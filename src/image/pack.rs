@@ -6,7 +6,10 @@
 use super::backing::sha256_hex;
 use super::fs::{clean_entry_path, FileTree, Node};
 use super::json::{self, Descriptor, Index, Manifest, OciLayout};
-use super::{read_extension_as, Image, ImageKind, LayerInfo, Limits, SourceFormat, MAX_BLOB_BYTES, MAX_JSON_BYTES};
+use super::{
+    read_extension_as, Image, ImageKind, LayerInfo, Limits, SourceFormat, MAX_BLOB_BYTES,
+    MAX_JSON_BYTES,
+};
 use crate::diag::Severity;
 use crate::load::yaml;
 use std::collections::BTreeMap;
@@ -23,9 +26,13 @@ pub struct PackResult {
 }
 
 fn read_bounded(p: &Path, max: u64, what: &str) -> Result<Vec<u8>, String> {
-    let meta = std::fs::metadata(p).map_err(|e| format!("cannot read {what} `{}`: {e}", p.display()))?;
+    let meta =
+        std::fs::metadata(p).map_err(|e| format!("cannot read {what} `{}`: {e}", p.display()))?;
     if meta.len() > max {
-        return Err(format!("{what} `{}` is larger than {max} bytes", p.display()));
+        return Err(format!(
+            "{what} `{}` is larger than {max} bytes",
+            p.display()
+        ));
     }
     std::fs::read(p).map_err(|e| format!("cannot read {what} `{}`: {e}", p.display()))
 }
@@ -53,7 +60,8 @@ fn tar_of(entries: &[(String, Option<&[u8]>)]) -> Result<Vec<u8>, String> {
             }
             None => {
                 let mut h = tar_header(tar::EntryType::Directory, 0, 0o755);
-                b.append_data(&mut h, format!("{path}/"), std::io::empty()).map_err(io)?;
+                b.append_data(&mut h, format!("{path}/"), std::io::empty())
+                    .map_err(io)?;
             }
         }
     }
@@ -89,7 +97,8 @@ fn module_path(manifest_text: &str) -> Result<String, String> {
         .and_then(|n| n.as_str())
         .map(str::to_string)
         .ok_or("manifest.yaml has no `module: <path of the .wasm in the image>`")?;
-    let key = clean_entry_path(path.trim_start_matches('/')).map_err(|e| format!("`module`: {e}"))?;
+    let key =
+        clean_entry_path(path.trim_start_matches('/')).map_err(|e| format!("`module`: {e}"))?;
     if key.is_empty() {
         return Err("`module` must name a file".into());
     }
@@ -97,7 +106,12 @@ fn module_path(manifest_text: &str) -> Result<String, String> {
 }
 
 /// Checks the image-to-be with the same rules `lint` applies (MX403/MX404).
-fn self_check(manifest: &[u8], module_key: &str, module: &[u8], reference: &str) -> Result<(), String> {
+fn self_check(
+    manifest: &[u8],
+    module_key: &str,
+    module: &[u8],
+    reference: &str,
+) -> Result<(), String> {
     let limits = Limits::default();
     let mut files = FileTree::default();
     files.put("manifest.yaml".into(), Node::File(manifest.into()), &limits)?;
@@ -135,21 +149,32 @@ fn self_check(manifest: &[u8], module_key: &str, module: &[u8], reference: &str)
     if errors.is_empty() {
         Ok(())
     } else {
-        Err(format!("manifest.yaml is not valid:\n  {}", errors.join("\n  ")))
+        Err(format!(
+            "manifest.yaml is not valid:\n  {}",
+            errors.join("\n  ")
+        ))
     }
 }
 
 /// Packs `manifest` and `module` into an image named `reference` and writes it to `out`: an
 /// OCI archive when `out` ends in `.tar`, else an OCI layout directory (an existing layout
 /// keeps its other images; an image with the same name is replaced).
-pub fn pack(manifest: &Path, module: &Path, reference: &str, out: &Path) -> Result<PackResult, String> {
+pub fn pack(
+    manifest: &Path,
+    module: &Path,
+    reference: &str,
+    out: &Path,
+) -> Result<PackResult, String> {
     let r = super::parse_reference(reference).map_err(|e| format!("--ref `{reference}`: {e}"))?;
     if r.digest.is_some() || r.tag.as_deref().is_none_or(str::is_empty) {
-        return Err(format!("--ref `{reference}` must name a tag (`quay.io/org/ext:1.0`), not a digest"));
+        return Err(format!(
+            "--ref `{reference}` must name a tag (`quay.io/org/ext:1.0`), not a digest"
+        ));
     }
     let manifest_bytes = read_bounded(manifest, MAX_JSON_BYTES, "manifest")?;
     let module_bytes = read_bounded(module, MAX_BLOB_BYTES, "module")?;
-    let text = std::str::from_utf8(&manifest_bytes).map_err(|_| "manifest.yaml is not UTF-8 text".to_string())?;
+    let text = std::str::from_utf8(&manifest_bytes)
+        .map_err(|_| "manifest.yaml is not UTF-8 text".to_string())?;
     let module_key = module_path(text)?;
     self_check(&manifest_bytes, &module_key, &module_bytes, reference)?;
 
@@ -190,41 +215,62 @@ pub fn pack(manifest: &Path, module: &Path, reference: &str, out: &Path) -> Resu
         config_digest: config_desc.digest.clone(),
         layer_digest: layer_desc.digest.clone(),
     };
-    manifest_desc.annotations.insert(json::ANNOTATION_REF_NAME.into(), reference.into());
+    manifest_desc
+        .annotations
+        .insert(json::ANNOTATION_REF_NAME.into(), reference.into());
 
     let blobs: Vec<(String, &[u8])> = vec![
         (layer_desc.digest.clone(), &layer),
         (config_desc.digest.clone(), &config),
         (manifest_desc.digest.clone(), &manifest_json),
     ];
-    let is_archive = out.extension().is_some_and(|e| e.eq_ignore_ascii_case("tar"));
-    let mut index = Index { schema_version: 2, media_type: json::OCI_INDEX.into(), manifests: Vec::new() };
+    let is_archive = out
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("tar"));
+    let mut index = Index {
+        schema_version: 2,
+        media_type: json::OCI_INDEX.into(),
+        manifests: Vec::new(),
+    };
     if !is_archive {
         if let Ok(bytes) = std::fs::read(out.join("index.json")) {
-            let old: Index = serde_json::from_slice(&bytes)
-                .map_err(|e| format!("`{}` exists but its index.json is malformed: {e}", out.display()))?;
+            let old: Index = serde_json::from_slice(&bytes).map_err(|e| {
+                format!(
+                    "`{}` exists but its index.json is malformed: {e}",
+                    out.display()
+                )
+            })?;
             index.manifests = old.manifests;
         }
     }
-    index
-        .manifests
-        .retain(|d| d.annotations.get(json::ANNOTATION_REF_NAME).map(String::as_str) != Some(reference));
+    index.manifests.retain(|d| {
+        d.annotations
+            .get(json::ANNOTATION_REF_NAME)
+            .map(String::as_str)
+            != Some(reference)
+    });
     index.manifests.push(manifest_desc);
     index.manifests.sort_by(|a, b| {
-        a.annotations.get(json::ANNOTATION_REF_NAME).cmp(&b.annotations.get(json::ANNOTATION_REF_NAME))
+        a.annotations
+            .get(json::ANNOTATION_REF_NAME)
+            .cmp(&b.annotations.get(json::ANNOTATION_REF_NAME))
     });
     let index_json = serde_json::to_vec(&index).map_err(|e| e.to_string())?;
-    let layout = serde_json::to_vec(&OciLayout { image_layout_version: "1.0.0".into() }).map_err(|e| e.to_string())?;
+    let layout = serde_json::to_vec(&OciLayout {
+        image_layout_version: "1.0.0".into(),
+    })
+    .map_err(|e| e.to_string())?;
 
     if is_archive {
-        let mut files: Vec<(String, Option<&[u8]>)> = vec![
-            ("blobs".into(), None),
-            ("blobs/sha256".into(), None),
-        ];
+        let mut files: Vec<(String, Option<&[u8]>)> =
+            vec![("blobs".into(), None), ("blobs/sha256".into(), None)];
         let mut sorted = blobs.clone();
         sorted.sort();
         for (d, b) in &sorted {
-            files.push((format!("blobs/sha256/{}", d.trim_start_matches("sha256:")), Some(b)));
+            files.push((
+                format!("blobs/sha256/{}", d.trim_start_matches("sha256:")),
+                Some(b),
+            ));
         }
         files.push(("index.json".into(), Some(&index_json)));
         files.push(("oci-layout".into(), Some(&layout)));
@@ -232,8 +278,11 @@ pub fn pack(manifest: &Path, module: &Path, reference: &str, out: &Path) -> Resu
         std::fs::write(out, tar).map_err(|e| format!("cannot write `{}`: {e}", out.display()))?;
     } else {
         let dir = out.join("blobs").join("sha256");
-        std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
-        let write = |p: &Path, b: &[u8]| std::fs::write(p, b).map_err(|e| format!("cannot write `{}`: {e}", p.display()));
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
+        let write = |p: &Path, b: &[u8]| {
+            std::fs::write(p, b).map_err(|e| format!("cannot write `{}`: {e}", p.display()))
+        };
         for (d, b) in &blobs {
             write(&dir.join(d.trim_start_matches("sha256:")), b)?;
         }

@@ -37,7 +37,9 @@ impl fmt::Display for ImageRef {
 }
 
 fn is_lower_hex64(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// Parses a reference with the cacher's grammar (maistra `mec/pkg/model/types.go`):
@@ -70,7 +72,11 @@ pub fn parse_reference(s: &str) -> Result<ImageRef, String> {
         match parts.len() {
             1 => return Err("a tag is required (`…:1.0`) or a digest (`…@sha256:…`)".into()),
             2 => (parts[0], Some(parts[1].to_string()), None),
-            3 => (&s[..parts[0].len() + 1 + parts[1].len()], Some(parts[2].to_string()), None),
+            3 => (
+                &s[..parts[0].len() + 1 + parts[1].len()],
+                Some(parts[2].to_string()),
+                None,
+            ),
             _ => return Err("too many `:` in the reference".into()),
         }
     };
@@ -90,7 +96,9 @@ pub fn parse_reference(s: &str) -> Result<ImageRef, String> {
 /// Splits `name:tag` where the last `:` is after the last `/` (so a registry port is not a tag).
 fn split_tag(uri: &str) -> (&str, Option<String>) {
     match uri.rfind(':') {
-        Some(c) if uri.rfind('/').is_none_or(|sl| c > sl) => (&uri[..c], Some(uri[c + 1..].to_string())),
+        Some(c) if uri.rfind('/').is_none_or(|sl| c > sl) => {
+            (&uri[..c], Some(uri[c + 1..].to_string()))
+        }
         _ => (uri, None),
     }
 }
@@ -107,7 +115,8 @@ pub fn normalize(reference: &str) -> String {
     let (name, tag) = split_tag(name);
     let mut name = name.to_string();
     let first = name.split('/').next().unwrap_or("");
-    let has_registry = name.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost");
+    let has_registry =
+        name.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost");
     if !has_registry {
         name = if name.contains('/') {
             format!("docker.io/{name}")
@@ -139,7 +148,9 @@ pub fn is_tag_only(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 128
         && !name.contains(['/', ':', '@'])
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
 }
 
 #[cfg(test)]
@@ -151,14 +162,20 @@ mod tests {
     #[test]
     fn accepts_the_cacher_examples() {
         let r = parse_reference("registry.io/corp/repo:latest").unwrap();
-        assert_eq!((r.hub.as_str(), r.repository.as_str(), r.tag.as_deref()), ("registry.io/corp", "repo", Some("latest")));
+        assert_eq!(
+            (r.hub.as_str(), r.repository.as_str(), r.tag.as_deref()),
+            ("registry.io/corp", "repo", Some("latest"))
+        );
         let r = parse_reference("registry.io:8080/corp/repo:latest").unwrap();
         assert_eq!(r.hub, "registry.io:8080/corp");
         let r = parse_reference(&format!("registry.io/corp/repo@sha256:{HEX}")).unwrap();
         assert_eq!(r.digest.as_deref(), Some(format!("sha256:{HEX}").as_str()));
         assert_eq!(r.tag, None);
         let r = parse_reference(&format!("registry.io:5000/corp/repo:1.0@sha256:{HEX}")).unwrap();
-        assert_eq!((r.repository.as_str(), r.tag.as_deref()), ("repo", Some("1.0")));
+        assert_eq!(
+            (r.repository.as_str(), r.tag.as_deref()),
+            ("repo", Some("1.0"))
+        );
     }
 
     #[test]
@@ -181,7 +198,10 @@ mod tests {
     fn normalizes_docker_short_names() {
         assert_eq!(normalize("nginx"), "docker.io/library/nginx:latest");
         assert_eq!(normalize("acme/ext:1"), "docker.io/acme/ext:1");
-        assert_eq!(normalize("index.docker.io/acme/ext:1"), "docker.io/acme/ext:1");
+        assert_eq!(
+            normalize("index.docker.io/acme/ext:1"),
+            "docker.io/acme/ext:1"
+        );
         assert_eq!(normalize("quay.io/acme/ext:1.0"), "quay.io/acme/ext:1.0");
         assert_eq!(normalize("localhost:5000/ext:1"), "localhost:5000/ext:1");
         assert!(is_tag_only("1.0") && !is_tag_only("quay.io/a/b:1.0"));

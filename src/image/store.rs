@@ -5,7 +5,10 @@ use super::backing::{digest_hex, parse_json, read_json, sha256_hex, Backing};
 use super::fs::{check_symlink, Budget, FileTree, Node};
 use super::json::{self, AnyManifest, Config, Descriptor, DockerArchiveEntry, Index, OciLayout};
 use super::reference::{is_tag_only, normalize, parse_reference};
-use super::{Image, ImageError, ImageKind, LayerInfo, Limits, SourceFormat, MAX_IMAGES_PER_SOURCE, MAX_INDEX_DEPTH};
+use super::{
+    Image, ImageError, ImageKind, LayerInfo, Limits, SourceFormat, MAX_IMAGES_PER_SOURCE,
+    MAX_INDEX_DEPTH,
+};
 use crate::diag::{Diagnostic, Location};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -62,7 +65,10 @@ impl ImageStore {
     }
 
     pub fn open_with_limits(sources: &[PathBuf], limits: Limits) -> (ImageStore, Vec<Diagnostic>) {
-        let mut store = ImageStore { limits, ..Default::default() };
+        let mut store = ImageStore {
+            limits,
+            ..Default::default()
+        };
         let mut diags = Vec::new();
         for p in sources {
             let display = p.display().to_string();
@@ -120,7 +126,12 @@ impl ImageStore {
     }
 
     fn new_source(&self, p: &Path, format: SourceFormat, backing: Backing) -> Source {
-        Source { display: p.display().to_string(), path: p.to_path_buf(), format, backing: Some(backing) }
+        Source {
+            display: p.display().to_string(),
+            path: p.to_path_buf(),
+            format,
+            backing: Some(backing),
+        }
     }
 
     fn push_root(&mut self, idx: usize, dir: &Path, names: Vec<String>) {
@@ -150,11 +161,15 @@ impl ImageStore {
             let layout: Option<OciLayout> = read_json(b, "oci-layout", &self.limits)?;
             if let Some(l) = layout {
                 if !l.image_layout_version.starts_with("1.") {
-                    return Err(format!("unsupported imageLayoutVersion `{}`", l.image_layout_version));
+                    return Err(format!(
+                        "unsupported imageLayoutVersion `{}`",
+                        l.image_layout_version
+                    ));
                 }
             }
         }
-        let index: Index = read_json(b, "index.json", &self.limits)?.ok_or("`index.json` is missing")?;
+        let index: Index =
+            read_json(b, "index.json", &self.limits)?.ok_or("`index.json` is missing")?;
         if index.manifests.len() > MAX_IMAGES_PER_SOURCE {
             return Err(format!("more than {MAX_IMAGES_PER_SOURCE} images (bound)"));
         }
@@ -234,10 +249,9 @@ impl ImageStore {
     pub fn resolve(&self, reference: &str) -> Option<Result<Arc<Image>, ImageError>> {
         let reference = reference.trim();
         if let Some((_, digest)) = reference.split_once('@') {
-            let hit = self
-                .infos
-                .iter()
-                .find(|i| i.digest.as_deref() == Some(digest) || i.child_digests.iter().any(|c| c == digest));
+            let hit = self.infos.iter().find(|i| {
+                i.digest.as_deref() == Some(digest) || i.child_digests.iter().any(|c| c == digest)
+            });
             return hit.map(|i| self.load(i));
         }
         let norm = normalize(reference);
@@ -246,13 +260,20 @@ impl ImageStore {
         }
         if let Ok(r) = parse_reference(reference) {
             if let Some(tag) = r.tag {
-                let mut hits: Vec<&ImageInfo> = self.infos.iter().filter(|i| i.tags.contains(&tag)).collect();
+                let mut hits: Vec<&ImageInfo> = self
+                    .infos
+                    .iter()
+                    .filter(|i| i.tags.contains(&tag))
+                    .collect();
                 hits.dedup_by(|a, b| a.digest == b.digest);
                 match hits.len() {
                     0 => {}
                     1 => return Some(self.load(hits[0])),
                     n => {
-                        let sources: Vec<String> = hits.iter().map(|h| h.source.display().to_string()).collect();
+                        let sources: Vec<String> = hits
+                            .iter()
+                            .map(|h| h.source.display().to_string())
+                            .collect();
                         return Some(Err(ImageError {
                             rule: "MX401",
                             source: sources[0].clone(),
@@ -265,8 +286,11 @@ impl ImageStore {
                 }
             }
         }
-        let roots: Vec<&ImageInfo> =
-            self.infos.iter().filter(|i| matches!(i.target, Target::Root) && i.names.is_empty()).collect();
+        let roots: Vec<&ImageInfo> = self
+            .infos
+            .iter()
+            .filter(|i| matches!(i.target, Target::Root) && i.names.is_empty())
+            .collect();
         if roots.len() == 1 {
             return Some(self.load(roots[0]));
         }
@@ -287,9 +311,9 @@ impl ImageStore {
         };
         slot.get_or_init(|| {
             let src = &self.sources[info.source_idx];
-            self.read(src, info)
-                .map(Arc::new)
-                .map_err(|e| ImageError::corrupt(&src.display, format!("image {}: {e}", display_name(info))))
+            self.read(src, info).map(Arc::new).map_err(|e| {
+                ImageError::corrupt(&src.display, format!("image {}: {e}", display_name(info)))
+            })
         })
         .clone()
     }
@@ -310,7 +334,9 @@ impl ImageStore {
             artifact_wasm: None,
         };
         match &info.target {
-            Target::Oci(d) => self.read_oci(src.backing.as_ref().ok_or("no backing")?, d, &mut image)?,
+            Target::Oci(d) => {
+                self.read_oci(src.backing.as_ref().ok_or("no backing")?, d, &mut image)?
+            }
             Target::Docker(i) => self.read_docker(src, *i, &mut image)?,
             Target::Root => self.read_root(&src.path, &mut image)?,
         }
@@ -336,7 +362,11 @@ impl ImageStore {
             if !is_index {
                 let m: json::Manifest = parse_json(&bytes, &format!("manifest {}", desc.digest))?;
                 image.digest = desc.digest.clone();
-                image.manifest_media_type = if m.media_type.is_empty() { desc.media_type.clone() } else { m.media_type.clone() };
+                image.manifest_media_type = if m.media_type.is_empty() {
+                    desc.media_type.clone()
+                } else {
+                    m.media_type.clone()
+                };
                 return self.read_manifest(b, &m, image);
             }
             if depth == MAX_INDEX_DEPTH {
@@ -344,32 +374,45 @@ impl ImageStore {
             }
             let index: Index = parse_json(&bytes, &format!("index {}", desc.digest))?;
             image.index_digest.get_or_insert(desc.digest.clone());
-            desc = pick_platform(&index.manifests).ok_or_else(|| format!("index {} lists no image", desc.digest))?;
+            desc = pick_platform(&index.manifests)
+                .ok_or_else(|| format!("index {} lists no image", desc.digest))?;
         }
-        Err(format!("image indexes nested deeper than {MAX_INDEX_DEPTH} levels"))
+        Err(format!(
+            "image indexes nested deeper than {MAX_INDEX_DEPTH} levels"
+        ))
     }
 
-    fn read_manifest(&self, b: &Backing, m: &json::Manifest, image: &mut Image) -> Result<(), String> {
+    fn read_manifest(
+        &self,
+        b: &Backing,
+        m: &json::Manifest,
+        image: &mut Image,
+    ) -> Result<(), String> {
         let config_bytes = b.blob(&m.config.digest, m.config.size, self.limits.max_json)?;
         image.config_media_type = m.config.media_type.clone();
-        let is_image_config = m.config.media_type.contains("image.config") || m.config.media_type.contains("container.image");
+        let is_image_config = m.config.media_type.contains("image.config")
+            || m.config.media_type.contains("container.image");
         let config: Config = if is_image_config {
             parse_json(&config_bytes, &format!("config {}", m.config.digest))?
         } else {
             Config::default()
         };
-        let mut layers = Vec::new();
-        for l in &m.layers {
-            let bytes = b.blob(&l.digest, l.size, self.limits.max_blob)?;
-            layers.push((l.clone(), bytes));
-        }
-        self.apply_layers(layers, &config, image)
+        let fetch = |i: usize| b.blob(&m.layers[i].digest, m.layers[i].size, self.limits.max_blob);
+        self.apply_layers(&m.layers, fetch, &config, image)
     }
 
-    fn apply_layers(&self, layers: Vec<(Descriptor, Vec<u8>)>, config: &Config, image: &mut Image) -> Result<(), String> {
+    /// Reads (one at a time, so at most one compressed layer is in memory) and applies layers.
+    fn apply_layers(
+        &self,
+        layers: &[Descriptor],
+        fetch: impl Fn(usize) -> Result<Vec<u8>, String>,
+        config: &Config,
+        image: &mut Image,
+    ) -> Result<(), String> {
         let mut budget = Budget::default();
         let mut diff_ids = Vec::new();
-        for (i, (d, bytes)) in layers.into_iter().enumerate() {
+        for (i, d) in layers.iter().enumerate() {
+            let bytes = fetch(i)?;
             let mut info = LayerInfo {
                 digest: d.digest.clone(),
                 media_type: d.media_type.clone(),
@@ -403,7 +446,10 @@ impl ImageStore {
             }
             for (n, (want, got)) in rootfs.diff_ids.iter().zip(&diff_ids).enumerate() {
                 if want != got {
-                    return Err(format!("layer {} uncompressed digest is {got}, the config says {want} (corrupt)", n + 1));
+                    return Err(format!(
+                        "layer {} uncompressed digest is {got}, the config says {want} (corrupt)",
+                        n + 1
+                    ));
                 }
             }
         }
@@ -414,41 +460,54 @@ impl ImageStore {
         let b = src.backing.as_ref().ok_or("no backing")?;
         let entries: Vec<DockerArchiveEntry> =
             read_json(b, "manifest.json", &self.limits)?.ok_or("`manifest.json` is missing")?;
-        let e = entries.get(i).ok_or("`manifest.json` changed while reading")?;
+        let e = entries
+            .get(i)
+            .ok_or("`manifest.json` changed while reading")?;
         let config_bytes = b
             .read(&e.config, self.limits.max_json)?
             .ok_or_else(|| format!("missing config `{}`", e.config))?;
         let actual = sha256_hex(&config_bytes);
         if let Some(d) = path_digest(&e.config) {
             if d != format!("sha256:{actual}") {
-                return Err(format!("config `{}` has digest sha256:{actual} (corrupt or tampered)", e.config));
+                return Err(format!(
+                    "config `{}` has digest sha256:{actual} (corrupt or tampered)",
+                    e.config
+                ));
             }
         }
         image.digest = format!("sha256:{actual}");
         image.manifest_media_type = "docker-archive".into();
         image.config_media_type = "application/vnd.docker.container.image.v1+json".into();
         let config: Config = parse_json(&config_bytes, &format!("config `{}`", e.config))?;
-        let mut layers = Vec::new();
-        for l in &e.layers {
-            let bytes = b.read(l, self.limits.max_blob)?.ok_or_else(|| format!("missing layer `{l}`"))?;
+        let layers: Vec<Descriptor> = e
+            .layers
+            .iter()
+            .map(|l| Descriptor {
+                media_type: String::new(),
+                digest: path_digest(l).unwrap_or_else(|| l.clone()),
+                size: 0,
+                annotations: Default::default(),
+                platform: None,
+            })
+            .collect();
+        let fetch = |i: usize| {
+            let l = &e.layers[i];
+            let bytes = b
+                .read(l, self.limits.max_blob)?
+                .ok_or_else(|| format!("missing layer `{l}`"))?;
             if l.starts_with("blobs/") {
                 if let Some(d) = path_digest(l) {
                     let actual = format!("sha256:{}", sha256_hex(&bytes));
                     if d != actual {
-                        return Err(format!("layer `{l}` has digest {actual} (corrupt or tampered)"));
+                        return Err(format!(
+                            "layer `{l}` has digest {actual} (corrupt or tampered)"
+                        ));
                     }
                 }
             }
-            let desc = Descriptor {
-                media_type: String::new(),
-                digest: path_digest(l).unwrap_or_else(|| l.clone()),
-                size: bytes.len() as u64,
-                annotations: Default::default(),
-                platform: None,
-            };
-            layers.push((desc, bytes));
-        }
-        self.apply_layers(layers, &config, image)
+            Ok(bytes)
+        };
+        self.apply_layers(&layers, fetch, &config, image)
     }
 
     /// A plain directory: its tree becomes one pseudo-layer. Symlinks are recorded, never
@@ -457,7 +516,11 @@ impl ImageStore {
         let mut total = 0u64;
         let mut plugin_wasm = Vec::new();
         let mut listing = Vec::new();
-        for entry in walkdir::WalkDir::new(dir).follow_links(false).sort_by_file_name().min_depth(1) {
+        for entry in walkdir::WalkDir::new(dir)
+            .follow_links(false)
+            .sort_by_file_name()
+            .min_depth(1)
+        {
             let entry = entry.map_err(|e| format!("cannot read: {e}"))?;
             let rel = entry.path().strip_prefix(dir).map_err(|e| e.to_string())?;
             let key = rel.to_string_lossy().replace('\\', "/");
@@ -465,7 +528,8 @@ impl ImageStore {
             let node = if ft.is_dir() {
                 Node::Dir
             } else if ft.is_symlink() {
-                let t = std::fs::read_link(entry.path()).map_err(|e| format!("cannot read `{key}`: {e}"))?;
+                let t = std::fs::read_link(entry.path())
+                    .map_err(|e| format!("cannot read `{key}`: {e}"))?;
                 let t = t.to_string_lossy().into_owned();
                 check_symlink(&key, &t)?;
                 Node::Symlink(t)
@@ -473,9 +537,13 @@ impl ImageStore {
                 let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
                 total += size;
                 if size > self.limits.max_blob || total > self.limits.max_uncompressed {
-                    return Err(format!("more than {} bytes of files (bound)", self.limits.max_uncompressed));
+                    return Err(format!(
+                        "more than {} bytes of files (bound)",
+                        self.limits.max_uncompressed
+                    ));
                 }
-                let bytes = std::fs::read(entry.path()).map_err(|e| format!("cannot read `{key}`: {e}"))?;
+                let bytes =
+                    std::fs::read(entry.path()).map_err(|e| format!("cannot read `{key}`: {e}"))?;
                 if entry.file_name() == "plugin.wasm" {
                     plugin_wasm.push(key.clone());
                 }
@@ -513,7 +581,10 @@ fn display_name(info: &ImageInfo) -> String {
 /// `blobs/sha256/<hex>`, `<hex>.tar`).
 fn path_digest(path: &str) -> Option<String> {
     let base = path.rsplit('/').next()?;
-    let stem = base.strip_suffix(".json").or_else(|| base.strip_suffix(".tar")).unwrap_or(base);
+    let stem = base
+        .strip_suffix(".json")
+        .or_else(|| base.strip_suffix(".tar"))
+        .unwrap_or(base);
     let d = format!("sha256:{stem}");
     digest_hex(&d).ok()?;
     Some(d)
@@ -524,12 +595,21 @@ fn path_digest(path: &str) -> Option<String> {
 fn pick_platform(list: &[Descriptor]) -> Option<Descriptor> {
     let usable: Vec<&Descriptor> = list
         .iter()
-        .filter(|d| d.annotations.get("vnd.docker.reference.type").map(String::as_str) != Some("attestation-manifest"))
+        .filter(|d| {
+            d.annotations
+                .get("vnd.docker.reference.type")
+                .map(String::as_str)
+                != Some("attestation-manifest")
+        })
         .filter(|d| d.platform.as_ref().is_none_or(|p| p.os != "unknown"))
         .collect();
     usable
         .iter()
-        .find(|d| d.platform.as_ref().is_some_and(|p| p.os == "linux" && p.architecture == "amd64"))
+        .find(|d| {
+            d.platform
+                .as_ref()
+                .is_some_and(|p| p.os == "linux" && p.architecture == "amd64")
+        })
         .or_else(|| usable.first())
         .map(|d| (*d).clone())
 }
