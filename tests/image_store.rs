@@ -532,3 +532,18 @@ fn fifty_image_layout_reads_in_parallel() {
     assert_eq!(ok, 50);
     eprintln!("read 50 images in {:?}", start.elapsed());
 }
+
+#[test]
+fn findings_use_the_catalogue_severities() {
+    use meshext_lint::diag::Severity;
+    let d = meshext_lint::image::not_pulled("quay.io/acme/ext:1.0");
+    assert_eq!((d.rule, d.severity), ("MX401", Severity::Warning));
+    assert!(d
+        .help
+        .unwrap()
+        .contains("skopeo copy docker://quay.io/acme/ext:1.0 oci:"));
+    for id in ["MX402", "MX403", "MX404"] {
+        let r = meshext_lint::rules::get(id).unwrap();
+        assert_eq!(r.default_severity(), Severity::Error, "{id}");
+    }
+}
