@@ -547,3 +547,46 @@ fn findings_use_the_catalogue_severities() {
         assert_eq!(r.default_severity(), Severity::Error, "{id}");
     }
 }
+
+/// umoci writes one layer per insert, and a real `.wh.` whiteout for `--whiteout`.
+#[test]
+fn we_read_multi_layer_images_umoci_writes() {
+    if !have("umoci") {
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let (m, w) = inputs(t.path(), MANIFEST);
+    let layout = t.path().join("L");
+    let image = format!("{}:quay.io/acme/u:1", layout.display());
+    run(Command::new("umoci")
+        .args(["init", "--layout"])
+        .arg(&layout));
+    run(Command::new("umoci").args(["new", "--image", &image]));
+    for (src, dest) in [
+        (&m, "/manifest.yaml"),
+        (&w, "/ext.wasm"),
+        (&w, "/old/x.wasm"),
+    ] {
+        run(Command::new("umoci")
+            .args(["insert", "--rootless", "--image", &image])
+            .arg(src)
+            .arg(dest));
+    }
+    run(Command::new("umoci").args([
+        "insert",
+        "--rootless",
+        "--image",
+        &image,
+        "--whiteout",
+        "/old",
+    ]));
+    let (store, diags) = ImageStore::open(&[layout]);
+    assert!(diags.is_empty(), "{diags:?}");
+    let img = store.resolve("quay.io/acme/u:1").unwrap().unwrap();
+    assert_eq!(img.layers.len(), 4);
+    assert!(img.file("/old/x.wasm").unwrap().is_none());
+    assert!(img.files.get("old").is_none());
+    let pkg = read_extension(&img);
+    assert!(pkg.diagnostics.is_empty(), "{:?}", pkg.diagnostics);
+    assert_eq!(pkg.module_bytes.as_deref(), Some(WASM));
+}

@@ -4,8 +4,10 @@
 
 use super::Limits;
 use sha2::{Digest, Sha256};
+use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Read};
+use std::rc::Rc;
 use std::sync::Arc;
 
 /// Symlink hops allowed while resolving one path (Linux uses 40).
@@ -98,6 +100,36 @@ impl<R: Read> Read for Bounded<R> {
 }
 
 const BOMB: &str = "uncompressed-limit";
+
+/// Ends a stream that stops right after an entry's data, without the padding and
+/// end-of-archive blocks (umoci 0.4 `insert` writes such layers, and Go's tar reader, hence
+/// podman and umoci, accepts them): at EOF it supplies zeros to the next 512-byte boundary
+/// and two zero blocks, and records where the real data ended so that an entry whose data
+/// reaches into the supplied zeros is still reported as truncated.
+struct PadAtEof<R> {
+    inner: R,
+    pos: u64,
+    real_end: Rc<Cell<Option<u64>>>,
+    zeros_left: u64,
+}
+
+impl<R: Read> Read for PadAtEof<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.real_end.get().is_none() {
+            let n = self.inner.read(buf)?;
+            if n > 0 || buf.is_empty() {
+                self.pos += n as u64;
+                return Ok(n);
+            }
+            self.real_end.set(Some(self.pos));
+            self.zeros_left = (512 - self.pos % 512) % 512 + 1024;
+        }
+        let n = (buf.len() as u64).min(self.zeros_left) as usize;
+        buf[..n].fill(0);
+        self.zeros_left -= n as u64;
+        Ok(n)
+    }
+}
 
 /// One layer entry before it is applied.
 enum Pending {
@@ -252,7 +284,14 @@ impl FileTree {
     fn read_layer<R: Read>(&mut self, reader: R, limits: &Limits) -> Result<LayerStats, String> {
         let mut pending = Vec::new();
         let mut stats = LayerStats::default();
-        let mut archive = tar::Archive::new(reader);
+        let real_end = Rc::new(Cell::new(None));
+        let padded = PadAtEof {
+            inner: reader,
+            pos: 0,
+            real_end: real_end.clone(),
+            zeros_left: 0,
+        };
+        let mut archive = tar::Archive::new(padded);
         let entries = archive.entries().map_err(|e| format!("bad tar: {e}"))?;
         for entry in entries {
             let mut entry = entry.map_err(|e| format!("bad tar: {e}"))?;
@@ -293,6 +332,12 @@ impl FileTree {
                     entry
                         .read_to_end(&mut buf)
                         .map_err(|e| format!("bad tar data for `{raw}`: {e}"))?;
+                    if real_end
+                        .get()
+                        .is_some_and(|end| entry.raw_file_position() + size > end)
+                    {
+                        return Err(format!("bad tar: `{raw}` is truncated"));
+                    }
                     if name == "plugin.wasm" {
                         stats.plugin_wasm.push(key.clone());
                     }
@@ -467,6 +512,26 @@ mod tests {
         assert!(check_symlink("a/b", "../c").is_ok());
         assert!(check_symlink("a/b", "../../c").is_err());
         assert!(check_symlink("a/b", "/etc/passwd").is_ok());
+    }
+
+    fn one_file_tar(data: &[u8]) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_ustar();
+        h.set_size(data.len() as u64);
+        b.append_data(&mut h, "f", data).unwrap();
+        b.into_inner().unwrap()
+    }
+
+    #[test]
+    fn missing_tar_trailer_is_tolerated_but_truncated_data_is_not() {
+        let l = Limits::default();
+        let full = one_file_tar(&[7u8; 100]);
+        // header + data, no padding, no end-of-archive blocks (as umoci 0.4 writes)
+        let mut t = FileTree::default();
+        t.apply_layer(&full[..612], &l, &mut Budget::default()).unwrap();
+        assert_eq!(t.file("f").unwrap().unwrap().len(), 100);
+        let err = FileTree::default().apply_layer(&full[..600], &l, &mut Budget::default());
+        assert!(err.unwrap_err().contains("truncated"));
     }
 
     #[test]
