@@ -265,6 +265,7 @@ impl ImageStore {
                     .iter()
                     .filter(|i| i.tags.contains(&tag))
                     .collect();
+                hits.sort_by(|a, b| a.digest.cmp(&b.digest));
                 hits.dedup_by(|a, b| a.digest == b.digest);
                 match hits.len() {
                     0 => {}
