@@ -11,6 +11,7 @@ pub mod checks;
 pub mod cli;
 pub mod data;
 pub mod diag;
+pub mod extensions;
 pub mod image;
 pub mod lint;
 pub mod load;
