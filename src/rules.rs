@@ -69,5 +69,7 @@ pub fn get(id: &str) -> Option<&'static Rule> {
 /// The catalogue's default severity; `Error` for an ID missing from the catalogue (a test
 /// checks that every ID used in code has an entry).
 pub fn default_severity(id: &str) -> Severity {
-    get(id).map(Rule::default_severity).unwrap_or(Severity::Error)
+    get(id)
+        .map(Rule::default_severity)
+        .unwrap_or(Severity::Error)
 }
