@@ -6,15 +6,28 @@ use meshext_lint::model::*;
 use std::time::Instant;
 
 fn labels(pairs: &[(&str, String)]) -> Labels {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect()
 }
 
 fn main() {
     const NAMESPACES: usize = 100;
     const WORKLOADS: usize = 10_000;
     const SMES: usize = 1_000;
-    const PHASES: [&str; 6] = ["PreAuthN", "PostAuthN", "PreAuthZ", "PostAuthZ", "PreStats", "PostStats"];
-    let mut mesh = Mesh { version: MeshVersion::V2_1, ..Mesh::default() };
+    const PHASES: [&str; 6] = [
+        "PreAuthN",
+        "PostAuthN",
+        "PreAuthZ",
+        "PostAuthZ",
+        "PreStats",
+        "PostStats",
+    ];
+    let mut mesh = Mesh {
+        version: MeshVersion::V2_1,
+        ..Mesh::default()
+    };
     mesh.control_planes.push(ControlPlane {
         meta: Meta::synthetic("ServiceMeshControlPlane", "istio-system", "basic"),
         version: Some("v2.1".into()),
@@ -38,15 +51,26 @@ fn main() {
         mesh.services.push(Service {
             meta: Meta::synthetic("Service", &ns, &app),
             selector: Some(labels(&[("app", app.clone())])),
-            ports: vec![ServicePort { name: None, port: 80, target_port: "8080".into(), protocol: "TCP".into() }],
+            ports: vec![ServicePort {
+                name: None,
+                port: 80,
+                target_port: "8080".into(),
+                protocol: "TCP".into(),
+            }],
         });
     }
     for i in 0..SMES {
         // 5% mesh-wide in the root namespace (by tier), the rest per namespace (half by app).
         let (ns, selector) = if i % 20 == 0 {
-            ("istio-system".to_string(), Some(labels(&[("tier", format!("t{}", i % 3))])))
+            (
+                "istio-system".to_string(),
+                Some(labels(&[("tier", format!("t{}", i % 3))])),
+            )
         } else if i % 2 == 0 {
-            (format!("ns{}", i % NAMESPACES), Some(labels(&[("app", format!("app{}", i % 100))])))
+            (
+                format!("ns{}", i % NAMESPACES),
+                Some(labels(&[("app", format!("app{}", i % 100))])),
+            )
         } else {
             (format!("ns{}", i % NAMESPACES), None)
         };

@@ -15,7 +15,8 @@ fn worked_example(version: MeshVersion) -> Mesh {
         sme("shop", "b", "PreAuthN", Some(5)),
         sme("shop", "a", "PreAuthN", Some(10)),
     ];
-    m.authorization_policies.push(authz("shop", "allow", AuthzAction::Allow, None));
+    m.authorization_policies
+        .push(authz("shop", "allow", AuthzAction::Allow, None));
     m
 }
 
@@ -28,7 +29,19 @@ fn reference_worked_example_v2_1() {
     let c = chains(&worked_example(MeshVersion::V2_1));
     assert_eq!(
         names(&c[0]),
-        v(&["mx", "a", "b", "istio_authn", "rbac", "c", "cors", "fault", "d", "stats", "router"])
+        v(&[
+            "mx",
+            "a",
+            "b",
+            "istio_authn",
+            "rbac",
+            "c",
+            "cors",
+            "fault",
+            "d",
+            "stats",
+            "router"
+        ])
     );
     assert_eq!(c[0].gate, None);
     assert_eq!(c[0].ports.as_ref().unwrap().patched, v(&["8080"]));
@@ -39,21 +52,46 @@ fn worked_example_v2_0_uses_old_names() {
     let c = chains(&worked_example(MeshVersion::V2_0));
     assert_eq!(
         names(&c[0]),
-        v(&["mx", "a", "b", "istio_authn", "rbac", "c", "cors", "fault", "d", "stats", "router"])
+        v(&[
+            "mx",
+            "a",
+            "b",
+            "istio_authn",
+            "rbac",
+            "c",
+            "cors",
+            "fault",
+            "d",
+            "stats",
+            "router"
+        ])
     );
-    let raw: Vec<&str> = c[0].filters.iter().filter_map(|f| f.builtin_name()).collect();
-    assert!(raw.contains(&"envoy.router") && raw.contains(&"envoy.cors"), "{raw:?}");
+    let raw: Vec<&str> = c[0]
+        .filters
+        .iter()
+        .filter_map(|f| f.builtin_name())
+        .collect();
+    assert!(
+        raw.contains(&"envoy.router") && raw.contains(&"envoy.cors"),
+        "{raw:?}"
+    );
 }
 
 #[test]
 fn worked_example_v2_2_has_no_authn_anchor_without_request_authentication() {
     let c = chains(&worked_example(MeshVersion::V2_2));
-    assert_eq!(names(&c[0]), v(&["a", "b", "rbac", "c", "mx", "cors", "fault", "d", "stats", "router"]));
+    assert_eq!(
+        names(&c[0]),
+        v(&["a", "b", "rbac", "c", "mx", "cors", "fault", "d", "stats", "router"])
+    );
     // Without any policy every phase is flushed before the router, after mx/cors/fault.
     let mut m = worked_example(MeshVersion::V2_2);
     m.authorization_policies.clear();
     let c = chains(&m);
-    assert_eq!(names(&c[0]), v(&["mx", "cors", "fault", "a", "b", "c", "d", "stats", "router"]));
+    assert_eq!(
+        names(&c[0]),
+        v(&["mx", "cors", "fault", "a", "b", "c", "d", "stats", "router"])
+    );
 }
 
 #[test]
@@ -65,7 +103,10 @@ fn jwt_request_authentication_adds_anchors() {
         let c = chains(&m);
         let n = names(&c[0]);
         let pos = |x: &str| n.iter().position(|y| y == x).unwrap();
-        assert!(pos("a") < pos("jwt_authn") && pos("b") < pos("jwt_authn"), "{version}: {n:?}");
+        assert!(
+            pos("a") < pos("jwt_authn") && pos("b") < pos("jwt_authn"),
+            "{version}: {n:?}"
+        );
         assert_eq!(pos("p"), pos("istio_authn") + 1, "{version}: {n:?}");
         assert_eq!(pos("c"), pos("rbac") + 1, "{version}: {n:?}");
     }
@@ -73,17 +114,35 @@ fn jwt_request_authentication_adds_anchors() {
     let mut m = worked_example(MeshVersion::V2_2);
     m.request_authentications.push(reqauthn("shop", "empty", 0));
     let n = names(&chains(&m)[0]);
-    assert!(n.contains(&"istio_authn".to_string()) && !n.contains(&"jwt_authn".to_string()), "{n:?}");
+    assert!(
+        n.contains(&"istio_authn".to_string()) && !n.contains(&"jwt_authn".to_string()),
+        "{n:?}"
+    );
 }
 
 #[test]
 fn custom_policy_puts_ext_authz_first_v2_1() {
     let mut m = worked_example(MeshVersion::V2_1);
-    m.authorization_policies.push(authz("shop", "ext", AuthzAction::Custom, None));
+    m.authorization_policies
+        .push(authz("shop", "ext", AuthzAction::Custom, None));
     let c = chains(&m);
     assert_eq!(
         names(&c[0]),
-        v(&["mx", "a", "b", "rbac", "c", "ext_authz", "istio_authn", "rbac", "cors", "fault", "d", "stats", "router"])
+        v(&[
+            "mx",
+            "a",
+            "b",
+            "rbac",
+            "c",
+            "ext_authz",
+            "istio_authn",
+            "rbac",
+            "cors",
+            "fault",
+            "d",
+            "stats",
+            "router"
+        ])
     );
 }
 
@@ -92,28 +151,57 @@ fn custom_is_unknown_in_v2_0() {
     let mut m = worked_example(MeshVersion::V2_0);
     m.authorization_policies = vec![authz("shop", "ext", AuthzAction::Custom, None)];
     let n = names(&chains(&m)[0]);
-    assert!(!n.contains(&"ext_authz".to_string()) && !n.contains(&"rbac".to_string()), "{n:?}");
+    assert!(
+        !n.contains(&"ext_authz".to_string()) && !n.contains(&"rbac".to_string()),
+        "{n:?}"
+    );
 }
 
 #[test]
 fn audit_deny_allow_each_get_an_rbac_filter() {
     let mut m = worked_example(MeshVersion::V2_1);
-    m.authorization_policies.push(authz("shop", "deny", AuthzAction::Deny, None));
-    m.authorization_policies.push(authz("istio-system", "audit", AuthzAction::Audit, None));
+    m.authorization_policies
+        .push(authz("shop", "deny", AuthzAction::Deny, None));
+    m.authorization_policies
+        .push(authz("istio-system", "audit", AuthzAction::Audit, None));
     let c = chains(&m);
     assert_eq!(
         names(&c[0]),
-        v(&["mx", "a", "b", "istio_authn", "rbac", "c", "rbac", "rbac", "cors", "fault", "d", "stats", "router"])
+        v(&[
+            "mx",
+            "a",
+            "b",
+            "istio_authn",
+            "rbac",
+            "c",
+            "rbac",
+            "rbac",
+            "cors",
+            "fault",
+            "d",
+            "stats",
+            "router"
+        ])
     );
     let origins: Vec<&str> = c[0]
         .filters
         .iter()
         .filter_map(|f| match f {
-            meshext_lint::chain::Filter::Builtin { name: "envoy.filters.http.rbac", origin } => Some(origin.describe()),
+            meshext_lint::chain::Filter::Builtin {
+                name: "envoy.filters.http.rbac",
+                origin,
+            } => Some(origin.describe()),
             _ => None,
         })
         .collect();
-    assert_eq!(origins, ["AuthorizationPolicy AUDIT", "AuthorizationPolicy DENY", "AuthorizationPolicy ALLOW"]);
+    assert_eq!(
+        origins,
+        [
+            "AuthorizationPolicy AUDIT",
+            "AuthorizationPolicy DENY",
+            "AuthorizationPolicy ALLOW"
+        ]
+    );
 }
 
 #[test]
@@ -124,21 +212,42 @@ fn policy_selection_by_namespace_and_selector() {
     m.member_rolls[0].members.push("other".into());
     add_app(&mut m, "other", "db");
     m.authorization_policies = vec![
-        authz("shop", "only-web", AuthzAction::Deny, Some(&[("app", "web")])),
+        authz(
+            "shop",
+            "only-web",
+            AuthzAction::Deny,
+            Some(&[("app", "web")]),
+        ),
         authz("other", "ns-wide", AuthzAction::Allow, None),
     ];
     let c = chains(&m);
-    let rbacs = |ns, n| names(chain_of(&c, ns, n)).iter().filter(|x| *x == "rbac").count();
-    assert_eq!((rbacs("shop", "web"), rbacs("shop", "api"), rbacs("other", "db")), (1, 0, 1));
+    let rbacs = |ns, n| {
+        names(chain_of(&c, ns, n))
+            .iter()
+            .filter(|x| *x == "rbac")
+            .count()
+    };
+    assert_eq!(
+        (
+            rbacs("shop", "web"),
+            rbacs("shop", "api"),
+            rbacs("other", "db")
+        ),
+        (1, 0, 1)
+    );
 }
 
 #[test]
 fn gateways_get_extensions_without_authn_anchor() {
     let mut m = mesh(MeshVersion::V2_1);
-    m.workloads.push(gateway("istio-system", "istio-ingressgateway"));
+    m.workloads
+        .push(gateway("istio-system", "istio-ingressgateway"));
     m.extensions = vec![sme("istio-system", "auth", "PreAuthN", None)];
     let c = chains(&m);
-    assert_eq!(names(&c[0]), v(&["mx", "cors", "fault", "auth", "stats", "router"]));
+    assert_eq!(
+        names(&c[0]),
+        v(&["mx", "cors", "fault", "auth", "stats", "router"])
+    );
     assert_eq!(c[0].listener.as_str(), "gateway");
     assert!(c[0].ports.is_none());
 }
@@ -153,13 +262,39 @@ fn root_namespace_first_then_local_and_nothing_from_elsewhere() {
         sme("shop", "local", "PreAuthN", Some(1)),
         sme("istio-system", "root", "PreAuthN", Some(1)),
         sme("other", "foreign", "PreAuthN", Some(1)),
-        sme_sel("istio-system", "sel", "PreAuthN", Some(0), &[("app", "web")]),
-        sme_sel("istio-system", "nope", "PreAuthN", Some(0), &[("app", "api")]),
+        sme_sel(
+            "istio-system",
+            "sel",
+            "PreAuthN",
+            Some(0),
+            &[("app", "web")],
+        ),
+        sme_sel(
+            "istio-system",
+            "nope",
+            "PreAuthN",
+            Some(0),
+            &[("app", "api")],
+        ),
         sme_sel("shop", "empty", "PostAuthN", Some(0), &[]),
     ];
     let c = chains(&m);
     assert_eq!(c.len(), 1, "only in-mesh workloads");
-    assert_eq!(names(&c[0]), v(&["mx", "local", "root", "sel", "istio_authn", "empty", "cors", "fault", "stats", "router"]));
+    assert_eq!(
+        names(&c[0]),
+        v(&[
+            "mx",
+            "local",
+            "root",
+            "sel",
+            "istio_authn",
+            "empty",
+            "cors",
+            "fault",
+            "stats",
+            "router"
+        ])
+    );
     let why = &c[0].extensions().find(|e| e.name == "root").unwrap().why;
     assert!(why.contains("mesh-wide"), "{why}");
 }
@@ -172,13 +307,31 @@ fn not_injected_extensions_are_listed_as_skipped() {
     bad_image.image = Some("acme-filter".into());
     let mut not_ready = sme("shop", "nr", "PreAuthN", None);
     not_ready.status_ready = Some(false);
-    m.extensions = vec![bad_image, not_ready, sme("shop", "typo", "preauthn", None), sme("shop", "ok", "PreAuthN", None)];
+    m.extensions = vec![
+        bad_image,
+        not_ready,
+        sme("shop", "typo", "preauthn", None),
+        sme("shop", "ok", "PreAuthN", None),
+    ];
     let c = chains(&m);
-    assert_eq!(c[0].extensions().map(|e| e.name.as_str()).collect::<Vec<_>>(), ["ok"]);
-    let reasons: Vec<_> = c[0].skipped.iter().map(|e| e.skip.clone().unwrap()).collect();
+    assert_eq!(
+        c[0].extensions()
+            .map(|e| e.name.as_str())
+            .collect::<Vec<_>>(),
+        ["ok"]
+    );
+    let reasons: Vec<_> = c[0]
+        .skipped
+        .iter()
+        .map(|e| e.skip.clone().unwrap())
+        .collect();
     assert_eq!(
         reasons,
-        [SkipReason::InvalidImage, SkipReason::NotReady, SkipReason::UnknownPhase("preauthn".into())]
+        [
+            SkipReason::InvalidImage,
+            SkipReason::NotReady,
+            SkipReason::UnknownPhase("preauthn".into())
+        ]
     );
 }
 
@@ -192,7 +345,11 @@ fn manifest_defaults_fill_phase_and_priority() {
     let mut d = ExtensionDefaults::default();
     d.manifests.insert(
         "shop/fromimage".into(),
-        ManifestDefaults { phase: Some("PreAuthN".into()), priority: Some(7), digest: Some("sha256:abc".into()) },
+        ManifestDefaults {
+            phase: Some("PreAuthN".into()),
+            priority: Some(7),
+            digest: Some("sha256:abc".into()),
+        },
     );
     let c = build_chains(&m, &d);
     let exts: Vec<_> = c[0].extensions().collect();
@@ -213,7 +370,12 @@ fn ties_break_by_name_plus_image_or_by_image_in_v2_0() {
     let mut y = sme("shop", "b", "PreAuthN", None);
     y.image = Some("quay.io/acme/aaa:1".into());
     m.extensions = vec![y, z];
-    let order = |m: &Mesh| chains(m)[0].extensions().map(|e| e.name.clone()).collect::<Vec<_>>();
+    let order = |m: &Mesh| {
+        chains(m)[0]
+            .extensions()
+            .map(|e| e.name.clone())
+            .collect::<Vec<_>>()
+    };
     assert_eq!(order(&m), ["a", "b"]);
     m.version = MeshVersion::V2_0;
     assert_eq!(order(&m), ["b", "a"]);
@@ -247,8 +409,20 @@ fn telemetry_disabled_gates_v2_1_and_v2_2_but_not_v2_0() {
 fn only_first_port_of_oldest_service_from_v2_1() {
     let mut m = mesh(MeshVersion::V2_1);
     m.workloads.push(sidecar("shop", "web"));
-    m.services.push(service("shop", "web-b", "web", &[9090, 9091], "2024-02-01T00:00:00Z"));
-    m.services.push(service("shop", "web-a", "web", &[8080], "2024-03-01T00:00:00Z"));
+    m.services.push(service(
+        "shop",
+        "web-b",
+        "web",
+        &[9090, 9091],
+        "2024-02-01T00:00:00Z",
+    ));
+    m.services.push(service(
+        "shop",
+        "web-a",
+        "web",
+        &[8080],
+        "2024-03-01T00:00:00Z",
+    ));
     m.extensions = vec![sme("shop", "auth", "PreAuthN", None)];
     let c = chains(&m);
     let p = c[0].ports.as_ref().unwrap();
@@ -291,7 +465,10 @@ fn uninjected_workloads_have_no_chain() {
 
 #[test]
 fn no_control_plane_treats_every_namespace_as_mesh() {
-    let mut m = Mesh { version: MeshVersion::V2_1, ..Mesh::default() };
+    let mut m = Mesh {
+        version: MeshVersion::V2_1,
+        ..Mesh::default()
+    };
     add_app(&mut m, "shop", "web");
     m.extensions = vec![sme("istio-system", "root", "PreAuthN", None)];
     let c = chains(&m);

@@ -15,7 +15,10 @@ fn run_with(m: &Mesh, d: &ExtensionDefaults) -> Vec<meshext_lint::diag::Diagnost
     check(m, &c, d)
 }
 
-fn only<'a>(d: &'a [meshext_lint::diag::Diagnostic], rule: &str) -> Vec<&'a meshext_lint::diag::Diagnostic> {
+fn only<'a>(
+    d: &'a [meshext_lint::diag::Diagnostic],
+    rule: &str,
+) -> Vec<&'a meshext_lint::diag::Diagnostic> {
     d.iter().filter(|x| x.rule == rule).collect()
 }
 
@@ -27,7 +30,9 @@ fn base(version: MeshVersion) -> Mesh {
 
 #[test]
 fn catalogue_has_every_chain_rule() {
-    for id in ["MX601", "MX602", "MX603", "MX604", "MX605", "MX606", "MX607", "MX608", "MX609"] {
+    for id in [
+        "MX601", "MX602", "MX603", "MX604", "MX605", "MX606", "MX607", "MX608", "MX609",
+    ] {
         let r = meshext_lint::rules::get(id).unwrap_or_else(|| panic!("{id} missing"));
         assert!(!r.example_fail.is_empty() && !r.example_pass.is_empty());
     }
@@ -37,11 +42,18 @@ fn catalogue_has_every_chain_rule() {
 fn mx601_tie_fires_once_per_group_and_not_for_distinct_priorities() {
     let mut m = base(MeshVersion::V2_1);
     add_app(&mut m, "shop", "api");
-    m.extensions = vec![sme("shop", "a", "PreAuthN", Some(3)), sme("shop", "b", "PreAuthN", Some(3))];
+    m.extensions = vec![
+        sme("shop", "a", "PreAuthN", Some(3)),
+        sme("shop", "b", "PreAuthN", Some(3)),
+    ];
     let d = run(&m);
     let f = only(&d, "MX601");
     assert_eq!(f.len(), 1, "{d:#?}");
-    assert!(f[0].message.contains("2 workloads") && f[0].message.contains("name+image"), "{}", f[0].message);
+    assert!(
+        f[0].message.contains("2 workloads") && f[0].message.contains("name+image"),
+        "{}",
+        f[0].message
+    );
     assert_eq!(f[0].related.len(), 3, "other SME + 2 workloads");
     m.extensions[1].priority = Some(4);
     assert!(only(&run(&m), "MX601").is_empty());
@@ -79,9 +91,12 @@ fn mx603_between_rbac_and_before_ext_authz() {
     m.extensions = vec![sme("shop", "post", "PostAuthZ", None)];
     m.authorization_policies = vec![authz("shop", "allow", AuthzAction::Allow, None)];
     assert!(only(&run(&m), "MX603").is_empty());
-    m.authorization_policies.push(authz("shop", "deny", AuthzAction::Deny, None));
+    m.authorization_policies
+        .push(authz("shop", "deny", AuthzAction::Deny, None));
     let d = run(&m);
-    assert!(only(&d, "MX603")[0].message.contains("between RBAC filters"));
+    assert!(only(&d, "MX603")[0]
+        .message
+        .contains("between RBAC filters"));
     m.authorization_policies = vec![authz("shop", "ext", AuthzAction::Custom, None)];
     let d = run(&m);
     assert!(only(&d, "MX603")[0].message.contains("ext_authz"));
@@ -93,11 +108,20 @@ fn mx604_several_ports_or_no_service() {
     m.request_authentications.push(reqauthn("shop", "jwt", 1));
     m.extensions = vec![sme("shop", "auth", "PreAuthN", None)];
     assert!(only(&run(&m), "MX604").is_empty());
-    m.services[0].ports.push(ServicePort { name: None, port: 9090, target_port: "9090".into(), protocol: "TCP".into() });
+    m.services[0].ports.push(ServicePort {
+        name: None,
+        port: 9090,
+        target_port: "9090".into(),
+        protocol: "TCP".into(),
+    });
     let d = run(&m);
     let f = only(&d, "MX604");
     assert_eq!(f.len(), 1);
-    assert!(f[0].message.contains("only port 8080 of 8080, 9090"), "{}", f[0].message);
+    assert!(
+        f[0].message.contains("only port 8080 of 8080, 9090"),
+        "{}",
+        f[0].message
+    );
     // v2.0 patches every port.
     m.version = MeshVersion::V2_0;
     assert!(only(&run(&m), "MX604").is_empty());
@@ -126,7 +150,11 @@ fn mx606_override_of_manifest() {
     let mut d = ExtensionDefaults::default();
     d.manifests.insert(
         "shop/auth".into(),
-        ManifestDefaults { phase: Some("PostAuthZ".into()), priority: Some(5), digest: None },
+        ManifestDefaults {
+            phase: Some("PostAuthZ".into()),
+            priority: Some(5),
+            digest: None,
+        },
     );
     assert!(only(&run_with(&m, &d), "MX606").is_empty());
     d.manifests.get_mut("shop/auth").unwrap().phase = Some("PreAuthN".into());
@@ -139,8 +167,15 @@ fn mx606_override_of_manifest() {
 #[test]
 fn mx607_sidecars_only() {
     let mut m = mesh(MeshVersion::V2_1);
-    m.workloads.push(gateway("istio-system", "istio-ingressgateway"));
-    m.extensions = vec![sme_sel("istio-system", "gw", "PreAuthN", None, &[("istio", "ingressgateway")])];
+    m.workloads
+        .push(gateway("istio-system", "istio-ingressgateway"));
+    m.extensions = vec![sme_sel(
+        "istio-system",
+        "gw",
+        "PreAuthN",
+        None,
+        &[("istio", "ingressgateway")],
+    )];
     assert!(only(&run(&m), "MX607").is_empty());
     add_app(&mut m, "shop", "web");
     m.extensions.push(sme("shop", "side", "PreAuthN", None));
@@ -166,8 +201,12 @@ fn mx609_no_authn_anchor_warning_on_v2_2_sidecar_info_on_gateway() {
     assert!(only(&run(&m), "MX609").is_empty());
     m.version = MeshVersion::V2_1;
     m.request_authentications.clear();
-    assert!(only(&run(&m), "MX609").is_empty(), "v2.1 sidecars always have istio_authn");
-    m.workloads.push(gateway("istio-system", "istio-ingressgateway"));
+    assert!(
+        only(&run(&m), "MX609").is_empty(),
+        "v2.1 sidecars always have istio_authn"
+    );
+    m.workloads
+        .push(gateway("istio-system", "istio-ingressgateway"));
     m.extensions = vec![sme("istio-system", "gw", "PreAuthN", None)];
     let d = run(&m);
     let f = only(&d, "MX609");

@@ -13,10 +13,13 @@ use std::collections::BTreeMap;
 /// How many workloads a message names before "and N more".
 const NAMED: usize = 5;
 
-/// Findings keyed by (rule, SME index, reason), with the chains (indices) they affect.
+/// Affected chains: (chain index, per-workload detail for the message).
+type Hits = Vec<(usize, String)>;
+
+/// Findings keyed by (rule, SME index, reason), with the chains they affect.
 #[derive(Default)]
 struct Groups {
-    map: BTreeMap<(&'static str, usize, String), Vec<(usize, String)>>,
+    map: BTreeMap<(&'static str, usize, String), Hits>,
 }
 
 impl Groups {
@@ -92,7 +95,7 @@ pub fn check(
     let version = mesh.version;
     let mut g = Groups::default();
     // Tie groups: (sorted SME indices) → chains.
-    let mut ties: BTreeMap<Vec<usize>, Vec<(usize, String)>> = BTreeMap::new();
+    let mut ties: BTreeMap<Vec<usize>, Hits> = BTreeMap::new();
     for (ci, c) in chains.iter().enumerate() {
         scan_positions(c, ci, &mut g);
         scan_ties(c, ci, &mut ties);
@@ -227,7 +230,7 @@ fn scan_positions(c: &WorkloadChain, ci: usize, g: &mut Groups) {
     }
 }
 
-fn scan_ties(c: &WorkloadChain, ci: usize, ties: &mut BTreeMap<Vec<usize>, Vec<(usize, String)>>) {
+fn scan_ties(c: &WorkloadChain, ci: usize, ties: &mut BTreeMap<Vec<usize>, Hits>) {
     let mut by_slot: BTreeMap<(Option<Phase>, i64), Vec<usize>> = BTreeMap::new();
     for e in c.extensions() {
         by_slot

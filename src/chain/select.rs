@@ -196,9 +196,12 @@ pub fn resolve(index: usize, ext: &Extension, root: &str, defaults: &ExtensionDe
     }
 }
 
+/// An SME's selector with its resolution.
+type Entry<'m> = (&'m Option<Labels>, Arc<ExtInfo>);
+
 /// SMEs grouped by namespace, in model order, resolved once.
 pub struct ExtIndex<'m> {
-    by_ns: HashMap<&'m str, Vec<(&'m Option<Labels>, Arc<ExtInfo>)>>,
+    by_ns: HashMap<&'m str, Vec<Entry<'m>>>,
     root: &'m str,
 }
 

@@ -5,7 +5,10 @@ use meshext_lint::chain::{build_chains, ExtensionDefaults, Filter, WorkloadChain
 use meshext_lint::model::*;
 
 pub fn labels(pairs: &[(&str, &str)]) -> Labels {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 /// A mesh with an SMCP in `istio-system` and `shop` as member.
@@ -40,8 +43,17 @@ pub fn sme(ns: &str, name: &str, phase: &str, priority: Option<i64>) -> Extensio
     }
 }
 
-pub fn sme_sel(ns: &str, name: &str, phase: &str, priority: Option<i64>, sel: &[(&str, &str)]) -> Extension {
-    Extension { selector: Some(labels(sel)), ..sme(ns, name, phase, priority) }
+pub fn sme_sel(
+    ns: &str,
+    name: &str,
+    phase: &str,
+    priority: Option<i64>,
+    sel: &[(&str, &str)],
+) -> Extension {
+    Extension {
+        selector: Some(labels(sel)),
+        ..sme(ns, name, phase, priority)
+    }
 }
 
 pub fn sidecar(ns: &str, name: &str) -> Workload {
@@ -70,7 +82,12 @@ pub fn service(ns: &str, name: &str, app: &str, ports: &[i64], created: &str) ->
         selector: Some(labels(&[("app", app)])),
         ports: ports
             .iter()
-            .map(|p| ServicePort { name: None, port: *p, target_port: p.to_string(), protocol: "TCP".into() })
+            .map(|p| ServicePort {
+                name: None,
+                port: *p,
+                target_port: p.to_string(),
+                protocol: "TCP".into(),
+            })
             .collect(),
     }
 }
@@ -78,10 +95,16 @@ pub fn service(ns: &str, name: &str, app: &str, ports: &[i64], created: &str) ->
 /// A sidecar plus a one-port Service for it.
 pub fn add_app(mesh: &mut Mesh, ns: &str, name: &str) {
     mesh.workloads.push(sidecar(ns, name));
-    mesh.services.push(service(ns, name, name, &[8080], "2024-01-01T00:00:00Z"));
+    mesh.services
+        .push(service(ns, name, name, &[8080], "2024-01-01T00:00:00Z"));
 }
 
-pub fn authz(ns: &str, name: &str, action: AuthzAction, sel: Option<&[(&str, &str)]>) -> AuthorizationPolicy {
+pub fn authz(
+    ns: &str,
+    name: &str,
+    action: AuthzAction,
+    sel: Option<&[(&str, &str)]>,
+) -> AuthorizationPolicy {
     AuthorizationPolicy {
         meta: Meta::synthetic("AuthorizationPolicy", ns, name),
         selector: sel.map(labels),
@@ -90,7 +113,11 @@ pub fn authz(ns: &str, name: &str, action: AuthzAction, sel: Option<&[(&str, &st
 }
 
 pub fn reqauthn(ns: &str, name: &str, jwt_rules: usize) -> RequestAuthentication {
-    RequestAuthentication { meta: Meta::synthetic("RequestAuthentication", ns, name), selector: None, jwt_rules }
+    RequestAuthentication {
+        meta: Meta::synthetic("RequestAuthentication", ns, name),
+        selector: None,
+        jwt_rules,
+    }
 }
 
 pub fn chains(mesh: &Mesh) -> Vec<WorkloadChain> {
@@ -103,7 +130,9 @@ pub fn names(c: &WorkloadChain) -> Vec<String> {
         .iter()
         .map(|f| match f {
             Filter::Builtin { name, .. } => {
-                let n = name.trim_start_matches("envoy.filters.http.").trim_start_matches("envoy.");
+                let n = name
+                    .trim_start_matches("envoy.filters.http.")
+                    .trim_start_matches("envoy.");
                 match n {
                     "istio.metadata_exchange" => "mx".into(),
                     "istio.stats" => "stats".into(),
