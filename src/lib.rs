@@ -12,6 +12,7 @@ pub mod cli;
 pub mod data;
 pub mod diag;
 pub mod image;
+pub mod lint;
 pub mod load;
 pub mod model;
 pub mod report;
