@@ -6,7 +6,6 @@
 
 use crate::abi::{self, ModuleInfo};
 use crate::chain::{ExtensionDefaults, ManifestDefaults};
-use crate::checks::image_ref;
 use crate::diag::{Diagnostic, Location};
 use crate::image::{self, Image, ImageStore, Manifest};
 use crate::model::{Mesh, MeshVersion};
@@ -96,7 +95,7 @@ pub fn resolve(mesh: &Mesh, store: &ImageStore) -> Resolution {
     let mut by_digest: BTreeMap<String, (Arc<Image>, String, Vec<usize>)> = BTreeMap::new();
     for (i, e) in mesh.extensions.iter().enumerate() {
         let Some(reference) = e.image.as_deref() else { continue };
-        if image_ref::parse(reference).is_err() {
+        if image::parse_reference(reference).is_err() {
             continue; // MX303 already says why; the cacher never pulls it.
         }
         let at = e.meta.loc("/spec/image");

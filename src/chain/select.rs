@@ -106,30 +106,10 @@ impl ExtInfo {
     }
 }
 
-/// The cacher's image reference parser (reference §4.2).
+/// Whether the cacher accepts the reference (reference §4.2); the grammar lives in
+/// [`crate::image::parse_reference`].
 pub fn image_ref_valid(image: &str) -> bool {
-    let path = if let Some(at) = image.find('@') {
-        let digest = &image[at + 1..];
-        let hex = digest.get(7..).unwrap_or("");
-        if hex.len() != 64 || !hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
-            return false;
-        }
-        &image[..at]
-    } else {
-        let parts: Vec<&str> = image.split(':').collect();
-        match parts.len() {
-            2 if !parts[1].is_empty() && !parts[1].contains('/') => parts[0],
-            // registry:port/path:tag
-            3 if parts[1].contains('/') && !parts[2].is_empty() && !parts[2].contains('/') => {
-                return parts[1].contains('/') && !parts[0].is_empty();
-            }
-            _ => return false,
-        }
-    };
-    match path.rfind('/') {
-        Some(i) => i > 0 && i + 1 < path.len(),
-        None => false,
-    }
+    crate::image::parse_reference(image).is_ok()
 }
 
 fn describe_selector(sel: &Labels) -> String {

@@ -1,6 +1,5 @@
 //! 3xx: the ServiceMeshExtension resources themselves.
 
-use super::image_ref;
 use super::Context;
 use crate::diag::Diagnostic;
 use crate::model::{selector_matches, Extension, ExtensionConfig, MeshVersion};
@@ -48,7 +47,7 @@ pub fn check_image(ctx: &Context, out: &mut Vec<Diagnostic>) {
             continue;
         };
         let at = e.meta.loc("/spec/image");
-        match image_ref::parse(image) {
+        match crate::image::parse_reference(image) {
             Err(why) => out.push(
                 Diagnostic::new("MX303", format!("failed to parse spec.image: {image:?}: {why}; the extension never becomes ready"))
                     .at(at)

@@ -4,7 +4,6 @@
 
 pub mod control_plane;
 pub mod extension;
-pub mod image_ref;
 pub mod schema;
 
 use crate::diag::Diagnostic;

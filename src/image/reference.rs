@@ -72,7 +72,8 @@ pub fn parse_reference(s: &str) -> Result<ImageRef, String> {
         match parts.len() {
             1 => return Err("a tag is required (`…:1.0`) or a digest (`…@sha256:…`)".into()),
             2 => (parts[0], Some(parts[1].to_string()), None),
-            3 => (
+            // `registry:port/path:tag`: the first `:` must be a port, followed by a path.
+            3 if parts[1].contains('/') => (
                 &s[..parts[0].len() + 1 + parts[1].len()],
                 Some(parts[2].to_string()),
                 None,
@@ -80,11 +81,17 @@ pub fn parse_reference(s: &str) -> Result<ImageRef, String> {
             _ => return Err("too many `:` in the reference".into()),
         }
     };
+    if tag.as_deref().is_some_and(|t| t.is_empty() || t.contains('/')) {
+        return Err("the tag after `:` is empty or malformed".into());
+    }
     let Some(slash) = uri.rfind('/') else {
         return Err(format!(
             "the image name `{uri}` must include a registry or organisation (`quay.io/org/{uri}`)"
         ));
     };
+    if slash == 0 || slash + 1 == uri.len() || s.trim() != s {
+        return Err(format!("the image name `{uri}` has an empty segment or surrounding white space"));
+    }
     Ok(ImageRef {
         hub: uri[..slash].to_string(),
         repository: uri[slash + 1..].to_string(),
@@ -205,5 +212,45 @@ mod tests {
         assert_eq!(normalize("quay.io/acme/ext:1.0"), "quay.io/acme/ext:1.0");
         assert_eq!(normalize("localhost:5000/ext:1"), "localhost:5000/ext:1");
         assert!(is_tag_only("1.0") && !is_tag_only("quay.io/a/b:1.0"));
+    }
+}
+
+#[cfg(test)]
+mod cacher_grammar {
+    use super::parse_reference;
+
+    #[test]
+    fn accepts_what_the_cacher_accepts() {
+        let hex = "a".repeat(64);
+        for ok in [
+            "registry.io/corp/repo:latest".to_string(),
+            "registry.io:8080/corp/repo:1.0".to_string(),
+            format!("registry.io/corp/repo@sha256:{hex}"),
+        ] {
+            assert!(parse_reference(&ok).is_ok(), "{ok}");
+        }
+        let r = parse_reference("registry.io:8080/corp/repo:1.0").unwrap();
+        assert_eq!(
+            (r.hub.as_str(), r.repository.as_str(), r.tag.as_deref()),
+            ("registry.io:8080/corp", "repo", Some("1.0"))
+        );
+    }
+
+    #[test]
+    fn rejects_what_the_cacher_rejects() {
+        for bad in [
+            "quay.io/x/y".to_string(),
+            "repo:tag".to_string(),
+            format!("quay.io/x/y@sha256:{}", "A".repeat(64)),
+            "quay.io/x/y@sha256:abc".to_string(),
+            "a:b:c:d".to_string(),
+            "a:b:c".to_string(),
+            "quay.io/x/y:".to_string(),
+            "/y:1".to_string(),
+            " quay.io/x/y:1".to_string(),
+            String::new(),
+        ] {
+            assert!(parse_reference(&bad).is_err(), "{bad}");
+        }
     }
 }
