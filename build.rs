@@ -13,7 +13,11 @@ fn collect(dir: &Path, root: &Path, out: &mut Vec<String>) {
         if path.is_dir() {
             collect(&path, root, out);
         } else {
-            let rel = path.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/");
+            let rel = path
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
             out.push(format!(
                 "    ({rel:?}, include_str!({:?})),\n",
                 path.canonicalize().unwrap().to_string_lossy()

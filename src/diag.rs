@@ -169,7 +169,13 @@ impl Diagnostic {
     /// Sort key giving a stable, reader-friendly order: file, position, rule.
     pub fn sort_key(&self) -> (String, u32, u32, &'static str, String) {
         match &self.location {
-            Some(l) => (l.file.clone(), l.line, l.column, self.rule, self.message.clone()),
+            Some(l) => (
+                l.file.clone(),
+                l.line,
+                l.column,
+                self.rule,
+                self.message.clone(),
+            ),
             None => (String::new(), 0, 0, self.rule, self.message.clone()),
         }
     }

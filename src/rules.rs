@@ -28,10 +28,48 @@ impl Rule {
         Severity::parse(&self.severity).unwrap_or(Severity::Error)
     }
 
+    /// The terminal form of a rule.
+    pub fn text(&self) -> String {
+        let r = self;
+        format!(
+            "{id} {name} ({sev}; mesh versions: {v})\n\n{summary}\n\n{expl}\nHow to fix:\n{fix}\nFails:\n{fail}\nPasses:\n{pass}",
+            id = r.id,
+            name = r.name,
+            sev = r.severity,
+            v = r.versions.as_deref().unwrap_or("all"),
+            summary = r.summary.trim(),
+            expl = r.explanation,
+            fix = indent(&r.fix),
+            fail = indent(&r.example_fail),
+            pass = indent(&r.example_pass),
+        )
+    }
+
+    /// The Markdown page of a rule (docs/rules/<ID>.md is generated from this).
+    pub fn markdown(&self) -> String {
+        let r = self;
+        format!(
+            "# {id}: {name}\n\n*Default severity: {sev}. Mesh versions: {v}.*\n\n{summary}\n\n## Why\n\n{expl}\n## How to fix\n\n{fix}\n## Example that fires\n\n```yaml\n{fail}```\n\n## Example that passes\n\n```yaml\n{pass}```\n\nExplain it from the command line: `meshext-lint explain {id}`.\n",
+            id = r.id,
+            name = r.name,
+            sev = r.severity,
+            v = r.versions.as_deref().unwrap_or("all"),
+            summary = r.summary.trim(),
+            expl = r.explanation,
+            fix = r.fix,
+            fail = r.example_fail,
+            pass = r.example_pass,
+        )
+    }
+
     /// The rule's documentation page, relative to the repository root.
     pub fn doc_path(&self) -> String {
         format!("docs/rules/{}.md", self.id)
     }
+}
+
+fn indent(s: &str) -> String {
+    s.lines().map(|l| format!("    {l}\n")).collect()
 }
 
 fn parse_rule(path: &str, text: &str) -> Rule {
@@ -69,5 +107,7 @@ pub fn get(id: &str) -> Option<&'static Rule> {
 /// The catalogue's default severity; `Error` for an ID missing from the catalogue (a test
 /// checks that every ID used in code has an entry).
 pub fn default_severity(id: &str) -> Severity {
-    get(id).map(Rule::default_severity).unwrap_or(Severity::Error)
+    get(id)
+        .map(Rule::default_severity)
+        .unwrap_or(Severity::Error)
 }

@@ -69,7 +69,11 @@ impl SourceFile {
         let Some(&start) = self.line_starts.get(i) else {
             return "";
         };
-        let end = self.line_starts.get(i + 1).copied().unwrap_or(self.text.len());
+        let end = self
+            .line_starts
+            .get(i + 1)
+            .copied()
+            .unwrap_or(self.text.len());
         self.text[start..end].trim_end_matches(['\n', '\r'])
     }
 
@@ -89,7 +93,10 @@ mod tests {
         let x = f.text.find('x').unwrap();
         let loc = f.location(x, x + 1);
         assert_eq!((loc.line, loc.column, loc.byte_column), (2, 7, 9));
-        assert_eq!((loc.end_line, loc.end_column, loc.end_byte_column), (2, 8, 10));
+        assert_eq!(
+            (loc.end_line, loc.end_column, loc.end_byte_column),
+            (2, 8, 10)
+        );
     }
 
     #[test]

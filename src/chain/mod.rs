@@ -1,1 +1,459 @@
-//! (being written)
+//! Effective HTTP filter chains: what istiod (OSSM v2.0–v2.2) puts on each workload's proxy,
+//! following `/work/shared/reference/maistra.md` §3 and §7.3.
+//!
+//! API:
+//! - [`build_chains`]`(mesh, defaults) -> Vec<WorkloadChain>`: one chain per in-mesh workload
+//!   (sidecars: the inbound chain; gateways: every HTTP chain), in `Mesh::workloads` order.
+//! - [`check`]`(mesh, chains, defaults) -> Vec<Diagnostic>`: rules MX601–MX609, one finding per
+//!   (rule, SME, reason) listing the affected workloads.
+//! - [`render`]: `human`, `json`, `dot`, `mermaid` (pure functions returning `String`).
+//! - [`diff`]`(old, new) -> ChainDiff` and [`diff::render_text`] / [`diff::render_markdown`]
+//!   for `chain --diff`.
+//!
+//! Manifest defaults (phase, priority, digest from pulled images) come in through
+//! [`ExtensionDefaults`], keyed by the SME's `namespace/name`.
+//!
+//! Per workload: built-in filters (§3.6, [`builtins::builtins`]) → the SME anchor walk (§3.5)
+//! with SMEs selected and sorted per §3.2/§3.4 ([`select`]) → telemetry EnvoyFilters. Where the
+//! version's behaviour is surprising (inbound only, first port only, EnvoyFilter gate) the
+//! chain records it in [`WorkloadChain::gate`] and [`WorkloadChain::ports`].
+//!
+//! Not modelled: WasmPlugins (v2.2 injects them before the SME patch), `Sidecar` ingress
+//! listeners (bound to the pod IP, so patched in v2.1/v2.2), IPv6-only pods, gRPC filters and
+//! the v2.1 ISTIO_MUTUAL gateway server.
+
+pub mod builtins;
+mod check;
+pub mod diff;
+pub mod render;
+pub mod select;
+
+pub use check::check;
+pub use diff::{diff, ChainDiff};
+pub use select::{ExtInfo, Phase, SkipReason};
+
+use crate::model::{
+    selector_matches, AuthzAction, Labels, Mesh, MeshVersion, ProxyType, Service, Workload,
+};
+use builtins::{Security, Telemetry};
+use rayon::prelude::*;
+use select::ExtIndex;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+/// What an SME's image manifest declares, and the image digest, when the image was pulled.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ManifestDefaults {
+    pub phase: Option<String>,
+    pub priority: Option<i64>,
+    pub digest: Option<String>,
+}
+
+/// Manifest defaults by SME key (`namespace/name`).
+#[derive(Debug, Clone, Default)]
+pub struct ExtensionDefaults {
+    pub manifests: HashMap<String, ManifestDefaults>,
+}
+
+/// Where a built-in filter comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Origin {
+    /// Always part of the HTTP connection manager.
+    Hcm,
+    /// `istio_authn` carrying peer authentication (v2.0/v2.1 sidecars).
+    PeerAuthn,
+    RequestAuthentication,
+    Authz(AuthzAction),
+    /// Added by the telemetry EnvoyFilters (or the Mixer filter).
+    Telemetry,
+}
+
+impl Origin {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Origin::Hcm => "built-in",
+            Origin::PeerAuthn => "built-in (peer authentication)",
+            Origin::RequestAuthentication => "RequestAuthentication",
+            Origin::Authz(AuthzAction::Allow) => "AuthorizationPolicy ALLOW",
+            Origin::Authz(AuthzAction::Deny) => "AuthorizationPolicy DENY",
+            Origin::Authz(AuthzAction::Audit) => "AuthorizationPolicy AUDIT",
+            Origin::Authz(AuthzAction::Custom) => "AuthorizationPolicy CUSTOM",
+            Origin::Telemetry => "telemetry EnvoyFilter",
+        }
+    }
+}
+
+/// One HTTP filter of a chain.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Filter {
+    Builtin {
+        name: &'static str,
+        origin: Origin,
+    },
+    /// An SME (Envoy name `envoy.filters.http.wasm`; shown by its SME name).
+    Extension(Arc<ExtInfo>),
+}
+
+impl Filter {
+    /// The SME name for extensions, the Envoy filter name otherwise.
+    pub fn name(&self) -> &str {
+        match self {
+            Filter::Builtin { name, .. } => name,
+            Filter::Extension(e) => &e.name,
+        }
+    }
+
+    pub fn builtin_name(&self) -> Option<&'static str> {
+        match self {
+            Filter::Builtin { name, .. } => Some(name),
+            Filter::Extension(_) => None,
+        }
+    }
+
+    pub fn extension(&self) -> Option<&Arc<ExtInfo>> {
+        match self {
+            Filter::Extension(e) => Some(e),
+            Filter::Builtin { .. } => None,
+        }
+    }
+}
+
+/// Why the SMEs that select a workload are not on its chain at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Gate {
+    /// v2.3+: istiod no longer reads ServiceMeshExtensions.
+    VersionWithoutSme,
+    /// `techPreview.wasmExtensions.enabled` is off.
+    Disabled,
+    /// v2.1/v2.2: no EnvoyFilter selects the proxy, so the listener patch returns early.
+    NoEnvoyFilter,
+    /// A sidecar without a Service has no inbound chain that gets extensions.
+    NoService,
+}
+
+impl Gate {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Gate::VersionWithoutSme => "ServiceMeshExtensions are not applied from v2.3 on",
+            Gate::Disabled => "extensions are disabled (techPreview.wasmExtensions.enabled)",
+            Gate::NoEnvoyFilter => {
+                "no EnvoyFilter selects this proxy, so istiod skips the SME patch"
+            }
+            Gate::NoService => {
+                "no Service selects this workload, so no inbound chain gets extensions"
+            }
+        }
+    }
+}
+
+/// Which inbound ports of a sidecar carry the extensions.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Ports {
+    /// Services selecting the workload (`namespace/name`), oldest first.
+    pub services: Vec<String>,
+    /// Every inbound endpoint port, in service-instance order.
+    pub all: Vec<String>,
+    /// The ports whose chains are patched (v2.0: all; v2.1/v2.2: the first one).
+    pub patched: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Listener {
+    /// Sidecar `virtualInbound` (outbound is never patched).
+    Inbound,
+    /// Every HTTP chain of a gateway.
+    Gateway,
+}
+
+impl Listener {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Listener::Inbound => "inbound",
+            Listener::Gateway => "gateway",
+        }
+    }
+}
+
+/// The effective filter chain of one workload.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkloadChain {
+    /// Index into `Mesh::workloads`.
+    pub workload: usize,
+    pub namespace: String,
+    pub name: String,
+    pub kind: String,
+    pub proxy: ProxyType,
+    pub listener: Listener,
+    pub version: MeshVersion,
+    pub filters: Vec<Filter>,
+    /// Sidecars only.
+    pub ports: Option<Ports>,
+    /// Set when the selected SMEs are not applied at all; they are then in `unapplied`.
+    pub gate: Option<Gate>,
+    pub unapplied: Vec<Arc<ExtInfo>>,
+    /// Selected but never injected (not ready, invalid image, unknown phase).
+    pub skipped: Vec<Arc<ExtInfo>>,
+}
+
+impl WorkloadChain {
+    /// `namespace/name`.
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.namespace, self.name)
+    }
+
+    pub fn extensions(&self) -> impl Iterator<Item = &Arc<ExtInfo>> {
+        self.filters.iter().filter_map(Filter::extension)
+    }
+}
+
+/// Resources indexed once for the whole mesh.
+struct Context<'m> {
+    version: MeshVersion,
+    root: &'m str,
+    /// `None` = no mesh membership information: every namespace is treated as in the mesh.
+    scope: Option<BTreeSet<String>>,
+    enabled: bool,
+    telemetry: Telemetry,
+    exts: ExtIndex<'m>,
+    services: HashMap<&'m str, Vec<&'m Service>>,
+    /// (selector, action) by namespace.
+    authz: HashMap<&'m str, Vec<(&'m Option<Labels>, AuthzAction)>>,
+    /// (selector, JWT rules) by namespace.
+    reqauthn: HashMap<&'m str, Vec<(&'m Option<Labels>, usize)>>,
+    envoy_filters: HashMap<&'m str, Vec<&'m Option<Labels>>>,
+}
+
+/// The root namespace when no ServiceMeshControlPlane is given.
+const DEFAULT_ROOT: &str = "istio-system";
+
+fn group<'m, T>(items: &'m [T], ns: impl Fn(&'m T) -> &'m str) -> HashMap<&'m str, Vec<&'m T>> {
+    let mut map: HashMap<&str, Vec<&T>> = HashMap::new();
+    for i in items {
+        map.entry(ns(i)).or_default().push(i);
+    }
+    map
+}
+
+impl<'m> Context<'m> {
+    fn new(mesh: &'m Mesh, defaults: &ExtensionDefaults) -> Self {
+        let version = mesh.version;
+        let root = mesh.control_plane_namespace().unwrap_or(DEFAULT_ROOT);
+        let cp = mesh.control_planes.first();
+        let mut scope = mesh.mesh_namespaces();
+        let scope = if scope.is_empty() {
+            None
+        } else {
+            scope.insert(root.to_string());
+            Some(scope)
+        };
+        // Without an SMCP the tool assumes extensions are on, to show what they would do.
+        let enabled = match cp.and_then(|c| c.wasm_extensions_enabled) {
+            Some(on) => on,
+            None => version != MeshVersion::V2_0 || cp.is_none(),
+        };
+        let telemetry = match cp.and_then(|c| c.telemetry_type.as_deref()) {
+            Some(t) if t.eq_ignore_ascii_case("none") => Telemetry::Off,
+            Some(t) if t.eq_ignore_ascii_case("mixer") || t.eq_ignore_ascii_case("remote") => {
+                if version == MeshVersion::V2_0 {
+                    Telemetry::Mixer
+                } else {
+                    Telemetry::Off
+                }
+            }
+            _ => Telemetry::V2,
+        };
+        let mut services = group(&mesh.services, |s| s.meta.namespace.as_str());
+        for list in services.values_mut() {
+            list.sort_by(|a, b| {
+                (&a.meta.creation_timestamp, &a.meta.name)
+                    .cmp(&(&b.meta.creation_timestamp, &b.meta.name))
+            });
+        }
+        let mut authz: HashMap<&str, Vec<_>> = HashMap::new();
+        for p in &mesh.authorization_policies {
+            authz
+                .entry(p.meta.namespace.as_str())
+                .or_default()
+                .push((&p.selector, p.action));
+        }
+        let mut reqauthn: HashMap<&str, Vec<_>> = HashMap::new();
+        for r in &mesh.request_authentications {
+            reqauthn
+                .entry(r.meta.namespace.as_str())
+                .or_default()
+                .push((&r.selector, r.jwt_rules));
+        }
+        let mut envoy_filters: HashMap<&str, Vec<_>> = HashMap::new();
+        for f in &mesh.envoy_filters {
+            envoy_filters
+                .entry(f.meta.namespace.as_str())
+                .or_default()
+                .push(&f.selector);
+        }
+        Context {
+            version,
+            root,
+            scope,
+            enabled,
+            telemetry,
+            exts: ExtIndex::new(&mesh.extensions, root, defaults),
+            services,
+            authz,
+            reqauthn,
+            envoy_filters,
+        }
+    }
+
+    /// Entries of `map` from the root namespace and `ns` whose selector selects `labels`
+    /// (no selector: mesh-wide in the root namespace, namespace-wide elsewhere).
+    fn applying<'a, T: Copy>(
+        &self,
+        map: &'a HashMap<&'m str, Vec<(&'m Option<Labels>, T)>>,
+        ns: &'a str,
+        labels: &'a Labels,
+    ) -> impl Iterator<Item = T> + 'a {
+        let local = if ns == self.root { None } else { map.get(ns) };
+        map.get(self.root)
+            .into_iter()
+            .chain(local)
+            .flatten()
+            .filter(move |(sel, _)| sel.as_ref().is_none_or(|s| selector_matches(s, labels)))
+            .map(|(_, t)| *t)
+    }
+
+    fn security(&self, w: &Workload) -> Security {
+        let ns = w.meta.namespace.as_str();
+        let mut sec = Security::default();
+        for rules in self.applying(&self.reqauthn, ns, &w.labels) {
+            sec.request_authn = true;
+            sec.jwt |= rules > 0;
+        }
+        for action in self.applying(&self.authz, ns, &w.labels) {
+            if !sec.actions.contains(&action) {
+                sec.actions.push(action);
+            }
+        }
+        sec
+    }
+
+    fn envoy_filter_selects(&self, w: &Workload) -> bool {
+        if self.telemetry == Telemetry::V2 {
+            return true; // the telemetry EnvoyFilters live in the root namespace, no selector
+        }
+        let ns = w.meta.namespace.as_str();
+        let local = if ns == self.root {
+            None
+        } else {
+            self.envoy_filters.get(ns)
+        };
+        self.envoy_filters
+            .get(self.root)
+            .into_iter()
+            .chain(local)
+            .flatten()
+            .any(|sel| sel.as_ref().is_none_or(|s| selector_matches(s, &w.labels)))
+    }
+
+    /// Service instances of a sidecar, ordered by Service creation time then name (§3.3).
+    fn ports(&self, w: &Workload) -> Ports {
+        let mut ports = Ports::default();
+        for svc in self
+            .services
+            .get(w.meta.namespace.as_str())
+            .into_iter()
+            .flatten()
+        {
+            let Some(sel) = &svc.selector else { continue };
+            if sel.is_empty() || !selector_matches(sel, &w.labels) {
+                continue;
+            }
+            ports.services.push(svc.meta.key());
+            for p in &svc.ports {
+                // Istio ignores UDP (and SCTP) service ports for inbound listeners.
+                if p.protocol.eq_ignore_ascii_case("udp") || p.protocol.eq_ignore_ascii_case("sctp")
+                {
+                    continue;
+                }
+                if !ports.all.contains(&p.target_port) {
+                    ports.all.push(p.target_port.clone());
+                }
+            }
+        }
+        ports.patched = if self.version == MeshVersion::V2_0 {
+            ports.all.clone()
+        } else {
+            ports.all.iter().take(1).cloned().collect()
+        };
+        ports
+    }
+
+    fn in_scope(&self, w: &Workload) -> bool {
+        let in_mesh = self
+            .scope
+            .as_ref()
+            .is_none_or(|s| s.contains(&w.meta.namespace));
+        let injected = w.proxy == ProxyType::Gateway || w.inject.as_deref() != Some("false");
+        in_mesh && injected
+    }
+
+    fn chain(&self, index: usize, w: &Workload) -> WorkloadChain {
+        let version = self.version;
+        let sec = self.security(w);
+        let base = builtins::builtins(version, w.proxy, &sec, self.telemetry);
+        let selected = self.exts.select(version, &w.meta.namespace, &w.labels);
+        let ports = (w.proxy == ProxyType::Sidecar).then(|| self.ports(w));
+        let gate = if !version.has_sme() {
+            Some(Gate::VersionWithoutSme)
+        } else if !self.enabled {
+            Some(Gate::Disabled)
+        } else if version != MeshVersion::V2_0 && !self.envoy_filter_selects(w) {
+            Some(Gate::NoEnvoyFilter)
+        } else if ports.as_ref().is_some_and(|p| p.patched.is_empty()) {
+            Some(Gate::NoService)
+        } else {
+            None
+        };
+        let (filters, unapplied) = match gate {
+            None => (builtins::anchor_walk(version, base, &selected), Vec::new()),
+            Some(_) => (base, selected.all().cloned().collect()),
+        };
+        WorkloadChain {
+            workload: index,
+            namespace: w.meta.namespace.clone(),
+            name: w.meta.name.clone(),
+            kind: w.meta.kind.clone(),
+            proxy: w.proxy,
+            listener: match w.proxy {
+                ProxyType::Sidecar => Listener::Inbound,
+                ProxyType::Gateway => Listener::Gateway,
+            },
+            version,
+            filters: builtins::apply_telemetry(version, filters, self.telemetry),
+            ports,
+            gate,
+            unapplied,
+            skipped: selected.skipped,
+        }
+    }
+}
+
+/// The effective HTTP filter chain of every in-mesh workload, in `mesh.workloads` order.
+pub fn build_chains(mesh: &Mesh, defaults: &ExtensionDefaults) -> Vec<WorkloadChain> {
+    let ctx = Context::new(mesh, defaults);
+    mesh.workloads
+        .par_iter()
+        .enumerate()
+        .filter(|(_, w)| ctx.in_scope(w))
+        .map(|(i, w)| ctx.chain(i, w))
+        .collect()
+}
+
+/// Every SME resolved (effective phase, priority, digest, skip reason), in model order.
+pub fn resolve_extensions(mesh: &Mesh, defaults: &ExtensionDefaults) -> Vec<ExtInfo> {
+    let root = mesh.control_plane_namespace().unwrap_or(DEFAULT_ROOT);
+    mesh.extensions
+        .iter()
+        .enumerate()
+        .map(|(i, e)| select::resolve(i, e, root, defaults))
+        .collect()
+}

@@ -1,4 +1,79 @@
-//! (being written)
+//! Command-line interface: argument definitions and dispatch. Each command's logic lives in
+//! the library; these functions only translate arguments and exit codes.
+
+mod lint_cmd;
+mod rules_cmd;
+
+use clap::{Parser, Subcommand};
+
+/// Exit codes, independent of the output format.
+pub mod exit {
+    /// Nothing at or above the `--fail-on` threshold.
+    pub const OK: i32 = 0;
+    /// Findings at or above the threshold (or failed expectations in `simulate`).
+    pub const FINDINGS: i32 = 1;
+    /// Usage error, unreadable input path or invalid configuration.
+    pub const USAGE: i32 = 2;
+}
+
+const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    "\nmesh versions: v2.0, v2.1, v2.2 (ServiceMeshExtension); v2.3+ reported as unsupported for ServiceMeshExtension",
+    "\nproxy-wasm ABI: 0.1.0, 0.2.0, 0.2.1"
+);
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "meshext-lint",
+    version,
+    long_version = LONG_VERSION,
+    about = "Offline linter and simulator for OpenShift Service Mesh WebAssembly extensions",
+    after_help = "Exit codes: 0 nothing at or above --fail-on; 1 findings at or above it; 2 usage error, unreadable input or invalid configuration."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Check mesh resources (and pulled extension images) for problems.
+    Lint(lint_cmd::LintArgs),
+    /// List the rules.
+    Rules(rules_cmd::RulesArgs),
+    /// Explain one rule: what it checks, why, how to fix it, with examples.
+    Explain(rules_cmd::ExplainArgs),
+}
+
+/// Runs the CLI and returns the process exit code.
 pub fn main() -> i32 {
-    0
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            };
+            let _ = e.print();
+            return code;
+        }
+    };
+    match cli.command {
+        Command::Lint(a) => lint_cmd::run(a),
+        Command::Rules(a) => rules_cmd::rules(a),
+        Command::Explain(a) => rules_cmd::explain(a),
+    }
+}
+
+/// Prints a usage-level error the way every command does, and returns exit code 2.
+pub(crate) fn usage_error(msg: impl std::fmt::Display) -> i32 {
+    eprintln!("meshext-lint: error: {msg}");
+    exit::USAGE
+}
+
+/// Whether to colour output: only on a terminal, and never with `NO_COLOR` set.
+pub(crate) fn use_color() -> bool {
+    use std::io::IsTerminal;
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
 }

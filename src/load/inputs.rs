@@ -1,1 +1,266 @@
-//! (being written)
+//! Turning command-line paths into documents: files, directories (recursive), glob patterns
+//! and `-` for stdin. Unreadable or missing paths are usage errors (exit 2); unparseable
+//! content is a finding (MX101/MX102) so the rest of the inputs are still checked.
+
+use super::yaml::{self, Limits, Node, Value};
+use super::Document;
+use crate::diag::Diagnostic;
+use crate::source::SourceFile;
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Files larger than this are refused (MX101) rather than parsed.
+pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Directories never descended into when a directory is given.
+const SKIP_DIRS: &[&str] = &[".git", "target", "node_modules", ".hg", ".svn"];
+
+/// One input to read.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum InputPath {
+    Stdin,
+    File(PathBuf),
+}
+
+/// Documents, the sources they came from, and findings about the inputs themselves.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub sources: Vec<Arc<SourceFile>>,
+    pub documents: Vec<Arc<Document>>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+fn is_manifest_file(p: &Path) -> bool {
+    matches!(
+        p.extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref(),
+        Some("yaml" | "yml" | "json")
+    )
+}
+
+fn has_glob_chars(s: &str) -> bool {
+    s.contains(['*', '?', '[', '{'])
+}
+
+fn walk_dir(dir: &Path, ignore: &GlobSet, out: &mut Vec<InputPath>) {
+    let walker = walkdir::WalkDir::new(dir)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| {
+            e.depth() == 0
+                || !(e.file_type().is_dir()
+                    && SKIP_DIRS.contains(&e.file_name().to_string_lossy().as_ref()))
+        });
+    for entry in walker.flatten() {
+        let p = entry.path();
+        if entry.file_type().is_file() && is_manifest_file(p) && !ignore.is_match(clean(p)) {
+            out.push(InputPath::File(clean(p).to_path_buf()));
+        }
+    }
+}
+
+/// `./a/b` → `a/b`, so reported paths look as users expect.
+fn clean(p: &Path) -> &Path {
+    p.strip_prefix(".").unwrap_or(p)
+}
+
+/// The literal directory prefix of a glob (`samples/**/*.yaml` → `samples`).
+fn glob_root(pattern: &str) -> PathBuf {
+    let mut root = PathBuf::new();
+    for comp in Path::new(pattern).components() {
+        let s = comp.as_os_str().to_string_lossy();
+        if has_glob_chars(&s) {
+            break;
+        }
+        root.push(comp);
+    }
+    if root.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        root
+    }
+}
+
+/// Expands command-line arguments into input paths, sorted and de-duplicated within each
+/// argument. `ignore` holds patterns (config `ignore:`) that directories and globs skip.
+pub fn expand(args: &[String], ignore: &GlobSet) -> Result<Vec<InputPath>, String> {
+    let mut out = Vec::new();
+    for arg in args {
+        if arg == "-" {
+            out.push(InputPath::Stdin);
+            continue;
+        }
+        let path = Path::new(arg);
+        if path.is_dir() {
+            walk_dir(path, ignore, &mut out);
+        } else if path.is_file() {
+            out.push(InputPath::File(clean(path).to_path_buf()));
+        } else if has_glob_chars(arg) {
+            let glob = Glob::new(arg.strip_prefix("./").unwrap_or(arg))
+                .map_err(|e| format!("invalid glob pattern {arg:?}: {e}"))?
+                .compile_matcher();
+            let mut found = Vec::new();
+            walk_dir(&glob_root(arg), ignore, &mut found);
+            let before = out.len();
+            out.extend(
+                found
+                    .into_iter()
+                    .filter(|p| matches!(p, InputPath::File(f) if glob.is_match(f))),
+            );
+            if out.len() == before {
+                return Err(format!("no files match the pattern {arg:?}"));
+            }
+        } else {
+            return Err(format!("{arg}: no such file or directory"));
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|p| seen.insert(p.clone()));
+    Ok(out)
+}
+
+/// Builds a matcher from glob patterns (used for `ignore:` and `--context` filtering).
+pub fn globset(patterns: &[String]) -> Result<GlobSet, String> {
+    let mut b = GlobSetBuilder::new();
+    for p in patterns {
+        b.add(Glob::new(p).map_err(|e| format!("invalid glob pattern {p:?}: {e}"))?);
+    }
+    b.build().map_err(|e| e.to_string())
+}
+
+/// Reads one input. I/O failures are usage errors (exit 2); content problems are findings.
+pub fn read(input: &InputPath) -> Result<(String, Vec<u8>), String> {
+    match input {
+        InputPath::Stdin => {
+            let mut buf = Vec::new();
+            std::io::stdin()
+                .take(MAX_FILE_BYTES + 1)
+                .read_to_end(&mut buf)
+                .map_err(|e| format!("reading standard input: {e}"))?;
+            Ok(("<stdin>".into(), buf))
+        }
+        InputPath::File(p) => {
+            let name = p.to_string_lossy().into_owned();
+            let f = std::fs::File::open(p).map_err(|e| format!("{name}: {e}"))?;
+            let mut buf = Vec::new();
+            f.take(MAX_FILE_BYTES + 1)
+                .read_to_end(&mut buf)
+                .map_err(|e| format!("{name}: {e}"))?;
+            Ok((name, buf))
+        }
+    }
+}
+
+/// Parses file contents into documents, adding MX101/MX102 findings to `loaded`.
+pub fn add_source(loaded: &mut Loaded, name: String, bytes: Vec<u8>) {
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        let src = SourceFile::new(name, "");
+        loaded.diagnostics.push(
+            Diagnostic::new(
+                "MX101",
+                format!(
+                    "file is larger than {} MiB; refusing to parse it",
+                    MAX_FILE_BYTES >> 20
+                ),
+            )
+            .at(src.location(0, 0)),
+        );
+        return;
+    }
+    let text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            let valid = String::from_utf8_lossy(&e.as_bytes()[..at]).into_owned();
+            let src = SourceFile::new(name, valid);
+            loaded.diagnostics.push(
+                Diagnostic::new(
+                    "MX101",
+                    format!("not UTF-8 text: invalid byte at offset {at}"),
+                )
+                .at(src.location(at, at))
+                .help("meshext-lint reads YAML and JSON manifests; binary files cannot be checked"),
+            );
+            loaded.sources.push(src);
+            return;
+        }
+    };
+    if let Some(at) = text.find('\0') {
+        let src = SourceFile::new(name, text);
+        loaded.diagnostics.push(
+            Diagnostic::new("MX101", format!("binary data: NUL byte at offset {at}"))
+                .at(src.location(at, at + 1)),
+        );
+        loaded.sources.push(src);
+        return;
+    }
+    let src = SourceFile::new(name, text);
+    let parsed = yaml::parse(&src.text, Limits::default());
+    for (index, doc) in parsed.docs.into_iter().enumerate() {
+        for dup in &doc.duplicates {
+            loaded.diagnostics.push(
+                Diagnostic::new(
+                    "MX102",
+                    format!(
+                        "duplicate key `{}`: the earlier value is silently replaced",
+                        dup.key
+                    ),
+                )
+                .at(src.location(dup.span.start, dup.span.end))
+                .related(
+                    src.location(dup.first.start, dup.first.end),
+                    "first defined here",
+                )
+                .help("remove one of the two entries"),
+            );
+        }
+        if let Some(root) = doc.root {
+            add_objects(loaded, &src, index, String::new(), root);
+        }
+    }
+    if let Some(e) = parsed.error {
+        loaded.diagnostics.push(
+            Diagnostic::new("MX101", format!("invalid YAML: {}", e.message))
+                .at(src.location(e.span.start, e.span.end)),
+        );
+    }
+    loaded.sources.push(src);
+}
+
+/// Adds an object, expanding `kind: List` (`items`) into its members.
+fn add_objects(loaded: &mut Loaded, src: &Arc<SourceFile>, index: usize, base: String, root: Node) {
+    match &root.value {
+        Value::Null => {}
+        Value::Map(_) => {
+            let is_list = root.get("kind").and_then(Node::as_str).is_some_and(|k| k == "List" || k.ends_with("List"))
+                && root.get("items").is_some_and(|i| i.as_seq().is_some());
+            if is_list {
+                if let Some(Value::Seq(items)) = root.get("items").map(|n| n.value.clone()) {
+                    for (i, item) in items.into_iter().enumerate() {
+                        add_objects(loaded, src, index, format!("{base}/items/{i}"), item);
+                    }
+                }
+            } else {
+                loaded.documents.push(Arc::new(Document::new(src.clone(), index, base, root)));
+            }
+        }
+        _ => loaded.diagnostics.push(
+            Diagnostic::new("MX106", "document is not a Kubernetes object (expected a mapping with apiVersion and kind); skipped")
+                .at(src.location(root.span.start, root.span.end)),
+        ),
+    }
+}
+
+/// Reads and parses all inputs. Returns `Err` for the first unreadable path.
+pub fn load(inputs: &[InputPath]) -> Result<Loaded, String> {
+    let mut loaded = Loaded::default();
+    for input in inputs {
+        let (name, bytes) = read(input)?;
+        add_source(&mut loaded, name, bytes);
+    }
+    Ok(loaded)
+}

@@ -23,7 +23,13 @@ pub struct Document {
 impl Document {
     pub fn new(source: Arc<SourceFile>, index: usize, base: String, root: Node) -> Document {
         let json = root.to_json();
-        Document { source, index, base, root, json }
+        Document {
+            source,
+            index,
+            base,
+            root,
+            json,
+        }
     }
 
     /// The location of a byte span of this document's source.

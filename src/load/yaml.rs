@@ -86,13 +86,18 @@ impl Node {
             Value::Null => J::Null,
             Value::Bool(b) => J::Bool(*b),
             Value::Int(i) => J::from(*i),
-            Value::Float(f) => serde_json::Number::from_f64(*f).map(J::Number).unwrap_or(J::Null),
+            Value::Float(f) => serde_json::Number::from_f64(*f)
+                .map(J::Number)
+                .unwrap_or(J::Null),
             Value::Str(s) => J::String(s.clone()),
             Value::Seq(items) => J::Array(items.iter().map(Node::to_json).collect()),
             Value::Map(entries) => {
                 let mut m = serde_json::Map::new();
                 for (k, v) in entries {
-                    m.insert(k.key_text().unwrap_or_else(|| "<complex key>".into()), v.to_json());
+                    m.insert(
+                        k.key_text().unwrap_or_else(|| "<complex key>".into()),
+                        v.to_json(),
+                    );
                 }
                 J::Object(m)
             }
@@ -230,13 +235,25 @@ impl<'a> Offsets<'a> {
     fn span(&mut self, s: &PSpan) -> Span {
         let start = self.byte(s.start.index());
         let end = self.byte(s.end.index());
-        Span { start, end: end.max(start) }
+        Span {
+            start,
+            end: end.max(start),
+        }
     }
 }
 
 enum Frame {
-    Seq { start: Span, anchor: usize, items: Vec<Node> },
-    Map { start: Span, anchor: usize, entries: Vec<(Node, Node)>, key: Option<Node> },
+    Seq {
+        start: Span,
+        anchor: usize,
+        items: Vec<Node>,
+    },
+    Map {
+        start: Span,
+        anchor: usize,
+        entries: Vec<(Node, Node)>,
+        key: Option<Node>,
+    },
 }
 
 /// Parses a YAML stream (one or more documents).
@@ -267,7 +284,11 @@ pub fn parse(text: &str, limits: Limits) -> Parsed {
             Event::DocumentStart(_) => {
                 anchors.clear();
                 nodes = 0;
-                doc = Some(YamlDoc { root: None, span, duplicates: Vec::new() });
+                doc = Some(YamlDoc {
+                    root: None,
+                    span,
+                    duplicates: Vec::new(),
+                });
                 continue;
             }
             Event::DocumentEnd => {
@@ -279,35 +300,75 @@ pub fn parse(text: &str, limits: Limits) -> Parsed {
             }
             Event::SequenceStart(anchor, _) => {
                 if stack.len() >= limits.max_depth {
-                    fail(&mut out, format!("nesting deeper than {} levels", limits.max_depth), span);
+                    fail(
+                        &mut out,
+                        format!("nesting deeper than {} levels", limits.max_depth),
+                        span,
+                    );
                     return out;
                 }
-                stack.push(Frame::Seq { start: span, anchor, items: Vec::new() });
+                stack.push(Frame::Seq {
+                    start: span,
+                    anchor,
+                    items: Vec::new(),
+                });
                 continue;
             }
             Event::MappingStart(anchor, _) => {
                 if stack.len() >= limits.max_depth {
-                    fail(&mut out, format!("nesting deeper than {} levels", limits.max_depth), span);
+                    fail(
+                        &mut out,
+                        format!("nesting deeper than {} levels", limits.max_depth),
+                        span,
+                    );
                     return out;
                 }
-                stack.push(Frame::Map { start: span, anchor, entries: Vec::new(), key: None });
+                stack.push(Frame::Map {
+                    start: span,
+                    anchor,
+                    entries: Vec::new(),
+                    key: None,
+                });
                 continue;
             }
             Event::SequenceEnd => {
-                let Some(Frame::Seq { start, anchor, items }) = stack.pop() else {
+                let Some(Frame::Seq {
+                    start,
+                    anchor,
+                    items,
+                }) = stack.pop()
+                else {
                     fail(&mut out, "unbalanced sequence".into(), span);
                     return out;
                 };
-                let node = Node { span: Span { start: start.start, end: span.end.max(start.start) }, value: Value::Seq(items) };
+                let node = Node {
+                    span: Span {
+                        start: start.start,
+                        end: span.end.max(start.start),
+                    },
+                    value: Value::Seq(items),
+                };
                 register(&mut anchors, anchor, &node);
                 node
             }
             Event::MappingEnd => {
-                let Some(Frame::Map { start, anchor, entries, .. }) = stack.pop() else {
+                let Some(Frame::Map {
+                    start,
+                    anchor,
+                    entries,
+                    ..
+                }) = stack.pop()
+                else {
                     fail(&mut out, "unbalanced mapping".into(), span);
                     return out;
                 };
-                let node = Node { span: Span { start: start.start, end: span.end.max(start.start) }, value: Value::Map(entries) };
+                let node = Node {
+                    span: Span {
+                        start: start.start,
+                        end: span.end.max(start.start),
+                    },
+                    value: Value::Map(entries),
+                };
                 register(&mut anchors, anchor, &node);
                 node
             }
@@ -319,7 +380,14 @@ pub fn parse(text: &str, limits: Limits) -> Parsed {
                 let size = target.count();
                 nodes += size;
                 if nodes > limits.max_nodes {
-                    fail(&mut out, format!("document expands to more than {} nodes (alias bomb?)", limits.max_nodes), span);
+                    fail(
+                        &mut out,
+                        format!(
+                            "document expands to more than {} nodes (alias bomb?)",
+                            limits.max_nodes
+                        ),
+                        span,
+                    );
                     return out;
                 }
                 // The copy keeps the anchor's spans: findings inside point at the original.
@@ -328,7 +396,11 @@ pub fn parse(text: &str, limits: Limits) -> Parsed {
             Event::Scalar(text, style, anchor, tag) => {
                 nodes += 1;
                 if nodes > limits.max_nodes {
-                    fail(&mut out, format!("document has more than {} nodes", limits.max_nodes), span);
+                    fail(
+                        &mut out,
+                        format!("document has more than {} nodes", limits.max_nodes),
+                        span,
+                    );
                     return out;
                 }
                 let forced_str = tag.as_ref().is_some_and(|t| t.suffix == "str");
@@ -352,15 +424,25 @@ pub fn parse(text: &str, limits: Limits) -> Parsed {
                     if let Some(d) = doc.as_mut() {
                         if let Some(t) = &text {
                             if t != "<<" {
-                                if let Some((first, _)) = entries.iter().find(|(ek, _)| ek.key_text().as_ref() == Some(t)) {
-                                    d.duplicates.push(DuplicateKey { key: t.clone(), span: k.span, first: first.span });
+                                if let Some((first, _)) = entries
+                                    .iter()
+                                    .find(|(ek, _)| ek.key_text().as_ref() == Some(t))
+                                {
+                                    d.duplicates.push(DuplicateKey {
+                                        key: t.clone(),
+                                        span: k.span,
+                                        first: first.span,
+                                    });
                                 }
                             }
                         }
                     }
                     if text.as_deref() == Some("<<") {
                         merge_into(entries, &node);
-                    } else if let Some(pos) = entries.iter().position(|(ek, _)| ek.key_text().is_some() && ek.key_text() == text) {
+                    } else if let Some(pos) = entries
+                        .iter()
+                        .position(|(ek, _)| ek.key_text().is_some() && ek.key_text() == text)
+                    {
                         // The later value wins, as with Kubernetes' JSON conversion.
                         entries[pos].1 = node;
                     } else {
@@ -407,7 +489,9 @@ fn resolve_plain(s: &str) -> Value {
         "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
         "true" | "True" | "TRUE" => return Value::Bool(true),
         "false" | "False" | "FALSE" => return Value::Bool(false),
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => return Value::Float(f64::INFINITY),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return Value::Float(f64::INFINITY)
+        }
         "-.inf" | "-.Inf" | "-.INF" => return Value::Float(f64::NEG_INFINITY),
         ".nan" | ".NaN" | ".NAN" => return Value::Float(f64::NAN),
         _ => {}
@@ -417,7 +501,10 @@ fn resolve_plain(s: &str) -> Value {
         if let Ok(i) = s.parse::<i64>() {
             return Value::Int(i);
         }
-        return s.parse::<f64>().map(Value::Float).unwrap_or_else(|_| Value::Str(s.into()));
+        return s
+            .parse::<f64>()
+            .map(Value::Float)
+            .unwrap_or_else(|_| Value::Str(s.into()));
     }
     if let Some(hex) = s.strip_prefix("0x") {
         if let Ok(i) = i64::from_str_radix(hex, 16) {
@@ -430,7 +517,9 @@ fn resolve_plain(s: &str) -> Value {
         }
     }
     let looks_float = unsigned.starts_with(|c: char| c.is_ascii_digit() || c == '.')
-        && unsigned.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'))
+        && unsigned
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'))
         && unsigned.bytes().any(|b| b.is_ascii_digit());
     if looks_float {
         if let Ok(f) = s.parse::<f64>() {
@@ -454,7 +543,10 @@ mod tests {
     fn scalars_resolve_like_the_core_schema() {
         let n = one("a: 1\nb: '1'\nc: true\nd: ~\ne: 1.5\nf: hello\ng: 0x10\nh: !!str 12\n");
         let j = n.to_json();
-        assert_eq!(j, serde_json::json!({"a":1,"b":"1","c":true,"d":null,"e":1.5,"f":"hello","g":16,"h":"12"}));
+        assert_eq!(
+            j,
+            serde_json::json!({"a":1,"b":"1","c":true,"d":null,"e":1.5,"f":"hello","g":16,"h":"12"})
+        );
     }
 
     #[test]
@@ -483,7 +575,10 @@ mod tests {
         assert_eq!(d.duplicates[0].key, "a");
         assert_eq!(d.duplicates[0].span.start, 10);
         assert_eq!(d.duplicates[0].first.start, 0);
-        assert_eq!(d.root.as_ref().unwrap().to_json(), serde_json::json!({"a":3,"b":2}));
+        assert_eq!(
+            d.root.as_ref().unwrap().to_json(),
+            serde_json::json!({"a":3,"b":2})
+        );
     }
 
     #[test]
@@ -497,7 +592,10 @@ mod tests {
     #[test]
     fn merge_keys() {
         let n = one("base: &b {x: 1, y: 2}\nd:\n  <<: *b\n  y: 3\n");
-        assert_eq!(n.get("d").unwrap().to_json(), serde_json::json!({"y":3,"x":1}));
+        assert_eq!(
+            n.get("d").unwrap().to_json(),
+            serde_json::json!({"y":3,"x":1})
+        );
     }
 
     #[test]

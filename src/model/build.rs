@@ -1,1 +1,354 @@
-//! (being written)
+//! Typing loaded documents into a [`Mesh`]. Only facts are extracted here; judging them is
+//! the checks' job. Wrong types are tolerated (a schema finding reports them), so a field
+//! that is not what it should be reads as absent.
+
+use super::*;
+use crate::load::Document;
+use serde_json::Value as J;
+
+/// The API group of `apiVersion` (`apps/v1` → `apps`, `v1` → ``).
+pub fn group_of(api_version: &str) -> &str {
+    api_version.rsplit_once('/').map(|(g, _)| g).unwrap_or("")
+}
+
+fn labels(v: Option<&J>) -> Labels {
+    v.and_then(J::as_object)
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        v.as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| v.to_string()),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn opt_labels(v: Option<&J>) -> Option<Labels> {
+    v.filter(|v| v.is_object()).map(|v| labels(Some(v)))
+}
+
+fn strings(v: Option<&J>) -> Vec<String> {
+    v.and_then(J::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn meta(doc: &Arc<Document>, kind: &str, api_version: &str) -> Meta {
+    let j = &doc.json;
+    Meta {
+        kind: kind.to_string(),
+        api_version: api_version.to_string(),
+        name: j
+            .pointer("/metadata/name")
+            .and_then(J::as_str)
+            .unwrap_or("")
+            .to_string(),
+        namespace: j
+            .pointer("/metadata/namespace")
+            .and_then(J::as_str)
+            .unwrap_or("default")
+            .to_string(),
+        creation_timestamp: j
+            .pointer("/metadata/creationTimestamp")
+            .and_then(J::as_str)
+            .map(str::to_string),
+        annotations: labels(j.pointer("/metadata/annotations")),
+        doc: doc.clone(),
+    }
+}
+
+/// Where a workload kind keeps its pod template.
+const WORKLOAD_TEMPLATES: &[(&str, &str)] = &[
+    ("Deployment", "/spec/template"),
+    ("StatefulSet", "/spec/template"),
+    ("DaemonSet", "/spec/template"),
+    ("ReplicaSet", "/spec/template"),
+    ("Job", "/spec/template"),
+    ("CronJob", "/spec/jobTemplate/spec/template"),
+    ("DeploymentConfig", "/spec/template"),
+    ("Pod", ""),
+];
+
+/// Istio's gateway deployments are recognised by their `istio` label or their name.
+fn is_gateway(name: &str, labels: &Labels) -> bool {
+    labels.get("istio").is_some_and(|v| v.ends_with("gateway"))
+        || name.starts_with("istio-ingressgateway")
+        || name.starts_with("istio-egressgateway")
+}
+
+fn workload(doc: &Arc<Document>, m: Meta, template: &str) -> Workload {
+    let j = &doc.json;
+    let pod_labels = labels(j.pointer(&format!("{template}/metadata/labels")));
+    let inject = j
+        .pointer(&format!(
+            "{template}/metadata/annotations/sidecar.istio.io~1inject"
+        ))
+        .or_else(|| {
+            j.pointer(&format!(
+                "{template}/metadata/labels/sidecar.istio.io~1inject"
+            ))
+        })
+        .map(|v| {
+            v.as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| v.to_string())
+        });
+    let proxy = if is_gateway(&m.name, &pod_labels) {
+        ProxyType::Gateway
+    } else {
+        ProxyType::Sidecar
+    };
+    Workload {
+        meta: m,
+        labels: pod_labels,
+        proxy,
+        inject,
+    }
+}
+
+fn extension(doc: &Arc<Document>, m: Meta) -> Extension {
+    let j = &doc.json;
+    let spec = j.get("spec");
+    let get = |k: &str| spec.and_then(|s| s.get(k));
+    let config = match get("config") {
+        None | Some(J::Null) => ExtensionConfig::Absent,
+        Some(J::String(s)) if m.api_version.ends_with("v1alpha1") => {
+            ExtensionConfig::Text(s.clone())
+        }
+        Some(v @ J::Object(_)) if m.api_version.ends_with("/v1") => {
+            ExtensionConfig::Object(v.clone())
+        }
+        Some(v) => ExtensionConfig::Invalid(v.clone()),
+    };
+    Extension {
+        image: get("image").and_then(J::as_str).map(str::to_string),
+        image_pull_policy: get("imagePullPolicy")
+            .and_then(J::as_str)
+            .map(str::to_string),
+        phase: get("phase").and_then(J::as_str).map(str::to_string),
+        priority: get("priority").and_then(J::as_i64),
+        selector: get("workloadSelector").map(|ws| labels(ws.get("labels"))),
+        config,
+        status_ready: j.pointer("/status/deployment/ready").and_then(J::as_bool),
+        meta: m,
+    }
+}
+
+fn service(doc: &Arc<Document>, m: Meta) -> Service {
+    let j = &doc.json;
+    let ports = j
+        .pointer("/spec/ports")
+        .and_then(J::as_array)
+        .map(|ps| {
+            ps.iter()
+                .filter_map(|p| {
+                    let port = p.get("port")?.as_i64()?;
+                    let target_port = match p.get("targetPort") {
+                        Some(J::Number(n)) => n.to_string(),
+                        Some(J::String(s)) => s.clone(),
+                        _ => port.to_string(),
+                    };
+                    Some(ServicePort {
+                        name: p.get("name").and_then(J::as_str).map(str::to_string),
+                        port,
+                        target_port,
+                        protocol: p
+                            .get("protocol")
+                            .and_then(J::as_str)
+                            .unwrap_or("TCP")
+                            .to_string(),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Service {
+        selector: opt_labels(j.pointer("/spec/selector")),
+        ports,
+        meta: m,
+    }
+}
+
+fn authz_action(s: Option<&str>) -> AuthzAction {
+    match s {
+        Some("DENY") => AuthzAction::Deny,
+        Some("AUDIT") => AuthzAction::Audit,
+        Some("CUSTOM") => AuthzAction::Custom,
+        _ => AuthzAction::Allow,
+    }
+}
+
+/// Adds one document to the mesh, if it is a kind the tool understands.
+pub fn add(mesh: &mut Mesh, doc: &Arc<Document>) {
+    let (Some(kind), Some(api)) = (doc.str_at("/kind"), doc.str_at("/apiVersion")) else {
+        return;
+    };
+    let (kind, api) = (kind.to_string(), api.to_string());
+    let group = group_of(&api);
+    let j = &doc.json;
+    let m = meta(doc, &kind, &api);
+    match (group, kind.as_str()) {
+        ("maistra.io", "ServiceMeshControlPlane") => mesh.control_planes.push(ControlPlane {
+            version: j
+                .pointer("/spec/version")
+                .and_then(J::as_str)
+                .map(str::to_string),
+            wasm_extensions_enabled: j
+                .pointer("/spec/techPreview/wasmExtensions/enabled")
+                .and_then(J::as_bool),
+            telemetry_type: j
+                .pointer("/spec/telemetry/type")
+                .and_then(J::as_str)
+                .map(str::to_string),
+            meta: m,
+        }),
+        ("maistra.io", "ServiceMeshMemberRoll") => mesh.member_rolls.push(MemberRoll {
+            members: strings(j.pointer("/spec/members")),
+            configured_members: strings(j.pointer("/status/configuredMembers")),
+            meta: m,
+        }),
+        ("maistra.io", "ServiceMeshMember") => {
+            let cp = j.pointer("/spec/controlPlaneRef").map(|r| {
+                let s = |k: &str| r.get(k).and_then(J::as_str).unwrap_or("").to_string();
+                (s("namespace"), s("name"))
+            });
+            mesh.members.push(Member {
+                control_plane: cp,
+                meta: m,
+            })
+        }
+        // Only `maistra.io` SMEs reach istiod; other groups are reported by MX105.
+        ("maistra.io", "ServiceMeshExtension") => mesh.extensions.push(extension(doc, m)),
+        ("extensions.istio.io", "WasmPlugin") => mesh.wasm_plugins.push(WasmPlugin {
+            selector: opt_labels(j.pointer("/spec/selector/matchLabels")),
+            url: j
+                .pointer("/spec/url")
+                .and_then(J::as_str)
+                .map(str::to_string),
+            phase: j
+                .pointer("/spec/phase")
+                .and_then(J::as_str)
+                .map(str::to_string),
+            priority: j.pointer("/spec/priority").and_then(J::as_i64),
+            meta: m,
+        }),
+        ("", "Service") => mesh.services.push(service(doc, m)),
+        ("", "Namespace") => mesh.namespaces.push(Meta {
+            namespace: m.name.clone(),
+            ..m
+        }),
+        ("security.istio.io", "AuthorizationPolicy") => {
+            mesh.authorization_policies.push(AuthorizationPolicy {
+                selector: opt_labels(j.pointer("/spec/selector/matchLabels")),
+                action: authz_action(j.pointer("/spec/action").and_then(J::as_str)),
+                meta: m,
+            })
+        }
+        ("security.istio.io", "RequestAuthentication") => {
+            mesh.request_authentications.push(RequestAuthentication {
+                selector: opt_labels(j.pointer("/spec/selector/matchLabels")),
+                jwt_rules: j
+                    .pointer("/spec/jwtRules")
+                    .and_then(J::as_array)
+                    .map_or(0, Vec::len),
+                meta: m,
+            })
+        }
+        ("security.istio.io", "PeerAuthentication") => {
+            mesh.peer_authentications.push(PeerAuthentication {
+                selector: opt_labels(j.pointer("/spec/selector/matchLabels")),
+                mode: j
+                    .pointer("/spec/mtls/mode")
+                    .and_then(J::as_str)
+                    .map(str::to_string),
+                meta: m,
+            })
+        }
+        ("networking.istio.io", "EnvoyFilter") => mesh.envoy_filters.push(EnvoyFilter {
+            selector: opt_labels(j.pointer("/spec/workloadSelector/labels")),
+            meta: m,
+        }),
+        (_, k) => {
+            if let Some((_, template)) = WORKLOAD_TEMPLATES.iter().find(|(wk, _)| *wk == k) {
+                mesh.workloads.push(workload(doc, m, template));
+            }
+        }
+    }
+}
+
+/// Builds the mesh from documents. The version: `override_version` if given, else the
+/// first SMCP's `spec.version`, else v2.1 (assumed).
+pub fn build(
+    docs: &[Arc<Document>],
+    override_version: Option<(MeshVersion, VersionSource)>,
+) -> Mesh {
+    let mut mesh = Mesh::default();
+    for d in docs {
+        add(&mut mesh, d);
+    }
+    let from_cp = mesh
+        .control_planes
+        .iter()
+        .find_map(|c| c.version.as_deref().and_then(MeshVersion::parse));
+    let (version, source) = match (override_version, from_cp) {
+        (Some(v), _) => v,
+        (None, Some(v)) => (v, VersionSource::ControlPlane),
+        (None, None) => (MeshVersion::default(), VersionSource::Assumed),
+    };
+    mesh.version = version;
+    mesh.version_source = Some(source);
+    mesh
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::inputs::{add_source, Loaded};
+
+    fn mesh_of(text: &str) -> Mesh {
+        let mut l = Loaded::default();
+        add_source(&mut l, "t.yaml".into(), text.as_bytes().to_vec());
+        assert!(l.diagnostics.is_empty(), "{:?}", l.diagnostics);
+        build(&l.documents, None)
+    }
+
+    #[test]
+    fn types_the_kinds_that_matter() {
+        let m = mesh_of(
+            "apiVersion: maistra.io/v2\nkind: ServiceMeshControlPlane\nmetadata: {name: basic, namespace: istio-system}\nspec: {version: v2.2, telemetry: {type: Istiod}}\n---\n\
+apiVersion: maistra.io/v1\nkind: ServiceMeshExtension\nmetadata: {name: ext, namespace: shop}\nspec: {image: quay.io/a/b:1, phase: PostAuthZ, priority: 5, workloadSelector: {labels: {app: web}}, config: {a: 1}}\n---\n\
+apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec: {template: {metadata: {labels: {app: web}}}}\n---\n\
+apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Service\n  metadata: {name: web, namespace: shop}\n  spec: {selector: {app: web}, ports: [{port: 80, targetPort: 8080}]}\n",
+        );
+        assert_eq!(m.version, MeshVersion::V2_2);
+        assert_eq!(m.control_plane_namespace(), Some("istio-system"));
+        let e = &m.extensions[0];
+        assert_eq!(
+            (e.phase.as_deref(), e.priority),
+            (Some("PostAuthZ"), Some(5))
+        );
+        assert!(matches!(e.config, ExtensionConfig::Object(_)));
+        assert_eq!(
+            m.workloads[0].labels.get("app").map(String::as_str),
+            Some("web")
+        );
+        assert_eq!(m.services[0].ports[0].target_port, "8080");
+        assert_eq!(m.services[0].meta.doc.base, "/items/0");
+    }
+
+    #[test]
+    fn gateways_are_recognised() {
+        let m = mesh_of("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: istio-ingressgateway, namespace: istio-system}\nspec: {template: {metadata: {labels: {istio: ingressgateway}}}}\n");
+        assert_eq!(m.workloads[0].proxy, ProxyType::Gateway);
+        assert_eq!(m.version_source, Some(VersionSource::Assumed));
+    }
+}

@@ -237,7 +237,9 @@ pub struct Mesh {
 impl Mesh {
     /// The control-plane (and root) namespace: the first SMCP's namespace.
     pub fn control_plane_namespace(&self) -> Option<&str> {
-        self.control_planes.first().map(|c| c.meta.namespace.as_str())
+        self.control_planes
+            .first()
+            .map(|c| c.meta.namespace.as_str())
     }
 
     /// Namespaces in the mesh: the control-plane namespace plus members from the SMMR

@@ -1,0 +1,274 @@
+//! Chain renderers: `human` (a readable table per workload), `json`, `dot`, `mermaid`.
+//! Pure functions from chains to text.
+
+use super::{Filter, WorkloadChain};
+use crate::model::{MeshVersion, ProxyType};
+use serde_json::{json, Value};
+use std::fmt::Write;
+
+fn proxy_str(p: ProxyType) -> &'static str {
+    match p {
+        ProxyType::Sidecar => "sidecar",
+        ProxyType::Gateway => "gateway",
+    }
+}
+
+/// One line describing coverage quirks of a chain, if any.
+fn notes(c: &WorkloadChain) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(g) = c.gate {
+        if !c.unapplied.is_empty() {
+            let names: Vec<String> = c.unapplied.iter().map(|e| e.key()).collect();
+            out.push(format!(
+                "not applied: {} ({})",
+                names.join(", "),
+                g.describe()
+            ));
+        }
+    }
+    if let Some(p) = &c.ports {
+        if c.gate.is_none() && p.all.len() > p.patched.len() && c.extensions().next().is_some() {
+            out.push(format!(
+                "extensions only on inbound port {} (of {}); the other ports run without them",
+                p.patched.join(", "),
+                p.all.join(", ")
+            ));
+        }
+    }
+    for e in &c.skipped {
+        if let Some(r) = &e.skip {
+            out.push(format!("skipped {}: {r}", e.key()));
+        }
+    }
+    out
+}
+
+/// A readable table per workload.
+pub fn human(chains: &[WorkloadChain]) -> String {
+    let mut s = String::new();
+    for (n, c) in chains.iter().enumerate() {
+        if n > 0 {
+            s.push('\n');
+        }
+        let ports = match &c.ports {
+            Some(p) if !p.patched.is_empty() => format!(", port {}", p.patched.join(",")),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            s,
+            "{} {} ({}, {}{ports})",
+            c.kind,
+            c.key(),
+            proxy_str(c.proxy),
+            c.listener.as_str()
+        );
+        let rows: Vec<[String; 4]> = c
+            .filters
+            .iter()
+            .map(|f| match f {
+                Filter::Builtin { name, origin } => [
+                    name.to_string(),
+                    String::new(),
+                    String::new(),
+                    origin.describe().to_string(),
+                ],
+                Filter::Extension(e) => {
+                    let mut src = format!("SME {}", e.key());
+                    if let Some(d) = &e.digest {
+                        let _ = write!(src, " @{d}");
+                    }
+                    let _ = write!(src, " — {}", e.why);
+                    [
+                        e.name.clone(),
+                        e.phase.map(|p| p.to_string()).unwrap_or_default(),
+                        e.priority.to_string(),
+                        src,
+                    ]
+                }
+            })
+            .collect();
+        let width = |i: usize, title: &str| {
+            rows.iter()
+                .map(|r| r[i].chars().count())
+                .max()
+                .unwrap_or(0)
+                .max(title.len())
+        };
+        let (w0, w1, w2) = (width(0, "filter"), width(1, "phase"), width(2, "priority"));
+        let _ = writeln!(
+            s,
+            "  {:>2}  {:w0$}  {:w1$}  {:>w2$}  source",
+            "#", "filter", "phase", "priority"
+        );
+        for (i, r) in rows.iter().enumerate() {
+            let _ = writeln!(
+                s,
+                "  {:>2}  {:w0$}  {:w1$}  {:>w2$}  {}",
+                i + 1,
+                r[0],
+                r[1],
+                r[2],
+                r[3]
+            );
+        }
+        for note in notes(c) {
+            let _ = writeln!(s, "  note: {note}");
+        }
+    }
+    if chains.is_empty() {
+        s.push_str("no workloads in the mesh\n");
+    }
+    s
+}
+
+fn filter_json(f: &Filter) -> Value {
+    match f {
+        Filter::Builtin { name, origin } => {
+            json!({"name": name, "builtin": true, "source": origin.describe()})
+        }
+        Filter::Extension(e) => {
+            let mut v = json!({
+                "name": e.name,
+                "builtin": false,
+                "extension": e.key(),
+                "phase": e.phase.map(|p| p.as_str()),
+                "priority": e.priority,
+                "image": e.image,
+                "why": e.why,
+            });
+            if let Some(d) = &e.digest {
+                v["digest"] = json!(d);
+            }
+            v
+        }
+    }
+}
+
+/// The JSON document (`version: 1`) described in the issue.
+pub fn json_value(version: MeshVersion, chains: &[WorkloadChain]) -> Value {
+    let workloads: Vec<Value> = chains
+        .iter()
+        .map(|c| {
+            let mut w = json!({
+                "namespace": c.namespace,
+                "name": c.name,
+                "kind": c.kind,
+                "proxy": proxy_str(c.proxy),
+                "listener": c.listener.as_str(),
+                "filters": c.filters.iter().map(filter_json).collect::<Vec<_>>(),
+            });
+            if let Some(p) = &c.ports {
+                w["services"] = json!(p.services);
+                w["ports"] = json!(p.all);
+                w["patched_ports"] = json!(p.patched);
+            }
+            if let Some(g) = c.gate {
+                w["not_applied"] = json!({
+                    "reason": g.describe(),
+                    "extensions": c.unapplied.iter().map(|e| e.key()).collect::<Vec<_>>(),
+                });
+            }
+            if !c.skipped.is_empty() {
+                w["skipped"] = c
+                    .skipped
+                    .iter()
+                    .map(|e| json!({"extension": e.key(), "reason": e.skip.as_ref().map(|r| r.to_string())}))
+                    .collect();
+            }
+            w
+        })
+        .collect();
+    json!({"version": 1, "mesh_version": version.to_string(), "workloads": workloads})
+}
+
+pub fn json(version: MeshVersion, chains: &[WorkloadChain]) -> String {
+    let mut s = serde_json::to_string_pretty(&json_value(version, chains)).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+fn escape_dot(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+fn label(f: &Filter) -> String {
+    match f {
+        Filter::Builtin { name, .. } => name.to_string(),
+        Filter::Extension(e) => {
+            format!(
+                "{}\n{} {}",
+                e.name,
+                e.phase.map(|p| p.as_str()).unwrap_or("?"),
+                e.priority
+            )
+        }
+    }
+}
+
+/// Graphviz: one cluster per workload, filters in order.
+pub fn dot(chains: &[WorkloadChain]) -> String {
+    let mut s = String::from(
+        "digraph chains {\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\"];\n",
+    );
+    for (ci, c) in chains.iter().enumerate() {
+        let _ = writeln!(
+            s,
+            "  subgraph cluster_{ci} {{\n    label=\"{}\";",
+            escape_dot(&format!("{} {}", c.kind, c.key()))
+        );
+        for (fi, f) in c.filters.iter().enumerate() {
+            let style = if f.extension().is_some() {
+                ", style=filled, fillcolor=lightblue"
+            } else {
+                ""
+            };
+            let text = escape_dot(&label(f)).replace('\n', "\\n");
+            let _ = writeln!(s, "    w{ci}_{fi} [label=\"{text}\"{style}];");
+        }
+        let ids: Vec<String> = (0..c.filters.len())
+            .map(|fi| format!("w{ci}_{fi}"))
+            .collect();
+        if ids.len() > 1 {
+            let _ = writeln!(s, "    {};", ids.join(" -> "));
+        }
+        s.push_str("  }\n");
+    }
+    s.push_str("}\n");
+    s
+}
+
+fn escape_mermaid(s: &str) -> String {
+    s.replace('"', "#quot;").replace('\n', "<br/>")
+}
+
+/// Mermaid flowchart: one subgraph per workload.
+pub fn mermaid(chains: &[WorkloadChain]) -> String {
+    let mut s = String::from("flowchart LR\n");
+    for (ci, c) in chains.iter().enumerate() {
+        let _ = writeln!(
+            s,
+            "  subgraph w{ci}[\"{}\"]",
+            escape_mermaid(&format!("{} {}", c.kind, c.key()))
+        );
+        for (fi, f) in c.filters.iter().enumerate() {
+            let (open, close) = if f.extension().is_some() {
+                ("([\"", "\"])")
+            } else {
+                ("[\"", "\"]")
+            };
+            let _ = writeln!(
+                s,
+                "    w{ci}_{fi}{open}{}{close}",
+                escape_mermaid(&label(f))
+            );
+        }
+        let ids: Vec<String> = (0..c.filters.len())
+            .map(|fi| format!("w{ci}_{fi}"))
+            .collect();
+        if ids.len() > 1 {
+            let _ = writeln!(s, "    {}", ids.join(" --> "));
+        }
+        s.push_str("  end\n");
+    }
+    s
+}

@@ -1,0 +1,300 @@
+//! 2xx: the control plane, membership, and whether extensions are seen at all.
+
+use super::Context;
+use crate::diag::{Diagnostic, Severity};
+use crate::model::{Extension, MeshVersion, VersionSource};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// `spec.version` values some operator release accepts (`v1.0` was dropped).
+const SUPPORTED_VERSIONS: &[&str] = &[
+    "v1.1", "v2.0", "v2.1", "v2.2", "v2.3", "v2.4", "v2.5", "v2.6",
+];
+
+fn sme_label(e: &Extension) -> String {
+    e.meta.display()
+}
+
+/// MX205 (no SMCP) and MX206 (unsupported `spec.version`).
+pub fn check_version(ctx: &Context, out: &mut Vec<Diagnostic>) {
+    let mesh = ctx.mesh;
+    // Nothing parsed at all: the parse errors say enough.
+    if mesh.control_planes.is_empty() && !ctx.documents.is_empty() {
+        let how = match mesh.version_source {
+            Some(VersionSource::CommandLine) => "given by --mesh-version",
+            Some(VersionSource::Config) => "from the configuration file",
+            _ => "assumed",
+        };
+        let first = ctx.documents.first().map(|d| d.source.location(0, 0));
+        out.push(
+            Diagnostic::new(
+                "MX205",
+                format!(
+                    "no ServiceMeshControlPlane in the inputs: mesh version {} {how}; membership and enablement checks are skipped",
+                    mesh.version
+                ),
+            )
+            .at_opt(first)
+            .help("add the SMCP to the inputs (or `--context DIR`), or set `--mesh-version`"),
+        );
+    }
+    for cp in &mesh.control_planes {
+        let Some(v) = cp.version.as_deref() else {
+            continue;
+        };
+        let at = cp.meta.loc("/spec/version");
+        let msg = if v == "v1.0" {
+            Some("support for v1.0 has been dropped".to_string())
+        } else if !SUPPORTED_VERSIONS.contains(&v) {
+            Some(format!("invalid version: {v}"))
+        } else if cp.meta.api_version == "maistra.io/v1" && v.starts_with("v2") {
+            Some("must use v2 ServiceMeshControlPlane resource for v2.0+ installations".to_string())
+        } else {
+            None
+        };
+        if let Some(msg) = msg {
+            out.push(
+                Diagnostic::new(
+                    "MX206",
+                    format!("the operator rejects this control plane: {msg}"),
+                )
+                .at(at)
+                .resource(cp.meta.display())
+                .help(format!("use one of {}", SUPPORTED_VERSIONS.join(", "))),
+            );
+        }
+    }
+}
+
+/// MX201: extensions are switched off for the mesh version.
+pub fn check_enabled(ctx: &Context, out: &mut Vec<Diagnostic>) {
+    let mesh = ctx.mesh;
+    let Some(cp) = mesh.control_planes.first() else {
+        return;
+    };
+    let off = match mesh.version {
+        MeshVersion::V2_0 => cp.wasm_extensions_enabled != Some(true),
+        MeshVersion::V2_1 | MeshVersion::V2_2 => cp.wasm_extensions_enabled == Some(false),
+        _ => false,
+    };
+    if !off {
+        return;
+    }
+    let why = if mesh.version == MeshVersion::V2_0 {
+        "on v2.0 WebAssembly extensions are a tech preview, off unless `spec.techPreview.wasmExtensions.enabled: true`"
+    } else {
+        "`spec.techPreview.wasmExtensions.enabled: false` turns WebAssembly extensions off"
+    };
+    let cp_loc = if cp.wasm_extensions_enabled.is_some() {
+        cp.meta.loc("/spec/techPreview/wasmExtensions/enabled")
+    } else {
+        cp.meta.key_loc("/spec")
+    };
+    for e in &mesh.extensions {
+        out.push(
+            Diagnostic::new("MX201", format!("{} is ignored: {why}", sme_label(e)))
+                .at(e.meta.key_loc("/kind"))
+                .resource(sme_label(e))
+                .related(cp_loc.clone(), "the control plane that disables extensions")
+                .help("set `spec.techPreview.wasmExtensions.enabled: true` in the ServiceMeshControlPlane"),
+        );
+    }
+}
+
+/// MX202: an SME in a namespace that is not part of the mesh is never seen.
+pub fn check_membership(ctx: &Context, out: &mut Vec<Diagnostic>) {
+    let mesh = ctx.mesh;
+    let Some(cp) = mesh.control_plane_namespace() else {
+        return;
+    };
+    let members = mesh.mesh_namespaces();
+    let roll = mesh.member_rolls.first();
+    for e in &mesh.extensions {
+        if members.contains(&e.meta.namespace) {
+            continue;
+        }
+        let mut d = Diagnostic::new(
+            "MX202",
+            format!(
+                "namespace `{}` is neither the control-plane namespace `{cp}` nor a mesh member: the control plane never sees {}",
+                e.meta.namespace,
+                sme_label(e)
+            ),
+        )
+        .at(e.meta.loc("/metadata/namespace"))
+        .resource(sme_label(e))
+        .help(format!("add `{}` to the ServiceMeshMemberRoll's `spec.members`, or move the extension", e.meta.namespace));
+        d = match roll {
+            Some(r) => d.related(r.meta.key_loc("/spec/members"), "the member roll"),
+            None => d.related(mesh.control_planes[0].meta.key_loc("/metadata"), "no ServiceMeshMemberRoll in the inputs; only this control plane's namespace is in the mesh"),
+        };
+        out.push(d);
+    }
+}
+
+/// MX203 (deprecated on v2.2) and MX204 (removed on v2.3+).
+pub fn check_sme_support(ctx: &Context, out: &mut Vec<Diagnostic>) {
+    let v = ctx.mesh.version;
+    for e in &ctx.mesh.extensions {
+        let d = if v == MeshVersion::V2_2 {
+            Diagnostic::new("MX203", "ServiceMeshExtension is deprecated on v2.2: it works now but will be removed in a future version")
+                .help("migrate to a WasmPlugin (extensions.istio.io/v1alpha1) before upgrading to v2.3")
+        } else if v >= MeshVersion::V2_3 {
+            Diagnostic::new(
+                "MX204",
+                format!(
+                    "ServiceMeshExtension support has been removed in {v}: istiod ignores {}, and the operator refuses to upgrade a control plane to v2.3 while it exists",
+                    sme_label(e)
+                ),
+            )
+            .help("migrate it to a WasmPlugin (extensions.istio.io/v1alpha1) and delete the ServiceMeshExtension")
+        } else {
+            continue;
+        };
+        out.push(d.at(e.meta.key_loc("/kind")).resource(sme_label(e)));
+    }
+}
+
+fn is_dns1123_label(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b.len() <= 63
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && b[0] != b'-'
+        && b[b.len() - 1] != b'-'
+}
+
+/// MX206 (member roll / member webhook rules) and MX207 (control-plane webhook rules).
+pub fn check_webhooks(ctx: &Context, out: &mut Vec<Diagnostic>) {
+    let mesh = ctx.mesh;
+    let cp_ns = mesh.control_plane_namespace();
+    let mut claimed: BTreeMap<&str, &str> = BTreeMap::new();
+    for roll in &mesh.member_rolls {
+        let r = roll.meta.display();
+        if roll.meta.name != "default" {
+            out.push(
+                Diagnostic::new("MX206", format!("the ServiceMeshMemberRoll must be named `default`, not `{}`", roll.meta.name))
+                    .at(roll.meta.loc("/metadata/name"))
+                    .resource(&r)
+                    .help("rename it to `default`: the control plane only reads the member roll named default"),
+            );
+        }
+        if let Some(cp) = cp_ns {
+            if roll.meta.namespace != cp {
+                out.push(
+                    Diagnostic::new(
+                        "MX206",
+                        format!("the member roll is in `{}`, not in the control-plane namespace `{cp}`: the control plane ignores it", roll.meta.namespace),
+                    )
+                    .severity(Severity::Error)
+                    .at(roll.meta.key_loc("/metadata/namespace"))
+                    .resource(&r),
+                );
+            }
+        }
+        let mut seen = BTreeSet::new();
+        for (i, m) in roll.members.iter().enumerate() {
+            let at = roll.meta.loc(&format!("/spec/members/{i}"));
+            let msg = if !seen.insert(m.as_str()) {
+                Some(format!("duplicate member `{m}`"))
+            } else if !is_dns1123_label(m) {
+                Some(format!("member `{m}` is not a valid namespace name (lowercase letters, digits and `-`, at most 63)"))
+            } else if Some(m.as_str()) == cp_ns {
+                Some(format!(
+                    "the control-plane namespace `{m}` must not be listed as a member"
+                ))
+            } else {
+                claimed
+                    .insert(m.as_str(), roll.meta.namespace.as_str())
+                    .filter(|o| *o != roll.meta.namespace)
+                    .map(|other| {
+                        format!("namespace `{m}` is already a member of the mesh in `{other}`")
+                    })
+            };
+            if let Some(msg) = msg {
+                out.push(
+                    Diagnostic::new(
+                        "MX206",
+                        format!("the operator's webhook rejects this member roll: {msg}"),
+                    )
+                    .at(at)
+                    .resource(&r),
+                );
+            }
+        }
+    }
+    for m in &mesh.members {
+        if m.meta.name != "default" {
+            out.push(
+                Diagnostic::new(
+                    "MX206",
+                    format!(
+                        "a ServiceMeshMember must be named `default`, not `{}`",
+                        m.meta.name
+                    ),
+                )
+                .at(m.meta.loc("/metadata/name"))
+                .resource(m.meta.display()),
+            );
+        }
+    }
+    let mut per_ns: BTreeMap<&str, usize> = BTreeMap::new();
+    for cp in &mesh.control_planes {
+        let r = cp.meta.display();
+        let n = per_ns.entry(cp.meta.namespace.as_str()).or_default();
+        *n += 1;
+        if *n > 1 {
+            out.push(
+                Diagnostic::new(
+                    "MX207",
+                    "only one service mesh may be installed per project/namespace",
+                )
+                .at(cp.meta.key_loc("/metadata/namespace"))
+                .resource(&r),
+            );
+        }
+        let v = cp
+            .version
+            .as_deref()
+            .and_then(MeshVersion::parse)
+            .unwrap_or(mesh.version);
+        let j = &cp.meta.doc.json;
+        let s = |p: &str| j.pointer(p).and_then(|x| x.as_str());
+        let mut reject = |ptr: &str, msg: String| {
+            out.push(
+                Diagnostic::new("MX207", msg)
+                    .at(cp.meta.loc(ptr))
+                    .resource(&r),
+            );
+        };
+        if v >= MeshVersion::V2_1 {
+            for (ptr, what) in [
+                ("/spec/policy/type", "policy"),
+                ("/spec/telemetry/type", "telemetry"),
+            ] {
+                if s(ptr) == Some("Mixer") {
+                    reject(ptr, format!("Mixer {what} is not supported in {v}: the operator rejects this control plane"));
+                }
+            }
+            for (ptr, what) in [
+                ("/spec/policy/mixer", "policy.mixer"),
+                ("/spec/telemetry/mixer", "telemetry.mixer"),
+            ] {
+                if j.pointer(ptr).is_some() {
+                    reject(ptr, format!("`{what}` is not supported in {v}: the operator rejects this control plane"));
+                }
+            }
+            if j.pointer("/spec/addons/3scale").is_some() {
+                reject("/spec/addons/3scale", "the 3scale addon is rejected from v2.1: configure the 3scale WebAssembly adapter using a ServiceMeshExtension resource".into());
+            }
+        }
+        if v == MeshVersion::V2_2 {
+            for dir in ["inbound", "outbound"] {
+                let ptr = format!("/spec/proxy/networking/protocol/autoDetect/{dir}");
+                if j.pointer(&ptr).and_then(|x| x.as_bool()) == Some(true) {
+                    reject(&ptr, format!("protocol auto-detection for {dir} traffic cannot be enabled on v2.2: the operator rejects this control plane"));
+                }
+            }
+        }
+    }
+}

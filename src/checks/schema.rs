@@ -1,0 +1,260 @@
+//! MX103/MX104 (schema) and MX105 (API versions).
+//!
+//! Schemas live in `rules/schemas/`. An `additionalProperties` violation is a field the API
+//! server would prune (MX104, warning); every other violation is MX103.
+
+use super::Context;
+use crate::diag::{Diagnostic, Location};
+use crate::load::Document;
+use crate::model::build::group_of;
+use crate::model::MeshVersion;
+use jsonschema::error::{TypeKind, ValidationErrorKind};
+use jsonschema::Validator;
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+
+/// The API versions each kind is served at, with the first mesh version that serves it.
+const API_VERSIONS: &[(&str, &[(&str, MeshVersion)])] = &[
+    (
+        "ServiceMeshExtension",
+        &[
+            ("maistra.io/v1alpha1", MeshVersion::V2_0),
+            ("maistra.io/v1", MeshVersion::V2_1),
+        ],
+    ),
+    (
+        "ServiceMeshControlPlane",
+        &[
+            ("maistra.io/v2", MeshVersion::V2_0),
+            ("maistra.io/v1", MeshVersion::V2_0),
+        ],
+    ),
+    (
+        "ServiceMeshMemberRoll",
+        &[("maistra.io/v1", MeshVersion::V2_0)],
+    ),
+    ("ServiceMeshMember", &[("maistra.io/v1", MeshVersion::V2_0)]),
+    (
+        "WasmPlugin",
+        &[("extensions.istio.io/v1alpha1", MeshVersion::V2_2)],
+    ),
+];
+
+fn kind_of(doc: &Document) -> Option<(&str, &str)> {
+    Some((doc.str_at("/kind")?, doc.str_at("/apiVersion")?))
+}
+
+fn resource_label(doc: &Document) -> String {
+    let kind = doc.str_at("/kind").unwrap_or("?");
+    let name = doc.str_at("/metadata/name").unwrap_or("");
+    let ns = doc.str_at("/metadata/namespace").unwrap_or("default");
+    format!("{kind} {ns}/{name}")
+}
+
+pub fn check_api_versions(ctx: &Context, out: &mut Vec<Diagnostic>) {
+    let version = ctx.mesh.version;
+    for doc in ctx.documents {
+        let Some((kind, api)) = kind_of(doc) else {
+            continue;
+        };
+        let Some((_, served)) = API_VERSIONS.iter().find(|(k, _)| *k == kind) else {
+            continue;
+        };
+        let at = doc.location_of("/apiVersion");
+        let known: Vec<&str> = served.iter().map(|(a, _)| *a).collect();
+        let diag = match served.iter().find(|(a, _)| *a == api) {
+            Some((_, since)) if version < *since => Diagnostic::new(
+                "MX105",
+                format!("`{api}` {kind} is not served by mesh {version}; it is available from {since}"),
+            )
+            .help(if kind == "ServiceMeshExtension" {
+                "on v2.0 use `apiVersion: maistra.io/v1alpha1` with a string `config`".to_string()
+            } else {
+                format!("upgrade the control plane to {since} or remove the resource")
+            }),
+            Some(_) => continue,
+            None if group_of(api) == "extensions.maistra.io" => Diagnostic::new(
+                "MX105",
+                format!("`{api}` is the pre-release API group of {kind}; the control plane only watches `maistra.io`"),
+            )
+            .help("use `apiVersion: maistra.io/v1` (or `maistra.io/v1alpha1` on v2.0)"),
+            None => Diagnostic::new("MX105", format!("unknown API version `{api}` for {kind}"))
+                .help(format!("use one of: {}", known.join(", "))),
+        };
+        out.push(diag.at(at).resource(resource_label(doc)));
+    }
+}
+
+/// The schema file for a kind/apiVersion on a mesh version.
+fn schema_file(kind: &str, api: &str, version: MeshVersion) -> Option<&'static str> {
+    Some(match (kind, api) {
+        ("ServiceMeshExtension", "maistra.io/v1alpha1") if version == MeshVersion::V2_0 => {
+            "servicemeshextension.v1alpha1-v2.0.json"
+        }
+        ("ServiceMeshExtension", "maistra.io/v1alpha1") => "servicemeshextension.v1alpha1.json",
+        ("ServiceMeshExtension", "maistra.io/v1") => "servicemeshextension.v1.json",
+        ("ServiceMeshControlPlane", "maistra.io/v2") => "servicemeshcontrolplane.v2.json",
+        ("ServiceMeshMemberRoll", "maistra.io/v1") => "servicemeshmemberroll.v1.json",
+        ("ServiceMeshMember", "maistra.io/v1") => "servicemeshmember.v1.json",
+        ("WasmPlugin", "extensions.istio.io/v1alpha1") => "wasmplugin.v1alpha1.json",
+        _ => return None,
+    })
+}
+
+/// Compiled validators by schema file, built once. The embedded schemas are tested, so a
+/// schema that does not compile is a build bug.
+pub fn validator(file: &str) -> Option<&'static Validator> {
+    static CACHE: OnceLock<HashMap<&'static str, Validator>> = OnceLock::new();
+    CACHE
+        .get_or_init(|| {
+            crate::data::files_under("schemas")
+                .filter(|(p, _)| p.ends_with(".json"))
+                .map(|(p, text)| {
+                    let schema: serde_json::Value =
+                        serde_json::from_str(text).unwrap_or_else(|e| panic!("rules/{p}: {e}"));
+                    let v = jsonschema::validator_for(&schema)
+                        .unwrap_or_else(|e| panic!("rules/{p}: {e}"));
+                    (p.trim_start_matches("schemas/"), v)
+                })
+                .collect()
+        })
+        .get(file)
+}
+
+/// Validates `instance` (the JSON of `doc`, or of a file inside an image) and returns
+/// findings located through `locate` (JSON pointer → location; `true` = the key).
+pub fn validate(
+    validator: &Validator,
+    instance: &serde_json::Value,
+    locate: &dyn Fn(&str, bool) -> Location,
+    resource: Option<&str>,
+) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for err in validator.iter_errors(instance) {
+        let path = err.instance_path().as_str().to_string();
+        let (rule, message, at) = match err.kind() {
+            ValidationErrorKind::AdditionalProperties { unexpected } => {
+                for field in unexpected {
+                    let ptr = format!("{path}/{}", field.replace('~', "~0").replace('/', "~1"));
+                    let d = Diagnostic::new(
+                        "MX104",
+                        format!("unknown field `{field}` at `{}`: the API server prunes it, so it has no effect", display_path(&path)),
+                    )
+                    .at(locate(&ptr, true))
+                    .help("check the spelling and the API version; remove the field if it is not needed");
+                    out.push(match resource {
+                        Some(r) => d.resource(r),
+                        None => d,
+                    });
+                }
+                continue;
+            }
+            ValidationErrorKind::Required { property } => {
+                let name = property.as_str().unwrap_or("?");
+                (
+                    "MX103",
+                    format!(
+                        "`{}` is missing the required field `{name}`",
+                        display_path(&path)
+                    ),
+                    locate(&path, true),
+                )
+            }
+            ValidationErrorKind::Type { kind } => {
+                let expected = match kind {
+                    TypeKind::Single(t) => t.to_string(),
+                    TypeKind::Multiple(set) => set
+                        .iter()
+                        .map(|t| t.to_string())
+                        .filter(|t| t != "null")
+                        .collect::<Vec<_>>()
+                        .join(" or "),
+                };
+                let shown = match err.instance().as_ref() {
+                    serde_json::Value::String(s) => format!("the string `{s}`"),
+                    serde_json::Value::Object(_) => "an object".to_string(),
+                    serde_json::Value::Array(_) => "a list".to_string(),
+                    other => format!("`{other}`"),
+                };
+                (
+                    "MX103",
+                    format!(
+                        "`{}` must be of type {expected}, not {shown}",
+                        display_path(&path)
+                    ),
+                    // A block mapping or list starts on the next line: point at its key.
+                    locate(
+                        &path,
+                        err.instance().is_object() || err.instance().is_array(),
+                    ),
+                )
+            }
+            _ => (
+                "MX103",
+                format!("`{}`: {}", display_path(&path), err.masked()),
+                locate(&path, false),
+            ),
+        };
+        let d = Diagnostic::new(rule, message).at(at);
+        out.push(match resource {
+            Some(r) => d.resource(r),
+            None => d,
+        });
+    }
+    out
+}
+
+/// `/spec/ports/0` → `spec.ports[0]`, the way users read paths.
+fn display_path(ptr: &str) -> String {
+    if ptr.is_empty() {
+        return "(document)".into();
+    }
+    let mut s = String::new();
+    for seg in ptr.trim_start_matches('/').split('/') {
+        let seg = seg.replace("~1", "/").replace("~0", "~");
+        if seg.bytes().all(|b| b.is_ascii_digit()) && !seg.is_empty() {
+            s.push_str(&format!("[{seg}]"));
+        } else {
+            if !s.is_empty() {
+                s.push('.');
+            }
+            s.push_str(&seg);
+        }
+    }
+    s
+}
+
+pub fn check_schemas(ctx: &Context, out: &mut Vec<Diagnostic>) {
+    for doc in ctx.documents {
+        let Some((kind, api)) = kind_of(doc) else {
+            continue;
+        };
+        let Some(v) = schema_file(kind, api, ctx.mesh.version).and_then(validator) else {
+            continue;
+        };
+        let doc2: &Arc<Document> = doc;
+        let locate = |ptr: &str, key: bool| {
+            if key {
+                doc2.key_location_of(ptr)
+            } else {
+                doc2.location_of(ptr)
+            }
+        };
+        out.extend(validate(v, &doc.json, &locate, Some(&resource_label(doc))));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_paths_read_naturally() {
+        assert_eq!(display_path("/spec/ports/0/port"), "spec.ports[0].port");
+        assert_eq!(display_path(""), "(document)");
+        assert_eq!(
+            display_path("/metadata/annotations/a~1b"),
+            "metadata.annotations.a/b"
+        );
+    }
+}

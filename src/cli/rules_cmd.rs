@@ -1,0 +1,50 @@
+use super::{exit, usage_error};
+use crate::rules;
+use clap::Args;
+
+#[derive(Args, Debug)]
+pub struct RulesArgs {
+    /// Print the catalogue as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ExplainArgs {
+    /// Rule ID, e.g. MX301.
+    pub rule: String,
+    /// Print the rule's documentation page (Markdown), as in docs/rules/.
+    #[arg(long)]
+    pub markdown: bool,
+}
+
+pub fn rules(args: RulesArgs) -> i32 {
+    let all = rules::all();
+    if args.json {
+        let v: Vec<_> = all
+            .iter()
+            .map(|r| serde_json::json!({"id": r.id, "name": r.name, "severity": r.severity, "summary": r.summary}))
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+    } else {
+        for r in all {
+            println!("{:<6} {:<8} {:<28} {}", r.id, r.severity, r.name, r.summary);
+        }
+    }
+    exit::OK
+}
+
+pub fn explain(args: ExplainArgs) -> i32 {
+    let Some(rule) = rules::get(&args.rule) else {
+        return usage_error(format!(
+            "unknown rule {:?}; `meshext-lint rules` lists them",
+            args.rule
+        ));
+    };
+    if args.markdown {
+        print!("{}", rule.markdown());
+    } else {
+        print!("{}", rule.text());
+    }
+    exit::OK
+}

@@ -1,0 +1,135 @@
+//! Resolving each ServiceMeshExtension to its pulled image and module, and checking each image
+//! once: `manifest.yaml` (MX403/MX404), the module's validity (MX405) and its ABI against the
+//! mesh version's proxy (MX5xx). Findings about an image are reported once per digest, with
+//! related locations to every SME that uses it; per-SME problems (MX401 not pulled, MX402
+//! unreadable) point at each SME's `spec.image`.
+
+use crate::abi::{self, ModuleInfo};
+use crate::chain::{ExtensionDefaults, ManifestDefaults};
+use crate::checks::image_ref;
+use crate::diag::{Diagnostic, Location};
+use crate::image::{self, Image, ImageStore, Manifest};
+use crate::model::{Mesh, MeshVersion};
+use rayon::prelude::*;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// What one image digest holds, analysed once.
+#[derive(Debug)]
+pub struct Analysed {
+    pub image: Arc<Image>,
+    /// The reference used in messages (the first SME's `spec.image`).
+    pub reference: String,
+    pub manifest: Option<Manifest>,
+    pub module_path: Option<String>,
+    pub module: Option<Arc<[u8]>>,
+    pub module_info: Option<ModuleInfo>,
+    /// Findings about the image and module (not yet tied to SMEs).
+    pub findings: Vec<Diagnostic>,
+}
+
+impl Analysed {
+    /// `REF!/path/to/module.wasm`, where module findings point.
+    pub fn module_location(&self) -> Location {
+        Location::file_only(format!("{}!/{}", self.reference, self.module_path.as_deref().unwrap_or("").trim_start_matches('/')))
+    }
+}
+
+/// The result of resolving every SME of a mesh.
+#[derive(Debug, Default)]
+pub struct Resolution {
+    /// Index into `mesh.extensions` → its analysed image, when pulled and readable.
+    pub by_extension: Vec<Option<Arc<Analysed>>>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Resolution {
+    /// Manifest phase/priority and image digest per SME key, for the filter-chain builder.
+    pub fn defaults(&self, mesh: &Mesh) -> ExtensionDefaults {
+        let mut d = ExtensionDefaults::default();
+        for (e, a) in mesh.extensions.iter().zip(&self.by_extension) {
+            if let Some(a) = a {
+                let m = a.manifest.as_ref();
+                d.manifests.insert(
+                    e.meta.key(),
+                    ManifestDefaults {
+                        phase: m.and_then(|m| m.phase.clone()),
+                        priority: m.and_then(|m| m.priority),
+                        digest: Some(a.image.digest.clone()),
+                    },
+                );
+            }
+        }
+        d
+    }
+}
+
+fn analyse(image: Arc<Image>, reference: String, version: MeshVersion) -> Analysed {
+    let pkg = image::read_extension_as(&image, &reference);
+    let mut a = Analysed {
+        image,
+        reference,
+        manifest: pkg.manifest,
+        module_path: pkg.module_path,
+        module: pkg.module_bytes,
+        module_info: None,
+        findings: pkg.diagnostics,
+    };
+    if let Some(bytes) = a.module.clone() {
+        let at = a.module_location();
+        match abi::analyze(&bytes) {
+            Ok(info) => {
+                a.findings.extend(abi::check(&info, version, &at, &a.reference));
+                a.module_info = Some(info);
+            }
+            Err(e) => a.findings.push(abi::invalid_module_diagnostic(&e, &at, &a.reference)),
+        }
+    }
+    a
+}
+
+/// Resolves and analyses every SME's image. Each digest is read and checked once; digests are
+/// analysed in parallel.
+pub fn resolve(mesh: &Mesh, store: &ImageStore) -> Resolution {
+    let mut res = Resolution { by_extension: vec![None; mesh.extensions.len()], diagnostics: Vec::new() };
+    // digest → (image, first reference, SMEs using it)
+    let mut by_digest: BTreeMap<String, (Arc<Image>, String, Vec<usize>)> = BTreeMap::new();
+    for (i, e) in mesh.extensions.iter().enumerate() {
+        let Some(reference) = e.image.as_deref() else { continue };
+        if image_ref::parse(reference).is_err() {
+            continue; // MX303 already says why; the cacher never pulls it.
+        }
+        let at = e.meta.loc("/spec/image");
+        match store.resolve(reference) {
+            None => res.diagnostics.push(image::not_pulled(reference).at(at).resource(e.meta.display())),
+            Some(Err(err)) => res.diagnostics.push(err.to_diagnostic().at(at).resource(e.meta.display())),
+            Some(Ok(img)) => {
+                by_digest.entry(img.digest.clone()).or_insert_with(|| (img.clone(), reference.to_string(), Vec::new())).2.push(i);
+            }
+        }
+    }
+    let version = mesh.version;
+    let analysed: Vec<(Arc<Analysed>, Vec<usize>)> = by_digest
+        .into_values()
+        .collect::<Vec<_>>()
+        .into_par_iter()
+        .map(|(img, reference, users)| (Arc::new(analyse(img, reference, version)), users))
+        .collect();
+    for (a, users) in analysed {
+        for f in &a.findings {
+            let mut d = f.clone();
+            for &i in &users {
+                let e = &mesh.extensions[i];
+                d = d.related(e.meta.loc("/spec/image"), format!("used by {}", e.meta.display()));
+            }
+            if d.resource.is_none() && users.len() == 1 {
+                d.resource = Some(mesh.extensions[users[0]].meta.display());
+            }
+            res.diagnostics.push(d);
+        }
+        for &i in &users {
+            res.by_extension[i] = Some(a.clone());
+        }
+    }
+    res
+}

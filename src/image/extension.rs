@@ -1,0 +1,266 @@
+//! An SME image's `/manifest.yaml` and module (maistra `mec/pkg/model/types.go`): MX403, MX404.
+
+use super::fs::Node as FsNode;
+use super::Image;
+use crate::diag::{Diagnostic, Location};
+use crate::load::yaml::{self, Node, Value};
+use crate::source::SourceFile;
+use std::sync::Arc;
+
+/// The phases the control plane injects (case-sensitive).
+pub const PHASES: [&str; 6] = [
+    "PreAuthN",
+    "PostAuthN",
+    "PreAuthZ",
+    "PostAuthZ",
+    "PreStats",
+    "PostStats",
+];
+
+/// The fields of `manifest.yaml`, as far as they could be read (invalid values are `None`
+/// and reported).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Manifest {
+    pub schema_version: Option<String>,
+    pub name: Option<String>,
+    pub phase: Option<String>,
+    pub priority: Option<i64>,
+    pub module: Option<String>,
+}
+
+/// What an SME image provides: the manifest (defaults for `spec.phase`/`spec.priority`) and the
+/// module bytes, with MX403/MX404 findings located inside the image (`REF!/manifest.yaml:L:C`).
+#[derive(Debug, Clone, Default)]
+pub struct ExtensionPackage {
+    pub manifest: Option<Manifest>,
+    pub manifest_source: Option<Arc<SourceFile>>,
+    /// The parsed manifest, for locating fields ([`ExtensionPackage::location_of`]).
+    pub manifest_root: Option<Node>,
+    /// The module path as resolved in the image (`/ext.wasm`).
+    pub module_path: Option<String>,
+    pub module_bytes: Option<Arc<[u8]>>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl ExtensionPackage {
+    /// The location of a top-level manifest key's value (`phase`), else of the whole file.
+    pub fn location_of(&self, key: &str) -> Option<Location> {
+        let src = self.manifest_source.as_ref()?;
+        let root = self.manifest_root.as_ref()?;
+        let span = root.get(key).map(|n| n.span).unwrap_or(root.span);
+        Some(src.location(span.start, span.end))
+    }
+}
+
+/// Reads the extension of an image, naming locations after `image.reference`.
+pub fn read_extension(image: &Image) -> ExtensionPackage {
+    read_extension_as(image, &image.reference)
+}
+
+/// Reads the extension, naming locations after `reference` (the SME's `spec.image`).
+pub fn read_extension_as(image: &Image, reference: &str) -> ExtensionPackage {
+    let mut pkg = ExtensionPackage::default();
+    let name = format!("{reference}!/manifest.yaml");
+    let bytes = match image.file("/manifest.yaml") {
+        Ok(Some(b)) => b,
+        Ok(None) => {
+            let mut d = Diagnostic::new(
+                "MX403",
+                format!("image `{reference}` has no /manifest.yaml"),
+            )
+            .at(Location::file_only(name));
+            d = if image.plugin_wasm().is_some() {
+                d.help("this is a WasmPlugin image (plugin.wasm); use it from a WasmPlugin, or add a manifest.yaml for a ServiceMeshExtension")
+            } else {
+                d.help("add /manifest.yaml with schemaVersion: 1, phase, priority and module (see `meshext-lint pack`)")
+            };
+            pkg.diagnostics.push(d);
+            return pkg;
+        }
+        Err(e) => {
+            pkg.diagnostics.push(
+                Diagnostic::new("MX403", format!("cannot read /manifest.yaml: {e}"))
+                    .at(Location::file_only(name)),
+            );
+            return pkg;
+        }
+    };
+    let Ok(text) = std::str::from_utf8(&bytes) else {
+        pkg.diagnostics.push(
+            Diagnostic::new("MX403", "/manifest.yaml is not UTF-8 text")
+                .at(Location::file_only(name)),
+        );
+        return pkg;
+    };
+    let src = SourceFile::new(name, text);
+    pkg.manifest_source = Some(src.clone());
+    let mx403 = |node: &Node, msg: String| {
+        Diagnostic::new("MX403", msg).at(src.location(node.span.start, node.span.end))
+    };
+    let parsed = yaml::parse(text, yaml::Limits::default());
+    if let Some(e) = parsed.error {
+        pkg.diagnostics.push(
+            Diagnostic::new(
+                "MX403",
+                format!("/manifest.yaml is not valid YAML: {}", e.message),
+            )
+            .at(src.location(e.span.start, e.span.end))
+            .help("the cacher fails with \"failed to unmarshal manifest.yaml\""),
+        );
+        return pkg;
+    }
+    let Some(doc) = parsed.docs.into_iter().next() else {
+        pkg.diagnostics
+            .push(Diagnostic::new("MX403", "/manifest.yaml is empty").at(src.location(0, 0)));
+        return pkg;
+    };
+    for dup in &doc.duplicates {
+        pkg.diagnostics.push(
+            Diagnostic::new(
+                "MX403",
+                format!("duplicate key `{}` in /manifest.yaml", dup.key),
+            )
+            .at(src.location(dup.span.start, dup.span.end))
+            .related(
+                src.location(dup.first.start, dup.first.end),
+                "first defined here",
+            ),
+        );
+    }
+    let Some(root) = doc.root.filter(|r| r.as_map().is_some()) else {
+        pkg.diagnostics.push(
+            Diagnostic::new("MX403", "/manifest.yaml must be a mapping")
+                .at(src.location(0, text.len())),
+        );
+        return pkg;
+    };
+    let whole = src.location(root.span.start, root.span.start);
+    let mut m = Manifest::default();
+    let missing = |key: &str, what: &str| {
+        Diagnostic::new("MX403", format!("/manifest.yaml has no `{key}` ({what})"))
+            .at(whole.clone())
+    };
+
+    match root.get("schemaVersion") {
+        None => pkg.diagnostics.push(missing("schemaVersion", "must be 1")),
+        Some(n) => match &n.value {
+            Value::Int(1) => m.schema_version = Some("1".into()),
+            Value::Str(s) if s == "1" => m.schema_version = Some(s.clone()),
+            _ => pkg
+                .diagnostics
+                .push(mx403(n, "`schemaVersion` must be 1".into())),
+        },
+    }
+    m.name = root.get("name").and_then(|n| n.key_text());
+
+    match root.get("phase") {
+        None => pkg.diagnostics.push(missing(
+            "phase",
+            format!("one of {}", PHASES.join(", ")).as_str(),
+        )),
+        Some(n) => match n.as_str() {
+            Some(p) if PHASES.contains(&p) => m.phase = Some(p.to_string()),
+            other => {
+                let hint = other
+                    .and_then(|p| PHASES.iter().find(|k| k.eq_ignore_ascii_case(p)))
+                    .map(|k| format!(" (phases are case-sensitive: `{k}`)"))
+                    .unwrap_or_default();
+                let shown = n.key_text().unwrap_or_else(|| "a collection".into());
+                pkg.diagnostics.push(
+                    mx403(n, format!("`phase: {shown}` is not one of {}{hint}", PHASES.join(", ")))
+                        .help("an unknown phase is copied to the SME status and the extension is never injected"),
+                );
+                m.phase = other.map(String::from);
+            }
+        },
+    }
+
+    match root.get("priority") {
+        None => pkg
+            .diagnostics
+            .push(missing("priority", "an integer; higher runs first")),
+        Some(n) => match &n.value {
+            Value::Int(i) => m.priority = Some(*i),
+            _ => pkg.diagnostics.push(
+                mx403(
+                    n,
+                    format!(
+                        "`priority` must be an integer, got `{}`",
+                        n.key_text().unwrap_or_default()
+                    ),
+                )
+                .help("the cacher fails with \"failed to unmarshal manifest.yaml\""),
+            ),
+        },
+    }
+
+    match root.get("module") {
+        None => pkg
+            .diagnostics
+            .push(missing("module", "the path of the .wasm file in the image")),
+        Some(n) => match n.as_str().filter(|s| !s.trim().is_empty()) {
+            None => pkg.diagnostics.push(mx403(
+                n,
+                "`module` must be the path of the .wasm file in the image".into(),
+            )),
+            Some(path) => {
+                m.module = Some(path.to_string());
+                check_module(
+                    image,
+                    path,
+                    &mut pkg,
+                    src.location(n.span.start, n.span.end),
+                );
+            }
+        },
+    }
+    pkg.manifest = Some(m);
+    pkg.manifest_root = Some(root);
+    pkg
+}
+
+/// MX404 when the module named by the manifest is not a file in the image. The cacher copies
+/// `<container>:/<module>`, so the path is relative to the root either way.
+fn check_module(image: &Image, path: &str, pkg: &mut ExtensionPackage, at: Location) {
+    let abs = format!("/{}", path.trim_start_matches('/'));
+    match image.files.resolve(&abs) {
+        Ok(Some((key, FsNode::File(bytes)))) => {
+            pkg.module_path = Some(format!("/{key}"));
+            pkg.module_bytes = Some(bytes.clone());
+        }
+        Ok(Some((_, _))) => {
+            pkg.diagnostics.push(
+                Diagnostic::new(
+                    "MX404",
+                    format!("module `{abs}` is a directory, not a file"),
+                )
+                .at(at),
+            );
+        }
+        Ok(None) => {
+            let wasm: Vec<String> = image
+                .files
+                .iter()
+                .filter(|(k, n)| k.ends_with(".wasm") && matches!(n, FsNode::File(_)))
+                .take(5)
+                .map(|(k, _)| format!("/{k}"))
+                .collect();
+            let help = if wasm.is_empty() {
+                "the image holds no .wasm file; copy the module into the image (`COPY ext.wasm /`) or use `meshext-lint pack`".to_string()
+            } else {
+                format!("the image holds {}; point `module` at it", wasm.join(", "))
+            };
+            pkg.diagnostics.push(
+                Diagnostic::new(
+                    "MX404",
+                    format!("module `{abs}` named by /manifest.yaml is not in the image"),
+                )
+                .at(at)
+                .help(help),
+            );
+        }
+        Err(e) => pkg
+            .diagnostics
+            .push(Diagnostic::new("MX404", format!("module `{abs}`: {e}")).at(at)),
+    }
+}

@@ -1,0 +1,293 @@
+//! `meshext-lint pack`: writes an SME extension image (one layer holding `/manifest.yaml` and
+//! the module) as an OCI layout directory or, for an output ending in `.tar`, an OCI archive.
+//! The output is deterministic: no timestamps, owners or host-specific bytes, so the same
+//! inputs always give the same digests.
+
+use super::backing::sha256_hex;
+use super::fs::{clean_entry_path, FileTree, Node};
+use super::json::{self, Descriptor, Index, Manifest, OciLayout};
+use super::{
+    read_extension_as, Image, ImageKind, LayerInfo, Limits, SourceFormat, MAX_BLOB_BYTES,
+    MAX_JSON_BYTES,
+};
+use crate::diag::Severity;
+use crate::load::yaml;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackResult {
+    /// The manifest digest (what `skopeo inspect` shows as `Digest`).
+    pub digest: String,
+    pub reference: String,
+    pub config_digest: String,
+    pub layer_digest: String,
+}
+
+fn read_bounded(p: &Path, max: u64, what: &str) -> Result<Vec<u8>, String> {
+    let meta =
+        std::fs::metadata(p).map_err(|e| format!("cannot read {what} `{}`: {e}", p.display()))?;
+    if meta.len() > max {
+        return Err(format!(
+            "{what} `{}` is larger than {max} bytes",
+            p.display()
+        ));
+    }
+    std::fs::read(p).map_err(|e| format!("cannot read {what} `{}`: {e}", p.display()))
+}
+
+fn tar_header(kind: tar::EntryType, size: u64, mode: u32) -> tar::Header {
+    let mut h = tar::Header::new_ustar();
+    h.set_entry_type(kind);
+    h.set_size(size);
+    h.set_mode(mode);
+    h.set_mtime(0);
+    h.set_uid(0);
+    h.set_gid(0);
+    h
+}
+
+/// A deterministic tar of `(path, Some(bytes) | None = directory)`, in the given order.
+fn tar_of(entries: &[(String, Option<&[u8]>)]) -> Result<Vec<u8>, String> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (path, data) in entries {
+        let io = |e: std::io::Error| format!("writing tar entry `{path}`: {e}");
+        match data {
+            Some(d) => {
+                let mut h = tar_header(tar::EntryType::Regular, d.len() as u64, 0o644);
+                b.append_data(&mut h, path, *d).map_err(io)?;
+            }
+            None => {
+                let mut h = tar_header(tar::EntryType::Directory, 0, 0o755);
+                b.append_data(&mut h, format!("{path}/"), std::io::empty())
+                    .map_err(io)?;
+            }
+        }
+    }
+    b.into_inner().map_err(|e| format!("writing tar: {e}"))
+}
+
+fn gzip(data: &[u8]) -> Result<Vec<u8>, String> {
+    let mut enc = flate2::GzBuilder::new()
+        .mtime(0)
+        .operating_system(255)
+        .write(Vec::new(), flate2::Compression::default());
+    enc.write_all(data).map_err(|e| e.to_string())?;
+    enc.finish().map_err(|e| e.to_string())
+}
+
+fn descriptor(media_type: &str, bytes: &[u8]) -> Descriptor {
+    Descriptor {
+        media_type: media_type.into(),
+        digest: format!("sha256:{}", sha256_hex(bytes)),
+        size: bytes.len() as u64,
+        annotations: BTreeMap::new(),
+        platform: None,
+    }
+}
+
+/// The module path named by the manifest, or an error telling the user what to add.
+fn module_path(manifest_text: &str) -> Result<String, String> {
+    let parsed = yaml::parse(manifest_text, yaml::Limits::default());
+    let root = parsed.docs.into_iter().next().and_then(|d| d.root);
+    let path = root
+        .as_ref()
+        .and_then(|r| r.get("module"))
+        .and_then(|n| n.as_str())
+        .map(str::to_string)
+        .ok_or("manifest.yaml has no `module: <path of the .wasm in the image>`")?;
+    let key =
+        clean_entry_path(path.trim_start_matches('/')).map_err(|e| format!("`module`: {e}"))?;
+    if key.is_empty() {
+        return Err("`module` must name a file".into());
+    }
+    Ok(key)
+}
+
+/// Checks the image-to-be with the same rules `lint` applies (MX403/MX404).
+fn self_check(
+    manifest: &[u8],
+    module_key: &str,
+    module: &[u8],
+    reference: &str,
+) -> Result<(), String> {
+    let limits = Limits::default();
+    let mut files = FileTree::default();
+    files.put("manifest.yaml".into(), Node::File(manifest.into()), &limits)?;
+    files.put(module_key.to_string(), Node::File(module.into()), &limits)?;
+    let image = Image {
+        reference: reference.into(),
+        names: vec![reference.into()],
+        digest: String::new(),
+        index_digest: None,
+        source: Default::default(),
+        format: SourceFormat::RootDir,
+        manifest_media_type: String::new(),
+        config_media_type: String::new(),
+        layers: vec![LayerInfo {
+            digest: String::new(),
+            media_type: String::new(),
+            size: 0,
+            uncompressed_size: 0,
+            applied: true,
+            plugin_wasm: Vec::new(),
+        }],
+        files,
+        kind: ImageKind::SmeImage,
+        artifact_wasm: None,
+    };
+    let errors: Vec<String> = read_extension_as(&image, "manifest.yaml")
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .map(|d| match &d.location {
+            Some(l) => format!("{}:{}: {}", l.line, l.column, d.message),
+            None => d.message.clone(),
+        })
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "manifest.yaml is not valid:\n  {}",
+            errors.join("\n  ")
+        ))
+    }
+}
+
+/// Packs `manifest` and `module` into an image named `reference` and writes it to `out`: an
+/// OCI archive when `out` ends in `.tar`, else an OCI layout directory (an existing layout
+/// keeps its other images; an image with the same name is replaced).
+pub fn pack(
+    manifest: &Path,
+    module: &Path,
+    reference: &str,
+    out: &Path,
+) -> Result<PackResult, String> {
+    let r = super::parse_reference(reference).map_err(|e| format!("--ref `{reference}`: {e}"))?;
+    if r.digest.is_some() || r.tag.as_deref().is_none_or(str::is_empty) {
+        return Err(format!(
+            "--ref `{reference}` must name a tag (`quay.io/org/ext:1.0`), not a digest"
+        ));
+    }
+    let manifest_bytes = read_bounded(manifest, MAX_JSON_BYTES, "manifest")?;
+    let module_bytes = read_bounded(module, MAX_BLOB_BYTES, "module")?;
+    let text = std::str::from_utf8(&manifest_bytes)
+        .map_err(|_| "manifest.yaml is not UTF-8 text".to_string())?;
+    let module_key = module_path(text)?;
+    self_check(&manifest_bytes, &module_key, &module_bytes, reference)?;
+
+    // Layer: parent directories, manifest.yaml and the module, sorted by path.
+    let mut entries: BTreeMap<String, Option<&[u8]>> = BTreeMap::new();
+    let mut dir = module_key.as_str();
+    while let Some(i) = dir.rfind('/') {
+        dir = &dir[..i];
+        entries.insert(dir.to_string(), None);
+    }
+    entries.insert("manifest.yaml".into(), Some(&manifest_bytes));
+    entries.insert(module_key.clone(), Some(&module_bytes));
+    let layer_tar = tar_of(&entries.into_iter().collect::<Vec<_>>())?;
+    let layer = gzip(&layer_tar)?;
+    let layer_desc = descriptor(json::OCI_LAYER_GZIP, &layer);
+
+    let config = serde_json::json!({
+        "created": "1970-01-01T00:00:00Z",
+        "architecture": "amd64",
+        "os": "linux",
+        "config": {},
+        "rootfs": {"type": "layers", "diff_ids": [format!("sha256:{}", sha256_hex(&layer_tar))]},
+        "history": [{"created": "1970-01-01T00:00:00Z", "created_by": "meshext-lint pack"}],
+    });
+    let config = serde_json::to_vec(&config).map_err(|e| e.to_string())?;
+    let config_desc = descriptor(json::OCI_CONFIG, &config);
+    let image_manifest = Manifest {
+        schema_version: 2,
+        media_type: json::OCI_MANIFEST.into(),
+        config: config_desc.clone(),
+        layers: vec![layer_desc.clone()],
+    };
+    let manifest_json = serde_json::to_vec(&image_manifest).map_err(|e| e.to_string())?;
+    let mut manifest_desc = descriptor(json::OCI_MANIFEST, &manifest_json);
+    let result = PackResult {
+        digest: manifest_desc.digest.clone(),
+        reference: reference.to_string(),
+        config_digest: config_desc.digest.clone(),
+        layer_digest: layer_desc.digest.clone(),
+    };
+    manifest_desc
+        .annotations
+        .insert(json::ANNOTATION_REF_NAME.into(), reference.into());
+
+    let blobs: Vec<(String, &[u8])> = vec![
+        (layer_desc.digest.clone(), &layer),
+        (config_desc.digest.clone(), &config),
+        (manifest_desc.digest.clone(), &manifest_json),
+    ];
+    let is_archive = out
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("tar"));
+    let mut index = Index {
+        schema_version: 2,
+        media_type: json::OCI_INDEX.into(),
+        manifests: Vec::new(),
+    };
+    if !is_archive {
+        if let Ok(bytes) = std::fs::read(out.join("index.json")) {
+            let old: Index = serde_json::from_slice(&bytes).map_err(|e| {
+                format!(
+                    "`{}` exists but its index.json is malformed: {e}",
+                    out.display()
+                )
+            })?;
+            index.manifests = old.manifests;
+        }
+    }
+    index.manifests.retain(|d| {
+        d.annotations
+            .get(json::ANNOTATION_REF_NAME)
+            .map(String::as_str)
+            != Some(reference)
+    });
+    index.manifests.push(manifest_desc);
+    index.manifests.sort_by(|a, b| {
+        a.annotations
+            .get(json::ANNOTATION_REF_NAME)
+            .cmp(&b.annotations.get(json::ANNOTATION_REF_NAME))
+    });
+    let index_json = serde_json::to_vec(&index).map_err(|e| e.to_string())?;
+    let layout = serde_json::to_vec(&OciLayout {
+        image_layout_version: "1.0.0".into(),
+    })
+    .map_err(|e| e.to_string())?;
+
+    if is_archive {
+        let mut files: Vec<(String, Option<&[u8]>)> =
+            vec![("blobs".into(), None), ("blobs/sha256".into(), None)];
+        let mut sorted = blobs.clone();
+        sorted.sort();
+        for (d, b) in &sorted {
+            files.push((
+                format!("blobs/sha256/{}", d.trim_start_matches("sha256:")),
+                Some(b),
+            ));
+        }
+        files.push(("index.json".into(), Some(&index_json)));
+        files.push(("oci-layout".into(), Some(&layout)));
+        let tar = tar_of(&files)?;
+        std::fs::write(out, tar).map_err(|e| format!("cannot write `{}`: {e}", out.display()))?;
+    } else {
+        let dir = out.join("blobs").join("sha256");
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
+        let write = |p: &Path, b: &[u8]| {
+            std::fs::write(p, b).map_err(|e| format!("cannot write `{}`: {e}", p.display()))
+        };
+        for (d, b) in &blobs {
+            write(&dir.join(d.trim_start_matches("sha256:")), b)?;
+        }
+        write(&out.join("oci-layout"), &layout)?;
+        write(&out.join("index.json"), &index_json)?;
+    }
+    Ok(result)
+}

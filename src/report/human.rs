@@ -1,0 +1,155 @@
+//! The default, human format: source snippets with the span underlined, then a summary line.
+
+use super::Report;
+use crate::diag::{Diagnostic as Finding, Severity};
+use codespan_reporting::diagnostic::{Diagnostic, Label, Severity as CSeverity};
+use codespan_reporting::files::SimpleFiles;
+use codespan_reporting::term::{self, Config};
+use std::collections::HashMap;
+use termcolor::{Buffer, WriteColor};
+
+fn severity(s: Severity) -> CSeverity {
+    match s {
+        Severity::Error => CSeverity::Error,
+        Severity::Warning => CSeverity::Warning,
+        Severity::Info => CSeverity::Note,
+    }
+}
+
+pub fn render(report: &Report) -> String {
+    let mut files = SimpleFiles::new();
+    let mut ids: HashMap<&str, usize> = HashMap::new();
+    let mut buf = if report.color {
+        Buffer::ansi()
+    } else {
+        Buffer::no_color()
+    };
+    let config = Config::default();
+    // Register only the sources findings point into, once each.
+    for d in report.active() {
+        let names = d
+            .location
+            .iter()
+            .chain(d.related.iter().map(|r| &r.location))
+            .map(|l| l.file.as_str());
+        for name in names {
+            if let Some(src) = report.sources.get(name) {
+                ids.entry(src.name.as_str())
+                    .or_insert_with(|| files.add(src.name.clone(), src.text.clone()));
+            }
+        }
+    }
+    let file_id = |name: &str| ids.get(name).copied();
+    let mut plain = Vec::new();
+    for d in report.active() {
+        let mut diag = Diagnostic::new(severity(d.severity))
+            .with_code(d.rule)
+            .with_message(&d.message);
+        let mut labels = Vec::new();
+        let mut placed = true;
+        if let Some(l) = &d.location {
+            match file_id(&l.file) {
+                Some(id) if !report.sources[&l.file].text.is_empty() => {
+                    labels.push(Label::primary(id, l.start..l.end.max(l.start)));
+                }
+                _ => placed = false,
+            }
+        }
+        for r in &d.related {
+            if let Some(id) = file_id(&r.location.file)
+                .filter(|_| !report.sources[&r.location.file].text.is_empty())
+            {
+                labels.push(
+                    Label::secondary(id, r.location.start..r.location.end).with_message(&r.message),
+                );
+            }
+        }
+        let mut notes = Vec::new();
+        if !placed {
+            if let Some(l) = &d.location {
+                notes.push(format!("at {l}"));
+            }
+        }
+        if let Some(r) = &d.resource {
+            notes.push(format!("resource: {r}"));
+        }
+        for r in &d.related {
+            if report
+                .sources
+                .get(&r.location.file)
+                .is_none_or(|s| s.text.is_empty())
+            {
+                notes.push(format!("{}: {}", r.location, r.message));
+            }
+        }
+        if let Some(h) = &d.help {
+            notes.push(format!("help: {h}"));
+        }
+        notes.push(format!("see: meshext-lint explain {}", d.rule));
+        diag = diag.with_labels(labels).with_notes(notes);
+        if term::emit_to_write_style(&mut buf, &config, &files, &diag).is_err() {
+            plain.push(one_line(d));
+        }
+    }
+    let mut out = String::from_utf8_lossy(buf.as_slice()).into_owned();
+    for p in plain {
+        out.push_str(&p);
+        out.push('\n');
+    }
+    out.push_str(&summary_line(report, &mut buf));
+    out
+}
+
+/// `file:line:col: severity[RULE]: message` — used when a snippet cannot be drawn.
+pub fn one_line(d: &Finding) -> String {
+    match &d.location {
+        Some(l) => format!("{l}: {}[{}]: {}", d.severity, d.rule, d.message),
+        None => format!("{}[{}]: {}", d.severity, d.rule, d.message),
+    }
+}
+
+fn summary_line(report: &Report, buf: &mut Buffer) -> String {
+    let s = report.summary();
+    let suppressed = report.diagnostics.len() - report.active().count();
+    let files = match report.files {
+        1 => "1 file".to_string(),
+        n => format!("{n} files"),
+    };
+    let mut line = if s.errors + s.warnings + s.infos == 0 {
+        format!(
+            "✔ no problems found in {files} (mesh {})",
+            report.mesh_version
+        )
+    } else {
+        let plural = |n: usize, w: &str| {
+            if n == 1 {
+                format!("{n} {w}")
+            } else {
+                format!("{n} {w}s")
+            }
+        };
+        format!(
+            "✘ {}, {}, {} in {files} (mesh {})",
+            plural(s.errors, "error"),
+            plural(s.warnings, "warning"),
+            plural(s.infos, "info"),
+            report.mesh_version
+        )
+    };
+    if suppressed > 0 {
+        line.push_str(&format!("; {suppressed} suppressed"));
+    }
+    buf.clear();
+    if report.color && buf.supports_color() {
+        let code = if s.errors > 0 {
+            "31"
+        } else if s.warnings > 0 {
+            "33"
+        } else {
+            "32"
+        };
+        format!("\x1b[1;{code}m{line}\x1b[0m\n")
+    } else {
+        format!("{line}\n")
+    }
+}

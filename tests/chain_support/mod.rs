@@ -1,0 +1,158 @@
+//! Builders for `Mesh` values used by the chain tests.
+#![allow(dead_code)]
+
+use meshext_lint::chain::{build_chains, ExtensionDefaults, Filter, WorkloadChain};
+use meshext_lint::model::*;
+
+pub fn labels(pairs: &[(&str, &str)]) -> Labels {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// A mesh with an SMCP in `istio-system` and `shop` as member.
+pub fn mesh(version: MeshVersion) -> Mesh {
+    Mesh {
+        version,
+        control_planes: vec![ControlPlane {
+            meta: Meta::synthetic("ServiceMeshControlPlane", "istio-system", "basic"),
+            version: Some(version.to_string()),
+            wasm_extensions_enabled: Some(true),
+            telemetry_type: None,
+        }],
+        member_rolls: vec![MemberRoll {
+            meta: Meta::synthetic("ServiceMeshMemberRoll", "istio-system", "default"),
+            members: vec!["shop".into()],
+            configured_members: vec![],
+        }],
+        ..Mesh::default()
+    }
+}
+
+pub fn sme(ns: &str, name: &str, phase: &str, priority: Option<i64>) -> Extension {
+    Extension {
+        meta: Meta::synthetic("ServiceMeshExtension", ns, name),
+        image: Some(format!("quay.io/acme/{name}:1.0")),
+        image_pull_policy: None,
+        phase: Some(phase.into()),
+        priority,
+        selector: None,
+        config: ExtensionConfig::Absent,
+        status_ready: None,
+    }
+}
+
+pub fn sme_sel(
+    ns: &str,
+    name: &str,
+    phase: &str,
+    priority: Option<i64>,
+    sel: &[(&str, &str)],
+) -> Extension {
+    Extension {
+        selector: Some(labels(sel)),
+        ..sme(ns, name, phase, priority)
+    }
+}
+
+pub fn sidecar(ns: &str, name: &str) -> Workload {
+    Workload {
+        meta: Meta::synthetic("Deployment", ns, name),
+        labels: labels(&[("app", name)]),
+        proxy: ProxyType::Sidecar,
+        inject: None,
+    }
+}
+
+pub fn gateway(ns: &str, name: &str) -> Workload {
+    Workload {
+        meta: Meta::synthetic("Deployment", ns, name),
+        labels: labels(&[("app", name), ("istio", "ingressgateway")]),
+        proxy: ProxyType::Gateway,
+        inject: None,
+    }
+}
+
+pub fn service(ns: &str, name: &str, app: &str, ports: &[i64], created: &str) -> Service {
+    let mut meta = Meta::synthetic("Service", ns, name);
+    meta.creation_timestamp = Some(created.into());
+    Service {
+        meta,
+        selector: Some(labels(&[("app", app)])),
+        ports: ports
+            .iter()
+            .map(|p| ServicePort {
+                name: None,
+                port: *p,
+                target_port: p.to_string(),
+                protocol: "TCP".into(),
+            })
+            .collect(),
+    }
+}
+
+/// A sidecar plus a one-port Service for it.
+pub fn add_app(mesh: &mut Mesh, ns: &str, name: &str) {
+    mesh.workloads.push(sidecar(ns, name));
+    mesh.services
+        .push(service(ns, name, name, &[8080], "2024-01-01T00:00:00Z"));
+}
+
+pub fn authz(
+    ns: &str,
+    name: &str,
+    action: AuthzAction,
+    sel: Option<&[(&str, &str)]>,
+) -> AuthorizationPolicy {
+    AuthorizationPolicy {
+        meta: Meta::synthetic("AuthorizationPolicy", ns, name),
+        selector: sel.map(labels),
+        action,
+    }
+}
+
+pub fn reqauthn(ns: &str, name: &str, jwt_rules: usize) -> RequestAuthentication {
+    RequestAuthentication {
+        meta: Meta::synthetic("RequestAuthentication", ns, name),
+        selector: None,
+        jwt_rules,
+    }
+}
+
+pub fn chains(mesh: &Mesh) -> Vec<WorkloadChain> {
+    build_chains(mesh, &ExtensionDefaults::default())
+}
+
+/// Short names: SME names as is, built-ins with the Envoy prefixes stripped.
+pub fn names(c: &WorkloadChain) -> Vec<String> {
+    c.filters
+        .iter()
+        .map(|f| match f {
+            Filter::Builtin { name, .. } => {
+                let n = name
+                    .trim_start_matches("envoy.filters.http.")
+                    .trim_start_matches("envoy.");
+                match n {
+                    "istio.metadata_exchange" => "mx".into(),
+                    "istio.stats" => "stats".into(),
+                    other => other.into(),
+                }
+            }
+            Filter::Extension(e) => e.name.clone(),
+        })
+        .collect()
+}
+
+pub fn chain_of<'a>(chains: &'a [WorkloadChain], ns: &str, name: &str) -> &'a WorkloadChain {
+    chains
+        .iter()
+        .find(|c| c.namespace == ns && c.name == name)
+        .unwrap_or_else(|| panic!("no chain for {ns}/{name}"))
+}
+
+pub fn rules(diags: &[meshext_lint::diag::Diagnostic]) -> Vec<&'static str> {
+    let mut r: Vec<_> = diags.iter().map(|d| d.rule).collect();
+    r.sort();
+    r
+}

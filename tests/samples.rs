@@ -1,0 +1,75 @@
+//! The bundled samples: `samples/mesh` lints clean, and every file in `samples/broken`
+//! produces exactly the findings its `# expect: RULE LINE:COL` comments list.
+
+mod common;
+use common::*;
+
+#[test]
+fn sample_mesh_is_clean() {
+    let (code, json) = lint_json(&["samples/mesh"]);
+    assert_eq!(json["diagnostics"], serde_json::json!([]), "{json:#}");
+    assert_eq!(code, 0);
+    assert_eq!(json["mesh_version"], "v2.1");
+}
+
+#[test]
+fn every_broken_sample_fires_exactly_what_it_expects() {
+    let dir = root().join("samples/broken");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 18, "broken samples missing");
+    let mut failures = Vec::new();
+    for f in files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "yaml"))
+    {
+        let text = std::fs::read_to_string(f).unwrap();
+        let mut expected: Vec<String> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("# expect: "))
+            .map(|s| s.trim().to_string())
+            .collect();
+        expected.sort();
+        let args: Vec<String> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("# args: "))
+            .flat_map(|s| s.split_whitespace().map(str::to_string))
+            .collect();
+        let rel = f
+            .strip_prefix(root())
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let mut all: Vec<&str> = args.iter().map(String::as_str).collect();
+        all.push(&rel);
+        let (code, json) = lint_json(&all);
+        let actual = rule_positions(&json);
+        if actual != expected {
+            failures.push(format!("{rel}: expected {expected:?}, got {actual:?}"));
+        }
+        let has_error = json["summary"]["errors"].as_u64().unwrap() > 0;
+        assert_eq!(code, if has_error { 1 } else { 0 }, "{rel}: exit code");
+        // The file named after a rule must fire that rule.
+        let stem = f.file_stem().unwrap().to_string_lossy();
+        let stem = &stem[..stem.len().min(5)];
+        if stem.starts_with("MX") {
+            assert!(
+                actual.iter().any(|a| a.starts_with(&*stem)),
+                "{rel} does not fire {stem}"
+            );
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn findings_carry_resource_and_help() {
+    let (_, json) = lint_json(&["samples/broken/MX301.yaml"]);
+    let d = &json["diagnostics"][0];
+    assert_eq!(d["resource"], "ServiceMeshExtension shop/auth");
+    assert!(d["help"].as_str().unwrap().contains("PostAuthZ"), "{d}");
+    assert_eq!(d["end_column"], 19);
+}
