@@ -25,6 +25,13 @@ fn fixtures() -> Vec<(String, String)> {
     out
 }
 
+fn fixture(name: &str) -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/wat")
+        .join(name);
+    std::fs::read_to_string(path).unwrap()
+}
+
 fn run(wat_text: &str, version: MeshVersion) -> Vec<Diagnostic> {
     let bytes = wat::parse_str(wat_text).unwrap();
     let info = abi::analyze(&bytes).unwrap();
@@ -105,10 +112,7 @@ fn every_rule_fires_somewhere_and_has_a_catalogue_entry() {
 
 #[test]
 fn messages_name_both_signatures_and_positions() {
-    let text = std::fs::read_to_string(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/wat/mx504_signatures.wat"),
-    )
-    .unwrap();
+    let text = fixture("mx504_signatures.wat");
     let found = run(&text, MeshVersion::V2_1);
     let m = &found[0].message;
     assert!(m.contains("`env.proxy_continue_request`"), "{m}");
@@ -117,14 +121,7 @@ fn messages_name_both_signatures_and_positions() {
     assert!(m.contains("import #0 at offset 0x"), "{m}");
     assert!(m.contains("Envoy 1.17"), "{m}");
 
-    let found = run(
-        &std::fs::read_to_string(
-            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("tests/fixtures/wat/mx508_callbacks.wat"),
-        )
-        .unwrap(),
-        MeshVersion::V2_0,
-    );
+    let found = run(&fixture("mx508_callbacks.wat"), MeshVersion::V2_0);
     let m = &found
         .iter()
         .find(|d| d.message.contains("proxy_on_request_headers"))
@@ -138,11 +135,7 @@ fn messages_name_both_signatures_and_positions() {
 
 #[test]
 fn assemblyscript_abort_gets_the_build_flag_hint() {
-    let text = std::fs::read_to_string(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/wat/mx503_assemblyscript_abort.wat"),
-    )
-    .unwrap();
+    let text = fixture("mx503_assemblyscript_abort.wat");
     let found = run(&text, MeshVersion::V2_2);
     assert!(found[0]
         .help
@@ -153,11 +146,7 @@ fn assemblyscript_abort_gets_the_build_flag_hint() {
 
 #[test]
 fn later_proxies_are_named() {
-    let text = std::fs::read_to_string(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/wat/mx503_unknown_and_later.wat"),
-    )
-    .unwrap();
+    let text = fixture("mx503_unknown_and_later.wat");
     let found = run(&text, MeshVersion::V2_2);
     let m = &found[1].message;
     assert!(
@@ -168,14 +157,7 @@ fn later_proxies_are_named() {
 
 #[test]
 fn analysis_collects_what_inspect_shows() {
-    let bytes = wat::parse_str(
-        &std::fs::read_to_string(
-            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("tests/fixtures/wat/ok_0_2_1_reactor.wat"),
-        )
-        .unwrap(),
-    )
-    .unwrap();
+    let bytes = wat::parse_str(fixture("ok_0_2_1_reactor.wat")).unwrap();
     let info = abi::analyze(&bytes).unwrap();
     assert_eq!(info.abi, Some(AbiVersion::V0_2_1));
     assert_eq!(info.markers, ["proxy_abi_version_0_2_1"]);

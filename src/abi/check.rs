@@ -108,11 +108,9 @@ fn detect_abi(cx: &mut Ctx, info: &ModuleInfo) -> Option<AbiVersion> {
             .collect::<Vec<_>>()
             .join(", ");
         let msg = format!(
-            "`{}` declares ABI marker {found}, but the proxy of {} ({}) accepts only ABI {accepts}; \
-             it refuses to load the module",
-            cx.subject,
-            cx.mesh,
-            cx.row.host_name()
+            "`{}` declares ABI marker {found}, but the proxy of {} accepts only ABI {accepts}; it \
+             refuses to load the module",
+            cx.subject, cx.mesh
         );
         let help = if cx.row.abi_markers == [AbiVersion::V0_1_0] {
             "Mesh v2.0 runs the older envoy-wasm proxy, which only knows ABI 0.1.0. Upgrade the \

@@ -58,7 +58,7 @@ impl MeshRow {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FnKind {
     Import,
     Export,
