@@ -6,9 +6,11 @@
 //! [`abi`] checks modules against the proxy-wasm ABI.
 
 pub mod abi;
+pub mod baseline;
 pub mod chain;
 pub mod checks;
 pub mod cli;
+pub mod config;
 pub mod data;
 pub mod diag;
 pub mod extensions;
@@ -20,3 +22,4 @@ pub mod report;
 pub mod rules;
 pub mod simulate;
 pub mod source;
+pub mod suppress;

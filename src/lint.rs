@@ -1,13 +1,22 @@
 //! The `lint` pipeline: load inputs → build the mesh → run the checks. Later stages (images,
 //! ABI, chains, runtime) plug in here, so every command sees the same mesh.
+//!
+//! [`run`] wraps [`lint`] with what CI needs: a context directory loaded for judgement while
+//! only the given files are reported (pre-commit passes just the changed files), then
+//! suppressions, per-rule settings from the config, and the baseline.
 
+use crate::baseline::Baseline;
 use crate::checks::{self, Context};
+use crate::config::RuleSetting;
 use crate::diag::Diagnostic;
+use crate::diag::Location;
 use crate::load::inputs::{self, InputPath};
 use crate::load::Document;
 use crate::model::{self, Mesh, MeshVersion, VersionSource};
 use crate::source::SourceFile;
-use std::collections::HashMap;
+use crate::suppress::{Origin, Suppressor};
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 #[derive(Debug, Clone, Default)]
@@ -42,7 +51,11 @@ impl std::fmt::Display for UsageError {
 pub fn load(opts: &LintOptions) -> Result<Outcome, UsageError> {
     let ignore = inputs::globset(&opts.ignore).map_err(UsageError)?;
     let paths: Vec<InputPath> = inputs::expand(&opts.paths, &ignore).map_err(UsageError)?;
-    let loaded = inputs::load(&paths).map_err(UsageError)?;
+    load_paths(&paths, opts)
+}
+
+fn load_paths(paths: &[InputPath], opts: &LintOptions) -> Result<Outcome, UsageError> {
+    let loaded = inputs::load(paths).map_err(UsageError)?;
     let mesh = model::build::build(&loaded.documents, opts.mesh_version.clone());
     let sources = loaded
         .sources
@@ -60,7 +73,11 @@ pub fn load(opts: &LintOptions) -> Result<Outcome, UsageError> {
 
 /// Loads and checks.
 pub fn lint(opts: &LintOptions) -> Result<Outcome, UsageError> {
-    let mut out = load(opts)?;
+    let out = load(opts)?;
+    Ok(check(out))
+}
+
+fn check(mut out: Outcome) -> Outcome {
     let ctx = Context {
         mesh: &out.mesh,
         documents: &out.documents,
@@ -69,5 +86,118 @@ pub fn lint(opts: &LintOptions) -> Result<Outcome, UsageError> {
     out.diagnostics.extend(found);
     out.diagnostics.sort_by_key(|d| d.sort_key());
     out.diagnostics.dedup();
+    out
+}
+
+/// [`lint`] plus the CI stages. `Default` gives plain `lint` behaviour.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    pub lint: LintOptions,
+    /// Load everything under this directory too, but report only findings located in the
+    /// files of `lint.paths` (and findings without a file).
+    pub context: Option<PathBuf>,
+    /// Per-rule overrides (config `rules:`).
+    pub rules: Vec<(String, RuleSetting)>,
+    /// `RULES=GLOB` suppressions with their origin and, for the config file, location.
+    pub suppress: Vec<(String, Origin, Option<Location>)>,
+    pub baseline: Option<Baseline>,
+}
+
+/// Loads (with context), checks, then applies suppressions, rule settings and the baseline.
+/// Findings stay in the outcome when suppressed (marked), so reports can show them.
+pub fn run(opts: &RunOptions) -> Result<Outcome, UsageError> {
+    let lint_opts = &opts.lint;
+    let ignore = inputs::globset(&lint_opts.ignore).map_err(UsageError)?;
+    let targets: Vec<InputPath> = inputs::expand(&lint_opts.paths, &ignore).map_err(UsageError)?;
+    let mut paths = targets.clone();
+    if let Some(dir) = &opts.context {
+        if !dir.is_dir() {
+            return Err(UsageError(format!(
+                "--context {}: not a directory",
+                dir.display()
+            )));
+        }
+        let given: HashSet<PathBuf> = targets.iter().filter_map(canonical).collect();
+        let walked = inputs::expand(&[display_dir(dir)], &ignore).map_err(UsageError)?;
+        paths.extend(
+            walked
+                .into_iter()
+                .filter(|p| canonical(p).is_none_or(|c| !given.contains(&c))),
+        );
+    }
+    let mut out = check(load_paths(&paths, lint_opts)?);
+
+    let mut suppressor = Suppressor::new();
+    suppressor.scan(&out.documents, out.sources.values());
+    for (spec, origin, loc) in &opts.suppress {
+        suppressor
+            .add_pattern(spec, *origin, loc.clone())
+            .map_err(UsageError)?;
+    }
+    suppressor.apply(&mut out.diagnostics);
+    apply_rule_settings(&mut out.diagnostics, &opts.rules);
+    if let Some(b) = &opts.baseline {
+        b.apply(&mut out.diagnostics, &out.sources);
+    }
+    if opts.context.is_some() {
+        let names: HashSet<String> = targets.iter().map(input_name).collect();
+        out.diagnostics
+            .retain(|d| d.location.as_ref().is_none_or(|l| names.contains(&l.file)));
+        out.files = targets.len();
+    }
+    out.diagnostics.sort_by_key(|d| d.sort_key());
+    out.diagnostics.dedup();
     Ok(out)
+}
+
+/// Drops findings of rules turned off and changes severities as configured.
+pub fn apply_rule_settings(diags: &mut Vec<Diagnostic>, rules: &[(String, RuleSetting)]) {
+    let setting = |id: &str| {
+        rules
+            .iter()
+            .rev()
+            .find(|(r, _)| r.eq_ignore_ascii_case(id))
+            .map(|(_, s)| *s)
+    };
+    diags.retain_mut(|d| match setting(d.rule) {
+        Some(RuleSetting::Off) => false,
+        Some(RuleSetting::Severity(s)) => {
+            d.severity = s;
+            true
+        }
+        None => true,
+    });
+}
+
+fn canonical(p: &InputPath) -> Option<PathBuf> {
+    match p {
+        InputPath::File(f) => f.canonicalize().ok(),
+        InputPath::Stdin => None,
+    }
+}
+
+/// The name findings use for an input (as `inputs::read` names it).
+fn input_name(p: &InputPath) -> String {
+    match p {
+        InputPath::Stdin => "<stdin>".into(),
+        InputPath::File(f) => f.to_string_lossy().into_owned(),
+    }
+}
+
+/// A context directory as the walk should name it: relative to the working directory when it
+/// contains it (`..`), so reported names stay short and match the given paths' form.
+fn display_dir(dir: &Path) -> String {
+    let rel = (|| {
+        let cwd = std::env::current_dir().ok()?.canonicalize().ok()?;
+        let abs = dir.canonicalize().ok()?;
+        if abs == cwd {
+            return Some(".".to_string());
+        }
+        if let Ok(below) = abs.strip_prefix(&cwd) {
+            return Some(below.to_string_lossy().into_owned());
+        }
+        let up = cwd.strip_prefix(&abs).ok()?.components().count();
+        Some(vec![".."; up].join("/"))
+    })();
+    rel.unwrap_or_else(|| dir.to_string_lossy().into_owned())
 }

@@ -1,26 +1,30 @@
-use super::{exit, usage_error, use_color};
+use super::{exit, usage_error, use_color, Progress};
+use crate::baseline::Baseline;
+use crate::config::{self, Config};
 use crate::diag::Severity;
-use crate::lint::{self, LintOptions};
+use crate::lint::{self, LintOptions, RunOptions};
 use crate::model::{MeshVersion, VersionSource};
 use crate::report::{self, Format, Report};
+use crate::suppress::Origin;
 use clap::{Args, ValueEnum};
+use std::path::PathBuf;
 
-/// The lowest severity that makes the run fail.
+pub use crate::report::{exit_code, FailOn};
+
+/// `--output-threshold` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum FailOn {
+pub enum Threshold {
     Error,
     Warning,
     Info,
-    None,
 }
 
-impl FailOn {
-    pub fn threshold(self) -> Option<Severity> {
+impl Threshold {
+    pub fn severity(self) -> Severity {
         match self {
-            FailOn::Error => Some(Severity::Error),
-            FailOn::Warning => Some(Severity::Warning),
-            FailOn::Info => Some(Severity::Info),
-            FailOn::None => None,
+            Threshold::Error => Severity::Error,
+            Threshold::Warning => Severity::Warning,
+            Threshold::Info => Severity::Info,
         }
     }
 }
@@ -33,49 +37,135 @@ pub struct LintArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     pub format: Format,
-    /// Lowest severity that makes the exit code 1.
-    #[arg(long, value_enum, default_value = "error")]
-    pub fail_on: FailOn,
+    /// Lowest severity that makes the exit code 1 [default: error, or the config's `fail-on`].
+    #[arg(long, value_enum)]
+    pub fail_on: Option<FailOn>,
+    /// Lowest severity shown; does not change the exit code [default: info, or the config's].
+    #[arg(long, value_enum)]
+    pub output_threshold: Option<Threshold>,
     /// Mesh version to assume (overrides the ServiceMeshControlPlane's spec.version), e.g. v2.1.
     #[arg(long, value_parser = parse_mesh_version)]
     pub mesh_version: Option<MeshVersion>,
+    /// Configuration file [default: the nearest .meshext-lint.yaml in this or a parent directory].
+    #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
+    pub config: Option<PathBuf>,
+    /// Ignore any .meshext-lint.yaml.
+    #[arg(long)]
+    pub no_config: bool,
+    /// Also load every manifest under DIR to judge the given files, but report only findings in
+    /// the given files (for pre-commit). `--context` alone: the config's `context`, else the
+    /// repository root. Write the directory with `=` (`--context=DIR`).
+    #[arg(long, value_name = "DIR", num_args = 0..=1, require_equals = true)]
+    pub context: Option<Option<PathBuf>>,
+    /// Suppress findings: RULES=GLOB, e.g. 'MX306=ServiceMeshExtension shop/*' (GLOB matches
+    /// `Kind namespace/name`; default `*`). Repeatable.
+    #[arg(long, value_name = "RULES=GLOB")]
+    pub suppress: Vec<String>,
+    /// Ignore findings recorded in this baseline file [default: the config's `baseline`].
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Record the current findings in FILE (they are then reported as baselined).
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
 }
 
 fn parse_mesh_version(s: &str) -> Result<MeshVersion, String> {
     MeshVersion::parse(s).ok_or_else(|| format!("not a mesh version: {s:?} (expected e.g. v2.1)"))
 }
 
-/// Exit code for a set of findings under a threshold.
-pub fn exit_code(diags: &[crate::diag::Diagnostic], fail_on: FailOn) -> i32 {
-    match fail_on.threshold() {
-        Some(t)
-            if diags
-                .iter()
-                .any(|d| d.suppressed.is_none() && d.severity >= t) =>
-        {
-            exit::FINDINGS
-        }
-        _ => exit::OK,
-    }
+/// Command line and configuration merged into pipeline options (flags win).
+fn options(args: &LintArgs, cfg: &Config) -> Result<RunOptions, String> {
+    let mesh_version = args
+        .mesh_version
+        .map(|v| (v, VersionSource::CommandLine))
+        .or(cfg.mesh_version.map(|v| (v, VersionSource::Config)));
+    let context = match &args.context {
+        None => None,
+        Some(Some(dir)) => Some(dir.clone()),
+        Some(None) => Some(
+            cfg.context
+                .clone()
+                .or_else(|| std::env::current_dir().ok().and_then(|d| config::repo_root(&d)))
+                .ok_or("--context without DIR needs a git repository or `context:` in the configuration")?,
+        ),
+    };
+    let mut suppress: Vec<_> = cfg
+        .suppress
+        .iter()
+        .map(|s| (s.spec.clone(), Origin::Config, s.location.clone()))
+        .collect();
+    suppress.extend(
+        args.suppress
+            .iter()
+            .map(|s| (s.clone(), Origin::CommandLine, None)),
+    );
+    let baseline = match (&args.baseline, &cfg.baseline) {
+        (Some(p), _) => Some(Baseline::load(p)?),
+        // A configured baseline that does not exist yet is empty (write it with --write-baseline).
+        (None, Some(p)) if p.exists() => Some(Baseline::load(p)?),
+        _ => None,
+    };
+    Ok(RunOptions {
+        lint: LintOptions {
+            paths: args.paths.clone(),
+            ignore: cfg.ignore.clone(),
+            mesh_version,
+        },
+        context,
+        rules: cfg.rules.clone(),
+        suppress,
+        baseline,
+    })
 }
 
 pub fn run(args: LintArgs) -> i32 {
-    let opts = LintOptions {
-        paths: args.paths.clone(),
-        ignore: Vec::new(),
-        mesh_version: args.mesh_version.map(|v| (v, VersionSource::CommandLine)),
+    let cfg = match config::select(args.config.as_deref(), args.no_config) {
+        Ok(c) => c,
+        Err(e) => return usage_error(format!("invalid configuration: {e}")),
     };
-    let outcome = match lint::lint(&opts) {
+    let opts = match options(&args, &cfg) {
         Ok(o) => o,
         Err(e) => return usage_error(e),
     };
+    let progress = Progress::start("checking manifests");
+    let outcome = lint::run(&opts);
+    drop(progress);
+    let mut outcome = match outcome {
+        Ok(o) => o,
+        Err(e) => return usage_error(e),
+    };
+    if let Some(path) = &args.write_baseline {
+        let text = Baseline::render(&outcome.diagnostics, &outcome.sources);
+        if let Err(e) = std::fs::write(path, &text) {
+            return usage_error(format!("{}: {e}", path.display()));
+        }
+        let b = Baseline::parse(&text).unwrap_or_default();
+        eprintln!(
+            "meshext-lint: recorded {} in {}",
+            report::plural(b.len(), "finding"),
+            path.display()
+        );
+        b.apply(&mut outcome.diagnostics, &outcome.sources);
+    }
+    let fail_on = args
+        .fail_on
+        .or(cfg.fail_on.map(FailOn::from_threshold))
+        .unwrap_or(FailOn::Error);
+    let threshold = args
+        .output_threshold
+        .map(Threshold::severity)
+        .or(cfg.output_threshold)
+        .unwrap_or(Severity::Info);
+    let shown = report::shown(&outcome.diagnostics, threshold);
     let report = Report {
-        diagnostics: &outcome.diagnostics,
+        diagnostics: &shown,
         sources: &outcome.sources,
         files: outcome.files,
         mesh_version: outcome.mesh.version.to_string(),
         color: args.format == Format::Human && use_color(),
     };
     print!("{}", report::render(args.format, &report));
-    exit_code(&outcome.diagnostics, args.fail_on)
+    let code = exit_code(&outcome.diagnostics, fail_on);
+    debug_assert!(code == exit::OK || code == exit::FINDINGS);
+    code
 }

@@ -4,7 +4,8 @@
 mod lint_cmd;
 mod rules_cmd;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
+use std::io::Write;
 
 /// Exit codes, independent of the output format.
 pub mod exit {
@@ -43,6 +44,13 @@ pub enum Command {
     Rules(rules_cmd::RulesArgs),
     /// Explain one rule: what it checks, why, how to fix it, with examples.
     Explain(rules_cmd::ExplainArgs),
+    /// Print a shell completion script, e.g. `meshext-lint completions bash > /etc/bash_completion.d/meshext-lint`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `meshext-lint man > meshext-lint.1`.
+    Man,
 }
 
 /// Runs the CLI and returns the process exit code.
@@ -63,7 +71,26 @@ pub fn main() -> i32 {
         Command::Lint(a) => lint_cmd::run(a),
         Command::Rules(a) => rules_cmd::rules(a),
         Command::Explain(a) => rules_cmd::explain(a),
+        Command::Completions { shell } => {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "meshext-lint", &mut out);
+            write_stdout(&out)
+        }
+        Command::Man => {
+            let mut out = Vec::new();
+            match clap_mangen::Man::new(Cli::command()).render(&mut out) {
+                Ok(()) => write_stdout(&out),
+                Err(e) => usage_error(format!("rendering the man page: {e}")),
+            }
+        }
     }
+}
+
+fn write_stdout(bytes: &[u8]) -> i32 {
+    let mut stdout = std::io::stdout().lock();
+    // A closed pipe (`| head`) is not an error worth reporting.
+    let _ = stdout.write_all(bytes).and_then(|()| stdout.flush());
+    exit::OK
 }
 
 /// Prints a usage-level error the way every command does, and returns exit code 2.
@@ -76,4 +103,49 @@ pub(crate) fn usage_error(msg: impl std::fmt::Display) -> i32 {
 pub(crate) fn use_color() -> bool {
     use std::io::IsTerminal;
     std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
+}
+
+/// A progress note on stderr for long runs: printed only when stderr is a terminal and the
+/// work takes longer than a second, and erased when done, so pipes and CI logs never see it.
+pub struct Progress {
+    done: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Progress {
+    pub const DELAY: std::time::Duration = std::time::Duration::from_secs(1);
+
+    pub fn start(what: &str) -> Progress {
+        use std::io::IsTerminal;
+        if !std::io::stderr().is_terminal() {
+            return Progress {
+                done: None,
+                thread: None,
+            };
+        }
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let msg = format!("meshext-lint: {what}…");
+        let thread = std::thread::spawn(move || {
+            use std::sync::mpsc::RecvTimeoutError;
+            if let Err(RecvTimeoutError::Timeout) = rx.recv_timeout(Progress::DELAY) {
+                eprint!("{msg}");
+                // Wait for the end (or the sender to go away), then erase the line.
+                let _ = rx.recv();
+                eprint!("\r\x1b[2K");
+            }
+        });
+        Progress {
+            done: Some(tx),
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        drop(self.done.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }

@@ -528,7 +528,8 @@ mod tests {
         let full = one_file_tar(&[7u8; 100]);
         // header + data, no padding, no end-of-archive blocks (as umoci 0.4 writes)
         let mut t = FileTree::default();
-        t.apply_layer(&full[..612], &l, &mut Budget::default()).unwrap();
+        t.apply_layer(&full[..612], &l, &mut Budget::default())
+            .unwrap();
         assert_eq!(t.file("f").unwrap().unwrap().len(), 100);
         let err = FileTree::default().apply_layer(&full[..600], &l, &mut Budget::default());
         assert!(err.unwrap_err().contains("truncated"));

@@ -110,7 +110,7 @@ pub fn one_line(d: &Finding) -> String {
 
 fn summary_line(report: &Report, buf: &mut Buffer) -> String {
     let s = report.summary();
-    let suppressed = report.diagnostics.len() - report.active().count();
+    let suppressed = report.suppressed_count();
     let files = match report.files {
         1 => "1 file".to_string(),
         n => format!("{n} files"),

@@ -1,19 +1,98 @@
 //! Rendering findings. Every format gets the same [`Report`]; the exit code never depends on
-//! the format (see `crate::cli`).
+//! the format: [`exit_code`] looks only at the findings and the `--fail-on` threshold, and
+//! [`shown`] applies `--output-threshold`, which changes what is printed, never the exit code.
 
+pub mod github;
+pub mod gitlab;
 pub mod human;
 pub mod json;
+pub mod junit;
+pub mod markdown;
+pub mod rdjson;
+pub mod sarif;
 
-use crate::diag::{Diagnostic, Summary};
+use crate::diag::{Diagnostic, Severity, Summary};
 use crate::source::SourceFile;
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// Output formats of `lint`.
+/// Output formats of `lint` (and of any command that reports findings).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
+    /// Source snippets for people (the default).
     Human,
+    /// The versioned JSON format (docs/json-format.md), suppressed findings included.
     Json,
+    /// SARIF 2.1.0 for GitHub code scanning and other SARIF consumers.
+    Sarif,
+    /// reviewdog diagnostic format, one document.
+    Rdjson,
+    /// reviewdog diagnostic format, one diagnostic per line.
+    Rdjsonl,
+    /// GitHub Actions workflow commands (annotations), capped as GitHub displays them.
+    Github,
+    /// JUnit XML for CI test tabs.
+    Junit,
+    /// A Markdown comment for pull-request bots.
+    Markdown,
+    /// GitLab code quality report (Code Climate JSON).
+    Gitlab,
+}
+
+/// The lowest severity that makes the run fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailOn {
+    Error,
+    Warning,
+    Info,
+    /// Never fail because of findings.
+    None,
+}
+
+impl FailOn {
+    pub fn threshold(self) -> Option<Severity> {
+        match self {
+            FailOn::Error => Some(Severity::Error),
+            FailOn::Warning => Some(Severity::Warning),
+            FailOn::Info => Some(Severity::Info),
+            FailOn::None => None,
+        }
+    }
+
+    pub fn from_threshold(t: Option<Severity>) -> FailOn {
+        match t {
+            Some(Severity::Error) => FailOn::Error,
+            Some(Severity::Warning) => FailOn::Warning,
+            Some(Severity::Info) => FailOn::Info,
+            None => FailOn::None,
+        }
+    }
+}
+
+/// Exit code for a set of findings under a threshold: 1 if any finding that is not
+/// suppressed is at or above it, else 0. Independent of the output format and threshold.
+pub fn exit_code(diags: &[Diagnostic], fail_on: FailOn) -> i32 {
+    let fails = fail_on.threshold().is_some_and(|t| {
+        diags
+            .iter()
+            .any(|d| d.suppressed.is_none() && d.severity >= t)
+    });
+    if fails {
+        crate::cli::exit::FINDINGS
+    } else {
+        crate::cli::exit::OK
+    }
+}
+
+/// The findings to print under `--output-threshold`: those at or above it (suppressed ones
+/// included, for the formats that carry them).
+pub fn shown(diags: &[Diagnostic], threshold: Severity) -> Vec<Diagnostic> {
+    diags
+        .iter()
+        .filter(|d| d.severity >= threshold)
+        .cloned()
+        .collect()
 }
 
 /// What a run found, ready to render.
@@ -37,11 +116,129 @@ impl Report<'_> {
     pub fn active(&self) -> impl Iterator<Item = &Diagnostic> {
         self.diagnostics.iter().filter(|d| d.suppressed.is_none())
     }
+
+    pub fn suppressed_count(&self) -> usize {
+        self.diagnostics.len() - self.active().count()
+    }
+
+    /// Fingerprint of a finding (see `crate::baseline`).
+    pub fn fingerprint(&self, d: &Diagnostic) -> String {
+        crate::baseline::fingerprint(d, self.sources)
+    }
 }
 
+/// Renders with paths made relative to the repository containing the working directory
+/// (where bots and code scanning expect them).
 pub fn render(format: Format, report: &Report) -> String {
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let root = crate::config::repo_root(&cwd).unwrap_or(cwd);
+    render_with_root(format, report, &root)
+}
+
+/// Renders with paths relative to `root` (SARIF, GitLab and Markdown use repository paths).
+pub fn render_with_root(format: Format, report: &Report, root: &Path) -> String {
+    let paths = RepoPaths::new(root);
     match format {
         Format::Human => human::render(report),
         Format::Json => json::render(report),
+        Format::Sarif => sarif::render(report, &paths),
+        Format::Rdjson => rdjson::render(report, false),
+        Format::Rdjsonl => rdjson::render(report, true),
+        Format::Github => github::render(report),
+        Format::Junit => junit::render(report),
+        Format::Markdown => markdown::render(report, &paths),
+        Format::Gitlab => gitlab::render(report, &paths),
+    }
+}
+
+/// Maps reported file names (as given on the command line, relative to the working
+/// directory) to paths relative to the repository root.
+pub struct RepoPaths {
+    root: Option<PathBuf>,
+}
+
+impl RepoPaths {
+    pub fn new(root: &Path) -> RepoPaths {
+        RepoPaths {
+            root: root.canonicalize().ok(),
+        }
+    }
+
+    /// `a/b.yaml` relative to the repository root, with `/` separators; names that are not
+    /// files under the root (`<stdin>`, `REF!/manifest.yaml`, paths outside) come back as given.
+    pub fn relative(&self, name: &str) -> String {
+        let rel = self.root.as_ref().and_then(|root| {
+            let abs = Path::new(name).canonicalize().ok()?;
+            let rel = abs.strip_prefix(root).ok()?;
+            Some(rel.to_string_lossy().into_owned())
+        });
+        rel.unwrap_or_else(|| name.to_string()).replace('\\', "/")
+    }
+
+    /// A URI reference for a file name: repository-relative and percent-encoded; absolute
+    /// paths outside the repository become `file://` URIs.
+    pub fn uri(&self, name: &str) -> String {
+        let rel = self.relative(name);
+        let encoded = percent_encode(&rel);
+        if rel.starts_with('/') {
+            format!("file://{encoded}")
+        } else {
+            encoded
+        }
+    }
+}
+
+/// Percent-encodes everything but RFC 3986 unreserved characters, `/` and sub-delimiters
+/// that are harmless in a path (`!$&'()*+,;=@`). A `:` is encoded so that a relative path is
+/// never mistaken for a scheme.
+pub fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        let keep = b.is_ascii_alphanumeric() || b"-._~/!$&'()*+,;=@".contains(&b);
+        if keep {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// `1 error`, `2 warnings`.
+pub fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("{n} {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_code_ignores_suppressed_and_honours_threshold() {
+        let mut w = Diagnostic::new("MX102", "x").severity(Severity::Warning);
+        assert_eq!(exit_code(std::slice::from_ref(&w), FailOn::Error), 0);
+        assert_eq!(exit_code(std::slice::from_ref(&w), FailOn::Warning), 1);
+        assert_eq!(exit_code(std::slice::from_ref(&w), FailOn::None), 0);
+        w.suppressed = Some(crate::diag::Suppression {
+            kind: "comment".into(),
+            reason: None,
+        });
+        assert_eq!(exit_code(&[w], FailOn::Info), 0);
+    }
+
+    #[test]
+    fn uris_are_relative_and_encoded() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("a b")).unwrap();
+        let f = dir.path().join("a b/x.yaml");
+        std::fs::write(&f, "").unwrap();
+        let p = RepoPaths::new(dir.path());
+        assert_eq!(p.uri(f.to_str().unwrap()), "a%20b/x.yaml");
+        assert_eq!(p.uri("<stdin>"), "%3Cstdin%3E");
+        assert_eq!(p.uri("quay.io/a/b:1!/m.yaml"), "quay.io/a/b%3A1!/m.yaml");
     }
 }

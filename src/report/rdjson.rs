@@ -1,0 +1,62 @@
+//! reviewdog's diagnostic format (`--format rdjson`: one `DiagnosticResult`; `--format rdjsonl`:
+//! one `Diagnostic` per line). Lines are 1-based; columns count UTF-8 bytes and the end is
+//! exclusive, as reviewdog expects. Suppressed findings are left out: reviewdog has no notion
+//! of them and would post them as comments.
+
+use super::Report;
+use crate::diag::{Diagnostic, Severity};
+use serde_json::{json, Value};
+
+fn severity(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "ERROR",
+        Severity::Warning => "WARNING",
+        Severity::Info => "INFO",
+    }
+}
+
+/// One finding as an rdjson `Diagnostic`.
+pub fn diagnostic(d: &Diagnostic) -> Value {
+    let mut message = d.message.clone();
+    if let Some(r) = &d.resource {
+        message.push_str(&format!(" ({r})"));
+    }
+    if let Some(h) = &d.help {
+        message.push_str(&format!("\nhelp: {h}"));
+    }
+    let mut v = json!({
+        "message": message,
+        "severity": severity(d.severity),
+        "source": {"name": "meshext-lint"},
+        "code": {"value": d.rule},
+    });
+    if let Some(l) = &d.location {
+        v["location"] = json!({
+            "path": l.file,
+            "range": {
+                "start": {"line": l.line, "column": l.byte_column},
+                "end": {"line": l.end_line, "column": l.end_byte_column},
+            },
+        });
+    }
+    v
+}
+
+pub fn render(report: &Report, lines: bool) -> String {
+    let diags: Vec<Value> = report.active().map(diagnostic).collect();
+    if lines {
+        let mut out = String::new();
+        for d in diags {
+            out.push_str(&d.to_string());
+            out.push('\n');
+        }
+        return out;
+    }
+    let doc = json!({
+        "source": {"name": "meshext-lint"},
+        "diagnostics": diags,
+    });
+    let mut out = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    out.push('\n');
+    out
+}

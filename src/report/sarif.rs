@@ -1,0 +1,173 @@
+//! SARIF 2.1.0 (`--format sarif`) as GitHub code scanning accepts it: repository-relative
+//! URIs, every catalogue rule with help that links to `docs/rules/<ID>.md`, columns in Unicode
+//! code points (`columnKind`), stable `partialFingerprints`, and suppressed findings carried
+//! with `suppressions` (annotation/comment → `inSource`, the rest → `external`).
+//! A test validates the output against the OASIS schema (tests/fixtures/sarif/).
+
+use super::{RepoPaths, Report};
+use crate::diag::{Diagnostic, Location, Severity};
+use crate::rules::Rule;
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+
+pub const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+
+/// GitHub rejects longer rule descriptions.
+const MAX_DESCRIPTION: usize = 1024;
+
+pub fn level(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Info => "note",
+    }
+}
+
+fn clip(s: &str) -> String {
+    let s = s.trim();
+    if s.len() <= MAX_DESCRIPTION {
+        return s.to_string();
+    }
+    let mut end = MAX_DESCRIPTION - 3;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &s[..end])
+}
+
+fn rule_descriptor(r: &Rule) -> Value {
+    let doc = r.doc_path();
+    json!({
+        "id": r.id,
+        "name": r.name,
+        "shortDescription": {"text": clip(&r.summary)},
+        "fullDescription": {"text": clip(&r.explanation)},
+        "help": {
+            "text": format!("{}\nDocumentation: {doc} (or `meshext-lint explain {}`)", r.fix.trim(), r.id),
+            "markdown": format!("{}\n\nSee [{doc}]({doc}).", r.fix.trim()),
+        },
+        "defaultConfiguration": {"level": level(r.default_severity())},
+        "properties": {
+            "tags": ["service-mesh", "wasm", "kubernetes"],
+            "precision": "high",
+            "problem.severity": match r.default_severity() {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+                Severity::Info => "recommendation",
+            },
+        },
+    })
+}
+
+fn physical(l: &Location, paths: &RepoPaths) -> Value {
+    json!({
+        "artifactLocation": {"uri": paths.uri(&l.file)},
+        "region": {
+            "startLine": l.line.max(1),
+            "startColumn": l.column.max(1),
+            "endLine": l.end_line.max(l.line).max(1),
+            "endColumn": l.end_column.max(1),
+        },
+    })
+}
+
+fn result(
+    d: &Diagnostic,
+    report: &Report,
+    paths: &RepoPaths,
+    rule_index: &HashMap<&str, usize>,
+    occurrences: &mut HashMap<String, usize>,
+) -> Value {
+    let mut text = d.message.clone();
+    if let Some(h) = &d.help {
+        text.push_str(&format!("\nHelp: {h}"));
+    }
+    let mut r = Map::new();
+    r.insert("ruleId".into(), json!(d.rule));
+    if let Some(i) = rule_index.get(d.rule) {
+        r.insert("ruleIndex".into(), json!(i));
+    }
+    r.insert("level".into(), json!(level(d.severity)));
+    r.insert("message".into(), json!({ "text": text }));
+    let mut loc = Map::new();
+    if let Some(l) = &d.location {
+        loc.insert("physicalLocation".into(), physical(l, paths));
+    }
+    if let Some(res) = &d.resource {
+        loc.insert(
+            "logicalLocations".into(),
+            json!([{"fullyQualifiedName": res, "kind": "resource"}]),
+        );
+    }
+    if !loc.is_empty() {
+        r.insert("locations".into(), json!([loc]));
+    }
+    if !d.related.is_empty() {
+        let rel: Vec<Value> = d
+            .related
+            .iter()
+            .enumerate()
+            .map(|(i, x)| {
+                json!({"id": i + 1, "physicalLocation": physical(&x.location, paths), "message": {"text": x.message}})
+            })
+            .collect();
+        r.insert("relatedLocations".into(), json!(rel));
+    }
+    let fp = report.fingerprint(d);
+    let n = occurrences.entry(fp.clone()).or_insert(0);
+    *n += 1;
+    r.insert(
+        "partialFingerprints".into(),
+        json!({"meshextLint/v1": fp, "primaryLocationLineHash": format!("{fp}:{n}")}),
+    );
+    if let Some(s) = &d.suppressed {
+        let kind = if crate::suppress::Origin::in_source(&s.kind) {
+            "inSource"
+        } else {
+            "external"
+        };
+        let justification = s
+            .reason
+            .clone()
+            .unwrap_or_else(|| format!("suppressed by {}", s.kind));
+        r.insert(
+            "suppressions".into(),
+            json!([{"kind": kind, "status": "accepted", "justification": justification,
+                    "properties": {"meshextLintKind": s.kind}}]),
+        );
+    }
+    Value::Object(r)
+}
+
+pub fn render(report: &Report, paths: &RepoPaths) -> String {
+    let rules = crate::rules::all();
+    let rule_index: HashMap<&str, usize> = rules
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.id.as_str(), i))
+        .collect();
+    let mut occurrences = HashMap::new();
+    let results: Vec<Value> = report
+        .diagnostics
+        .iter()
+        .map(|d| result(d, report, paths, &rule_index, &mut occurrences))
+        .collect();
+    let doc = json!({
+        "$schema": SCHEMA_URI,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "meshext-lint",
+                "version": env!("CARGO_PKG_VERSION"),
+                "semanticVersion": env!("CARGO_PKG_VERSION"),
+                "rules": rules.iter().map(rule_descriptor).collect::<Vec<_>>(),
+            }},
+            "columnKind": "unicodeCodePoints",
+            "results": results,
+            "properties": {"meshVersion": report.mesh_version, "files": report.files},
+        }],
+    });
+    let mut out = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    out.push('\n');
+    out
+}

@@ -1,0 +1,504 @@
+//! Suppressions: deliberate silencing of findings. Three sources, documented in
+//! `docs/suppressions.md`:
+//!
+//! * the annotation `meshext-lint.io/ignore: "MX306,MX304"` on a resource (with an optional
+//!   `meshext-lint.io/ignore-reason`) silences those rules for findings located in that resource;
+//! * a YAML comment `# meshext-lint: ignore[MX306,MX304] -- reason` silences findings whose
+//!   primary location starts on the comment's line, or, when the comment stands alone on its
+//!   line, on the line directly below it;
+//! * patterns `RULES=GLOB` (`--suppress`, config `suppress:`) where `GLOB` matches the
+//!   resource label `Kind namespace/name`.
+//!
+//! Suppressed findings stay in the list, marked, so JSON and SARIF can show them; they do not
+//! count for the exit code. Unknown or malformed rule lists are reported as MX107, in-source
+//! suppressions that silenced nothing as MX108.
+
+use crate::diag::{Diagnostic, Location, Suppression};
+use crate::load::Document;
+use crate::source::SourceFile;
+use globset::{GlobBuilder, GlobMatcher};
+use std::sync::Arc;
+
+pub const ANNOTATION: &str = "meshext-lint.io/ignore";
+pub const REASON_ANNOTATION: &str = "meshext-lint.io/ignore-reason";
+const COMMENT_PREFIX: &str = "meshext-lint:";
+
+/// Where a suppression was written; the names are those of [`Suppression::kind`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Annotation,
+    Comment,
+    CommandLine,
+    Config,
+    Baseline,
+}
+
+impl Origin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Annotation => "annotation",
+            Origin::Comment => "comment",
+            Origin::CommandLine => "command-line",
+            Origin::Config => "config",
+            Origin::Baseline => "baseline",
+        }
+    }
+
+    /// Written next to the finding (SARIF `inSource`) rather than elsewhere (`external`).
+    pub fn in_source(kind: &str) -> bool {
+        kind == "annotation" || kind == "comment"
+    }
+}
+
+/// A parsed `RULES=GLOB` pattern. `RULES` is a comma-separated list of IDs; `GLOB` (default
+/// `*`) matches the resource label, `*` crossing `/`.
+#[derive(Debug, Clone)]
+pub struct Pattern {
+    pub rules: Vec<String>,
+    pub glob: String,
+    matcher: GlobMatcher,
+}
+
+impl Pattern {
+    pub fn parse(spec: &str) -> Result<Pattern, String> {
+        let (rules, glob) = spec.split_once('=').unwrap_or((spec, "*"));
+        let rules = split_ids(rules);
+        if rules.is_empty() {
+            return Err(format!(
+                "suppression {spec:?} names no rule; expected RULES=GLOB, e.g. 'MX306=ServiceMeshExtension shop/*'"
+            ));
+        }
+        let glob = glob.trim();
+        let matcher = GlobBuilder::new(glob)
+            .literal_separator(false)
+            .build()
+            .map_err(|e| format!("suppression {spec:?}: invalid pattern: {e}"))?
+            .compile_matcher();
+        Ok(Pattern {
+            rules,
+            glob: glob.to_string(),
+            matcher,
+        })
+    }
+
+    fn matches(&self, d: &Diagnostic) -> bool {
+        self.rules.iter().any(|r| r == d.rule)
+            && self.matcher.is_match(d.resource.as_deref().unwrap_or(""))
+    }
+}
+
+fn split_ids(s: &str) -> Vec<String> {
+    s.split(',')
+        .map(|r| r.trim().to_ascii_uppercase())
+        .filter(|r| !r.is_empty())
+        .collect()
+}
+
+/// What an in-source suppression covers.
+#[derive(Debug, Clone)]
+enum Scope {
+    /// Findings whose primary location starts on this 1-based line.
+    Line(u32),
+    /// Findings inside this byte range (a resource), or about this resource label.
+    Resource {
+        start: usize,
+        end: usize,
+        label: String,
+    },
+}
+
+#[derive(Debug, Clone)]
+struct Directive {
+    origin: Origin,
+    file: String,
+    scope: Scope,
+    rules: Vec<String>,
+    used: Vec<bool>,
+    reason: Option<String>,
+    location: Location,
+}
+
+impl Directive {
+    fn covers(&self, d: &Diagnostic) -> bool {
+        match (&self.scope, &d.location) {
+            (Scope::Line(line), Some(l)) => l.file == self.file && l.line == *line,
+            (Scope::Resource { start, end, .. }, Some(l)) => {
+                l.file == self.file && (*start..=*end).contains(&l.start)
+            }
+            (Scope::Resource { label, .. }, None) => d.resource.as_deref() == Some(label),
+            (Scope::Line(_), None) => false,
+        }
+    }
+}
+
+/// Collects suppressions and applies them to findings.
+#[derive(Debug, Default)]
+pub struct Suppressor {
+    directives: Vec<Directive>,
+    patterns: Vec<(Pattern, Origin, Option<Location>)>,
+    /// MX107 findings about the suppressions themselves.
+    problems: Vec<Diagnostic>,
+}
+
+impl Suppressor {
+    pub fn new() -> Suppressor {
+        Suppressor::default()
+    }
+
+    /// Reads annotations from `documents` and `# meshext-lint:` comments from `sources`.
+    pub fn scan<'a>(
+        &mut self,
+        documents: &[Arc<Document>],
+        sources: impl IntoIterator<Item = &'a Arc<SourceFile>>,
+    ) {
+        for doc in documents {
+            self.scan_annotation(doc);
+        }
+        for src in sources {
+            if src.text.contains(COMMENT_PREFIX) {
+                self.scan_comments(src);
+            }
+        }
+    }
+
+    /// Adds a `RULES=GLOB` pattern from the command line or the config file.
+    pub fn add_pattern(
+        &mut self,
+        spec: &str,
+        origin: Origin,
+        location: Option<Location>,
+    ) -> Result<(), String> {
+        let p = Pattern::parse(spec)?;
+        for r in &p.rules {
+            if crate::rules::get(r).is_none() {
+                self.problems
+                    .push(unknown_rule(r, location.clone(), origin));
+            }
+        }
+        self.patterns.push((p, origin, location));
+        Ok(())
+    }
+
+    fn scan_annotation(&mut self, doc: &Document) {
+        let ptr = format!("/metadata/annotations/{}", ANNOTATION.replace('/', "~1"));
+        let Some(value) = doc.json.pointer(&ptr) else {
+            return;
+        };
+        let location = doc.location_of(&ptr);
+        let Some(text) = value.as_str() else {
+            self.problems.push(
+                Diagnostic::new(
+                    "MX107",
+                    format!("`{ANNOTATION}` must be a string of rule IDs, e.g. \"MX306,MX304\""),
+                )
+                .at(location),
+            );
+            return;
+        };
+        let reason_ptr = format!(
+            "/metadata/annotations/{}",
+            REASON_ANNOTATION.replace('/', "~1")
+        );
+        let reason = doc.str_at(&reason_ptr).map(str::to_string);
+        let label = format!(
+            "{} {}/{}",
+            doc.str_at("/kind").unwrap_or("?"),
+            doc.str_at("/metadata/namespace").unwrap_or("default"),
+            doc.str_at("/metadata/name").unwrap_or("")
+        );
+        let scope = Scope::Resource {
+            start: doc.root.span.start,
+            end: doc.root.span.end,
+            label,
+        };
+        self.push_directive(
+            Origin::Annotation,
+            doc.source.name.clone(),
+            scope,
+            text,
+            reason,
+            location,
+        );
+    }
+
+    fn scan_comments(&mut self, src: &SourceFile) {
+        let mut line_start = 0;
+        for (i, raw) in src.text.split_inclusive('\n').enumerate() {
+            let (line_no, start) = (i as u32 + 1, line_start);
+            line_start += raw.len();
+            let line = raw.trim_end_matches(['\n', '\r']);
+            let Some((col, body)) = find_directive(line) else {
+                continue;
+            };
+            let location = src.location(start + col, start + line.len());
+            let standalone = line[..col].trim().is_empty();
+            let target = if standalone { line_no + 1 } else { line_no };
+            match parse_comment(body) {
+                Some((ids, reason)) => self.push_directive(
+                    Origin::Comment,
+                    src.name.clone(),
+                    Scope::Line(target),
+                    ids,
+                    reason,
+                    location,
+                ),
+                None => self.problems.push(
+                    Diagnostic::new(
+                        "MX107",
+                        "malformed suppression comment; it silences nothing",
+                    )
+                    .at(location)
+                    .help("write `# meshext-lint: ignore[MX306,MX304] -- reason`"),
+                ),
+            }
+        }
+    }
+
+    fn push_directive(
+        &mut self,
+        origin: Origin,
+        file: String,
+        scope: Scope,
+        ids: &str,
+        reason: Option<String>,
+        location: Location,
+    ) {
+        let rules = split_ids(ids);
+        if rules.is_empty() {
+            self.problems.push(
+                Diagnostic::new("MX107", "suppression names no rule; it silences nothing")
+                    .at(location.clone()),
+            );
+        }
+        for r in &rules {
+            if crate::rules::get(r).is_none() {
+                self.problems
+                    .push(unknown_rule(r, Some(location.clone()), origin));
+            }
+        }
+        self.directives.push(Directive {
+            origin,
+            file,
+            scope,
+            used: vec![false; rules.len()],
+            rules,
+            reason: reason.filter(|r| !r.trim().is_empty()),
+            location,
+        });
+    }
+
+    /// Marks suppressed findings and appends MX107 (bad suppressions) and MX108 (in-source
+    /// suppressions of known rules that silenced nothing). Already-suppressed findings are
+    /// left as they are.
+    pub fn apply(mut self, diags: &mut Vec<Diagnostic>) {
+        for d in diags.iter_mut().filter(|d| d.suppressed.is_none()) {
+            if let Some(s) = self.find(d) {
+                d.suppressed = Some(s);
+            }
+        }
+        for dir in &self.directives {
+            for (r, used) in dir.rules.iter().zip(&dir.used) {
+                if !used && crate::rules::get(r).is_some() {
+                    diags.push(
+                        Diagnostic::new(
+                            "MX108",
+                            format!(
+                                "this {} suppresses {r} but no {r} finding is there",
+                                dir.origin.as_str()
+                            ),
+                        )
+                        .at(dir.location.clone())
+                        .help(format!(
+                            "remove {r} from the suppression, or the suppression itself"
+                        )),
+                    );
+                }
+            }
+        }
+        diags.append(&mut self.problems);
+    }
+
+    fn find(&mut self, d: &Diagnostic) -> Option<Suppression> {
+        for dir in &mut self.directives {
+            if !dir.covers(d) {
+                continue;
+            }
+            if let Some(i) = dir.rules.iter().position(|r| r == d.rule) {
+                dir.used[i] = true;
+                return Some(Suppression {
+                    kind: dir.origin.as_str().into(),
+                    reason: dir.reason.clone(),
+                });
+            }
+        }
+        self.patterns
+            .iter()
+            .find(|(p, _, _)| p.matches(d))
+            .map(|(p, origin, _)| Suppression {
+                kind: origin.as_str().into(),
+                reason: Some(match origin {
+                    Origin::CommandLine => format!("--suppress {}={}", p.rules.join(","), p.glob),
+                    _ => format!("config suppress {}={}", p.rules.join(","), p.glob),
+                }),
+            })
+    }
+}
+
+fn unknown_rule(id: &str, location: Option<Location>, origin: Origin) -> Diagnostic {
+    Diagnostic::new(
+        "MX107",
+        format!("unknown rule {id:?} in {} suppression", origin.as_str()),
+    )
+    .at_opt(location)
+    .help("`meshext-lint rules` lists the rule IDs")
+}
+
+/// Finds `# meshext-lint:` in a YAML line: a `#` at the line start or after whitespace (a
+/// YAML comment). Returns the `#`'s byte column and the text after the prefix.
+fn find_directive(line: &str) -> Option<(usize, &str)> {
+    let mut from = 0;
+    while let Some(i) = line[from..].find('#').map(|i| i + from) {
+        let starts_comment = i == 0 || line[..i].ends_with([' ', '\t']);
+        if starts_comment {
+            let after = line[i + 1..].trim_start();
+            if let Some(body) = after.strip_prefix(COMMENT_PREFIX) {
+                return Some((i, body));
+            }
+        }
+        from = i + 1;
+    }
+    None
+}
+
+/// `ignore[MX1,MX2] -- reason` → ("MX1,MX2", reason). `None` when malformed.
+fn parse_comment(body: &str) -> Option<(&str, Option<String>)> {
+    let rest = body.trim().strip_prefix("ignore[")?;
+    let (ids, tail) = rest.split_once(']')?;
+    let tail = tail.trim();
+    let reason = if tail.is_empty() {
+        None
+    } else {
+        Some(tail.strip_prefix("--")?.trim().to_string())
+    };
+    Some((ids, reason))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::inputs::{add_source, Loaded};
+
+    const SME: &str = "apiVersion: maistra.io/v1\nkind: ServiceMeshExtension\nmetadata:\n  name: auth\n  namespace: shop\n";
+
+    fn load(text: &str) -> Loaded {
+        let mut l = Loaded::default();
+        add_source(&mut l, "m.yaml".into(), text.as_bytes().to_vec());
+        l
+    }
+
+    fn finding(l: &Loaded, rule: &'static str, needle: &str) -> Diagnostic {
+        let src = &l.sources[0];
+        let at = src.text.find(needle).unwrap();
+        Diagnostic::new(rule, "x")
+            .at(src.location(at, at + needle.len()))
+            .resource("ServiceMeshExtension shop/auth")
+    }
+
+    fn run(l: &Loaded, diags: &mut Vec<Diagnostic>, patterns: &[&str]) {
+        let mut s = Suppressor::new();
+        s.scan(&l.documents, &l.sources);
+        for p in patterns {
+            s.add_pattern(p, Origin::CommandLine, None).unwrap();
+        }
+        s.apply(diags);
+    }
+
+    #[test]
+    fn comment_on_the_line_or_alone_above() {
+        let l = load(&format!(
+            "{SME}spec:\n  phase: Bad # meshext-lint: ignore[MX102] -- known\n  # meshext-lint: ignore[mx106, MX101]\n  image: x\n  priority: 1\n"
+        ));
+        let mut d = vec![
+            finding(&l, "MX102", "Bad"),
+            finding(&l, "MX106", "image"),
+            finding(&l, "MX106", "priority"),
+            finding(&l, "MX101", "phase"),
+        ];
+        run(&l, &mut d, &[]);
+        let s0 = d[0].suppressed.as_ref().unwrap();
+        assert_eq!(
+            (s0.kind.as_str(), s0.reason.as_deref()),
+            ("comment", Some("known"))
+        );
+        assert_eq!(d[1].suppressed.as_ref().unwrap().kind, "comment");
+        assert!(d[2].suppressed.is_none(), "only the line directly below");
+        assert!(
+            d[3].suppressed.is_none(),
+            "a trailing comment covers only its own line"
+        );
+        // MX101 in the standalone comment silenced nothing on the line below.
+        assert_eq!(d.len(), 5);
+        assert_eq!(d[4].rule, "MX108");
+        assert_eq!(d[4].location.as_ref().unwrap().line, 8);
+    }
+
+    #[test]
+    fn annotation_covers_its_resource_only() {
+        let l = load(&format!(
+            "{SME}  annotations:\n    meshext-lint.io/ignore: \"MX102, MX999\"\n    meshext-lint.io/ignore-reason: vendor image\nspec: {{phase: Bad}}\n---\n{SME}spec: {{phase: Bad2}}\n"
+        ));
+        let mut d = vec![finding(&l, "MX102", "Bad}"), finding(&l, "MX102", "Bad2")];
+        run(&l, &mut d, &[]);
+        let s = d[0].suppressed.as_ref().unwrap();
+        assert_eq!(
+            (s.kind.as_str(), s.reason.as_deref()),
+            ("annotation", Some("vendor image"))
+        );
+        assert!(d[1].suppressed.is_none());
+        let mx107: Vec<_> = d.iter().filter(|x| x.rule == "MX107").collect();
+        assert_eq!(mx107.len(), 1);
+        assert!(mx107[0].message.contains("MX99"));
+        assert_eq!(mx107[0].location.as_ref().unwrap().line, 7);
+    }
+
+    #[test]
+    fn patterns_glob_the_resource_label() {
+        let l = load(&format!("{SME}spec: {{phase: Bad}}\n"));
+        let mut d = vec![finding(&l, "MX102", "Bad"), finding(&l, "MX101", "Bad")];
+        d[1].resource = Some("ServiceMeshExtension other/auth".into());
+        run(&l, &mut d, &["MX102,MX101=ServiceMeshExtension shop/*"]);
+        assert_eq!(d[0].suppressed.as_ref().unwrap().kind, "command-line");
+        assert!(d[1].suppressed.is_none());
+        let mut d2 = vec![finding(&l, "MX102", "Bad")];
+        run(&l, &mut d2, &["MX102"]);
+        assert!(d2[0].suppressed.is_some(), "no glob means every resource");
+        assert!(Pattern::parse("=x").is_err());
+        assert!(Pattern::parse("MX1=[").is_err());
+    }
+
+    #[test]
+    fn bad_directives_are_reported() {
+        let l = load(&format!(
+            "{SME}spec:\n  phase: x # meshext-lint: ignore MX102\n  url: 'a#b' #meshext-lint: ignore[MX102] extra\n  x: a#meshext-lint: ignore[MX999]\n"
+        ));
+        let mut d = vec![];
+        run(&l, &mut d, &["MX777=*"]);
+        let msgs: Vec<_> = d.iter().map(|x| (x.rule, x.message.as_str())).collect();
+        assert_eq!(msgs.len(), 3, "{msgs:?}");
+        assert!(msgs[0].1.starts_with("malformed"));
+        assert!(msgs[1].1.starts_with("malformed"));
+        assert!(msgs[2].1.contains("MX77"), "the `a#` is not a comment");
+    }
+
+    #[test]
+    fn parses_comment_bodies() {
+        assert_eq!(
+            parse_comment(" ignore[MX1] -- why not"),
+            Some(("MX1", Some("why not".into())))
+        );
+        assert_eq!(parse_comment("ignore[MX1,MX2]"), Some(("MX1,MX2", None)));
+        assert_eq!(parse_comment("ignore[MX1] why"), None);
+        assert_eq!(find_directive("a: 1  # meshext-lint: x"), Some((6, " x")));
+        assert_eq!(find_directive("a: b#meshext-lint: x"), None);
+    }
+}

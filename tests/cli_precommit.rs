@@ -1,0 +1,218 @@
+//! The pre-commit hooks work as declared: `.pre-commit-hooks.yaml` is read, and its `entry` +
+//! `args` are run exactly as pre-commit would (from the repository root, changed files
+//! appended) against a temporary git repository. pre-commit itself is not needed.
+
+mod common;
+use common::*;
+use meshext_lint::load::yaml::{self, Limits, Node};
+use std::path::Path;
+use std::process::{Command, Output};
+
+struct Hook {
+    id: String,
+    entry: String,
+    args: Vec<String>,
+    language: String,
+    types_or: Vec<String>,
+}
+
+fn hooks() -> Vec<Hook> {
+    let text = std::fs::read_to_string(root().join(".pre-commit-hooks.yaml")).unwrap();
+    let parsed = yaml::parse(&text, Limits::default());
+    assert!(parsed.error.is_none(), "{:?}", parsed.error);
+    let doc = parsed.docs.into_iter().next().unwrap().root.unwrap();
+    let s = |n: &Node, k: &str| n.get(k).and_then(Node::as_str).unwrap_or("").to_string();
+    let list = |n: &Node, k: &str| -> Vec<String> {
+        n.get(k)
+            .and_then(Node::as_seq)
+            .unwrap_or(&[])
+            .iter()
+            .filter_map(|x| x.as_str().map(str::to_string))
+            .collect()
+    };
+    doc.as_seq()
+        .expect("a list of hooks")
+        .iter()
+        .map(|h| Hook {
+            id: s(h, "id"),
+            entry: s(h, "entry"),
+            args: list(h, "args"),
+            language: s(h, "language"),
+            types_or: list(h, "types_or"),
+        })
+        .collect()
+}
+
+/// Runs a hook the way pre-commit does: `entry` split on spaces, then `args`, then the files,
+/// in the repository root.
+fn run_hook(hook: &Hook, repo: &Path, files: &[&str]) -> Output {
+    let mut words = hook.entry.split_whitespace();
+    assert_eq!(
+        words.next(),
+        Some("meshext-lint"),
+        "entry must start with the binary"
+    );
+    Command::new(env!("CARGO_BIN_EXE_meshext-lint"))
+        .args(words)
+        .args(&hook.args)
+        .args(files)
+        .current_dir(repo)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+fn git(repo: &Path, args: &[&str]) {
+    let st = Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+        .args(args)
+        .current_dir(repo)
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for e in walkdir::WalkDir::new(from).into_iter().flatten() {
+        let dest = to.join(e.path().strip_prefix(from).unwrap());
+        if e.file_type().is_dir() {
+            std::fs::create_dir_all(&dest).unwrap();
+        } else {
+            std::fs::copy(e.path(), &dest).unwrap();
+        }
+    }
+}
+
+/// A git repository holding the fixture mesh, committed.
+fn repo() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&root().join("tests/fixtures/ci/repo"), dir.path());
+    git(dir.path(), &["init", "-q"]);
+    git(dir.path(), &["add", "-A"]);
+    git(dir.path(), &["commit", "-qm", "mesh"]);
+    dir
+}
+
+#[test]
+fn hooks_are_declared_as_documented() {
+    let hooks = hooks();
+    let ids: Vec<_> = hooks.iter().map(|h| h.id.as_str()).collect();
+    assert_eq!(ids, ["meshext-lint", "meshext-lint-system"]);
+    assert_eq!(hooks[0].language, "rust");
+    assert_eq!(hooks[1].language, "system");
+    for h in &hooks {
+        assert!(h.types_or.contains(&"yaml".to_string()), "{}", h.id);
+        assert!(
+            h.entry.contains("--context"),
+            "{}: the hook must load the context",
+            h.id
+        );
+    }
+    // `language: rust` runs `cargo install --path .`: the root manifest must be a package
+    // that produces the entry's binary.
+    let manifest = std::fs::read_to_string(root().join("Cargo.toml")).unwrap();
+    assert!(manifest.contains("[package]") && manifest.contains("name = \"meshext-lint\""));
+}
+
+#[test]
+fn changed_files_are_judged_against_the_whole_repository() {
+    let repo = repo();
+    for hook in hooks() {
+        // Only extensions.yaml changed: its selectors match the Deployment in web.yaml, which
+        // pre-commit does not pass; the typo in selector-typo.yaml is not reported.
+        let out = run_hook(&hook, repo.path(), &["mesh/shop/extensions.yaml"]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{}: {stdout}", hook.id);
+        assert!(stdout.contains("MX304"), "{stdout}");
+        assert!(
+            stdout.contains("mesh/shop/extensions.yaml:17:10"),
+            "{stdout}"
+        );
+        assert!(
+            !stdout.contains("MX306"),
+            "context must supply the workload: {stdout}"
+        );
+        assert!(
+            !stdout.contains("selector-typo"),
+            "unchanged files are not reported: {stdout}"
+        );
+        assert!(stdout.contains("in 1 file"), "{stdout}");
+    }
+}
+
+#[test]
+fn an_error_in_a_changed_file_fails_the_commit() {
+    let repo = repo();
+    write(
+        repo.path(),
+        "mesh/billing/ext.yaml",
+        "apiVersion: maistra.io/v1\nkind: ServiceMeshExtension\nmetadata: {name: auth, namespace: billing}\nspec:\n  image: quay.io/acme/auth:1.0\n  phase: PostAuthZ\n  config: {}\n",
+    );
+    let hook = &hooks()[1];
+    let out = run_hook(
+        hook,
+        repo.path(),
+        &["mesh/billing/ext.yaml", "mesh/shop/selector-typo.yaml"],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("error[MX202]"), "{stdout}");
+    assert!(stdout.contains("mesh/billing/ext.yaml:3:"), "{stdout}");
+    assert!(stdout.contains("warning[MX306]"), "{stdout}");
+    assert!(stdout.contains("in 2 files"), "{stdout}");
+}
+
+#[test]
+fn the_config_file_sets_context_and_rules() {
+    let repo = repo();
+    // Unrelated broken YAML outside the configured context is neither loaded nor reported.
+    write(repo.path(), "other/broken.yaml", "a: [\n");
+    write(
+        repo.path(),
+        ".meshext-lint.yaml",
+        "context: mesh\nrules:\n  MX304: off\n",
+    );
+    let hook = &hooks()[1];
+    let out = run_hook(hook, repo.path(), &["mesh/shop/extensions.yaml"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("no problems found in 1 file"), "{stdout}");
+    // A hook run from a subdirectory still finds the config and the context.
+    let sub = repo.path().join("mesh/shop");
+    let out = Command::new(env!("CARGO_BIN_EXE_meshext-lint"))
+        .args(["lint", "--context", "extensions.yaml", "selector-typo.yaml"])
+        .current_dir(&sub)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("selector-typo.yaml:8:13"), "{stdout}");
+    assert!(!stdout.contains("extensions.yaml:"), "{stdout}");
+}
+
+#[test]
+fn context_needs_a_repository_or_a_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.yaml", "kind: X\n");
+    let out = Command::new(env!("CARGO_BIN_EXE_meshext-lint"))
+        .args(["lint", "--no-config", "--context", "a.yaml"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    // tempdirs are not inside a git repository (unless TMPDIR is): then exit 2 with advice.
+    if meshext_lint::config::repo_root(dir.path()).is_none() {
+        assert_eq!(out.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("--context without DIR"));
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_meshext-lint"))
+        .args(["lint", "--no-config", "--context=nope", "a.yaml"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a directory"));
+}
