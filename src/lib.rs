@@ -15,6 +15,7 @@ pub mod data;
 pub mod diag;
 pub mod extensions;
 pub mod image;
+pub mod inspect;
 pub mod lint;
 pub mod load;
 pub mod model;

@@ -6,6 +6,9 @@
 //! suppressions, per-rule settings from the config, and the baseline.
 
 use crate::baseline::Baseline;
+use crate::chain::{self, WorkloadChain};
+use crate::extensions::{self, Resolution};
+use crate::image::ImageStore;
 use crate::checks::{self, Context};
 use crate::config::RuleSetting;
 use crate::diag::Diagnostic;
@@ -26,6 +29,9 @@ pub struct LintOptions {
     /// Glob patterns of files to skip when walking directories.
     pub ignore: Vec<String>,
     pub mesh_version: Option<(MeshVersion, VersionSource)>,
+    /// Pulled extension images (`--images`, config `images:`). Without any, image and module
+    /// checks are skipped.
+    pub images: Vec<PathBuf>,
 }
 
 /// Everything a run produced.
@@ -35,6 +41,10 @@ pub struct Outcome {
     pub diagnostics: Vec<Diagnostic>,
     pub sources: HashMap<String, Arc<SourceFile>>,
     pub files: usize,
+    /// Each extension's pulled image and module (empty without `images`).
+    pub resolution: Resolution,
+    /// The effective filter chain of every in-mesh workload.
+    pub chains: Vec<WorkloadChain>,
 }
 
 /// A problem that stops the run before any finding (exit code 2).
@@ -68,21 +78,39 @@ fn load_paths(paths: &[InputPath], opts: &LintOptions) -> Result<Outcome, UsageE
         diagnostics: loaded.diagnostics,
         sources,
         files: paths.len(),
+        resolution: Resolution::default(),
+        chains: Vec::new(),
     })
 }
 
 /// Loads and checks.
 pub fn lint(opts: &LintOptions) -> Result<Outcome, UsageError> {
     let out = load(opts)?;
-    Ok(check(out))
+    Ok(check(out, opts))
 }
 
-fn check(mut out: Outcome) -> Outcome {
+/// Resolves images and builds the filter chains (no checks): what `chain` and `simulate` need.
+pub fn analyse(out: &mut Outcome, opts: &LintOptions) {
+    if !opts.images.is_empty() {
+        let (store, problems) = ImageStore::open(&opts.images);
+        out.diagnostics.extend(problems);
+        out.resolution = extensions::resolve(&out.mesh, &store);
+        out.diagnostics.append(&mut out.resolution.diagnostics);
+    }
+    let defaults = out.resolution.defaults(&out.mesh);
+    out.chains = chain::build_chains(&out.mesh, &defaults);
+}
+
+fn check(mut out: Outcome, opts: &LintOptions) -> Outcome {
     let ctx = Context {
         mesh: &out.mesh,
         documents: &out.documents,
     };
     let found = checks::run(&ctx);
+    out.diagnostics.extend(found);
+    analyse(&mut out, opts);
+    let defaults = out.resolution.defaults(&out.mesh);
+    let found = chain::check(&out.mesh, &out.chains, &defaults);
     out.diagnostics.extend(found);
     out.diagnostics.sort_by_key(|d| d.sort_key());
     out.diagnostics.dedup();
@@ -125,7 +153,7 @@ pub fn run(opts: &RunOptions) -> Result<Outcome, UsageError> {
                 .filter(|p| canonical(p).is_none_or(|c| !given.contains(&c))),
         );
     }
-    let mut out = check(load_paths(&paths, lint_opts)?);
+    let mut out = check(load_paths(&paths, lint_opts)?, lint_opts);
 
     let mut suppressor = Suppressor::new();
     suppressor.scan(&out.documents, out.sources.values());

@@ -125,9 +125,6 @@ pub fn check(
                 }
                 d
             }
-            "MX607" => at_ext(rule, ext, "/spec/workloadSelector", format!(
-                "extension `{name}` runs only on inbound traffic of the sidecars it selects ({list}); outbound calls are never filtered"))
-                .help("Select a gateway or the called workloads if the extension must see outgoing requests."),
             "MX608" => at_ext(rule, ext, "/spec/phase", format!(
                 "extension `{name}` ({reason}) runs before the CUSTOM external authorizer and before JWT validation on {list}"))
                 .help("With a CUSTOM AuthorizationPolicy, ext_authz is placed first; authentication-phase extensions see unauthenticated requests."),
@@ -164,9 +161,6 @@ fn scan_positions(c: &WorkloadChain, ci: usize, g: &mut Groups) {
         let rest = &c.filters[i + 1..];
         let later = |n: &str| rest.iter().any(|f| f.builtin_name() == Some(n));
         let before = &c.filters[..i];
-        if sidecar {
-            g.add("MX607", e.index, "", ci, String::new());
-        }
         match phase {
             Phase::PostStats
                 if rest.iter().any(|f| {

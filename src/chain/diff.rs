@@ -223,3 +223,15 @@ pub fn render_markdown(d: &ChainDiff) -> String {
     }
     s
 }
+
+/// JSON: `{"version":1,"changes":[{"workload":…,"status":…,"old":[…]|null,"new":[…]|null}]}`.
+pub fn render_json(d: &ChainDiff) -> String {
+    let changes: Vec<serde_json::Value> = d
+        .changes
+        .iter()
+        .map(|c| serde_json::json!({"workload": c.workload, "status": status(c), "old": c.old, "new": c.new}))
+        .collect();
+    let mut s = serde_json::to_string_pretty(&serde_json::json!({"version": 1, "changes": changes})).unwrap_or_default();
+    s.push('\n');
+    s
+}

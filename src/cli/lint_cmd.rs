@@ -46,6 +46,11 @@ pub struct LintArgs {
     /// Mesh version to assume (overrides the ServiceMeshControlPlane's spec.version), e.g. v2.1.
     #[arg(long, value_parser = parse_mesh_version)]
     pub mesh_version: Option<MeshVersion>,
+    /// Pulled extension images: an OCI layout directory, an OCI archive, a docker-archive, or
+    /// an unpacked image directory (`REF=DIR` to name it). Repeatable [default: the config's
+    /// `images`]. Without images, image and module checks are skipped.
+    #[arg(long, value_name = "PATH")]
+    pub images: Vec<PathBuf>,
     /// Configuration file [default: the nearest .meshext-lint.yaml in this or a parent directory].
     #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
     pub config: Option<PathBuf>,
@@ -110,6 +115,7 @@ fn options(args: &LintArgs, cfg: &Config) -> Result<RunOptions, String> {
             paths: args.paths.clone(),
             ignore: cfg.ignore.clone(),
             mesh_version,
+            images: if args.images.is_empty() { cfg.images.clone() } else { args.images.clone() },
         },
         context,
         rules: cfg.rules.clone(),

@@ -1,0 +1,62 @@
+//! Arguments shared by the commands that read a mesh (`chain`, `simulate`, `inspect`).
+
+use crate::config::{self, Config};
+use crate::diag::Severity;
+use crate::lint::{self, LintOptions, Outcome};
+use crate::model::{MeshVersion, VersionSource};
+use clap::Args;
+use std::path::PathBuf;
+
+#[derive(Args, Debug, Clone)]
+pub struct MeshArgs {
+    /// Files, directories (recursive: .yaml/.yml/.json), glob patterns, or `-` for stdin.
+    pub paths: Vec<String>,
+    /// Pulled extension images (OCI layout, OCI archive, docker-archive, or `REF=DIR`). Repeatable.
+    #[arg(long, value_name = "PATH")]
+    pub images: Vec<PathBuf>,
+    /// Mesh version to assume (overrides the ServiceMeshControlPlane's spec.version), e.g. v2.1.
+    #[arg(long, value_parser = parse_mesh_version)]
+    pub mesh_version: Option<MeshVersion>,
+    /// Configuration file [default: the nearest .meshext-lint.yaml].
+    #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
+    pub config: Option<PathBuf>,
+    /// Ignore any .meshext-lint.yaml.
+    #[arg(long)]
+    pub no_config: bool,
+}
+
+pub fn parse_mesh_version(s: &str) -> Result<MeshVersion, String> {
+    MeshVersion::parse(s).ok_or_else(|| format!("not a mesh version: {s:?} (expected e.g. v2.1)"))
+}
+
+impl MeshArgs {
+    /// The configuration these arguments select.
+    pub fn config(&self) -> Result<Config, String> {
+        config::select(self.config.as_deref(), self.no_config).map_err(|e| format!("invalid configuration: {e}"))
+    }
+
+    /// Pipeline options: flags win over the configuration.
+    pub fn options(&self, cfg: &Config, paths: &[String]) -> LintOptions {
+        LintOptions {
+            paths: if paths.is_empty() { vec![".".into()] } else { paths.to_vec() },
+            ignore: cfg.ignore.clone(),
+            mesh_version: self
+                .mesh_version
+                .map(|v| (v, VersionSource::CommandLine))
+                .or(cfg.mesh_version.map(|v| (v, VersionSource::Config))),
+            images: if self.images.is_empty() { cfg.images.clone() } else { self.images.clone() },
+        }
+    }
+}
+
+/// Loads a mesh, resolves images and builds chains. Input errors (unparseable files,
+/// unreadable images) are printed to stderr as one line each, so a chain or simulation built
+/// from partial input never looks complete.
+pub fn load_mesh(opts: &LintOptions) -> Result<Outcome, String> {
+    let mut out = lint::load(opts).map_err(|e| e.to_string())?;
+    lint::analyse(&mut out, opts);
+    for d in out.diagnostics.iter().filter(|d| d.severity == Severity::Error) {
+        eprintln!("meshext-lint: input problem: {}", crate::report::human::one_line(d));
+    }
+    Ok(out)
+}
