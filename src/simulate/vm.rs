@@ -192,30 +192,10 @@ impl Vm {
         store.limiter(|s| &mut s.limits);
         let linker = host::linker(engine, &profile, abi).map_err(|e| LoadError::Link(format!("host setup failed: {e}")))?;
 
-        // Check every import first so the message names the import and both signatures.
-        for imp in compiled.module.imports() {
-            let (m, n) = (imp.module(), imp.name());
-            let Some(def) = linker.get(&store, m, n) else {
-                return Err(LoadError::Link(format!(
-                    "Failed to load Wasm module due to a missing import: {m}.{n} (the {} does not provide it)",
-                    profile.label()
-                )));
-            };
-            if let (wasmi::ExternType::Func(want), Some(f)) = (imp.ty(), def.into_func()) {
-                let have = f.ty(&store);
-                if want.params() != have.params() || want.results() != have.results() {
-                    return Err(LoadError::Link(format!(
-                        "Failed to load Wasm module due to an import type mismatch: {m}.{n}, want: {}, but host exports: {}",
-                        sig(want.params(), want.results()),
-                        sig(have.params(), have.results())
-                    )));
-                }
-            }
-        }
         store.set_fuel(limits.fuel_per_call).ok();
         let instance = linker
             .instantiate_and_start(&mut store, &compiled.module)
-            .map_err(|e| LoadError::Link(format!("instantiation failed: {}", describe(&e, &limits))))?;
+            .map_err(|e| link_error(&e, &profile, &limits))?;
 
         let memory = instance.exports(&store).find_map(|e| e.into_memory());
         let Some(memory) = memory else {
@@ -355,6 +335,18 @@ impl std::fmt::Display for PluginStartError {
             PluginStartError::ConfigureFalse => f.write_str("proxy_on_configure returned false (Failed to configure)"),
         }
     }
+}
+
+/// Explains an instantiation failure: a missing import or type mismatch, or a trap.
+fn link_error(e: &Error, profile: &Profile, limits: &Limits) -> LoadError {
+    if e.as_trap_code().is_some() || e.i32_exit_status().is_some() {
+        return LoadError::Start(Failure { callback: "start function".into(), message: describe(e, limits), last_logs: Vec::new() });
+    }
+    let msg = e.to_string();
+    if matches!(e.kind(), wasmi::errors::ErrorKind::Linker(_)) {
+        return LoadError::Link(format!("Failed to load Wasm module: {msg} — the {} does not provide this import", profile.label()));
+    }
+    LoadError::Link(format!("Failed to load Wasm module: {msg}"))
 }
 
 /// A readable reason for a trap or host error.

@@ -297,6 +297,8 @@ pub struct HostState {
     pub rng: u64,
     /// Set by `proc_exit`: the module asked to exit with this code.
     pub exit_code: Option<i32>,
+    /// How often the module read `plugin_root_id` (root-id dispatching SDKs do).
+    pub root_id_reads: u32,
 }
 
 impl HostState {
@@ -337,6 +339,7 @@ impl HostState {
             last_status: (0, Vec::new()),
             rng: seed | 1,
             exit_code: None,
+            root_id_reads: 0,
         }
     }
 
@@ -490,4 +493,9 @@ pub fn note_unsupported(c: &mut C<'_>, what: &str) {
     if !c.data().logs.iter().any(|l| l.message == msg) {
         c.data_mut().log(LogLevel::Warn, msg);
     }
+}
+
+/// `:path` without query or fragment.
+pub fn properties_url_path(path: &str) -> &str {
+    path.split(['?', '#']).next().unwrap_or("")
 }

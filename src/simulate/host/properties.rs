@@ -281,6 +281,9 @@ pub fn register(l: &mut Linker<HostState>) -> Result<(), Error> {
     l.func_wrap("env", "proxy_get_property", |mut c: C<'_>, pp: i32, pl: i32, vp: i32, vl: i32| -> Result<i32, Error> {
         finish((|| {
             let segs = split_path(&mem::read(&c, pp, pl)?);
+            if segs.len() == 1 && segs[0] == "plugin_root_id" {
+                c.data_mut().root_id_reads += 1;
+            }
             let Some(v) = lookup(c.data(), &segs) else {
                 return Ok(status::NOT_FOUND);
             };
