@@ -6,7 +6,10 @@ use meshext_lint::simulate::{self, parse_scenario, ExtensionFilter, SimFilter, S
 use std::sync::Arc;
 
 fn module(name: &str) -> Arc<Vec<u8>> {
-    let p = format!("{}/samples/extensions/build/{name}.wasm", env!("CARGO_MANIFEST_DIR"));
+    let p = format!(
+        "{}/samples/extensions/build/{name}.wasm",
+        env!("CARGO_MANIFEST_DIR")
+    );
     Arc::new(std::fs::read(&p).unwrap_or_else(|e| panic!("{p}: {e} (build the samples first)")))
 }
 
@@ -34,10 +37,17 @@ fn run(chain: &[SimFilter], yaml: &str) -> simulate::SimReport {
 
 #[test]
 fn header_append_adds_configured_headers() {
-    let chain = [builtin("istio_authn"), ext("hdr", "header-append", r#"{"custom-header":"v"}"#), builtin("router")];
+    let chain = [
+        builtin("istio_authn"),
+        ext("hdr", "header-append", r#"{"custom-header":"v"}"#),
+        builtin("router"),
+    ];
     let r = run(&chain, "requests:\n  - name: one\n    expect: {status: 200, response_headers: {custom-header: v, missing: null}}\n");
     assert_eq!(r.exit_code(), 0);
-    let r = run(&chain, "requests:\n  - expect: {response_headers: {custom-header: other}}\n");
+    let r = run(
+        &chain,
+        "requests:\n  - expect: {response_headers: {custom-header: other}}\n",
+    );
     assert_eq!(r.exit_code(), 1, "a wrong expectation fails");
 }
 
@@ -68,7 +78,11 @@ requests:
 
 #[test]
 fn body_rewrite_and_counter_state() {
-    let chain = [ext("rw", "body-rewrite", r#"{"from":"hello","to":"goodbye"}"#), ext("count", "counter", r#"{"tick_ms": 1000}"#), builtin("router")];
+    let chain = [
+        ext("rw", "body-rewrite", r#"{"from":"hello","to":"goodbye"}"#),
+        ext("count", "counter", r#"{"tick_ms": 1000}"#),
+        builtin("router"),
+    ];
     let r = run(
         &chain,
         r#"
@@ -97,19 +111,129 @@ fn wasi_logger_logs_through_fd_write() {
 fn runtime_checks_on_real_modules() {
     let at = Location::file_only("sme.yaml");
     let res = "ServiceMeshExtension shop/x";
-    let ok = simulate::runtime_checks(&module("header-append"), "hdr", "null", MeshVersion::V2_1, &at, res);
+    let ok = simulate::runtime_checks(
+        &module("header-append"),
+        "hdr",
+        "null",
+        MeshVersion::V2_1,
+        &at,
+        res,
+    );
     assert!(ok.is_empty(), "{ok:?}");
-    let panic = simulate::runtime_checks(&module("config-panic"), "cp", "null", MeshVersion::V2_1, &at, res);
-    assert_eq!(panic.iter().map(|d| d.rule).collect::<Vec<_>>(), ["MX704"], "{panic:?}");
-    let fine = simulate::runtime_checks(&module("config-panic"), "cp", r#"{"a":"b"}"#, MeshVersion::V2_1, &at, res);
+    let panic = simulate::runtime_checks(
+        &module("config-panic"),
+        "cp",
+        "null",
+        MeshVersion::V2_1,
+        &at,
+        res,
+    );
+    assert_eq!(
+        panic.iter().map(|d| d.rule).collect::<Vec<_>>(),
+        ["MX704"],
+        "{panic:?}"
+    );
+    let fine = simulate::runtime_checks(
+        &module("config-panic"),
+        "cp",
+        r#"{"a":"b"}"#,
+        MeshVersion::V2_1,
+        &at,
+        res,
+    );
     assert!(fine.is_empty(), "{fine:?}");
-    let rejected = simulate::runtime_checks(&module("oob-auth"), "auth", "null", MeshVersion::V2_2, &at, res);
-    assert_eq!(rejected.iter().map(|d| d.rule).collect::<Vec<_>>(), ["MX703"], "{rejected:?}");
-    assert!(rejected[0].message.contains("oob-auth"), "shows the module's error log: {}", rejected[0].message);
-    let as_wrong = simulate::runtime_checks(&module("as-add-header"), "greet", "", MeshVersion::V2_1, &at, res);
-    assert_eq!(as_wrong.iter().map(|d| d.rule).collect::<Vec<_>>(), ["MX705"], "{as_wrong:?}");
-    assert!(as_wrong[0].message.contains("Missing root context factory"), "{}", as_wrong[0].message);
+    let rejected = simulate::runtime_checks(
+        &module("oob-auth"),
+        "auth",
+        "null",
+        MeshVersion::V2_2,
+        &at,
+        res,
+    );
+    assert_eq!(
+        rejected.iter().map(|d| d.rule).collect::<Vec<_>>(),
+        ["MX703"],
+        "{rejected:?}"
+    );
+    assert!(
+        rejected[0].message.contains("oob-auth"),
+        "shows the module's error log: {}",
+        rejected[0].message
+    );
+    let as_wrong = simulate::runtime_checks(
+        &module("as-add-header"),
+        "greet",
+        "",
+        MeshVersion::V2_1,
+        &at,
+        res,
+    );
+    assert_eq!(
+        as_wrong.iter().map(|d| d.rule).collect::<Vec<_>>(),
+        ["MX705"],
+        "{as_wrong:?}"
+    );
+    assert!(
+        as_wrong[0].message.contains("Missing root context factory"),
+        "{}",
+        as_wrong[0].message
+    );
     // OSSM 2.0 accepts only ABI 0.1.0: the 0.2.1 Rust modules fail to load there.
-    let v20 = simulate::runtime_checks(&module("header-append"), "hdr", "", MeshVersion::V2_0, &at, res);
-    assert_eq!(v20.iter().map(|d| d.rule).collect::<Vec<_>>(), ["MX701"], "{v20:?}");
+    let v20 = simulate::runtime_checks(
+        &module("header-append"),
+        "hdr",
+        "",
+        MeshVersion::V2_0,
+        &at,
+        res,
+    );
+    assert_eq!(
+        v20.iter().map(|d| d.rule).collect::<Vec<_>>(),
+        ["MX701"],
+        "{v20:?}"
+    );
+}
+
+fn fixture(name: &str) -> String {
+    std::fs::read_to_string(format!(
+        "{}/tests/fixtures/scenarios/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+#[test]
+fn local_reply_skips_filters_whose_request_never_ran() {
+    let cfg = r#"{"cluster":"outbound|8080||auth.shop.svc.cluster.local"}"#;
+    let chain = [
+        ext("auth", "oob-auth", cfg),
+        ext("hdr", "header-append", r#"{"custom-header":"v"}"#),
+        builtin("router"),
+    ];
+    let r = run(&chain, &fixture("sim_auth_chain.yaml"));
+    assert_eq!(r.exit_code(), 0);
+    // The denied request still ends with the log phase for header-append (context created there).
+    let tail: Vec<_> = r.requests[1]
+        .trace
+        .iter()
+        .filter(|e| e.filter == "shop/hdr")
+        .map(|e| e.callback.clone())
+        .collect();
+    assert!(tail.iter().any(|c| c.contains("log phase")), "{tail:?}");
+    assert!(
+        !tail.iter().any(|c| c == "proxy_on_response_headers"),
+        "{tail:?}"
+    );
+    let json = simulate::render::json(&r);
+    assert!(json.contains("\"upstream_request\"") && json.contains("\"metrics\""));
+}
+
+#[test]
+fn chunked_bodies() {
+    let chain = [
+        ext("rw", "body-rewrite", r#"{"from":"hello","to":"goodbye"}"#),
+        builtin("router"),
+    ];
+    let r = run(&chain, &fixture("sim_chunked_body.yaml"));
+    assert_eq!(r.exit_code(), 0);
 }

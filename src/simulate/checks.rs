@@ -11,7 +11,11 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 fn log_excerpt(logs: &[LogLine], min: LogLevel) -> String {
-    let all: Vec<String> = logs.iter().filter(|l| l.level >= min).map(|l| format!("[{}] {}", l.level.as_str(), l.message)).collect();
+    let all: Vec<String> = logs
+        .iter()
+        .filter(|l| l.level >= min)
+        .map(|l| format!("[{}] {}", l.level.as_str(), l.message))
+        .collect();
     let lines = &all[all.len().saturating_sub(5)..];
     if lines.is_empty() {
         String::new()
@@ -26,39 +30,101 @@ fn root_id_problem(vm: &Vm, logs: &[LogLine], root_id: &str) -> bool {
     let read = vm.store.data().root_id_reads > 0;
     let mentions = logs.iter().any(|l| {
         let m = l.message.to_ascii_lowercase();
-        m.contains("root") && (m.contains("missing") || m.contains("no root") || m.contains("not found") || m.contains("unknown") || m.contains(&root_id.to_ascii_lowercase()))
+        m.contains("root")
+            && (m.contains("missing")
+                || m.contains("no root")
+                || m.contains("not found")
+                || m.contains("unknown")
+                || m.contains(&root_id.to_ascii_lowercase()))
     });
     read && (mentions || vm.failed.is_some())
 }
 
 /// Starts `module` for the SME `sme_name` with `configuration` (as delivered, see
 /// [`super::configuration_for`]) on `version`'s proxy. Findings point at `at`.
-pub fn runtime_checks(module: &[u8], sme_name: &str, configuration: &str, version: MeshVersion, at: &Location, resource: &str) -> Vec<Diagnostic> {
-    runtime_checks_with(module, sme_name, configuration, Profile::for_mesh(version), Limits::default(), at, resource)
+pub fn runtime_checks(
+    module: &[u8],
+    sme_name: &str,
+    configuration: &str,
+    version: MeshVersion,
+    at: &Location,
+    resource: &str,
+) -> Vec<Diagnostic> {
+    runtime_checks_with(
+        module,
+        sme_name,
+        configuration,
+        Profile::for_mesh(version),
+        Limits::default(),
+        at,
+        resource,
+    )
 }
 
 /// [`runtime_checks`] with an explicit host profile and limits.
-pub fn runtime_checks_with(module: &[u8], sme_name: &str, configuration: &str, profile: Profile, limits: Limits, at: &Location, resource: &str) -> Vec<Diagnostic> {
-    let d = |rule: &'static str, msg: String| Diagnostic::new(rule, msg).at(at.clone()).resource(resource);
+pub fn runtime_checks_with(
+    module: &[u8],
+    sme_name: &str,
+    configuration: &str,
+    profile: Profile,
+    limits: Limits,
+    at: &Location,
+    resource: &str,
+) -> Vec<Diagnostic> {
+    let d = |rule: &'static str, msg: String| {
+        Diagnostic::new(rule, msg).at(at.clone()).resource(resource)
+    };
     let engine = vm::engine(&limits);
     let root_id = format!("{sme_name}_root");
     let compiled = match vm::compile(&engine, module, &limits) {
         Ok(c) => c,
         Err(e) => return vec![d("MX701", format!("the module cannot be loaded by the {}: {e}", profile.label())).help("Build the module for the proxy-wasm ABI this mesh version accepts (see `meshext-lint explain MX701`).")],
     };
-    let plugin = Rc::new(PluginInfo { name: sme_name.into(), root_id: root_id.clone(), vm_id: String::new(), configuration: configuration.as_bytes().to_vec(), vm_configuration: Vec::new() });
+    let plugin = Rc::new(PluginInfo {
+        name: sme_name.into(),
+        root_id: root_id.clone(),
+        vm_id: String::new(),
+        configuration: configuration.as_bytes().to_vec(),
+        vm_configuration: Vec::new(),
+    });
     let shared = Rc::new(RefCell::new(Shared::default()));
-    let mut vm = match Vm::load(&engine, &compiled, plugin, Rc::new(WorkloadInfo::default()), profile, shared, 0, limits, 1) {
+    let mut vm = match Vm::load(
+        &engine,
+        &compiled,
+        plugin,
+        Rc::new(WorkloadInfo::default()),
+        profile,
+        shared,
+        0,
+        limits,
+        1,
+    ) {
         Ok(vm) => vm,
         Err(LoadError::Start(f)) => {
             return vec![d("MX701", format!("the module's start function {} fails: {}{}", f.callback, f.message, log_excerpt(&f.last_logs, LogLevel::Trace)))
                 .help("The proxy runs `_initialize`/`main` (or `_start`) when it loads the module; fix the trap or the endless work there.")];
         }
-        Err(e) => return vec![d("MX701", format!("the {} cannot load the module: {e}", profile.label()))],
+        Err(e) => {
+            return vec![d(
+                "MX701",
+                format!("the {} cannot load the module: {e}", profile.label()),
+            )]
+        }
     };
     let r = vm.start_plugin();
     let logs = vm.take_logs();
-    let cfg_note = if configuration.len() > 60 { format!("{}…", &configuration[..configuration.char_indices().nth(60).map(|(i, _)| i).unwrap_or(configuration.len())]) } else { configuration.to_string() };
+    let cfg_note = if configuration.len() > 60 {
+        format!(
+            "{}…",
+            &configuration[..configuration
+                .char_indices()
+                .nth(60)
+                .map(|(i, _)| i)
+                .unwrap_or(configuration.len())]
+        )
+    } else {
+        configuration.to_string()
+    };
     match r {
         Ok(()) => {
             if root_id_problem(&vm, &logs, &root_id) {

@@ -17,7 +17,13 @@ pub fn configuration_for(ext: &Extension, version: MeshVersion) -> String {
 pub fn deliver(config: &ExtensionConfig, version: MeshVersion) -> String {
     let v20 = version <= MeshVersion::V2_0;
     match config {
-        ExtensionConfig::Absent => if v20 { String::new() } else { "null".into() },
+        ExtensionConfig::Absent => {
+            if v20 {
+                String::new()
+            } else {
+                "null".into()
+            }
+        }
         ExtensionConfig::Text(s) if v20 => s.clone(),
         ExtensionConfig::Text(s) => {
             if s.is_empty() {
@@ -47,7 +53,11 @@ pub fn go_json(v: &Value) -> String {
             Value::Object(m) => {
                 let mut keys: Vec<&String> = m.keys().collect();
                 keys.sort();
-                Value::Object(keys.into_iter().map(|k| (k.clone(), sorted(&m[k]))).collect())
+                Value::Object(
+                    keys.into_iter()
+                        .map(|k| (k.clone(), sorted(&m[k])))
+                        .collect(),
+                )
             }
             Value::Array(a) => Value::Array(a.iter().map(sorted).collect()),
             other => other.clone(),
@@ -72,11 +82,35 @@ mod tests {
         let v21 = MeshVersion::V2_1;
         assert_eq!(deliver(&ExtensionConfig::Absent, MeshVersion::V2_0), "");
         assert_eq!(deliver(&ExtensionConfig::Absent, v21), "null");
-        assert_eq!(deliver(&ExtensionConfig::Text("hello".into()), MeshVersion::V2_0), "hello");
-        assert_eq!(deliver(&ExtensionConfig::Text("hello".into()), v21), "hello");
-        assert_eq!(deliver(&ExtensionConfig::Text(r#"{"b":1, "a":"x"}"#.into()), v21), r#"{"a":"x","b":1}"#);
-        assert_eq!(deliver(&ExtensionConfig::Text("[1]".into()), MeshVersion::V2_2), "[1]");
-        assert_eq!(deliver(&ExtensionConfig::Object(json!({"z": {"y": 1, "x": "<&>"}})), v21), r#"{"z":{"x":"\u003c\u0026\u003e","y":1}}"#);
-        assert_eq!(deliver(&ExtensionConfig::Object(json!({"raw_v1alpha1_config": "plain"})), v21), "plain");
+        assert_eq!(
+            deliver(&ExtensionConfig::Text("hello".into()), MeshVersion::V2_0),
+            "hello"
+        );
+        assert_eq!(
+            deliver(&ExtensionConfig::Text("hello".into()), v21),
+            "hello"
+        );
+        assert_eq!(
+            deliver(&ExtensionConfig::Text(r#"{"b":1, "a":"x"}"#.into()), v21),
+            r#"{"a":"x","b":1}"#
+        );
+        assert_eq!(
+            deliver(&ExtensionConfig::Text("[1]".into()), MeshVersion::V2_2),
+            "[1]"
+        );
+        assert_eq!(
+            deliver(
+                &ExtensionConfig::Object(json!({"z": {"y": 1, "x": "<&>"}})),
+                v21
+            ),
+            r#"{"z":{"x":"\u003c\u0026\u003e","y":1}}"#
+        );
+        assert_eq!(
+            deliver(
+                &ExtensionConfig::Object(json!({"raw_v1alpha1_config": "plain"})),
+                v21
+            ),
+            "plain"
+        );
     }
 }

@@ -6,8 +6,12 @@
 use super::headers::HeaderMap;
 use super::host::profile::Profile;
 use super::host::shared::Shared;
-use super::host::{Access, CalloutResponse, Effect, HttpCall, HttpState, LocalReply, PluginInfo, WorkloadInfo};
-use super::trace::{diff_body, diff_headers, ClientResponse, Message, RequestReport, StartupProblem, TraceEvent};
+use super::host::{
+    Access, CalloutResponse, Effect, HttpCall, HttpState, LocalReply, PluginInfo, WorkloadInfo,
+};
+use super::trace::{
+    diff_body, diff_headers, ClientResponse, Message, RequestReport, StartupProblem, TraceEvent,
+};
 use super::vm::{self, Compiled, HeadersFn, Limits, Vm};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
@@ -18,7 +22,9 @@ use std::sync::Arc;
 #[derive(Debug, Clone)]
 pub enum SimFilter {
     /// A built-in filter (`istio_authn`, `rbac`, `istio.stats`, `router`, …): passes through.
-    Builtin { name: String },
+    Builtin {
+        name: String,
+    },
     Extension(ExtensionFilter),
 }
 
@@ -124,6 +130,9 @@ pub struct FilterManager {
     request_seq: u64,
 }
 
+/// A module compiled once per distinct byte string.
+type CompileResult = Result<Rc<Compiled>, vm::LoadError>;
+
 const MAX_TICKS_PER_ADVANCE: usize = 100_000;
 const MAX_STEPS_PER_REQUEST: usize = 1_000_000;
 
@@ -155,7 +164,13 @@ struct Run<'a> {
 
 impl FilterManager {
     /// Loads every extension of the chain (one VM each) and starts its plugin.
-    pub fn new(chain: &[SimFilter], workload: WorkloadInfo, profile: Profile, limits: Limits, seed: u64) -> FilterManager {
+    pub fn new(
+        chain: &[SimFilter],
+        workload: WorkloadInfo,
+        profile: Profile,
+        limits: Limits,
+        seed: u64,
+    ) -> FilterManager {
         let engine = vm::engine(&limits);
         let shared = Rc::new(RefCell::new(Shared::default()));
         let workload = Rc::new(workload);
@@ -169,7 +184,7 @@ impl FilterManager {
             next_conn: 1,
             request_seq: 0,
         };
-        let mut compiled: Vec<(Arc<Vec<u8>>, Result<Rc<Compiled>, vm::LoadError>)> = Vec::new();
+        let mut compiled: Vec<(Arc<Vec<u8>>, CompileResult)> = Vec::new();
         for f in chain {
             match f {
                 SimFilter::Builtin { name } => fm.stages.push(Stage {
@@ -179,7 +194,10 @@ impl FilterManager {
                 }),
                 SimFilter::Extension(e) => {
                     let label = f.label();
-                    let c = match compiled.iter().find(|(b, _)| Arc::ptr_eq(b, &e.module) || **b == *e.module) {
+                    let c = match compiled
+                        .iter()
+                        .find(|(b, _)| Arc::ptr_eq(b, &e.module) || **b == *e.module)
+                    {
                         Some((_, c)) => c.clone(),
                         None => {
                             let c = vm::compile(&engine, &e.module, &limits).map(Rc::new);
@@ -197,14 +215,26 @@ impl FilterManager {
                     let index = fm.vms.len();
                     let slot = match c {
                         Err(err) => Slot::Broken(err.to_string()),
-                        Ok(c) => match Vm::load(&engine, &c, plugin, workload.clone(), profile, shared.clone(), index, limits, seed ^ index as u64) {
+                        Ok(c) => match Vm::load(
+                            &engine,
+                            &c,
+                            plugin,
+                            workload.clone(),
+                            profile,
+                            shared.clone(),
+                            index,
+                            limits,
+                            seed ^ index as u64,
+                        ) {
                             Err(err) => Slot::Broken(err.to_string()),
                             Ok(mut vm) => {
                                 let r = vm.start_plugin();
                                 let logs = vm.take_logs();
                                 fm.startup.push(TraceEvent {
                                     filter: label.clone(),
-                                    callback: "start (on_context_create, on_vm_start, on_configure)".into(),
+                                    callback:
+                                        "start (on_context_create, on_vm_start, on_configure)"
+                                            .into(),
                                     result: match &r {
                                         Ok(()) => "ok".into(),
                                         Err(e) => e.to_string(),
@@ -215,7 +245,11 @@ impl FilterManager {
                                 match r {
                                     Ok(()) => Slot::Ready(Box::new(vm)),
                                     Err(e) => {
-                                        fm.startup_problems.push(StartupProblem { filter: label.clone(), message: e.to_string(), logs });
+                                        fm.startup_problems.push(StartupProblem {
+                                            filter: label.clone(),
+                                            message: e.to_string(),
+                                            logs,
+                                        });
                                         Slot::Broken(e.to_string())
                                     }
                                 }
@@ -224,11 +258,19 @@ impl FilterManager {
                     };
                     if let Slot::Broken(m) = &slot {
                         if !fm.startup_problems.iter().any(|p| p.filter == label) {
-                            fm.startup_problems.push(StartupProblem { filter: label.clone(), message: m.clone(), logs: Vec::new() });
+                            fm.startup_problems.push(StartupProblem {
+                                filter: label.clone(),
+                                message: m.clone(),
+                                logs: Vec::new(),
+                            });
                         }
                     }
                     fm.vms.push(slot);
-                    fm.stages.push(Stage { label, vm: Some(index), builtin_router: false });
+                    fm.stages.push(Stage {
+                        label,
+                        vm: Some(index),
+                        builtin_router: false,
+                    });
                 }
             }
         }
@@ -247,7 +289,11 @@ impl FilterManager {
     }
 
     fn label_of_vm(&self, vm: usize) -> String {
-        self.stages.iter().find(|s| s.vm == Some(vm)).map(|s| s.label.clone()).unwrap_or_default()
+        self.stages
+            .iter()
+            .find(|s| s.vm == Some(vm))
+            .map(|s| s.label.clone())
+            .unwrap_or_default()
     }
 
     /// Metric values summed by name over the workload's VMs (Envoy's `wasmcustom` stats).
@@ -264,7 +310,12 @@ impl FilterManager {
     }
 
     pub fn shared_data(&self) -> BTreeMap<String, String> {
-        self.shared.borrow().data.iter().map(|((_, k), (v, _))| (k.clone(), String::from_utf8_lossy(v).into_owned())).collect()
+        self.shared
+            .borrow()
+            .data
+            .iter()
+            .map(|((_, k), (v, _))| (k.clone(), String::from_utf8_lossy(v).into_owned()))
+            .collect()
     }
 
     /// Moves the simulated clock forward, firing due ticks (and the queue events and
@@ -293,7 +344,11 @@ impl FilterManager {
                 }
             }
             let label = self.label_of_vm(vmi);
-            let mut ev = TraceEvent { filter: label, callback: "proxy_on_tick".into(), ..Default::default() };
+            let mut ev = TraceEvent {
+                filter: label,
+                callback: "proxy_on_tick".into(),
+                ..Default::default()
+            };
             let mut calls = Vec::new();
             if let Some(vm) = self.vm(vmi) {
                 if let Some(f) = vm.ex.on_tick {
@@ -329,7 +384,11 @@ impl FilterManager {
             let Some((vmi, root, token)) = ev else { return };
             let label = self.label_of_vm(vmi);
             if let Some(vm) = self.vm(vmi) {
-                let mut t = TraceEvent { filter: label, callback: format!("proxy_on_queue_ready(token {token})"), ..Default::default() };
+                let mut t = TraceEvent {
+                    filter: label,
+                    callback: format!("proxy_on_queue_ready(token {token})"),
+                    ..Default::default()
+                };
                 if let Some(f) = vm.ex.on_queue_ready {
                     match vm.invoke(f, (root as i32, token as i32), root, "proxy_on_queue_ready") {
                         Ok(()) => t.result = "done".into(),
@@ -347,15 +406,31 @@ impl FilterManager {
     }
 
     /// Delivers an HTTP call response to the root context outside a request (ticks).
-    fn deliver_call(&mut self, vmi: usize, call: &HttpCall, resp: &CalloutResponse, trace: &mut Vec<TraceEvent>) {
+    fn deliver_call(
+        &mut self,
+        vmi: usize,
+        call: &HttpCall,
+        resp: &CalloutResponse,
+        trace: &mut Vec<TraceEvent>,
+    ) {
         let label = self.label_of_vm(vmi);
         if let Some(vm) = self.vm(vmi) {
-            let mut t = TraceEvent { filter: label, callback: format!("proxy_on_http_call_response(token {})", call.token), ..Default::default() };
+            let mut t = TraceEvent {
+                filter: label,
+                callback: format!("proxy_on_http_call_response(token {})", call.token),
+                ..Default::default()
+            };
             if let Some(f) = vm.ex.on_http_call_response {
                 vm.store.data_mut().callout = Some(resp.clone());
                 let r = vm.invoke(
                     f,
-                    (call.root as i32, call.token as i32, resp.headers.len() as i32, resp.body.len() as i32, resp.trailers.len() as i32),
+                    (
+                        call.root as i32,
+                        call.token as i32,
+                        resp.headers.len() as i32,
+                        resp.body.len() as i32,
+                        resp.trailers.len() as i32,
+                    ),
                     call.root,
                     "proxy_on_http_call_response",
                 );
@@ -375,7 +450,13 @@ impl FilterManager {
     }
 
     /// Sends one request through the chain and returns what happened.
-    pub fn run_request(&mut self, name: &str, input: &RequestInput, upstream: Option<&Response>, mocks: &[HttpMock]) -> RequestReport {
+    pub fn run_request(
+        &mut self,
+        name: &str,
+        input: &RequestInput,
+        upstream: Option<&Response>,
+        mocks: &[HttpMock],
+    ) -> RequestReport {
         self.request_seq += 1;
         let conn = self.next_conn;
         self.next_conn += 1;
@@ -388,7 +469,10 @@ impl FilterManager {
             req_headers.add(k, v);
         }
         if req_headers.get("x-request-id").is_none() {
-            req_headers.add("x-request-id", &format!("00000000-0000-4000-8000-{:012}", self.request_seq));
+            req_headers.add(
+                "x-request-id",
+                &format!("00000000-0000-4000-8000-{:012}", self.request_seq),
+            );
         }
         let body_len: usize = input.chunks.iter().map(Vec::len).sum();
         if body_len > 0 && input.chunks.len() == 1 && req_headers.get("content-length").is_none() {
@@ -397,7 +481,9 @@ impl FilterManager {
         let now = self.shared.borrow().clock.realtime_ns;
         let st = Rc::new(RefCell::new(HttpState {
             req_headers,
-            req_trailers: HeaderMap::from_pairs(input.trailers.iter().map(|(a, b)| (a.as_str(), b.as_str()))),
+            req_trailers: HeaderMap::from_pairs(
+                input.trailers.iter().map(|(a, b)| (a.as_str(), b.as_str())),
+            ),
             start_ns: now,
             connection_id: conn,
             source_address: "10.0.0.1".into(),
@@ -409,17 +495,25 @@ impl FilterManager {
         let mut downstream = VecDeque::new();
         let has_body = !input.chunks.is_empty() && body_len > 0;
         let has_trailers = !input.trailers.is_empty();
-        downstream.push_back(Frame::Headers { eos: !has_body && !has_trailers });
+        downstream.push_back(Frame::Headers {
+            eos: !has_body && !has_trailers,
+        });
         if has_body {
             let chunks: Vec<&Vec<u8>> = input.chunks.iter().filter(|c| !c.is_empty()).collect();
             for (i, c) in chunks.iter().enumerate() {
-                downstream.push_back(Frame::Data { bytes: (*c).clone(), eos: i + 1 == chunks.len() && !has_trailers });
+                downstream.push_back(Frame::Data {
+                    bytes: (*c).clone(),
+                    eos: i + 1 == chunks.len() && !has_trailers,
+                });
             }
         }
         if has_trailers {
             downstream.push_back(Frame::Trailers);
         }
-        let enc_order: Vec<usize> = (0..n).rev().filter(|&i| !self.stages[i].builtin_router).collect();
+        let enc_order: Vec<usize> = (0..n)
+            .rev()
+            .filter(|&i| !self.stages[i].builtin_router)
+            .collect();
         let mut run = Run {
             mocks,
             st,
@@ -430,7 +524,10 @@ impl FilterManager {
             eq: vec![VecDeque::new(); n],
             enc_order,
             downstream,
-            upstream_resp: upstream.cloned().unwrap_or(Response { status: 200, ..Default::default() }),
+            upstream_resp: upstream.cloned().unwrap_or(Response {
+                status: 200,
+                ..Default::default()
+            }),
             upstream: None,
             upstream_done: false,
             client: None,
@@ -440,7 +537,10 @@ impl FilterManager {
             reset: None,
             pending_calls: VecDeque::new(),
             pending_grpc: VecDeque::new(),
-            report: RequestReport { name: name.to_string(), ..Default::default() },
+            report: RequestReport {
+                name: name.to_string(),
+                ..Default::default()
+            },
         };
         self.drive(&mut run);
         self.tail(&mut run);
@@ -482,7 +582,11 @@ impl FilterManager {
                 }
             }
             if let Some((dir, i, _)) = step {
-                let q = if dir == Dir::Dec { &mut run.dq[i] } else { &mut run.eq[i] };
+                let q = if dir == Dir::Dec {
+                    &mut run.dq[i]
+                } else {
+                    &mut run.eq[i]
+                };
                 let frame = q.pop_front().expect("non-empty");
                 self.process(run, dir, i, frame);
                 continue;
@@ -505,19 +609,33 @@ impl FilterManager {
     fn deliver_pending(&mut self, run: &mut Run<'_>) -> bool {
         if let Some((vmi, call, resp)) = run.pending_calls.pop_front() {
             let label = self.label_of_vm(vmi);
-            let mut ev = TraceEvent { filter: label, callback: format!("proxy_on_http_call_response(token {})", call.token), ..Default::default() };
+            let mut ev = TraceEvent {
+                filter: label,
+                callback: format!("proxy_on_http_call_response(token {})", call.token),
+                ..Default::default()
+            };
             let effects = match self.vm(vmi) {
                 Some(vm) => {
                     if let Some(f) = vm.ex.on_http_call_response {
                         vm.store.data_mut().callout = Some(resp.clone());
                         let r = vm.invoke(
                             f,
-                            (call.root as i32, call.token as i32, resp.headers.len() as i32, resp.body.len() as i32, resp.trailers.len() as i32),
+                            (
+                                call.root as i32,
+                                call.token as i32,
+                                resp.headers.len() as i32,
+                                resp.body.len() as i32,
+                                resp.trailers.len() as i32,
+                            ),
                             call.root,
                             "proxy_on_http_call_response",
                         );
                         vm.store.data_mut().callout = None;
-                        ev.result = if r.is_ok() { "done".into() } else { "trap".into() };
+                        ev.result = if r.is_ok() {
+                            "done".into()
+                        } else {
+                            "trap".into()
+                        };
                         ev.failure = r.err();
                     }
                     ev.logs = vm.take_logs();
@@ -533,7 +651,15 @@ impl FilterManager {
                 // A trap in an async callback fails the streams of that VM that wait on it.
                 if let Some(i) = self.stages.iter().position(|s| s.vm == Some(vmi)) {
                     if run.ctx[i].is_some() && !run.client_done {
-                        self.fail_stream(run, i, if run.upstream_done { Dir::Enc } else { Dir::Dec });
+                        self.fail_stream(
+                            run,
+                            i,
+                            if run.upstream_done {
+                                Dir::Enc
+                            } else {
+                                Dir::Dec
+                            },
+                        );
                     }
                 }
             }
@@ -542,11 +668,24 @@ impl FilterManager {
         if let Some((vmi, root, token)) = run.pending_grpc.pop_front() {
             let label = self.label_of_vm(vmi);
             if let Some(vm) = self.vm(vmi) {
-                let mut ev = TraceEvent { filter: label, callback: format!("proxy_on_grpc_close(token {token}, 14)"), ..Default::default() };
+                let mut ev = TraceEvent {
+                    filter: label,
+                    callback: format!("proxy_on_grpc_close(token {token}, 14)"),
+                    ..Default::default()
+                };
                 vm.store.data_mut().last_status = (14, b"gRPC callouts are not simulated".to_vec());
                 if let Some(f) = vm.ex.on_grpc_close {
-                    let r = vm.invoke(f, (root as i32, token as i32, 14), root, "proxy_on_grpc_close");
-                    ev.result = if r.is_ok() { "done".into() } else { "trap".into() };
+                    let r = vm.invoke(
+                        f,
+                        (root as i32, token as i32, 14),
+                        root,
+                        "proxy_on_grpc_close",
+                    );
+                    ev.result = if r.is_ok() {
+                        "done".into()
+                    } else {
+                        "trap".into()
+                    };
                     ev.failure = r.err();
                 }
                 ev.logs = vm.take_logs();
@@ -561,10 +700,18 @@ impl FilterManager {
         if let Some((vmi, root, token)) = ev {
             let label = self.label_of_vm(vmi);
             if let Some(vm) = self.vm(vmi) {
-                let mut t = TraceEvent { filter: label, callback: format!("proxy_on_queue_ready(token {token})"), ..Default::default() };
+                let mut t = TraceEvent {
+                    filter: label,
+                    callback: format!("proxy_on_queue_ready(token {token})"),
+                    ..Default::default()
+                };
                 if let Some(f) = vm.ex.on_queue_ready {
                     let r = vm.invoke(f, (root as i32, token as i32), root, "proxy_on_queue_ready");
-                    t.result = if r.is_ok() { "done".into() } else { "trap".into() };
+                    t.result = if r.is_ok() {
+                        "done".into()
+                    } else {
+                        "trap".into()
+                    };
                     t.failure = r.err();
                 }
                 t.logs = vm.take_logs();
@@ -597,7 +744,12 @@ impl FilterManager {
             Dir::Enc => {
                 let pos = match from {
                     None => 0,
-                    Some(i) => run.enc_order.iter().position(|&x| x == i).map(|p| p + 1).unwrap_or(usize::MAX),
+                    Some(i) => run
+                        .enc_order
+                        .iter()
+                        .position(|&x| x == i)
+                        .map(|p| p + 1)
+                        .unwrap_or(usize::MAX),
                 };
                 match run.enc_order.get(pos) {
                     Some(&i) => run.eq[i].push_back(f),
@@ -643,17 +795,36 @@ impl FilterManager {
         {
             let mut st = run.st.borrow_mut();
             st.resp_headers = h;
-            st.resp_trailers = HeaderMap::from_pairs(r.trailers.iter().map(|(a, b)| (a.as_str(), b.as_str())));
+            st.resp_trailers =
+                HeaderMap::from_pairs(r.trailers.iter().map(|(a, b)| (a.as_str(), b.as_str())));
             st.response_code = Some(r.status);
             st.response_code_details = Some(details.to_string());
             st.response_size = r.body.len() as u64;
         }
         let has_body = !r.body.is_empty();
         let has_trailers = !r.trailers.is_empty();
-        run.client = Some(ClientResponse { details: details.to_string(), ..Default::default() });
-        self.push_next(run, Dir::Enc, None, Frame::Headers { eos: !has_body && !has_trailers });
+        run.client = Some(ClientResponse {
+            details: details.to_string(),
+            ..Default::default()
+        });
+        self.push_next(
+            run,
+            Dir::Enc,
+            None,
+            Frame::Headers {
+                eos: !has_body && !has_trailers,
+            },
+        );
         if has_body {
-            self.push_next(run, Dir::Enc, None, Frame::Data { bytes: r.body.clone(), eos: !has_trailers });
+            self.push_next(
+                run,
+                Dir::Enc,
+                None,
+                Frame::Data {
+                    bytes: r.body.clone(),
+                    eos: !has_trailers,
+                },
+            );
         }
         if has_trailers {
             self.push_next(run, Dir::Enc, None, Frame::Trailers);
@@ -666,7 +837,11 @@ impl FilterManager {
         let eos = match f {
             Frame::Headers { eos } => {
                 c.headers = st.resp_headers.clone();
-                c.status = c.headers.get(":status").and_then(|s| s.parse().ok()).unwrap_or(0);
+                c.status = c
+                    .headers
+                    .get(":status")
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(0);
                 run.client_headers_sent = true;
                 eos
             }
@@ -688,8 +863,17 @@ impl FilterManager {
         let Some(vmi) = self.stages[i].vm else {
             // Built-in filters pass everything through; headers show up in the trace.
             if let Frame::Headers { .. } = frame {
-                let cb = if dir == Dir::Dec { "decodeHeaders" } else { "encodeHeaders" };
-                run.report.trace.push(TraceEvent { filter: self.stages[i].label.clone(), callback: cb.into(), result: "Continue".into(), ..Default::default() });
+                let cb = if dir == Dir::Dec {
+                    "decodeHeaders"
+                } else {
+                    "encodeHeaders"
+                };
+                run.report.trace.push(TraceEvent {
+                    filter: self.stages[i].label.clone(),
+                    callback: cb.into(),
+                    result: "Continue".into(),
+                    ..Default::default()
+                });
             }
             self.push_next(run, dir, Some(i), frame);
             return;
@@ -709,7 +893,11 @@ impl FilterManager {
                 return;
             }
         }
-        let ds = if dir == Dir::Dec { &mut run.dec[i] } else { &mut run.enc[i] };
+        let ds = if dir == Dir::Dec {
+            &mut run.dec[i]
+        } else {
+            &mut run.enc[i]
+        };
         if ds.stopped_all && !matches!(frame, Frame::Headers { .. }) {
             match frame {
                 Frame::Data { bytes, eos } => {
@@ -746,7 +934,13 @@ impl FilterManager {
         };
         if vm.failed.is_some() {
             let fl = vm.failed.clone();
-            run.report.trace.push(TraceEvent { filter: label, callback: "create filter".into(), result: "VM failed earlier; failing closed".into(), failure: fl, ..Default::default() });
+            run.report.trace.push(TraceEvent {
+                filter: label,
+                callback: "create filter".into(),
+                result: "VM failed earlier; failing closed".into(),
+                failure: fl,
+                ..Default::default()
+            });
             self.fail_stream(run, i, Dir::Dec);
             return false;
         }
@@ -754,9 +948,17 @@ impl FilterManager {
         let ctx = vm.new_context(root, Some(st));
         run.ctx[i] = Some(ctx);
         if let Some(f) = vm.ex.on_context_create {
-            if let Err(fl) = vm.invoke(f, (ctx as i32, root as i32), ctx, "proxy_on_context_create") {
+            if let Err(fl) = vm.invoke(f, (ctx as i32, root as i32), ctx, "proxy_on_context_create")
+            {
                 let logs = vm.take_logs();
-                run.report.trace.push(TraceEvent { filter: label, callback: "proxy_on_context_create".into(), result: "trap".into(), logs, failure: Some(fl), ..Default::default() });
+                run.report.trace.push(TraceEvent {
+                    filter: label,
+                    callback: "proxy_on_context_create".into(),
+                    result: "trap".into(),
+                    logs,
+                    failure: Some(fl),
+                    ..Default::default()
+                });
                 self.fail_stream(run, i, Dir::Dec);
                 return false;
             }
@@ -772,16 +974,38 @@ impl FilterManager {
         }
     }
 
-    fn on_headers(&mut self, run: &mut Run<'_>, dir: Dir, i: usize, vmi: usize, ctx: u32, eos: bool) {
+    fn on_headers(
+        &mut self,
+        run: &mut Run<'_>,
+        dir: Dir,
+        i: usize,
+        vmi: usize,
+        ctx: u32,
+        eos: bool,
+    ) {
         let before = {
             let st = run.st.borrow();
-            if dir == Dir::Dec { st.req_headers.clone() } else { st.resp_headers.clone() }
+            if dir == Dir::Dec {
+                st.req_headers.clone()
+            } else {
+                st.resp_headers.clone()
+            }
         };
-        self.set_access(vmi, ctx, |a| if dir == Dir::Dec { a.req_headers = true } else { a.resp_headers = true });
+        self.set_access(vmi, ctx, |a| {
+            if dir == Dir::Dec {
+                a.req_headers = true
+            } else {
+                a.resp_headers = true
+            }
+        });
         let n = before.len() as i32;
         let (name, f) = {
             let vm = self.vm(vmi).expect("ready");
-            if dir == Dir::Dec { ("proxy_on_request_headers", vm.ex.on_request_headers) } else { ("proxy_on_response_headers", vm.ex.on_response_headers) }
+            if dir == Dir::Dec {
+                ("proxy_on_request_headers", vm.ex.on_request_headers)
+            } else {
+                ("proxy_on_response_headers", vm.ex.on_response_headers)
+            }
         };
         let vm = self.vm(vmi).expect("ready");
         let r = match f {
@@ -792,34 +1016,53 @@ impl FilterManager {
         let mut ev = self.event(run, i, vmi, name);
         {
             let st = run.st.borrow();
-            let after = if dir == Dir::Dec { &st.req_headers } else { &st.resp_headers };
+            let after = if dir == Dir::Dec {
+                &st.req_headers
+            } else {
+                &st.resp_headers
+            };
             diff_headers("", &before, after, &mut ev.changes);
         }
         let effects = std::mem::take(&mut self.vm(vmi).expect("ready").store.data_mut().effects);
-        let local = effects.iter().any(|e| matches!(e, Effect::LocalReply { .. }));
+        let local = effects
+            .iter()
+            .any(|e| matches!(e, Effect::LocalReply { .. }));
         match r {
             Err(fl) => {
                 ev.result = "trap".into();
                 ev.failure = Some(fl);
                 run.report.trace.push(ev);
                 self.fail_stream(run, i, dir);
-                return;
             }
             Ok(code) => {
                 // StopIteration (1) becomes StopAllIterationAndWatermark; ContinueAndEndStream (2) continues.
                 let stop_all = local || (code != 0 && code != 2);
-                ev.result = if stop_all { "StopAllIterationAndWatermark".into() } else { "Continue".into() };
+                ev.result = if stop_all {
+                    "StopAllIterationAndWatermark".into()
+                } else {
+                    "Continue".into()
+                };
                 if code == 1 && !local {
                     ev.result = "StopIteration → StopAllIterationAndWatermark".into();
                 }
                 let idx = run.report.trace.len();
                 run.report.trace.push(ev);
                 if stop_all {
-                    let ds = if dir == Dir::Dec { &mut run.dec[i] } else { &mut run.enc[i] };
+                    let ds = if dir == Dir::Dec {
+                        &mut run.dec[i]
+                    } else {
+                        &mut run.enc[i]
+                    };
                     ds.stopped_all = true;
                     ds.headers_eos = eos;
                 } else {
-                    self.set_access(vmi, ctx, |a| if dir == Dir::Dec { a.req_headers = false } else { a.resp_headers = false });
+                    self.set_access(vmi, ctx, |a| {
+                        if dir == Dir::Dec {
+                            a.req_headers = false
+                        } else {
+                            a.resp_headers = false
+                        }
+                    });
                     self.push_next(run, dir, Some(i), Frame::Headers { eos });
                 }
                 self.apply_effects(run, vmi, effects, idx);
@@ -828,35 +1071,79 @@ impl FilterManager {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn on_data(&mut self, run: &mut Run<'_>, dir: Dir, i: usize, vmi: usize, ctx: u32, chunk: Vec<u8>, eos: bool) {
-        let ds = if dir == Dir::Dec { &run.dec[i] } else { &run.enc[i] };
+    fn on_data(
+        &mut self,
+        run: &mut Run<'_>,
+        dir: Dir,
+        i: usize,
+        vmi: usize,
+        ctx: u32,
+        chunk: Vec<u8>,
+        eos: bool,
+    ) {
+        let ds = if dir == Dir::Dec {
+            &run.dec[i]
+        } else {
+            &run.enc[i]
+        };
         let was_buffering = ds.buffering.is_some();
         // Envoy 1.17–1.20: while buffering, the callback sees the data buffered so far (the
         // current chunk is appended after it returns) and `body_size` is that length.
         let visible = ds.buffering.clone().unwrap_or_else(|| chunk.clone());
         {
             let mut st = run.st.borrow_mut();
-            if dir == Dir::Dec { st.req_body = visible.clone() } else { st.resp_body = visible.clone() }
+            if dir == Dir::Dec {
+                st.req_body = visible.clone()
+            } else {
+                st.resp_body = visible.clone()
+            }
         }
-        self.set_access(vmi, ctx, |a| if dir == Dir::Dec { a.req_body = true } else { a.resp_body = true });
+        self.set_access(vmi, ctx, |a| {
+            if dir == Dir::Dec {
+                a.req_body = true
+            } else {
+                a.resp_body = true
+            }
+        });
         let (name, f) = {
             let vm = self.vm(vmi).expect("ready");
-            if dir == Dir::Dec { ("proxy_on_request_body", vm.ex.on_request_body) } else { ("proxy_on_response_body", vm.ex.on_response_body) }
+            if dir == Dir::Dec {
+                ("proxy_on_request_body", vm.ex.on_request_body)
+            } else {
+                ("proxy_on_response_body", vm.ex.on_response_body)
+            }
         };
         let r = match f {
             None => Ok(0),
-            Some(f) => self.vm(vmi).expect("ready").invoke(f, (ctx as i32, visible.len() as i32, eos as i32), ctx, name),
+            Some(f) => self.vm(vmi).expect("ready").invoke(
+                f,
+                (ctx as i32, visible.len() as i32, eos as i32),
+                ctx,
+                name,
+            ),
         };
-        self.set_access(vmi, ctx, |a| if dir == Dir::Dec { a.req_body = false } else { a.resp_body = false });
+        self.set_access(vmi, ctx, |a| {
+            if dir == Dir::Dec {
+                a.req_body = false
+            } else {
+                a.resp_body = false
+            }
+        });
         let mut ev = self.event(run, i, vmi, name);
         ev.callback = format!("{name}({} bytes, end_of_stream={eos})", visible.len());
         let edited = {
             let st = run.st.borrow();
-            if dir == Dir::Dec { st.req_body.clone() } else { st.resp_body.clone() }
+            if dir == Dir::Dec {
+                st.req_body.clone()
+            } else {
+                st.resp_body.clone()
+            }
         };
         diff_body("", &visible, &edited, &mut ev.changes);
         let effects = std::mem::take(&mut self.vm(vmi).expect("ready").store.data_mut().effects);
-        let local = effects.iter().any(|e| matches!(e, Effect::LocalReply { .. }));
+        let local = effects
+            .iter()
+            .any(|e| matches!(e, Effect::LocalReply { .. }));
         let code = match r {
             Err(fl) => {
                 ev.result = "trap".into();
@@ -865,7 +1152,13 @@ impl FilterManager {
                 self.fail_stream(run, i, dir);
                 return;
             }
-            Ok(c) => if local { 3 } else { c },
+            Ok(c) => {
+                if local {
+                    3
+                } else {
+                    c
+                }
+            }
         };
         ev.result = match code {
             0 => "Continue",
@@ -876,8 +1169,16 @@ impl FilterManager {
         .into();
         let idx = run.report.trace.len();
         run.report.trace.push(ev);
-        let ds = if dir == Dir::Dec { &mut run.dec[i] } else { &mut run.enc[i] };
-        let (buffered, current) = if was_buffering { (Some(edited), chunk) } else { (None, edited) };
+        let ds = if dir == Dir::Dec {
+            &mut run.dec[i]
+        } else {
+            &mut run.enc[i]
+        };
+        let (buffered, current) = if was_buffering {
+            (Some(edited), chunk)
+        } else {
+            (None, edited)
+        };
         match code {
             0 => {
                 let mut out = buffered.unwrap_or_default();
@@ -902,25 +1203,49 @@ impl FilterManager {
     fn on_trailers(&mut self, run: &mut Run<'_>, dir: Dir, i: usize, vmi: usize, ctx: u32) {
         let before = {
             let st = run.st.borrow();
-            if dir == Dir::Dec { st.req_trailers.clone() } else { st.resp_trailers.clone() }
+            if dir == Dir::Dec {
+                st.req_trailers.clone()
+            } else {
+                st.resp_trailers.clone()
+            }
         };
-        self.set_access(vmi, ctx, |a| if dir == Dir::Dec { a.req_trailers = true } else { a.resp_trailers = true });
+        self.set_access(vmi, ctx, |a| {
+            if dir == Dir::Dec {
+                a.req_trailers = true
+            } else {
+                a.resp_trailers = true
+            }
+        });
         let (name, f) = {
             let vm = self.vm(vmi).expect("ready");
-            if dir == Dir::Dec { ("proxy_on_request_trailers", vm.ex.on_request_trailers) } else { ("proxy_on_response_trailers", vm.ex.on_response_trailers) }
+            if dir == Dir::Dec {
+                ("proxy_on_request_trailers", vm.ex.on_request_trailers)
+            } else {
+                ("proxy_on_response_trailers", vm.ex.on_response_trailers)
+            }
         };
         let r = match f {
             None => Ok(0),
-            Some(f) => self.vm(vmi).expect("ready").invoke(f, (ctx as i32, before.len() as i32), ctx, name),
+            Some(f) => {
+                self.vm(vmi)
+                    .expect("ready")
+                    .invoke(f, (ctx as i32, before.len() as i32), ctx, name)
+            }
         };
         let mut ev = self.event(run, i, vmi, name);
         {
             let st = run.st.borrow();
-            let after = if dir == Dir::Dec { &st.req_trailers } else { &st.resp_trailers };
+            let after = if dir == Dir::Dec {
+                &st.req_trailers
+            } else {
+                &st.resp_trailers
+            };
             diff_headers("trailer ", &before, after, &mut ev.changes);
         }
         let effects = std::mem::take(&mut self.vm(vmi).expect("ready").store.data_mut().effects);
-        let local = effects.iter().any(|e| matches!(e, Effect::LocalReply { .. }));
+        let local = effects
+            .iter()
+            .any(|e| matches!(e, Effect::LocalReply { .. }));
         match r {
             Err(fl) => {
                 ev.result = "trap".into();
@@ -930,17 +1255,43 @@ impl FilterManager {
             }
             Ok(code) => {
                 let stop = local || code != 0;
-                ev.result = if stop { "StopIteration".into() } else { "Continue".into() };
+                ev.result = if stop {
+                    "StopIteration".into()
+                } else {
+                    "Continue".into()
+                };
                 let idx = run.report.trace.len();
                 run.report.trace.push(ev);
                 if stop {
-                    let ds = if dir == Dir::Dec { &mut run.dec[i] } else { &mut run.enc[i] };
+                    let ds = if dir == Dir::Dec {
+                        &mut run.dec[i]
+                    } else {
+                        &mut run.enc[i]
+                    };
                     ds.trailers_stopped = true;
                 } else {
-                    self.set_access(vmi, ctx, |a| if dir == Dir::Dec { a.req_trailers = false } else { a.resp_trailers = false });
-                    let ds = if dir == Dir::Dec { &mut run.dec[i] } else { &mut run.enc[i] };
+                    self.set_access(vmi, ctx, |a| {
+                        if dir == Dir::Dec {
+                            a.req_trailers = false
+                        } else {
+                            a.resp_trailers = false
+                        }
+                    });
+                    let ds = if dir == Dir::Dec {
+                        &mut run.dec[i]
+                    } else {
+                        &mut run.enc[i]
+                    };
                     if let Some(b) = ds.buffering.take() {
-                        self.push_next(run, dir, Some(i), Frame::Data { bytes: b, eos: false });
+                        self.push_next(
+                            run,
+                            dir,
+                            Some(i),
+                            Frame::Data {
+                                bytes: b,
+                                eos: false,
+                            },
+                        );
                     }
                     self.push_next(run, dir, Some(i), Frame::Trailers);
                 }
@@ -952,13 +1303,29 @@ impl FilterManager {
     /// A trace event for a callback of stage `i`, with the VM's logs.
     fn event(&mut self, _run: &Run<'_>, i: usize, vmi: usize, name: &str) -> TraceEvent {
         let logs = self.vm(vmi).map(|vm| vm.take_logs()).unwrap_or_default();
-        TraceEvent { filter: self.stages[i].label.clone(), callback: name.into(), logs, ..Default::default() }
+        TraceEvent {
+            filter: self.stages[i].label.clone(),
+            callback: name.into(),
+            logs,
+            ..Default::default()
+        }
     }
 
     /// Applies what the module asked for during a callback (deferred, as Envoy does).
-    fn apply_effects(&mut self, run: &mut Run<'_>, vmi: usize, effects: Vec<Effect>, trace_idx: usize) {
+    fn apply_effects(
+        &mut self,
+        run: &mut Run<'_>,
+        vmi: usize,
+        effects: Vec<Effect>,
+        trace_idx: usize,
+    ) {
         for e in effects {
-            let stage_of = |ctx: u32| run.ctx.iter().position(|c| *c == Some(ctx)).filter(|&i| self.stages[i].vm == Some(vmi));
+            let stage_of = |ctx: u32| {
+                run.ctx
+                    .iter()
+                    .position(|c| *c == Some(ctx))
+                    .filter(|&i| self.stages[i].vm == Some(vmi))
+            };
             match e {
                 Effect::HttpCall(call) => {
                     let resp = answer(run.mocks, &call);
@@ -968,7 +1335,9 @@ impl FilterManager {
                     run.report.http_calls.push(call.clone());
                     run.pending_calls.push_back((vmi, call, resp));
                 }
-                Effect::GrpcCall { root, token, .. } => run.pending_grpc.push_back((vmi, root, token)),
+                Effect::GrpcCall { root, token, .. } => {
+                    run.pending_grpc.push_back((vmi, root, token))
+                }
                 Effect::Continue { ctx, response } => {
                     if let Some(i) = stage_of(ctx) {
                         self.resume(run, i, vmi, ctx, if response { Dir::Enc } else { Dir::Dec });
@@ -976,7 +1345,8 @@ impl FilterManager {
                 }
                 Effect::Close { ctx, .. } => {
                     if stage_of(ctx).is_some() && !run.client_done {
-                        run.reset = Some("stream reset by proxy_close_stream (wasm_close_stream)".into());
+                        run.reset =
+                            Some("stream reset by proxy_close_stream (wasm_close_stream)".into());
                     }
                 }
                 Effect::LocalReply { ctx, reply } => {
@@ -1008,13 +1378,20 @@ impl FilterManager {
                 a.resp_trailers = false;
             }
         });
-        let ds = if dir == Dir::Dec { &mut run.dec[i] } else { &mut run.enc[i] };
+        let ds = if dir == Dir::Dec {
+            &mut run.dec[i]
+        } else {
+            &mut run.enc[i]
+        };
         if ds.stopped_all {
             ds.stopped_all = false;
             let eos = ds.headers_eos;
             let mut again = VecDeque::new();
             if ds.held_any {
-                again.push_back(Frame::Data { bytes: std::mem::take(&mut ds.held), eos: ds.held_eos });
+                again.push_back(Frame::Data {
+                    bytes: std::mem::take(&mut ds.held),
+                    eos: ds.held_eos,
+                });
             }
             if ds.held_trailers {
                 again.push_back(Frame::Trailers);
@@ -1022,7 +1399,11 @@ impl FilterManager {
             ds.held_any = false;
             ds.held_trailers = false;
             // Buffered frames go back to this same filter (Envoy iterates from the current filter).
-            let q = if dir == Dir::Dec { &mut run.dq[i] } else { &mut run.eq[i] };
+            let q = if dir == Dir::Dec {
+                &mut run.dq[i]
+            } else {
+                &mut run.eq[i]
+            };
             for f in again.into_iter().rev() {
                 q.push_front(f);
             }
@@ -1048,7 +1429,12 @@ impl FilterManager {
             run.reset = Some("local reply after the response started: stream reset".into());
             return;
         }
-        let mut r = Response { status: reply.status, headers: Vec::new(), body: reply.body.clone(), trailers: Vec::new() };
+        let mut r = Response {
+            status: reply.status,
+            headers: Vec::new(),
+            body: reply.body.clone(),
+            trailers: Vec::new(),
+        };
         if !reply.body.is_empty() {
             r.headers.push(("content-type".into(), "text/plain".into()));
         }
@@ -1057,7 +1443,11 @@ impl FilterManager {
             q.clear();
         }
         run.downstream.clear();
-        let details = if reply.details.is_empty() { "wasm_local_reply".to_string() } else { reply.details.clone() };
+        let details = if reply.details.is_empty() {
+            "wasm_local_reply".to_string()
+        } else {
+            reply.details.clone()
+        };
         if run.upstream_done || run.client.is_some() {
             // Encoding started: the reply replaces the response without re-entering filters.
             for q in run.eq.iter_mut() {
@@ -1077,7 +1467,13 @@ impl FilterManager {
                 st.response_code = Some(r.status);
                 st.response_code_details = Some(details.clone());
             }
-            run.client = Some(ClientResponse { status: r.status, headers: h, body: r.body, trailers: HeaderMap::new(), details });
+            run.client = Some(ClientResponse {
+                status: r.status,
+                headers: h,
+                body: r.body,
+                trailers: HeaderMap::new(),
+                details,
+            });
             run.client_done = true;
             return;
         }
@@ -1089,7 +1485,13 @@ impl FilterManager {
     /// A filter failed (trap, failed VM): 503 `wasm_fail_stream` or a reset, per proxy.
     fn fail_stream(&mut self, run: &mut Run<'_>, _i: usize, _dir: Dir) {
         if self.profile.fail_with_local_reply() && !run.client_headers_sent {
-            let reply = LocalReply { status: 503, details: "wasm_fail_stream".into(), body: Vec::new(), headers: HeaderMap::new(), grpc_status: None };
+            let reply = LocalReply {
+                status: 503,
+                details: "wasm_fail_stream".into(),
+                body: Vec::new(),
+                headers: HeaderMap::new(),
+                grpc_status: None,
+            };
             self.local_reply(run, &reply);
         } else if !run.client_done {
             run.reset = Some("stream reset: wasm_fail_stream".into());
@@ -1104,7 +1506,9 @@ impl FilterManager {
             st.log_req_headers = st.req_headers.clone();
         }
         for i in 0..self.stages.len() {
-            let Some(vmi) = self.stages[i].vm else { continue };
+            let Some(vmi) = self.stages[i].vm else {
+                continue;
+            };
             let label = self.stages[i].label.clone();
             let log_creates = self.profile.log_creates_context();
             let done_first = self.profile.done_before_log();
@@ -1117,12 +1521,21 @@ impl FilterManager {
                 let ctx = vm.new_context(vm.root, Some(st));
                 run.ctx[i] = Some(ctx);
                 if let Some(f) = vm.ex.on_context_create {
-                    let r = vm.invoke(f, (ctx as i32, vm.root as i32), ctx, "proxy_on_context_create");
+                    let r = vm.invoke(
+                        f,
+                        (ctx as i32, vm.root as i32),
+                        ctx,
+                        "proxy_on_context_create",
+                    );
                     let logs = vm.take_logs();
                     run.report.trace.push(TraceEvent {
                         filter: label.clone(),
                         callback: "proxy_on_context_create (log phase)".into(),
-                        result: if r.is_ok() { "done".into() } else { "trap".into() },
+                        result: if r.is_ok() {
+                            "done".into()
+                        } else {
+                            "trap".into()
+                        },
                         logs,
                         failure: r.err(),
                         ..Default::default()
@@ -1130,17 +1543,27 @@ impl FilterManager {
                 }
             }
             let Some(ctx) = run.ctx[i] else { continue };
-            let order: [&str; 3] = if done_first { ["proxy_on_done", "proxy_on_log", "proxy_on_delete"] } else { ["proxy_on_log", "proxy_on_done", "proxy_on_delete"] };
+            let order: [&str; 3] = if done_first {
+                ["proxy_on_done", "proxy_on_log", "proxy_on_delete"]
+            } else {
+                ["proxy_on_log", "proxy_on_done", "proxy_on_delete"]
+            };
             for cb in order {
                 if vm.failed.is_some() {
                     break;
                 }
                 if let Some(c) = vm.store.data_mut().contexts.get_mut(&ctx) {
-                    c.access = Access { log: cb == "proxy_on_log", ..Default::default() };
+                    c.access = Access {
+                        log: cb == "proxy_on_log",
+                        ..Default::default()
+                    };
                 }
                 let r = match cb {
                     "proxy_on_log" => vm.ex.on_log.map(|f| vm.invoke(f, ctx as i32, ctx, cb)),
-                    "proxy_on_done" => vm.ex.on_done.map(|f| vm.invoke(f, ctx as i32, ctx, cb).map(|_| ())),
+                    "proxy_on_done" => vm
+                        .ex
+                        .on_done
+                        .map(|f| vm.invoke(f, ctx as i32, ctx, cb).map(|_| ())),
                     _ => vm.ex.on_delete.map(|f| vm.invoke(f, ctx as i32, ctx, cb)),
                 };
                 let Some(r) = r else { continue };
@@ -1149,7 +1572,11 @@ impl FilterManager {
                 run.report.trace.push(TraceEvent {
                     filter: label.clone(),
                     callback: cb.into(),
-                    result: if r.is_ok() { "done".into() } else { "trap".into() },
+                    result: if r.is_ok() {
+                        "done".into()
+                    } else {
+                        "trap".into()
+                    },
                     logs,
                     failure: r.err(),
                     ..Default::default()
@@ -1169,7 +1596,9 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
     let mut rest = text;
     for (k, p) in parts.iter().enumerate() {
         if k == 0 {
-            let Some(r) = rest.strip_prefix(p) else { return false };
+            let Some(r) = rest.strip_prefix(p) else {
+                return false;
+            };
             rest = r;
         } else if k == parts.len() - 1 {
             return rest.ends_with(p);
@@ -1185,7 +1614,12 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
 /// has no healthy upstream (503).
 fn answer(mocks: &[HttpMock], call: &HttpCall) -> CalloutResponse {
     let path = call.headers.get(":path").unwrap_or("");
-    let m = mocks.iter().find(|m| glob_match(&m.cluster, &call.cluster) && m.path.as_deref().is_none_or(|p| p == path || p == super::host::properties_url_path(path)));
+    let m = mocks.iter().find(|m| {
+        glob_match(&m.cluster, &call.cluster)
+            && m.path
+                .as_deref()
+                .is_none_or(|p| p == path || p == super::host::properties_url_path(path))
+    });
     let r = match m {
         Some(m) => m.response.clone(),
         None => Response {
@@ -1203,7 +1637,11 @@ fn answer(mocks: &[HttpMock], call: &HttpCall) -> CalloutResponse {
     if !r.body.is_empty() && headers.get("content-length").is_none() {
         headers.add("content-length", &r.body.len().to_string());
     }
-    CalloutResponse { headers, trailers: HeaderMap::from_pairs(r.trailers.iter().map(|(a, b)| (a.as_str(), b.as_str()))), body: r.body }
+    CalloutResponse {
+        headers,
+        trailers: HeaderMap::from_pairs(r.trailers.iter().map(|(a, b)| (a.as_str(), b.as_str()))),
+        body: r.body,
+    }
 }
 
 #[cfg(test)]
@@ -1212,7 +1650,10 @@ mod tests {
 
     #[test]
     fn globs() {
-        assert!(glob_match("outbound|8080||auth.*", "outbound|8080||auth.shop.svc.cluster.local"));
+        assert!(glob_match(
+            "outbound|8080||auth.*",
+            "outbound|8080||auth.shop.svc.cluster.local"
+        ));
         assert!(glob_match("*", "x"));
         assert!(!glob_match("a*c", "abd"));
         assert!(glob_match("a*b*c", "axxbyyc"));

@@ -18,7 +18,9 @@ impl HeaderMap {
         HeaderMap(Vec::new())
     }
 
-    pub fn from_pairs<K: AsRef<str>, V: AsRef<str>>(pairs: impl IntoIterator<Item = (K, V)>) -> HeaderMap {
+    pub fn from_pairs<K: AsRef<str>, V: AsRef<str>>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> HeaderMap {
         let mut m = HeaderMap::new();
         for (k, v) in pairs {
             m.add(k.as_ref(), v.as_ref());
@@ -37,13 +39,21 @@ impl HeaderMap {
     /// First value of `key` (case-insensitive).
     pub fn get(&self, key: &str) -> Option<&str> {
         let key = key.to_ascii_lowercase();
-        self.0.iter().find(|(k, _)| *k == key).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     /// All values of `key` joined by `,` (how Envoy presents multi-value headers as properties).
     pub fn get_joined(&self, key: &str) -> Option<String> {
         let key = key.to_ascii_lowercase();
-        let vals: Vec<&str> = self.0.iter().filter(|(k, _)| *k == key).map(|(_, v)| v.as_str()).collect();
+        let vals: Vec<&str> = self
+            .0
+            .iter()
+            .filter(|(k, _)| *k == key)
+            .map(|(_, v)| v.as_str())
+            .collect();
         (!vals.is_empty()).then(|| vals.join(","))
     }
 
@@ -184,7 +194,10 @@ mod tests {
         let mut m = HeaderMap::from_pairs([("X-A", "1"), ("x-a", "2"), ("b", "3")]);
         assert_eq!(m.get_joined("x-a").as_deref(), Some("1,2"));
         m.replace("x-a", "9");
-        assert_eq!(m.0, vec![("x-a".into(), "9".into()), ("b".into(), "3".into())]);
+        assert_eq!(
+            m.0,
+            vec![("x-a".into(), "9".into()), ("b".into(), "3".into())]
+        );
         m.remove("B");
         assert_eq!(m.len(), 1);
         assert_eq!(m.byte_size(), 4);

@@ -42,7 +42,13 @@ pub struct SimOptions {
 
 impl Default for SimOptions {
     fn default() -> Self {
-        SimOptions { mesh: MeshVersion::default(), profile: None, limits: Limits::default(), workload: WorkloadInfo::default(), seed: 0x5eed }
+        SimOptions {
+            mesh: MeshVersion::default(),
+            profile: None,
+            limits: Limits::default(),
+            workload: WorkloadInfo::default(),
+            seed: 0x5eed,
+        }
     }
 }
 
@@ -74,7 +80,12 @@ pub fn run_scenario(chain: &[SimFilter], scenario: &Scenario, opts: &SimOptions)
         if spec.advance_ns > 0 {
             fm.advance(spec.advance_ns, &spec.http_calls, &mut pre);
         }
-        let mut r = fm.run_request(&spec.name, &spec.input(&authority), spec.upstream.as_ref(), &spec.http_calls);
+        let mut r = fm.run_request(
+            &spec.name,
+            &spec.input(&authority),
+            spec.upstream.as_ref(),
+            &spec.http_calls,
+        );
         pre.append(&mut r.trace);
         r.trace = pre;
         r.checks = check(&spec.expect, &r);
@@ -97,7 +108,12 @@ fn check(x: &scenario::Expect, r: &RequestReport) -> Vec<Check> {
     let mut out = Vec::new();
     let mut push = |what: String, expected: String, actual: String| {
         let ok = expected == actual;
-        out.push(Check { what, expected, actual, ok });
+        out.push(Check {
+            what,
+            expected,
+            actual,
+            ok,
+        });
     };
     let status = match (&r.response, &r.reset) {
         (Some(resp), _) => resp.status.to_string(),
@@ -108,33 +124,77 @@ fn check(x: &scenario::Expect, r: &RequestReport) -> Vec<Check> {
         push("status".into(), s.to_string(), status);
     }
     for (name, want) in &x.response_headers {
-        let have = r.response.as_ref().and_then(|resp| resp.headers.get_joined(name));
-        push(format!("response header {name}"), show(want.as_deref()), show(have.as_deref()));
+        let have = r
+            .response
+            .as_ref()
+            .and_then(|resp| resp.headers.get_joined(name));
+        push(
+            format!("response header {name}"),
+            show(want.as_deref()),
+            show(have.as_deref()),
+        );
     }
     if let Some(b) = &x.response_body {
-        let have = r.response.as_ref().map(|resp| String::from_utf8_lossy(&resp.body).into_owned());
+        let have = r
+            .response
+            .as_ref()
+            .map(|resp| String::from_utf8_lossy(&resp.body).into_owned());
         push("response body".into(), show(Some(b)), show(have.as_deref()));
     }
     if let Some(c) = x.upstream_called {
-        push("upstream called".into(), c.to_string(), r.upstream_request.is_some().to_string());
+        push(
+            "upstream called".into(),
+            c.to_string(),
+            r.upstream_request.is_some().to_string(),
+        );
     }
     for (name, want) in &x.upstream_request_headers {
-        let have = r.upstream_request.as_ref().and_then(|m| m.headers.get_joined(name));
-        push(format!("upstream request header {name}"), show(want.as_deref()), show(have.as_deref()));
+        let have = r
+            .upstream_request
+            .as_ref()
+            .and_then(|m| m.headers.get_joined(name));
+        push(
+            format!("upstream request header {name}"),
+            show(want.as_deref()),
+            show(have.as_deref()),
+        );
     }
     if let Some(b) = &x.upstream_request_body {
-        let have = r.upstream_request.as_ref().map(|m| String::from_utf8_lossy(&m.body).into_owned());
-        push("upstream request body".into(), show(Some(b)), show(have.as_deref()));
+        let have = r
+            .upstream_request
+            .as_ref()
+            .map(|m| String::from_utf8_lossy(&m.body).into_owned());
+        push(
+            "upstream request body".into(),
+            show(Some(b)),
+            show(have.as_deref()),
+        );
     }
     if let Some(n) = x.http_calls {
-        push("http calls".into(), n.to_string(), r.http_calls.len().to_string());
+        push(
+            "http calls".into(),
+            n.to_string(),
+            r.http_calls.len().to_string(),
+        );
     }
     for sub in &x.logs {
-        let found = r.trace.iter().flat_map(|e| e.logs.iter()).any(|l| l.message.contains(sub.as_str()));
-        push(format!("log containing {sub:?}"), "present".into(), if found { "present" } else { "absent" }.into());
+        let found = r
+            .trace
+            .iter()
+            .flat_map(|e| e.logs.iter())
+            .any(|l| l.message.contains(sub.as_str()));
+        push(
+            format!("log containing {sub:?}"),
+            "present".into(),
+            if found { "present" } else { "absent" }.into(),
+        );
     }
     for (name, want) in &x.metrics {
-        let have = r.metrics_after.get(name).map(|v| v.to_string()).unwrap_or_else(|| "(undefined)".into());
+        let have = r
+            .metrics_after
+            .get(name)
+            .map(|v| v.to_string())
+            .unwrap_or_else(|| "(undefined)".into());
         push(format!("metric {name}"), want.to_string(), have);
     }
     out

@@ -13,10 +13,23 @@ fn event(out: &mut String, e: &TraceEvent) {
         let _ = writeln!(out, "        {c}");
     }
     for c in &e.calls {
-        let _ = writeln!(out, "        http call #{} → {} {} {}", c.token, c.cluster, c.headers.get(":method").unwrap_or(""), c.headers.get(":path").unwrap_or(""));
+        let _ = writeln!(
+            out,
+            "        http call #{} → {} {} {}",
+            c.token,
+            c.cluster,
+            c.headers.get(":method").unwrap_or(""),
+            c.headers.get(":path").unwrap_or("")
+        );
     }
     if let Some(l) = &e.local_reply {
-        let _ = writeln!(out, "        local reply {} {:?} body {:?}", l.status, l.details, String::from_utf8_lossy(&l.body));
+        let _ = writeln!(
+            out,
+            "        local reply {} {:?} body {:?}",
+            l.status,
+            l.details,
+            String::from_utf8_lossy(&l.body)
+        );
     }
     for l in &e.logs {
         let _ = writeln!(out, "        [{}] {}", l.level.as_str(), l.message);
@@ -24,7 +37,12 @@ fn event(out: &mut String, e: &TraceEvent) {
     if let Some(f) = &e.failure {
         let _ = writeln!(out, "        FAILED in {}: {}", f.callback, f.message);
         for l in &f.last_logs {
-            let _ = writeln!(out, "          last log [{}] {}", l.level.as_str(), l.message);
+            let _ = writeln!(
+                out,
+                "          last log [{}] {}",
+                l.level.as_str(),
+                l.message
+            );
         }
     }
 }
@@ -46,24 +64,44 @@ pub fn human(r: &SimReport) -> String {
         }
     }
     for q in &r.requests {
-        let _ = writeln!(out, "\nrequest: {} [{}]", q.name, if q.passed() { "pass" } else { "FAIL" });
+        let _ = writeln!(
+            out,
+            "\nrequest: {} [{}]",
+            q.name,
+            if q.passed() { "pass" } else { "FAIL" }
+        );
         for e in &q.trace {
             event(&mut out, e);
         }
         if let Some(u) = &q.upstream_request {
-            let _ = writeln!(out, "  upstream received {} {} ({} body bytes)", u.headers.get(":method").unwrap_or(""), u.headers.get(":path").unwrap_or(""), u.body.len());
+            let _ = writeln!(
+                out,
+                "  upstream received {} {} ({} body bytes)",
+                u.headers.get(":method").unwrap_or(""),
+                u.headers.get(":path").unwrap_or(""),
+                u.body.len()
+            );
         } else {
             let _ = writeln!(out, "  upstream not called");
         }
         match (&q.response, &q.reset) {
             (Some(resp), _) => {
-                let _ = writeln!(out, "  client got {} ({}) body {:?}", resp.status, resp.details, super::trace::preview(&resp.body));
+                let _ = writeln!(
+                    out,
+                    "  client got {} ({}) body {:?}",
+                    resp.status,
+                    resp.details,
+                    super::trace::preview(&resp.body)
+                );
             }
             (None, Some(reset)) => {
                 let _ = writeln!(out, "  client got no response: {reset}");
             }
             (None, None) => {
-                let _ = writeln!(out, "  client got no response: stalled (a filter paused and nothing resumed it)");
+                let _ = writeln!(
+                    out,
+                    "  client got no response: stalled (a filter paused and nothing resumed it)"
+                );
             }
         }
         for c in &q.checks {
@@ -71,7 +109,11 @@ pub fn human(r: &SimReport) -> String {
             if c.ok {
                 let _ = writeln!(out, "  {mark} {} = {}", c.what, c.actual);
             } else {
-                let _ = writeln!(out, "  {mark} {}: expected {}, got {}", c.what, c.expected, c.actual);
+                let _ = writeln!(
+                    out,
+                    "  {mark} {}: expected {}, got {}",
+                    c.what, c.expected, c.actual
+                );
             }
         }
     }

@@ -39,7 +39,10 @@ impl RequestSpec {
         RequestInput {
             method: self.method.clone().unwrap_or_else(|| "GET".into()),
             path: self.path.clone().unwrap_or_else(|| "/".into()),
-            authority: self.authority.clone().unwrap_or_else(|| default_authority.to_string()),
+            authority: self
+                .authority
+                .clone()
+                .unwrap_or_else(|| default_authority.to_string()),
             headers: self.headers.clone(),
             chunks: self.chunks.clone(),
             trailers: self.trailers.clone(),
@@ -73,18 +76,28 @@ struct Ctx {
 
 impl Ctx {
     fn err(&self, node: &Node, msg: impl Into<String>) -> ScenarioError {
-        ScenarioError { message: msg.into(), location: self.src.location(node.span.start, node.span.end) }
+        ScenarioError {
+            message: msg.into(),
+            location: self.src.location(node.span.start, node.span.end),
+        }
     }
 
     fn map<'a>(&self, n: &'a Node, what: &str) -> Result<&'a [(Node, Node)], ScenarioError> {
-        n.as_map().ok_or_else(|| self.err(n, format!("{what} must be a mapping")))
+        n.as_map()
+            .ok_or_else(|| self.err(n, format!("{what} must be a mapping")))
     }
 
     fn keys(&self, n: &Node, what: &str, allowed: &[&str]) -> Result<(), ScenarioError> {
         for (k, _) in self.map(n, what)? {
             let key = k.key_text().unwrap_or_default();
             if !allowed.contains(&key.as_str()) {
-                return Err(self.err(k, format!("unknown key {key:?} in {what} (expected one of: {})", allowed.join(", "))));
+                return Err(self.err(
+                    k,
+                    format!(
+                        "unknown key {key:?} in {what} (expected one of: {})",
+                        allowed.join(", ")
+                    ),
+                ));
             }
         }
         Ok(())
@@ -103,7 +116,10 @@ impl Ctx {
     fn int(&self, n: &Node, what: &str) -> Result<i64, ScenarioError> {
         match &n.value {
             Value::Int(i) => Ok(*i),
-            Value::Str(s) => s.trim().parse().map_err(|_| self.err(n, format!("{what} must be an integer"))),
+            Value::Str(s) => s
+                .trim()
+                .parse()
+                .map_err(|_| self.err(n, format!("{what} must be an integer"))),
             _ => Err(self.err(n, format!("{what} must be an integer"))),
         }
     }
@@ -114,16 +130,32 @@ impl Ctx {
         }
         self.map(n, what)?
             .iter()
-            .map(|(k, v)| Ok((k.key_text().unwrap_or_default().to_ascii_lowercase(), self.string(v, &format!("{what} value"))?)))
+            .map(|(k, v)| {
+                Ok((
+                    k.key_text().unwrap_or_default().to_ascii_lowercase(),
+                    self.string(v, &format!("{what} value"))?,
+                ))
+            })
             .collect()
     }
 
-    fn header_expect(&self, n: &Node, what: &str) -> Result<Vec<(String, Option<String>)>, ScenarioError> {
+    fn header_expect(
+        &self,
+        n: &Node,
+        what: &str,
+    ) -> Result<Vec<(String, Option<String>)>, ScenarioError> {
         self.map(n, what)?
             .iter()
             .map(|(k, v)| {
                 let name = k.key_text().unwrap_or_default().to_ascii_lowercase();
-                Ok((name, if matches!(v.value, Value::Null) { None } else { Some(self.string(v, what)?) }))
+                Ok((
+                    name,
+                    if matches!(v.value, Value::Null) {
+                        None
+                    } else {
+                        Some(self.string(v, what)?)
+                    },
+                ))
             })
             .collect()
     }
@@ -142,9 +174,22 @@ impl Ctx {
         };
         Ok(Response {
             status,
-            headers: n.get("headers").map(|h| self.headers(h, "headers")).transpose()?.unwrap_or_default(),
-            body: n.get("body").map(|b| self.string(b, "body")).transpose()?.unwrap_or_default().into_bytes(),
-            trailers: n.get("trailers").map(|h| self.headers(h, "trailers")).transpose()?.unwrap_or_default(),
+            headers: n
+                .get("headers")
+                .map(|h| self.headers(h, "headers"))
+                .transpose()?
+                .unwrap_or_default(),
+            body: n
+                .get("body")
+                .map(|b| self.string(b, "body"))
+                .transpose()?
+                .unwrap_or_default()
+                .into_bytes(),
+            trailers: n
+                .get("trailers")
+                .map(|h| self.headers(h, "trailers"))
+                .transpose()?
+                .unwrap_or_default(),
         })
     }
 }
@@ -152,10 +197,17 @@ impl Ctx {
 /// Parses `5s`, `250ms`, `1m`, `2h`, `1.5s` or a number of seconds into nanoseconds.
 pub fn parse_duration(s: &str) -> Option<u64> {
     let s = s.trim();
-    let (num, mult) = [("ms", 1e6), ("us", 1e3), ("ns", 1.0), ("s", 1e9), ("m", 60e9), ("h", 3600e9)]
-        .iter()
-        .find_map(|(suf, m)| s.strip_suffix(suf).map(|n| (n, *m)))
-        .unwrap_or((s, 1e9));
+    let (num, mult) = [
+        ("ms", 1e6),
+        ("us", 1e3),
+        ("ns", 1.0),
+        ("s", 1e9),
+        ("m", 60e9),
+        ("h", 3600e9),
+    ]
+    .iter()
+    .find_map(|(suf, m)| s.strip_suffix(suf).map(|n| (n, *m)))
+    .unwrap_or((s, 1e9));
     let v: f64 = num.trim().parse().ok()?;
     if !(0.0..=1e7 * 3600.0).contains(&v) {
         return None;
@@ -167,92 +219,220 @@ pub fn parse_duration(s: &str) -> Option<u64> {
 pub fn parse_scenario(name: &str, text: &str) -> Result<Scenario, ScenarioError> {
     let src = SourceFile::new(name, text);
     let cx = Ctx { src: src.clone() };
-    let parsed = yaml::parse(text, yaml::Limits { max_depth: 64, max_nodes: 200_000 });
+    let parsed = yaml::parse(
+        text,
+        yaml::Limits {
+            max_depth: 64,
+            max_nodes: 200_000,
+        },
+    );
     if let Some(e) = parsed.error {
-        return Err(ScenarioError { message: format!("invalid YAML: {}", e.message), location: src.location(e.span.start, e.span.end) });
+        return Err(ScenarioError {
+            message: format!("invalid YAML: {}", e.message),
+            location: src.location(e.span.start, e.span.end),
+        });
     }
     let Some(root) = parsed.docs.into_iter().next().and_then(|d| d.root) else {
-        return Err(ScenarioError { message: "the scenario file is empty".into(), location: Location::file_only(name) });
+        return Err(ScenarioError {
+            message: "the scenario file is empty".into(),
+            location: Location::file_only(name),
+        });
     };
-    cx.keys(&root, "the scenario", &["workload", "properties", "requests"])?;
+    cx.keys(
+        &root,
+        "the scenario",
+        &["workload", "properties", "requests"],
+    )?;
     let mut sc = Scenario {
-        workload: root.get("workload").map(|w| cx.string(w, "workload")).transpose()?,
+        workload: root
+            .get("workload")
+            .map(|w| cx.string(w, "workload"))
+            .transpose()?,
         ..Default::default()
     };
     if let Some(p) = root.get("properties") {
         for (k, v) in cx.map(p, "properties")? {
-            sc.properties.insert(k.key_text().unwrap_or_default(), cx.string(v, "property value")?);
+            sc.properties.insert(
+                k.key_text().unwrap_or_default(),
+                cx.string(v, "property value")?,
+            );
         }
     }
     let Some(reqs) = root.get("requests") else {
         return Err(cx.err(&root, "the scenario needs a `requests` list"));
     };
-    let items = reqs.as_seq().ok_or_else(|| cx.err(reqs, "requests must be a list"))?;
+    let items = reqs
+        .as_seq()
+        .ok_or_else(|| cx.err(reqs, "requests must be a list"))?;
     for (i, r) in items.iter().enumerate() {
-        cx.keys(r, "a request entry", &["name", "advance", "request", "http_calls", "upstream", "expect"])?;
+        cx.keys(
+            r,
+            "a request entry",
+            &[
+                "name",
+                "advance",
+                "request",
+                "http_calls",
+                "upstream",
+                "expect",
+            ],
+        )?;
         let mut spec = RequestSpec {
-            name: r.get("name").map(|n| cx.string(n, "name")).transpose()?.unwrap_or_else(|| format!("request {}", i + 1)),
+            name: r
+                .get("name")
+                .map(|n| cx.string(n, "name"))
+                .transpose()?
+                .unwrap_or_else(|| format!("request {}", i + 1)),
             ..Default::default()
         };
         if let Some(a) = r.get("advance") {
             let t = cx.string(a, "advance")?;
-            spec.advance_ns = parse_duration(&t).ok_or_else(|| cx.err(a, format!("cannot read duration {t:?} (use e.g. 5s, 250ms, 1m)")))?;
+            spec.advance_ns = parse_duration(&t).ok_or_else(|| {
+                cx.err(
+                    a,
+                    format!("cannot read duration {t:?} (use e.g. 5s, 250ms, 1m)"),
+                )
+            })?;
         }
         if let Some(q) = r.get("request") {
-            cx.keys(q, "request", &["method", "path", "authority", "headers", "body", "chunks", "trailers"])?;
-            spec.method = q.get("method").map(|v| cx.string(v, "method")).transpose()?;
+            cx.keys(
+                q,
+                "request",
+                &[
+                    "method",
+                    "path",
+                    "authority",
+                    "headers",
+                    "body",
+                    "chunks",
+                    "trailers",
+                ],
+            )?;
+            spec.method = q
+                .get("method")
+                .map(|v| cx.string(v, "method"))
+                .transpose()?;
             spec.path = q.get("path").map(|v| cx.string(v, "path")).transpose()?;
-            spec.authority = q.get("authority").map(|v| cx.string(v, "authority")).transpose()?;
-            spec.headers = q.get("headers").map(|h| cx.headers(h, "headers")).transpose()?.unwrap_or_default();
-            spec.trailers = q.get("trailers").map(|h| cx.headers(h, "trailers")).transpose()?.unwrap_or_default();
+            spec.authority = q
+                .get("authority")
+                .map(|v| cx.string(v, "authority"))
+                .transpose()?;
+            spec.headers = q
+                .get("headers")
+                .map(|h| cx.headers(h, "headers"))
+                .transpose()?
+                .unwrap_or_default();
+            spec.trailers = q
+                .get("trailers")
+                .map(|h| cx.headers(h, "trailers"))
+                .transpose()?
+                .unwrap_or_default();
             match (q.get("body"), q.get("chunks")) {
                 (Some(b), Some(_)) => return Err(cx.err(b, "give either body or chunks, not both")),
                 (Some(b), None) => spec.chunks = vec![cx.string(b, "body")?.into_bytes()],
                 (None, Some(c)) => {
-                    let seq = c.as_seq().ok_or_else(|| cx.err(c, "chunks must be a list of strings"))?;
-                    spec.chunks = seq.iter().map(|x| cx.string(x, "chunk").map(String::into_bytes)).collect::<Result<_, _>>()?;
+                    let seq = c
+                        .as_seq()
+                        .ok_or_else(|| cx.err(c, "chunks must be a list of strings"))?;
+                    spec.chunks = seq
+                        .iter()
+                        .map(|x| cx.string(x, "chunk").map(String::into_bytes))
+                        .collect::<Result<_, _>>()?;
                 }
                 (None, None) => {}
             }
         }
         if let Some(calls) = r.get("http_calls") {
-            let seq = calls.as_seq().ok_or_else(|| cx.err(calls, "http_calls must be a list"))?;
+            let seq = calls
+                .as_seq()
+                .ok_or_else(|| cx.err(calls, "http_calls must be a list"))?;
             for c in seq {
                 cx.keys(c, "an http_calls entry", &["cluster", "path", "response"])?;
-                let cluster = c.get("cluster").ok_or_else(|| cx.err(c, "an http_calls entry needs `cluster`"))?;
+                let cluster = c
+                    .get("cluster")
+                    .ok_or_else(|| cx.err(c, "an http_calls entry needs `cluster`"))?;
                 spec.http_calls.push(HttpMock {
                     cluster: cx.string(cluster, "cluster")?,
                     path: c.get("path").map(|p| cx.string(p, "path")).transpose()?,
-                    response: c.get("response").map(|x| cx.response(x, "response")).transpose()?.unwrap_or(Response { status: 200, ..Default::default() }),
+                    response: c
+                        .get("response")
+                        .map(|x| cx.response(x, "response"))
+                        .transpose()?
+                        .unwrap_or(Response {
+                            status: 200,
+                            ..Default::default()
+                        }),
                 });
             }
         }
-        spec.upstream = r.get("upstream").map(|u| cx.response(u, "upstream")).transpose()?;
+        spec.upstream = r
+            .get("upstream")
+            .map(|u| cx.response(u, "upstream"))
+            .transpose()?;
         if let Some(e) = r.get("expect") {
             cx.keys(
                 e,
                 "expect",
-                &["status", "response_headers", "response_body", "upstream_called", "upstream_request_headers", "upstream_request_body", "http_calls", "logs", "metrics"],
+                &[
+                    "status",
+                    "response_headers",
+                    "response_body",
+                    "upstream_called",
+                    "upstream_request_headers",
+                    "upstream_request_body",
+                    "http_calls",
+                    "logs",
+                    "metrics",
+                ],
             )?;
             let x = &mut spec.expect;
-            x.status = e.get("status").map(|s| cx.int(s, "status").map(|v| v as u32)).transpose()?;
-            x.response_headers = e.get("response_headers").map(|h| cx.header_expect(h, "response_headers")).transpose()?.unwrap_or_default();
-            x.response_body = e.get("response_body").map(|b| cx.string(b, "response_body")).transpose()?;
+            x.status = e
+                .get("status")
+                .map(|s| cx.int(s, "status").map(|v| v as u32))
+                .transpose()?;
+            x.response_headers = e
+                .get("response_headers")
+                .map(|h| cx.header_expect(h, "response_headers"))
+                .transpose()?
+                .unwrap_or_default();
+            x.response_body = e
+                .get("response_body")
+                .map(|b| cx.string(b, "response_body"))
+                .transpose()?;
             x.upstream_called = match e.get("upstream_called") {
-                Some(Node { value: Value::Bool(b), .. }) => Some(*b),
+                Some(Node {
+                    value: Value::Bool(b),
+                    ..
+                }) => Some(*b),
                 Some(n) => return Err(cx.err(n, "upstream_called must be true or false")),
                 None => None,
             };
-            x.upstream_request_headers = e.get("upstream_request_headers").map(|h| cx.header_expect(h, "upstream_request_headers")).transpose()?.unwrap_or_default();
-            x.upstream_request_body = e.get("upstream_request_body").map(|b| cx.string(b, "upstream_request_body")).transpose()?;
-            x.http_calls = e.get("http_calls").map(|n| cx.int(n, "http_calls").map(|v| v.max(0) as usize)).transpose()?;
+            x.upstream_request_headers = e
+                .get("upstream_request_headers")
+                .map(|h| cx.header_expect(h, "upstream_request_headers"))
+                .transpose()?
+                .unwrap_or_default();
+            x.upstream_request_body = e
+                .get("upstream_request_body")
+                .map(|b| cx.string(b, "upstream_request_body"))
+                .transpose()?;
+            x.http_calls = e
+                .get("http_calls")
+                .map(|n| cx.int(n, "http_calls").map(|v| v.max(0) as usize))
+                .transpose()?;
             if let Some(l) = e.get("logs") {
-                let seq = l.as_seq().ok_or_else(|| cx.err(l, "logs must be a list of substrings"))?;
-                x.logs = seq.iter().map(|s| cx.string(s, "log substring")).collect::<Result<_, _>>()?;
+                let seq = l
+                    .as_seq()
+                    .ok_or_else(|| cx.err(l, "logs must be a list of substrings"))?;
+                x.logs = seq
+                    .iter()
+                    .map(|s| cx.string(s, "log substring"))
+                    .collect::<Result<_, _>>()?;
             }
             if let Some(m) = e.get("metrics") {
                 for (k, v) in cx.map(m, "metrics")? {
-                    x.metrics.push((k.key_text().unwrap_or_default(), cx.int(v, "metric value")?));
+                    x.metrics
+                        .push((k.key_text().unwrap_or_default(), cx.int(v, "metric value")?));
                 }
             }
         }

@@ -153,14 +153,22 @@ pub fn diff_headers(prefix: &str, before: &HeaderMap, after: &HeaderMap, out: &m
 
 pub fn diff_body(prefix: &str, before: &[u8], after: &[u8], out: &mut Vec<String>) {
     if before != after {
-        out.push(format!("{prefix}body: {:?} -> {:?}", preview(before), preview(after)));
+        out.push(format!(
+            "{prefix}body: {:?} -> {:?}",
+            preview(before),
+            preview(after)
+        ));
     }
 }
 
 pub fn preview(b: &[u8]) -> String {
     let s = String::from_utf8_lossy(b);
     if s.chars().count() > 80 {
-        format!("{}… ({} bytes)", s.chars().take(80).collect::<String>(), b.len())
+        format!(
+            "{}… ({} bytes)",
+            s.chars().take(80).collect::<String>(),
+            b.len()
+        )
     } else {
         s.into_owned()
     }

@@ -8,7 +8,9 @@ use super::host::{self, Abi, ContextInfo, HostState, LogLine, PluginInfo, Worklo
 use serde::Serialize;
 use std::cell::RefCell;
 use std::rc::Rc;
-use wasmi::{Engine, Error, Instance, Module, Store, StoreLimitsBuilder, TypedFunc, WasmParams, WasmResults};
+use wasmi::{
+    Engine, Error, Instance, Module, Store, StoreLimitsBuilder, TypedFunc, WasmParams, WasmResults,
+};
 
 /// Resource limits for every VM call.
 #[derive(Debug, Clone, Copy)]
@@ -134,7 +136,8 @@ pub fn compile(engine: &Engine, bytes: &[u8], limits: &Limits) -> Result<Compile
             limits.max_module_bytes
         )));
     }
-    let module = Module::new(engine, bytes).map_err(|e| LoadError::Compile(format!("invalid Wasm module: {e}")))?;
+    let module = Module::new(engine, bytes)
+        .map_err(|e| LoadError::Compile(format!("invalid Wasm module: {e}")))?;
     let abi = detect_abi(bytes).ok_or_else(|| {
         LoadError::Module("Missing or unknown Proxy-Wasm ABI version (no proxy_abi_version_0_1_0/0_2_0/0_2_1 export)".into())
     })?;
@@ -142,7 +145,12 @@ pub fn compile(engine: &Engine, bytes: &[u8], limits: &Limits) -> Result<Compile
 }
 
 fn sig(params: &[wasmi::ValType], results: &[wasmi::ValType]) -> String {
-    let j = |v: &[wasmi::ValType]| v.iter().map(|t| format!("{t:?}").to_lowercase()).collect::<Vec<_>>().join(", ");
+    let j = |v: &[wasmi::ValType]| {
+        v.iter()
+            .map(|t| format!("{t:?}").to_lowercase())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     format!("({}) -> ({})", j(params), j(results))
 }
 
@@ -187,10 +195,20 @@ impl Vm {
             .table_elements(1 << 20)
             .trap_on_grow_failure(true)
             .build();
-        let state = HostState::new(plugin, workload, profile, abi, store_limits, shared, vm_index, seed);
+        let state = HostState::new(
+            plugin,
+            workload,
+            profile,
+            abi,
+            store_limits,
+            shared,
+            vm_index,
+            seed,
+        );
         let mut store = Store::new(engine, state);
         store.limiter(|s| &mut s.limits);
-        let linker = host::linker(engine, &profile, abi).map_err(|e| LoadError::Link(format!("host setup failed: {e}")))?;
+        let linker = host::linker(engine, &profile, abi)
+            .map_err(|e| LoadError::Link(format!("host setup failed: {e}")))?;
 
         store.set_fuel(limits.fuel_per_call).ok();
         let instance = linker
@@ -205,31 +223,50 @@ impl Vm {
         let malloc = typed::<i32, i32>(&store, &instance, "malloc")?;
         let malloc = match malloc {
             Some(m) => Some(m),
-            None if profile.allocator_fallback() => typed::<i32, i32>(&store, &instance, "proxy_on_memory_allocate")?,
+            None if profile.allocator_fallback() => {
+                typed::<i32, i32>(&store, &instance, "proxy_on_memory_allocate")?
+            }
             None => None,
         };
         if malloc.is_none() {
-            return Err(LoadError::Module("Wasm module is missing malloc function.".into()));
+            return Err(LoadError::Module(
+                "Wasm module is missing malloc function.".into(),
+            ));
         }
         store.data_mut().malloc = malloc;
         let ex = exports(&store, &instance, abi)?;
-        let mut vm = Vm { store, instance, ex, root: 0, failed: None, limits };
+        let mut vm = Vm {
+            store,
+            instance,
+            ex,
+            root: 0,
+            failed: None,
+            limits,
+        };
         vm.start(&profile)?;
         Ok(vm)
     }
 
     fn start(&mut self, p: &Profile) -> Result<(), LoadError> {
         let f0 = |vm: &Vm, n: &str| typed::<(), ()>(&vm.store, &vm.instance, n);
-        let run = |vm: &mut Vm, f: TypedFunc<(), ()>, n: &str| vm.invoke(f, (), 0, n).map_err(LoadError::Start);
+        let run = |vm: &mut Vm, f: TypedFunc<(), ()>, n: &str| {
+            vm.invoke(f, (), 0, n).map_err(LoadError::Start)
+        };
         if p.reactor_start() {
             if let Some(init) = f0(self, "_initialize")? {
                 run(self, init, "_initialize")?;
                 if p.main_after_initialize() {
-                    if let Some(main) = typed::<(i32, i32), i32>(&self.store, &self.instance, "main")? {
-                        self.invoke(main, (0, 0), 0, "main").map_err(LoadError::Start)?;
+                    if let Some(main) =
+                        typed::<(i32, i32), i32>(&self.store, &self.instance, "main")?
+                    {
+                        self.invoke(main, (0, 0), 0, "main")
+                            .map_err(LoadError::Start)?;
                     } else if p.main_void() {
-                        if let Some(mv) = typed::<(), i32>(&self.store, &self.instance, "__main_void")? {
-                            self.invoke(mv, (), 0, "__main_void").map_err(LoadError::Start)?;
+                        if let Some(mv) =
+                            typed::<(), i32>(&self.store, &self.instance, "__main_void")?
+                        {
+                            self.invoke(mv, (), 0, "__main_void")
+                                .map_err(LoadError::Start)?;
                         }
                     }
                 }
@@ -253,7 +290,13 @@ impl Vm {
     }
 
     /// Calls an export for context `ctx` with a fresh fuel budget. A trap fails the VM.
-    pub fn invoke<P: WasmParams, R: WasmResults>(&mut self, f: TypedFunc<P, R>, params: P, ctx: u32, name: &str) -> Result<R, Failure> {
+    pub fn invoke<P: WasmParams, R: WasmResults>(
+        &mut self,
+        f: TypedFunc<P, R>,
+        params: P,
+        ctx: u32,
+        name: &str,
+    ) -> Result<R, Failure> {
         if let Some(f) = &self.failed {
             return Err(f.clone());
         }
@@ -280,11 +323,22 @@ impl Vm {
         }
     }
 
-    pub fn new_context(&mut self, parent: u32, stream: Option<Rc<RefCell<host::HttpState>>>) -> u32 {
+    pub fn new_context(
+        &mut self,
+        parent: u32,
+        stream: Option<Rc<RefCell<host::HttpState>>>,
+    ) -> u32 {
         let s = self.store.data_mut();
         let id = s.next_context_id;
         s.next_context_id += 1;
-        s.contexts.insert(id, ContextInfo { parent, stream, access: Default::default() });
+        s.contexts.insert(
+            id,
+            ContextInfo {
+                parent,
+                stream,
+                access: Default::default(),
+            },
+        );
         id
     }
 
@@ -293,11 +347,14 @@ impl Vm {
         let root = self.new_context(0, None);
         self.root = root;
         if let Some(f) = self.ex.on_context_create {
-            self.invoke(f, (root as i32, 0), root, "proxy_on_context_create").map_err(PluginStartError::ContextTrap)?;
+            self.invoke(f, (root as i32, 0), root, "proxy_on_context_create")
+                .map_err(PluginStartError::ContextTrap)?;
         }
         if let Some(f) = self.ex.on_vm_start {
             let n = self.store.data().plugin.vm_configuration.len() as i32;
-            let ok = self.invoke(f, (root as i32, n), root, "proxy_on_vm_start").map_err(PluginStartError::VmStartTrap)?;
+            let ok = self
+                .invoke(f, (root as i32, n), root, "proxy_on_vm_start")
+                .map_err(PluginStartError::VmStartTrap)?;
             if ok == 0 {
                 return Err(PluginStartError::VmStartFalse);
             }
@@ -328,11 +385,15 @@ pub enum PluginStartError {
 impl std::fmt::Display for PluginStartError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            PluginStartError::ContextTrap(x) | PluginStartError::VmStartTrap(x) | PluginStartError::ConfigureTrap(x) => {
+            PluginStartError::ContextTrap(x)
+            | PluginStartError::VmStartTrap(x)
+            | PluginStartError::ConfigureTrap(x) => {
                 write!(f, "{} trapped: {}", x.callback, x.message)
             }
             PluginStartError::VmStartFalse => f.write_str("proxy_on_vm_start returned false"),
-            PluginStartError::ConfigureFalse => f.write_str("proxy_on_configure returned false (Failed to configure)"),
+            PluginStartError::ConfigureFalse => {
+                f.write_str("proxy_on_configure returned false (Failed to configure)")
+            }
         }
     }
 }
@@ -340,11 +401,18 @@ impl std::fmt::Display for PluginStartError {
 /// Explains an instantiation failure: a missing import or type mismatch, or a trap.
 fn link_error(e: &Error, profile: &Profile, limits: &Limits) -> LoadError {
     if e.as_trap_code().is_some() || e.i32_exit_status().is_some() {
-        return LoadError::Start(Failure { callback: "start function".into(), message: describe(e, limits), last_logs: Vec::new() });
+        return LoadError::Start(Failure {
+            callback: "start function".into(),
+            message: describe(e, limits),
+            last_logs: Vec::new(),
+        });
     }
     let msg = e.to_string();
     if matches!(e.kind(), wasmi::errors::ErrorKind::Linker(_)) {
-        return LoadError::Link(format!("Failed to load Wasm module: {msg} — the {} does not provide this import", profile.label()));
+        return LoadError::Link(format!(
+            "Failed to load Wasm module: {msg} — the {} does not provide this import",
+            profile.label()
+        ));
     }
     LoadError::Link(format!("Failed to load Wasm module: {msg}"))
 }
@@ -361,20 +429,30 @@ pub fn describe(e: &Error, limits: &Limits) -> String {
         ),
         Some(wasmi::TrapCode::StackOverflow) => "call stack exhausted (recursion too deep)".into(),
         Some(wasmi::TrapCode::GrowthOperationLimited) => {
-            format!("memory limit reached ({} MiB per VM)", limits.memory_bytes >> 20)
+            format!(
+                "memory limit reached ({} MiB per VM)",
+                limits.memory_bytes >> 20
+            )
         }
         Some(code) => format!("wasm trap: {code}"),
         None => e.to_string(),
     }
 }
 
-fn typed<P: WasmParams, R: WasmResults>(store: &Store<HostState>, inst: &Instance, name: &str) -> Result<Option<TypedFunc<P, R>>, LoadError> {
+fn typed<P: WasmParams, R: WasmResults>(
+    store: &Store<HostState>,
+    inst: &Instance,
+    name: &str,
+) -> Result<Option<TypedFunc<P, R>>, LoadError> {
     let Some(f) = inst.get_func(store, name) else {
         return Ok(None);
     };
     f.typed::<P, R>(store).map(Some).map_err(|_| {
         let ty = f.ty(store);
-        LoadError::Module(format!("Bad function signature for: {name}, the module exports: {}", sig(ty.params(), ty.results())))
+        LoadError::Module(format!(
+            "Bad function signature for: {name}, the module exports: {}",
+            sig(ty.params(), ty.results())
+        ))
     })
 }
 

@@ -11,17 +11,29 @@ fn read_buffer(c: &C<'_>, ty: i32) -> Result<Vec<u8>, i32> {
     let body = |response: bool| -> Result<Vec<u8>, i32> {
         let info = s.contexts.get(&s.effective).ok_or(status::NOT_FOUND)?;
         let stream = info.stream.as_ref().ok_or(status::NOT_FOUND)?;
-        let live = if response { info.access.resp_body } else { info.access.req_body };
+        let live = if response {
+            info.access.resp_body
+        } else {
+            info.access.req_body
+        };
         if !live {
             return Err(status::NOT_FOUND);
         }
         let st = stream.borrow();
-        Ok(if response { st.resp_body.clone() } else { st.req_body.clone() })
+        Ok(if response {
+            st.resp_body.clone()
+        } else {
+            st.req_body.clone()
+        })
     };
     match ty {
         0 => body(false),
         1 => body(true),
-        4 => s.callout.as_ref().map(|r| r.body.clone()).ok_or(status::NOT_FOUND),
+        4 => s
+            .callout
+            .as_ref()
+            .map(|r| r.body.clone())
+            .ok_or(status::NOT_FOUND),
         6 => Ok(s.plugin.vm_configuration.clone()),
         7 if s.in_configure => Ok(s.plugin.configuration.clone()),
         2 | 3 | 5 | 7 | 8 => Err(status::NOT_FOUND),
@@ -48,16 +60,20 @@ pub fn splice(buf: &mut Vec<u8>, start: u32, len: u32, data: &[u8]) -> i32 {
 }
 
 pub fn register(l: &mut Linker<HostState>, abi: Abi) -> Result<(), Error> {
-    l.func_wrap("env", "proxy_get_buffer_status", |mut c: C<'_>, ty: i32, lp: i32, fp: i32| -> Result<i32, Error> {
-        match read_buffer(&c, ty) {
-            Ok(b) => finish((|| {
-                mem::write_u32(&mut c, lp, b.len() as u32)?;
-                mem::write_u32(&mut c, fp, 0)?;
-                Ok(status::OK)
-            })()),
-            Err(s) => Ok(s),
-        }
-    })?;
+    l.func_wrap(
+        "env",
+        "proxy_get_buffer_status",
+        |mut c: C<'_>, ty: i32, lp: i32, fp: i32| -> Result<i32, Error> {
+            match read_buffer(&c, ty) {
+                Ok(b) => finish((|| {
+                    mem::write_u32(&mut c, lp, b.len() as u32)?;
+                    mem::write_u32(&mut c, fp, 0)?;
+                    Ok(status::OK)
+                })()),
+                Err(s) => Ok(s),
+            }
+        },
+    )?;
     l.func_wrap(
         "env",
         "proxy_get_buffer_bytes",
@@ -94,19 +110,35 @@ pub fn register(l: &mut Linker<HostState>, abi: Abi) -> Result<(), Error> {
                 return Ok(s);
             }
             let s = c.data();
-            let stream = s.contexts.get(&s.effective).and_then(|i| i.stream.clone()).expect("checked by read_buffer");
+            let stream = s
+                .contexts
+                .get(&s.effective)
+                .and_then(|i| i.stream.clone())
+                .expect("checked by read_buffer");
             let mut st = stream.borrow_mut();
-            let buf = if ty == 0 { &mut st.req_body } else { &mut st.resp_body };
+            let buf = if ty == 0 {
+                &mut st.req_body
+            } else {
+                &mut st.resp_body
+            };
             Ok(splice(buf, start as u32, len as u32, &data))
         },
     )?;
     if abi == Abi::V0_1_0 {
-        l.func_wrap("env", "proxy_get_configuration", |mut c: C<'_>, pp: i32, lp: i32| -> Result<i32, Error> {
-            // Plugin configuration inside on_configure, VM configuration otherwise.
-            let s = c.data();
-            let cfg = if s.in_configure { s.plugin.configuration.clone() } else { s.plugin.vm_configuration.clone() };
-            finish(mem::copy_out(&mut c, &cfg, pp, lp).map(|_| status::OK))
-        })?;
+        l.func_wrap(
+            "env",
+            "proxy_get_configuration",
+            |mut c: C<'_>, pp: i32, lp: i32| -> Result<i32, Error> {
+                // Plugin configuration inside on_configure, VM configuration otherwise.
+                let s = c.data();
+                let cfg = if s.in_configure {
+                    s.plugin.configuration.clone()
+                } else {
+                    s.plugin.vm_configuration.clone()
+                };
+                finish(mem::copy_out(&mut c, &cfg, pp, lp).map(|_| status::OK))
+            },
+        )?;
     }
     Ok(())
 }

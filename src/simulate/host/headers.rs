@@ -23,7 +23,12 @@ enum Mode {
 
 /// Runs `f` on map `ty` of the effective context, or returns the status Envoy gives when
 /// the map is not available (`Err`).
-fn with_map<R>(c: &mut C<'_>, ty: i32, mode: Mode, f: impl FnOnce(&mut HeaderMap) -> R) -> Result<R, i32> {
+fn with_map<R>(
+    c: &mut C<'_>,
+    ty: i32,
+    mode: Mode,
+    f: impl FnOnce(&mut HeaderMap) -> R,
+) -> Result<R, i32> {
     let s = c.data_mut();
     if !(0..=7).contains(&ty) {
         return Err(status::BAD_ARGUMENT);
@@ -35,7 +40,11 @@ fn with_map<R>(c: &mut C<'_>, ty: i32, mode: Mode, f: impl FnOnce(&mut HeaderMap
         let Some(resp) = s.callout.as_mut() else {
             return Err(status::BAD_ARGUMENT);
         };
-        let m = if ty == 6 { &mut resp.headers } else { &mut resp.trailers };
+        let m = if ty == 6 {
+            &mut resp.headers
+        } else {
+            &mut resp.trailers
+        };
         return Ok(f(m));
     }
     if ty == 4 || ty == 5 {
@@ -89,14 +98,17 @@ pub fn register(l: &mut Linker<HostState>) -> Result<(), Error> {
                 Err(e) => return finish(Err(e)),
             };
             let abi = c.data().abi;
-            let value = match with_map(&mut c, ty, Mode::Read, |m| m.get(&key).map(str::to_string)) {
+            let value = match with_map(&mut c, ty, Mode::Read, |m| m.get(&key).map(str::to_string))
+            {
                 Ok(v) => v,
                 Err(s) => return Ok(s),
             };
             match value {
                 Some(v) => finish(mem::copy_out(&mut c, v.as_bytes(), vp, vl).map(|_| status::OK)),
                 // ABI 0.1.0 hosts answer OK with an empty value for a missing header.
-                None if abi == Abi::V0_1_0 => finish(mem::copy_out(&mut c, b"", vp, vl).map(|_| status::OK)),
+                None if abi == Abi::V0_1_0 => {
+                    finish(mem::copy_out(&mut c, b"", vp, vl).map(|_| status::OK))
+                }
                 None => Ok(status::NOT_FOUND),
             }
         },
@@ -109,7 +121,9 @@ pub fn register(l: &mut Linker<HostState>) -> Result<(), Error> {
                 (Ok(k), Ok(v)) => (k, v),
                 (Err(e), _) | (_, Err(e)) => return finish(Err(e)),
             };
-            Ok(with_map(&mut c, ty, Mode::Write, |m| m.add(&k, &v)).map(|_| status::OK).unwrap_or_else(|s| s))
+            Ok(with_map(&mut c, ty, Mode::Write, |m| m.add(&k, &v))
+                .map(|_| status::OK)
+                .unwrap_or_else(|s| s))
         },
     )?;
     l.func_wrap(
@@ -120,36 +134,58 @@ pub fn register(l: &mut Linker<HostState>) -> Result<(), Error> {
                 (Ok(k), Ok(v)) => (k, v),
                 (Err(e), _) | (_, Err(e)) => return finish(Err(e)),
             };
-            Ok(with_map(&mut c, ty, Mode::Write, |m| m.replace(&k, &v)).map(|_| status::OK).unwrap_or_else(|s| s))
+            Ok(with_map(&mut c, ty, Mode::Write, |m| m.replace(&k, &v))
+                .map(|_| status::OK)
+                .unwrap_or_else(|s| s))
         },
     )?;
-    l.func_wrap("env", "proxy_remove_header_map_value", |mut c: C<'_>, ty: i32, kp: i32, kl: i32| -> Result<i32, Error> {
-        let k = match mem::read_string(&c, kp, kl) {
-            Ok(k) => k,
-            Err(e) => return finish(Err(e)),
-        };
-        Ok(with_map(&mut c, ty, Mode::Write, |m| m.remove(&k)).map(|_| status::OK).unwrap_or_else(|s| s))
-    })?;
-    l.func_wrap("env", "proxy_get_header_map_pairs", |mut c: C<'_>, ty: i32, pp: i32, lp: i32| -> Result<i32, Error> {
-        if !(0..=7).contains(&ty) {
-            return Ok(status::BAD_ARGUMENT);
-        }
-        // Envoy answers an unavailable map with OK and an empty result.
-        let bytes = with_map(&mut c, ty, Mode::Read, |m| m.to_pairs()).unwrap_or_default();
-        finish(mem::copy_out(&mut c, &bytes, pp, lp).map(|_| status::OK))
-    })?;
-    l.func_wrap("env", "proxy_set_header_map_pairs", |mut c: C<'_>, ty: i32, pp: i32, pl: i32| -> Result<i32, Error> {
-        let new = match mem::read(&c, pp, pl) {
-            Ok(b) => HeaderMap::from_pairs_bytes(&b),
-            Err(e) => return finish(Err(e)),
-        };
-        Ok(with_map(&mut c, ty, Mode::Write, |m| *m = new).map(|_| status::OK).unwrap_or_else(|s| s))
-    })?;
-    l.func_wrap("env", "proxy_get_header_map_size", |mut c: C<'_>, ty: i32, sp: i32| -> Result<i32, Error> {
-        match with_map(&mut c, ty, Mode::Read, |m| m.byte_size()) {
-            Ok(n) => finish(mem::write_u32(&mut c, sp, n as u32).map(|_| status::OK)),
-            Err(s) => Ok(s),
-        }
-    })?;
+    l.func_wrap(
+        "env",
+        "proxy_remove_header_map_value",
+        |mut c: C<'_>, ty: i32, kp: i32, kl: i32| -> Result<i32, Error> {
+            let k = match mem::read_string(&c, kp, kl) {
+                Ok(k) => k,
+                Err(e) => return finish(Err(e)),
+            };
+            Ok(with_map(&mut c, ty, Mode::Write, |m| m.remove(&k))
+                .map(|_| status::OK)
+                .unwrap_or_else(|s| s))
+        },
+    )?;
+    l.func_wrap(
+        "env",
+        "proxy_get_header_map_pairs",
+        |mut c: C<'_>, ty: i32, pp: i32, lp: i32| -> Result<i32, Error> {
+            if !(0..=7).contains(&ty) {
+                return Ok(status::BAD_ARGUMENT);
+            }
+            // Envoy answers an unavailable map with OK and an empty result.
+            let bytes = with_map(&mut c, ty, Mode::Read, |m| m.to_pairs()).unwrap_or_default();
+            finish(mem::copy_out(&mut c, &bytes, pp, lp).map(|_| status::OK))
+        },
+    )?;
+    l.func_wrap(
+        "env",
+        "proxy_set_header_map_pairs",
+        |mut c: C<'_>, ty: i32, pp: i32, pl: i32| -> Result<i32, Error> {
+            let new = match mem::read(&c, pp, pl) {
+                Ok(b) => HeaderMap::from_pairs_bytes(&b),
+                Err(e) => return finish(Err(e)),
+            };
+            Ok(with_map(&mut c, ty, Mode::Write, |m| *m = new)
+                .map(|_| status::OK)
+                .unwrap_or_else(|s| s))
+        },
+    )?;
+    l.func_wrap(
+        "env",
+        "proxy_get_header_map_size",
+        |mut c: C<'_>, ty: i32, sp: i32| -> Result<i32, Error> {
+            match with_map(&mut c, ty, Mode::Read, |m| m.byte_size()) {
+                Ok(n) => finish(mem::write_u32(&mut c, sp, n as u32).map(|_| status::OK)),
+                Err(s) => Ok(s),
+            }
+        },
+    )?;
     Ok(())
 }

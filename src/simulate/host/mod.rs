@@ -196,15 +196,31 @@ pub struct LogLine {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     /// `continue_stream` / `continue_request` / `continue_response`; `response` picks the direction.
-    Continue { ctx: u32, response: bool },
+    Continue {
+        ctx: u32,
+        response: bool,
+    },
     /// `close_stream` (HTTP) → stream reset.
-    Close { ctx: u32, response: bool },
-    LocalReply { ctx: u32, reply: LocalReply },
+    Close {
+        ctx: u32,
+        response: bool,
+    },
+    LocalReply {
+        ctx: u32,
+        reply: LocalReply,
+    },
     HttpCall(HttpCall),
     /// `grpc_call` / `grpc_stream`: answered with a failure close (unsupported by the simulator).
-    GrpcCall { root: u32, token: u32, service: String, method: String },
+    GrpcCall {
+        root: u32,
+        token: u32,
+        service: String,
+        method: String,
+    },
     /// `proxy_done` from a root that deferred its deletion.
-    Done { ctx: u32 },
+    Done {
+        ctx: u32,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -302,6 +318,7 @@ pub struct HostState {
 }
 
 impl HostState {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         plugin: Rc<PluginInfo>,
         workload: Rc<WorkloadInfo>,
@@ -351,7 +368,7 @@ impl HostState {
                 cut -= 1;
             }
             message.truncate(cut);
-            message.push_str("…");
+            message.push('…');
         }
         if self.logs.len() >= MAX_LOG_LINES {
             self.logs.remove(0);
@@ -362,7 +379,9 @@ impl HostState {
 
     pub fn push_effect(&mut self, e: Effect) -> Result<(), Error> {
         if self.effects.len() >= MAX_PENDING_EFFECTS {
-            return Err(Error::new("simulator limit: too many pending proxy actions in one callback"));
+            return Err(Error::new(
+                "simulator limit: too many pending proxy actions in one callback",
+            ));
         }
         self.effects.push(e);
         Ok(())
@@ -416,7 +435,10 @@ pub mod mem {
     }
 
     fn range(caller: &Caller<'_, HostState>, ptr: i32, len: i32) -> MemResult<(usize, usize)> {
-        let memory = caller.data().memory.ok_or(Fault::Status(status::INVALID_MEMORY_ACCESS))?;
+        let memory = caller
+            .data()
+            .memory
+            .ok_or(Fault::Status(status::INVALID_MEMORY_ACCESS))?;
         let size = memory.data_size(caller);
         let (p, l) = (ptr as u32 as usize, len as u32 as usize);
         match p.checked_add(l) {
@@ -452,7 +474,12 @@ pub mod mem {
 
     /// Host → module transfer: allocate through the module, copy, write `(ptr, len)` into
     /// the out slots. Empty data writes `(0, 0)` without calling the allocator.
-    pub fn copy_out(caller: &mut Caller<'_, HostState>, bytes: &[u8], ptr_ptr: i32, len_ptr: i32) -> MemResult<()> {
+    pub fn copy_out(
+        caller: &mut Caller<'_, HostState>,
+        bytes: &[u8],
+        ptr_ptr: i32,
+        len_ptr: i32,
+    ) -> MemResult<()> {
         if bytes.is_empty() {
             write_u32(caller, ptr_ptr, 0)?;
             return write_u32(caller, len_ptr, 0);
@@ -460,7 +487,10 @@ pub mod mem {
         // Check the out slots before allocating so a bad pointer costs no guest memory.
         range(caller, ptr_ptr, 4)?;
         range(caller, len_ptr, 4)?;
-        let malloc = caller.data().malloc.ok_or(Fault::Status(status::INVALID_MEMORY_ACCESS))?;
+        let malloc = caller
+            .data()
+            .malloc
+            .ok_or(Fault::Status(status::INVALID_MEMORY_ACCESS))?;
         let addr = malloc.call(&mut *caller, bytes.len() as i32)?;
         if addr == 0 {
             return Err(Fault::Status(status::INVALID_MEMORY_ACCESS));
@@ -473,7 +503,11 @@ pub mod mem {
 
 /// Builds the import object for a module with ABI `abi` under `profile`: exactly the
 /// functions that proxy registers, so a module importing anything else fails to link.
-pub fn linker(engine: &wasmi::Engine, profile: &Profile, abi: Abi) -> Result<Linker<HostState>, Error> {
+pub fn linker(
+    engine: &wasmi::Engine,
+    profile: &Profile,
+    abi: Abi,
+) -> Result<Linker<HostState>, Error> {
     let mut l = Linker::new(engine);
     calls::register(&mut l, abi)?;
     headers::register(&mut l)?;

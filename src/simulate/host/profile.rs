@@ -56,12 +56,20 @@ impl Profile {
             // v2.3+ do not run ServiceMeshExtensions; simulate the newest behaviour.
             return Profile::latest();
         };
-        Profile { mesh: Some(v), cutoff, envoy_wasm }
+        Profile {
+            mesh: Some(v),
+            cutoff,
+            envoy_wasm,
+        }
     }
 
     /// Current upstream Envoy: every import, newest semantics.
     pub fn latest() -> Profile {
-        Profile { mesh: None, cutoff: "9999-12-31", envoy_wasm: false }
+        Profile {
+            mesh: None,
+            cutoff: "9999-12-31",
+            envoy_wasm: false,
+        }
     }
 
     fn since(&self, date: &str) -> bool {

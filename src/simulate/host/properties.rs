@@ -41,7 +41,17 @@ fn header_map(m: &HeaderMap) -> PVal {
             names.push(k);
         }
     }
-    PVal::Map(names.iter().map(|n| (n.to_string(), m.get_joined(n).unwrap_or_default().into_bytes())).collect())
+    PVal::Map(
+        names
+            .iter()
+            .map(|n| {
+                (
+                    n.to_string(),
+                    m.get_joined(n).unwrap_or_default().into_bytes(),
+                )
+            })
+            .collect(),
+    )
 }
 
 /// Protobuf wire helpers for `node` (envoy.config.core.v3.Node: id=1, cluster=2, metadata=3).
@@ -108,7 +118,13 @@ fn node_metadata(s: &HostState) -> Vec<(&'static str, String)> {
         ("MESH_ID", w.mesh_id.clone()),
         ("NAME", format!("{}-5d8f7c9b4-x2x7q", w.name)),
         ("NAMESPACE", w.namespace.clone()),
-        ("OWNER", format!("kubernetes://apis/apps/v1/namespaces/{}/deployments/{}", w.namespace, w.name)),
+        (
+            "OWNER",
+            format!(
+                "kubernetes://apis/apps/v1/namespaces/{}/deployments/{}",
+                w.namespace, w.name
+            ),
+        ),
         ("SERVICE_ACCOUNT", "default".into()),
         ("WORKLOAD_NAME", w.name.clone()),
     ]
@@ -116,36 +132,57 @@ fn node_metadata(s: &HostState) -> Vec<(&'static str, String)> {
 
 fn node_id(s: &HostState) -> String {
     let w = &s.workload;
-    format!("sidecar~{}~{}-5d8f7c9b4-x2x7q.{}~{}.svc.cluster.local", w.pod_ip, w.name, w.namespace, w.namespace)
+    format!(
+        "sidecar~{}~{}-5d8f7c9b4-x2x7q.{}~{}.svc.cluster.local",
+        w.pod_ip, w.name, w.namespace, w.namespace
+    )
 }
 
 fn node(s: &HostState, rest: &[String]) -> Option<PVal> {
     let w = &s.workload;
-    let labels: Vec<(&str, pb::V<'_>)> = w.labels.iter().map(|(k, v)| (k.as_str(), pb::V::Str(v))).collect();
+    let labels: Vec<(&str, pb::V<'_>)> = w
+        .labels
+        .iter()
+        .map(|(k, v)| (k.as_str(), pb::V::Str(v)))
+        .collect();
     let md = node_metadata(s);
     match rest {
         [] => {
-            let mut fields: Vec<(&str, pb::V<'_>)> = md.iter().map(|(k, v)| (*k, pb::V::Str(v))).collect();
+            let mut fields: Vec<(&str, pb::V<'_>)> =
+                md.iter().map(|(k, v)| (*k, pb::V::Str(v))).collect();
             fields.push(("LABELS", pb::V::Struct(labels)));
             fields.sort_by(|a, b| a.0.cmp(b.0));
             let mut out = Vec::new();
             pb::bytes_field(1, node_id(s).as_bytes(), &mut out);
-            pb::bytes_field(2, format!("{}.{}", w.name, w.namespace).as_bytes(), &mut out);
+            pb::bytes_field(
+                2,
+                format!("{}.{}", w.name, w.namespace).as_bytes(),
+                &mut out,
+            );
             pb::bytes_field(3, &pb::strukt(&fields), &mut out);
             Some(PVal::Bytes(out))
         }
         [f] if f == "id" => Some(PVal::s(node_id(s))),
         [f] if f == "cluster" => Some(PVal::s(format!("{}.{}", w.name, w.namespace))),
         [f] if f == "metadata" => {
-            let mut fields: Vec<(&str, pb::V<'_>)> = md.iter().map(|(k, v)| (*k, pb::V::Str(v))).collect();
+            let mut fields: Vec<(&str, pb::V<'_>)> =
+                md.iter().map(|(k, v)| (*k, pb::V::Str(v))).collect();
             fields.push(("LABELS", pb::V::Struct(labels)));
             Some(PVal::Bytes(pb::strukt(&fields)))
         }
-        [f, k] if f == "metadata" && k == "LABELS" => {
-            Some(PVal::Map(w.labels.iter().map(|(k, v)| (k.clone(), v.clone().into_bytes())).collect()))
+        [f, k] if f == "metadata" && k == "LABELS" => Some(PVal::Map(
+            w.labels
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone().into_bytes()))
+                .collect(),
+        )),
+        [f, k, l] if f == "metadata" && k == "LABELS" => {
+            w.labels.get(l).map(|v| PVal::s(v.clone()))
         }
-        [f, k, l] if f == "metadata" && k == "LABELS" => w.labels.get(l).map(|v| PVal::s(v.clone())),
-        [f, k] if f == "metadata" => md.into_iter().find(|(n, _)| n == k).map(|(_, v)| PVal::s(v)),
+        [f, k] if f == "metadata" => md
+            .into_iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| PVal::s(v)),
         _ => None,
     }
 }
@@ -155,8 +192,12 @@ fn url_path(path: &str) -> &str {
 }
 
 fn request(st: &HttpState, log: bool, rest: &[String]) -> Option<PVal> {
-    let h = if st.req_headers.is_empty() { &st.log_req_headers } else { &st.req_headers };
-    let get = |k: &str| h.get(k).map(|v| PVal::s(v));
+    let h = if st.req_headers.is_empty() {
+        &st.log_req_headers
+    } else {
+        &st.req_headers
+    };
+    let get = |k: &str| h.get(k).map(PVal::s);
     let key = rest.first().map(String::as_str)?;
     Some(match key {
         "path" => get(":path")?,
@@ -224,7 +265,9 @@ fn lookup(s: &HostState, segs: &[String]) -> Option<PVal> {
         "plugin_root_id" => Some(PVal::s(s.plugin.root_id.clone())),
         "plugin_vm_id" => Some(PVal::s(s.plugin.vm_id.clone())),
         "node" if s.profile.legacy_properties() => node(s, rest),
-        "xds" if s.profile.xds_properties() && rest.first().is_some_and(|r| r == "node") => node(s, &rest[1..]),
+        "xds" if s.profile.xds_properties() && rest.first().is_some_and(|r| r == "node") => {
+            node(s, &rest[1..])
+        }
         "listener_direction" if s.profile.legacy_properties() => Some(PVal::Int(1)),
         "cluster_name" if s.profile.legacy_properties() && st.is_some() => {
             Some(PVal::s(format!("inbound|{}||", w.port)))
@@ -255,59 +298,86 @@ fn lookup(s: &HostState, segs: &[String]) -> Option<PVal> {
             match rest.first()?.as_str() {
                 "id" => Some(PVal::Int(st.connection_id as i64)),
                 "mtls" => Some(PVal::Bool(true)),
-                "requested_server_name" => Some(PVal::s(format!("outbound_.{}_._.{}", w.port, w.service_host))),
+                "requested_server_name" => Some(PVal::s(format!(
+                    "outbound_.{}_._.{}",
+                    w.port, w.service_host
+                ))),
                 "tls_version" => Some(PVal::s("TLSv1.3")),
-                "uri_san_local_certificate" => {
-                    Some(PVal::s(format!("spiffe://{}/ns/{}/sa/default", w.mesh_id, w.namespace)))
-                }
-                "uri_san_peer_certificate" => Some(PVal::s(format!("spiffe://{}/ns/{}/sa/default", w.mesh_id, w.namespace))),
+                "uri_san_local_certificate" => Some(PVal::s(format!(
+                    "spiffe://{}/ns/{}/sa/default",
+                    w.mesh_id, w.namespace
+                ))),
+                "uri_san_peer_certificate" => Some(PVal::s(format!(
+                    "spiffe://{}/ns/{}/sa/default",
+                    w.mesh_id, w.namespace
+                ))),
                 _ => None,
             }
         }
         other => {
             // Anything else reads Wasm filter state written by set_property.
             let st = st.as_ref()?;
-            st.filter_state.get(&std::iter::once(other.to_string()).chain(rest.iter().cloned()).collect::<Vec<_>>().join(".")).map(|v| PVal::Bytes(v.clone()))
+            st.filter_state
+                .get(
+                    &std::iter::once(other.to_string())
+                        .chain(rest.iter().cloned())
+                        .collect::<Vec<_>>()
+                        .join("."),
+                )
+                .map(|v| PVal::Bytes(v.clone()))
         }
     }
 }
 
 fn split_path(raw: &[u8]) -> Vec<String> {
     let raw = raw.strip_suffix(&[0]).unwrap_or(raw);
-    raw.split(|b| *b == 0).map(|s| String::from_utf8_lossy(s).into_owned()).collect()
+    raw.split(|b| *b == 0)
+        .map(|s| String::from_utf8_lossy(s).into_owned())
+        .collect()
 }
 
 pub fn register(l: &mut Linker<HostState>) -> Result<(), Error> {
-    l.func_wrap("env", "proxy_get_property", |mut c: C<'_>, pp: i32, pl: i32, vp: i32, vl: i32| -> Result<i32, Error> {
-        finish((|| {
-            let segs = split_path(&mem::read(&c, pp, pl)?);
-            if segs.len() == 1 && segs[0] == "plugin_root_id" {
-                c.data_mut().root_id_reads += 1;
-            }
-            let Some(v) = lookup(c.data(), &segs) else {
-                return Ok(status::NOT_FOUND);
-            };
-            mem::copy_out(&mut c, &v.encode(), vp, vl)?;
-            Ok(status::OK)
-        })())
-    })?;
-    l.func_wrap("env", "proxy_set_property", |c: C<'_>, pp: i32, pl: i32, vp: i32, vl: i32| -> Result<i32, Error> {
-        finish((|| {
-            let segs = split_path(&mem::read(&c, pp, pl)?);
-            let value = mem::read(&c, vp, vl)?;
-            let s = c.data();
-            let Some(stream) = s.contexts.get(&s.effective).and_then(|i| i.stream.clone()) else {
-                return Ok(status::NOT_FOUND);
-            };
-            let mut st = stream.borrow_mut();
-            let key = segs.join(".");
-            if st.filter_state.len() >= 10_000 && !st.filter_state.contains_key(&key) {
-                return Err(mem::Fault::Trap(Error::new("simulator limit: too many properties set")));
-            }
-            st.filter_state.insert(key, value);
-            Ok(status::OK)
-        })())
-    })?;
+    l.func_wrap(
+        "env",
+        "proxy_get_property",
+        |mut c: C<'_>, pp: i32, pl: i32, vp: i32, vl: i32| -> Result<i32, Error> {
+            finish((|| {
+                let segs = split_path(&mem::read(&c, pp, pl)?);
+                if segs.len() == 1 && segs[0] == "plugin_root_id" {
+                    c.data_mut().root_id_reads += 1;
+                }
+                let Some(v) = lookup(c.data(), &segs) else {
+                    return Ok(status::NOT_FOUND);
+                };
+                mem::copy_out(&mut c, &v.encode(), vp, vl)?;
+                Ok(status::OK)
+            })())
+        },
+    )?;
+    l.func_wrap(
+        "env",
+        "proxy_set_property",
+        |c: C<'_>, pp: i32, pl: i32, vp: i32, vl: i32| -> Result<i32, Error> {
+            finish((|| {
+                let segs = split_path(&mem::read(&c, pp, pl)?);
+                let value = mem::read(&c, vp, vl)?;
+                let s = c.data();
+                let Some(stream) = s.contexts.get(&s.effective).and_then(|i| i.stream.clone())
+                else {
+                    return Ok(status::NOT_FOUND);
+                };
+                let mut st = stream.borrow_mut();
+                let key = segs.join(".");
+                if st.filter_state.len() >= 10_000 && !st.filter_state.contains_key(&key) {
+                    return Err(mem::Fault::Trap(Error::new(
+                        "simulator limit: too many properties set",
+                    )));
+                }
+                st.filter_state.insert(key, value);
+                Ok(status::OK)
+            })())
+        },
+    )?;
     Ok(())
 }
 

@@ -23,7 +23,11 @@ pub const EPOCH_START_NS: u64 = 1_704_067_200_000_000_000;
 
 impl Default for Clock {
     fn default() -> Self {
-        Clock { realtime_ns: EPOCH_START_NS, monotonic_ns: 1_000_000_000, ticks: BTreeMap::new() }
+        Clock {
+            realtime_ns: EPOCH_START_NS,
+            monotonic_ns: 1_000_000_000,
+            ticks: BTreeMap::new(),
+        }
     }
 }
 
@@ -33,13 +37,18 @@ impl Clock {
             self.ticks.remove(&(vm, root));
         } else {
             let period = ms.saturating_mul(1_000_000);
-            self.ticks.insert((vm, root), (period, now.saturating_add(period)));
+            self.ticks
+                .insert((vm, root), (period, now.saturating_add(period)));
         }
     }
 
     /// The earliest timer due at or before monotonic time `until`.
     pub fn next_due(&self, until: u64) -> Option<((usize, u32), u64)> {
-        self.ticks.iter().map(|(k, (_, due))| (*k, *due)).filter(|(_, due)| *due <= until).min_by_key(|(k, due)| (*due, *k))
+        self.ticks
+            .iter()
+            .map(|(k, (_, due))| (*k, *due))
+            .filter(|(_, due)| *due <= until)
+            .min_by_key(|(k, due)| (*due, *k))
     }
 
     /// Moves both clocks to monotonic time `to` (never backwards).
@@ -85,7 +94,9 @@ impl Shared {
     fn charge(&mut self, add: usize, remove: usize) -> Result<(), Fault> {
         let next = self.bytes.saturating_sub(remove).saturating_add(add);
         if next > MAX_SHARED_BYTES {
-            return Err(Fault::Trap(Error::new("simulator limit: shared data and queues exceed 64 MiB")));
+            return Err(Fault::Trap(Error::new(
+                "simulator limit: shared data and queues exceed 64 MiB",
+            )));
         }
         self.bytes = next;
         Ok(())
@@ -126,7 +137,12 @@ pub fn register(l: &mut Linker<HostState>) -> Result<(), Error> {
                         return Ok(status::CAS_MISMATCH);
                     }
                 }
-                let add = value.len() + if old.is_none() { k.0.len() + k.1.len() } else { 0 };
+                let add = value.len()
+                    + if old.is_none() {
+                        k.0.len() + k.1.len()
+                    } else {
+                        0
+                    };
                 sh.charge(add, old.map(|o| o.0).unwrap_or(0))?;
                 let new_cas = sh.cas();
                 sh.data.insert(k, (value, new_cas));
@@ -134,33 +150,49 @@ pub fn register(l: &mut Linker<HostState>) -> Result<(), Error> {
             })())
         },
     )?;
-    l.func_wrap("env", "proxy_register_shared_queue", |mut c: C<'_>, np: i32, nl: i32, tp: i32| -> Result<i32, Error> {
-        finish((|| {
-            let name = mem::read_string(&c, np, nl)?;
-            let s = c.data();
-            let owner = (s.vm_index, s.root_of(s.effective));
-            let vm_id = s.plugin.vm_id.clone();
-            let token = {
-                let mut sh = s.shared.borrow_mut();
-                let existing = sh.queues.iter().find(|(_, q)| q.vm_id == vm_id && q.name == name).map(|(t, _)| *t);
-                match existing {
-                    Some(t) => {
-                        sh.queues.get_mut(&t).expect("found above").owner = owner;
-                        t
+    l.func_wrap(
+        "env",
+        "proxy_register_shared_queue",
+        |mut c: C<'_>, np: i32, nl: i32, tp: i32| -> Result<i32, Error> {
+            finish((|| {
+                let name = mem::read_string(&c, np, nl)?;
+                let s = c.data();
+                let owner = (s.vm_index, s.root_of(s.effective));
+                let vm_id = s.plugin.vm_id.clone();
+                let token = {
+                    let mut sh = s.shared.borrow_mut();
+                    let existing = sh
+                        .queues
+                        .iter()
+                        .find(|(_, q)| q.vm_id == vm_id && q.name == name)
+                        .map(|(t, _)| *t);
+                    match existing {
+                        Some(t) => {
+                            sh.queues.get_mut(&t).expect("found above").owner = owner;
+                            t
+                        }
+                        None => {
+                            sh.charge(name.len() + 64, 0)?;
+                            sh.next_queue_token += 1;
+                            let t = sh.next_queue_token;
+                            sh.queues.insert(
+                                t,
+                                Queue {
+                                    vm_id,
+                                    name,
+                                    owner,
+                                    items: VecDeque::new(),
+                                },
+                            );
+                            t
+                        }
                     }
-                    None => {
-                        sh.charge(name.len() + 64, 0)?;
-                        sh.next_queue_token += 1;
-                        let t = sh.next_queue_token;
-                        sh.queues.insert(t, Queue { vm_id, name, owner, items: VecDeque::new() });
-                        t
-                    }
-                }
-            };
-            mem::write_u32(&mut c, tp, token)?;
-            Ok(status::OK)
-        })())
-    })?;
+                };
+                mem::write_u32(&mut c, tp, token)?;
+                Ok(status::OK)
+            })())
+        },
+    )?;
     l.func_wrap(
         "env",
         "proxy_resolve_shared_queue",
@@ -171,7 +203,14 @@ pub fn register(l: &mut Linker<HostState>) -> Result<(), Error> {
                 if vm_id.is_empty() {
                     vm_id = c.data().plugin.vm_id.clone();
                 }
-                let token = c.data().shared.borrow().queues.iter().find(|(_, q)| q.vm_id == vm_id && q.name == name).map(|(t, _)| *t);
+                let token = c
+                    .data()
+                    .shared
+                    .borrow()
+                    .queues
+                    .iter()
+                    .find(|(_, q)| q.vm_id == vm_id && q.name == name)
+                    .map(|(t, _)| *t);
                 match token {
                     Some(t) => {
                         mem::write_u32(&mut c, tp, t)?;
@@ -182,36 +221,48 @@ pub fn register(l: &mut Linker<HostState>) -> Result<(), Error> {
             })())
         },
     )?;
-    l.func_wrap("env", "proxy_dequeue_shared_queue", |mut c: C<'_>, token: i32, vp: i32, vl: i32| -> Result<i32, Error> {
-        finish((|| {
-            let item = {
+    l.func_wrap(
+        "env",
+        "proxy_dequeue_shared_queue",
+        |mut c: C<'_>, token: i32, vp: i32, vl: i32| -> Result<i32, Error> {
+            finish((|| {
+                let item = {
+                    let mut sh = c.data().shared.borrow_mut();
+                    let Some(q) = sh.queues.get_mut(&(token as u32)) else {
+                        return Ok(status::NOT_FOUND);
+                    };
+                    let Some(item) = q.items.pop_front() else {
+                        return Ok(status::EMPTY);
+                    };
+                    sh.bytes = sh.bytes.saturating_sub(item.len() + 16);
+                    item
+                };
+                mem::copy_out(&mut c, &item, vp, vl)?;
+                Ok(status::OK)
+            })())
+        },
+    )?;
+    l.func_wrap(
+        "env",
+        "proxy_enqueue_shared_queue",
+        |c: C<'_>, token: i32, vp: i32, vl: i32| -> Result<i32, Error> {
+            finish((|| {
+                let value = mem::read(&c, vp, vl)?;
                 let mut sh = c.data().shared.borrow_mut();
-                let Some(q) = sh.queues.get_mut(&(token as u32)) else {
+                let Some(owner) = sh.queues.get(&(token as u32)).map(|q| q.owner) else {
                     return Ok(status::NOT_FOUND);
                 };
-                let Some(item) = q.items.pop_front() else {
-                    return Ok(status::EMPTY);
-                };
-                sh.bytes = sh.bytes.saturating_sub(item.len() + 16);
-                item
-            };
-            mem::copy_out(&mut c, &item, vp, vl)?;
-            Ok(status::OK)
-        })())
-    })?;
-    l.func_wrap("env", "proxy_enqueue_shared_queue", |c: C<'_>, token: i32, vp: i32, vl: i32| -> Result<i32, Error> {
-        finish((|| {
-            let value = mem::read(&c, vp, vl)?;
-            let mut sh = c.data().shared.borrow_mut();
-            let Some(owner) = sh.queues.get(&(token as u32)).map(|q| q.owner) else {
-                return Ok(status::NOT_FOUND);
-            };
-            sh.charge(value.len() + 16, 0)?;
-            sh.queues.get_mut(&(token as u32)).expect("checked").items.push_back(value);
-            // Delivered later, never inside the enqueue (Envoy posts a task).
-            sh.ready.push_back((owner.0, owner.1, token as u32));
-            Ok(status::OK)
-        })())
-    })?;
+                sh.charge(value.len() + 16, 0)?;
+                sh.queues
+                    .get_mut(&(token as u32))
+                    .expect("checked")
+                    .items
+                    .push_back(value);
+                // Delivered later, never inside the enqueue (Envoy posts a task).
+                sh.ready.push_back((owner.0, owner.1, token as u32));
+                Ok(status::OK)
+            })())
+        },
+    )?;
     Ok(())
 }
