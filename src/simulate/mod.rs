@@ -1,1 +1,201 @@
-//! (being written)
+//! Simulation: requests through the real proxy-wasm modules of a filter chain, on a
+//! proxy-wasm host that behaves like the mesh version's Envoy (see `docs/fidelity.md`).
+//!
+//! Public entry points: [`run_scenario`] (scenario → [`SimReport`]), [`render::human`] /
+//! [`render::json`], [`runtime_checks`] (MX701–MX705) and [`configuration_for`].
+
+pub mod checks;
+pub mod config;
+pub mod filter_manager;
+pub mod headers;
+pub mod host;
+pub mod render;
+pub mod scenario;
+pub mod trace;
+pub mod vm;
+
+pub use checks::runtime_checks;
+pub use config::configuration_for;
+pub use filter_manager::{ExtensionFilter, FilterManager, HttpMock, Response, SimFilter};
+pub use host::profile::Profile;
+pub use host::WorkloadInfo;
+pub use scenario::{parse_scenario, Scenario, ScenarioError};
+pub use trace::SimReport;
+pub use vm::Limits;
+
+use crate::model::MeshVersion;
+use trace::{Check, RequestReport};
+
+/// How to simulate.
+#[derive(Debug, Clone)]
+pub struct SimOptions {
+    pub mesh: MeshVersion,
+    /// Emulate this host instead of the mesh version's proxy (e.g. [`Profile::latest`] to
+    /// run modules that need newer WASI imports).
+    pub profile: Option<Profile>,
+    pub limits: Limits,
+    /// The workload the chain belongs to (node metadata, default authority, addresses).
+    pub workload: WorkloadInfo,
+    /// Seed for `random_get`.
+    pub seed: u64,
+}
+
+impl Default for SimOptions {
+    fn default() -> Self {
+        SimOptions {
+            mesh: MeshVersion::default(),
+            profile: None,
+            limits: Limits::default(),
+            workload: WorkloadInfo::default(),
+            seed: 0x5eed,
+        }
+    }
+}
+
+impl SimOptions {
+    pub fn profile(&self) -> Profile {
+        self.profile.unwrap_or_else(|| Profile::for_mesh(self.mesh))
+    }
+}
+
+/// Runs every request of a scenario through `chain`. VMs start once and keep their state
+/// across the scenario's requests.
+pub fn run_scenario(chain: &[SimFilter], scenario: &Scenario, opts: &SimOptions) -> SimReport {
+    let profile = opts.profile();
+    let mut workload = opts.workload.clone();
+    for (k, v) in &scenario.properties {
+        workload.overrides.insert(k.clone(), v.clone().into_bytes());
+    }
+    let authority = workload.service_host.clone();
+    let mut fm = FilterManager::new(chain, workload, profile, opts.limits, opts.seed);
+    let mut report = SimReport {
+        proxy: profile.label(),
+        chain: fm.chain_labels(),
+        startup: std::mem::take(&mut fm.startup),
+        startup_problems: fm.startup_problems.clone(),
+        ..Default::default()
+    };
+    for spec in &scenario.requests {
+        let mut pre = Vec::new();
+        if spec.advance_ns > 0 {
+            fm.advance(spec.advance_ns, &spec.http_calls, &mut pre);
+        }
+        let mut r = fm.run_request(
+            &spec.name,
+            &spec.input(&authority),
+            spec.upstream.as_ref(),
+            &spec.http_calls,
+        );
+        pre.append(&mut r.trace);
+        r.trace = pre;
+        r.checks = check(&spec.expect, &r);
+        report.requests.push(r);
+    }
+    report.metrics = fm.metrics();
+    report.shared_data = fm.shared_data();
+    report
+}
+
+fn show(v: Option<&str>) -> String {
+    match v {
+        Some(s) => format!("{s:?}"),
+        None => "(absent)".into(),
+    }
+}
+
+/// Compares a request's outcome with its expectations.
+fn check(x: &scenario::Expect, r: &RequestReport) -> Vec<Check> {
+    let mut out = Vec::new();
+    let mut push = |what: String, expected: String, actual: String| {
+        let ok = expected == actual;
+        out.push(Check {
+            what,
+            expected,
+            actual,
+            ok,
+        });
+    };
+    let status = match (&r.response, &r.reset) {
+        (Some(resp), _) => resp.status.to_string(),
+        (None, Some(reset)) => format!("no response ({reset})"),
+        (None, None) => "no response (stalled: a filter paused and nothing resumed it)".into(),
+    };
+    if let Some(s) = x.status {
+        push("status".into(), s.to_string(), status);
+    }
+    for (name, want) in &x.response_headers {
+        let have = r
+            .response
+            .as_ref()
+            .and_then(|resp| resp.headers.get_joined(name));
+        push(
+            format!("response header {name}"),
+            show(want.as_deref()),
+            show(have.as_deref()),
+        );
+    }
+    if let Some(b) = &x.response_body {
+        let have = r
+            .response
+            .as_ref()
+            .map(|resp| String::from_utf8_lossy(&resp.body).into_owned());
+        push("response body".into(), show(Some(b)), show(have.as_deref()));
+    }
+    if let Some(c) = x.upstream_called {
+        push(
+            "upstream called".into(),
+            c.to_string(),
+            r.upstream_request.is_some().to_string(),
+        );
+    }
+    for (name, want) in &x.upstream_request_headers {
+        let have = r
+            .upstream_request
+            .as_ref()
+            .and_then(|m| m.headers.get_joined(name));
+        push(
+            format!("upstream request header {name}"),
+            show(want.as_deref()),
+            show(have.as_deref()),
+        );
+    }
+    if let Some(b) = &x.upstream_request_body {
+        let have = r
+            .upstream_request
+            .as_ref()
+            .map(|m| String::from_utf8_lossy(&m.body).into_owned());
+        push(
+            "upstream request body".into(),
+            show(Some(b)),
+            show(have.as_deref()),
+        );
+    }
+    if let Some(n) = x.http_calls {
+        push(
+            "http calls".into(),
+            n.to_string(),
+            r.http_calls.len().to_string(),
+        );
+    }
+    for sub in &x.logs {
+        let found = r
+            .trace
+            .iter()
+            .flat_map(|e| e.logs.iter())
+            .any(|l| l.message.contains(sub.as_str()));
+        push(
+            format!("log containing {sub:?}"),
+            "present".into(),
+            if found { "present" } else { "absent" }.into(),
+        );
+    }
+    for (name, want) in &x.metrics {
+        let have = r
+            .metrics_after
+            .get(name)
+            .map(|v| v.to_string())
+            .unwrap_or_else(|| "(undefined)".into());
+        push(format!("metric {name}"), want.to_string(), have);
+    }
+    out
+}

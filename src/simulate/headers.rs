@@ -1,0 +1,205 @@
+//! Header maps as Envoy keeps them (ordered, lower-cased keys, duplicates allowed) and the
+//! proxy-wasm "pairs" wire format used to move them across the ABI.
+
+use serde::Serialize;
+
+/// An ordered multi-map with lower-cased keys, like Envoy's `HeaderMap`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct HeaderMap(pub Vec<(String, String)>);
+
+/// Most entries a pairs buffer may hold (cpp-host `PairsUtil`).
+const MAX_PAIRS: usize = 1024;
+/// Largest pairs buffer accepted (cpp-host `PairsUtil`).
+const MAX_PAIRS_BYTES: usize = 1 << 20;
+
+impl HeaderMap {
+    pub fn new() -> HeaderMap {
+        HeaderMap(Vec::new())
+    }
+
+    pub fn from_pairs<K: AsRef<str>, V: AsRef<str>>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> HeaderMap {
+        let mut m = HeaderMap::new();
+        for (k, v) in pairs {
+            m.add(k.as_ref(), v.as_ref());
+        }
+        m
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// First value of `key` (case-insensitive).
+    pub fn get(&self, key: &str) -> Option<&str> {
+        let key = key.to_ascii_lowercase();
+        self.0
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// All values of `key` joined by `,` (how Envoy presents multi-value headers as properties).
+    pub fn get_joined(&self, key: &str) -> Option<String> {
+        let key = key.to_ascii_lowercase();
+        let vals: Vec<&str> = self
+            .0
+            .iter()
+            .filter(|(k, _)| *k == key)
+            .map(|(_, v)| v.as_str())
+            .collect();
+        (!vals.is_empty()).then(|| vals.join(","))
+    }
+
+    pub fn add(&mut self, key: &str, value: &str) {
+        self.0.push((key.to_ascii_lowercase(), value.to_string()));
+    }
+
+    /// Removes every value of `key`, then adds one (Envoy `setCopy`); keeps the position of
+    /// the first existing entry so traces stay readable.
+    pub fn replace(&mut self, key: &str, value: &str) {
+        let key = key.to_ascii_lowercase();
+        match self.0.iter().position(|(k, _)| *k == key) {
+            Some(i) => {
+                self.0[i].1 = value.to_string();
+                let mut seen = false;
+                self.0.retain(|(k, _)| {
+                    if *k != key {
+                        return true;
+                    }
+                    let keep = !seen;
+                    seen = true;
+                    keep
+                });
+            }
+            None => self.0.push((key, value.to_string())),
+        }
+    }
+
+    pub fn remove(&mut self, key: &str) {
+        let key = key.to_ascii_lowercase();
+        self.0.retain(|(k, _)| *k != key);
+    }
+
+    /// Envoy's `HeaderMap::byteSize()`: the sum of key and value lengths.
+    pub fn byte_size(&self) -> usize {
+        self.0.iter().map(|(k, v)| k.len() + v.len()).sum()
+    }
+
+    /// Serializes to the pairs format; an empty map is an empty buffer.
+    pub fn to_pairs(&self) -> Vec<u8> {
+        encode_pairs(self.0.iter().map(|(k, v)| (k.as_bytes(), v.as_bytes())))
+    }
+
+    /// Parses a pairs buffer; anything malformed gives an empty map, as cpp-host does.
+    pub fn from_pairs_bytes(bytes: &[u8]) -> HeaderMap {
+        let mut m = HeaderMap::new();
+        for (k, v) in decode_pairs(bytes) {
+            m.add(&String::from_utf8_lossy(&k), &String::from_utf8_lossy(&v));
+        }
+        m
+    }
+}
+
+/// Encodes `(key, value)` byte pairs in the proxy-wasm pairs format.
+pub fn encode_pairs<'a>(pairs: impl Iterator<Item = (&'a [u8], &'a [u8])> + Clone) -> Vec<u8> {
+    let n = pairs.clone().count();
+    if n == 0 {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    out.extend_from_slice(&(n as u32).to_le_bytes());
+    for (k, v) in pairs.clone() {
+        out.extend_from_slice(&(k.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(v.len() as u32).to_le_bytes());
+    }
+    for (k, v) in pairs {
+        out.extend_from_slice(k);
+        out.push(0);
+        out.extend_from_slice(v);
+        out.push(0);
+    }
+    out
+}
+
+/// Decodes a pairs buffer; malformed input (bad counts, missing NULs, trailing bytes, over
+/// the size limits) yields no pairs at all.
+pub fn decode_pairs(bytes: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
+    fn inner(b: &[u8]) -> Option<Vec<(Vec<u8>, Vec<u8>)>> {
+        if b.len() < 4 || b.len() > MAX_PAIRS_BYTES {
+            return None;
+        }
+        let rd = |at: usize| -> Option<usize> {
+            Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?) as usize)
+        };
+        let n = rd(0)?;
+        if n > MAX_PAIRS {
+            return None;
+        }
+        let mut sizes = Vec::with_capacity(n);
+        let mut pos = 4;
+        for _ in 0..n {
+            sizes.push((rd(pos)?, rd(pos + 4)?));
+            pos += 8;
+        }
+        let mut out = Vec::with_capacity(n);
+        for (kl, vl) in sizes {
+            let k = b.get(pos..pos.checked_add(kl)?)?.to_vec();
+            pos += kl;
+            if *b.get(pos)? != 0 {
+                return None;
+            }
+            pos += 1;
+            let v = b.get(pos..pos.checked_add(vl)?)?.to_vec();
+            pos += vl;
+            if *b.get(pos)? != 0 {
+                return None;
+            }
+            pos += 1;
+            out.push((k, v));
+        }
+        (pos == b.len()).then_some(out)
+    }
+    inner(bytes).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pairs_round_trip_and_spec_example() {
+        let m = HeaderMap::from_pairs([("a", "1"), ("b", "22")]);
+        let bytes = m.to_pairs();
+        assert_eq!(bytes.len(), 29);
+        assert_eq!(&bytes[..4], &[2, 0, 0, 0]);
+        assert_eq!(HeaderMap::from_pairs_bytes(&bytes), m);
+        // Truncated or trailing garbage → empty.
+        assert!(HeaderMap::from_pairs_bytes(&bytes[..28]).is_empty());
+        let mut extra = bytes.clone();
+        extra.push(0);
+        assert!(HeaderMap::from_pairs_bytes(&extra).is_empty());
+        // A hostile count does not allocate.
+        assert!(decode_pairs(&[0xff, 0xff, 0xff, 0xff]).is_empty());
+    }
+
+    #[test]
+    fn replace_and_remove() {
+        let mut m = HeaderMap::from_pairs([("X-A", "1"), ("x-a", "2"), ("b", "3")]);
+        assert_eq!(m.get_joined("x-a").as_deref(), Some("1,2"));
+        m.replace("x-a", "9");
+        assert_eq!(
+            m.0,
+            vec![("x-a".into(), "9".into()), ("b".into(), "3".into())]
+        );
+        m.remove("B");
+        assert_eq!(m.len(), 1);
+        assert_eq!(m.byte_size(), 4);
+    }
+}

@@ -1,0 +1,164 @@
+//! Buffers: `proxy_get_buffer_status`, `proxy_get_buffer_bytes`, `proxy_set_buffer_bytes`
+//! and the ABI 0.1.0 `proxy_get_configuration`.
+
+use super::mem::{self, finish};
+use super::{status, Abi, HostState, C};
+use wasmi::{Error, Linker};
+
+/// A copy of buffer `ty` as the effective context sees it, or the status for "unavailable".
+fn read_buffer(c: &C<'_>, ty: i32) -> Result<Vec<u8>, i32> {
+    let s = c.data();
+    let body = |response: bool| -> Result<Vec<u8>, i32> {
+        let info = s.contexts.get(&s.effective).ok_or(status::NOT_FOUND)?;
+        let stream = info.stream.as_ref().ok_or(status::NOT_FOUND)?;
+        let live = if response {
+            info.access.resp_body
+        } else {
+            info.access.req_body
+        };
+        if !live {
+            return Err(status::NOT_FOUND);
+        }
+        let st = stream.borrow();
+        Ok(if response {
+            st.resp_body.clone()
+        } else {
+            st.req_body.clone()
+        })
+    };
+    match ty {
+        0 => body(false),
+        1 => body(true),
+        4 => s
+            .callout
+            .as_ref()
+            .map(|r| r.body.clone())
+            .ok_or(status::NOT_FOUND),
+        6 => Ok(s.plugin.vm_configuration.clone()),
+        7 if s.in_configure => Ok(s.plugin.configuration.clone()),
+        2 | 3 | 5 | 7 | 8 => Err(status::NOT_FOUND),
+        _ => Err(status::BAD_ARGUMENT),
+    }
+}
+
+/// Envoy's body-buffer edit rules: prepend (`0,0`), replace all (`0, >= size`), append
+/// (`start >= size`); anything else is BAD_ARGUMENT.
+pub fn splice(buf: &mut Vec<u8>, start: u32, len: u32, data: &[u8]) -> i32 {
+    let size = buf.len() as u64;
+    let (start, len) = (start as u64, len as u64);
+    if start == 0 && len == 0 {
+        buf.splice(0..0, data.iter().copied());
+    } else if start == 0 && len >= size {
+        buf.clear();
+        buf.extend_from_slice(data);
+    } else if start >= size {
+        buf.extend_from_slice(data);
+    } else {
+        return status::BAD_ARGUMENT;
+    }
+    status::OK
+}
+
+pub fn register(l: &mut Linker<HostState>, abi: Abi) -> Result<(), Error> {
+    l.func_wrap(
+        "env",
+        "proxy_get_buffer_status",
+        |mut c: C<'_>, ty: i32, lp: i32, fp: i32| -> Result<i32, Error> {
+            match read_buffer(&c, ty) {
+                Ok(b) => finish((|| {
+                    mem::write_u32(&mut c, lp, b.len() as u32)?;
+                    mem::write_u32(&mut c, fp, 0)?;
+                    Ok(status::OK)
+                })()),
+                Err(s) => Ok(s),
+            }
+        },
+    )?;
+    l.func_wrap(
+        "env",
+        "proxy_get_buffer_bytes",
+        |mut c: C<'_>, ty: i32, start: i32, max: i32, pp: i32, lp: i32| -> Result<i32, Error> {
+            let (start, max) = (start as u32, max as u32);
+            if start.checked_add(max).is_none() {
+                return Ok(status::BAD_ARGUMENT);
+            }
+            match read_buffer(&c, ty) {
+                Ok(b) => {
+                    let from = (start as usize).min(b.len());
+                    let to = (start as usize + max as usize).min(b.len());
+                    finish(mem::copy_out(&mut c, &b[from..to], pp, lp).map(|_| status::OK))
+                }
+                Err(s) => Ok(s),
+            }
+        },
+    )?;
+    l.func_wrap(
+        "env",
+        "proxy_set_buffer_bytes",
+        |c: C<'_>, ty: i32, start: i32, len: i32, dp: i32, dl: i32| -> Result<i32, Error> {
+            let data = match mem::read(&c, dp, dl) {
+                Ok(d) => d,
+                Err(e) => return finish(Err(e)),
+            };
+            if !(0..=1).contains(&ty) {
+                return Ok(match read_buffer(&c, ty) {
+                    Ok(_) => status::BAD_ARGUMENT,
+                    Err(s) => s,
+                });
+            }
+            if let Err(s) = read_buffer(&c, ty) {
+                return Ok(s);
+            }
+            let s = c.data();
+            let stream = s
+                .contexts
+                .get(&s.effective)
+                .and_then(|i| i.stream.clone())
+                .expect("checked by read_buffer");
+            let mut st = stream.borrow_mut();
+            let buf = if ty == 0 {
+                &mut st.req_body
+            } else {
+                &mut st.resp_body
+            };
+            Ok(splice(buf, start as u32, len as u32, &data))
+        },
+    )?;
+    if abi == Abi::V0_1_0 {
+        l.func_wrap(
+            "env",
+            "proxy_get_configuration",
+            |mut c: C<'_>, pp: i32, lp: i32| -> Result<i32, Error> {
+                // Plugin configuration inside on_configure, VM configuration otherwise.
+                let s = c.data();
+                let cfg = if s.in_configure {
+                    s.plugin.configuration.clone()
+                } else {
+                    s.plugin.vm_configuration.clone()
+                };
+                finish(mem::copy_out(&mut c, &cfg, pp, lp).map(|_| status::OK))
+            },
+        )?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envoy_splice_rules() {
+        let mut b = b"hello".to_vec();
+        assert_eq!(splice(&mut b, 0, 0, b">"), status::OK);
+        assert_eq!(b, b">hello");
+        assert_eq!(splice(&mut b, 6, 0, b"<"), status::OK);
+        assert_eq!(b, b">hello<");
+        assert_eq!(splice(&mut b, 0, 100, b"x"), status::OK);
+        assert_eq!(b, b"x");
+        assert_eq!(splice(&mut b, 0, 0, b""), status::OK);
+        let mut b = b"hello".to_vec();
+        assert_eq!(splice(&mut b, 1, 2, b"zz"), status::BAD_ARGUMENT);
+        assert_eq!(b, b"hello");
+    }
+}

@@ -1,0 +1,469 @@
+//! Logging, stream control, local replies, HTTP/gRPC callouts, timers, time, metrics,
+//! effective context, `proxy_done` and foreign functions.
+
+use super::headers::map_pairs;
+use super::mem::{self, finish, Fault};
+use super::{
+    note_unsupported, status, Abi, Effect, HostState, HttpCall, LocalReply, LogLevel, Metric,
+    MetricKind, C,
+};
+use crate::simulate::headers::HeaderMap;
+use wasmi::{Error, Linker};
+
+pub fn register(l: &mut Linker<HostState>, abi: Abi) -> Result<(), Error> {
+    l.func_wrap(
+        "env",
+        "proxy_log",
+        |c: C<'_>, level: i32, ptr: i32, len: i32| -> Result<i32, Error> {
+            let mut c = c;
+            finish((|| {
+                let Some(level) = LogLevel::from_i32(level) else {
+                    return Ok(status::BAD_ARGUMENT);
+                };
+                let msg = mem::read_string(&c, ptr, len)?;
+                c.data_mut().log(level, msg);
+                Ok(status::OK)
+            })())
+        },
+    )?;
+    if abi == Abi::V0_2_1 {
+        // Envoy reports the level of its `wasm` logger; the simulator captures everything.
+        l.func_wrap(
+            "env",
+            "proxy_get_log_level",
+            |mut c: C<'_>, ptr: i32| -> Result<i32, Error> {
+                finish(mem::write_u32(&mut c, ptr, 0).map(|_| status::OK))
+            },
+        )?;
+    }
+    l.func_wrap(
+        "env",
+        "proxy_get_status",
+        |mut c: C<'_>, code_ptr: i32, msg_ptr: i32, msg_len: i32| -> Result<i32, Error> {
+            let (code, msg) = c.data().last_status.clone();
+            finish((|| {
+                mem::write_u32(&mut c, code_ptr, code)?;
+                mem::copy_out(&mut c, &msg, msg_ptr, msg_len)?;
+                Ok(status::OK)
+            })())
+        },
+    )?;
+
+    // Stream control: deferred until the callback returns (the filter manager applies them).
+    if abi == Abi::V0_1_0 {
+        l.func_wrap(
+            "env",
+            "proxy_continue_request",
+            |mut c: C<'_>| -> Result<i32, Error> {
+                let ctx = c.data().effective;
+                c.data_mut().push_effect(Effect::Continue {
+                    ctx,
+                    response: false,
+                })?;
+                Ok(status::OK)
+            },
+        )?;
+        l.func_wrap(
+            "env",
+            "proxy_continue_response",
+            |mut c: C<'_>| -> Result<i32, Error> {
+                let ctx = c.data().effective;
+                c.data_mut().push_effect(Effect::Continue {
+                    ctx,
+                    response: true,
+                })?;
+                Ok(status::OK)
+            },
+        )?;
+        // Envoy clears the route cache; routing is not simulated, so this is a no-op.
+        l.func_wrap(
+            "env",
+            "proxy_clear_route_cache",
+            |_c: C<'_>| -> Result<i32, Error> { Ok(status::OK) },
+        )?;
+    } else {
+        l.func_wrap(
+            "env",
+            "proxy_continue_stream",
+            |mut c: C<'_>, ty: i32| -> Result<i32, Error> {
+                let ctx = c.data().effective;
+                match ty {
+                    0 | 1 => {
+                        c.data_mut().push_effect(Effect::Continue {
+                            ctx,
+                            response: ty == 1,
+                        })?;
+                        Ok(status::OK)
+                    }
+                    2 => Ok(status::OK), // TCP downstream: no TCP filters in the simulator.
+                    3 => Ok(status::UNIMPLEMENTED),
+                    _ => Ok(status::BAD_ARGUMENT),
+                }
+            },
+        )?;
+        l.func_wrap(
+            "env",
+            "proxy_close_stream",
+            |mut c: C<'_>, ty: i32| -> Result<i32, Error> {
+                let ctx = c.data().effective;
+                match ty {
+                    0 | 1 => {
+                        c.data_mut().push_effect(Effect::Close {
+                            ctx,
+                            response: ty == 1,
+                        })?;
+                        Ok(status::OK)
+                    }
+                    2 | 3 => Ok(status::OK),
+                    _ => Ok(status::BAD_ARGUMENT),
+                }
+            },
+        )?;
+    }
+
+    l.func_wrap(
+        "env",
+        "proxy_send_local_response",
+        |mut c: C<'_>,
+         code: i32,
+         dp: i32,
+         dl: i32,
+         bp: i32,
+         bl: i32,
+         hp: i32,
+         hl: i32,
+         grpc: i32|
+         -> Result<i32, Error> {
+            let r = (|| {
+                let details = mem::read_string(&c, dp, dl)?;
+                let body = mem::read(&c, bp, bl)?;
+                let headers = HeaderMap::from_pairs_bytes(&mem::read(&c, hp, hl)?);
+                Ok::<_, Fault>((details, body, headers))
+            })();
+            let (details, body, headers) = match r {
+                Ok(v) => v,
+                Err(e) => return finish(Err(e)),
+            };
+            let ctx = c.data().effective;
+            // Only stream (decoder) contexts can reply; on a root context it is a no-op.
+            if c.data()
+                .contexts
+                .get(&ctx)
+                .is_some_and(|i| i.stream.is_some())
+            {
+                let reply = LocalReply {
+                    status: code as u32,
+                    details: details.split_whitespace().collect::<Vec<_>>().join("_"),
+                    body,
+                    headers,
+                    grpc_status: (0..=16).contains(&grpc).then_some(grpc as u32),
+                };
+                c.data_mut()
+                    .push_effect(Effect::LocalReply { ctx, reply })?;
+            }
+            Ok(status::OK)
+        },
+    )?;
+
+    l.func_wrap(
+        "env",
+        "proxy_http_call",
+        |mut c: C<'_>,
+         up: i32,
+         ul: i32,
+         hp: i32,
+         hl: i32,
+         bp: i32,
+         bl: i32,
+         tp: i32,
+         tl: i32,
+         timeout: i32,
+         token_ptr: i32|
+         -> Result<i32, Error> {
+            finish((|| {
+                let cluster = mem::read_string(&c, up, ul)?;
+                let headers = map_pairs(&mem::read(&c, hp, hl)?);
+                let body = mem::read(&c, bp, bl)?;
+                let trailers = map_pairs(&mem::read(&c, tp, tl)?);
+                if timeout < 0 || cluster.is_empty() {
+                    return Ok(status::BAD_ARGUMENT);
+                }
+                if [":path", ":method", ":authority"]
+                    .iter()
+                    .any(|h| headers.get(h).is_none())
+                {
+                    return Ok(status::BAD_ARGUMENT);
+                }
+                let root = c.data().root_of(c.data().effective);
+                let token = c.data_mut().next_token(0);
+                mem::write_u32(&mut c, token_ptr, token)?;
+                let call = HttpCall {
+                    token,
+                    root,
+                    cluster,
+                    headers,
+                    body,
+                    trailers,
+                    timeout_ms: timeout as u32,
+                };
+                c.data_mut().push_effect(Effect::HttpCall(call))?;
+                Ok(status::OK)
+            })())
+        },
+    )?;
+
+    l.func_wrap(
+        "env",
+        "proxy_grpc_call",
+        |mut c: C<'_>,
+         sp: i32,
+         sl: i32,
+         np: i32,
+         nl: i32,
+         mp: i32,
+         ml: i32,
+         _hp: i32,
+         _hl: i32,
+         _gp: i32,
+         _gl: i32,
+         _t: i32,
+         token_ptr: i32|
+         -> Result<i32, Error> {
+            grpc_start(&mut c, (sp, sl), (np, nl), (mp, ml), token_ptr, 1)
+        },
+    )?;
+    l.func_wrap(
+        "env",
+        "proxy_grpc_stream",
+        |mut c: C<'_>,
+         sp: i32,
+         sl: i32,
+         np: i32,
+         nl: i32,
+         mp: i32,
+         ml: i32,
+         _hp: i32,
+         _hl: i32,
+         token_ptr: i32|
+         -> Result<i32, Error> {
+            grpc_start(&mut c, (sp, sl), (np, nl), (mp, ml), token_ptr, 2)
+        },
+    )?;
+    // Calls are closed right away (see grpc_start), so tokens are never live afterwards.
+    l.func_wrap(
+        "env",
+        "proxy_grpc_cancel",
+        |_c: C<'_>, _t: i32| -> Result<i32, Error> { Ok(status::NOT_FOUND) },
+    )?;
+    l.func_wrap(
+        "env",
+        "proxy_grpc_close",
+        |_c: C<'_>, _t: i32| -> Result<i32, Error> { Ok(status::NOT_FOUND) },
+    )?;
+    l.func_wrap(
+        "env",
+        "proxy_grpc_send",
+        |_c: C<'_>, _t: i32, _p: i32, _l: i32, _e: i32| -> Result<i32, Error> {
+            Ok(status::NOT_FOUND)
+        },
+    )?;
+
+    l.func_wrap(
+        "env",
+        "proxy_set_tick_period_milliseconds",
+        |mut c: C<'_>, ms: i32| -> Result<i32, Error> {
+            let root = c.data().root_of(c.data().effective);
+            let now = c.data().shared.borrow().clock.monotonic_ns;
+            let ms = ms as u32 as u64;
+            c.data_mut().tick_periods.insert(root, ms);
+            c.data()
+                .shared
+                .borrow_mut()
+                .clock
+                .schedule_tick(c.data().vm_index, root, ms, now);
+            Ok(status::OK)
+        },
+    )?;
+    l.func_wrap(
+        "env",
+        "proxy_get_current_time_nanoseconds",
+        |mut c: C<'_>, ptr: i32| -> Result<i32, Error> {
+            let now = c.data().shared.borrow().clock.realtime_ns;
+            finish(mem::write_u64(&mut c, ptr, now).map(|_| status::OK))
+        },
+    )?;
+
+    l.func_wrap(
+        "env",
+        "proxy_define_metric",
+        |mut c: C<'_>, ty: i32, np: i32, nl: i32, id_ptr: i32| -> Result<i32, Error> {
+            finish((|| {
+                let kind = match ty {
+                    0 => MetricKind::Counter,
+                    1 => MetricKind::Gauge,
+                    2 => MetricKind::Histogram,
+                    _ => return Ok(status::BAD_ARGUMENT),
+                };
+                let name = mem::read_string(&c, np, nl)?;
+                let s = c.data_mut();
+                let index = match s
+                    .metrics
+                    .iter()
+                    .position(|m| m.name == name && m.kind == kind)
+                {
+                    Some(i) => i,
+                    None => {
+                        if s.metrics.len() >= super::MAX_METRICS {
+                            return Err(Fault::Trap(Error::new(
+                                "simulator limit: too many metrics defined",
+                            )));
+                        }
+                        s.metrics.push(Metric {
+                            name,
+                            kind,
+                            value: 0,
+                            samples: Vec::new(),
+                        });
+                        s.metrics.len() - 1
+                    }
+                };
+                s.next_metric_id += 1;
+                let id = (s.next_metric_id << 2) | ty as u32;
+                s.metric_ids.insert(id, index);
+                mem::write_u32(&mut c, id_ptr, id)?;
+                Ok(status::OK)
+            })())
+        },
+    )?;
+    l.func_wrap(
+        "env",
+        "proxy_increment_metric",
+        |mut c: C<'_>, id: i32, delta: i64| -> Result<i32, Error> {
+            let s = c.data_mut();
+            let Some(&i) = s.metric_ids.get(&(id as u32)) else {
+                return Ok(status::NOT_FOUND);
+            };
+            let m = &mut s.metrics[i];
+            match m.kind {
+                MetricKind::Counter if delta <= 0 => Ok(status::BAD_ARGUMENT),
+                MetricKind::Histogram => Ok(status::BAD_ARGUMENT),
+                _ => {
+                    m.value = m.value.wrapping_add(delta);
+                    Ok(status::OK)
+                }
+            }
+        },
+    )?;
+    l.func_wrap(
+        "env",
+        "proxy_record_metric",
+        |mut c: C<'_>, id: i32, value: i64| -> Result<i32, Error> {
+            let s = c.data_mut();
+            let Some(&i) = s.metric_ids.get(&(id as u32)) else {
+                return Ok(status::NOT_FOUND);
+            };
+            let m = &mut s.metrics[i];
+            match m.kind {
+                MetricKind::Counter => m.value = m.value.wrapping_add(value),
+                MetricKind::Gauge => m.value = value,
+                MetricKind::Histogram => {
+                    m.value = m.value.wrapping_add(1);
+                    if m.samples.len() < 10_000 {
+                        m.samples.push(value as u64);
+                    }
+                }
+            }
+            Ok(status::OK)
+        },
+    )?;
+    l.func_wrap(
+        "env",
+        "proxy_get_metric",
+        |mut c: C<'_>, id: i32, ptr: i32| -> Result<i32, Error> {
+            let Some(&i) = c.data().metric_ids.get(&(id as u32)) else {
+                return Ok(status::NOT_FOUND);
+            };
+            let m = &c.data().metrics[i];
+            if m.kind == MetricKind::Histogram {
+                return Ok(status::BAD_ARGUMENT);
+            }
+            let v = m.value as u64;
+            finish(mem::write_u64(&mut c, ptr, v).map(|_| status::OK))
+        },
+    )?;
+
+    l.func_wrap(
+        "env",
+        "proxy_set_effective_context",
+        |mut c: C<'_>, ctx: i32| -> Result<i32, Error> {
+            let ctx = ctx as u32;
+            if !c.data().contexts.contains_key(&ctx) {
+                return Ok(status::BAD_ARGUMENT);
+            }
+            c.data_mut().effective = ctx;
+            Ok(status::OK)
+        },
+    )?;
+    l.func_wrap("env", "proxy_done", |mut c: C<'_>| -> Result<i32, Error> {
+        let ctx = c.data().effective;
+        let is_root = c.data().contexts.get(&ctx).is_some_and(|i| i.parent == 0);
+        if !is_root {
+            return Ok(status::NOT_FOUND);
+        }
+        c.data_mut().push_effect(Effect::Done { ctx })?;
+        Ok(status::OK)
+    })?;
+    l.func_wrap(
+        "env",
+        "proxy_call_foreign_function",
+        |mut c: C<'_>,
+         np: i32,
+         nl: i32,
+         _ap: i32,
+         _al: i32,
+         _rp: i32,
+         _rl: i32|
+         -> Result<i32, Error> {
+            let name = match mem::read_string(&c, np, nl) {
+                Ok(n) => n,
+                Err(e) => return finish(Err(e)),
+            };
+            note_unsupported(&mut c, &format!("foreign function {name:?}"));
+            // Envoy answers NOT_FOUND for names it does not register; for the ones it does,
+            // the simulator cannot run them and says so with the same status.
+            Ok(status::NOT_FOUND)
+        },
+    )?;
+    Ok(())
+}
+
+/// gRPC callouts are not answered by scenarios: the call is accepted and then closed with
+/// gRPC status 14 UNAVAILABLE (what Envoy reports when the service cannot be reached).
+fn grpc_start(
+    c: &mut C<'_>,
+    service: (i32, i32),
+    name: (i32, i32),
+    method: (i32, i32),
+    token_ptr: i32,
+    kind: u32,
+) -> Result<i32, Error> {
+    finish((|| {
+        let service_bytes = mem::read(c, service.0, service.1)?;
+        let svc = mem::read_string(c, name.0, name.1)?;
+        let m = mem::read_string(c, method.0, method.1)?;
+        if service_bytes.is_empty() {
+            return Ok(status::PARSE_FAILURE);
+        }
+        note_unsupported(c, "gRPC callouts (answered with UNAVAILABLE)");
+        let root = c.data().root_of(c.data().effective);
+        let token = c.data_mut().next_token(kind);
+        mem::write_u32(c, token_ptr, token)?;
+        c.data_mut().push_effect(Effect::GrpcCall {
+            root,
+            token,
+            service: svc,
+            method: m,
+        })?;
+        Ok(status::OK)
+    })())
+}

@@ -1,0 +1,191 @@
+//! Header maps: `proxy_{get,add,replace,remove}_header_map_value`,
+//! `proxy_{get,set}_header_map_pairs`, `proxy_get_header_map_size`.
+//!
+//! Map types 0–3 are the stream's request/response headers and trailers, 6/7 the HTTP
+//! callout response. Availability follows Envoy: a map is usable only while the context
+//! holds it ([`Access`]); access-log copies are read-only.
+
+use super::mem::{self, finish};
+use super::{status, Abi, HostState, C};
+use crate::simulate::headers::HeaderMap;
+use wasmi::{Error, Linker};
+
+/// Parses a pairs buffer into a header map (lower-cased keys).
+pub fn map_pairs(bytes: &[u8]) -> HeaderMap {
+    HeaderMap::from_pairs_bytes(bytes)
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    Read,
+    Write,
+}
+
+/// Runs `f` on map `ty` of the effective context, or returns the status Envoy gives when
+/// the map is not available (`Err`).
+fn with_map<R>(
+    c: &mut C<'_>,
+    ty: i32,
+    mode: Mode,
+    f: impl FnOnce(&mut HeaderMap) -> R,
+) -> Result<R, i32> {
+    let s = c.data_mut();
+    if !(0..=7).contains(&ty) {
+        return Err(status::BAD_ARGUMENT);
+    }
+    if ty == 6 || ty == 7 {
+        if mode == Mode::Write {
+            return Err(status::BAD_ARGUMENT);
+        }
+        let Some(resp) = s.callout.as_mut() else {
+            return Err(status::BAD_ARGUMENT);
+        };
+        let m = if ty == 6 {
+            &mut resp.headers
+        } else {
+            &mut resp.trailers
+        };
+        return Ok(f(m));
+    }
+    if ty == 4 || ty == 5 {
+        // gRPC metadata is never delivered (gRPC callouts fail immediately).
+        return Err(status::BAD_ARGUMENT);
+    }
+    let Some(info) = s.contexts.get(&s.effective) else {
+        return Err(status::BAD_ARGUMENT);
+    };
+    let Some(stream) = info.stream.clone() else {
+        return Err(status::BAD_ARGUMENT);
+    };
+    let a = info.access;
+    let live = match ty {
+        0 => a.req_headers,
+        1 => a.req_trailers,
+        2 => a.resp_headers,
+        _ => a.resp_trailers,
+    };
+    let mut st = stream.borrow_mut();
+    if live {
+        let m = match ty {
+            0 => &mut st.req_headers,
+            1 => &mut st.req_trailers,
+            2 => &mut st.resp_headers,
+            _ => &mut st.resp_trailers,
+        };
+        return Ok(f(m));
+    }
+    if a.log && ty != 1 {
+        if mode == Mode::Write {
+            return Err(status::BAD_ARGUMENT);
+        }
+        let mut copy = match ty {
+            0 => st.log_req_headers.clone(),
+            2 => st.resp_headers.clone(),
+            _ => st.resp_trailers.clone(),
+        };
+        return Ok(f(&mut copy));
+    }
+    Err(status::BAD_ARGUMENT)
+}
+
+pub fn register(l: &mut Linker<HostState>) -> Result<(), Error> {
+    l.func_wrap(
+        "env",
+        "proxy_get_header_map_value",
+        |mut c: C<'_>, ty: i32, kp: i32, kl: i32, vp: i32, vl: i32| -> Result<i32, Error> {
+            let key = match mem::read_string(&c, kp, kl) {
+                Ok(k) => k,
+                Err(e) => return finish(Err(e)),
+            };
+            let abi = c.data().abi;
+            let value = match with_map(&mut c, ty, Mode::Read, |m| m.get(&key).map(str::to_string))
+            {
+                Ok(v) => v,
+                Err(s) => return Ok(s),
+            };
+            match value {
+                Some(v) => finish(mem::copy_out(&mut c, v.as_bytes(), vp, vl).map(|_| status::OK)),
+                // ABI 0.1.0 hosts answer OK with an empty value for a missing header.
+                None if abi == Abi::V0_1_0 => {
+                    finish(mem::copy_out(&mut c, b"", vp, vl).map(|_| status::OK))
+                }
+                None => Ok(status::NOT_FOUND),
+            }
+        },
+    )?;
+    l.func_wrap(
+        "env",
+        "proxy_add_header_map_value",
+        |mut c: C<'_>, ty: i32, kp: i32, kl: i32, vp: i32, vl: i32| -> Result<i32, Error> {
+            let (k, v) = match (mem::read_string(&c, kp, kl), mem::read_string(&c, vp, vl)) {
+                (Ok(k), Ok(v)) => (k, v),
+                (Err(e), _) | (_, Err(e)) => return finish(Err(e)),
+            };
+            Ok(with_map(&mut c, ty, Mode::Write, |m| m.add(&k, &v))
+                .map(|_| status::OK)
+                .unwrap_or_else(|s| s))
+        },
+    )?;
+    l.func_wrap(
+        "env",
+        "proxy_replace_header_map_value",
+        |mut c: C<'_>, ty: i32, kp: i32, kl: i32, vp: i32, vl: i32| -> Result<i32, Error> {
+            let (k, v) = match (mem::read_string(&c, kp, kl), mem::read_string(&c, vp, vl)) {
+                (Ok(k), Ok(v)) => (k, v),
+                (Err(e), _) | (_, Err(e)) => return finish(Err(e)),
+            };
+            Ok(with_map(&mut c, ty, Mode::Write, |m| m.replace(&k, &v))
+                .map(|_| status::OK)
+                .unwrap_or_else(|s| s))
+        },
+    )?;
+    l.func_wrap(
+        "env",
+        "proxy_remove_header_map_value",
+        |mut c: C<'_>, ty: i32, kp: i32, kl: i32| -> Result<i32, Error> {
+            let k = match mem::read_string(&c, kp, kl) {
+                Ok(k) => k,
+                Err(e) => return finish(Err(e)),
+            };
+            Ok(with_map(&mut c, ty, Mode::Write, |m| m.remove(&k))
+                .map(|_| status::OK)
+                .unwrap_or_else(|s| s))
+        },
+    )?;
+    l.func_wrap(
+        "env",
+        "proxy_get_header_map_pairs",
+        |mut c: C<'_>, ty: i32, pp: i32, lp: i32| -> Result<i32, Error> {
+            if !(0..=7).contains(&ty) {
+                return Ok(status::BAD_ARGUMENT);
+            }
+            // Envoy answers an unavailable map with OK and an empty result.
+            let bytes = with_map(&mut c, ty, Mode::Read, |m| m.to_pairs()).unwrap_or_default();
+            finish(mem::copy_out(&mut c, &bytes, pp, lp).map(|_| status::OK))
+        },
+    )?;
+    l.func_wrap(
+        "env",
+        "proxy_set_header_map_pairs",
+        |mut c: C<'_>, ty: i32, pp: i32, pl: i32| -> Result<i32, Error> {
+            let new = match mem::read(&c, pp, pl) {
+                Ok(b) => HeaderMap::from_pairs_bytes(&b),
+                Err(e) => return finish(Err(e)),
+            };
+            Ok(with_map(&mut c, ty, Mode::Write, |m| *m = new)
+                .map(|_| status::OK)
+                .unwrap_or_else(|s| s))
+        },
+    )?;
+    l.func_wrap(
+        "env",
+        "proxy_get_header_map_size",
+        |mut c: C<'_>, ty: i32, sp: i32| -> Result<i32, Error> {
+            match with_map(&mut c, ty, Mode::Read, |m| m.byte_size()) {
+                Ok(n) => finish(mem::write_u32(&mut c, sp, n as u32).map(|_| status::OK)),
+                Err(s) => Ok(s),
+            }
+        },
+    )?;
+    Ok(())
+}

@@ -1,0 +1,535 @@
+//! The proxy-wasm host: per-VM state and the import functions registered on a
+//! `wasmi::Linker`, one file per area. Semantics and status codes follow Envoy (see
+//! `docs/fidelity.md`); the profile decides which imports exist for a mesh version.
+
+pub mod buffers;
+pub mod calls;
+pub mod headers;
+pub mod profile;
+pub mod properties;
+pub mod shared;
+pub mod wasi;
+
+use super::headers::HeaderMap;
+use profile::Profile;
+use serde::Serialize;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use wasmi::{Caller, Error, Linker, Memory, StoreLimits, TypedFunc};
+
+/// `proxy_status_t` values (Envoy `WasmResult`).
+pub mod status {
+    pub const OK: i32 = 0;
+    pub const NOT_FOUND: i32 = 1;
+    pub const BAD_ARGUMENT: i32 = 2;
+    pub const SERIALIZATION_FAILURE: i32 = 3;
+    pub const PARSE_FAILURE: i32 = 4;
+    pub const INVALID_MEMORY_ACCESS: i32 = 6;
+    pub const EMPTY: i32 = 7;
+    pub const CAS_MISMATCH: i32 = 8;
+    pub const INTERNAL_FAILURE: i32 = 10;
+    pub const UNIMPLEMENTED: i32 = 12;
+}
+
+/// The ABI version a module declares through its marker export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum Abi {
+    #[serde(rename = "0.1.0")]
+    V0_1_0,
+    #[serde(rename = "0.2.0")]
+    V0_2_0,
+    #[serde(rename = "0.2.1")]
+    V0_2_1,
+}
+
+impl Abi {
+    pub const MARKERS: [(&'static str, Abi); 3] = [
+        ("proxy_abi_version_0_1_0", Abi::V0_1_0),
+        ("proxy_abi_version_0_2_0", Abi::V0_2_0),
+        ("proxy_abi_version_0_2_1", Abi::V0_2_1),
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Abi::V0_1_0 => "0.1.0",
+            Abi::V0_2_0 => "0.2.0",
+            Abi::V0_2_1 => "0.2.1",
+        }
+    }
+}
+
+/// Identity of a plugin as Envoy configures it.
+#[derive(Debug, Clone, Default)]
+pub struct PluginInfo {
+    pub name: String,
+    pub root_id: String,
+    pub vm_id: String,
+    pub configuration: Vec<u8>,
+    pub vm_configuration: Vec<u8>,
+}
+
+/// Facts about the workload the proxy runs in: they feed `node`, `source`, `destination`
+/// and friends. Scenario `properties` override individual paths.
+#[derive(Debug, Clone)]
+pub struct WorkloadInfo {
+    pub name: String,
+    pub namespace: String,
+    pub service_host: String,
+    pub pod_ip: String,
+    pub port: u16,
+    pub labels: BTreeMap<String, String>,
+    pub cluster_id: String,
+    pub mesh_id: String,
+    /// Property path (segments joined by `.`) → raw value, overriding computed ones.
+    pub overrides: BTreeMap<String, Vec<u8>>,
+}
+
+impl Default for WorkloadInfo {
+    fn default() -> Self {
+        WorkloadInfo {
+            name: "workload".into(),
+            namespace: "default".into(),
+            service_host: "workload.default.svc.cluster.local".into(),
+            pod_ip: "10.0.0.2".into(),
+            port: 8080,
+            labels: BTreeMap::new(),
+            cluster_id: "Kubernetes".into(),
+            mesh_id: "cluster.local".into(),
+            overrides: BTreeMap::new(),
+        }
+    }
+}
+
+/// The request/response as the filter chain currently has it. Shared by every filter (and
+/// VM) of one stream; what a callback may touch is decided by [`Access`].
+#[derive(Debug, Clone, Default)]
+pub struct HttpState {
+    pub req_headers: HeaderMap,
+    pub req_trailers: HeaderMap,
+    pub resp_headers: HeaderMap,
+    pub resp_trailers: HeaderMap,
+    /// The body buffer the current body callback sees (request / response).
+    pub req_body: Vec<u8>,
+    pub resp_body: Vec<u8>,
+    /// `set_property` values (Envoy filter state `wasm.<path>`).
+    pub filter_state: BTreeMap<String, Vec<u8>>,
+    pub start_ns: u64,
+    pub end_ns: Option<u64>,
+    pub connection_id: u64,
+    pub source_address: String,
+    pub source_port: u16,
+    pub response_code: Option<u32>,
+    pub response_code_details: Option<String>,
+    pub request_size: u64,
+    pub response_size: u64,
+    /// Copies kept for the access-log phase.
+    pub log_req_headers: HeaderMap,
+}
+
+/// Which maps and buffers a context may use right now (Envoy keeps a pointer per map and
+/// clears it when a callback returns Continue or the stream is resumed).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Access {
+    pub req_headers: bool,
+    pub req_body: bool,
+    pub req_trailers: bool,
+    pub resp_headers: bool,
+    pub resp_body: bool,
+    pub resp_trailers: bool,
+    /// Inside `proxy_on_log`: read-only access-log copies.
+    pub log: bool,
+}
+
+/// One context inside a VM.
+#[derive(Debug, Clone)]
+pub struct ContextInfo {
+    /// 0 for root contexts.
+    pub parent: u32,
+    pub stream: Option<Rc<RefCell<HttpState>>>,
+    pub access: Access,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    Trace,
+    Debug,
+    Info,
+    Warn,
+    Error,
+    Critical,
+}
+
+impl LogLevel {
+    pub fn from_i32(v: i32) -> Option<LogLevel> {
+        Some(match v {
+            0 => LogLevel::Trace,
+            1 => LogLevel::Debug,
+            2 => LogLevel::Info,
+            3 => LogLevel::Warn,
+            4 => LogLevel::Error,
+            5 => LogLevel::Critical,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Trace => "trace",
+            LogLevel::Debug => "debug",
+            LogLevel::Info => "info",
+            LogLevel::Warn => "warn",
+            LogLevel::Error => "error",
+            LogLevel::Critical => "critical",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LogLine {
+    pub level: LogLevel,
+    pub message: String,
+}
+
+/// Something a hostcall asked the proxy to do once the current callback returns.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// `continue_stream` / `continue_request` / `continue_response`; `response` picks the direction.
+    Continue {
+        ctx: u32,
+        response: bool,
+    },
+    /// `close_stream` (HTTP) → stream reset.
+    Close {
+        ctx: u32,
+        response: bool,
+    },
+    LocalReply {
+        ctx: u32,
+        reply: LocalReply,
+    },
+    HttpCall(HttpCall),
+    /// `grpc_call` / `grpc_stream`: answered with a failure close (unsupported by the simulator).
+    GrpcCall {
+        root: u32,
+        token: u32,
+        service: String,
+        method: String,
+    },
+    /// `proxy_done` from a root that deferred its deletion.
+    Done {
+        ctx: u32,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LocalReply {
+    pub status: u32,
+    pub details: String,
+    #[serde(serialize_with = "super::trace::ser_bytes")]
+    pub body: Vec<u8>,
+    pub headers: HeaderMap,
+    pub grpc_status: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HttpCall {
+    pub token: u32,
+    /// The root context that owns the call (receives `on_http_call_response`).
+    #[serde(skip)]
+    pub root: u32,
+    pub cluster: String,
+    pub headers: HeaderMap,
+    #[serde(serialize_with = "super::trace::ser_bytes")]
+    pub body: Vec<u8>,
+    pub trailers: HeaderMap,
+    pub timeout_ms: u32,
+}
+
+/// The response delivered to `on_http_call_response` (maps 6/7, buffer 4).
+#[derive(Debug, Clone, Default)]
+pub struct CalloutResponse {
+    pub headers: HeaderMap,
+    pub trailers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MetricKind {
+    Counter,
+    Gauge,
+    Histogram,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Metric {
+    pub name: String,
+    pub kind: MetricKind,
+    pub value: i64,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub samples: Vec<u64>,
+}
+
+/// Hard caps that keep a hostile module from exhausting the tool's memory through hostcalls
+/// (its own linear memory is capped by `StoreLimits`).
+pub const MAX_LOG_LINES: usize = 10_000;
+pub const MAX_LOG_LINE_BYTES: usize = 16 * 1024;
+pub const MAX_PENDING_EFFECTS: usize = 10_000;
+pub const MAX_METRICS: usize = 10_000;
+
+/// Per-VM host state (the `T` of `wasmi::Store<T>`).
+pub struct HostState {
+    pub plugin: Rc<PluginInfo>,
+    pub workload: Rc<WorkloadInfo>,
+    pub profile: Profile,
+    pub abi: Abi,
+    pub limits: StoreLimits,
+    pub memory: Option<Memory>,
+    pub malloc: Option<TypedFunc<i32, i32>>,
+    pub shared: Rc<RefCell<shared::Shared>>,
+    /// Index of this VM among the workload's VMs (queue owners are `(vm, root)`).
+    pub vm_index: usize,
+    /// The context the host called; hostcalls act on `effective`.
+    pub current: u32,
+    pub effective: u32,
+    pub contexts: BTreeMap<u32, ContextInfo>,
+    pub next_context_id: u32,
+    pub in_configure: bool,
+    pub callout: Option<CalloutResponse>,
+    pub logs: Vec<LogLine>,
+    pub logs_dropped: usize,
+    pub effects: Vec<Effect>,
+    pub metrics: Vec<Metric>,
+    /// metric id → index in `metrics`.
+    pub metric_ids: BTreeMap<u32, usize>,
+    pub next_metric_id: u32,
+    /// root context id → tick period in ms.
+    pub tick_periods: BTreeMap<u32, u64>,
+    pub next_token: u32,
+    /// `proxy_get_status` answer: (code, message).
+    pub last_status: (u32, Vec<u8>),
+    pub rng: u64,
+    /// Set by `proc_exit`: the module asked to exit with this code.
+    pub exit_code: Option<i32>,
+    /// How often the module read `plugin_root_id` (root-id dispatching SDKs do).
+    pub root_id_reads: u32,
+}
+
+impl HostState {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        plugin: Rc<PluginInfo>,
+        workload: Rc<WorkloadInfo>,
+        profile: Profile,
+        abi: Abi,
+        limits: StoreLimits,
+        shared: Rc<RefCell<shared::Shared>>,
+        vm_index: usize,
+        seed: u64,
+    ) -> HostState {
+        HostState {
+            plugin,
+            workload,
+            profile,
+            abi,
+            limits,
+            memory: None,
+            malloc: None,
+            shared,
+            vm_index,
+            current: 0,
+            effective: 0,
+            contexts: BTreeMap::new(),
+            next_context_id: 1,
+            in_configure: false,
+            callout: None,
+            logs: Vec::new(),
+            logs_dropped: 0,
+            effects: Vec::new(),
+            metrics: Vec::new(),
+            metric_ids: BTreeMap::new(),
+            next_metric_id: 0,
+            tick_periods: BTreeMap::new(),
+            next_token: 0,
+            last_status: (0, Vec::new()),
+            rng: seed | 1,
+            exit_code: None,
+            root_id_reads: 0,
+        }
+    }
+
+    pub fn log(&mut self, level: LogLevel, message: impl Into<String>) {
+        let mut message = message.into();
+        if message.len() > MAX_LOG_LINE_BYTES {
+            let mut cut = MAX_LOG_LINE_BYTES;
+            while !message.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            message.truncate(cut);
+            message.push('…');
+        }
+        if self.logs.len() >= MAX_LOG_LINES {
+            self.logs.remove(0);
+            self.logs_dropped += 1;
+        }
+        self.logs.push(LogLine { level, message });
+    }
+
+    pub fn push_effect(&mut self, e: Effect) -> Result<(), Error> {
+        if self.effects.len() >= MAX_PENDING_EFFECTS {
+            return Err(Error::new(
+                "simulator limit: too many pending proxy actions in one callback",
+            ));
+        }
+        self.effects.push(e);
+        Ok(())
+    }
+
+    /// The root context id that owns context `ctx`.
+    pub fn root_of(&self, ctx: u32) -> u32 {
+        match self.contexts.get(&ctx) {
+            Some(c) if c.parent != 0 => c.parent,
+            _ => ctx,
+        }
+    }
+
+    pub fn effective_ctx(&self) -> Option<&ContextInfo> {
+        self.contexts.get(&self.effective)
+    }
+
+    /// Envoy allocates one token sequence per VM: HTTP 4, 8, …; gRPC call 5, 9, …; stream 6, 10, ….
+    pub fn next_token(&mut self, kind: u32) -> u32 {
+        self.next_token += 1;
+        (self.next_token << 2) | kind
+    }
+}
+
+/// Bounds-checked access to the module's linear memory from inside a hostcall.
+pub mod mem {
+    use super::{status, HostState};
+    use wasmi::{Caller, Error};
+
+    /// Error of a memory helper: a status to return, or a trap (e.g. inside `malloc`).
+    pub enum Fault {
+        Status(i32),
+        Trap(Error),
+    }
+
+    impl From<Error> for Fault {
+        fn from(e: Error) -> Self {
+            Fault::Trap(e)
+        }
+    }
+
+    pub type MemResult<T> = Result<T, Fault>;
+
+    /// Turns a helper result into the hostcall's `i32` status (or trap).
+    pub fn finish(r: MemResult<i32>) -> Result<i32, Error> {
+        match r {
+            Ok(v) => Ok(v),
+            Err(Fault::Status(s)) => Ok(s),
+            Err(Fault::Trap(e)) => Err(e),
+        }
+    }
+
+    fn range(caller: &Caller<'_, HostState>, ptr: i32, len: i32) -> MemResult<(usize, usize)> {
+        let memory = caller
+            .data()
+            .memory
+            .ok_or(Fault::Status(status::INVALID_MEMORY_ACCESS))?;
+        let size = memory.data_size(caller);
+        let (p, l) = (ptr as u32 as usize, len as u32 as usize);
+        match p.checked_add(l) {
+            Some(end) if end <= size => Ok((p, end)),
+            _ => Err(Fault::Status(status::INVALID_MEMORY_ACCESS)),
+        }
+    }
+
+    pub fn read(caller: &Caller<'_, HostState>, ptr: i32, len: i32) -> MemResult<Vec<u8>> {
+        let (start, end) = range(caller, ptr, len)?;
+        let memory = caller.data().memory.expect("checked by range");
+        Ok(memory.data(caller)[start..end].to_vec())
+    }
+
+    pub fn read_string(caller: &Caller<'_, HostState>, ptr: i32, len: i32) -> MemResult<String> {
+        Ok(String::from_utf8_lossy(&read(caller, ptr, len)?).into_owned())
+    }
+
+    pub fn write(caller: &mut Caller<'_, HostState>, ptr: i32, bytes: &[u8]) -> MemResult<()> {
+        let (start, end) = range(caller, ptr, bytes.len() as i32)?;
+        let memory = caller.data().memory.expect("checked by range");
+        memory.data_mut(caller)[start..end].copy_from_slice(bytes);
+        Ok(())
+    }
+
+    pub fn write_u32(caller: &mut Caller<'_, HostState>, ptr: i32, v: u32) -> MemResult<()> {
+        write(caller, ptr, &v.to_le_bytes())
+    }
+
+    pub fn write_u64(caller: &mut Caller<'_, HostState>, ptr: i32, v: u64) -> MemResult<()> {
+        write(caller, ptr, &v.to_le_bytes())
+    }
+
+    /// Host → module transfer: allocate through the module, copy, write `(ptr, len)` into
+    /// the out slots. Empty data writes `(0, 0)` without calling the allocator.
+    pub fn copy_out(
+        caller: &mut Caller<'_, HostState>,
+        bytes: &[u8],
+        ptr_ptr: i32,
+        len_ptr: i32,
+    ) -> MemResult<()> {
+        if bytes.is_empty() {
+            write_u32(caller, ptr_ptr, 0)?;
+            return write_u32(caller, len_ptr, 0);
+        }
+        // Check the out slots before allocating so a bad pointer costs no guest memory.
+        range(caller, ptr_ptr, 4)?;
+        range(caller, len_ptr, 4)?;
+        let malloc = caller
+            .data()
+            .malloc
+            .ok_or(Fault::Status(status::INVALID_MEMORY_ACCESS))?;
+        let addr = malloc.call(&mut *caller, bytes.len() as i32)?;
+        if addr == 0 {
+            return Err(Fault::Status(status::INVALID_MEMORY_ACCESS));
+        }
+        write(caller, addr, bytes)?;
+        write_u32(caller, ptr_ptr, addr as u32)?;
+        write_u32(caller, len_ptr, bytes.len() as u32)
+    }
+}
+
+/// Builds the import object for a module with ABI `abi` under `profile`: exactly the
+/// functions that proxy registers, so a module importing anything else fails to link.
+pub fn linker(
+    engine: &wasmi::Engine,
+    profile: &Profile,
+    abi: Abi,
+) -> Result<Linker<HostState>, Error> {
+    let mut l = Linker::new(engine);
+    calls::register(&mut l, abi)?;
+    headers::register(&mut l)?;
+    buffers::register(&mut l, abi)?;
+    properties::register(&mut l)?;
+    shared::register(&mut l)?;
+    wasi::register(&mut l, profile)?;
+    Ok(l)
+}
+
+/// A hostcall's caller, for brevity in the area files.
+pub type C<'a> = Caller<'a, HostState>;
+
+/// Reports `(level, message)` for a hostcall that the simulator does not model faithfully, once.
+pub fn note_unsupported(c: &mut C<'_>, what: &str) {
+    let msg = format!("[meshext-lint] {what} is not supported by the simulator");
+    if !c.data().logs.iter().any(|l| l.message == msg) {
+        c.data_mut().log(LogLevel::Warn, msg);
+    }
+}
+
+/// `:path` without query or fragment.
+pub fn properties_url_path(path: &str) -> &str {
+    path.split(['?', '#']).next().unwrap_or("")
+}

@@ -1,0 +1,394 @@
+//! Properties: `proxy_get_property` / `proxy_set_property`.
+//!
+//! Paths are NUL-joined segments. Values use Envoy's encoding: strings raw, integers 8-byte
+//! little-endian, booleans 1 byte, timestamps/durations int64 ns, maps in the pairs format,
+//! protobuf messages (`node`) in protobuf binary. Defaults come from the workload; scenario
+//! overrides (dotted paths) win.
+
+use super::mem::{self, finish};
+use super::{status, HostState, HttpState, C};
+use crate::simulate::headers::{encode_pairs, HeaderMap};
+use wasmi::{Error, Linker};
+
+/// A property value before encoding.
+enum PVal {
+    Bytes(Vec<u8>),
+    Int(i64),
+    Bool(bool),
+    Map(Vec<(String, Vec<u8>)>),
+}
+
+impl PVal {
+    fn s(v: impl Into<String>) -> PVal {
+        PVal::Bytes(v.into().into_bytes())
+    }
+
+    fn encode(self) -> Vec<u8> {
+        match self {
+            PVal::Bytes(b) => b,
+            PVal::Int(i) => i.to_le_bytes().to_vec(),
+            PVal::Bool(b) => vec![b as u8],
+            PVal::Map(m) => encode_pairs(m.iter().map(|(k, v)| (k.as_bytes(), v.as_slice()))),
+        }
+    }
+}
+
+fn header_map(m: &HeaderMap) -> PVal {
+    // One entry per name, multiple values comma-joined (Envoy's CEL header map view).
+    let mut names: Vec<&str> = Vec::new();
+    for (k, _) in &m.0 {
+        if !names.contains(&k.as_str()) {
+            names.push(k);
+        }
+    }
+    PVal::Map(
+        names
+            .iter()
+            .map(|n| {
+                (
+                    n.to_string(),
+                    m.get_joined(n).unwrap_or_default().into_bytes(),
+                )
+            })
+            .collect(),
+    )
+}
+
+/// Protobuf wire helpers for `node` (envoy.config.core.v3.Node: id=1, cluster=2, metadata=3).
+mod pb {
+    pub fn varint(mut v: u64, out: &mut Vec<u8>) {
+        while v >= 0x80 {
+            out.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        out.push(v as u8);
+    }
+
+    pub fn bytes_field(field: u32, data: &[u8], out: &mut Vec<u8>) {
+        varint(((field as u64) << 3) | 2, out);
+        varint(data.len() as u64, out);
+        out.extend_from_slice(data);
+    }
+
+    /// google.protobuf.Value with string_value (3) or struct_value (5).
+    pub enum V<'a> {
+        Str(&'a str),
+        Struct(Vec<(&'a str, V<'a>)>),
+    }
+
+    pub fn value(v: &V<'_>) -> Vec<u8> {
+        let mut out = Vec::new();
+        match v {
+            V::Str(s) => bytes_field(3, s.as_bytes(), &mut out),
+            V::Struct(fields) => bytes_field(5, &strukt(fields), &mut out),
+        }
+        out
+    }
+
+    /// google.protobuf.Struct: map<string, Value> fields = 1.
+    pub fn strukt(fields: &[(&str, V<'_>)]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (k, v) in fields {
+            let mut entry = Vec::new();
+            bytes_field(1, k.as_bytes(), &mut entry);
+            bytes_field(2, &value(v), &mut entry);
+            bytes_field(1, &entry, &mut out);
+        }
+        out
+    }
+}
+
+fn istio_version(s: &HostState) -> &'static str {
+    match s.profile.mesh.map(|m| (m.major, m.minor)) {
+        Some((2, 0)) => "1.6.14",
+        Some((2, 1)) => "1.9.9",
+        Some((2, 2)) => "1.12.9",
+        _ => "1.24.0",
+    }
+}
+
+/// `node.metadata` entries as (key, string value); LABELS is handled separately.
+fn node_metadata(s: &HostState) -> Vec<(&'static str, String)> {
+    let w = &s.workload;
+    vec![
+        ("CLUSTER_ID", w.cluster_id.clone()),
+        ("INSTANCE_IPS", w.pod_ip.clone()),
+        ("INTERCEPTION_MODE", "REDIRECT".into()),
+        ("ISTIO_VERSION", istio_version(s).into()),
+        ("MESH_ID", w.mesh_id.clone()),
+        ("NAME", format!("{}-5d8f7c9b4-x2x7q", w.name)),
+        ("NAMESPACE", w.namespace.clone()),
+        (
+            "OWNER",
+            format!(
+                "kubernetes://apis/apps/v1/namespaces/{}/deployments/{}",
+                w.namespace, w.name
+            ),
+        ),
+        ("SERVICE_ACCOUNT", "default".into()),
+        ("WORKLOAD_NAME", w.name.clone()),
+    ]
+}
+
+fn node_id(s: &HostState) -> String {
+    let w = &s.workload;
+    format!(
+        "sidecar~{}~{}-5d8f7c9b4-x2x7q.{}~{}.svc.cluster.local",
+        w.pod_ip, w.name, w.namespace, w.namespace
+    )
+}
+
+fn node(s: &HostState, rest: &[String]) -> Option<PVal> {
+    let w = &s.workload;
+    let labels: Vec<(&str, pb::V<'_>)> = w
+        .labels
+        .iter()
+        .map(|(k, v)| (k.as_str(), pb::V::Str(v)))
+        .collect();
+    let md = node_metadata(s);
+    match rest {
+        [] => {
+            let mut fields: Vec<(&str, pb::V<'_>)> =
+                md.iter().map(|(k, v)| (*k, pb::V::Str(v))).collect();
+            fields.push(("LABELS", pb::V::Struct(labels)));
+            fields.sort_by(|a, b| a.0.cmp(b.0));
+            let mut out = Vec::new();
+            pb::bytes_field(1, node_id(s).as_bytes(), &mut out);
+            pb::bytes_field(
+                2,
+                format!("{}.{}", w.name, w.namespace).as_bytes(),
+                &mut out,
+            );
+            pb::bytes_field(3, &pb::strukt(&fields), &mut out);
+            Some(PVal::Bytes(out))
+        }
+        [f] if f == "id" => Some(PVal::s(node_id(s))),
+        [f] if f == "cluster" => Some(PVal::s(format!("{}.{}", w.name, w.namespace))),
+        [f] if f == "metadata" => {
+            let mut fields: Vec<(&str, pb::V<'_>)> =
+                md.iter().map(|(k, v)| (*k, pb::V::Str(v))).collect();
+            fields.push(("LABELS", pb::V::Struct(labels)));
+            Some(PVal::Bytes(pb::strukt(&fields)))
+        }
+        [f, k] if f == "metadata" && k == "LABELS" => Some(PVal::Map(
+            w.labels
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone().into_bytes()))
+                .collect(),
+        )),
+        [f, k, l] if f == "metadata" && k == "LABELS" => {
+            w.labels.get(l).map(|v| PVal::s(v.clone()))
+        }
+        [f, k] if f == "metadata" => md
+            .into_iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| PVal::s(v)),
+        _ => None,
+    }
+}
+
+fn url_path(path: &str) -> &str {
+    path.split(['?', '#']).next().unwrap_or("")
+}
+
+fn request(st: &HttpState, log: bool, rest: &[String]) -> Option<PVal> {
+    let h = if st.req_headers.is_empty() {
+        &st.log_req_headers
+    } else {
+        &st.req_headers
+    };
+    let get = |k: &str| h.get(k).map(PVal::s);
+    let key = rest.first().map(String::as_str)?;
+    Some(match key {
+        "path" => get(":path")?,
+        "url_path" => PVal::s(url_path(h.get(":path")?)),
+        "host" => get(":authority")?,
+        "scheme" => get(":scheme")?,
+        "method" => get(":method")?,
+        "headers" => match rest.get(1) {
+            None => header_map(h),
+            Some(name) => PVal::s(h.get_joined(name)?),
+        },
+        "referer" => get("referer")?,
+        "useragent" => get("user-agent")?,
+        "id" => get("x-request-id")?,
+        "time" => PVal::Int(st.start_ns as i64),
+        "protocol" => PVal::s("HTTP/1.1"),
+        "query" => {
+            let p = h.get(":path")?;
+            let q = p.split_once('?').map(|(_, q)| q).unwrap_or("");
+            PVal::s(q.split('#').next().unwrap_or(""))
+        }
+        "duration" if log => PVal::Int(st.end_ns?.saturating_sub(st.start_ns) as i64),
+        "size" => PVal::Int(st.request_size as i64),
+        "total_size" => PVal::Int((st.request_size as usize + h.byte_size()) as i64),
+        _ => return None,
+    })
+}
+
+fn response(st: &HttpState, rest: &[String]) -> Option<PVal> {
+    let key = rest.first().map(String::as_str)?;
+    let h = &st.resp_headers;
+    Some(match key {
+        "code" => PVal::Int(st.response_code? as i64),
+        "code_details" => PVal::s(st.response_code_details.clone()?),
+        "flags" => PVal::Int(0),
+        "grpc_status" => PVal::s(h.get("grpc-status")?),
+        "headers" => match rest.get(1) {
+            None => header_map(h),
+            Some(name) => PVal::s(h.get_joined(name)?),
+        },
+        "trailers" => match rest.get(1) {
+            None => header_map(&st.resp_trailers),
+            Some(name) => PVal::s(st.resp_trailers.get_joined(name)?),
+        },
+        "size" => PVal::Int(st.response_size as i64),
+        "total_size" => PVal::Int((st.response_size as usize + h.byte_size()) as i64),
+        _ => return None,
+    })
+}
+
+/// Resolves a property path for the effective context.
+fn lookup(s: &HostState, segs: &[String]) -> Option<PVal> {
+    let dotted = segs.join(".");
+    if let Some(v) = s.workload.overrides.get(&dotted) {
+        return Some(PVal::Bytes(v.clone()));
+    }
+    let info = s.contexts.get(&s.effective);
+    let stream = info.and_then(|i| i.stream.clone());
+    let log = info.is_some_and(|i| i.access.log);
+    let w = &s.workload;
+    let (head, rest) = segs.split_first()?;
+    let st = stream.as_ref().map(|st| st.borrow());
+    match head.as_str() {
+        "plugin_name" => Some(PVal::s(s.plugin.name.clone())),
+        "plugin_root_id" => Some(PVal::s(s.plugin.root_id.clone())),
+        "plugin_vm_id" => Some(PVal::s(s.plugin.vm_id.clone())),
+        "node" if s.profile.legacy_properties() => node(s, rest),
+        "xds" if s.profile.xds_properties() && rest.first().is_some_and(|r| r == "node") => {
+            node(s, &rest[1..])
+        }
+        "listener_direction" if s.profile.legacy_properties() => Some(PVal::Int(1)),
+        "cluster_name" if s.profile.legacy_properties() && st.is_some() => {
+            Some(PVal::s(format!("inbound|{}||", w.port)))
+        }
+        "request" => request(st.as_ref()?, log, rest),
+        "response" => response(st.as_ref()?, rest),
+        "source" => {
+            let st = st.as_ref()?;
+            match rest.first()?.as_str() {
+                "address" => Some(PVal::s(format!("{}:{}", st.source_address, st.source_port))),
+                "port" => Some(PVal::Int(st.source_port as i64)),
+                _ => None,
+            }
+        }
+        "destination" => {
+            st.as_ref()?;
+            match rest.first()?.as_str() {
+                "address" => Some(PVal::s(format!("{}:{}", w.pod_ip, w.port))),
+                "port" => Some(PVal::Int(w.port as i64)),
+                _ => None,
+            }
+        }
+        "connection" | "connection_id" => {
+            let st = st.as_ref()?;
+            if head == "connection_id" {
+                return Some(PVal::Int(st.connection_id as i64));
+            }
+            match rest.first()?.as_str() {
+                "id" => Some(PVal::Int(st.connection_id as i64)),
+                "mtls" => Some(PVal::Bool(true)),
+                "requested_server_name" => Some(PVal::s(format!(
+                    "outbound_.{}_._.{}",
+                    w.port, w.service_host
+                ))),
+                "tls_version" => Some(PVal::s("TLSv1.3")),
+                "uri_san_local_certificate" => Some(PVal::s(format!(
+                    "spiffe://{}/ns/{}/sa/default",
+                    w.mesh_id, w.namespace
+                ))),
+                "uri_san_peer_certificate" => Some(PVal::s(format!(
+                    "spiffe://{}/ns/{}/sa/default",
+                    w.mesh_id, w.namespace
+                ))),
+                _ => None,
+            }
+        }
+        other => {
+            // Anything else reads Wasm filter state written by set_property.
+            let st = st.as_ref()?;
+            st.filter_state
+                .get(
+                    &std::iter::once(other.to_string())
+                        .chain(rest.iter().cloned())
+                        .collect::<Vec<_>>()
+                        .join("."),
+                )
+                .map(|v| PVal::Bytes(v.clone()))
+        }
+    }
+}
+
+fn split_path(raw: &[u8]) -> Vec<String> {
+    let raw = raw.strip_suffix(&[0]).unwrap_or(raw);
+    raw.split(|b| *b == 0)
+        .map(|s| String::from_utf8_lossy(s).into_owned())
+        .collect()
+}
+
+pub fn register(l: &mut Linker<HostState>) -> Result<(), Error> {
+    l.func_wrap(
+        "env",
+        "proxy_get_property",
+        |mut c: C<'_>, pp: i32, pl: i32, vp: i32, vl: i32| -> Result<i32, Error> {
+            finish((|| {
+                let segs = split_path(&mem::read(&c, pp, pl)?);
+                if segs.len() == 1 && segs[0] == "plugin_root_id" {
+                    c.data_mut().root_id_reads += 1;
+                }
+                let Some(v) = lookup(c.data(), &segs) else {
+                    return Ok(status::NOT_FOUND);
+                };
+                mem::copy_out(&mut c, &v.encode(), vp, vl)?;
+                Ok(status::OK)
+            })())
+        },
+    )?;
+    l.func_wrap(
+        "env",
+        "proxy_set_property",
+        |c: C<'_>, pp: i32, pl: i32, vp: i32, vl: i32| -> Result<i32, Error> {
+            finish((|| {
+                let segs = split_path(&mem::read(&c, pp, pl)?);
+                let value = mem::read(&c, vp, vl)?;
+                let s = c.data();
+                let Some(stream) = s.contexts.get(&s.effective).and_then(|i| i.stream.clone())
+                else {
+                    return Ok(status::NOT_FOUND);
+                };
+                let mut st = stream.borrow_mut();
+                let key = segs.join(".");
+                if st.filter_state.len() >= 10_000 && !st.filter_state.contains_key(&key) {
+                    return Err(mem::Fault::Trap(Error::new(
+                        "simulator limit: too many properties set",
+                    )));
+                }
+                st.filter_state.insert(key, value);
+                Ok(status::OK)
+            })())
+        },
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_split_tolerates_trailing_nul() {
+        assert_eq!(split_path(b"request\0path"), vec!["request", "path"]);
+        assert_eq!(split_path(b"request\0path\0"), vec!["request", "path"]);
+        assert_eq!(url_path("/a/b?x=1#f"), "/a/b");
+    }
+}

@@ -1,0 +1,440 @@
+//! The deterministic WASI subset Envoy provides (registered under both
+//! `wasi_snapshot_preview1` and `wasi_unstable`) plus the `env` helpers for Emscripten.
+//! Output goes to the captured log, clocks read the simulated clock, `random_get` is seeded.
+
+use super::mem::{self, finish};
+use super::profile::Profile;
+use super::{HostState, LogLevel, C};
+use wasmi::{Error, Linker};
+
+const SUCCESS: i32 = 0;
+const BADF: i32 = 8;
+const NOTDIR: i32 = 20;
+const INVAL: i32 = 28;
+const NOENT: i32 = 44;
+const NOSYS: i32 = 52;
+const NOTSUP: i32 = 58;
+
+const M: &str = "wasi_snapshot_preview1";
+
+fn stdio(fd: i32) -> bool {
+    fd == 1 || fd == 2
+}
+
+/// Gathers the iovecs of `fd_write`, bounded by the module's memory.
+fn gather(c: &C<'_>, iovs: i32, n: i32) -> mem::MemResult<Vec<u8>> {
+    let table = mem::read(
+        c,
+        iovs,
+        (n as u32).saturating_mul(8).min(i32::MAX as u32) as i32,
+    )?;
+    let mut out = Vec::new();
+    for e in table.chunks_exact(8) {
+        let p = u32::from_le_bytes([e[0], e[1], e[2], e[3]]) as i32;
+        let l = u32::from_le_bytes([e[4], e[5], e[6], e[7]]) as i32;
+        out.extend(mem::read(c, p, l)?);
+        if out.len() > 1 << 20 {
+            out.truncate(1 << 20);
+            break;
+        }
+    }
+    Ok(out)
+}
+
+fn write_out(c: &mut C<'_>, fd: i32, iovs: i32, n: i32, nw: i32) -> Result<i32, Error> {
+    if !stdio(fd) {
+        return Ok(BADF);
+    }
+    let r = (|| {
+        let data = gather(c, iovs, n)?;
+        let text = String::from_utf8_lossy(&data);
+        let text = text.strip_suffix('\n').unwrap_or(&text).to_string();
+        c.data_mut().log(
+            if fd == 1 {
+                LogLevel::Info
+            } else {
+                LogLevel::Error
+            },
+            text,
+        );
+        mem::write_u32(c, nw, data.len() as u32)?;
+        Ok(SUCCESS)
+    })();
+    finish(r.map_err(|e| match e {
+        mem::Fault::Status(_) => mem::Fault::Status(21),
+        t => t,
+    }))
+}
+
+/// Registers `$name` when the profile has it.
+macro_rules! wasi {
+    ($l:expr, $p:expr, $module:expr, $name:literal, $f:expr) => {
+        if $p.has_wasi($name) {
+            $l.func_wrap($module, $name, $f)?;
+        }
+    };
+}
+
+pub fn register(l: &mut Linker<HostState>, p: &Profile) -> Result<(), Error> {
+    wasi!(l, p, M, "fd_write", |mut c: C<'_>,
+                                fd: i32,
+                                iovs: i32,
+                                n: i32,
+                                nw: i32|
+     -> Result<i32, Error> {
+        write_out(&mut c, fd, iovs, n, nw)
+    });
+    wasi!(l, p, M, "fd_pwrite", |mut c: C<'_>,
+                                 fd: i32,
+                                 iovs: i32,
+                                 n: i32,
+                                 _off: i64,
+                                 nw: i32|
+     -> Result<i32, Error> {
+        write_out(&mut c, fd, iovs, n, nw)
+    });
+    wasi!(l, p, M, "fd_read", |_c: C<'_>,
+                               _fd: i32,
+                               _i: i32,
+                               _n: i32,
+                               _r: i32|
+     -> i32 { NOSYS });
+    wasi!(l, p, M, "fd_pread", |_c: C<'_>,
+                                _fd: i32,
+                                _i: i32,
+                                _n: i32,
+                                _o: i64,
+                                _r: i32|
+     -> i32 { NOSYS });
+    wasi!(l, p, M, "fd_seek", |mut c: C<'_>,
+                               _fd: i32,
+                               _o: i64,
+                               _w: i32,
+                               _r: i32|
+     -> i32 {
+        c.data_mut()
+            .log(LogLevel::Error, "wasi fd_seek is not supported");
+        SUCCESS
+    });
+    wasi!(l, p, M, "fd_close", |mut c: C<'_>, _fd: i32| -> i32 {
+        c.data_mut()
+            .log(LogLevel::Error, "wasi fd_close is not supported");
+        SUCCESS
+    });
+    wasi!(l, p, M, "fd_fdstat_get", |mut c: C<'_>,
+                                     fd: i32,
+                                     ptr: i32|
+     -> Result<i32, Error> {
+        if !stdio(fd) {
+            return Ok(BADF);
+        }
+        let mut stat = [0u8; 24];
+        stat[8..16].copy_from_slice(&64u64.to_le_bytes()); // rights_base = FD_WRITE
+        finish(mem::write(&mut c, ptr, &stat).map(|_| SUCCESS))
+    });
+    wasi!(l, p, M, "fd_fdstat_set_flags", |_c: C<'_>,
+                                           _fd: i32,
+                                           _f: i32|
+     -> i32 { NOSYS });
+    wasi!(l, p, M, "fd_fdstat_set_rights", |_c: C<'_>,
+                                            fd: i32,
+                                            _b: i64,
+                                            _i: i64|
+     -> i32 {
+        if stdio(fd) {
+            SUCCESS
+        } else {
+            BADF
+        }
+    });
+    wasi!(l, p, M, "environ_get", |_c: C<'_>,
+                                   _e: i32,
+                                   _b: i32|
+     -> i32 { SUCCESS });
+    wasi!(l, p, M, "environ_sizes_get", |mut c: C<'_>,
+                                         cp: i32,
+                                         sp: i32|
+     -> Result<i32, Error> {
+        finish((|| {
+            mem::write_u32(&mut c, cp, 0)?;
+            mem::write_u32(&mut c, sp, 0)?;
+            Ok(SUCCESS)
+        })())
+    });
+    wasi!(l, p, M, "args_get", |_c: C<'_>, _a: i32, _b: i32| -> i32 {
+        SUCCESS
+    });
+    wasi!(l, p, M, "args_sizes_get", |mut c: C<'_>,
+                                      cp: i32,
+                                      sp: i32|
+     -> Result<i32, Error> {
+        finish((|| {
+            mem::write_u32(&mut c, cp, 0)?;
+            mem::write_u32(&mut c, sp, 0)?;
+            Ok(SUCCESS)
+        })())
+    });
+    wasi!(l, p, M, "clock_time_get", |mut c: C<'_>,
+                                      id: i32,
+                                      _prec: i64,
+                                      ptr: i32|
+     -> Result<i32, Error> {
+        let clock = c.data().shared.borrow().clock.clone();
+        let v = match id {
+            0 => clock.realtime_ns,
+            1 if c.data().profile.monotonic_clock() => clock.monotonic_ns,
+            _ => return Ok(NOTSUP),
+        };
+        finish(mem::write_u64(&mut c, ptr, v).map(|_| SUCCESS))
+    });
+    wasi!(l, p, M, "clock_res_get", |mut c: C<'_>,
+                                     id: i32,
+                                     ptr: i32|
+     -> Result<i32, Error> {
+        if id != 0 && id != 1 {
+            return Ok(NOTSUP);
+        }
+        finish(mem::write_u64(&mut c, ptr, 1).map(|_| SUCCESS))
+    });
+    wasi!(l, p, M, "random_get", |mut c: C<'_>,
+                                  ptr: i32,
+                                  len: i32|
+     -> Result<i32, Error> {
+        let len = len as u32 as usize;
+        if len > 65536 {
+            return Ok(INVAL);
+        }
+        let mut buf = vec![0u8; len];
+        let s = c.data_mut();
+        for b in buf.iter_mut() {
+            // xorshift64: deterministic per VM seed.
+            s.rng ^= s.rng << 13;
+            s.rng ^= s.rng >> 7;
+            s.rng ^= s.rng << 17;
+            *b = s.rng as u8;
+        }
+        finish(mem::write(&mut c, ptr, &buf).map(|_| SUCCESS))
+    });
+    wasi!(l, p, M, "sched_yield", |_c: C<'_>| -> i32 { SUCCESS });
+    wasi!(l, p, M, "poll_oneoff", |mut c: C<'_>,
+                                   _i: i32,
+                                   _o: i32,
+                                   _n: i32,
+                                   np: i32|
+     -> Result<i32, Error> {
+        finish(mem::write_u32(&mut c, np, 0).map(|_| SUCCESS))
+    });
+    wasi!(l, p, M, "proc_exit", |mut c: C<'_>,
+                                 code: i32|
+     -> Result<(), Error> {
+        // Envoy logs and returns; the module then traps (`unreachable`). The simulator stops
+        // right here so the report names the exit code.
+        c.data_mut().exit_code = Some(code);
+        c.data_mut()
+            .log(LogLevel::Error, format!("wasi proc_exit({code})"));
+        Err(Error::i32_exit(code))
+    });
+    wasi!(l, p, M, "path_open", |_c: C<'_>,
+                                 _a: i32,
+                                 _b: i32,
+                                 _p: i32,
+                                 _l: i32,
+                                 _o: i32,
+                                 _r: i64,
+                                 _i: i64,
+                                 _f: i32,
+                                 _fd: i32|
+     -> i32 { NOENT });
+    wasi!(l, p, M, "fd_prestat_get", |_c: C<'_>,
+                                      _fd: i32,
+                                      _p: i32|
+     -> i32 { BADF });
+    wasi!(l, p, M, "fd_prestat_dir_name", |_c: C<'_>,
+                                           _fd: i32,
+                                           _p: i32,
+                                           _l: i32|
+     -> i32 { NOSYS });
+    wasi!(l, p, M, "fd_advise", |_c: C<'_>,
+                                 _fd: i32,
+                                 _o: i64,
+                                 _l: i64,
+                                 _a: i32|
+     -> i32 { SUCCESS });
+    wasi!(l, p, M, "fd_allocate", |_c: C<'_>,
+                                   fd: i32,
+                                   _o: i64,
+                                   _l: i64|
+     -> i32 {
+        if stdio(fd) {
+            SUCCESS
+        } else {
+            BADF
+        }
+    });
+    wasi!(l, p, M, "fd_datasync", |_c: C<'_>, fd: i32| -> i32 {
+        if stdio(fd) {
+            SUCCESS
+        } else {
+            BADF
+        }
+    });
+    wasi!(l, p, M, "fd_sync", |_c: C<'_>, fd: i32| -> i32 {
+        if stdio(fd) {
+            SUCCESS
+        } else {
+            BADF
+        }
+    });
+    wasi!(l, p, M, "fd_filestat_set_size", |_c: C<'_>,
+                                            fd: i32,
+                                            _s: i64|
+     -> i32 {
+        if stdio(fd) {
+            SUCCESS
+        } else {
+            BADF
+        }
+    });
+    wasi!(l, p, M, "fd_filestat_set_times", |_c: C<'_>,
+                                             fd: i32,
+                                             _a: i64,
+                                             _m: i64,
+                                             _f: i32|
+     -> i32 {
+        if stdio(fd) {
+            SUCCESS
+        } else {
+            BADF
+        }
+    });
+    wasi!(l, p, M, "fd_filestat_get", |_c: C<'_>,
+                                       _fd: i32,
+                                       _p: i32|
+     -> i32 { BADF });
+    wasi!(l, p, M, "fd_readdir", |mut c: C<'_>,
+                                  _fd: i32,
+                                  _b: i32,
+                                  _l: i32,
+                                  _k: i64,
+                                  np: i32|
+     -> Result<i32, Error> {
+        finish(mem::write_u32(&mut c, np, 0).map(|_| NOTDIR))
+    });
+    wasi!(l, p, M, "fd_renumber", |_c: C<'_>,
+                                   _a: i32,
+                                   _b: i32|
+     -> i32 { BADF });
+    wasi!(l, p, M, "fd_tell", |mut c: C<'_>,
+                               fd: i32,
+                               ptr: i32|
+     -> Result<i32, Error> {
+        if !stdio(fd) {
+            return Ok(BADF);
+        }
+        finish(mem::write_u64(&mut c, ptr, 0).map(|_| SUCCESS))
+    });
+    wasi!(l, p, M, "path_create_directory", |_c: C<'_>,
+                                             _a: i32,
+                                             _b: i32,
+                                             _d: i32|
+     -> i32 { NOTSUP });
+    wasi!(l, p, M, "path_remove_directory", |_c: C<'_>,
+                                             _a: i32,
+                                             _b: i32,
+                                             _d: i32|
+     -> i32 { NOTSUP });
+    wasi!(l, p, M, "path_unlink_file", |_c: C<'_>,
+                                        _a: i32,
+                                        _b: i32,
+                                        _d: i32|
+     -> i32 { NOTSUP });
+    wasi!(l, p, M, "path_filestat_get", |_c: C<'_>,
+                                         _a: i32,
+                                         _b: i32,
+                                         _d: i32,
+                                         _e: i32,
+                                         _f: i32|
+     -> i32 { NOTSUP });
+    wasi!(l, p, M, "path_filestat_set_times", |_c: C<'_>,
+                                               _a: i32,
+                                               _b: i32,
+                                               _d: i32,
+                                               _e: i32,
+                                               _x: i64,
+                                               _y: i64,
+                                               _f: i32|
+     -> i32 { NOTSUP });
+    // cpp-host's signatures for these two differ from WASI preview1 (6 and 4 params).
+    wasi!(l, p, M, "path_link", |_c: C<'_>,
+                                 _a: i32,
+                                 _b: i32,
+                                 _d: i32,
+                                 _e: i32,
+                                 _f: i32,
+                                 _g: i32|
+     -> i32 { NOTSUP });
+    wasi!(l, p, M, "path_symlink", |_c: C<'_>,
+                                    _a: i32,
+                                    _b: i32,
+                                    _d: i32,
+                                    _e: i32|
+     -> i32 { NOTSUP });
+    wasi!(l, p, M, "path_readlink", |mut c: C<'_>,
+                                     _a: i32,
+                                     _b: i32,
+                                     _d: i32,
+                                     _e: i32,
+                                     _f: i32,
+                                     rp: i32|
+     -> Result<i32, Error> {
+        finish(mem::write_u32(&mut c, rp, 0).map(|_| NOTSUP))
+    });
+    wasi!(l, p, M, "path_rename", |_c: C<'_>,
+                                   _a: i32,
+                                   _b: i32,
+                                   _d: i32,
+                                   _e: i32,
+                                   _f: i32,
+                                   _g: i32|
+     -> i32 { NOTSUP });
+    wasi!(l, p, M, "sock_accept", |_c: C<'_>,
+                                   _a: i32,
+                                   _b: i32,
+                                   _d: i32|
+     -> i32 { NOTSUP });
+    wasi!(l, p, M, "sock_recv", |_c: C<'_>,
+                                 _a: i32,
+                                 _b: i32,
+                                 _d: i32,
+                                 _e: i32,
+                                 _f: i32,
+                                 _g: i32|
+     -> i32 { NOTSUP });
+    wasi!(l, p, M, "sock_send", |_c: C<'_>,
+                                 _a: i32,
+                                 _b: i32,
+                                 _d: i32,
+                                 _e: i32,
+                                 _f: i32|
+     -> i32 { NOTSUP });
+    wasi!(l, p, M, "sock_shutdown", |_c: C<'_>,
+                                     _a: i32,
+                                     _b: i32|
+     -> i32 { NOTSUP });
+    l.alias_module(M, "wasi_unstable")?;
+
+    wasi!(l, p, "env", "pthread_equal", |_c: C<'_>,
+                                         a: i32,
+                                         b: i32|
+     -> i32 {
+        (a == b) as i32
+    });
+    wasi!(
+        l,
+        p,
+        "env",
+        "emscripten_notify_memory_growth",
+        |_c: C<'_>, _i: i32| {}
+    );
+    Ok(())
+}

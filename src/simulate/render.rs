@@ -1,0 +1,133 @@
+//! Output of a simulation: `human` (a per-request trace) and `json` (the same data).
+
+use super::trace::{SimReport, TraceEvent};
+use std::fmt::Write;
+
+pub fn json(r: &SimReport) -> String {
+    serde_json::to_string_pretty(r).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+}
+
+fn event(out: &mut String, e: &TraceEvent) {
+    let _ = writeln!(out, "    {:<28} {} → {}", e.filter, e.callback, e.result);
+    for c in &e.changes {
+        let _ = writeln!(out, "        {c}");
+    }
+    for c in &e.calls {
+        let _ = writeln!(
+            out,
+            "        http call #{} → {} {} {}",
+            c.token,
+            c.cluster,
+            c.headers.get(":method").unwrap_or(""),
+            c.headers.get(":path").unwrap_or("")
+        );
+    }
+    if let Some(l) = &e.local_reply {
+        let _ = writeln!(
+            out,
+            "        local reply {} {:?} body {:?}",
+            l.status,
+            l.details,
+            String::from_utf8_lossy(&l.body)
+        );
+    }
+    for l in &e.logs {
+        let _ = writeln!(out, "        [{}] {}", l.level.as_str(), l.message);
+    }
+    if let Some(f) = &e.failure {
+        let _ = writeln!(out, "        FAILED in {}: {}", f.callback, f.message);
+        for l in &f.last_logs {
+            let _ = writeln!(
+                out,
+                "          last log [{}] {}",
+                l.level.as_str(),
+                l.message
+            );
+        }
+    }
+}
+
+pub fn human(r: &SimReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "Simulating on the {}", r.proxy);
+    let _ = writeln!(out, "Chain: {}", r.chain.join(" → "));
+    for e in &r.errors {
+        let _ = writeln!(out, "error: {e}");
+    }
+    for p in &r.startup_problems {
+        let _ = writeln!(out, "plugin {} failed to start: {}", p.filter, p.message);
+    }
+    if !r.startup.is_empty() {
+        let _ = writeln!(out, "\nstartup");
+        for e in &r.startup {
+            event(&mut out, e);
+        }
+    }
+    for q in &r.requests {
+        let _ = writeln!(
+            out,
+            "\nrequest: {} [{}]",
+            q.name,
+            if q.passed() { "pass" } else { "FAIL" }
+        );
+        for e in &q.trace {
+            event(&mut out, e);
+        }
+        if let Some(u) = &q.upstream_request {
+            let _ = writeln!(
+                out,
+                "  upstream received {} {} ({} body bytes)",
+                u.headers.get(":method").unwrap_or(""),
+                u.headers.get(":path").unwrap_or(""),
+                u.body.len()
+            );
+        } else {
+            let _ = writeln!(out, "  upstream not called");
+        }
+        match (&q.response, &q.reset) {
+            (Some(resp), _) => {
+                let _ = writeln!(
+                    out,
+                    "  client got {} ({}) body {:?}",
+                    resp.status,
+                    resp.details,
+                    super::trace::preview(&resp.body)
+                );
+            }
+            (None, Some(reset)) => {
+                let _ = writeln!(out, "  client got no response: {reset}");
+            }
+            (None, None) => {
+                let _ = writeln!(
+                    out,
+                    "  client got no response: stalled (a filter paused and nothing resumed it)"
+                );
+            }
+        }
+        for c in &q.checks {
+            let mark = if c.ok { "ok  " } else { "FAIL" };
+            if c.ok {
+                let _ = writeln!(out, "  {mark} {} = {}", c.what, c.actual);
+            } else {
+                let _ = writeln!(
+                    out,
+                    "  {mark} {}: expected {}, got {}",
+                    c.what, c.expected, c.actual
+                );
+            }
+        }
+    }
+    if !r.metrics.is_empty() {
+        let _ = writeln!(out, "\nmetrics");
+        for (k, v) in &r.metrics {
+            let _ = writeln!(out, "  {k} = {v}");
+        }
+    }
+    if !r.shared_data.is_empty() {
+        let _ = writeln!(out, "\nshared data");
+        for (k, v) in &r.shared_data {
+            let _ = writeln!(out, "  {k} = {v:?}");
+        }
+    }
+    out
+}

@@ -1,0 +1,175 @@
+//! What a simulated request did: one event per filter callback, and the outcome.
+
+use super::headers::HeaderMap;
+use super::host::{HttpCall, LocalReply, LogLine};
+use super::vm::Failure;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+pub fn ser_bytes<S: serde::Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&String::from_utf8_lossy(b))
+}
+
+/// One filter callback (or async event) in order.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct TraceEvent {
+    pub filter: String,
+    pub callback: String,
+    /// What it returned, in Envoy's terms (`Continue`, `StopAllIterationAndWatermark`, …).
+    pub result: String,
+    /// Edits: `+name: value`, `-name`, `~name: value`, `body: …`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub logs: Vec<LogLine>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub calls: Vec<HttpCall>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub local_reply: Option<LocalReply>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure: Option<Failure>,
+}
+
+#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+pub struct Message {
+    pub headers: HeaderMap,
+    #[serde(serialize_with = "ser_bytes")]
+    pub body: Vec<u8>,
+    #[serde(skip_serializing_if = "HeaderMap::is_empty")]
+    pub trailers: HeaderMap,
+}
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct ClientResponse {
+    pub status: u32,
+    pub headers: HeaderMap,
+    #[serde(serialize_with = "ser_bytes")]
+    pub body: Vec<u8>,
+    #[serde(skip_serializing_if = "HeaderMap::is_empty")]
+    pub trailers: HeaderMap,
+    /// Envoy's response code details (`via_upstream`, `wasm_fail_stream`, a local-reply detail).
+    pub details: String,
+}
+
+/// One checked expectation.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub what: String,
+    pub expected: String,
+    pub actual: String,
+    pub ok: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct RequestReport {
+    pub name: String,
+    pub trace: Vec<TraceEvent>,
+    /// The request as the upstream received it (absent when it never got there).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upstream_request: Option<Message>,
+    /// The response the client received (absent on reset or stall).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response: Option<ClientResponse>,
+    /// Set when the stream was reset instead of answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reset: Option<String>,
+    /// A filter paused and nothing resumed it (the client would time out).
+    pub stalled: bool,
+    pub http_calls: Vec<HttpCall>,
+    pub checks: Vec<Check>,
+    /// Metric values after this request.
+    #[serde(skip)]
+    pub metrics_after: BTreeMap<String, i64>,
+}
+
+impl RequestReport {
+    pub fn passed(&self) -> bool {
+        self.checks.iter().all(|c| c.ok)
+    }
+}
+
+/// A plugin that failed to load or start (the filter fails closed for every request).
+#[derive(Debug, Clone, Serialize)]
+pub struct StartupProblem {
+    pub filter: String,
+    pub message: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub logs: Vec<LogLine>,
+}
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct SimReport {
+    pub proxy: String,
+    pub chain: Vec<String>,
+    /// Events while plugins started (logs of on_vm_start / on_configure).
+    pub startup: Vec<TraceEvent>,
+    pub startup_problems: Vec<StartupProblem>,
+    pub requests: Vec<RequestReport>,
+    pub metrics: BTreeMap<String, i64>,
+    pub shared_data: BTreeMap<String, String>,
+    /// Problems that stop the scenario (bad scenario, unknown workload, …).
+    pub errors: Vec<String>,
+}
+
+impl SimReport {
+    /// 0 = every expectation holds, 1 = one failed, 2 = the scenario could not run.
+    pub fn exit_code(&self) -> i32 {
+        if !self.errors.is_empty() {
+            2
+        } else if self.requests.iter().all(RequestReport::passed) {
+            0
+        } else {
+            1
+        }
+    }
+}
+
+/// Header edits between two snapshots, for the trace.
+pub fn diff_headers(prefix: &str, before: &HeaderMap, after: &HeaderMap, out: &mut Vec<String>) {
+    let names = |m: &HeaderMap| {
+        let mut v: Vec<String> = Vec::new();
+        for (k, _) in &m.0 {
+            if !v.contains(k) {
+                v.push(k.clone());
+            }
+        }
+        v
+    };
+    let (b, a) = (names(before), names(after));
+    for k in &b {
+        if !a.contains(k) {
+            out.push(format!("{prefix}-{k}"));
+        }
+    }
+    for k in &a {
+        let av = after.get_joined(k).unwrap_or_default();
+        match before.get_joined(k) {
+            None => out.push(format!("{prefix}+{k}: {av}")),
+            Some(bv) if bv != av => out.push(format!("{prefix}~{k}: {av}")),
+            _ => {}
+        }
+    }
+}
+
+pub fn diff_body(prefix: &str, before: &[u8], after: &[u8], out: &mut Vec<String>) {
+    if before != after {
+        out.push(format!(
+            "{prefix}body: {:?} -> {:?}",
+            preview(before),
+            preview(after)
+        ));
+    }
+}
+
+pub fn preview(b: &[u8]) -> String {
+    let s = String::from_utf8_lossy(b);
+    if s.chars().count() > 80 {
+        format!(
+            "{}… ({} bytes)",
+            s.chars().take(80).collect::<String>(),
+            b.len()
+        )
+    } else {
+        s.into_owned()
+    }
+}

@@ -1,0 +1,485 @@
+//! One proxy-wasm VM: compile once, link against the host profile, start the module the way
+//! the proxy does, then call its callbacks under fuel, memory and stack limits. A trap marks
+//! the VM failed (as Envoy does) and is reported with the module's last log lines.
+
+use super::host::profile::Profile;
+use super::host::shared::Shared;
+use super::host::{self, Abi, ContextInfo, HostState, LogLine, PluginInfo, WorkloadInfo};
+use serde::Serialize;
+use std::cell::RefCell;
+use std::rc::Rc;
+use wasmi::{
+    Engine, Error, Instance, Module, Store, StoreLimitsBuilder, TypedFunc, WasmParams, WasmResults,
+};
+
+/// Resource limits for every VM call.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Fuel (≈ Wasm instructions) per host→module call.
+    pub fuel_per_call: u64,
+    /// Linear memory cap per VM, bytes.
+    pub memory_bytes: usize,
+    /// Maximum call depth inside a module.
+    pub max_recursion_depth: usize,
+    /// Largest module accepted, bytes.
+    pub max_module_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            fuel_per_call: 2_000_000_000,
+            memory_bytes: 512 << 20,
+            max_recursion_depth: 1000,
+            max_module_bytes: 64 << 20,
+        }
+    }
+}
+
+/// Builds the engine every VM of a run shares (fuel metering on, bounded recursion).
+pub fn engine(limits: &Limits) -> Engine {
+    let mut cfg = wasmi::Config::default();
+    cfg.consume_fuel(true);
+    cfg.set_max_recursion_depth(limits.max_recursion_depth);
+    Engine::new(&cfg)
+}
+
+/// A failed call: which callback, why, and what the module logged last.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Failure {
+    pub callback: String,
+    pub message: String,
+    pub last_logs: Vec<LogLine>,
+}
+
+/// Why a module could not be loaded (all of these are MX701 at lint time).
+#[derive(Debug, Clone, PartialEq)]
+pub enum LoadError {
+    /// Not valid Wasm / too large.
+    Compile(String),
+    /// No (accepted) ABI marker, no memory, no allocator, bad export signature.
+    Module(String),
+    /// Missing import or import type mismatch.
+    Link(String),
+    /// The start function trapped or ran out of fuel.
+    Start(Failure),
+}
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LoadError::Compile(m) | LoadError::Module(m) | LoadError::Link(m) => f.write_str(m),
+            LoadError::Start(fl) => write!(f, "{} trapped: {}", fl.callback, fl.message),
+        }
+    }
+}
+
+type F<P, R> = Option<TypedFunc<P, R>>;
+
+/// Header callbacks differ between ABI 0.1.0 (2 params) and 0.2.x (3 params).
+#[derive(Clone, Copy)]
+pub enum HeadersFn {
+    V1(TypedFunc<(i32, i32), i32>),
+    V2(TypedFunc<(i32, i32, i32), i32>),
+}
+
+#[derive(Clone, Default)]
+pub struct Exports {
+    pub on_context_create: F<(i32, i32), ()>,
+    pub on_vm_start: F<(i32, i32), i32>,
+    pub on_configure: F<(i32, i32), i32>,
+    pub on_tick: F<i32, ()>,
+    pub on_request_headers: Option<HeadersFn>,
+    pub on_request_body: F<(i32, i32, i32), i32>,
+    pub on_request_trailers: F<(i32, i32), i32>,
+    pub on_response_headers: Option<HeadersFn>,
+    pub on_response_body: F<(i32, i32, i32), i32>,
+    pub on_response_trailers: F<(i32, i32), i32>,
+    pub on_http_call_response: F<(i32, i32, i32, i32, i32), ()>,
+    pub on_grpc_close: F<(i32, i32, i32), ()>,
+    pub on_queue_ready: F<(i32, i32), ()>,
+    pub on_done: F<i32, i32>,
+    pub on_log: F<i32, ()>,
+    pub on_delete: F<i32, ()>,
+}
+
+/// A compiled module plus what the loader learned about it.
+pub struct Compiled {
+    pub module: Module,
+    pub abi: Abi,
+}
+
+/// Finds the ABI marker: the first function export with a known marker name, in export order.
+pub fn detect_abi(bytes: &[u8]) -> Option<Abi> {
+    for payload in wasmparser::Parser::new(0).parse_all(bytes) {
+        if let Ok(wasmparser::Payload::ExportSection(reader)) = payload {
+            for e in reader.into_iter().flatten() {
+                if e.kind != wasmparser::ExternalKind::Func {
+                    continue;
+                }
+                if let Some((_, abi)) = Abi::MARKERS.iter().find(|(n, _)| *n == e.name) {
+                    return Some(*abi);
+                }
+            }
+            return None;
+        }
+    }
+    None
+}
+
+/// Compiles a module once; the result is shared by every VM that runs it.
+pub fn compile(engine: &Engine, bytes: &[u8], limits: &Limits) -> Result<Compiled, LoadError> {
+    if bytes.len() > limits.max_module_bytes {
+        return Err(LoadError::Compile(format!(
+            "module is {} bytes, larger than the {} byte limit",
+            bytes.len(),
+            limits.max_module_bytes
+        )));
+    }
+    let module = Module::new(engine, bytes)
+        .map_err(|e| LoadError::Compile(format!("invalid Wasm module: {e}")))?;
+    let abi = detect_abi(bytes).ok_or_else(|| {
+        LoadError::Module("Missing or unknown Proxy-Wasm ABI version (no proxy_abi_version_0_1_0/0_2_0/0_2_1 export)".into())
+    })?;
+    Ok(Compiled { module, abi })
+}
+
+fn sig(params: &[wasmi::ValType], results: &[wasmi::ValType]) -> String {
+    let j = |v: &[wasmi::ValType]| {
+        v.iter()
+            .map(|t| format!("{t:?}").to_lowercase())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    format!("({}) -> ({})", j(params), j(results))
+}
+
+/// One VM instance with its store.
+pub struct Vm {
+    pub store: Store<HostState>,
+    pub instance: Instance,
+    pub ex: Exports,
+    pub root: u32,
+    pub failed: Option<Failure>,
+    pub limits: Limits,
+}
+
+impl Vm {
+    /// Links and starts a module like the proxy: checks imports against what the proxy
+    /// registers, looks up exports with their signatures, runs the start functions.
+    #[allow(clippy::too_many_arguments)]
+    pub fn load(
+        engine: &Engine,
+        compiled: &Compiled,
+        plugin: Rc<PluginInfo>,
+        workload: Rc<WorkloadInfo>,
+        profile: Profile,
+        shared: Rc<RefCell<Shared>>,
+        vm_index: usize,
+        limits: Limits,
+        seed: u64,
+    ) -> Result<Vm, LoadError> {
+        let abi = compiled.abi;
+        if !profile.accepts(abi) {
+            return Err(LoadError::Module(format!(
+                "WASM missing Proxy-Wasm ABI version or requires an unsupported version: the {} accepts only ABI 0.1.0, the module is {}",
+                profile.label(),
+                abi.as_str()
+            )));
+        }
+        let store_limits = StoreLimitsBuilder::new()
+            .memory_size(limits.memory_bytes)
+            .memories(1)
+            .tables(4)
+            .instances(1)
+            .table_elements(1 << 20)
+            .trap_on_grow_failure(true)
+            .build();
+        let state = HostState::new(
+            plugin,
+            workload,
+            profile,
+            abi,
+            store_limits,
+            shared,
+            vm_index,
+            seed,
+        );
+        let mut store = Store::new(engine, state);
+        store.limiter(|s| &mut s.limits);
+        let linker = host::linker(engine, &profile, abi)
+            .map_err(|e| LoadError::Link(format!("host setup failed: {e}")))?;
+
+        store.set_fuel(limits.fuel_per_call).ok();
+        let instance = linker
+            .instantiate_and_start(&mut store, &compiled.module)
+            .map_err(|e| link_error(&e, &profile, &limits))?;
+
+        let memory = instance.exports(&store).find_map(|e| e.into_memory());
+        let Some(memory) = memory else {
+            return Err(LoadError::Module("the module exports no memory".into()));
+        };
+        store.data_mut().memory = Some(memory);
+        let malloc = typed::<i32, i32>(&store, &instance, "malloc")?;
+        let malloc = match malloc {
+            Some(m) => Some(m),
+            None if profile.allocator_fallback() => {
+                typed::<i32, i32>(&store, &instance, "proxy_on_memory_allocate")?
+            }
+            None => None,
+        };
+        if malloc.is_none() {
+            return Err(LoadError::Module(
+                "Wasm module is missing malloc function.".into(),
+            ));
+        }
+        store.data_mut().malloc = malloc;
+        let ex = exports(&store, &instance, abi)?;
+        let mut vm = Vm {
+            store,
+            instance,
+            ex,
+            root: 0,
+            failed: None,
+            limits,
+        };
+        vm.start(&profile)?;
+        Ok(vm)
+    }
+
+    fn start(&mut self, p: &Profile) -> Result<(), LoadError> {
+        let f0 = |vm: &Vm, n: &str| typed::<(), ()>(&vm.store, &vm.instance, n);
+        let run = |vm: &mut Vm, f: TypedFunc<(), ()>, n: &str| {
+            vm.invoke(f, (), 0, n).map_err(LoadError::Start)
+        };
+        if p.reactor_start() {
+            if let Some(init) = f0(self, "_initialize")? {
+                run(self, init, "_initialize")?;
+                if p.main_after_initialize() {
+                    if let Some(main) =
+                        typed::<(i32, i32), i32>(&self.store, &self.instance, "main")?
+                    {
+                        self.invoke(main, (0, 0), 0, "main")
+                            .map_err(LoadError::Start)?;
+                    } else if p.main_void() {
+                        if let Some(mv) =
+                            typed::<(), i32>(&self.store, &self.instance, "__main_void")?
+                        {
+                            self.invoke(mv, (), 0, "__main_void")
+                                .map_err(LoadError::Start)?;
+                        }
+                    }
+                }
+                return Ok(());
+            }
+        }
+        if let Some(start) = f0(self, "_start")? {
+            return run(self, start, "_start");
+        }
+        if !p.main_after_initialize() {
+            if let Some(ctors) = f0(self, "__wasm_call_ctors")? {
+                return run(self, ctors, "__wasm_call_ctors");
+            }
+        }
+        Ok(())
+    }
+
+    /// The module's log lines since the last drain.
+    pub fn take_logs(&mut self) -> Vec<LogLine> {
+        std::mem::take(&mut self.store.data_mut().logs)
+    }
+
+    /// Calls an export for context `ctx` with a fresh fuel budget. A trap fails the VM.
+    pub fn invoke<P: WasmParams, R: WasmResults>(
+        &mut self,
+        f: TypedFunc<P, R>,
+        params: P,
+        ctx: u32,
+        name: &str,
+    ) -> Result<R, Failure> {
+        if let Some(f) = &self.failed {
+            return Err(f.clone());
+        }
+        self.store.set_fuel(self.limits.fuel_per_call).ok();
+        let s = self.store.data_mut();
+        s.current = ctx;
+        s.effective = ctx;
+        let r = f.call(&mut self.store, params);
+        let s = self.store.data_mut();
+        s.effective = 0;
+        s.current = 0;
+        match r {
+            Ok(v) => Ok(v),
+            Err(e) => {
+                let logs = &self.store.data().logs;
+                let fail = Failure {
+                    callback: name.to_string(),
+                    message: describe(&e, &self.limits),
+                    last_logs: logs[logs.len().saturating_sub(5)..].to_vec(),
+                };
+                self.failed = Some(fail.clone());
+                Err(fail)
+            }
+        }
+    }
+
+    pub fn new_context(
+        &mut self,
+        parent: u32,
+        stream: Option<Rc<RefCell<host::HttpState>>>,
+    ) -> u32 {
+        let s = self.store.data_mut();
+        let id = s.next_context_id;
+        s.next_context_id += 1;
+        s.contexts.insert(
+            id,
+            ContextInfo {
+                parent,
+                stream,
+                access: Default::default(),
+            },
+        );
+        id
+    }
+
+    /// Creates the root context and runs `on_vm_start` and `on_configure`.
+    pub fn start_plugin(&mut self) -> Result<(), PluginStartError> {
+        let root = self.new_context(0, None);
+        self.root = root;
+        if let Some(f) = self.ex.on_context_create {
+            self.invoke(f, (root as i32, 0), root, "proxy_on_context_create")
+                .map_err(PluginStartError::ContextTrap)?;
+        }
+        if let Some(f) = self.ex.on_vm_start {
+            let n = self.store.data().plugin.vm_configuration.len() as i32;
+            let ok = self
+                .invoke(f, (root as i32, n), root, "proxy_on_vm_start")
+                .map_err(PluginStartError::VmStartTrap)?;
+            if ok == 0 {
+                return Err(PluginStartError::VmStartFalse);
+            }
+        }
+        if let Some(f) = self.ex.on_configure {
+            let n = self.store.data().plugin.configuration.len() as i32;
+            self.store.data_mut().in_configure = true;
+            let r = self.invoke(f, (root as i32, n), root, "proxy_on_configure");
+            self.store.data_mut().in_configure = false;
+            if r.map_err(PluginStartError::ConfigureTrap)? == 0 {
+                return Err(PluginStartError::ConfigureFalse);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Why a plugin (root context) failed to start.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PluginStartError {
+    ContextTrap(Failure),
+    VmStartTrap(Failure),
+    VmStartFalse,
+    ConfigureTrap(Failure),
+    ConfigureFalse,
+}
+
+impl std::fmt::Display for PluginStartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PluginStartError::ContextTrap(x)
+            | PluginStartError::VmStartTrap(x)
+            | PluginStartError::ConfigureTrap(x) => {
+                write!(f, "{} trapped: {}", x.callback, x.message)
+            }
+            PluginStartError::VmStartFalse => f.write_str("proxy_on_vm_start returned false"),
+            PluginStartError::ConfigureFalse => {
+                f.write_str("proxy_on_configure returned false (Failed to configure)")
+            }
+        }
+    }
+}
+
+/// Explains an instantiation failure: a missing import or type mismatch, or a trap.
+fn link_error(e: &Error, profile: &Profile, limits: &Limits) -> LoadError {
+    if e.as_trap_code().is_some() || e.i32_exit_status().is_some() {
+        return LoadError::Start(Failure {
+            callback: "start function".into(),
+            message: describe(e, limits),
+            last_logs: Vec::new(),
+        });
+    }
+    let msg = e.to_string();
+    if matches!(e.kind(), wasmi::errors::ErrorKind::Linker(_)) {
+        return LoadError::Link(format!(
+            "Failed to load Wasm module: {msg} — the {} does not provide this import",
+            profile.label()
+        ));
+    }
+    LoadError::Link(format!("Failed to load Wasm module: {msg}"))
+}
+
+/// A readable reason for a trap or host error.
+pub fn describe(e: &Error, limits: &Limits) -> String {
+    if let Some(code) = e.i32_exit_status() {
+        return format!("proc_exit({code})");
+    }
+    match e.as_trap_code() {
+        Some(wasmi::TrapCode::OutOfFuel) => format!(
+            "exhausted its fuel budget ({} units per call): an infinite loop or far too much work",
+            limits.fuel_per_call
+        ),
+        Some(wasmi::TrapCode::StackOverflow) => "call stack exhausted (recursion too deep)".into(),
+        Some(wasmi::TrapCode::GrowthOperationLimited) => {
+            format!(
+                "memory limit reached ({} MiB per VM)",
+                limits.memory_bytes >> 20
+            )
+        }
+        Some(code) => format!("wasm trap: {code}"),
+        None => e.to_string(),
+    }
+}
+
+fn typed<P: WasmParams, R: WasmResults>(
+    store: &Store<HostState>,
+    inst: &Instance,
+    name: &str,
+) -> Result<Option<TypedFunc<P, R>>, LoadError> {
+    let Some(f) = inst.get_func(store, name) else {
+        return Ok(None);
+    };
+    f.typed::<P, R>(store).map(Some).map_err(|_| {
+        let ty = f.ty(store);
+        LoadError::Module(format!(
+            "Bad function signature for: {name}, the module exports: {}",
+            sig(ty.params(), ty.results())
+        ))
+    })
+}
+
+fn exports(store: &Store<HostState>, inst: &Instance, abi: Abi) -> Result<Exports, LoadError> {
+    let headers = |name: &str| -> Result<Option<HeadersFn>, LoadError> {
+        Ok(if abi == Abi::V0_1_0 {
+            typed(store, inst, name)?.map(HeadersFn::V1)
+        } else {
+            typed(store, inst, name)?.map(HeadersFn::V2)
+        })
+    };
+    Ok(Exports {
+        on_context_create: typed(store, inst, "proxy_on_context_create")?,
+        on_vm_start: typed(store, inst, "proxy_on_vm_start")?,
+        on_configure: typed(store, inst, "proxy_on_configure")?,
+        on_tick: typed(store, inst, "proxy_on_tick")?,
+        on_request_headers: headers("proxy_on_request_headers")?,
+        on_request_body: typed(store, inst, "proxy_on_request_body")?,
+        on_request_trailers: typed(store, inst, "proxy_on_request_trailers")?,
+        on_response_headers: headers("proxy_on_response_headers")?,
+        on_response_body: typed(store, inst, "proxy_on_response_body")?,
+        on_response_trailers: typed(store, inst, "proxy_on_response_trailers")?,
+        on_http_call_response: typed(store, inst, "proxy_on_http_call_response")?,
+        on_grpc_close: typed(store, inst, "proxy_on_grpc_close")?,
+        on_queue_ready: typed(store, inst, "proxy_on_queue_ready")?,
+        on_done: typed(store, inst, "proxy_on_done")?,
+        on_log: typed(store, inst, "proxy_on_log")?,
+        on_delete: typed(store, inst, "proxy_on_delete")?,
+    })
+}

@@ -1,0 +1,177 @@
+//! WAT modules: host-function statuses and hostile modules (loops, recursion, memory, traps).
+
+use meshext_lint::diag::Location;
+use meshext_lint::model::MeshVersion;
+use meshext_lint::simulate::checks::runtime_checks_with;
+use meshext_lint::simulate::{
+    self, parse_scenario, ExtensionFilter, Limits, Profile, SimFilter, SimOptions,
+};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn wat(name: &str) -> Arc<Vec<u8>> {
+    let p = format!(
+        "{}/tests/fixtures/wat/{name}.wat",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    Arc::new(wat::parse_file(&p).unwrap_or_else(|e| panic!("{p}: {e}")))
+}
+
+fn ext(module: Arc<Vec<u8>>, config: &str) -> SimFilter {
+    SimFilter::Extension(ExtensionFilter {
+        name: "f".into(),
+        namespace: "ns".into(),
+        module,
+        configuration: config.into(),
+        root_id: "f_root".into(),
+        plugin_name: "f".into(),
+    })
+}
+
+fn small_limits() -> Limits {
+    Limits {
+        fuel_per_call: 5_000_000,
+        memory_bytes: 8 << 20,
+        max_recursion_depth: 200,
+        ..Limits::default()
+    }
+}
+
+fn run(chain: &[SimFilter], yaml: &str, mesh: MeshVersion) -> simulate::SimReport {
+    let sc = parse_scenario("s.yaml", yaml).unwrap();
+    let opts = SimOptions {
+        mesh,
+        limits: small_limits(),
+        ..Default::default()
+    };
+    let r = simulate::run_scenario(chain, &sc, &opts);
+    eprintln!("{}", simulate::render::human(&r));
+    r
+}
+
+#[test]
+fn host_function_statuses_match_envoy() {
+    let chain = [
+        ext(wat("sim_hostcalls"), ""),
+        SimFilter::Builtin {
+            name: "router".into(),
+        },
+    ];
+    let r = run(&chain, "requests:\n  - name: statuses\n", MeshVersion::V2_2);
+    let up = r.requests[0]
+        .upstream_request
+        .as_ref()
+        .expect("upstream called");
+    let got = |k: &str| up.headers.get(k).unwrap_or("?").to_string();
+    // (header, expected status digit)
+    let expected = [
+        ("sa", "2"), // unavailable map → BAD_ARGUMENT
+        ("sb", "1"), // missing header (0.2.x) → NOT_FOUND
+        ("sc", "2"), // map type > 7
+        ("sd", "1"), // plugin configuration outside on_configure → NOT_FOUND
+        ("se", "2"), // buffer type > 8
+        ("sf", "2"), // log level > 5
+        ("sg", "6"), // out-of-bounds memory
+        ("sh", "0"), // set_shared_data cas 0
+        ("si", "8"), // wrong cas → CAS_MISMATCH
+        ("sj", "1"), // missing shared key
+        ("sk", "2"), // metric type > 2
+        ("sl", "2"), // counter increment by 0
+        ("sm", "1"), // unknown metric id
+        ("sn", "2"), // unknown effective context
+        ("so", "1"), // unknown queue
+        ("sp", "1"), // unknown property
+        ("sq", "0"), // plugin_name
+        ("sr", "2"), // continue_stream(9)
+        ("ss", "2"), // http_call without :path/:method/:authority
+        ("st", "1"), // body buffer unavailable in headers callback
+        ("su", "0"), // header map size
+    ];
+    for (k, v) in expected {
+        assert_eq!(got(k), v, "status recorded in {k}");
+    }
+    let resp = r.requests[0].response.as_ref().expect("response");
+    assert_eq!(
+        resp.headers.get("r"),
+        Some("2"),
+        "request headers unavailable in on_response_headers"
+    );
+}
+
+#[test]
+fn hostile_modules_fail_the_filter_not_the_tool() {
+    for (mode, needle) in [
+        ("L", "fuel"),
+        ("R", "recursion"),
+        ("G", "memory limit"),
+        ("T", "unreachable"),
+    ] {
+        let chain = [
+            ext(wat("sim_hostile"), mode),
+            SimFilter::Builtin {
+                name: "router".into(),
+            },
+        ];
+        let started = Instant::now();
+        // v2.2 answers a failed filter with 503 wasm_fail_stream; v2.1 resets the stream.
+        let r = run(&chain, "requests:\n  - expect: {status: 503}\n  - name: after failure\n    expect: {status: 503}\n", MeshVersion::V2_2);
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "mode {mode} took too long"
+        );
+        assert_eq!(r.exit_code(), 0, "mode {mode}");
+        let failure = r.requests[0]
+            .trace
+            .iter()
+            .find_map(|e| e.failure.clone())
+            .expect("failure reported");
+        assert!(
+            failure.message.to_lowercase().contains(needle),
+            "mode {mode}: {}",
+            failure.message
+        );
+        assert!(
+            !failure.last_logs.is_empty() || mode == "T",
+            "last logs kept for {mode}"
+        );
+        let r21 = run(&chain, "requests:\n  - name: x\n", MeshVersion::V2_1);
+        assert!(
+            r21.requests[0]
+                .reset
+                .as_deref()
+                .unwrap_or("")
+                .contains("wasm_fail_stream"),
+            "mode {mode} on v2.1"
+        );
+    }
+}
+
+#[test]
+fn lint_checks_fire_on_wat_modules() {
+    let at = Location::file_only("sme.yaml");
+    let p = Profile::for_mesh(MeshVersion::V2_2);
+    let rules = |m: &str, cfg: &str, p: Profile| -> Vec<&'static str> {
+        runtime_checks_with(
+            &wat(m),
+            "f",
+            cfg,
+            p,
+            small_limits(),
+            &at,
+            "ServiceMeshExtension ns/f",
+        )
+        .iter()
+        .map(|d| d.rule)
+        .collect()
+    };
+    assert_eq!(rules("sim_bad_start", "", p), ["MX701"]);
+    assert_eq!(rules("sim_vm_start_false", "", p), ["MX702"]);
+    assert_eq!(rules("sim_missing_import", "", p), ["MX701"]);
+    assert!(rules("sim_missing_import", "", Profile::latest()).is_empty());
+    assert!(
+        rules("sim_hostile", "L", p).is_empty(),
+        "misbehaviour only per request"
+    );
+    assert_eq!(rules("sim_hostile", "C", p), ["MX704"]);
+    assert_eq!(rules("sim_hostile", "F", p), ["MX703"]);
+}
