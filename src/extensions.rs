@@ -30,7 +30,14 @@ pub struct Analysed {
 impl Analysed {
     /// `REF!/path/to/module.wasm`, where module findings point.
     pub fn module_location(&self) -> Location {
-        Location::file_only(format!("{}!/{}", self.reference, self.module_path.as_deref().unwrap_or("").trim_start_matches('/')))
+        Location::file_only(format!(
+            "{}!/{}",
+            self.reference,
+            self.module_path
+                .as_deref()
+                .unwrap_or("")
+                .trim_start_matches('/')
+        ))
     }
 }
 
@@ -78,10 +85,13 @@ fn analyse(image: Arc<Image>, reference: String, version: MeshVersion) -> Analys
         let at = a.module_location();
         match abi::analyze(&bytes) {
             Ok(info) => {
-                a.findings.extend(abi::check(&info, version, &at, &a.reference));
+                a.findings
+                    .extend(abi::check(&info, version, &at, &a.reference));
                 a.module_info = Some(info);
             }
-            Err(e) => a.findings.push(abi::invalid_module_diagnostic(&e, &at, &a.reference)),
+            Err(e) => a
+                .findings
+                .push(abi::invalid_module_diagnostic(&e, &at, &a.reference)),
         }
     }
     a
@@ -90,20 +100,35 @@ fn analyse(image: Arc<Image>, reference: String, version: MeshVersion) -> Analys
 /// Resolves and analyses every SME's image. Each digest is read and checked once; digests are
 /// analysed in parallel.
 pub fn resolve(mesh: &Mesh, store: &ImageStore) -> Resolution {
-    let mut res = Resolution { by_extension: vec![None; mesh.extensions.len()], diagnostics: Vec::new() };
+    let mut res = Resolution {
+        by_extension: vec![None; mesh.extensions.len()],
+        diagnostics: Vec::new(),
+    };
     // digest → (image, first reference, SMEs using it)
     let mut by_digest: BTreeMap<String, (Arc<Image>, String, Vec<usize>)> = BTreeMap::new();
     for (i, e) in mesh.extensions.iter().enumerate() {
-        let Some(reference) = e.image.as_deref() else { continue };
+        let Some(reference) = e.image.as_deref() else {
+            continue;
+        };
         if image::parse_reference(reference).is_err() {
             continue; // MX303 already says why; the cacher never pulls it.
         }
         let at = e.meta.loc("/spec/image");
         match store.resolve(reference) {
-            None => res.diagnostics.push(image::not_pulled(reference).at(at).resource(e.meta.display())),
-            Some(Err(err)) => res.diagnostics.push(err.to_diagnostic().at(at).resource(e.meta.display())),
+            None => res.diagnostics.push(
+                image::not_pulled(reference)
+                    .at(at)
+                    .resource(e.meta.display()),
+            ),
+            Some(Err(err)) => res
+                .diagnostics
+                .push(err.to_diagnostic().at(at).resource(e.meta.display())),
             Some(Ok(img)) => {
-                by_digest.entry(img.digest.clone()).or_insert_with(|| (img.clone(), reference.to_string(), Vec::new())).2.push(i);
+                by_digest
+                    .entry(img.digest.clone())
+                    .or_insert_with(|| (img.clone(), reference.to_string(), Vec::new()))
+                    .2
+                    .push(i);
             }
         }
     }
@@ -119,7 +144,10 @@ pub fn resolve(mesh: &Mesh, store: &ImageStore) -> Resolution {
             let mut d = f.clone();
             for &i in &users {
                 let e = &mesh.extensions[i];
-                d = d.related(e.meta.loc("/spec/image"), format!("used by {}", e.meta.display()));
+                d = d.related(
+                    e.meta.loc("/spec/image"),
+                    format!("used by {}", e.meta.display()),
+                );
             }
             if d.resource.is_none() && users.len() == 1 {
                 d.resource = Some(mesh.extensions[users[0]].meta.display());
@@ -131,4 +159,70 @@ pub fn resolve(mesh: &Mesh, store: &ImageStore) -> Resolution {
         }
     }
     res
+}
+
+/// MX701–MX705: starts every pulled extension as the mesh version would, with its own
+/// configuration and root id. Modules the ABI check already rejects for this version are not
+/// started (the proxy would not get that far). Identical (module, name, configuration)
+/// triples start once.
+pub fn runtime_checks(mesh: &Mesh, res: &Resolution) -> Vec<Diagnostic> {
+    let version = mesh.version;
+    if !version.has_sme() {
+        return Vec::new();
+    }
+    let mut jobs: BTreeMap<(String, String, String), Vec<usize>> = BTreeMap::new();
+    for (i, (e, a)) in mesh.extensions.iter().zip(&res.by_extension).enumerate() {
+        let Some(a) = a else { continue };
+        let loads = a.module.is_some()
+            && a.module_info.is_some()
+            && !a
+                .findings
+                .iter()
+                .any(|d| d.severity == crate::diag::Severity::Error);
+        if !loads {
+            continue;
+        }
+        let config = crate::simulate::configuration_for(e, version);
+        jobs.entry((a.image.digest.clone(), e.meta.name.clone(), config))
+            .or_default()
+            .push(i);
+    }
+    let jobs: Vec<_> = jobs.into_iter().collect();
+    let found: Vec<Vec<Diagnostic>> = jobs
+        .par_iter()
+        .map(|((_, name, config), users)| {
+            let first = &mesh.extensions[users[0]];
+            let a = res.by_extension[users[0]].as_ref().expect("resolved above");
+            let module = a.module.as_ref().expect("checked above");
+            let at = first.meta.loc("/spec/image");
+            let mut ds = crate::simulate::runtime_checks(
+                module,
+                name,
+                config,
+                version,
+                &at,
+                &first.meta.display(),
+            );
+            for d in &mut ds {
+                if d.rule == "MX703" || d.rule == "MX704" {
+                    // Configuration problems point at the configuration.
+                    d.location = Some(if first.meta.doc.root.pointer("/spec/config").is_some() {
+                        first.meta.key_loc("/spec/config")
+                    } else {
+                        first.meta.key_loc("/spec")
+                    });
+                }
+                *d = d.clone().related(a.module_location(), "the module");
+                for &j in &users[1..] {
+                    let e = &mesh.extensions[j];
+                    *d = d.clone().related(
+                        e.meta.loc("/spec/image"),
+                        format!("also {}", e.meta.display()),
+                    );
+                }
+            }
+            ds
+        })
+        .collect();
+    found.into_iter().flatten().collect()
 }

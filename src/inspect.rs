@@ -24,13 +24,29 @@ pub struct ImageReport {
     pub module: Option<ModuleReport>,
 }
 
-pub fn module_report(bytes: &[u8], location: Location, subject: &str, versions: &[MeshVersion]) -> ModuleReport {
+pub fn module_report(
+    bytes: &[u8],
+    location: Location,
+    subject: &str,
+    versions: &[MeshVersion],
+) -> ModuleReport {
     match abi::analyze(bytes) {
         Ok(info) => {
-            let checks = versions.iter().map(|v| (*v, abi::check(&info, *v, &location, subject))).collect();
-            ModuleReport { location, info: Ok(info), checks }
+            let checks = versions
+                .iter()
+                .map(|v| (*v, abi::check(&info, *v, &location, subject)))
+                .collect();
+            ModuleReport {
+                location,
+                info: Ok(info),
+                checks,
+            }
         }
-        Err(e) => ModuleReport { info: Err(abi::invalid_module_diagnostic(&e, &location, subject)), location, checks: Vec::new() },
+        Err(e) => ModuleReport {
+            info: Err(abi::invalid_module_diagnostic(&e, &location, subject)),
+            location,
+            checks: Vec::new(),
+        },
     }
 }
 
@@ -39,14 +55,30 @@ pub fn image_report(image: Arc<Image>, versions: &[MeshVersion]) -> ImageReport 
     let module = match (&package.module_bytes, image.kind) {
         (Some(bytes), _) => {
             let path = package.module_path.as_deref().unwrap_or("");
-            Some(module_report(bytes, Location::file_only(image.location_name(path)), &image.reference, versions))
+            Some(module_report(
+                bytes,
+                Location::file_only(image.location_name(path)),
+                &image.reference,
+                versions,
+            ))
         }
-        (None, ImageKind::WasmPluginCompat | ImageKind::WasmPluginArtifact) => image
-            .plugin_wasm()
-            .map(|bytes| module_report(&bytes, Location::file_only(image.location_name("plugin.wasm")), &image.reference, versions)),
+        (None, ImageKind::WasmPluginCompat | ImageKind::WasmPluginArtifact) => {
+            image.plugin_wasm().map(|bytes| {
+                module_report(
+                    &bytes,
+                    Location::file_only(image.location_name("plugin.wasm")),
+                    &image.reference,
+                    versions,
+                )
+            })
+        }
         (None, _) => None,
     };
-    ImageReport { image, package, module }
+    ImageReport {
+        image,
+        package,
+        module,
+    }
 }
 
 impl ModuleReport {
@@ -54,13 +86,21 @@ impl ModuleReport {
     pub fn findings(&self) -> Vec<(Option<MeshVersion>, &Diagnostic)> {
         match &self.info {
             Err(d) => vec![(None, d)],
-            Ok(_) => self.checks.iter().flat_map(|(v, ds)| ds.iter().map(move |d| (Some(*v), d))).collect(),
+            Ok(_) => self
+                .checks
+                .iter()
+                .flat_map(|(v, ds)| ds.iter().map(move |d| (Some(*v), d)))
+                .collect(),
         }
     }
 
     /// Whether the module loads on at least one inspected version.
     pub fn loads_somewhere(&self) -> bool {
-        self.info.is_ok() && self.checks.iter().any(|(_, ds)| ds.iter().all(|d| d.severity < Severity::Error))
+        self.info.is_ok()
+            && self
+                .checks
+                .iter()
+                .any(|(_, ds)| ds.iter().all(|d| d.severity < Severity::Error))
     }
 }
 
@@ -77,8 +117,15 @@ pub fn module_json(m: &ModuleReport) -> Value {
         Err(d) => json!({"valid": false, "error": d.message}),
         Ok(info) => {
             let mut imports = serde_json::Map::new();
-            for g in [ImportGroup::ProxyWasm, ImportGroup::Wasi, ImportGroup::Other] {
-                imports.insert(group_name(g).into(), info.imports_in(g).map(|i| json!(i.qualified())).collect());
+            for g in [
+                ImportGroup::ProxyWasm,
+                ImportGroup::Wasi,
+                ImportGroup::Other,
+            ] {
+                imports.insert(
+                    group_name(g).into(),
+                    info.imports_in(g).map(|i| json!(i.qualified())).collect(),
+                );
             }
             json!({
                 "valid": true,
@@ -138,7 +185,11 @@ pub fn module_human(m: &ModuleReport, versions: &[MeshVersion]) -> String {
                 if ds.is_empty() {
                     let _ = writeln!(s, "  mesh {ver}: loads, no findings");
                 } else {
-                    let verdict = if ds.iter().any(|d| d.severity == Severity::Error) { "does not load" } else { "loads" };
+                    let verdict = if ds.iter().any(|d| d.severity == Severity::Error) {
+                        "does not load"
+                    } else {
+                        "loads"
+                    };
                     let _ = writeln!(s, "  mesh {ver}: {verdict}");
                     for d in ds {
                         let _ = writeln!(s, "    {}[{}]: {}", d.severity, d.rule, d.message);
@@ -161,7 +212,11 @@ pub fn image_human(r: &ImageReport, versions: &[MeshVersion]) -> String {
     let _ = writeln!(s, "  source:   {} ({:?})", img.source.display(), img.format);
     let _ = writeln!(s, "  kind:     {:?}", img.kind);
     for (i, l) in img.layers.iter().enumerate() {
-        let _ = writeln!(s, "  layer {i}:  {} {} ({} bytes)", l.digest, l.media_type, l.size);
+        let _ = writeln!(
+            s,
+            "  layer {i}:  {} {} ({} bytes)",
+            l.digest, l.media_type, l.size
+        );
     }
     if let Some(m) = &r.package.manifest {
         let _ = writeln!(

@@ -7,12 +7,12 @@
 
 use crate::baseline::Baseline;
 use crate::chain::{self, WorkloadChain};
-use crate::extensions::{self, Resolution};
-use crate::image::ImageStore;
 use crate::checks::{self, Context};
 use crate::config::RuleSetting;
 use crate::diag::Diagnostic;
 use crate::diag::Location;
+use crate::extensions::{self, Resolution};
+use crate::image::ImageStore;
 use crate::load::inputs::{self, InputPath};
 use crate::load::Document;
 use crate::model::{self, Mesh, MeshVersion, VersionSource};
@@ -32,6 +32,8 @@ pub struct LintOptions {
     /// Pulled extension images (`--images`, config `images:`). Without any, image and module
     /// checks are skipped.
     pub images: Vec<PathBuf>,
+    /// Skip starting the modules (MX7xx).
+    pub no_runtime: bool,
 }
 
 /// Everything a run produced.
@@ -112,6 +114,10 @@ fn check(mut out: Outcome, opts: &LintOptions) -> Outcome {
     let defaults = out.resolution.defaults(&out.mesh);
     let found = chain::check(&out.mesh, &out.chains, &defaults);
     out.diagnostics.extend(found);
+    if !opts.no_runtime {
+        let found = extensions::runtime_checks(&out.mesh, &out.resolution);
+        out.diagnostics.extend(found);
+    }
     out.diagnostics.sort_by_key(|d| d.sort_key());
     out.diagnostics.dedup();
     out

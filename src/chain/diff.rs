@@ -231,7 +231,9 @@ pub fn render_json(d: &ChainDiff) -> String {
         .iter()
         .map(|c| serde_json::json!({"workload": c.workload, "status": status(c), "old": c.old, "new": c.new}))
         .collect();
-    let mut s = serde_json::to_string_pretty(&serde_json::json!({"version": 1, "changes": changes})).unwrap_or_default();
+    let mut s =
+        serde_json::to_string_pretty(&serde_json::json!({"version": 1, "changes": changes}))
+            .unwrap_or_default();
     s.push('\n');
     s
 }

@@ -39,11 +39,21 @@ fn select(chains: Vec<WorkloadChain>, patterns: &[String]) -> Result<Vec<Workloa
     }
     let mut matchers = Vec::new();
     for p in patterns {
-        matchers.push(Glob::new(p).map_err(|e| format!("--workload {p:?}: {e}"))?.compile_matcher());
+        matchers.push(
+            Glob::new(p)
+                .map_err(|e| format!("--workload {p:?}: {e}"))?
+                .compile_matcher(),
+        );
     }
-    let keep: Vec<WorkloadChain> = chains.into_iter().filter(|c| matchers.iter().any(|m| m.is_match(c.key()))).collect();
+    let keep: Vec<WorkloadChain> = chains
+        .into_iter()
+        .filter(|c| matchers.iter().any(|m| m.is_match(c.key())))
+        .collect();
     if keep.is_empty() {
-        return Err(format!("no workload in the mesh matches {}", patterns.join(", ")));
+        return Err(format!(
+            "no workload in the mesh matches {}",
+            patterns.join(", ")
+        ));
     }
     Ok(keep)
 }
@@ -88,7 +98,9 @@ pub fn run(args: ChainArgs) -> i32 {
         ChainFormat::Markdown => chain::diff::render_markdown(&d),
         ChainFormat::Json => chain::diff::render_json(&d),
         ChainFormat::Human => chain::diff::render_text(&d),
-        ChainFormat::Dot | ChainFormat::Mermaid => return usage_error("--diff prints human, markdown or json"),
+        ChainFormat::Dot | ChainFormat::Mermaid => {
+            return usage_error("--diff prints human, markdown or json")
+        }
     };
     let code = write_stdout(text.as_bytes());
     if code != exit::OK {

@@ -51,6 +51,9 @@ pub struct LintArgs {
     /// `images`]. Without images, image and module checks are skipped.
     #[arg(long, value_name = "PATH")]
     pub images: Vec<PathBuf>,
+    /// Do not start the extensions' modules (skips MX701–MX705).
+    #[arg(long)]
+    pub no_runtime: bool,
     /// Configuration file [default: the nearest .meshext-lint.yaml in this or a parent directory].
     #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
     pub config: Option<PathBuf>,
@@ -115,7 +118,12 @@ fn options(args: &LintArgs, cfg: &Config) -> Result<RunOptions, String> {
             paths: args.paths.clone(),
             ignore: cfg.ignore.clone(),
             mesh_version,
-            images: if args.images.is_empty() { cfg.images.clone() } else { args.images.clone() },
+            images: if args.images.is_empty() {
+                cfg.images.clone()
+            } else {
+                args.images.clone()
+            },
+            no_runtime: args.no_runtime,
         },
         context,
         rules: cfg.rules.clone(),

@@ -32,19 +32,29 @@ pub fn parse_mesh_version(s: &str) -> Result<MeshVersion, String> {
 impl MeshArgs {
     /// The configuration these arguments select.
     pub fn config(&self) -> Result<Config, String> {
-        config::select(self.config.as_deref(), self.no_config).map_err(|e| format!("invalid configuration: {e}"))
+        config::select(self.config.as_deref(), self.no_config)
+            .map_err(|e| format!("invalid configuration: {e}"))
     }
 
     /// Pipeline options: flags win over the configuration.
     pub fn options(&self, cfg: &Config, paths: &[String]) -> LintOptions {
         LintOptions {
-            paths: if paths.is_empty() { vec![".".into()] } else { paths.to_vec() },
+            paths: if paths.is_empty() {
+                vec![".".into()]
+            } else {
+                paths.to_vec()
+            },
             ignore: cfg.ignore.clone(),
             mesh_version: self
                 .mesh_version
                 .map(|v| (v, VersionSource::CommandLine))
                 .or(cfg.mesh_version.map(|v| (v, VersionSource::Config))),
-            images: if self.images.is_empty() { cfg.images.clone() } else { self.images.clone() },
+            images: if self.images.is_empty() {
+                cfg.images.clone()
+            } else {
+                self.images.clone()
+            },
+            no_runtime: true,
         }
     }
 }
@@ -55,8 +65,15 @@ impl MeshArgs {
 pub fn load_mesh(opts: &LintOptions) -> Result<Outcome, String> {
     let mut out = lint::load(opts).map_err(|e| e.to_string())?;
     lint::analyse(&mut out, opts);
-    for d in out.diagnostics.iter().filter(|d| d.severity == Severity::Error) {
-        eprintln!("meshext-lint: input problem: {}", crate::report::human::one_line(d));
+    for d in out
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+    {
+        eprintln!(
+            "meshext-lint: input problem: {}",
+            crate::report::human::one_line(d)
+        );
     }
     Ok(out)
 }

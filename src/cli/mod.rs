@@ -1,8 +1,13 @@
 //! Command-line interface: argument definitions and dispatch. Each command's logic lives in
 //! the library; these functions only translate arguments and exit codes.
 
+mod chain_cmd;
+mod inspect_cmd;
 mod lint_cmd;
+mod mesh_args;
+mod pack_cmd;
 mod rules_cmd;
+mod simulate_cmd;
 
 use clap::{CommandFactory, Parser, Subcommand};
 use std::io::Write;
@@ -40,6 +45,14 @@ pub struct Cli {
 pub enum Command {
     /// Check mesh resources (and pulled extension images) for problems.
     Lint(lint_cmd::LintArgs),
+    /// Show the effective HTTP filter chain of every workload, as istiod builds it.
+    Chain(chain_cmd::ChainArgs),
+    /// Run requests through a workload's filter chain (or one module) with the real modules.
+    Simulate(simulate_cmd::SimulateArgs),
+    /// Show what an extension image or module holds and how each mesh version judges it.
+    Inspect(inspect_cmd::InspectArgs),
+    /// Write an extension image (manifest.yaml + module) as an OCI layout or OCI archive.
+    Pack(pack_cmd::PackArgs),
     /// List the rules.
     Rules(rules_cmd::RulesArgs),
     /// Explain one rule: what it checks, why, how to fix it, with examples.
@@ -69,6 +82,10 @@ pub fn main() -> i32 {
     };
     match cli.command {
         Command::Lint(a) => lint_cmd::run(a),
+        Command::Chain(a) => chain_cmd::run(a),
+        Command::Simulate(a) => simulate_cmd::run(a),
+        Command::Inspect(a) => inspect_cmd::run(a),
+        Command::Pack(a) => pack_cmd::run(a),
         Command::Rules(a) => rules_cmd::rules(a),
         Command::Explain(a) => rules_cmd::explain(a),
         Command::Completions { shell } => {

@@ -81,7 +81,10 @@ pub fn parse_reference(s: &str) -> Result<ImageRef, String> {
             _ => return Err("too many `:` in the reference".into()),
         }
     };
-    if tag.as_deref().is_some_and(|t| t.is_empty() || t.contains('/')) {
+    if tag
+        .as_deref()
+        .is_some_and(|t| t.is_empty() || t.contains('/'))
+    {
         return Err("the tag after `:` is empty or malformed".into());
     }
     let Some(slash) = uri.rfind('/') else {
@@ -90,7 +93,9 @@ pub fn parse_reference(s: &str) -> Result<ImageRef, String> {
         ));
     };
     if slash == 0 || slash + 1 == uri.len() || s.trim() != s {
-        return Err(format!("the image name `{uri}` has an empty segment or surrounding white space"));
+        return Err(format!(
+            "the image name `{uri}` has an empty segment or surrounding white space"
+        ));
     }
     Ok(ImageRef {
         hub: uri[..slash].to_string(),

@@ -7,6 +7,7 @@
 pub mod checks;
 pub mod config;
 pub mod filter_manager;
+pub mod from_mesh;
 pub mod headers;
 pub mod host;
 pub mod render;

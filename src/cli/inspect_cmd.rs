@@ -1,0 +1,167 @@
+use super::{exit, usage_error, write_stdout};
+use crate::config;
+use crate::diag::Severity;
+use crate::image::{self, ImageStore};
+use crate::inspect::{self, ImageReport};
+use crate::model::MeshVersion;
+use clap::{Args, ValueEnum};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InspectFormat {
+    Human,
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct InspectArgs {
+    /// An image reference (resolved in --images), an image source (OCI layout, archive,
+    /// unpacked directory: every image in it), or a `.wasm` file.
+    pub target: String,
+    /// Pulled extension images, to resolve a reference. Repeatable.
+    #[arg(long, value_name = "PATH")]
+    pub images: Vec<PathBuf>,
+    /// Only this mesh version [default: v2.0, v2.1 and v2.2].
+    #[arg(long, value_parser = super::mesh_args::parse_mesh_version)]
+    pub mesh_version: Option<MeshVersion>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: InspectFormat,
+    /// Configuration file [default: the nearest .meshext-lint.yaml].
+    #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
+    pub config: Option<PathBuf>,
+    /// Ignore any .meshext-lint.yaml.
+    #[arg(long)]
+    pub no_config: bool,
+}
+
+fn is_wasm_file(p: &Path) -> bool {
+    p.is_file()
+        && (p.extension().is_some_and(|e| e == "wasm")
+            || std::fs::File::open(p).ok().and_then(|mut f| {
+                let mut magic = [0u8; 4];
+                std::io::Read::read_exact(&mut f, &mut magic)
+                    .ok()
+                    .map(|()| magic == *b"\0asm")
+            }) == Some(true))
+}
+
+/// Exit code: 1 when the target cannot load on any inspected version (or the image is
+/// broken), else 0.
+pub fn run(args: InspectArgs) -> i32 {
+    let cfg = match config::select(args.config.as_deref(), args.no_config) {
+        Ok(c) => c,
+        Err(e) => return usage_error(format!("invalid configuration: {e}")),
+    };
+    let versions: Vec<MeshVersion> = match args.mesh_version {
+        Some(v) => vec![v],
+        None => MeshVersion::WITH_SME.to_vec(),
+    };
+    let target = Path::new(&args.target);
+    let json = args.format == InspectFormat::Json;
+    if is_wasm_file(target) {
+        let bytes = match std::fs::read(target) {
+            Ok(b) => b,
+            Err(e) => return usage_error(format!("{}: {e}", target.display())),
+        };
+        let name = target.to_string_lossy().into_owned();
+        let m = inspect::module_report(
+            &bytes,
+            crate::diag::Location::file_only(&name),
+            &name,
+            &versions,
+        );
+        let text = if json {
+            let mut v = inspect::module_json(&m);
+            v["version"] = serde_json::json!(1);
+            v["diagnostics"] = m
+                .findings()
+                .iter()
+                .map(|(_, d)| crate::report::json::diagnostic(d))
+                .collect();
+            format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default())
+        } else {
+            format!("module {name}\n{}", inspect::module_human(&m, &versions))
+        };
+        write_stdout(text.as_bytes());
+        return if m.loads_somewhere() {
+            exit::OK
+        } else {
+            exit::FINDINGS
+        };
+    }
+    let reports: Vec<ImageReport> = if target.exists() {
+        let (store, problems) = ImageStore::open(&[target.to_path_buf()]);
+        if let Some(p) = problems.first() {
+            return usage_error(crate::report::human::one_line(p));
+        }
+        let mut out = Vec::new();
+        for info in store.images() {
+            match store.load(info) {
+                Ok(img) => out.push(inspect::image_report(img, &versions)),
+                Err(e) => return usage_error(crate::report::human::one_line(&e.to_diagnostic())),
+            }
+        }
+        out
+    } else {
+        let sources = if args.images.is_empty() {
+            cfg.images.clone()
+        } else {
+            args.images.clone()
+        };
+        if sources.is_empty() {
+            return usage_error(format!(
+                "{}: not a file or directory; to inspect an image reference pass --images PATH",
+                args.target
+            ));
+        }
+        let (store, problems) = ImageStore::open(&sources);
+        if let Some(p) = problems.first() {
+            return usage_error(crate::report::human::one_line(p));
+        }
+        match store.resolve(&args.target) {
+            None => {
+                return usage_error(crate::report::human::one_line(&image::not_pulled(
+                    &args.target,
+                )))
+            }
+            Some(Err(e)) => return usage_error(crate::report::human::one_line(&e.to_diagnostic())),
+            Some(Ok(img)) => vec![inspect::image_report(img, &versions)],
+        }
+    };
+    let text = if json {
+        let all: Vec<serde_json::Value> = reports
+            .iter()
+            .flat_map(|r| {
+                let module = r.module.iter().flat_map(|m| m.findings()).map(|(_, d)| d);
+                r.package
+                    .diagnostics
+                    .iter()
+                    .chain(module)
+                    .map(crate::report::json::diagnostic)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let v = serde_json::json!({"version": 1, "images": reports.iter().map(inspect::image_json).collect::<Vec<_>>(), "diagnostics": all});
+        format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default())
+    } else {
+        reports
+            .iter()
+            .map(|r| inspect::image_human(r, &versions))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    write_stdout(text.as_bytes());
+    let broken = reports.iter().any(|r| {
+        r.package
+            .diagnostics
+            .iter()
+            .any(|d| d.severity == Severity::Error)
+            || r.module.as_ref().is_some_and(|m| !m.loads_somewhere())
+    });
+    if broken {
+        exit::FINDINGS
+    } else {
+        exit::OK
+    }
+}

@@ -1,0 +1,187 @@
+use super::mesh_args::{load_mesh, MeshArgs};
+use super::{usage_error, write_stdout};
+use crate::image::{self, ImageStore};
+use crate::simulate::{
+    self, from_mesh, render, ExtensionFilter, Limits, Profile, SimFilter, SimOptions,
+};
+use clap::{Args, ValueEnum};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SimFormat {
+    Human,
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct SimulateArgs {
+    #[command(flatten)]
+    pub mesh: MeshArgs,
+    /// The scenario file (YAML): requests, mocked upstream and callouts, expectations.
+    #[arg(long, value_name = "FILE")]
+    pub scenario: PathBuf,
+    /// The workload whose chain runs (NAMESPACE/NAME) [default: the scenario's `workload`].
+    #[arg(long, value_name = "NS/NAME")]
+    pub workload: Option<String>,
+    /// Run one module without a mesh: a `.wasm` file.
+    #[arg(long, value_name = "FILE.wasm", conflicts_with = "image")]
+    pub module: Option<PathBuf>,
+    /// Run one extension image without a mesh (resolved in --images).
+    #[arg(long, value_name = "REF")]
+    pub image: Option<String>,
+    /// Configuration for --module/--image: the text, or @FILE to read it.
+    #[arg(long = "plugin-config", value_name = "TEXT|@FILE")]
+    pub plugin_config: Option<String>,
+    /// Plugin name for --module/--image (the root id is NAME_root) [default: the file or image name].
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: SimFormat,
+    /// Wasm instructions (fuel) per call into a module [default: the config's, else 2e9].
+    #[arg(long)]
+    pub fuel: Option<u64>,
+    /// Linear memory per module instance, MiB [default: the config's, else 512].
+    #[arg(long)]
+    pub memory_mib: Option<u32>,
+}
+
+/// The single-filter chain of `--module`/`--image`: the extension, then the router.
+fn standalone(args: &SimulateArgs, images: &[PathBuf]) -> Result<Vec<SimFilter>, String> {
+    let (bytes, default_name): (Vec<u8>, String) = if let Some(path) = &args.module {
+        let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "module".into());
+        (bytes, stem)
+    } else {
+        let reference = args.image.as_deref().unwrap_or_default();
+        if images.is_empty() {
+            return Err("--image needs --images PATH (where the image was pulled)".into());
+        }
+        let (store, problems) = ImageStore::open(images);
+        if let Some(p) = problems.first() {
+            return Err(crate::report::human::one_line(p));
+        }
+        let img = match store.resolve(reference) {
+            None => {
+                return Err(crate::report::human::one_line(&image::not_pulled(
+                    reference,
+                )))
+            }
+            Some(Err(e)) => return Err(crate::report::human::one_line(&e.to_diagnostic())),
+            Some(Ok(img)) => img,
+        };
+        let pkg = image::read_extension(&img);
+        let bytes = pkg
+            .module_bytes
+            .map(|b| b.to_vec())
+            .or_else(|| img.plugin_wasm().map(|b| b.to_vec()));
+        let Some(bytes) = bytes else {
+            let why = pkg
+                .diagnostics
+                .first()
+                .map(crate::report::human::one_line)
+                .unwrap_or_else(|| "no module in the image".into());
+            return Err(why);
+        };
+        let name = image::parse_reference(reference)
+            .map(|r| r.repository)
+            .unwrap_or_else(|_| "extension".into());
+        (bytes, name)
+    };
+    let configuration = match args.plugin_config.as_deref() {
+        None => String::new(),
+        Some(s) => match s.strip_prefix('@') {
+            Some(path) => std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?,
+            None => s.to_string(),
+        },
+    };
+    let name = args.name.clone().unwrap_or(default_name);
+    Ok(vec![
+        SimFilter::Extension(ExtensionFilter {
+            namespace: "default".into(),
+            module: Arc::new(bytes),
+            configuration,
+            root_id: format!("{name}_root"),
+            plugin_name: name.clone(),
+            name,
+        }),
+        SimFilter::Builtin {
+            name: "router".into(),
+        },
+    ])
+}
+
+pub fn run(args: SimulateArgs) -> i32 {
+    let cfg = match args.mesh.config() {
+        Ok(c) => c,
+        Err(e) => return usage_error(e),
+    };
+    let text = match std::fs::read_to_string(&args.scenario) {
+        Ok(t) => t,
+        Err(e) => return usage_error(format!("{}: {e}", args.scenario.display())),
+    };
+    let scenario = match simulate::parse_scenario(&args.scenario.to_string_lossy(), &text) {
+        Ok(s) => s,
+        Err(e) => return usage_error(format!("{}: invalid scenario: {}", e.location, e.message)),
+    };
+    let mut limits = Limits::default();
+    if let Some(f) = args.fuel.or(cfg.simulate.fuel) {
+        limits.fuel_per_call = f;
+    }
+    if let Some(m) = args.memory_mib.or(cfg.simulate.memory_mib) {
+        limits.memory_bytes = (m as usize) << 20;
+    }
+    let mut opts = SimOptions {
+        limits,
+        ..SimOptions::default()
+    };
+    let chain = if args.module.is_some() || args.image.is_some() {
+        let images = if args.mesh.images.is_empty() {
+            cfg.images.clone()
+        } else {
+            args.mesh.images.clone()
+        };
+        // Without a mesh, the newest Envoy host unless --mesh-version narrows it.
+        match args.mesh.mesh_version.or(cfg.mesh_version) {
+            Some(v) => opts.mesh = v,
+            None => opts.profile = Some(Profile::latest()),
+        }
+        match standalone(&args, &images) {
+            Ok(c) => c,
+            Err(e) => return usage_error(e),
+        }
+    } else {
+        let Some(workload) = args.workload.clone().or_else(|| scenario.workload.clone()) else {
+            return usage_error("which workload? set `workload:` in the scenario or pass --workload NS/NAME (or use --module/--image)");
+        };
+        let lint_opts = args.mesh.options(&cfg, &args.mesh.paths);
+        let out = match load_mesh(&lint_opts) {
+            Ok(o) => o,
+            Err(e) => return usage_error(e),
+        };
+        let Some(chain) = out.chains.iter().find(|c| c.key() == workload) else {
+            let known: Vec<String> = out.chains.iter().map(|c| c.key()).take(10).collect();
+            return usage_error(format!(
+                "no workload `{workload}` in the mesh (workloads: {})",
+                known.join(", ")
+            ));
+        };
+        opts.mesh = out.mesh.version;
+        opts.workload = from_mesh::workload_info(&out.mesh, chain);
+        match from_mesh::sim_chain(&out.mesh, chain, &out.resolution) {
+            Ok(c) => c,
+            Err(e) => return usage_error(e),
+        }
+    };
+    let report = simulate::run_scenario(&chain, &scenario, &opts);
+    let text = match args.format {
+        SimFormat::Human => render::human(&report),
+        SimFormat::Json => render::json(&report),
+    };
+    write_stdout(text.as_bytes());
+    report.exit_code()
+}

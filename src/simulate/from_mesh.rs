@@ -1,0 +1,87 @@
+//! Turning a workload's effective filter chain (from `crate::chain`) and its pulled modules
+//! (from `crate::extensions`) into the simulator's chain.
+
+use super::{ExtensionFilter, SimFilter, WorkloadInfo};
+use crate::chain::{Filter, WorkloadChain};
+use crate::extensions::Resolution;
+use crate::model::{selector_matches, Mesh};
+use std::sync::Arc;
+
+/// The simulator chain of `chain`; every extension needs its module (`--images`).
+pub fn sim_chain(
+    mesh: &Mesh,
+    chain: &WorkloadChain,
+    res: &Resolution,
+) -> Result<Vec<SimFilter>, String> {
+    let mut out = Vec::with_capacity(chain.filters.len());
+    for f in &chain.filters {
+        match f {
+            Filter::Builtin { name, .. } => out.push(SimFilter::Builtin {
+                name: name.to_string(),
+            }),
+            Filter::Extension(x) => {
+                let ext = &mesh.extensions[x.index];
+                let module = res
+                    .by_extension
+                    .get(x.index)
+                    .and_then(|a| a.as_ref())
+                    .and_then(|a| a.module.clone())
+                    .ok_or_else(|| {
+                        format!(
+                            "the module of {} ({}) is not available: pull the image and pass --images (e.g. `skopeo copy docker://{} oci:images:{}`)",
+                            ext.meta.display(),
+                            x.image,
+                            x.image,
+                            x.image
+                        )
+                    })?;
+                out.push(SimFilter::Extension(ExtensionFilter {
+                    name: x.name.clone(),
+                    namespace: x.namespace.clone(),
+                    module: Arc::new(module.to_vec()),
+                    configuration: super::configuration_for(ext, mesh.version),
+                    root_id: format!("{}_root", x.name),
+                    plugin_name: x.name.clone(),
+                }));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Node facts of the workload: labels, and the host and port of its oldest Service.
+pub fn workload_info(mesh: &Mesh, chain: &WorkloadChain) -> WorkloadInfo {
+    let w = &mesh.workloads[chain.workload];
+    let mut info = WorkloadInfo {
+        name: w.meta.name.clone(),
+        namespace: w.meta.namespace.clone(),
+        labels: w.labels.clone(),
+        ..WorkloadInfo::default()
+    };
+    let svc = mesh
+        .services
+        .iter()
+        .filter(|s| s.meta.namespace == w.meta.namespace)
+        .find(|s| {
+            s.selector
+                .as_ref()
+                .is_some_and(|sel| !sel.is_empty() && selector_matches(sel, &w.labels))
+        });
+    match svc {
+        Some(s) => {
+            info.service_host = format!("{}.{}.svc.cluster.local", s.meta.name, s.meta.namespace);
+            if let Some(p) = s.ports.first() {
+                info.port = p
+                    .target_port
+                    .parse()
+                    .ok()
+                    .or(u16::try_from(p.port).ok())
+                    .unwrap_or(info.port);
+            }
+        }
+        None => {
+            info.service_host = format!("{}.{}.svc.cluster.local", w.meta.name, w.meta.namespace)
+        }
+    }
+    info
+}
