@@ -2,17 +2,7 @@
 
 use super::Context;
 use crate::diag::Diagnostic;
-use crate::model::{selector_matches, Extension, ExtensionConfig, MeshVersion};
-
-/// The six phases istiod injects; anything else is accepted by the API and never injected.
-pub const PHASES: [&str; 6] = [
-    "PreAuthN",
-    "PostAuthN",
-    "PreAuthZ",
-    "PostAuthZ",
-    "PreStats",
-    "PostStats",
-];
+use crate::model::{selector_matches, Extension, ExtensionConfig, MeshVersion, PHASES};
 
 /// MX301: unknown phase.
 pub fn check_phase(ctx: &Context, out: &mut Vec<Diagnostic>) {

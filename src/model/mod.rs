@@ -15,6 +15,17 @@ pub use version::MeshVersion;
 
 pub type Labels = BTreeMap<String, String>;
 
+/// The six phases istiod injects, case-sensitive; any other value is accepted by the API and
+/// never injected.
+pub const PHASES: [&str; 6] = [
+    "PreAuthN",
+    "PostAuthN",
+    "PreAuthZ",
+    "PostAuthZ",
+    "PreStats",
+    "PostStats",
+];
+
 /// Identity and origin of a resource.
 #[derive(Debug, Clone)]
 pub struct Meta {
