@@ -178,7 +178,7 @@ pub fn run(args: LintArgs) -> i32 {
         mesh_version: outcome.mesh.version.to_string(),
         color: args.format == Format::Human && use_color(),
     };
-    print!("{}", report::render(args.format, &report));
+    super::write_stdout(report::render(args.format, &report).as_bytes());
     let code = exit_code(&outcome.diagnostics, fail_on);
     debug_assert!(code == exit::OK || code == exit::FINDINGS);
     code
