@@ -42,7 +42,11 @@ pub fn analyze(bytes: &[u8]) -> Result<ModuleInfo, InvalidModule> {
             message: format!(
                 "the file does not start with the WebAssembly magic `\\0asm` but with {:?} ({})",
                 String::from_utf8_lossy(head),
-                if hex.is_empty() { "empty".into() } else { hex.join(" ") }
+                if hex.is_empty() {
+                    "empty".into()
+                } else {
+                    hex.join(" ")
+                }
             ),
             offset: 0,
         });

@@ -21,9 +21,7 @@ pub struct PackArgs {
 
 pub fn run(args: PackArgs) -> i32 {
     match pack::pack(&args.manifest, &args.module, &args.reference, &args.out) {
-        Ok(r) => {
-            super::write_stdout(format!("{} {}\n", r.digest, r.reference).as_bytes())
-        }
+        Ok(r) => super::write_stdout(format!("{} {}\n", r.digest, r.reference).as_bytes()),
         Err(e) => usage_error(e),
     }
 }

@@ -30,7 +30,12 @@ pub fn rules(args: RulesArgs) -> i32 {
     } else {
         let text: String = all
             .iter()
-            .map(|r| format!("{:<6} {:<8} {:<28} {}\n", r.id, r.severity, r.name, r.summary))
+            .map(|r| {
+                format!(
+                    "{:<6} {:<8} {:<28} {}\n",
+                    r.id, r.severity, r.name, r.summary
+                )
+            })
             .collect();
         write_stdout(text.as_bytes())
     }
