@@ -632,14 +632,24 @@ fn inspect_a_layout_lists_every_image() {
     for d in j["diagnostics"].as_array().unwrap() {
         assert_lint_shape(d);
     }
-    // The WasmPlugin image has no manifest.yaml: broken as an SME image.
-    assert!(j["diagnostics"]
+    // The WasmPlugin image has no manifest.yaml, which is right for a WasmPlugin: no MX403,
+    // and its plugin.wasm is inspected as its module.
+    assert!(
+        !j["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["rule"] == "MX403"),
+        "{j:#}"
+    );
+    let wp = j["images"]
         .as_array()
         .unwrap()
         .iter()
-        .any(|d| d["rule"] == "MX403"
-            && d["file"] == "quay.io/meshext-samples/header-append-wasmplugin:1.0!/manifest.yaml"));
-    assert_eq!(code, 1);
+        .find(|i| i["reference"] == "quay.io/meshext-samples/header-append-wasmplugin:1.0")
+        .unwrap();
+    assert_eq!(wp["module"]["valid"], true, "{wp:#}");
+    assert_eq!(code, 0);
 }
 
 #[test]
