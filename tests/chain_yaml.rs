@@ -193,3 +193,32 @@ fn telemetry_none_applies_nothing_on_v2_1() {
         ["MX203 35:1", "MX605 36:12"]
     );
 }
+
+/// v2.1 patches only the first port of the oldest Service; a Service written without
+/// `creationTimestamp` (not created yet) is newer than one exported with a timestamp.
+#[test]
+fn the_oldest_service_gets_the_extensions() {
+    let dir = tempfile::tempdir().unwrap();
+    let mesh = std::fs::read_to_string(root().join("samples/mesh/shop/web.yaml")).unwrap();
+    let extra = "---\napiVersion: v1\nkind: Service\nmetadata: {name: web-admin, namespace: shop, creationTimestamp: '2020-01-01T00:00:00Z'}\nspec:\n  selector: {app: web}\n  ports: [{name: admin, port: 81, targetPort: 9090}]\n";
+    write(dir.path(), "shop/web.yaml", &format!("{mesh}{extra}"));
+    for f in ["istio-system/control-plane.yaml", "shop/extensions.yaml"] {
+        write(
+            dir.path(),
+            f,
+            &std::fs::read_to_string(root().join("samples/mesh").join(f)).unwrap(),
+        );
+    }
+    let out = run(&[
+        "chain",
+        "--format",
+        "json",
+        "--workload",
+        "shop/web",
+        dir.path().to_str().unwrap(),
+    ]);
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let w = &json["workloads"][0];
+    assert_eq!(w["patched_ports"], serde_json::json!(["9090"]), "{w:#}");
+    assert_eq!(w["services"][0], "shop/web-admin", "{w:#}");
+}

@@ -264,9 +264,17 @@ impl<'m> Context<'m> {
         };
         let mut services = group(&mesh.services, |s| s.meta.namespace.as_str());
         for list in services.values_mut() {
+            // Oldest first, then by name. A Service without `creationTimestamp` (as written in
+            // git) has not been created yet, so it is newer than any that has one.
             list.sort_by(|a, b| {
-                (&a.meta.creation_timestamp, &a.meta.name)
-                    .cmp(&(&b.meta.creation_timestamp, &b.meta.name))
+                let key = |s: &&Service| {
+                    (
+                        s.meta.creation_timestamp.is_none(),
+                        s.meta.creation_timestamp.clone(),
+                        s.meta.name.clone(),
+                    )
+                };
+                key(a).cmp(&key(b))
             });
         }
         let mut authz: HashMap<&str, Vec<_>> = HashMap::new();

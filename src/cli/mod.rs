@@ -133,6 +133,21 @@ fn write_stdout(bytes: &[u8]) -> i32 {
     exit::OK
 }
 
+/// A finding that stops a command (an image that cannot be read, say): its message, rule and
+/// help, as a usage-level error (exit code 2).
+pub(crate) fn finding_error(d: &crate::diag::Diagnostic) -> i32 {
+    usage_error(finding_text(d))
+}
+
+/// `message [RULE]` and the help on a second line.
+pub(crate) fn finding_text(d: &crate::diag::Diagnostic) -> String {
+    let mut msg = format!("{} [{}]", d.message, d.rule);
+    if let Some(h) = &d.help {
+        msg.push_str(&format!("\n  help: {h}"));
+    }
+    msg
+}
+
 /// Prints a usage-level error the way every command does, and returns exit code 2.
 pub(crate) fn usage_error(msg: impl std::fmt::Display) -> i32 {
     eprintln!("meshext-lint: error: {msg}");

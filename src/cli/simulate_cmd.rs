@@ -71,15 +71,11 @@ fn standalone(args: &SimulateArgs, images: &[PathBuf]) -> Result<Vec<SimFilter>,
         }
         let (store, problems) = ImageStore::open(images);
         if let Some(p) = problems.first() {
-            return Err(crate::report::human::one_line(p));
+            return Err(super::finding_text(p));
         }
         let img = match store.resolve(reference) {
-            None => {
-                return Err(crate::report::human::one_line(&image::not_pulled(
-                    reference,
-                )))
-            }
-            Some(Err(e)) => return Err(crate::report::human::one_line(&e.to_diagnostic())),
+            None => return Err(super::finding_text(&image::not_pulled(reference))),
+            Some(Err(e)) => return Err(super::finding_text(&e.to_diagnostic())),
             Some(Ok(img)) => img,
         };
         let pkg = image::read_extension(&img);
@@ -91,7 +87,7 @@ fn standalone(args: &SimulateArgs, images: &[PathBuf]) -> Result<Vec<SimFilter>,
             let why = pkg
                 .diagnostics
                 .first()
-                .map(crate::report::human::one_line)
+                .map(super::finding_text)
                 .unwrap_or_else(|| "no module in the image".into());
             return Err(why);
         };
