@@ -141,7 +141,7 @@ fn chain_human_dot_and_mermaid() {
     let (code, human, _) = sh(&["chain", "samples/mesh", "--images", IMAGES]);
     assert_eq!(code, 0);
     assert!(
-        human.contains("Deployment shop/web (sidecar, inbound, port 8080)"),
+        human.contains("Deployment shop/web (v2.1 sidecar, inbound, port 8080)"),
         "{human}"
     );
     let web = human.split("Deployment shop/web").nth(1).unwrap();
