@@ -4,6 +4,7 @@
 //! and the filter-chain builder can point findings at the source.
 
 pub mod build;
+pub mod index;
 pub mod version;
 
 use crate::diag::Location;
