@@ -193,7 +193,8 @@ impl Suppressor {
 
     fn scan_annotation(&mut self, doc: &Document) {
         let ptr = format!("/metadata/annotations/{}", ANNOTATION.replace('/', "~1"));
-        let Some(value) = doc.json.pointer(&ptr) else {
+        let value = doc.json();
+        let Some(value) = value.pointer(&ptr) else {
             return;
         };
         let location = doc.location_of(&ptr);

@@ -242,7 +242,12 @@ pub fn check_schemas(ctx: &Context, out: &mut Vec<Diagnostic>) {
                 doc2.location_of(ptr)
             }
         };
-        out.extend(validate(v, &doc.json, &locate, Some(&resource_label(doc))));
+        out.extend(validate(
+            v,
+            &doc.json(),
+            &locate,
+            Some(&resource_label(doc)),
+        ));
     }
 }
 

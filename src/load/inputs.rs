@@ -242,9 +242,16 @@ fn add_objects(loaded: &mut Loaded, src: &Arc<SourceFile>, index: usize, base: S
             let is_list = root.get("kind").and_then(Node::as_str).is_some_and(|k| k == "List" || k.ends_with("List"))
                 && root.get("items").is_some_and(|i| i.as_seq().is_some());
             if is_list {
-                if let Some(Value::Seq(items)) = root.get("items").map(|n| n.value.clone()) {
-                    for (i, item) in items.into_iter().enumerate() {
-                        add_objects(loaded, src, index, format!("{base}/items/{i}"), item);
+                // Move the items out (a List can be most of a 10 MB file: no copies).
+                let Value::Map(entries) = root.value else { unreachable!("matched a map") };
+                for (key, value) in entries {
+                    if key.as_str() != Some("items") {
+                        continue;
+                    }
+                    if let Value::Seq(items) = value.value {
+                        for (i, item) in items.into_iter().enumerate() {
+                            add_objects(loaded, src, index, format!("{base}/items/{i}"), item);
+                        }
                     }
                 }
             } else if root.get("kind").and_then(Node::as_str).is_none() || root.get("apiVersion").and_then(Node::as_str).is_none() {
