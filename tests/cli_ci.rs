@@ -317,3 +317,37 @@ fn no_color_is_honoured_on_a_terminal() {
         "{plain:?}"
     );
 }
+
+/// A long run on a terminal shows a progress note on stderr and erases it; piped, nothing.
+#[test]
+fn progress_shows_only_on_a_terminal_for_long_runs() {
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: script(1) is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // Big enough to take well over a second in a test (debug) build.
+    let sme = "apiVersion: maistra.io/v1\nkind: ServiceMeshExtension\nmetadata: {name: e, namespace: shop}\nspec: {image: quay.io/a/b:1, phase: PostAuthZ, config: {k: v}}\n---\n";
+    let big = dir.path().join("big.yaml");
+    std::fs::write(&big, sme.repeat(10_000)).unwrap();
+    let cmd = format!(
+        "{} lint --fail-on none {} > /dev/null",
+        env!("CARGO_BIN_EXE_meshext-lint"),
+        big.display()
+    );
+    let out = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .output()
+        .unwrap();
+    let tty = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        tty.contains("meshext-lint: checking manifests") && tty.contains("\r\x1b[2K"),
+        "{tty:?}"
+    );
+    // Not a terminal: no note.
+    let out = Command::new(env!("CARGO_BIN_EXE_meshext-lint"))
+        .args(["lint", "--fail-on", "none", big.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("checking manifests"));
+}

@@ -67,8 +67,10 @@ impl MeshArgs {
 /// unreadable images) are printed to stderr as one line each, so a chain or simulation built
 /// from partial input never looks complete.
 pub fn load_mesh(opts: &LintOptions) -> Result<Outcome, String> {
+    let progress = super::Progress::start("loading the mesh and its images");
     let mut out = lint::load(opts).map_err(|e| e.to_string())?;
     lint::analyse(&mut out, opts);
+    drop(progress);
     for d in out
         .diagnostics
         .iter()

@@ -181,7 +181,9 @@ pub fn run(args: SimulateArgs) -> i32 {
             Err(e) => return usage_error(e),
         }
     };
+    let progress = super::Progress::start("simulating");
     let report = simulate::run_scenario(&chain, &scenario, &opts);
+    drop(progress);
     let text = match args.format {
         SimFormat::Human => render::human(&report),
         SimFormat::Json => render::json(&report),
