@@ -175,3 +175,46 @@ fn lint_checks_fire_on_wat_modules() {
     assert_eq!(rules("sim_hostile", "C", p), ["MX704"]);
     assert_eq!(rules("sim_hostile", "F", p), ["MX703"]);
 }
+
+#[test]
+fn a_request_paused_until_a_tick_resumes_when_the_timer_fires() {
+    let chain = |cfg: &str| {
+        [
+            ext(wat("sim_resume_on_tick"), cfg),
+            SimFilter::Builtin {
+                name: "router".into(),
+            },
+        ]
+    };
+    // Envoy resumes the postponed stream on the next tick; nothing needs `advance`.
+    let yaml = "requests:\n  - name: a\n    expect: {status: 200, upstream_called: true}\n  - name: b\n    expect: {status: 200}\n";
+    for mesh in [MeshVersion::V2_1, MeshVersion::V2_2] {
+        let r = run(&chain(""), yaml, mesh);
+        assert_eq!(r.exit_code(), 0, "{mesh:?}");
+        for q in &r.requests {
+            assert!(!q.stalled, "{mesh:?} {}", q.name);
+            assert!(
+                q.trace
+                    .iter()
+                    .any(|e| e.callback.starts_with("proxy_on_tick")),
+                "tick shown in the trace"
+            );
+        }
+    }
+    // A timer that never resumes: bounded waiting, then the request is reported stalled.
+    let started = Instant::now();
+    let r = run(
+        &chain("never"),
+        "requests:\n  - name: x\n",
+        MeshVersion::V2_2,
+    );
+    assert!(started.elapsed() < Duration::from_secs(20));
+    let q = &r.requests[0];
+    assert!(q.stalled && q.response.is_none());
+    let ticks = q
+        .trace
+        .iter()
+        .filter(|e| e.callback.starts_with("proxy_on_tick"))
+        .count();
+    assert!((1..=1000).contains(&ticks), "{ticks} ticks");
+}

@@ -135,6 +135,11 @@ type CompileResult = Result<Rc<Compiled>, vm::LoadError>;
 
 const MAX_TICKS_PER_ADVANCE: usize = 100_000;
 const MAX_STEPS_PER_REQUEST: usize = 1_000_000;
+/// How long a paused request may wait for a root's timer to resume it: Envoy's default
+/// `stream_idle_timeout` (5 minutes). Past it the request is reported as stalled.
+const MAX_WAIT_NS: u64 = 300_000_000_000;
+/// Ticks fired while one request waits (a 1 ms timer would otherwise run 300 000 times).
+const MAX_TICKS_PER_WAIT: usize = 1_000;
 
 /// Per-request run state.
 struct Run<'a> {
@@ -159,6 +164,9 @@ struct Run<'a> {
     reset: Option<String>,
     pending_calls: VecDeque<(usize, HttpCall, CalloutResponse)>,
     pending_grpc: VecDeque<(usize, u32, u32)>,
+    /// Simulated time and ticks spent waiting for a timer to resume this request.
+    waited_ns: u64,
+    waited_ticks: usize,
     report: RequestReport,
 }
 
@@ -537,6 +545,8 @@ impl FilterManager {
             reset: None,
             pending_calls: VecDeque::new(),
             pending_grpc: VecDeque::new(),
+            waited_ns: 0,
+            waited_ticks: 0,
             report: RequestReport {
                 name: name.to_string(),
                 ..Default::default()
@@ -722,7 +732,69 @@ impl FilterManager {
             }
             return true;
         }
-        false
+        self.tick_while_waiting(run)
+    }
+
+    /// A paused request with nothing else to run waits in real Envoy until a root's timer
+    /// resumes it (e.g. a plugin that postpones requests and continues them in `on_tick`):
+    /// let simulated time pass to the next due tick, within Envoy's stream idle timeout.
+    fn tick_while_waiting(&mut self, run: &mut Run<'_>) -> bool {
+        if run.reset.is_some() || run.client_done || run.waited_ticks >= MAX_TICKS_PER_WAIT {
+            return false;
+        }
+        let (now, due) = {
+            let sh = self.shared.borrow();
+            let now = sh.clock.monotonic_ns;
+            let until = now.saturating_add(MAX_WAIT_NS - run.waited_ns);
+            (now, sh.clock.next_due(until))
+        };
+        let Some(((vmi, root), at)) = due else {
+            return false;
+        };
+        run.waited_ticks += 1;
+        run.waited_ns += at.saturating_sub(now);
+        {
+            let mut sh = self.shared.borrow_mut();
+            sh.clock.set_monotonic(at);
+            if let Some(t) = sh.clock.ticks.get_mut(&(vmi, root)) {
+                t.1 = at.saturating_add(t.0.max(1));
+            }
+        }
+        let mut ev = TraceEvent {
+            filter: self.label_of_vm(vmi),
+            callback: format!(
+                "proxy_on_tick (request waiting, +{} ms)",
+                run.waited_ns / 1_000_000
+            ),
+            ..Default::default()
+        };
+        let mut effects = Vec::new();
+        if let Some(vm) = self.vm(vmi) {
+            if let Some(f) = vm.ex.on_tick {
+                match vm.invoke(f, root as i32, root, "proxy_on_tick") {
+                    Ok(()) => ev.result = "done".into(),
+                    Err(fl) => {
+                        ev.result = "trap".into();
+                        ev.failure = Some(fl);
+                    }
+                }
+            }
+            ev.logs = vm.take_logs();
+            effects = std::mem::take(&mut vm.store.data_mut().effects);
+        }
+        let failed = ev.failure.is_some();
+        let idx = run.report.trace.len();
+        run.report.trace.push(ev);
+        self.apply_effects(run, vmi, effects, idx);
+        if failed && !run.client_done {
+            // The VM is gone: the request it holds fails like any other trap.
+            if let Some(i) = self.stages.iter().position(|s| s.vm == Some(vmi)) {
+                if run.ctx[i].is_some() {
+                    self.fail_stream(run, i, Dir::Dec);
+                }
+            }
+        }
+        true
     }
 
     /// Pushes a frame to the stage after `from` (None = the first) in direction `dir`, or to
