@@ -870,3 +870,30 @@ fn a_closed_stdout_is_not_a_crash() {
     assert!(!err.contains("panicked"), "{err}");
     assert_eq!(out.status.code(), Some(0), "{err}");
 }
+
+/// `--root-id` runs SDKs that register a fixed root id (AssemblyScript's `add_header`); without
+/// it the module gets the mesh's `<name>_root` and fails to start, as in the mesh (MX705).
+#[test]
+fn simulate_root_id_for_fixed_root_id_sdks() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write(
+        dir.path(),
+        "s.yaml",
+        "requests:\n  - name: hello\n    upstream: {status: 200}\n    expect:\n      status: 200\n      response_headers: {hello: hi}\n",
+    );
+    let module = "samples/extensions/build/as-add-header.wasm";
+    let base = [
+        "simulate",
+        "--module",
+        module,
+        "--config",
+        "hi",
+        "--scenario",
+        scenario.to_str().unwrap(),
+    ];
+    let (code, out, _) = sh(&[&base[..], &["--root-id", "add_header"]].concat());
+    assert_eq!(code, 0, "{out}");
+    let (code, out, _) = sh(&base);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("503"), "{out}");
+}

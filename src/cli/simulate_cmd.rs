@@ -44,6 +44,10 @@ pub struct SimulateArgs {
     /// Plugin name for --module/--image (the root id is NAME_root) [default: the file or image name].
     #[arg(long)]
     pub name: Option<String>,
+    /// Root id for --module/--image, for modules that register a fixed one (C++ and
+    /// AssemblyScript SDKs) [default: NAME_root, as the mesh gives it].
+    #[arg(long)]
+    pub root_id: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     pub format: SimFormat,
@@ -109,7 +113,10 @@ fn standalone(args: &SimulateArgs, images: &[PathBuf]) -> Result<Vec<SimFilter>,
             namespace: "default".into(),
             module: Arc::new(bytes),
             configuration,
-            root_id: format!("{name}_root"),
+            root_id: args
+                .root_id
+                .clone()
+                .unwrap_or_else(|| format!("{name}_root")),
             plugin_name: name.clone(),
             name,
         }),
