@@ -77,14 +77,14 @@ pub fn big_module(target: usize) -> Vec<u8> {
     w.push_str("(func (export \"proxy_on_request_headers\") (param i32 i32 i32) (result i32) (drop (call $f1 (local.get 1))) i32.const 0)\n");
     for f in 0..funcs {
         // ~20 bytes per unit, 20 units, inside a counted loop.
-        let _ = write!(
+        let _ = writeln!(
             w,
-            "(func $f{f} (param i32) (result i32) (local i32 i32)\n (local.set 2 (i32.const 4))\n (loop $l\n"
+            "(func $f{f} (param i32) (result i32) (local i32 i32)\n (local.set 2 (i32.const 4))\n (loop $l"
         );
         for u in 0..20 {
-            let _ = write!(
+            let _ = writeln!(
                 w,
-                "  (local.set 1 (i32.xor (i32.mul (local.get 0) (i32.const {})) (local.get 1))) (local.set 0 (i32.add (i32.shr_u (local.get 1) (i32.const 3)) (local.get 0)))\n",
+                "  (local.set 1 (i32.xor (i32.mul (local.get 0) (i32.const {})) (local.get 1))) (local.set 0 (i32.add (i32.shr_u (local.get 1) (i32.const 3)) (local.get 0)))",
                 (f + u) % 61 + 2
             );
         }
