@@ -51,7 +51,16 @@ pub fn module_report(
 }
 
 pub fn image_report(image: Arc<Image>, versions: &[MeshVersion]) -> ImageReport {
-    let package = image::read_extension(&image);
+    let mut package = image::read_extension(&image);
+    // A WasmPlugin image has no manifest.yaml by design: that is only a problem for an SME.
+    let wasm_plugin = matches!(
+        image.kind,
+        ImageKind::WasmPluginCompat | ImageKind::WasmPluginArtifact
+    );
+    if wasm_plugin && package.manifest.is_none() && matches!(image.file("/manifest.yaml"), Ok(None))
+    {
+        package.diagnostics.retain(|d| d.rule != "MX403");
+    }
     let module = match (&package.module_bytes, image.kind) {
         (Some(bytes), _) => {
             let path = package.module_path.as_deref().unwrap_or("");

@@ -67,6 +67,12 @@ pub fn load(opts: &LintOptions) -> Result<Outcome, UsageError> {
 }
 
 fn load_paths(paths: &[InputPath], opts: &LintOptions) -> Result<Outcome, UsageError> {
+    if paths.is_empty() {
+        return Err(UsageError(format!(
+            "no .yaml, .yml or .json files in {}",
+            opts.paths.join(", ")
+        )));
+    }
     let loaded = inputs::load(paths).map_err(UsageError)?;
     let mesh = model::build::build(&loaded.documents, opts.mesh_version.clone());
     let sources = loaded

@@ -21,6 +21,10 @@ pub struct Rule {
     /// Mesh versions the rule applies to, as prose ("all", "v2.1, v2.2").
     #[serde(default)]
     pub versions: Option<String>,
+    /// What the rule needs besides the manifests (`images`): its examples are then not
+    /// self-contained.
+    #[serde(default)]
+    pub needs: Option<String>,
 }
 
 impl Rule {

@@ -68,6 +68,13 @@ impl Pattern {
                 "suppression {spec:?} names no rule; expected RULES=GLOB, e.g. 'MX306=ServiceMeshExtension shop/*'"
             ));
         }
+        // A rule ID is letters then digits (`MX306`); anything else is a malformed pattern, not
+        // an unknown rule.
+        if let Some(bad) = rules.iter().find(|r| !looks_like_rule_id(r)) {
+            return Err(format!(
+                "suppression {spec:?}: `{bad}` is not a rule ID; expected RULES=GLOB, e.g. 'MX306=ServiceMeshExtension shop/*'"
+            ));
+        }
         let glob = glob.trim();
         let matcher = GlobBuilder::new(glob)
             .literal_separator(false)
@@ -85,6 +92,11 @@ impl Pattern {
         self.rules.iter().any(|r| r == d.rule)
             && self.matcher.is_match(d.resource.as_deref().unwrap_or(""))
     }
+}
+
+fn looks_like_rule_id(r: &str) -> bool {
+    let digits = r.trim_start_matches(|c: char| c.is_ascii_alphabetic());
+    digits.len() < r.len() && !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
 }
 
 fn split_ids(s: &str) -> Vec<String> {
@@ -181,7 +193,8 @@ impl Suppressor {
 
     fn scan_annotation(&mut self, doc: &Document) {
         let ptr = format!("/metadata/annotations/{}", ANNOTATION.replace('/', "~1"));
-        let Some(value) = doc.json.pointer(&ptr) else {
+        let value = doc.json();
+        let Some(value) = value.pointer(&ptr) else {
             return;
         };
         let location = doc.location_of(&ptr);

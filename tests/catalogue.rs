@@ -112,7 +112,7 @@ fn lint_rule_examples_fire_and_pass() {
     let mut failures = Vec::new();
     for r in rules::all()
         .iter()
-        .filter(|r| matches!(&r.id[2..3], "1" | "2" | "3"))
+        .filter(|r| matches!(&r.id[2..3], "1" | "2" | "3") && r.needs.is_none())
     {
         for (example, should_fire) in [(&r.example_fail, true), (&r.example_pass, false)] {
             let p = write(dir.path(), &format!("{}-{should_fire}.yaml", r.id), example);

@@ -54,7 +54,7 @@ fn human_table_lists_filters_and_notes() {
     });
     let s = render::human(&chains(&m));
     assert!(
-        s.starts_with("Deployment shop/web (sidecar, inbound, port 8080)"),
+        s.starts_with("Deployment shop/web (v2.1 sidecar, inbound, port 8080)"),
         "{s}"
     );
     assert!(

@@ -117,8 +117,13 @@ fn sarif_is_valid_and_complete() {
         suppressed[0]["suppressions"][0]["justification"],
         "kept on purpose"
     );
+    // The unknown rule in --suppress has no place in a file: a tool notification.
     assert!(
-        results.iter().any(|r| r["ruleId"] == "MX107"),
+        run["invocations"][0]["toolExecutionNotifications"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["descriptor"]["id"] == "MX107"),
         "unknown rule in --suppress"
     );
     assert!(results.iter().any(|r| r.get("relatedLocations").is_some()));
@@ -342,4 +347,42 @@ fn exit_codes_do_not_depend_on_format_or_output_threshold() {
     }
     let (_, json) = lint_json(&["--output-threshold", "error", "samples/broken/MX306.yaml"]);
     assert_eq!(json["diagnostics"].as_array().unwrap().len(), 0);
+}
+
+/// GitHub code scanning rejects SARIF results without a location: findings about the run
+/// itself go to `toolExecutionNotifications`, and the document stays valid.
+#[test]
+fn sarif_findings_without_a_location_are_notifications() {
+    let (code, text) = out(&[
+        "lint",
+        "--format",
+        "sarif",
+        "--suppress",
+        "MX777",
+        "samples/mesh",
+    ]);
+    assert_eq!(code, 0, "{text}");
+    let doc: Value = serde_json::from_str(&text).unwrap();
+    assert_valid_sarif(&doc);
+    let run = &doc["runs"][0];
+    for r in run["results"].as_array().unwrap() {
+        assert!(!r["locations"].as_array().unwrap().is_empty(), "{r}");
+    }
+    let notes = run["invocations"][0]["toolExecutionNotifications"]
+        .as_array()
+        .unwrap();
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert_eq!(notes[0]["descriptor"]["id"], "MX107");
+    assert!(notes[0]["message"]["text"]
+        .as_str()
+        .unwrap()
+        .contains("MX777"));
+}
+
+#[test]
+fn malformed_suppressions_are_usage_errors() {
+    for bad in ["garbage==", "=shop/*", "MX30x=*"] {
+        let (code, _) = out(&["lint", "--suppress", bad, "samples/mesh"]);
+        assert_eq!(code, 2, "{bad}");
+    }
 }

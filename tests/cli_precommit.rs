@@ -129,7 +129,7 @@ fn changed_files_are_judged_against_the_whole_repository() {
         assert_eq!(out.status.code(), Some(0), "{}: {stdout}", hook.id);
         assert!(stdout.contains("MX304"), "{stdout}");
         assert!(
-            stdout.contains("mesh/shop/extensions.yaml:17:10"),
+            stdout.contains("mesh/shop/extensions.yaml:18:10"),
             "{stdout}"
         );
         assert!(
@@ -215,4 +215,55 @@ fn context_needs_a_repository_or_a_setting() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a directory"));
+}
+
+/// `--context DIR` (space-separated, as the issue writes it) works like `--context=DIR`, and a
+/// file after a bare `--context` is still a file to lint.
+#[test]
+fn context_accepts_a_space_separated_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mesh = dir.path().join("mesh");
+    std::fs::create_dir_all(mesh.join("shop")).unwrap();
+    for f in [
+        "istio-system/control-plane.yaml",
+        "shop/web.yaml",
+        "shop/extensions.yaml",
+    ] {
+        let to = mesh.join(f);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(root.join("samples/mesh").join(f), &to).unwrap();
+    }
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_meshext-lint"))
+            .current_dir(dir.path())
+            .args(args)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap()
+    };
+    // Alone, the SMEs file has no control plane (MX205) and its selectors match nothing (MX306).
+    let alone = run(&[
+        "lint",
+        "--no-config",
+        "--format",
+        "json",
+        "mesh/shop/extensions.yaml",
+    ]);
+    let alone = String::from_utf8_lossy(&alone.stdout).into_owned();
+    assert!(alone.contains("MX205"), "{alone}");
+    for form in [vec!["--context", "mesh"], vec!["--context=mesh"]] {
+        let mut args = vec!["lint", "--no-config", "--format", "json"];
+        args.extend(form.iter().copied());
+        args.push("mesh/shop/extensions.yaml");
+        let out = run(&args);
+        let text = String::from_utf8_lossy(&out.stdout);
+        let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            json["diagnostics"],
+            serde_json::json!([]),
+            "{form:?}: {text}"
+        );
+        assert_eq!(out.status.code(), Some(0));
+    }
 }

@@ -145,6 +145,20 @@ fn missing_paths_are_usage_errors() {
     assert_eq!(out.status.code(), Some(2));
     let out = run(&["lint", "--mesh-version", "banana", "samples/mesh"]);
     assert_eq!(out.status.code(), Some(2));
+    // A directory without manifests is a mistake worth saying, not a clean run.
+    let empty = tempfile::tempdir().unwrap();
+    let out = run(&["lint", empty.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no .yaml, .yml or .json files"));
+}
+
+#[test]
+fn a_v1_control_plane_version_is_not_an_api_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(dir.path(), "cp.yaml", "apiVersion: maistra.io/v2\nkind: ServiceMeshControlPlane\nmetadata: {name: b, namespace: istio-system}\nspec: {version: v1.1}\n");
+    let (code, json) = lint_json(&[p.to_str().unwrap()]);
+    assert_eq!(json["diagnostics"], serde_json::json!([]), "{json:#}");
+    assert_eq!((code, json["mesh_version"].as_str()), (0, Some("v1.1")));
 }
 
 #[test]

@@ -34,16 +34,38 @@ pub fn analyze(bytes: &[u8]) -> Result<ModuleInfo, InvalidModule> {
             offset: range.start,
         });
     }
+    // wasmparser's bad-magic message is a multi-line byte dump; say what the file starts with.
+    if !bytes.starts_with(b"\0asm") {
+        let head = &bytes[..bytes.len().min(4)];
+        let hex: Vec<String> = head.iter().map(|b| format!("{b:02x}")).collect();
+        return Err(InvalidModule {
+            message: format!(
+                "the file does not start with the WebAssembly magic `\\0asm` but with {:?} ({})",
+                String::from_utf8_lossy(head),
+                if hex.is_empty() {
+                    "empty".into()
+                } else {
+                    hex.join(" ")
+                }
+            ),
+            offset: 0,
+        });
+    }
     Validator::new_with_features(WasmFeatures::default())
         .validate_all(bytes)
         .map_err(|e| InvalidModule {
-            message: e.message().to_string(),
+            message: one_line(e.message()),
             offset: e.offset(),
         })?;
     collect(bytes).map_err(|e| InvalidModule {
-        message: e.message().to_string(),
+        message: one_line(e.message()),
         offset: e.offset(),
     })
+}
+
+/// Findings are one line: some wasmparser messages embed pretty-printed values.
+fn one_line(msg: &str) -> String {
+    msg.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn val_type(t: &wasmparser::ValType) -> ValType {

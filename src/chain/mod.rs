@@ -32,9 +32,8 @@ pub use check::check;
 pub use diff::{diff, ChainDiff};
 pub use select::{ExtInfo, Phase, SkipReason};
 
-use crate::model::{
-    selector_matches, AuthzAction, Labels, Mesh, MeshVersion, ProxyType, Service, Workload,
-};
+use crate::model::index::SelectorIndex;
+use crate::model::{AuthzAction, Labels, Mesh, MeshVersion, ProxyType, Service, Workload};
 use builtins::{Security, Telemetry};
 use rayon::prelude::*;
 use select::ExtIndex;
@@ -215,24 +214,31 @@ struct Context<'m> {
     enabled: bool,
     telemetry: Telemetry,
     exts: ExtIndex<'m>,
-    services: HashMap<&'m str, Vec<&'m Service>>,
-    /// (selector, action) by namespace.
-    authz: HashMap<&'m str, Vec<(&'m Option<Labels>, AuthzAction)>>,
-    /// (selector, JWT rules) by namespace.
-    reqauthn: HashMap<&'m str, Vec<(&'m Option<Labels>, usize)>>,
-    envoy_filters: HashMap<&'m str, Vec<&'m Option<Labels>>>,
+    /// Services with a selector by namespace, oldest first.
+    services: HashMap<&'m str, SelectorIndex<'m, &'m Service>>,
+    /// AuthorizationPolicy actions by namespace.
+    authz: HashMap<&'m str, SelectorIndex<'m, AuthzAction>>,
+    /// RequestAuthentication JWT rule counts by namespace.
+    reqauthn: HashMap<&'m str, SelectorIndex<'m, usize>>,
+    envoy_filters: HashMap<&'m str, SelectorIndex<'m, ()>>,
+}
+
+/// Items with an optional selector, indexed by namespace.
+fn index_by_ns<'m, T: 'm, V>(
+    items: &'m [T],
+    ns: impl Fn(&'m T) -> &'m str,
+    selector: impl Fn(&'m T) -> Option<&'m Labels>,
+    value: impl Fn(&'m T) -> V,
+) -> HashMap<&'m str, SelectorIndex<'m, V>> {
+    let mut map: HashMap<&str, SelectorIndex<V>> = HashMap::new();
+    for i in items {
+        map.entry(ns(i)).or_default().push(selector(i), value(i));
+    }
+    map
 }
 
 /// The root namespace when no ServiceMeshControlPlane is given.
 const DEFAULT_ROOT: &str = "istio-system";
-
-fn group<'m, T>(items: &'m [T], ns: impl Fn(&'m T) -> &'m str) -> HashMap<&'m str, Vec<&'m T>> {
-    let mut map: HashMap<&str, Vec<&T>> = HashMap::new();
-    for i in items {
-        map.entry(ns(i)).or_default().push(i);
-    }
-    map
-}
 
 impl<'m> Context<'m> {
     fn new(mesh: &'m Mesh, defaults: &ExtensionDefaults) -> Self {
@@ -262,34 +268,48 @@ impl<'m> Context<'m> {
             }
             _ => Telemetry::V2,
         };
-        let mut services = group(&mesh.services, |s| s.meta.namespace.as_str());
-        for list in services.values_mut() {
-            list.sort_by(|a, b| {
-                (&a.meta.creation_timestamp, &a.meta.name)
-                    .cmp(&(&b.meta.creation_timestamp, &b.meta.name))
-            });
-        }
-        let mut authz: HashMap<&str, Vec<_>> = HashMap::new();
-        for p in &mesh.authorization_policies {
-            authz
-                .entry(p.meta.namespace.as_str())
+        let mut services: Vec<&Service> = mesh
+            .services
+            .iter()
+            // A Service without a selector (or an empty one) has no pod endpoints.
+            .filter(|s| s.selector.as_ref().is_some_and(|sel| !sel.is_empty()))
+            .collect();
+        // Oldest first, then by name. A Service without `creationTimestamp` (as written in git)
+        // has not been created yet, so it is newer than any that has one.
+        services.sort_by_cached_key(|s| {
+            (
+                s.meta.creation_timestamp.is_none(),
+                s.meta.creation_timestamp.clone(),
+                s.meta.name.clone(),
+            )
+        });
+        let mut by_ns: HashMap<&str, SelectorIndex<&Service>> = HashMap::new();
+        for svc in services {
+            by_ns
+                .entry(svc.meta.namespace.as_str())
                 .or_default()
-                .push((&p.selector, p.action));
+                .push(svc.selector.as_ref(), svc);
         }
-        let mut reqauthn: HashMap<&str, Vec<_>> = HashMap::new();
-        for r in &mesh.request_authentications {
-            reqauthn
-                .entry(r.meta.namespace.as_str())
-                .or_default()
-                .push((&r.selector, r.jwt_rules));
-        }
-        let mut envoy_filters: HashMap<&str, Vec<_>> = HashMap::new();
-        for f in &mesh.envoy_filters {
-            envoy_filters
-                .entry(f.meta.namespace.as_str())
-                .or_default()
-                .push(&f.selector);
-        }
+        let services = by_ns;
+        let ns_of = |m: &'m crate::model::Meta| m.namespace.as_str();
+        let authz = index_by_ns(
+            &mesh.authorization_policies,
+            |p| ns_of(&p.meta),
+            |p| p.selector.as_ref(),
+            |p| p.action,
+        );
+        let reqauthn = index_by_ns(
+            &mesh.request_authentications,
+            |r| ns_of(&r.meta),
+            |r| r.selector.as_ref(),
+            |r| r.jwt_rules,
+        );
+        let envoy_filters = index_by_ns(
+            &mesh.envoy_filters,
+            |f| ns_of(&f.meta),
+            |f| f.selector.as_ref(),
+            |_| (),
+        );
         Context {
             version,
             root,
@@ -308,7 +328,7 @@ impl<'m> Context<'m> {
     /// (no selector: mesh-wide in the root namespace, namespace-wide elsewhere).
     fn applying<'a, T: Copy>(
         &self,
-        map: &'a HashMap<&'m str, Vec<(&'m Option<Labels>, T)>>,
+        map: &'a HashMap<&'m str, SelectorIndex<'m, T>>,
         ns: &'a str,
         labels: &'a Labels,
     ) -> impl Iterator<Item = T> + 'a {
@@ -316,9 +336,7 @@ impl<'m> Context<'m> {
         map.get(self.root)
             .into_iter()
             .chain(local)
-            .flatten()
-            .filter(move |(sel, _)| sel.as_ref().is_none_or(|s| selector_matches(s, labels)))
-            .map(|(_, t)| *t)
+            .flat_map(move |idx| idx.matching(labels).copied())
     }
 
     fn security(&self, w: &Workload) -> Security {
@@ -340,33 +358,20 @@ impl<'m> Context<'m> {
         if self.telemetry == Telemetry::V2 {
             return true; // the telemetry EnvoyFilters live in the root namespace, no selector
         }
-        let ns = w.meta.namespace.as_str();
-        let local = if ns == self.root {
-            None
-        } else {
-            self.envoy_filters.get(ns)
-        };
-        self.envoy_filters
-            .get(self.root)
-            .into_iter()
-            .chain(local)
-            .flatten()
-            .any(|sel| sel.as_ref().is_none_or(|s| selector_matches(s, &w.labels)))
+        self.applying(&self.envoy_filters, &w.meta.namespace, &w.labels)
+            .next()
+            .is_some()
     }
 
     /// Service instances of a sidecar, ordered by Service creation time then name (§3.3).
     fn ports(&self, w: &Workload) -> Ports {
         let mut ports = Ports::default();
-        for svc in self
+        let selecting = self
             .services
             .get(w.meta.namespace.as_str())
             .into_iter()
-            .flatten()
-        {
-            let Some(sel) = &svc.selector else { continue };
-            if sel.is_empty() || !selector_matches(sel, &w.labels) {
-                continue;
-            }
+            .flat_map(|idx| idx.matching(&w.labels));
+        for svc in selecting {
             ports.services.push(svc.meta.key());
             for p in &svc.ports {
                 // Istio ignores UDP (and SCTP) service ports for inbound listeners.

@@ -1,7 +1,7 @@
 //! Chain renderers: `human` (a readable table per workload), `json`, `dot`, `mermaid`.
 //! Pure functions from chains to text.
 
-use super::{Filter, WorkloadChain};
+use super::{Filter, Listener, WorkloadChain};
 use crate::model::{MeshVersion, ProxyType};
 use serde_json::{json, Value};
 use std::fmt::Write;
@@ -54,13 +54,17 @@ pub fn human(chains: &[WorkloadChain]) -> String {
             Some(p) if !p.patched.is_empty() => format!(", port {}", p.patched.join(",")),
             _ => String::new(),
         };
+        let listener = match c.listener {
+            Listener::Gateway => "every HTTP listener",
+            Listener::Inbound => "inbound",
+        };
         let _ = writeln!(
             s,
-            "{} {} ({}, {}{ports})",
+            "{} {} ({} {}, {listener}{ports})",
             c.kind,
             c.key(),
+            c.version,
             proxy_str(c.proxy),
-            c.listener.as_str()
         );
         let rows: Vec<[String; 4]> = c
             .filters

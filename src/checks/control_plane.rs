@@ -258,7 +258,7 @@ pub fn check_webhooks(ctx: &Context, out: &mut Vec<Diagnostic>) {
             .as_deref()
             .and_then(MeshVersion::parse)
             .unwrap_or(mesh.version);
-        let j = &cp.meta.doc.json;
+        let j = &cp.meta.doc.json();
         let s = |p: &str| j.pointer(p).and_then(|x| x.as_str());
         let mut reject = |ptr: &str, msg: String| {
             out.push(

@@ -2,17 +2,8 @@
 
 use super::Context;
 use crate::diag::Diagnostic;
-use crate::model::{selector_matches, Extension, ExtensionConfig, MeshVersion};
-
-/// The six phases istiod injects; anything else is accepted by the API and never injected.
-pub const PHASES: [&str; 6] = [
-    "PreAuthN",
-    "PostAuthN",
-    "PreAuthZ",
-    "PostAuthZ",
-    "PreStats",
-    "PostStats",
-];
+use crate::model::index::WorkloadsByLabel;
+use crate::model::{Extension, ExtensionConfig, MeshVersion, PHASES};
 
 /// MX301: unknown phase.
 pub fn check_phase(ctx: &Context, out: &mut Vec<Diagnostic>) {
@@ -109,6 +100,7 @@ pub fn check_selector(ctx: &Context, out: &mut Vec<Diagnostic>) {
     let mesh = ctx.mesh;
     let root = mesh.control_plane_namespace();
     let members = mesh.mesh_namespaces();
+    let by_label = WorkloadsByLabel::new(&mesh.workloads);
     for e in &mesh.extensions {
         let Some(sel) = &e.selector else { continue };
         if sel.is_empty() {
@@ -128,10 +120,7 @@ pub fn check_selector(ctx: &Context, out: &mut Vec<Diagnostic>) {
                 ns == e.meta.namespace
             }
         };
-        let matched = mesh
-            .workloads
-            .iter()
-            .any(|w| in_scope(&w.meta.namespace) && selector_matches(sel, &w.labels));
+        let matched = by_label.selected(sel).any(|w| in_scope(&w.meta.namespace));
         if !matched {
             let scope = if mesh_wide {
                 "the mesh".to_string()

@@ -25,15 +25,17 @@ const API_VERSIONS: &[(&str, &[(&str, MeshVersion)])] = &[
     (
         "ServiceMeshControlPlane",
         &[
-            ("maistra.io/v2", MeshVersion::V2_0),
-            ("maistra.io/v1", MeshVersion::V2_0),
+            // The operator serves both control-plane APIs for every version it manages
+            // (v1.1 included); MX206 judges the version itself.
+            ("maistra.io/v2", MeshVersion::V1_0),
+            ("maistra.io/v1", MeshVersion::V1_0),
         ],
     ),
     (
         "ServiceMeshMemberRoll",
-        &[("maistra.io/v1", MeshVersion::V2_0)],
+        &[("maistra.io/v1", MeshVersion::V1_0)],
     ),
-    ("ServiceMeshMember", &[("maistra.io/v1", MeshVersion::V2_0)]),
+    ("ServiceMeshMember", &[("maistra.io/v1", MeshVersion::V1_0)]),
     (
         "WasmPlugin",
         &[("extensions.istio.io/v1alpha1", MeshVersion::V2_2)],
@@ -240,7 +242,12 @@ pub fn check_schemas(ctx: &Context, out: &mut Vec<Diagnostic>) {
                 doc2.location_of(ptr)
             }
         };
-        out.extend(validate(v, &doc.json, &locate, Some(&resource_label(doc))));
+        out.extend(validate(
+            v,
+            &doc.json(),
+            &locate,
+            Some(&resource_label(doc)),
+        ));
     }
 }
 

@@ -1,4 +1,4 @@
-use super::mesh_args::{load_mesh, MeshArgs};
+use super::mesh_args::{load_mesh, select_config, ConfigArgs, MeshArgs};
 use super::{exit, usage_error, write_stdout};
 use crate::chain::{self, render, WorkloadChain};
 use clap::{Args, ValueEnum};
@@ -18,6 +18,8 @@ pub enum ChainFormat {
 pub struct ChainArgs {
     #[command(flatten)]
     pub mesh: MeshArgs,
+    #[command(flatten)]
+    pub config: ConfigArgs,
     /// Only workloads matching NAMESPACE/NAME (globs allowed, e.g. `shop/*`). Repeatable.
     #[arg(long, value_name = "NS/NAME")]
     pub workload: Vec<String>,
@@ -59,7 +61,7 @@ fn select(chains: Vec<WorkloadChain>, patterns: &[String]) -> Result<Vec<Workloa
 }
 
 pub fn run(args: ChainArgs) -> i32 {
-    let cfg = match args.mesh.config() {
+    let cfg = match select_config(args.config.config.as_deref(), args.config.no_config) {
         Ok(c) => c,
         Err(e) => return usage_error(e),
     };

@@ -1,4 +1,4 @@
-use super::{exit, usage_error, write_stdout};
+use super::{exit, finding_error, usage_error, write_stdout};
 use crate::config;
 use crate::diag::Severity;
 use crate::image::{self, ImageStore};
@@ -93,13 +93,13 @@ pub fn run(args: InspectArgs) -> i32 {
     let reports: Vec<ImageReport> = if target.exists() {
         let (store, problems) = ImageStore::open(&[target.to_path_buf()]);
         if let Some(p) = problems.first() {
-            return usage_error(crate::report::human::one_line(p));
+            return finding_error(p);
         }
         let mut out = Vec::new();
         for info in store.images() {
             match store.load(info) {
                 Ok(img) => out.push(inspect::image_report(img, &versions)),
-                Err(e) => return usage_error(crate::report::human::one_line(&e.to_diagnostic())),
+                Err(e) => return finding_error(&e.to_diagnostic()),
             }
         }
         out
@@ -117,15 +117,11 @@ pub fn run(args: InspectArgs) -> i32 {
         }
         let (store, problems) = ImageStore::open(&sources);
         if let Some(p) = problems.first() {
-            return usage_error(crate::report::human::one_line(p));
+            return finding_error(p);
         }
         match store.resolve(&args.target) {
-            None => {
-                return usage_error(crate::report::human::one_line(&image::not_pulled(
-                    &args.target,
-                )))
-            }
-            Some(Err(e)) => return usage_error(crate::report::human::one_line(&e.to_diagnostic())),
+            None => return finding_error(&image::not_pulled(&args.target)),
+            Some(Err(e)) => return finding_error(&e.to_diagnostic()),
             Some(Ok(img)) => vec![inspect::image_report(img, &versions)],
         }
     };

@@ -62,7 +62,7 @@ pub struct LintArgs {
     pub no_config: bool,
     /// Also load every manifest under DIR to judge the given files, but report only findings in
     /// the given files (for pre-commit). `--context` alone: the config's `context`, else the
-    /// repository root. Write the directory with `=` (`--context=DIR`).
+    /// repository root. `--context DIR` takes DIR only when it is an existing directory.
     #[arg(long, value_name = "DIR", num_args = 0..=1, require_equals = true)]
     pub context: Option<Option<PathBuf>>,
     /// Suppress findings: RULES=GLOB, e.g. 'MX306=ServiceMeshExtension shop/*' (GLOB matches
@@ -178,7 +178,7 @@ pub fn run(args: LintArgs) -> i32 {
         mesh_version: outcome.mesh.version.to_string(),
         color: args.format == Format::Human && use_color(),
     };
-    print!("{}", report::render(args.format, &report));
+    super::write_stdout(report::render(args.format, &report).as_bytes());
     let code = exit_code(&outcome.diagnostics, fail_on);
     debug_assert!(code == exit::OK || code == exit::FINDINGS);
     code

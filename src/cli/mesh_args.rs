@@ -17,6 +17,11 @@ pub struct MeshArgs {
     /// Mesh version to assume (overrides the ServiceMeshControlPlane's spec.version), e.g. v2.1.
     #[arg(long, value_parser = parse_mesh_version)]
     pub mesh_version: Option<MeshVersion>,
+}
+
+/// `--config FILE` / `--no-config`, for the commands where `--config` names the file.
+#[derive(Args, Debug, Clone)]
+pub struct ConfigArgs {
     /// Configuration file [default: the nearest .meshext-lint.yaml].
     #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
     pub config: Option<PathBuf>,
@@ -25,17 +30,16 @@ pub struct MeshArgs {
     pub no_config: bool,
 }
 
+/// The configuration the flags select.
+pub fn select_config(file: Option<&std::path::Path>, disabled: bool) -> Result<Config, String> {
+    config::select(file, disabled).map_err(|e| format!("invalid configuration: {e}"))
+}
+
 pub fn parse_mesh_version(s: &str) -> Result<MeshVersion, String> {
     MeshVersion::parse(s).ok_or_else(|| format!("not a mesh version: {s:?} (expected e.g. v2.1)"))
 }
 
 impl MeshArgs {
-    /// The configuration these arguments select.
-    pub fn config(&self) -> Result<Config, String> {
-        config::select(self.config.as_deref(), self.no_config)
-            .map_err(|e| format!("invalid configuration: {e}"))
-    }
-
     /// Pipeline options: flags win over the configuration.
     pub fn options(&self, cfg: &Config, paths: &[String]) -> LintOptions {
         LintOptions {

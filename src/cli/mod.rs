@@ -66,9 +66,32 @@ pub enum Command {
     Man,
 }
 
+/// `--context` takes an optional directory. pre-commit appends changed *files* after the hook's
+/// `--context`, so a following argument is taken as the context only when it is an existing
+/// directory: `--context DIR` and `--context=DIR` both work, and `--context a.yaml` does not
+/// swallow the file.
+fn join_context_dir(args: impl Iterator<Item = std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let mut out: Vec<std::ffi::OsString> = Vec::new();
+    let mut args = args.peekable();
+    while let Some(a) = args.next() {
+        if a == "--context" {
+            if let Some(next) = args.peek() {
+                if !next.to_string_lossy().starts_with('-') && std::path::Path::new(next).is_dir() {
+                    let mut joined = std::ffi::OsString::from("--context=");
+                    joined.push(args.next().unwrap_or_default());
+                    out.push(joined);
+                    continue;
+                }
+            }
+        }
+        out.push(a);
+    }
+    out
+}
+
 /// Runs the CLI and returns the process exit code.
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::try_parse_from(join_context_dir(std::env::args_os())) {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() {
@@ -108,6 +131,21 @@ fn write_stdout(bytes: &[u8]) -> i32 {
     // A closed pipe (`| head`) is not an error worth reporting.
     let _ = stdout.write_all(bytes).and_then(|()| stdout.flush());
     exit::OK
+}
+
+/// A finding that stops a command (an image that cannot be read, say): its message, rule and
+/// help, as a usage-level error (exit code 2).
+pub(crate) fn finding_error(d: &crate::diag::Diagnostic) -> i32 {
+    usage_error(finding_text(d))
+}
+
+/// `message [RULE]` and the help on a second line.
+pub(crate) fn finding_text(d: &crate::diag::Diagnostic) -> String {
+    let mut msg = format!("{} [{}]", d.message, d.rule);
+    if let Some(h) = &d.help {
+        msg.push_str(&format!("\n  help: {h}"));
+    }
+    msg
 }
 
 /// Prints a usage-level error the way every command does, and returns exit code 2.

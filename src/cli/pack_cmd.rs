@@ -1,4 +1,4 @@
-use super::{exit, usage_error};
+use super::usage_error;
 use crate::image::pack;
 use clap::Args;
 use std::path::PathBuf;
@@ -21,10 +21,7 @@ pub struct PackArgs {
 
 pub fn run(args: PackArgs) -> i32 {
     match pack::pack(&args.manifest, &args.module, &args.reference, &args.out) {
-        Ok(r) => {
-            println!("{} {}", r.digest, r.reference);
-            exit::OK
-        }
+        Ok(r) => super::write_stdout(format!("{} {}\n", r.digest, r.reference).as_bytes()),
         Err(e) => usage_error(e),
     }
 }

@@ -1,4 +1,4 @@
-use super::{exit, usage_error};
+use super::{usage_error, write_stdout};
 use crate::rules;
 use clap::Args;
 
@@ -25,13 +25,20 @@ pub fn rules(args: RulesArgs) -> i32 {
             .iter()
             .map(|r| serde_json::json!({"id": r.id, "name": r.name, "severity": r.severity, "summary": r.summary}))
             .collect();
-        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        let text = serde_json::to_string_pretty(&v).unwrap_or_default();
+        write_stdout(format!("{text}\n").as_bytes())
     } else {
-        for r in all {
-            println!("{:<6} {:<8} {:<28} {}", r.id, r.severity, r.name, r.summary);
-        }
+        let text: String = all
+            .iter()
+            .map(|r| {
+                format!(
+                    "{:<6} {:<8} {:<28} {}\n",
+                    r.id, r.severity, r.name, r.summary
+                )
+            })
+            .collect();
+        write_stdout(text.as_bytes())
     }
-    exit::OK
 }
 
 pub fn explain(args: ExplainArgs) -> i32 {
@@ -41,10 +48,10 @@ pub fn explain(args: ExplainArgs) -> i32 {
             args.rule
         ));
     };
-    if args.markdown {
-        print!("{}", rule.markdown());
+    let text = if args.markdown {
+        rule.markdown()
     } else {
-        print!("{}", rule.text());
-    }
-    exit::OK
+        rule.text()
+    };
+    write_stdout(text.as_bytes())
 }

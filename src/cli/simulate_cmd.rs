@@ -1,4 +1,4 @@
-use super::mesh_args::{load_mesh, MeshArgs};
+use super::mesh_args::{load_mesh, select_config, MeshArgs};
 use super::{usage_error, write_stdout};
 use crate::image::{self, ImageStore};
 use crate::simulate::{
@@ -30,9 +30,17 @@ pub struct SimulateArgs {
     /// Run one extension image without a mesh (resolved in --images).
     #[arg(long, value_name = "REF")]
     pub image: Option<String>,
-    /// Configuration for --module/--image: the text, or @FILE to read it.
-    #[arg(long = "plugin-config", value_name = "TEXT|@FILE")]
+    /// Configuration for --module/--image, delivered to the module as is: the text, or @FILE
+    /// to read it. (`--plugin-config` is an alias.)
+    #[arg(long = "config", alias = "plugin-config", value_name = "TEXT|@FILE")]
     pub plugin_config: Option<String>,
+    /// meshext-lint's configuration file [default: the nearest .meshext-lint.yaml]. Here
+    /// `--config` is the module's configuration, as the other commands' is the file.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
+    pub config_file: Option<PathBuf>,
+    /// Ignore any .meshext-lint.yaml.
+    #[arg(long)]
+    pub no_config: bool,
     /// Plugin name for --module/--image (the root id is NAME_root) [default: the file or image name].
     #[arg(long)]
     pub name: Option<String>,
@@ -63,15 +71,11 @@ fn standalone(args: &SimulateArgs, images: &[PathBuf]) -> Result<Vec<SimFilter>,
         }
         let (store, problems) = ImageStore::open(images);
         if let Some(p) = problems.first() {
-            return Err(crate::report::human::one_line(p));
+            return Err(super::finding_text(p));
         }
         let img = match store.resolve(reference) {
-            None => {
-                return Err(crate::report::human::one_line(&image::not_pulled(
-                    reference,
-                )))
-            }
-            Some(Err(e)) => return Err(crate::report::human::one_line(&e.to_diagnostic())),
+            None => return Err(super::finding_text(&image::not_pulled(reference))),
+            Some(Err(e)) => return Err(super::finding_text(&e.to_diagnostic())),
             Some(Ok(img)) => img,
         };
         let pkg = image::read_extension(&img);
@@ -83,7 +87,7 @@ fn standalone(args: &SimulateArgs, images: &[PathBuf]) -> Result<Vec<SimFilter>,
             let why = pkg
                 .diagnostics
                 .first()
-                .map(crate::report::human::one_line)
+                .map(super::finding_text)
                 .unwrap_or_else(|| "no module in the image".into());
             return Err(why);
         };
@@ -116,7 +120,7 @@ fn standalone(args: &SimulateArgs, images: &[PathBuf]) -> Result<Vec<SimFilter>,
 }
 
 pub fn run(args: SimulateArgs) -> i32 {
-    let cfg = match args.mesh.config() {
+    let cfg = match select_config(args.config_file.as_deref(), args.no_config) {
         Ok(c) => c,
         Err(e) => return usage_error(e),
     };

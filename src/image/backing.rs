@@ -49,7 +49,16 @@ impl Backing {
             if n >= MAX_ARCHIVE_ENTRIES {
                 return Err(format!("more than {MAX_ARCHIVE_ENTRIES} entries (bound)"));
             }
-            let entry = entry.map_err(|e| format!("not a readable tar archive: {e}"))?;
+            let entry = entry.map_err(|e| {
+                if n == 0 {
+                    "not a tar archive: neither an OCI archive nor a docker-archive".to_string()
+                } else {
+                    format!(
+                        "corrupt tar archive at entry {n}: {}",
+                        printable(&e.to_string())
+                    )
+                }
+            })?;
             let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
             let Some(key) = normalise(&name) else {
                 continue;
@@ -219,4 +228,17 @@ pub fn read_json<T: serde::de::DeserializeOwned>(
         Some(bytes) => parse_json(&bytes, &format!("`{rel}`")).map(Some),
         None => Ok(None),
     }
+}
+
+/// An error text safe to print: the tar crate quotes raw header bytes, which may be anything.
+fn printable(s: &str) -> String {
+    let mut out: String = s
+        .chars()
+        .take(120)
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect();
+    if s.chars().count() > 120 {
+        out.push('…');
+    }
+    out
 }

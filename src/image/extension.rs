@@ -4,18 +4,9 @@ use super::fs::Node as FsNode;
 use super::Image;
 use crate::diag::{Diagnostic, Location};
 use crate::load::yaml::{self, Node, Value};
+use crate::model::PHASES;
 use crate::source::SourceFile;
 use std::sync::Arc;
-
-/// The phases the control plane injects (case-sensitive).
-pub const PHASES: [&str; 6] = [
-    "PreAuthN",
-    "PostAuthN",
-    "PreAuthZ",
-    "PostAuthZ",
-    "PreStats",
-    "PostStats",
-];
 
 /// The fields of `manifest.yaml`, as far as they could be read (invalid values are `None`
 /// and reported).

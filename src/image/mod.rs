@@ -47,7 +47,8 @@ pub mod pack;
 pub mod reference;
 mod store;
 
-pub use extension::{read_extension, read_extension_as, ExtensionPackage, Manifest, PHASES};
+pub use crate::model::PHASES;
+pub use extension::{read_extension, read_extension_as, ExtensionPackage, Manifest};
 pub use reference::{parse_reference, ImageRef};
 pub use store::{ImageInfo, ImageStore};
 

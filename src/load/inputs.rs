@@ -50,10 +50,13 @@ fn walk_dir(dir: &Path, ignore: &GlobSet, out: &mut Vec<InputPath>) {
     let walker = walkdir::WalkDir::new(dir)
         .sort_by_file_name()
         .into_iter()
+        // Like ripgrep, hidden files and directories (`.git`, `.pre-commit-config.yaml`) are
+        // not walked into; name them explicitly to lint them.
         .filter_entry(|e| {
+            let name = e.file_name().to_string_lossy();
             e.depth() == 0
-                || !(e.file_type().is_dir()
-                    && SKIP_DIRS.contains(&e.file_name().to_string_lossy().as_ref()))
+                || !(name.starts_with('.')
+                    || (e.file_type().is_dir() && SKIP_DIRS.contains(&name.as_ref())))
         });
     for entry in walker.flatten() {
         let p = entry.path();
@@ -239,11 +242,23 @@ fn add_objects(loaded: &mut Loaded, src: &Arc<SourceFile>, index: usize, base: S
             let is_list = root.get("kind").and_then(Node::as_str).is_some_and(|k| k == "List" || k.ends_with("List"))
                 && root.get("items").is_some_and(|i| i.as_seq().is_some());
             if is_list {
-                if let Some(Value::Seq(items)) = root.get("items").map(|n| n.value.clone()) {
-                    for (i, item) in items.into_iter().enumerate() {
-                        add_objects(loaded, src, index, format!("{base}/items/{i}"), item);
+                // Move the items out (a List can be most of a 10 MB file: no copies).
+                let Value::Map(entries) = root.value else { unreachable!("matched a map") };
+                for (key, value) in entries {
+                    if key.as_str() != Some("items") {
+                        continue;
+                    }
+                    if let Value::Seq(items) = value.value {
+                        for (i, item) in items.into_iter().enumerate() {
+                            add_objects(loaded, src, index, format!("{base}/items/{i}"), item);
+                        }
                     }
                 }
+            } else if root.get("kind").and_then(Node::as_str).is_none() || root.get("apiVersion").and_then(Node::as_str).is_none() {
+                loaded.diagnostics.push(
+                    Diagnostic::new("MX106", "mapping without `apiVersion` and `kind`: not a Kubernetes object; skipped")
+                        .at(src.location(root.span.start, root.span.start)),
+                );
             } else {
                 loaded.documents.push(Arc::new(Document::new(src.clone(), index, base, root)));
             }

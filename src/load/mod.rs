@@ -17,19 +17,22 @@ pub struct Document {
     /// JSON pointer prefix of this object inside its YAML document (`/items/3` for a List item).
     pub base: String,
     pub root: Node,
-    pub json: serde_json::Value,
 }
 
 impl Document {
     pub fn new(source: Arc<SourceFile>, index: usize, base: String, root: Node) -> Document {
-        let json = root.to_json();
         Document {
             source,
             index,
             base,
             root,
-            json,
         }
+    }
+
+    /// The object as JSON (as the API server sees it). Built on each call and not kept: a
+    /// second copy of every object would double the memory of large inputs.
+    pub fn json(&self) -> serde_json::Value {
+        self.root.to_json()
     }
 
     /// The location of a byte span of this document's source.
@@ -65,6 +68,6 @@ impl Document {
 
     /// A string field by JSON pointer.
     pub fn str_at(&self, ptr: &str) -> Option<&str> {
-        self.json.pointer(ptr)?.as_str()
+        self.root.pointer(ptr)?.1.as_str()
     }
 }

@@ -42,8 +42,7 @@ fn strings(v: Option<&J>) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn meta(doc: &Arc<Document>, kind: &str, api_version: &str) -> Meta {
-    let j = &doc.json;
+fn meta(doc: &Arc<Document>, j: &J, kind: &str, api_version: &str) -> Meta {
     Meta {
         kind: kind.to_string(),
         api_version: api_version.to_string(),
@@ -85,8 +84,7 @@ fn is_gateway(name: &str, labels: &Labels) -> bool {
         || name.starts_with("istio-egressgateway")
 }
 
-fn workload(doc: &Arc<Document>, m: Meta, template: &str) -> Workload {
-    let j = &doc.json;
+fn workload(j: &J, m: Meta, template: &str) -> Workload {
     let pod_labels = labels(j.pointer(&format!("{template}/metadata/labels")));
     let inject = j
         .pointer(&format!(
@@ -115,8 +113,7 @@ fn workload(doc: &Arc<Document>, m: Meta, template: &str) -> Workload {
     }
 }
 
-fn extension(doc: &Arc<Document>, m: Meta) -> Extension {
-    let j = &doc.json;
+fn extension(j: &J, m: Meta) -> Extension {
     let spec = j.get("spec");
     let get = |k: &str| spec.and_then(|s| s.get(k));
     let config = match get("config") {
@@ -143,8 +140,7 @@ fn extension(doc: &Arc<Document>, m: Meta) -> Extension {
     }
 }
 
-fn service(doc: &Arc<Document>, m: Meta) -> Service {
-    let j = &doc.json;
+fn service(j: &J, m: Meta) -> Service {
     let ports = j
         .pointer("/spec/ports")
         .and_then(J::as_array)
@@ -194,8 +190,8 @@ pub fn add(mesh: &mut Mesh, doc: &Arc<Document>) {
     };
     let (kind, api) = (kind.to_string(), api.to_string());
     let group = group_of(&api);
-    let j = &doc.json;
-    let m = meta(doc, &kind, &api);
+    let j = &doc.json();
+    let m = meta(doc, j, &kind, &api);
     match (group, kind.as_str()) {
         ("maistra.io", "ServiceMeshControlPlane") => mesh.control_planes.push(ControlPlane {
             version: j
@@ -227,7 +223,7 @@ pub fn add(mesh: &mut Mesh, doc: &Arc<Document>) {
             })
         }
         // Only `maistra.io` SMEs reach istiod; other groups are reported by MX105.
-        ("maistra.io", "ServiceMeshExtension") => mesh.extensions.push(extension(doc, m)),
+        ("maistra.io", "ServiceMeshExtension") => mesh.extensions.push(extension(j, m)),
         ("extensions.istio.io", "WasmPlugin") => mesh.wasm_plugins.push(WasmPlugin {
             selector: opt_labels(j.pointer("/spec/selector/matchLabels")),
             url: j
@@ -241,7 +237,7 @@ pub fn add(mesh: &mut Mesh, doc: &Arc<Document>) {
             priority: j.pointer("/spec/priority").and_then(J::as_i64),
             meta: m,
         }),
-        ("", "Service") => mesh.services.push(service(doc, m)),
+        ("", "Service") => mesh.services.push(service(j, m)),
         ("", "Namespace") => mesh.namespaces.push(Meta {
             namespace: m.name.clone(),
             ..m
@@ -279,7 +275,7 @@ pub fn add(mesh: &mut Mesh, doc: &Arc<Document>) {
         }),
         (_, k) => {
             if let Some((_, template)) = WORKLOAD_TEMPLATES.iter().find(|(wk, _)| *wk == k) {
-                mesh.workloads.push(workload(doc, m, template));
+                mesh.workloads.push(workload(j, m, template));
             }
         }
     }

@@ -4,6 +4,7 @@
 //! and the filter-chain builder can point findings at the source.
 
 pub mod build;
+pub mod index;
 pub mod version;
 
 use crate::diag::Location;
@@ -14,6 +15,17 @@ use std::sync::Arc;
 pub use version::MeshVersion;
 
 pub type Labels = BTreeMap<String, String>;
+
+/// The six phases istiod injects, case-sensitive; any other value is accepted by the API and
+/// never injected.
+pub const PHASES: [&str; 6] = [
+    "PreAuthN",
+    "PostAuthN",
+    "PreAuthZ",
+    "PostAuthZ",
+    "PreStats",
+    "PostStats",
+];
 
 /// Identity and origin of a resource.
 #[derive(Debug, Clone)]

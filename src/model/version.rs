@@ -18,6 +18,7 @@ impl Default for MeshVersion {
 }
 
 impl MeshVersion {
+    pub const V1_0: MeshVersion = MeshVersion { major: 1, minor: 0 };
     pub const V2_0: MeshVersion = MeshVersion { major: 2, minor: 0 };
     pub const V2_1: MeshVersion = MeshVersion { major: 2, minor: 1 };
     pub const V2_2: MeshVersion = MeshVersion { major: 2, minor: 2 };

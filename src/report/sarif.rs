@@ -147,10 +147,26 @@ pub fn render(report: &Report, paths: &RepoPaths) -> String {
         .map(|(i, r)| (r.id.as_str(), i))
         .collect();
     let mut occurrences = HashMap::new();
+    // GitHub code scanning rejects results without a location; findings about the run itself
+    // (a bad command-line suppression, say) are tool notifications in SARIF terms.
     let results: Vec<Value> = report
         .diagnostics
         .iter()
+        .filter(|d| d.location.is_some())
         .map(|d| result(d, report, paths, &rule_index, &mut occurrences))
+        .collect();
+    let notifications: Vec<Value> = report
+        .diagnostics
+        .iter()
+        .filter(|d| d.location.is_none() && d.suppressed.is_none())
+        .map(|d| {
+            json!({
+                "level": level(d.severity),
+                "message": {"text": d.message},
+                "descriptor": {"id": d.rule},
+                "associatedRule": {"id": d.rule, "index": rule_index.get(d.rule).copied().unwrap_or(0)},
+            })
+        })
         .collect();
     let doc = json!({
         "$schema": SCHEMA_URI,
@@ -163,6 +179,10 @@ pub fn render(report: &Report, paths: &RepoPaths) -> String {
                 "rules": rules.iter().map(rule_descriptor).collect::<Vec<_>>(),
             }},
             "columnKind": "unicodeCodePoints",
+            "invocations": [{
+                "executionSuccessful": true,
+                "toolExecutionNotifications": notifications,
+            }],
             "results": results,
             "properties": {"meshVersion": report.mesh_version, "files": report.files},
         }],
