@@ -1,7 +1,14 @@
 //! Benchmark: lint a generated repository of 20,000 resources (5,000 workloads with their
-//! Services, 1,000 extensions, policies, namespaces). Prints wall time and peak memory.
+//! Services, 1,000 extensions, policies, namespaces) through every stage, once without images
+//! (load, model, checks, chains) and once with a 20-image OCI layout (plus image reading, ABI
+//! checks and starting the modules). Prints wall time and peak memory, one line per variant.
 //!
-//! Run: `cargo bench --bench lint` (figures go to docs/performance.md).
+//! Run: `cargo bench --bench lint` (figures go to docs/performance.md). Peak RSS is the
+//! process high-water mark, so the images variant runs second and its figure includes the
+//! first's.
+
+#[path = "support/mod.rs"]
+mod support;
 
 use meshext_lint::lint::{lint, LintOptions};
 use std::fmt::Write as _;
@@ -10,9 +17,13 @@ use std::time::Instant;
 const NAMESPACES: usize = 50;
 const WORKLOADS: usize = 5_000;
 const EXTENSIONS: usize = 1_000;
+const RESOURCES: usize = 20_000;
+const IMAGES: usize = 20;
 
-/// Writes the repository; returns the number of resources.
-fn generate(dir: &std::path::Path) -> usize {
+/// Writes the repository; returns the number of resources. With `pinned_images`, every
+/// SME uses one of the `IMAGES` images `quay.io/acme/ext{i}:1.0` (so a packed layout
+/// resolves them all); otherwise each SME names its own tag.
+fn generate(dir: &std::path::Path, pinned_images: bool) -> usize {
     let mut count = 0;
     let mut cp = String::from(
         "apiVersion: maistra.io/v2\nkind: ServiceMeshControlPlane\nmetadata: {name: basic, namespace: istio-system}\nspec:\n  version: v2.1\n  telemetry: {type: Istiod}\n---\napiVersion: maistra.io/v1\nkind: ServiceMeshMemberRoll\nmetadata: {name: default, namespace: istio-system}\nspec:\n  members:\n",
@@ -23,6 +34,8 @@ fn generate(dir: &std::path::Path) -> usize {
     count += 2;
     std::fs::create_dir_all(dir.join("istio-system")).unwrap();
     std::fs::write(dir.join("istio-system/control-plane.yaml"), cp).unwrap();
+    // Policies fill up to RESOURCES; the remainder goes to the first namespaces.
+    let policies = RESOURCES - 2 - NAMESPACES - 2 * WORKLOADS - EXTENSIONS;
     for n in 0..NAMESPACES {
         let ns = format!("ns{n}");
         let d = dir.join(&ns);
@@ -39,10 +52,15 @@ fn generate(dir: &std::path::Path) -> usize {
             count += 2;
         }
         for e in (0..EXTENSIONS).filter(|e| e % NAMESPACES == n) {
+            let tag = if pinned_images {
+                "1.0".to_string()
+            } else {
+                format!("1.{e}")
+            };
             write!(
                 text,
-                "---\napiVersion: maistra.io/v1\nkind: ServiceMeshExtension\nmetadata: {{name: ext{e}, namespace: {ns}}}\nspec:\n  image: quay.io/acme/ext{}:1.{e}\n  phase: {}\n  priority: {}\n  workloadSelector:\n    labels: {{tier: t{}}}\n  config:\n    header: x-ext-{e}\n    value: \"é{e}\"\n",
-                e % 20,
+                "---\napiVersion: maistra.io/v1\nkind: ServiceMeshExtension\nmetadata: {{name: ext{e}, namespace: {ns}}}\nspec:\n  image: quay.io/acme/ext{}:{tag}\n  phase: {}\n  priority: {}\n  workloadSelector:\n    labels: {{tier: t{}}}\n  config:\n    x-ext-{e}: \"é{e}\"\n    cluster: \"outbound|8080||auth.ns{n}.svc.cluster.local\"\n",
+                e % IMAGES,
                 ["PreAuthN", "PostAuthN", "PreAuthZ", "PostAuthZ", "PreStats", "PostStats"][e % 6],
                 e % 13,
                 e % 7
@@ -50,8 +68,7 @@ fn generate(dir: &std::path::Path) -> usize {
             .unwrap();
             count += 1;
         }
-        // Fill up to 20,000 resources with policies.
-        let per_ns = (20_000 - 2 - NAMESPACES - 2 * WORKLOADS - EXTENSIONS) / NAMESPACES;
+        let per_ns = policies / NAMESPACES + usize::from(n < policies % NAMESPACES);
         for p in 0..per_ns {
             write!(
                 text,
@@ -67,32 +84,53 @@ fn generate(dir: &std::path::Path) -> usize {
     count
 }
 
-fn peak_rss_mib() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb / 1024.0)
+fn run(label: &str, opts: &LintOptions, resources: usize) {
+    let mut best = f64::MAX;
+    let mut findings = Vec::new();
+    for _ in 0..3 {
+        let start = Instant::now();
+        let out = lint(opts).expect("lint");
+        best = best.min(start.elapsed().as_secs_f64());
+        assert_eq!(out.documents.len(), resources);
+        findings = out.diagnostics.iter().map(|d| d.rule).collect();
+    }
+    let mut by_rule = std::collections::BTreeMap::<&str, usize>::new();
+    for r in &findings {
+        *by_rule.entry(r).or_default() += 1;
+    }
+    println!(
+        "lint{label}: {resources} resources ({WORKLOADS} workloads, {EXTENSIONS} SMEs): best of 3 {best:.3} s, {} findings {by_rule:?}, peak RSS {:.0} MiB (load {})",
+        findings.len(),
+        support::peak_rss_mib(),
+        support::load_average()
+    );
 }
 
 fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let resources = generate(dir.path());
-    let opts = LintOptions {
-        paths: vec![dir.path().to_string_lossy().into_owned()],
-        ..Default::default()
-    };
-    let mut best = f64::MAX;
-    let mut findings = 0;
-    for _ in 0..3 {
-        let start = Instant::now();
-        let out = lint(&opts).expect("lint");
-        best = best.min(start.elapsed().as_secs_f64());
-        findings = out.diagnostics.len();
-        assert_eq!(out.documents.len(), resources);
-    }
-    println!(
-        "lint: {resources} resources ({WORKLOADS} workloads, {EXTENSIONS} extensions): best of 3 {:.3} s, {findings} findings, peak RSS {:.0} MiB",
-        best,
-        peak_rss_mib().unwrap_or(f64::NAN)
+    let plain = dir.path().join("plain");
+    let resources = generate(&plain, false);
+    assert_eq!(resources, RESOURCES);
+    run(
+        "",
+        &LintOptions {
+            paths: vec![plain.to_string_lossy().into_owned()],
+            ..Default::default()
+        },
+        resources,
+    );
+
+    let pinned = dir.path().join("pinned");
+    generate(&pinned, true);
+    let layout = dir.path().join("layout");
+    support::pack_images(&layout, "quay.io/acme/ext", IMAGES);
+    run(
+        &format!(" --images ({IMAGES} images)"),
+        &LintOptions {
+            paths: vec![pinned.to_string_lossy().into_owned()],
+            images: vec![layout],
+            ..Default::default()
+        },
+        resources,
     );
 }

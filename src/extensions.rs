@@ -9,6 +9,9 @@ use crate::chain::{ExtensionDefaults, ManifestDefaults};
 use crate::diag::{Diagnostic, Location};
 use crate::image::{self, Image, ImageStore, Manifest};
 use crate::model::{Mesh, MeshVersion};
+use crate::simulate::checks::runtime_checks_compiled;
+use crate::simulate::vm::{self, Engine, Limits};
+use crate::simulate::Profile;
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -219,18 +222,38 @@ pub fn runtime_checks(mesh: &Mesh, res: &Resolution) -> Vec<Diagnostic> {
             .push(i);
     }
     let jobs: Vec<_> = jobs.into_iter().collect();
+    // Compile each module once (in parallel), then start it for every job: SMEs sharing an
+    // image differ only in name and configuration.
+    let limits = Limits::default();
+    let profile = Profile::for_mesh(version);
+    let mut digests: BTreeMap<&str, usize> = BTreeMap::new();
+    for ((digest, _, _), users) in &jobs {
+        digests.entry(digest.as_str()).or_insert(users[0]);
+    }
+    let compiled: BTreeMap<&str, (Engine, Result<vm::Compiled, vm::LoadError>)> = digests
+        .into_par_iter()
+        .map(|(digest, user)| {
+            let a = res.by_extension[user].as_ref().expect("resolved above");
+            let module = a.module.as_ref().expect("checked above");
+            let engine = vm::engine(&limits);
+            let c = vm::compile(&engine, module, &limits);
+            (digest, (engine, c))
+        })
+        .collect();
     let found: Vec<Vec<Diagnostic>> = jobs
         .par_iter()
-        .map(|((_, name, config), users)| {
+        .map(|((digest, name, config), users)| {
             let first = &mesh.extensions[users[0]];
             let a = res.by_extension[users[0]].as_ref().expect("resolved above");
-            let module = a.module.as_ref().expect("checked above");
             let at = first.meta.loc("/spec/image");
-            let mut ds = crate::simulate::runtime_checks(
+            let (engine, module) = &compiled[digest.as_str()];
+            let mut ds = runtime_checks_compiled(
+                engine,
                 module,
                 name,
                 config,
-                version,
+                profile,
+                limits,
                 &at,
                 &first.meta.display(),
             );

@@ -71,12 +71,38 @@ pub fn runtime_checks_with(
     at: &Location,
     resource: &str,
 ) -> Vec<Diagnostic> {
+    let engine = vm::engine(&limits);
+    let compiled = vm::compile(&engine, module, &limits);
+    runtime_checks_compiled(
+        &engine,
+        &compiled,
+        sme_name,
+        configuration,
+        profile,
+        limits,
+        at,
+        resource,
+    )
+}
+
+/// [`runtime_checks_with`] for a module already compiled with `engine` (by [`vm::compile`]
+/// with the same `limits`): lint compiles each module once and starts it for every SME.
+#[allow(clippy::too_many_arguments)]
+pub fn runtime_checks_compiled(
+    engine: &vm::Engine,
+    compiled: &Result<vm::Compiled, LoadError>,
+    sme_name: &str,
+    configuration: &str,
+    profile: Profile,
+    limits: Limits,
+    at: &Location,
+    resource: &str,
+) -> Vec<Diagnostic> {
     let d = |rule: &'static str, msg: String| {
         Diagnostic::new(rule, msg).at(at.clone()).resource(resource)
     };
-    let engine = vm::engine(&limits);
     let root_id = format!("{sme_name}_root");
-    let compiled = match vm::compile(&engine, module, &limits) {
+    let compiled = match compiled {
         Ok(c) => c,
         Err(e) => return vec![d("MX701", format!("the module cannot be loaded by the {}: {e}", profile.label())).help("Build the module for the proxy-wasm ABI this mesh version accepts (see `meshext-lint explain MX701`).")],
     };
@@ -89,8 +115,8 @@ pub fn runtime_checks_with(
     });
     let shared = Rc::new(RefCell::new(Shared::default()));
     let mut vm = match Vm::load(
-        &engine,
-        &compiled,
+        engine,
+        compiled,
         plugin,
         Rc::new(WorkloadInfo::default()),
         profile,

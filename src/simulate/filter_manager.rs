@@ -1055,12 +1055,15 @@ impl FilterManager {
         ctx: u32,
         eos: bool,
     ) {
-        let before = {
-            let st = run.st.borrow();
+        let slot = usize::from(dir == Dir::Enc);
+        let n = {
+            let mut st = run.st.borrow_mut();
+            // The host snapshots the map on the callback's first write (for the trace diff).
+            st.headers_before_write[slot] = None;
             if dir == Dir::Dec {
-                st.req_headers.clone()
+                st.req_headers.len() as i32
             } else {
-                st.resp_headers.clone()
+                st.resp_headers.len() as i32
             }
         };
         self.set_access(vmi, ctx, |a| {
@@ -1070,7 +1073,6 @@ impl FilterManager {
                 a.resp_headers = true
             }
         });
-        let n = before.len() as i32;
         let (name, f) = {
             let vm = self.vm(vmi).expect("ready");
             if dir == Dir::Dec {
@@ -1087,13 +1089,15 @@ impl FilterManager {
         };
         let mut ev = self.event(run, i, vmi, name);
         {
-            let st = run.st.borrow();
-            let after = if dir == Dir::Dec {
-                &st.req_headers
-            } else {
-                &st.resp_headers
-            };
-            diff_headers("", &before, after, &mut ev.changes);
+            let mut st = run.st.borrow_mut();
+            if let Some(before) = st.headers_before_write[slot].take() {
+                let after = if dir == Dir::Dec {
+                    &st.req_headers
+                } else {
+                    &st.resp_headers
+                };
+                diff_headers("", &before, after, &mut ev.changes);
+            }
         }
         let effects = std::mem::take(&mut self.vm(vmi).expect("ready").store.data_mut().effects);
         let local = effects

@@ -38,23 +38,27 @@ impl HeaderMap {
 
     /// First value of `key` (case-insensitive).
     pub fn get(&self, key: &str) -> Option<&str> {
-        let key = key.to_ascii_lowercase();
+        // Stored keys are lower-cased, so this equals comparing with the lower-cased key
+        // without allocating it (lookups run several times per callback).
         self.0
             .iter()
-            .find(|(k, _)| *k == key)
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
             .map(|(_, v)| v.as_str())
     }
 
     /// All values of `key` joined by `,` (how Envoy presents multi-value headers as properties).
     pub fn get_joined(&self, key: &str) -> Option<String> {
-        let key = key.to_ascii_lowercase();
-        let vals: Vec<&str> = self
-            .0
-            .iter()
-            .filter(|(k, _)| *k == key)
-            .map(|(_, v)| v.as_str())
-            .collect();
-        (!vals.is_empty()).then(|| vals.join(","))
+        let mut out: Option<String> = None;
+        for (_, v) in self.0.iter().filter(|(k, _)| k.eq_ignore_ascii_case(key)) {
+            match &mut out {
+                None => out = Some(v.clone()),
+                Some(o) => {
+                    o.push(',');
+                    o.push_str(v);
+                }
+            }
+        }
+        out
     }
 
     pub fn add(&mut self, key: &str, value: &str) {

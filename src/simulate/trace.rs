@@ -126,6 +126,9 @@ impl SimReport {
 
 /// Header edits between two snapshots, for the trace.
 pub fn diff_headers(prefix: &str, before: &HeaderMap, after: &HeaderMap, out: &mut Vec<String>) {
+    if before == after {
+        return; // most callbacks change nothing: skip the per-name comparison
+    }
     let names = |m: &HeaderMap| {
         let mut v: Vec<String> = Vec::new();
         for (k, _) in &m.0 {

@@ -8,8 +8,9 @@ use super::host::{self, Abi, ContextInfo, HostState, LogLine, PluginInfo, Worklo
 use serde::Serialize;
 use std::cell::RefCell;
 use std::rc::Rc;
+pub use wasmi::Engine;
 use wasmi::{
-    Engine, Error, Instance, Module, Store, StoreLimitsBuilder, TypedFunc, WasmParams, WasmResults,
+    Error, Instance, Module, Store, StoreLimitsBuilder, TypedFunc, WasmParams, WasmResults,
 };
 
 /// Resource limits for every VM call.

@@ -66,6 +66,17 @@ fn with_map<R>(
     };
     let mut st = stream.borrow_mut();
     if live {
+        if mode == Mode::Write && (ty == 0 || ty == 2) {
+            let st = &mut *st;
+            let (slot, m) = if ty == 0 {
+                (&mut st.headers_before_write[0], &st.req_headers)
+            } else {
+                (&mut st.headers_before_write[1], &st.resp_headers)
+            };
+            if slot.is_none() {
+                *slot = Some(m.clone());
+            }
+        }
         let m = match ty {
             0 => &mut st.req_headers,
             1 => &mut st.req_trailers,

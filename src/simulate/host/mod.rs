@@ -125,6 +125,10 @@ pub struct HttpState {
     pub response_size: u64,
     /// Copies kept for the access-log phase.
     pub log_req_headers: HeaderMap,
+    /// Request / response headers as they were before the first write of the current
+    /// callback (taken by the host on that write), so the trace can show the edits without
+    /// copying the maps for callbacks that change nothing.
+    pub headers_before_write: [Option<HeaderMap>; 2],
 }
 
 /// Which maps and buffers a context may use right now (Envoy keeps a pointer per map and

@@ -1,0 +1,165 @@
+//! `cargo bench --bench simulate`: requests per second through a chain of four real Rust SDK
+//! filters (oob-auth with a mocked callout, header-append, body-rewrite, counter, then the
+//! router) on one thread, and the cold start of modules (compile + instantiate + start
+//! functions + proxy_on_vm_start + proxy_on_configure) for a sample module and a generated
+//! 3.5 MB module.
+
+#[path = "support/mod.rs"]
+mod support;
+
+use meshext_lint::diag::Location;
+use meshext_lint::model::MeshVersion;
+use meshext_lint::simulate::{
+    self, parse_scenario, vm, ExtensionFilter, FilterManager, Limits, Profile, SimFilter,
+    WorkloadInfo,
+};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use support::{ms, time_n};
+
+fn ext(name: &str, module: Arc<Vec<u8>>, config: &str) -> SimFilter {
+    SimFilter::Extension(ExtensionFilter {
+        name: name.into(),
+        namespace: "shop".into(),
+        module,
+        configuration: config.into(),
+        root_id: format!("{name}_root"),
+        plugin_name: name.into(),
+    })
+}
+
+const SCENARIO: &str = r#"
+requests:
+  - name: allowed
+    request: {method: GET, path: /hello, headers: {x-user: alice, accept: text/plain}}
+    http_calls:
+      - cluster: "outbound|8080||auth.shop.svc.cluster.local"
+        response: {status: 200, body: alice}
+    upstream: {status: 200, headers: {content-type: text/plain}, body: "hello world"}
+"#;
+
+fn throughput() {
+    let m = |n: &str| Arc::new(support::sample_module(n));
+    let chain = [
+        ext(
+            "auth",
+            m("oob-auth"),
+            r#"{"cluster":"outbound|8080||auth.shop.svc.cluster.local"}"#,
+        ),
+        ext("hdr", m("header-append"), r#"{"x-served-by":"bench"}"#),
+        ext(
+            "rw",
+            m("body-rewrite"),
+            r#"{"from":"hello","to":"goodbye"}"#,
+        ),
+        ext("count", m("counter"), r#"{"tick_ms":1000}"#),
+        SimFilter::Builtin {
+            name: "router".into(),
+        },
+    ];
+    let sc = parse_scenario("bench.yaml", SCENARIO).expect("scenario");
+    let spec = &sc.requests[0];
+    let workload = WorkloadInfo::default();
+    let input = spec.input(&workload.service_host);
+    let mut fm = FilterManager::new(
+        &chain,
+        workload,
+        Profile::for_mesh(MeshVersion::V2_1),
+        Limits::default(),
+        1,
+    );
+    assert!(fm.startup_problems.is_empty(), "{:#?}", fm.startup_problems);
+    let mut one = || fm.run_request(&spec.name, &input, spec.upstream.as_ref(), &spec.http_calls);
+    // Behaviour check on the first request: every filter did its job.
+    let r = one();
+    let resp = r.response.as_ref().expect("answered");
+    assert_eq!(resp.status, 200);
+    assert_eq!(String::from_utf8_lossy(&resp.body), "goodbye world");
+    assert_eq!(resp.headers.get("x-served-by"), Some("bench"));
+    assert_eq!(resp.headers.get("x-request-count"), Some("1"));
+    assert_eq!(r.http_calls.len(), 1);
+    for _ in 0..500 {
+        one();
+    }
+    let budget = Duration::from_secs(5);
+    let start = Instant::now();
+    let cpu = support::thread_cpu();
+    let mut n = 0u64;
+    while n < 100_000 && (n < 2_000 || start.elapsed() < budget) {
+        std::hint::black_box(one());
+        n += 1;
+    }
+    let t = start.elapsed().as_secs_f64();
+    let on_cpu = (support::thread_cpu() - cpu).as_secs_f64();
+    println!(
+        "simulate: {n} requests through oob-auth (mocked callout) → header-append → body-rewrite → counter → router on one thread: {:.0} req/s wall-clock ({:.1} µs per request), {:.0} req per CPU-second, {} trace events per request (load {})",
+        n as f64 / t,
+        t * 1e6 / n as f64,
+        n as f64 / on_cpu,
+        r.trace.len(),
+        support::load_average()
+    );
+}
+
+fn cold_start(label: &str, module: Arc<Vec<u8>>, config: &str, runs: usize) {
+    let limits = Limits::default();
+    let engine = vm::engine(&limits);
+    let (mean, min, max) = time_n(runs, || vm::compile(&engine, &module, &limits).is_ok());
+    println!(
+        "cold start {label} ({:.2} MB): compile only: mean {} (min {}, max {})",
+        module.len() as f64 / 1e6,
+        ms(mean),
+        ms(min),
+        ms(max)
+    );
+    let chain = [ext("x", module.clone(), config)];
+    let (mean, min, max) = time_n(runs, || {
+        let fm = FilterManager::new(
+            &chain,
+            WorkloadInfo::default(),
+            Profile::for_mesh(MeshVersion::V2_1),
+            limits,
+            1,
+        );
+        assert!(fm.startup_problems.is_empty(), "{:#?}", fm.startup_problems);
+    });
+    println!(
+        "cold start {label}: compile + instantiate + start + on_vm_start + on_configure (simulate): mean {} (min {}, max {})",
+        ms(mean),
+        ms(min),
+        ms(max)
+    );
+    let at = Location::file_only("sme.yaml");
+    let (mean, min, max) = time_n(runs, || {
+        let found = simulate::runtime_checks(&module, "x", config, MeshVersion::V2_1, &at, "bench");
+        assert!(found.is_empty(), "{found:#?}");
+    });
+    println!(
+        "cold start {label}: lint runtime check (MX70x, same start-up): mean {} (min {}, max {})",
+        ms(mean),
+        ms(min),
+        ms(max)
+    );
+}
+
+fn main() {
+    // `cargo bench --bench simulate -- throughput` runs only that part (for profiling).
+    let only: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with("--"));
+    throughput();
+    if only.as_deref() == Some("throughput") {
+        return;
+    }
+    cold_start(
+        "header-append.wasm",
+        Arc::new(support::sample_module("header-append")),
+        r#"{"x-a":"b"}"#,
+        20,
+    );
+    cold_start(
+        "generated 3.5 MB module",
+        Arc::new(support::big_module(3_500_000)),
+        "{}",
+        5,
+    );
+    println!("(load {})", support::load_average());
+}
