@@ -897,3 +897,37 @@ fn simulate_root_id_for_fixed_root_id_sdks() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("503"), "{out}");
 }
+
+/// `--fuel` bounds a runaway module from the command line: an infinite loop fails the filter
+/// (503) quickly and the report names the limit.
+#[test]
+fn simulate_fuel_flag_stops_an_infinite_loop() {
+    let dir = tempfile::tempdir().unwrap();
+    let module = dir.path().join("hostile.wasm");
+    std::fs::write(
+        &module,
+        wat::parse_file(root().join("tests/fixtures/wat/sim_hostile.wat")).unwrap(),
+    )
+    .unwrap();
+    let scenario = write(
+        dir.path(),
+        "s.yaml",
+        "requests:\n  - name: loop\n    upstream: {status: 200}\n    expect: {status: 200}\n",
+    );
+    let start = std::time::Instant::now();
+    let (code, out, _) = sh(&[
+        "simulate",
+        "--module",
+        module.to_str().unwrap(),
+        "--config",
+        "L",
+        "--fuel",
+        "2000000",
+        "--scenario",
+        scenario.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("fuel"), "{out}");
+    assert!(out.contains("503") || out.contains("reset"), "{out}");
+    assert!(start.elapsed() < std::time::Duration::from_secs(30));
+}

@@ -218,3 +218,30 @@ fn a_request_paused_until_a_tick_resumes_when_the_timer_fires() {
         .count();
     assert!((1..=1000).contains(&ticks), "{ticks} ticks");
 }
+
+/// A status Envoy does not know (77 from a headers callback, 9 from a body callback) continues
+/// the stream, as Envoy's conversions do; the trace says so instead of stalling.
+#[test]
+fn unknown_filter_statuses_continue_like_envoy() {
+    let chain = [
+        ext(wat("sim_unknown_status"), ""),
+        SimFilter::Builtin {
+            name: "router".into(),
+        },
+    ];
+    let r = run(
+        &chain,
+        "requests:\n  - name: r\n    upstream: {status: 200, body: hello}\n    expect: {status: 200, response_body: hello, upstream_called: true}\n",
+        MeshVersion::V2_1,
+    );
+    assert_eq!(r.exit_code(), 0, "{}", simulate::render::human(&r));
+    let human = simulate::render::human(&r);
+    assert!(
+        human.contains("77 (not a FilterHeadersStatus) → Continue"),
+        "{human}"
+    );
+    assert!(
+        human.contains("9 (not a FilterDataStatus) → Continue"),
+        "{human}"
+    );
+}

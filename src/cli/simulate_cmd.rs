@@ -51,7 +51,7 @@ pub struct SimulateArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     pub format: SimFormat,
-    /// Wasm instructions (fuel) per call into a module [default: the config's, else 2e9].
+    /// Wasm instructions (fuel) per call into a module [default: the config's, else 5e8].
     #[arg(long)]
     pub fuel: Option<u64>,
     /// Linear memory per module instance, MiB [default: the config's, else 512].

@@ -133,7 +133,7 @@ pub struct FilterManager {
 /// A module compiled once per distinct byte string.
 type CompileResult = Result<Rc<Compiled>, vm::LoadError>;
 
-const MAX_TICKS_PER_ADVANCE: usize = 100_000;
+const MAX_TICKS_PER_ADVANCE: usize = 10_000;
 const MAX_STEPS_PER_REQUEST: usize = 1_000_000;
 /// How long a paused request may wait for a root's timer to resume it: Envoy's default
 /// `stream_idle_timeout` (5 minutes). Past it the request is reported as stalled.
@@ -1111,10 +1111,13 @@ impl FilterManager {
                 self.fail_stream(run, i, dir);
             }
             Ok(code) => {
-                // StopIteration (1) becomes StopAllIterationAndWatermark; ContinueAndEndStream (2) continues.
-                let stop_all = local || (code != 0 && code != 2);
+                // StopIteration (1) becomes StopAllIterationAndWatermark; ContinueAndEndStream (2)
+                // and any value Envoy does not know continue (its conversion's `default:` case).
+                let stop_all = local || matches!(code, 1 | 3 | 4);
                 ev.result = if stop_all {
                     "StopAllIterationAndWatermark".into()
+                } else if !(0..=4).contains(&code) {
+                    format!("{code} (not a FilterHeadersStatus) → Continue, as Envoy treats unknown values")
                 } else {
                     "Continue".into()
                 };
@@ -1236,13 +1239,22 @@ impl FilterManager {
                 }
             }
         };
-        ev.result = match code {
-            0 => "Continue",
-            1 => "StopIterationAndBuffer",
-            2 => "StopIterationAndWatermark",
-            _ => "StopIterationNoBuffer",
-        }
-        .into();
+        // Values Envoy does not know continue (its conversion's `default:` case).
+        let code = if !(0..=3).contains(&code) {
+            ev.result = format!(
+                "{code} (not a FilterDataStatus) → Continue, as Envoy treats unknown values"
+            );
+            0
+        } else {
+            ev.result = match code {
+                0 => "Continue",
+                1 => "StopIterationAndBuffer",
+                2 => "StopIterationAndWatermark",
+                _ => "StopIterationNoBuffer",
+            }
+            .into();
+            code
+        };
         let idx = run.report.trace.len();
         run.report.trace.push(ev);
         let ds = if dir == Dir::Dec {

@@ -29,7 +29,9 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            fuel_per_call: 2_000_000_000,
+            // Generous for real start-ups (a Go runtime initialises in far less), and a runaway
+            // loop still stops in about a second.
+            fuel_per_call: 500_000_000,
             memory_bytes: 512 << 20,
             max_recursion_depth: 1000,
             max_module_bytes: 64 << 20,
