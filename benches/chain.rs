@@ -5,6 +5,7 @@
 mod support;
 
 use meshext_lint::chain::{build_chains, check, ExtensionDefaults};
+use meshext_lint::model::PHASES;
 use meshext_lint::model::*;
 use std::time::Instant;
 
@@ -19,14 +20,6 @@ fn main() {
     const NAMESPACES: usize = 100;
     const WORKLOADS: usize = 10_000;
     const SMES: usize = 1_000;
-    const PHASES: [&str; 6] = [
-        "PreAuthN",
-        "PostAuthN",
-        "PreAuthZ",
-        "PostAuthZ",
-        "PreStats",
-        "PostStats",
-    ];
     let mut mesh = Mesh {
         version: MeshVersion::V2_1,
         ..Mesh::default()

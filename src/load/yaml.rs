@@ -341,13 +341,7 @@ pub fn parse(text: &str, limits: Limits) -> Parsed {
                     fail(&mut out, "unbalanced sequence".into(), span);
                     return out;
                 };
-                let node = Node {
-                    span: Span {
-                        start: start.start,
-                        end: span.end.max(start.start),
-                    },
-                    value: Value::Seq(items),
-                };
+                let node = closed(start, span, Value::Seq(items));
                 register(&mut anchors, anchor, &node);
                 node
             }
@@ -362,13 +356,7 @@ pub fn parse(text: &str, limits: Limits) -> Parsed {
                     fail(&mut out, "unbalanced mapping".into(), span);
                     return out;
                 };
-                let node = Node {
-                    span: Span {
-                        start: start.start,
-                        end: span.end.max(start.start),
-                    },
-                    value: Value::Map(entries),
-                };
+                let node = closed(start, span, Value::Map(entries));
                 register(&mut anchors, anchor, &node);
                 node
             }
@@ -458,6 +446,17 @@ pub fn parse(text: &str, limits: Limits) -> Parsed {
         }
     }
     out
+}
+
+/// A finished collection spanning from its start event to its end event.
+fn closed(start: Span, end: Span, value: Value) -> Node {
+    Node {
+        span: Span {
+            start: start.start,
+            end: end.end.max(start.start),
+        },
+        value,
+    }
 }
 
 fn register(anchors: &mut HashMap<usize, Node>, anchor: usize, node: &Node) {
