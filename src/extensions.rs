@@ -23,6 +23,8 @@ pub struct Analysed {
     /// The reference used in messages (the first SME's `spec.image`).
     pub reference: String,
     pub manifest: Option<Manifest>,
+    /// The image's `manifest.yaml` text, so reports can show snippets inside the image.
+    pub manifest_source: Option<Arc<crate::source::SourceFile>>,
     pub module_path: Option<String>,
     pub module: Option<Arc<[u8]>>,
     pub module_info: Option<ModuleInfo>,
@@ -79,6 +81,7 @@ fn analyse(image: Arc<Image>, reference: String, version: MeshVersion) -> Analys
         image,
         reference,
         manifest: pkg.manifest,
+        manifest_source: pkg.manifest_source,
         module_path: pkg.module_path,
         module: pkg.module_bytes,
         module_info: None,

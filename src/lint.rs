@@ -104,6 +104,14 @@ pub fn analyse(out: &mut Outcome, opts: &LintOptions) {
         out.diagnostics.extend(problems);
         out.resolution = extensions::resolve(&out.mesh, &store);
         out.diagnostics.append(&mut out.resolution.diagnostics);
+        // Findings inside an image's manifest.yaml get snippets like any other file.
+        for a in out.resolution.by_extension.iter().flatten() {
+            if let Some(src) = &a.manifest_source {
+                out.sources
+                    .entry(src.name.clone())
+                    .or_insert_with(|| src.clone());
+            }
+        }
     }
     let defaults = out.resolution.defaults(&out.mesh);
     out.chains = chain::build_chains(&out.mesh, &defaults);
@@ -181,8 +189,16 @@ pub fn run(opts: &RunOptions) -> Result<Outcome, UsageError> {
     }
     if opts.context.is_some() {
         let names: HashSet<String> = targets.iter().map(input_name).collect();
-        out.diagnostics
-            .retain(|d| d.location.as_ref().is_none_or(|l| names.contains(&l.file)));
+        // A finding inside an image (`REF!/manifest.yaml`, a module) belongs to the resources
+        // that use the image: keep it when one of them is in a given file.
+        let in_image = |file: &str| file.contains("!/");
+        out.diagnostics.retain(|d| {
+            d.location.as_ref().is_none_or(|l| {
+                names.contains(&l.file)
+                    || (in_image(&l.file)
+                        && d.related.iter().any(|r| names.contains(&r.location.file)))
+            })
+        });
         out.files = targets.len();
     }
     out.diagnostics.sort_by_key(|d| d.sort_key());

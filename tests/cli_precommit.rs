@@ -267,3 +267,50 @@ fn context_accepts_a_space_separated_directory() {
         assert_eq!(out.status.code(), Some(0));
     }
 }
+
+/// With `--context`, a finding inside an image (here MX502 in the module) is reported when a
+/// resource that uses the image is in the given files, and not otherwise.
+#[test]
+fn image_findings_follow_the_resources_that_use_the_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    for f in [
+        "istio-system/control-plane.yaml",
+        "istio-system/extensions.yaml",
+        "shop/web.yaml",
+    ] {
+        let to = dir.path().join("mesh").join(f);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(root.join("samples/mesh").join(f), &to).unwrap();
+    }
+    let images = root.join("samples/images");
+    let lint = |file: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_meshext-lint"))
+            .current_dir(dir.path())
+            .args([
+                "lint",
+                "--no-config",
+                "--no-runtime",
+                "--mesh-version",
+                "v2.0",
+                "--format",
+                "json",
+                "--context",
+                "mesh",
+                "--images",
+            ])
+            .arg(&images)
+            .arg(file)
+            .output()
+            .unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        json["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["rule"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert!(lint("mesh/istio-system/extensions.yaml").contains(&"MX502".to_string()));
+    assert!(!lint("mesh/shop/web.yaml").contains(&"MX502".to_string()));
+}
