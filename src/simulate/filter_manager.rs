@@ -17,6 +17,7 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 use std::sync::Arc;
+use wasmi::{TypedFunc, WasmParams};
 
 /// One filter of the effective chain, as the chain builder hands it over.
 #[derive(Debug, Clone)]
@@ -128,6 +129,9 @@ pub struct FilterManager {
     pub startup_problems: Vec<StartupProblem>,
     next_conn: u64,
     request_seq: u64,
+    /// Trace length of the previous request: the next trace is allocated at that size once
+    /// instead of growing (each growth of a large `Vec` is a costly allocation).
+    trace_hint: usize,
 }
 
 /// A module compiled once per distinct byte string.
@@ -170,6 +174,22 @@ struct Run<'a> {
     report: RequestReport,
 }
 
+impl Run<'_> {
+    fn ds(&mut self, dir: Dir, i: usize) -> &mut DirState {
+        match dir {
+            Dir::Dec => &mut self.dec[i],
+            Dir::Enc => &mut self.enc[i],
+        }
+    }
+
+    fn queue(&mut self, dir: Dir, i: usize) -> &mut VecDeque<Frame> {
+        match dir {
+            Dir::Dec => &mut self.dq[i],
+            Dir::Enc => &mut self.eq[i],
+        }
+    }
+}
+
 impl FilterManager {
     /// Loads every extension of the chain (one VM each) and starts its plugin.
     pub fn new(
@@ -191,6 +211,7 @@ impl FilterManager {
             startup_problems: Vec::new(),
             next_conn: 1,
             request_seq: 0,
+            trace_hint: 0,
         };
         let mut compiled: Vec<(Arc<Vec<u8>>, CompileResult)> = Vec::new();
         for f in chain {
@@ -359,17 +380,8 @@ impl FilterManager {
             };
             let mut calls = Vec::new();
             if let Some(vm) = self.vm(vmi) {
-                if let Some(f) = vm.ex.on_tick {
-                    match vm.invoke(f, root as i32, root, "proxy_on_tick") {
-                        Ok(()) => ev.result = "done".into(),
-                        Err(fl) => {
-                            ev.result = "trap".into();
-                            ev.failure = Some(fl);
-                        }
-                    }
-                }
-                ev.logs = vm.take_logs();
-                for e in std::mem::take(&mut vm.store.data_mut().effects) {
+                let f = vm.ex.on_tick;
+                for e in run_async(vm, &mut ev, f, root as i32, root, "proxy_on_tick") {
                     if let Effect::HttpCall(c) = e {
                         calls.push(c);
                     }
@@ -397,17 +409,9 @@ impl FilterManager {
                     callback: format!("proxy_on_queue_ready(token {token})"),
                     ..Default::default()
                 };
-                if let Some(f) = vm.ex.on_queue_ready {
-                    match vm.invoke(f, (root as i32, token as i32), root, "proxy_on_queue_ready") {
-                        Ok(()) => t.result = "done".into(),
-                        Err(fl) => {
-                            t.result = "trap".into();
-                            t.failure = Some(fl);
-                        }
-                    }
-                }
-                t.logs = vm.take_logs();
-                vm.store.data_mut().effects.clear();
+                let f = vm.ex.on_queue_ready;
+                let params = (root as i32, token as i32);
+                run_async(vm, &mut t, f, params, root, "proxy_on_queue_ready");
                 trace.push(t);
             }
         }
@@ -428,31 +432,7 @@ impl FilterManager {
                 callback: format!("proxy_on_http_call_response(token {})", call.token),
                 ..Default::default()
             };
-            if let Some(f) = vm.ex.on_http_call_response {
-                vm.store.data_mut().callout = Some(resp.clone());
-                let r = vm.invoke(
-                    f,
-                    (
-                        call.root as i32,
-                        call.token as i32,
-                        resp.headers.len() as i32,
-                        resp.body.len() as i32,
-                        resp.trailers.len() as i32,
-                    ),
-                    call.root,
-                    "proxy_on_http_call_response",
-                );
-                vm.store.data_mut().callout = None;
-                match r {
-                    Ok(()) => t.result = "done".into(),
-                    Err(fl) => {
-                        t.result = "trap".into();
-                        t.failure = Some(fl);
-                    }
-                }
-            }
-            t.logs = vm.take_logs();
-            vm.store.data_mut().effects.clear();
+            call_response(vm, &mut t, call, resp);
             trace.push(t);
         }
     }
@@ -549,12 +529,14 @@ impl FilterManager {
             waited_ticks: 0,
             report: RequestReport {
                 name: name.to_string(),
+                trace: Vec::with_capacity(self.trace_hint),
                 ..Default::default()
             },
         };
         self.drive(&mut run);
         self.tail(&mut run);
         let mut report = run.report;
+        self.trace_hint = report.trace.len();
         report.upstream_request = run.upstream;
         if run.reset.is_none() && run.client_done {
             report.response = run.client;
@@ -592,11 +574,7 @@ impl FilterManager {
                 }
             }
             if let Some((dir, i, _)) = step {
-                let q = if dir == Dir::Dec {
-                    &mut run.dq[i]
-                } else {
-                    &mut run.eq[i]
-                };
+                let q = run.queue(dir, i);
                 let frame = q.pop_front().expect("non-empty");
                 self.process(run, dir, i, frame);
                 continue;
@@ -625,32 +603,7 @@ impl FilterManager {
                 ..Default::default()
             };
             let effects = match self.vm(vmi) {
-                Some(vm) => {
-                    if let Some(f) = vm.ex.on_http_call_response {
-                        vm.store.data_mut().callout = Some(resp.clone());
-                        let r = vm.invoke(
-                            f,
-                            (
-                                call.root as i32,
-                                call.token as i32,
-                                resp.headers.len() as i32,
-                                resp.body.len() as i32,
-                                resp.trailers.len() as i32,
-                            ),
-                            call.root,
-                            "proxy_on_http_call_response",
-                        );
-                        vm.store.data_mut().callout = None;
-                        ev.result = if r.is_ok() {
-                            "done".into()
-                        } else {
-                            "trap".into()
-                        };
-                        ev.failure = r.err();
-                    }
-                    ev.logs = vm.take_logs();
-                    std::mem::take(&mut vm.store.data_mut().effects)
-                }
+                Some(vm) => call_response(vm, &mut ev, &call, &resp),
                 None => Vec::new(),
             };
             let failed = ev.failure.is_some();
@@ -684,22 +637,9 @@ impl FilterManager {
                     ..Default::default()
                 };
                 vm.store.data_mut().last_status = (14, b"gRPC callouts are not simulated".to_vec());
-                if let Some(f) = vm.ex.on_grpc_close {
-                    let r = vm.invoke(
-                        f,
-                        (root as i32, token as i32, 14),
-                        root,
-                        "proxy_on_grpc_close",
-                    );
-                    ev.result = if r.is_ok() {
-                        "done".into()
-                    } else {
-                        "trap".into()
-                    };
-                    ev.failure = r.err();
-                }
-                ev.logs = vm.take_logs();
-                let effects = std::mem::take(&mut vm.store.data_mut().effects);
+                let f = vm.ex.on_grpc_close;
+                let params = (root as i32, token as i32, 14);
+                let effects = run_async(vm, &mut ev, f, params, root, "proxy_on_grpc_close");
                 let idx = run.report.trace.len();
                 run.report.trace.push(ev);
                 self.apply_effects(run, vmi, effects, idx);
@@ -715,17 +655,9 @@ impl FilterManager {
                     callback: format!("proxy_on_queue_ready(token {token})"),
                     ..Default::default()
                 };
-                if let Some(f) = vm.ex.on_queue_ready {
-                    let r = vm.invoke(f, (root as i32, token as i32), root, "proxy_on_queue_ready");
-                    t.result = if r.is_ok() {
-                        "done".into()
-                    } else {
-                        "trap".into()
-                    };
-                    t.failure = r.err();
-                }
-                t.logs = vm.take_logs();
-                let effects = std::mem::take(&mut vm.store.data_mut().effects);
+                let f = vm.ex.on_queue_ready;
+                let params = (root as i32, token as i32);
+                let effects = run_async(vm, &mut t, f, params, root, "proxy_on_queue_ready");
                 let idx = run.report.trace.len();
                 run.report.trace.push(t);
                 self.apply_effects(run, vmi, effects, idx);
@@ -770,17 +702,8 @@ impl FilterManager {
         };
         let mut effects = Vec::new();
         if let Some(vm) = self.vm(vmi) {
-            if let Some(f) = vm.ex.on_tick {
-                match vm.invoke(f, root as i32, root, "proxy_on_tick") {
-                    Ok(()) => ev.result = "done".into(),
-                    Err(fl) => {
-                        ev.result = "trap".into();
-                        ev.failure = Some(fl);
-                    }
-                }
-            }
-            ev.logs = vm.take_logs();
-            effects = std::mem::take(&mut vm.store.data_mut().effects);
+            let f = vm.ex.on_tick;
+            effects = run_async(vm, &mut ev, f, root as i32, root, "proxy_on_tick");
         }
         let failed = ev.failure.is_some();
         let idx = run.report.trace.len();
@@ -965,11 +888,7 @@ impl FilterManager {
                 return;
             }
         }
-        let ds = if dir == Dir::Dec {
-            &mut run.dec[i]
-        } else {
-            &mut run.enc[i]
-        };
+        let ds = run.ds(dir, i);
         if ds.stopped_all && !matches!(frame, Frame::Headers { .. }) {
             match frame {
                 Frame::Data { bytes, eos } => {
@@ -1066,13 +985,7 @@ impl FilterManager {
                 st.resp_headers.len() as i32
             }
         };
-        self.set_access(vmi, ctx, |a| {
-            if dir == Dir::Dec {
-                a.req_headers = true
-            } else {
-                a.resp_headers = true
-            }
-        });
+        self.set_access(vmi, ctx, |a| *a.headers_mut(dir == Dir::Enc) = true);
         let (name, f) = {
             let vm = self.vm(vmi).expect("ready");
             if dir == Dir::Dec {
@@ -1127,21 +1040,11 @@ impl FilterManager {
                 let idx = run.report.trace.len();
                 run.report.trace.push(ev);
                 if stop_all {
-                    let ds = if dir == Dir::Dec {
-                        &mut run.dec[i]
-                    } else {
-                        &mut run.enc[i]
-                    };
+                    let ds = run.ds(dir, i);
                     ds.stopped_all = true;
                     ds.headers_eos = eos;
                 } else {
-                    self.set_access(vmi, ctx, |a| {
-                        if dir == Dir::Dec {
-                            a.req_headers = false
-                        } else {
-                            a.resp_headers = false
-                        }
-                    });
+                    self.set_access(vmi, ctx, |a| *a.headers_mut(dir == Dir::Enc) = false);
                     self.push_next(run, dir, Some(i), Frame::Headers { eos });
                 }
                 self.apply_effects(run, vmi, effects, idx);
@@ -1160,15 +1063,15 @@ impl FilterManager {
         chunk: Vec<u8>,
         eos: bool,
     ) {
-        let ds = if dir == Dir::Dec {
-            &run.dec[i]
-        } else {
-            &run.enc[i]
-        };
+        let ds = run.ds(dir, i);
         let was_buffering = ds.buffering.is_some();
         // Envoy 1.17–1.20: while buffering, the callback sees the data buffered so far (the
         // current chunk is appended after it returns) and `body_size` is that length.
-        let visible = ds.buffering.clone().unwrap_or_else(|| chunk.clone());
+        let (visible, chunk) = match &ds.buffering {
+            Some(b) => (b.clone(), chunk),
+            // Not buffering: the chunk itself is what the callback sees.
+            None => (chunk, Vec::new()),
+        };
         {
             let mut st = run.st.borrow_mut();
             if dir == Dir::Dec {
@@ -1177,13 +1080,7 @@ impl FilterManager {
                 st.resp_body = visible.clone()
             }
         }
-        self.set_access(vmi, ctx, |a| {
-            if dir == Dir::Dec {
-                a.req_body = true
-            } else {
-                a.resp_body = true
-            }
-        });
+        self.set_access(vmi, ctx, |a| *a.body_mut(dir == Dir::Enc) = true);
         let (name, f) = {
             let vm = self.vm(vmi).expect("ready");
             if dir == Dir::Dec {
@@ -1201,22 +1098,17 @@ impl FilterManager {
                 name,
             ),
         };
-        self.set_access(vmi, ctx, |a| {
-            if dir == Dir::Dec {
-                a.req_body = false
-            } else {
-                a.resp_body = false
-            }
-        });
+        self.set_access(vmi, ctx, |a| *a.body_mut(dir == Dir::Enc) = false);
         let mut ev = self.event(run, i, vmi, name);
         ev.callback = format!("{name}({} bytes, end_of_stream={eos})", visible.len());
         let edited = {
-            let st = run.st.borrow();
-            if dir == Dir::Dec {
-                st.req_body.clone()
+            // Nothing reads the buffer once the callback returned (access is withdrawn).
+            let mut st = run.st.borrow_mut();
+            std::mem::take(if dir == Dir::Dec {
+                &mut st.req_body
             } else {
-                st.resp_body.clone()
-            }
+                &mut st.resp_body
+            })
         };
         diff_body("", &visible, &edited, &mut ev.changes);
         let effects = std::mem::take(&mut self.vm(vmi).expect("ready").store.data_mut().effects);
@@ -1257,11 +1149,7 @@ impl FilterManager {
         };
         let idx = run.report.trace.len();
         run.report.trace.push(ev);
-        let ds = if dir == Dir::Dec {
-            &mut run.dec[i]
-        } else {
-            &mut run.enc[i]
-        };
+        let ds = run.ds(dir, i);
         let (buffered, current) = if was_buffering {
             (Some(edited), chunk)
         } else {
@@ -1297,13 +1185,7 @@ impl FilterManager {
                 st.resp_trailers.clone()
             }
         };
-        self.set_access(vmi, ctx, |a| {
-            if dir == Dir::Dec {
-                a.req_trailers = true
-            } else {
-                a.resp_trailers = true
-            }
-        });
+        self.set_access(vmi, ctx, |a| *a.trailers_mut(dir == Dir::Enc) = true);
         let (name, f) = {
             let vm = self.vm(vmi).expect("ready");
             if dir == Dir::Dec {
@@ -1351,25 +1233,11 @@ impl FilterManager {
                 let idx = run.report.trace.len();
                 run.report.trace.push(ev);
                 if stop {
-                    let ds = if dir == Dir::Dec {
-                        &mut run.dec[i]
-                    } else {
-                        &mut run.enc[i]
-                    };
+                    let ds = run.ds(dir, i);
                     ds.trailers_stopped = true;
                 } else {
-                    self.set_access(vmi, ctx, |a| {
-                        if dir == Dir::Dec {
-                            a.req_trailers = false
-                        } else {
-                            a.resp_trailers = false
-                        }
-                    });
-                    let ds = if dir == Dir::Dec {
-                        &mut run.dec[i]
-                    } else {
-                        &mut run.enc[i]
-                    };
+                    self.set_access(vmi, ctx, |a| *a.trailers_mut(dir == Dir::Enc) = false);
+                    let ds = run.ds(dir, i);
                     if let Some(b) = ds.buffering.take() {
                         self.push_next(
                             run,
@@ -1466,11 +1334,7 @@ impl FilterManager {
                 a.resp_trailers = false;
             }
         });
-        let ds = if dir == Dir::Dec {
-            &mut run.dec[i]
-        } else {
-            &mut run.enc[i]
-        };
+        let ds = run.ds(dir, i);
         if ds.stopped_all {
             ds.stopped_all = false;
             let eos = ds.headers_eos;
@@ -1487,11 +1351,7 @@ impl FilterManager {
             ds.held_any = false;
             ds.held_trailers = false;
             // Buffered frames go back to this same filter (Envoy iterates from the current filter).
-            let q = if dir == Dir::Dec {
-                &mut run.dq[i]
-            } else {
-                &mut run.eq[i]
-            };
+            let q = run.queue(dir, i);
             for f in again.into_iter().rev() {
                 q.push_front(f);
             }
@@ -1673,6 +1533,54 @@ impl FilterManager {
             vm.store.data_mut().contexts.remove(&ctx);
         }
     }
+}
+
+/// Runs a root-context callback outside the filter chain (tick, queue ready, callout
+/// response, gRPC close): records its result, failure and logs in `ev` and returns the
+/// actions it asked for.
+fn run_async<P: WasmParams>(
+    vm: &mut Vm,
+    ev: &mut TraceEvent,
+    f: Option<TypedFunc<P, ()>>,
+    params: P,
+    root: u32,
+    name: &str,
+) -> Vec<Effect> {
+    if let Some(f) = f {
+        match vm.invoke(f, params, root, name) {
+            Ok(()) => ev.result = "done".into(),
+            Err(fl) => {
+                ev.result = "trap".into();
+                ev.failure = Some(fl);
+            }
+        }
+    }
+    ev.logs = vm.take_logs();
+    std::mem::take(&mut vm.store.data_mut().effects)
+}
+
+/// Delivers a callout's response to the root context that made the call (maps 6/7 and
+/// buffer 4 hold the response only during this callback).
+fn call_response(
+    vm: &mut Vm,
+    ev: &mut TraceEvent,
+    call: &HttpCall,
+    resp: &CalloutResponse,
+) -> Vec<Effect> {
+    let f = vm.ex.on_http_call_response;
+    if f.is_some() {
+        vm.store.data_mut().callout = Some(resp.clone());
+    }
+    let params = (
+        call.root as i32,
+        call.token as i32,
+        resp.headers.len() as i32,
+        resp.body.len() as i32,
+        resp.trailers.len() as i32,
+    );
+    let effects = run_async(vm, ev, f, params, call.root, "proxy_on_http_call_response");
+    vm.store.data_mut().callout = None;
+    effects
 }
 
 /// A cluster pattern with `*` wildcards.

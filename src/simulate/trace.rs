@@ -129,15 +129,16 @@ pub fn diff_headers(prefix: &str, before: &HeaderMap, after: &HeaderMap, out: &m
     if before == after {
         return; // most callbacks change nothing: skip the per-name comparison
     }
-    let names = |m: &HeaderMap| {
-        let mut v: Vec<String> = Vec::new();
+    // Distinct names in first-seen order, borrowed (maps hold a handful of entries).
+    fn names(m: &HeaderMap) -> Vec<&str> {
+        let mut v: Vec<&str> = Vec::with_capacity(m.len());
         for (k, _) in &m.0 {
-            if !v.contains(k) {
-                v.push(k.clone());
+            if !v.contains(&k.as_str()) {
+                v.push(k);
             }
         }
         v
-    };
+    }
     let (b, a) = (names(before), names(after));
     for k in &b {
         if !a.contains(k) {
@@ -145,13 +146,29 @@ pub fn diff_headers(prefix: &str, before: &HeaderMap, after: &HeaderMap, out: &m
         }
     }
     for k in &a {
-        let av = after.get_joined(k).unwrap_or_default();
-        match before.get_joined(k) {
-            None => out.push(format!("{prefix}+{k}: {av}")),
-            Some(bv) if bv != av => out.push(format!("{prefix}~{k}: {av}")),
+        match before.get(k) {
+            None => out.push(format!(
+                "{prefix}+{k}: {}",
+                after.get_joined(k).unwrap_or_default()
+            )),
+            Some(_) if !same_values(before, after, k) => out.push(format!(
+                "{prefix}~{k}: {}",
+                after.get_joined(k).unwrap_or_default()
+            )),
             _ => {}
         }
     }
+}
+
+/// Whether `key` has the same values, joined by `,`, in both maps; joins (allocates) only
+/// when the value lists differ.
+fn same_values(x: &HeaderMap, y: &HeaderMap, key: &str) -> bool {
+    fn vals<'m>(m: &'m HeaderMap, key: &'m str) -> impl Iterator<Item = &'m str> {
+        m.0.iter()
+            .filter(move |(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v.as_str())
+    }
+    vals(x, key).eq(vals(y, key)) || x.get_joined(key) == y.get_joined(key)
 }
 
 pub fn diff_body(prefix: &str, before: &[u8], after: &[u8], out: &mut Vec<String>) {

@@ -2,13 +2,31 @@
 //! and the ABI 0.1.0 `proxy_get_configuration`.
 
 use super::mem::{self, finish};
-use super::{status, Abi, HostState, C};
+use super::{status, Abi, HostState, HttpState, C};
+use std::cell::Ref;
 use wasmi::{Error, Linker};
 
-/// A copy of buffer `ty` as the effective context sees it, or the status for "unavailable".
-fn read_buffer(c: &C<'_>, ty: i32) -> Result<Vec<u8>, i32> {
-    let s = c.data();
-    let body = |response: bool| -> Result<Vec<u8>, i32> {
+/// A buffer borrowed from the host state (no copy per hostcall).
+enum Buf<'a> {
+    /// The stream's request (`false`) or response (`true`) body.
+    Body(Ref<'a, HttpState>, bool),
+    Bytes(&'a [u8]),
+}
+
+impl std::ops::Deref for Buf<'_> {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Buf::Body(st, false) => &st.req_body,
+            Buf::Body(st, true) => &st.resp_body,
+            Buf::Bytes(b) => b,
+        }
+    }
+}
+
+/// Buffer `ty` as the effective context sees it, or the status for "unavailable".
+fn buffer(s: &HostState, ty: i32) -> Result<Buf<'_>, i32> {
+    let body = |response: bool| -> Result<Buf<'_>, i32> {
         let info = s.contexts.get(&s.effective).ok_or(status::NOT_FOUND)?;
         let stream = info.stream.as_ref().ok_or(status::NOT_FOUND)?;
         let live = if response {
@@ -19,12 +37,7 @@ fn read_buffer(c: &C<'_>, ty: i32) -> Result<Vec<u8>, i32> {
         if !live {
             return Err(status::NOT_FOUND);
         }
-        let st = stream.borrow();
-        Ok(if response {
-            st.resp_body.clone()
-        } else {
-            st.req_body.clone()
-        })
+        Ok(Buf::Body(stream.borrow(), response))
     };
     match ty {
         0 => body(false),
@@ -32,10 +45,10 @@ fn read_buffer(c: &C<'_>, ty: i32) -> Result<Vec<u8>, i32> {
         4 => s
             .callout
             .as_ref()
-            .map(|r| r.body.clone())
+            .map(|r| Buf::Bytes(&r.body))
             .ok_or(status::NOT_FOUND),
-        6 => Ok(s.plugin.vm_configuration.clone()),
-        7 if s.in_configure => Ok(s.plugin.configuration.clone()),
+        6 => Ok(Buf::Bytes(&s.plugin.vm_configuration)),
+        7 if s.in_configure => Ok(Buf::Bytes(&s.plugin.configuration)),
         2 | 3 | 5 | 7 | 8 => Err(status::NOT_FOUND),
         _ => Err(status::BAD_ARGUMENT),
     }
@@ -64,9 +77,10 @@ pub fn register(l: &mut Linker<HostState>, abi: Abi) -> Result<(), Error> {
         "env",
         "proxy_get_buffer_status",
         |mut c: C<'_>, ty: i32, lp: i32, fp: i32| -> Result<i32, Error> {
-            match read_buffer(&c, ty) {
-                Ok(b) => finish((|| {
-                    mem::write_u32(&mut c, lp, b.len() as u32)?;
+            let len = buffer(c.data(), ty).map(|b| b.len());
+            match len {
+                Ok(len) => finish((|| {
+                    mem::write_u32(&mut c, lp, len as u32)?;
                     mem::write_u32(&mut c, fp, 0)?;
                     Ok(status::OK)
                 })()),
@@ -82,12 +96,14 @@ pub fn register(l: &mut Linker<HostState>, abi: Abi) -> Result<(), Error> {
             if start.checked_add(max).is_none() {
                 return Ok(status::BAD_ARGUMENT);
             }
-            match read_buffer(&c, ty) {
-                Ok(b) => {
-                    let from = (start as usize).min(b.len());
-                    let to = (start as usize + max as usize).min(b.len());
-                    finish(mem::copy_out(&mut c, &b[from..to], pp, lp).map(|_| status::OK))
-                }
+            // Copies only the requested range (the module's allocator runs while we write).
+            let part = buffer(c.data(), ty).map(|b| {
+                let from = (start as usize).min(b.len());
+                let to = (start as usize + max as usize).min(b.len());
+                b[from..to].to_vec()
+            });
+            match part {
+                Ok(b) => finish(mem::copy_out(&mut c, &b, pp, lp).map(|_| status::OK)),
                 Err(s) => Ok(s),
             }
         },
@@ -101,12 +117,12 @@ pub fn register(l: &mut Linker<HostState>, abi: Abi) -> Result<(), Error> {
                 Err(e) => return finish(Err(e)),
             };
             if !(0..=1).contains(&ty) {
-                return Ok(match read_buffer(&c, ty) {
+                return Ok(match buffer(c.data(), ty) {
                     Ok(_) => status::BAD_ARGUMENT,
                     Err(s) => s,
                 });
             }
-            if let Err(s) = read_buffer(&c, ty) {
+            if let Err(s) = buffer(c.data(), ty).map(drop) {
                 return Ok(s);
             }
             let s = c.data();
@@ -114,7 +130,7 @@ pub fn register(l: &mut Linker<HostState>, abi: Abi) -> Result<(), Error> {
                 .contexts
                 .get(&s.effective)
                 .and_then(|i| i.stream.clone())
-                .expect("checked by read_buffer");
+                .expect("checked by buffer");
             let mut st = stream.borrow_mut();
             let buf = if ty == 0 {
                 &mut st.req_body
@@ -131,12 +147,13 @@ pub fn register(l: &mut Linker<HostState>, abi: Abi) -> Result<(), Error> {
             |mut c: C<'_>, pp: i32, lp: i32| -> Result<i32, Error> {
                 // Plugin configuration inside on_configure, VM configuration otherwise.
                 let s = c.data();
+                let plugin = s.plugin.clone(); // an Rc: the bytes are not copied
                 let cfg = if s.in_configure {
-                    s.plugin.configuration.clone()
+                    &plugin.configuration
                 } else {
-                    s.plugin.vm_configuration.clone()
+                    &plugin.vm_configuration
                 };
-                finish(mem::copy_out(&mut c, &cfg, pp, lp).map(|_| status::OK))
+                finish(mem::copy_out(&mut c, cfg, pp, lp).map(|_| status::OK))
             },
         )?;
     }

@@ -145,6 +145,32 @@ pub struct Access {
     pub log: bool,
 }
 
+impl Access {
+    pub fn headers_mut(&mut self, response: bool) -> &mut bool {
+        if response {
+            &mut self.resp_headers
+        } else {
+            &mut self.req_headers
+        }
+    }
+
+    pub fn body_mut(&mut self, response: bool) -> &mut bool {
+        if response {
+            &mut self.resp_body
+        } else {
+            &mut self.req_body
+        }
+    }
+
+    pub fn trailers_mut(&mut self, response: bool) -> &mut bool {
+        if response {
+            &mut self.resp_trailers
+        } else {
+            &mut self.req_trailers
+        }
+    }
+}
+
 /// One context inside a VM.
 #[derive(Debug, Clone)]
 pub struct ContextInfo {
@@ -457,8 +483,23 @@ pub mod mem {
         Ok(memory.data(caller)[start..end].to_vec())
     }
 
+    /// Runs `f` on the module's bytes at `ptr..ptr+len` without copying them.
+    pub fn with_slice<R>(
+        caller: &Caller<'_, HostState>,
+        ptr: i32,
+        len: i32,
+        f: impl FnOnce(&[u8]) -> R,
+    ) -> MemResult<R> {
+        let (start, end) = range(caller, ptr, len)?;
+        let memory = caller.data().memory.expect("checked by range");
+        Ok(f(&memory.data(caller)[start..end]))
+    }
+
     pub fn read_string(caller: &Caller<'_, HostState>, ptr: i32, len: i32) -> MemResult<String> {
-        Ok(String::from_utf8_lossy(&read(caller, ptr, len)?).into_owned())
+        // One allocation: lossy conversion straight from guest memory.
+        with_slice(caller, ptr, len, |b| {
+            String::from_utf8_lossy(b).into_owned()
+        })
     }
 
     pub fn write(caller: &mut Caller<'_, HostState>, ptr: i32, bytes: &[u8]) -> MemResult<()> {

@@ -66,12 +66,43 @@ fn write_out(c: &mut C<'_>, fd: i32, iovs: i32, n: i32, nw: i32) -> Result<i32, 
     }))
 }
 
+/// `environ_sizes_get` / `args_sizes_get`: zero entries, zero bytes.
+fn zero_sizes(mut c: C<'_>, count_ptr: i32, size_ptr: i32) -> Result<i32, Error> {
+    finish((|| {
+        mem::write_u32(&mut c, count_ptr, 0)?;
+        mem::write_u32(&mut c, size_ptr, 0)?;
+        Ok(SUCCESS)
+    })())
+}
+
 /// Registers `$name` when the profile has it.
 macro_rules! wasi {
     ($l:expr, $p:expr, $module:expr, $name:literal, $f:expr) => {
         if $p.has_wasi($name) {
             $l.func_wrap($module, $name, $f)?;
         }
+    };
+}
+
+/// Registers `$name` (when the profile has it) as a function that ignores its arguments
+/// (of the given types) and answers `$code`.
+macro_rules! fixed {
+    ($l:expr, $p:expr, $name:literal, ($($t:ty),*) => $code:expr) => {
+        wasi!($l, $p, M, $name, |_c: C<'_>, $(_: $t),*| -> i32 { $code });
+    };
+}
+
+/// Registers `$name` as a function whose first argument is a descriptor: SUCCESS for
+/// stdout/stderr, BADF for anything else; the other arguments are ignored.
+macro_rules! stdio_only {
+    ($l:expr, $p:expr, $name:literal, ($($t:ty),*)) => {
+        wasi!($l, $p, M, $name, |_c: C<'_>, fd: i32, $(_: $t),*| -> i32 {
+            if stdio(fd) {
+                SUCCESS
+            } else {
+                BADF
+            }
+        });
     };
 }
 
@@ -93,19 +124,8 @@ pub fn register(l: &mut Linker<HostState>, p: &Profile) -> Result<(), Error> {
      -> Result<i32, Error> {
         write_out(&mut c, fd, iovs, n, nw)
     });
-    wasi!(l, p, M, "fd_read", |_c: C<'_>,
-                               _fd: i32,
-                               _i: i32,
-                               _n: i32,
-                               _r: i32|
-     -> i32 { NOSYS });
-    wasi!(l, p, M, "fd_pread", |_c: C<'_>,
-                                _fd: i32,
-                                _i: i32,
-                                _n: i32,
-                                _o: i64,
-                                _r: i32|
-     -> i32 { NOSYS });
+    fixed!(l, p, "fd_read", (i32, i32, i32, i32) => NOSYS);
+    fixed!(l, p, "fd_pread", (i32, i32, i32, i64, i32) => NOSYS);
     wasi!(l, p, M, "fd_seek", |mut c: C<'_>,
                                _fd: i32,
                                _o: i64,
@@ -132,48 +152,13 @@ pub fn register(l: &mut Linker<HostState>, p: &Profile) -> Result<(), Error> {
         stat[8..16].copy_from_slice(&64u64.to_le_bytes()); // rights_base = FD_WRITE
         finish(mem::write(&mut c, ptr, &stat).map(|_| SUCCESS))
     });
-    wasi!(l, p, M, "fd_fdstat_set_flags", |_c: C<'_>,
-                                           _fd: i32,
-                                           _f: i32|
-     -> i32 { NOSYS });
-    wasi!(l, p, M, "fd_fdstat_set_rights", |_c: C<'_>,
-                                            fd: i32,
-                                            _b: i64,
-                                            _i: i64|
-     -> i32 {
-        if stdio(fd) {
-            SUCCESS
-        } else {
-            BADF
-        }
-    });
-    wasi!(l, p, M, "environ_get", |_c: C<'_>,
-                                   _e: i32,
-                                   _b: i32|
-     -> i32 { SUCCESS });
-    wasi!(l, p, M, "environ_sizes_get", |mut c: C<'_>,
-                                         cp: i32,
-                                         sp: i32|
-     -> Result<i32, Error> {
-        finish((|| {
-            mem::write_u32(&mut c, cp, 0)?;
-            mem::write_u32(&mut c, sp, 0)?;
-            Ok(SUCCESS)
-        })())
-    });
-    wasi!(l, p, M, "args_get", |_c: C<'_>, _a: i32, _b: i32| -> i32 {
-        SUCCESS
-    });
-    wasi!(l, p, M, "args_sizes_get", |mut c: C<'_>,
-                                      cp: i32,
-                                      sp: i32|
-     -> Result<i32, Error> {
-        finish((|| {
-            mem::write_u32(&mut c, cp, 0)?;
-            mem::write_u32(&mut c, sp, 0)?;
-            Ok(SUCCESS)
-        })())
-    });
+    fixed!(l, p, "fd_fdstat_set_flags", (i32, i32) => NOSYS);
+    stdio_only!(l, p, "fd_fdstat_set_rights", (i64, i64));
+    fixed!(l, p, "environ_get", (i32, i32) => SUCCESS);
+    // No environment and no arguments: both counts are zero.
+    wasi!(l, p, M, "environ_sizes_get", zero_sizes);
+    fixed!(l, p, "args_get", (i32, i32) => SUCCESS);
+    wasi!(l, p, M, "args_sizes_get", zero_sizes);
     wasi!(l, p, M, "clock_time_get", |mut c: C<'_>,
                                       id: i32,
                                       _prec: i64,
@@ -215,7 +200,7 @@ pub fn register(l: &mut Linker<HostState>, p: &Profile) -> Result<(), Error> {
         }
         finish(mem::write(&mut c, ptr, &buf).map(|_| SUCCESS))
     });
-    wasi!(l, p, M, "sched_yield", |_c: C<'_>| -> i32 { SUCCESS });
+    fixed!(l, p, "sched_yield", () => SUCCESS);
     wasi!(l, p, M, "poll_oneoff", |mut c: C<'_>,
                                    _i: i32,
                                    _o: i32,
@@ -234,83 +219,16 @@ pub fn register(l: &mut Linker<HostState>, p: &Profile) -> Result<(), Error> {
             .log(LogLevel::Error, format!("wasi proc_exit({code})"));
         Err(Error::i32_exit(code))
     });
-    wasi!(l, p, M, "path_open", |_c: C<'_>,
-                                 _a: i32,
-                                 _b: i32,
-                                 _p: i32,
-                                 _l: i32,
-                                 _o: i32,
-                                 _r: i64,
-                                 _i: i64,
-                                 _f: i32,
-                                 _fd: i32|
-     -> i32 { NOENT });
-    wasi!(l, p, M, "fd_prestat_get", |_c: C<'_>,
-                                      _fd: i32,
-                                      _p: i32|
-     -> i32 { BADF });
-    wasi!(l, p, M, "fd_prestat_dir_name", |_c: C<'_>,
-                                           _fd: i32,
-                                           _p: i32,
-                                           _l: i32|
-     -> i32 { NOSYS });
-    wasi!(l, p, M, "fd_advise", |_c: C<'_>,
-                                 _fd: i32,
-                                 _o: i64,
-                                 _l: i64,
-                                 _a: i32|
-     -> i32 { SUCCESS });
-    wasi!(l, p, M, "fd_allocate", |_c: C<'_>,
-                                   fd: i32,
-                                   _o: i64,
-                                   _l: i64|
-     -> i32 {
-        if stdio(fd) {
-            SUCCESS
-        } else {
-            BADF
-        }
-    });
-    wasi!(l, p, M, "fd_datasync", |_c: C<'_>, fd: i32| -> i32 {
-        if stdio(fd) {
-            SUCCESS
-        } else {
-            BADF
-        }
-    });
-    wasi!(l, p, M, "fd_sync", |_c: C<'_>, fd: i32| -> i32 {
-        if stdio(fd) {
-            SUCCESS
-        } else {
-            BADF
-        }
-    });
-    wasi!(l, p, M, "fd_filestat_set_size", |_c: C<'_>,
-                                            fd: i32,
-                                            _s: i64|
-     -> i32 {
-        if stdio(fd) {
-            SUCCESS
-        } else {
-            BADF
-        }
-    });
-    wasi!(l, p, M, "fd_filestat_set_times", |_c: C<'_>,
-                                             fd: i32,
-                                             _a: i64,
-                                             _m: i64,
-                                             _f: i32|
-     -> i32 {
-        if stdio(fd) {
-            SUCCESS
-        } else {
-            BADF
-        }
-    });
-    wasi!(l, p, M, "fd_filestat_get", |_c: C<'_>,
-                                       _fd: i32,
-                                       _p: i32|
-     -> i32 { BADF });
+    fixed!(l, p, "path_open", (i32, i32, i32, i32, i32, i64, i64, i32, i32) => NOENT);
+    fixed!(l, p, "fd_prestat_get", (i32, i32) => BADF);
+    fixed!(l, p, "fd_prestat_dir_name", (i32, i32, i32) => NOSYS);
+    fixed!(l, p, "fd_advise", (i32, i64, i64, i32) => SUCCESS);
+    stdio_only!(l, p, "fd_allocate", (i64, i64));
+    stdio_only!(l, p, "fd_datasync", ());
+    stdio_only!(l, p, "fd_sync", ());
+    stdio_only!(l, p, "fd_filestat_set_size", (i64));
+    stdio_only!(l, p, "fd_filestat_set_times", (i64, i64, i32));
+    fixed!(l, p, "fd_filestat_get", (i32, i32) => BADF);
     wasi!(l, p, M, "fd_readdir", |mut c: C<'_>,
                                   _fd: i32,
                                   _b: i32,
@@ -320,10 +238,7 @@ pub fn register(l: &mut Linker<HostState>, p: &Profile) -> Result<(), Error> {
      -> Result<i32, Error> {
         finish(mem::write_u32(&mut c, np, 0).map(|_| NOTDIR))
     });
-    wasi!(l, p, M, "fd_renumber", |_c: C<'_>,
-                                   _a: i32,
-                                   _b: i32|
-     -> i32 { BADF });
+    fixed!(l, p, "fd_renumber", (i32, i32) => BADF);
     wasi!(l, p, M, "fd_tell", |mut c: C<'_>,
                                fd: i32,
                                ptr: i32|
@@ -333,52 +248,14 @@ pub fn register(l: &mut Linker<HostState>, p: &Profile) -> Result<(), Error> {
         }
         finish(mem::write_u64(&mut c, ptr, 0).map(|_| SUCCESS))
     });
-    wasi!(l, p, M, "path_create_directory", |_c: C<'_>,
-                                             _a: i32,
-                                             _b: i32,
-                                             _d: i32|
-     -> i32 { NOTSUP });
-    wasi!(l, p, M, "path_remove_directory", |_c: C<'_>,
-                                             _a: i32,
-                                             _b: i32,
-                                             _d: i32|
-     -> i32 { NOTSUP });
-    wasi!(l, p, M, "path_unlink_file", |_c: C<'_>,
-                                        _a: i32,
-                                        _b: i32,
-                                        _d: i32|
-     -> i32 { NOTSUP });
-    wasi!(l, p, M, "path_filestat_get", |_c: C<'_>,
-                                         _a: i32,
-                                         _b: i32,
-                                         _d: i32,
-                                         _e: i32,
-                                         _f: i32|
-     -> i32 { NOTSUP });
-    wasi!(l, p, M, "path_filestat_set_times", |_c: C<'_>,
-                                               _a: i32,
-                                               _b: i32,
-                                               _d: i32,
-                                               _e: i32,
-                                               _x: i64,
-                                               _y: i64,
-                                               _f: i32|
-     -> i32 { NOTSUP });
+    fixed!(l, p, "path_create_directory", (i32, i32, i32) => NOTSUP);
+    fixed!(l, p, "path_remove_directory", (i32, i32, i32) => NOTSUP);
+    fixed!(l, p, "path_unlink_file", (i32, i32, i32) => NOTSUP);
+    fixed!(l, p, "path_filestat_get", (i32, i32, i32, i32, i32) => NOTSUP);
+    fixed!(l, p, "path_filestat_set_times", (i32, i32, i32, i32, i64, i64, i32) => NOTSUP);
     // cpp-host's signatures for these two differ from WASI preview1 (6 and 4 params).
-    wasi!(l, p, M, "path_link", |_c: C<'_>,
-                                 _a: i32,
-                                 _b: i32,
-                                 _d: i32,
-                                 _e: i32,
-                                 _f: i32,
-                                 _g: i32|
-     -> i32 { NOTSUP });
-    wasi!(l, p, M, "path_symlink", |_c: C<'_>,
-                                    _a: i32,
-                                    _b: i32,
-                                    _d: i32,
-                                    _e: i32|
-     -> i32 { NOTSUP });
+    fixed!(l, p, "path_link", (i32, i32, i32, i32, i32, i32) => NOTSUP);
+    fixed!(l, p, "path_symlink", (i32, i32, i32, i32) => NOTSUP);
     wasi!(l, p, M, "path_readlink", |mut c: C<'_>,
                                      _a: i32,
                                      _b: i32,
@@ -389,38 +266,11 @@ pub fn register(l: &mut Linker<HostState>, p: &Profile) -> Result<(), Error> {
      -> Result<i32, Error> {
         finish(mem::write_u32(&mut c, rp, 0).map(|_| NOTSUP))
     });
-    wasi!(l, p, M, "path_rename", |_c: C<'_>,
-                                   _a: i32,
-                                   _b: i32,
-                                   _d: i32,
-                                   _e: i32,
-                                   _f: i32,
-                                   _g: i32|
-     -> i32 { NOTSUP });
-    wasi!(l, p, M, "sock_accept", |_c: C<'_>,
-                                   _a: i32,
-                                   _b: i32,
-                                   _d: i32|
-     -> i32 { NOTSUP });
-    wasi!(l, p, M, "sock_recv", |_c: C<'_>,
-                                 _a: i32,
-                                 _b: i32,
-                                 _d: i32,
-                                 _e: i32,
-                                 _f: i32,
-                                 _g: i32|
-     -> i32 { NOTSUP });
-    wasi!(l, p, M, "sock_send", |_c: C<'_>,
-                                 _a: i32,
-                                 _b: i32,
-                                 _d: i32,
-                                 _e: i32,
-                                 _f: i32|
-     -> i32 { NOTSUP });
-    wasi!(l, p, M, "sock_shutdown", |_c: C<'_>,
-                                     _a: i32,
-                                     _b: i32|
-     -> i32 { NOTSUP });
+    fixed!(l, p, "path_rename", (i32, i32, i32, i32, i32, i32) => NOTSUP);
+    fixed!(l, p, "sock_accept", (i32, i32, i32) => NOTSUP);
+    fixed!(l, p, "sock_recv", (i32, i32, i32, i32, i32, i32) => NOTSUP);
+    fixed!(l, p, "sock_send", (i32, i32, i32, i32, i32) => NOTSUP);
+    fixed!(l, p, "sock_shutdown", (i32, i32) => NOTSUP);
     l.alias_module(M, "wasi_unstable")?;
 
     wasi!(l, p, "env", "pthread_equal", |_c: C<'_>,
