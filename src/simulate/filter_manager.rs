@@ -1012,17 +1012,9 @@ impl FilterManager {
                 diff_headers("", &before, after, &mut ev.changes);
             }
         }
-        let effects = std::mem::take(&mut self.vm(vmi).expect("ready").store.data_mut().effects);
-        let local = effects
-            .iter()
-            .any(|e| matches!(e, Effect::LocalReply { .. }));
+        let (effects, local) = self.take_effects(vmi);
         match r {
-            Err(fl) => {
-                ev.result = "trap".into();
-                ev.failure = Some(fl);
-                run.report.trace.push(ev);
-                self.fail_stream(run, i, dir);
-            }
+            Err(fl) => self.trapped(run, ev, fl, i, dir),
             Ok(code) => {
                 // StopIteration (1) becomes StopAllIterationAndWatermark; ContinueAndEndStream (2)
                 // and any value Envoy does not know continue (its conversion's `default:` case).
@@ -1111,18 +1103,9 @@ impl FilterManager {
             })
         };
         diff_body("", &visible, &edited, &mut ev.changes);
-        let effects = std::mem::take(&mut self.vm(vmi).expect("ready").store.data_mut().effects);
-        let local = effects
-            .iter()
-            .any(|e| matches!(e, Effect::LocalReply { .. }));
+        let (effects, local) = self.take_effects(vmi);
         let code = match r {
-            Err(fl) => {
-                ev.result = "trap".into();
-                ev.failure = Some(fl);
-                run.report.trace.push(ev);
-                self.fail_stream(run, i, dir);
-                return;
-            }
+            Err(fl) => return self.trapped(run, ev, fl, i, dir),
             Ok(c) => {
                 if local {
                     3
@@ -1212,17 +1195,9 @@ impl FilterManager {
             };
             diff_headers("trailer ", &before, after, &mut ev.changes);
         }
-        let effects = std::mem::take(&mut self.vm(vmi).expect("ready").store.data_mut().effects);
-        let local = effects
-            .iter()
-            .any(|e| matches!(e, Effect::LocalReply { .. }));
+        let (effects, local) = self.take_effects(vmi);
         match r {
-            Err(fl) => {
-                ev.result = "trap".into();
-                ev.failure = Some(fl);
-                run.report.trace.push(ev);
-                self.fail_stream(run, i, dir);
-            }
+            Err(fl) => self.trapped(run, ev, fl, i, dir),
             Ok(code) => {
                 let stop = local || code != 0;
                 ev.result = if stop {
@@ -1254,6 +1229,31 @@ impl FilterManager {
                 self.apply_effects(run, vmi, effects, idx);
             }
         }
+    }
+
+    /// Takes the actions a stream callback asked for; `true` when one is a local reply.
+    fn take_effects(&mut self, vmi: usize) -> (Vec<Effect>, bool) {
+        let vm = self.vm(vmi).expect("ready");
+        let effects = std::mem::take(&mut vm.store.data_mut().effects);
+        let local = effects
+            .iter()
+            .any(|e| matches!(e, Effect::LocalReply { .. }));
+        (effects, local)
+    }
+
+    /// A stream callback trapped: record it and fail the stream.
+    fn trapped(
+        &mut self,
+        run: &mut Run<'_>,
+        mut ev: TraceEvent,
+        fl: vm::Failure,
+        i: usize,
+        dir: Dir,
+    ) {
+        ev.result = "trap".into();
+        ev.failure = Some(fl);
+        run.report.trace.push(ev);
+        self.fail_stream(run, i, dir);
     }
 
     /// A trace event for a callback of stage `i`, with the VM's logs.
