@@ -123,12 +123,13 @@ fn edits<'a>(a: &'a [String], b: &'a [String]) -> Vec<(char, &'a str)> {
             out.push((' ', a[i].as_str()));
             i += 1;
             j += 1;
-        } else if j < m && (i == n || t[i][j + 1] >= t[i + 1][j]) {
-            out.push(('+', b[j].as_str()));
-            j += 1;
-        } else {
+        } else if i < n && (j == m || t[i + 1][j] >= t[i][j + 1]) {
+            // Removals before additions, as unified diffs show a replaced line.
             out.push(('-', a[i].as_str()));
             i += 1;
+        } else {
+            out.push(('+', b[j].as_str()));
+            j += 1;
         }
     }
     out
