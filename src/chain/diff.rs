@@ -238,3 +238,20 @@ pub fn render_json(d: &ChainDiff) -> String {
     s.push('\n');
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::edits;
+
+    #[test]
+    fn a_replaced_line_shows_its_removal_first() {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        let (a, b) = (s(&["mx", "old", "router"]), s(&["mx", "new", "router"]));
+        assert_eq!(
+            edits(&a, &b),
+            vec![(' ', "mx"), ('-', "old"), ('+', "new"), (' ', "router")]
+        );
+        let (a, b) = (s(&["x"]), s(&["x", "y"]));
+        assert_eq!(edits(&a, &b), vec![(' ', "x"), ('+', "y")]);
+    }
+}
