@@ -6,7 +6,7 @@
 //! suppressions, per-rule settings from the config, and the baseline.
 
 use crate::baseline::Baseline;
-use crate::chain::{self, WorkloadChain};
+use crate::chain::{self, ExtensionDefaults, WorkloadChain};
 use crate::checks::{self, Context};
 use crate::config::RuleSetting;
 use crate::diag::Diagnostic;
@@ -98,7 +98,8 @@ pub fn lint(opts: &LintOptions) -> Result<Outcome, UsageError> {
 }
 
 /// Resolves images and builds the filter chains (no checks): what `chain` and `simulate` need.
-pub fn analyse(out: &mut Outcome, opts: &LintOptions) {
+/// Returns the manifest defaults the chains were built with.
+pub fn analyse(out: &mut Outcome, opts: &LintOptions) -> ExtensionDefaults {
     if !opts.images.is_empty() {
         let (store, problems) = ImageStore::open(&opts.images);
         out.diagnostics.extend(problems);
@@ -115,6 +116,7 @@ pub fn analyse(out: &mut Outcome, opts: &LintOptions) {
     }
     let defaults = out.resolution.defaults(&out.mesh);
     out.chains = chain::build_chains(&out.mesh, &defaults);
+    defaults
 }
 
 fn check(mut out: Outcome, opts: &LintOptions) -> Outcome {
@@ -124,8 +126,7 @@ fn check(mut out: Outcome, opts: &LintOptions) -> Outcome {
     };
     let found = checks::run(&ctx);
     out.diagnostics.extend(found);
-    analyse(&mut out, opts);
-    let defaults = out.resolution.defaults(&out.mesh);
+    let defaults = analyse(&mut out, opts);
     let found = chain::check(&out.mesh, &out.chains, &defaults);
     out.diagnostics.extend(found);
     if !opts.no_runtime {

@@ -1,5 +1,4 @@
 use super::{exit, finding_error, usage_error, write_stdout};
-use crate::config;
 use crate::diag::Severity;
 use crate::image::{self, ImageStore};
 use crate::inspect::{self, ImageReport};
@@ -49,9 +48,9 @@ fn is_wasm_file(p: &Path) -> bool {
 /// Exit code: 1 when the target cannot load on any inspected version (or the image is
 /// broken), else 0.
 pub fn run(args: InspectArgs) -> i32 {
-    let cfg = match config::select(args.config.as_deref(), args.no_config) {
+    let cfg = match super::mesh_args::select_config(args.config.as_deref(), args.no_config) {
         Ok(c) => c,
-        Err(e) => return usage_error(format!("invalid configuration: {e}")),
+        Err(e) => return usage_error(e),
     };
     let versions: Vec<MeshVersion> = match args.mesh_version {
         Some(v) => vec![v],
@@ -104,11 +103,7 @@ pub fn run(args: InspectArgs) -> i32 {
         }
         out
     } else {
-        let sources = if args.images.is_empty() {
-            cfg.images.clone()
-        } else {
-            args.images.clone()
-        };
+        let sources = super::mesh_args::images_from(&args.images, &cfg);
         if sources.is_empty() {
             return usage_error(format!(
                 "{}: not a file or directory; to inspect an image reference pass --images PATH",

@@ -1,9 +1,10 @@
+use super::mesh_args::{images_from, mesh_version_from, select_config};
 use super::{exit, usage_error, use_color, Progress};
 use crate::baseline::Baseline;
 use crate::config::{self, Config};
 use crate::diag::Severity;
 use crate::lint::{self, LintOptions, RunOptions};
-use crate::model::{MeshVersion, VersionSource};
+use crate::model::MeshVersion;
 use crate::report::{self, Format, Report};
 use crate::suppress::Origin;
 use clap::{Args, ValueEnum};
@@ -44,7 +45,7 @@ pub struct LintArgs {
     #[arg(long, value_enum)]
     pub output_threshold: Option<Threshold>,
     /// Mesh version to assume (overrides the ServiceMeshControlPlane's spec.version), e.g. v2.1.
-    #[arg(long, value_parser = parse_mesh_version)]
+    #[arg(long, value_parser = super::mesh_args::parse_mesh_version)]
     pub mesh_version: Option<MeshVersion>,
     /// Pulled extension images: an OCI layout directory, an OCI archive, a docker-archive, or
     /// an unpacked image directory (`REF=DIR` to name it). Repeatable [default: the config's
@@ -77,16 +78,9 @@ pub struct LintArgs {
     pub write_baseline: Option<PathBuf>,
 }
 
-fn parse_mesh_version(s: &str) -> Result<MeshVersion, String> {
-    MeshVersion::parse(s).ok_or_else(|| format!("not a mesh version: {s:?} (expected e.g. v2.1)"))
-}
-
 /// Command line and configuration merged into pipeline options (flags win).
 fn options(args: &LintArgs, cfg: &Config) -> Result<RunOptions, String> {
-    let mesh_version = args
-        .mesh_version
-        .map(|v| (v, VersionSource::CommandLine))
-        .or(cfg.mesh_version.map(|v| (v, VersionSource::Config)));
+    let mesh_version = mesh_version_from(args.mesh_version, cfg);
     let context = match &args.context {
         None => None,
         Some(Some(dir)) => Some(dir.clone()),
@@ -118,11 +112,7 @@ fn options(args: &LintArgs, cfg: &Config) -> Result<RunOptions, String> {
             paths: args.paths.clone(),
             ignore: cfg.ignore.clone(),
             mesh_version,
-            images: if args.images.is_empty() {
-                cfg.images.clone()
-            } else {
-                args.images.clone()
-            },
+            images: images_from(&args.images, cfg),
             no_runtime: args.no_runtime,
         },
         context,
@@ -133,9 +123,9 @@ fn options(args: &LintArgs, cfg: &Config) -> Result<RunOptions, String> {
 }
 
 pub fn run(args: LintArgs) -> i32 {
-    let cfg = match config::select(args.config.as_deref(), args.no_config) {
+    let cfg = match select_config(args.config.as_deref(), args.no_config) {
         Ok(c) => c,
-        Err(e) => return usage_error(format!("invalid configuration: {e}")),
+        Err(e) => return usage_error(e),
     };
     let opts = match options(&args, &cfg) {
         Ok(o) => o,

@@ -39,6 +39,24 @@ pub fn parse_mesh_version(s: &str) -> Result<MeshVersion, String> {
     MeshVersion::parse(s).ok_or_else(|| format!("not a mesh version: {s:?} (expected e.g. v2.1)"))
 }
 
+/// The mesh version: the flag, else the configuration's.
+pub fn mesh_version_from(
+    flag: Option<MeshVersion>,
+    cfg: &Config,
+) -> Option<(MeshVersion, VersionSource)> {
+    flag.map(|v| (v, VersionSource::CommandLine))
+        .or(cfg.mesh_version.map(|v| (v, VersionSource::Config)))
+}
+
+/// Image sources: the flags, else the configuration's.
+pub fn images_from(flag: &[PathBuf], cfg: &Config) -> Vec<PathBuf> {
+    if flag.is_empty() {
+        cfg.images.clone()
+    } else {
+        flag.to_vec()
+    }
+}
+
 impl MeshArgs {
     /// Pipeline options: flags win over the configuration.
     pub fn options(&self, cfg: &Config, paths: &[String]) -> LintOptions {
@@ -49,15 +67,8 @@ impl MeshArgs {
                 paths.to_vec()
             },
             ignore: cfg.ignore.clone(),
-            mesh_version: self
-                .mesh_version
-                .map(|v| (v, VersionSource::CommandLine))
-                .or(cfg.mesh_version.map(|v| (v, VersionSource::Config))),
-            images: if self.images.is_empty() {
-                cfg.images.clone()
-            } else {
-                self.images.clone()
-            },
+            mesh_version: mesh_version_from(self.mesh_version, cfg),
+            images: images_from(&self.images, cfg),
             no_runtime: true,
         }
     }

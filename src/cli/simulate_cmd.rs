@@ -151,11 +151,7 @@ pub fn run(args: SimulateArgs) -> i32 {
         ..SimOptions::default()
     };
     let chain = if args.module.is_some() || args.image.is_some() {
-        let images = if args.mesh.images.is_empty() {
-            cfg.images.clone()
-        } else {
-            args.mesh.images.clone()
-        };
+        let images = super::mesh_args::images_from(&args.mesh.images, &cfg);
         // Without a mesh, the newest Envoy host unless --mesh-version narrows it.
         match args.mesh.mesh_version.or(cfg.mesh_version) {
             Some(v) => opts.mesh = v,
