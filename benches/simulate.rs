@@ -13,9 +13,31 @@ use meshext_lint::simulate::{
     self, parse_scenario, vm, ExtensionFilter, FilterManager, Limits, Profile, SimFilter,
     WorkloadInfo,
 };
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use support::{ms, time_n};
+
+/// Counts heap allocations so the bench can report them per request: they are the largest
+/// host-side cost after the interpreter itself, and unlike time they do not vary between runs.
+struct Counting;
+static ALLOCS: AtomicU64 = AtomicU64::new(0);
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.alloc(l) }
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        unsafe { System.dealloc(p, l) }
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.realloc(p, l, n) }
+    }
+}
+#[global_allocator]
+static GLOBAL: Counting = Counting;
 
 fn ext(name: &str, module: Arc<Vec<u8>>, config: &str) -> SimFilter {
     SimFilter::Extension(ExtensionFilter {
@@ -118,25 +140,39 @@ fn measure(
     if !buffered {
         assert_eq!(String::from_utf8_lossy(&resp.body), "hello world");
     }
-    for _ in 0..500 {
+    for _ in 0..if std::env::var_os("BENCH_REQUESTS").is_some() {
+        10
+    } else {
+        500
+    } {
         one();
     }
+    // BENCH_REQUESTS=N runs exactly N requests (for instruction-counting profilers).
+    let fixed: Option<u64> = std::env::var("BENCH_REQUESTS")
+        .ok()
+        .and_then(|v| v.parse().ok());
     let budget = Duration::from_secs(5);
     let start = Instant::now();
     let cpu = support::thread_cpu();
+    let allocs = ALLOCS.load(Ordering::Relaxed);
     let mut n = 0u64;
-    while n < 100_000 && (n < 2_000 || start.elapsed() < budget) {
+    while match fixed {
+        Some(f) => n < f,
+        None => n < 100_000 && (n < 2_000 || start.elapsed() < budget),
+    } {
         std::hint::black_box(one());
         n += 1;
     }
     let t = start.elapsed().as_secs_f64();
     let on_cpu = (support::thread_cpu() - cpu).as_secs_f64();
+    let allocs = ALLOCS.load(Ordering::Relaxed) - allocs;
     println!(
-        "simulate: {n} requests through {label} → router on one thread: {:.0} req/s wall-clock ({:.1} µs per request), {:.0} req per CPU-second, {} trace events per request (load {})",
+        "simulate: {n} requests through {label} → router on one thread: {:.0} req/s wall-clock ({:.1} µs per request), {:.0} req per CPU-second, {} trace events and {} heap allocations per request (load {})",
         n as f64 / t,
         t * 1e6 / n as f64,
         n as f64 / on_cpu,
         r.trace.len(),
+        allocs / n,
         support::load_average()
     );
     r

@@ -216,7 +216,7 @@ fn local_reply_skips_filters_whose_request_never_ran() {
     let tail: Vec<_> = r.requests[1]
         .trace
         .iter()
-        .filter(|e| e.filter == "shop/hdr")
+        .filter(|e| &*e.filter == "shop/hdr")
         .map(|e| e.callback.clone())
         .collect();
     assert!(tail.iter().any(|c| c.contains("log phase")), "{tail:?}");

@@ -113,7 +113,7 @@ enum Slot {
 }
 
 struct Stage {
-    label: String,
+    label: Arc<str>,
     /// Index into `vms` for extensions.
     vm: Option<usize>,
     builtin_router: bool,
@@ -217,12 +217,12 @@ impl FilterManager {
         for f in chain {
             match f {
                 SimFilter::Builtin { name } => fm.stages.push(Stage {
-                    label: name.clone(),
+                    label: name.as_str().into(),
                     vm: None,
                     builtin_router: name == "router" || name.ends_with(".router"),
                 }),
                 SimFilter::Extension(e) => {
-                    let label = f.label();
+                    let label: Arc<str> = f.label().into();
                     let c = match compiled
                         .iter()
                         .find(|(b, _)| Arc::ptr_eq(b, &e.module) || **b == *e.module)
@@ -266,7 +266,7 @@ impl FilterManager {
                                             .into(),
                                     result: match &r {
                                         Ok(()) => "ok".into(),
-                                        Err(e) => e.to_string(),
+                                        Err(e) => e.to_string().into(),
                                     },
                                     logs: logs.clone(),
                                     ..Default::default()
@@ -275,7 +275,7 @@ impl FilterManager {
                                     Ok(()) => Slot::Ready(Box::new(vm)),
                                     Err(e) => {
                                         fm.startup_problems.push(StartupProblem {
-                                            filter: label.clone(),
+                                            filter: label.to_string(),
                                             message: e.to_string(),
                                             logs,
                                         });
@@ -286,9 +286,9 @@ impl FilterManager {
                         },
                     };
                     if let Slot::Broken(m) = &slot {
-                        if !fm.startup_problems.iter().any(|p| p.filter == label) {
+                        if !fm.startup_problems.iter().any(|p| *p.filter == *label) {
                             fm.startup_problems.push(StartupProblem {
-                                filter: label.clone(),
+                                filter: label.to_string(),
                                 message: m.clone(),
                                 logs: Vec::new(),
                             });
@@ -307,7 +307,7 @@ impl FilterManager {
     }
 
     pub fn chain_labels(&self) -> Vec<String> {
-        self.stages.iter().map(|s| s.label.clone()).collect()
+        self.stages.iter().map(|s| s.label.to_string()).collect()
     }
 
     fn vm(&mut self, i: usize) -> Option<&mut Vm> {
@@ -317,12 +317,12 @@ impl FilterManager {
         }
     }
 
-    fn label_of_vm(&self, vm: usize) -> String {
+    fn label_of_vm(&self, vm: usize) -> Arc<str> {
         self.stages
             .iter()
             .find(|s| s.vm == Some(vm))
             .map(|s| s.label.clone())
-            .unwrap_or_default()
+            .unwrap_or_else(|| "".into())
     }
 
     /// Metric values summed by name over the workload's VMs (Envoy's `wasmcustom` stats).
@@ -360,7 +360,7 @@ impl FilterManager {
                 trace.push(TraceEvent {
                     filter: self.label_of_vm(vmi),
                     callback: "proxy_on_tick".into(),
-                    result: format!("stopped after {MAX_TICKS_PER_ADVANCE} ticks (tick period too short for this advance)"),
+                    result: format!("stopped after {MAX_TICKS_PER_ADVANCE} ticks (tick period too short for this advance)").into(),
                     ..Default::default()
                 });
                 break;
@@ -406,7 +406,7 @@ impl FilterManager {
             if let Some(vm) = self.vm(vmi) {
                 let mut t = TraceEvent {
                     filter: label,
-                    callback: format!("proxy_on_queue_ready(token {token})"),
+                    callback: format!("proxy_on_queue_ready(token {token})").into(),
                     ..Default::default()
                 };
                 let f = vm.ex.on_queue_ready;
@@ -429,7 +429,7 @@ impl FilterManager {
         if let Some(vm) = self.vm(vmi) {
             let mut t = TraceEvent {
                 filter: label,
-                callback: format!("proxy_on_http_call_response(token {})", call.token),
+                callback: format!("proxy_on_http_call_response(token {})", call.token).into(),
                 ..Default::default()
             };
             call_response(vm, &mut t, call, resp);
@@ -599,7 +599,7 @@ impl FilterManager {
             let label = self.label_of_vm(vmi);
             let mut ev = TraceEvent {
                 filter: label,
-                callback: format!("proxy_on_http_call_response(token {})", call.token),
+                callback: format!("proxy_on_http_call_response(token {})", call.token).into(),
                 ..Default::default()
             };
             let effects = match self.vm(vmi) {
@@ -633,7 +633,7 @@ impl FilterManager {
             if let Some(vm) = self.vm(vmi) {
                 let mut ev = TraceEvent {
                     filter: label,
-                    callback: format!("proxy_on_grpc_close(token {token}, 14)"),
+                    callback: format!("proxy_on_grpc_close(token {token}, 14)").into(),
                     ..Default::default()
                 };
                 vm.store.data_mut().last_status = (14, b"gRPC callouts are not simulated".to_vec());
@@ -652,7 +652,7 @@ impl FilterManager {
             if let Some(vm) = self.vm(vmi) {
                 let mut t = TraceEvent {
                     filter: label,
-                    callback: format!("proxy_on_queue_ready(token {token})"),
+                    callback: format!("proxy_on_queue_ready(token {token})").into(),
                     ..Default::default()
                 };
                 let f = vm.ex.on_queue_ready;
@@ -697,7 +697,8 @@ impl FilterManager {
             callback: format!(
                 "proxy_on_tick (request waiting, +{} ms)",
                 run.waited_ns / 1_000_000
-            ),
+            )
+            .into(),
             ..Default::default()
         };
         let mut effects = Vec::new();
@@ -1022,7 +1023,7 @@ impl FilterManager {
                 ev.result = if stop_all {
                     "StopAllIterationAndWatermark".into()
                 } else if !(0..=4).contains(&code) {
-                    format!("{code} (not a FilterHeadersStatus) → Continue, as Envoy treats unknown values")
+                    format!("{code} (not a FilterHeadersStatus) → Continue, as Envoy treats unknown values").into()
                 } else {
                     "Continue".into()
                 };
@@ -1083,16 +1084,15 @@ impl FilterManager {
         };
         let r = match f {
             None => Ok(0),
-            Some(f) => self.vm(vmi).expect("ready").invoke(
-                f,
-                (ctx as i32, visible.len() as i32, eos as i32),
-                ctx,
-                name,
-            ),
+            Some(f) => self
+                .vm(vmi)
+                .expect("ready")
+                .invoke(f, (ctx as i32, visible.len() as i32, eos as i32), ctx, name)
+                .into(),
         };
         self.set_access(vmi, ctx, |a| *a.body_mut(dir == Dir::Enc) = false);
         let mut ev = self.event(run, i, vmi, name);
-        ev.callback = format!("{name}({} bytes, end_of_stream={eos})", visible.len());
+        ev.callback = format!("{name}({} bytes, end_of_stream={eos})", visible.len()).into();
         let edited = {
             // Nothing reads the buffer once the callback returned (access is withdrawn).
             let mut st = run.st.borrow_mut();
@@ -1118,7 +1118,8 @@ impl FilterManager {
         let code = if !(0..=3).contains(&code) {
             ev.result = format!(
                 "{code} (not a FilterDataStatus) → Continue, as Envoy treats unknown values"
-            );
+            )
+            .into();
             0
         } else {
             ev.result = match code {
@@ -1257,7 +1258,7 @@ impl FilterManager {
     }
 
     /// A trace event for a callback of stage `i`, with the VM's logs.
-    fn event(&mut self, _run: &Run<'_>, i: usize, vmi: usize, name: &str) -> TraceEvent {
+    fn event(&mut self, _run: &Run<'_>, i: usize, vmi: usize, name: &'static str) -> TraceEvent {
         let logs = self.vm(vmi).map(|vm| vm.take_logs()).unwrap_or_default();
         TraceEvent {
             filter: self.stages[i].label.clone(),
@@ -1386,7 +1387,12 @@ impl FilterManager {
         if !reply.body.is_empty() {
             r.headers.push(("content-type".into(), "text/plain".into()));
         }
-        r.headers.extend(reply.headers.0.iter().cloned());
+        r.headers.extend(
+            reply
+                .headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string())),
+        );
         for q in run.dq.iter_mut() {
             q.clear();
         }

@@ -1,17 +1,42 @@
 //! Header maps as Envoy keeps them (ordered, lower-cased keys, duplicates allowed) and the
 //! proxy-wasm "pairs" wire format used to move them across the ABI.
 
+use serde::ser::{SerializeSeq, Serializer};
 use serde::Serialize;
+use std::sync::Arc;
 
 /// An ordered multi-map with lower-cased keys, like Envoy's `HeaderMap`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-#[serde(transparent)]
-pub struct HeaderMap(pub Vec<(String, String)>);
+///
+/// Names and values are shared strings: the simulator copies maps often (the trace's
+/// before/after snapshot, the request the upstream saw, the access-log view) and a copy
+/// then costs one allocation instead of two per entry.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HeaderMap(Vec<(Arc<str>, Arc<str>)>);
+
+/// Serialized as a list of `[name, value]` pairs (order and duplicates matter).
+impl Serialize for HeaderMap {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            seq.serialize_element(&(&**k, &**v))?;
+        }
+        seq.end()
+    }
+}
 
 /// Most entries a pairs buffer may hold (cpp-host `PairsUtil`).
 const MAX_PAIRS: usize = 1024;
 /// Largest pairs buffer accepted (cpp-host `PairsUtil`).
 const MAX_PAIRS_BYTES: usize = 1 << 20;
+
+/// A header name as stored: lower-cased, allocated once.
+fn name(key: &str) -> Arc<str> {
+    if key.bytes().any(|b| b.is_ascii_uppercase()) {
+        key.to_ascii_lowercase().into()
+    } else {
+        key.into()
+    }
+}
 
 impl HeaderMap {
     pub fn new() -> HeaderMap {
@@ -36,22 +61,44 @@ impl HeaderMap {
         self.0.is_empty()
     }
 
+    /// Entries in order, duplicates included.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> + Clone {
+        self.0.iter().map(|(k, v)| (&**k, &**v))
+    }
+
+    /// Distinct names in first-seen order (maps hold a handful of entries: a scan beats a set).
+    pub fn names(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = Vec::with_capacity(self.len());
+        for (k, _) in self.iter() {
+            if !v.contains(&k) {
+                v.push(k);
+            }
+        }
+        v
+    }
+
     /// First value of `key` (case-insensitive).
     pub fn get(&self, key: &str) -> Option<&str> {
         // Stored keys are lower-cased, so this equals comparing with the lower-cased key
         // without allocating it (lookups run several times per callback).
-        self.0
-            .iter()
+        self.iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(key))
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v)
+    }
+
+    /// Every value of `key` in order (case-insensitive).
+    pub fn get_all<'m>(&'m self, key: &'m str) -> impl Iterator<Item = &'m str> + 'm {
+        self.iter()
+            .filter(move |(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v)
     }
 
     /// All values of `key` joined by `,` (how Envoy presents multi-value headers as properties).
     pub fn get_joined(&self, key: &str) -> Option<String> {
         let mut out: Option<String> = None;
-        for (_, v) in self.0.iter().filter(|(k, _)| k.eq_ignore_ascii_case(key)) {
+        for v in self.get_all(key) {
             match &mut out {
-                None => out = Some(v.clone()),
+                None => out = Some(v.to_string()),
                 Some(o) => {
                     o.push(',');
                     o.push_str(v);
@@ -62,19 +109,18 @@ impl HeaderMap {
     }
 
     pub fn add(&mut self, key: &str, value: &str) {
-        self.0.push((key.to_ascii_lowercase(), value.to_string()));
+        self.0.push((name(key), value.into()));
     }
 
     /// Removes every value of `key`, then adds one (Envoy `setCopy`); keeps the position of
     /// the first existing entry so traces stay readable.
     pub fn replace(&mut self, key: &str, value: &str) {
-        let key = key.to_ascii_lowercase();
-        match self.0.iter().position(|(k, _)| *k == key) {
+        match self.0.iter().position(|(k, _)| k.eq_ignore_ascii_case(key)) {
             Some(i) => {
-                self.0[i].1 = value.to_string();
+                self.0[i].1 = value.into();
                 let mut seen = false;
                 self.0.retain(|(k, _)| {
-                    if *k != key {
+                    if !k.eq_ignore_ascii_case(key) {
                         return true;
                     }
                     let keep = !seen;
@@ -82,23 +128,22 @@ impl HeaderMap {
                     keep
                 });
             }
-            None => self.0.push((key, value.to_string())),
+            None => self.add(key, value),
         }
     }
 
     pub fn remove(&mut self, key: &str) {
-        let key = key.to_ascii_lowercase();
-        self.0.retain(|(k, _)| *k != key);
+        self.0.retain(|(k, _)| !k.eq_ignore_ascii_case(key));
     }
 
     /// Envoy's `HeaderMap::byteSize()`: the sum of key and value lengths.
     pub fn byte_size(&self) -> usize {
-        self.0.iter().map(|(k, v)| k.len() + v.len()).sum()
+        self.iter().map(|(k, v)| k.len() + v.len()).sum()
     }
 
     /// Serializes to the pairs format; an empty map is an empty buffer.
     pub fn to_pairs(&self) -> Vec<u8> {
-        encode_pairs(self.0.iter().map(|(k, v)| (k.as_bytes(), v.as_bytes())))
+        encode_pairs(self.iter().map(|(k, v)| (k.as_bytes(), v.as_bytes())))
     }
 
     /// Parses a pairs buffer; anything malformed gives an empty map, as cpp-host does.
@@ -198,10 +243,7 @@ mod tests {
         let mut m = HeaderMap::from_pairs([("X-A", "1"), ("x-a", "2"), ("b", "3")]);
         assert_eq!(m.get_joined("x-a").as_deref(), Some("1,2"));
         m.replace("x-a", "9");
-        assert_eq!(
-            m.0,
-            vec![("x-a".into(), "9".into()), ("b".into(), "3".into())]
-        );
+        assert_eq!(m.iter().collect::<Vec<_>>(), [("x-a", "9"), ("b", "3")]);
         m.remove("B");
         assert_eq!(m.len(), 1);
         assert_eq!(m.byte_size(), 4);

@@ -4,7 +4,9 @@ use super::headers::HeaderMap;
 use super::host::{HttpCall, LocalReply, LogLine};
 use super::vm::Failure;
 use serde::Serialize;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 pub fn ser_bytes<S: serde::Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&String::from_utf8_lossy(b))
@@ -13,10 +15,12 @@ pub fn ser_bytes<S: serde::Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error
 /// One filter callback (or async event) in order.
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct TraceEvent {
-    pub filter: String,
-    pub callback: String,
+    /// Shared with the chain (one allocation per filter, not per event).
+    pub filter: Arc<str>,
+    /// Callback names and results are mostly fixed strings: borrowed, not allocated.
+    pub callback: Cow<'static, str>,
     /// What it returned, in Envoy's terms (`Continue`, `StopAllIterationAndWatermark`, …).
-    pub result: String,
+    pub result: Cow<'static, str>,
     /// Edits: `+name: value`, `-name`, `~name: value`, `body: …`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<String>,
@@ -129,17 +133,7 @@ pub fn diff_headers(prefix: &str, before: &HeaderMap, after: &HeaderMap, out: &m
     if before == after {
         return; // most callbacks change nothing: skip the per-name comparison
     }
-    // Distinct names in first-seen order, borrowed (maps hold a handful of entries).
-    fn names(m: &HeaderMap) -> Vec<&str> {
-        let mut v: Vec<&str> = Vec::with_capacity(m.len());
-        for (k, _) in &m.0 {
-            if !v.contains(&k.as_str()) {
-                v.push(k);
-            }
-        }
-        v
-    }
-    let (b, a) = (names(before), names(after));
+    let (b, a) = (before.names(), after.names());
     for k in &b {
         if !a.contains(k) {
             out.push(format!("{prefix}-{k}"));
@@ -163,12 +157,7 @@ pub fn diff_headers(prefix: &str, before: &HeaderMap, after: &HeaderMap, out: &m
 /// Whether `key` has the same values, joined by `,`, in both maps; joins (allocates) only
 /// when the value lists differ.
 fn same_values(x: &HeaderMap, y: &HeaderMap, key: &str) -> bool {
-    fn vals<'m>(m: &'m HeaderMap, key: &'m str) -> impl Iterator<Item = &'m str> {
-        m.0.iter()
-            .filter(move |(k, _)| k.eq_ignore_ascii_case(key))
-            .map(|(_, v)| v.as_str())
-    }
-    vals(x, key).eq(vals(y, key)) || x.get_joined(key) == y.get_joined(key)
+    x.get_all(key).eq(y.get_all(key)) || x.get_joined(key) == y.get_joined(key)
 }
 
 pub fn diff_body(prefix: &str, before: &[u8], after: &[u8], out: &mut Vec<String>) {

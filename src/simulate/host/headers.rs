@@ -89,12 +89,13 @@ fn with_map<R>(
         if mode == Mode::Write {
             return Err(status::BAD_ARGUMENT);
         }
-        let mut copy = match ty {
-            0 => st.log_req_headers.clone(),
-            2 => st.resp_headers.clone(),
-            _ => st.resp_trailers.clone(),
+        // Read-only (writes were refused above), so the maps themselves can be lent.
+        let m = match ty {
+            0 => &mut st.log_req_headers,
+            2 => &mut st.resp_headers,
+            _ => &mut st.resp_trailers,
         };
-        return Ok(f(&mut copy));
+        return Ok(f(m));
     }
     Err(status::BAD_ARGUMENT)
 }

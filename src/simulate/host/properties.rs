@@ -35,14 +35,8 @@ impl PVal {
 
 fn header_map(m: &HeaderMap) -> PVal {
     // One entry per name, multiple values comma-joined (Envoy's CEL header map view).
-    let mut names: Vec<&str> = Vec::new();
-    for (k, _) in &m.0 {
-        if !names.contains(&k.as_str()) {
-            names.push(k);
-        }
-    }
     PVal::Map(
-        names
+        m.names()
             .iter()
             .map(|n| {
                 (
