@@ -132,6 +132,9 @@ pub struct FilterManager {
     /// Trace length of the previous request: the next trace is allocated at that size once
     /// instead of growing (each growth of a large `Vec` is a costly allocation).
     trace_hint: usize,
+    /// The frame queues of the previous request, emptied: reused so their buffers are not
+    /// allocated again for every request.
+    spare_queues: Vec<VecDeque<Frame>>,
 }
 
 /// A module compiled once per distinct byte string.
@@ -212,6 +215,7 @@ impl FilterManager {
             next_conn: 1,
             request_seq: 0,
             trace_hint: 0,
+            spare_queues: Vec::new(),
         };
         let mut compiled: Vec<(Arc<Vec<u8>>, CompileResult)> = Vec::new();
         for f in chain {
@@ -508,8 +512,8 @@ impl FilterManager {
             ctx: vec![None; n],
             dec: vec![DirState::default(); n],
             enc: vec![DirState::default(); n],
-            dq: vec![VecDeque::new(); n],
-            eq: vec![VecDeque::new(); n],
+            dq: self.queues(n),
+            eq: self.queues(n),
             enc_order,
             downstream,
             upstream_resp: upstream.cloned().unwrap_or(Response {
@@ -535,6 +539,10 @@ impl FilterManager {
         };
         self.drive(&mut run);
         self.tail(&mut run);
+        for mut q in run.dq.into_iter().chain(run.eq) {
+            q.clear();
+            self.spare_queues.push(q);
+        }
         let mut report = run.report;
         self.trace_hint = report.trace.len();
         report.upstream_request = run.upstream;
@@ -546,6 +554,13 @@ impl FilterManager {
         report.reset = run.reset;
         report.metrics_after = self.metrics();
         report
+    }
+
+    /// `n` empty frame queues, from the previous request's when there are.
+    fn queues(&mut self, n: usize) -> Vec<VecDeque<Frame>> {
+        let mut v = Vec::with_capacity(n);
+        v.extend((0..n).map(|_| self.spare_queues.pop().unwrap_or_default()));
+        v
     }
 
     fn drive(&mut self, run: &mut Run<'_>) {
@@ -1056,6 +1071,7 @@ impl FilterManager {
         chunk: Vec<u8>,
         eos: bool,
     ) {
+        let slot = usize::from(dir == Dir::Enc);
         let ds = run.ds(dir, i);
         let was_buffering = ds.buffering.is_some();
         // Envoy 1.17–1.20: while buffering, the callback sees the data buffered so far (the
@@ -1065,12 +1081,15 @@ impl FilterManager {
             // Not buffering: the chunk itself is what the callback sees.
             None => (chunk, Vec::new()),
         };
+        let visible_len = visible.len();
         {
+            // The callback sees `visible`; the host keeps a copy only if the module edits it.
             let mut st = run.st.borrow_mut();
+            st.body_before_write[slot] = None;
             if dir == Dir::Dec {
-                st.req_body = visible.clone()
+                st.req_body = visible
             } else {
-                st.resp_body = visible.clone()
+                st.resp_body = visible
             }
         }
         self.set_access(vmi, ctx, |a| *a.body_mut(dir == Dir::Enc) = true);
@@ -1084,25 +1103,30 @@ impl FilterManager {
         };
         let r = match f {
             None => Ok(0),
-            Some(f) => self
-                .vm(vmi)
-                .expect("ready")
-                .invoke(f, (ctx as i32, visible.len() as i32, eos as i32), ctx, name)
-                .into(),
+            Some(f) => self.vm(vmi).expect("ready").invoke(
+                f,
+                (ctx as i32, visible_len as i32, eos as i32),
+                ctx,
+                name,
+            ),
         };
         self.set_access(vmi, ctx, |a| *a.body_mut(dir == Dir::Enc) = false);
         let mut ev = self.event(run, i, vmi, name);
-        ev.callback = format!("{name}({} bytes, end_of_stream={eos})", visible.len()).into();
-        let edited = {
+        ev.callback = format!("{name}({visible_len} bytes, end_of_stream={eos})").into();
+        let (edited, before) = {
             // Nothing reads the buffer once the callback returned (access is withdrawn).
             let mut st = run.st.borrow_mut();
-            std::mem::take(if dir == Dir::Dec {
+            let before = st.body_before_write[slot].take();
+            let edited = std::mem::take(if dir == Dir::Dec {
                 &mut st.req_body
             } else {
                 &mut st.resp_body
-            })
+            });
+            (edited, before)
         };
-        diff_body("", &visible, &edited, &mut ev.changes);
+        if let Some(before) = before {
+            diff_body("", &before, &edited, &mut ev.changes);
+        }
         let (effects, local) = self.take_effects(vmi);
         let code = match r {
             Err(fl) => return self.trapped(run, ev, fl, i, dir),

@@ -150,7 +150,7 @@ impl HeaderMap {
     pub fn from_pairs_bytes(bytes: &[u8]) -> HeaderMap {
         let mut m = HeaderMap::new();
         for (k, v) in decode_pairs(bytes) {
-            m.add(&String::from_utf8_lossy(&k), &String::from_utf8_lossy(&v));
+            m.add(&String::from_utf8_lossy(k), &String::from_utf8_lossy(v));
         }
         m
     }
@@ -179,8 +179,8 @@ pub fn encode_pairs<'a>(pairs: impl Iterator<Item = (&'a [u8], &'a [u8])> + Clon
 
 /// Decodes a pairs buffer; malformed input (bad counts, missing NULs, trailing bytes, over
 /// the size limits) yields no pairs at all.
-pub fn decode_pairs(bytes: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
-    fn inner(b: &[u8]) -> Option<Vec<(Vec<u8>, Vec<u8>)>> {
+pub fn decode_pairs(bytes: &[u8]) -> Vec<(&[u8], &[u8])> {
+    fn inner(b: &[u8]) -> Option<Vec<(&[u8], &[u8])>> {
         if b.len() < 4 || b.len() > MAX_PAIRS_BYTES {
             return None;
         }
@@ -199,13 +199,13 @@ pub fn decode_pairs(bytes: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
         }
         let mut out = Vec::with_capacity(n);
         for (kl, vl) in sizes {
-            let k = b.get(pos..pos.checked_add(kl)?)?.to_vec();
+            let k = b.get(pos..pos.checked_add(kl)?)?;
             pos += kl;
             if *b.get(pos)? != 0 {
                 return None;
             }
             pos += 1;
-            let v = b.get(pos..pos.checked_add(vl)?)?.to_vec();
+            let v = b.get(pos..pos.checked_add(vl)?)?;
             pos += vl;
             if *b.get(pos)? != 0 {
                 return None;

@@ -132,11 +132,15 @@ pub fn register(l: &mut Linker<HostState>, abi: Abi) -> Result<(), Error> {
                 .and_then(|i| i.stream.clone())
                 .expect("checked by buffer");
             let mut st = stream.borrow_mut();
-            let buf = if ty == 0 {
-                &mut st.req_body
+            let st = &mut *st;
+            let (before, buf) = if ty == 0 {
+                (&mut st.body_before_write[0], &mut st.req_body)
             } else {
-                &mut st.resp_body
+                (&mut st.body_before_write[1], &mut st.resp_body)
             };
+            if before.is_none() {
+                *before = Some(buf.clone());
+            }
             Ok(splice(buf, start as u32, len as u32, &data))
         },
     )?;

@@ -137,7 +137,7 @@ pub fn register(l: &mut Linker<HostState>, abi: Abi) -> Result<(), Error> {
             let r = (|| {
                 let details = mem::read_string(&c, dp, dl)?;
                 let body = mem::read(&c, bp, bl)?;
-                let headers = HeaderMap::from_pairs_bytes(&mem::read(&c, hp, hl)?);
+                let headers = mem::with_slice(&c, hp, hl, HeaderMap::from_pairs_bytes)?;
                 Ok::<_, Fault>((details, body, headers))
             })();
             let (details, body, headers) = match r {
@@ -182,9 +182,9 @@ pub fn register(l: &mut Linker<HostState>, abi: Abi) -> Result<(), Error> {
          -> Result<i32, Error> {
             finish((|| {
                 let cluster = mem::read_string(&c, up, ul)?;
-                let headers = map_pairs(&mem::read(&c, hp, hl)?);
+                let headers = mem::with_slice(&c, hp, hl, map_pairs)?;
                 let body = mem::read(&c, bp, bl)?;
-                let trailers = map_pairs(&mem::read(&c, tp, tl)?);
+                let trailers = mem::with_slice(&c, tp, tl, map_pairs)?;
                 if timeout < 0 || cluster.is_empty() {
                     return Ok(status::BAD_ARGUMENT);
                 }

@@ -180,8 +180,8 @@ pub fn register(l: &mut Linker<HostState>) -> Result<(), Error> {
         "env",
         "proxy_set_header_map_pairs",
         |mut c: C<'_>, ty: i32, pp: i32, pl: i32| -> Result<i32, Error> {
-            let new = match mem::read(&c, pp, pl) {
-                Ok(b) => HeaderMap::from_pairs_bytes(&b),
+            let new = match mem::with_slice(&c, pp, pl, HeaderMap::from_pairs_bytes) {
+                Ok(m) => m,
                 Err(e) => return finish(Err(e)),
             };
             Ok(with_map(&mut c, ty, Mode::Write, |m| *m = new)

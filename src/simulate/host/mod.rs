@@ -129,6 +129,8 @@ pub struct HttpState {
     /// callback (taken by the host on that write), so the trace can show the edits without
     /// copying the maps for callbacks that change nothing.
     pub headers_before_write: [Option<HeaderMap>; 2],
+    /// The same for the request / response body: most data callbacks only read it.
+    pub body_before_write: [Option<Vec<u8>>; 2],
 }
 
 /// Which maps and buffers a context may use right now (Envoy keeps a pointer per map and
