@@ -945,7 +945,7 @@ impl FilterManager {
                 filter: label,
                 callback: "create filter".into(),
                 result: "VM failed earlier; failing closed".into(),
-                failure: fl,
+                failure: fl.map(Box::new),
                 ..Default::default()
             });
             self.fail_stream(run, i, Dir::Dec);
@@ -963,7 +963,7 @@ impl FilterManager {
                     callback: "proxy_on_context_create".into(),
                     result: "trap".into(),
                     logs,
-                    failure: Some(fl),
+                    failure: Some(Box::new(fl)),
                     ..Default::default()
                 });
                 self.fail_stream(run, i, Dir::Dec);
@@ -1276,7 +1276,7 @@ impl FilterManager {
         dir: Dir,
     ) {
         ev.result = "trap".into();
-        ev.failure = Some(fl);
+        ev.failure = Some(Box::new(fl));
         run.report.trace.push(ev);
         self.fail_stream(run, i, dir);
     }
@@ -1332,7 +1332,7 @@ impl FilterManager {
                 }
                 Effect::LocalReply { ctx, reply } => {
                     if let Some(ev) = run.report.trace.get_mut(trace_idx) {
-                        ev.local_reply = Some(reply.clone());
+                        ev.local_reply = Some(Box::new(reply.clone()));
                     }
                     if stage_of(ctx).is_some() {
                         self.local_reply(run, &reply);
@@ -1515,7 +1515,7 @@ impl FilterManager {
                             "trap".into()
                         },
                         logs,
-                        failure: r.err(),
+                        failure: r.err().map(Box::new),
                         ..Default::default()
                     });
                 }
@@ -1556,7 +1556,7 @@ impl FilterManager {
                         "trap".into()
                     },
                     logs,
-                    failure: r.err(),
+                    failure: r.err().map(Box::new),
                     ..Default::default()
                 });
             }
@@ -1581,7 +1581,7 @@ fn run_async<P: WasmParams>(
             Ok(()) => ev.result = "done".into(),
             Err(fl) => {
                 ev.result = "trap".into();
-                ev.failure = Some(fl);
+                ev.failure = Some(Box::new(fl));
             }
         }
     }

@@ -109,15 +109,33 @@ impl HeaderMap {
     }
 
     pub fn add(&mut self, key: &str, value: &str) {
-        self.0.push((name(key), value.into()));
+        self.add_shared(key, value.into());
+    }
+
+    /// `add` with a value already allocated as a shared string (no copy).
+    pub fn add_shared(&mut self, key: &str, value: Arc<str>) {
+        self.0.push((name(key), value));
+    }
+
+    /// First value of `key`, shared (no copy).
+    pub fn get_shared(&self, key: &str) -> Option<Arc<str>> {
+        self.0
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v.clone())
     }
 
     /// Removes every value of `key`, then adds one (Envoy `setCopy`); keeps the position of
     /// the first existing entry so traces stay readable.
     pub fn replace(&mut self, key: &str, value: &str) {
+        self.replace_shared(key, value.into());
+    }
+
+    /// `replace` with a value already allocated as a shared string (no copy).
+    pub fn replace_shared(&mut self, key: &str, value: Arc<str>) {
         match self.0.iter().position(|(k, _)| k.eq_ignore_ascii_case(key)) {
             Some(i) => {
-                self.0[i].1 = value.into();
+                self.0[i].1 = value;
                 let mut seen = false;
                 self.0.retain(|(k, _)| {
                     if !k.eq_ignore_ascii_case(key) {
@@ -128,7 +146,7 @@ impl HeaderMap {
                     keep
                 });
             }
-            None => self.add(key, value),
+            None => self.add_shared(key, value),
         }
     }
 

@@ -28,10 +28,12 @@ pub struct TraceEvent {
     pub logs: Vec<LogLine>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub calls: Vec<HttpCall>,
+    /// Rare, so boxed: every request allocates its trace, and a smaller event is cheaper to
+    /// allocate and move.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub local_reply: Option<LocalReply>,
+    pub local_reply: Option<Box<LocalReply>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub failure: Option<Failure>,
+    pub failure: Option<Box<Failure>>,
 }
 
 #[derive(Debug, Clone, Serialize, Default, PartialEq)]

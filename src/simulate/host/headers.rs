@@ -110,8 +110,7 @@ pub fn register(l: &mut Linker<HostState>) -> Result<(), Error> {
                 Err(e) => return finish(Err(e)),
             };
             let abi = c.data().abi;
-            let value = match with_map(&mut c, ty, Mode::Read, |m| m.get(&key).map(str::to_string))
-            {
+            let value = match with_map(&mut c, ty, Mode::Read, |m| m.get_shared(&key)) {
                 Ok(v) => v,
                 Err(s) => return Ok(s),
             };
@@ -129,11 +128,11 @@ pub fn register(l: &mut Linker<HostState>) -> Result<(), Error> {
         "env",
         "proxy_add_header_map_value",
         |mut c: C<'_>, ty: i32, kp: i32, kl: i32, vp: i32, vl: i32| -> Result<i32, Error> {
-            let (k, v) = match (mem::read_string(&c, kp, kl), mem::read_string(&c, vp, vl)) {
+            let (k, v) = match (mem::read_string(&c, kp, kl), mem::read_shared(&c, vp, vl)) {
                 (Ok(k), Ok(v)) => (k, v),
                 (Err(e), _) | (_, Err(e)) => return finish(Err(e)),
             };
-            Ok(with_map(&mut c, ty, Mode::Write, |m| m.add(&k, &v))
+            Ok(with_map(&mut c, ty, Mode::Write, |m| m.add_shared(&k, v))
                 .map(|_| status::OK)
                 .unwrap_or_else(|s| s))
         },
@@ -142,13 +141,15 @@ pub fn register(l: &mut Linker<HostState>) -> Result<(), Error> {
         "env",
         "proxy_replace_header_map_value",
         |mut c: C<'_>, ty: i32, kp: i32, kl: i32, vp: i32, vl: i32| -> Result<i32, Error> {
-            let (k, v) = match (mem::read_string(&c, kp, kl), mem::read_string(&c, vp, vl)) {
+            let (k, v) = match (mem::read_string(&c, kp, kl), mem::read_shared(&c, vp, vl)) {
                 (Ok(k), Ok(v)) => (k, v),
                 (Err(e), _) | (_, Err(e)) => return finish(Err(e)),
             };
-            Ok(with_map(&mut c, ty, Mode::Write, |m| m.replace(&k, &v))
-                .map(|_| status::OK)
-                .unwrap_or_else(|s| s))
+            Ok(
+                with_map(&mut c, ty, Mode::Write, |m| m.replace_shared(&k, v))
+                    .map(|_| status::OK)
+                    .unwrap_or_else(|s| s),
+            )
         },
     )?;
     l.func_wrap(

@@ -504,6 +504,17 @@ pub mod mem {
         })
     }
 
+    /// Reads a string straight into a shared allocation (header values are stored shared).
+    pub fn read_shared(
+        caller: &Caller<'_, HostState>,
+        ptr: i32,
+        len: i32,
+    ) -> MemResult<std::sync::Arc<str>> {
+        with_slice(caller, ptr, len, |b| {
+            String::from_utf8_lossy(b).as_ref().into()
+        })
+    }
+
     pub fn write(caller: &mut Caller<'_, HostState>, ptr: i32, bytes: &[u8]) -> MemResult<()> {
         let (start, end) = range(caller, ptr, bytes.len() as i32)?;
         let memory = caller.data().memory.expect("checked by range");
