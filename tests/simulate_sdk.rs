@@ -98,6 +98,35 @@ requests:
     );
     assert_eq!(r.exit_code(), 0);
     assert_eq!(r.shared_data.get("ticks").map(String::as_str), Some("3"));
+    // The trace shows each filter's own edits, and nothing for callbacks that only read.
+    let changes = |filter: &str, callback: &str| -> Vec<String> {
+        let ev = r.requests[0]
+            .trace
+            .iter()
+            .find(|e| &*e.filter == filter && e.callback.starts_with(callback))
+            .unwrap_or_else(|| panic!("no {filter} {callback} in {:#?}", r.requests[0].trace));
+        ev.changes.clone()
+    };
+    assert_eq!(
+        changes("shop/rw", "proxy_on_response_body"),
+        [r#"body: "hello world" -> "goodbye world""#]
+    );
+    assert_eq!(
+        changes("shop/count", "proxy_on_response_body"),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        changes("shop/count", "proxy_on_response_headers"),
+        ["+x-request-count: 1"]
+    );
+    assert_eq!(
+        changes("shop/rw", "proxy_on_response_headers"),
+        ["-content-length"]
+    );
+    assert_eq!(
+        changes("shop/rw", "proxy_on_request_headers"),
+        Vec::<String>::new()
+    );
 }
 
 #[test]

@@ -257,6 +257,35 @@ mod tests {
     }
 
     #[test]
+    fn shared_values_are_not_copied() {
+        let v: Arc<str> = "token".into();
+        let mut m = HeaderMap::new();
+        m.add_shared("X-Auth", v.clone());
+        m.add("b", "1");
+        m.add("x-auth", "second");
+        // Names are lower-cased; lookups hand out the stored allocation itself.
+        assert_eq!(m.names(), ["x-auth", "b"]);
+        assert!(Arc::ptr_eq(&m.get_shared("X-AUTH").unwrap(), &v));
+        assert_eq!(m.get_all("x-auth").collect::<Vec<_>>(), ["token", "second"]);
+        // replace keeps the first position and drops the other values.
+        m.replace_shared("x-auth", "new".into());
+        assert_eq!(
+            m.iter().collect::<Vec<_>>(),
+            [("x-auth", "new"), ("b", "1")]
+        );
+        // A copy shares every string; JSON keeps order and duplicates as pairs.
+        let copy = m.clone();
+        assert!(Arc::ptr_eq(
+            &copy.get_shared("b").unwrap(),
+            &m.get_shared("b").unwrap()
+        ));
+        assert_eq!(
+            serde_json::to_string(&copy).unwrap(),
+            r#"[["x-auth","new"],["b","1"]]"#
+        );
+    }
+
+    #[test]
     fn replace_and_remove() {
         let mut m = HeaderMap::from_pairs([("X-A", "1"), ("x-a", "2"), ("b", "3")]);
         assert_eq!(m.get_joined("x-a").as_deref(), Some("1,2"));
