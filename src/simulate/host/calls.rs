@@ -1,7 +1,6 @@
 //! Logging, stream control, local replies, HTTP/gRPC callouts, timers, time, metrics,
 //! effective context, `proxy_done` and foreign functions.
 
-use super::headers::map_pairs;
 use super::mem::{self, finish, Fault};
 use super::{
     note_unsupported, status, Abi, Effect, HostState, HttpCall, LocalReply, LogLevel, Metric,
@@ -182,9 +181,9 @@ pub fn register(l: &mut Linker<HostState>, abi: Abi) -> Result<(), Error> {
          -> Result<i32, Error> {
             finish((|| {
                 let cluster = mem::read_string(&c, up, ul)?;
-                let headers = mem::with_slice(&c, hp, hl, map_pairs)?;
+                let headers = mem::with_slice(&c, hp, hl, HeaderMap::from_pairs_bytes)?;
                 let body = mem::read(&c, bp, bl)?;
-                let trailers = mem::with_slice(&c, tp, tl, map_pairs)?;
+                let trailers = mem::with_slice(&c, tp, tl, HeaderMap::from_pairs_bytes)?;
                 if timeout < 0 || cluster.is_empty() {
                     return Ok(status::BAD_ARGUMENT);
                 }

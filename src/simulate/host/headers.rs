@@ -8,12 +8,8 @@
 use super::mem::{self, finish};
 use super::{status, Abi, HostState, C};
 use crate::simulate::headers::HeaderMap;
+use std::sync::Arc;
 use wasmi::{Error, Linker};
-
-/// Parses a pairs buffer into a header map (lower-cased keys).
-pub fn map_pairs(bytes: &[u8]) -> HeaderMap {
-    HeaderMap::from_pairs_bytes(bytes)
-}
 
 #[derive(Clone, Copy, PartialEq)]
 enum Mode {
@@ -100,6 +96,24 @@ fn with_map<R>(
     Err(status::BAD_ARGUMENT)
 }
 
+/// `proxy_add_header_map_value` / `proxy_replace_header_map_value`: reads the key and the
+/// value (straight into a shared string) and applies `edit` to map `ty`.
+fn write_value(
+    c: &mut C<'_>,
+    ty: i32,
+    (kp, kl): (i32, i32),
+    (vp, vl): (i32, i32),
+    edit: fn(&mut HeaderMap, &str, Arc<str>),
+) -> Result<i32, Error> {
+    let (k, v) = match (mem::read_string(c, kp, kl), mem::read_shared(c, vp, vl)) {
+        (Ok(k), Ok(v)) => (k, v),
+        (Err(e), _) | (_, Err(e)) => return finish(Err(e)),
+    };
+    Ok(with_map(c, ty, Mode::Write, |m| edit(m, &k, v))
+        .map(|_| status::OK)
+        .unwrap_or_else(|s| s))
+}
+
 pub fn register(l: &mut Linker<HostState>) -> Result<(), Error> {
     l.func_wrap(
         "env",
@@ -128,28 +142,14 @@ pub fn register(l: &mut Linker<HostState>) -> Result<(), Error> {
         "env",
         "proxy_add_header_map_value",
         |mut c: C<'_>, ty: i32, kp: i32, kl: i32, vp: i32, vl: i32| -> Result<i32, Error> {
-            let (k, v) = match (mem::read_string(&c, kp, kl), mem::read_shared(&c, vp, vl)) {
-                (Ok(k), Ok(v)) => (k, v),
-                (Err(e), _) | (_, Err(e)) => return finish(Err(e)),
-            };
-            Ok(with_map(&mut c, ty, Mode::Write, |m| m.add_shared(&k, v))
-                .map(|_| status::OK)
-                .unwrap_or_else(|s| s))
+            write_value(&mut c, ty, (kp, kl), (vp, vl), HeaderMap::add_shared)
         },
     )?;
     l.func_wrap(
         "env",
         "proxy_replace_header_map_value",
         |mut c: C<'_>, ty: i32, kp: i32, kl: i32, vp: i32, vl: i32| -> Result<i32, Error> {
-            let (k, v) = match (mem::read_string(&c, kp, kl), mem::read_shared(&c, vp, vl)) {
-                (Ok(k), Ok(v)) => (k, v),
-                (Err(e), _) | (_, Err(e)) => return finish(Err(e)),
-            };
-            Ok(
-                with_map(&mut c, ty, Mode::Write, |m| m.replace_shared(&k, v))
-                    .map(|_| status::OK)
-                    .unwrap_or_else(|s| s),
-            )
+            write_value(&mut c, ty, (kp, kl), (vp, vl), HeaderMap::replace_shared)
         },
     )?;
     l.func_wrap(
