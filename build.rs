@@ -26,6 +26,40 @@ fn collect(dir: &Path, root: &Path, out: &mut Vec<String>) {
     }
 }
 
+/// `enum RuleId` with one variant per `rules/catalogue/MXnnn.yaml`: a rule ID that is not in
+/// the catalogue does not compile.
+fn rule_ids(catalogue: &Path) -> String {
+    let mut ids: Vec<String> = fs::read_dir(catalogue)
+        .expect("rules/catalogue")
+        .map(|e| e.expect("directory entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect();
+    ids.sort();
+    for id in &ids {
+        assert!(
+            id.len() == 5 && id.starts_with("MX") && id[2..].bytes().all(|b| b.is_ascii_digit()),
+            "rules/catalogue/{id}.yaml: file names must be rule IDs (MXnnn)"
+        );
+    }
+    let variants: String = ids.iter().map(|id| format!("    {id},\n")).collect();
+    let arms: String = ids
+        .iter()
+        .map(|id| format!("            RuleId::{id} => {id:?},\n"))
+        .collect();
+    let all: String = ids.iter().map(|id| format!("RuleId::{id}, ")).collect();
+    format!(
+        "/// A rule of the catalogue (`rules/catalogue/<ID>.yaml`).\n\
+         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]\n\
+         pub enum RuleId {{\n{variants}}}\n\n\
+         impl RuleId {{\n\
+         \x20   /// Every rule, in ID order.\n\
+         \x20   pub const ALL: &'static [RuleId] = &[{all}];\n\n\
+         \x20   pub const fn as_str(self) -> &'static str {{\n\
+         \x20       match self {{\n{arms}        }}\n    }}\n}}\n"
+    )
+}
+
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
     println!("cargo:rerun-if-changed=rules");
@@ -36,6 +70,11 @@ fn main() {
          pub static DATA_FILES: &[(&str, &str)] = &[\n{}];\n",
         rows.concat()
     );
-    let out = Path::new(&env::var("OUT_DIR").unwrap()).join("data_files.rs");
-    fs::write(out, code).unwrap();
+    let out_dir = env::var("OUT_DIR").unwrap();
+    fs::write(Path::new(&out_dir).join("data_files.rs"), code).unwrap();
+    fs::write(
+        Path::new(&out_dir).join("rule_ids.rs"),
+        rule_ids(&root.join("catalogue")),
+    )
+    .unwrap();
 }

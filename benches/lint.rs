@@ -92,7 +92,7 @@ fn run(label: &str, opts: &LintOptions, resources: usize) {
         let out = lint(opts).expect("lint");
         best = best.min(start.elapsed().as_secs_f64());
         assert_eq!(out.documents.len(), resources);
-        findings = out.diagnostics.iter().map(|d| d.rule).collect();
+        findings = out.diagnostics.iter().map(|d| d.rule.as_str()).collect();
     }
     let mut by_rule = std::collections::BTreeMap::<&str, usize>::new();
     for r in &findings {

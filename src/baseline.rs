@@ -57,7 +57,7 @@ pub fn fingerprint(d: &Diagnostic, sources: &HashMap<String, Arc<SourceFile>>) -
         _ => "",
     };
     for part in [
-        d.rule,
+        d.rule.as_str(),
         d.resource.as_deref().unwrap_or(""),
         file,
         &normalize_message(&d.message),
@@ -188,11 +188,12 @@ impl Baseline {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rules::RuleId;
 
     fn setup(text: &str, needle: &str) -> (Diagnostic, HashMap<String, Arc<SourceFile>>) {
         let src = SourceFile::new("a.yaml", text);
         let at = text.find(needle).unwrap();
-        let d = Diagnostic::new("MX102", "priority clashes with line 3 at a.yaml:3:7")
+        let d = Diagnostic::new(RuleId::MX102, "priority clashes with line 3 at a.yaml:3:7")
             .at(src.location(at, at + needle.len()))
             .resource("ServiceMeshExtension shop/auth");
         (d, HashMap::from([("a.yaml".to_string(), src)]))

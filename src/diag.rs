@@ -4,6 +4,7 @@
 //! a message, where it is (a [`Location`]: file plus 1-based line/column and byte offsets),
 //! related locations, the resource it concerns and help text.
 
+use crate::rules::RuleId;
 use serde::Serialize;
 use std::fmt;
 
@@ -105,7 +106,7 @@ pub struct Suppression {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
     /// Rule ID from the catalogue, e.g. `MX301`.
-    pub rule: &'static str,
+    pub rule: RuleId,
     pub severity: Severity,
     pub message: String,
     /// Primary location. Every finding tied to an input has one.
@@ -119,8 +120,8 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     /// A finding with the rule's default severity from the catalogue.
-    pub fn new(rule: &'static str, message: impl Into<String>) -> Diagnostic {
-        let severity = crate::rules::default_severity(rule);
+    pub fn new(rule: RuleId, message: impl Into<String>) -> Diagnostic {
+        let severity = crate::rules::default_severity(rule.as_str());
         Diagnostic {
             rule,
             severity,
@@ -167,7 +168,7 @@ impl Diagnostic {
     }
 
     /// Sort key giving a stable, reader-friendly order: file, position, rule.
-    pub fn sort_key(&self) -> (String, u32, u32, &'static str, String) {
+    pub fn sort_key(&self) -> (String, u32, u32, RuleId, String) {
         match &self.location {
             Some(l) => (
                 l.file.clone(),

@@ -9,6 +9,7 @@ use crate::chain::{ExtensionDefaults, ManifestDefaults};
 use crate::diag::{Diagnostic, Location};
 use crate::image::{self, Image, ImageStore, Manifest};
 use crate::model::{Mesh, MeshVersion};
+use crate::rules::RuleId;
 use crate::simulate::checks::runtime_checks_compiled;
 use crate::simulate::vm::{self, Engine, Limits};
 use crate::simulate::Profile;
@@ -178,7 +179,7 @@ fn missing_phases(mesh: &Mesh, res: &Resolution) -> Vec<Diagnostic> {
         let manifest_phase = a.manifest.as_ref().and_then(|m| m.phase.as_deref());
         if e.phase.is_none() && manifest_phase.is_none() && a.manifest.is_some() {
             let d = Diagnostic::new(
-                "MX302",
+                RuleId::MX302,
                 format!(
                     "{} has no phase: the resource omits `spec.phase` and the manifest of `{}` declares none, so the extension is never injected",
                     e.meta.display(),
@@ -261,7 +262,7 @@ pub fn runtime_checks(mesh: &Mesh, res: &Resolution) -> Vec<Diagnostic> {
                 &first.meta.display(),
             );
             for d in &mut ds {
-                if d.rule == "MX703" || d.rule == "MX704" {
+                if d.rule == RuleId::MX703 || d.rule == RuleId::MX704 {
                     // Configuration problems point at the configuration.
                     d.location = Some(if first.meta.doc.root.pointer("/spec/config").is_some() {
                         first.meta.key_loc("/spec/config")

@@ -5,6 +5,7 @@ use crate::abi::{self, ImportGroup, ModuleInfo};
 use crate::diag::{Diagnostic, Location, Severity};
 use crate::image::{self, Image, ImageKind};
 use crate::model::MeshVersion;
+use crate::rules::RuleId;
 use serde_json::{json, Value};
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -59,7 +60,7 @@ pub fn image_report(image: Arc<Image>, versions: &[MeshVersion]) -> ImageReport 
     );
     if wasm_plugin && package.manifest.is_none() && matches!(image.file("/manifest.yaml"), Ok(None))
     {
-        package.diagnostics.retain(|d| d.rule != "MX403");
+        package.diagnostics.retain(|d| d.rule != RuleId::MX403);
     }
     let module = match (&package.module_bytes, image.kind) {
         (Some(bytes), _) => {

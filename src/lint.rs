@@ -216,7 +216,7 @@ pub fn apply_rule_settings(diags: &mut Vec<Diagnostic>, rules: &[(String, RuleSe
             .find(|(r, _)| r.eq_ignore_ascii_case(id))
             .map(|(_, s)| *s)
     };
-    diags.retain_mut(|d| match setting(d.rule) {
+    diags.retain_mut(|d| match setting(d.rule.as_str()) {
         Some(RuleSetting::Off) => false,
         Some(RuleSetting::Severity(s)) => {
             d.severity = s;

@@ -15,6 +15,7 @@
 
 use crate::diag::{Diagnostic, Location, Suppression};
 use crate::load::Document;
+use crate::rules::RuleId;
 use crate::source::SourceFile;
 use globset::{GlobBuilder, GlobMatcher};
 use std::sync::Arc;
@@ -89,7 +90,7 @@ impl Pattern {
     }
 
     fn matches(&self, d: &Diagnostic) -> bool {
-        self.rules.iter().any(|r| r == d.rule)
+        self.rules.iter().any(|r| *r == d.rule.as_str())
             && self.matcher.is_match(d.resource.as_deref().unwrap_or(""))
     }
 }
@@ -201,7 +202,7 @@ impl Suppressor {
         let Some(text) = value.as_str() else {
             self.problems.push(
                 Diagnostic::new(
-                    "MX107",
+                    RuleId::MX107,
                     format!("`{ANNOTATION}` must be a string of rule IDs, e.g. \"MX306,MX304\""),
                 )
                 .at(location),
@@ -257,7 +258,7 @@ impl Suppressor {
                 ),
                 None => self.problems.push(
                     Diagnostic::new(
-                        "MX107",
+                        RuleId::MX107,
                         "malformed suppression comment; it silences nothing",
                     )
                     .at(location)
@@ -279,8 +280,11 @@ impl Suppressor {
         let rules = split_ids(ids);
         if rules.is_empty() {
             self.problems.push(
-                Diagnostic::new("MX107", "suppression names no rule; it silences nothing")
-                    .at(location.clone()),
+                Diagnostic::new(
+                    RuleId::MX107,
+                    "suppression names no rule; it silences nothing",
+                )
+                .at(location.clone()),
             );
         }
         for r in &rules {
@@ -314,7 +318,7 @@ impl Suppressor {
                 if !used && crate::rules::get(r).is_some() {
                     diags.push(
                         Diagnostic::new(
-                            "MX108",
+                            RuleId::MX108,
                             format!(
                                 "this {} suppresses {r} but no {r} finding is there",
                                 dir.origin.as_str()
@@ -336,7 +340,7 @@ impl Suppressor {
             if !dir.covers(d) {
                 continue;
             }
-            if let Some(i) = dir.rules.iter().position(|r| r == d.rule) {
+            if let Some(i) = dir.rules.iter().position(|r| *r == d.rule.as_str()) {
                 dir.used[i] = true;
                 return Some(Suppression {
                     kind: dir.origin.as_str().into(),
@@ -359,7 +363,7 @@ impl Suppressor {
 
 fn unknown_rule(id: &str, location: Option<Location>, origin: Origin) -> Diagnostic {
     Diagnostic::new(
-        "MX107",
+        RuleId::MX107,
         format!("unknown rule {id:?} in {} suppression", origin.as_str()),
     )
     .at_opt(location)
@@ -409,7 +413,7 @@ mod tests {
         l
     }
 
-    fn finding(l: &Loaded, rule: &'static str, needle: &str) -> Diagnostic {
+    fn finding(l: &Loaded, rule: RuleId, needle: &str) -> Diagnostic {
         let src = &l.sources[0];
         let at = src.text.find(needle).unwrap();
         Diagnostic::new(rule, "x")
@@ -432,10 +436,10 @@ mod tests {
             "{SME}spec:\n  phase: Bad # meshext-lint: ignore[MX102] -- known\n  # meshext-lint: ignore[mx106, MX101]\n  image: x\n  priority: 1\n"
         ));
         let mut d = vec![
-            finding(&l, "MX102", "Bad"),
-            finding(&l, "MX106", "image"),
-            finding(&l, "MX106", "priority"),
-            finding(&l, "MX101", "phase"),
+            finding(&l, RuleId::MX102, "Bad"),
+            finding(&l, RuleId::MX106, "image"),
+            finding(&l, RuleId::MX106, "priority"),
+            finding(&l, RuleId::MX101, "phase"),
         ];
         run(&l, &mut d, &[]);
         let s0 = d[0].suppressed.as_ref().unwrap();
@@ -451,7 +455,7 @@ mod tests {
         );
         // MX101 in the standalone comment silenced nothing on the line below.
         assert_eq!(d.len(), 5);
-        assert_eq!(d[4].rule, "MX108");
+        assert_eq!(d[4].rule, RuleId::MX108);
         assert_eq!(d[4].location.as_ref().unwrap().line, 8);
     }
 
@@ -460,7 +464,10 @@ mod tests {
         let l = load(&format!(
             "{SME}  annotations:\n    meshext-lint.io/ignore: \"MX102, MX999\"\n    meshext-lint.io/ignore-reason: vendor image\nspec: {{phase: Bad}}\n---\n{SME}spec: {{phase: Bad2}}\n"
         ));
-        let mut d = vec![finding(&l, "MX102", "Bad}"), finding(&l, "MX102", "Bad2")];
+        let mut d = vec![
+            finding(&l, RuleId::MX102, "Bad}"),
+            finding(&l, RuleId::MX102, "Bad2"),
+        ];
         run(&l, &mut d, &[]);
         let s = d[0].suppressed.as_ref().unwrap();
         assert_eq!(
@@ -468,7 +475,7 @@ mod tests {
             ("annotation", Some("vendor image"))
         );
         assert!(d[1].suppressed.is_none());
-        let mx107: Vec<_> = d.iter().filter(|x| x.rule == "MX107").collect();
+        let mx107: Vec<_> = d.iter().filter(|x| x.rule == RuleId::MX107).collect();
         assert_eq!(mx107.len(), 1);
         assert!(mx107[0].message.contains("MX99"));
         assert_eq!(mx107[0].location.as_ref().unwrap().line, 7);
@@ -477,12 +484,15 @@ mod tests {
     #[test]
     fn patterns_glob_the_resource_label() {
         let l = load(&format!("{SME}spec: {{phase: Bad}}\n"));
-        let mut d = vec![finding(&l, "MX102", "Bad"), finding(&l, "MX101", "Bad")];
+        let mut d = vec![
+            finding(&l, RuleId::MX102, "Bad"),
+            finding(&l, RuleId::MX101, "Bad"),
+        ];
         d[1].resource = Some("ServiceMeshExtension other/auth".into());
         run(&l, &mut d, &["MX102,MX101=ServiceMeshExtension shop/*"]);
         assert_eq!(d[0].suppressed.as_ref().unwrap().kind, "command-line");
         assert!(d[1].suppressed.is_none());
-        let mut d2 = vec![finding(&l, "MX102", "Bad")];
+        let mut d2 = vec![finding(&l, RuleId::MX102, "Bad")];
         run(&l, &mut d2, &["MX102"]);
         assert!(d2[0].suppressed.is_some(), "no glob means every resource");
         assert!(Pattern::parse("=x").is_err());

@@ -92,7 +92,7 @@ fn every_rule_fires_somewhere_and_has_a_catalogue_entry() {
     for (_, text) in fixtures() {
         for v in MeshVersion::WITH_SME {
             for d in run(&text, v) {
-                fired.insert(d.rule);
+                fired.insert(d.rule.as_str());
             }
         }
     }

@@ -36,7 +36,7 @@ fn sdk_modules_conform_where_their_abi_is_accepted() {
         for v in ["v2.0", "v2.1", "v2.2", "v2.3", "v2.4", "v2.5", "v2.6"] {
             let version = MeshVersion::parse(v).unwrap();
             let found = abi::check(&info, version, &at, &name);
-            let rules: Vec<&str> = found.iter().map(|d| d.rule).collect();
+            let rules: Vec<&str> = found.iter().map(|d| d.rule.as_str()).collect();
             if version == MeshVersion::V2_0 && marker != AbiVersion::V0_1_0 {
                 assert_eq!(rules, ["MX502"], "{name} on {v}: {found:#?}");
                 assert!(found[0].message.contains("v2.0"), "{}", found[0].message);

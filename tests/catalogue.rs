@@ -15,14 +15,10 @@ fn rule_ids_in_source() -> BTreeSet<String> {
     {
         if entry.path().extension().is_some_and(|e| e == "rs") {
             let text = std::fs::read_to_string(entry.path()).unwrap();
-            let b = text.as_bytes();
-            for i in 0..b.len().saturating_sub(6) {
-                if b[i] == b'"'
-                    && &b[i + 1..i + 3] == b"MX"
-                    && b[i + 3..i + 6].iter().all(u8::is_ascii_digit)
-                    && b[i + 6] == b'"'
-                {
-                    ids.insert(text[i + 1..i + 6].to_string());
+            for (i, _) in text.match_indices("RuleId::MX") {
+                let id = &text[i + 8..(i + 13).min(text.len())];
+                if id.len() == 5 && id[2..].bytes().all(|b| b.is_ascii_digit()) {
+                    ids.insert(id.to_string());
                 }
             }
         }

@@ -158,7 +158,7 @@ fn runtime_checks_on_real_modules() {
         res,
     );
     assert_eq!(
-        panic.iter().map(|d| d.rule).collect::<Vec<_>>(),
+        panic.iter().map(|d| d.rule.as_str()).collect::<Vec<_>>(),
         ["MX704"],
         "{panic:?}"
     );
@@ -180,7 +180,7 @@ fn runtime_checks_on_real_modules() {
         res,
     );
     assert_eq!(
-        rejected.iter().map(|d| d.rule).collect::<Vec<_>>(),
+        rejected.iter().map(|d| d.rule.as_str()).collect::<Vec<_>>(),
         ["MX703"],
         "{rejected:?}"
     );
@@ -198,7 +198,7 @@ fn runtime_checks_on_real_modules() {
         res,
     );
     assert_eq!(
-        as_wrong.iter().map(|d| d.rule).collect::<Vec<_>>(),
+        as_wrong.iter().map(|d| d.rule.as_str()).collect::<Vec<_>>(),
         ["MX705"],
         "{as_wrong:?}"
     );
@@ -217,7 +217,7 @@ fn runtime_checks_on_real_modules() {
         res,
     );
     assert_eq!(
-        v20.iter().map(|d| d.rule).collect::<Vec<_>>(),
+        v20.iter().map(|d| d.rule.as_str()).collect::<Vec<_>>(),
         ["MX701"],
         "{v20:?}"
     );

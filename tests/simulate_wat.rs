@@ -161,7 +161,7 @@ fn lint_checks_fire_on_wat_modules() {
             "ServiceMeshExtension ns/f",
         )
         .iter()
-        .map(|d| d.rule)
+        .map(|d| d.rule.as_str())
         .collect()
     };
     assert_eq!(rules("sim_bad_start", "", p), ["MX701"]);

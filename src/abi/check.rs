@@ -4,6 +4,7 @@ use super::tables::{self, FnKind, FnRow, MeshRow, Tables, WasiStatus};
 use super::{is_wasi_module, AbiVersion, Export, ExternKind, Import, ModuleInfo};
 use crate::diag::{Diagnostic, Location, Severity};
 use crate::model::MeshVersion;
+use crate::rules::RuleId;
 
 /// Everything one check run shares.
 struct Ctx<'a> {
@@ -18,12 +19,7 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn emit(
-        &mut self,
-        rule: &'static str,
-        message: String,
-        help: impl Into<String>,
-    ) -> &mut Diagnostic {
+    fn emit(&mut self, rule: RuleId, message: String, help: impl Into<String>) -> &mut Diagnostic {
         let help = help.into();
         let mut d = Diagnostic::new(rule, message).at(self.at.clone());
         if !help.is_empty() {
@@ -79,7 +75,7 @@ fn detect_abi(cx: &mut Ctx, info: &ModuleInfo) -> Option<AbiVersion> {
             cx.subject, cx.mesh
         );
         cx.emit(
-            "MX501",
+            RuleId::MX501,
             msg,
             "Is this a proxy-wasm module? proxy-wasm SDKs export the marker themselves (e.g. Rust \
              proxy-wasm exports `proxy_abi_version_0_2_1`); a hand-written module must export an \
@@ -119,7 +115,7 @@ fn detect_abi(cx: &mut Ctx, info: &ModuleInfo) -> Option<AbiVersion> {
         } else {
             "Build the module with an SDK release that targets ABI 0.1.0, 0.2.0 or 0.2.1."
         };
-        cx.emit("MX502", msg, help);
+        cx.emit(RuleId::MX502, msg, help);
     }
     accepted
 }
@@ -148,7 +144,7 @@ fn check_import(cx: &mut Ctx, abi: AbiVersion, import: &Import) {
                 import.kind.name()
             );
             cx.emit(
-                "MX503",
+                RuleId::MX503,
                 msg,
                 "Build the module so that it defines this itself.",
             );
@@ -180,7 +176,7 @@ fn check_import(cx: &mut Ctx, abi: AbiVersion, import: &Import) {
                  functions, a few Emscripten helpers and WASI."
                     .into()
             });
-        cx.emit("MX503", msg, help);
+        cx.emit(RuleId::MX503, msg, help);
         return;
     }
     let Some(row) = provided.iter().find(|r| r.abi.contains(&abi)) else {
@@ -199,7 +195,7 @@ fn check_import(cx: &mut Ctx, abi: AbiVersion, import: &Import) {
             abis.join("/")
         );
         let notes = provided[0].notes.clone();
-        cx.emit("MX505", msg, notes);
+        cx.emit(RuleId::MX505, msg, notes);
         return;
     };
     if !row.present_in(cx.version) {
@@ -214,7 +210,7 @@ fn check_import(cx: &mut Ctx, abi: AbiVersion, import: &Import) {
             later.map(|r| format!(" (first in mesh {})", r.describe())).unwrap_or_default()
         );
         let notes = row.notes.clone();
-        cx.emit("MX503", msg, notes);
+        cx.emit(RuleId::MX503, msg, notes);
         return;
     }
     if let Some(want) = &row.sig {
@@ -228,7 +224,7 @@ fn check_import(cx: &mut Ctx, abi: AbiVersion, import: &Import) {
                 cx.mesh
             );
             let notes = row.notes.clone();
-            cx.emit("MX504", msg, notes);
+            cx.emit(RuleId::MX504, msg, notes);
         }
     }
 }
@@ -259,7 +255,7 @@ fn check_wasi_import(cx: &mut Ctx, import: &Import, sig: &super::Sig) {
                       it (files, sockets, threads, timers) or target a newer mesh version."
                     .into(),
             };
-            cx.emit("MX506", msg, help);
+            cx.emit(RuleId::MX506, msg, help);
         }
         status => {
             let row = row.expect("a WASI function with a status has a row");
@@ -273,7 +269,7 @@ fn check_wasi_import(cx: &mut Ctx, import: &Import, sig: &super::Sig) {
                     cx.mesh,
                     row.sig
                 );
-                cx.emit("MX504", msg, row.notes.clone());
+                cx.emit(RuleId::MX504, msg, row.notes.clone());
             } else if status == WasiStatus::Stub {
                 let msg = format!(
                     "`{}` imports WASI function `{}` ({}), which the proxy of {} only stubs: {}",
@@ -284,7 +280,7 @@ fn check_wasi_import(cx: &mut Ctx, import: &Import, sig: &super::Sig) {
                     row.notes
                 );
                 cx.emit(
-                    "MX506",
+                    RuleId::MX506,
                     msg,
                     "The module links, but the call cannot do what it asks (there are no files, \
                      stdin or sockets in the proxy). Make sure the code path is never taken.",
@@ -304,7 +300,7 @@ fn check_required_exports(cx: &mut Ctx, info: &ModuleInfo) {
             cx.subject, cx.mesh
         );
         cx.emit(
-            "MX507",
+            RuleId::MX507,
             msg,
             "Export the module's memory (SDK builds do this by default).",
         );
@@ -340,7 +336,7 @@ fn check_required_exports(cx: &mut Ctx, info: &ModuleInfo) {
             cx.subject, cx.mesh
         );
         cx.emit(
-            "MX507",
+            RuleId::MX507,
             msg,
             "The host calls the allocator to hand data to the module. SDK builds export `malloc` \
              (Rust on wasm32-unknown-unknown, AssemblyScript, C++) or `proxy_on_memory_allocate` \
@@ -364,7 +360,7 @@ fn check_required_exports(cx: &mut Ctx, info: &ModuleInfo) {
                 cx.mesh
             );
             cx.emit(
-                "MX507",
+                RuleId::MX507,
                 msg,
                 "Build the module with a proxy-wasm SDK, which exports it.",
             );
@@ -383,7 +379,7 @@ fn check_required_exports(cx: &mut Ctx, info: &ModuleInfo) {
             cx.subject, cx.mesh
         );
         cx.emit(
-            "MX507",
+            RuleId::MX507,
             msg,
             "ServiceMeshExtension and WasmPlugin modules run as HTTP filters. A TCP-only or \
              singleton module does not belong in one.",
@@ -434,5 +430,5 @@ fn check_export(cx: &mut Ctx, abi: AbiVersion, export: &Export) {
          version so that both match."
             .to_string()
     };
-    cx.emit("MX508", msg, help);
+    cx.emit(RuleId::MX508, msg, help);
 }

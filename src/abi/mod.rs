@@ -26,6 +26,7 @@
 //! Like Envoy, checking stops at the first load-stopping step: no marker (MX501) or a marker the
 //! proxy rejects (MX502) is reported alone, because the proxy never gets to linking.
 
+use crate::rules::RuleId;
 mod check;
 pub mod inspect;
 mod parse;
@@ -333,7 +334,7 @@ impl fmt::Display for InvalidModule {
 /// The MX405 finding for a module [`analyze`] rejected.
 pub fn invalid_module_diagnostic(err: &InvalidModule, at: &Location, subject: &str) -> Diagnostic {
     Diagnostic::new(
-        "MX405",
+        RuleId::MX405,
         format!("`{subject}` is not a valid WebAssembly module: {err}"),
     )
     .at(at.clone())

@@ -8,6 +8,7 @@ use super::select::Phase;
 use super::{ExtensionDefaults, Filter, Gate, Origin, WorkloadChain};
 use crate::diag::{Diagnostic, Severity};
 use crate::model::{Extension, Mesh, MeshVersion, ProxyType};
+use crate::rules::RuleId;
 use std::collections::BTreeMap;
 
 /// How many workloads a message names before "and N more".
@@ -19,14 +20,14 @@ type Hits = Vec<(usize, String)>;
 /// Findings keyed by (rule, SME index, reason), with the chains they affect.
 #[derive(Default)]
 struct Groups {
-    map: BTreeMap<(&'static str, usize, String), Hits>,
+    map: BTreeMap<(RuleId, usize, String), Hits>,
 }
 
 impl Groups {
     /// Records that chain `ci` shows `reason`; `detail` is a per-workload note for the message.
     fn add(
         &mut self,
-        rule: &'static str,
+        rule: RuleId,
         ext: usize,
         reason: impl Into<String>,
         ci: usize,
@@ -80,7 +81,7 @@ fn with_workloads(
     d
 }
 
-fn at_ext(rule: &'static str, ext: &Extension, ptr: &str, msg: String) -> Diagnostic {
+fn at_ext(rule: RuleId, ext: &Extension, ptr: &str, msg: String) -> Diagnostic {
     Diagnostic::new(rule, msg)
         .at(ext.meta.key_loc(ptr))
         .resource(ext.meta.display())
@@ -102,21 +103,21 @@ pub fn check(
         scan_coverage(version, c, ci, &mut g);
     }
     let mut out = Vec::new();
-    for ((rule, ei, reason), hits) in &g.map {
-        let Some(ext) = mesh.extensions.get(*ei) else {
+    for (&(rule, ei, ref reason), hits) in &g.map {
+        let Some(ext) = mesh.extensions.get(ei) else {
             continue;
         };
         let name = &ext.meta.name;
         let list = workload_list(chains, hits);
-        let d = match *rule {
-            "MX602" => at_ext(rule, ext, "/spec/phase", format!(
+        let d = match rule {
+            RuleId::MX602 => at_ext(rule, ext, "/spec/phase", format!(
                 "PostStats extension `{name}` runs before `istio.stats` on {list}: the telemetry EnvoyFilter inserts stats after the SME patch"))
                 .help("PostStats behaves like PreStats here. If the extension must see the stats filter's work, it cannot be an SME; otherwise use PreStats to say what happens."),
-            "MX603" => at_ext(rule, ext, "/spec/phase", format!("PostAuthZ extension `{name}` lands {reason} on {list}"))
+            RuleId::MX603 => at_ext(rule, ext, "/spec/phase", format!("PostAuthZ extension `{name}` lands {reason} on {list}"))
                 .help("PostAuthZ is placed right after the first RBAC filter. Do not rely on it running after every authorization decision; consolidate the AuthorizationPolicy actions or move the logic."),
-            "MX604" => at_ext(rule, ext, "/spec/workloadSelector", format!("extension `{name}` {reason} on {list}"))
+            RuleId::MX604 => at_ext(rule, ext, "/spec/workloadSelector", format!("extension `{name}` {reason} on {list}"))
                 .help("In v2.1/v2.2 istiod patches only the inbound chain of the first port of the oldest Service (MAISTRA-2321), and nothing for a workload without a Service. Expose one port per workload through one Service, or add a Service."),
-            "MX605" => {
+            RuleId::MX605 => {
                 let mut d = at_ext(rule, ext, "/metadata/name", format!(
                     "extension `{name}` is never applied to {list}: no EnvoyFilter selects these proxies, and v2.1/v2.2 skip the SME patch without one"))
                     .help("Enable telemetry (spec.telemetry.type: Istiod) or add an EnvoyFilter that selects the workloads.");
@@ -125,10 +126,10 @@ pub fn check(
                 }
                 d
             }
-            "MX608" => at_ext(rule, ext, "/spec/phase", format!(
+            RuleId::MX608 => at_ext(rule, ext, "/spec/phase", format!(
                 "extension `{name}` ({reason}) runs before the CUSTOM external authorizer and before JWT validation on {list}"))
                 .help("With a CUSTOM AuthorizationPolicy, ext_authz is placed first; authentication-phase extensions see unauthenticated requests."),
-            "MX609" => {
+            RuleId::MX609 => {
                 let d = at_ext(rule, ext, "/spec/phase", format!(
                     "authentication-phase extension `{name}` has no authentication filter to anchor to ({reason}) and runs just before the router, after CORS and fault injection, on {list}"))
                     .help("Add a RequestAuthentication that selects these workloads to create the anchor, or choose a phase that matches where it actually runs.");
@@ -173,7 +174,7 @@ fn scan_positions(c: &WorkloadChain, ci: usize, g: &mut Groups) {
                     )
                 }) =>
             {
-                g.add("MX602", e.index, "", ci, String::new());
+                g.add(RuleId::MX602, e.index, "", ci, String::new());
             }
             Phase::PostAuthZ => {
                 if rest.iter().any(|f| {
@@ -186,7 +187,7 @@ fn scan_positions(c: &WorkloadChain, ci: usize, g: &mut Groups) {
                     )
                 }) {
                     g.add(
-                        "MX603",
+                        RuleId::MX603,
                         e.index,
                         "between the shadow RBAC and ext_authz (CUSTOM policy)",
                         ci,
@@ -194,7 +195,7 @@ fn scan_positions(c: &WorkloadChain, ci: usize, g: &mut Groups) {
                     );
                 } else if later(RBAC) {
                     g.add(
-                        "MX603",
+                        RuleId::MX603,
                         e.index,
                         "between RBAC filters (several AuthorizationPolicy actions)",
                         ci,
@@ -206,7 +207,7 @@ fn scan_positions(c: &WorkloadChain, ci: usize, g: &mut Groups) {
         }
         if matches!(phase, Phase::PreAuthN | Phase::PostAuthN | Phase::PreAuthZ) && later(EXT_AUTHZ)
         {
-            g.add("MX608", e.index, phase.as_str(), ci, String::new());
+            g.add(RuleId::MX608, e.index, phase.as_str(), ci, String::new());
         }
         if matches!(phase, Phase::PreAuthN | Phase::PostAuthN)
             && !has_authn
@@ -219,7 +220,7 @@ fn scan_positions(c: &WorkloadChain, ci: usize, g: &mut Groups) {
             } else {
                 "gateway without a RequestAuthentication"
             };
-            g.add("MX609", e.index, reason, ci, String::new());
+            g.add(RuleId::MX609, e.index, reason, ci, String::new());
         }
     }
 }
@@ -246,13 +247,13 @@ fn scan_coverage(version: MeshVersion, c: &WorkloadChain, ci: usize, g: &mut Gro
     match c.gate {
         Some(Gate::NoEnvoyFilter) => {
             for e in &c.unapplied {
-                g.add("MX605", e.index, "", ci, String::new());
+                g.add(RuleId::MX605, e.index, "", ci, String::new());
             }
         }
         Some(Gate::NoService) => {
             for e in &c.unapplied {
                 g.add(
-                    "MX604",
+                    RuleId::MX604,
                     e.index,
                     "is not applied: no Service selects the workload",
                     ci,
@@ -266,7 +267,7 @@ fn scan_coverage(version: MeshVersion, c: &WorkloadChain, ci: usize, g: &mut Gro
                 let detail = format!("only port {} of {}", p.patched.join(","), p.all.join(", "));
                 for e in c.extensions() {
                     g.add(
-                        "MX604",
+                        RuleId::MX604,
                         e.index,
                         "reaches only the first port of the first Service",
                         ci,
@@ -310,7 +311,7 @@ fn tie_finding(
         )
     };
     let mut d = Diagnostic::new(
-        "MX601",
+        RuleId::MX601,
         format!(
             "extensions {} share phase {phase} and priority {} on {list}: {how}",
             names.join(", "),
@@ -339,7 +340,7 @@ fn overrides(mesh: &Mesh, defaults: &ExtensionDefaults) -> Vec<Diagnostic> {
         if let (Some(spec), Some(man)) = (ext.phase.as_deref(), m.phase.as_deref()) {
             // An invalid manifest phase is MX403's; overriding it is the fix, not a surprise.
             if spec != man && !spec.is_empty() && crate::model::PHASES.contains(&man) {
-                out.push(at_ext("MX606", ext, "/spec/phase", format!(
+                out.push(at_ext(RuleId::MX606, ext, "/spec/phase", format!(
                     "`{}` sets phase {spec} but its image manifest declares {man}", ext.meta.name))
                     .help("Check that the module works in the overriding phase, or drop spec.phase to use the manifest's."));
             }
@@ -348,7 +349,7 @@ fn overrides(mesh: &Mesh, defaults: &ExtensionDefaults) -> Vec<Diagnostic> {
             if spec != man {
                 out.push(
                     at_ext(
-                        "MX606",
+                        RuleId::MX606,
                         ext,
                         "/spec/priority",
                         format!(

@@ -3,6 +3,7 @@
 use super::Context;
 use crate::diag::{Diagnostic, Severity};
 use crate::model::{Extension, MeshVersion, VersionSource};
+use crate::rules::RuleId;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// `spec.version` values some operator release accepts (`v1.0` was dropped).
@@ -27,7 +28,7 @@ pub fn check_version(ctx: &Context, out: &mut Vec<Diagnostic>) {
         let first = ctx.documents.first().map(|d| d.source.location(0, 0));
         out.push(
             Diagnostic::new(
-                "MX205",
+                RuleId::MX205,
                 format!(
                     "no ServiceMeshControlPlane in the inputs: mesh version {} {how}; membership and enablement checks are skipped",
                     mesh.version
@@ -54,7 +55,7 @@ pub fn check_version(ctx: &Context, out: &mut Vec<Diagnostic>) {
         if let Some(msg) = msg {
             out.push(
                 Diagnostic::new(
-                    "MX206",
+                    RuleId::MX206,
                     format!("the operator rejects this control plane: {msg}"),
                 )
                 .at(at)
@@ -91,7 +92,7 @@ pub fn check_enabled(ctx: &Context, out: &mut Vec<Diagnostic>) {
     };
     for e in &mesh.extensions {
         out.push(
-            Diagnostic::new("MX201", format!("{} is ignored: {why}", sme_label(e)))
+            Diagnostic::new(RuleId::MX201, format!("{} is ignored: {why}", sme_label(e)))
                 .at(e.meta.key_loc("/kind"))
                 .resource(sme_label(e))
                 .related(cp_loc.clone(), "the control plane that disables extensions")
@@ -113,7 +114,7 @@ pub fn check_membership(ctx: &Context, out: &mut Vec<Diagnostic>) {
             continue;
         }
         let mut d = Diagnostic::new(
-            "MX202",
+            RuleId::MX202,
             format!(
                 "namespace `{}` is neither the control-plane namespace `{cp}` nor a mesh member: the control plane never sees {}",
                 e.meta.namespace,
@@ -136,11 +137,11 @@ pub fn check_sme_support(ctx: &Context, out: &mut Vec<Diagnostic>) {
     let v = ctx.mesh.version;
     for e in &ctx.mesh.extensions {
         let d = if v == MeshVersion::V2_2 {
-            Diagnostic::new("MX203", "ServiceMeshExtension is deprecated on v2.2: it works now but will be removed in a future version")
+            Diagnostic::new(RuleId::MX203, "ServiceMeshExtension is deprecated on v2.2: it works now but will be removed in a future version")
                 .help("migrate to a WasmPlugin (extensions.istio.io/v1alpha1) before upgrading to v2.3")
         } else if v >= MeshVersion::V2_3 {
             Diagnostic::new(
-                "MX204",
+                RuleId::MX204,
                 format!(
                     "ServiceMeshExtension support has been removed in {v}: istiod ignores {}, and the operator refuses to upgrade a control plane to v2.3 while it exists",
                     sme_label(e)
@@ -173,7 +174,7 @@ pub fn check_webhooks(ctx: &Context, out: &mut Vec<Diagnostic>) {
         let r = roll.meta.display();
         if roll.meta.name != "default" {
             out.push(
-                Diagnostic::new("MX206", format!("the ServiceMeshMemberRoll must be named `default`, not `{}`", roll.meta.name))
+                Diagnostic::new(RuleId::MX206, format!("the ServiceMeshMemberRoll must be named `default`, not `{}`", roll.meta.name))
                     .at(roll.meta.loc("/metadata/name"))
                     .resource(&r)
                     .help("rename it to `default`: the control plane only reads the member roll named default"),
@@ -183,7 +184,7 @@ pub fn check_webhooks(ctx: &Context, out: &mut Vec<Diagnostic>) {
             if roll.meta.namespace != cp {
                 out.push(
                     Diagnostic::new(
-                        "MX206",
+                        RuleId::MX206,
                         format!("the member roll is in `{}`, not in the control-plane namespace `{cp}`: the control plane ignores it", roll.meta.namespace),
                     )
                     .severity(Severity::Error)
@@ -214,7 +215,7 @@ pub fn check_webhooks(ctx: &Context, out: &mut Vec<Diagnostic>) {
             if let Some(msg) = msg {
                 out.push(
                     Diagnostic::new(
-                        "MX206",
+                        RuleId::MX206,
                         format!("the operator's webhook rejects this member roll: {msg}"),
                     )
                     .at(at)
@@ -227,7 +228,7 @@ pub fn check_webhooks(ctx: &Context, out: &mut Vec<Diagnostic>) {
         if m.meta.name != "default" {
             out.push(
                 Diagnostic::new(
-                    "MX206",
+                    RuleId::MX206,
                     format!(
                         "a ServiceMeshMember must be named `default`, not `{}`",
                         m.meta.name
@@ -246,7 +247,7 @@ pub fn check_webhooks(ctx: &Context, out: &mut Vec<Diagnostic>) {
         if *n > 1 {
             out.push(
                 Diagnostic::new(
-                    "MX207",
+                    RuleId::MX207,
                     "only one service mesh may be installed per project/namespace",
                 )
                 .at(cp.meta.key_loc("/metadata/namespace"))
@@ -262,7 +263,7 @@ pub fn check_webhooks(ctx: &Context, out: &mut Vec<Diagnostic>) {
         let s = |p: &str| j.pointer(p).and_then(|x| x.as_str());
         let mut reject = |ptr: &str, msg: String| {
             out.push(
-                Diagnostic::new("MX207", msg)
+                Diagnostic::new(RuleId::MX207, msg)
                     .at(cp.meta.loc(ptr))
                     .resource(&r),
             );

@@ -4,6 +4,7 @@ use super::Context;
 use crate::diag::Diagnostic;
 use crate::model::index::WorkloadsByLabel;
 use crate::model::{Extension, ExtensionConfig, MeshVersion, PHASES};
+use crate::rules::RuleId;
 
 /// MX301: unknown phase.
 pub fn check_phase(ctx: &Context, out: &mut Vec<Diagnostic>) {
@@ -21,7 +22,7 @@ pub fn check_phase(ctx: &Context, out: &mut Vec<Diagnostic>) {
         };
         out.push(
             Diagnostic::new(
-                "MX301",
+                RuleId::MX301,
                 format!("phase `{phase}` is not one of the six phases: the API accepts it, but the extension is never injected"),
             )
             .at(e.meta.loc("/spec/phase"))
@@ -40,13 +41,13 @@ pub fn check_image(ctx: &Context, out: &mut Vec<Diagnostic>) {
         let at = e.meta.loc("/spec/image");
         match crate::image::parse_reference(image) {
             Err(why) => out.push(
-                Diagnostic::new("MX303", format!("failed to parse spec.image: {image:?}: {why}; the extension never becomes ready"))
+                Diagnostic::new(RuleId::MX303, format!("failed to parse spec.image: {image:?}: {why}; the extension never becomes ready"))
                     .at(at)
                     .resource(e.meta.display())
                     .help("write `registry/organisation/name:tag` or `registry/organisation/name@sha256:<64 hex>`"),
             ),
             Ok(r) if r.tag.as_deref() == Some("latest") => out.push(
-                Diagnostic::new("MX304", format!("`{image}` uses the mutable `latest` tag: it is re-imported on every reconcile and may change under you"))
+                Diagnostic::new(RuleId::MX304, format!("`{image}` uses the mutable `latest` tag: it is re-imported on every reconcile and may change under you"))
                     .at(at)
                     .resource(e.meta.display())
                     .help("pin a version tag or, better, a digest (`@sha256:…`)"),
@@ -87,7 +88,7 @@ pub fn check_config(ctx: &Context, out: &mut Vec<Diagnostic>) {
             _ => continue,
         };
         out.push(
-            Diagnostic::new("MX305", msg)
+            Diagnostic::new(RuleId::MX305, msg)
                 .at(e.meta.key_loc(ptr))
                 .resource(e.meta.display())
                 .help("give the extension an explicit JSON object `config`, and make the module tolerate `null`"),
@@ -105,7 +106,7 @@ pub fn check_selector(ctx: &Context, out: &mut Vec<Diagnostic>) {
         let Some(sel) = &e.selector else { continue };
         if sel.is_empty() {
             out.push(
-                Diagnostic::new("MX308", "`workloadSelector.labels` is empty: the extension applies to every workload in its scope")
+                Diagnostic::new(RuleId::MX308, "`workloadSelector.labels` is empty: the extension applies to every workload in its scope")
                     .at(e.meta.key_loc("/spec/workloadSelector"))
                     .resource(e.meta.display())
                     .help("remove `workloadSelector` to say so explicitly, or list the labels to select"),
@@ -133,7 +134,7 @@ pub fn check_selector(ctx: &Context, out: &mut Vec<Diagnostic>) {
                 .collect::<Vec<_>>()
                 .join(",");
             out.push(
-                Diagnostic::new("MX306", format!("the workload selector `{wanted}` matches no workload in {scope} among the inputs"))
+                Diagnostic::new(RuleId::MX306, format!("the workload selector `{wanted}` matches no workload in {scope} among the inputs"))
                     .at(e.meta.loc("/spec/workloadSelector/labels"))
                     .resource(e.meta.display())
                     .help("check the labels against the pod template labels of the intended workload (`spec.template.metadata.labels`)"),
@@ -154,7 +155,7 @@ pub fn check_status(ctx: &Context, out: &mut Vec<Diagnostic>) {
             .str_at("/status/deployment/message")
             .unwrap_or("no message");
         out.push(
-            Diagnostic::new("MX307", format!("status.deployment.ready is false ({msg}): istiod skips extensions that are not ready"))
+            Diagnostic::new(RuleId::MX307, format!("status.deployment.ready is false ({msg}): istiod skips extensions that are not ready"))
                 .at(e.meta.loc("/status/deployment/ready"))
                 .resource(e.meta.display())
                 .help("fix the cause in the status message (usually the image pull), then let the cacher retry"),

@@ -8,6 +8,7 @@ use crate::diag::{Diagnostic, Location};
 use crate::load::Document;
 use crate::model::build::group_of;
 use crate::model::MeshVersion;
+use crate::rules::RuleId;
 use jsonschema::error::{TypeKind, ValidationErrorKind};
 use jsonschema::Validator;
 use std::collections::HashMap;
@@ -66,7 +67,7 @@ pub fn check_api_versions(ctx: &Context, out: &mut Vec<Diagnostic>) {
         let known: Vec<&str> = served.iter().map(|(a, _)| *a).collect();
         let diag = match served.iter().find(|(a, _)| *a == api) {
             Some((_, since)) if version < *since => Diagnostic::new(
-                "MX105",
+                RuleId::MX105,
                 format!("`{api}` {kind} is not served by mesh {version}; it is available from {since}"),
             )
             .help(if kind == "ServiceMeshExtension" {
@@ -76,11 +77,11 @@ pub fn check_api_versions(ctx: &Context, out: &mut Vec<Diagnostic>) {
             }),
             Some(_) => continue,
             None if group_of(api) == "extensions.maistra.io" => Diagnostic::new(
-                "MX105",
+                RuleId::MX105,
                 format!("`{api}` is the pre-release API group of {kind}; the control plane only watches `maistra.io`"),
             )
             .help("use `apiVersion: maistra.io/v1` (or `maistra.io/v1alpha1` on v2.0)"),
-            None => Diagnostic::new("MX105", format!("unknown API version `{api}` for {kind}"))
+            None => Diagnostic::new(RuleId::MX105, format!("unknown API version `{api}` for {kind}"))
                 .help(format!("use one of: {}", known.join(", "))),
         };
         out.push(diag.at(at).resource(resource_label(doc)));
@@ -139,7 +140,7 @@ pub fn validate(
                 for field in unexpected {
                     let ptr = format!("{path}/{}", field.replace('~', "~0").replace('/', "~1"));
                     let d = Diagnostic::new(
-                        "MX104",
+                        RuleId::MX104,
                         format!("unknown field `{field}` at `{}`: the API server prunes it, so it has no effect", display_path(&path)),
                     )
                     .at(locate(&ptr, true))
@@ -154,7 +155,7 @@ pub fn validate(
             ValidationErrorKind::Required { property } => {
                 let name = property.as_str().unwrap_or("?");
                 (
-                    "MX103",
+                    RuleId::MX103,
                     format!(
                         "`{}` is missing the required field `{name}`",
                         display_path(&path)
@@ -179,7 +180,7 @@ pub fn validate(
                     other => format!("`{other}`"),
                 };
                 (
-                    "MX103",
+                    RuleId::MX103,
                     format!(
                         "`{}` must be of type {expected}, not {shown}",
                         display_path(&path)
@@ -192,7 +193,7 @@ pub fn validate(
                 )
             }
             _ => (
-                "MX103",
+                RuleId::MX103,
                 format!("`{}`: {}", display_path(&path), err.masked()),
                 locate(&path, false),
             ),

@@ -5,6 +5,7 @@ use super::Image;
 use crate::diag::{Diagnostic, Location};
 use crate::load::yaml::{self, Node, Value};
 use crate::model::PHASES;
+use crate::rules::RuleId;
 use crate::source::SourceFile;
 use std::sync::Arc;
 
@@ -56,7 +57,7 @@ pub fn read_extension_as(image: &Image, reference: &str) -> ExtensionPackage {
         Ok(Some(b)) => b,
         Ok(None) => {
             let mut d = Diagnostic::new(
-                "MX403",
+                RuleId::MX403,
                 format!("image `{reference}` has no /manifest.yaml"),
             )
             .at(Location::file_only(name));
@@ -70,7 +71,7 @@ pub fn read_extension_as(image: &Image, reference: &str) -> ExtensionPackage {
         }
         Err(e) => {
             pkg.diagnostics.push(
-                Diagnostic::new("MX403", format!("cannot read /manifest.yaml: {e}"))
+                Diagnostic::new(RuleId::MX403, format!("cannot read /manifest.yaml: {e}"))
                     .at(Location::file_only(name)),
             );
             return pkg;
@@ -78,7 +79,7 @@ pub fn read_extension_as(image: &Image, reference: &str) -> ExtensionPackage {
     };
     let Ok(text) = std::str::from_utf8(&bytes) else {
         pkg.diagnostics.push(
-            Diagnostic::new("MX403", "/manifest.yaml is not UTF-8 text")
+            Diagnostic::new(RuleId::MX403, "/manifest.yaml is not UTF-8 text")
                 .at(Location::file_only(name)),
         );
         return pkg;
@@ -86,13 +87,13 @@ pub fn read_extension_as(image: &Image, reference: &str) -> ExtensionPackage {
     let src = SourceFile::new(name, text);
     pkg.manifest_source = Some(src.clone());
     let mx403 = |node: &Node, msg: String| {
-        Diagnostic::new("MX403", msg).at(src.location(node.span.start, node.span.end))
+        Diagnostic::new(RuleId::MX403, msg).at(src.location(node.span.start, node.span.end))
     };
     let parsed = yaml::parse(text, yaml::Limits::default());
     if let Some(e) = parsed.error {
         pkg.diagnostics.push(
             Diagnostic::new(
-                "MX403",
+                RuleId::MX403,
                 format!("/manifest.yaml is not valid YAML: {}", e.message),
             )
             .at(src.location(e.span.start, e.span.end))
@@ -102,13 +103,13 @@ pub fn read_extension_as(image: &Image, reference: &str) -> ExtensionPackage {
     }
     let Some(doc) = parsed.docs.into_iter().next() else {
         pkg.diagnostics
-            .push(Diagnostic::new("MX403", "/manifest.yaml is empty").at(src.location(0, 0)));
+            .push(Diagnostic::new(RuleId::MX403, "/manifest.yaml is empty").at(src.location(0, 0)));
         return pkg;
     };
     for dup in &doc.duplicates {
         pkg.diagnostics.push(
             Diagnostic::new(
-                "MX403",
+                RuleId::MX403,
                 format!("duplicate key `{}` in /manifest.yaml", dup.key),
             )
             .at(src.location(dup.span.start, dup.span.end))
@@ -120,7 +121,7 @@ pub fn read_extension_as(image: &Image, reference: &str) -> ExtensionPackage {
     }
     let Some(root) = doc.root.filter(|r| r.as_map().is_some()) else {
         pkg.diagnostics.push(
-            Diagnostic::new("MX403", "/manifest.yaml must be a mapping")
+            Diagnostic::new(RuleId::MX403, "/manifest.yaml must be a mapping")
                 .at(src.location(0, text.len())),
         );
         return pkg;
@@ -128,8 +129,11 @@ pub fn read_extension_as(image: &Image, reference: &str) -> ExtensionPackage {
     let whole = src.location(root.span.start, root.span.start);
     let mut m = Manifest::default();
     let missing = |key: &str, what: &str| {
-        Diagnostic::new("MX403", format!("/manifest.yaml has no `{key}` ({what})"))
-            .at(whole.clone())
+        Diagnostic::new(
+            RuleId::MX403,
+            format!("/manifest.yaml has no `{key}` ({what})"),
+        )
+        .at(whole.clone())
     };
 
     match root.get("schemaVersion") {
@@ -222,7 +226,7 @@ fn check_module(image: &Image, path: &str, pkg: &mut ExtensionPackage, at: Locat
         Ok(Some((_, _))) => {
             pkg.diagnostics.push(
                 Diagnostic::new(
-                    "MX404",
+                    RuleId::MX404,
                     format!("module `{abs}` is a directory, not a file"),
                 )
                 .at(at),
@@ -243,7 +247,7 @@ fn check_module(image: &Image, path: &str, pkg: &mut ExtensionPackage, at: Locat
             };
             pkg.diagnostics.push(
                 Diagnostic::new(
-                    "MX404",
+                    RuleId::MX404,
                     format!("module `{abs}` named by /manifest.yaml is not in the image"),
                 )
                 .at(at)
@@ -252,6 +256,6 @@ fn check_module(image: &Image, path: &str, pkg: &mut ExtensionPackage, at: Locat
         }
         Err(e) => pkg
             .diagnostics
-            .push(Diagnostic::new("MX404", format!("module `{abs}`: {e}")).at(at)),
+            .push(Diagnostic::new(RuleId::MX404, format!("module `{abs}`: {e}")).at(at)),
     }
 }

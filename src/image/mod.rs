@@ -39,6 +39,7 @@
 //! - [`parse_reference`] is the control plane's reference grammar (also for MX303);
 //! - [`pack::pack`] writes an extension image as an OCI layout or OCI archive.
 
+use crate::rules::RuleId;
 mod backing;
 pub mod extension;
 pub mod fs;
@@ -178,7 +179,7 @@ impl Image {
 /// Why an image could not be read. `rule` is MX402, or MX401 for an ambiguous reference.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImageError {
-    pub rule: &'static str,
+    pub rule: RuleId,
     /// The source the image comes from (path as given).
     pub source: String,
     pub message: String,
@@ -187,7 +188,7 @@ pub struct ImageError {
 impl ImageError {
     pub(crate) fn corrupt(source: &str, message: impl Into<String>) -> ImageError {
         ImageError {
-            rule: "MX402",
+            rule: RuleId::MX402,
             source: source.to_string(),
             message: message.into(),
         }
@@ -196,7 +197,7 @@ impl ImageError {
     /// A finding located at the source; callers usually relocate it to `spec.image` with
     /// `.at(..)` and keep the source as a related location.
     pub fn to_diagnostic(&self) -> Diagnostic {
-        let help = if self.rule == "MX401" {
+        let help = if self.rule == RuleId::MX401 {
             "name the image unambiguously: copy it with its full reference, `skopeo copy docker://REF oci:DIR:REF`"
         } else {
             "pull the image again (`skopeo copy docker://REF oci:DIR:REF`); if it stays unreadable, rebuild and push it"
@@ -210,6 +211,6 @@ impl ImageError {
 /// The MX401 finding for a reference no source holds (no location: the caller adds
 /// `spec.image`'s).
 pub fn not_pulled(reference: &str) -> Diagnostic {
-    Diagnostic::new("MX401", format!("image `{reference}` is not in any --images source, so its contents are not checked"))
+    Diagnostic::new(RuleId::MX401, format!("image `{reference}` is not in any --images source, so its contents are not checked"))
         .help(format!("pull it for offline checks: `skopeo copy docker://{reference} oci:images:{reference}` and pass `--images images`"))
 }

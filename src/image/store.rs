@@ -10,6 +10,7 @@ use super::{
     MAX_INDEX_DEPTH,
 };
 use crate::diag::{Diagnostic, Location};
+use crate::rules::RuleId;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -74,7 +75,7 @@ impl ImageStore {
             let display = p.display().to_string();
             if let Err(e) = store.add_source(p) {
                 diags.push(
-                    Diagnostic::new("MX402", format!("cannot read image source `{display}`: {e}"))
+                    Diagnostic::new(RuleId::MX402, format!("cannot read image source `{display}`: {e}"))
                         .at(Location::file_only(display))
                         .help("pass an OCI layout directory, an OCI archive, a docker-archive or an unpacked image root (manifest.yaml + module)"),
                 );
@@ -276,7 +277,7 @@ impl ImageStore {
                             .map(|h| h.source.display().to_string())
                             .collect();
                         return Some(Err(ImageError {
-                            rule: "MX401",
+                            rule: RuleId::MX401,
                             source: sources[0].clone(),
                             message: format!(
                                 "`{reference}` is ambiguous: {n} images are named only by the tag `{tag}` ({})",

@@ -5,6 +5,7 @@
 use super::yaml::{self, Limits, Node, Value};
 use super::Document;
 use crate::diag::Diagnostic;
+use crate::rules::RuleId;
 use crate::source::SourceFile;
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use std::io::Read;
@@ -164,7 +165,7 @@ pub fn add_source(loaded: &mut Loaded, name: String, bytes: Vec<u8>) {
         let src = SourceFile::new(name, "");
         loaded.diagnostics.push(
             Diagnostic::new(
-                "MX101",
+                RuleId::MX101,
                 format!(
                     "file is larger than {} MiB; refusing to parse it",
                     MAX_FILE_BYTES >> 20
@@ -182,7 +183,7 @@ pub fn add_source(loaded: &mut Loaded, name: String, bytes: Vec<u8>) {
             let src = SourceFile::new(name, valid);
             loaded.diagnostics.push(
                 Diagnostic::new(
-                    "MX101",
+                    RuleId::MX101,
                     format!("not UTF-8 text: invalid byte at offset {at}"),
                 )
                 .at(src.location(at, at))
@@ -195,8 +196,11 @@ pub fn add_source(loaded: &mut Loaded, name: String, bytes: Vec<u8>) {
     if let Some(at) = text.find('\0') {
         let src = SourceFile::new(name, text);
         loaded.diagnostics.push(
-            Diagnostic::new("MX101", format!("binary data: NUL byte at offset {at}"))
-                .at(src.location(at, at + 1)),
+            Diagnostic::new(
+                RuleId::MX101,
+                format!("binary data: NUL byte at offset {at}"),
+            )
+            .at(src.location(at, at + 1)),
         );
         loaded.sources.push(src);
         return;
@@ -207,7 +211,7 @@ pub fn add_source(loaded: &mut Loaded, name: String, bytes: Vec<u8>) {
         for dup in &doc.duplicates {
             loaded.diagnostics.push(
                 Diagnostic::new(
-                    "MX102",
+                    RuleId::MX102,
                     format!(
                         "duplicate key `{}`: the earlier value is silently replaced",
                         dup.key
@@ -227,7 +231,7 @@ pub fn add_source(loaded: &mut Loaded, name: String, bytes: Vec<u8>) {
     }
     if let Some(e) = parsed.error {
         loaded.diagnostics.push(
-            Diagnostic::new("MX101", format!("invalid YAML: {}", e.message))
+            Diagnostic::new(RuleId::MX101, format!("invalid YAML: {}", e.message))
                 .at(src.location(e.span.start, e.span.end)),
         );
     }
@@ -256,7 +260,7 @@ fn add_objects(loaded: &mut Loaded, src: &Arc<SourceFile>, index: usize, base: S
                 }
             } else if root.get("kind").and_then(Node::as_str).is_none() || root.get("apiVersion").and_then(Node::as_str).is_none() {
                 loaded.diagnostics.push(
-                    Diagnostic::new("MX106", "mapping without `apiVersion` and `kind`: not a Kubernetes object; skipped")
+                    Diagnostic::new(RuleId::MX106, "mapping without `apiVersion` and `kind`: not a Kubernetes object; skipped")
                         .at(src.location(root.span.start, root.span.start)),
                 );
             } else {
@@ -264,7 +268,7 @@ fn add_objects(loaded: &mut Loaded, src: &Arc<SourceFile>, index: usize, base: S
             }
         }
         _ => loaded.diagnostics.push(
-            Diagnostic::new("MX106", "document is not a Kubernetes object (expected a mapping with apiVersion and kind); skipped")
+            Diagnostic::new(RuleId::MX106, "document is not a Kubernetes object (expected a mapping with apiVersion and kind); skipped")
                 .at(src.location(root.span.start, root.span.end)),
         ),
     }

@@ -42,7 +42,7 @@ pub fn annotation(d: &Diagnostic) -> String {
             props.push(format!("endColumn={}", l.end_column));
         }
     }
-    let name = crate::rules::get(d.rule).map_or("", |r| r.name.as_str());
+    let name = crate::rules::get(d.rule.as_str()).map_or("", |r| r.name.as_str());
     props.push(format!(
         "title={}",
         escape_property(&format!("{} {name}", d.rule))

@@ -216,10 +216,11 @@ pub fn plural(n: usize, word: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rules::RuleId;
 
     #[test]
     fn exit_code_ignores_suppressed_and_honours_threshold() {
-        let mut w = Diagnostic::new("MX102", "x").severity(Severity::Warning);
+        let mut w = Diagnostic::new(RuleId::MX102, "x").severity(Severity::Warning);
         assert_eq!(exit_code(std::slice::from_ref(&w), FailOn::Error), 0);
         assert_eq!(exit_code(std::slice::from_ref(&w), FailOn::Warning), 1);
         assert_eq!(exit_code(std::slice::from_ref(&w), FailOn::None), 0);

@@ -84,7 +84,7 @@ fn result(
     }
     let mut r = Map::new();
     r.insert("ruleId".into(), json!(d.rule));
-    if let Some(i) = rule_index.get(d.rule) {
+    if let Some(i) = rule_index.get(d.rule.as_str()) {
         r.insert("ruleIndex".into(), json!(i));
     }
     r.insert("level".into(), json!(level(d.severity)));
@@ -164,7 +164,7 @@ pub fn render(report: &Report, paths: &RepoPaths) -> String {
                 "level": level(d.severity),
                 "message": {"text": d.message},
                 "descriptor": {"id": d.rule},
-                "associatedRule": {"id": d.rule, "index": rule_index.get(d.rule).copied().unwrap_or(0)},
+                "associatedRule": {"id": d.rule, "index": rule_index.get(d.rule.as_str()).copied().unwrap_or(0)},
             })
         })
         .collect();

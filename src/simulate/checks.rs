@@ -7,6 +7,7 @@ use super::host::{LogLevel, LogLine, PluginInfo, WorkloadInfo};
 use super::vm::{self, Limits, LoadError, PluginStartError, Vm};
 use crate::diag::{Diagnostic, Location};
 use crate::model::MeshVersion;
+use crate::rules::RuleId;
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -98,13 +99,12 @@ pub fn runtime_checks_compiled(
     at: &Location,
     resource: &str,
 ) -> Vec<Diagnostic> {
-    let d = |rule: &'static str, msg: String| {
-        Diagnostic::new(rule, msg).at(at.clone()).resource(resource)
-    };
+    let d =
+        |rule: RuleId, msg: String| Diagnostic::new(rule, msg).at(at.clone()).resource(resource);
     let root_id = format!("{sme_name}_root");
     let compiled = match compiled {
         Ok(c) => c,
-        Err(e) => return vec![d("MX701", format!("the module cannot be loaded by the {}: {e}", profile.label())).help("Build the module for the proxy-wasm ABI this mesh version accepts (see `meshext-lint explain MX701`).")],
+        Err(e) => return vec![d(RuleId::MX701, format!("the module cannot be loaded by the {}: {e}", profile.label())).help("Build the module for the proxy-wasm ABI this mesh version accepts (see `meshext-lint explain MX701`).")],
     };
     let plugin = Rc::new(PluginInfo {
         name: sme_name.into(),
@@ -127,12 +127,12 @@ pub fn runtime_checks_compiled(
     ) {
         Ok(vm) => vm,
         Err(LoadError::Start(f)) => {
-            return vec![d("MX701", format!("the module's start function {} fails: {}{}", f.callback, f.message, log_excerpt(&f.last_logs, LogLevel::Trace)))
+            return vec![d(RuleId::MX701, format!("the module's start function {} fails: {}{}", f.callback, f.message, log_excerpt(&f.last_logs, LogLevel::Trace)))
                 .help("The proxy runs `_initialize`/`main` (or `_start`) when it loads the module; fix the trap or the endless work there.")];
         }
         Err(e) => {
             return vec![d(
-                "MX701",
+                RuleId::MX701,
                 format!("the {} cannot load the module: {e}", profile.label()),
             )]
         }
@@ -154,26 +154,26 @@ pub fn runtime_checks_compiled(
     match r {
         Ok(()) => {
             if root_id_problem(&vm, &logs, &root_id) {
-                return vec![d("MX705", format!("the module looked for a root context registered as {root_id:?} (the root id the mesh gives SME {sme_name:?}) and did not find it{}", log_excerpt(&logs, LogLevel::Trace)))
+                return vec![d(RuleId::MX705, format!("the module looked for a root context registered as {root_id:?} (the root id the mesh gives SME {sme_name:?}) and did not find it{}", log_excerpt(&logs, LogLevel::Trace)))
                     .help(format!("Register the root context under \"{root_id}\" (or name the SME so that `<name>_root` matches the id the module registers)."))];
             }
             Vec::new()
         }
         Err(PluginStartError::ContextTrap(f)) if root_id_problem(&vm, &logs, &root_id) => {
-            vec![d("MX705", format!("the module registered no root context for root id {root_id:?}: proxy_on_context_create traps ({}){}", f.message, log_excerpt(&logs, LogLevel::Trace)))
+            vec![d(RuleId::MX705, format!("the module registered no root context for root id {root_id:?}: proxy_on_context_create traps ({}){}", f.message, log_excerpt(&logs, LogLevel::Trace)))
                 .help(format!("AssemblyScript and C++ filters pick the root context by id. Register it as \"{root_id}\" or rename the SME to match the id the module registers."))]
         }
         Err(PluginStartError::ContextTrap(f)) | Err(PluginStartError::VmStartTrap(f)) => {
-            vec![d("MX702", format!("{} traps: {}{}", f.callback, f.message, log_excerpt(&logs, LogLevel::Trace)))]
+            vec![d(RuleId::MX702, format!("{} traps: {}{}", f.callback, f.message, log_excerpt(&logs, LogLevel::Trace)))]
         }
-        Err(PluginStartError::VmStartFalse) => vec![d("MX702", format!("proxy_on_vm_start returned false: the plugin does not start{}", log_excerpt(&logs, LogLevel::Trace)))],
+        Err(PluginStartError::VmStartFalse) => vec![d(RuleId::MX702, format!("proxy_on_vm_start returned false: the plugin does not start{}", log_excerpt(&logs, LogLevel::Trace)))],
         Err(PluginStartError::ConfigureFalse) => vec![d(
-            "MX703",
+            RuleId::MX703,
             format!("proxy_on_configure rejects the configuration {cfg_note:?} (returned false){}", log_excerpt(&logs, LogLevel::Warn)),
         )
         .help("Give the extension a configuration the module accepts; the module's error log above says what it expected.")],
         Err(PluginStartError::ConfigureTrap(f)) => vec![d(
-            "MX704",
+            RuleId::MX704,
             format!("proxy_on_configure traps on the configuration {cfg_note:?}: {}{}", f.message, log_excerpt(&logs, LogLevel::Trace)),
         )
         .help("The module panics while reading its configuration (often `unwrap()` on JSON parsing). On v2.1/v2.2 an SME without `config` delivers the text `null`.")],

@@ -152,7 +152,7 @@ pub fn chain_of<'a>(chains: &'a [WorkloadChain], ns: &str, name: &str) -> &'a Wo
 }
 
 pub fn rules(diags: &[meshext_lint::diag::Diagnostic]) -> Vec<&'static str> {
-    let mut r: Vec<_> = diags.iter().map(|d| d.rule).collect();
+    let mut r: Vec<_> = diags.iter().map(|d| d.rule.as_str()).collect();
     r.sort();
     r
 }
