@@ -6,3 +6,4 @@ mod id;
 
 pub use catalogue::{all, default_severity, get, Rule};
 pub use id::RuleId;
+pub mod registry;

@@ -1,0 +1,62 @@
+//! The rule registry: every unit that raises findings, the rule IDs it owns and the stage
+//! of facts it needs. `lint` gathers facts (load → model → images → chains → runtime) and
+//! loops over [`UNITS`]; nothing outside `src/rules/` creates a `Diagnostic` for a rule.
+
+use crate::chain::{ExtensionDefaults, WorkloadChain};
+use crate::diag::Diagnostic;
+use crate::extensions::Resolution;
+use crate::load::Document;
+use crate::model::Mesh;
+use crate::rules::RuleId;
+use std::sync::Arc;
+
+/// What a unit needs before it can judge. Units of a stage run only when the stage's facts
+/// were gathered (`--images` for images and modules, not `--no-runtime` for runtime).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Stage {
+    /// The parsed documents (syntax, schemas, API versions).
+    Documents,
+    /// The typed mesh (control plane, membership, extension resources).
+    Mesh,
+    /// Pulled images and their manifests.
+    Images,
+    /// Modules judged statically against the proxy-wasm ABI.
+    Modules,
+    /// Effective filter chains.
+    Chains,
+    /// Modules started as the mesh starts them.
+    Runtime,
+}
+
+/// The facts gathered for one lint run.
+pub struct Facts<'a> {
+    pub documents: &'a [Arc<Document>],
+    pub mesh: &'a Mesh,
+    /// Images and modules per extension (empty without `--images`).
+    pub resolution: &'a Resolution,
+    pub defaults: &'a ExtensionDefaults,
+    pub chains: &'a [WorkloadChain],
+}
+
+/// A rule unit: one file under `src/rules/<family>/`.
+pub trait Unit: Sync {
+    /// The rules this unit reports (and no other unit does).
+    fn ids(&self) -> &'static [RuleId];
+    fn stage(&self) -> Stage;
+    fn check(&self, facts: &Facts, out: &mut Vec<Diagnostic>);
+}
+
+/// Every unit, in rule-family order.
+pub static UNITS: &[&dyn Unit] = &[];
+
+/// Runs every unit whose stage is in `stages`.
+pub fn run(facts: &Facts, stages: &[Stage], out: &mut Vec<Diagnostic>) {
+    for unit in UNITS.iter().filter(|u| stages.contains(&u.stage())) {
+        unit.check(facts, out);
+    }
+}
+
+/// The unit that owns `id`, if any.
+pub fn owner(id: RuleId) -> Option<&'static dyn Unit> {
+    UNITS.iter().copied().find(|u| u.ids().contains(&id))
+}
