@@ -48,6 +48,24 @@ fn rule_ids(catalogue: &Path) -> String {
         .map(|id| format!("            RuleId::{id} => {id:?},\n"))
         .collect();
     let all: String = ids.iter().map(|id| format!("RuleId::{id}, ")).collect();
+    let severities: String = ids
+        .iter()
+        .map(|id| {
+            let text = fs::read_to_string(catalogue.join(format!("{id}.yaml"))).unwrap();
+            let sev = text
+                .lines()
+                .find_map(|l| l.strip_prefix("severity:"))
+                .map(|s| s.trim().trim_matches('"'))
+                .unwrap_or_else(|| panic!("rules/catalogue/{id}.yaml: no severity"));
+            let variant = match sev {
+                "error" => "Error",
+                "warning" => "Warning",
+                "info" => "Info",
+                other => panic!("rules/catalogue/{id}.yaml: severity {other:?}"),
+            };
+            format!("            RuleId::{id} => Severity::{variant},\n")
+        })
+        .collect();
     format!(
         "/// A rule of the catalogue (`rules/catalogue/<ID>.yaml`).\n\
          #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]\n\
@@ -56,7 +74,10 @@ fn rule_ids(catalogue: &Path) -> String {
          \x20   /// Every rule, in ID order.\n\
          \x20   pub const ALL: &'static [RuleId] = &[{all}];\n\n\
          \x20   pub const fn as_str(self) -> &'static str {{\n\
-         \x20       match self {{\n{arms}        }}\n    }}\n}}\n"
+         \x20       match self {{\n{arms}        }}\n    }}\n\n\
+         \x20   /// The catalogue's `severity:`.\n\
+         \x20   pub const fn default_severity(self) -> Severity {{\n\
+         \x20       match self {{\n{severities}        }}\n    }}\n}}\n"
     )
 }
 

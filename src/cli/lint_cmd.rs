@@ -10,7 +10,7 @@ use crate::suppress::Origin;
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 
-pub use crate::report::{exit_code, FailOn};
+pub use crate::report::FailOn;
 
 /// `--output-threshold` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -172,4 +172,13 @@ pub fn run(args: LintArgs) -> i32 {
     let code = exit_code(&outcome.diagnostics, fail_on);
     debug_assert!(code == exit::OK || code == exit::FINDINGS);
     code
+}
+
+/// The exit code for findings under `--fail-on`: 1 when they fail the run, else 0.
+pub fn exit_code(diags: &[crate::diag::Diagnostic], fail_on: FailOn) -> i32 {
+    if crate::report::fails(diags, fail_on) {
+        super::exit::FINDINGS
+    } else {
+        super::exit::OK
+    }
 }

@@ -70,19 +70,15 @@ impl FailOn {
     }
 }
 
-/// Exit code for a set of findings under a threshold: 1 if any finding that is not
-/// suppressed is at or above it, else 0. Independent of the output format and threshold.
-pub fn exit_code(diags: &[Diagnostic], fail_on: FailOn) -> i32 {
-    let fails = fail_on.threshold().is_some_and(|t| {
+/// Whether a set of findings fails under a threshold: any finding that is not suppressed is
+/// at or above it. Independent of the output format and threshold (the CLI turns it into
+/// the exit code).
+pub fn fails(diags: &[Diagnostic], fail_on: FailOn) -> bool {
+    fail_on.threshold().is_some_and(|t| {
         diags
             .iter()
             .any(|d| d.suppressed.is_none() && d.severity >= t)
-    });
-    if fails {
-        crate::cli::exit::FINDINGS
-    } else {
-        crate::cli::exit::OK
-    }
+    })
 }
 
 /// The findings to print under `--output-threshold`: those at or above it (suppressed ones
@@ -221,14 +217,14 @@ mod tests {
     #[test]
     fn exit_code_ignores_suppressed_and_honours_threshold() {
         let mut w = Diagnostic::new(RuleId::MX102, "x").severity(Severity::Warning);
-        assert_eq!(exit_code(std::slice::from_ref(&w), FailOn::Error), 0);
-        assert_eq!(exit_code(std::slice::from_ref(&w), FailOn::Warning), 1);
-        assert_eq!(exit_code(std::slice::from_ref(&w), FailOn::None), 0);
+        assert!(!fails(std::slice::from_ref(&w), FailOn::Error));
+        assert!(fails(std::slice::from_ref(&w), FailOn::Warning));
+        assert!(!fails(std::slice::from_ref(&w), FailOn::None));
         w.suppressed = Some(crate::diag::Suppression {
             kind: "comment".into(),
             reason: None,
         });
-        assert_eq!(exit_code(&[w], FailOn::Info), 0);
+        assert!(!fails(&[w], FailOn::Info));
     }
 
     #[test]

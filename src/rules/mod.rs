@@ -2,8 +2,7 @@
 //! texts behind `rules`, `explain` and `docs/rules/`.
 
 pub mod catalogue;
-mod id;
 
-pub use catalogue::{all, default_severity, get, Rule};
-pub use id::RuleId;
+pub use crate::diag::RuleId;
+pub use catalogue::{all, get, Rule};
 pub mod registry;

@@ -1,5 +1,8 @@
-//! `RuleId`: one variant per catalogue entry, generated at build time.
+//! `RuleId`: one variant per catalogue entry (`rules/catalogue/`), with its default severity,
+//! generated at build time. It lives beside `Diagnostic` so that findings do not depend on the
+//! rules that raise them.
 
+use super::Severity;
 use serde::{Serialize, Serializer};
 use std::fmt;
 
@@ -48,6 +51,7 @@ mod tests {
         for (id, rule) in RuleId::ALL.iter().zip(crate::rules::all()) {
             assert_eq!(id.as_str(), rule.id);
             assert_eq!(RuleId::parse(&rule.id.to_lowercase()), Some(*id));
+            assert_eq!(id.default_severity(), rule.default_severity());
         }
         assert_eq!(RuleId::parse("MX607"), None, "MX607 is retired");
     }

@@ -4,12 +4,16 @@
 //! a message, where it is (a [`Location`]: file plus 1-based line/column and byte offsets),
 //! related locations, the resource it concerns and help text.
 
-use crate::rules::RuleId;
+mod rule_id;
+
+pub use rule_id::RuleId;
 use serde::Serialize;
 use std::fmt;
 
 /// Ordered so that `Error > Warning > Info`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Info,
@@ -38,7 +42,7 @@ impl Severity {
 
 impl fmt::Display for Severity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
     }
 }
 
@@ -121,7 +125,7 @@ pub struct Diagnostic {
 impl Diagnostic {
     /// A finding with the rule's default severity from the catalogue.
     pub fn new(rule: RuleId, message: impl Into<String>) -> Diagnostic {
-        let severity = crate::rules::default_severity(rule.as_str());
+        let severity = rule.default_severity();
         Diagnostic {
             rule,
             severity,
