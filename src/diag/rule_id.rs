@@ -40,19 +40,3 @@ impl PartialEq<&str> for RuleId {
         self.as_str() == *other
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_catalogue_entry_has_an_id_and_back() {
-        assert_eq!(RuleId::ALL.len(), crate::rules::all().len());
-        for (id, rule) in RuleId::ALL.iter().zip(crate::rules::all()) {
-            assert_eq!(id.as_str(), rule.id);
-            assert_eq!(RuleId::parse(&rule.id.to_lowercase()), Some(*id));
-            assert_eq!(id.default_severity(), rule.default_severity());
-        }
-        assert_eq!(RuleId::parse("MX607"), None, "MX607 is retired");
-    }
-}

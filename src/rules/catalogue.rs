@@ -107,3 +107,19 @@ pub fn all() -> &'static [Rule] {
 pub fn get(id: &str) -> Option<&'static Rule> {
     all().iter().find(|r| r.id.eq_ignore_ascii_case(id))
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::diag::RuleId;
+
+    #[test]
+    fn every_catalogue_entry_has_an_id_and_back() {
+        assert_eq!(RuleId::ALL.len(), super::all().len());
+        for (id, rule) in RuleId::ALL.iter().zip(super::all()) {
+            assert_eq!(id.as_str(), rule.id);
+            assert_eq!(RuleId::parse(&rule.id.to_lowercase()), Some(*id));
+            assert_eq!(id.default_severity(), rule.default_severity());
+        }
+        assert_eq!(RuleId::parse("MX607"), None, "MX607 is retired");
+    }
+}
