@@ -6,21 +6,21 @@
 //! [`abi`] checks modules against the proxy-wasm ABI.
 
 pub mod abi;
-pub mod baseline;
+pub(crate) mod baseline;
 pub mod chain;
-pub mod checks;
+pub(crate) mod checks;
 pub mod cli;
 pub mod config;
 pub mod data;
 pub mod diag;
-pub mod extensions;
+pub(crate) mod extensions;
 pub mod image;
-pub mod inspect;
+pub(crate) mod inspect;
 pub mod lint;
 pub mod load;
 pub mod model;
-pub mod report;
+pub(crate) mod report;
 pub mod rules;
 pub mod simulate;
-pub mod source;
-pub mod suppress;
+pub(crate) mod source;
+pub(crate) mod suppress;
