@@ -11,5 +11,7 @@ pub mod registry;
 
 pub mod chains;
 mod control_plane;
+#[cfg(test)]
+mod fixture;
 pub(crate) mod input;
 mod resources;

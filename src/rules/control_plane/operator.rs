@@ -204,3 +204,23 @@ fn check_webhooks(ctx: &Facts, out: &mut Vec<Diagnostic>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::fixture;
+
+    #[test]
+    fn the_member_roll_webhook_rules() {
+        let found = fixture::check(
+            &Operator,
+            "apiVersion: maistra.io/v2\nkind: ServiceMeshControlPlane\nmetadata: {name: basic, namespace: istio-system}\nspec: {version: v2.2}\n---\n\
+apiVersion: maistra.io/v1\nkind: ServiceMeshMemberRoll\nmetadata: {name: default, namespace: istio-system}\nspec:\n  members: [shop, shop, Bad_NS, istio-system]\n",
+        );
+        assert_eq!(
+            fixture::positions(&found),
+            ["MX206 10:19", "MX206 10:25", "MX206 10:33"]
+        );
+        assert!(found[0].message.ends_with("duplicate member `shop`"));
+    }
+}

@@ -46,3 +46,22 @@ fn check_phase(ctx: &Facts, out: &mut Vec<Diagnostic>) {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::fixture;
+
+    const SME: &str = "apiVersion: maistra.io/v1\nkind: ServiceMeshExtension\nmetadata: {name: auth, namespace: shop}\nspec:\n  image: quay.io/a/b:1\n";
+
+    #[test]
+    fn a_phase_in_the_wrong_case_is_named() {
+        let found = fixture::check(&PhaseName, &format!("{SME}  phase: postauthz\n"));
+        assert_eq!(fixture::positions(&found), ["MX301 6:10"]);
+        assert_eq!(
+            found[0].help.as_deref(),
+            Some("phases are case-sensitive: did you mean `PostAuthZ`?")
+        );
+        assert!(fixture::check(&PhaseName, &format!("{SME}  phase: PostAuthZ\n")).is_empty());
+    }
+}
