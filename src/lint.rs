@@ -124,7 +124,7 @@ pub fn lint(opts: &LintOptions) -> Result<Outcome, UsageError> {
 }
 
 /// Resolves images and builds the filter chains (no checks): what `chain` and `simulate` need.
-/// Returns the manifest defaults the chains were built with.
+/// Returns the manifest defaults the chains were built with (also kept in `out.defaults`).
 pub fn analyse(out: &mut Outcome, opts: &LintOptions) -> ExtensionDefaults {
     if !opts.images.is_empty() {
         let (store, problems) = ImageStore::open(&opts.images);
