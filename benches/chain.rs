@@ -4,9 +4,10 @@
 #[path = "support/mod.rs"]
 mod support;
 
-use meshext_lint::chain::{build_chains, check, ExtensionDefaults};
+use meshext_lint::chain::{build_chains, ExtensionDefaults};
 use meshext_lint::model::PHASES;
 use meshext_lint::model::*;
+use meshext_lint::rules::chains::check;
 use std::time::Instant;
 
 fn labels(pairs: &[(&str, String)]) -> Labels {

@@ -1,6 +1,6 @@
 //! meshext-lint: offline checks for OpenShift Service Mesh WebAssembly extensions.
 //!
-//! The pipeline, one module each: [`load`] inputs → [`model`] the mesh → [`checks`] rules →
+//! The pipeline, one module each: [`load`] inputs → [`model`] the mesh → [`rules`] →
 //! [`chain`] effective filter chains → [`simulate`] requests through real modules →
 //! [`report`] findings in the chosen format. [`image`] reads pulled extension images and
 //! [`abi`] checks modules against the proxy-wasm ABI.
@@ -8,7 +8,6 @@
 pub mod abi;
 pub(crate) mod baseline;
 pub mod chain;
-pub(crate) mod checks;
 pub mod cli;
 pub mod config;
 pub mod data;

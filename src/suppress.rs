@@ -10,12 +10,12 @@
 //!   resource label `Kind namespace/name`.
 //!
 //! Suppressed findings stay in the list, marked, so JSON and SARIF can show them; they do not
-//! count for the exit code. Unknown or malformed rule lists are reported as MX107, in-source
-//! suppressions that silenced nothing as MX108.
+//! count for the exit code. Unknown or malformed rule lists and in-source suppressions that
+//! silenced nothing come back as [`SuppressionProblem`]s (reported as MX107 and MX108 by
+//! `rules::input::suppression`).
 
 use crate::diag::{Diagnostic, Location, Suppression};
 use crate::load::Document;
-use crate::rules::RuleId;
 use crate::source::SourceFile;
 use globset::{GlobBuilder, GlobMatcher};
 use std::sync::Arc;
@@ -144,13 +144,36 @@ impl Directive {
     }
 }
 
+/// What is wrong with a suppression.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SuppressionProblem {
+    /// A rule ID the catalogue does not have.
+    UnknownRule {
+        id: String,
+        origin: Origin,
+        at: Option<Location>,
+    },
+    /// The annotation's value is not a string.
+    NotAString { at: Location },
+    /// A `# meshext-lint:` comment that is not `ignore[…]`.
+    MalformedComment { at: Location },
+    /// An empty rule list.
+    NoRule { at: Location },
+    /// An in-source suppression of a known rule that silenced no finding.
+    Unused {
+        rule: String,
+        origin: Origin,
+        at: Location,
+    },
+}
+
 /// Collects suppressions and applies them to findings.
 #[derive(Debug, Default)]
 pub struct Suppressor {
     directives: Vec<Directive>,
     patterns: Vec<(Pattern, Origin, Option<Location>)>,
-    /// MX107 findings about the suppressions themselves.
-    problems: Vec<Diagnostic>,
+    /// Problems of the suppressions themselves, as they were read.
+    problems: Vec<SuppressionProblem>,
 }
 
 impl Suppressor {
@@ -184,8 +207,11 @@ impl Suppressor {
         let p = Pattern::parse(spec)?;
         for r in &p.rules {
             if crate::rules::get(r).is_none() {
-                self.problems
-                    .push(unknown_rule(r, location.clone(), origin));
+                self.problems.push(SuppressionProblem::UnknownRule {
+                    id: r.clone(),
+                    origin,
+                    at: location.clone(),
+                });
             }
         }
         self.patterns.push((p, origin, location));
@@ -200,13 +226,8 @@ impl Suppressor {
         };
         let location = doc.location_of(&ptr);
         let Some(text) = value.as_str() else {
-            self.problems.push(
-                Diagnostic::new(
-                    RuleId::MX107,
-                    format!("`{ANNOTATION}` must be a string of rule IDs, e.g. \"MX306,MX304\""),
-                )
-                .at(location),
-            );
+            self.problems
+                .push(SuppressionProblem::NotAString { at: location });
             return;
         };
         let reason_ptr = format!(
@@ -256,14 +277,9 @@ impl Suppressor {
                     reason,
                     location,
                 ),
-                None => self.problems.push(
-                    Diagnostic::new(
-                        RuleId::MX107,
-                        "malformed suppression comment; it silences nothing",
-                    )
-                    .at(location)
-                    .help("write `# meshext-lint: ignore[MX306,MX304] -- reason`"),
-                ),
+                None => self
+                    .problems
+                    .push(SuppressionProblem::MalformedComment { at: location }),
             }
         }
     }
@@ -279,18 +295,17 @@ impl Suppressor {
     ) {
         let rules = split_ids(ids);
         if rules.is_empty() {
-            self.problems.push(
-                Diagnostic::new(
-                    RuleId::MX107,
-                    "suppression names no rule; it silences nothing",
-                )
-                .at(location.clone()),
-            );
+            self.problems.push(SuppressionProblem::NoRule {
+                at: location.clone(),
+            });
         }
         for r in &rules {
             if crate::rules::get(r).is_none() {
-                self.problems
-                    .push(unknown_rule(r, Some(location.clone()), origin));
+                self.problems.push(SuppressionProblem::UnknownRule {
+                    id: r.clone(),
+                    origin,
+                    at: Some(location.clone()),
+                });
             }
         }
         self.directives.push(Directive {
@@ -304,35 +319,29 @@ impl Suppressor {
         });
     }
 
-    /// Marks suppressed findings and appends MX107 (bad suppressions) and MX108 (in-source
-    /// suppressions of known rules that silenced nothing). Already-suppressed findings are
-    /// left as they are.
-    pub fn apply(mut self, diags: &mut Vec<Diagnostic>) {
+    /// Marks suppressed findings and returns the problems of the suppressions: in-source
+    /// suppressions of known rules that silenced nothing, then bad suppressions.
+    /// Already-suppressed findings are left as they are.
+    pub fn apply(mut self, diags: &mut [Diagnostic]) -> Vec<SuppressionProblem> {
         for d in diags.iter_mut().filter(|d| d.suppressed.is_none()) {
             if let Some(s) = self.find(d) {
                 d.suppressed = Some(s);
             }
         }
+        let mut problems = Vec::new();
         for dir in &self.directives {
             for (r, used) in dir.rules.iter().zip(&dir.used) {
                 if !used && crate::rules::get(r).is_some() {
-                    diags.push(
-                        Diagnostic::new(
-                            RuleId::MX108,
-                            format!(
-                                "this {} suppresses {r} but no {r} finding is there",
-                                dir.origin.as_str()
-                            ),
-                        )
-                        .at(dir.location.clone())
-                        .help(format!(
-                            "remove {r} from the suppression, or the suppression itself"
-                        )),
-                    );
+                    problems.push(SuppressionProblem::Unused {
+                        rule: r.clone(),
+                        origin: dir.origin,
+                        at: dir.location.clone(),
+                    });
                 }
             }
         }
-        diags.append(&mut self.problems);
+        problems.append(&mut self.problems);
+        problems
     }
 
     fn find(&mut self, d: &Diagnostic) -> Option<Suppression> {
@@ -359,15 +368,6 @@ impl Suppressor {
                 }),
             })
     }
-}
-
-fn unknown_rule(id: &str, location: Option<Location>, origin: Origin) -> Diagnostic {
-    Diagnostic::new(
-        RuleId::MX107,
-        format!("unknown rule {id:?} in {} suppression", origin.as_str()),
-    )
-    .at_opt(location)
-    .help("`meshext-lint rules` lists the rule IDs")
 }
 
 /// Finds `# meshext-lint:` in a YAML line: a `#` at the line start or after whitespace (a
@@ -404,6 +404,7 @@ fn parse_comment(body: &str) -> Option<(&str, Option<String>)> {
 mod tests {
     use super::*;
     use crate::load::inputs::{add_source, Loaded};
+    use crate::rules::RuleId;
 
     const SME: &str = "apiVersion: maistra.io/v1\nkind: ServiceMeshExtension\nmetadata:\n  name: auth\n  namespace: shop\n";
 
@@ -427,7 +428,12 @@ mod tests {
         for p in patterns {
             s.add_pattern(p, Origin::CommandLine, None).unwrap();
         }
-        s.apply(diags);
+        let problems = s.apply(diags);
+        diags.extend(
+            problems
+                .iter()
+                .map(crate::rules::input::suppression::diagnostic),
+        );
     }
 
     #[test]

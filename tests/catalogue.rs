@@ -1,30 +1,11 @@
-//! The rule catalogue is complete and consistent: every rule used in the code has an entry,
-//! every entry is used, docs/rules/ is generated from it, and each lint rule's own examples
+//! The rule catalogue is complete and consistent: every entry is reported by exactly one
+//! registered rule unit, docs/rules/ is generated from it, and each lint rule's own examples
 //! fire (and do not fire) as documented.
 
 mod common;
 use common::*;
-use meshext_lint::rules;
+use meshext_lint::rules::{self, registry, registry::UNITS, RuleId};
 use std::collections::BTreeSet;
-
-fn rule_ids_in_source() -> BTreeSet<String> {
-    let mut ids = BTreeSet::new();
-    for entry in walkdir::WalkDir::new(root().join("src"))
-        .into_iter()
-        .flatten()
-    {
-        if entry.path().extension().is_some_and(|e| e == "rs") {
-            let text = std::fs::read_to_string(entry.path()).unwrap();
-            for (i, _) in text.match_indices("RuleId::MX") {
-                let id = &text[i + 8..(i + 13).min(text.len())];
-                if id.len() == 5 && id[2..].bytes().all(|b| b.is_ascii_digit()) {
-                    ids.insert(id.to_string());
-                }
-            }
-        }
-    }
-    ids
-}
 
 #[test]
 fn entries_are_well_formed() {
@@ -65,20 +46,58 @@ fn entries_are_well_formed() {
     }
 }
 
+/// Rules of families 4, 5 and 7 are still raised outside units (src/image, src/abi,
+/// src/extensions.rs, src/simulate/checks.rs). The branch that moves them into units under
+/// src/rules/ empties this list; nothing else may be added to it.
+const NOT_YET_REGISTERED: &[RuleId] = &[
+    RuleId::MX401,
+    RuleId::MX402,
+    RuleId::MX403,
+    RuleId::MX404,
+    RuleId::MX405,
+    RuleId::MX501,
+    RuleId::MX502,
+    RuleId::MX503,
+    RuleId::MX504,
+    RuleId::MX505,
+    RuleId::MX506,
+    RuleId::MX507,
+    RuleId::MX508,
+    RuleId::MX701,
+    RuleId::MX702,
+    RuleId::MX703,
+    RuleId::MX704,
+    RuleId::MX705,
+];
+
 #[test]
-fn every_rule_in_the_code_has_an_entry_and_every_entry_is_used() {
-    let used = rule_ids_in_source();
-    let known: BTreeSet<String> = rules::all().iter().map(|r| r.id.clone()).collect();
-    let missing: Vec<_> = used.difference(&known).collect();
-    let unused: Vec<_> = known.difference(&used).collect();
-    assert!(
-        missing.is_empty(),
-        "rules used in src/ without a catalogue entry: {missing:?}"
-    );
-    assert!(
-        unused.is_empty(),
-        "catalogue entries no code reports: {unused:?}"
-    );
+fn every_rule_is_owned_by_exactly_one_registered_unit() {
+    let mut problems = Vec::new();
+    for unit in UNITS {
+        let ids = unit.ids();
+        let distinct: BTreeSet<_> = ids.iter().collect();
+        if ids.is_empty() || distinct.len() != ids.len() {
+            problems.push(format!("a unit owns no rule or one rule twice: {ids:?}"));
+        }
+    }
+    for &id in RuleId::ALL {
+        let owners = UNITS.iter().filter(|u| u.ids().contains(&id)).count();
+        let waiting = NOT_YET_REGISTERED.contains(&id);
+        assert!(
+            !waiting || matches!(id.family(), 4 | 5 | 7),
+            "{id}: only families 4, 5 and 7 may wait"
+        );
+        match (owners, waiting) {
+            (1, false) | (0, true) => {}
+            (0, false) => problems.push(format!("{id}: no registered unit reports it")),
+            (_, true) => problems.push(format!(
+                "{id}: registered now, remove it from NOT_YET_REGISTERED"
+            )),
+            (n, false) => problems.push(format!("{id}: owned by {n} units")),
+        }
+        assert_eq!(registry::owner(id).is_some(), owners > 0);
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
 #[test]

@@ -2,9 +2,10 @@
 
 mod chain_support;
 use chain_support::*;
-use meshext_lint::chain::{build_chains, check, ExtensionDefaults, ManifestDefaults};
+use meshext_lint::chain::{build_chains, ExtensionDefaults, ManifestDefaults};
 use meshext_lint::diag::Severity;
 use meshext_lint::model::*;
+use meshext_lint::rules::chains::check;
 
 fn run(m: &Mesh) -> Vec<meshext_lint::diag::Diagnostic> {
     run_with(m, &ExtensionDefaults::default())

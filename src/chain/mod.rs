@@ -4,8 +4,7 @@
 //! API:
 //! - [`build_chains`]`(mesh, defaults) -> Vec<WorkloadChain>`: one chain per in-mesh workload
 //!   (sidecars: the inbound chain; gateways: every HTTP chain), in `Mesh::workloads` order.
-//! - [`check`]`(mesh, chains, defaults) -> Vec<Diagnostic>`: rules MX601–MX609, one finding per
-//!   (rule, SME, reason) listing the affected workloads.
+//! - the chain rules (MX601–MX609) judge these chains in `crate::rules::chains`.
 //! - [`render`]: `human`, `json`, `dot`, `mermaid` (pure functions returning `String`).
 //! - [`diff`]`(old, new) -> ChainDiff` and [`diff::render_text`] / [`diff::render_markdown`]
 //!   for `chain --diff`.
@@ -23,12 +22,10 @@
 //! the v2.1 ISTIO_MUTUAL gateway server.
 
 pub mod builtins;
-mod check;
 pub mod diff;
 pub mod render;
 pub mod select;
 
-pub use check::check;
 pub use diff::{diff, ChainDiff};
 pub use select::{ExtInfo, Phase, SkipReason};
 

@@ -1,18 +1,18 @@
 //! Turning command-line paths into documents: files, directories (recursive), glob patterns
 //! and `-` for stdin. Unreadable or missing paths are usage errors (exit 2); unparseable
-//! content is a finding (MX101/MX102) so the rest of the inputs are still checked.
+//! content is a [`LoadProblem`] (reported by `rules::input::syntax`) so the rest of the inputs
+//! are still checked.
 
 use super::yaml::{self, Limits, Node, Value};
 use super::Document;
-use crate::diag::Diagnostic;
-use crate::rules::RuleId;
+use crate::diag::Location;
 use crate::source::SourceFile;
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// Files larger than this are refused (MX101) rather than parsed.
+/// Files larger than this are refused rather than parsed.
 pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Directories never descended into when a directory is given.
@@ -25,12 +25,35 @@ pub enum InputPath {
     File(PathBuf),
 }
 
-/// Documents, the sources they came from, and findings about the inputs themselves.
+/// What is wrong with an input file itself, in the order the loader met it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoadProblem {
+    /// Larger than [`MAX_FILE_BYTES`]; not parsed.
+    TooLarge { at: Location },
+    /// Not UTF-8: the first invalid byte.
+    NotUtf8 { offset: usize, at: Location },
+    /// A NUL byte: binary data.
+    Binary { offset: usize, at: Location },
+    /// Invalid YAML; the documents before it were read.
+    Syntax { message: String, at: Location },
+    /// A key given twice in one mapping: the later value wins.
+    DuplicateKey {
+        key: String,
+        at: Location,
+        first: Location,
+    },
+    /// A mapping without `apiVersion` or `kind`.
+    NotAnObject { at: Location },
+    /// A document that is not a mapping at all.
+    NotAMapping { at: Location },
+}
+
+/// Documents, the sources they came from, and problems of the inputs themselves.
 #[derive(Debug, Default)]
 pub struct Loaded {
     pub sources: Vec<Arc<SourceFile>>,
     pub documents: Vec<Arc<Document>>,
-    pub diagnostics: Vec<Diagnostic>,
+    pub problems: Vec<LoadProblem>,
 }
 
 fn is_manifest_file(p: &Path) -> bool {
@@ -136,7 +159,7 @@ pub fn globset(patterns: &[String]) -> Result<GlobSet, String> {
     b.build().map_err(|e| e.to_string())
 }
 
-/// Reads one input. I/O failures are usage errors (exit 2); content problems are findings.
+/// Reads one input. I/O failures are usage errors (exit 2); content problems are load problems.
 pub fn read(input: &InputPath) -> Result<(String, Vec<u8>), String> {
     match input {
         InputPath::Stdin => {
@@ -159,20 +182,13 @@ pub fn read(input: &InputPath) -> Result<(String, Vec<u8>), String> {
     }
 }
 
-/// Parses file contents into documents, adding MX101/MX102 findings to `loaded`.
+/// Parses file contents into documents, adding problems of the file to `loaded`.
 pub fn add_source(loaded: &mut Loaded, name: String, bytes: Vec<u8>) {
     if bytes.len() as u64 > MAX_FILE_BYTES {
         let src = SourceFile::new(name, "");
-        loaded.diagnostics.push(
-            Diagnostic::new(
-                RuleId::MX101,
-                format!(
-                    "file is larger than {} MiB; refusing to parse it",
-                    MAX_FILE_BYTES >> 20
-                ),
-            )
-            .at(src.location(0, 0)),
-        );
+        loaded.problems.push(LoadProblem::TooLarge {
+            at: src.location(0, 0),
+        });
         return;
     }
     let text = match String::from_utf8(bytes) {
@@ -181,27 +197,20 @@ pub fn add_source(loaded: &mut Loaded, name: String, bytes: Vec<u8>) {
             let at = e.utf8_error().valid_up_to();
             let valid = String::from_utf8_lossy(&e.as_bytes()[..at]).into_owned();
             let src = SourceFile::new(name, valid);
-            loaded.diagnostics.push(
-                Diagnostic::new(
-                    RuleId::MX101,
-                    format!("not UTF-8 text: invalid byte at offset {at}"),
-                )
-                .at(src.location(at, at))
-                .help("meshext-lint reads YAML and JSON manifests; binary files cannot be checked"),
-            );
+            loaded.problems.push(LoadProblem::NotUtf8 {
+                offset: at,
+                at: src.location(at, at),
+            });
             loaded.sources.push(src);
             return;
         }
     };
     if let Some(at) = text.find('\0') {
         let src = SourceFile::new(name, text);
-        loaded.diagnostics.push(
-            Diagnostic::new(
-                RuleId::MX101,
-                format!("binary data: NUL byte at offset {at}"),
-            )
-            .at(src.location(at, at + 1)),
-        );
+        loaded.problems.push(LoadProblem::Binary {
+            offset: at,
+            at: src.location(at, at + 1),
+        });
         loaded.sources.push(src);
         return;
     }
@@ -209,31 +218,21 @@ pub fn add_source(loaded: &mut Loaded, name: String, bytes: Vec<u8>) {
     let parsed = yaml::parse(&src.text, Limits::default());
     for (index, doc) in parsed.docs.into_iter().enumerate() {
         for dup in &doc.duplicates {
-            loaded.diagnostics.push(
-                Diagnostic::new(
-                    RuleId::MX102,
-                    format!(
-                        "duplicate key `{}`: the earlier value is silently replaced",
-                        dup.key
-                    ),
-                )
-                .at(src.location(dup.span.start, dup.span.end))
-                .related(
-                    src.location(dup.first.start, dup.first.end),
-                    "first defined here",
-                )
-                .help("remove one of the two entries"),
-            );
+            loaded.problems.push(LoadProblem::DuplicateKey {
+                key: dup.key.clone(),
+                at: src.location(dup.span.start, dup.span.end),
+                first: src.location(dup.first.start, dup.first.end),
+            });
         }
         if let Some(root) = doc.root {
             add_objects(loaded, &src, index, String::new(), root);
         }
     }
     if let Some(e) = parsed.error {
-        loaded.diagnostics.push(
-            Diagnostic::new(RuleId::MX101, format!("invalid YAML: {}", e.message))
-                .at(src.location(e.span.start, e.span.end)),
-        );
+        loaded.problems.push(LoadProblem::Syntax {
+            message: e.message,
+            at: src.location(e.span.start, e.span.end),
+        });
     }
     loaded.sources.push(src);
 }
@@ -243,11 +242,16 @@ fn add_objects(loaded: &mut Loaded, src: &Arc<SourceFile>, index: usize, base: S
     match &root.value {
         Value::Null => {}
         Value::Map(_) => {
-            let is_list = root.get("kind").and_then(Node::as_str).is_some_and(|k| k == "List" || k.ends_with("List"))
+            let is_list = root
+                .get("kind")
+                .and_then(Node::as_str)
+                .is_some_and(|k| k == "List" || k.ends_with("List"))
                 && root.get("items").is_some_and(|i| i.as_seq().is_some());
             if is_list {
                 // Move the items out (a List can be most of a 10 MB file: no copies).
-                let Value::Map(entries) = root.value else { unreachable!("matched a map") };
+                let Value::Map(entries) = root.value else {
+                    unreachable!("matched a map")
+                };
                 for (key, value) in entries {
                     if key.as_str() != Some("items") {
                         continue;
@@ -258,19 +262,21 @@ fn add_objects(loaded: &mut Loaded, src: &Arc<SourceFile>, index: usize, base: S
                         }
                     }
                 }
-            } else if root.get("kind").and_then(Node::as_str).is_none() || root.get("apiVersion").and_then(Node::as_str).is_none() {
-                loaded.diagnostics.push(
-                    Diagnostic::new(RuleId::MX106, "mapping without `apiVersion` and `kind`: not a Kubernetes object; skipped")
-                        .at(src.location(root.span.start, root.span.start)),
-                );
+            } else if root.get("kind").and_then(Node::as_str).is_none()
+                || root.get("apiVersion").and_then(Node::as_str).is_none()
+            {
+                loaded.problems.push(LoadProblem::NotAnObject {
+                    at: src.location(root.span.start, root.span.start),
+                });
             } else {
-                loaded.documents.push(Arc::new(Document::new(src.clone(), index, base, root)));
+                loaded
+                    .documents
+                    .push(Arc::new(Document::new(src.clone(), index, base, root)));
             }
         }
-        _ => loaded.diagnostics.push(
-            Diagnostic::new(RuleId::MX106, "document is not a Kubernetes object (expected a mapping with apiVersion and kind); skipped")
-                .at(src.location(root.span.start, root.span.end)),
-        ),
+        _ => loaded.problems.push(LoadProblem::NotAMapping {
+            at: src.location(root.span.start, root.span.end),
+        }),
     }
 }
 

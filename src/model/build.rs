@@ -313,7 +313,7 @@ mod tests {
     fn mesh_of(text: &str) -> Mesh {
         let mut l = Loaded::default();
         add_source(&mut l, "t.yaml".into(), text.as_bytes().to_vec());
-        assert!(l.diagnostics.is_empty(), "{:?}", l.diagnostics);
+        assert!(l.problems.is_empty(), "{:?}", l.problems);
         build(&l.documents, None)
     }
 

@@ -1,8 +1,16 @@
-//! The rules: their IDs (generated from `rules/catalogue/` by `build.rs`) and the catalogue
-//! texts behind `rules`, `explain` and `docs/rules/`.
+//! The rules: their IDs (generated from `rules/catalogue/` by `build.rs`), the catalogue
+//! texts behind `rules`, `explain` and `docs/rules/`, and the units that raise findings, one
+//! file each under `<family>/`, registered in [`registry::UNITS`].
 
 pub mod catalogue;
 
 pub use crate::diag::RuleId;
 pub use catalogue::{all, get, Rule};
 pub mod registry;
+
+pub mod chains;
+mod control_plane;
+#[cfg(test)]
+mod fixture;
+pub(crate) mod input;
+mod resources;

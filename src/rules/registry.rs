@@ -2,19 +2,25 @@
 //! of facts it needs. `lint` gathers facts (load → model → images → chains → runtime) and
 //! loops over [`UNITS`]; nothing outside `src/rules/` creates a `Diagnostic` for a rule.
 
+use super::{chains, control_plane, input, resources};
 use crate::chain::{ExtensionDefaults, WorkloadChain};
 use crate::diag::Diagnostic;
 use crate::extensions::Resolution;
+use crate::load::inputs::LoadProblem;
 use crate::load::Document;
 use crate::model::Mesh;
 use crate::rules::RuleId;
+use crate::suppress::SuppressionProblem;
 use std::sync::Arc;
 
 /// What a unit needs before it can judge. Units of a stage run only when the stage's facts
 /// were gathered (`--images` for images and modules, not `--no-runtime` for runtime).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Stage {
-    /// The parsed documents (syntax, schemas, API versions).
+    /// The files as read: encoding, syntax, duplicate keys, non-objects. Run by `lint::load`
+    /// too, so `chain` and `simulate` report unreadable inputs.
+    Files,
+    /// The parsed documents (schemas, API versions).
     Documents,
     /// The typed mesh (control plane, membership, extension resources).
     Mesh,
@@ -26,16 +32,22 @@ pub enum Stage {
     Chains,
     /// Modules started as the mesh starts them.
     Runtime,
+    /// The suppressions themselves, once every other finding is known.
+    Suppressions,
 }
 
-/// The facts gathered for one lint run.
+/// The facts gathered for one lint run. Facts of a stage not gathered yet are empty.
 pub struct Facts<'a> {
+    /// Problems of the input files themselves (stage `Files`).
+    pub load_problems: &'a [LoadProblem],
     pub documents: &'a [Arc<Document>],
     pub mesh: &'a Mesh,
     /// Images and modules per extension (empty without `--images`).
     pub resolution: &'a Resolution,
     pub defaults: &'a ExtensionDefaults,
     pub chains: &'a [WorkloadChain],
+    /// Bad or unused suppressions (stage `Suppressions`).
+    pub suppression_problems: &'a [SuppressionProblem],
 }
 
 /// A rule unit: one file under `src/rules/<family>/`.
@@ -47,12 +59,37 @@ pub trait Unit: Sync {
 }
 
 /// Every unit, in rule-family order.
-pub static UNITS: &[&dyn Unit] = &[];
+pub static UNITS: &[&dyn Unit] = &[
+    &input::syntax::Syntax,
+    &input::schema::Schema,
+    &input::api_version::ApiVersion,
+    &input::suppression::Suppression,
+    &control_plane::enabled::Enabled,
+    &control_plane::membership::Membership,
+    &control_plane::sme_support::SmeSupport,
+    &control_plane::missing::Missing,
+    &control_plane::operator::Operator,
+    &resources::phase::PhaseName,
+    &resources::missing_phase::MissingPhase,
+    &resources::image::ImageReference,
+    &resources::config::Config,
+    &resources::selector::Selector,
+    &resources::status::Status,
+    &chains::ties::Ties,
+    &chains::positions::Positions,
+    &chains::coverage::Coverage,
+    &chains::overrides::Overrides,
+];
 
 /// Runs every unit whose stage is in `stages`.
 pub fn run(facts: &Facts, stages: &[Stage], out: &mut Vec<Diagnostic>) {
     for unit in UNITS.iter().filter(|u| stages.contains(&u.stage())) {
+        let from = out.len();
         unit.check(facts, out);
+        debug_assert!(
+            out[from..].iter().all(|d| unit.ids().contains(&d.rule)),
+            "a unit reported a rule it does not own"
+        );
     }
 }
 

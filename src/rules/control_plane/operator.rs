@@ -1,43 +1,37 @@
-//! 2xx: the control plane, membership, and whether extensions are seen at all.
+//! MX206 (the operator or its webhook rejects a control plane, member roll or member) and
+//! MX207 (control-plane settings the operator rejects).
 
-use super::Context;
 use crate::diag::{Diagnostic, Severity};
-use crate::model::{Extension, MeshVersion, VersionSource};
+use crate::model::MeshVersion;
+use crate::rules::registry::{Facts, Stage, Unit};
 use crate::rules::RuleId;
 use std::collections::{BTreeMap, BTreeSet};
+
+pub(crate) struct Operator;
+
+impl Unit for Operator {
+    fn ids(&self) -> &'static [RuleId] {
+        &[RuleId::MX206, RuleId::MX207]
+    }
+
+    fn stage(&self) -> Stage {
+        Stage::Mesh
+    }
+
+    fn check(&self, facts: &Facts, out: &mut Vec<Diagnostic>) {
+        check_version(facts, out);
+        check_webhooks(facts, out);
+    }
+}
 
 /// `spec.version` values some operator release accepts (`v1.0` was dropped).
 const SUPPORTED_VERSIONS: &[&str] = &[
     "v1.1", "v2.0", "v2.1", "v2.2", "v2.3", "v2.4", "v2.5", "v2.6",
 ];
 
-fn sme_label(e: &Extension) -> String {
-    e.meta.display()
-}
-
-/// MX205 (no SMCP) and MX206 (unsupported `spec.version`).
-pub fn check_version(ctx: &Context, out: &mut Vec<Diagnostic>) {
+/// MX206: a `spec.version` the operator rejects.
+fn check_version(ctx: &Facts, out: &mut Vec<Diagnostic>) {
     let mesh = ctx.mesh;
-    // Nothing parsed at all: the parse errors say enough.
-    if mesh.control_planes.is_empty() && !ctx.documents.is_empty() {
-        let how = match mesh.version_source {
-            Some(VersionSource::CommandLine) => "given by --mesh-version",
-            Some(VersionSource::Config) => "from the configuration file",
-            _ => "assumed",
-        };
-        let first = ctx.documents.first().map(|d| d.source.location(0, 0));
-        out.push(
-            Diagnostic::new(
-                RuleId::MX205,
-                format!(
-                    "no ServiceMeshControlPlane in the inputs: mesh version {} {how}; membership and enablement checks are skipped",
-                    mesh.version
-                ),
-            )
-            .at_opt(first)
-            .help("add the SMCP to the inputs (or `--context DIR`), or set `--mesh-version`"),
-        );
-    }
     for cp in &mesh.control_planes {
         let Some(v) = cp.version.as_deref() else {
             continue;
@@ -66,95 +60,6 @@ pub fn check_version(ctx: &Context, out: &mut Vec<Diagnostic>) {
     }
 }
 
-/// MX201: extensions are switched off for the mesh version.
-pub fn check_enabled(ctx: &Context, out: &mut Vec<Diagnostic>) {
-    let mesh = ctx.mesh;
-    let Some(cp) = mesh.control_planes.first() else {
-        return;
-    };
-    let off = match mesh.version {
-        MeshVersion::V2_0 => cp.wasm_extensions_enabled != Some(true),
-        MeshVersion::V2_1 | MeshVersion::V2_2 => cp.wasm_extensions_enabled == Some(false),
-        _ => false,
-    };
-    if !off {
-        return;
-    }
-    let why = if mesh.version == MeshVersion::V2_0 {
-        "on v2.0 WebAssembly extensions are a tech preview, off unless `spec.techPreview.wasmExtensions.enabled: true`"
-    } else {
-        "`spec.techPreview.wasmExtensions.enabled: false` turns WebAssembly extensions off"
-    };
-    let cp_loc = if cp.wasm_extensions_enabled.is_some() {
-        cp.meta.loc("/spec/techPreview/wasmExtensions/enabled")
-    } else {
-        cp.meta.key_loc("/spec")
-    };
-    for e in &mesh.extensions {
-        out.push(
-            Diagnostic::new(RuleId::MX201, format!("{} is ignored: {why}", sme_label(e)))
-                .at(e.meta.key_loc("/kind"))
-                .resource(sme_label(e))
-                .related(cp_loc.clone(), "the control plane that disables extensions")
-                .help("set `spec.techPreview.wasmExtensions.enabled: true` in the ServiceMeshControlPlane"),
-        );
-    }
-}
-
-/// MX202: an SME in a namespace that is not part of the mesh is never seen.
-pub fn check_membership(ctx: &Context, out: &mut Vec<Diagnostic>) {
-    let mesh = ctx.mesh;
-    let Some(cp) = mesh.control_plane_namespace() else {
-        return;
-    };
-    let members = mesh.mesh_namespaces();
-    let roll = mesh.member_rolls.first();
-    for e in &mesh.extensions {
-        if members.contains(&e.meta.namespace) {
-            continue;
-        }
-        let mut d = Diagnostic::new(
-            RuleId::MX202,
-            format!(
-                "namespace `{}` is neither the control-plane namespace `{cp}` nor a mesh member: the control plane never sees {}",
-                e.meta.namespace,
-                sme_label(e)
-            ),
-        )
-        .at(e.meta.loc("/metadata/namespace"))
-        .resource(sme_label(e))
-        .help(format!("add `{}` to the ServiceMeshMemberRoll's `spec.members`, or move the extension", e.meta.namespace));
-        d = match roll {
-            Some(r) => d.related(r.meta.key_loc("/spec/members"), "the member roll"),
-            None => d.related(mesh.control_planes[0].meta.key_loc("/metadata"), "no ServiceMeshMemberRoll in the inputs; only this control plane's namespace is in the mesh"),
-        };
-        out.push(d);
-    }
-}
-
-/// MX203 (deprecated on v2.2) and MX204 (removed on v2.3+).
-pub fn check_sme_support(ctx: &Context, out: &mut Vec<Diagnostic>) {
-    let v = ctx.mesh.version;
-    for e in &ctx.mesh.extensions {
-        let d = if v == MeshVersion::V2_2 {
-            Diagnostic::new(RuleId::MX203, "ServiceMeshExtension is deprecated on v2.2: it works now but will be removed in a future version")
-                .help("migrate to a WasmPlugin (extensions.istio.io/v1alpha1) before upgrading to v2.3")
-        } else if v >= MeshVersion::V2_3 {
-            Diagnostic::new(
-                RuleId::MX204,
-                format!(
-                    "ServiceMeshExtension support has been removed in {v}: istiod ignores {}, and the operator refuses to upgrade a control plane to v2.3 while it exists",
-                    sme_label(e)
-                ),
-            )
-            .help("migrate it to a WasmPlugin (extensions.istio.io/v1alpha1) and delete the ServiceMeshExtension")
-        } else {
-            continue;
-        };
-        out.push(d.at(e.meta.key_loc("/kind")).resource(sme_label(e)));
-    }
-}
-
 fn is_dns1123_label(s: &str) -> bool {
     let b = s.as_bytes();
     !b.is_empty()
@@ -166,7 +71,7 @@ fn is_dns1123_label(s: &str) -> bool {
 }
 
 /// MX206 (member roll / member webhook rules) and MX207 (control-plane webhook rules).
-pub fn check_webhooks(ctx: &Context, out: &mut Vec<Diagnostic>) {
+fn check_webhooks(ctx: &Facts, out: &mut Vec<Diagnostic>) {
     let mesh = ctx.mesh;
     let cp_ns = mesh.control_plane_namespace();
     let mut claimed: BTreeMap<&str, &str> = BTreeMap::new();
@@ -297,5 +202,25 @@ pub fn check_webhooks(ctx: &Context, out: &mut Vec<Diagnostic>) {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::fixture;
+
+    #[test]
+    fn the_member_roll_webhook_rules() {
+        let found = fixture::check(
+            &Operator,
+            "apiVersion: maistra.io/v2\nkind: ServiceMeshControlPlane\nmetadata: {name: basic, namespace: istio-system}\nspec: {version: v2.2}\n---\n\
+apiVersion: maistra.io/v1\nkind: ServiceMeshMemberRoll\nmetadata: {name: default, namespace: istio-system}\nspec:\n  members: [shop, shop, Bad_NS, istio-system]\n",
+        );
+        assert_eq!(
+            fixture::positions(&found),
+            ["MX206 10:19", "MX206 10:25", "MX206 10:33"]
+        );
+        assert!(found[0].message.ends_with("duplicate member `shop`"));
     }
 }

@@ -1,90 +1,32 @@
-//! MX103/MX104 (schema) and MX105 (API versions).
+//! MX103/MX104: resources against their schemas.
 //!
 //! Schemas live in `rules/schemas/`. An `additionalProperties` violation is a field the API
 //! server would prune (MX104, warning); every other violation is MX103.
 
-use super::Context;
+use super::{kind_of, resource_label};
 use crate::diag::{Diagnostic, Location};
 use crate::load::Document;
-use crate::model::build::group_of;
 use crate::model::MeshVersion;
+use crate::rules::registry::{Facts, Stage, Unit};
 use crate::rules::RuleId;
 use jsonschema::error::{TypeKind, ValidationErrorKind};
 use jsonschema::Validator;
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
-/// The API versions each kind is served at, with the first mesh version that serves it.
-const API_VERSIONS: &[(&str, &[(&str, MeshVersion)])] = &[
-    (
-        "ServiceMeshExtension",
-        &[
-            ("maistra.io/v1alpha1", MeshVersion::V2_0),
-            ("maistra.io/v1", MeshVersion::V2_1),
-        ],
-    ),
-    (
-        "ServiceMeshControlPlane",
-        &[
-            // The operator serves both control-plane APIs for every version it manages
-            // (v1.1 included); MX206 judges the version itself.
-            ("maistra.io/v2", MeshVersion::V1_0),
-            ("maistra.io/v1", MeshVersion::V1_0),
-        ],
-    ),
-    (
-        "ServiceMeshMemberRoll",
-        &[("maistra.io/v1", MeshVersion::V1_0)],
-    ),
-    ("ServiceMeshMember", &[("maistra.io/v1", MeshVersion::V1_0)]),
-    (
-        "WasmPlugin",
-        &[("extensions.istio.io/v1alpha1", MeshVersion::V2_2)],
-    ),
-];
+pub(crate) struct Schema;
 
-fn kind_of(doc: &Document) -> Option<(&str, &str)> {
-    Some((doc.str_at("/kind")?, doc.str_at("/apiVersion")?))
-}
+impl Unit for Schema {
+    fn ids(&self) -> &'static [RuleId] {
+        &[RuleId::MX103, RuleId::MX104]
+    }
 
-fn resource_label(doc: &Document) -> String {
-    let kind = doc.str_at("/kind").unwrap_or("?");
-    let name = doc.str_at("/metadata/name").unwrap_or("");
-    let ns = doc.str_at("/metadata/namespace").unwrap_or("default");
-    format!("{kind} {ns}/{name}")
-}
+    fn stage(&self) -> Stage {
+        Stage::Documents
+    }
 
-pub fn check_api_versions(ctx: &Context, out: &mut Vec<Diagnostic>) {
-    let version = ctx.mesh.version;
-    for doc in ctx.documents {
-        let Some((kind, api)) = kind_of(doc) else {
-            continue;
-        };
-        let Some((_, served)) = API_VERSIONS.iter().find(|(k, _)| *k == kind) else {
-            continue;
-        };
-        let at = doc.location_of("/apiVersion");
-        let known: Vec<&str> = served.iter().map(|(a, _)| *a).collect();
-        let diag = match served.iter().find(|(a, _)| *a == api) {
-            Some((_, since)) if version < *since => Diagnostic::new(
-                RuleId::MX105,
-                format!("`{api}` {kind} is not served by mesh {version}; it is available from {since}"),
-            )
-            .help(if kind == "ServiceMeshExtension" {
-                "on v2.0 use `apiVersion: maistra.io/v1alpha1` with a string `config`".to_string()
-            } else {
-                format!("upgrade the control plane to {since} or remove the resource")
-            }),
-            Some(_) => continue,
-            None if group_of(api) == "extensions.maistra.io" => Diagnostic::new(
-                RuleId::MX105,
-                format!("`{api}` is the pre-release API group of {kind}; the control plane only watches `maistra.io`"),
-            )
-            .help("use `apiVersion: maistra.io/v1` (or `maistra.io/v1alpha1` on v2.0)"),
-            None => Diagnostic::new(RuleId::MX105, format!("unknown API version `{api}` for {kind}"))
-                .help(format!("use one of: {}", known.join(", "))),
-        };
-        out.push(diag.at(at).resource(resource_label(doc)));
+    fn check(&self, facts: &Facts, out: &mut Vec<Diagnostic>) {
+        check_schemas(facts, out);
     }
 }
 
@@ -106,7 +48,7 @@ fn schema_file(kind: &str, api: &str, version: MeshVersion) -> Option<&'static s
 
 /// Compiled validators by schema file, built once. The embedded schemas are tested, so a
 /// schema that does not compile is a build bug.
-pub fn validator(file: &str) -> Option<&'static Validator> {
+pub(crate) fn validator(file: &str) -> Option<&'static Validator> {
     static CACHE: OnceLock<HashMap<&'static str, Validator>> = OnceLock::new();
     CACHE
         .get_or_init(|| {
@@ -126,7 +68,7 @@ pub fn validator(file: &str) -> Option<&'static Validator> {
 
 /// Validates `instance` (the JSON of `doc`, or of a file inside an image) and returns
 /// findings located through `locate` (JSON pointer → location; `true` = the key).
-pub fn validate(
+pub(crate) fn validate(
     validator: &Validator,
     instance: &serde_json::Value,
     locate: &dyn Fn(&str, bool) -> Location,
@@ -227,7 +169,7 @@ fn display_path(ptr: &str) -> String {
     s
 }
 
-pub fn check_schemas(ctx: &Context, out: &mut Vec<Diagnostic>) {
+fn check_schemas(ctx: &Facts, out: &mut Vec<Diagnostic>) {
     for doc in ctx.documents {
         let Some((kind, api)) = kind_of(doc) else {
             continue;

@@ -1,0 +1,47 @@
+//! MX205: no ServiceMeshControlPlane in the inputs, so the mesh version is assumed.
+
+use crate::diag::Diagnostic;
+use crate::model::VersionSource;
+use crate::rules::registry::{Facts, Stage, Unit};
+use crate::rules::RuleId;
+
+pub(crate) struct Missing;
+
+impl Unit for Missing {
+    fn ids(&self) -> &'static [RuleId] {
+        &[RuleId::MX205]
+    }
+
+    fn stage(&self) -> Stage {
+        Stage::Mesh
+    }
+
+    fn check(&self, facts: &Facts, out: &mut Vec<Diagnostic>) {
+        check_missing(facts, out);
+    }
+}
+
+/// MX205: no control plane among the inputs.
+fn check_missing(ctx: &Facts, out: &mut Vec<Diagnostic>) {
+    let mesh = ctx.mesh;
+    // Nothing parsed at all: the parse errors say enough.
+    if mesh.control_planes.is_empty() && !ctx.documents.is_empty() {
+        let how = match mesh.version_source {
+            Some(VersionSource::CommandLine) => "given by --mesh-version",
+            Some(VersionSource::Config) => "from the configuration file",
+            _ => "assumed",
+        };
+        let first = ctx.documents.first().map(|d| d.source.location(0, 0));
+        out.push(
+            Diagnostic::new(
+                RuleId::MX205,
+                format!(
+                    "no ServiceMeshControlPlane in the inputs: mesh version {} {how}; membership and enablement checks are skipped",
+                    mesh.version
+                ),
+            )
+            .at_opt(first)
+            .help("add the SMCP to the inputs (or `--context DIR`), or set `--mesh-version`"),
+        );
+    }
+}
