@@ -12,10 +12,12 @@ use crate::config::RuleSetting;
 use crate::diag::Diagnostic;
 use crate::diag::Location;
 use crate::extensions::{self, Resolution};
-use crate::image::ImageStore;
+use crate::image::{ImageError, ImageStore};
 use crate::load::inputs::{self, InputPath};
 use crate::load::Document;
 use crate::model::{self, Mesh, MeshVersion, VersionSource};
+use crate::rules::registry::{self, Facts, Stage};
+use crate::simulate::checks::Startup;
 use crate::source::SourceFile;
 use crate::suppress::{Origin, Suppressor};
 use std::collections::{HashMap, HashSet};
@@ -47,6 +49,8 @@ pub struct Outcome {
     pub resolution: Resolution,
     /// The effective filter chain of every in-mesh workload.
     pub chains: Vec<WorkloadChain>,
+    /// `--images` sources that could not be read.
+    pub image_sources: Vec<ImageError>,
 }
 
 /// A problem that stops the run before any finding (exit code 2).
@@ -88,6 +92,7 @@ fn load_paths(paths: &[InputPath], opts: &LintOptions) -> Result<Outcome, UsageE
         files: paths.len(),
         resolution: Resolution::default(),
         chains: Vec::new(),
+        image_sources: Vec::new(),
     })
 }
 
@@ -102,9 +107,8 @@ pub fn lint(opts: &LintOptions) -> Result<Outcome, UsageError> {
 pub fn analyse(out: &mut Outcome, opts: &LintOptions) -> ExtensionDefaults {
     if !opts.images.is_empty() {
         let (store, problems) = ImageStore::open(&opts.images);
-        out.diagnostics.extend(problems);
+        out.image_sources = problems;
         out.resolution = extensions::resolve(&out.mesh, &store);
-        out.diagnostics.append(&mut out.resolution.diagnostics);
         // Findings inside an image's manifest.yaml get snippets like any other file.
         for a in out.resolution.by_extension.iter().flatten() {
             if let Some(src) = &a.manifest_source {
@@ -129,10 +133,27 @@ fn check(mut out: Outcome, opts: &LintOptions) -> Outcome {
     let defaults = analyse(&mut out, opts);
     let found = chain::check(&out.mesh, &out.chains, &defaults);
     out.diagnostics.extend(found);
-    if !opts.no_runtime {
-        let found = extensions::runtime_checks(&out.mesh, &out.resolution);
-        out.diagnostics.extend(found);
-    }
+    let startups: Vec<Startup> = if opts.no_runtime {
+        Vec::new()
+    } else {
+        crate::simulate::checks::start_extensions(&out.mesh, &out.resolution)
+    };
+    let facts = Facts {
+        documents: &out.documents,
+        mesh: &out.mesh,
+        resolution: &out.resolution,
+        defaults: &defaults,
+        chains: &out.chains,
+        image_sources: &out.image_sources,
+        startups: &startups,
+    };
+    let mut found = Vec::new();
+    registry::run(
+        &facts,
+        &[Stage::Images, Stage::Modules, Stage::Runtime],
+        &mut found,
+    );
+    out.diagnostics.extend(found);
     out.diagnostics.sort_by_key(|d| d.sort_key());
     out.diagnostics.dedup();
     out

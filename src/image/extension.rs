@@ -1,13 +1,59 @@
-//! An SME image's `/manifest.yaml` and module (maistra `mec/pkg/model/types.go`): MX403, MX404.
+//! An SME image's `/manifest.yaml` and module (maistra `mec/pkg/model/types.go`), read into
+//! typed facts and [`ManifestProblem`]s; `rules::images` judges them (MX403, MX404).
 
 use super::fs::Node as FsNode;
 use super::Image;
-use crate::diag::{Diagnostic, Location};
+use crate::diag::Location;
 use crate::load::yaml::{self, Node, Value};
 use crate::model::PHASES;
-use crate::rules::RuleId;
 use crate::source::SourceFile;
 use std::sync::Arc;
+
+/// What is wrong with an SME image's package.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ManifestProblemKind {
+    /// `/manifest.yaml` is missing, unreadable or invalid.
+    Manifest,
+    /// The module it names is not a file in the image.
+    Module,
+}
+
+/// One problem of an image's package, located inside the image (`REF!/manifest.yaml:L:C`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ManifestProblem {
+    pub kind: ManifestProblemKind,
+    pub message: String,
+    pub at: Location,
+    pub help: Option<String>,
+    pub related: Option<(Location, String)>,
+}
+
+impl ManifestProblem {
+    fn new(kind: ManifestProblemKind, message: impl Into<String>) -> ManifestProblem {
+        ManifestProblem {
+            kind,
+            message: message.into(),
+            at: Location::file_only(String::new()),
+            help: None,
+            related: None,
+        }
+    }
+
+    fn at(mut self, at: Location) -> Self {
+        self.at = at;
+        self
+    }
+
+    fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    fn related(mut self, at: Location, note: impl Into<String>) -> Self {
+        self.related = Some((at, note.into()));
+        self
+    }
+}
 
 /// The fields of `manifest.yaml`, as far as they could be read (invalid values are `None`
 /// and reported).
@@ -21,7 +67,7 @@ pub struct Manifest {
 }
 
 /// What an SME image provides: the manifest (defaults for `spec.phase`/`spec.priority`) and the
-/// module bytes, with MX403/MX404 findings located inside the image (`REF!/manifest.yaml:L:C`).
+/// module bytes, with the problems found, located inside the image (`REF!/manifest.yaml:L:C`).
 #[derive(Debug, Clone, Default)]
 pub struct ExtensionPackage {
     pub manifest: Option<Manifest>,
@@ -31,7 +77,7 @@ pub struct ExtensionPackage {
     /// The module path as resolved in the image (`/ext.wasm`).
     pub module_path: Option<String>,
     pub module_bytes: Option<Arc<[u8]>>,
-    pub diagnostics: Vec<Diagnostic>,
+    pub problems: Vec<ManifestProblem>,
 }
 
 impl ExtensionPackage {
@@ -56,8 +102,8 @@ pub fn read_extension_as(image: &Image, reference: &str) -> ExtensionPackage {
     let bytes = match image.file("/manifest.yaml") {
         Ok(Some(b)) => b,
         Ok(None) => {
-            let mut d = Diagnostic::new(
-                RuleId::MX403,
+            let mut d = ManifestProblem::new(
+                ManifestProblemKind::Manifest,
                 format!("image `{reference}` has no /manifest.yaml"),
             )
             .at(Location::file_only(name));
@@ -66,34 +112,41 @@ pub fn read_extension_as(image: &Image, reference: &str) -> ExtensionPackage {
             } else {
                 d.help("add /manifest.yaml with schemaVersion: 1, phase, priority and module (see `meshext-lint pack`)")
             };
-            pkg.diagnostics.push(d);
+            pkg.problems.push(d);
             return pkg;
         }
         Err(e) => {
-            pkg.diagnostics.push(
-                Diagnostic::new(RuleId::MX403, format!("cannot read /manifest.yaml: {e}"))
-                    .at(Location::file_only(name)),
+            pkg.problems.push(
+                ManifestProblem::new(
+                    ManifestProblemKind::Manifest,
+                    format!("cannot read /manifest.yaml: {e}"),
+                )
+                .at(Location::file_only(name)),
             );
             return pkg;
         }
     };
     let Ok(text) = std::str::from_utf8(&bytes) else {
-        pkg.diagnostics.push(
-            Diagnostic::new(RuleId::MX403, "/manifest.yaml is not UTF-8 text")
-                .at(Location::file_only(name)),
+        pkg.problems.push(
+            ManifestProblem::new(
+                ManifestProblemKind::Manifest,
+                "/manifest.yaml is not UTF-8 text",
+            )
+            .at(Location::file_only(name)),
         );
         return pkg;
     };
     let src = SourceFile::new(name, text);
     pkg.manifest_source = Some(src.clone());
     let mx403 = |node: &Node, msg: String| {
-        Diagnostic::new(RuleId::MX403, msg).at(src.location(node.span.start, node.span.end))
+        ManifestProblem::new(ManifestProblemKind::Manifest, msg)
+            .at(src.location(node.span.start, node.span.end))
     };
     let parsed = yaml::parse(text, yaml::Limits::default());
     if let Some(e) = parsed.error {
-        pkg.diagnostics.push(
-            Diagnostic::new(
-                RuleId::MX403,
+        pkg.problems.push(
+            ManifestProblem::new(
+                ManifestProblemKind::Manifest,
                 format!("/manifest.yaml is not valid YAML: {}", e.message),
             )
             .at(src.location(e.span.start, e.span.end))
@@ -102,14 +155,16 @@ pub fn read_extension_as(image: &Image, reference: &str) -> ExtensionPackage {
         return pkg;
     }
     let Some(doc) = parsed.docs.into_iter().next() else {
-        pkg.diagnostics
-            .push(Diagnostic::new(RuleId::MX403, "/manifest.yaml is empty").at(src.location(0, 0)));
+        pkg.problems.push(
+            ManifestProblem::new(ManifestProblemKind::Manifest, "/manifest.yaml is empty")
+                .at(src.location(0, 0)),
+        );
         return pkg;
     };
     for dup in &doc.duplicates {
-        pkg.diagnostics.push(
-            Diagnostic::new(
-                RuleId::MX403,
+        pkg.problems.push(
+            ManifestProblem::new(
+                ManifestProblemKind::Manifest,
                 format!("duplicate key `{}` in /manifest.yaml", dup.key),
             )
             .at(src.location(dup.span.start, dup.span.end))
@@ -120,36 +175,39 @@ pub fn read_extension_as(image: &Image, reference: &str) -> ExtensionPackage {
         );
     }
     let Some(root) = doc.root.filter(|r| r.as_map().is_some()) else {
-        pkg.diagnostics.push(
-            Diagnostic::new(RuleId::MX403, "/manifest.yaml must be a mapping")
-                .at(src.location(0, text.len())),
+        pkg.problems.push(
+            ManifestProblem::new(
+                ManifestProblemKind::Manifest,
+                "/manifest.yaml must be a mapping",
+            )
+            .at(src.location(0, text.len())),
         );
         return pkg;
     };
     let whole = src.location(root.span.start, root.span.start);
     let mut m = Manifest::default();
     let missing = |key: &str, what: &str| {
-        Diagnostic::new(
-            RuleId::MX403,
+        ManifestProblem::new(
+            ManifestProblemKind::Manifest,
             format!("/manifest.yaml has no `{key}` ({what})"),
         )
         .at(whole.clone())
     };
 
     match root.get("schemaVersion") {
-        None => pkg.diagnostics.push(missing("schemaVersion", "must be 1")),
+        None => pkg.problems.push(missing("schemaVersion", "must be 1")),
         Some(n) => match &n.value {
             Value::Int(1) => m.schema_version = Some("1".into()),
             Value::Str(s) if s == "1" => m.schema_version = Some(s.clone()),
             _ => pkg
-                .diagnostics
+                .problems
                 .push(mx403(n, "`schemaVersion` must be 1".into())),
         },
     }
     m.name = root.get("name").and_then(|n| n.key_text());
 
     match root.get("phase") {
-        None => pkg.diagnostics.push(missing(
+        None => pkg.problems.push(missing(
             "phase",
             format!("one of {}", PHASES.join(", ")).as_str(),
         )),
@@ -161,7 +219,7 @@ pub fn read_extension_as(image: &Image, reference: &str) -> ExtensionPackage {
                     .map(|k| format!(" (phases are case-sensitive: `{k}`)"))
                     .unwrap_or_default();
                 let shown = n.key_text().unwrap_or_else(|| "a collection".into());
-                pkg.diagnostics.push(
+                pkg.problems.push(
                     mx403(n, format!("`phase: {shown}` is not one of {}{hint}", PHASES.join(", ")))
                         .help("an unknown phase is copied to the SME status and the extension is never injected"),
                 );
@@ -172,11 +230,11 @@ pub fn read_extension_as(image: &Image, reference: &str) -> ExtensionPackage {
 
     match root.get("priority") {
         None => pkg
-            .diagnostics
+            .problems
             .push(missing("priority", "an integer; higher runs first")),
         Some(n) => match &n.value {
             Value::Int(i) => m.priority = Some(*i),
-            _ => pkg.diagnostics.push(
+            _ => pkg.problems.push(
                 mx403(
                     n,
                     format!(
@@ -191,10 +249,10 @@ pub fn read_extension_as(image: &Image, reference: &str) -> ExtensionPackage {
 
     match root.get("module") {
         None => pkg
-            .diagnostics
+            .problems
             .push(missing("module", "the path of the .wasm file in the image")),
         Some(n) => match n.as_str().filter(|s| !s.trim().is_empty()) {
-            None => pkg.diagnostics.push(mx403(
+            None => pkg.problems.push(mx403(
                 n,
                 "`module` must be the path of the .wasm file in the image".into(),
             )),
@@ -224,9 +282,9 @@ fn check_module(image: &Image, path: &str, pkg: &mut ExtensionPackage, at: Locat
             pkg.module_bytes = Some(bytes.clone());
         }
         Ok(Some((_, _))) => {
-            pkg.diagnostics.push(
-                Diagnostic::new(
-                    RuleId::MX404,
+            pkg.problems.push(
+                ManifestProblem::new(
+                    ManifestProblemKind::Module,
                     format!("module `{abs}` is a directory, not a file"),
                 )
                 .at(at),
@@ -245,17 +303,18 @@ fn check_module(image: &Image, path: &str, pkg: &mut ExtensionPackage, at: Locat
             } else {
                 format!("the image holds {}; point `module` at it", wasm.join(", "))
             };
-            pkg.diagnostics.push(
-                Diagnostic::new(
-                    RuleId::MX404,
+            pkg.problems.push(
+                ManifestProblem::new(
+                    ManifestProblemKind::Module,
                     format!("module `{abs}` named by /manifest.yaml is not in the image"),
                 )
                 .at(at)
                 .help(help),
             );
         }
-        Err(e) => pkg
-            .diagnostics
-            .push(Diagnostic::new(RuleId::MX404, format!("module `{abs}`: {e}")).at(at)),
+        Err(e) => pkg.problems.push(
+            ManifestProblem::new(ManifestProblemKind::Module, format!("module `{abs}`: {e}"))
+                .at(at),
+        ),
     }
 }

@@ -6,4 +6,7 @@ mod id;
 
 pub use catalogue::{all, default_severity, get, Rule};
 pub use id::RuleId;
+pub mod abi;
+pub mod images;
 pub mod registry;
+pub mod runtime;

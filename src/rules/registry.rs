@@ -5,9 +5,11 @@
 use crate::chain::{ExtensionDefaults, WorkloadChain};
 use crate::diag::Diagnostic;
 use crate::extensions::Resolution;
+use crate::image::ImageError;
 use crate::load::Document;
 use crate::model::Mesh;
-use crate::rules::RuleId;
+use crate::rules::{abi, images, runtime, RuleId};
+use crate::simulate::checks::Startup;
 use std::sync::Arc;
 
 /// What a unit needs before it can judge. Units of a stage run only when the stage's facts
@@ -36,6 +38,10 @@ pub struct Facts<'a> {
     pub resolution: &'a Resolution,
     pub defaults: &'a ExtensionDefaults,
     pub chains: &'a [WorkloadChain],
+    /// `--images` sources that could not be read.
+    pub image_sources: &'a [ImageError],
+    /// How each pulled module started (empty with `--no-runtime`).
+    pub startups: &'a [Startup],
 }
 
 /// A rule unit: one file under `src/rules/<family>/`.
@@ -47,7 +53,20 @@ pub trait Unit: Sync {
 }
 
 /// Every unit, in rule-family order.
-pub static UNITS: &[&dyn Unit] = &[];
+pub static UNITS: &[&dyn Unit] = &[
+    &images::missing_phase::MissingPhase,
+    &images::not_pulled::NotPulled,
+    &images::unreadable::Unreadable,
+    &images::manifest::Manifest,
+    &images::module_path::ModulePath,
+    &images::invalid_module::InvalidModule,
+    &abi::marker::Marker,
+    &abi::imports::Imports,
+    &abi::exports::Exports,
+    &runtime::start::Start,
+    &runtime::configuration::Configuration,
+    &runtime::root_id::RootId,
+];
 
 /// Runs every unit whose stage is in `stages`.
 pub fn run(facts: &Facts, stages: &[Stage], out: &mut Vec<Diagnostic>) {
