@@ -7,7 +7,8 @@ use crate::diag::Location;
 use crate::load::yaml::{self, Node, Value};
 use crate::model::PHASES;
 use crate::source::SourceFile;
-use std::sync::Arc;
+use jsonschema::error::ValidationErrorKind;
+use std::sync::{Arc, OnceLock};
 
 /// What is wrong with an SME image's package.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,10 +139,6 @@ pub fn read_extension_as(image: &Image, reference: &str) -> ExtensionPackage {
     };
     let src = SourceFile::new(name, text);
     pkg.manifest_source = Some(src.clone());
-    let mx403 = |node: &Node, msg: String| {
-        ManifestProblem::new(ManifestProblemKind::Manifest, msg)
-            .at(src.location(node.span.start, node.span.end))
-    };
     let parsed = yaml::parse(text, yaml::Limits::default());
     if let Some(e) = parsed.error {
         pkg.problems.push(
@@ -184,92 +181,151 @@ pub fn read_extension_as(image: &Image, reference: &str) -> ExtensionPackage {
         );
         return pkg;
     };
-    let whole = src.location(root.span.start, root.span.start);
-    let mut m = Manifest::default();
-    let missing = |key: &str, what: &str| {
-        ManifestProblem::new(
-            ManifestProblemKind::Manifest,
-            format!("/manifest.yaml has no `{key}` ({what})"),
-        )
-        .at(whole.clone())
-    };
-
-    match root.get("schemaVersion") {
-        None => pkg.problems.push(missing("schemaVersion", "must be 1")),
-        Some(n) => match &n.value {
-            Value::Int(1) => m.schema_version = Some("1".into()),
-            Value::Str(s) if s == "1" => m.schema_version = Some(s.clone()),
-            _ => pkg
-                .problems
-                .push(mx403(n, "`schemaVersion` must be 1".into())),
-        },
-    }
-    m.name = root.get("name").and_then(|n| n.key_text());
-
-    match root.get("phase") {
-        None => pkg.problems.push(missing(
-            "phase",
-            format!("one of {}", PHASES.join(", ")).as_str(),
-        )),
-        Some(n) => match n.as_str() {
-            Some(p) if PHASES.contains(&p) => m.phase = Some(p.to_string()),
-            other => {
-                let hint = other
-                    .and_then(|p| PHASES.iter().find(|k| k.eq_ignore_ascii_case(p)))
-                    .map(|k| format!(" (phases are case-sensitive: `{k}`)"))
-                    .unwrap_or_default();
-                let shown = n.key_text().unwrap_or_else(|| "a collection".into());
-                pkg.problems.push(
-                    mx403(n, format!("`phase: {shown}` is not one of {}{hint}", PHASES.join(", ")))
-                        .help("an unknown phase is copied to the SME status and the extension is never injected"),
-                );
-                m.phase = other.map(String::from);
-            }
-        },
-    }
-
-    match root.get("priority") {
-        None => pkg
-            .problems
-            .push(missing("priority", "an integer; higher runs first")),
-        Some(n) => match &n.value {
-            Value::Int(i) => m.priority = Some(*i),
-            _ => pkg.problems.push(
-                mx403(
-                    n,
-                    format!(
-                        "`priority` must be an integer, got `{}`",
-                        n.key_text().unwrap_or_default()
-                    ),
-                )
-                .help("the cacher fails with \"failed to unmarshal manifest.yaml\""),
-            ),
-        },
-    }
-
-    match root.get("module") {
-        None => pkg
-            .problems
-            .push(missing("module", "the path of the .wasm file in the image")),
-        Some(n) => match n.as_str().filter(|s| !s.trim().is_empty()) {
-            None => pkg.problems.push(mx403(
-                n,
-                "`module` must be the path of the .wasm file in the image".into(),
-            )),
-            Some(path) => {
-                m.module = Some(path.to_string());
-                check_module(
-                    image,
-                    path,
-                    &mut pkg,
-                    src.location(n.span.start, n.span.end),
-                );
-            }
-        },
+    pkg.problems.extend(schema_problems(&root, &src));
+    let m = fields(&root);
+    if let (Some(path), Some(n)) = (&m.module, root.get("module")) {
+        check_module(
+            image,
+            path,
+            &mut pkg,
+            src.location(n.span.start, n.span.end),
+        );
     }
     pkg.manifest = Some(m);
     pkg.manifest_root = Some(root);
     pkg
+}
+
+/// The fields as the cacher reads them; invalid values are `None` (an unknown phase string is
+/// kept: the cacher copies it to the SME status).
+fn fields(root: &Node) -> Manifest {
+    let schema_version = root.get("schemaVersion").and_then(|n| match &n.value {
+        Value::Int(1) => Some("1".to_string()),
+        Value::Str(s) if s == "1" => Some(s.clone()),
+        _ => None,
+    });
+    let priority = root.get("priority").and_then(|n| match n.value {
+        Value::Int(i) => Some(i),
+        _ => None,
+    });
+    let module = root
+        .get("module")
+        .and_then(|n| n.as_str())
+        .filter(|s| !s.trim().is_empty())
+        .map(String::from);
+    Manifest {
+        schema_version,
+        name: root.get("name").and_then(|n| n.key_text()),
+        phase: root.get("phase").and_then(|n| n.as_str()).map(String::from),
+        priority,
+        module,
+    }
+}
+
+/// The manifest as the schema sees it: like [`Node::to_json`], but the first of duplicate keys
+/// wins (as for [`Node::get`]) and a float becomes an object, because the cacher's decoder does
+/// not take `1.0` for an integer while JSON Schema does.
+fn manifest_json(node: &Node) -> serde_json::Value {
+    use serde_json::Value as J;
+    match &node.value {
+        Value::Float(_) => serde_json::json!({ "float": node.key_text() }),
+        Value::Seq(items) => J::Array(items.iter().map(manifest_json).collect()),
+        Value::Map(entries) => {
+            let mut m = serde_json::Map::new();
+            for (k, v) in entries {
+                m.entry(k.key_text().unwrap_or_else(|| "<complex key>".into()))
+                    .or_insert_with(|| manifest_json(v));
+            }
+            J::Object(m)
+        }
+        _ => node.to_json(),
+    }
+}
+
+/// The embedded `rules/schemas/manifest.json`, compiled once. It is tested, so a schema that
+/// does not compile is a build bug.
+fn validator() -> &'static jsonschema::Validator {
+    static V: OnceLock<jsonschema::Validator> = OnceLock::new();
+    V.get_or_init(|| {
+        let text = crate::data::file("schemas/manifest.json").expect("embedded manifest schema");
+        let schema: serde_json::Value =
+            serde_json::from_str(text).expect("manifest schema is JSON");
+        jsonschema::validator_for(&schema).expect("manifest schema compiles")
+    })
+}
+
+/// The fields the schema checks, in the order problems are reported.
+const FIELDS: [&str; 4] = ["schemaVersion", "phase", "priority", "module"];
+
+/// Validates the manifest with its schema: one problem per field at most, worded for the
+/// cacher's behaviour and located at the value (a missing field: at the start of the mapping).
+fn schema_problems(root: &Node, src: &SourceFile) -> Vec<ManifestProblem> {
+    let mut failed: [bool; 4] = [false; 4];
+    for err in validator().iter_errors(&manifest_json(root)) {
+        let field = match err.kind() {
+            ValidationErrorKind::Required { property } => property.as_str().map(String::from),
+            _ => err
+                .instance_path()
+                .as_str()
+                .strip_prefix('/')
+                .map(|p| p.split('/').next().unwrap_or(p).to_string()),
+        };
+        if let Some(i) = field.and_then(|f| FIELDS.iter().position(|k| *k == f)) {
+            failed[i] = true;
+        }
+    }
+    let whole = src.location(root.span.start, root.span.start);
+    let at = |n: &Node| src.location(n.span.start, n.span.end);
+    let mut out = Vec::new();
+    for (field, _) in FIELDS.iter().zip(failed).filter(|(_, f)| *f) {
+        let p = ManifestProblem::new(ManifestProblemKind::Manifest, "");
+        let Some(n) = root.get(field) else {
+            let what = match *field {
+                "schemaVersion" => "must be 1".to_string(),
+                "phase" => format!("one of {}", PHASES.join(", ")),
+                "priority" => "an integer; higher runs first".to_string(),
+                _ => "the path of the .wasm file in the image".to_string(),
+            };
+            out.push(ManifestProblem {
+                message: format!("/manifest.yaml has no `{field}` ({what})"),
+                ..p.at(whole.clone())
+            });
+            continue;
+        };
+        let p = p.at(at(n));
+        out.push(match *field {
+            "schemaVersion" => ManifestProblem {
+                message: "`schemaVersion` must be 1".into(),
+                ..p
+            },
+            "phase" => {
+                let hint = n
+                    .as_str()
+                    .and_then(|p| PHASES.iter().find(|k| k.eq_ignore_ascii_case(p)))
+                    .map(|k| format!(" (phases are case-sensitive: `{k}`)"))
+                    .unwrap_or_default();
+                let shown = n.key_text().unwrap_or_else(|| "a collection".into());
+                ManifestProblem {
+                    message: format!("`phase: {shown}` is not one of {}{hint}", PHASES.join(", ")),
+                    ..p
+                }
+                .help("an unknown phase is copied to the SME status and the extension is never injected")
+            }
+            "priority" => ManifestProblem {
+                message: format!(
+                    "`priority` must be an integer, got `{}`",
+                    n.key_text().unwrap_or_default()
+                ),
+                ..p
+            }
+            .help("the cacher fails with \"failed to unmarshal manifest.yaml\""),
+            _ => ManifestProblem {
+                message: "`module` must be the path of the .wasm file in the image".into(),
+                ..p
+            },
+        });
+    }
+    out
 }
 
 /// MX404 when the module named by the manifest is not a file in the image. The cacher copies
