@@ -374,3 +374,110 @@ fn check_module(image: &Image, path: &str, pkg: &mut ExtensionPackage, at: Locat
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::image::fs::FileTree;
+    use crate::image::{ImageKind, LayerInfo, Limits, SourceFormat};
+
+    fn image(manifest: &str) -> Image {
+        let limits = Limits::default();
+        let mut files = FileTree::default();
+        files
+            .put(
+                "manifest.yaml".into(),
+                FsNode::File(manifest.as_bytes().into()),
+                &limits,
+            )
+            .unwrap();
+        files
+            .put("m.wasm".into(), FsNode::File(b"\0asm"[..].into()), &limits)
+            .unwrap();
+        Image {
+            reference: "x/y:1".into(),
+            names: Vec::new(),
+            digest: String::new(),
+            index_digest: None,
+            source: Default::default(),
+            format: SourceFormat::RootDir,
+            manifest_media_type: String::new(),
+            config_media_type: String::new(),
+            layers: vec![LayerInfo {
+                digest: String::new(),
+                media_type: String::new(),
+                size: 0,
+                uncompressed_size: 0,
+                applied: true,
+                plugin_wasm: Vec::new(),
+            }],
+            files,
+            kind: ImageKind::SmeImage,
+            artifact_wasm: None,
+        }
+    }
+
+    /// (kind, message, line:col) of each problem.
+    fn problems(manifest: &str) -> Vec<(ManifestProblemKind, String, String)> {
+        read_extension(&image(manifest))
+            .problems
+            .into_iter()
+            .map(|p| (p.kind, p.message, format!("{}:{}", p.at.line, p.at.column)))
+            .collect()
+    }
+
+    const OK: &str = "schemaVersion: 1\nphase: PostAuthZ\npriority: 10\nmodule: m.wasm\n";
+
+    #[test]
+    fn a_valid_manifest_has_no_problem_and_gives_its_fields() {
+        assert_eq!(problems(OK), []);
+        let pkg = read_extension(&image(OK));
+        let m = pkg.manifest.unwrap();
+        assert_eq!(
+            (m.phase.as_deref(), m.priority, m.module.as_deref()),
+            (Some("PostAuthZ"), Some(10), Some("m.wasm"))
+        );
+        assert_eq!(pkg.module_path.as_deref(), Some("/m.wasm"));
+    }
+
+    #[test]
+    fn the_schema_judges_as_the_cacher_decodes() {
+        use ManifestProblemKind::Manifest as M;
+        // A float is not an integer for the cacher (JSON Schema alone would take 1.0).
+        let p = problems("schemaVersion: 1.0\nphase: PostAuthZ\npriority: 1.0\nmodule: m.wasm\n");
+        assert_eq!(
+            p,
+            [
+                (M, "`schemaVersion` must be 1".into(), "1:16".into()),
+                (
+                    M,
+                    "`priority` must be an integer, got `1`".into(),
+                    "3:11".into()
+                ),
+            ]
+        );
+        // A duplicate key is reported and its value judged as the parser keeps it (the later
+        // one); a blank module and a wrong-case phase are invalid.
+        let p =
+            problems("schemaVersion: 1\nphase: preauthn\npriority: 1\npriority: x\nmodule: '  '\n");
+        assert_eq!(p.len(), 4, "{p:?}");
+        assert!(p[0].1.starts_with("duplicate key `priority`"), "{p:?}");
+        assert!(
+            p[1].1.ends_with("(phases are case-sensitive: `PreAuthN`)"),
+            "{p:?}"
+        );
+        assert_eq!(p[2].1, "`priority` must be an integer, got `x`");
+        assert_eq!(
+            p[3].1,
+            "`module` must be the path of the .wasm file in the image"
+        );
+        // Missing fields are reported at the mapping, in field order.
+        let p = problems("name: x\n");
+        let keys: Vec<&str> = p
+            .iter()
+            .map(|(_, m, _)| m.split('`').nth(1).unwrap())
+            .collect();
+        assert_eq!(keys, ["schemaVersion", "phase", "priority", "module"]);
+        assert!(p.iter().all(|(_, _, at)| at == "1:1"));
+    }
+}

@@ -117,3 +117,47 @@ pub(crate) fn per_unresolved(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::registry::{self, Stage, UNITS};
+    use crate::rules::RuleId;
+
+    #[test]
+    fn every_rule_of_families_4_5_7_has_exactly_one_unit() {
+        for id in RuleId::ALL
+            .iter()
+            .filter(|r| matches!(r.family(), 4 | 5 | 7))
+        {
+            let owners = UNITS.iter().filter(|u| u.ids().contains(id)).count();
+            assert_eq!(owners, 1, "{id}");
+        }
+        let stage = |id| registry::owner(id).map(|u| u.stage());
+        assert_eq!(stage(RuleId::MX302), Some(Stage::Images));
+        assert_eq!(stage(RuleId::MX403), Some(Stage::Images));
+        assert_eq!(stage(RuleId::MX405), Some(Stage::Modules));
+        assert_eq!(stage(RuleId::MX506), Some(Stage::Modules));
+        assert_eq!(stage(RuleId::MX704), Some(Stage::Runtime));
+    }
+
+    #[test]
+    fn a_stubbed_wasi_call_is_a_warning_and_the_rest_errors() {
+        use crate::abi::{AbiProblem, AbiProblemKind};
+        use crate::diag::{Location, Severity};
+        let p = |links| AbiProblem {
+            kind: AbiProblemKind::WasiUnavailable,
+            message: "m".into(),
+            help: String::new(),
+            links,
+        };
+        let at = Location::file_only("x.wasm");
+        let d = crate::rules::abi::diagnostic(&p(true), &at);
+        assert_eq!(
+            (d.rule, d.severity, d.help),
+            (RuleId::MX506, Severity::Warning, None)
+        );
+        assert!(!p(true).refuses() && p(false).refuses());
+        let d = crate::rules::abi::diagnostic(&p(false), &at);
+        assert_eq!(d.severity, Severity::Error);
+    }
+}
