@@ -1,7 +1,7 @@
 //! Resolving each ServiceMeshExtension to its pulled image and module, and analysing each image
-//! once: `manifest.yaml`, the module's validity and its ABI problems against the mesh version's
-//! proxy. Only facts and typed problems: `rules::images` and `rules::abi` judge them (once per
-//! digest, with related locations to every SME that uses it).
+//! once: `manifest.yaml`, the module's validity and (on demand) its ABI problems against the
+//! mesh version's proxy. Only facts and typed problems: `rules::images` and `rules::abi` judge
+//! them (once per digest, with related locations to every SME that uses it).
 
 use crate::abi::{self, AbiProblem, InvalidModule, ModuleInfo};
 use crate::chain::{ExtensionDefaults, ManifestDefaults};
@@ -10,7 +10,7 @@ use crate::image::{self, Image, ImageError, ImageStore, Manifest, ManifestProble
 use crate::model::{Mesh, MeshVersion};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// What one image digest holds, analysed once.
 #[derive(Debug)]
@@ -28,8 +28,11 @@ pub struct Analysed {
     pub invalid_module: Option<InvalidModule>,
     /// Problems of `manifest.yaml` and the module path.
     pub problems: Vec<ManifestProblem>,
-    /// What the mesh version's proxy has against the module.
-    pub abi_problems: Vec<AbiProblem>,
+    /// The mesh version the ABI problems are judged for.
+    version: MeshVersion,
+    /// What the mesh version's proxy has against the module, worked out on first use: `chain`
+    /// and `simulate` never need it.
+    abi_problems: OnceLock<Vec<AbiProblem>>,
 }
 
 impl Analysed {
@@ -45,13 +48,21 @@ impl Analysed {
         ))
     }
 
+    /// What the mesh version's proxy has against the module (empty without a valid module).
+    pub fn abi_problems(&self) -> &[AbiProblem] {
+        self.abi_problems.get_or_init(|| match &self.module_info {
+            Some(info) => abi::check(info, self.version, &self.reference),
+            None => Vec::new(),
+        })
+    }
+
     /// Whether the proxy gets as far as starting the module: it is valid, the image has no
     /// package problem and the proxy neither refuses nor fails to link it.
     pub fn startable(&self) -> bool {
         self.module.is_some()
             && self.module_info.is_some()
             && self.problems.is_empty()
-            && !self.abi_problems.iter().any(AbiProblem::refuses)
+            && !self.abi_problems().iter().any(AbiProblem::refuses)
     }
 }
 
@@ -108,14 +119,12 @@ fn analyse(image: Arc<Image>, reference: String, version: MeshVersion) -> Analys
         module_info: None,
         invalid_module: None,
         problems: pkg.problems,
-        abi_problems: Vec::new(),
+        version,
+        abi_problems: OnceLock::new(),
     };
     if let Some(bytes) = a.module.clone() {
         match abi::analyze(&bytes) {
-            Ok(info) => {
-                a.abi_problems = abi::check(&info, version, &a.reference);
-                a.module_info = Some(info);
-            }
+            Ok(info) => a.module_info = Some(info),
             Err(e) => a.invalid_module = Some(e),
         }
     }

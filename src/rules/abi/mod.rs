@@ -10,6 +10,7 @@ use crate::diag::{Diagnostic, Location, Severity};
 use crate::model::MeshVersion;
 use crate::rules::registry::Facts;
 use crate::rules::RuleId;
+use rayon::prelude::*;
 
 /// The rule of a kind of ABI problem.
 pub fn rule(kind: AbiProblemKind) -> RuleId {
@@ -53,9 +54,13 @@ pub fn judge(
 
 /// Reports the ABI problems of the given kinds of every analysed image, tied to its users.
 fn report(facts: &Facts, out: &mut Vec<Diagnostic>, kinds: &[AbiProblemKind]) {
+    // Work out the (lazy) ABI problems of all images in parallel; later units find them cached.
+    facts.resolution.images.par_iter().for_each(|(a, _)| {
+        a.abi_problems();
+    });
     super::images::per_image(facts, out, |a| {
         let at = a.module_location();
-        a.abi_problems
+        a.abi_problems()
             .iter()
             .filter(|p| kinds.contains(&p.kind))
             .map(|p| diagnostic(p, &at))
