@@ -102,9 +102,36 @@ pub fn lint(opts: &LintOptions) -> Result<Outcome, UsageError> {
     Ok(check(out, opts))
 }
 
-/// Resolves images and builds the filter chains (no checks): what `chain` and `simulate` need.
-/// Returns the manifest defaults the chains were built with.
+/// Resolves images and builds the filter chains: what `chain` and `simulate` need. Of the
+/// checks, only the image stage runs (unreadable images and manifests are input problems for
+/// them); modules are not judged. Returns the manifest defaults the chains were built with.
 pub fn analyse(out: &mut Outcome, opts: &LintOptions) -> ExtensionDefaults {
+    let defaults = gather(out, opts);
+    let mut found = Vec::new();
+    registry::run(&facts(out, &defaults, &[]), &[Stage::Images], &mut found);
+    out.diagnostics.extend(found);
+    defaults
+}
+
+/// The facts the rule units judge.
+fn facts<'a>(
+    out: &'a Outcome,
+    defaults: &'a ExtensionDefaults,
+    startups: &'a [Startup],
+) -> Facts<'a> {
+    Facts {
+        documents: &out.documents,
+        mesh: &out.mesh,
+        resolution: &out.resolution,
+        defaults,
+        chains: &out.chains,
+        image_sources: &out.image_sources,
+        startups,
+    }
+}
+
+/// Resolves images and builds the filter chains (no checks).
+fn gather(out: &mut Outcome, opts: &LintOptions) -> ExtensionDefaults {
     if !opts.images.is_empty() {
         let (store, problems) = ImageStore::open(&opts.images);
         out.image_sources = problems;
@@ -130,7 +157,7 @@ fn check(mut out: Outcome, opts: &LintOptions) -> Outcome {
     };
     let found = checks::run(&ctx);
     out.diagnostics.extend(found);
-    let defaults = analyse(&mut out, opts);
+    let defaults = gather(&mut out, opts);
     let found = chain::check(&out.mesh, &out.chains, &defaults);
     out.diagnostics.extend(found);
     let startups: Vec<Startup> = if opts.no_runtime {
@@ -138,18 +165,9 @@ fn check(mut out: Outcome, opts: &LintOptions) -> Outcome {
     } else {
         crate::simulate::checks::start_extensions(&out.mesh, &out.resolution)
     };
-    let facts = Facts {
-        documents: &out.documents,
-        mesh: &out.mesh,
-        resolution: &out.resolution,
-        defaults: &defaults,
-        chains: &out.chains,
-        image_sources: &out.image_sources,
-        startups: &startups,
-    };
     let mut found = Vec::new();
     registry::run(
-        &facts,
+        &facts(&out, &defaults, &startups),
         &[Stage::Images, Stage::Modules, Stage::Runtime],
         &mut found,
     );
