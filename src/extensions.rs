@@ -1,21 +1,16 @@
-//! Resolving each ServiceMeshExtension to its pulled image and module, and checking each image
-//! once: `manifest.yaml` (MX403/MX404), the module's validity (MX405) and its ABI against the
-//! mesh version's proxy (MX5xx). Findings about an image are reported once per digest, with
-//! related locations to every SME that uses it; per-SME problems (MX401 not pulled, MX402
-//! unreadable) point at each SME's `spec.image`.
+//! Resolving each ServiceMeshExtension to its pulled image and module, and analysing each image
+//! once: `manifest.yaml`, the module's validity and (on demand) its ABI problems against the
+//! mesh version's proxy. Only facts and typed problems: `rules::images` and `rules::abi` judge
+//! them (once per digest, with related locations to every SME that uses it).
 
-use crate::abi::{self, ModuleInfo};
+use crate::abi::{self, AbiProblem, InvalidModule, ModuleInfo};
 use crate::chain::{ExtensionDefaults, ManifestDefaults};
-use crate::diag::{Diagnostic, Location};
-use crate::image::{self, Image, ImageStore, Manifest};
+use crate::diag::Location;
+use crate::image::{self, Image, ImageError, ImageStore, Manifest, ManifestProblem};
 use crate::model::{Mesh, MeshVersion};
-use crate::rules::RuleId;
-use crate::simulate::checks::runtime_checks_compiled;
-use crate::simulate::vm::{self, Engine, Limits};
-use crate::simulate::Profile;
 use rayon::prelude::*;
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// What one image digest holds, analysed once.
 #[derive(Debug)]
@@ -29,8 +24,15 @@ pub struct Analysed {
     pub module_path: Option<String>,
     pub module: Option<Arc<[u8]>>,
     pub module_info: Option<ModuleInfo>,
-    /// Findings about the image and module (not yet tied to SMEs).
-    pub findings: Vec<Diagnostic>,
+    /// Why the module is not valid WebAssembly.
+    pub invalid_module: Option<InvalidModule>,
+    /// Problems of `manifest.yaml` and the module path.
+    pub problems: Vec<ManifestProblem>,
+    /// The mesh version the ABI problems are judged for.
+    version: MeshVersion,
+    /// What the mesh version's proxy has against the module, worked out on first use: `chain`
+    /// and `simulate` never need it.
+    abi_problems: OnceLock<Vec<AbiProblem>>,
 }
 
 impl Analysed {
@@ -45,6 +47,32 @@ impl Analysed {
                 .trim_start_matches('/')
         ))
     }
+
+    /// What the mesh version's proxy has against the module (empty without a valid module).
+    pub fn abi_problems(&self) -> &[AbiProblem] {
+        self.abi_problems.get_or_init(|| match &self.module_info {
+            Some(info) => abi::check(info, self.version, &self.reference),
+            None => Vec::new(),
+        })
+    }
+
+    /// Whether the proxy gets as far as starting the module: it is valid, the image has no
+    /// package problem and the proxy neither refuses nor fails to link it.
+    pub fn startable(&self) -> bool {
+        self.module.is_some()
+            && self.module_info.is_some()
+            && self.problems.is_empty()
+            && !self.abi_problems().iter().any(AbiProblem::refuses)
+    }
+}
+
+/// Why an SME's image is not there to analyse.
+#[derive(Debug, Clone)]
+pub enum ResolveProblem {
+    /// No `--images` source holds the reference.
+    NotPulled,
+    /// The image is there but unreadable, or the reference is ambiguous.
+    Unreadable(ImageError),
 }
 
 /// The result of resolving every SME of a mesh.
@@ -52,7 +80,10 @@ impl Analysed {
 pub struct Resolution {
     /// Index into `mesh.extensions` → its analysed image, when pulled and readable.
     pub by_extension: Vec<Option<Arc<Analysed>>>,
-    pub diagnostics: Vec<Diagnostic>,
+    /// Per SME (index into `mesh.extensions`, its `spec.image`), why its image is missing.
+    pub problems: Vec<(usize, String, ResolveProblem)>,
+    /// Each analysed digest once, with the SMEs that use it (in `mesh.extensions` order).
+    pub images: Vec<(Arc<Analysed>, Vec<usize>)>,
 }
 
 impl Resolution {
@@ -86,19 +117,15 @@ fn analyse(image: Arc<Image>, reference: String, version: MeshVersion) -> Analys
         module_path: pkg.module_path,
         module: pkg.module_bytes,
         module_info: None,
-        findings: pkg.diagnostics,
+        invalid_module: None,
+        problems: pkg.problems,
+        version,
+        abi_problems: OnceLock::new(),
     };
     if let Some(bytes) = a.module.clone() {
-        let at = a.module_location();
         match abi::analyze(&bytes) {
-            Ok(info) => {
-                a.findings
-                    .extend(abi::check(&info, version, &at, &a.reference));
-                a.module_info = Some(info);
-            }
-            Err(e) => a
-                .findings
-                .push(abi::invalid_module_diagnostic(&e, &at, &a.reference)),
+            Ok(info) => a.module_info = Some(info),
+            Err(e) => a.invalid_module = Some(e),
         }
     }
     a
@@ -109,7 +136,7 @@ fn analyse(image: Arc<Image>, reference: String, version: MeshVersion) -> Analys
 pub fn resolve(mesh: &Mesh, store: &ImageStore) -> Resolution {
     let mut res = Resolution {
         by_extension: vec![None; mesh.extensions.len()],
-        diagnostics: Vec::new(),
+        ..Resolution::default()
     };
     // digest → (image, first reference, SMEs using it)
     let mut by_digest: BTreeMap<String, (Arc<Image>, String, Vec<usize>)> = BTreeMap::new();
@@ -120,16 +147,14 @@ pub fn resolve(mesh: &Mesh, store: &ImageStore) -> Resolution {
         if image::parse_reference(reference).is_err() {
             continue; // MX303 already says why; the cacher never pulls it.
         }
-        let at = e.meta.loc("/spec/image");
         match store.resolve(reference) {
-            None => res.diagnostics.push(
-                image::not_pulled(reference)
-                    .at(at)
-                    .resource(e.meta.display()),
-            ),
-            Some(Err(err)) => res
-                .diagnostics
-                .push(err.to_diagnostic().at(at).resource(e.meta.display())),
+            None => res
+                .problems
+                .push((i, reference.to_string(), ResolveProblem::NotPulled)),
+            Some(Err(err)) => {
+                res.problems
+                    .push((i, reference.to_string(), ResolveProblem::Unreadable(err)))
+            }
             Some(Ok(img)) => {
                 by_digest
                     .entry(img.digest.clone())
@@ -147,140 +172,10 @@ pub fn resolve(mesh: &Mesh, store: &ImageStore) -> Resolution {
         .map(|(img, reference, users)| (Arc::new(analyse(img, reference, version)), users))
         .collect();
     for (a, users) in analysed {
-        for f in &a.findings {
-            let mut d = f.clone();
-            for &i in &users {
-                let e = &mesh.extensions[i];
-                d = d.related(
-                    e.meta.loc("/spec/image"),
-                    format!("used by {}", e.meta.display()),
-                );
-            }
-            if d.resource.is_none() && users.len() == 1 {
-                d.resource = Some(mesh.extensions[users[0]].meta.display());
-            }
-            res.diagnostics.push(d);
-        }
         for &i in &users {
             res.by_extension[i] = Some(a.clone());
         }
+        res.images.push((a, users));
     }
-    res.diagnostics.extend(missing_phases(mesh, &res));
     res
-}
-
-/// MX302: on v2.0 the phase may be omitted from the SME (the CRD does not require it) and is
-/// then taken from the image's manifest; when the manifest has none either, the extension has
-/// an empty phase and is never injected.
-fn missing_phases(mesh: &Mesh, res: &Resolution) -> Vec<Diagnostic> {
-    let mut out = Vec::new();
-    for (e, a) in mesh.extensions.iter().zip(&res.by_extension) {
-        let Some(a) = a else { continue };
-        let manifest_phase = a.manifest.as_ref().and_then(|m| m.phase.as_deref());
-        if e.phase.is_none() && manifest_phase.is_none() && a.manifest.is_some() {
-            let d = Diagnostic::new(
-                RuleId::MX302,
-                format!(
-                    "{} has no phase: the resource omits `spec.phase` and the manifest of `{}` declares none, so the extension is never injected",
-                    e.meta.display(),
-                    a.reference
-                ),
-            )
-            .at(e.meta.key_loc("/spec"))
-            .resource(e.meta.display())
-            .help("set `spec.phase` (one of PreAuthN, PostAuthN, PreAuthZ, PostAuthZ, PreStats, PostStats)");
-            let d = d.related(
-                Location::file_only(a.image.location_name("manifest.yaml")),
-                "the image's manifest",
-            );
-            out.push(d);
-        }
-    }
-    out
-}
-
-/// MX701–MX705: starts every pulled extension as the mesh version would, with its own
-/// configuration and root id. Modules the ABI check already rejects for this version are not
-/// started (the proxy would not get that far). Identical (module, name, configuration)
-/// triples start once.
-pub fn runtime_checks(mesh: &Mesh, res: &Resolution) -> Vec<Diagnostic> {
-    let version = mesh.version;
-    if !version.has_sme() {
-        return Vec::new();
-    }
-    let mut jobs: BTreeMap<(String, String, String), Vec<usize>> = BTreeMap::new();
-    for (i, (e, a)) in mesh.extensions.iter().zip(&res.by_extension).enumerate() {
-        let Some(a) = a else { continue };
-        let loads = a.module.is_some()
-            && a.module_info.is_some()
-            && !a
-                .findings
-                .iter()
-                .any(|d| d.severity == crate::diag::Severity::Error);
-        if !loads {
-            continue;
-        }
-        let config = crate::simulate::configuration_for(e, version);
-        jobs.entry((a.image.digest.clone(), e.meta.name.clone(), config))
-            .or_default()
-            .push(i);
-    }
-    let jobs: Vec<_> = jobs.into_iter().collect();
-    // Compile each module once (in parallel), then start it for every job: SMEs sharing an
-    // image differ only in name and configuration.
-    let limits = Limits::default();
-    let profile = Profile::for_mesh(version);
-    let mut digests: BTreeMap<&str, usize> = BTreeMap::new();
-    for ((digest, _, _), users) in &jobs {
-        digests.entry(digest.as_str()).or_insert(users[0]);
-    }
-    let compiled: BTreeMap<&str, (Engine, Result<vm::Compiled, vm::LoadError>)> = digests
-        .into_par_iter()
-        .map(|(digest, user)| {
-            let a = res.by_extension[user].as_ref().expect("resolved above");
-            let module = a.module.as_ref().expect("checked above");
-            let engine = vm::engine(&limits);
-            let c = vm::compile(&engine, module, &limits);
-            (digest, (engine, c))
-        })
-        .collect();
-    let found: Vec<Vec<Diagnostic>> = jobs
-        .par_iter()
-        .map(|((digest, name, config), users)| {
-            let first = &mesh.extensions[users[0]];
-            let a = res.by_extension[users[0]].as_ref().expect("resolved above");
-            let at = first.meta.loc("/spec/image");
-            let (engine, module) = &compiled[digest.as_str()];
-            let mut ds = runtime_checks_compiled(
-                engine,
-                module,
-                name,
-                config,
-                profile,
-                limits,
-                &at,
-                &first.meta.display(),
-            );
-            for d in &mut ds {
-                if d.rule == RuleId::MX703 || d.rule == RuleId::MX704 {
-                    // Configuration problems point at the configuration.
-                    d.location = Some(if first.meta.doc.root.pointer("/spec/config").is_some() {
-                        first.meta.key_loc("/spec/config")
-                    } else {
-                        first.meta.key_loc("/spec")
-                    });
-                }
-                *d = d.clone().related(a.module_location(), "the module");
-                for &j in &users[1..] {
-                    let e = &mesh.extensions[j];
-                    *d = d.clone().related(
-                        e.meta.loc("/spec/image"),
-                        format!("also {}", e.meta.display()),
-                    );
-                }
-            }
-            ds
-        })
-        .collect();
-    found.into_iter().flatten().collect()
 }

@@ -5,7 +5,7 @@ use crate::abi::{self, ImportGroup, ModuleInfo};
 use crate::diag::{Diagnostic, Location, Severity};
 use crate::image::{self, Image, ImageKind};
 use crate::model::MeshVersion;
-use crate::rules::RuleId;
+use crate::rules::{self, RuleId};
 use serde_json::{json, Value};
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -22,6 +22,8 @@ pub struct ModuleReport {
 pub struct ImageReport {
     pub image: Arc<Image>,
     pub package: image::ExtensionPackage,
+    /// The findings about the package (MX403/MX404).
+    pub diagnostics: Vec<Diagnostic>,
     pub module: Option<ModuleReport>,
 }
 
@@ -35,7 +37,7 @@ pub fn module_report(
         Ok(info) => {
             let checks = versions
                 .iter()
-                .map(|v| (*v, abi::check(&info, *v, &location, subject)))
+                .map(|v| (*v, rules::abi::judge(&info, *v, &location, subject)))
                 .collect();
             ModuleReport {
                 location,
@@ -44,7 +46,7 @@ pub fn module_report(
             }
         }
         Err(e) => ModuleReport {
-            info: Err(abi::invalid_module_diagnostic(&e, &location, subject)),
+            info: Err(rules::images::invalid_module(&e, &location, subject)),
             location,
             checks: Vec::new(),
         },
@@ -52,7 +54,8 @@ pub fn module_report(
 }
 
 pub fn image_report(image: Arc<Image>, versions: &[MeshVersion]) -> ImageReport {
-    let mut package = image::read_extension(&image);
+    let package = image::read_extension(&image);
+    let mut diagnostics = rules::images::package_diagnostics(&package);
     // A WasmPlugin image has no manifest.yaml by design: that is only a problem for an SME.
     let wasm_plugin = matches!(
         image.kind,
@@ -60,7 +63,7 @@ pub fn image_report(image: Arc<Image>, versions: &[MeshVersion]) -> ImageReport 
     );
     if wasm_plugin && package.manifest.is_none() && matches!(image.file("/manifest.yaml"), Ok(None))
     {
-        package.diagnostics.retain(|d| d.rule != RuleId::MX403);
+        diagnostics.retain(|d| d.rule != RuleId::MX403);
     }
     let module = match (&package.module_bytes, image.kind) {
         (Some(bytes), _) => {
@@ -87,6 +90,7 @@ pub fn image_report(image: Arc<Image>, versions: &[MeshVersion]) -> ImageReport 
     ImageReport {
         image,
         package,
+        diagnostics,
         module,
     }
 }
@@ -175,7 +179,7 @@ pub fn image_json(r: &ImageReport) -> Value {
         "manifest_media_type": img.manifest_media_type,
         "layers": img.layers.iter().map(|l| json!({"digest": l.digest, "media_type": l.media_type, "size": l.size})).collect::<Vec<_>>(),
         "manifest": m.map(|m| json!({"schemaVersion": m.schema_version, "name": m.name, "phase": m.phase, "priority": m.priority, "module": m.module})),
-        "diagnostics": r.package.diagnostics.iter().map(crate::report::json::diagnostic).collect::<Vec<_>>(),
+        "diagnostics": r.diagnostics.iter().map(crate::report::json::diagnostic).collect::<Vec<_>>(),
         "module": r.module.as_ref().map(module_json),
     })
 }
@@ -237,7 +241,7 @@ pub fn image_human(r: &ImageReport, versions: &[MeshVersion]) -> String {
             m.module.as_deref().unwrap_or("-")
         );
     }
-    for d in &r.package.diagnostics {
+    for d in &r.diagnostics {
         let _ = writeln!(s, "  {}", crate::report::human::one_line(d));
     }
     if let Some(m) = &r.module {

@@ -11,12 +11,12 @@ use crate::config::RuleSetting;
 use crate::diag::Diagnostic;
 use crate::diag::Location;
 use crate::extensions::{self, Resolution};
-use crate::image::ImageStore;
+use crate::image::{ImageError, ImageStore};
 use crate::load::inputs::{self, InputPath, LoadProblem};
 use crate::load::Document;
 use crate::model::{self, Mesh, MeshVersion, VersionSource};
 use crate::rules::registry::{self, Facts, Stage};
-use crate::rules::RuleId;
+use crate::simulate::checks::Startup;
 use crate::source::SourceFile;
 use crate::suppress::{Origin, SuppressionProblem, Suppressor};
 use std::collections::{HashMap, HashSet};
@@ -52,6 +52,10 @@ pub struct Outcome {
     pub load_problems: Vec<LoadProblem>,
     /// The manifest defaults the chains were built with.
     pub defaults: ExtensionDefaults,
+    /// `--images` sources that could not be read.
+    pub image_sources: Vec<ImageError>,
+    /// How each pulled module started (empty with `--no-runtime` or without images).
+    pub startups: Vec<Startup>,
 }
 
 impl Outcome {
@@ -64,6 +68,8 @@ impl Outcome {
             resolution: &self.resolution,
             defaults: &self.defaults,
             chains: &self.chains,
+            image_sources: &self.image_sources,
+            startups: &self.startups,
             suppression_problems,
         }
     }
@@ -110,6 +116,8 @@ fn load_paths(paths: &[InputPath], opts: &LintOptions) -> Result<Outcome, UsageE
         chains: Vec::new(),
         load_problems: loaded.problems,
         defaults: ExtensionDefaults::default(),
+        image_sources: Vec::new(),
+        startups: Vec::new(),
     };
     let mut found = Vec::new();
     registry::run(&out.facts(&[]), &[Stage::Files], &mut found);
@@ -123,14 +131,23 @@ pub fn lint(opts: &LintOptions) -> Result<Outcome, UsageError> {
     Ok(check(out, opts))
 }
 
-/// Resolves images and builds the filter chains (no checks): what `chain` and `simulate` need.
-/// Returns the manifest defaults the chains were built with (also kept in `out.defaults`).
+/// Resolves images and builds the filter chains: what `chain` and `simulate` need. Of the
+/// checks, only the image stage runs (unreadable images and manifests are input problems for
+/// them); modules are not judged. Returns the manifest defaults the chains were built with.
 pub fn analyse(out: &mut Outcome, opts: &LintOptions) -> ExtensionDefaults {
+    let defaults = gather(out, opts);
+    let mut found = Vec::new();
+    registry::run(&out.facts(&[]), &[Stage::Images], &mut found);
+    out.diagnostics.extend(found);
+    defaults
+}
+
+/// Resolves images and builds the filter chains (no checks).
+fn gather(out: &mut Outcome, opts: &LintOptions) -> ExtensionDefaults {
     if !opts.images.is_empty() {
         let (store, problems) = ImageStore::open(&opts.images);
-        out.diagnostics.extend(problems);
+        out.image_sources = problems;
         out.resolution = extensions::resolve(&out.mesh, &store);
-        out.diagnostics.append(&mut out.resolution.diagnostics);
         // Findings inside an image's manifest.yaml get snippets like any other file.
         for a in out.resolution.by_extension.iter().flatten() {
             if let Some(src) = &a.manifest_source {
@@ -160,19 +177,13 @@ fn stages(opts: &LintOptions) -> Vec<Stage> {
 }
 
 fn check(mut out: Outcome, opts: &LintOptions) -> Outcome {
-    analyse(&mut out, opts);
-    // MX302 is judged by its unit; `extensions::resolve` still raises it for `chain` and
-    // `simulate` until the image rules move into units too.
-    out.diagnostics.retain(|d| d.rule != RuleId::MX302);
+    gather(&mut out, opts);
+    if !opts.no_runtime {
+        out.startups = crate::simulate::checks::start_extensions(&out.mesh, &out.resolution);
+    }
     let mut found = Vec::new();
     registry::run(&out.facts(&[]), &stages(opts), &mut found);
     out.diagnostics.append(&mut found);
-    // Families 4, 5 and 7 are not units yet: their findings come from resolution (above,
-    // through `analyse`) and from the runtime checks.
-    if !opts.no_runtime {
-        let found = extensions::runtime_checks(&out.mesh, &out.resolution);
-        out.diagnostics.extend(found);
-    }
     out.diagnostics.sort_by_key(|d| d.sort_key());
     out.diagnostics.dedup();
     out

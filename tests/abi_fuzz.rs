@@ -36,7 +36,7 @@ fn exercise(bytes: &[u8]) {
         Ok(info) => {
             for v in ["v1.1", "v2.0", "v2.1", "v2.2", "v2.3", "v2.9", "v3.0"] {
                 let v = MeshVersion::parse(v).unwrap();
-                let _ = abi::check(&info, v, &at, "fuzz");
+                let _ = meshext_lint::rules::abi::judge(&info, v, &at, "fuzz");
                 let _ = abi::inspect::render(&info, v);
             }
         }
@@ -47,7 +47,7 @@ fn exercise(bytes: &[u8]) {
                 e.offset,
                 bytes.len()
             );
-            let _ = abi::invalid_module_diagnostic(&e, &at, "fuzz");
+            let _ = meshext_lint::rules::images::invalid_module(&e, &at, "fuzz");
         }
     }
 }
@@ -191,12 +191,7 @@ fn big_module(target: usize) -> Vec<u8> {
 fn time_analysis(bytes: &[u8]) -> Duration {
     let start = Instant::now();
     let info = abi::analyze(bytes).expect("valid");
-    let found = abi::check(
-        &info,
-        MeshVersion::V2_2,
-        &Location::file_only("big.wasm"),
-        "big",
-    );
+    let found = abi::check(&info, MeshVersion::V2_2, "big");
     assert!(found.is_empty(), "{found:#?}");
     start.elapsed()
 }

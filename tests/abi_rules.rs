@@ -7,6 +7,7 @@
 use meshext_lint::abi::{self, AbiVersion, ImportGroup};
 use meshext_lint::diag::{Diagnostic, Location, Severity};
 use meshext_lint::model::MeshVersion;
+use meshext_lint::rules;
 use std::path::PathBuf;
 
 fn fixtures() -> Vec<(String, String)> {
@@ -37,7 +38,7 @@ fn fixture(name: &str) -> String {
 fn run(wat_text: &str, version: MeshVersion) -> Vec<Diagnostic> {
     let bytes = wat::parse_str(wat_text).unwrap();
     let info = abi::analyze(&bytes).unwrap();
-    abi::check(
+    rules::abi::judge(
         &info,
         version,
         &Location::file_only("fixture.wasm"),
@@ -194,7 +195,7 @@ fn invalid_modules_are_mx405_with_an_offset() {
         (&b"\0asm\x0d\0\x01\0"[..], "component"),
     ] {
         let err = abi::analyze(bytes).unwrap_err();
-        let d = abi::invalid_module_diagnostic(&err, &at, "quay.io/x/y:1.0");
+        let d = rules::images::invalid_module(&err, &at, "quay.io/x/y:1.0");
         assert_eq!(d.rule, "MX405");
         assert_eq!(d.severity, Severity::Error);
         assert!(d.message.contains(needle), "{}", d.message);

@@ -4,6 +4,7 @@
 use meshext_lint::abi::{self, AbiVersion};
 use meshext_lint::diag::Location;
 use meshext_lint::model::MeshVersion;
+use meshext_lint::rules;
 use std::path::PathBuf;
 
 fn samples() -> Vec<(String, Vec<u8>)> {
@@ -35,7 +36,7 @@ fn sdk_modules_conform_where_their_abi_is_accepted() {
         let at = Location::file_only(format!("samples/extensions/build/{name}"));
         for v in ["v2.0", "v2.1", "v2.2", "v2.3", "v2.4", "v2.5", "v2.6"] {
             let version = MeshVersion::parse(v).unwrap();
-            let found = abi::check(&info, version, &at, &name);
+            let found = rules::abi::judge(&info, version, &at, &name);
             let rules: Vec<&str> = found.iter().map(|d| d.rule.as_str()).collect();
             if version == MeshVersion::V2_0 && marker != AbiVersion::V0_1_0 {
                 assert_eq!(rules, ["MX502"], "{name} on {v}: {found:#?}");

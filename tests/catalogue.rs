@@ -46,30 +46,6 @@ fn entries_are_well_formed() {
     }
 }
 
-/// Rules of families 4, 5 and 7 are still raised outside units (src/image, src/abi,
-/// src/extensions.rs, src/simulate/checks.rs). The branch that moves them into units under
-/// src/rules/ empties this list; nothing else may be added to it.
-const NOT_YET_REGISTERED: &[RuleId] = &[
-    RuleId::MX401,
-    RuleId::MX402,
-    RuleId::MX403,
-    RuleId::MX404,
-    RuleId::MX405,
-    RuleId::MX501,
-    RuleId::MX502,
-    RuleId::MX503,
-    RuleId::MX504,
-    RuleId::MX505,
-    RuleId::MX506,
-    RuleId::MX507,
-    RuleId::MX508,
-    RuleId::MX701,
-    RuleId::MX702,
-    RuleId::MX703,
-    RuleId::MX704,
-    RuleId::MX705,
-];
-
 #[test]
 fn every_rule_is_owned_by_exactly_one_registered_unit() {
     let mut problems = Vec::new();
@@ -82,18 +58,10 @@ fn every_rule_is_owned_by_exactly_one_registered_unit() {
     }
     for &id in RuleId::ALL {
         let owners = UNITS.iter().filter(|u| u.ids().contains(&id)).count();
-        let waiting = NOT_YET_REGISTERED.contains(&id);
-        assert!(
-            !waiting || matches!(id.family(), 4 | 5 | 7),
-            "{id}: only families 4, 5 and 7 may wait"
-        );
-        match (owners, waiting) {
-            (1, false) | (0, true) => {}
-            (0, false) => problems.push(format!("{id}: no registered unit reports it")),
-            (_, true) => problems.push(format!(
-                "{id}: registered now, remove it from NOT_YET_REGISTERED"
-            )),
-            (n, false) => problems.push(format!("{id}: owned by {n} units")),
+        match owners {
+            1 => {}
+            0 => problems.push(format!("{id}: no registered unit reports it")),
+            n => problems.push(format!("{id}: owned by {n} units")),
         }
         assert_eq!(registry::owner(id).is_some(), owners > 0);
     }

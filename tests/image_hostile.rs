@@ -2,9 +2,17 @@
 //! never a panic, a hang or a write outside the temp dir.
 
 use meshext_lint::image::{read_extension, ImageKind, ImageStore, Limits};
+use meshext_lint::rules;
 use sha2::{Digest, Sha256};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+
+/// The findings the rules raise for a package (MX403/MX404).
+fn package_findings(
+    pkg: &meshext_lint::image::ExtensionPackage,
+) -> Vec<meshext_lint::diag::Diagnostic> {
+    rules::images::package_diagnostics(pkg)
+}
 
 const REF: &str = "quay.io/acme/ext:1.0";
 const WASM: &[u8] = b"\0asm\x01\0\0\0";
@@ -124,13 +132,12 @@ fn good_layer() -> Vec<u8> {
 fn mx402(dir: &Path, limits: Limits) -> String {
     let (store, diags) = ImageStore::open_with_limits(&[dir.to_path_buf()], limits);
     if let Some(d) = diags.first() {
-        assert_eq!(d.rule, "MX402");
+        assert_eq!(rules::images::image_error(d).rule, "MX402");
         return d.message.clone();
     }
     match store.resolve(REF) {
         Some(Err(e)) => {
-            assert_eq!(e.rule, "MX402");
-            assert_eq!(e.to_diagnostic().rule, "MX402");
+            assert_eq!(rules::images::image_error(&e).rule, "MX402");
             e.message
         }
         Some(Ok(_)) => panic!("hostile image was accepted"),
@@ -152,7 +159,11 @@ fn a_clean_generated_image_reads() {
     assert_eq!(img.kind, ImageKind::SmeImage);
     assert_eq!(img.digest, sha(&l.manifest));
     let pkg = read_extension(&img);
-    assert!(pkg.diagnostics.is_empty(), "{:?}", pkg.diagnostics);
+    assert!(
+        package_findings(&pkg).is_empty(),
+        "{:?}",
+        package_findings(&pkg)
+    );
     assert_eq!(pkg.module_bytes.as_deref(), Some(WASM));
     // by digest, and by the same name written the docker way
     assert!(store
@@ -213,7 +224,11 @@ fn absolute_symlinks_resolve_inside_the_root() {
     let l = layout(t.path(), &[(layer, TAR)], None);
     let (store, _) = ImageStore::open(&[l.dir]);
     let pkg = read_extension(&store.resolve(REF).unwrap().unwrap());
-    assert!(pkg.diagnostics.is_empty(), "{:?}", pkg.diagnostics);
+    assert!(
+        package_findings(&pkg).is_empty(),
+        "{:?}",
+        package_findings(&pkg)
+    );
     assert_eq!(pkg.module_path.as_deref(), Some("/data/real.wasm"));
 }
 
@@ -357,7 +372,7 @@ fn truncated_tar_and_random_bytes() {
     std::fs::write(&p, &junk).unwrap();
     let (_, diags) = ImageStore::open(&[p]);
     assert_eq!(diags.len(), 1);
-    assert_eq!(diags[0].rule, "MX402");
+    assert_eq!(rules::images::image_error(&diags[0]).rule, "MX402");
 }
 
 #[test]
@@ -382,9 +397,14 @@ fn whiteouts_apply_across_layers() {
     assert!(img.file("/gone").unwrap().is_none());
     assert_eq!(img.file("/d/new").unwrap().as_deref(), Some(&b"y"[..]));
     let pkg = read_extension(&img);
-    assert_eq!(pkg.diagnostics.len(), 1, "{:?}", pkg.diagnostics);
-    assert_eq!(pkg.diagnostics[0].rule, "MX404");
-    let loc = pkg.diagnostics[0].location.clone().unwrap();
+    assert_eq!(
+        package_findings(&pkg).len(),
+        1,
+        "{:?}",
+        package_findings(&pkg)
+    );
+    assert_eq!(package_findings(&pkg)[0].rule, "MX404");
+    let loc = package_findings(&pkg)[0].location.clone().unwrap();
     assert_eq!(loc.file, "quay.io/acme/ext:1.0!/manifest.yaml");
     assert_eq!((loc.line, loc.column), (5, 9));
 }
@@ -478,7 +498,7 @@ fn tampered_docker_archive() {
         let (store, diags) = ImageStore::open(&[out]);
         assert!(diags.is_empty(), "{diags:?}");
         let e = store.resolve(reference).unwrap().unwrap_err();
-        assert_eq!(e.rule, "MX402");
+        assert_eq!(rules::images::image_error(&e).rule, "MX402");
         assert!(e.message.contains(needle), "{what}: {}", e.message);
     }
 }

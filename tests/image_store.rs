@@ -3,10 +3,18 @@
 
 use meshext_lint::image::pack::pack;
 use meshext_lint::image::{read_extension, ImageKind, ImageStore, SourceFormat};
+use meshext_lint::rules;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
+
+/// The findings the rules raise for a package (MX403/MX404).
+fn package_findings(
+    pkg: &meshext_lint::image::ExtensionPackage,
+) -> Vec<meshext_lint::diag::Diagnostic> {
+    rules::images::package_diagnostics(pkg)
+}
 
 const WASM: &[u8] = b"\0asm\x01\0\0\0";
 const MANIFEST: &str =
@@ -72,14 +80,14 @@ fn sample_layout_holds_every_sample_image() {
         if name.contains("wasmplugin") {
             assert_eq!(img.kind, ImageKind::WasmPluginCompat, "{name}");
             assert!(img.plugin_wasm().unwrap().starts_with(b"\0asm"));
-            assert_eq!(read_extension(&img).diagnostics[0].rule, "MX403");
+            assert_eq!(package_findings(&read_extension(&img))[0].rule, "MX403");
         } else {
             assert_eq!(img.kind, ImageKind::SmeImage, "{name}");
             let pkg = read_extension(&img);
             // wasi-logger's manifest had `description: WASI filter: logs …`, which is invalid
             // YAML (an unquoted `: `); the cacher's yaml.v2 refuses it too.
-            if name.contains("wasi-logger") && !pkg.diagnostics.is_empty() {
-                let d = &pkg.diagnostics[0];
+            if name.contains("wasi-logger") && !package_findings(&pkg).is_empty() {
+                let d = &package_findings(&pkg)[0];
                 assert_eq!(
                     (d.rule.as_str(), d.location.as_ref().unwrap().line),
                     ("MX403", 4)
@@ -87,7 +95,11 @@ fn sample_layout_holds_every_sample_image() {
                 eprintln!("NOTICE: {name}: {}", d.message);
                 continue;
             }
-            assert!(pkg.diagnostics.is_empty(), "{name}: {:?}", pkg.diagnostics);
+            assert!(
+                package_findings(&pkg).is_empty(),
+                "{name}: {:?}",
+                package_findings(&pkg)
+            );
             assert!(pkg.module_bytes.unwrap().starts_with(b"\0asm"));
             assert!(pkg.manifest.unwrap().phase.is_some());
         }
@@ -115,7 +127,11 @@ fn archives_and_root_dirs_give_the_same_extension() {
         let img = store.resolve(HA).unwrap().unwrap();
         assert_eq!(img.format, format);
         let pkg = read_extension(&img);
-        assert!(pkg.diagnostics.is_empty(), "{src:?}: {:?}", pkg.diagnostics);
+        assert!(
+            package_findings(&pkg).is_empty(),
+            "{src:?}: {:?}",
+            package_findings(&pkg)
+        );
         let m = pkg.manifest.unwrap();
         assert_eq!(
             (m.phase.as_deref(), m.priority),
@@ -162,9 +178,11 @@ fn missing_and_unrecognised_sources_are_mx402() {
     let t = tempfile::tempdir().unwrap();
     let (_, diags) = ImageStore::open(&[t.path().join("nope"), t.path().to_path_buf()]);
     assert_eq!(diags.len(), 2);
-    assert!(diags.iter().all(|d| d.rule == "MX402"));
+    assert!(diags
+        .iter()
+        .all(|d| rules::images::image_error(d).rule == "MX402"));
     assert_eq!(
-        diags[0].location.as_ref().unwrap().file,
+        rules::images::image_error(&diags[0]).location.unwrap().file,
         t.path().join("nope").display().to_string()
     );
 }
@@ -189,7 +207,11 @@ fn pack_is_deterministic_and_reads_back() {
         let img = store.resolve("quay.io/acme/ext:1.0").unwrap().unwrap();
         assert_eq!(img.digest, r1.digest);
         let pkg = read_extension(&img);
-        assert!(pkg.diagnostics.is_empty(), "{:?}", pkg.diagnostics);
+        assert!(
+            package_findings(&pkg).is_empty(),
+            "{:?}",
+            package_findings(&pkg)
+        );
         assert_eq!(pkg.module_bytes.as_deref(), Some(WASM));
     }
     let (store, _) = ImageStore::open(&[t.path().join("one")]);
@@ -280,12 +302,12 @@ fn manifest_checks() {
         ))]);
         let pkg = read_extension(&store.resolve("quay.io/acme/ext:1.0").unwrap().unwrap());
         assert_eq!(
-            pkg.diagnostics.len(),
+            package_findings(&pkg).len(),
             1,
             "{manifest}: {:?}",
-            pkg.diagnostics
+            package_findings(&pkg)
         );
-        let d = &pkg.diagnostics[0];
+        let d = &package_findings(&pkg)[0];
         assert_eq!(d.rule, *rule, "{manifest}");
         assert!(d.message.contains(needle), "{manifest}: {}", d.message);
         let loc = d.location.as_ref().unwrap();
@@ -301,8 +323,8 @@ fn manifest_checks() {
     let img = store.resolve("quay.io/acme/ext:1.0").unwrap().unwrap();
     assert_eq!(img.kind, ImageKind::WasmPluginCompat);
     let pkg = read_extension(&img);
-    assert_eq!(pkg.diagnostics[0].rule, "MX403");
-    assert!(pkg.diagnostics[0]
+    assert_eq!(package_findings(&pkg)[0].rule, "MX403");
+    assert!(package_findings(&pkg)[0]
         .help
         .as_ref()
         .unwrap()
@@ -366,7 +388,7 @@ fn multi_arch_index_and_tag_only_names() {
     std::fs::write(dir2.join("index.json"), idx).unwrap();
     let (store, _) = ImageStore::open(&[dir, dir2]);
     let e = store.resolve("quay.io/acme/ext:1.0").unwrap().unwrap_err();
-    assert_eq!(e.rule, "MX401");
+    assert_eq!(rules::images::image_error(&e).rule, "MX401");
     assert!(e.message.contains("ambiguous"));
 }
 
@@ -394,7 +416,7 @@ fn wasm_plugin_artifact_variant() {
     let img = store.resolve("quay.io/acme/plugin:1").unwrap().unwrap();
     assert_eq!(img.kind, ImageKind::WasmPluginArtifact);
     assert_eq!(img.plugin_wasm().as_deref(), Some(WASM));
-    assert_eq!(read_extension(&img).diagnostics[0].rule, "MX403");
+    assert_eq!(package_findings(&read_extension(&img))[0].rule, "MX403");
 }
 
 #[test]
@@ -477,7 +499,11 @@ fn skopeo_reads_what_pack_writes_and_we_read_what_skopeo_writes() {
         assert!(diags.is_empty(), "{dest}: {diags:?}");
         let img = store.resolve(reference).unwrap().unwrap();
         let pkg = read_extension(&img);
-        assert!(pkg.diagnostics.is_empty(), "{dest}: {:?}", pkg.diagnostics);
+        assert!(
+            package_findings(&pkg).is_empty(),
+            "{dest}: {:?}",
+            package_findings(&pkg)
+        );
         assert_eq!(pkg.module_bytes.as_deref(), Some(WASM), "{dest}");
     }
 }
@@ -529,7 +555,7 @@ fn fifty_image_layout_reads_in_parallel() {
         .filter(|i| {
             store
                 .load(i)
-                .is_ok_and(|img| read_extension(&img).diagnostics.is_empty())
+                .is_ok_and(|img| package_findings(&read_extension(&img)).is_empty())
         })
         .count();
     assert_eq!(ok, 50);
@@ -539,7 +565,7 @@ fn fifty_image_layout_reads_in_parallel() {
 #[test]
 fn findings_use_the_catalogue_severities() {
     use meshext_lint::diag::Severity;
-    let d = meshext_lint::image::not_pulled("quay.io/acme/ext:1.0");
+    let d = rules::images::not_pulled("quay.io/acme/ext:1.0");
     assert_eq!((d.rule.as_str(), d.severity), ("MX401", Severity::Warning));
     assert!(d
         .help
@@ -590,6 +616,10 @@ fn we_read_multi_layer_images_umoci_writes() {
     assert!(img.file("/old/x.wasm").unwrap().is_none());
     assert!(img.files.get("old").is_none());
     let pkg = read_extension(&img);
-    assert!(pkg.diagnostics.is_empty(), "{:?}", pkg.diagnostics);
+    assert!(
+        package_findings(&pkg).is_empty(),
+        "{:?}",
+        package_findings(&pkg)
+    );
     assert_eq!(pkg.module_bytes.as_deref(), Some(WASM));
 }

@@ -1,7 +1,8 @@
 //! End-to-end: real SDK-built modules (samples/extensions/build) through the simulator.
 
-use meshext_lint::diag::Location;
+use meshext_lint::diag::Diagnostic;
 use meshext_lint::model::MeshVersion;
+use meshext_lint::rules;
 use meshext_lint::simulate::{self, parse_scenario, ExtensionFilter, SimFilter, SimOptions};
 use std::sync::Arc;
 
@@ -138,47 +139,29 @@ fn wasi_logger_logs_through_fd_write() {
 
 #[test]
 fn runtime_checks_on_real_modules() {
-    let at = Location::file_only("sme.yaml");
-    let res = "ServiceMeshExtension shop/x";
-    let ok = simulate::runtime_checks(
-        &module("header-append"),
-        "hdr",
-        "null",
-        MeshVersion::V2_1,
-        &at,
-        res,
-    );
+    // The findings the runtime rules raise for one start.
+    let checks = |m: &[u8], name: &str, cfg: &str, v: MeshVersion| -> Vec<Diagnostic> {
+        simulate::runtime_checks(m, name, cfg, v)
+            .iter()
+            .map(rules::runtime::diagnostic)
+            .collect()
+    };
+    let ok = checks(&module("header-append"), "hdr", "null", MeshVersion::V2_1);
     assert!(ok.is_empty(), "{ok:?}");
-    let panic = simulate::runtime_checks(
-        &module("config-panic"),
-        "cp",
-        "null",
-        MeshVersion::V2_1,
-        &at,
-        res,
-    );
+    let panic = checks(&module("config-panic"), "cp", "null", MeshVersion::V2_1);
     assert_eq!(
         panic.iter().map(|d| d.rule.as_str()).collect::<Vec<_>>(),
         ["MX704"],
         "{panic:?}"
     );
-    let fine = simulate::runtime_checks(
+    let fine = checks(
         &module("config-panic"),
         "cp",
         r#"{"a":"b"}"#,
         MeshVersion::V2_1,
-        &at,
-        res,
     );
     assert!(fine.is_empty(), "{fine:?}");
-    let rejected = simulate::runtime_checks(
-        &module("oob-auth"),
-        "auth",
-        "null",
-        MeshVersion::V2_2,
-        &at,
-        res,
-    );
+    let rejected = checks(&module("oob-auth"), "auth", "null", MeshVersion::V2_2);
     assert_eq!(
         rejected.iter().map(|d| d.rule.as_str()).collect::<Vec<_>>(),
         ["MX703"],
@@ -189,14 +172,7 @@ fn runtime_checks_on_real_modules() {
         "shows the module's error log: {}",
         rejected[0].message
     );
-    let as_wrong = simulate::runtime_checks(
-        &module("as-add-header"),
-        "greet",
-        "",
-        MeshVersion::V2_1,
-        &at,
-        res,
-    );
+    let as_wrong = checks(&module("as-add-header"), "greet", "", MeshVersion::V2_1);
     assert_eq!(
         as_wrong.iter().map(|d| d.rule.as_str()).collect::<Vec<_>>(),
         ["MX705"],
@@ -208,14 +184,7 @@ fn runtime_checks_on_real_modules() {
         as_wrong[0].message
     );
     // OSSM 2.0 accepts only ABI 0.1.0: the 0.2.1 Rust modules fail to load there.
-    let v20 = simulate::runtime_checks(
-        &module("header-append"),
-        "hdr",
-        "",
-        MeshVersion::V2_0,
-        &at,
-        res,
-    );
+    let v20 = checks(&module("header-append"), "hdr", "", MeshVersion::V2_0);
     assert_eq!(
         v20.iter().map(|d| d.rule.as_str()).collect::<Vec<_>>(),
         ["MX701"],

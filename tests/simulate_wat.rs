@@ -1,6 +1,5 @@
 //! WAT modules: host-function statuses and hostile modules (loops, recursion, memory, traps).
 
-use meshext_lint::diag::Location;
 use meshext_lint::model::MeshVersion;
 use meshext_lint::simulate::checks::runtime_checks_with;
 use meshext_lint::simulate::{
@@ -148,21 +147,12 @@ fn hostile_modules_fail_the_filter_not_the_tool() {
 
 #[test]
 fn lint_checks_fire_on_wat_modules() {
-    let at = Location::file_only("sme.yaml");
     let p = Profile::for_mesh(MeshVersion::V2_2);
     let rules = |m: &str, cfg: &str, p: Profile| -> Vec<&'static str> {
-        runtime_checks_with(
-            &wat(m),
-            "f",
-            cfg,
-            p,
-            small_limits(),
-            &at,
-            "ServiceMeshExtension ns/f",
-        )
-        .iter()
-        .map(|d| d.rule.as_str())
-        .collect()
+        runtime_checks_with(&wat(m), "f", cfg, p, small_limits())
+            .iter()
+            .map(|f| meshext_lint::rules::runtime::rule(f.kind).as_str())
+            .collect()
     };
     assert_eq!(rules("sim_bad_start", "", p), ["MX701"]);
     assert_eq!(rules("sim_vm_start_false", "", p), ["MX702"]);

@@ -1,10 +1,48 @@
-//! MX501–MX508: a [`ModuleInfo`] against the proxy of one mesh version.
+//! A [`ModuleInfo`] against the proxy of one mesh version: the typed [`AbiProblem`]s the
+//! proxy would have with it. `rules::abi` turns them into findings (MX501–MX508).
 
 use super::tables::{self, FnKind, FnRow, MeshRow, Tables, WasiStatus};
 use super::{is_wasi_module, AbiVersion, Export, ExternKind, Import, ModuleInfo};
-use crate::diag::{Diagnostic, Location, Severity};
 use crate::model::MeshVersion;
-use crate::rules::RuleId;
+
+/// What the proxy of a mesh version has against a module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum AbiProblemKind {
+    /// No `proxy_abi_version_*` export (MX501).
+    MissingMarker,
+    /// No marker the proxy accepts (MX502).
+    MarkerNotAccepted,
+    /// An import the proxy does not provide (MX503).
+    ImportNotProvided,
+    /// An import with another signature than the proxy's (MX504).
+    ImportSignatureMismatch,
+    /// An import of another ABI version than the module's marker (MX505).
+    ImportFromOtherAbi,
+    /// A WASI import the proxy lacks or stubs (MX506).
+    WasiUnavailable,
+    /// A required export is missing (MX507).
+    RequiredExportMissing,
+    /// A callback export with the wrong signature (MX508).
+    CallbackSignatureMismatch,
+}
+
+/// One problem, worded for `subject` on one mesh version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AbiProblem {
+    pub kind: AbiProblemKind,
+    pub message: String,
+    /// Empty when there is nothing to add.
+    pub help: String,
+    /// The module still loads and links; the problem only shows when the call is made.
+    pub links: bool,
+}
+
+impl AbiProblem {
+    /// Whether the proxy refuses to load or link the module.
+    pub fn refuses(&self) -> bool {
+        !self.links
+    }
+}
 
 /// Everything one check run shares.
 struct Ctx<'a> {
@@ -13,30 +51,29 @@ struct Ctx<'a> {
     version: MeshVersion,
     /// "mesh v2.1 (Istio 1.9, Envoy 1.17)", named in every finding.
     mesh: String,
-    at: &'a Location,
     subject: &'a str,
-    out: Vec<Diagnostic>,
+    out: Vec<AbiProblem>,
 }
 
 impl Ctx<'_> {
-    fn emit(&mut self, rule: RuleId, message: String, help: impl Into<String>) -> &mut Diagnostic {
-        let help = help.into();
-        let mut d = Diagnostic::new(rule, message).at(self.at.clone());
-        if !help.is_empty() {
-            d = d.help(help);
-        }
-        self.out.push(d);
+    fn emit(
+        &mut self,
+        kind: AbiProblemKind,
+        message: String,
+        help: impl Into<String>,
+    ) -> &mut AbiProblem {
+        self.out.push(AbiProblem {
+            kind,
+            message,
+            help: help.into(),
+            links: false,
+        });
         self.out.last_mut().expect("just pushed")
     }
 }
 
 /// Checks `info` against the proxy of `version`. See the module docs for the rules and the order.
-pub fn check(
-    info: &ModuleInfo,
-    version: MeshVersion,
-    at: &Location,
-    subject: &str,
-) -> Vec<Diagnostic> {
+pub fn check(info: &ModuleInfo, version: MeshVersion, subject: &str) -> Vec<AbiProblem> {
     let t = tables::get();
     let row = t.mesh(version);
     let mesh = if row.mesh == version {
@@ -49,7 +86,6 @@ pub fn check(
         row,
         version,
         mesh,
-        at,
         subject,
         out: Vec::new(),
     };
@@ -75,7 +111,7 @@ fn detect_abi(cx: &mut Ctx, info: &ModuleInfo) -> Option<AbiVersion> {
             cx.subject, cx.mesh
         );
         cx.emit(
-            RuleId::MX501,
+            AbiProblemKind::MissingMarker,
             msg,
             "Is this a proxy-wasm module? proxy-wasm SDKs export the marker themselves (e.g. Rust \
              proxy-wasm exports `proxy_abi_version_0_2_1`); a hand-written module must export an \
@@ -115,7 +151,7 @@ fn detect_abi(cx: &mut Ctx, info: &ModuleInfo) -> Option<AbiVersion> {
         } else {
             "Build the module with an SDK release that targets ABI 0.1.0, 0.2.0 or 0.2.1."
         };
-        cx.emit(RuleId::MX502, msg, help);
+        cx.emit(AbiProblemKind::MarkerNotAccepted, msg, help);
     }
     accepted
 }
@@ -144,7 +180,7 @@ fn check_import(cx: &mut Ctx, abi: AbiVersion, import: &Import) {
                 import.kind.name()
             );
             cx.emit(
-                RuleId::MX503,
+                AbiProblemKind::ImportNotProvided,
                 msg,
                 "Build the module so that it defines this itself.",
             );
@@ -176,7 +212,7 @@ fn check_import(cx: &mut Ctx, abi: AbiVersion, import: &Import) {
                  functions, a few Emscripten helpers and WASI."
                     .into()
             });
-        cx.emit(RuleId::MX503, msg, help);
+        cx.emit(AbiProblemKind::ImportNotProvided, msg, help);
         return;
     }
     let Some(row) = provided.iter().find(|r| r.abi.contains(&abi)) else {
@@ -195,7 +231,7 @@ fn check_import(cx: &mut Ctx, abi: AbiVersion, import: &Import) {
             abis.join("/")
         );
         let notes = provided[0].notes.clone();
-        cx.emit(RuleId::MX505, msg, notes);
+        cx.emit(AbiProblemKind::ImportFromOtherAbi, msg, notes);
         return;
     };
     if !row.present_in(cx.version) {
@@ -210,7 +246,7 @@ fn check_import(cx: &mut Ctx, abi: AbiVersion, import: &Import) {
             later.map(|r| format!(" (first in mesh {})", r.describe())).unwrap_or_default()
         );
         let notes = row.notes.clone();
-        cx.emit(RuleId::MX503, msg, notes);
+        cx.emit(AbiProblemKind::ImportNotProvided, msg, notes);
         return;
     }
     if let Some(want) = &row.sig {
@@ -224,7 +260,7 @@ fn check_import(cx: &mut Ctx, abi: AbiVersion, import: &Import) {
                 cx.mesh
             );
             let notes = row.notes.clone();
-            cx.emit(RuleId::MX504, msg, notes);
+            cx.emit(AbiProblemKind::ImportSignatureMismatch, msg, notes);
         }
     }
 }
@@ -255,7 +291,7 @@ fn check_wasi_import(cx: &mut Ctx, import: &Import, sig: &super::Sig) {
                       it (files, sockets, threads, timers) or target a newer mesh version."
                     .into(),
             };
-            cx.emit(RuleId::MX506, msg, help);
+            cx.emit(AbiProblemKind::WasiUnavailable, msg, help);
         }
         status => {
             let row = row.expect("a WASI function with a status has a row");
@@ -269,7 +305,11 @@ fn check_wasi_import(cx: &mut Ctx, import: &Import, sig: &super::Sig) {
                     cx.mesh,
                     row.sig
                 );
-                cx.emit(RuleId::MX504, msg, row.notes.clone());
+                cx.emit(
+                    AbiProblemKind::ImportSignatureMismatch,
+                    msg,
+                    row.notes.clone(),
+                );
             } else if status == WasiStatus::Stub {
                 let msg = format!(
                     "`{}` imports WASI function `{}` ({}), which the proxy of {} only stubs: {}",
@@ -280,12 +320,12 @@ fn check_wasi_import(cx: &mut Ctx, import: &Import, sig: &super::Sig) {
                     row.notes
                 );
                 cx.emit(
-                    RuleId::MX506,
+                    AbiProblemKind::WasiUnavailable,
                     msg,
                     "The module links, but the call cannot do what it asks (there are no files, \
                      stdin or sockets in the proxy). Make sure the code path is never taken.",
                 )
-                .severity = Severity::Warning;
+                .links = true;
             }
         }
     }
@@ -300,7 +340,7 @@ fn check_required_exports(cx: &mut Ctx, info: &ModuleInfo) {
             cx.subject, cx.mesh
         );
         cx.emit(
-            RuleId::MX507,
+            AbiProblemKind::RequiredExportMissing,
             msg,
             "Export the module's memory (SDK builds do this by default).",
         );
@@ -336,7 +376,7 @@ fn check_required_exports(cx: &mut Ctx, info: &ModuleInfo) {
             cx.subject, cx.mesh
         );
         cx.emit(
-            RuleId::MX507,
+            AbiProblemKind::RequiredExportMissing,
             msg,
             "The host calls the allocator to hand data to the module. SDK builds export `malloc` \
              (Rust on wasm32-unknown-unknown, AssemblyScript, C++) or `proxy_on_memory_allocate` \
@@ -360,7 +400,7 @@ fn check_required_exports(cx: &mut Ctx, info: &ModuleInfo) {
                 cx.mesh
             );
             cx.emit(
-                RuleId::MX507,
+                AbiProblemKind::RequiredExportMissing,
                 msg,
                 "Build the module with a proxy-wasm SDK, which exports it.",
             );
@@ -379,7 +419,7 @@ fn check_required_exports(cx: &mut Ctx, info: &ModuleInfo) {
             cx.subject, cx.mesh
         );
         cx.emit(
-            RuleId::MX507,
+            AbiProblemKind::RequiredExportMissing,
             msg,
             "ServiceMeshExtension and WasmPlugin modules run as HTTP filters. A TCP-only or \
              singleton module does not belong in one.",
@@ -430,5 +470,5 @@ fn check_export(cx: &mut Ctx, abi: AbiVersion, export: &Export) {
          version so that both match."
             .to_string()
     };
-    cx.emit(RuleId::MX508, msg, help);
+    cx.emit(AbiProblemKind::CallbackSignatureMismatch, msg, help);
 }

@@ -1,11 +1,12 @@
 //! Static conformance of a WebAssembly module to the proxy-wasm ABI that a mesh version's proxy
-//! offers (rules MX405, MX501–MX508).
+//! offers, as facts ([`ModuleInfo`]) and typed problems ([`AbiProblem`]); the findings (MX405,
+//! MX501–MX508) are raised by `rules::images` and `rules::abi`.
 //!
 //! Two steps, so that one module (one image digest) is parsed once and checked per mesh version:
 //!
 //! ```text
-//! let info = abi::analyze(&bytes)?;                  // or abi::invalid_module_diagnostic(&err, ..)  (MX405)
-//! let findings = abi::check(&info, MeshVersion::V2_1, &location, "quay.io/acme/auth:1.0");
+//! let info = abi::analyze(&bytes)?;                  // or an InvalidModule (MX405)
+//! let problems = abi::check(&info, MeshVersion::V2_1, "quay.io/acme/auth:1.0");
 //! println!("{}", abi::inspect::render(&info, MeshVersion::V2_1));
 //! ```
 //!
@@ -19,23 +20,20 @@
 //! * [`inspect`] gives the grouped view (`proxy-wasm` / `WASI` / other imports, callbacks, ABI,
 //!   allocator) that `meshext-lint inspect` prints.
 //!
-//! `subject` names the module in messages (an image reference or file name); `at` is the
-//! caller's location for the module (e.g. `quay.io/x/y:1.0!/plugin.wasm`). Messages carry the
+//! `subject` names the module in messages (an image reference or file name). Messages carry the
 //! import/export index and byte offset inside the module where useful.
 //!
 //! Like Envoy, checking stops at the first load-stopping step: no marker (MX501) or a marker the
 //! proxy rejects (MX502) is reported alone, because the proxy never gets to linking.
 
-use crate::rules::RuleId;
 mod check;
 pub mod inspect;
 mod parse;
 pub mod tables;
 
-use crate::diag::{Diagnostic, Location};
 use std::fmt;
 
-pub use check::check;
+pub use check::{check, AbiProblem, AbiProblemKind};
 pub use parse::analyze;
 
 /// A proxy-wasm ABI version (the `proxy_abi_version_X_Y_Z` marker).
@@ -329,18 +327,4 @@ impl fmt::Display for InvalidModule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} (at offset {:#x})", self.message, self.offset)
     }
-}
-
-/// The MX405 finding for a module [`analyze`] rejected.
-pub fn invalid_module_diagnostic(err: &InvalidModule, at: &Location, subject: &str) -> Diagnostic {
-    Diagnostic::new(
-        RuleId::MX405,
-        format!("`{subject}` is not a valid WebAssembly module: {err}"),
-    )
-    .at(at.clone())
-    .help(
-        "The proxy rejects the module before running it. Check that the image carries the \
-         compiled `.wasm` file (not a text `.wat`, a gzip or a WebAssembly component) and that the \
-         build finished; `wasm-tools validate` shows the same error.",
-    )
 }

@@ -1,8 +1,9 @@
 use super::{exit, finding_error, usage_error, write_stdout};
 use crate::diag::Severity;
-use crate::image::{self, ImageStore};
+use crate::image::ImageStore;
 use crate::inspect::{self, ImageReport};
 use crate::model::MeshVersion;
+use crate::rules::images;
 use clap::{Args, ValueEnum};
 use std::path::{Path, PathBuf};
 
@@ -92,13 +93,13 @@ pub fn run(args: InspectArgs) -> i32 {
     let reports: Vec<ImageReport> = if target.exists() {
         let (store, problems) = ImageStore::open(&[target.to_path_buf()]);
         if let Some(p) = problems.first() {
-            return finding_error(p);
+            return finding_error(&images::image_error(p));
         }
         let mut out = Vec::new();
         for info in store.images() {
             match store.load(info) {
                 Ok(img) => out.push(inspect::image_report(img, &versions)),
-                Err(e) => return finding_error(&e.to_diagnostic()),
+                Err(e) => return finding_error(&images::image_error(&e)),
             }
         }
         out
@@ -112,11 +113,11 @@ pub fn run(args: InspectArgs) -> i32 {
         }
         let (store, problems) = ImageStore::open(&sources);
         if let Some(p) = problems.first() {
-            return finding_error(p);
+            return finding_error(&images::image_error(p));
         }
         match store.resolve(&args.target) {
-            None => return finding_error(&image::not_pulled(&args.target)),
-            Some(Err(e)) => return finding_error(&e.to_diagnostic()),
+            None => return finding_error(&images::not_pulled(&args.target)),
+            Some(Err(e)) => return finding_error(&images::image_error(&e)),
             Some(Ok(img)) => vec![inspect::image_report(img, &versions)],
         }
     };
@@ -125,8 +126,7 @@ pub fn run(args: InspectArgs) -> i32 {
             .iter()
             .flat_map(|r| {
                 let module = r.module.iter().flat_map(|m| m.findings()).map(|(_, d)| d);
-                r.package
-                    .diagnostics
+                r.diagnostics
                     .iter()
                     .chain(module)
                     .map(crate::report::json::diagnostic)
@@ -144,10 +144,7 @@ pub fn run(args: InspectArgs) -> i32 {
     };
     write_stdout(text.as_bytes());
     let broken = reports.iter().any(|r| {
-        r.package
-            .diagnostics
-            .iter()
-            .any(|d| d.severity == Severity::Error)
+        r.diagnostics.iter().any(|d| d.severity == Severity::Error)
             || r.module.as_ref().is_some_and(|m| !m.loads_somewhere())
     });
     if broken {

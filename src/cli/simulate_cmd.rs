@@ -1,6 +1,7 @@
 use super::mesh_args::{load_mesh, select_config, MeshArgs};
 use super::{usage_error, write_stdout};
 use crate::image::{self, ImageStore};
+use crate::rules::images;
 use crate::simulate::{
     self, from_mesh, render, ExtensionFilter, Limits, Profile, SimFilter, SimOptions,
 };
@@ -75,11 +76,11 @@ fn standalone(args: &SimulateArgs, images: &[PathBuf]) -> Result<Vec<SimFilter>,
         }
         let (store, problems) = ImageStore::open(images);
         if let Some(p) = problems.first() {
-            return Err(super::finding_text(p));
+            return Err(super::finding_text(&images::image_error(p)));
         }
         let img = match store.resolve(reference) {
-            None => return Err(super::finding_text(&image::not_pulled(reference))),
-            Some(Err(e)) => return Err(super::finding_text(&e.to_diagnostic())),
+            None => return Err(super::finding_text(&images::not_pulled(reference))),
+            Some(Err(e)) => return Err(super::finding_text(&images::image_error(&e))),
             Some(Ok(img)) => img,
         };
         let pkg = image::read_extension(&img);
@@ -89,9 +90,9 @@ fn standalone(args: &SimulateArgs, images: &[PathBuf]) -> Result<Vec<SimFilter>,
             .or_else(|| img.plugin_wasm().map(|b| b.to_vec()));
         let Some(bytes) = bytes else {
             let why = pkg
-                .diagnostics
+                .problems
                 .first()
-                .map(super::finding_text)
+                .map(|p| super::finding_text(&images::manifest_problem(p)))
                 .unwrap_or_else(|| "no module in the image".into());
             return Err(why);
         };

@@ -26,20 +26,19 @@
 //! memory, bounded by [`Limits`]; the tar's uncompressed digest is compared with the config's
 //! `diff_ids`. Hostile input (path traversal, symlinks leaving the root, decompression bombs,
 //! missing blobs, digest or size mismatch, malformed JSON, truncated tars) gives an
-//! [`ImageError`] (MX402), never a panic or a write to disk.
+//! [`ImageError`], never a panic or a write to disk.
 //!
 //! API for callers (the caller runs images in parallel with rayon; the store caches per digest,
 //! so resolving many references to one image reads it once):
-//! - [`ImageStore::open`]`(&[PathBuf]) -> (ImageStore, Vec<Diagnostic>)` (MX402 per bad source);
+//! - [`ImageStore::open`]`(&[PathBuf]) -> (ImageStore, Vec<ImageError>)` (one per bad source);
 //! - [`ImageStore::resolve`]`(&self, reference) -> Option<Result<Arc<Image>, ImageError>>`
-//!   (`None` = not pulled: emit [`not_pulled`] (MX401));
+//!   (`None` = not pulled);
 //! - [`ImageStore::images`] lists what the sources hold; [`ImageStore::load`] reads one;
-//! - [`read_extension`]`(&Image) -> ExtensionPackage` checks `/manifest.yaml` (MX403) and the
-//!   module (MX404); [`Image::plugin_wasm`] reads the WasmPlugin variants;
+//! - [`read_extension`]`(&Image) -> ExtensionPackage` reads `/manifest.yaml` and the
+//!   module into facts and [`ManifestProblem`]s; [`Image::plugin_wasm`] reads the WasmPlugin variants;
 //! - [`parse_reference`] is the control plane's reference grammar (also for MX303);
 //! - [`pack::pack`] writes an extension image as an OCI layout or OCI archive.
 
-use crate::rules::RuleId;
 mod backing;
 pub mod extension;
 pub mod fs;
@@ -49,11 +48,13 @@ pub mod reference;
 mod store;
 
 pub use crate::model::PHASES;
-pub use extension::{read_extension, read_extension_as, ExtensionPackage, Manifest};
+pub use extension::{
+    read_extension, read_extension_as, ExtensionPackage, Manifest, ManifestProblem,
+    ManifestProblemKind,
+};
 pub use reference::{parse_reference, ImageRef};
 pub use store::{ImageInfo, ImageStore};
 
-use crate::diag::{Diagnostic, Location};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -176,10 +177,21 @@ impl Image {
     }
 }
 
-/// Why an image could not be read. `rule` is MX402, or MX401 for an ambiguous reference.
+/// Why an image could not be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImageErrorKind {
+    /// Several images answer the reference (MX401).
+    Ambiguous,
+    /// The image is unreadable or corrupt (MX402).
+    Corrupt,
+    /// An `--images` source is unreadable (MX402, located at the source).
+    Source,
+}
+
+/// Why an image (or an `--images` source) could not be read; `rules::images` judges it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImageError {
-    pub rule: RuleId,
+    pub kind: ImageErrorKind,
     /// The source the image comes from (path as given).
     pub source: String,
     pub message: String,
@@ -188,29 +200,9 @@ pub struct ImageError {
 impl ImageError {
     pub(crate) fn corrupt(source: &str, message: impl Into<String>) -> ImageError {
         ImageError {
-            rule: RuleId::MX402,
+            kind: ImageErrorKind::Corrupt,
             source: source.to_string(),
             message: message.into(),
         }
     }
-
-    /// A finding located at the source; callers usually relocate it to `spec.image` with
-    /// `.at(..)` and keep the source as a related location.
-    pub fn to_diagnostic(&self) -> Diagnostic {
-        let help = if self.rule == RuleId::MX401 {
-            "name the image unambiguously: copy it with its full reference, `skopeo copy docker://REF oci:DIR:REF`"
-        } else {
-            "pull the image again (`skopeo copy docker://REF oci:DIR:REF`); if it stays unreadable, rebuild and push it"
-        };
-        Diagnostic::new(self.rule, self.message.clone())
-            .at(Location::file_only(self.source.clone()))
-            .help(help)
-    }
-}
-
-/// The MX401 finding for a reference no source holds (no location: the caller adds
-/// `spec.image`'s).
-pub fn not_pulled(reference: &str) -> Diagnostic {
-    Diagnostic::new(RuleId::MX401, format!("image `{reference}` is not in any --images source, so its contents are not checked"))
-        .help(format!("pull it for offline checks: `skopeo copy docker://{reference} oci:images:{reference}` and pass `--images images`"))
 }

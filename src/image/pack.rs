@@ -137,15 +137,15 @@ fn self_check(
         kind: ImageKind::SmeImage,
         artifact_wasm: None,
     };
-    let errors: Vec<String> = read_extension_as(&image, "manifest.yaml")
-        .diagnostics
-        .iter()
-        .filter(|d| d.severity == Severity::Error)
-        .map(|d| match &d.location {
-            Some(l) => format!("{}:{}: {}", l.line, l.column, d.message),
-            None => d.message.clone(),
-        })
-        .collect();
+    let errors: Vec<String> =
+        crate::rules::images::package_diagnostics(&read_extension_as(&image, "manifest.yaml"))
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .map(|d| match &d.location {
+                Some(l) => format!("{}:{}: {}", l.line, l.column, d.message),
+                None => d.message.clone(),
+            })
+            .collect();
     if errors.is_empty() {
         Ok(())
     } else {

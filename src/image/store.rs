@@ -6,11 +6,9 @@ use super::fs::{check_symlink, Budget, FileTree, Node};
 use super::json::{self, AnyManifest, Config, Descriptor, DockerArchiveEntry, Index, OciLayout};
 use super::reference::{is_tag_only, normalize, parse_reference};
 use super::{
-    Image, ImageError, ImageKind, LayerInfo, Limits, SourceFormat, MAX_IMAGES_PER_SOURCE,
-    MAX_INDEX_DEPTH,
+    Image, ImageError, ImageErrorKind, ImageKind, LayerInfo, Limits, SourceFormat,
+    MAX_IMAGES_PER_SOURCE, MAX_INDEX_DEPTH,
 };
-use crate::diag::{Diagnostic, Location};
-use crate::rules::RuleId;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -59,13 +57,13 @@ pub struct ImageStore {
 }
 
 impl ImageStore {
-    /// Opens `--images` sources with the default [`Limits`]. Unreadable sources give MX402
-    /// located at the source path.
-    pub fn open(sources: &[PathBuf]) -> (ImageStore, Vec<Diagnostic>) {
+    /// Opens `--images` sources with the default [`Limits`]. Each unreadable source gives an
+    /// [`ImageErrorKind::Source`] error.
+    pub fn open(sources: &[PathBuf]) -> (ImageStore, Vec<ImageError>) {
         Self::open_with_limits(sources, Limits::default())
     }
 
-    pub fn open_with_limits(sources: &[PathBuf], limits: Limits) -> (ImageStore, Vec<Diagnostic>) {
+    pub fn open_with_limits(sources: &[PathBuf], limits: Limits) -> (ImageStore, Vec<ImageError>) {
         let mut store = ImageStore {
             limits,
             ..Default::default()
@@ -74,11 +72,11 @@ impl ImageStore {
         for p in sources {
             let display = p.display().to_string();
             if let Err(e) = store.add_source(p) {
-                diags.push(
-                    Diagnostic::new(RuleId::MX402, format!("cannot read image source `{display}`: {e}"))
-                        .at(Location::file_only(display))
-                        .help("pass an OCI layout directory, an OCI archive, a docker-archive or an unpacked image root (manifest.yaml + module)"),
-                );
+                diags.push(ImageError {
+                    kind: ImageErrorKind::Source,
+                    message: format!("cannot read image source `{display}`: {e}"),
+                    source: display,
+                });
             }
         }
         (store, diags)
@@ -277,7 +275,7 @@ impl ImageStore {
                             .map(|h| h.source.display().to_string())
                             .collect();
                         return Some(Err(ImageError {
-                            rule: RuleId::MX401,
+                            kind: ImageErrorKind::Ambiguous,
                             source: sources[0].clone(),
                             message: format!(
                                 "`{reference}` is ambiguous: {n} images are named only by the tag `{tag}` ({})",

@@ -21,6 +21,8 @@ pub(crate) fn check(unit: &dyn Unit, yaml: &str) -> Vec<Diagnostic> {
         resolution: &Resolution::default(),
         defaults: &defaults,
         chains: &chains,
+        image_sources: &[],
+        startups: &[],
         suppression_problems: &[],
     };
     let mut out = Vec::new();

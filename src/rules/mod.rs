@@ -8,9 +8,12 @@ pub use crate::diag::RuleId;
 pub use catalogue::{all, get, Rule};
 pub mod registry;
 
+pub mod abi;
 pub mod chains;
 mod control_plane;
 #[cfg(test)]
 mod fixture;
+pub mod images;
 pub(crate) mod input;
 mod resources;
+pub mod runtime;

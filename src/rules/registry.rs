@@ -6,10 +6,12 @@ use super::{chains, control_plane, input, resources};
 use crate::chain::{ExtensionDefaults, WorkloadChain};
 use crate::diag::Diagnostic;
 use crate::extensions::Resolution;
+use crate::image::ImageError;
 use crate::load::inputs::LoadProblem;
 use crate::load::Document;
 use crate::model::Mesh;
-use crate::rules::RuleId;
+use crate::rules::{abi, images, runtime, RuleId};
+use crate::simulate::checks::Startup;
 use crate::suppress::SuppressionProblem;
 use std::sync::Arc;
 
@@ -48,6 +50,10 @@ pub struct Facts<'a> {
     pub chains: &'a [WorkloadChain],
     /// Bad or unused suppressions (stage `Suppressions`).
     pub suppression_problems: &'a [SuppressionProblem],
+    /// `--images` sources that could not be read.
+    pub image_sources: &'a [ImageError],
+    /// How each pulled module started (empty with `--no-runtime`).
+    pub startups: &'a [Startup],
 }
 
 /// A rule unit: one file under `src/rules/<family>/`.
@@ -79,6 +85,17 @@ pub static UNITS: &[&dyn Unit] = &[
     &chains::positions::Positions,
     &chains::coverage::Coverage,
     &chains::overrides::Overrides,
+    &images::not_pulled::NotPulled,
+    &images::unreadable::Unreadable,
+    &images::manifest::Manifest,
+    &images::module_path::ModulePath,
+    &images::invalid_module::InvalidModule,
+    &abi::marker::Marker,
+    &abi::imports::Imports,
+    &abi::exports::Exports,
+    &runtime::start::Start,
+    &runtime::configuration::Configuration,
+    &runtime::root_id::RootId,
 ];
 
 /// Runs every unit whose stage is in `stages`.

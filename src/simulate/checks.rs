@@ -1,15 +1,55 @@
-//! Lint-time runtime checks (MX701–MX705): start the module as the mesh version's proxy
-//! would, with the SME's configuration, and report what goes wrong.
+//! Start-up of modules as the mesh version's proxy would start them, with the SME's
+//! configuration: the typed [`StartFailure`] (if any) of each start. `rules::runtime` judges
+//! them (MX701–MX705); [`start_extensions`] gathers them for every pulled extension.
 
 use super::host::profile::Profile;
 use super::host::shared::Shared;
 use super::host::{LogLevel, LogLine, PluginInfo, WorkloadInfo};
 use super::vm::{self, Limits, LoadError, PluginStartError, Vm};
-use crate::diag::{Diagnostic, Location};
-use crate::model::MeshVersion;
-use crate::rules::RuleId;
+use crate::extensions::Resolution;
+use crate::model::{Mesh, MeshVersion};
+use rayon::prelude::*;
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::rc::Rc;
+
+/// How a start went wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartFailureKind {
+    /// The module cannot be loaded or its start function fails (MX701).
+    LoadFailed,
+    /// `proxy_on_vm_start` (or the root context's creation) traps or returns false (MX702).
+    VmStartFailed,
+    /// `proxy_on_configure` returns false (MX703).
+    ConfigurationRejected,
+    /// `proxy_on_configure` traps (MX704).
+    ConfigurationPanics,
+    /// The module looks for a root context under another id (MX705).
+    RootIdMismatch,
+}
+
+/// Why a module did not start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartFailure {
+    pub kind: StartFailureKind,
+    pub message: String,
+    pub help: Option<String>,
+}
+
+impl StartFailure {
+    fn new(kind: StartFailureKind, message: String) -> StartFailure {
+        StartFailure {
+            kind,
+            message,
+            help: None,
+        }
+    }
+
+    fn help(mut self, help: impl Into<String>) -> StartFailure {
+        self.help = Some(help.into());
+        self
+    }
+}
 
 fn log_excerpt(logs: &[LogLine], min: LogLevel) -> String {
     let all: Vec<String> = logs
@@ -42,23 +82,19 @@ fn root_id_problem(vm: &Vm, logs: &[LogLine], root_id: &str) -> bool {
 }
 
 /// Starts `module` for the SME `sme_name` with `configuration` (as delivered, see
-/// [`super::configuration_for`]) on `version`'s proxy. Findings point at `at`.
+/// [`super::configuration_for`]) on `version`'s proxy.
 pub fn runtime_checks(
     module: &[u8],
     sme_name: &str,
     configuration: &str,
     version: MeshVersion,
-    at: &Location,
-    resource: &str,
-) -> Vec<Diagnostic> {
+) -> Option<StartFailure> {
     runtime_checks_with(
         module,
         sme_name,
         configuration,
         Profile::for_mesh(version),
         Limits::default(),
-        at,
-        resource,
     )
 }
 
@@ -69,26 +105,14 @@ pub fn runtime_checks_with(
     configuration: &str,
     profile: Profile,
     limits: Limits,
-    at: &Location,
-    resource: &str,
-) -> Vec<Diagnostic> {
+) -> Option<StartFailure> {
     let engine = vm::engine(&limits);
     let compiled = vm::compile(&engine, module, &limits);
-    runtime_checks_compiled(
-        &engine,
-        &compiled,
-        sme_name,
-        configuration,
-        profile,
-        limits,
-        at,
-        resource,
-    )
+    runtime_checks_compiled(&engine, &compiled, sme_name, configuration, profile, limits)
 }
 
 /// [`runtime_checks_with`] for a module already compiled with `engine` (by [`vm::compile`]
 /// with the same `limits`): lint compiles each module once and starts it for every SME.
-#[allow(clippy::too_many_arguments)]
 pub fn runtime_checks_compiled(
     engine: &vm::Engine,
     compiled: &Result<vm::Compiled, LoadError>,
@@ -96,15 +120,13 @@ pub fn runtime_checks_compiled(
     configuration: &str,
     profile: Profile,
     limits: Limits,
-    at: &Location,
-    resource: &str,
-) -> Vec<Diagnostic> {
-    let d =
-        |rule: RuleId, msg: String| Diagnostic::new(rule, msg).at(at.clone()).resource(resource);
+) -> Option<StartFailure> {
+    use StartFailureKind::*;
+    let d = StartFailure::new;
     let root_id = format!("{sme_name}_root");
     let compiled = match compiled {
         Ok(c) => c,
-        Err(e) => return vec![d(RuleId::MX701, format!("the module cannot be loaded by the {}: {e}", profile.label())).help("Build the module for the proxy-wasm ABI this mesh version accepts (see `meshext-lint explain MX701`).")],
+        Err(e) => return Some(d(LoadFailed, format!("the module cannot be loaded by the {}: {e}", profile.label())).help("Build the module for the proxy-wasm ABI this mesh version accepts (see `meshext-lint explain MX701`).")),
     };
     let plugin = Rc::new(PluginInfo {
         name: sme_name.into(),
@@ -127,14 +149,14 @@ pub fn runtime_checks_compiled(
     ) {
         Ok(vm) => vm,
         Err(LoadError::Start(f)) => {
-            return vec![d(RuleId::MX701, format!("the module's start function {} fails: {}{}", f.callback, f.message, log_excerpt(&f.last_logs, LogLevel::Trace)))
-                .help("The proxy runs `_initialize`/`main` (or `_start`) when it loads the module; fix the trap or the endless work there.")];
+            return Some(d(LoadFailed, format!("the module's start function {} fails: {}{}", f.callback, f.message, log_excerpt(&f.last_logs, LogLevel::Trace)))
+                .help("The proxy runs `_initialize`/`main` (or `_start`) when it loads the module; fix the trap or the endless work there."));
         }
         Err(e) => {
-            return vec![d(
-                RuleId::MX701,
+            return Some(d(
+                LoadFailed,
                 format!("the {} cannot load the module: {e}", profile.label()),
-            )]
+            ))
         }
     };
     let r = vm.start_plugin();
@@ -154,28 +176,86 @@ pub fn runtime_checks_compiled(
     match r {
         Ok(()) => {
             if root_id_problem(&vm, &logs, &root_id) {
-                return vec![d(RuleId::MX705, format!("the module looked for a root context registered as {root_id:?} (the root id the mesh gives SME {sme_name:?}) and did not find it{}", log_excerpt(&logs, LogLevel::Trace)))
-                    .help(format!("Register the root context under \"{root_id}\" (or name the SME so that `<name>_root` matches the id the module registers)."))];
+                return Some(d(RootIdMismatch, format!("the module looked for a root context registered as {root_id:?} (the root id the mesh gives SME {sme_name:?}) and did not find it{}", log_excerpt(&logs, LogLevel::Trace)))
+                    .help(format!("Register the root context under \"{root_id}\" (or name the SME so that `<name>_root` matches the id the module registers).")));
             }
-            Vec::new()
+            None
         }
         Err(PluginStartError::ContextTrap(f)) if root_id_problem(&vm, &logs, &root_id) => {
-            vec![d(RuleId::MX705, format!("the module registered no root context for root id {root_id:?}: proxy_on_context_create traps ({}){}", f.message, log_excerpt(&logs, LogLevel::Trace)))
-                .help(format!("AssemblyScript and C++ filters pick the root context by id. Register it as \"{root_id}\" or rename the SME to match the id the module registers."))]
+            Some(d(RootIdMismatch, format!("the module registered no root context for root id {root_id:?}: proxy_on_context_create traps ({}){}", f.message, log_excerpt(&logs, LogLevel::Trace)))
+                .help(format!("AssemblyScript and C++ filters pick the root context by id. Register it as \"{root_id}\" or rename the SME to match the id the module registers.")))
         }
         Err(PluginStartError::ContextTrap(f)) | Err(PluginStartError::VmStartTrap(f)) => {
-            vec![d(RuleId::MX702, format!("{} traps: {}{}", f.callback, f.message, log_excerpt(&logs, LogLevel::Trace)))]
+            Some(d(VmStartFailed, format!("{} traps: {}{}", f.callback, f.message, log_excerpt(&logs, LogLevel::Trace))))
         }
-        Err(PluginStartError::VmStartFalse) => vec![d(RuleId::MX702, format!("proxy_on_vm_start returned false: the plugin does not start{}", log_excerpt(&logs, LogLevel::Trace)))],
-        Err(PluginStartError::ConfigureFalse) => vec![d(
-            RuleId::MX703,
+        Err(PluginStartError::VmStartFalse) => Some(d(VmStartFailed, format!("proxy_on_vm_start returned false: the plugin does not start{}", log_excerpt(&logs, LogLevel::Trace)))),
+        Err(PluginStartError::ConfigureFalse) => Some(d(
+            ConfigurationRejected,
             format!("proxy_on_configure rejects the configuration {cfg_note:?} (returned false){}", log_excerpt(&logs, LogLevel::Warn)),
         )
-        .help("Give the extension a configuration the module accepts; the module's error log above says what it expected.")],
-        Err(PluginStartError::ConfigureTrap(f)) => vec![d(
-            RuleId::MX704,
+        .help("Give the extension a configuration the module accepts; the module's error log above says what it expected.")),
+        Err(PluginStartError::ConfigureTrap(f)) => Some(d(
+            ConfigurationPanics,
             format!("proxy_on_configure traps on the configuration {cfg_note:?}: {}{}", f.message, log_excerpt(&logs, LogLevel::Trace)),
         )
-        .help("The module panics while reading its configuration (often `unwrap()` on JSON parsing). On v2.1/v2.2 an SME without `config` delivers the text `null`.")],
+        .help("The module panics while reading its configuration (often `unwrap()` on JSON parsing). On v2.1/v2.2 an SME without `config` delivers the text `null`.")),
     }
+}
+
+/// The start of one (module, SME name, configuration): the SMEs it stands for (indexes into
+/// `mesh.extensions`, the first names the job) and how it went.
+#[derive(Debug)]
+pub struct Startup {
+    pub users: Vec<usize>,
+    pub failure: Option<StartFailure>,
+}
+
+/// Starts every pulled extension as the mesh version would, with its own configuration and root
+/// id. Modules the proxy refuses statically for this version ([`crate::extensions::Analysed::
+/// startable`]) are not started (the proxy would not get that far). Identical (module, name,
+/// configuration) triples start once.
+pub fn start_extensions(mesh: &Mesh, res: &Resolution) -> Vec<Startup> {
+    let version = mesh.version;
+    if !version.has_sme() {
+        return Vec::new();
+    }
+    let mut jobs: BTreeMap<(String, String, String), Vec<usize>> = BTreeMap::new();
+    for (i, (e, a)) in mesh.extensions.iter().zip(&res.by_extension).enumerate() {
+        let Some(a) = a else { continue };
+        if !a.startable() {
+            continue;
+        }
+        let config = super::configuration_for(e, version);
+        jobs.entry((a.image.digest.clone(), e.meta.name.clone(), config))
+            .or_default()
+            .push(i);
+    }
+    let jobs: Vec<_> = jobs.into_iter().collect();
+    // Compile each module once (in parallel), then start it for every job: SMEs sharing an
+    // image differ only in name and configuration.
+    let limits = Limits::default();
+    let profile = Profile::for_mesh(version);
+    let mut digests: BTreeMap<&str, usize> = BTreeMap::new();
+    for ((digest, _, _), users) in &jobs {
+        digests.entry(digest.as_str()).or_insert(users[0]);
+    }
+    let compiled: BTreeMap<&str, (vm::Engine, Result<vm::Compiled, vm::LoadError>)> = digests
+        .into_par_iter()
+        .map(|(digest, user)| {
+            let a = res.by_extension[user].as_ref().expect("resolved above");
+            let module = a.module.as_ref().expect("checked above");
+            let engine = vm::engine(&limits);
+            let c = vm::compile(&engine, module, &limits);
+            (digest, (engine, c))
+        })
+        .collect();
+    jobs.par_iter()
+        .map(|((digest, name, config), users)| {
+            let (engine, module) = &compiled[digest.as_str()];
+            Startup {
+                users: users.clone(),
+                failure: runtime_checks_compiled(engine, module, name, config, profile, limits),
+            }
+        })
+        .collect()
 }

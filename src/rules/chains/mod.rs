@@ -30,6 +30,8 @@ pub fn check(
         resolution: &Resolution::default(),
         defaults,
         chains,
+        image_sources: &[],
+        startups: &[],
         suppression_problems: &[],
     };
     let mut out = Vec::new();
