@@ -221,4 +221,74 @@ mod tests {
         let mut cached = ClusterPatterns::default();
         assert!(cached.is_match("auth.*", "auth.x") && !cached.is_match("auth.*", "authx"));
     }
+
+    /// The hand-written matcher this replaced, kept as the reference for its semantics.
+    fn reference(pattern: &str, text: &str) -> bool {
+        let parts: Vec<&str> = pattern.split('*').collect();
+        if parts.len() == 1 {
+            return pattern == text;
+        }
+        let mut rest = text;
+        for (k, p) in parts.iter().enumerate() {
+            if k == 0 {
+                let Some(r) = rest.strip_prefix(p) else {
+                    return false;
+                };
+                rest = r;
+            } else if k == parts.len() - 1 {
+                return rest.ends_with(p);
+            } else {
+                let Some(at) = rest.find(p) else { return false };
+                rest = &rest[at + p.len()..];
+            }
+        }
+        true
+    }
+
+    #[test]
+    fn same_as_the_hand_written_matcher() {
+        let patterns = [
+            "",
+            "*",
+            "**",
+            "a*",
+            "*a",
+            "a*a",
+            "*a*",
+            "a*b*c",
+            "ab*b",
+            "a*bc*c",
+            "a/**/b",
+            "outbound|8080||auth.*",
+            "outbound|*||*.local",
+            "*|*",
+            "a?[b]{c}\\*",
+            "é*ü",
+        ];
+        let texts = [
+            "",
+            "a",
+            "aa",
+            "ab",
+            "abb",
+            "abc",
+            "abcc",
+            "a/b",
+            "a//b",
+            "a/x/b",
+            "axbyc",
+            "outbound|8080||auth.shop.svc.cluster.local",
+            "outbound|9090||x.local",
+            "|",
+            "a?[b]{c}\\z",
+            "éxü",
+            "é",
+        ];
+        let mut cached = ClusterPatterns::default();
+        for p in patterns {
+            for t in texts {
+                assert_eq!(cached.is_match(p, t), reference(p, t), "{p:?} on {t:?}");
+            }
+        }
+    }
 }

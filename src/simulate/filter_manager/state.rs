@@ -219,3 +219,53 @@ impl Run<'_> {
         self.reset.is_some() || self.client_done()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Body, DirState, Frame};
+
+    #[test]
+    fn frames_are_held_only_while_headers_are_stopped() {
+        let mut open = DirState::default();
+        assert!(open.hold(Frame::Trailers).is_some());
+        let mut stopped = DirState::HeadersStopped {
+            eos: false,
+            held: None,
+            held_trailers: false,
+        };
+        assert!(stopped.hold(Frame::Headers { eos: true }).is_some());
+        for (bytes, eos) in [(b"ab".to_vec(), false), (b"c".to_vec(), true)] {
+            assert!(stopped.hold(Frame::Data { bytes, eos }).is_none());
+        }
+        assert!(stopped.hold(Frame::Trailers).is_none());
+        assert!(stopped.buffered().is_none());
+        let DirState::HeadersStopped {
+            held: Some(Body { bytes, eos: true }),
+            held_trailers: true,
+            ..
+        } = &stopped
+        else {
+            panic!("{stopped:?}");
+        };
+        assert_eq!(bytes, b"abc");
+    }
+
+    #[test]
+    fn buffering_keeps_stopped_trailers() {
+        let mut s = DirState::default();
+        s.stop_trailers();
+        s.set_buffered(Some(Body {
+            bytes: b"x".to_vec(),
+            eos: true,
+        }));
+        assert_eq!(s.buffered().map(|b| b.bytes.as_slice()), Some(&b"x"[..]));
+        assert!(s.take_buffered().is_some() && s.buffered().is_none());
+        assert!(matches!(
+            s,
+            DirState::Open {
+                trailers_stopped: true,
+                ..
+            }
+        ));
+    }
+}
