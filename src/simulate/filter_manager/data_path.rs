@@ -1,6 +1,6 @@
 //! The data path: headers, body and trailers callbacks all go through one shared step
-//! ([`FilterManager::invoke_stream`]: invoke → record logs and edits → take effects → trap),
-//! then settle their status ([`FilterManager::settle`]: trace, state transition, effects).
+//! (`invoke_stream`: invoke → record logs and edits → take effects → trap),
+//! then settle their status (`settle`: trace, state transition, effects).
 
 use super::super::headers::HeaderMap;
 use super::super::host::{Access, Effect, HttpState};

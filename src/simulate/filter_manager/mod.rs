@@ -3,7 +3,7 @@
 //! buffering, trailers, local replies that travel back through the encoder side, callouts
 //! and queue events delivered between callbacks, then the access-log tail.
 //!
-//! Rooms: [`input`] (what it is given), [`state`] (frames and stream state), `drive` (the
+//! Rooms: `input` (what it is given), `state` (frames and stream state), `drive` (the
 //! scheduler, sinks and context creation), `data_path` (headers/body/trailers through one
 //! shared callback step), `status` (filter statuses), `local_reply`, `callouts` (HTTP/gRPC),
 //! `timers` (ticks, queue events) and `log_phase` (on_log/on_done/on_delete).
