@@ -1,0 +1,65 @@
+//! What the filter manager is given: the chain, a request, upstream answers and callout mocks.
+//! The scenario parser produces these; keep names and fields stable.
+
+use std::sync::Arc;
+
+/// One filter of the effective chain, as the chain builder hands it over.
+#[derive(Debug, Clone)]
+pub enum SimFilter {
+    /// A built-in filter (`istio_authn`, `rbac`, `istio.stats`, `router`, …): passes through.
+    Builtin {
+        name: String,
+    },
+    Extension(ExtensionFilter),
+}
+
+#[derive(Debug, Clone)]
+pub struct ExtensionFilter {
+    /// SME name and namespace.
+    pub name: String,
+    pub namespace: String,
+    pub module: Arc<Vec<u8>>,
+    /// The configuration text exactly as the proxy delivers it.
+    pub configuration: String,
+    /// `<name>_root` for SMEs.
+    pub root_id: String,
+    /// Envoy `PluginConfig.name` (the SME name).
+    pub plugin_name: String,
+}
+
+impl SimFilter {
+    pub fn label(&self) -> String {
+        match self {
+            SimFilter::Builtin { name } => name.clone(),
+            SimFilter::Extension(e) => format!("{}/{}", e.namespace, e.name),
+        }
+    }
+}
+
+/// An answer for out-of-band HTTP calls.
+#[derive(Debug, Clone, Default)]
+pub struct HttpMock {
+    /// Exact cluster name or a `*` glob.
+    pub cluster: String,
+    pub path: Option<String>,
+    pub response: Response,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Response {
+    pub status: u32,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub trailers: Vec<(String, String)>,
+}
+
+/// A request to send (already defaulted).
+#[derive(Debug, Clone, Default)]
+pub struct RequestInput {
+    pub method: String,
+    pub path: String,
+    pub authority: String,
+    pub headers: Vec<(String, String)>,
+    pub chunks: Vec<Vec<u8>>,
+    pub trailers: Vec<(String, String)>,
+}

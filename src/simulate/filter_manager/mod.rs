@@ -1,0 +1,439 @@
+//! Envoy's HTTP filter manager for one workload: request frames through the chain in order,
+//! response frames in reverse, pause/resume (deferred until the callback returns), body
+//! buffering, trailers, local replies that travel back through the encoder side, callouts
+//! and queue events delivered between callbacks, then the access-log tail.
+//!
+//! Rooms: `input` (what it is given), `state` (frames and stream state), `drive` (the
+//! scheduler, sinks and context creation), `data_path` (headers/body/trailers through one
+//! shared callback step), `status` (filter statuses), `local_reply`, `callouts` (HTTP/gRPC),
+//! `timers` (ticks, queue events) and `log_phase` (on_log/on_done/on_delete).
+
+mod callouts;
+mod data_path;
+mod drive;
+pub mod input;
+mod local_reply;
+mod log_phase;
+pub(crate) mod state;
+mod status;
+mod timers;
+
+pub use input::{ExtensionFilter, HttpMock, RequestInput, Response, SimFilter};
+
+use super::headers::HeaderMap;
+use super::host::profile::Profile;
+use super::host::shared::Shared;
+use super::host::{Access, Effect, HttpState, PluginInfo, WorkloadInfo};
+use super::trace::{RequestReport, StartupProblem, TraceEvent};
+use super::vm::{self, Compiled, Limits, Vm};
+use callouts::ClusterPatterns;
+use state::{ClientProgress, DirState, Frame, Lanes, Run, Upstream};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, VecDeque};
+use std::rc::Rc;
+use std::sync::Arc;
+use wasmi::{TypedFunc, WasmParams};
+
+/// A wasm filter's VM (or why it has none).
+enum Slot {
+    Ready(Box<Vm>),
+    Broken(String),
+}
+
+struct Stage {
+    label: Arc<str>,
+    /// Index into `vms` for extensions.
+    vm: Option<usize>,
+    builtin_router: bool,
+}
+
+/// The filter chain of one workload with its VMs; state persists across requests.
+pub struct FilterManager {
+    stages: Vec<Stage>,
+    vms: Vec<Slot>,
+    pub shared: Rc<RefCell<Shared>>,
+    profile: Profile,
+    pub startup: Vec<TraceEvent>,
+    pub startup_problems: Vec<StartupProblem>,
+    next_conn: u64,
+    request_seq: u64,
+    /// Trace length of the previous request: the next trace is allocated at that size once
+    /// instead of growing (each growth of a large `Vec` is a costly allocation).
+    trace_hint: usize,
+    /// The frame queues of the previous request, emptied: reused so their buffers are not
+    /// allocated again for every request.
+    spare_queues: Vec<VecDeque<Frame>>,
+    /// Callout cluster patterns, compiled once per distinct pattern.
+    patterns: ClusterPatterns,
+}
+
+/// A module compiled once per distinct byte string.
+type CompileResult = Result<Rc<Compiled>, vm::LoadError>;
+
+const MAX_STEPS_PER_REQUEST: usize = 1_000_000;
+
+impl FilterManager {
+    /// Loads every extension of the chain (one VM each) and starts its plugin.
+    pub fn new(
+        chain: &[SimFilter],
+        workload: WorkloadInfo,
+        profile: Profile,
+        limits: Limits,
+        seed: u64,
+    ) -> FilterManager {
+        let mut fm = FilterManager {
+            stages: Vec::new(),
+            vms: Vec::new(),
+            shared: Rc::new(RefCell::new(Shared::default())),
+            profile,
+            startup: Vec::new(),
+            startup_problems: Vec::new(),
+            next_conn: 1,
+            request_seq: 0,
+            trace_hint: 0,
+            spare_queues: Vec::new(),
+            patterns: ClusterPatterns::default(),
+        };
+        let mut loader = Loader {
+            engine: vm::engine(&limits),
+            limits,
+            seed,
+            workload: Rc::new(workload),
+            compiled: Vec::new(),
+        };
+        for f in chain {
+            match f {
+                SimFilter::Builtin { name } => fm.stages.push(Stage {
+                    label: name.as_str().into(),
+                    vm: None,
+                    builtin_router: name == "router" || name.ends_with(".router"),
+                }),
+                SimFilter::Extension(e) => fm.add_extension(&mut loader, f.label().into(), e),
+            }
+        }
+        fm
+    }
+
+    /// Loads and starts one extension's VM; a failure leaves a broken slot (fail closed).
+    fn add_extension(&mut self, loader: &mut Loader, label: Arc<str>, e: &ExtensionFilter) {
+        let index = self.vms.len();
+        let slot = match loader.load(e, index, self.profile, &self.shared) {
+            Err(err) => Slot::Broken(err),
+            Ok(vm) => self.start(label.clone(), vm),
+        };
+        if let Slot::Broken(m) = &slot {
+            if !self.startup_problems.iter().any(|p| *p.filter == *label) {
+                self.startup_problems.push(StartupProblem {
+                    filter: label.to_string(),
+                    message: m.clone(),
+                    logs: Vec::new(),
+                });
+            }
+        }
+        self.vms.push(slot);
+        self.stages.push(Stage {
+            label,
+            vm: Some(index),
+            builtin_router: false,
+        });
+    }
+
+    /// Starts a loaded VM's plugin, recording the start in the startup trace.
+    fn start(&mut self, label: Arc<str>, mut vm: Vm) -> Slot {
+        let r = vm.start_plugin();
+        let logs = vm.take_logs();
+        self.startup.push(TraceEvent {
+            filter: label.clone(),
+            callback: "start (on_context_create, on_vm_start, on_configure)".into(),
+            result: match &r {
+                Ok(()) => "ok".into(),
+                Err(e) => e.to_string().into(),
+            },
+            logs: logs.clone(),
+            ..Default::default()
+        });
+        match r {
+            Ok(()) => Slot::Ready(Box::new(vm)),
+            Err(e) => {
+                self.startup_problems.push(StartupProblem {
+                    filter: label.to_string(),
+                    message: e.to_string(),
+                    logs,
+                });
+                Slot::Broken(e.to_string())
+            }
+        }
+    }
+
+    pub fn chain_labels(&self) -> Vec<String> {
+        self.stages.iter().map(|s| s.label.to_string()).collect()
+    }
+
+    fn vm(&mut self, i: usize) -> Option<&mut Vm> {
+        match self.vms.get_mut(i) {
+            Some(Slot::Ready(vm)) => Some(vm),
+            _ => None,
+        }
+    }
+
+    fn label_of_vm(&self, vm: usize) -> Arc<str> {
+        self.stages
+            .iter()
+            .find(|s| s.vm == Some(vm))
+            .map(|s| s.label.clone())
+            .unwrap_or_else(|| "".into())
+    }
+
+    /// The first stage running VM `vmi`.
+    fn stage_of_vm(&self, vmi: usize) -> Option<usize> {
+        self.stages.iter().position(|s| s.vm == Some(vmi))
+    }
+
+    /// Metric values summed by name over the workload's VMs (Envoy's `wasmcustom` stats).
+    pub fn metrics(&self) -> BTreeMap<String, i64> {
+        let mut out = BTreeMap::new();
+        for s in &self.vms {
+            if let Slot::Ready(vm) = s {
+                for m in &vm.store.data().metrics {
+                    *out.entry(m.name.clone()).or_insert(0) += m.value;
+                }
+            }
+        }
+        out
+    }
+
+    pub fn shared_data(&self) -> BTreeMap<String, String> {
+        self.shared
+            .borrow()
+            .data
+            .iter()
+            .map(|((_, k), (v, _))| (k.clone(), String::from_utf8_lossy(v).into_owned()))
+            .collect()
+    }
+
+    /// Sends one request through the chain and returns what happened.
+    pub fn run_request(
+        &mut self,
+        name: &str,
+        input: &RequestInput,
+        upstream: Option<&Response>,
+        mocks: &[HttpMock],
+    ) -> RequestReport {
+        self.request_seq += 1;
+        let conn = self.next_conn;
+        self.next_conn += 1;
+        let mut run = Run {
+            mocks,
+            st: Rc::new(RefCell::new(self.request_state(input, conn))),
+            lanes: self.lanes(),
+            downstream: downstream_frames(input),
+            upstream_resp: upstream.cloned().unwrap_or(Response {
+                status: 200,
+                ..Default::default()
+            }),
+            upstream: None,
+            upstream_state: Upstream::Pending,
+            client: None,
+            client_progress: ClientProgress::Waiting,
+            reset: None,
+            pending_calls: VecDeque::new(),
+            pending_grpc: VecDeque::new(),
+            waited_ns: 0,
+            waited_ticks: 0,
+            report: RequestReport {
+                name: name.to_string(),
+                trace: Vec::with_capacity(self.trace_hint),
+                ..Default::default()
+            },
+        };
+        self.drive(&mut run);
+        self.tail(&mut run);
+        self.finish(run)
+    }
+
+    /// The stream's host state: request headers as Envoy completes them, connection facts.
+    fn request_state(&self, input: &RequestInput, conn: u64) -> HttpState {
+        let mut req_headers = HeaderMap::new();
+        req_headers.add(":authority", &input.authority);
+        req_headers.add(":path", &input.path);
+        req_headers.add(":method", &input.method);
+        req_headers.add(":scheme", "http");
+        for (k, v) in &input.headers {
+            req_headers.add(k, v);
+        }
+        if req_headers.get("x-request-id").is_none() {
+            req_headers.add(
+                "x-request-id",
+                &format!("00000000-0000-4000-8000-{:012}", self.request_seq),
+            );
+        }
+        let body_len: usize = input.chunks.iter().map(Vec::len).sum();
+        if body_len > 0 && input.chunks.len() == 1 && req_headers.get("content-length").is_none() {
+            req_headers.add("content-length", &body_len.to_string());
+        }
+        HttpState {
+            req_headers,
+            req_trailers: HeaderMap::from_pairs(
+                input.trailers.iter().map(|(a, b)| (a.as_str(), b.as_str())),
+            ),
+            start_ns: self.shared.borrow().clock.realtime_ns,
+            connection_id: conn,
+            source_address: "10.0.0.1".into(),
+            source_port: 40000 + (conn % 20000) as u16,
+            request_size: body_len as u64,
+            ..Default::default()
+        }
+    }
+
+    /// Fresh per-stage lanes, with the previous request's queues.
+    fn lanes(&mut self) -> Lanes {
+        let n = self.stages.len();
+        Lanes {
+            ctx: vec![None; n],
+            dec: vec![DirState::default(); n],
+            enc: vec![DirState::default(); n],
+            dq: self.queues(n),
+            eq: self.queues(n),
+            enc_order: (0..n)
+                .rev()
+                .filter(|&i| !self.stages[i].builtin_router)
+                .collect(),
+        }
+    }
+
+    /// `n` empty frame queues, from the previous request's when there are.
+    fn queues(&mut self, n: usize) -> Vec<VecDeque<Frame>> {
+        let mut v = Vec::with_capacity(n);
+        v.extend((0..n).map(|_| self.spare_queues.pop().unwrap_or_default()));
+        v
+    }
+
+    /// The report of a finished run; its queues are kept for the next request.
+    fn finish(&mut self, run: Run<'_>) -> RequestReport {
+        let client_done = run.client_done();
+        for mut q in run.lanes.dq.into_iter().chain(run.lanes.eq) {
+            q.clear();
+            self.spare_queues.push(q);
+        }
+        let mut report = run.report;
+        self.trace_hint = report.trace.len();
+        report.upstream_request = run.upstream;
+        if run.reset.is_none() && client_done {
+            report.response = run.client;
+        } else if run.reset.is_none() {
+            report.stalled = true;
+        }
+        report.reset = run.reset;
+        report.metrics_after = self.metrics();
+        report
+    }
+
+    fn set_access(&mut self, vmi: usize, ctx: u32, f: impl FnOnce(&mut Access)) {
+        if let Some(vm) = self.vm(vmi) {
+            if let Some(c) = vm.store.data_mut().contexts.get_mut(&ctx) {
+                f(&mut c.access);
+            }
+        }
+    }
+}
+
+/// The client's frames: headers, non-empty body chunks, trailers.
+fn downstream_frames(input: &RequestInput) -> VecDeque<Frame> {
+    let mut downstream = VecDeque::new();
+    let body_len: usize = input.chunks.iter().map(Vec::len).sum();
+    let has_body = !input.chunks.is_empty() && body_len > 0;
+    let has_trailers = !input.trailers.is_empty();
+    downstream.push_back(Frame::Headers {
+        eos: !has_body && !has_trailers,
+    });
+    if has_body {
+        let chunks: Vec<&Vec<u8>> = input.chunks.iter().filter(|c| !c.is_empty()).collect();
+        for (i, c) in chunks.iter().enumerate() {
+            downstream.push_back(Frame::Data {
+                bytes: (*c).clone(),
+                eos: i + 1 == chunks.len() && !has_trailers,
+            });
+        }
+    }
+    if has_trailers {
+        downstream.push_back(Frame::Trailers);
+    }
+    downstream
+}
+
+/// What loading the chain's VMs shares: the engine, and modules compiled once per byte string.
+struct Loader {
+    engine: wasmi::Engine,
+    limits: Limits,
+    seed: u64,
+    workload: Rc<WorkloadInfo>,
+    compiled: Vec<(Arc<Vec<u8>>, CompileResult)>,
+}
+
+impl Loader {
+    fn compile(&mut self, module: &Arc<Vec<u8>>) -> CompileResult {
+        let found = self
+            .compiled
+            .iter()
+            .find(|(b, _)| Arc::ptr_eq(b, module) || **b == **module);
+        if let Some((_, c)) = found {
+            return c.clone();
+        }
+        let c = vm::compile(&self.engine, module, &self.limits).map(Rc::new);
+        self.compiled.push((module.clone(), c.clone()));
+        c
+    }
+
+    fn load(
+        &mut self,
+        e: &ExtensionFilter,
+        index: usize,
+        profile: Profile,
+        shared: &Rc<RefCell<Shared>>,
+    ) -> Result<Vm, String> {
+        let c = self.compile(&e.module).map_err(|err| err.to_string())?;
+        let plugin = Rc::new(PluginInfo {
+            name: e.plugin_name.clone(),
+            root_id: e.root_id.clone(),
+            vm_id: String::new(),
+            configuration: e.configuration.clone().into_bytes(),
+            vm_configuration: Vec::new(),
+        });
+        Vm::load(
+            &self.engine,
+            &c,
+            plugin,
+            self.workload.clone(),
+            profile,
+            shared.clone(),
+            index,
+            self.limits,
+            self.seed ^ index as u64,
+        )
+        .map_err(|err| err.to_string())
+    }
+}
+
+/// Runs a root-context callback outside the filter chain (tick, queue ready, callout
+/// response, gRPC close): records its result, failure and logs in `ev` and returns the
+/// actions it asked for.
+fn run_async<P: WasmParams>(
+    vm: &mut Vm,
+    ev: &mut TraceEvent,
+    f: Option<TypedFunc<P, ()>>,
+    params: P,
+    root: u32,
+    name: &str,
+) -> Vec<Effect> {
+    if let Some(f) = f {
+        match vm.invoke(f, params, root, name) {
+            Ok(()) => ev.result = "done".into(),
+            Err(fl) => {
+                ev.result = "trap".into();
+                ev.failure = Some(Box::new(fl));
+            }
+        }
+    }
+    ev.logs = vm.take_logs();
+    std::mem::take(&mut vm.store.data_mut().effects)
+}

@@ -1,0 +1,169 @@
+//! Timers and queues: ticks fired as simulated time passes (between requests, or while a
+//! paused request waits for a timer to resume it) and `proxy_on_queue_ready` events.
+
+use super::super::host::Effect;
+use super::super::trace::TraceEvent;
+use super::callouts::answer;
+use super::state::Run;
+use super::{run_async, FilterManager, HttpMock};
+use std::borrow::Cow;
+
+const MAX_TICKS_PER_ADVANCE: usize = 10_000;
+/// How long a paused request may wait for a root's timer to resume it: Envoy's default
+/// `stream_idle_timeout` (5 minutes). Past it the request is reported as stalled.
+const MAX_WAIT_NS: u64 = 300_000_000_000;
+/// Ticks fired while one request waits (a 1 ms timer would otherwise run 300 000 times).
+const MAX_TICKS_PER_WAIT: usize = 1_000;
+/// Queue events delivered at most in one drain between requests.
+const MAX_QUEUE_EVENTS: usize = 100_000;
+
+impl FilterManager {
+    /// Moves the simulated clock forward, firing due ticks (and the queue events and
+    /// callouts they cause) in time order.
+    pub fn advance(&mut self, ns: u64, mocks: &[HttpMock], trace: &mut Vec<TraceEvent>) {
+        let target = self.shared.borrow().clock.monotonic_ns.saturating_add(ns);
+        let mut fired = 0;
+        loop {
+            let due = self.shared.borrow().clock.next_due(target);
+            let Some(((vmi, root), at)) = due else { break };
+            fired += 1;
+            if fired > MAX_TICKS_PER_ADVANCE {
+                trace.push(TraceEvent {
+                    filter: self.label_of_vm(vmi),
+                    callback: "proxy_on_tick".into(),
+                    result: format!("stopped after {MAX_TICKS_PER_ADVANCE} ticks (tick period too short for this advance)").into(),
+                    ..Default::default()
+                });
+                break;
+            }
+            let (ev, effects) = self.tick(vmi, root, at, "proxy_on_tick".into());
+            let calls: Vec<_> = effects
+                .into_iter()
+                .filter_map(|e| match e {
+                    Effect::HttpCall(c) => Some(c),
+                    _ => None,
+                })
+                .collect();
+            let mut ev = ev;
+            ev.calls = calls.clone();
+            trace.push(ev);
+            for c in calls {
+                let resp = answer(&mut self.patterns, mocks, &c);
+                self.deliver_call(vmi, &c, &resp, trace);
+            }
+            self.drain_queue_events(trace);
+        }
+        self.shared.borrow_mut().clock.set_monotonic(target);
+    }
+
+    /// Sets the clock to `at`, re-arms the root's timer and runs its `proxy_on_tick`.
+    fn tick(
+        &mut self,
+        vmi: usize,
+        root: u32,
+        at: u64,
+        callback: Cow<'static, str>,
+    ) -> (TraceEvent, Vec<Effect>) {
+        {
+            let mut sh = self.shared.borrow_mut();
+            sh.clock.set_monotonic(at);
+            if let Some(t) = sh.clock.ticks.get_mut(&(vmi, root)) {
+                t.1 = at.saturating_add(t.0.max(1));
+            }
+        }
+        let mut ev = TraceEvent {
+            filter: self.label_of_vm(vmi),
+            callback,
+            ..Default::default()
+        };
+        let effects = match self.vm(vmi) {
+            Some(vm) => {
+                let f = vm.ex.on_tick;
+                run_async(vm, &mut ev, f, root as i32, root, "proxy_on_tick")
+            }
+            None => Vec::new(),
+        };
+        (ev, effects)
+    }
+
+    fn drain_queue_events(&mut self, trace: &mut Vec<TraceEvent>) {
+        for _ in 0..MAX_QUEUE_EVENTS {
+            let ev = self.shared.borrow_mut().ready.pop_front();
+            let Some((vmi, root, token)) = ev else { return };
+            if let Some((t, _)) = self.queue_ready(vmi, root, token) {
+                trace.push(t);
+            }
+        }
+    }
+
+    /// Runs `proxy_on_queue_ready` on VM `vmi`'s root (None when the VM is gone).
+    fn queue_ready(
+        &mut self,
+        vmi: usize,
+        root: u32,
+        token: u32,
+    ) -> Option<(TraceEvent, Vec<Effect>)> {
+        let label = self.label_of_vm(vmi);
+        let vm = self.vm(vmi)?;
+        let mut t = TraceEvent {
+            filter: label,
+            callback: format!("proxy_on_queue_ready(token {token})").into(),
+            ..Default::default()
+        };
+        let f = vm.ex.on_queue_ready;
+        let params = (root as i32, token as i32);
+        let effects = run_async(vm, &mut t, f, params, root, "proxy_on_queue_ready");
+        Some((t, effects))
+    }
+
+    /// A queue event during a request: its actions apply to the request.
+    pub(super) fn deliver_queue_ready(
+        &mut self,
+        run: &mut Run<'_>,
+        vmi: usize,
+        root: u32,
+        token: u32,
+    ) {
+        if let Some((t, effects)) = self.queue_ready(vmi, root, token) {
+            let idx = run.report.trace.len();
+            run.report.trace.push(t);
+            self.apply_effects(run, vmi, effects, idx);
+        }
+    }
+
+    /// A paused request with nothing else to run waits in real Envoy until a root's timer
+    /// resumes it (e.g. a plugin that postpones requests and continues them in `on_tick`):
+    /// let simulated time pass to the next due tick, within Envoy's stream idle timeout.
+    pub(super) fn tick_while_waiting(&mut self, run: &mut Run<'_>) -> bool {
+        if run.finished() || run.waited_ticks >= MAX_TICKS_PER_WAIT {
+            return false;
+        }
+        let (now, due) = {
+            let sh = self.shared.borrow();
+            let now = sh.clock.monotonic_ns;
+            let until = now.saturating_add(MAX_WAIT_NS - run.waited_ns);
+            (now, sh.clock.next_due(until))
+        };
+        let Some(((vmi, root), at)) = due else {
+            return false;
+        };
+        run.waited_ticks += 1;
+        run.waited_ns += at.saturating_sub(now);
+        let waited_ms = run.waited_ns / 1_000_000;
+        let callback = format!("proxy_on_tick (request waiting, +{waited_ms} ms)").into();
+        let (ev, effects) = self.tick(vmi, root, at, callback);
+        let failed = ev.failure.is_some();
+        let idx = run.report.trace.len();
+        run.report.trace.push(ev);
+        self.apply_effects(run, vmi, effects, idx);
+        if failed && !run.client_done() {
+            // The VM is gone: the request it holds fails like any other trap.
+            if let Some(i) = self.stage_of_vm(vmi) {
+                if run.lanes.ctx[i].is_some() {
+                    self.fail_stream(run);
+                }
+            }
+        }
+        true
+    }
+}
