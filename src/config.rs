@@ -161,7 +161,7 @@ const DIALECT: Dialect = Dialect {
     string_keys: true,
     scalars_as_text: false,
     null_is_empty: true,
-    keys_first: false,
+    struct_order: false,
 };
 
 /// The file as written. Field order is the order `unknown key` lists them in.

@@ -139,8 +139,10 @@ pub(crate) struct Dialect {
     pub scalars_as_text: bool,
     /// `key:` with no value reads as an empty list or mapping.
     pub null_is_empty: bool,
-    /// A mapping's unknown keys are reported before any of its values is read.
-    pub keys_first: bool,
+    /// A struct's unknown keys are reported before any of its values is read, and its values
+    /// are read in the order the struct declares them (not as written), so that of several
+    /// problems the same one is reported first whatever the order of the keys.
+    pub struct_order: bool,
 }
 
 /// What went wrong, before a file kind words it.
@@ -331,14 +333,13 @@ impl<'a> De<'a> {
         }
     }
 
-    /// With `keys_first`: the first key of the mapping that is not a field.
-    fn check_keys(&self, fields: &'static [&'static str]) -> Result<(), DeError> {
-        let Value::Map(entries) = &self.node.value else {
-            return Ok(());
-        };
-        if !self.dialect.keys_first {
-            return Ok(());
-        }
+    /// With `struct_order`: the first key of the mapping that is not a field, else the
+    /// entries in field order.
+    fn in_field_order(
+        &self,
+        entries: &'a [(Node, Node)],
+        fields: &'static [&'static str],
+    ) -> Result<Vec<&'a (Node, Node)>, DeError> {
         for (k, _) in entries {
             let key = key_seg(k);
             if !fields.contains(&key.as_str()) {
@@ -352,7 +353,9 @@ impl<'a> De<'a> {
                 .within(key));
             }
         }
-        Ok(())
+        let mut sorted: Vec<_> = entries.iter().collect();
+        sorted.sort_by_key(|(k, _)| fields.iter().position(|f| *f == key_seg(k)));
+        Ok(sorted)
     }
 }
 
@@ -425,8 +428,18 @@ impl<'de, 'a> de::Deserializer<'de> for De<'a> {
         fields: &'static [&'static str],
         v: V,
     ) -> Result<V::Value, DeError> {
-        self.check_keys(fields)?;
-        self.deserialize_map(v)
+        match &self.node.value {
+            Value::Map(entries) if self.dialect.struct_order => {
+                let sorted = self.in_field_order(entries, fields)?;
+                let map = Map {
+                    entries: sorted.into_iter(),
+                    current: None,
+                    dialect: self.dialect,
+                };
+                v.visit_map(map).map_err(|e| e.at(self.node.span))
+            }
+            _ => self.deserialize_map(v),
+        }
     }
 
     /// Only an absent key is `None` (serde's derive handles that); a present value is `Some`.
@@ -523,7 +536,7 @@ impl<'de, 'a> de::SeqAccess<'de> for Seq<'a> {
 }
 
 struct Map<'a> {
-    entries: std::slice::Iter<'a, (Node, Node)>,
+    entries: std::vec::IntoIter<&'a (Node, Node)>,
     current: Option<&'a (Node, Node)>,
     dialect: Dialect,
 }
@@ -531,7 +544,7 @@ struct Map<'a> {
 impl<'a> Map<'a> {
     fn new(entries: &'a [(Node, Node)], dialect: Dialect) -> Self {
         Map {
-            entries: entries.iter(),
+            entries: entries.iter().collect::<Vec<_>>().into_iter(),
             current: None,
             dialect,
         }
@@ -627,7 +640,7 @@ mod tests {
         string_keys: true,
         scalars_as_text: false,
         null_is_empty: true,
-        keys_first: false,
+        struct_order: false,
     };
 
     fn run(text: &str) -> Result<T, InputError> {

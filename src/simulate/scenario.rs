@@ -2,11 +2,13 @@
 //! expectations. Parsed with the span-carrying YAML tree so errors point at the file.
 
 use super::filter_manager::{HttpMock, RequestInput, Response};
-use crate::diag::Location;
-use crate::load::yaml::{self, Node, Value};
+pub use crate::load::typed::InputError;
+use crate::load::typed::{self, Dialect, Expected, Pairs, PairsVisitor, Problem};
+use crate::load::yaml;
 use crate::source::SourceFile;
+use serde::de::{self, Error as _, Visitor};
+use serde::{Deserialize, Deserializer};
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 #[derive(Debug, Clone, Default)]
 pub struct Scenario {
@@ -64,135 +66,8 @@ pub struct Expect {
     pub metrics: Vec<(String, i64)>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct ScenarioError {
-    pub message: String,
-    pub location: Location,
-}
-
-struct Ctx {
-    src: Arc<SourceFile>,
-}
-
-impl Ctx {
-    fn err(&self, node: &Node, msg: impl Into<String>) -> ScenarioError {
-        ScenarioError {
-            message: msg.into(),
-            location: self.src.location(node.span.start, node.span.end),
-        }
-    }
-
-    fn map<'a>(&self, n: &'a Node, what: &str) -> Result<&'a [(Node, Node)], ScenarioError> {
-        n.as_map()
-            .ok_or_else(|| self.err(n, format!("{what} must be a mapping")))
-    }
-
-    fn keys(&self, n: &Node, what: &str, allowed: &[&str]) -> Result<(), ScenarioError> {
-        for (k, _) in self.map(n, what)? {
-            let key = k.key_text().unwrap_or_default();
-            if !allowed.contains(&key.as_str()) {
-                return Err(self.err(
-                    k,
-                    format!(
-                        "unknown key {key:?} in {what} (expected one of: {})",
-                        allowed.join(", ")
-                    ),
-                ));
-            }
-        }
-        Ok(())
-    }
-
-    fn string(&self, n: &Node, what: &str) -> Result<String, ScenarioError> {
-        match &n.value {
-            Value::Str(s) => Ok(s.clone()),
-            Value::Int(i) => Ok(i.to_string()),
-            Value::Float(f) => Ok(f.to_string()),
-            Value::Bool(b) => Ok(b.to_string()),
-            _ => Err(self.err(n, format!("{what} must be a string"))),
-        }
-    }
-
-    fn int(&self, n: &Node, what: &str) -> Result<i64, ScenarioError> {
-        match &n.value {
-            Value::Int(i) => Ok(*i),
-            Value::Str(s) => s
-                .trim()
-                .parse()
-                .map_err(|_| self.err(n, format!("{what} must be an integer"))),
-            _ => Err(self.err(n, format!("{what} must be an integer"))),
-        }
-    }
-
-    fn headers(&self, n: &Node, what: &str) -> Result<Vec<(String, String)>, ScenarioError> {
-        if matches!(n.value, Value::Null) {
-            return Ok(Vec::new());
-        }
-        self.map(n, what)?
-            .iter()
-            .map(|(k, v)| {
-                Ok((
-                    k.key_text().unwrap_or_default().to_ascii_lowercase(),
-                    self.string(v, &format!("{what} value"))?,
-                ))
-            })
-            .collect()
-    }
-
-    fn header_expect(
-        &self,
-        n: &Node,
-        what: &str,
-    ) -> Result<Vec<(String, Option<String>)>, ScenarioError> {
-        self.map(n, what)?
-            .iter()
-            .map(|(k, v)| {
-                let name = k.key_text().unwrap_or_default().to_ascii_lowercase();
-                Ok((
-                    name,
-                    if matches!(v.value, Value::Null) {
-                        None
-                    } else {
-                        Some(self.string(v, what)?)
-                    },
-                ))
-            })
-            .collect()
-    }
-
-    fn response(&self, n: &Node, what: &str) -> Result<Response, ScenarioError> {
-        self.keys(n, what, &["status", "headers", "body", "trailers"])?;
-        let status = match n.get("status") {
-            Some(s) => {
-                let v = self.int(s, "status")?;
-                if !(100..=999).contains(&v) {
-                    return Err(self.err(s, "status must be between 100 and 999"));
-                }
-                v as u32
-            }
-            None => 200,
-        };
-        Ok(Response {
-            status,
-            headers: n
-                .get("headers")
-                .map(|h| self.headers(h, "headers"))
-                .transpose()?
-                .unwrap_or_default(),
-            body: n
-                .get("body")
-                .map(|b| self.string(b, "body"))
-                .transpose()?
-                .unwrap_or_default()
-                .into_bytes(),
-            trailers: n
-                .get("trailers")
-                .map(|h| self.headers(h, "trailers"))
-                .transpose()?
-                .unwrap_or_default(),
-        })
-    }
-}
+/// An invalid scenario file (the error type of every input file).
+pub type ScenarioError = InputError;
 
 /// Parses `5s`, `250ms`, `1m`, `2h`, `1.5s` or a number of seconds into nanoseconds.
 pub fn parse_duration(s: &str) -> Option<u64> {
@@ -218,227 +93,332 @@ pub fn parse_duration(s: &str) -> Option<u64> {
 /// Parses a scenario file. `name` is used in locations.
 pub fn parse_scenario(name: &str, text: &str) -> Result<Scenario, ScenarioError> {
     let src = SourceFile::new(name, text);
-    let cx = Ctx { src: src.clone() };
-    let parsed = yaml::parse(
-        text,
-        yaml::Limits {
-            max_depth: 64,
-            max_nodes: 200_000,
-        },
-    );
-    if let Some(e) = parsed.error {
-        return Err(ScenarioError {
-            message: format!("invalid YAML: {}", e.message),
-            location: src.location(e.span.start, e.span.end),
-        });
+    let limits = yaml::Limits {
+        max_depth: 64,
+        max_nodes: 200_000,
+    };
+    let Some(doc) = typed::parse_yaml(&src, limits)?.into_iter().next() else {
+        return Err(ScenarioError::file(name, "the scenario file is empty"));
+    };
+    typed::reject_duplicates(&src, &doc)?;
+    let Some(root) = doc.root else {
+        return Err(ScenarioError::file(name, "the scenario file is empty"));
+    };
+    let file: ScenarioFile = typed::from_node(&src, &root, DIALECT, describe)?;
+    file.resolve(|ptr, msg| ScenarioError::at_pointer(&src, &root, ptr, msg))
+}
+
+/// Any scalar reads as text and keys as their text; unknown keys are reported first and
+/// fields read in declared order (as the hand-written reader did).
+const DIALECT: Dialect = Dialect {
+    string_keys: false,
+    scalars_as_text: true,
+    null_is_empty: false,
+    struct_order: true,
+};
+
+/// The file as written. Field order is the order `unknown key` lists them in.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScenarioFile {
+    workload: Option<String>,
+    properties: Option<BTreeMap<String, String>>,
+    requests: Vec<RequestEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RequestEntry {
+    name: Option<String>,
+    advance: Option<Duration>,
+    request: Option<RequestIn>,
+    http_calls: Option<Vec<HttpCallIn>>,
+    upstream: Option<ResponseIn>,
+    expect: Option<ExpectIn>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RequestIn {
+    method: Option<String>,
+    path: Option<String>,
+    authority: Option<String>,
+    #[serde(default)]
+    headers: Headers,
+    body: Option<String>,
+    chunks: Option<Vec<String>>,
+    #[serde(default)]
+    trailers: Headers,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HttpCallIn {
+    cluster: String,
+    path: Option<String>,
+    response: Option<ResponseIn>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResponseIn {
+    status: Option<Status>,
+    #[serde(default)]
+    headers: Headers,
+    body: Option<String>,
+    #[serde(default)]
+    trailers: Headers,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExpectIn {
+    status: Option<i64>,
+    response_headers: Option<Pairs<Lower, HeaderValue>>,
+    response_body: Option<String>,
+    upstream_called: Option<bool>,
+    upstream_request_headers: Option<Pairs<Lower, HeaderValue>>,
+    upstream_request_body: Option<String>,
+    http_calls: Option<i64>,
+    logs: Option<Vec<String>>,
+    metrics: Option<Pairs<String, i64>>,
+}
+
+impl ScenarioFile {
+    /// The scenario; `err` makes an error at a JSON pointer (checks across fields).
+    fn resolve(self, err: impl Fn(&str, &str) -> ScenarioError) -> Result<Scenario, ScenarioError> {
+        let requests = (self.requests.into_iter().enumerate())
+            .map(|(i, r)| r.resolve(i, &err))
+            .collect::<Result<_, _>>()?;
+        Ok(Scenario {
+            workload: self.workload,
+            properties: self.properties.unwrap_or_default(),
+            requests,
+        })
     }
-    let Some(root) = parsed.docs.into_iter().next().and_then(|d| d.root) else {
-        return Err(ScenarioError {
-            message: "the scenario file is empty".into(),
-            location: Location::file_only(name),
-        });
-    };
-    cx.keys(
-        &root,
-        "the scenario",
-        &["workload", "properties", "requests"],
-    )?;
-    let mut sc = Scenario {
-        workload: root
-            .get("workload")
-            .map(|w| cx.string(w, "workload"))
-            .transpose()?,
-        ..Default::default()
-    };
-    if let Some(p) = root.get("properties") {
-        for (k, v) in cx.map(p, "properties")? {
-            sc.properties.insert(
-                k.key_text().unwrap_or_default(),
-                cx.string(v, "property value")?,
-            );
-        }
-    }
-    let Some(reqs) = root.get("requests") else {
-        return Err(cx.err(&root, "the scenario needs a `requests` list"));
-    };
-    let items = reqs
-        .as_seq()
-        .ok_or_else(|| cx.err(reqs, "requests must be a list"))?;
-    for (i, r) in items.iter().enumerate() {
-        cx.keys(
-            r,
-            "a request entry",
-            &[
-                "name",
-                "advance",
-                "request",
-                "http_calls",
-                "upstream",
-                "expect",
-            ],
-        )?;
+}
+
+impl RequestEntry {
+    fn resolve(
+        self,
+        index: usize,
+        err: impl Fn(&str, &str) -> ScenarioError,
+    ) -> Result<RequestSpec, ScenarioError> {
         let mut spec = RequestSpec {
-            name: r
-                .get("name")
-                .map(|n| cx.string(n, "name"))
-                .transpose()?
-                .unwrap_or_else(|| format!("request {}", i + 1)),
+            name: self
+                .name
+                .unwrap_or_else(|| format!("request {}", index + 1)),
+            advance_ns: self.advance.map_or(0, |d| d.0),
+            http_calls: (self.http_calls.unwrap_or_default().into_iter())
+                .map(HttpCallIn::resolve)
+                .collect(),
+            upstream: self.upstream.map(ResponseIn::resolve),
+            expect: self.expect.map(ExpectIn::resolve).unwrap_or_default(),
             ..Default::default()
         };
-        if let Some(a) = r.get("advance") {
-            let t = cx.string(a, "advance")?;
-            spec.advance_ns = parse_duration(&t).ok_or_else(|| {
-                cx.err(
-                    a,
-                    format!("cannot read duration {t:?} (use e.g. 5s, 250ms, 1m)"),
-                )
-            })?;
-        }
-        if let Some(q) = r.get("request") {
-            cx.keys(
-                q,
-                "request",
-                &[
-                    "method",
-                    "path",
-                    "authority",
-                    "headers",
-                    "body",
-                    "chunks",
-                    "trailers",
-                ],
-            )?;
-            spec.method = q
-                .get("method")
-                .map(|v| cx.string(v, "method"))
-                .transpose()?;
-            spec.path = q.get("path").map(|v| cx.string(v, "path")).transpose()?;
-            spec.authority = q
-                .get("authority")
-                .map(|v| cx.string(v, "authority"))
-                .transpose()?;
-            spec.headers = q
-                .get("headers")
-                .map(|h| cx.headers(h, "headers"))
-                .transpose()?
-                .unwrap_or_default();
-            spec.trailers = q
-                .get("trailers")
-                .map(|h| cx.headers(h, "trailers"))
-                .transpose()?
-                .unwrap_or_default();
-            match (q.get("body"), q.get("chunks")) {
-                (Some(b), Some(_)) => return Err(cx.err(b, "give either body or chunks, not both")),
-                (Some(b), None) => spec.chunks = vec![cx.string(b, "body")?.into_bytes()],
-                (None, Some(c)) => {
-                    let seq = c
-                        .as_seq()
-                        .ok_or_else(|| cx.err(c, "chunks must be a list of strings"))?;
-                    spec.chunks = seq
-                        .iter()
-                        .map(|x| cx.string(x, "chunk").map(String::into_bytes))
-                        .collect::<Result<_, _>>()?;
+        if let Some(q) = self.request {
+            spec.chunks = match (q.body, q.chunks) {
+                (Some(_), Some(_)) => {
+                    let ptr = format!("/requests/{index}/request/body");
+                    return Err(err(&ptr, "give either body or chunks, not both"));
                 }
-                (None, None) => {}
-            }
-        }
-        if let Some(calls) = r.get("http_calls") {
-            let seq = calls
-                .as_seq()
-                .ok_or_else(|| cx.err(calls, "http_calls must be a list"))?;
-            for c in seq {
-                cx.keys(c, "an http_calls entry", &["cluster", "path", "response"])?;
-                let cluster = c
-                    .get("cluster")
-                    .ok_or_else(|| cx.err(c, "an http_calls entry needs `cluster`"))?;
-                spec.http_calls.push(HttpMock {
-                    cluster: cx.string(cluster, "cluster")?,
-                    path: c.get("path").map(|p| cx.string(p, "path")).transpose()?,
-                    response: c
-                        .get("response")
-                        .map(|x| cx.response(x, "response"))
-                        .transpose()?
-                        .unwrap_or(Response {
-                            status: 200,
-                            ..Default::default()
-                        }),
-                });
-            }
-        }
-        spec.upstream = r
-            .get("upstream")
-            .map(|u| cx.response(u, "upstream"))
-            .transpose()?;
-        if let Some(e) = r.get("expect") {
-            cx.keys(
-                e,
-                "expect",
-                &[
-                    "status",
-                    "response_headers",
-                    "response_body",
-                    "upstream_called",
-                    "upstream_request_headers",
-                    "upstream_request_body",
-                    "http_calls",
-                    "logs",
-                    "metrics",
-                ],
-            )?;
-            let x = &mut spec.expect;
-            x.status = e
-                .get("status")
-                .map(|s| cx.int(s, "status").map(|v| v as u32))
-                .transpose()?;
-            x.response_headers = e
-                .get("response_headers")
-                .map(|h| cx.header_expect(h, "response_headers"))
-                .transpose()?
-                .unwrap_or_default();
-            x.response_body = e
-                .get("response_body")
-                .map(|b| cx.string(b, "response_body"))
-                .transpose()?;
-            x.upstream_called = match e.get("upstream_called") {
-                Some(Node {
-                    value: Value::Bool(b),
-                    ..
-                }) => Some(*b),
-                Some(n) => return Err(cx.err(n, "upstream_called must be true or false")),
-                None => None,
+                (Some(b), None) => vec![b.into_bytes()],
+                (None, Some(c)) => c.into_iter().map(String::into_bytes).collect(),
+                (None, None) => Vec::new(),
             };
-            x.upstream_request_headers = e
-                .get("upstream_request_headers")
-                .map(|h| cx.header_expect(h, "upstream_request_headers"))
-                .transpose()?
-                .unwrap_or_default();
-            x.upstream_request_body = e
-                .get("upstream_request_body")
-                .map(|b| cx.string(b, "upstream_request_body"))
-                .transpose()?;
-            x.http_calls = e
-                .get("http_calls")
-                .map(|n| cx.int(n, "http_calls").map(|v| v.max(0) as usize))
-                .transpose()?;
-            if let Some(l) = e.get("logs") {
-                let seq = l
-                    .as_seq()
-                    .ok_or_else(|| cx.err(l, "logs must be a list of substrings"))?;
-                x.logs = seq
-                    .iter()
-                    .map(|s| cx.string(s, "log substring"))
-                    .collect::<Result<_, _>>()?;
+            spec.method = q.method;
+            spec.path = q.path;
+            spec.authority = q.authority;
+            spec.headers = q.headers.0;
+            spec.trailers = q.trailers.0;
+        }
+        Ok(spec)
+    }
+}
+
+impl HttpCallIn {
+    fn resolve(self) -> HttpMock {
+        HttpMock {
+            cluster: self.cluster,
+            path: self.path,
+            response: self.response.map_or(
+                Response {
+                    status: 200,
+                    ..Default::default()
+                },
+                ResponseIn::resolve,
+            ),
+        }
+    }
+}
+
+impl ResponseIn {
+    fn resolve(self) -> Response {
+        Response {
+            status: self.status.map_or(200, |s| s.0),
+            headers: self.headers.0,
+            body: self.body.unwrap_or_default().into_bytes(),
+            trailers: self.trailers.0,
+        }
+    }
+}
+
+impl ExpectIn {
+    fn resolve(self) -> Expect {
+        let headers = |h: Option<Pairs<Lower, HeaderValue>>| {
+            (h.unwrap_or_default().0.into_iter())
+                .map(|(k, v)| (k.0, v.0))
+                .collect()
+        };
+        Expect {
+            status: self.status.map(|v| v as u32),
+            response_headers: headers(self.response_headers),
+            response_body: self.response_body,
+            upstream_called: self.upstream_called,
+            upstream_request_headers: headers(self.upstream_request_headers),
+            upstream_request_body: self.upstream_request_body,
+            http_calls: self.http_calls.map(|v| v.max(0) as usize),
+            logs: self.logs.unwrap_or_default(),
+            metrics: self.metrics.unwrap_or_default().0,
+        }
+    }
+}
+
+/// The wording of a problem at `path`.
+fn describe(path: &[&str], problem: &Problem) -> String {
+    match problem {
+        Problem::UnknownKey { key, expected } => format!(
+            "unknown key {key:?} in {} (expected one of: {})",
+            subject(&path[..path.len().saturating_sub(1)]),
+            expected.join(", ")
+        ),
+        Problem::MissingKey("requests") => "the scenario needs a `requests` list".into(),
+        Problem::MissingKey(key) => format!("{} needs `{key}`", subject(path)),
+        Problem::Type(e) => {
+            let expected = match (path.last(), e) {
+                (Some(&"chunks"), Expected::List) => "a list of strings".to_string(),
+                (Some(&"logs"), Expected::List) => "a list of substrings".to_string(),
+                _ => e.to_string(),
+            };
+            format!("{} must be {expected}", subject(path))
+        }
+        Problem::UnknownVariant { variant, expected } => {
+            format!("expected {}, not {variant:?}", typed::or_list(expected))
+        }
+        Problem::NonStringKey => "keys must be strings".into(),
+        Problem::Message(m) => m.clone(),
+    }
+}
+
+/// What the node at `path` is called in messages. Entries of free-form mappings (headers,
+/// properties, metrics) come first: their keys are the user's, not field names.
+fn subject(path: &[&str]) -> String {
+    match path {
+        [] => "the scenario".into(),
+        ["properties", _] => "property value".into(),
+        ["requests", _] => "a request entry".into(),
+        [.., parent @ ("headers" | "trailers"), _] => format!("{parent} value"),
+        [.., parent @ ("response_headers" | "upstream_request_headers"), _] => parent.to_string(),
+        [.., "metrics", _] => "metric value".into(),
+        [.., "http_calls", _] => "an http_calls entry".into(),
+        [.., "chunks", _] => "chunk".into(),
+        [.., "logs", _] => "log substring".into(),
+        [.., last] => last.to_string(),
+    }
+}
+
+/// `advance:` as nanoseconds.
+struct Duration(u64);
+
+impl<'de> Deserialize<'de> for Duration {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let t = String::deserialize(d)?;
+        parse_duration(&t).map(Duration).ok_or_else(|| {
+            D::Error::custom(format!(
+                "cannot read duration {t:?} (use e.g. 5s, 250ms, 1m)"
+            ))
+        })
+    }
+}
+
+/// A response status, 100 to 999.
+struct Status(u32);
+
+impl<'de> Deserialize<'de> for Status {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = i64::deserialize(d)?;
+        match u32::try_from(v) {
+            Ok(s) if (100..=999).contains(&s) => Ok(Status(s)),
+            _ => Err(D::Error::custom("status must be between 100 and 999")),
+        }
+    }
+}
+
+/// A header name, lower-cased.
+struct Lower(String);
+
+impl<'de> Deserialize<'de> for Lower {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Lower(String::deserialize(d)?.to_ascii_lowercase()))
+    }
+}
+
+/// Headers to send; `headers:` with no value is none.
+#[derive(Default)]
+struct Headers(Vec<(String, String)>);
+
+impl<'de> Deserialize<'de> for Headers {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Headers;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a mapping")
             }
-            if let Some(m) = e.get("metrics") {
-                for (k, v) in cx.map(m, "metrics")? {
-                    x.metrics
-                        .push((k.key_text().unwrap_or_default(), cx.int(v, "metric value")?));
-                }
+            fn visit_unit<E: de::Error>(self) -> Result<Headers, E> {
+                Ok(Headers::default())
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<Headers, A::Error> {
+                let pairs: Pairs<Lower, String> =
+                    PairsVisitor(std::marker::PhantomData).visit_map(map)?;
+                Ok(Headers(
+                    pairs.0.into_iter().map(|(k, v)| (k.0, v)).collect(),
+                ))
             }
         }
-        sc.requests.push(spec);
+        d.deserialize_any(V)
     }
-    Ok(sc)
+}
+
+/// An expected header value; null means the header must be absent.
+struct HeaderValue(Option<String>);
+
+impl<'de> Deserialize<'de> for HeaderValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = HeaderValue;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<HeaderValue, E> {
+                Ok(HeaderValue(None))
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<HeaderValue, E> {
+                Ok(HeaderValue(Some(s.to_string())))
+            }
+            fn visit_i64<E: de::Error>(self, i: i64) -> Result<HeaderValue, E> {
+                Ok(HeaderValue(Some(i.to_string())))
+            }
+            fn visit_f64<E: de::Error>(self, f: f64) -> Result<HeaderValue, E> {
+                Ok(HeaderValue(Some(f.to_string())))
+            }
+            fn visit_bool<E: de::Error>(self, b: bool) -> Result<HeaderValue, E> {
+                Ok(HeaderValue(Some(b.to_string())))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 #[cfg(test)]
