@@ -466,7 +466,31 @@ suppress: ['MX101=Deployment shop/*']\nbaseline: base.json\nsimulate: {fuel: 100
         assert!(bad("suppress: ['=x']\n").starts_with("c.yaml:1:12:"));
         assert!(bad("- a\n").starts_with("c.yaml:1:1: the configuration must be a mapping"));
         assert!(bad("a: [\n").starts_with("c.yaml:"));
-        assert!(bad("fail-on: error\nfail-on: info\n").contains("duplicate key `fail-on`"));
+        assert_eq!(
+            bad("fail-on: error\nfail-on: info\n"),
+            "c.yaml:2:1: duplicate key `fail-on`\n  = help: `fail-on` is first set at line 1, column 1; keep one of them"
+        );
+        assert_eq!(
+            bad("rules: {MX101: true}\n"),
+            "c.yaml:1:16: expected off, error, warning or info"
+        );
+        assert_eq!(
+            bad("fail-on: nope\n"),
+            "c.yaml:1:10: expected error, warning, info or none, not \"nope\""
+        );
+        assert_eq!(
+            bad("images: {a: b}\n"),
+            "c.yaml:1:9: `images` must be a list"
+        );
+        assert_eq!(
+            bad("images: [~]\n"),
+            "c.yaml:1:10: an image source must be a string"
+        );
+        assert_eq!(bad("1: x\n"), "c.yaml:1:1: keys must be strings");
+        assert_eq!(
+            bad("simulate: {fuel: '5'}\n"),
+            "c.yaml:1:18: expected an integer from 1 to 18446744073709551615"
+        );
         assert!(bad("a: 1\n---\nb: 2\n").contains("one YAML document"));
     }
 

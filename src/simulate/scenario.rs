@@ -443,4 +443,64 @@ mod tests {
         let e = parse_scenario("s.yaml", "requests:\n  - advance: later\n").unwrap_err();
         assert!(e.message.contains("duration"));
     }
+
+    fn err(text: &str) -> String {
+        parse_scenario("s.yaml", text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn messages_and_positions_are_those_of_the_hand_written_reader() {
+        let cases = [
+            ("~\n", "s.yaml:1:1: the scenario must be a mapping"),
+            ("\n", "s.yaml:1:1: the scenario file is empty"),
+            ("workload: x\n", "s.yaml:1:1: the scenario needs a `requests` list"),
+            ("properties: {a: [1]}\nrequests: []\n", "s.yaml:1:17: property value must be a string"),
+            ("requests: [1]\n", "s.yaml:1:12: a request entry must be a mapping"),
+            ("requests: [{request: {headers: {A: [x]}}}]\n", "s.yaml:1:36: headers value must be a string"),
+            ("requests: [{request: {chunks: a}}]\n", "s.yaml:1:31: chunks must be a list of strings"),
+            ("requests: [{request: {body: a, chunks: [b]}}]\n", "s.yaml:1:29: give either body or chunks, not both"),
+            ("requests: [{http_calls: [{path: x}]}]\n", "s.yaml:1:26: an http_calls entry needs `cluster`"),
+            ("requests: [{upstream: {status: 1000}}]\n", "s.yaml:1:32: status must be between 100 and 999"),
+            ("requests: [{upstream: {bogus: 1}}]\n", "s.yaml:1:24: unknown key \"bogus\" in upstream (expected one of: status, headers, body, trailers)"),
+            ("requests: [{expect: {upstream_called: yes}}]\n", "s.yaml:1:39: upstream_called must be true or false"),
+            ("requests: [{expect: {response_headers: {a: [1]}}}]\n", "s.yaml:1:44: response_headers must be a string"),
+            ("requests: [{expect: {logs: [[a]]}}]\n", "s.yaml:1:29: log substring must be a string"),
+            ("requests: [{expect: {metrics: {chunks: x}}}]\n", "s.yaml:1:40: metric value must be an integer"),
+        ];
+        for (text, want) in cases {
+            assert_eq!(err(text), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn duplicate_keys_are_errors() {
+        let e = parse_scenario("s.yaml", "requests:\n  - name: a\n    name: b\n").unwrap_err();
+        assert_eq!(e.message, "duplicate key `name`");
+        assert_eq!((e.location.line, e.location.column), (3, 5));
+        assert!(e.help.unwrap().contains("line 2, column 5"));
+    }
+
+    #[test]
+    fn reads_a_full_request() {
+        let sc = parse_scenario(
+            "s.yaml",
+            "workload: shop/web\nproperties: {a.b: 1}\nrequests:\n  - advance: 1s\n    request: {path: /x, headers: {X-A: 1}, chunks: [a, b]}\n    http_calls: [{cluster: 'auth*'}]\n    upstream: {status: '404'}\n    expect: {status: 404, response_headers: {X-Gone: ~}, metrics: {m: '2'}}\n",
+        )
+        .unwrap();
+        let r = &sc.requests[0];
+        assert_eq!(sc.properties["a.b"], "1");
+        assert_eq!(
+            (r.name.as_str(), r.advance_ns),
+            ("request 1", 1_000_000_000)
+        );
+        assert_eq!(r.headers, vec![("x-a".to_string(), "1".to_string())]);
+        assert_eq!(r.chunks, vec![b"a".to_vec(), b"b".to_vec()]);
+        assert_eq!(r.http_calls[0].response.status, 200);
+        assert_eq!(r.upstream.as_ref().unwrap().status, 404);
+        assert_eq!(
+            r.expect.response_headers,
+            vec![("x-gone".to_string(), None)]
+        );
+        assert_eq!(r.expect.metrics, vec![("m".to_string(), 2)]);
+    }
 }
