@@ -6,11 +6,14 @@
 //! The format is documented in `docs/configuration.md`.
 
 use crate::diag::{Location, Severity};
-use crate::load::yaml::{self, Limits, Node, Value};
+pub use crate::load::typed::InputError;
+use crate::load::typed::{self, Dialect, Pairs, Problem};
+use crate::load::yaml::Limits;
 use crate::model::MeshVersion;
 use crate::source::SourceFile;
+use serde::de::{self, Error as _, IntoDeserializer, Visitor};
+use serde::{Deserialize, Deserializer};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 /// The file name looked for in the working directory and its ancestors.
 pub const FILE_NAME: &str = ".meshext-lint.yaml";
@@ -64,20 +67,8 @@ pub struct Config {
     pub simulate: SimulateLimits,
 }
 
-/// An invalid configuration: where, and what is wrong. Displays as `file:line:col: message`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    pub location: Location,
-    pub message: String,
-}
-
-impl std::fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.location, self.message)
-    }
-}
-
-impl std::error::Error for ConfigError {}
+/// An invalid configuration file (the error type of every input file).
+pub type ConfigError = InputError;
 
 /// The nearest `.meshext-lint.yaml` in `start` or one of its ancestors.
 pub fn discover(start: &Path) -> Option<PathBuf> {
@@ -115,9 +106,8 @@ pub fn select(explicit: Option<&Path>, disabled: bool) -> Result<Config, ConfigE
 /// Reads and validates a config file.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
     let name = path.to_string_lossy().into_owned();
-    let io_err = |e: std::io::Error| ConfigError {
-        location: Location::file_only(&name),
-        message: format!("cannot read the configuration file: {e}"),
+    let io_err = |e: std::io::Error| {
+        ConfigError::file(&name, format!("cannot read the configuration file: {e}"))
     };
     use std::io::Read;
     let mut bytes = Vec::new();
@@ -127,15 +117,13 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
         .read_to_end(&mut bytes)
         .map_err(io_err)?;
     if bytes.len() as u64 > MAX_CONFIG_BYTES {
-        return Err(ConfigError {
-            location: Location::file_only(&name),
-            message: "configuration file is larger than 1 MiB".into(),
-        });
+        return Err(ConfigError::file(
+            &name,
+            "configuration file is larger than 1 MiB",
+        ));
     }
-    let text = String::from_utf8(bytes).map_err(|e| ConfigError {
-        location: Location::file_only(&name),
-        message: format!("not UTF-8 text: {e}"),
-    })?;
+    let text = String::from_utf8(bytes)
+        .map_err(|e| ConfigError::file(&name, format!("not UTF-8 text: {e}")))?;
     let base = path.parent().unwrap_or(Path::new("."));
     let mut cfg = parse(&name, &text, base)?;
     cfg.path = Some(path.to_path_buf());
@@ -145,213 +133,272 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
 /// Parses config text. `base` is the directory relative paths are resolved against.
 pub fn parse(name: &str, text: &str, base: &Path) -> Result<Config, ConfigError> {
     let src = SourceFile::new(name, text);
-    let p = Parser { src: src.clone() };
-    let parsed = yaml::parse(&src.text, Limits::default());
-    if let Some(e) = parsed.error {
-        return Err(p.err_span(
-            e.span.start,
-            e.span.end,
-            format!("invalid YAML: {}", e.message),
-        ));
+    let docs = typed::parse_yaml(&src, Limits::default())?;
+    if let Some(second) = docs.get(1) {
+        let at = second.span.start;
+        return Err(ConfigError {
+            location: src.location(at, at),
+            message: "expected one YAML document".into(),
+            help: None,
+            pointer: None,
+        });
     }
-    if parsed.docs.len() > 1 {
-        return Err(p.err_span(
-            parsed.docs[1].span.start,
-            parsed.docs[1].span.start,
-            "expected one YAML document",
-        ));
-    }
-    let Some(doc) = parsed.docs.into_iter().next() else {
+    let Some(doc) = docs.into_iter().next() else {
         return Ok(Config::default());
     };
-    if let Some(d) = doc.duplicates.first() {
-        return Err(p.err_span(
-            d.span.start,
-            d.span.end,
-            format!("duplicate key `{}`", d.key),
-        ));
-    }
+    typed::reject_duplicates(&src, &doc)?;
     let Some(root) = doc.root else {
         return Ok(Config::default());
     };
-    if matches!(root.value, Value::Null) {
-        return Ok(Config::default());
+    let file: ConfigFile = typed::from_node(&src, &root, DIALECT, describe)?;
+    Ok(file.resolve(base, |ptr| {
+        ConfigError::at_pointer(&src, &root, ptr, "").location
+    }))
+}
+
+/// Keys must be strings and values exactly typed; `key:` with no value is an empty list.
+const DIALECT: Dialect = Dialect {
+    string_keys: true,
+    scalars_as_text: false,
+    null_is_empty: true,
+    struct_order: false,
+};
+
+/// The file as written. Field order is the order `unknown key` lists them in.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct ConfigFile {
+    #[serde(default, deserialize_with = "mesh_version")]
+    mesh_version: Option<MeshVersion>,
+    context: Option<String>,
+    #[serde(default)]
+    images: Vec<String>,
+    #[serde(default)]
+    ignore: Vec<GlobPattern>,
+    #[serde(default)]
+    rules: Pairs<KnownRule, RuleSettingIn>,
+    fail_on: Option<FailOn>,
+    output_threshold: Option<SeverityName>,
+    #[serde(default)]
+    suppress: Vec<SuppressionSpec>,
+    baseline: Option<String>,
+    #[serde(default)]
+    simulate: SimulateIn,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct SimulateIn {
+    fuel: Option<Bounded<1, { u64::MAX }>>,
+    memory_mib: Option<Bounded<1, 4096>>,
+}
+
+impl ConfigFile {
+    /// The configuration, paths resolved against `base`; `location` maps a JSON pointer to
+    /// where it is written.
+    fn resolve(self, base: &Path, location: impl Fn(&str) -> Location) -> Config {
+        Config {
+            path: None,
+            mesh_version: self.mesh_version,
+            context: self.context.map(|c| base.join(c)),
+            images: self.images.iter().map(|i| base.join(i)).collect(),
+            ignore: self.ignore.into_iter().map(|g| g.0).collect(),
+            rules: (self.rules.0.into_iter())
+                .map(|(id, s)| (id.0, s.0))
+                .collect(),
+            fail_on: self.fail_on.map(FailOn::severity),
+            output_threshold: self.output_threshold.map(Severity::from),
+            suppress: (self.suppress.into_iter().enumerate())
+                .map(|(i, s)| SuppressEntry {
+                    spec: s.0,
+                    location: Some(location(&format!("/suppress/{i}"))),
+                })
+                .collect(),
+            baseline: self.baseline.map(|b| base.join(b)),
+            simulate: SimulateLimits {
+                fuel: self.simulate.fuel.map(|b| b.0),
+                memory_mib: self.simulate.memory_mib.map(|b| b.0 as u32),
+            },
+        }
     }
-    let mut cfg = Config::default();
-    for (k, v) in p.map(&root, "the configuration")? {
-        let key = p.key(k)?;
-        match key.as_str() {
-            "mesh-version" => {
-                let s = p.string(v, &format!("`{key}`"))?;
-                cfg.mesh_version = Some(MeshVersion::parse(s).ok_or_else(|| {
-                    p.err(v, format!("not a mesh version: {s:?} (expected e.g. v2.1)"))
-                })?);
+}
+
+/// The wording of a problem at `path`.
+fn describe(path: &[&str], problem: &Problem) -> String {
+    match (problem, path) {
+        (Problem::UnknownKey { key, expected }, [_]) => {
+            format!(
+                "unknown key `{key}` (expected one of: {})",
+                expected.join(", ")
+            )
+        }
+        (Problem::UnknownKey { key, expected }, [section, ..]) => {
+            format!(
+                "unknown key `{section}.{key}` (expected {})",
+                expected.join(", ")
+            )
+        }
+        (Problem::Type(_), []) => "the configuration must be a mapping".into(),
+        (Problem::Type(e), [key]) => format!("`{key}` must be {e}"),
+        (Problem::Type(_), ["images", _]) => "an image source must be a string".into(),
+        (Problem::Type(_), ["ignore", _]) => "an ignore pattern must be a string".into(),
+        (Problem::Type(_), ["suppress", _]) => "a suppression must be a string".into(),
+        (Problem::Type(e), _) => format!("expected {e}"),
+        (Problem::UnknownVariant { variant, expected }, _) => {
+            format!("expected {}, not {variant:?}", typed::or_list(expected))
+        }
+        (Problem::NonStringKey, _) => "keys must be strings".into(),
+        (Problem::MissingKey(key), _) => format!("`{key}` is required"),
+        (Problem::Message(m), _) => m.clone(),
+        (Problem::UnknownKey { key, .. }, []) => format!("unknown key `{key}`"),
+    }
+}
+
+fn mesh_version<'de, D: Deserializer<'de>>(d: D) -> Result<Option<MeshVersion>, D::Error> {
+    let s = String::deserialize(d)?;
+    MeshVersion::parse(&s)
+        .map(Some)
+        .ok_or_else(|| D::Error::custom(format!("not a mesh version: {s:?} (expected e.g. v2.1)")))
+}
+
+/// An ignore pattern, checked to be a valid glob.
+struct GlobPattern(String);
+
+impl<'de> Deserialize<'de> for GlobPattern {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        globset::Glob::new(&s)
+            .map_err(|e| D::Error::custom(format!("invalid glob pattern: {e}")))?;
+        Ok(GlobPattern(s))
+    }
+}
+
+/// A suppression spec, checked to parse.
+struct SuppressionSpec(String);
+
+impl<'de> Deserialize<'de> for SuppressionSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        crate::suppress::Pattern::parse(&s).map_err(D::Error::custom)?;
+        Ok(SuppressionSpec(s))
+    }
+}
+
+/// A rule ID of the catalogue, upper-cased (`mx106` names MX106).
+struct KnownRule(String);
+
+impl<'de> Deserialize<'de> for KnownRule {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let id = String::deserialize(d)?.to_ascii_uppercase();
+        if crate::rules::get(&id).is_none() {
+            return Err(D::Error::custom(format!(
+                "unknown rule {id:?}; `meshext-lint rules` lists them"
+            )));
+        }
+        Ok(KnownRule(id))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum SettingName {
+    Off,
+    Error,
+    Warning,
+    Info,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum FailOn {
+    Error,
+    Warning,
+    Info,
+    None,
+}
+
+impl FailOn {
+    fn severity(self) -> Option<Severity> {
+        match self {
+            FailOn::Error => Some(Severity::Error),
+            FailOn::Warning => Some(Severity::Warning),
+            FailOn::Info => Some(Severity::Info),
+            FailOn::None => None,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum SeverityName {
+    Error,
+    Warning,
+    Info,
+}
+
+impl From<SeverityName> for Severity {
+    fn from(s: SeverityName) -> Severity {
+        match s {
+            SeverityName::Error => Severity::Error,
+            SeverityName::Warning => Severity::Warning,
+            SeverityName::Info => Severity::Info,
+        }
+    }
+}
+
+/// A rule's setting: a [`SettingName`], or `false` for off.
+struct RuleSettingIn(RuleSetting);
+
+impl<'de> Deserialize<'de> for RuleSettingIn {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RuleSettingIn;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("off, error, warning or info")
             }
-            "context" => cfg.context = Some(base.join(p.string(v, &format!("`{key}`"))?)),
-            "images" => {
-                for item in p.seq(v, &key)? {
-                    cfg.images
-                        .push(base.join(p.string(item, "an image source")?));
+            fn visit_bool<E: de::Error>(self, b: bool) -> Result<RuleSettingIn, E> {
+                match b {
+                    false => Ok(RuleSettingIn(RuleSetting::Off)),
+                    true => Err(E::invalid_type(de::Unexpected::Bool(b), &self)),
                 }
             }
-            "ignore" => {
-                for item in p.seq(v, &key)? {
-                    let pat = p.string(item, "an ignore pattern")?;
-                    globset::Glob::new(pat)
-                        .map_err(|e| p.err(item, format!("invalid glob pattern: {e}")))?;
-                    cfg.ignore.push(pat.to_string());
-                }
-            }
-            "rules" => {
-                for (rk, rv) in p.map(v, "`rules`")? {
-                    let id = p.key(rk)?.to_ascii_uppercase();
-                    if crate::rules::get(&id).is_none() {
-                        return Err(p.err(
-                            rk,
-                            format!("unknown rule {id:?}; `meshext-lint rules` lists them"),
-                        ));
-                    }
-                    let setting = match rv.as_str().or(match rv.value {
-                        Value::Bool(false) => Some("off"),
-                        _ => None,
-                    }) {
-                        Some("off") => RuleSetting::Off,
-                        Some(s) => RuleSetting::Severity(Severity::parse(s).ok_or_else(|| {
-                            p.err(
-                                rv,
-                                format!("expected off, error, warning or info, not {s:?}"),
-                            )
-                        })?),
-                        None => return Err(p.err(rv, "expected off, error, warning or info")),
-                    };
-                    cfg.rules.push((id, setting));
-                }
-            }
-            "fail-on" => {
-                let s = p.string(v, &format!("`{key}`"))?;
-                cfg.fail_on = Some(match s {
-                    "none" => None,
-                    _ => Some(Severity::parse(s).ok_or_else(|| {
-                        p.err(
-                            v,
-                            format!("expected error, warning, info or none, not {s:?}"),
-                        )
-                    })?),
-                });
-            }
-            "output-threshold" => {
-                let s = p.string(v, &format!("`{key}`"))?;
-                cfg.output_threshold = Some(Severity::parse(s).ok_or_else(|| {
-                    p.err(v, format!("expected error, warning or info, not {s:?}"))
-                })?);
-            }
-            "suppress" => {
-                for item in p.seq(v, &key)? {
-                    let spec = p.string(item, "a suppression")?;
-                    crate::suppress::Pattern::parse(spec).map_err(|e| p.err(item, e))?;
-                    cfg.suppress.push(SuppressEntry {
-                        spec: spec.to_string(),
-                        location: Some(p.loc(item)),
-                    });
-                }
-            }
-            "baseline" => cfg.baseline = Some(base.join(p.string(v, &format!("`{key}`"))?)),
-            "simulate" => {
-                for (sk, sv) in p.map(v, "`simulate`")? {
-                    match p.key(sk)?.as_str() {
-                        "fuel" => cfg.simulate.fuel = Some(p.uint(sv, 1, u64::MAX)?),
-                        "memory-mib" => cfg.simulate.memory_mib = Some(p.uint(sv, 1, 4096)? as u32),
-                        other => {
-                            return Err(p.err(
-                                sk,
-                                format!(
-                                    "unknown key `simulate.{other}` (expected fuel, memory-mib)"
-                                ),
-                            ))
-                        }
-                    }
-                }
-            }
-            other => {
-                return Err(p.err(
-                    k,
-                    format!(
-                        "unknown key `{other}` (expected one of: {})",
-                        KEYS.join(", ")
-                    ),
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<RuleSettingIn, E> {
+                Ok(RuleSettingIn(
+                    match SettingName::deserialize(s.into_deserializer())? {
+                        SettingName::Off => RuleSetting::Off,
+                        SettingName::Error => RuleSetting::Severity(Severity::Error),
+                        SettingName::Warning => RuleSetting::Severity(Severity::Warning),
+                        SettingName::Info => RuleSetting::Severity(Severity::Info),
+                    },
                 ))
             }
         }
+        d.deserialize_any(V)
     }
-    Ok(cfg)
 }
 
-const KEYS: &[&str] = &[
-    "mesh-version",
-    "context",
-    "images",
-    "ignore",
-    "rules",
-    "fail-on",
-    "output-threshold",
-    "suppress",
-    "baseline",
-    "simulate",
-];
+/// An integer from `MIN` to `MAX`.
+struct Bounded<const MIN: u64, const MAX: u64>(u64);
 
-/// Typed accessors that turn a wrong shape into an error at the node.
-struct Parser {
-    src: Arc<SourceFile>,
-}
-
-impl Parser {
-    fn loc(&self, n: &Node) -> Location {
-        self.src.location(n.span.start, n.span.end)
-    }
-
-    fn err_span(&self, start: usize, end: usize, msg: impl Into<String>) -> ConfigError {
-        ConfigError {
-            location: self.src.location(start, end),
-            message: msg.into(),
+impl<'de, const MIN: u64, const MAX: u64> Deserialize<'de> for Bounded<MIN, MAX> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<const MIN: u64, const MAX: u64>;
+        impl<'de, const MIN: u64, const MAX: u64> Visitor<'de> for V<MIN, MAX> {
+            type Value = Bounded<MIN, MAX>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                write!(f, "an integer from {MIN} to {MAX}")
+            }
+            fn visit_i64<E: de::Error>(self, i: i64) -> Result<Self::Value, E> {
+                match u64::try_from(i) {
+                    Ok(u) if (MIN..=MAX).contains(&u) => Ok(Bounded(u)),
+                    _ => Err(E::custom(format!(
+                        "expected an integer from {MIN} to {MAX}"
+                    ))),
+                }
+            }
         }
-    }
-
-    fn err(&self, n: &Node, msg: impl Into<String>) -> ConfigError {
-        self.err_span(n.span.start, n.span.end, msg)
-    }
-
-    fn map<'n>(&self, n: &'n Node, what: &str) -> Result<&'n [(Node, Node)], ConfigError> {
-        match &n.value {
-            Value::Map(m) => Ok(m),
-            Value::Null => Ok(&[]),
-            _ => Err(self.err(n, format!("{what} must be a mapping"))),
-        }
-    }
-
-    fn seq<'n>(&self, n: &'n Node, key: &str) -> Result<&'n [Node], ConfigError> {
-        match &n.value {
-            Value::Seq(s) => Ok(s),
-            Value::Null => Ok(&[]),
-            _ => Err(self.err(n, format!("`{key}` must be a list"))),
-        }
-    }
-
-    fn key(&self, n: &Node) -> Result<String, ConfigError> {
-        n.as_str()
-            .map(str::to_string)
-            .ok_or_else(|| self.err(n, "keys must be strings"))
-    }
-
-    fn string<'n>(&self, n: &'n Node, what: &str) -> Result<&'n str, ConfigError> {
-        n.as_str()
-            .ok_or_else(|| self.err(n, format!("{what} must be a string")))
-    }
-
-    fn uint(&self, n: &Node, min: u64, max: u64) -> Result<u64, ConfigError> {
-        match n.value {
-            Value::Int(i) if i >= 0 && (i as u64) >= min && (i as u64) <= max => Ok(i as u64),
-            _ => Err(self.err(n, format!("expected an integer from {min} to {max}"))),
-        }
+        d.deserialize_any(V::<MIN, MAX>)
     }
 }
 
@@ -419,7 +466,31 @@ suppress: ['MX101=Deployment shop/*']\nbaseline: base.json\nsimulate: {fuel: 100
         assert!(bad("suppress: ['=x']\n").starts_with("c.yaml:1:12:"));
         assert!(bad("- a\n").starts_with("c.yaml:1:1: the configuration must be a mapping"));
         assert!(bad("a: [\n").starts_with("c.yaml:"));
-        assert!(bad("fail-on: error\nfail-on: info\n").contains("duplicate key `fail-on`"));
+        assert_eq!(
+            bad("fail-on: error\nfail-on: info\n"),
+            "c.yaml:2:1: duplicate key `fail-on`\n  = help: `fail-on` is first set at line 1, column 1; keep one of them"
+        );
+        assert_eq!(
+            bad("rules: {MX101: true}\n"),
+            "c.yaml:1:16: expected off, error, warning or info"
+        );
+        assert_eq!(
+            bad("fail-on: nope\n"),
+            "c.yaml:1:10: expected error, warning, info or none, not \"nope\""
+        );
+        assert_eq!(
+            bad("images: {a: b}\n"),
+            "c.yaml:1:9: `images` must be a list"
+        );
+        assert_eq!(
+            bad("images: [~]\n"),
+            "c.yaml:1:10: an image source must be a string"
+        );
+        assert_eq!(bad("1: x\n"), "c.yaml:1:1: keys must be strings");
+        assert_eq!(
+            bad("simulate: {fuel: '5'}\n"),
+            "c.yaml:1:18: expected an integer from 1 to 18446744073709551615"
+        );
         assert!(bad("a: 1\n---\nb: 2\n").contains("one YAML document"));
     }
 

@@ -138,7 +138,7 @@ pub fn run(args: SimulateArgs) -> i32 {
     };
     let scenario = match simulate::parse_scenario(&args.scenario.to_string_lossy(), &text) {
         Ok(s) => s,
-        Err(e) => return usage_error(format!("{}: invalid scenario: {}", e.location, e.message)),
+        Err(e) => return usage_error(e.titled("invalid scenario")),
     };
     let mut limits = Limits::default();
     if let Some(f) = args.fuel.or(cfg.simulate.fuel) {

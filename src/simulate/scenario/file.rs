@@ -1,0 +1,325 @@
+//! The scenario file as written: serde structs read from the span tree, the wording of their
+//! problems, and their conversion into the [`Scenario`] the simulator runs.
+
+use super::{parse_duration, Expect, RequestSpec, Scenario, ScenarioError};
+use crate::load::typed::{self, Dialect, Expected, Pairs, PairsVisitor, Problem};
+use crate::simulate::filter_manager::{HttpMock, Response};
+use serde::de::{self, Error as _, Visitor};
+use serde::{Deserialize, Deserializer};
+use std::collections::BTreeMap;
+
+/// Any scalar reads as text and keys as their text; unknown keys are reported first and
+/// fields read in declared order (as the hand-written reader did).
+pub(super) const DIALECT: Dialect = Dialect {
+    string_keys: false,
+    scalars_as_text: true,
+    null_is_empty: false,
+    struct_order: true,
+};
+
+/// The file as written. Field order is the order `unknown key` lists them in.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ScenarioFile {
+    workload: Option<String>,
+    properties: Option<BTreeMap<String, String>>,
+    requests: Vec<RequestEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RequestEntry {
+    name: Option<String>,
+    advance: Option<Duration>,
+    request: Option<RequestIn>,
+    http_calls: Option<Vec<HttpCallIn>>,
+    upstream: Option<ResponseIn>,
+    expect: Option<ExpectIn>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RequestIn {
+    method: Option<String>,
+    path: Option<String>,
+    authority: Option<String>,
+    #[serde(default)]
+    headers: Headers,
+    body: Option<String>,
+    chunks: Option<Vec<String>>,
+    #[serde(default)]
+    trailers: Headers,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HttpCallIn {
+    cluster: String,
+    path: Option<String>,
+    response: Option<ResponseIn>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResponseIn {
+    status: Option<Status>,
+    #[serde(default)]
+    headers: Headers,
+    body: Option<String>,
+    #[serde(default)]
+    trailers: Headers,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExpectIn {
+    status: Option<i64>,
+    response_headers: Option<Pairs<Lower, HeaderValue>>,
+    response_body: Option<String>,
+    upstream_called: Option<bool>,
+    upstream_request_headers: Option<Pairs<Lower, HeaderValue>>,
+    upstream_request_body: Option<String>,
+    http_calls: Option<i64>,
+    logs: Option<Vec<String>>,
+    metrics: Option<Pairs<String, i64>>,
+}
+
+impl ScenarioFile {
+    /// The scenario; `err` makes an error at a JSON pointer (checks across fields).
+    pub(super) fn resolve(
+        self,
+        err: impl Fn(&str, &str) -> ScenarioError,
+    ) -> Result<Scenario, ScenarioError> {
+        let requests = (self.requests.into_iter().enumerate())
+            .map(|(i, r)| r.resolve(i, &err))
+            .collect::<Result<_, _>>()?;
+        Ok(Scenario {
+            workload: self.workload,
+            properties: self.properties.unwrap_or_default(),
+            requests,
+        })
+    }
+}
+
+impl RequestEntry {
+    fn resolve(
+        self,
+        index: usize,
+        err: impl Fn(&str, &str) -> ScenarioError,
+    ) -> Result<RequestSpec, ScenarioError> {
+        let mut spec = RequestSpec {
+            name: self
+                .name
+                .unwrap_or_else(|| format!("request {}", index + 1)),
+            advance_ns: self.advance.map_or(0, |d| d.0),
+            http_calls: (self.http_calls.unwrap_or_default().into_iter())
+                .map(HttpCallIn::resolve)
+                .collect(),
+            upstream: self.upstream.map(ResponseIn::resolve),
+            expect: self.expect.map(ExpectIn::resolve).unwrap_or_default(),
+            ..Default::default()
+        };
+        if let Some(q) = self.request {
+            spec.chunks = match (q.body, q.chunks) {
+                (Some(_), Some(_)) => {
+                    let ptr = format!("/requests/{index}/request/body");
+                    return Err(err(&ptr, "give either body or chunks, not both"));
+                }
+                (Some(b), None) => vec![b.into_bytes()],
+                (None, Some(c)) => c.into_iter().map(String::into_bytes).collect(),
+                (None, None) => Vec::new(),
+            };
+            spec.method = q.method;
+            spec.path = q.path;
+            spec.authority = q.authority;
+            spec.headers = q.headers.0;
+            spec.trailers = q.trailers.0;
+        }
+        Ok(spec)
+    }
+}
+
+impl HttpCallIn {
+    fn resolve(self) -> HttpMock {
+        HttpMock {
+            cluster: self.cluster,
+            path: self.path,
+            response: self.response.map_or(
+                Response {
+                    status: 200,
+                    ..Default::default()
+                },
+                ResponseIn::resolve,
+            ),
+        }
+    }
+}
+
+impl ResponseIn {
+    fn resolve(self) -> Response {
+        Response {
+            status: self.status.map_or(200, |s| s.0),
+            headers: self.headers.0,
+            body: self.body.unwrap_or_default().into_bytes(),
+            trailers: self.trailers.0,
+        }
+    }
+}
+
+impl ExpectIn {
+    fn resolve(self) -> Expect {
+        let headers = |h: Option<Pairs<Lower, HeaderValue>>| {
+            (h.unwrap_or_default().0.into_iter())
+                .map(|(k, v)| (k.0, v.0))
+                .collect()
+        };
+        Expect {
+            status: self.status.map(|v| v as u32),
+            response_headers: headers(self.response_headers),
+            response_body: self.response_body,
+            upstream_called: self.upstream_called,
+            upstream_request_headers: headers(self.upstream_request_headers),
+            upstream_request_body: self.upstream_request_body,
+            http_calls: self.http_calls.map(|v| v.max(0) as usize),
+            logs: self.logs.unwrap_or_default(),
+            metrics: self.metrics.unwrap_or_default().0,
+        }
+    }
+}
+
+/// The wording of a problem at `path`.
+pub(super) fn describe(path: &[&str], problem: &Problem) -> String {
+    match problem {
+        Problem::UnknownKey { key, expected } => format!(
+            "unknown key {key:?} in {} (expected one of: {})",
+            subject(&path[..path.len().saturating_sub(1)]),
+            expected.join(", ")
+        ),
+        Problem::MissingKey("requests") => "the scenario needs a `requests` list".into(),
+        Problem::MissingKey(key) => format!("{} needs `{key}`", subject(path)),
+        Problem::Type(e) => {
+            let expected = match (path.last(), e) {
+                (Some(&"chunks"), Expected::List) => "a list of strings".to_string(),
+                (Some(&"logs"), Expected::List) => "a list of substrings".to_string(),
+                _ => e.to_string(),
+            };
+            format!("{} must be {expected}", subject(path))
+        }
+        Problem::UnknownVariant { variant, expected } => {
+            format!("expected {}, not {variant:?}", typed::or_list(expected))
+        }
+        Problem::NonStringKey => "keys must be strings".into(),
+        Problem::Message(m) => m.clone(),
+    }
+}
+
+/// What the node at `path` is called in messages. Entries of free-form mappings (headers,
+/// properties, metrics) come first: their keys are the user's, not field names.
+fn subject(path: &[&str]) -> String {
+    match path {
+        [] => "the scenario".into(),
+        ["properties", _] => "property value".into(),
+        ["requests", _] => "a request entry".into(),
+        [.., parent @ ("headers" | "trailers"), _] => format!("{parent} value"),
+        [.., parent @ ("response_headers" | "upstream_request_headers"), _] => parent.to_string(),
+        [.., "metrics", _] => "metric value".into(),
+        [.., "http_calls", _] => "an http_calls entry".into(),
+        [.., "chunks", _] => "chunk".into(),
+        [.., "logs", _] => "log substring".into(),
+        [.., last] => last.to_string(),
+    }
+}
+
+/// `advance:` as nanoseconds.
+struct Duration(u64);
+
+impl<'de> Deserialize<'de> for Duration {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let t = String::deserialize(d)?;
+        parse_duration(&t).map(Duration).ok_or_else(|| {
+            D::Error::custom(format!(
+                "cannot read duration {t:?} (use e.g. 5s, 250ms, 1m)"
+            ))
+        })
+    }
+}
+
+/// A response status, 100 to 999.
+struct Status(u32);
+
+impl<'de> Deserialize<'de> for Status {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = i64::deserialize(d)?;
+        match u32::try_from(v) {
+            Ok(s) if (100..=999).contains(&s) => Ok(Status(s)),
+            _ => Err(D::Error::custom("status must be between 100 and 999")),
+        }
+    }
+}
+
+/// A header name, lower-cased.
+struct Lower(String);
+
+impl<'de> Deserialize<'de> for Lower {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Lower(String::deserialize(d)?.to_ascii_lowercase()))
+    }
+}
+
+/// Headers to send; `headers:` with no value is none.
+#[derive(Default)]
+struct Headers(Vec<(String, String)>);
+
+impl<'de> Deserialize<'de> for Headers {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Headers;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a mapping")
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Headers, E> {
+                Ok(Headers::default())
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<Headers, A::Error> {
+                let pairs: Pairs<Lower, String> =
+                    PairsVisitor(std::marker::PhantomData).visit_map(map)?;
+                Ok(Headers(
+                    pairs.0.into_iter().map(|(k, v)| (k.0, v)).collect(),
+                ))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// An expected header value; null means the header must be absent.
+struct HeaderValue(Option<String>);
+
+impl<'de> Deserialize<'de> for HeaderValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = HeaderValue;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<HeaderValue, E> {
+                Ok(HeaderValue(None))
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<HeaderValue, E> {
+                Ok(HeaderValue(Some(s.to_string())))
+            }
+            fn visit_i64<E: de::Error>(self, i: i64) -> Result<HeaderValue, E> {
+                Ok(HeaderValue(Some(i.to_string())))
+            }
+            fn visit_f64<E: de::Error>(self, f: f64) -> Result<HeaderValue, E> {
+                Ok(HeaderValue(Some(f.to_string())))
+            }
+            fn visit_bool<E: de::Error>(self, b: bool) -> Result<HeaderValue, E> {
+                Ok(HeaderValue(Some(b.to_string())))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}

@@ -1,0 +1,194 @@
+//! Scenario files (YAML): requests to send, answers for callouts and the upstream, and
+//! expectations. Read as serde structs from the span-carrying YAML tree (`file.rs`), so errors
+//! point at the file.
+
+mod file;
+
+use super::filter_manager::{HttpMock, RequestInput, Response};
+pub use crate::load::typed::InputError;
+use crate::load::{typed, yaml};
+use crate::source::SourceFile;
+use file::{describe, ScenarioFile, DIALECT};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Default)]
+pub struct Scenario {
+    /// `namespace/name` of a workload from the inputs; absent with `--module`.
+    pub workload: Option<String>,
+    /// Property overrides (dotted path → string value) for every VM.
+    pub properties: BTreeMap<String, String>,
+    pub requests: Vec<RequestSpec>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RequestSpec {
+    pub name: String,
+    /// Nanoseconds to move the clock before the request.
+    pub advance_ns: u64,
+    pub method: Option<String>,
+    pub path: Option<String>,
+    pub authority: Option<String>,
+    pub headers: Vec<(String, String)>,
+    pub chunks: Vec<Vec<u8>>,
+    pub trailers: Vec<(String, String)>,
+    pub http_calls: Vec<HttpMock>,
+    pub upstream: Option<Response>,
+    pub expect: Expect,
+}
+
+impl RequestSpec {
+    /// The request with defaults: GET, `/`, the workload's service host.
+    pub fn input(&self, default_authority: &str) -> RequestInput {
+        RequestInput {
+            method: self.method.clone().unwrap_or_else(|| "GET".into()),
+            path: self.path.clone().unwrap_or_else(|| "/".into()),
+            authority: self
+                .authority
+                .clone()
+                .unwrap_or_else(|| default_authority.to_string()),
+            headers: self.headers.clone(),
+            chunks: self.chunks.clone(),
+            trailers: self.trailers.clone(),
+        }
+    }
+}
+
+/// `None` value in a header expectation = the header must be absent.
+#[derive(Debug, Clone, Default)]
+pub struct Expect {
+    pub status: Option<u32>,
+    pub response_headers: Vec<(String, Option<String>)>,
+    pub response_body: Option<String>,
+    pub upstream_called: Option<bool>,
+    pub upstream_request_headers: Vec<(String, Option<String>)>,
+    pub upstream_request_body: Option<String>,
+    pub http_calls: Option<usize>,
+    pub logs: Vec<String>,
+    pub metrics: Vec<(String, i64)>,
+}
+
+/// An invalid scenario file (the error type of every input file).
+pub type ScenarioError = InputError;
+
+/// Parses `5s`, `250ms`, `1m`, `2h`, `1.5s` or a number of seconds into nanoseconds.
+pub fn parse_duration(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let (num, mult) = [
+        ("ms", 1e6),
+        ("us", 1e3),
+        ("ns", 1.0),
+        ("s", 1e9),
+        ("m", 60e9),
+        ("h", 3600e9),
+    ]
+    .iter()
+    .find_map(|(suf, m)| s.strip_suffix(suf).map(|n| (n, *m)))
+    .unwrap_or((s, 1e9));
+    let v: f64 = num.trim().parse().ok()?;
+    if !(0.0..=1e7 * 3600.0).contains(&v) {
+        return None;
+    }
+    Some((v * mult) as u64)
+}
+
+/// Parses a scenario file. `name` is used in locations.
+pub fn parse_scenario(name: &str, text: &str) -> Result<Scenario, ScenarioError> {
+    let src = SourceFile::new(name, text);
+    let limits = yaml::Limits {
+        max_depth: 64,
+        max_nodes: 200_000,
+    };
+    let Some(doc) = typed::parse_yaml(&src, limits)?.into_iter().next() else {
+        return Err(ScenarioError::file(name, "the scenario file is empty"));
+    };
+    typed::reject_duplicates(&src, &doc)?;
+    let Some(root) = doc.root else {
+        return Err(ScenarioError::file(name, "the scenario file is empty"));
+    };
+    let file: ScenarioFile = typed::from_node(&src, &root, DIALECT, describe)?;
+    file.resolve(|ptr, msg| ScenarioError::at_pointer(&src, &root, ptr, msg))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("5s"), Some(5_000_000_000));
+        assert_eq!(parse_duration("250ms"), Some(250_000_000));
+        assert_eq!(parse_duration("1m"), Some(60_000_000_000));
+        assert_eq!(parse_duration("2"), Some(2_000_000_000));
+        assert_eq!(parse_duration("-1s"), None);
+        assert_eq!(parse_duration("soon"), None);
+    }
+
+    #[test]
+    fn errors_have_positions() {
+        let e = parse_scenario("s.yaml", "requests:\n  - name: a\n    bogus: 1\n").unwrap_err();
+        assert_eq!(e.location.line, 3);
+        assert!(e.message.contains("bogus"));
+        let e = parse_scenario("s.yaml", "requests:\n  - advance: later\n").unwrap_err();
+        assert!(e.message.contains("duration"));
+    }
+
+    fn err(text: &str) -> String {
+        parse_scenario("s.yaml", text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn messages_and_positions_are_those_of_the_hand_written_reader() {
+        let cases = [
+            ("~\n", "s.yaml:1:1: the scenario must be a mapping"),
+            ("\n", "s.yaml:1:1: the scenario file is empty"),
+            ("workload: x\n", "s.yaml:1:1: the scenario needs a `requests` list"),
+            ("properties: {a: [1]}\nrequests: []\n", "s.yaml:1:17: property value must be a string"),
+            ("requests: [1]\n", "s.yaml:1:12: a request entry must be a mapping"),
+            ("requests: [{request: {headers: {A: [x]}}}]\n", "s.yaml:1:36: headers value must be a string"),
+            ("requests: [{request: {chunks: a}}]\n", "s.yaml:1:31: chunks must be a list of strings"),
+            ("requests: [{request: {body: a, chunks: [b]}}]\n", "s.yaml:1:29: give either body or chunks, not both"),
+            ("requests: [{http_calls: [{path: x}]}]\n", "s.yaml:1:26: an http_calls entry needs `cluster`"),
+            ("requests: [{upstream: {status: 1000}}]\n", "s.yaml:1:32: status must be between 100 and 999"),
+            ("requests: [{upstream: {bogus: 1}}]\n", "s.yaml:1:24: unknown key \"bogus\" in upstream (expected one of: status, headers, body, trailers)"),
+            ("requests: [{expect: {upstream_called: yes}}]\n", "s.yaml:1:39: upstream_called must be true or false"),
+            ("requests: [{expect: {response_headers: {a: [1]}}}]\n", "s.yaml:1:44: response_headers must be a string"),
+            ("requests: [{expect: {logs: [[a]]}}]\n", "s.yaml:1:29: log substring must be a string"),
+            ("requests: [{expect: {metrics: {chunks: x}}}]\n", "s.yaml:1:40: metric value must be an integer"),
+        ];
+        for (text, want) in cases {
+            assert_eq!(err(text), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn duplicate_keys_are_errors() {
+        let e = parse_scenario("s.yaml", "requests:\n  - name: a\n    name: b\n").unwrap_err();
+        assert_eq!(e.message, "duplicate key `name`");
+        assert_eq!((e.location.line, e.location.column), (3, 5));
+        assert!(e.help.unwrap().contains("line 2, column 5"));
+    }
+
+    #[test]
+    fn reads_a_full_request() {
+        let sc = parse_scenario(
+            "s.yaml",
+            "workload: shop/web\nproperties: {a.b: 1}\nrequests:\n  - advance: 1s\n    request: {path: /x, headers: {X-A: 1}, chunks: [a, b]}\n    http_calls: [{cluster: 'auth*'}]\n    upstream: {status: '404'}\n    expect: {status: 404, response_headers: {X-Gone: ~}, metrics: {m: '2'}}\n",
+        )
+        .unwrap();
+        let r = &sc.requests[0];
+        assert_eq!(sc.properties["a.b"], "1");
+        assert_eq!(
+            (r.name.as_str(), r.advance_ns),
+            ("request 1", 1_000_000_000)
+        );
+        assert_eq!(r.headers, vec![("x-a".to_string(), "1".to_string())]);
+        assert_eq!(r.chunks, vec![b"a".to_vec(), b"b".to_vec()]);
+        assert_eq!(r.http_calls[0].response.status, 200);
+        assert_eq!(r.upstream.as_ref().unwrap().status, 404);
+        assert_eq!(
+            r.expect.response_headers,
+            vec![("x-gone".to_string(), None)]
+        );
+        assert_eq!(r.expect.metrics, vec![("m".to_string(), 2)]);
+    }
+}
