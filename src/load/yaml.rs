@@ -258,139 +258,99 @@ enum Frame {
 
 /// Parses a YAML stream (one or more documents).
 pub fn parse(text: &str, limits: Limits) -> Parsed {
-    let mut out = Parsed::default();
     let mut offsets = Offsets::new(text);
-    let mut stack: Vec<Frame> = Vec::new();
-    let mut anchors: HashMap<usize, Node> = HashMap::new();
-    let mut doc: Option<YamlDoc> = None;
-    let mut nodes = 0usize;
-
-    let fail = |out: &mut Parsed, message: String, span: Span| {
-        out.error = Some(YamlError { message, span });
+    let mut b = Builder {
+        limits,
+        out: Parsed::default(),
+        stack: Vec::new(),
+        anchors: HashMap::new(),
+        doc: None,
+        nodes: 0,
     };
-
     for item in Parser::new_from_str(text) {
-        let (event, pspan) = match item {
-            Ok(x) => x,
+        let step = match item {
+            Ok((event, pspan)) => b.event(event, offsets.span(&pspan)),
             Err(e) => {
                 let at = offsets.byte(e.marker().index());
-                fail(&mut out, e.info().to_string(), Span { start: at, end: at });
-                return out;
+                Err(YamlError {
+                    message: e.info().to_string(),
+                    span: Span { start: at, end: at },
+                })
             }
         };
-        let span = offsets.span(&pspan);
+        if let Err(e) = step {
+            b.out.error = Some(e);
+            break;
+        }
+    }
+    b.out
+}
+
+/// The tree under construction: open collections, anchors and the node budget of the
+/// current document.
+struct Builder {
+    limits: Limits,
+    out: Parsed,
+    stack: Vec<Frame>,
+    anchors: HashMap<usize, Node>,
+    doc: Option<YamlDoc>,
+    nodes: usize,
+}
+
+fn error(message: impl Into<String>, span: Span) -> YamlError {
+    YamlError {
+        message: message.into(),
+        span,
+    }
+}
+
+impl Builder {
+    /// Handles one parser event; a finished node is attached to its parent.
+    fn event(&mut self, event: Event, span: Span) -> Result<(), YamlError> {
         let node = match event {
-            Event::StreamStart | Event::StreamEnd | Event::Nothing => continue,
+            Event::StreamStart | Event::StreamEnd | Event::Nothing => return Ok(()),
             Event::DocumentStart(_) => {
-                anchors.clear();
-                nodes = 0;
-                doc = Some(YamlDoc {
+                self.anchors.clear();
+                self.nodes = 0;
+                self.doc = Some(YamlDoc {
                     root: None,
                     span,
                     duplicates: Vec::new(),
                 });
-                continue;
+                return Ok(());
             }
             Event::DocumentEnd => {
-                if let Some(mut d) = doc.take() {
+                if let Some(mut d) = self.doc.take() {
                     d.span.end = span.end.max(d.span.start);
-                    out.docs.push(d);
+                    self.out.docs.push(d);
                 }
-                continue;
+                return Ok(());
             }
             Event::SequenceStart(anchor, _) => {
-                if stack.len() >= limits.max_depth {
-                    fail(
-                        &mut out,
-                        format!("nesting deeper than {} levels", limits.max_depth),
-                        span,
-                    );
-                    return out;
-                }
-                stack.push(Frame::Seq {
-                    start: span,
-                    anchor,
-                    items: Vec::new(),
-                });
-                continue;
+                return self.open(
+                    Frame::Seq {
+                        start: span,
+                        anchor,
+                        items: Vec::new(),
+                    },
+                    span,
+                )
             }
             Event::MappingStart(anchor, _) => {
-                if stack.len() >= limits.max_depth {
-                    fail(
-                        &mut out,
-                        format!("nesting deeper than {} levels", limits.max_depth),
-                        span,
-                    );
-                    return out;
-                }
-                stack.push(Frame::Map {
-                    start: span,
-                    anchor,
-                    entries: Vec::new(),
-                    key: None,
-                });
-                continue;
+                return self.open(
+                    Frame::Map {
+                        start: span,
+                        anchor,
+                        entries: Vec::new(),
+                        key: None,
+                    },
+                    span,
+                )
             }
-            Event::SequenceEnd => {
-                let Some(Frame::Seq {
-                    start,
-                    anchor,
-                    items,
-                }) = stack.pop()
-                else {
-                    fail(&mut out, "unbalanced sequence".into(), span);
-                    return out;
-                };
-                let node = closed(start, span, Value::Seq(items));
-                register(&mut anchors, anchor, &node);
-                node
-            }
-            Event::MappingEnd => {
-                let Some(Frame::Map {
-                    start,
-                    anchor,
-                    entries,
-                    ..
-                }) = stack.pop()
-                else {
-                    fail(&mut out, "unbalanced mapping".into(), span);
-                    return out;
-                };
-                let node = closed(start, span, Value::Map(entries));
-                register(&mut anchors, anchor, &node);
-                node
-            }
-            Event::Alias(id) => {
-                let Some(target) = anchors.get(&id) else {
-                    fail(&mut out, "alias to an unknown anchor".into(), span);
-                    return out;
-                };
-                let size = target.count();
-                nodes += size;
-                if nodes > limits.max_nodes {
-                    fail(
-                        &mut out,
-                        format!(
-                            "document expands to more than {} nodes (alias bomb?)",
-                            limits.max_nodes
-                        ),
-                        span,
-                    );
-                    return out;
-                }
-                // The copy keeps the anchor's spans: findings inside point at the original.
-                target.clone()
-            }
+            Event::SequenceEnd | Event::MappingEnd => self.close(span)?,
+            Event::Alias(id) => self.alias(id, span)?,
             Event::Scalar(text, style, anchor, tag) => {
-                nodes += 1;
-                if nodes > limits.max_nodes {
-                    fail(
-                        &mut out,
-                        format!("document has more than {} nodes", limits.max_nodes),
-                        span,
-                    );
-                    return out;
-                }
+                self.count(1, span, "document has more than {} nodes")?;
                 let forced_str = tag.as_ref().is_some_and(|t| t.suffix == "str");
                 let value = if style != ScalarStyle::Plain || forced_str {
                     Value::Str(text.into_owned())
@@ -398,54 +358,116 @@ pub fn parse(text: &str, limits: Limits) -> Parsed {
                     resolve_plain(&text)
                 };
                 let node = Node { span, value };
-                register(&mut anchors, anchor, &node);
+                register(&mut self.anchors, anchor, &node);
                 node
             }
         };
-        // Attach the finished node to its parent (or make it the document root).
-        match stack.last_mut() {
+        self.attach(node);
+        Ok(())
+    }
+
+    fn open(&mut self, frame: Frame, span: Span) -> Result<(), YamlError> {
+        if self.stack.len() >= self.limits.max_depth {
+            return Err(error(
+                format!("nesting deeper than {} levels", self.limits.max_depth),
+                span,
+            ));
+        }
+        self.stack.push(frame);
+        Ok(())
+    }
+
+    /// Closes the innermost collection.
+    fn close(&mut self, span: Span) -> Result<Node, YamlError> {
+        let (start, anchor, value) = match self.stack.pop() {
+            Some(Frame::Seq {
+                start,
+                anchor,
+                items,
+            }) => (start, anchor, Value::Seq(items)),
+            Some(Frame::Map {
+                start,
+                anchor,
+                entries,
+                ..
+            }) => (start, anchor, Value::Map(entries)),
+            None => return Err(error("unbalanced collection", span)),
+        };
+        let node = closed(start, span, value);
+        register(&mut self.anchors, anchor, &node);
+        Ok(node)
+    }
+
+    /// A copy of the anchored node; it keeps the anchor's spans, so findings inside point
+    /// at the original.
+    fn alias(&mut self, id: usize, span: Span) -> Result<Node, YamlError> {
+        let Some(size) = self.anchors.get(&id).map(Node::count) else {
+            return Err(error("alias to an unknown anchor", span));
+        };
+        // Charged before copying, so a bomb stops before it is built.
+        self.count(
+            size,
+            span,
+            "document expands to more than {} nodes (alias bomb?)",
+        )?;
+        Ok(self.anchors[&id].clone())
+    }
+
+    /// Charges `n` nodes to the document's budget; `message` has one `{}` for the limit.
+    fn count(&mut self, n: usize, span: Span, message: &str) -> Result<(), YamlError> {
+        self.nodes += n;
+        if self.nodes > self.limits.max_nodes {
+            return Err(error(
+                message.replace("{}", &self.limits.max_nodes.to_string()),
+                span,
+            ));
+        }
+        Ok(())
+    }
+
+    /// Attaches a finished node to its parent, or makes it the document's root.
+    fn attach(&mut self, node: Node) {
+        match self.stack.last_mut() {
             Some(Frame::Seq { items, .. }) => items.push(node),
             Some(Frame::Map { entries, key, .. }) => match key.take() {
                 None => *key = Some(node),
-                Some(k) => {
-                    let text = k.key_text();
-                    if let Some(d) = doc.as_mut() {
-                        if let Some(t) = &text {
-                            if t != "<<" {
-                                if let Some((first, _)) = entries
-                                    .iter()
-                                    .find(|(ek, _)| ek.key_text().as_ref() == Some(t))
-                                {
-                                    d.duplicates.push(DuplicateKey {
-                                        key: t.clone(),
-                                        span: k.span,
-                                        first: first.span,
-                                    });
-                                }
-                            }
-                        }
-                    }
-                    if text.as_deref() == Some("<<") {
-                        merge_into(entries, &node);
-                    } else if let Some(pos) = entries
-                        .iter()
-                        .position(|(ek, _)| ek.key_text().is_some() && ek.key_text() == text)
-                    {
-                        // The later value wins, as with Kubernetes' JSON conversion.
-                        entries[pos].1 = node;
-                    } else {
-                        entries.push((k, node));
-                    }
-                }
+                Some(k) => insert_entry(entries, k, node, self.doc.as_mut()),
             },
             None => {
-                if let Some(d) = doc.as_mut() {
+                if let Some(d) = self.doc.as_mut() {
                     d.root = Some(node);
                 }
             }
         }
     }
-    out
+}
+
+/// Adds `key: value` to a mapping: `<<` merges, a repeated key is recorded as a duplicate
+/// and the later value wins (as with Kubernetes' JSON conversion).
+fn insert_entry(entries: &mut Vec<(Node, Node)>, k: Node, node: Node, doc: Option<&mut YamlDoc>) {
+    let text = k.key_text();
+    if text.as_deref() == Some("<<") {
+        merge_into(entries, &node);
+        return;
+    }
+    let existing = text.as_ref().and_then(|t| {
+        entries
+            .iter()
+            .position(|(ek, _)| ek.key_text().as_ref() == Some(t))
+    });
+    match existing {
+        Some(pos) => {
+            if let (Some(d), Some(t)) = (doc, &text) {
+                d.duplicates.push(DuplicateKey {
+                    key: t.clone(),
+                    span: k.span,
+                    first: entries[pos].0.span,
+                });
+            }
+            entries[pos].1 = node;
+        }
+        None => entries.push((k, node)),
+    }
 }
 
 /// A finished collection spanning from its start event to its end event.
