@@ -151,7 +151,7 @@ impl Baseline {
                 *count -= 1;
                 n += 1;
                 d.suppressed = Some(Suppression {
-                    kind: "baseline".into(),
+                    kind: crate::diag::SuppressionKind::Baseline,
                     reason: Some("recorded in the baseline".into()),
                 });
             }
@@ -229,7 +229,10 @@ mod tests {
         assert_eq!(b.len(), 1);
         let mut diags = vec![a.clone(), a.clone()];
         assert_eq!(b.apply(&mut diags, &s), 1);
-        assert_eq!(diags[0].suppressed.as_ref().unwrap().kind, "baseline");
+        assert_eq!(
+            diags[0].suppressed.as_ref().unwrap().kind,
+            crate::diag::SuppressionKind::Baseline
+        );
         assert!(
             diags[1].suppressed.is_none(),
             "one entry covers one finding"

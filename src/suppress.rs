@@ -24,32 +24,8 @@ pub const ANNOTATION: &str = "meshext-lint.io/ignore";
 pub const REASON_ANNOTATION: &str = "meshext-lint.io/ignore-reason";
 const COMMENT_PREFIX: &str = "meshext-lint:";
 
-/// Where a suppression was written; the names are those of [`Suppression::kind`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Origin {
-    Annotation,
-    Comment,
-    CommandLine,
-    Config,
-    Baseline,
-}
-
-impl Origin {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Origin::Annotation => "annotation",
-            Origin::Comment => "comment",
-            Origin::CommandLine => "command-line",
-            Origin::Config => "config",
-            Origin::Baseline => "baseline",
-        }
-    }
-
-    /// Written next to the finding (SARIF `inSource`) rather than elsewhere (`external`).
-    pub fn in_source(kind: &str) -> bool {
-        kind == "annotation" || kind == "comment"
-    }
-}
+/// Where a suppression was written.
+pub use crate::diag::SuppressionKind as Origin;
 
 /// A parsed `RULES=GLOB` pattern. `RULES` is a comma-separated list of IDs; `GLOB` (default
 /// `*`) matches the resource label, `*` crossing `/`.
@@ -352,7 +328,7 @@ impl Suppressor {
             if let Some(i) = dir.rules.iter().position(|r| *r == d.rule.as_str()) {
                 dir.used[i] = true;
                 return Some(Suppression {
-                    kind: dir.origin.as_str().into(),
+                    kind: dir.origin,
                     reason: dir.reason.clone(),
                 });
             }
@@ -361,7 +337,7 @@ impl Suppressor {
             .iter()
             .find(|(p, _, _)| p.matches(d))
             .map(|(p, origin, _)| Suppression {
-                kind: origin.as_str().into(),
+                kind: *origin,
                 reason: Some(match origin {
                     Origin::CommandLine => format!("--suppress {}={}", p.rules.join(","), p.glob),
                     _ => format!("config suppress {}={}", p.rules.join(","), p.glob),
@@ -453,7 +429,7 @@ mod tests {
             (s0.kind.as_str(), s0.reason.as_deref()),
             ("comment", Some("known"))
         );
-        assert_eq!(d[1].suppressed.as_ref().unwrap().kind, "comment");
+        assert_eq!(d[1].suppressed.as_ref().unwrap().kind, Origin::Comment);
         assert!(d[2].suppressed.is_none(), "only the line directly below");
         assert!(
             d[3].suppressed.is_none(),
@@ -496,7 +472,7 @@ mod tests {
         ];
         d[1].resource = Some("ServiceMeshExtension other/auth".into());
         run(&l, &mut d, &["MX102,MX101=ServiceMeshExtension shop/*"]);
-        assert_eq!(d[0].suppressed.as_ref().unwrap().kind, "command-line");
+        assert_eq!(d[0].suppressed.as_ref().unwrap().kind, Origin::CommandLine);
         assert!(d[1].suppressed.is_none());
         let mut d2 = vec![finding(&l, RuleId::MX102, "Bad")];
         run(&l, &mut d2, &["MX102"]);

@@ -98,11 +98,44 @@ pub struct Related {
     pub message: String,
 }
 
+/// Where a suppression was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SuppressionKind {
+    Annotation,
+    Comment,
+    CommandLine,
+    Config,
+    Baseline,
+}
+
+impl SuppressionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SuppressionKind::Annotation => "annotation",
+            SuppressionKind::Comment => "comment",
+            SuppressionKind::CommandLine => "command-line",
+            SuppressionKind::Config => "config",
+            SuppressionKind::Baseline => "baseline",
+        }
+    }
+
+    /// Written next to the finding (SARIF `inSource`) rather than elsewhere (`external`).
+    pub fn in_source(self) -> bool {
+        matches!(self, SuppressionKind::Annotation | SuppressionKind::Comment)
+    }
+}
+
+impl fmt::Display for SuppressionKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
 /// Why a finding does not count.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Suppression {
-    /// `annotation`, `comment`, `command-line`, `config` or `baseline`.
-    pub kind: String,
+    pub kind: SuppressionKind,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }

@@ -221,7 +221,7 @@ mod tests {
         assert!(fails(std::slice::from_ref(&w), FailOn::Warning));
         assert!(!fails(std::slice::from_ref(&w), FailOn::None));
         w.suppressed = Some(crate::diag::Suppression {
-            kind: "comment".into(),
+            kind: crate::diag::SuppressionKind::Comment,
             reason: None,
         });
         assert!(!fails(&[w], FailOn::Info));

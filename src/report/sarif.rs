@@ -121,7 +121,7 @@ fn result(
         json!({"meshextLint/v1": fp, "primaryLocationLineHash": format!("{fp}:{n}")}),
     );
     if let Some(s) = &d.suppressed {
-        let kind = if crate::suppress::Origin::in_source(&s.kind) {
+        let kind = if s.kind.in_source() {
             "inSource"
         } else {
             "external"
