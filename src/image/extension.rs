@@ -379,7 +379,7 @@ fn check_module(image: &Image, path: &str, pkg: &mut ExtensionPackage, at: Locat
 mod tests {
     use super::*;
     use crate::image::fs::FileTree;
-    use crate::image::{ImageKind, LayerInfo, Limits, SourceFormat};
+    use crate::image::Limits;
 
     fn image(manifest: &str) -> Image {
         let limits = Limits::default();
@@ -394,27 +394,7 @@ mod tests {
         files
             .put("m.wasm".into(), FsNode::File(b"\0asm"[..].into()), &limits)
             .unwrap();
-        Image {
-            reference: "x/y:1".into(),
-            names: Vec::new(),
-            digest: String::new(),
-            index_digest: None,
-            source: Default::default(),
-            format: SourceFormat::RootDir,
-            manifest_media_type: String::new(),
-            config_media_type: String::new(),
-            layers: vec![LayerInfo {
-                digest: String::new(),
-                media_type: String::new(),
-                size: 0,
-                uncompressed_size: 0,
-                applied: true,
-                plugin_wasm: Vec::new(),
-            }],
-            files,
-            kind: ImageKind::SmeImage,
-            artifact_wasm: None,
-        }
+        Image::unpacked("x/y:1", files)
     }
 
     /// (kind, message, line:col) of each problem.

@@ -153,6 +153,32 @@ pub struct Image {
 }
 
 impl Image {
+    /// An unpacked image of one applied layer holding `files`, as `REF=DIR` gives (no
+    /// digests): what `pack` checks before writing, and what tests build.
+    pub(crate) fn unpacked(reference: &str, files: fs::FileTree) -> Image {
+        Image {
+            reference: reference.into(),
+            names: vec![reference.into()],
+            digest: String::new(),
+            index_digest: None,
+            source: Default::default(),
+            format: SourceFormat::RootDir,
+            manifest_media_type: String::new(),
+            config_media_type: String::new(),
+            layers: vec![LayerInfo {
+                digest: String::new(),
+                media_type: String::new(),
+                size: 0,
+                uncompressed_size: 0,
+                applied: true,
+                plugin_wasm: Vec::new(),
+            }],
+            files,
+            kind: ImageKind::SmeImage,
+            artifact_wasm: None,
+        }
+    }
+
     /// The location name of a file inside the image: `quay.io/acme/ext:1.0!/manifest.yaml`.
     pub fn location_name(&self, path: &str) -> String {
         format!("{}!/{}", self.reference, path.trim_start_matches('/'))

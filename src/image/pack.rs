@@ -6,10 +6,7 @@
 use super::backing::sha256_hex;
 use super::fs::{clean_entry_path, FileTree, Node};
 use super::json::{self, Descriptor, Index, Manifest, OciLayout};
-use super::{
-    read_extension_as, Image, ImageKind, LayerInfo, Limits, SourceFormat, MAX_BLOB_BYTES,
-    MAX_JSON_BYTES,
-};
+use super::{read_extension_as, Image, Limits, MAX_BLOB_BYTES, MAX_JSON_BYTES};
 use crate::diag::Severity;
 use crate::load::yaml;
 use std::collections::BTreeMap;
@@ -116,27 +113,7 @@ fn self_check(
     let mut files = FileTree::default();
     files.put("manifest.yaml".into(), Node::File(manifest.into()), &limits)?;
     files.put(module_key.to_string(), Node::File(module.into()), &limits)?;
-    let image = Image {
-        reference: reference.into(),
-        names: vec![reference.into()],
-        digest: String::new(),
-        index_digest: None,
-        source: Default::default(),
-        format: SourceFormat::RootDir,
-        manifest_media_type: String::new(),
-        config_media_type: String::new(),
-        layers: vec![LayerInfo {
-            digest: String::new(),
-            media_type: String::new(),
-            size: 0,
-            uncompressed_size: 0,
-            applied: true,
-            plugin_wasm: Vec::new(),
-        }],
-        files,
-        kind: ImageKind::SmeImage,
-        artifact_wasm: None,
-    };
+    let image = Image::unpacked(reference, files);
     let errors: Vec<String> =
         crate::rules::images::package_diagnostics(&read_extension_as(&image, "manifest.yaml"))
             .iter()
