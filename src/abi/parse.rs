@@ -18,6 +18,27 @@ const ENTRY_POINTS: [&str; 5] = [
 ];
 const ALLOCATORS: [&str; 2] = ["malloc", "proxy_on_memory_allocate"];
 
+/// The ABI markers `bytes` declares: function exports `proxy_abi_version_*` of a known version,
+/// in export order. The simulator's loader reads them here instead of validating the whole
+/// module again; [`analyze`] records the same exports in [`ModuleInfo::markers`].
+pub fn abi_markers(bytes: &[u8]) -> Vec<AbiVersion> {
+    for payload in Parser::new(0).parse_all(bytes) {
+        match payload {
+            Ok(Payload::ExportSection(reader)) => {
+                return reader
+                    .into_iter()
+                    .flatten()
+                    .filter(|e| e.kind == ExternalKind::Func)
+                    .filter_map(|e| AbiVersion::from_marker(e.name))
+                    .collect();
+            }
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    Vec::new()
+}
+
 /// Validates `bytes` as a core WebAssembly module and collects what the ABI checks need.
 pub fn analyze(bytes: &[u8]) -> Result<ModuleInfo, InvalidModule> {
     // A component parses as WebAssembly too but no proxy loads one; say so plainly.
