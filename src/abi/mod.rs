@@ -36,7 +36,7 @@ use crate::diag::{Diagnostic, Location};
 use std::fmt;
 
 pub use check::check;
-pub use parse::{abi_markers, analyze};
+pub use parse::{abi_markers, analyze, bad_magic};
 
 /// A proxy-wasm ABI version (the `proxy_abi_version_X_Y_Z` marker).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -55,22 +55,8 @@ pub fn analyze(bytes: &[u8]) -> Result<ModuleInfo, InvalidModule> {
             offset: range.start,
         });
     }
-    // wasmparser's bad-magic message is a multi-line byte dump; say what the file starts with.
-    if !bytes.starts_with(b"\0asm") {
-        let head = &bytes[..bytes.len().min(4)];
-        let hex: Vec<String> = head.iter().map(|b| format!("{b:02x}")).collect();
-        return Err(InvalidModule {
-            message: format!(
-                "the file does not start with the WebAssembly magic `\\0asm` but with {:?} ({})",
-                String::from_utf8_lossy(head),
-                if hex.is_empty() {
-                    "empty".into()
-                } else {
-                    hex.join(" ")
-                }
-            ),
-            offset: 0,
-        });
+    if let Some(e) = bad_magic(bytes) {
+        return Err(e);
     }
     Validator::new_with_features(WasmFeatures::default())
         .validate_all(bytes)
@@ -81,6 +67,28 @@ pub fn analyze(bytes: &[u8]) -> Result<ModuleInfo, InvalidModule> {
     collect(bytes).map_err(|e| InvalidModule {
         message: one_line(e.message()),
         offset: e.offset(),
+    })
+}
+
+/// Not Wasm at all (WAT text, HTML, gzip, …): wasmparser's bad-magic message is a multi-line
+/// byte dump, so say what the file starts with. The simulator's loader uses it too.
+pub fn bad_magic(bytes: &[u8]) -> Option<InvalidModule> {
+    if bytes.starts_with(b"\0asm") {
+        return None;
+    }
+    let head = &bytes[..bytes.len().min(4)];
+    let hex: Vec<String> = head.iter().map(|b| format!("{b:02x}")).collect();
+    Some(InvalidModule {
+        message: format!(
+            "the file does not start with the WebAssembly magic `\\0asm` but with {:?} ({})",
+            String::from_utf8_lossy(head),
+            if hex.is_empty() {
+                "empty".into()
+            } else {
+                hex.join(" ")
+            }
+        ),
+        offset: 0,
     })
 }
 

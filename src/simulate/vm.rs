@@ -123,6 +123,10 @@ pub fn compile(engine: &Engine, bytes: &[u8], limits: &Limits) -> Result<Compile
             limits.max_module_bytes
         )));
     }
+    // WAT text and other non-Wasm files: the same one-line reason as `lint` (MX405).
+    if let Some(e) = crate::abi::bad_magic(bytes) {
+        return Err(LoadError::Compile(format!("invalid Wasm module: {e}")));
+    }
     let module = Module::new(engine, bytes)
         .map_err(|e| LoadError::Compile(format!("invalid Wasm module: {e}")))?;
     let markers = crate::abi::abi_markers(bytes);
