@@ -34,7 +34,7 @@ pub mod tables;
 use std::fmt;
 
 pub use check::{check, AbiProblem, AbiProblemKind};
-pub use parse::analyze;
+pub use parse::{abi_markers, analyze, bad_magic};
 
 /// A proxy-wasm ABI version (the `proxy_abi_version_X_Y_Z` marker).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

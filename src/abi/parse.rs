@@ -18,6 +18,27 @@ const ENTRY_POINTS: [&str; 5] = [
 ];
 const ALLOCATORS: [&str; 2] = ["malloc", "proxy_on_memory_allocate"];
 
+/// The ABI markers `bytes` declares: function exports `proxy_abi_version_*` of a known version,
+/// in export order. The simulator's loader reads them here instead of validating the whole
+/// module again; [`analyze`] records the same exports in [`ModuleInfo::markers`].
+pub fn abi_markers(bytes: &[u8]) -> Vec<AbiVersion> {
+    for payload in Parser::new(0).parse_all(bytes) {
+        match payload {
+            Ok(Payload::ExportSection(reader)) => {
+                return reader
+                    .into_iter()
+                    .flatten()
+                    .filter(|e| e.kind == ExternalKind::Func)
+                    .filter_map(|e| AbiVersion::from_marker(e.name))
+                    .collect();
+            }
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    Vec::new()
+}
+
 /// Validates `bytes` as a core WebAssembly module and collects what the ABI checks need.
 pub fn analyze(bytes: &[u8]) -> Result<ModuleInfo, InvalidModule> {
     // A component parses as WebAssembly too but no proxy loads one; say so plainly.
@@ -34,22 +55,8 @@ pub fn analyze(bytes: &[u8]) -> Result<ModuleInfo, InvalidModule> {
             offset: range.start,
         });
     }
-    // wasmparser's bad-magic message is a multi-line byte dump; say what the file starts with.
-    if !bytes.starts_with(b"\0asm") {
-        let head = &bytes[..bytes.len().min(4)];
-        let hex: Vec<String> = head.iter().map(|b| format!("{b:02x}")).collect();
-        return Err(InvalidModule {
-            message: format!(
-                "the file does not start with the WebAssembly magic `\\0asm` but with {:?} ({})",
-                String::from_utf8_lossy(head),
-                if hex.is_empty() {
-                    "empty".into()
-                } else {
-                    hex.join(" ")
-                }
-            ),
-            offset: 0,
-        });
+    if let Some(e) = bad_magic(bytes) {
+        return Err(e);
     }
     Validator::new_with_features(WasmFeatures::default())
         .validate_all(bytes)
@@ -60,6 +67,28 @@ pub fn analyze(bytes: &[u8]) -> Result<ModuleInfo, InvalidModule> {
     collect(bytes).map_err(|e| InvalidModule {
         message: one_line(e.message()),
         offset: e.offset(),
+    })
+}
+
+/// Not Wasm at all (WAT text, HTML, gzip, …): wasmparser's bad-magic message is a multi-line
+/// byte dump, so say what the file starts with. The simulator's loader uses it too.
+pub fn bad_magic(bytes: &[u8]) -> Option<InvalidModule> {
+    if bytes.starts_with(b"\0asm") {
+        return None;
+    }
+    let head = &bytes[..bytes.len().min(4)];
+    let hex: Vec<String> = head.iter().map(|b| format!("{b:02x}")).collect();
+    Some(InvalidModule {
+        message: format!(
+            "the file does not start with the WebAssembly magic `\\0asm` but with {:?} ({})",
+            String::from_utf8_lossy(head),
+            if hex.is_empty() {
+                "empty".into()
+            } else {
+                hex.join(" ")
+            }
+        ),
+        offset: 0,
     })
 }
 

@@ -43,6 +43,15 @@ impl MeshRow {
         }
     }
 
+    /// The ABI the host runs a module with these markers (export order) as: the first marker it
+    /// accepts; `None` = it refuses to load the module.
+    pub fn accepted_abi(&self, markers: &[AbiVersion]) -> Option<AbiVersion> {
+        markers
+            .iter()
+            .copied()
+            .find(|a| self.abi_markers.contains(a))
+    }
+
     /// The start-up sequence this proxy runs for a module with these entry points.
     pub fn start_sequence(&self, entry_points: &[String]) -> Vec<String> {
         for alt in &self.start {
@@ -101,6 +110,8 @@ pub struct WasiRow {
     pub sig: Sig,
     /// Status per column of [`Tables::wasi_versions`].
     pub status: Vec<WasiStatus>,
+    /// Status in current upstream Envoy (the `latest` column; only the simulator reads it).
+    pub latest: WasiStatus,
     pub notes: String,
 }
 
@@ -149,7 +160,53 @@ impl Tables {
             .unwrap_or(0);
         row.status[col]
     }
+
+    /// What the host registers for a module marked `abi`, in the proxy of `mesh` (`None` =
+    /// current upstream Envoy): whether import `module.name` links. This is the simulator's
+    /// linker's only source of import availability.
+    pub(crate) fn host_provides(
+        &self,
+        module: &str,
+        name: &str,
+        abi: AbiVersion,
+        mesh: Option<MeshVersion>,
+    ) -> bool {
+        if super::is_wasi_module(module) {
+            let status = match mesh {
+                Some(v) => self.wasi_status(name, v),
+                None => self.wasi(name).map_or(WasiStatus::Missing, |r| r.latest),
+            };
+            return status != WasiStatus::Missing;
+        }
+        self.functions(FnKind::Import, module, name).any(|r| {
+            r.abi.contains(&abi)
+                && match mesh {
+                    Some(v) => r.present_in(v),
+                    None => r.since.is_some(),
+                }
+        })
+    }
+
+    /// Every import the host registers for `abi` in the proxy of `mesh` (`None` = current
+    /// Envoy), WASI under `wasi_snapshot_preview1` only: (module, name).
+    pub fn host_imports(&self, abi: AbiVersion, mesh: Option<MeshVersion>) -> Vec<(&str, &str)> {
+        let wasi = self.wasi.iter().map(|r| (WASI_MODULE, r.name.as_str()));
+        let env = self
+            .functions
+            .iter()
+            .filter(|r| r.kind == FnKind::Import)
+            .map(|r| (r.module.as_str(), r.name.as_str()));
+        let mut out: Vec<_> = wasi
+            .chain(env)
+            .filter(|(m, n)| self.host_provides(m, n, abi, mesh))
+            .collect();
+        out.dedup();
+        out
+    }
 }
+
+/// The WASI module name the host registers (and aliases as `wasi_unstable`).
+pub const WASI_MODULE: &str = "wasi_snapshot_preview1";
 
 /// The parsed tables.
 pub fn get() -> &'static Tables {
@@ -272,24 +329,26 @@ fn parse_functions() -> Vec<FnRow> {
 fn parse_wasi() -> (Vec<MeshVersion>, Vec<WasiRow>) {
     const P: &str = "abi/wasi.tsv";
     let (header, data) = rows(P);
-    let versions: Vec<MeshVersion> = header[3..header.len() - 1]
+    // Columns: name, params, results, one per mesh version, latest, notes.
+    let latest = header.len() - 2;
+    assert_eq!(header[latest], "latest", "rules/{P}: no `latest` column");
+    let versions: Vec<MeshVersion> = header[3..latest]
         .iter()
         .map(|h| mesh_version(P, 0, h))
         .collect();
+    let status = |n: usize, s: &str| match s {
+        "ok" => WasiStatus::Ok,
+        "stub" => WasiStatus::Stub,
+        "missing" => WasiStatus::Missing,
+        s => panic!("rules/{P}:{n}: unknown status {s:?}"),
+    };
     let rows = data
         .into_iter()
         .map(|(n, c)| WasiRow {
             name: c[0].to_string(),
             sig: sig(P, n, c[1], c[2]),
-            status: c[3..c.len() - 1]
-                .iter()
-                .map(|s| match *s {
-                    "ok" => WasiStatus::Ok,
-                    "stub" => WasiStatus::Stub,
-                    "missing" => WasiStatus::Missing,
-                    s => panic!("rules/{P}:{n}: unknown status {s:?}"),
-                })
-                .collect(),
+            status: c[3..latest].iter().map(|s| status(n, s)).collect(),
+            latest: status(n, c[latest]),
             notes: c[c.len() - 1].to_string(),
         })
         .collect();

@@ -4,7 +4,8 @@
 
 use super::host::profile::Profile;
 use super::host::shared::Shared;
-use super::host::{self, Abi, ContextInfo, HostState, LogLine, PluginInfo, WorkloadInfo};
+use super::host::{self, ContextInfo, HostState, LogLine, PluginInfo, WorkloadInfo};
+use crate::abi::AbiVersion;
 use serde::Serialize;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -109,25 +110,8 @@ pub struct Exports {
 /// A compiled module plus what the loader learned about it.
 pub struct Compiled {
     pub module: Module,
-    pub abi: Abi,
-}
-
-/// Finds the ABI marker: the first function export with a known marker name, in export order.
-pub fn detect_abi(bytes: &[u8]) -> Option<Abi> {
-    for payload in wasmparser::Parser::new(0).parse_all(bytes) {
-        if let Ok(wasmparser::Payload::ExportSection(reader)) = payload {
-            for e in reader.into_iter().flatten() {
-                if e.kind != wasmparser::ExternalKind::Func {
-                    continue;
-                }
-                if let Some((_, abi)) = Abi::MARKERS.iter().find(|(n, _)| *n == e.name) {
-                    return Some(*abi);
-                }
-            }
-            return None;
-        }
-    }
-    None
+    /// Known ABI markers in export order (never empty); the profile picks the one it accepts.
+    pub markers: Vec<AbiVersion>,
 }
 
 /// Compiles a module once; the result is shared by every VM that runs it.
@@ -139,12 +123,17 @@ pub fn compile(engine: &Engine, bytes: &[u8], limits: &Limits) -> Result<Compile
             limits.max_module_bytes
         )));
     }
+    // WAT text and other non-Wasm files: the same one-line reason as `lint` (MX405).
+    if let Some(e) = crate::abi::bad_magic(bytes) {
+        return Err(LoadError::Compile(format!("invalid Wasm module: {e}")));
+    }
     let module = Module::new(engine, bytes)
         .map_err(|e| LoadError::Compile(format!("invalid Wasm module: {e}")))?;
-    let abi = detect_abi(bytes).ok_or_else(|| {
-        LoadError::Module("Missing or unknown Proxy-Wasm ABI version (no proxy_abi_version_0_1_0/0_2_0/0_2_1 export)".into())
-    })?;
-    Ok(Compiled { module, abi })
+    let markers = crate::abi::abi_markers(bytes);
+    if markers.is_empty() {
+        return Err(LoadError::Module("Missing or unknown Proxy-Wasm ABI version (no proxy_abi_version_0_1_0/0_2_0/0_2_1 export)".into()));
+    }
+    Ok(Compiled { module, markers })
 }
 
 fn sig(params: &[wasmi::ValType], results: &[wasmi::ValType]) -> String {
@@ -182,55 +171,45 @@ impl Vm {
         limits: Limits,
         seed: u64,
     ) -> Result<Vm, LoadError> {
-        let abi = compiled.abi;
-        if !profile.accepts(abi) {
+        let Some(abi) = profile.accepted_abi(&compiled.markers) else {
+            let accepts: Vec<&str> = profile
+                .row()
+                .abi_markers
+                .iter()
+                .map(|a| a.as_str())
+                .collect();
             return Err(LoadError::Module(format!(
-                "WASM missing Proxy-Wasm ABI version or requires an unsupported version: the {} accepts only ABI 0.1.0, the module is {}",
+                "WASM missing Proxy-Wasm ABI version or requires an unsupported version: the {} accepts only ABI {}, the module is {}",
                 profile.label(),
-                abi.as_str()
+                accepts.join(", "),
+                compiled.markers[0].as_str()
             )));
-        }
-        let store_limits = StoreLimitsBuilder::new()
-            .memory_size(limits.memory_bytes)
-            .memories(1)
-            .tables(4)
-            .instances(1)
-            .table_elements(1 << 20)
-            .trap_on_grow_failure(true)
-            .build();
+        };
         let state = HostState::new(
             plugin,
             workload,
             profile,
             abi,
-            store_limits,
+            store_limits(&limits, &compiled.module),
             shared,
             vm_index,
             seed,
         );
-        let mut store = Store::new(engine, state);
-        store.limiter(|s| &mut s.limits);
-        let linker = host::linker(engine, &profile, abi)
-            .map_err(|e| LoadError::Link(format!("host setup failed: {e}")))?;
-
-        store.set_fuel(limits.fuel_per_call).ok();
-        let instance = linker
-            .instantiate_and_start(&mut store, &compiled.module)
-            .map_err(|e| link_error(&e, &profile, &limits))?;
+        let (mut store, instance) = instantiate(engine, compiled, state, &limits)?;
 
         let memory = instance.exports(&store).find_map(|e| e.into_memory());
         let Some(memory) = memory else {
             return Err(LoadError::Module("the module exports no memory".into()));
         };
         store.data_mut().memory = Some(memory);
-        let malloc = typed::<i32, i32>(&store, &instance, "malloc")?;
-        let malloc = match malloc {
-            Some(m) => Some(m),
-            None if profile.allocator_fallback() => {
-                typed::<i32, i32>(&store, &instance, "proxy_on_memory_allocate")?
+        // The allocators the proxy looks up, in its order (v2.0: malloc only).
+        let mut malloc = None;
+        for name in &profile.row().allocators {
+            malloc = typed::<i32, i32>(&store, &instance, name)?;
+            if malloc.is_some() {
+                break;
             }
-            None => None,
-        };
+        }
         if malloc.is_none() {
             return Err(LoadError::Module(
                 "Wasm module is missing malloc function.".into(),
@@ -250,39 +229,40 @@ impl Vm {
         Ok(vm)
     }
 
+    /// Runs the first start-up alternative of the proxy's row whose first export exists, then
+    /// the exports that follow it (`rules/abi/mesh_versions.tsv`, column `start`).
     fn start(&mut self, p: &Profile) -> Result<(), LoadError> {
-        let f0 = |vm: &Vm, n: &str| typed::<(), ()>(&vm.store, &vm.instance, n);
-        let run = |vm: &mut Vm, f: TypedFunc<(), ()>, n: &str| {
-            vm.invoke(f, (), 0, n).map_err(LoadError::Start)
-        };
-        if p.reactor_start() {
-            if let Some(init) = f0(self, "_initialize")? {
-                run(self, init, "_initialize")?;
-                if p.main_after_initialize() {
-                    if let Some(main) =
-                        typed::<(i32, i32), i32>(&self.store, &self.instance, "main")?
-                    {
-                        self.invoke(main, (0, 0), 0, "main")
-                            .map_err(LoadError::Start)?;
-                    } else if p.main_void() {
-                        if let Some(mv) =
-                            typed::<(), i32>(&self.store, &self.instance, "__main_void")?
-                        {
-                            self.invoke(mv, (), 0, "__main_void")
-                                .map_err(LoadError::Start)?;
-                        }
-                    }
+        for alt in &p.row().start {
+            let Some(first) = typed::<(), ()>(&self.store, &self.instance, &alt[0])? else {
+                continue;
+            };
+            self.invoke(first, (), 0, &alt[0])
+                .map_err(LoadError::Start)?;
+            for then in &alt[1..] {
+                self.start_then(then, p)?;
+            }
+            return Ok(());
+        }
+        Ok(())
+    }
+
+    /// A start-up export after the first: `main(0, 0)` (or `__main_void()` on hosts that call
+    /// it when there is no `main`), else a `() -> ()` function.
+    fn start_then(&mut self, name: &str, p: &Profile) -> Result<(), LoadError> {
+        if name == "main" {
+            if let Some(main) = typed::<(i32, i32), i32>(&self.store, &self.instance, "main")? {
+                self.invoke(main, (0, 0), 0, "main")
+                    .map_err(LoadError::Start)?;
+            } else if p.main_void() {
+                if let Some(mv) = typed::<(), i32>(&self.store, &self.instance, "__main_void")? {
+                    self.invoke(mv, (), 0, "__main_void")
+                        .map_err(LoadError::Start)?;
                 }
-                return Ok(());
             }
+            return Ok(());
         }
-        if let Some(start) = f0(self, "_start")? {
-            return run(self, start, "_start");
-        }
-        if !p.main_after_initialize() {
-            if let Some(ctors) = f0(self, "__wasm_call_ctors")? {
-                return run(self, ctors, "__wasm_call_ctors");
-            }
+        if let Some(f) = typed::<(), ()>(&self.store, &self.instance, name)? {
+            self.invoke(f, (), 0, name).map_err(LoadError::Start)?;
         }
         Ok(())
     }
@@ -442,6 +422,96 @@ pub fn describe(e: &Error, limits: &Limits) -> String {
     }
 }
 
+/// Memory, table and instance caps of one VM's store.
+fn store_limits(limits: &Limits, module: &Module) -> wasmi::StoreLimits {
+    // The memory the host creates for a module that imports one counts as well.
+    let imported = module
+        .imports()
+        .filter(|i| matches!(i.ty(), wasmi::ExternType::Memory(_)))
+        .count();
+    StoreLimitsBuilder::new()
+        .memory_size(limits.memory_bytes)
+        .memories(1 + imported)
+        .tables(4)
+        .instances(1)
+        .table_elements(1 << 20)
+        .trap_on_grow_failure(true)
+        .build()
+}
+
+/// Links `compiled` against the host `state.profile` describes and instantiates it (running
+/// the module's start section only, not the proxy's start-up exports).
+fn instantiate(
+    engine: &Engine,
+    compiled: &Compiled,
+    state: HostState,
+    limits: &Limits,
+) -> Result<(Store<HostState>, Instance), LoadError> {
+    let profile = state.profile;
+    let mut store = Store::new(engine, state);
+    store.limiter(|s| &mut s.limits);
+    let mut linker = host::linker(engine, &profile, store.data().abi)
+        .map_err(|e| LoadError::Link(format!("host setup failed: {e}")))?;
+    define_imported_memory(&mut store, &mut linker, &compiled.module, limits)
+        .map_err(|e| LoadError::Link(format!("Failed to load Wasm module: {e}")))?;
+    store.set_fuel(limits.fuel_per_call).ok();
+    let instance = linker
+        .instantiate_and_start(&mut store, &compiled.module)
+        .map_err(|e| link_error(&e, &profile, limits))?;
+    Ok((store, instance))
+}
+
+/// Whether the proxy of `profile` accepts and links `compiled` (what `inspect`'s MX501–MX506
+/// judge statically); start-up is not run. Used by the test that ties both to `rules/abi`.
+pub fn links(engine: &Engine, compiled: &Compiled, profile: Profile) -> Result<(), LoadError> {
+    let Some(abi) = profile.accepted_abi(&compiled.markers) else {
+        return Err(LoadError::Module("ABI marker refused".into()));
+    };
+    let limits = Limits::default();
+    let state = HostState::new(
+        Rc::default(),
+        Rc::default(),
+        profile,
+        abi,
+        store_limits(&limits, &compiled.module),
+        Rc::default(),
+        0,
+        1,
+    );
+    instantiate(engine, compiled, state, &limits).map(|_| ())
+}
+
+/// Like the proxy, creates the linear memory or table a module imports instead of exporting
+/// (the static checks accept these imports from any module name).
+fn define_imported_memory(
+    store: &mut Store<HostState>,
+    linker: &mut wasmi::Linker<HostState>,
+    module: &Module,
+    limits: &Limits,
+) -> Result<(), Error> {
+    for import in module.imports() {
+        match import.ty() {
+            wasmi::ExternType::Memory(ty) => {
+                if ty.minimum().saturating_mul(65536) > limits.memory_bytes as u64 {
+                    return Err(Error::new(format!(
+                        "the imported memory is larger than the {} byte limit",
+                        limits.memory_bytes
+                    )));
+                }
+                let memory = wasmi::Memory::new(&mut *store, *ty)?;
+                linker.define(import.module(), import.name(), memory)?;
+            }
+            wasmi::ExternType::Table(ty) => {
+                let init = wasmi::Ref::null(ty.element());
+                let table = wasmi::Table::new(&mut *store, *ty, init)?;
+                linker.define(import.module(), import.name(), table)?;
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 fn typed<P: WasmParams, R: WasmResults>(
     store: &Store<HostState>,
     inst: &Instance,
@@ -459,9 +529,13 @@ fn typed<P: WasmParams, R: WasmResults>(
     })
 }
 
-fn exports(store: &Store<HostState>, inst: &Instance, abi: Abi) -> Result<Exports, LoadError> {
+fn exports(
+    store: &Store<HostState>,
+    inst: &Instance,
+    abi: AbiVersion,
+) -> Result<Exports, LoadError> {
     let headers = |name: &str| -> Result<Option<HeadersFn>, LoadError> {
-        Ok(if abi == Abi::V0_1_0 {
+        Ok(if abi == AbiVersion::V0_1_0 {
             typed(store, inst, name)?.map(HeadersFn::V1)
         } else {
             typed(store, inst, name)?.map(HeadersFn::V2)

@@ -2,9 +2,9 @@
 //! and the ABI 0.1.0 `proxy_get_configuration`.
 
 use super::mem::{self, finish};
-use super::{status, Abi, HostState, HttpState, C};
+use super::{status, HostState, HttpState, Registrar, C};
 use std::cell::Ref;
-use wasmi::{Error, Linker};
+use wasmi::Error;
 
 /// A buffer borrowed from the host state (no copy per hostcall).
 enum Buf<'a> {
@@ -72,9 +72,8 @@ pub fn splice(buf: &mut Vec<u8>, start: u32, len: u32, data: &[u8]) -> i32 {
     status::OK
 }
 
-pub fn register(l: &mut Linker<HostState>, abi: Abi) -> Result<(), Error> {
-    l.func_wrap(
-        "env",
+pub fn register(r: &mut Registrar<'_>) -> Result<(), Error> {
+    r.env(
         "proxy_get_buffer_status",
         |mut c: C<'_>, ty: i32, lp: i32, fp: i32| -> Result<i32, Error> {
             let len = buffer(c.data(), ty).map(|b| b.len());
@@ -88,8 +87,7 @@ pub fn register(l: &mut Linker<HostState>, abi: Abi) -> Result<(), Error> {
             }
         },
     )?;
-    l.func_wrap(
-        "env",
+    r.env(
         "proxy_get_buffer_bytes",
         |mut c: C<'_>, ty: i32, start: i32, max: i32, pp: i32, lp: i32| -> Result<i32, Error> {
             let (start, max) = (start as u32, max as u32);
@@ -108,8 +106,7 @@ pub fn register(l: &mut Linker<HostState>, abi: Abi) -> Result<(), Error> {
             }
         },
     )?;
-    l.func_wrap(
-        "env",
+    r.env(
         "proxy_set_buffer_bytes",
         |c: C<'_>, ty: i32, start: i32, len: i32, dp: i32, dl: i32| -> Result<i32, Error> {
             let data = match mem::read(&c, dp, dl) {
@@ -144,23 +141,21 @@ pub fn register(l: &mut Linker<HostState>, abi: Abi) -> Result<(), Error> {
             Ok(splice(buf, start as u32, len as u32, &data))
         },
     )?;
-    if abi == Abi::V0_1_0 {
-        l.func_wrap(
-            "env",
-            "proxy_get_configuration",
-            |mut c: C<'_>, pp: i32, lp: i32| -> Result<i32, Error> {
-                // Plugin configuration inside on_configure, VM configuration otherwise.
-                let s = c.data();
-                let plugin = s.plugin.clone(); // an Rc: the bytes are not copied
-                let cfg = if s.in_configure {
-                    &plugin.configuration
-                } else {
-                    &plugin.vm_configuration
-                };
-                finish(mem::copy_out(&mut c, cfg, pp, lp).map(|_| status::OK))
-            },
-        )?;
-    }
+    // ABI 0.1.0 only (0.2.x reads configuration as buffers 6 and 7).
+    r.env(
+        "proxy_get_configuration",
+        |mut c: C<'_>, pp: i32, lp: i32| -> Result<i32, Error> {
+            // Plugin configuration inside on_configure, VM configuration otherwise.
+            let s = c.data();
+            let plugin = s.plugin.clone(); // an Rc: the bytes are not copied
+            let cfg = if s.in_configure {
+                &plugin.configuration
+            } else {
+                &plugin.vm_configuration
+            };
+            finish(mem::copy_out(&mut c, cfg, pp, lp).map(|_| status::OK))
+        },
+    )?;
     Ok(())
 }
 

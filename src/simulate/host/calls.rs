@@ -3,15 +3,28 @@
 
 use super::mem::{self, finish, Fault};
 use super::{
-    note_unsupported, status, Abi, Effect, HostState, HttpCall, LocalReply, LogLevel, Metric,
-    MetricKind, C,
+    note_unsupported, status, Effect, HttpCall, LocalReply, LogLevel, Metric, MetricKind,
+    Registrar, C,
 };
 use crate::simulate::headers::HeaderMap;
-use wasmi::{Error, Linker};
+use wasmi::Error;
 
-pub fn register(l: &mut Linker<HostState>, abi: Abi) -> Result<(), Error> {
-    l.func_wrap(
-        "env",
+/// Registers this area's host functions (the tables decide which exist, see [`Registrar`]).
+pub fn register(r: &mut Registrar<'_>) -> Result<(), Error> {
+    logging(r)?;
+    stream_control(r)?;
+    local_reply(r)?;
+    http_call(r)?;
+    grpc(r)?;
+    timers(r)?;
+    metrics(r)?;
+    contexts(r)?;
+    foreign(r)
+}
+
+/// `proxy_log`, `proxy_get_log_level` (ABI 0.2.1), `proxy_get_status`.
+fn logging(r: &mut Registrar<'_>) -> Result<(), Error> {
+    r.env(
         "proxy_log",
         |c: C<'_>, level: i32, ptr: i32, len: i32| -> Result<i32, Error> {
             let mut c = c;
@@ -25,18 +38,14 @@ pub fn register(l: &mut Linker<HostState>, abi: Abi) -> Result<(), Error> {
             })())
         },
     )?;
-    if abi == Abi::V0_2_1 {
-        // Envoy reports the level of its `wasm` logger; the simulator captures everything.
-        l.func_wrap(
-            "env",
-            "proxy_get_log_level",
-            |mut c: C<'_>, ptr: i32| -> Result<i32, Error> {
-                finish(mem::write_u32(&mut c, ptr, 0).map(|_| status::OK))
-            },
-        )?;
-    }
-    l.func_wrap(
-        "env",
+    // Envoy reports the level of its `wasm` logger; the simulator captures everything.
+    r.env(
+        "proxy_get_log_level",
+        |mut c: C<'_>, ptr: i32| -> Result<i32, Error> {
+            finish(mem::write_u32(&mut c, ptr, 0).map(|_| status::OK))
+        },
+    )?;
+    r.env(
         "proxy_get_status",
         |mut c: C<'_>, code_ptr: i32, msg_ptr: i32, msg_len: i32| -> Result<i32, Error> {
             let (code, msg) = c.data().last_status.clone();
@@ -47,81 +56,82 @@ pub fn register(l: &mut Linker<HostState>, abi: Abi) -> Result<(), Error> {
             })())
         },
     )?;
+    Ok(())
+}
 
-    // Stream control: deferred until the callback returns (the filter manager applies them).
-    if abi == Abi::V0_1_0 {
-        l.func_wrap(
-            "env",
-            "proxy_continue_request",
-            |mut c: C<'_>| -> Result<i32, Error> {
-                let ctx = c.data().effective;
-                c.data_mut().push_effect(Effect::Continue {
-                    ctx,
-                    response: false,
-                })?;
-                Ok(status::OK)
-            },
-        )?;
-        l.func_wrap(
-            "env",
-            "proxy_continue_response",
-            |mut c: C<'_>| -> Result<i32, Error> {
-                let ctx = c.data().effective;
-                c.data_mut().push_effect(Effect::Continue {
-                    ctx,
-                    response: true,
-                })?;
-                Ok(status::OK)
-            },
-        )?;
-        // Envoy clears the route cache; routing is not simulated, so this is a no-op.
-        l.func_wrap(
-            "env",
-            "proxy_clear_route_cache",
-            |_c: C<'_>| -> Result<i32, Error> { Ok(status::OK) },
-        )?;
-    } else {
-        l.func_wrap(
-            "env",
-            "proxy_continue_stream",
-            |mut c: C<'_>, ty: i32| -> Result<i32, Error> {
-                let ctx = c.data().effective;
-                match ty {
-                    0 | 1 => {
-                        c.data_mut().push_effect(Effect::Continue {
-                            ctx,
-                            response: ty == 1,
-                        })?;
-                        Ok(status::OK)
-                    }
-                    2 => Ok(status::OK), // TCP downstream: no TCP filters in the simulator.
-                    3 => Ok(status::UNIMPLEMENTED),
-                    _ => Ok(status::BAD_ARGUMENT),
+/// Stream control, deferred until the callback returns (the filter manager applies it):
+/// ABI 0.1.0's `continue_request`/`continue_response`/`clear_route_cache` and 0.2.x's
+/// `continue_stream`/`close_stream`.
+fn stream_control(r: &mut Registrar<'_>) -> Result<(), Error> {
+    r.env(
+        "proxy_continue_request",
+        |mut c: C<'_>| -> Result<i32, Error> {
+            let ctx = c.data().effective;
+            c.data_mut().push_effect(Effect::Continue {
+                ctx,
+                response: false,
+            })?;
+            Ok(status::OK)
+        },
+    )?;
+    r.env(
+        "proxy_continue_response",
+        |mut c: C<'_>| -> Result<i32, Error> {
+            let ctx = c.data().effective;
+            c.data_mut().push_effect(Effect::Continue {
+                ctx,
+                response: true,
+            })?;
+            Ok(status::OK)
+        },
+    )?;
+    // Envoy clears the route cache; routing is not simulated, so this is a no-op.
+    r.env(
+        "proxy_clear_route_cache",
+        |_c: C<'_>| -> Result<i32, Error> { Ok(status::OK) },
+    )?;
+    r.env(
+        "proxy_continue_stream",
+        |mut c: C<'_>, ty: i32| -> Result<i32, Error> {
+            let ctx = c.data().effective;
+            match ty {
+                0 | 1 => {
+                    c.data_mut().push_effect(Effect::Continue {
+                        ctx,
+                        response: ty == 1,
+                    })?;
+                    Ok(status::OK)
                 }
-            },
-        )?;
-        l.func_wrap(
-            "env",
-            "proxy_close_stream",
-            |mut c: C<'_>, ty: i32| -> Result<i32, Error> {
-                let ctx = c.data().effective;
-                match ty {
-                    0 | 1 => {
-                        c.data_mut().push_effect(Effect::Close {
-                            ctx,
-                            response: ty == 1,
-                        })?;
-                        Ok(status::OK)
-                    }
-                    2 | 3 => Ok(status::OK),
-                    _ => Ok(status::BAD_ARGUMENT),
+                2 => Ok(status::OK), // TCP downstream: no TCP filters in the simulator.
+                3 => Ok(status::UNIMPLEMENTED),
+                _ => Ok(status::BAD_ARGUMENT),
+            }
+        },
+    )?;
+    r.env(
+        "proxy_close_stream",
+        |mut c: C<'_>, ty: i32| -> Result<i32, Error> {
+            let ctx = c.data().effective;
+            match ty {
+                0 | 1 => {
+                    c.data_mut().push_effect(Effect::Close {
+                        ctx,
+                        response: ty == 1,
+                    })?;
+                    Ok(status::OK)
                 }
-            },
-        )?;
-    }
+                2 | 3 => Ok(status::OK),
+                _ => Ok(status::BAD_ARGUMENT),
+            }
+        },
+    )?;
 
-    l.func_wrap(
-        "env",
+    Ok(())
+}
+
+/// `proxy_send_local_response`: only stream contexts can reply.
+fn local_reply(r: &mut Registrar<'_>) -> Result<(), Error> {
+    r.env(
         "proxy_send_local_response",
         |mut c: C<'_>,
          code: i32,
@@ -164,8 +174,11 @@ pub fn register(l: &mut Linker<HostState>, abi: Abi) -> Result<(), Error> {
         },
     )?;
 
-    l.func_wrap(
-        "env",
+    Ok(())
+}
+
+fn http_call(r: &mut Registrar<'_>) -> Result<(), Error> {
+    r.env(
         "proxy_http_call",
         |mut c: C<'_>,
          up: i32,
@@ -211,8 +224,12 @@ pub fn register(l: &mut Linker<HostState>, abi: Abi) -> Result<(), Error> {
         },
     )?;
 
-    l.func_wrap(
-        "env",
+    Ok(())
+}
+
+/// gRPC calls and streams: accepted, then closed as UNAVAILABLE (see [`grpc_start`]).
+fn grpc(r: &mut Registrar<'_>) -> Result<(), Error> {
+    r.env(
         "proxy_grpc_call",
         |mut c: C<'_>,
          sp: i32,
@@ -231,8 +248,7 @@ pub fn register(l: &mut Linker<HostState>, abi: Abi) -> Result<(), Error> {
             grpc_start(&mut c, (sp, sl), (np, nl), (mp, ml), token_ptr, 1)
         },
     )?;
-    l.func_wrap(
-        "env",
+    r.env(
         "proxy_grpc_stream",
         |mut c: C<'_>,
          sp: i32,
@@ -249,26 +265,27 @@ pub fn register(l: &mut Linker<HostState>, abi: Abi) -> Result<(), Error> {
         },
     )?;
     // Calls are closed right away (see grpc_start), so tokens are never live afterwards.
-    l.func_wrap(
-        "env",
+    r.env(
         "proxy_grpc_cancel",
         |_c: C<'_>, _t: i32| -> Result<i32, Error> { Ok(status::NOT_FOUND) },
     )?;
-    l.func_wrap(
-        "env",
+    r.env(
         "proxy_grpc_close",
         |_c: C<'_>, _t: i32| -> Result<i32, Error> { Ok(status::NOT_FOUND) },
     )?;
-    l.func_wrap(
-        "env",
+    r.env(
         "proxy_grpc_send",
         |_c: C<'_>, _t: i32, _p: i32, _l: i32, _e: i32| -> Result<i32, Error> {
             Ok(status::NOT_FOUND)
         },
     )?;
 
-    l.func_wrap(
-        "env",
+    Ok(())
+}
+
+/// The tick timer and the (deprecated) realtime clock.
+fn timers(r: &mut Registrar<'_>) -> Result<(), Error> {
+    r.env(
         "proxy_set_tick_period_milliseconds",
         |mut c: C<'_>, ms: i32| -> Result<i32, Error> {
             let root = c.data().root_of(c.data().effective);
@@ -283,8 +300,7 @@ pub fn register(l: &mut Linker<HostState>, abi: Abi) -> Result<(), Error> {
             Ok(status::OK)
         },
     )?;
-    l.func_wrap(
-        "env",
+    r.env(
         "proxy_get_current_time_nanoseconds",
         |mut c: C<'_>, ptr: i32| -> Result<i32, Error> {
             let now = c.data().shared.borrow().clock.realtime_ns;
@@ -292,8 +308,11 @@ pub fn register(l: &mut Linker<HostState>, abi: Abi) -> Result<(), Error> {
         },
     )?;
 
-    l.func_wrap(
-        "env",
+    Ok(())
+}
+
+fn metrics(r: &mut Registrar<'_>) -> Result<(), Error> {
+    r.env(
         "proxy_define_metric",
         |mut c: C<'_>, ty: i32, np: i32, nl: i32, id_ptr: i32| -> Result<i32, Error> {
             finish((|| {
@@ -334,8 +353,7 @@ pub fn register(l: &mut Linker<HostState>, abi: Abi) -> Result<(), Error> {
             })())
         },
     )?;
-    l.func_wrap(
-        "env",
+    r.env(
         "proxy_increment_metric",
         |mut c: C<'_>, id: i32, delta: i64| -> Result<i32, Error> {
             let s = c.data_mut();
@@ -353,8 +371,7 @@ pub fn register(l: &mut Linker<HostState>, abi: Abi) -> Result<(), Error> {
             }
         },
     )?;
-    l.func_wrap(
-        "env",
+    r.env(
         "proxy_record_metric",
         |mut c: C<'_>, id: i32, value: i64| -> Result<i32, Error> {
             let s = c.data_mut();
@@ -375,8 +392,7 @@ pub fn register(l: &mut Linker<HostState>, abi: Abi) -> Result<(), Error> {
             Ok(status::OK)
         },
     )?;
-    l.func_wrap(
-        "env",
+    r.env(
         "proxy_get_metric",
         |mut c: C<'_>, id: i32, ptr: i32| -> Result<i32, Error> {
             let Some(&i) = c.data().metric_ids.get(&(id as u32)) else {
@@ -391,8 +407,12 @@ pub fn register(l: &mut Linker<HostState>, abi: Abi) -> Result<(), Error> {
         },
     )?;
 
-    l.func_wrap(
-        "env",
+    Ok(())
+}
+
+/// `proxy_set_effective_context` and `proxy_done`.
+fn contexts(r: &mut Registrar<'_>) -> Result<(), Error> {
+    r.env(
         "proxy_set_effective_context",
         |mut c: C<'_>, ctx: i32| -> Result<i32, Error> {
             let ctx = ctx as u32;
@@ -403,7 +423,7 @@ pub fn register(l: &mut Linker<HostState>, abi: Abi) -> Result<(), Error> {
             Ok(status::OK)
         },
     )?;
-    l.func_wrap("env", "proxy_done", |mut c: C<'_>| -> Result<i32, Error> {
+    r.env("proxy_done", |mut c: C<'_>| -> Result<i32, Error> {
         let ctx = c.data().effective;
         let is_root = c.data().contexts.get(&ctx).is_some_and(|i| i.parent == 0);
         if !is_root {
@@ -412,8 +432,12 @@ pub fn register(l: &mut Linker<HostState>, abi: Abi) -> Result<(), Error> {
         c.data_mut().push_effect(Effect::Done { ctx })?;
         Ok(status::OK)
     })?;
-    l.func_wrap(
-        "env",
+    Ok(())
+}
+
+/// Foreign functions and Envoy's DNS extension: present, not modelled.
+fn foreign(r: &mut Registrar<'_>) -> Result<(), Error> {
+    r.env(
         "proxy_call_foreign_function",
         |mut c: C<'_>,
          np: i32,
@@ -431,6 +455,15 @@ pub fn register(l: &mut Linker<HostState>, abi: Abi) -> Result<(), Error> {
             // Envoy answers NOT_FOUND for names it does not register; for the ones it does,
             // the simulator cannot run them and says so with the same status.
             Ok(status::NOT_FOUND)
+        },
+    )?;
+    // Upstream Envoy registers it from Envoy 1.17 (answer via `envoy_on_resolve_dns`); DNS is
+    // not simulated, so the call is refused.
+    r.env(
+        "envoy_resolve_dns",
+        |mut c: C<'_>, _dp: i32, _dl: i32, _token_ptr: i32| -> Result<i32, Error> {
+            note_unsupported(&mut c, "envoy_resolve_dns");
+            Ok(status::UNIMPLEMENTED)
         },
     )?;
     Ok(())

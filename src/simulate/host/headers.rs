@@ -6,10 +6,11 @@
 //! holds it ([`Access`]); access-log copies are read-only.
 
 use super::mem::{self, finish};
-use super::{status, Abi, HostState, C};
+use super::{status, Registrar, C};
+use crate::abi::AbiVersion;
 use crate::simulate::headers::HeaderMap;
 use std::sync::Arc;
-use wasmi::{Error, Linker};
+use wasmi::Error;
 
 #[derive(Clone, Copy, PartialEq)]
 enum Mode {
@@ -114,9 +115,8 @@ fn write_value(
         .unwrap_or_else(|s| s))
 }
 
-pub fn register(l: &mut Linker<HostState>) -> Result<(), Error> {
-    l.func_wrap(
-        "env",
+pub fn register(r: &mut Registrar<'_>) -> Result<(), Error> {
+    r.env(
         "proxy_get_header_map_value",
         |mut c: C<'_>, ty: i32, kp: i32, kl: i32, vp: i32, vl: i32| -> Result<i32, Error> {
             let key = match mem::read_string(&c, kp, kl) {
@@ -131,29 +131,26 @@ pub fn register(l: &mut Linker<HostState>) -> Result<(), Error> {
             match value {
                 Some(v) => finish(mem::copy_out(&mut c, v.as_bytes(), vp, vl).map(|_| status::OK)),
                 // ABI 0.1.0 hosts answer OK with an empty value for a missing header.
-                None if abi == Abi::V0_1_0 => {
+                None if abi == AbiVersion::V0_1_0 => {
                     finish(mem::copy_out(&mut c, b"", vp, vl).map(|_| status::OK))
                 }
                 None => Ok(status::NOT_FOUND),
             }
         },
     )?;
-    l.func_wrap(
-        "env",
+    r.env(
         "proxy_add_header_map_value",
         |mut c: C<'_>, ty: i32, kp: i32, kl: i32, vp: i32, vl: i32| -> Result<i32, Error> {
             write_value(&mut c, ty, (kp, kl), (vp, vl), HeaderMap::add_shared)
         },
     )?;
-    l.func_wrap(
-        "env",
+    r.env(
         "proxy_replace_header_map_value",
         |mut c: C<'_>, ty: i32, kp: i32, kl: i32, vp: i32, vl: i32| -> Result<i32, Error> {
             write_value(&mut c, ty, (kp, kl), (vp, vl), HeaderMap::replace_shared)
         },
     )?;
-    l.func_wrap(
-        "env",
+    r.env(
         "proxy_remove_header_map_value",
         |mut c: C<'_>, ty: i32, kp: i32, kl: i32| -> Result<i32, Error> {
             let k = match mem::read_string(&c, kp, kl) {
@@ -165,8 +162,7 @@ pub fn register(l: &mut Linker<HostState>) -> Result<(), Error> {
                 .unwrap_or_else(|s| s))
         },
     )?;
-    l.func_wrap(
-        "env",
+    r.env(
         "proxy_get_header_map_pairs",
         |mut c: C<'_>, ty: i32, pp: i32, lp: i32| -> Result<i32, Error> {
             if !(0..=7).contains(&ty) {
@@ -177,8 +173,7 @@ pub fn register(l: &mut Linker<HostState>) -> Result<(), Error> {
             finish(mem::copy_out(&mut c, &bytes, pp, lp).map(|_| status::OK))
         },
     )?;
-    l.func_wrap(
-        "env",
+    r.env(
         "proxy_set_header_map_pairs",
         |mut c: C<'_>, ty: i32, pp: i32, pl: i32| -> Result<i32, Error> {
             let new = match mem::with_slice(&c, pp, pl, HeaderMap::from_pairs_bytes) {
@@ -190,8 +185,7 @@ pub fn register(l: &mut Linker<HostState>) -> Result<(), Error> {
                 .unwrap_or_else(|s| s))
         },
     )?;
-    l.func_wrap(
-        "env",
+    r.env(
         "proxy_get_header_map_size",
         |mut c: C<'_>, ty: i32, sp: i32| -> Result<i32, Error> {
             match with_map(&mut c, ty, Mode::Read, |m| m.byte_size()) {

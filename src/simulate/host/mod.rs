@@ -11,12 +11,13 @@ pub mod shared;
 pub mod wasi;
 
 use super::headers::HeaderMap;
+use crate::abi::AbiVersion;
 use profile::Profile;
 use serde::Serialize;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
-use wasmi::{Caller, Error, Linker, Memory, StoreLimits, TypedFunc};
+use wasmi::{Caller, Error, IntoFunc, Linker, Memory, StoreLimits, TypedFunc};
 
 /// `proxy_status_t` values (Envoy `WasmResult`).
 pub mod status {
@@ -30,33 +31,6 @@ pub mod status {
     pub const CAS_MISMATCH: i32 = 8;
     pub const INTERNAL_FAILURE: i32 = 10;
     pub const UNIMPLEMENTED: i32 = 12;
-}
-
-/// The ABI version a module declares through its marker export.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub enum Abi {
-    #[serde(rename = "0.1.0")]
-    V0_1_0,
-    #[serde(rename = "0.2.0")]
-    V0_2_0,
-    #[serde(rename = "0.2.1")]
-    V0_2_1,
-}
-
-impl Abi {
-    pub const MARKERS: [(&'static str, Abi); 3] = [
-        ("proxy_abi_version_0_1_0", Abi::V0_1_0),
-        ("proxy_abi_version_0_2_0", Abi::V0_2_0),
-        ("proxy_abi_version_0_2_1", Abi::V0_2_1),
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Abi::V0_1_0 => "0.1.0",
-            Abi::V0_2_0 => "0.2.0",
-            Abi::V0_2_1 => "0.2.1",
-        }
-    }
 }
 
 /// Identity of a plugin as Envoy configures it.
@@ -316,7 +290,7 @@ pub struct HostState {
     pub plugin: Rc<PluginInfo>,
     pub workload: Rc<WorkloadInfo>,
     pub profile: Profile,
-    pub abi: Abi,
+    pub abi: AbiVersion,
     pub limits: StoreLimits,
     pub memory: Option<Memory>,
     pub malloc: Option<TypedFunc<i32, i32>>,
@@ -355,7 +329,7 @@ impl HostState {
         plugin: Rc<PluginInfo>,
         workload: Rc<WorkloadInfo>,
         profile: Profile,
-        abi: Abi,
+        abi: AbiVersion,
         limits: StoreLimits,
         shared: Rc<RefCell<shared::Shared>>,
         vm_index: usize,
@@ -560,20 +534,63 @@ pub mod mem {
 }
 
 /// Builds the import object for a module with ABI `abi` under `profile`: exactly the
-/// functions that proxy registers, so a module importing anything else fails to link.
+/// functions that proxy registers (per `rules/abi/*.tsv`), so a module importing anything else
+/// fails to link.
 pub fn linker(
     engine: &wasmi::Engine,
     profile: &Profile,
-    abi: Abi,
+    abi: AbiVersion,
 ) -> Result<Linker<HostState>, Error> {
     let mut l = Linker::new(engine);
-    calls::register(&mut l, abi)?;
-    headers::register(&mut l)?;
-    buffers::register(&mut l, abi)?;
-    properties::register(&mut l)?;
-    shared::register(&mut l)?;
-    wasi::register(&mut l, profile)?;
+    let mut r = Registrar {
+        linker: &mut l,
+        profile,
+        abi,
+    };
+    calls::register(&mut r)?;
+    headers::register(&mut r)?;
+    buffers::register(&mut r)?;
+    properties::register(&mut r)?;
+    shared::register(&mut r)?;
+    wasi::register(&mut r)?;
     Ok(l)
+}
+
+/// Registers the area files' host functions on a linker; the tables, not the area files,
+/// decide which of them the emulated proxy has for the module's ABI.
+pub struct Registrar<'a> {
+    linker: &'a mut Linker<HostState>,
+    profile: &'a Profile,
+    abi: AbiVersion,
+}
+
+impl Registrar<'_> {
+    /// Registers `module.name` if the proxy provides it for the module's ABI.
+    pub fn func<Params, Args>(
+        &mut self,
+        module: &str,
+        name: &str,
+        f: impl IntoFunc<HostState, Params, Args>,
+    ) -> Result<(), Error> {
+        if self.profile.has_import(module, name, self.abi) {
+            self.linker.func_wrap(module, name, f)?;
+        }
+        Ok(())
+    }
+
+    /// Registers `env.name` (see [`Registrar::func`]).
+    pub fn env<Params, Args>(
+        &mut self,
+        name: &str,
+        f: impl IntoFunc<HostState, Params, Args>,
+    ) -> Result<(), Error> {
+        self.func("env", name, f)
+    }
+
+    /// Makes everything registered under `module` available under `alias` too.
+    pub fn alias_module(&mut self, module: &str, alias: &str) -> Result<(), Error> {
+        self.linker.alias_module(module, alias)
+    }
 }
 
 /// A hostcall's caller, for brevity in the area files.

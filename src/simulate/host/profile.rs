@@ -1,51 +1,32 @@
-//! What the proxy of a mesh version provides: ABI markers, WASI imports, start-up sequence
-//! and a few behaviour switches. Dates are the proxy-wasm-cpp-host commits that introduced
-//! each import; a proxy has an import when its cpp-host pin is at least that new.
+//! What the proxy of a mesh version provides. The facts the static checks also judge (ABI
+//! markers, imports per ABI version, allocators, start-up sequence) come from `rules/abi/*.tsv`
+//! through [`crate::abi::tables`]; only behaviour switches the tables do not describe live here.
+//! Their dates are the proxy-wasm-cpp-host commits that introduced each behaviour; a proxy has
+//! it when its cpp-host pin is at least that new.
 
+use crate::abi::tables::{self, MeshRow};
+use crate::abi::AbiVersion;
 use crate::model::MeshVersion;
 
 /// Which host is emulated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Profile {
-    /// `None` = the newest Envoy behaviour (every import cpp-host knows).
+    /// `None` = the newest Envoy behaviour.
     pub mesh: Option<MeshVersion>,
-    /// cpp-host pin date (`YYYY-MM-DD`); imports newer than this are missing.
+    /// The `rules/abi` row whose facts the host follows (imports, markers, allocators,
+    /// start-up); `None` = current upstream Envoy (the newest row and the `latest` WASI column).
+    pub facts: Option<MeshVersion>,
+    /// cpp-host pin date (`YYYY-MM-DD`) for the behaviour switches below.
     pub cutoff: &'static str,
     /// The in-tree envoy-wasm host (OSSM 2.0) instead of cpp-host.
     pub envoy_wasm: bool,
 }
 
-/// WASI (and `env` helper) imports: (name, first cpp-host date, in the envoy-wasm host).
-pub const WASI_AVAILABILITY: &[(&str, &str, bool)] = &[
-    ("fd_write", "2020-02-10", true),
-    ("fd_read", "2020-04-07", true),
-    ("fd_seek", "2020-02-10", true),
-    ("fd_close", "2020-02-10", true),
-    ("fd_fdstat_get", "2020-04-07", true),
-    ("environ_get", "2020-02-10", true),
-    ("environ_sizes_get", "2020-02-10", true),
-    ("args_get", "2020-02-10", true),
-    ("args_sizes_get", "2020-02-10", true),
-    ("proc_exit", "2020-02-10", true),
-    ("clock_time_get", "2020-10-13", false),
-    ("random_get", "2020-10-15", false),
-    ("path_open", "2021-11-18", false),
-    ("fd_prestat_get", "2021-11-18", false),
-    ("fd_prestat_dir_name", "2021-11-18", false),
-    ("emscripten_notify_memory_growth", "2022-06-15", false),
-    ("pthread_equal", "2020-02-10", true),
-    ("fd_fdstat_set_flags", "2024-12-19", false),
-    ("sched_yield", "2024-12-19", false),
-    ("poll_oneoff", "2024-12-19", false),
-];
-
-/// Everything else in cpp-host's full WASI stub set (2026-04, #533).
-pub const LATE_WASI_DATE: &str = "2026-04-06";
-
 impl Profile {
     /// The proxy of an OpenShift Service Mesh version. v2.0 runs the envoy-wasm fork
     /// (Envoy 1.14), v2.1 Envoy 1.17 (cpp-host envoy-release/v1.17), v2.2 Envoy 1.20.
     pub fn for_mesh(v: MeshVersion) -> Profile {
+        let facts = Some(tables::get().mesh(v).mesh);
         let (cutoff, envoy_wasm) = if v <= MeshVersion::V2_0 {
             ("2020-06-30", true)
         } else if v == MeshVersion::V2_1 {
@@ -53,11 +34,16 @@ impl Profile {
         } else if v == MeshVersion::V2_2 {
             ("2021-10-01", false)
         } else {
-            // v2.3+ do not run ServiceMeshExtensions; simulate the newest behaviour.
-            return Profile::latest();
+            // v2.3+ do not run ServiceMeshExtensions; simulate the newest behaviour with the
+            // imports and start-up of the version's proxy.
+            return Profile {
+                facts,
+                ..Profile::latest()
+            };
         };
         Profile {
             mesh: Some(v),
+            facts,
             cutoff,
             envoy_wasm,
         }
@@ -67,6 +53,7 @@ impl Profile {
     pub fn latest() -> Profile {
         Profile {
             mesh: None,
+            facts: None,
             cutoff: "9999-12-31",
             envoy_wasm: false,
         }
@@ -76,41 +63,27 @@ impl Profile {
         date <= self.cutoff
     }
 
-    /// Whether the WASI / `env` helper import `name` is registered.
-    pub fn has_wasi(&self, name: &str) -> bool {
-        match WASI_AVAILABILITY.iter().find(|(n, _, _)| *n == name) {
-            Some((_, date, intree)) => {
-                if self.envoy_wasm {
-                    *intree
-                } else {
-                    self.since(date)
-                }
-            }
-            None => !self.envoy_wasm && self.since(LATE_WASI_DATE),
+    /// The `mesh_versions.tsv` row the host follows (current Envoy: the newest row).
+    pub fn row(&self) -> &'static MeshRow {
+        let t = tables::get();
+        match self.facts {
+            Some(v) => t.mesh(v),
+            None => t.mesh.last().expect("mesh_versions.tsv has rows"),
         }
     }
 
-    /// ABI markers the proxy accepts.
-    pub fn accepts(&self, abi: super::Abi) -> bool {
-        !self.envoy_wasm || abi == super::Abi::V0_1_0
+    /// Whether the host registers import `module.name` for a module marked `abi`.
+    pub fn has_import(&self, module: &str, name: &str, abi: AbiVersion) -> bool {
+        tables::get().host_provides(module, name, abi, self.facts)
     }
 
-    /// `proxy_on_memory_allocate` as an allocator fallback (cpp-host #80, Oct 2020).
-    pub fn allocator_fallback(&self) -> bool {
-        !self.envoy_wasm && self.since("2020-10-20")
+    /// The ABI the host runs a module with these markers (export order) as; `None` = refused.
+    pub fn accepted_abi(&self, markers: &[AbiVersion]) -> Option<AbiVersion> {
+        self.row().accepted_abi(markers)
     }
 
-    /// `_initialize` as the start function (cpp-host #72, Oct 2020).
-    pub fn reactor_start(&self) -> bool {
-        !self.envoy_wasm && self.since("2020-10-16")
-    }
-
-    /// `main(0, 0)` after `_initialize`, no more `__wasm_call_ctors` (cpp-host #133, Mar 2021).
-    pub fn main_after_initialize(&self) -> bool {
-        !self.envoy_wasm && self.since("2021-03-02")
-    }
-
-    /// `__main_void()` after `_initialize` when there is no `main` (cpp-host #500).
+    /// `__main_void()` after `_initialize` when there is no `main` (cpp-host #500); newer than
+    /// every proxy in the tables, so it is a behaviour switch of current Envoy only.
     pub fn main_void(&self) -> bool {
         !self.envoy_wasm && self.since("2026-03-01")
     }
@@ -178,18 +151,35 @@ impl Profile {
 mod tests {
     use super::*;
 
+    const W: &str = "wasi_snapshot_preview1";
+
     #[test]
     fn imports_per_version() {
         let v20 = Profile::for_mesh(MeshVersion::V2_0);
         let v21 = Profile::for_mesh(MeshVersion::V2_1);
         let v22 = Profile::for_mesh(MeshVersion::V2_2);
         let latest = Profile::latest();
-        assert!(v20.has_wasi("fd_write") && !v20.has_wasi("clock_time_get"));
-        assert!(v21.has_wasi("clock_time_get") && v21.has_wasi("random_get"));
-        assert!(!v22.has_wasi("path_open") && !v22.has_wasi("poll_oneoff"));
-        assert!(latest.has_wasi("poll_oneoff") && latest.has_wasi("fd_tell"));
-        assert!(!v22.has_wasi("fd_tell"));
-        assert!(!v20.accepts(super::super::Abi::V0_2_1) && v21.accepts(super::super::Abi::V0_2_1));
-        assert!(!v21.main_after_initialize() && v22.main_after_initialize());
+        let a = AbiVersion::V0_1_0;
+        assert!(v20.has_import(W, "fd_write", a) && !v20.has_import(W, "clock_time_get", a));
+        assert!(v21.has_import(W, "clock_time_get", a) && v21.has_import(W, "random_get", a));
+        assert!(!v22.has_import(W, "path_open", a) && !v22.has_import(W, "poll_oneoff", a));
+        assert!(latest.has_import(W, "poll_oneoff", a) && latest.has_import(W, "fd_tell", a));
+        assert!(!v22.has_import(W, "fd_tell", a));
+        assert!(v20.accepted_abi(&[AbiVersion::V0_2_1]).is_none());
+        assert_eq!(
+            v21.accepted_abi(&[AbiVersion::V0_2_1]),
+            Some(AbiVersion::V0_2_1)
+        );
+        // envoy-wasm takes the 0.1.0 marker even when another comes first.
+        assert_eq!(
+            v20.accepted_abi(&[AbiVersion::V0_2_0, AbiVersion::V0_1_0]),
+            Some(AbiVersion::V0_1_0)
+        );
+        assert!(v21.has_import("env", "proxy_get_log_level", AbiVersion::V0_2_1));
+        assert!(!v21.has_import("env", "proxy_get_log_level", AbiVersion::V0_2_0));
+        assert!(!v22.has_import("env", "emscripten_notify_memory_growth", a));
+        assert!(latest.has_import("env", "emscripten_notify_memory_growth", a));
+        assert_eq!(v21.row().start.len(), 3);
+        assert_eq!(v22.row().start[0], ["_initialize", "main"]);
     }
 }

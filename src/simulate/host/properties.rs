@@ -6,9 +6,9 @@
 //! overrides (dotted paths) win.
 
 use super::mem::{self, finish};
-use super::{status, HostState, HttpState, C};
+use super::{status, HostState, HttpState, Registrar, C};
 use crate::simulate::headers::{encode_pairs, HeaderMap};
-use wasmi::{Error, Linker};
+use wasmi::Error;
 
 /// A property value before encoding.
 enum PVal {
@@ -330,9 +330,8 @@ fn split_path(raw: &[u8]) -> Vec<String> {
         .collect()
 }
 
-pub fn register(l: &mut Linker<HostState>) -> Result<(), Error> {
-    l.func_wrap(
-        "env",
+pub fn register(r: &mut Registrar<'_>) -> Result<(), Error> {
+    r.env(
         "proxy_get_property",
         |mut c: C<'_>, pp: i32, pl: i32, vp: i32, vl: i32| -> Result<i32, Error> {
             finish((|| {
@@ -348,8 +347,7 @@ pub fn register(l: &mut Linker<HostState>) -> Result<(), Error> {
             })())
         },
     )?;
-    l.func_wrap(
-        "env",
+    r.env(
         "proxy_set_property",
         |c: C<'_>, pp: i32, pl: i32, vp: i32, vl: i32| -> Result<i32, Error> {
             finish((|| {

@@ -2,9 +2,9 @@
 //! clock and timers, shared data with CAS, shared queues. Plus their hostcalls.
 
 use super::mem::{self, finish, Fault};
-use super::{status, HostState, C};
+use super::{status, Registrar, C};
 use std::collections::{BTreeMap, VecDeque};
-use wasmi::{Error, Linker};
+use wasmi::Error;
 
 /// Upper bound on bytes held in shared data plus queues (hostile modules).
 pub const MAX_SHARED_BYTES: usize = 64 << 20;
@@ -103,9 +103,14 @@ impl Shared {
     }
 }
 
-pub fn register(l: &mut Linker<HostState>) -> Result<(), Error> {
-    l.func_wrap(
-        "env",
+pub fn register(r: &mut Registrar<'_>) -> Result<(), Error> {
+    shared_data(r)?;
+    queues(r)
+}
+
+/// `proxy_get_shared_data` / `proxy_set_shared_data` (with CAS), per `vm_id`.
+fn shared_data(r: &mut Registrar<'_>) -> Result<(), Error> {
+    r.env(
         "proxy_get_shared_data",
         |mut c: C<'_>, kp: i32, kl: i32, vp: i32, vl: i32, cas_ptr: i32| -> Result<i32, Error> {
             finish((|| {
@@ -121,8 +126,7 @@ pub fn register(l: &mut Linker<HostState>) -> Result<(), Error> {
             })())
         },
     )?;
-    l.func_wrap(
-        "env",
+    r.env(
         "proxy_set_shared_data",
         |c: C<'_>, kp: i32, kl: i32, vp: i32, vl: i32, cas: i32| -> Result<i32, Error> {
             finish((|| {
@@ -150,8 +154,12 @@ pub fn register(l: &mut Linker<HostState>) -> Result<(), Error> {
             })())
         },
     )?;
-    l.func_wrap(
-        "env",
+    Ok(())
+}
+
+/// Shared queues: register, resolve, enqueue, dequeue.
+fn queues(r: &mut Registrar<'_>) -> Result<(), Error> {
+    r.env(
         "proxy_register_shared_queue",
         |mut c: C<'_>, np: i32, nl: i32, tp: i32| -> Result<i32, Error> {
             finish((|| {
@@ -193,8 +201,7 @@ pub fn register(l: &mut Linker<HostState>) -> Result<(), Error> {
             })())
         },
     )?;
-    l.func_wrap(
-        "env",
+    r.env(
         "proxy_resolve_shared_queue",
         |mut c: C<'_>, vp: i32, vl: i32, np: i32, nl: i32, tp: i32| -> Result<i32, Error> {
             finish((|| {
@@ -221,8 +228,7 @@ pub fn register(l: &mut Linker<HostState>) -> Result<(), Error> {
             })())
         },
     )?;
-    l.func_wrap(
-        "env",
+    r.env(
         "proxy_dequeue_shared_queue",
         |mut c: C<'_>, token: i32, vp: i32, vl: i32| -> Result<i32, Error> {
             finish((|| {
@@ -242,8 +248,7 @@ pub fn register(l: &mut Linker<HostState>) -> Result<(), Error> {
             })())
         },
     )?;
-    l.func_wrap(
-        "env",
+    r.env(
         "proxy_enqueue_shared_queue",
         |c: C<'_>, token: i32, vp: i32, vl: i32| -> Result<i32, Error> {
             finish((|| {

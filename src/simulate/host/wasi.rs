@@ -3,9 +3,8 @@
 //! Output goes to the captured log, clocks read the simulated clock, `random_get` is seeded.
 
 use super::mem::{self, finish};
-use super::profile::Profile;
-use super::{HostState, LogLevel, C};
-use wasmi::{Error, Linker};
+use super::{LogLevel, Registrar, C};
+use wasmi::Error;
 
 const SUCCESS: i32 = 0;
 const BADF: i32 = 8;
@@ -75,28 +74,26 @@ fn zero_sizes(mut c: C<'_>, count_ptr: i32, size_ptr: i32) -> Result<i32, Error>
     })())
 }
 
-/// Registers `$name` when the profile has it.
+/// Registers `$name` when the proxy has it (the tables decide, see [`Registrar`]).
 macro_rules! wasi {
-    ($l:expr, $p:expr, $module:expr, $name:literal, $f:expr) => {
-        if $p.has_wasi($name) {
-            $l.func_wrap($module, $name, $f)?;
-        }
+    ($r:expr, $module:expr, $name:literal, $f:expr) => {
+        $r.func($module, $name, $f)?;
     };
 }
 
-/// Registers `$name` (when the profile has it) as a function that ignores its arguments
+/// Registers `$name` (when the proxy has it) as a function that ignores its arguments
 /// (of the given types) and answers `$code`.
 macro_rules! fixed {
-    ($l:expr, $p:expr, $name:literal, ($($t:ty),*) => $code:expr) => {
-        wasi!($l, $p, M, $name, |_c: C<'_>, $(_: $t),*| -> i32 { $code });
+    ($r:expr, $name:literal, ($($t:ty),*) => $code:expr) => {
+        wasi!($r, M, $name, |_c: C<'_>, $(_: $t),*| -> i32 { $code });
     };
 }
 
 /// Registers `$name` as a function whose first argument is a descriptor: SUCCESS for
 /// stdout/stderr, BADF for anything else; the other arguments are ignored.
 macro_rules! stdio_only {
-    ($l:expr, $p:expr, $name:literal, ($($t:ty),*)) => {
-        wasi!($l, $p, M, $name, |_c: C<'_>, fd: i32, $(_: $t),*| -> i32 {
+    ($r:expr, $name:literal, ($($t:ty),*)) => {
+        wasi!($r, M, $name, |_c: C<'_>, fd: i32, $(_: $t),*| -> i32 {
             if stdio(fd) {
                 SUCCESS
             } else {
@@ -106,44 +103,63 @@ macro_rules! stdio_only {
     };
 }
 
-pub fn register(l: &mut Linker<HostState>, p: &Profile) -> Result<(), Error> {
-    wasi!(l, p, M, "fd_write", |mut c: C<'_>,
-                                fd: i32,
-                                iovs: i32,
-                                n: i32,
-                                nw: i32|
+/// Registers the WASI functions the proxy has under both module names, then the `env` helpers.
+pub fn register(r: &mut Registrar<'_>) -> Result<(), Error> {
+    output(r)?;
+    descriptors(r)?;
+    environment(r)?;
+    clocks_and_random(r)?;
+    process(r)?;
+    files(r)?;
+    sockets(r)?;
+    r.alias_module(M, "wasi_unstable")?;
+    emscripten(r)
+}
+
+/// stdout/stderr into the captured log.
+fn output(r: &mut Registrar<'_>) -> Result<(), Error> {
+    wasi!(r, M, "fd_write", |mut c: C<'_>,
+                             fd: i32,
+                             iovs: i32,
+                             n: i32,
+                             nw: i32|
      -> Result<i32, Error> {
         write_out(&mut c, fd, iovs, n, nw)
     });
-    wasi!(l, p, M, "fd_pwrite", |mut c: C<'_>,
-                                 fd: i32,
-                                 iovs: i32,
-                                 n: i32,
-                                 _off: i64,
-                                 nw: i32|
+    wasi!(r, M, "fd_pwrite", |mut c: C<'_>,
+                              fd: i32,
+                              iovs: i32,
+                              n: i32,
+                              _off: i64,
+                              nw: i32|
      -> Result<i32, Error> {
         write_out(&mut c, fd, iovs, n, nw)
     });
-    fixed!(l, p, "fd_read", (i32, i32, i32, i32) => NOSYS);
-    fixed!(l, p, "fd_pread", (i32, i32, i32, i64, i32) => NOSYS);
-    wasi!(l, p, M, "fd_seek", |mut c: C<'_>,
-                               _fd: i32,
-                               _o: i64,
-                               _w: i32,
-                               _r: i32|
+    Ok(())
+}
+
+/// Reads, seeks and descriptor state: only stdout/stderr exist.
+fn descriptors(r: &mut Registrar<'_>) -> Result<(), Error> {
+    fixed!(r, "fd_read", (i32, i32, i32, i32) => NOSYS);
+    fixed!(r, "fd_pread", (i32, i32, i32, i64, i32) => NOSYS);
+    wasi!(r, M, "fd_seek", |mut c: C<'_>,
+                            _fd: i32,
+                            _o: i64,
+                            _w: i32,
+                            _r: i32|
      -> i32 {
         c.data_mut()
             .log(LogLevel::Error, "wasi fd_seek is not supported");
         SUCCESS
     });
-    wasi!(l, p, M, "fd_close", |mut c: C<'_>, _fd: i32| -> i32 {
+    wasi!(r, M, "fd_close", |mut c: C<'_>, _fd: i32| -> i32 {
         c.data_mut()
             .log(LogLevel::Error, "wasi fd_close is not supported");
         SUCCESS
     });
-    wasi!(l, p, M, "fd_fdstat_get", |mut c: C<'_>,
-                                     fd: i32,
-                                     ptr: i32|
+    wasi!(r, M, "fd_fdstat_get", |mut c: C<'_>,
+                                  fd: i32,
+                                  ptr: i32|
      -> Result<i32, Error> {
         if !stdio(fd) {
             return Ok(BADF);
@@ -152,17 +168,27 @@ pub fn register(l: &mut Linker<HostState>, p: &Profile) -> Result<(), Error> {
         stat[8..16].copy_from_slice(&64u64.to_le_bytes()); // rights_base = FD_WRITE
         finish(mem::write(&mut c, ptr, &stat).map(|_| SUCCESS))
     });
-    fixed!(l, p, "fd_fdstat_set_flags", (i32, i32) => NOSYS);
-    stdio_only!(l, p, "fd_fdstat_set_rights", (i64, i64));
-    fixed!(l, p, "environ_get", (i32, i32) => SUCCESS);
+    fixed!(r, "fd_fdstat_set_flags", (i32, i32) => NOSYS);
+    stdio_only!(r, "fd_fdstat_set_rights", (i64, i64));
+    Ok(())
+}
+
+/// No environment variables and no arguments.
+fn environment(r: &mut Registrar<'_>) -> Result<(), Error> {
+    fixed!(r, "environ_get", (i32, i32) => SUCCESS);
     // No environment and no arguments: both counts are zero.
-    wasi!(l, p, M, "environ_sizes_get", zero_sizes);
-    fixed!(l, p, "args_get", (i32, i32) => SUCCESS);
-    wasi!(l, p, M, "args_sizes_get", zero_sizes);
-    wasi!(l, p, M, "clock_time_get", |mut c: C<'_>,
-                                      id: i32,
-                                      _prec: i64,
-                                      ptr: i32|
+    wasi!(r, M, "environ_sizes_get", zero_sizes);
+    fixed!(r, "args_get", (i32, i32) => SUCCESS);
+    wasi!(r, M, "args_sizes_get", zero_sizes);
+    Ok(())
+}
+
+/// The simulated clock and the seeded random generator.
+fn clocks_and_random(r: &mut Registrar<'_>) -> Result<(), Error> {
+    wasi!(r, M, "clock_time_get", |mut c: C<'_>,
+                                   id: i32,
+                                   _prec: i64,
+                                   ptr: i32|
      -> Result<i32, Error> {
         let clock = c.data().shared.borrow().clock.clone();
         let v = match id {
@@ -172,18 +198,18 @@ pub fn register(l: &mut Linker<HostState>, p: &Profile) -> Result<(), Error> {
         };
         finish(mem::write_u64(&mut c, ptr, v).map(|_| SUCCESS))
     });
-    wasi!(l, p, M, "clock_res_get", |mut c: C<'_>,
-                                     id: i32,
-                                     ptr: i32|
+    wasi!(r, M, "clock_res_get", |mut c: C<'_>,
+                                  id: i32,
+                                  ptr: i32|
      -> Result<i32, Error> {
         if id != 0 && id != 1 {
             return Ok(NOTSUP);
         }
         finish(mem::write_u64(&mut c, ptr, 1).map(|_| SUCCESS))
     });
-    wasi!(l, p, M, "random_get", |mut c: C<'_>,
-                                  ptr: i32,
-                                  len: i32|
+    wasi!(r, M, "random_get", |mut c: C<'_>,
+                               ptr: i32,
+                               len: i32|
      -> Result<i32, Error> {
         let len = len as u32 as usize;
         if len > 65536 {
@@ -200,17 +226,21 @@ pub fn register(l: &mut Linker<HostState>, p: &Profile) -> Result<(), Error> {
         }
         finish(mem::write(&mut c, ptr, &buf).map(|_| SUCCESS))
     });
-    fixed!(l, p, "sched_yield", () => SUCCESS);
-    wasi!(l, p, M, "poll_oneoff", |mut c: C<'_>,
-                                   _i: i32,
-                                   _o: i32,
-                                   _n: i32,
-                                   np: i32|
+    Ok(())
+}
+
+fn process(r: &mut Registrar<'_>) -> Result<(), Error> {
+    fixed!(r, "sched_yield", () => SUCCESS);
+    wasi!(r, M, "poll_oneoff", |mut c: C<'_>,
+                                _i: i32,
+                                _o: i32,
+                                _n: i32,
+                                np: i32|
      -> Result<i32, Error> {
         finish(mem::write_u32(&mut c, np, 0).map(|_| SUCCESS))
     });
-    wasi!(l, p, M, "proc_exit", |mut c: C<'_>,
-                                 code: i32|
+    wasi!(r, M, "proc_exit", |mut c: C<'_>,
+                              code: i32|
      -> Result<(), Error> {
         // Envoy logs and returns; the module then traps (`unreachable`). The simulator stops
         // right here so the report names the exit code.
@@ -219,69 +249,78 @@ pub fn register(l: &mut Linker<HostState>, p: &Profile) -> Result<(), Error> {
             .log(LogLevel::Error, format!("wasi proc_exit({code})"));
         Err(Error::i32_exit(code))
     });
-    fixed!(l, p, "path_open", (i32, i32, i32, i32, i32, i64, i64, i32, i32) => NOENT);
-    fixed!(l, p, "fd_prestat_get", (i32, i32) => BADF);
-    fixed!(l, p, "fd_prestat_dir_name", (i32, i32, i32) => NOSYS);
-    fixed!(l, p, "fd_advise", (i32, i64, i64, i32) => SUCCESS);
-    stdio_only!(l, p, "fd_allocate", (i64, i64));
-    stdio_only!(l, p, "fd_datasync", ());
-    stdio_only!(l, p, "fd_sync", ());
-    stdio_only!(l, p, "fd_filestat_set_size", (i64));
-    stdio_only!(l, p, "fd_filestat_set_times", (i64, i64, i32));
-    fixed!(l, p, "fd_filestat_get", (i32, i32) => BADF);
-    wasi!(l, p, M, "fd_readdir", |mut c: C<'_>,
-                                  _fd: i32,
-                                  _b: i32,
-                                  _l: i32,
-                                  _k: i64,
-                                  np: i32|
+    Ok(())
+}
+
+/// There are no files: preopens, paths and the remaining descriptor calls fail or do nothing.
+fn files(r: &mut Registrar<'_>) -> Result<(), Error> {
+    fixed!(r, "path_open", (i32, i32, i32, i32, i32, i64, i64, i32, i32) => NOENT);
+    fixed!(r, "fd_prestat_get", (i32, i32) => BADF);
+    fixed!(r, "fd_prestat_dir_name", (i32, i32, i32) => NOSYS);
+    fixed!(r, "fd_advise", (i32, i64, i64, i32) => SUCCESS);
+    stdio_only!(r, "fd_allocate", (i64, i64));
+    stdio_only!(r, "fd_datasync", ());
+    stdio_only!(r, "fd_sync", ());
+    stdio_only!(r, "fd_filestat_set_size", (i64));
+    stdio_only!(r, "fd_filestat_set_times", (i64, i64, i32));
+    fixed!(r, "fd_filestat_get", (i32, i32) => BADF);
+    wasi!(r, M, "fd_readdir", |mut c: C<'_>,
+                               _fd: i32,
+                               _b: i32,
+                               _l: i32,
+                               _k: i64,
+                               np: i32|
      -> Result<i32, Error> {
         finish(mem::write_u32(&mut c, np, 0).map(|_| NOTDIR))
     });
-    fixed!(l, p, "fd_renumber", (i32, i32) => BADF);
-    wasi!(l, p, M, "fd_tell", |mut c: C<'_>,
-                               fd: i32,
-                               ptr: i32|
+    fixed!(r, "fd_renumber", (i32, i32) => BADF);
+    wasi!(r, M, "fd_tell", |mut c: C<'_>,
+                            fd: i32,
+                            ptr: i32|
      -> Result<i32, Error> {
         if !stdio(fd) {
             return Ok(BADF);
         }
         finish(mem::write_u64(&mut c, ptr, 0).map(|_| SUCCESS))
     });
-    fixed!(l, p, "path_create_directory", (i32, i32, i32) => NOTSUP);
-    fixed!(l, p, "path_remove_directory", (i32, i32, i32) => NOTSUP);
-    fixed!(l, p, "path_unlink_file", (i32, i32, i32) => NOTSUP);
-    fixed!(l, p, "path_filestat_get", (i32, i32, i32, i32, i32) => NOTSUP);
-    fixed!(l, p, "path_filestat_set_times", (i32, i32, i32, i32, i64, i64, i32) => NOTSUP);
+    fixed!(r, "path_create_directory", (i32, i32, i32) => NOTSUP);
+    fixed!(r, "path_remove_directory", (i32, i32, i32) => NOTSUP);
+    fixed!(r, "path_unlink_file", (i32, i32, i32) => NOTSUP);
+    fixed!(r, "path_filestat_get", (i32, i32, i32, i32, i32) => NOTSUP);
+    fixed!(r, "path_filestat_set_times", (i32, i32, i32, i32, i64, i64, i32) => NOTSUP);
     // cpp-host's signatures for these two differ from WASI preview1 (6 and 4 params).
-    fixed!(l, p, "path_link", (i32, i32, i32, i32, i32, i32) => NOTSUP);
-    fixed!(l, p, "path_symlink", (i32, i32, i32, i32) => NOTSUP);
-    wasi!(l, p, M, "path_readlink", |mut c: C<'_>,
-                                     _a: i32,
-                                     _b: i32,
-                                     _d: i32,
-                                     _e: i32,
-                                     _f: i32,
-                                     rp: i32|
+    fixed!(r, "path_link", (i32, i32, i32, i32, i32, i32) => NOTSUP);
+    fixed!(r, "path_symlink", (i32, i32, i32, i32) => NOTSUP);
+    wasi!(r, M, "path_readlink", |mut c: C<'_>,
+                                  _a: i32,
+                                  _b: i32,
+                                  _d: i32,
+                                  _e: i32,
+                                  _f: i32,
+                                  rp: i32|
      -> Result<i32, Error> {
         finish(mem::write_u32(&mut c, rp, 0).map(|_| NOTSUP))
     });
-    fixed!(l, p, "path_rename", (i32, i32, i32, i32, i32, i32) => NOTSUP);
-    fixed!(l, p, "sock_accept", (i32, i32, i32) => NOTSUP);
-    fixed!(l, p, "sock_recv", (i32, i32, i32, i32, i32, i32) => NOTSUP);
-    fixed!(l, p, "sock_send", (i32, i32, i32, i32, i32) => NOTSUP);
-    fixed!(l, p, "sock_shutdown", (i32, i32) => NOTSUP);
-    l.alias_module(M, "wasi_unstable")?;
+    fixed!(r, "path_rename", (i32, i32, i32, i32, i32, i32) => NOTSUP);
+    Ok(())
+}
 
-    wasi!(l, p, "env", "pthread_equal", |_c: C<'_>,
-                                         a: i32,
-                                         b: i32|
-     -> i32 {
-        (a == b) as i32
-    });
+fn sockets(r: &mut Registrar<'_>) -> Result<(), Error> {
+    fixed!(r, "sock_accept", (i32, i32, i32) => NOTSUP);
+    fixed!(r, "sock_recv", (i32, i32, i32, i32, i32, i32) => NOTSUP);
+    fixed!(r, "sock_send", (i32, i32, i32, i32, i32) => NOTSUP);
+    fixed!(r, "sock_shutdown", (i32, i32) => NOTSUP);
+    Ok(())
+}
+
+/// The Emscripten helpers proxies register in `env`.
+fn emscripten(r: &mut Registrar<'_>) -> Result<(), Error> {
+    wasi!(r, "env", "pthread_equal", |_c: C<'_>,
+                                      a: i32,
+                                      b: i32|
+     -> i32 { (a == b) as i32 });
     wasi!(
-        l,
-        p,
+        r,
         "env",
         "emscripten_notify_memory_growth",
         |_c: C<'_>, _i: i32| {}
