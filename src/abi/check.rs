@@ -120,11 +120,12 @@ fn detect_abi(cx: &mut Ctx, info: &ModuleInfo) -> Option<AbiVersion> {
         return None;
     }
     // The host takes the first marker it accepts in export order (envoy-wasm only looks for 0.1.0).
-    let accepted = info
+    let markers: Vec<AbiVersion> = info
         .markers
         .iter()
         .filter_map(|m| AbiVersion::from_marker(m))
-        .find(|a| cx.row.abi_markers.contains(a));
+        .collect();
+    let accepted = cx.row.accepted_abi(&markers);
     if accepted.is_none() {
         let found = info
             .markers
