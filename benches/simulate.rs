@@ -218,7 +218,7 @@ fn cold_start(label: &str, module: Arc<Vec<u8>>, config: &str, runs: usize) {
         ms(max)
     );
     let (mean, min, max) = time_n(runs, || {
-        let found = simulate::runtime_checks(&module, "x", config, MeshVersion::V2_1);
+        let found = simulate::start_module(&module, "x", config, MeshVersion::V2_1);
         assert!(found.is_none(), "{found:#?}");
     });
     println!(

@@ -16,7 +16,7 @@ use crate::load::inputs::{self, InputPath, LoadProblem};
 use crate::load::Document;
 use crate::model::{self, Mesh, MeshVersion, VersionSource};
 use crate::rules::registry::{self, Facts, Stage};
-use crate::simulate::checks::Startup;
+use crate::simulate::startup::Startup;
 use crate::source::SourceFile;
 use crate::suppress::{Origin, SuppressionProblem, Suppressor};
 use std::collections::{HashMap, HashSet};
@@ -179,7 +179,7 @@ fn stages(opts: &LintOptions) -> Vec<Stage> {
 fn check(mut out: Outcome, opts: &LintOptions) -> Outcome {
     gather(&mut out, opts);
     if !opts.no_runtime {
-        out.startups = crate::simulate::checks::start_extensions(&out.mesh, &out.resolution);
+        out.startups = crate::simulate::startup::start_extensions(&out.mesh, &out.resolution);
     }
     let mut found = Vec::new();
     registry::run(&out.facts(&[]), &stages(opts), &mut found);

@@ -141,7 +141,7 @@ fn wasi_logger_logs_through_fd_write() {
 fn runtime_checks_on_real_modules() {
     // The findings the runtime rules raise for one start.
     let checks = |m: &[u8], name: &str, cfg: &str, v: MeshVersion| -> Vec<Diagnostic> {
-        simulate::runtime_checks(m, name, cfg, v)
+        simulate::start_module(m, name, cfg, v)
             .iter()
             .map(rules::runtime::diagnostic)
             .collect()

@@ -1,7 +1,7 @@
 //! WAT modules: host-function statuses and hostile modules (loops, recursion, memory, traps).
 
 use meshext_lint::model::MeshVersion;
-use meshext_lint::simulate::checks::runtime_checks_with;
+use meshext_lint::simulate::startup::start_module_with;
 use meshext_lint::simulate::{
     self, parse_scenario, ExtensionFilter, Limits, Profile, SimFilter, SimOptions,
 };
@@ -149,7 +149,7 @@ fn hostile_modules_fail_the_filter_not_the_tool() {
 fn lint_checks_fire_on_wat_modules() {
     let p = Profile::for_mesh(MeshVersion::V2_2);
     let rules = |m: &str, cfg: &str, p: Profile| -> Vec<&'static str> {
-        runtime_checks_with(&wat(m), "f", cfg, p, small_limits())
+        start_module_with(&wat(m), "f", cfg, p, small_limits())
             .iter()
             .map(|f| meshext_lint::rules::runtime::rule(f.kind).as_str())
             .collect()

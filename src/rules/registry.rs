@@ -11,7 +11,7 @@ use crate::load::inputs::LoadProblem;
 use crate::load::Document;
 use crate::model::Mesh;
 use crate::rules::{abi, images, runtime, RuleId};
-use crate::simulate::checks::Startup;
+use crate::simulate::startup::Startup;
 use crate::suppress::SuppressionProblem;
 use std::sync::Arc;
 

@@ -2,9 +2,8 @@
 //! proxy-wasm host that behaves like the mesh version's Envoy (see `docs/fidelity.md`).
 //!
 //! Public entry points: [`run_scenario`] (scenario → [`SimReport`]), [`render::human`] /
-//! [`render::json`], [`runtime_checks`] (MX701–MX705) and [`configuration_for`].
+//! [`render::json`], [`start_module`] (the start-up facts MX701–MX705 are judged on) and [`configuration_for`].
 
-pub mod checks;
 pub mod config;
 pub mod filter_manager;
 pub mod from_mesh;
@@ -12,15 +11,16 @@ pub mod headers;
 pub mod host;
 pub mod render;
 pub mod scenario;
+pub mod startup;
 pub mod trace;
 pub mod vm;
 
-pub use checks::runtime_checks;
 pub use config::configuration_for;
 pub use filter_manager::{ExtensionFilter, FilterManager, HttpMock, Response, SimFilter};
 pub use host::profile::Profile;
 pub use host::WorkloadInfo;
 pub use scenario::{parse_scenario, Scenario, ScenarioError};
+pub use startup::start_module;
 pub use trace::SimReport;
 pub use vm::Limits;
 

@@ -1,5 +1,5 @@
 //! Family 7xx: modules started as the mesh starts them. The simulator gathers the typed start
-//! failures (`simulate::checks`); these turn them into findings.
+//! failures (`simulate::startup`); these turn them into findings.
 
 pub(crate) mod configuration;
 pub(crate) mod root_id;
@@ -8,7 +8,7 @@ pub(crate) mod start;
 use crate::diag::Diagnostic;
 use crate::rules::registry::Facts;
 use crate::rules::RuleId;
-use crate::simulate::checks::{StartFailure, StartFailureKind};
+use crate::simulate::startup::{StartFailure, StartFailureKind};
 
 /// The rule of a kind of start failure.
 pub fn rule(kind: StartFailureKind) -> RuleId {
@@ -80,7 +80,7 @@ macro_rules! runtime_unit {
                 crate::rules::registry::Stage::Runtime
             }
             fn check(&self, facts: &crate::rules::registry::Facts, out: &mut Vec<crate::diag::Diagnostic>) {
-                super::report(facts, out, &[$(crate::simulate::checks::StartFailureKind::$kind),+]);
+                super::report(facts, out, &[$(crate::simulate::startup::StartFailureKind::$kind),+]);
             }
         }
     };

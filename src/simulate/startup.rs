@@ -83,13 +83,13 @@ fn root_id_problem(vm: &Vm, logs: &[LogLine], root_id: &str) -> bool {
 
 /// Starts `module` for the SME `sme_name` with `configuration` (as delivered, see
 /// [`super::configuration_for`]) on `version`'s proxy.
-pub fn runtime_checks(
+pub fn start_module(
     module: &[u8],
     sme_name: &str,
     configuration: &str,
     version: MeshVersion,
 ) -> Option<StartFailure> {
-    runtime_checks_with(
+    start_module_with(
         module,
         sme_name,
         configuration,
@@ -98,8 +98,8 @@ pub fn runtime_checks(
     )
 }
 
-/// [`runtime_checks`] with an explicit host profile and limits.
-pub fn runtime_checks_with(
+/// [`start_module`] with an explicit host profile and limits.
+pub fn start_module_with(
     module: &[u8],
     sme_name: &str,
     configuration: &str,
@@ -108,12 +108,12 @@ pub fn runtime_checks_with(
 ) -> Option<StartFailure> {
     let engine = vm::engine(&limits);
     let compiled = vm::compile(&engine, module, &limits);
-    runtime_checks_compiled(&engine, &compiled, sme_name, configuration, profile, limits)
+    start_compiled(&engine, &compiled, sme_name, configuration, profile, limits)
 }
 
-/// [`runtime_checks_with`] for a module already compiled with `engine` (by [`vm::compile`]
+/// [`start_module_with`] for a module already compiled with `engine` (by [`vm::compile`]
 /// with the same `limits`): lint compiles each module once and starts it for every SME.
-pub fn runtime_checks_compiled(
+pub fn start_compiled(
     engine: &vm::Engine,
     compiled: &Result<vm::Compiled, LoadError>,
     sme_name: &str,
@@ -254,7 +254,7 @@ pub fn start_extensions(mesh: &Mesh, res: &Resolution) -> Vec<Startup> {
             let (engine, module) = &compiled[digest.as_str()];
             Startup {
                 users: users.clone(),
-                failure: runtime_checks_compiled(engine, module, name, config, profile, limits),
+                failure: start_compiled(engine, module, name, config, profile, limits),
             }
         })
         .collect()
