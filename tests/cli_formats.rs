@@ -386,3 +386,53 @@ fn malformed_suppressions_are_usage_errors() {
         assert_eq!(code, 2, "{bad}");
     }
 }
+
+/// Every format's summary counts what decides the exit code, hidden findings included.
+#[test]
+fn summaries_agree_with_the_exit_code() {
+    let w = "samples/broken/MX306.yaml";
+    let args = |f: &'static str| {
+        [
+            "lint",
+            "--format",
+            f,
+            "--output-threshold",
+            "error",
+            "--fail-on",
+            "warning",
+            w,
+        ]
+    };
+    let (code, human) = out(&args("human"));
+    assert_eq!(code, 1);
+    assert!(!human.contains("no problems found"), "{human}");
+    assert!(human.starts_with("✘ 0 errors, 1 warning"), "{human}");
+    assert!(human.contains("1 hidden by --output-threshold"), "{human}");
+    let (_, json) = out(&args("json"));
+    let json: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json["summary"]["warnings"], 1);
+    assert_eq!(json["summary"]["hidden"], 1);
+    assert_eq!(json["summary"]["failed"], true);
+    let (_, sarif) = out(&args("sarif"));
+    let sarif: Value = serde_json::from_str(&sarif).unwrap();
+    assert_valid_sarif(&sarif);
+    assert_eq!(sarif["runs"][0]["properties"]["summary"]["hidden"], 1);
+    let (_, md) = out(&args("markdown"));
+    assert!(md.contains("meshext-lint: 0 errors, 1 warning"), "{md}");
+    assert!(
+        md.contains("| Hidden by `--output-threshold` | 1 |"),
+        "{md}"
+    );
+    let (_, junit) = out(&args("junit"));
+    assert!(junit.contains("failures=\"1\""), "{junit}");
+    assert!(
+        junit.contains("1 finding hidden by --output-threshold"),
+        "{junit}"
+    );
+    let (_, gh) = out(&args("github"));
+    assert!(gh.contains("1 warning") && gh.contains("1 hidden"), "{gh}");
+    // Passing with findings: not ✘.
+    let (code, human) = out(&["lint", "--fail-on", "error", w]);
+    assert_eq!(code, 0);
+    assert!(human.contains("✔ 0 errors, 1 warning"), "{human}");
+}

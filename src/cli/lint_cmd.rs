@@ -163,6 +163,7 @@ pub fn run(args: LintArgs) -> i32 {
     let shown = report::shown(&outcome.diagnostics, threshold);
     let report = Report {
         diagnostics: &shown,
+        tally: report::Tally::new(&outcome.diagnostics, threshold, fail_on),
         sources: &outcome.sources,
         files: outcome.files,
         mesh_version: outcome.mesh.version.to_string(),

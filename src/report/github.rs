@@ -88,6 +88,7 @@ pub fn render(report: &Report) -> String {
     if suppressed > 0 {
         line.push_str(&format!(", {suppressed} suppressed"));
     }
+    line.push_str(&report.tally.hidden_note());
     if left_out > 0 {
         line.push_str(&format!(
             "; {} not shown as annotations (GitHub shows at most {MAX_PER_TYPE} per type and step): upload SARIF or run `meshext-lint lint` locally for all of them",

@@ -1,6 +1,6 @@
 //! The default, human format: source snippets with the span underlined, then a summary line.
 
-use super::Report;
+use super::{plural, Report};
 use crate::diag::{Diagnostic as Finding, Severity};
 use codespan_reporting::diagnostic::{Diagnostic, Label, Severity as CSeverity};
 use codespan_reporting::files::SimpleFiles;
@@ -109,41 +109,34 @@ pub fn one_line(d: &Finding) -> String {
 }
 
 fn summary_line(report: &Report, buf: &mut Buffer) -> String {
-    let s = report.summary();
-    let suppressed = report.suppressed_count();
-    let files = match report.files {
-        1 => "1 file".to_string(),
-        n => format!("{n} files"),
-    };
-    let mut line = if s.errors + s.warnings + s.infos == 0 {
+    let t = report.tally;
+    let s = t.summary;
+    let files = plural(report.files, "file");
+    // The mark follows the exit code: ✘ when the run fails, ✔ otherwise.
+    let mark = if t.failed { "✘" } else { "✔" };
+    let mut line = if t.total() == 0 {
         format!(
-            "✔ no problems found in {files} (mesh {})",
+            "{mark} no problems found in {files} (mesh {})",
             report.mesh_version
         )
     } else {
-        let plural = |n: usize, w: &str| {
-            if n == 1 {
-                format!("{n} {w}")
-            } else {
-                format!("{n} {w}s")
-            }
-        };
         format!(
-            "✘ {}, {}, {} in {files} (mesh {})",
+            "{mark} {}, {}, {} in {files} (mesh {})",
             plural(s.errors, "error"),
             plural(s.warnings, "warning"),
             plural(s.infos, "info"),
             report.mesh_version
         )
     };
-    if suppressed > 0 {
-        line.push_str(&format!("; {suppressed} suppressed"));
+    if t.suppressed > 0 {
+        line.push_str(&format!("; {} suppressed", t.suppressed));
     }
+    line.push_str(&t.hidden_note());
     buf.clear();
     if report.color && buf.supports_color() {
-        let code = if s.errors > 0 {
+        let code = if t.failed {
             "31"
-        } else if s.warnings > 0 {
+        } else if t.total() > 0 {
             "33"
         } else {
             "32"

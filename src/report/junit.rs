@@ -80,6 +80,27 @@ pub fn render(report: &Report) -> String {
         cases.push_str("    </testcase>\n");
     }
     let mut tests = report.diagnostics.len();
+    let t = report.tally;
+    // Findings below --output-threshold still decide the exit code: one test case stands for
+    // them, failing when they alone fail the run.
+    if t.hidden > 0 {
+        tests += 1;
+        let name = format!(
+            "{} hidden by --output-threshold",
+            super::plural(t.hidden, "finding")
+        );
+        if t.hidden_fail {
+            failures += 1;
+            cases.push_str(&format!(
+                "    <testcase classname=\"meshext-lint\" name=\"{name}\">\n      <failure type=\"hidden\" message=\"{name}\">rerun without --output-threshold to see them</failure>\n    </testcase>\n"
+            ));
+        } else {
+            skipped += 1;
+            cases.push_str(&format!(
+                "    <testcase classname=\"meshext-lint\" name=\"{name}\">\n      <skipped message=\"{name}\"/>\n    </testcase>\n"
+            ));
+        }
+    }
     if tests == 0 {
         tests = 1;
         cases.push_str(&format!(

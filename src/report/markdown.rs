@@ -70,10 +70,11 @@ fn item(d: &Diagnostic) -> String {
 }
 
 pub fn render(report: &Report, paths: &RepoPaths) -> String {
-    let s = report.summary();
+    let t = report.tally;
+    let s = t.summary;
     let suppressed = report.suppressed_count();
     let mut out = format!("{MARKER}\n");
-    if s.errors + s.warnings + s.infos == 0 {
+    if t.total() == 0 {
         out.push_str(&format!(
             "### ✅ meshext-lint: no problems found\n\n{} checked against mesh {}.",
             plural(report.files, "file"),
@@ -87,7 +88,8 @@ pub fn render(report: &Report, paths: &RepoPaths) -> String {
     }
     out.push_str(&format!(
         "### {} meshext-lint: {}, {}, {}\n\n",
-        if s.errors > 0 { "❌" } else { "⚠️" },
+        // The icon follows the exit code.
+        if t.failed { "❌" } else { "⚠️" },
         plural(s.errors, "error"),
         plural(s.warnings, "warning"),
         plural(s.infos, "info")
@@ -110,6 +112,12 @@ pub fn render(report: &Report, paths: &RepoPaths) -> String {
     ));
     if suppressed > 0 {
         out.push_str(&format!("| Suppressed | {suppressed} |\n"));
+    }
+    if t.hidden > 0 {
+        out.push_str(&format!(
+            "| Hidden by `--output-threshold` | {} |\n",
+            t.hidden
+        ));
     }
     out.push_str(&format!(
         "\n{} checked against mesh {}.\n\n",

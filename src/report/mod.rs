@@ -91,9 +91,58 @@ pub fn shown(diags: &[Diagnostic], threshold: Severity) -> Vec<Diagnostic> {
         .collect()
 }
 
+/// What decides the exit code, counted over every finding (also those `--output-threshold`
+/// hides), so that each format's summary agrees with the exit code.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Tally {
+    /// Unsuppressed findings by severity, hidden ones included.
+    pub summary: Summary,
+    /// Suppressed findings (shown or not).
+    pub suppressed: usize,
+    /// Unsuppressed findings below `--output-threshold`, not printed.
+    pub hidden: usize,
+    /// Whether the hidden findings alone fail the run.
+    pub hidden_fail: bool,
+    /// Whether the run fails (exit code 1).
+    pub failed: bool,
+}
+
+impl Tally {
+    pub fn new(all: &[Diagnostic], threshold: Severity, fail_on: FailOn) -> Tally {
+        let hidden: Vec<Diagnostic> = all
+            .iter()
+            .filter(|d| d.suppressed.is_none() && d.severity < threshold)
+            .cloned()
+            .collect();
+        Tally {
+            summary: Summary::of(all),
+            suppressed: all.iter().filter(|d| d.suppressed.is_some()).count(),
+            hidden: hidden.len(),
+            hidden_fail: fails(&hidden, fail_on),
+            failed: fails(all, fail_on),
+        }
+    }
+
+    pub fn total(&self) -> usize {
+        self.summary.errors + self.summary.warnings + self.summary.infos
+    }
+
+    /// `; 2 hidden by --output-threshold` or nothing.
+    pub fn hidden_note(&self) -> String {
+        if self.hidden == 0 {
+            String::new()
+        } else {
+            format!("; {} hidden by --output-threshold", self.hidden)
+        }
+    }
+}
+
 /// What a run found, ready to render.
 pub struct Report<'a> {
+    /// The findings to print (after `--output-threshold`).
     pub diagnostics: &'a [Diagnostic],
+    /// Counts over all findings, which the summaries print.
+    pub tally: Tally,
     /// Source texts by file name, for snippets.
     pub sources: &'a HashMap<String, Arc<SourceFile>>,
     /// Number of files read.
@@ -104,8 +153,9 @@ pub struct Report<'a> {
 }
 
 impl Report<'_> {
+    /// Counts of every unsuppressed finding (hidden ones included): what decides the exit code.
     pub fn summary(&self) -> Summary {
-        Summary::of(self.diagnostics)
+        self.tally.summary
     }
 
     /// Findings that count (not suppressed).
@@ -114,7 +164,7 @@ impl Report<'_> {
     }
 
     pub fn suppressed_count(&self) -> usize {
-        self.diagnostics.len() - self.active().count()
+        self.tally.suppressed
     }
 
     /// Fingerprint of a finding (see `crate::baseline`).

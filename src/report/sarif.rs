@@ -184,7 +184,19 @@ pub fn render(report: &Report, paths: &RepoPaths) -> String {
                 "toolExecutionNotifications": notifications,
             }],
             "results": results,
-            "properties": {"meshVersion": report.mesh_version, "files": report.files},
+            "properties": {
+                "meshVersion": report.mesh_version,
+                "files": report.files,
+                // What decides the exit code, hidden findings included.
+                "summary": {
+                    "errors": report.tally.summary.errors,
+                    "warnings": report.tally.summary.warnings,
+                    "infos": report.tally.summary.infos,
+                    "suppressed": report.tally.suppressed,
+                    "hidden": report.tally.hidden,
+                    "failed": report.tally.failed,
+                },
+            },
         }],
     });
     let mut out = serde_json::to_string_pretty(&doc).unwrap_or_default();
