@@ -436,3 +436,60 @@ fn summaries_agree_with_the_exit_code() {
     assert_eq!(code, 0);
     assert!(human.contains("✔ 0 errors, 1 warning"), "{human}");
 }
+
+/// Control characters from manifests (ESC, BEL, CR, NUL in a value; raw ESC in a comment
+/// on a CRLF line; ESC in the file name) never reach a text format raw: they are rendered `\u{1b}`.
+#[test]
+fn control_characters_are_escaped_in_text_formats() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = "c\u{1b}x.yaml";
+    let file = write(
+        dir.path(),
+        name,
+        "apiVersion: maistra.io/v1\nkind: ServiceMeshExtension\nmetadata: {name: ext, namespace: shop}\nspec:\n  phase: \"P\\e]0;x\\a\\r\\0Z\" # \u{1b}[2J!\r\n  image: quay.io/a/b:1\n  config: {}\n",
+    );
+    let file = file.to_str().unwrap();
+    let shown = file.replace('\u{1b}', "\\u{1b}");
+    let bytes = |f: &str| run(&["lint", "--no-config", "--format", f, file]).stdout;
+    let clean = |out: &[u8]| {
+        assert!(
+            !out.iter().any(|&b| b < 0x20 && b != b'\n'),
+            "raw control byte in {}",
+            String::from_utf8_lossy(out)
+        )
+    };
+    let msg = "phase `P\\u{1b}]0;x\\u{7}\\u{d}\\u{0}Z` is not one of the six phases";
+    let human = bytes("human");
+    clean(&human);
+    let human = String::from_utf8(human).unwrap();
+    assert!(human.contains(&format!("error[MX301]: {msg}: ")), "{human}");
+    assert!(human.contains(&format!("  ┌─ {shown}:5:10\n")), "{human}");
+    assert!(
+        human.contains(
+            "5 │   phase: \"P\\e]0;x\\a\\r\\0Z\" # \\u{1b}[2J!\n  │          ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^\n"
+        ),
+        "{human}"
+    );
+    let gh = bytes("github");
+    clean(&gh);
+    let gh = String::from_utf8(gh).unwrap();
+    let prop = shown.replace(':', "%3A").replace(',', "%2C");
+    assert!(
+        gh.contains(&format!(
+            "::error file={prop},line=5,endLine=5,col=10,endColumn=34,title=MX301 unknown-phase::{msg}: "
+        )),
+        "{gh}"
+    );
+    let junit = bytes("junit");
+    clean(&junit);
+    let junit = String::from_utf8(junit).unwrap();
+    assert!(
+        junit.contains("message=\"phase `P\\u{1b}]0;x\\u{7}&#13;\\u{0}Z` is not"),
+        "{junit}"
+    );
+    let md = bytes("markdown");
+    clean(&md);
+    let md = String::from_utf8(md).unwrap();
+    assert!(md.contains(&format!(" line 5: {msg}: ")), "{md}");
+    assert!(md.contains(&format!("<code>{shown}</code>")), "{md}");
+}

@@ -3,7 +3,7 @@
 //! by file in collapsible sections, each linking to its rule page. Kept under GitHub's
 //! 65,536-character comment limit.
 
-use super::{plural, RepoPaths, Report};
+use super::{escape_controls, is_unsafe_char, plural, RepoPaths, Report};
 use crate::diag::{Diagnostic, Severity};
 use std::collections::BTreeMap;
 
@@ -22,7 +22,9 @@ fn escape(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '&' => out.push_str("&amp;"),
             '|' => out.push_str("\\|"),
-            '\n' | '\r' => out.push(' '),
+            '\n' => out.push(' '),
+            // Rendered visibly (`\u{1b}`) like in the other text formats.
+            c if is_unsafe_char(c) => out.push_str(&escape_controls(&c.to_string(), true)),
             c => out.push(c),
         }
     }
@@ -52,7 +54,10 @@ fn item(d: &Diagnostic) -> String {
         escape(&d.message)
     );
     if let Some(r) = &d.resource {
-        s.push_str(&format!(" — `{}`", r.replace('`', "'")));
+        s.push_str(&format!(
+            " — `{}`",
+            escape_controls(r, false).replace('`', "'")
+        ));
     }
     if let Some(s2) = &d.suppressed {
         let why = s2.reason.as_deref().map(escape).unwrap_or_default();

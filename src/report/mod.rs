@@ -1,6 +1,11 @@
 //! Rendering findings. Every format gets the same [`Report`]; the exit code never depends on
 //! the format: [`exit_code`] looks only at the findings and the `--fail-on` threshold, and
 //! [`shown`] applies `--output-threshold`, which changes what is printed, never the exit code.
+//! Summaries count every unsuppressed finding ([`Tally`]) and say how many are hidden.
+//!
+//! Text formats (human, github, junit, markdown) never print control characters from the
+//! inputs raw: C0 controls but TAB/LF, DEL, C1 controls and bidi overrides are written
+//! Rust-style as `\u{1b}` ([`escape_controls`]); JSON-based formats use JSON's own escapes.
 
 pub mod github;
 pub mod gitlab;
@@ -250,6 +255,31 @@ pub fn percent_encode(s: &str) -> String {
     out
 }
 
+/// Whether a character must not reach a terminal or log raw: C0 controls but TAB and LF, DEL,
+/// C1 controls, and the bidirectional overrides and isolates ("Trojan Source").
+pub fn is_unsafe_char(c: char) -> bool {
+    matches!(c, '\0'..='\x08' | '\x0b'..='\x1f' | '\x7f'..='\u{9f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Renders characters from manifests, comments, annotations and file names that could drive a
+/// terminal or forge log lines visibly, Rust-style: ESC becomes `\u{1b}`, CR `\u{d}`, NUL
+/// `\u{0}`. TAB stays; LF stays when `keep_newlines`, else it becomes `\u{a}` too.
+pub fn escape_controls(s: &str, keep_newlines: bool) -> std::borrow::Cow<'_, str> {
+    let bad = |c: char| is_unsafe_char(c) || (c == '\n' && !keep_newlines);
+    if !s.chars().any(bad) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if bad(c) {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// `1 error`, `2 warnings`.
 pub fn plural(n: usize, word: &str) -> String {
     if n == 1 {
@@ -275,6 +305,19 @@ mod tests {
             reason: None,
         });
         assert!(!fails(&[w], FailOn::Info));
+    }
+
+    #[test]
+    fn controls_are_rendered_visibly() {
+        assert_eq!(
+            escape_controls("a\x1b[31mb\rc\0d\te\nf\u{9b}\u{202e}", true),
+            "a\\u{1b}[31mb\\u{d}c\\u{0}d\te\nf\\u{9b}\\u{202e}"
+        );
+        assert_eq!(escape_controls("x\ny", false), "x\\u{a}y");
+        assert!(matches!(
+            escape_controls("plain é", false),
+            std::borrow::Cow::Borrowed(_)
+        ));
     }
 
     #[test]
