@@ -80,10 +80,10 @@ fn sarif_is_valid_and_complete() {
     assert_eq!(rules.len(), meshext_lint::rules::all().len());
     for r in rules {
         let id = r["id"].as_str().unwrap();
-        assert!(r["help"]["markdown"]
-            .as_str()
-            .unwrap()
-            .contains(&format!("docs/rules/{id}.md")));
+        let url =
+            format!("https://github.com/meshext-lint/meshext-lint/blob/main/docs/rules/{id}.md");
+        assert_eq!(r["helpUri"], url.as_str());
+        assert!(r["help"]["markdown"].as_str().unwrap().contains(&url));
         for k in ["shortDescription", "fullDescription", "help"] {
             let t = r[k]["text"].as_str().unwrap();
             assert!(!t.is_empty() && t.len() <= 1024, "{id}.{k}");
@@ -296,7 +296,10 @@ fn junit_and_gitlab_and_markdown() {
         ),
         "{md}"
     );
-    assert!(md.contains("[`MX306`](docs/rules/MX306.md)"));
+    assert!(md.contains("[`MX306`][MX306]"));
+    assert!(md.contains(
+        "\n[MX306]: https://github.com/meshext-lint/meshext-lint/blob/main/docs/rules/MX306.md\n"
+    ));
     assert!(md.contains("_(suppressed by comment: kept on purpose)_"));
     assert!(md.len() < 65_536);
     let (_, ok) = out(&["lint", "--format", "markdown", "samples/mesh"]);
@@ -492,4 +495,55 @@ fn control_characters_are_escaped_in_text_formats() {
     let md = String::from_utf8(md).unwrap();
     assert!(md.contains(&format!(" line 5: {msg}: ")), "{md}");
     assert!(md.contains(&format!("<code>{shown}</code>")), "{md}");
+}
+
+/// Rule links are absolute, built from `--docs-url` (default: the project's repository), in
+/// SARIF (`helpUri`, `informationUri`), rdjson (`code.url`, with `related_locations`),
+/// Markdown and JSON.
+#[test]
+fn rule_links_follow_docs_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = mixed_input(dir.path());
+    let base = "https://docs.example.com/meshext/rules";
+    let (_, text) = out(&["lint", "--format", "sarif", "--docs-url", base, &input]);
+    let doc: Value = serde_json::from_str(&text).unwrap();
+    assert_valid_sarif(&doc);
+    let driver = &doc["runs"][0]["tool"]["driver"];
+    assert_eq!(
+        driver["informationUri"],
+        "https://github.com/meshext-lint/meshext-lint"
+    );
+    let first = &driver["rules"][0];
+    assert_eq!(
+        first["helpUri"],
+        format!("{base}/{}.md", first["id"].as_str().unwrap())
+    );
+    let (_, text) = out(&["lint", "--format", "rdjson", "--docs-url", base, &input]);
+    let doc: Value = serde_json::from_str(&text).unwrap();
+    let diags = doc["diagnostics"].as_array().unwrap();
+    for d in diags {
+        assert_eq!(
+            d["code"]["url"],
+            format!("{base}/{}.md", d["code"]["value"].as_str().unwrap())
+        );
+    }
+    let related = diags
+        .iter()
+        .find(|d| d["related_locations"].is_array())
+        .expect("a finding with related locations");
+    let r = &related["related_locations"][0];
+    assert!(
+        r["message"].is_string() && r["location"]["path"].is_string(),
+        "{r}"
+    );
+    assert!(r["location"]["range"]["start"]["line"].is_u64(), "{r}");
+    let (_, md) = out(&["lint", "--format", "markdown", "--docs-url", base, &input]);
+    assert!(
+        md.contains(&format!("\n[MX102]: {base}/MX102.md\n")),
+        "{md}"
+    );
+    let (_, json) = lint_json(&["--docs-url", "file:///srv/rules/", &input]);
+    assert_eq!(json["tool"]["docs_url"], "file:///srv/rules/");
+    let bad = run(&["lint", "--docs-url", "docs/rules", &input]);
+    assert_eq!(bad.status.code(), Some(2));
 }

@@ -56,7 +56,7 @@ pub fn render(report: &Report) -> String {
     let s = t.summary;
     let doc = json!({
         "version": 1,
-        "tool": {"name": "meshext-lint", "version": env!("CARGO_PKG_VERSION")},
+        "tool": {"name": "meshext-lint", "version": env!("CARGO_PKG_VERSION"), "docs_url": report.docs_url},
         "mesh_version": report.mesh_version,
         "diagnostics": report.diagnostics.iter().map(diagnostic).collect::<Vec<_>>(),
         "summary": {"errors": s.errors, "warnings": s.warnings, "infos": s.infos,

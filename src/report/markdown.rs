@@ -5,7 +5,7 @@
 
 use super::{escape_controls, is_unsafe_char, plural, RepoPaths, Report};
 use crate::diag::{Diagnostic, Severity};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The first line; bots search for it to update their comment instead of adding one.
 pub const MARKER: &str = "<!-- meshext-lint -->";
@@ -46,7 +46,7 @@ fn item(d: &Diagnostic) -> String {
         .map(|l| format!("line {}: ", l.line))
         .unwrap_or_default();
     let mut s = format!(
-        "- {} **{}** [`{}`](docs/rules/{}.md) {line}{}",
+        "- {} **{}** [`{}`][{}] {line}{}",
         icon(d.severity),
         d.severity,
         d.rule,
@@ -139,6 +139,7 @@ pub fn render(report: &Report, paths: &RepoPaths) -> String {
         by_file.entry(file).or_default().push(d);
     }
     let mut omitted = 0;
+    let mut linked = BTreeSet::new();
     for (file, diags) in &by_file {
         let active: Vec<_> = diags.iter().filter(|d| d.suppressed.is_none()).collect();
         let worst = active.iter().map(|d| d.severity).max();
@@ -156,10 +157,14 @@ pub fn render(report: &Report, paths: &RepoPaths) -> String {
             section.push_str(&item(d));
         }
         section.push_str("\n</details>\n\n");
-        if out.len() + section.len() > MAX_CHARS {
+        // Rule links are reference-style, defined once at the end (absolute URLs are long).
+        let mut with = linked.clone();
+        with.extend(diags.iter().map(|d| d.rule.as_str().to_string()));
+        if out.len() + section.len() + link_definitions(&with, report).len() > MAX_CHARS {
             omitted += diags.len();
             continue;
         }
+        linked = with;
         out.push_str(&section);
     }
     if omitted > 0 {
@@ -168,7 +173,20 @@ pub fn render(report: &Report, paths: &RepoPaths) -> String {
             plural(omitted, "finding")
         ));
     }
+    out.push_str(&link_definitions(&linked, report));
     out.push_str("\n<sub>Explain a rule with `meshext-lint explain <ID>`; suppress one with `# meshext-lint: ignore[<ID>] -- reason`.</sub>\n");
+    out
+}
+
+/// `[MX301]: https://…/MX301.md` lines for the rules linked from the listed findings.
+fn link_definitions(rules: &BTreeSet<String>, report: &Report) -> String {
+    let mut out = String::new();
+    if !rules.is_empty() {
+        out.push('\n');
+    }
+    for r in rules {
+        out.push_str(&format!("[{r}]: {}\n", report.rule_url(r)));
+    }
     out
 }
 

@@ -142,6 +142,31 @@ impl Tally {
     }
 }
 
+/// Where rule pages live unless `--docs-url` says otherwise: `<base><ID>.md`.
+pub const DEFAULT_DOCS_URL: &str =
+    "https://github.com/meshext-lint/meshext-lint/blob/main/docs/rules/";
+
+/// The tool's home page (SARIF `informationUri`).
+pub const HOMEPAGE: &str = "https://github.com/meshext-lint/meshext-lint";
+
+/// Checks a `--docs-url` base: an absolute http(s) or file URL; a `/` is appended when missing.
+pub fn docs_base(url: &str) -> Result<String, String> {
+    let ok = ["https://", "http://", "file://"]
+        .iter()
+        .any(|p| url.starts_with(p) && url.len() > p.len())
+        && !url.chars().any(|c| c.is_whitespace() || c.is_control());
+    if !ok {
+        return Err(format!(
+            "--docs-url {url:?}: expected an absolute http(s):// or file:// URL"
+        ));
+    }
+    Ok(if url.ends_with('/') {
+        url.to_string()
+    } else {
+        format!("{url}/")
+    })
+}
+
 /// What a run found, ready to render.
 pub struct Report<'a> {
     /// The findings to print (after `--output-threshold`).
@@ -155,6 +180,8 @@ pub struct Report<'a> {
     pub mesh_version: String,
     /// Use ANSI colours (human format only).
     pub color: bool,
+    /// Base URL of the rule pages, ending in `/` (see [`docs_base`]).
+    pub docs_url: String,
 }
 
 impl Report<'_> {
@@ -170,6 +197,11 @@ impl Report<'_> {
 
     pub fn suppressed_count(&self) -> usize {
         self.tally.suppressed
+    }
+
+    /// The documentation page of a rule.
+    pub fn rule_url(&self, rule: &str) -> String {
+        format!("{}{rule}.md", self.docs_url)
     }
 
     /// Fingerprint of a finding (see `crate::baseline`).
