@@ -86,7 +86,11 @@ pub fn render(report: &Report) -> String {
                 if let Some(h) = &d.help {
                     body.push_str(&format!("\nhelp: {h}"));
                 }
-                body.push_str(&format!("\nsee: meshext-lint explain {}", d.rule));
+                body.push_str(&format!(
+                    "\nsee: meshext-lint explain {} or {}",
+                    d.rule,
+                    report.rule_url(d.rule.as_str())
+                ));
                 cases.push_str(&format!(
                     "      <failure type=\"{}\" message=\"{}\">{}</failure>\n",
                     d.severity,
