@@ -80,10 +80,10 @@ fn sarif_is_valid_and_complete() {
     assert_eq!(rules.len(), meshext_lint::rules::all().len());
     for r in rules {
         let id = r["id"].as_str().unwrap();
-        assert!(r["help"]["markdown"]
-            .as_str()
-            .unwrap()
-            .contains(&format!("docs/rules/{id}.md")));
+        let url =
+            format!("https://github.com/meshext-lint/meshext-lint/blob/main/docs/rules/{id}.md");
+        assert_eq!(r["helpUri"], url.as_str());
+        assert!(r["help"]["markdown"].as_str().unwrap().contains(&url));
         for k in ["shortDescription", "fullDescription", "help"] {
             let t = r[k]["text"].as_str().unwrap();
             assert!(!t.is_empty() && t.len() <= 1024, "{id}.{k}");
@@ -296,7 +296,10 @@ fn junit_and_gitlab_and_markdown() {
         ),
         "{md}"
     );
-    assert!(md.contains("[`MX306`](docs/rules/MX306.md)"));
+    assert!(md.contains("[`MX306`][MX306]"));
+    assert!(md.contains(
+        "\n[MX306]: https://github.com/meshext-lint/meshext-lint/blob/main/docs/rules/MX306.md\n"
+    ));
     assert!(md.contains("_(suppressed by comment: kept on purpose)_"));
     assert!(md.len() < 65_536);
     let (_, ok) = out(&["lint", "--format", "markdown", "samples/mesh"]);
@@ -385,4 +388,162 @@ fn malformed_suppressions_are_usage_errors() {
         let (code, _) = out(&["lint", "--suppress", bad, "samples/mesh"]);
         assert_eq!(code, 2, "{bad}");
     }
+}
+
+/// Every format's summary counts what decides the exit code, hidden findings included.
+#[test]
+fn summaries_agree_with_the_exit_code() {
+    let w = "samples/broken/MX306.yaml";
+    let args = |f: &'static str| {
+        [
+            "lint",
+            "--format",
+            f,
+            "--output-threshold",
+            "error",
+            "--fail-on",
+            "warning",
+            w,
+        ]
+    };
+    let (code, human) = out(&args("human"));
+    assert_eq!(code, 1);
+    assert!(!human.contains("no problems found"), "{human}");
+    assert!(human.starts_with("✘ 0 errors, 1 warning"), "{human}");
+    assert!(human.contains("1 hidden by --output-threshold"), "{human}");
+    let (_, json) = out(&args("json"));
+    let json: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json["summary"]["warnings"], 1);
+    assert_eq!(json["summary"]["hidden"], 1);
+    assert_eq!(json["summary"]["failed"], true);
+    let (_, sarif) = out(&args("sarif"));
+    let sarif: Value = serde_json::from_str(&sarif).unwrap();
+    assert_valid_sarif(&sarif);
+    assert_eq!(sarif["runs"][0]["properties"]["summary"]["hidden"], 1);
+    let (_, md) = out(&args("markdown"));
+    assert!(md.contains("meshext-lint: 0 errors, 1 warning"), "{md}");
+    assert!(
+        md.contains("| Hidden by `--output-threshold` | 1 |"),
+        "{md}"
+    );
+    let (_, junit) = out(&args("junit"));
+    assert!(junit.contains("failures=\"1\""), "{junit}");
+    assert!(
+        junit.contains("1 finding hidden by --output-threshold"),
+        "{junit}"
+    );
+    let (_, gh) = out(&args("github"));
+    assert!(gh.contains("1 warning") && gh.contains("1 hidden"), "{gh}");
+    // Passing with findings: not ✘.
+    let (code, human) = out(&["lint", "--fail-on", "error", w]);
+    assert_eq!(code, 0);
+    assert!(human.contains("✔ 0 errors, 1 warning"), "{human}");
+}
+
+/// Control characters from manifests (ESC, BEL, CR, NUL in a value; raw ESC in a comment
+/// on a CRLF line; ESC in the file name) never reach a text format raw: they are rendered `\u{1b}`.
+#[test]
+fn control_characters_are_escaped_in_text_formats() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = "c\u{1b}x.yaml";
+    let file = write(
+        dir.path(),
+        name,
+        "apiVersion: maistra.io/v1\nkind: ServiceMeshExtension\nmetadata: {name: ext, namespace: shop}\nspec:\n  phase: \"P\\e]0;x\\a\\r\\0Z\" # \u{1b}[2J!\r\n  image: quay.io/a/b:1\n  config: {}\n",
+    );
+    let file = file.to_str().unwrap();
+    let shown = file.replace('\u{1b}', "\\u{1b}");
+    let bytes = |f: &str| run(&["lint", "--no-config", "--format", f, file]).stdout;
+    let clean = |out: &[u8]| {
+        assert!(
+            !out.iter().any(|&b| b < 0x20 && b != b'\n'),
+            "raw control byte in {}",
+            String::from_utf8_lossy(out)
+        )
+    };
+    let msg = "phase `P\\u{1b}]0;x\\u{7}\\u{d}\\u{0}Z` is not one of the six phases";
+    let human = bytes("human");
+    clean(&human);
+    let human = String::from_utf8(human).unwrap();
+    assert!(human.contains(&format!("error[MX301]: {msg}: ")), "{human}");
+    assert!(human.contains(&format!("  ┌─ {shown}:5:10\n")), "{human}");
+    assert!(
+        human.contains(
+            "5 │   phase: \"P\\e]0;x\\a\\r\\0Z\" # \\u{1b}[2J!\n  │          ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^\n"
+        ),
+        "{human}"
+    );
+    let gh = bytes("github");
+    clean(&gh);
+    let gh = String::from_utf8(gh).unwrap();
+    let prop = shown.replace(':', "%3A").replace(',', "%2C");
+    assert!(
+        gh.contains(&format!(
+            "::error file={prop},line=5,endLine=5,col=10,endColumn=34,title=MX301 unknown-phase::{msg}: "
+        )),
+        "{gh}"
+    );
+    let junit = bytes("junit");
+    clean(&junit);
+    let junit = String::from_utf8(junit).unwrap();
+    assert!(
+        junit.contains("message=\"phase `P\\u{1b}]0;x\\u{7}&#13;\\u{0}Z` is not"),
+        "{junit}"
+    );
+    let md = bytes("markdown");
+    clean(&md);
+    let md = String::from_utf8(md).unwrap();
+    assert!(md.contains(&format!(" line 5: {msg}: ")), "{md}");
+    assert!(md.contains(&format!("<code>{shown}</code>")), "{md}");
+}
+
+/// Rule links are absolute, built from `--docs-url` (default: the project's repository), in
+/// SARIF (`helpUri`, `informationUri`), rdjson (`code.url`, with `related_locations`),
+/// Markdown and JSON.
+#[test]
+fn rule_links_follow_docs_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = mixed_input(dir.path());
+    let base = "https://docs.example.com/meshext/rules";
+    let (_, text) = out(&["lint", "--format", "sarif", "--docs-url", base, &input]);
+    let doc: Value = serde_json::from_str(&text).unwrap();
+    assert_valid_sarif(&doc);
+    let driver = &doc["runs"][0]["tool"]["driver"];
+    assert_eq!(
+        driver["informationUri"],
+        "https://github.com/meshext-lint/meshext-lint"
+    );
+    let first = &driver["rules"][0];
+    assert_eq!(
+        first["helpUri"],
+        format!("{base}/{}.md", first["id"].as_str().unwrap())
+    );
+    let (_, text) = out(&["lint", "--format", "rdjson", "--docs-url", base, &input]);
+    let doc: Value = serde_json::from_str(&text).unwrap();
+    let diags = doc["diagnostics"].as_array().unwrap();
+    for d in diags {
+        assert_eq!(
+            d["code"]["url"],
+            format!("{base}/{}.md", d["code"]["value"].as_str().unwrap())
+        );
+    }
+    let related = diags
+        .iter()
+        .find(|d| d["related_locations"].is_array())
+        .expect("a finding with related locations");
+    let r = &related["related_locations"][0];
+    assert!(
+        r["message"].is_string() && r["location"]["path"].is_string(),
+        "{r}"
+    );
+    assert!(r["location"]["range"]["start"]["line"].is_u64(), "{r}");
+    let (_, md) = out(&["lint", "--format", "markdown", "--docs-url", base, &input]);
+    assert!(
+        md.contains(&format!("\n[MX102]: {base}/MX102.md\n")),
+        "{md}"
+    );
+    let (_, json) = lint_json(&["--docs-url", "file:///srv/rules/", &input]);
+    assert_eq!(json["tool"]["docs_url"], "file:///srv/rules/");
+    let bad = run(&["lint", "--docs-url", "docs/rules", &input]);
+    assert_eq!(bad.status.code(), Some(2));
 }

@@ -73,6 +73,10 @@ pub struct LintArgs {
     /// Ignore findings recorded in this baseline file [default: the config's `baseline`].
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
+    /// Base URL of the rule documentation pages linked from SARIF, rdjson, Markdown and JSON
+    /// (`BASE/MX301.md`).
+    #[arg(long, value_name = "BASE", default_value = report::DEFAULT_DOCS_URL, value_parser = report::docs_base)]
+    pub docs_url: String,
     /// Record the current findings in FILE (they are then reported as baselined).
     #[arg(long, value_name = "FILE")]
     pub write_baseline: Option<PathBuf>,
@@ -163,10 +167,12 @@ pub fn run(args: LintArgs) -> i32 {
     let shown = report::shown(&outcome.diagnostics, threshold);
     let report = Report {
         diagnostics: &shown,
+        tally: report::Tally::new(&outcome.diagnostics, threshold, fail_on),
         sources: &outcome.sources,
         files: outcome.files,
         mesh_version: outcome.mesh.version.to_string(),
         color: args.format == Format::Human && use_color(),
+        docs_url: args.docs_url.clone(),
     };
     super::write_stdout(report::render(args.format, &report).as_bytes());
     let code = exit_code(&outcome.diagnostics, fail_on);

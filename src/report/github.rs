@@ -3,7 +3,7 @@
 //! type per step, so at most that many of each are printed and the summary says how many were
 //! left out; use SARIF upload or reviewdog for volume.
 
-use super::{plural, Report};
+use super::{escape_controls, plural, Report};
 use crate::diag::{Diagnostic, Severity};
 
 /// Annotations of one type GitHub shows per step.
@@ -17,9 +17,11 @@ fn command(s: Severity) -> &'static str {
     }
 }
 
-/// Escaping for the message part of a workflow command.
+/// Escaping for the message part of a workflow command: control characters (ESC, NUL, CR…)
+/// rendered visibly, then GitHub's own escapes for `%`, CR and LF.
 fn escape_data(s: &str) -> String {
-    s.replace('%', "%25")
+    escape_controls(s, true)
+        .replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
 }
@@ -88,6 +90,7 @@ pub fn render(report: &Report) -> String {
     if suppressed > 0 {
         line.push_str(&format!(", {suppressed} suppressed"));
     }
+    line.push_str(&report.tally.hidden_note());
     if left_out > 0 {
         line.push_str(&format!(
             "; {} not shown as annotations (GitHub shows at most {MAX_PER_TYPE} per type and step): upload SARIF or run `meshext-lint lint` locally for all of them",

@@ -52,14 +52,16 @@ pub fn diagnostic(d: &Diagnostic) -> Value {
 }
 
 pub fn render(report: &Report) -> String {
-    let s = report.summary();
+    let t = report.tally;
+    let s = t.summary;
     let doc = json!({
         "version": 1,
-        "tool": {"name": "meshext-lint", "version": env!("CARGO_PKG_VERSION")},
+        "tool": {"name": "meshext-lint", "version": env!("CARGO_PKG_VERSION"), "docs_url": report.docs_url},
         "mesh_version": report.mesh_version,
         "diagnostics": report.diagnostics.iter().map(diagnostic).collect::<Vec<_>>(),
         "summary": {"errors": s.errors, "warnings": s.warnings, "infos": s.infos,
-                    "suppressed": report.diagnostics.len() - report.active().count(), "files": report.files},
+                    "suppressed": t.suppressed, "files": report.files,
+                    "hidden": t.hidden, "failed": t.failed},
     });
     let mut out = serde_json::to_string_pretty(&doc).unwrap_or_default();
     out.push('\n');

@@ -2,10 +2,23 @@
 //! finding (named by rule and resource, grouped by file as the class name), suppressed
 //! findings as skipped test cases, and a passing test case when there is nothing to report.
 
-use super::Report;
+use super::{escape_controls, is_unsafe_char, Report};
 use crate::diag::Diagnostic;
 
+/// Escapes element text. XML 1.0 cannot carry most control characters and a CR would be
+/// normalised away, so CR becomes `&#13;` and the other controls are rendered visibly
+/// (`\u{1b}`); TAB and LF stay.
 pub fn escape(s: &str) -> String {
+    escape_xml(s, false)
+}
+
+/// Escapes an attribute value: as [`escape`], and CR, LF and TAB as character references so
+/// that attribute-value normalisation keeps them.
+pub fn escape_attr(s: &str) -> String {
+    escape_xml(s, true)
+}
+
+fn escape_xml(s: &str, attr: bool) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -14,8 +27,10 @@ pub fn escape(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
-            // Characters XML 1.0 cannot carry at all.
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => out.push('\u{FFFD}'),
+            '\r' => out.push_str("&#13;"),
+            '\n' if attr => out.push_str("&#10;"),
+            '\t' if attr => out.push_str("&#9;"),
+            c if is_unsafe_char(c) => out.push_str(&escape_controls(&c.to_string(), true)),
             c => out.push(c),
         }
     }
@@ -46,8 +61,8 @@ pub fn render(report: &Report) -> String {
     for d in report.diagnostics {
         let head = format!(
             "    <testcase classname=\"{}\" name=\"{}\">\n",
-            escape(&class_name(d)),
-            escape(&case_name(d))
+            escape_attr(&class_name(d)),
+            escape_attr(&case_name(d))
         );
         cases.push_str(&head);
         match &d.suppressed {
@@ -57,7 +72,10 @@ pub fn render(report: &Report) -> String {
                     .reason
                     .clone()
                     .unwrap_or_else(|| format!("suppressed by {}", s.kind));
-                cases.push_str(&format!("      <skipped message=\"{}\"/>\n", escape(&why)));
+                cases.push_str(&format!(
+                    "      <skipped message=\"{}\"/>\n",
+                    escape_attr(&why)
+                ));
             }
             None => {
                 failures += 1;
@@ -68,11 +86,15 @@ pub fn render(report: &Report) -> String {
                 if let Some(h) = &d.help {
                     body.push_str(&format!("\nhelp: {h}"));
                 }
-                body.push_str(&format!("\nsee: meshext-lint explain {}", d.rule));
+                body.push_str(&format!(
+                    "\nsee: meshext-lint explain {} or {}",
+                    d.rule,
+                    report.rule_url(d.rule.as_str())
+                ));
                 cases.push_str(&format!(
                     "      <failure type=\"{}\" message=\"{}\">{}</failure>\n",
                     d.severity,
-                    escape(&d.message),
+                    escape_attr(&d.message),
                     escape(&body)
                 ));
             }
@@ -80,6 +102,27 @@ pub fn render(report: &Report) -> String {
         cases.push_str("    </testcase>\n");
     }
     let mut tests = report.diagnostics.len();
+    let t = report.tally;
+    // Findings below --output-threshold still decide the exit code: one test case stands for
+    // them, failing when they alone fail the run.
+    if t.hidden > 0 {
+        tests += 1;
+        let name = format!(
+            "{} hidden by --output-threshold",
+            super::plural(t.hidden, "finding")
+        );
+        if t.hidden_fail {
+            failures += 1;
+            cases.push_str(&format!(
+                "    <testcase classname=\"meshext-lint\" name=\"{name}\">\n      <failure type=\"hidden\" message=\"{name}\">rerun without --output-threshold to see them</failure>\n    </testcase>\n"
+            ));
+        } else {
+            skipped += 1;
+            cases.push_str(&format!(
+                "    <testcase classname=\"meshext-lint\" name=\"{name}\">\n      <skipped message=\"{name}\"/>\n    </testcase>\n"
+            ));
+        }
+    }
     if tests == 0 {
         tests = 1;
         cases.push_str(&format!(
@@ -89,6 +132,18 @@ pub fn render(report: &Report) -> String {
     }
     format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"meshext-lint\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\">\n  <testsuite name=\"meshext-lint (mesh {})\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\">\n{cases}  </testsuite>\n</testsuites>\n",
-        escape(&report.mesh_version)
+        escape_attr(&report.mesh_version)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attributes_keep_line_breaks_as_references() {
+        // A multi-line message attribute survives attribute-value normalisation.
+        assert_eq!(escape_attr("a\r\nb\tc\u{1b}"), "a&#13;&#10;b&#9;c\\u{1b}");
+        assert_eq!(escape("a\r\nb\0"), "a&#13;\nb\\u{0}");
+    }
 }

@@ -3,9 +3,9 @@
 //! by file in collapsible sections, each linking to its rule page. Kept under GitHub's
 //! 65,536-character comment limit.
 
-use super::{plural, RepoPaths, Report};
+use super::{escape_controls, is_unsafe_char, plural, RepoPaths, Report};
 use crate::diag::{Diagnostic, Severity};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The first line; bots search for it to update their comment instead of adding one.
 pub const MARKER: &str = "<!-- meshext-lint -->";
@@ -22,7 +22,9 @@ fn escape(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '&' => out.push_str("&amp;"),
             '|' => out.push_str("\\|"),
-            '\n' | '\r' => out.push(' '),
+            '\n' => out.push(' '),
+            // Rendered visibly (`\u{1b}`) like in the other text formats.
+            c if is_unsafe_char(c) => out.push_str(&escape_controls(&c.to_string(), true)),
             c => out.push(c),
         }
     }
@@ -44,7 +46,7 @@ fn item(d: &Diagnostic) -> String {
         .map(|l| format!("line {}: ", l.line))
         .unwrap_or_default();
     let mut s = format!(
-        "- {} **{}** [`{}`](docs/rules/{}.md) {line}{}",
+        "- {} **{}** [`{}`][{}] {line}{}",
         icon(d.severity),
         d.severity,
         d.rule,
@@ -52,7 +54,10 @@ fn item(d: &Diagnostic) -> String {
         escape(&d.message)
     );
     if let Some(r) = &d.resource {
-        s.push_str(&format!(" — `{}`", r.replace('`', "'")));
+        s.push_str(&format!(
+            " — `{}`",
+            escape_controls(r, false).replace('`', "'")
+        ));
     }
     if let Some(s2) = &d.suppressed {
         let why = s2.reason.as_deref().map(escape).unwrap_or_default();
@@ -70,10 +75,11 @@ fn item(d: &Diagnostic) -> String {
 }
 
 pub fn render(report: &Report, paths: &RepoPaths) -> String {
-    let s = report.summary();
+    let t = report.tally;
+    let s = t.summary;
     let suppressed = report.suppressed_count();
     let mut out = format!("{MARKER}\n");
-    if s.errors + s.warnings + s.infos == 0 {
+    if t.total() == 0 {
         out.push_str(&format!(
             "### ✅ meshext-lint: no problems found\n\n{} checked against mesh {}.",
             plural(report.files, "file"),
@@ -87,7 +93,8 @@ pub fn render(report: &Report, paths: &RepoPaths) -> String {
     }
     out.push_str(&format!(
         "### {} meshext-lint: {}, {}, {}\n\n",
-        if s.errors > 0 { "❌" } else { "⚠️" },
+        // The icon follows the exit code.
+        if t.failed { "❌" } else { "⚠️" },
         plural(s.errors, "error"),
         plural(s.warnings, "warning"),
         plural(s.infos, "info")
@@ -111,6 +118,12 @@ pub fn render(report: &Report, paths: &RepoPaths) -> String {
     if suppressed > 0 {
         out.push_str(&format!("| Suppressed | {suppressed} |\n"));
     }
+    if t.hidden > 0 {
+        out.push_str(&format!(
+            "| Hidden by `--output-threshold` | {} |\n",
+            t.hidden
+        ));
+    }
     out.push_str(&format!(
         "\n{} checked against mesh {}.\n\n",
         plural(report.files, "file"),
@@ -126,6 +139,7 @@ pub fn render(report: &Report, paths: &RepoPaths) -> String {
         by_file.entry(file).or_default().push(d);
     }
     let mut omitted = 0;
+    let mut linked = BTreeSet::new();
     for (file, diags) in &by_file {
         let active: Vec<_> = diags.iter().filter(|d| d.suppressed.is_none()).collect();
         let worst = active.iter().map(|d| d.severity).max();
@@ -143,10 +157,14 @@ pub fn render(report: &Report, paths: &RepoPaths) -> String {
             section.push_str(&item(d));
         }
         section.push_str("\n</details>\n\n");
-        if out.len() + section.len() > MAX_CHARS {
+        // Rule links are reference-style, defined once at the end (absolute URLs are long).
+        let mut with = linked.clone();
+        with.extend(diags.iter().map(|d| d.rule.as_str().to_string()));
+        if out.len() + section.len() + link_definitions(&with, report).len() > MAX_CHARS {
             omitted += diags.len();
             continue;
         }
+        linked = with;
         out.push_str(&section);
     }
     if omitted > 0 {
@@ -155,7 +173,20 @@ pub fn render(report: &Report, paths: &RepoPaths) -> String {
             plural(omitted, "finding")
         ));
     }
+    out.push_str(&link_definitions(&linked, report));
     out.push_str("\n<sub>Explain a rule with `meshext-lint explain <ID>`; suppress one with `# meshext-lint: ignore[<ID>] -- reason`.</sub>\n");
+    out
+}
+
+/// `[MX301]: https://…/MX301.md` lines for the rules linked from the listed findings.
+fn link_definitions(rules: &BTreeSet<String>, report: &Report) -> String {
+    let mut out = String::new();
+    if !rules.is_empty() {
+        out.push('\n');
+    }
+    for r in rules {
+        out.push_str(&format!("[{r}]: {}\n", report.rule_url(r)));
+    }
     out
 }
 

@@ -1,6 +1,11 @@
 //! Rendering findings. Every format gets the same [`Report`]; the exit code never depends on
 //! the format: [`exit_code`] looks only at the findings and the `--fail-on` threshold, and
 //! [`shown`] applies `--output-threshold`, which changes what is printed, never the exit code.
+//! Summaries count every unsuppressed finding ([`Tally`]) and say how many are hidden.
+//!
+//! Text formats (human, github, junit, markdown) never print control characters from the
+//! inputs raw: C0 controls but TAB/LF, DEL, C1 controls and bidi overrides are written
+//! Rust-style as `\u{1b}` ([`escape_controls`]); JSON-based formats use JSON's own escapes.
 
 pub mod github;
 pub mod gitlab;
@@ -91,9 +96,83 @@ pub fn shown(diags: &[Diagnostic], threshold: Severity) -> Vec<Diagnostic> {
         .collect()
 }
 
+/// What decides the exit code, counted over every finding (also those `--output-threshold`
+/// hides), so that each format's summary agrees with the exit code.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Tally {
+    /// Unsuppressed findings by severity, hidden ones included.
+    pub summary: Summary,
+    /// Suppressed findings (shown or not).
+    pub suppressed: usize,
+    /// Unsuppressed findings below `--output-threshold`, not printed.
+    pub hidden: usize,
+    /// Whether the hidden findings alone fail the run.
+    pub hidden_fail: bool,
+    /// Whether the run fails (exit code 1).
+    pub failed: bool,
+}
+
+impl Tally {
+    pub fn new(all: &[Diagnostic], threshold: Severity, fail_on: FailOn) -> Tally {
+        let hidden: Vec<Diagnostic> = all
+            .iter()
+            .filter(|d| d.suppressed.is_none() && d.severity < threshold)
+            .cloned()
+            .collect();
+        Tally {
+            summary: Summary::of(all),
+            suppressed: all.iter().filter(|d| d.suppressed.is_some()).count(),
+            hidden: hidden.len(),
+            hidden_fail: fails(&hidden, fail_on),
+            failed: fails(all, fail_on),
+        }
+    }
+
+    pub fn total(&self) -> usize {
+        self.summary.errors + self.summary.warnings + self.summary.infos
+    }
+
+    /// `; 2 hidden by --output-threshold` or nothing.
+    pub fn hidden_note(&self) -> String {
+        if self.hidden == 0 {
+            String::new()
+        } else {
+            format!("; {} hidden by --output-threshold", self.hidden)
+        }
+    }
+}
+
+/// Where rule pages live unless `--docs-url` says otherwise: `<base><ID>.md`.
+pub const DEFAULT_DOCS_URL: &str =
+    "https://github.com/meshext-lint/meshext-lint/blob/main/docs/rules/";
+
+/// The tool's home page (SARIF `informationUri`).
+pub const HOMEPAGE: &str = "https://github.com/meshext-lint/meshext-lint";
+
+/// Checks a `--docs-url` base: an absolute http(s) or file URL; a `/` is appended when missing.
+pub fn docs_base(url: &str) -> Result<String, String> {
+    let ok = ["https://", "http://", "file://"]
+        .iter()
+        .any(|p| url.starts_with(p) && url.len() > p.len())
+        && !url.chars().any(|c| c.is_whitespace() || c.is_control());
+    if !ok {
+        return Err(format!(
+            "--docs-url {url:?}: expected an absolute http(s):// or file:// URL"
+        ));
+    }
+    Ok(if url.ends_with('/') {
+        url.to_string()
+    } else {
+        format!("{url}/")
+    })
+}
+
 /// What a run found, ready to render.
 pub struct Report<'a> {
+    /// The findings to print (after `--output-threshold`).
     pub diagnostics: &'a [Diagnostic],
+    /// Counts over all findings, which the summaries print.
+    pub tally: Tally,
     /// Source texts by file name, for snippets.
     pub sources: &'a HashMap<String, Arc<SourceFile>>,
     /// Number of files read.
@@ -101,11 +180,14 @@ pub struct Report<'a> {
     pub mesh_version: String,
     /// Use ANSI colours (human format only).
     pub color: bool,
+    /// Base URL of the rule pages, ending in `/` (see [`docs_base`]).
+    pub docs_url: String,
 }
 
 impl Report<'_> {
+    /// Counts of every unsuppressed finding (hidden ones included): what decides the exit code.
     pub fn summary(&self) -> Summary {
-        Summary::of(self.diagnostics)
+        self.tally.summary
     }
 
     /// Findings that count (not suppressed).
@@ -114,7 +196,12 @@ impl Report<'_> {
     }
 
     pub fn suppressed_count(&self) -> usize {
-        self.diagnostics.len() - self.active().count()
+        self.tally.suppressed
+    }
+
+    /// The documentation page of a rule.
+    pub fn rule_url(&self, rule: &str) -> String {
+        format!("{}{rule}.md", self.docs_url)
     }
 
     /// Fingerprint of a finding (see `crate::baseline`).
@@ -200,6 +287,31 @@ pub fn percent_encode(s: &str) -> String {
     out
 }
 
+/// Whether a character must not reach a terminal or log raw: C0 controls but TAB and LF, DEL,
+/// C1 controls, and the bidirectional overrides and isolates ("Trojan Source").
+pub fn is_unsafe_char(c: char) -> bool {
+    matches!(c, '\0'..='\x08' | '\x0b'..='\x1f' | '\x7f'..='\u{9f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Renders characters from manifests, comments, annotations and file names that could drive a
+/// terminal or forge log lines visibly, Rust-style: ESC becomes `\u{1b}`, CR `\u{d}`, NUL
+/// `\u{0}`. TAB stays; LF stays when `keep_newlines`, else it becomes `\u{a}` too.
+pub fn escape_controls(s: &str, keep_newlines: bool) -> std::borrow::Cow<'_, str> {
+    let bad = |c: char| is_unsafe_char(c) || (c == '\n' && !keep_newlines);
+    if !s.chars().any(bad) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if bad(c) {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// `1 error`, `2 warnings`.
 pub fn plural(n: usize, word: &str) -> String {
     if n == 1 {
@@ -225,6 +337,19 @@ mod tests {
             reason: None,
         });
         assert!(!fails(&[w], FailOn::Info));
+    }
+
+    #[test]
+    fn controls_are_rendered_visibly() {
+        assert_eq!(
+            escape_controls("a\x1b[31mb\rc\0d\te\nf\u{9b}\u{202e}", true),
+            "a\\u{1b}[31mb\\u{d}c\\u{0}d\te\nf\\u{9b}\\u{202e}"
+        );
+        assert_eq!(escape_controls("x\ny", false), "x\\u{a}y");
+        assert!(matches!(
+            escape_controls("plain é", false),
+            std::borrow::Cow::Borrowed(_)
+        ));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! of them and would post them as comments.
 
 use super::Report;
-use crate::diag::{Diagnostic, Severity};
+use crate::diag::{Diagnostic, Location, Severity};
 use serde_json::{json, Value};
 
 fn severity(s: Severity) -> &'static str {
@@ -15,8 +15,19 @@ fn severity(s: Severity) -> &'static str {
     }
 }
 
-/// One finding as an rdjson `Diagnostic`.
-pub fn diagnostic(d: &Diagnostic) -> Value {
+fn location(l: &Location) -> Value {
+    json!({
+        "path": l.file,
+        "range": {
+            "start": {"line": l.line, "column": l.byte_column},
+            "end": {"line": l.end_line, "column": l.end_byte_column},
+        },
+    })
+}
+
+/// One finding as an rdjson `Diagnostic`, its rule linked (`code.url`) and its related places
+/// as `related_locations`.
+pub fn diagnostic(d: &Diagnostic, report: &Report) -> Value {
     let mut message = d.message.clone();
     if let Some(r) = &d.resource {
         message.push_str(&format!(" ({r})"));
@@ -28,22 +39,23 @@ pub fn diagnostic(d: &Diagnostic) -> Value {
         "message": message,
         "severity": severity(d.severity),
         "source": {"name": "meshext-lint"},
-        "code": {"value": d.rule},
+        "code": {"value": d.rule, "url": report.rule_url(d.rule.as_str())},
     });
     if let Some(l) = &d.location {
-        v["location"] = json!({
-            "path": l.file,
-            "range": {
-                "start": {"line": l.line, "column": l.byte_column},
-                "end": {"line": l.end_line, "column": l.end_byte_column},
-            },
-        });
+        v["location"] = location(l);
+    }
+    if !d.related.is_empty() {
+        v["related_locations"] = d
+            .related
+            .iter()
+            .map(|r| json!({"message": r.message, "location": location(&r.location)}))
+            .collect();
     }
     v
 }
 
 pub fn render(report: &Report, lines: bool) -> String {
-    let diags: Vec<Value> = report.active().map(diagnostic).collect();
+    let diags: Vec<Value> = report.active().map(|d| diagnostic(d, report)).collect();
     if lines {
         let mut out = String::new();
         for d in diags {

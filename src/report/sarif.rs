@@ -1,5 +1,5 @@
 //! SARIF 2.1.0 (`--format sarif`) as GitHub code scanning accepts it: repository-relative
-//! URIs, every catalogue rule with help that links to `docs/rules/<ID>.md`, columns in Unicode
+//! URIs, every catalogue rule with a `helpUri` (`--docs-url`, see `report::DEFAULT_DOCS_URL`), columns in Unicode
 //! code points (`columnKind`), stable `partialFingerprints`, and suppressed findings carried
 //! with `suppressions` (annotation/comment → `inSource`, the rest → `external`).
 //! A test validates the output against the OASIS schema (tests/fixtures/sarif/).
@@ -35,16 +35,17 @@ fn clip(s: &str) -> String {
     format!("{}...", &s[..end])
 }
 
-fn rule_descriptor(r: &Rule) -> Value {
-    let doc = r.doc_path();
+fn rule_descriptor(r: &Rule, report: &Report) -> Value {
+    let doc = report.rule_url(r.id.as_str());
     json!({
         "id": r.id,
         "name": r.name,
+        "helpUri": doc,
         "shortDescription": {"text": clip(&r.summary)},
         "fullDescription": {"text": clip(&r.explanation)},
         "help": {
             "text": format!("{}\nDocumentation: {doc} (or `meshext-lint explain {}`)", r.fix.trim(), r.id),
-            "markdown": format!("{}\n\nSee [{doc}]({doc}).", r.fix.trim()),
+            "markdown": format!("{}\n\nSee [{}]({doc}).", r.fix.trim(), r.id),
         },
         "defaultConfiguration": {"level": level(r.default_severity())},
         "properties": {
@@ -176,7 +177,8 @@ pub fn render(report: &Report, paths: &RepoPaths) -> String {
                 "name": "meshext-lint",
                 "version": env!("CARGO_PKG_VERSION"),
                 "semanticVersion": env!("CARGO_PKG_VERSION"),
-                "rules": rules.iter().map(rule_descriptor).collect::<Vec<_>>(),
+                "informationUri": super::HOMEPAGE,
+                "rules": rules.iter().map(|r| rule_descriptor(r, report)).collect::<Vec<_>>(),
             }},
             "columnKind": "unicodeCodePoints",
             "invocations": [{
@@ -184,7 +186,19 @@ pub fn render(report: &Report, paths: &RepoPaths) -> String {
                 "toolExecutionNotifications": notifications,
             }],
             "results": results,
-            "properties": {"meshVersion": report.mesh_version, "files": report.files},
+            "properties": {
+                "meshVersion": report.mesh_version,
+                "files": report.files,
+                // What decides the exit code, hidden findings included.
+                "summary": {
+                    "errors": report.tally.summary.errors,
+                    "warnings": report.tally.summary.warnings,
+                    "infos": report.tally.summary.infos,
+                    "suppressed": report.tally.suppressed,
+                    "hidden": report.tally.hidden,
+                    "failed": report.tally.failed,
+                },
+            },
         }],
     });
     let mut out = serde_json::to_string_pretty(&doc).unwrap_or_default();
