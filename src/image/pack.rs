@@ -23,15 +23,8 @@ pub struct PackResult {
 }
 
 fn read_bounded(p: &Path, max: u64, what: &str) -> Result<Vec<u8>, String> {
-    let meta =
-        std::fs::metadata(p).map_err(|e| format!("cannot read {what} `{}`: {e}", p.display()))?;
-    if meta.len() > max {
-        return Err(format!(
-            "{what} `{}` is larger than {max} bytes",
-            p.display()
-        ));
-    }
-    std::fs::read(p).map_err(|e| format!("cannot read {what} `{}`: {e}", p.display()))
+    crate::load::read::read_regular(p, max)
+        .map_err(|e| format!("cannot read {what} `{}`: {e}", p.display()))
 }
 
 fn tar_header(kind: tar::EntryType, size: u64, mode: u32) -> tar::Header {

@@ -172,10 +172,8 @@ pub fn read(input: &InputPath) -> Result<(String, Vec<u8>), String> {
         }
         InputPath::File(p) => {
             let name = p.to_string_lossy().into_owned();
-            let f = std::fs::File::open(p).map_err(|e| format!("{name}: {e}"))?;
-            let mut buf = Vec::new();
-            f.take(MAX_FILE_BYTES + 1)
-                .read_to_end(&mut buf)
+            // Over the limit is reported by `add_source` as a finding, so read one byte more.
+            let buf = super::read::read_regular_capped(p, MAX_FILE_BYTES)
                 .map_err(|e| format!("{name}: {e}"))?;
             Ok((name, buf))
         }
