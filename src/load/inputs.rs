@@ -175,6 +175,9 @@ pub fn expand(args: &[String], ignore: &GlobSet) -> Result<Vec<InputPath>, Strin
             if out.len() == before {
                 return Err(format!("no files match the pattern {arg:?}"));
             }
+        } else if path.exists() {
+            // A FIFO or a device: reading it could block or never end.
+            return Err(format!("{arg}: not a regular file"));
         } else {
             return Err(format!("{arg}: no such file or directory"));
         }
