@@ -110,3 +110,23 @@ fn clean_output_is_written_and_rewritten() {
         .collect();
     assert!(names.iter().all(|n| !n.contains(".tmp-")), "{names:?}");
 }
+
+#[test]
+fn an_existing_index_that_cannot_be_read_is_not_replaced() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    // Over the 4 MiB JSON limit (sparse): refused, and left as it was.
+    let index = out.join("index.json");
+    std::fs::File::create(&index)
+        .unwrap()
+        .set_len(5 << 20)
+        .unwrap();
+    let (code, err) = pack(&out);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("index.json") && err.contains("larger than"),
+        "{err}"
+    );
+    assert_eq!(std::fs::metadata(&index).unwrap().len(), 5 << 20);
+}

@@ -206,7 +206,11 @@ pub fn pack(
     // writing anything in it (a pull request can plant `out/index.json -> ~/.bashrc`).
     refuse_symlinks(out, is_archive)?;
     if !is_archive {
-        if let Ok(bytes) = read_bounded(&out.join("index.json"), MAX_JSON_BYTES, "index.json") {
+        let index_path = out.join("index.json");
+        // An existing index that cannot be read is an error, not silently replaced (it lists
+        // the layout's other images).
+        if std::fs::symlink_metadata(&index_path).is_ok() {
+            let bytes = read_bounded(&index_path, MAX_JSON_BYTES, "index.json")?;
             let old: Index = serde_json::from_slice(&bytes).map_err(|e| {
                 format!(
                     "`{}` exists but its index.json is malformed: {e}",
