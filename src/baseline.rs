@@ -91,13 +91,9 @@ pub struct Baseline {
 impl Baseline {
     /// Reads a baseline file written by [`Baseline::render`]. Errors say where the file is wrong.
     pub fn load(path: &Path) -> Result<Baseline, String> {
-        use std::io::Read;
         let name = path.display();
-        let mut text = String::new();
-        std::fs::File::open(path)
-            .map_err(|e| format!("{name}: cannot read the baseline: {e}"))?
-            .take(MAX_BASELINE_BYTES)
-            .read_to_string(&mut text)
+        // Over the limit is an error, not a silently truncated (then "invalid JSON") baseline.
+        let text = crate::load::read::read_regular_text(path, MAX_BASELINE_BYTES)
             .map_err(|e| format!("{name}: cannot read the baseline: {e}"))?;
         Baseline::parse(&text).map_err(|e| format!("{name}:{e}"))
     }

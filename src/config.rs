@@ -109,19 +109,23 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
     let io_err = |e: std::io::Error| {
         ConfigError::file(&name, format!("cannot read the configuration file: {e}"))
     };
-    use std::io::Read;
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .map_err(io_err)?
-        .take(MAX_CONFIG_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(io_err)?;
-    if bytes.len() as u64 > MAX_CONFIG_BYTES {
-        return Err(ConfigError::file(
-            &name,
-            "configuration file is larger than 1 MiB",
-        ));
-    }
+    use crate::load::read::{read_regular, ReadError};
+    let bytes = match read_regular(path, MAX_CONFIG_BYTES) {
+        Ok(b) => b,
+        Err(ReadError::Io(e)) => return Err(io_err(e)),
+        Err(ReadError::TooLarge { .. }) => {
+            return Err(ConfigError::file(
+                &name,
+                "configuration file is larger than 1 MiB",
+            ))
+        }
+        Err(e @ ReadError::NotRegular) => {
+            return Err(ConfigError::file(
+                &name,
+                format!("cannot read the configuration file: {e}"),
+            ))
+        }
+    };
     let text = String::from_utf8(bytes)
         .map_err(|e| ConfigError::file(&name, format!("not UTF-8 text: {e}")))?;
     let base = path.parent().unwrap_or(Path::new("."));

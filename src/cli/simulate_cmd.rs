@@ -1,12 +1,15 @@
 use super::mesh_args::{load_mesh, select_config, MeshArgs};
 use super::{usage_error, write_stdout};
 use crate::image::{self, ImageStore};
+use crate::load::read::{
+    read_regular, read_regular_text, MAX_MODULE_BYTES, MAX_PLUGIN_CONFIG_BYTES, MAX_SCENARIO_BYTES,
+};
 use crate::rules::images;
 use crate::simulate::{
     self, from_mesh, render, ExtensionFilter, Limits, Profile, SimFilter, SimOptions,
 };
 use clap::{Args, ValueEnum};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -63,7 +66,8 @@ pub struct SimulateArgs {
 /// The single-filter chain of `--module`/`--image`: the extension, then the router.
 fn standalone(args: &SimulateArgs, images: &[PathBuf]) -> Result<Vec<SimFilter>, String> {
     let (bytes, default_name): (Vec<u8>, String) = if let Some(path) = &args.module {
-        let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let bytes =
+            read_regular(path, MAX_MODULE_BYTES).map_err(|e| format!("{}: {e}", path.display()))?;
         let stem = path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
@@ -104,7 +108,8 @@ fn standalone(args: &SimulateArgs, images: &[PathBuf]) -> Result<Vec<SimFilter>,
     let configuration = match args.plugin_config.as_deref() {
         None => String::new(),
         Some(s) => match s.strip_prefix('@') {
-            Some(path) => std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?,
+            Some(path) => read_regular_text(Path::new(path), MAX_PLUGIN_CONFIG_BYTES)
+                .map_err(|e| format!("{path}: {e}"))?,
             None => s.to_string(),
         },
     };
@@ -132,7 +137,7 @@ pub fn run(args: SimulateArgs) -> i32 {
         Ok(c) => c,
         Err(e) => return usage_error(e),
     };
-    let text = match std::fs::read_to_string(&args.scenario) {
+    let text = match read_regular_text(&args.scenario, MAX_SCENARIO_BYTES) {
         Ok(t) => t,
         Err(e) => return usage_error(format!("{}: {e}", args.scenario.display())),
     };

@@ -23,15 +23,8 @@ pub struct PackResult {
 }
 
 fn read_bounded(p: &Path, max: u64, what: &str) -> Result<Vec<u8>, String> {
-    let meta =
-        std::fs::metadata(p).map_err(|e| format!("cannot read {what} `{}`: {e}", p.display()))?;
-    if meta.len() > max {
-        return Err(format!(
-            "{what} `{}` is larger than {max} bytes",
-            p.display()
-        ));
-    }
-    std::fs::read(p).map_err(|e| format!("cannot read {what} `{}`: {e}", p.display()))
+    crate::load::read::read_regular(p, max)
+        .map_err(|e| format!("cannot read {what} `{}`: {e}", p.display()))
 }
 
 fn tar_header(kind: tar::EntryType, size: u64, mode: u32) -> tar::Header {
@@ -209,8 +202,15 @@ pub fn pack(
         media_type: json::OCI_INDEX.into(),
         manifests: Vec::new(),
     };
+    // Never write through a symlink: refuse an output that holds one before reading or
+    // writing anything in it (a pull request can plant `out/index.json -> ~/.bashrc`).
+    refuse_symlinks(out, is_archive)?;
     if !is_archive {
-        if let Ok(bytes) = std::fs::read(out.join("index.json")) {
+        let index_path = out.join("index.json");
+        // An existing index that cannot be read is an error, not silently replaced (it lists
+        // the layout's other images).
+        if std::fs::symlink_metadata(&index_path).is_ok() {
+            let bytes = read_bounded(&index_path, MAX_JSON_BYTES, "index.json")?;
             let old: Index = serde_json::from_slice(&bytes).map_err(|e| {
                 format!(
                     "`{}` exists but its index.json is malformed: {e}",
@@ -252,19 +252,108 @@ pub fn pack(
         files.push(("index.json".into(), Some(&index_json)));
         files.push(("oci-layout".into(), Some(&layout)));
         let tar = tar_of(&files)?;
-        std::fs::write(out, tar).map_err(|e| format!("cannot write `{}`: {e}", out.display()))?;
+        write_no_follow(out, &tar)?;
     } else {
-        let dir = out.join("blobs").join("sha256");
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
-        let write = |p: &Path, b: &[u8]| {
-            std::fs::write(p, b).map_err(|e| format!("cannot write `{}`: {e}", p.display()))
-        };
+        create_dir_no_follow(out)?;
+        let blobs_dir = out.join("blobs");
+        create_dir_no_follow(&blobs_dir)?;
+        let dir = blobs_dir.join("sha256");
+        create_dir_no_follow(&dir)?;
         for (d, b) in &blobs {
-            write(&dir.join(d.trim_start_matches("sha256:")), b)?;
+            write_no_follow(&dir.join(d.trim_start_matches("sha256:")), b)?;
         }
-        write(&out.join("oci-layout"), &layout)?;
-        write(&out.join("index.json"), &index_json)?;
+        write_no_follow(&out.join("oci-layout"), &layout)?;
+        write_no_follow(&out.join("index.json"), &index_json)?;
     }
     Ok(result)
+}
+
+fn symlink_error(p: &Path) -> String {
+    format!(
+        "refusing to write the output: `{}` is a symbolic link (pack never writes through links; remove it)",
+        p.display()
+    )
+}
+
+/// Errors when the output holds a symbolic link anywhere below `out` (or, for an archive, when
+/// `out` itself is one). `out`'s own ancestors are the caller's choice and are not checked.
+fn refuse_symlinks(out: &Path, is_archive: bool) -> Result<(), String> {
+    let meta = match std::fs::symlink_metadata(out) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(format!("cannot read `{}`: {e}", out.display())),
+    };
+    if is_archive {
+        return if meta.file_type().is_symlink() {
+            Err(symlink_error(out))
+        } else {
+            Ok(())
+        };
+    }
+    if !meta.is_dir() {
+        return Ok(()); // create_dir_no_follow reports it
+    }
+    // Iterative walk with `symlink_metadata` (walkdir's default does not follow links either,
+    // but an explicit stack keeps the check obvious and bounded by the tree, not the stack).
+    let mut stack = vec![out.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let rd =
+            std::fs::read_dir(&dir).map_err(|e| format!("cannot read `{}`: {e}", dir.display()))?;
+        for entry in rd {
+            let entry = entry.map_err(|e| format!("cannot read `{}`: {e}", dir.display()))?;
+            let path = entry.path();
+            let ft = entry
+                .file_type()
+                .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+            if ft.is_symlink() {
+                return Err(symlink_error(&path));
+            }
+            if ft.is_dir() {
+                stack.push(path);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Creates directory `p` unless it already is one; a symlink there (even dangling) is an error.
+fn create_dir_no_follow(p: &Path) -> Result<(), String> {
+    match std::fs::symlink_metadata(p) {
+        Ok(m) if m.file_type().is_symlink() => Err(symlink_error(p)),
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => Err(format!("cannot create `{}`: not a directory", p.display())),
+        // `mkdir` never follows a link in its last component: a link planted since fails here.
+        Err(_) => {
+            std::fs::create_dir(p).map_err(|e| format!("cannot create `{}`: {e}", p.display()))
+        }
+    }
+}
+
+/// Writes `bytes` to `p` without following a symlink: the bytes go to a fresh file created with
+/// `create_new` (O_CREAT|O_EXCL never follows links, dangling or not) beside `p`, which is then
+/// renamed over `p` (rename replaces a link itself, never its target).
+fn write_no_follow(p: &Path, bytes: &[u8]) -> Result<(), String> {
+    let err = |e: std::io::Error| format!("cannot write `{}`: {e}", p.display());
+    if std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(symlink_error(p));
+    }
+    let name = p
+        .file_name()
+        .ok_or_else(|| format!("cannot write `{}`: no file name", p.display()))?;
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(name);
+    tmp_name.push(format!(".tmp-{}", std::process::id()));
+    let tmp = p.with_file_name(tmp_name);
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)
+        .map_err(|e| format!("cannot write `{}`: {e}", tmp.display()))?;
+    let written = f.write_all(bytes);
+    drop(f);
+    if let Err(e) = written.and_then(|()| std::fs::rename(&tmp, p)) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(err(e));
+    }
+    Ok(())
 }

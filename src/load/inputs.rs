@@ -70,7 +70,19 @@ fn has_glob_chars(s: &str) -> bool {
     s.contains(['*', '?', '[', '{'])
 }
 
-fn walk_dir(dir: &Path, ignore: &GlobSet, out: &mut Vec<InputPath>) {
+/// Walks `dir` for manifest files. Nothing met is skipped silently: an entry that cannot be
+/// read (a directory without permission) is an error naming it, and so is a symbolic link that
+/// could be an input (named like a manifest, or to a directory). Links are not followed, since
+/// their target may lie outside the tree under review, and not skipped, since the run would
+/// then say "no problems" about files it never read; name the target explicitly, or list the
+/// link under the config's `ignore:`.
+/// With `only` (a glob argument), links outside the pattern are not inputs and not reported.
+fn walk_dir(
+    dir: &Path,
+    ignore: &GlobSet,
+    only: Option<&globset::GlobMatcher>,
+    out: &mut Vec<InputPath>,
+) -> Result<(), String> {
     let walker = walkdir::WalkDir::new(dir)
         .sort_by_file_name()
         .into_iter()
@@ -82,12 +94,34 @@ fn walk_dir(dir: &Path, ignore: &GlobSet, out: &mut Vec<InputPath>) {
                 || !(name.starts_with('.')
                     || (e.file_type().is_dir() && SKIP_DIRS.contains(&name.as_ref())))
         });
-    for entry in walker.flatten() {
+    for entry in walker {
+        let entry = entry.map_err(|e| {
+            let at = e.path().unwrap_or(dir).display().to_string();
+            match e.io_error() {
+                Some(io) => format!("{at}: cannot read while walking `{}`: {io}", dir.display()),
+                None => format!("{at}: cannot walk: {e}"),
+            }
+        })?;
         let p = entry.path();
-        if entry.file_type().is_file() && is_manifest_file(p) && !ignore.is_match(clean(p)) {
+        if ignore.is_match(clean(p)) {
+            continue;
+        }
+        if entry.file_type().is_symlink() && entry.depth() > 0 {
+            let wanted = only.is_none_or(|g| g.is_match(clean(p)));
+            if wanted && (is_manifest_file(p) || p.is_dir()) {
+                return Err(format!(
+                    "{}: symbolic link in a walked directory; links are not followed \
+                     (name its target as an input, or add the link to `ignore:`)",
+                    clean(p).display()
+                ));
+            }
+            continue;
+        }
+        if entry.file_type().is_file() && is_manifest_file(p) {
             out.push(InputPath::File(clean(p).to_path_buf()));
         }
     }
+    Ok(())
 }
 
 /// `./a/b` → `a/b`, so reported paths look as users expect.
@@ -123,7 +157,7 @@ pub fn expand(args: &[String], ignore: &GlobSet) -> Result<Vec<InputPath>, Strin
         }
         let path = Path::new(arg);
         if path.is_dir() {
-            walk_dir(path, ignore, &mut out);
+            walk_dir(path, ignore, None, &mut out)?;
         } else if path.is_file() {
             out.push(InputPath::File(clean(path).to_path_buf()));
         } else if has_glob_chars(arg) {
@@ -131,7 +165,7 @@ pub fn expand(args: &[String], ignore: &GlobSet) -> Result<Vec<InputPath>, Strin
                 .map_err(|e| format!("invalid glob pattern {arg:?}: {e}"))?
                 .compile_matcher();
             let mut found = Vec::new();
-            walk_dir(&glob_root(arg), ignore, &mut found);
+            walk_dir(&glob_root(arg), ignore, Some(&glob), &mut found)?;
             let before = out.len();
             out.extend(
                 found
@@ -141,6 +175,9 @@ pub fn expand(args: &[String], ignore: &GlobSet) -> Result<Vec<InputPath>, Strin
             if out.len() == before {
                 return Err(format!("no files match the pattern {arg:?}"));
             }
+        } else if path.exists() {
+            // A FIFO or a device: reading it could block or never end.
+            return Err(format!("{arg}: not a regular file"));
         } else {
             return Err(format!("{arg}: no such file or directory"));
         }
@@ -172,10 +209,8 @@ pub fn read(input: &InputPath) -> Result<(String, Vec<u8>), String> {
         }
         InputPath::File(p) => {
             let name = p.to_string_lossy().into_owned();
-            let f = std::fs::File::open(p).map_err(|e| format!("{name}: {e}"))?;
-            let mut buf = Vec::new();
-            f.take(MAX_FILE_BYTES + 1)
-                .read_to_end(&mut buf)
+            // Over the limit is reported by `add_source` as a finding, so read one byte more.
+            let buf = super::read::read_regular_capped(p, MAX_FILE_BYTES)
                 .map_err(|e| format!("{name}: {e}"))?;
             Ok((name, buf))
         }

@@ -1,6 +1,7 @@
 //! Loading inputs: paths, directories, globs and stdin → YAML documents with spans.
 
 pub mod inputs;
+pub mod read;
 pub mod typed;
 pub mod yaml;
 

@@ -191,6 +191,68 @@ fn check_schemas(ctx: &Facts, out: &mut Vec<Diagnostic>) {
             &locate,
             Some(&resource_label(doc)),
         ));
+        numbers_json_loses(doc, &mut |ptr, message, help| {
+            out.push(
+                Diagnostic::new(RuleId::MX103, message)
+                    .at(doc.location_of(ptr))
+                    .help(help)
+                    .resource(resource_label(doc)),
+            );
+        });
+    }
+}
+
+/// Numbers the schema check cannot see because the JSON form changes them: `.nan` and `.inf`
+/// have no JSON form and become `null` (which a nullable field accepts, and which reaches a
+/// module's configuration as `null`), and a `priority` written as a float (`5.0`, or an integer
+/// beyond int64 such as `1e20`) passes `type: integer` while the chain cannot read it and falls
+/// back to the manifest's priority.
+fn numbers_json_loses(doc: &Document, report: &mut dyn FnMut(&str, String, &str)) {
+    use crate::load::{Node, Value};
+    // Iterative: the tree can be as deep as the YAML depth bound allows.
+    let mut stack: Vec<(String, &Node)> = vec![(String::new(), &doc.root)];
+    while let Some((ptr, node)) = stack.pop() {
+        match &node.value {
+            Value::Float(f) if !f.is_finite() => report(
+                &ptr,
+                format!(
+                    "`{}` is {}, which has no JSON form: the API server and the module see `null`",
+                    display_path(&ptr),
+                    if f.is_nan() { "`.nan`" } else { "infinite" }
+                ),
+                "write a finite number, or quote the value to pass it as a string",
+            ),
+            Value::Float(f) if ptr == "/spec/priority" && f.fract() == 0.0 => {
+                let written = doc
+                    .source
+                    .text
+                    .get(node.span.start..node.span.end)
+                    .unwrap_or_default();
+                report(
+                    &ptr,
+                    format!(
+                        "`spec.priority` must be an integer within int64, not `{written}`: the \
+                         chain would ignore it and use the manifest's priority"
+                    ),
+                    "write a whole number without a fraction or exponent",
+                )
+            }
+            Value::Seq(items) => {
+                for (i, n) in items.iter().enumerate().rev() {
+                    stack.push((format!("{ptr}/{i}"), n));
+                }
+            }
+            Value::Map(entries) => {
+                for (k, v) in entries.iter().rev() {
+                    let key = k.key_text().unwrap_or_default();
+                    stack.push((
+                        format!("{ptr}/{}", key.replace('~', "~0").replace('/', "~1")),
+                        v,
+                    ));
+                }
+            }
+            _ => {}
+        }
     }
 }
 
