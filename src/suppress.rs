@@ -182,7 +182,7 @@ impl Suppressor {
     ) -> Result<(), String> {
         let p = Pattern::parse(spec)?;
         for r in &p.rules {
-            if crate::rules::get(r).is_none() {
+            if crate::diag::RuleId::parse(r).is_none() {
                 self.problems.push(SuppressionProblem::UnknownRule {
                     id: r.clone(),
                     origin,
@@ -276,7 +276,7 @@ impl Suppressor {
             });
         }
         for r in &rules {
-            if crate::rules::get(r).is_none() {
+            if crate::diag::RuleId::parse(r).is_none() {
                 self.problems.push(SuppressionProblem::UnknownRule {
                     id: r.clone(),
                     origin,
@@ -307,7 +307,7 @@ impl Suppressor {
         let mut problems = Vec::new();
         for dir in &self.directives {
             for (r, used) in dir.rules.iter().zip(&dir.used) {
-                if !used && crate::rules::get(r).is_some() {
+                if !used && crate::diag::RuleId::parse(r).is_some() {
                     problems.push(SuppressionProblem::Unused {
                         rule: r.clone(),
                         origin: dir.origin,

@@ -60,8 +60,8 @@ use std::sync::Arc;
 
 /// Largest JSON document read (index, manifest, config, `manifest.json`).
 pub const MAX_JSON_BYTES: u64 = 4 << 20;
-/// Largest blob or layer file read (compressed size).
-pub const MAX_BLOB_BYTES: u64 = 256 << 20;
+/// Largest blob or layer file read (compressed size): the bound on any module file.
+pub const MAX_BLOB_BYTES: u64 = crate::load::read::MAX_MODULE_BYTES;
 /// Most bytes of uncompressed layer data read for one image, all layers together (the
 /// WasmPlugin fetcher caps its tar read at 256 MiB too).
 pub const MAX_UNCOMPRESSED_BYTES: u64 = 256 << 20;

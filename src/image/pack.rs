@@ -7,7 +7,6 @@ use super::backing::sha256_hex;
 use super::fs::{clean_entry_path, FileTree, Node};
 use super::json::{self, Descriptor, Index, Manifest, OciLayout};
 use super::{read_extension_as, Image, Limits, MAX_BLOB_BYTES, MAX_JSON_BYTES};
-use crate::diag::Severity;
 use crate::load::yaml;
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -107,15 +106,12 @@ fn self_check(
     files.put("manifest.yaml".into(), Node::File(manifest.into()), &limits)?;
     files.put(module_key.to_string(), Node::File(module.into()), &limits)?;
     let image = Image::unpacked(reference, files);
-    let errors: Vec<String> =
-        crate::rules::images::package_diagnostics(&read_extension_as(&image, "manifest.yaml"))
-            .iter()
-            .filter(|d| d.severity == Severity::Error)
-            .map(|d| match &d.location {
-                Some(l) => format!("{}:{}: {}", l.line, l.column, d.message),
-                None => d.message.clone(),
-            })
-            .collect();
+    // Every manifest problem is an error (MX403/MX404), as `lint` reports it.
+    let errors: Vec<String> = read_extension_as(&image, "manifest.yaml")
+        .problems
+        .iter()
+        .map(|p| format!("{}:{}: {}", p.at.line, p.at.column, p.message))
+        .collect();
     if errors.is_empty() {
         Ok(())
     } else {

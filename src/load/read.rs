@@ -10,8 +10,9 @@ use std::path::Path;
 pub const MAX_SCENARIO_BYTES: u64 = 16 << 20;
 /// `simulate --config @FILE` (the plugin configuration handed to the module).
 pub const MAX_PLUGIN_CONFIG_BYTES: u64 = 16 << 20;
-/// `simulate --module`, `inspect FILE.wasm`, `pack --module`: as for a blob in an image.
-pub const MAX_MODULE_BYTES: u64 = crate::image::MAX_BLOB_BYTES;
+/// `simulate --module`, `inspect FILE.wasm`, `pack --module`, and a blob in an image (the
+/// image reader uses the same bound).
+pub const MAX_MODULE_BYTES: u64 = 256 << 20;
 
 /// Why a file was not read.
 #[derive(Debug)]
