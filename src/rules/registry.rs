@@ -114,3 +114,29 @@ pub fn run(facts: &Facts, stages: &[Stage], out: &mut Vec<Diagnostic>) {
 pub fn owner(id: RuleId) -> Option<&'static dyn Unit> {
     UNITS.iter().copied().find(|u| u.ids().contains(&id))
 }
+
+/// Declares a unit that reports some kinds of one engine's typed problems: `report(facts, out,
+/// &[kinds])` turns the problems of those kinds into findings. The ABI and runtime families
+/// declare their units with it.
+macro_rules! kinds_unit {
+    ($name:ident, [$($id:ident),+], $stage:ident, $report:path, [$($kind:path),+]) => {
+        pub(crate) struct $name;
+
+        impl crate::rules::registry::Unit for $name {
+            fn ids(&self) -> &'static [crate::rules::RuleId] {
+                &[$(crate::rules::RuleId::$id),+]
+            }
+            fn stage(&self) -> crate::rules::registry::Stage {
+                crate::rules::registry::Stage::$stage
+            }
+            fn check(
+                &self,
+                facts: &crate::rules::registry::Facts,
+                out: &mut Vec<crate::diag::Diagnostic>,
+            ) {
+                $report(facts, out, &[$($kind),+]);
+            }
+        }
+    };
+}
+pub(crate) use kinds_unit;

@@ -71,19 +71,13 @@ fn report(facts: &Facts, out: &mut Vec<Diagnostic>, kinds: &[AbiProblemKind]) {
 /// Declares a unit reporting some kinds of ABI problem.
 macro_rules! abi_unit {
     ($name:ident, [$($id:ident),+], [$($kind:ident),+]) => {
-        pub(crate) struct $name;
-
-        impl crate::rules::registry::Unit for $name {
-            fn ids(&self) -> &'static [crate::rules::RuleId] {
-                &[$(crate::rules::RuleId::$id),+]
-            }
-            fn stage(&self) -> crate::rules::registry::Stage {
-                crate::rules::registry::Stage::Modules
-            }
-            fn check(&self, facts: &crate::rules::registry::Facts, out: &mut Vec<crate::diag::Diagnostic>) {
-                super::report(facts, out, &[$(crate::abi::AbiProblemKind::$kind),+]);
-            }
-        }
+        crate::rules::registry::kinds_unit!(
+            $name,
+            [$($id),+],
+            Modules,
+            super::report,
+            [$(crate::abi::AbiProblemKind::$kind),+]
+        );
     };
 }
 use abi_unit;

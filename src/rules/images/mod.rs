@@ -88,6 +88,17 @@ pub(crate) fn for_users(mesh: &Mesh, users: &[usize], mut d: Diagnostic) -> Diag
     d
 }
 
+/// Reports the manifest problems of the given kinds of every analysed image.
+fn report(facts: &Facts, out: &mut Vec<Diagnostic>, kinds: &[crate::image::ManifestProblemKind]) {
+    per_image(facts, out, |a| {
+        a.problems
+            .iter()
+            .filter(|p| kinds.contains(&p.kind))
+            .map(manifest_problem)
+            .collect()
+    });
+}
+
 /// Reports `judge`'s findings of every analysed image once, tied to its users.
 pub(crate) fn per_image(
     facts: &Facts,

@@ -70,19 +70,13 @@ fn report(facts: &Facts, out: &mut Vec<Diagnostic>, kinds: &[StartFailureKind]) 
 /// Declares a unit reporting some kinds of start failure.
 macro_rules! runtime_unit {
     ($name:ident, [$($id:ident),+], [$($kind:ident),+]) => {
-        pub(crate) struct $name;
-
-        impl crate::rules::registry::Unit for $name {
-            fn ids(&self) -> &'static [crate::rules::RuleId] {
-                &[$(crate::rules::RuleId::$id),+]
-            }
-            fn stage(&self) -> crate::rules::registry::Stage {
-                crate::rules::registry::Stage::Runtime
-            }
-            fn check(&self, facts: &crate::rules::registry::Facts, out: &mut Vec<crate::diag::Diagnostic>) {
-                super::report(facts, out, &[$(crate::simulate::startup::StartFailureKind::$kind),+]);
-            }
-        }
+        crate::rules::registry::kinds_unit!(
+            $name,
+            [$($id),+],
+            Runtime,
+            super::report,
+            [$(crate::simulate::startup::StartFailureKind::$kind),+]
+        );
     };
 }
 use runtime_unit;
