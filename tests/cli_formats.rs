@@ -547,3 +547,39 @@ fn rule_links_follow_docs_url() {
     let bad = run(&["lint", "--docs-url", "docs/rules", &input]);
     assert_eq!(bad.status.code(), Some(2));
 }
+
+/// `chain`'s text formats and usage errors never pass control characters from the inputs to
+/// the terminal raw (JSON escapes them itself).
+#[test]
+fn chain_text_formats_and_errors_escape_control_characters() {
+    let dir = tempfile::tempdir().unwrap();
+    let mesh = write(
+        dir.path(),
+        "mesh.yaml",
+        "apiVersion: maistra.io/v1\nkind: ServiceMeshExtension\nmetadata:\n  name: \"a\\e[2Jb\"\n  namespace: shop\nspec:\n  image: quay.io/x/y:1\n  phase: PostAuthZ\n  workloadSelector:\n    labels:\n      app: web\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: \"web\\e]0;title\\a\"\n  namespace: shop\nspec:\n  template:\n    metadata:\n      labels:\n        app: web\n",
+    );
+    let mesh = mesh.to_str().unwrap();
+    for format in ["human", "dot", "mermaid", "markdown", "json"] {
+        let out = run(&["chain", mesh, "--format", format]);
+        assert_eq!(out.status.code(), Some(0), "{format}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(text.contains("web"), "{format}: {text}");
+        assert!(
+            !text.chars().any(|c| c == '\u{1b}' || c == '\u{7}'),
+            "{format}: raw control character in {text:?}"
+        );
+        if format != "json" {
+            assert!(
+                text.contains("web\\u{1b}]0;title\\u{7}"),
+                "{format}: {text}"
+            );
+        }
+    }
+    let out = run(&["chain", "no-such-\u{1b}[31m-dir"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        !err.contains('\u{1b}') && err.contains("\\u{1b}"),
+        "{err:?}"
+    );
+}

@@ -1,5 +1,5 @@
 use super::mesh_args::{load_mesh, select_config, ConfigArgs, MeshArgs};
-use super::{exit, usage_error, write_stdout};
+use super::{exit, usage_error, write_stdout, write_text};
 use crate::chain::{self, render, WorkloadChain};
 use clap::{Args, ValueEnum};
 use globset::Glob;
@@ -83,7 +83,10 @@ pub fn run(args: ChainArgs) -> i32 {
             ChainFormat::Mermaid => render::mermaid(&new_chains),
             ChainFormat::Markdown => format!("```mermaid\n{}```\n", render::mermaid(&new_chains)),
         };
-        return write_stdout(text.as_bytes());
+        return match args.format {
+            ChainFormat::Json => write_stdout(text.as_bytes()),
+            _ => write_text(&text),
+        };
     }
     let mut old_opts = args.mesh.options(&cfg, &args.diff);
     if !args.diff_images.is_empty() {
@@ -104,7 +107,10 @@ pub fn run(args: ChainArgs) -> i32 {
             return usage_error("--diff prints human, markdown or json")
         }
     };
-    let code = write_stdout(text.as_bytes());
+    let code = match args.format {
+        ChainFormat::Json => write_stdout(text.as_bytes()),
+        _ => write_text(&text),
+    };
     if code != exit::OK {
         return code;
     }

@@ -1,4 +1,4 @@
-use super::{exit, finding_error, usage_error, write_stdout};
+use super::{exit, finding_error, usage_error, write_stdout, write_text};
 use crate::diag::Severity;
 use crate::image::ImageStore;
 use crate::inspect::{self, ImageReport};
@@ -84,7 +84,11 @@ pub fn run(args: InspectArgs) -> i32 {
         } else {
             format!("module {name}\n{}", inspect::module_human(&m, &versions))
         };
-        write_stdout(text.as_bytes());
+        if json {
+            write_stdout(text.as_bytes());
+        } else {
+            write_text(&text);
+        }
         return if m.loads_somewhere() {
             exit::OK
         } else {
@@ -143,7 +147,11 @@ pub fn run(args: InspectArgs) -> i32 {
             .collect::<Vec<_>>()
             .join("\n")
     };
-    write_stdout(text.as_bytes());
+    if json {
+        write_stdout(text.as_bytes());
+    } else {
+        write_text(&text);
+    }
     let broken = reports.iter().any(|r| {
         r.diagnostics.iter().any(|d| d.severity == Severity::Error)
             || r.module.as_ref().is_some_and(|m| !m.loads_somewhere())

@@ -126,6 +126,13 @@ pub fn main() -> i32 {
     }
 }
 
+/// Writes text meant for a terminal: control characters from the inputs (names, labels,
+/// annotations, log lines) are rendered visibly, never sent raw.
+fn write_text(text: &str) -> i32 {
+    write_stdout(crate::report::escape_controls(text, true).as_bytes())
+}
+
+/// Writes output as is (JSON, which escapes control characters itself).
 fn write_stdout(bytes: &[u8]) -> i32 {
     let mut stdout = std::io::stdout().lock();
     // A closed pipe (`| head`) is not an error worth reporting.
@@ -150,7 +157,11 @@ pub(crate) fn finding_text(d: &crate::diag::Diagnostic) -> String {
 
 /// Prints a usage-level error the way every command does, and returns exit code 2.
 pub(crate) fn usage_error(msg: impl std::fmt::Display) -> i32 {
-    eprintln!("meshext-lint: error: {msg}");
+    let msg = msg.to_string();
+    eprintln!(
+        "meshext-lint: error: {}",
+        crate::report::escape_controls(&msg, true)
+    );
     exit::USAGE
 }
 

@@ -1,5 +1,5 @@
 use super::mesh_args::{load_mesh, select_config, MeshArgs};
-use super::{usage_error, write_stdout};
+use super::{usage_error, write_stdout, write_text};
 use crate::image::{self, ImageStore};
 use crate::load::read::{
     read_regular, read_regular_text, MAX_MODULE_BYTES, MAX_PLUGIN_CONFIG_BYTES, MAX_SCENARIO_BYTES,
@@ -193,10 +193,9 @@ pub fn run(args: SimulateArgs) -> i32 {
     let progress = super::Progress::start("simulating");
     let report = simulate::run_scenario(&chain, &scenario, &opts);
     drop(progress);
-    let text = match args.format {
-        SimFormat::Human => render::human(&report),
-        SimFormat::Json => render::json(&report),
+    match args.format {
+        SimFormat::Human => write_text(&render::human(&report)),
+        SimFormat::Json => write_stdout(render::json(&report).as_bytes()),
     };
-    write_stdout(text.as_bytes());
     report.exit_code()
 }
