@@ -70,12 +70,26 @@ pub struct Config {
 /// An invalid configuration file (the error type of every input file).
 pub type ConfigError = InputError;
 
-/// The nearest `.meshext-lint.yaml` in `start` or one of its ancestors.
+/// Other names the configuration file may have, after [`FILE_NAME`].
+pub const ALT_FILE_NAMES: &[&str] = &[".meshext-lint.yml"];
+
+/// The nearest `.meshext-lint.yaml` (or `.yml`) in `start` or one of its ancestors, up to the
+/// root of the git repository holding `start`: a configuration above the repository belongs
+/// to something else.
 pub fn discover(start: &Path) -> Option<PathBuf> {
-    start
-        .ancestors()
-        .map(|d| d.join(FILE_NAME))
-        .find(|p| p.is_file())
+    for dir in start.ancestors() {
+        let found = std::iter::once(FILE_NAME)
+            .chain(ALT_FILE_NAMES.iter().copied())
+            .map(|n| dir.join(n))
+            .find(|p| p.is_file());
+        if found.is_some() {
+            return found;
+        }
+        if dir.join(".git").exists() {
+            return None;
+        }
+    }
+    None
 }
 
 /// The root of the git repository containing `start` (a directory holding `.git`).
@@ -496,6 +510,28 @@ suppress: ['MX101=Deployment shop/*']\nbaseline: base.json\nsimulate: {fuel: 100
             "c.yaml:1:18: expected an integer from 1 to 18446744073709551615"
         );
         assert!(bad("a: 1\n---\nb: 2\n").contains("one YAML document"));
+    }
+
+    #[test]
+    fn discovery_finds_yml_and_stops_at_the_repository_root() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(FILE_NAME), "fail-on: warning\n").unwrap();
+        let repo = dir.path().join("repo");
+        let sub = repo.join("a/b");
+        std::fs::create_dir_all(&sub).unwrap();
+        std::fs::create_dir(repo.join(".git")).unwrap();
+        // Outside the repository's root: not this repository's configuration.
+        assert_eq!(discover(&sub), None);
+        std::fs::write(repo.join(".meshext-lint.yml"), "fail-on: warning\n").unwrap();
+        assert_eq!(discover(&sub), Some(repo.join(".meshext-lint.yml")));
+        // `.yaml` wins when both exist in one directory.
+        std::fs::write(repo.join(FILE_NAME), "fail-on: warning\n").unwrap();
+        assert_eq!(discover(&sub), Some(repo.join(FILE_NAME)));
+        // Without a repository, the walk goes up to the filesystem root.
+        assert_eq!(
+            discover(&dir.path().join("x")),
+            Some(dir.path().join(FILE_NAME))
+        );
     }
 
     #[test]

@@ -931,3 +931,51 @@ fn simulate_fuel_flag_stops_an_infinite_loop() {
     assert!(out.contains("503") || out.contains("reset"), "{out}");
     assert!(start.elapsed() < std::time::Duration::from_secs(30));
 }
+
+/// A mistyped `--images` path is a usage error (exit 2) in every command that takes one,
+/// not a finding that a `--fail-on none` run would let pass.
+#[test]
+fn a_missing_images_path_is_a_usage_error() {
+    for args in [
+        vec!["lint", "samples/mesh", "--images", "no/such/layout"],
+        vec![
+            "lint",
+            "samples/mesh",
+            "--fail-on",
+            "none",
+            "--images",
+            "no/such/layout",
+        ],
+        vec!["chain", "samples/mesh", "--images", "no/such/layout"],
+        vec!["inspect", "quay.io/acme/x:1", "--images", "no/such/layout"],
+        vec![
+            "lint",
+            "samples/mesh",
+            "--images",
+            "quay.io/acme/x:1=no/such/dir",
+        ],
+    ] {
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("no such file or directory"), "{args:?}: {err}");
+    }
+    // An existing REF=DIR root is fine.
+    let out = run(&[
+        "lint",
+        "samples/broken/MX403.yaml",
+        "--images",
+        "quay.io/acme/bad-manifest:1.0=samples/broken/images/bad-manifest",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+}
+
+/// `explain` takes a rule's name as well as its ID.
+#[test]
+fn explain_accepts_rule_names() {
+    let by_id = run(&["explain", "MX301"]);
+    let by_name = run(&["explain", "unknown-phase"]);
+    assert_eq!(by_name.status.code(), Some(0));
+    assert_eq!(by_id.stdout, by_name.stdout);
+    assert_eq!(run(&["explain", "no-such-rule"]).status.code(), Some(2));
+}

@@ -110,6 +110,9 @@ pub fn run(args: InspectArgs) -> i32 {
         out
     } else {
         let sources = super::mesh_args::images_from(&args.images, &cfg);
+        if let Some(e) = super::mesh_args::missing_image_source(&sources) {
+            return usage_error(e);
+        }
         if sources.is_empty() {
             return usage_error(format!(
                 "{}: not a file or directory; to inspect an image reference pass --images PATH",

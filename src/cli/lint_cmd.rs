@@ -1,4 +1,4 @@
-use super::mesh_args::{images_from, mesh_version_from, select_config};
+use super::mesh_args::{images_from, mesh_version_from, missing_image_source, select_config};
 use super::{exit, usage_error, use_color, Progress};
 use crate::baseline::Baseline;
 use crate::config::{self, Config};
@@ -55,7 +55,7 @@ pub struct LintArgs {
     /// Do not start the extensions' modules (skips MX701–MX705).
     #[arg(long)]
     pub no_runtime: bool,
-    /// Configuration file [default: the nearest .meshext-lint.yaml in this or a parent directory].
+    /// Configuration file [default: the nearest .meshext-lint.yaml or .yml in this or a parent directory, up to the repository root].
     #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
     pub config: Option<PathBuf>,
     /// Ignore any .meshext-lint.yaml.
@@ -111,12 +111,16 @@ fn options(args: &LintArgs, cfg: &Config) -> Result<RunOptions, String> {
         (None, Some(p)) if p.exists() => Some(Baseline::load(p)?),
         _ => None,
     };
+    let images = images_from(&args.images, cfg);
+    if let Some(e) = missing_image_source(&images) {
+        return Err(e);
+    }
     Ok(RunOptions {
         lint: LintOptions {
             paths: args.paths.clone(),
             ignore: cfg.ignore.clone(),
             mesh_version,
-            images: images_from(&args.images, cfg),
+            images,
             no_runtime: args.no_runtime,
         },
         context,

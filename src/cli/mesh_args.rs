@@ -48,6 +48,21 @@ pub fn mesh_version_from(
         .or(cfg.mesh_version.map(|v| (v, VersionSource::Config)))
 }
 
+/// A usage error for the first image source that does not exist (a path, or the directory
+/// of `REF=DIR`): a mistyped `--images` must not pass as "images not pulled".
+pub fn missing_image_source(sources: &[PathBuf]) -> Option<String> {
+    sources
+        .iter()
+        .find(|p| {
+            let text = p.to_string_lossy();
+            !p.exists()
+                && !text
+                    .split_once('=')
+                    .is_some_and(|(_, dir)| std::path::Path::new(dir).exists())
+        })
+        .map(|p| format!("--images {}: no such file or directory", p.display()))
+}
+
 /// Image sources: the flags, else the configuration's.
 pub fn images_from(flag: &[PathBuf], cfg: &Config) -> Vec<PathBuf> {
     if flag.is_empty() {
@@ -78,6 +93,9 @@ impl MeshArgs {
 /// unreadable images) are printed to stderr as one line each, so a chain or simulation built
 /// from partial input never looks complete.
 pub fn load_mesh(opts: &LintOptions) -> Result<Outcome, String> {
+    if let Some(e) = missing_image_source(&opts.images) {
+        return Err(e);
+    }
     let progress = super::Progress::start("loading the mesh and its images");
     let mut out = lint::load(opts).map_err(|e| e.to_string())?;
     lint::analyse(&mut out, opts);

@@ -11,7 +11,7 @@ pub struct RulesArgs {
 
 #[derive(Args, Debug)]
 pub struct ExplainArgs {
-    /// Rule ID, e.g. MX301.
+    /// Rule ID or name, e.g. MX301 or unknown-phase.
     pub rule: String,
     /// Print the rule's documentation page (Markdown), as in docs/rules/.
     #[arg(long)]
@@ -42,7 +42,7 @@ pub fn rules(args: RulesArgs) -> i32 {
 }
 
 pub fn explain(args: ExplainArgs) -> i32 {
-    let Some(rule) = rules::get(&args.rule) else {
+    let Some(rule) = rules::find(&args.rule) else {
         return usage_error(format!(
             "unknown rule {:?}; `meshext-lint rules` lists them",
             args.rule

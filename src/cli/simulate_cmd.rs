@@ -158,6 +158,9 @@ pub fn run(args: SimulateArgs) -> i32 {
     };
     let chain = if args.module.is_some() || args.image.is_some() {
         let images = super::mesh_args::images_from(&args.mesh.images, &cfg);
+        if let Some(e) = super::mesh_args::missing_image_source(&images) {
+            return usage_error(e);
+        }
         // Without a mesh, the newest Envoy host unless --mesh-version narrows it.
         match args.mesh.mesh_version.or(cfg.mesh_version) {
             Some(v) => opts.mesh = v,

@@ -104,6 +104,15 @@ pub fn all() -> &'static [Rule] {
     })
 }
 
+/// The rule with this ID or kebab-case name (`MX301`, `unknown-phase`), any case.
+pub fn find(id_or_name: &str) -> Option<&'static Rule> {
+    get(id_or_name).or_else(|| {
+        all()
+            .iter()
+            .find(|r| r.name.eq_ignore_ascii_case(id_or_name))
+    })
+}
+
 pub fn get(id: &str) -> Option<&'static Rule> {
     all().iter().find(|r| r.id.eq_ignore_ascii_case(id))
 }

@@ -5,7 +5,7 @@
 pub mod catalogue;
 
 pub use crate::diag::RuleId;
-pub use catalogue::{all, get, Rule};
+pub use catalogue::{all, find, get, Rule};
 pub mod registry;
 
 pub mod abi;
