@@ -979,3 +979,55 @@ fn explain_accepts_rule_names() {
     assert_eq!(by_id.stdout, by_name.stdout);
     assert_eq!(run(&["explain", "no-such-rule"]).status.code(), Some(2));
 }
+
+/// `--color` and the colour environment variables, on a pipe (tests never run on a terminal).
+#[test]
+fn color_follows_the_flag_and_the_environment() {
+    let lint = |color: &str, env: &[(&str, &str)]| {
+        let mut c = bin();
+        c.env_remove("NO_COLOR")
+            .env_remove("FORCE_COLOR")
+            .env_remove("CLICOLOR_FORCE");
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        let out = c
+            .args(["lint", "samples/broken/MX301.yaml", "--color", color])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        out.stdout.contains(&0x1b)
+    };
+    assert!(lint("always", &[]), "--color always colours a pipe");
+    assert!(
+        lint("always", &[("NO_COLOR", "1")]),
+        "the flag wins over NO_COLOR"
+    );
+    assert!(!lint("never", &[("FORCE_COLOR", "1")]));
+    assert!(!lint("auto", &[]), "a pipe is not a terminal");
+    assert!(lint("auto", &[("FORCE_COLOR", "1")]));
+    assert!(lint("auto", &[("CLICOLOR_FORCE", "1")]));
+    assert!(!lint("auto", &[("FORCE_COLOR", "0")]));
+    assert!(!lint("auto", &[("FORCE_COLOR", "1"), ("NO_COLOR", "1")]));
+}
+
+/// `-o FILE` writes the report there, prints nothing and keeps the exit code.
+#[test]
+fn output_file_takes_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("out.sarif");
+    let out = run(&[
+        "lint",
+        "samples/broken/MX301.yaml",
+        "--format",
+        "sarif",
+        "-o",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let sarif: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert_eq!(sarif["runs"][0]["results"][0]["ruleId"], "MX301");
+    let bad = run(&["lint", "samples/mesh", "-o", "/no/such/dir/out.txt"]);
+    assert_eq!(bad.status.code(), Some(2));
+}

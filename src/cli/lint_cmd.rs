@@ -1,5 +1,5 @@
 use super::mesh_args::{images_from, mesh_version_from, missing_image_source, select_config};
-use super::{exit, usage_error, use_color, Progress};
+use super::{exit, usage_error, Progress};
 use crate::baseline::Baseline;
 use crate::config::{self, Config};
 use crate::diag::Severity;
@@ -77,6 +77,14 @@ pub struct LintArgs {
     /// (`BASE/MX301.md`).
     #[arg(long, value_name = "BASE", default_value = report::DEFAULT_DOCS_URL, value_parser = report::docs_base)]
     pub docs_url: String,
+
+    /// When to colour the human format.
+    #[arg(long, value_enum, default_value_t = super::ColorChoice::Auto)]
+    pub color: super::ColorChoice,
+
+    /// Write the report to FILE instead of stdout (the exit code is the same).
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<std::path::PathBuf>,
     /// Record the current findings in FILE (they are then reported as baselined).
     #[arg(long, value_name = "FILE")]
     pub write_baseline: Option<PathBuf>,
@@ -175,10 +183,24 @@ pub fn run(args: LintArgs) -> i32 {
         sources: &outcome.sources,
         files: outcome.files,
         mesh_version: outcome.mesh.version.to_string(),
-        color: args.format == Format::Human && use_color(),
+        color: args.format == Format::Human && {
+            use std::io::IsTerminal;
+            let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
+            super::use_color_for(args.color, to_terminal)
+        },
         docs_url: args.docs_url.clone(),
     };
-    super::write_stdout(report::render(args.format, &report).as_bytes());
+    let text = report::render(args.format, &report);
+    match &args.output {
+        Some(path) => {
+            if let Err(e) = std::fs::write(path, text.as_bytes()) {
+                return usage_error(format!("--output {}: {e}", path.display()));
+            }
+        }
+        None => {
+            super::write_stdout(text.as_bytes());
+        }
+    }
     let code = exit_code(&outcome.diagnostics, fail_on);
     debug_assert!(code == exit::OK || code == exit::FINDINGS);
     code

@@ -165,10 +165,28 @@ pub(crate) fn usage_error(msg: impl std::fmt::Display) -> i32 {
     exit::USAGE
 }
 
-/// Whether to colour output: only on a terminal, and never with `NO_COLOR` set.
-pub(crate) fn use_color() -> bool {
-    use std::io::IsTerminal;
-    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ColorChoice {
+    /// Colour on a terminal, unless `NO_COLOR` or `TERM=dumb` says no; `CLICOLOR_FORCE` or
+    /// `FORCE_COLOR` force it.
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+/// Whether to colour output written to stdout (`to_terminal`: stdout is a terminal and no
+/// `--output` file was given).
+pub(crate) fn use_color_for(choice: ColorChoice, to_terminal: bool) -> bool {
+    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty() && v != "0");
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto if set("NO_COLOR") => false,
+        ColorChoice::Auto if set("CLICOLOR_FORCE") || set("FORCE_COLOR") => true,
+        ColorChoice::Auto => to_terminal && std::env::var_os("TERM").is_none_or(|t| t != "dumb"),
+    }
 }
 
 /// A progress note on stderr for long runs: printed only when stderr is a terminal and the
