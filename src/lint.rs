@@ -133,17 +133,16 @@ pub fn lint(opts: &LintOptions) -> Result<Outcome, UsageError> {
 
 /// Resolves images and builds the filter chains: what `chain` and `simulate` need. Of the
 /// checks, only the image stage runs (unreadable images and manifests are input problems for
-/// them); modules are not judged. Returns the manifest defaults the chains were built with.
-pub fn analyse(out: &mut Outcome, opts: &LintOptions) -> ExtensionDefaults {
-    let defaults = gather(out, opts);
+/// them); modules are not judged. The chains' manifest defaults are in `out.defaults`.
+pub fn analyse(out: &mut Outcome, opts: &LintOptions) {
+    gather(out, opts);
     let mut found = Vec::new();
     registry::run(&out.facts(&[]), &[Stage::Images], &mut found);
     out.diagnostics.extend(found);
-    defaults
 }
 
 /// Resolves images and builds the filter chains (no checks).
-fn gather(out: &mut Outcome, opts: &LintOptions) -> ExtensionDefaults {
+fn gather(out: &mut Outcome, opts: &LintOptions) {
     if !opts.images.is_empty() {
         let (store, problems) = ImageStore::open(&opts.images);
         out.image_sources = problems;
@@ -157,10 +156,8 @@ fn gather(out: &mut Outcome, opts: &LintOptions) -> ExtensionDefaults {
             }
         }
     }
-    let defaults = out.resolution.defaults(&out.mesh);
-    out.chains = chain::build_chains(&out.mesh, &defaults);
-    out.defaults = defaults.clone();
-    defaults
+    out.defaults = out.resolution.defaults(&out.mesh);
+    out.chains = chain::build_chains(&out.mesh, &out.defaults);
 }
 
 /// The stages whose facts a run gathers, after the files (judged by [`load`]).

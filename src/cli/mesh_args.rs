@@ -53,13 +53,7 @@ pub fn mesh_version_from(
 pub fn missing_image_source(sources: &[PathBuf]) -> Option<String> {
     sources
         .iter()
-        .find(|p| {
-            let text = p.to_string_lossy();
-            !p.exists()
-                && !text
-                    .split_once('=')
-                    .is_some_and(|(_, dir)| std::path::Path::new(dir).exists())
-        })
+        .find(|p| crate::image::source_missing(p))
         .map(|p| format!("--images {}: no such file or directory", p.display()))
 }
 

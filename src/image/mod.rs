@@ -53,7 +53,7 @@ pub use extension::{
     ManifestProblemKind,
 };
 pub use reference::{parse_reference, ImageRef};
-pub use store::{ImageInfo, ImageStore};
+pub use store::{source_missing, ImageInfo, ImageStore};
 
 use std::path::PathBuf;
 use std::sync::Arc;

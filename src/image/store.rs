@@ -56,6 +56,18 @@ pub struct ImageStore {
     cache: Mutex<HashMap<String, Slot>>,
 }
 
+/// `REF=DIR`: an image reference naming a plain image root directory.
+fn named_root(text: &str) -> Option<(&str, &str)> {
+    text.split_once('=')
+        .filter(|(r, dir)| parse_reference(r).is_ok() && Path::new(dir).is_dir())
+}
+
+/// Whether `--images` source `p` is missing: neither an existing path nor `REF=DIR` with an
+/// existing directory. The store reports such a source as unreadable; the CLI stops first.
+pub fn source_missing(p: &Path) -> bool {
+    !p.exists() && named_root(&p.to_string_lossy()).is_none()
+}
+
 impl ImageStore {
     /// Opens `--images` sources with the default [`Limits`]. Each unreadable source gives an
     /// [`ImageErrorKind::Source`] error.
@@ -85,16 +97,14 @@ impl ImageStore {
     fn add_source(&mut self, p: &Path) -> Result<(), String> {
         let idx = self.sources.len();
         let text = p.to_string_lossy();
-        // `REF=DIR` names a plain image root.
         if !p.exists() {
-            if let Some((r, dir)) = text.split_once('=') {
-                if parse_reference(r).is_ok() && Path::new(dir).is_dir() {
-                    let dir = PathBuf::from(dir);
-                    self.push_root(idx, &dir, vec![r.to_string()]);
-                    return Ok(());
+            return match named_root(&text) {
+                Some((r, dir)) => {
+                    self.push_root(idx, Path::new(dir), vec![r.to_string()]);
+                    Ok(())
                 }
-            }
-            return Err("no such file or directory".into());
+                None => Err("no such file or directory".into()),
+            };
         }
         let src = if p.is_dir() {
             if p.join("oci-layout").is_file() || p.join("index.json").is_file() {
