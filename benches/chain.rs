@@ -30,6 +30,9 @@ fn main() {
         version: Some("v2.1".into()),
         wasm_extensions_enabled: Some(true),
         telemetry_type: None,
+        telemetry: Default::default(),
+        auto_inject: None,
+        injector_object_selector: None,
     });
     mesh.member_rolls.push(MemberRoll {
         meta: Meta::synthetic("ServiceMeshMemberRoll", "istio-system", "default"),
@@ -43,7 +46,10 @@ fn main() {
             meta: Meta::synthetic("Deployment", &ns, &app),
             labels: labels(&[("app", app.clone()), ("tier", format!("t{}", i % 3))]),
             proxy: ProxyType::Sidecar,
-            inject: None,
+            injection: PodInjection {
+                annotation: Some("true".into()),
+                ..PodInjection::default()
+            },
         });
         mesh.services.push(Service {
             meta: Meta::synthetic("Service", &ns, &app),

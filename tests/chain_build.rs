@@ -459,8 +459,10 @@ fn extensions_disabled_and_v2_3() {
 fn uninjected_workloads_have_no_chain() {
     let mut m = mesh(MeshVersion::V2_1);
     add_app(&mut m, "shop", "web");
-    m.workloads[0].inject = Some("false".into());
-    assert!(chains(&m).is_empty());
+    m.workloads[0].injection.annotation = Some("false".into());
+    let c = chains(&m);
+    assert_eq!(c[0].gate, Some(Gate::NotInjected));
+    assert!(c[0].filters.is_empty());
 }
 
 #[test]

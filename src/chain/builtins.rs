@@ -3,7 +3,7 @@
 
 use super::select::{Phase, Selected};
 use super::{Filter, Origin};
-use crate::model::{AuthzAction, MeshVersion, ProxyType};
+use crate::model::{AuthzAction, ControlPlane, MeshVersion, ProxyType};
 
 /// Filter names that differ between Envoy API generations.
 struct Names {
@@ -38,6 +38,7 @@ pub const EXT_AUTHZ: &str = "envoy.filters.http.ext_authz";
 pub const STATS: &str = "istio.stats";
 pub const MX: &str = "istio.metadata_exchange";
 pub const MIXER: &str = "mixer";
+pub const STACKDRIVER: &str = "istio.stackdriver";
 
 /// The router filter name of a version.
 pub fn router(version: MeshVersion) -> &'static str {
@@ -69,15 +70,102 @@ impl Security {
     }
 }
 
-/// How telemetry is configured (`spec.telemetry.type`).
+/// The telemetry filters and EnvoyFilters the operator sets up for a control plane, from its
+/// charts (maistra/istio-operator `resources/helm/v2.x/mesh-config/templates/telemetryv2_*.yaml`)
+/// and the SMCP → Helm value conversion (`pkg/apis/maistra/conversion/telemetry.go`
+/// `populateTelemetryValues`, `prometheus.go` `populatePrometheusTelemetryValues`,
+/// `stackdriver.go` `populateStackDriverAddonValues`), branches maistra-2.0/2.1/2.2.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Telemetry {
-    /// Telemetry v2: the stats and metadata-exchange EnvoyFilters exist.
-    V2,
-    /// Mixer/Remote (v2.0 only): the `mixer` filter, no telemetry EnvoyFilters.
-    Mixer,
-    /// `None`: no telemetry filters at all.
-    Off,
+pub struct Telemetry {
+    /// v2.0 `telemetry.type: Mixer` (or Remote): the `mixer` HTTP filter, no EnvoyFilters.
+    pub mixer: bool,
+    /// `telemetry.enabled && telemetry.v2.enabled` (type Istiod, the default): the charts render
+    /// the metadata-exchange EnvoyFilters, without a workload selector, in the root namespace.
+    /// v2.2 keeps rendering `metadata-exchange-1.6` (`telemetryv2_1.6.yaml`): its patches only
+    /// match 1.6 proxies, but the EnvoyFilter still selects every proxy.
+    pub v2: bool,
+    /// `v2` and `telemetry.v2.prometheus.enabled` (`spec.addons.prometheus.enabled`, default
+    /// true): the `stats-filter-*` EnvoyFilters add `istio.stats` before the router.
+    pub stats: bool,
+    /// `v2` and `telemetry.v2.stackdriver.enabled` (`spec.addons.stackdriver.telemetry.enabled`,
+    /// default false): `istio.stackdriver` before the router.
+    pub stackdriver: bool,
+    /// Which setting turned telemetry v2 off, for messages (`None` when it is on).
+    pub off_because: Option<&'static str>,
+}
+
+impl Telemetry {
+    /// Telemetry v2 with the chart defaults (Prometheus on, Stackdriver off).
+    pub const DEFAULT: Telemetry = Telemetry {
+        mixer: false,
+        v2: true,
+        stats: true,
+        stackdriver: false,
+        off_because: None,
+    };
+
+    /// What the first control plane's settings render; the `base` template's `telemetry.type:
+    /// Istiod` and `addons.prometheus.enabled: true` when unset or when there is none.
+    pub fn of(version: MeshVersion, cp: Option<&ControlPlane>) -> Telemetry {
+        let ty = cp.and_then(|c| c.telemetry_type.as_deref()).unwrap_or("Istiod");
+        let sw = cp.map(|c| c.telemetry.clone()).unwrap_or_default();
+        let (v2, mixer, off_because) = if ty.eq_ignore_ascii_case("istiod") {
+            (true, false, None)
+        } else if ty.eq_ignore_ascii_case("none") {
+            (false, false, Some("spec.telemetry.type: None"))
+        } else if ty.eq_ignore_ascii_case("mixer") {
+            // Mixer telemetry exists in v2.0 only; v2.1+ reject the SMCP (strategy_v2_1.go).
+            (false, version == MeshVersion::V2_0, Some("spec.telemetry.type: Mixer"))
+        } else if ty.eq_ignore_ascii_case("remote") {
+            // telemetry.v1 with a remote Mixer: v2.0 proxies keep the mixer filter.
+            (false, version == MeshVersion::V2_0, Some("spec.telemetry.type: Remote"))
+        } else {
+            // An unknown type is rejected by the API; keep the defaults.
+            (true, false, None)
+        };
+        Telemetry {
+            mixer,
+            v2,
+            stats: v2 && sw.prometheus != Some(false),
+            stackdriver: v2 && sw.stackdriver == Some(true),
+            off_because,
+        }
+    }
+
+    /// Whether the telemetry EnvoyFilters select every proxy (the v2.1/v2.2 SME gate).
+    pub fn selects_every_proxy(&self) -> bool {
+        self.v2
+    }
+
+    /// The telemetry EnvoyFilters that exist, by chart name (without the revision suffix).
+    pub fn envoy_filters(&self, version: MeshVersion) -> Vec<String> {
+        if !self.v2 {
+            return Vec::new();
+        }
+        // Istio versions whose templates each chart renders.
+        let istio: &[&str] = match (version.major, version.minor) {
+            (2, 0) => &["1.4", "1.5", "1.6"],
+            (2, 1) => &["1.6", "1.8", "1.9"],
+            _ => &["1.6", "1.10", "1.11", "1.12"],
+        };
+        let mut out = Vec::new();
+        for v in istio {
+            // 1.10+ proxies get metadata exchange from istiod itself (features.MetadataExchange).
+            if matches!(*v, "1.4" | "1.5" | "1.6" | "1.8" | "1.9") {
+                out.push(format!("metadata-exchange-{v}"));
+                out.push(format!("tcp-metadata-exchange-{v}"));
+            }
+            if self.stats {
+                out.push(format!("stats-filter-{v}"));
+                out.push(format!("tcp-stats-filter-{v}"));
+            }
+            if self.stackdriver {
+                out.push(format!("stackdriver-filter-{v}"));
+                out.push(format!("tcp-stackdriver-filter-{v}"));
+            }
+        }
+        out
+    }
 }
 
 fn b(name: &'static str, origin: Origin) -> Filter {
@@ -124,7 +212,7 @@ pub fn builtins(
             out.push(b(RBAC, Origin::Authz(action)));
         }
     }
-    if v20 && telemetry == Telemetry::Mixer {
+    if v20 && telemetry.mixer {
         out.push(b(MIXER, Origin::Telemetry));
     }
     if version >= MeshVersion::V2_2 {
@@ -186,21 +274,30 @@ pub fn anchor_walk(version: MeshVersion, base: Vec<Filter>, selected: &Selected)
 }
 
 /// The telemetry EnvoyFilters, applied after the SME patch: metadata exchange first
-/// (v2.0/v2.1; v2.2 has it natively) and `istio.stats` right before the router.
+/// (v2.0/v2.1; v2.2 has it natively), then `istio.stackdriver` and `istio.stats`, each
+/// `INSERT_BEFORE` the router. The two share the anchor; istiod applies EnvoyFilters oldest
+/// first, then by name, so `stackdriver-filter-*` (same chart, same second) goes first
+/// and `istio.stats` ends up next to the router (approximated: creation times are not known).
 pub fn apply_telemetry(
     version: MeshVersion,
     mut chain: Vec<Filter>,
     telemetry: Telemetry,
 ) -> Vec<Filter> {
-    if telemetry != Telemetry::V2 {
+    // No proxy or no HTTP connection manager: nothing to patch.
+    if !telemetry.v2 || chain.is_empty() {
         return chain;
     }
     if version < MeshVersion::V2_2 {
         chain.insert(0, b(MX, Origin::Telemetry));
     }
     let router = names(version).router;
-    if let Some(i) = chain.iter().position(|f| f.builtin_name() == Some(router)) {
-        chain.insert(i, b(STATS, Origin::Telemetry));
+    for (on, name) in [(telemetry.stackdriver, STACKDRIVER), (telemetry.stats, STATS)] {
+        if let (true, Some(i)) = (
+            on,
+            chain.iter().position(|f| f.builtin_name() == Some(router)),
+        ) {
+            chain.insert(i, b(name, Origin::Telemetry));
+        }
     }
     chain
 }

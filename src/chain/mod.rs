@@ -4,6 +4,8 @@
 //! API:
 //! - [`build_chains`]`(mesh, defaults) -> Vec<WorkloadChain>`: one chain per in-mesh workload
 //!   (sidecars: the inbound chain; gateways: every HTTP chain), in `Mesh::workloads` order.
+//!   A workload whose pods run no proxy ([`crate::model::inject`]) or a gateway without an
+//!   HTTP server has an empty chain and [`Gate::NotInjected`] / [`Gate::NoHttpServer`].
 //! - the chain rules (MX601–MX609) judge these chains in `crate::rules::chains`.
 //! - [`render`]: `human`, `json`, `dot`, `mermaid` (pure functions returning `String`).
 //! - [`diff`]`(old, new) -> ChainDiff` and [`diff::render_text`] / [`diff::render_markdown`]
@@ -30,7 +32,10 @@ pub use diff::{diff, ChainDiff};
 pub use select::{ExtInfo, Phase, SkipReason};
 
 use crate::model::index::SelectorIndex;
-use crate::model::{AuthzAction, Labels, Mesh, MeshVersion, ProxyType, Service, Workload};
+use crate::model::inject::{self, Injection};
+use crate::model::{
+    AuthzAction, ControlPlane, Gateway, Labels, Mesh, MeshVersion, ProxyType, Service, Workload,
+};
 use builtins::{Security, Telemetry};
 use rayon::prelude::*;
 use select::ExtIndex;
@@ -125,6 +130,12 @@ pub enum Gate {
     NoEnvoyFilter,
     /// A sidecar without a Service has no inbound chain that gets extensions.
     NoService,
+    /// The pods run no proxy: injection is opt-in and the template does not opt in
+    /// ([`WorkloadChain::injection`] says why).
+    NotInjected,
+    /// A gateway without an HTTP (or TLS-terminating HTTPS) server in the Gateway resources
+    /// that select it has no HTTP filter chain ([`WorkloadChain::servers`]).
+    NoHttpServer,
 }
 
 impl Gate {
@@ -137,6 +148,10 @@ impl Gate {
             }
             Gate::NoService => {
                 "no Service selects this workload, so no inbound chain gets extensions"
+            }
+            Gate::NotInjected => "the pods run no proxy, so there is no filter chain",
+            Gate::NoHttpServer => {
+                "no Gateway resource gives this gateway an HTTP or TLS-terminating HTTPS server, so it has no HTTP filter chain"
             }
         }
     }
@@ -151,6 +166,17 @@ pub struct Ports {
     pub all: Vec<String>,
     /// The ports whose chains are patched (v2.0: all; v2.1/v2.2: the first one).
     pub patched: Vec<String>,
+}
+
+/// The servers of the Gateway resources that select a gateway (`Kind ns/name` and
+/// `port/PROTOCOL[/TLS mode]` each).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Servers {
+    pub gateways: Vec<String>,
+    /// Servers that get an HTTP connection manager (and so the extensions).
+    pub http: Vec<String>,
+    /// TCP, TLS and passthrough servers: a TCP proxy chain, no HTTP filters.
+    pub other: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -184,6 +210,10 @@ pub struct WorkloadChain {
     pub filters: Vec<Filter>,
     /// Sidecars only.
     pub ports: Option<Ports>,
+    /// Gateways only.
+    pub servers: Option<Servers>,
+    /// Whether and why the pods run a proxy.
+    pub injection: Injection,
     /// Set when the selected SMEs are not applied at all; they are then in `unapplied`.
     pub gate: Option<Gate>,
     pub unapplied: Vec<Arc<ExtInfo>>,
@@ -218,6 +248,9 @@ struct Context<'m> {
     /// RequestAuthentication JWT rule counts by namespace.
     reqauthn: HashMap<&'m str, SelectorIndex<'m, usize>>,
     envoy_filters: HashMap<&'m str, SelectorIndex<'m, ()>>,
+    control_plane: Option<&'m ControlPlane>,
+    /// Gateway resources in the mesh's namespaces (istiod merges them across namespaces).
+    gateways: SelectorIndex<'m, &'m Gateway>,
 }
 
 /// Items with an optional selector, indexed by namespace.
@@ -254,17 +287,7 @@ impl<'m> Context<'m> {
             Some(on) => on,
             None => version != MeshVersion::V2_0 || cp.is_none(),
         };
-        let telemetry = match cp.and_then(|c| c.telemetry_type.as_deref()) {
-            Some(t) if t.eq_ignore_ascii_case("none") => Telemetry::Off,
-            Some(t) if t.eq_ignore_ascii_case("mixer") || t.eq_ignore_ascii_case("remote") => {
-                if version == MeshVersion::V2_0 {
-                    Telemetry::Mixer
-                } else {
-                    Telemetry::Off
-                }
-            }
-            _ => Telemetry::V2,
-        };
+        let telemetry = Telemetry::of(version, cp);
         let mut services: Vec<&Service> = mesh
             .services
             .iter()
@@ -307,9 +330,17 @@ impl<'m> Context<'m> {
             |f| f.selector.as_ref(),
             |_| (),
         );
+        let mut gateways = SelectorIndex::default();
+        for g in &mesh.gateways {
+            if scope.as_ref().is_none_or(|s| s.contains(&g.meta.namespace)) {
+                gateways.push(g.selector.as_ref(), g);
+            }
+        }
         Context {
             version,
             root,
+            control_plane: cp,
+            gateways,
             scope,
             enabled,
             telemetry,
@@ -352,7 +383,7 @@ impl<'m> Context<'m> {
     }
 
     fn envoy_filter_selects(&self, w: &Workload) -> bool {
-        if self.telemetry == Telemetry::V2 {
+        if self.telemetry.selects_every_proxy() {
             return true; // the telemetry EnvoyFilters live in the root namespace, no selector
         }
         self.applying(&self.envoy_filters, &w.meta.namespace, &w.labels)
@@ -389,13 +420,30 @@ impl<'m> Context<'m> {
         ports
     }
 
+    /// The servers of the Gateway resources selecting a gateway (`mergeGateways`).
+    fn servers(&self, w: &Workload) -> Servers {
+        let mut out = Servers::default();
+        for g in self.gateways.matching(&w.labels) {
+            out.gateways.push(g.meta.display());
+            for s in &g.servers {
+                let mut text = format!(
+                    "{}/{}",
+                    s.port.map_or("?".into(), |p| p.to_string()),
+                    s.protocol
+                );
+                if let Some(m) = &s.tls_mode {
+                    text = format!("{text}/{m}");
+                }
+                if s.is_http() { &mut out.http } else { &mut out.other }.push(text);
+            }
+        }
+        out
+    }
+
     fn in_scope(&self, w: &Workload) -> bool {
-        let in_mesh = self
-            .scope
+        self.scope
             .as_ref()
-            .is_none_or(|s| s.contains(&w.meta.namespace));
-        let injected = w.proxy == ProxyType::Gateway || w.inject.as_deref() != Some("false");
-        in_mesh && injected
+            .is_none_or(|s| s.contains(&w.meta.namespace))
     }
 
     fn chain(&self, index: usize, w: &Workload) -> WorkloadChain {
@@ -404,7 +452,13 @@ impl<'m> Context<'m> {
         let base = builtins::builtins(version, w.proxy, &sec, self.telemetry);
         let selected = self.exts.select(version, &w.meta.namespace, &w.labels);
         let ports = (w.proxy == ProxyType::Sidecar).then(|| self.ports(w));
-        let gate = if !version.has_sme() {
+        let servers = (w.proxy == ProxyType::Gateway).then(|| self.servers(w));
+        let injection = inject::proxy_of(version, self.control_plane, w);
+        let gate = if !injection.has_proxy() {
+            Some(Gate::NotInjected)
+        } else if servers.as_ref().is_some_and(|s| s.http.is_empty()) {
+            Some(Gate::NoHttpServer)
+        } else if !version.has_sme() {
             Some(Gate::VersionWithoutSme)
         } else if !self.enabled {
             Some(Gate::Disabled)
@@ -417,6 +471,10 @@ impl<'m> Context<'m> {
         };
         let (filters, unapplied) = match gate {
             None => (builtins::anchor_walk(version, base, &selected), Vec::new()),
+            // No proxy, or no HTTP connection manager: no HTTP filters at all.
+            Some(Gate::NotInjected | Gate::NoHttpServer) => {
+                (Vec::new(), selected.all().cloned().collect())
+            }
             Some(_) => (base, selected.all().cloned().collect()),
         };
         WorkloadChain {
@@ -432,6 +490,8 @@ impl<'m> Context<'m> {
             version,
             filters: builtins::apply_telemetry(version, filters, self.telemetry),
             ports,
+            servers,
+            injection,
             gate,
             unapplied,
             skipped: selected.skipped,

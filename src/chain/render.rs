@@ -1,7 +1,8 @@
 //! Chain renderers: `human` (a readable table per workload), `json`, `dot`, `mermaid`.
 //! Pure functions from chains to text.
 
-use super::{Filter, Listener, WorkloadChain};
+use super::{Filter, Gate, Listener, WorkloadChain};
+use crate::model::inject::Injection;
 use crate::model::{MeshVersion, ProxyType};
 use serde_json::{json, Value};
 use std::fmt::Write;
@@ -16,6 +17,20 @@ fn proxy_str(p: ProxyType) -> &'static str {
 /// One line describing coverage quirks of a chain, if any.
 fn notes(c: &WorkloadChain) -> Vec<String> {
     let mut out = Vec::new();
+    if let Injection::NotInjected(why) = &c.injection {
+        out.push(format!("no proxy: {why}"));
+    }
+    if let Some(sv) = &c.servers {
+        if !sv.other.is_empty() {
+            out.push(format!(
+                "no HTTP filters on {} (TCP, TLS or passthrough servers)",
+                sv.other.join(", ")
+            ));
+        }
+        if sv.gateways.is_empty() {
+            out.push("no Gateway resource selects this gateway".into());
+        }
+    }
     if let Some(g) = c.gate {
         if !c.unapplied.is_empty() {
             let names: Vec<String> = c.unapplied.iter().map(|e| e.key()).collect();
@@ -51,12 +66,16 @@ pub fn human(chains: &[WorkloadChain]) -> String {
             s.push('\n');
         }
         let ports = match &c.ports {
-            Some(p) if !p.patched.is_empty() => format!(", port {}", p.patched.join(",")),
+            Some(p) if !p.patched.is_empty() && c.gate != Some(Gate::NotInjected) => {
+                format!(", port {}", p.patched.join(","))
+            }
             _ => String::new(),
         };
-        let listener = match c.listener {
-            Listener::Gateway => "every HTTP listener",
-            Listener::Inbound => "inbound",
+        let listener = match (c.gate, c.listener) {
+            (Some(Gate::NotInjected), _) => "no proxy",
+            (Some(Gate::NoHttpServer), _) => "no HTTP listener",
+            (_, Listener::Gateway) => "every HTTP listener",
+            (_, Listener::Inbound) => "inbound",
         };
         let _ = writeln!(
             s,
@@ -99,6 +118,12 @@ pub fn human(chains: &[WorkloadChain]) -> String {
                 .max(title.len())
         };
         let (w0, w1, w2) = (width(0, "filter"), width(1, "phase"), width(2, "priority"));
+        if rows.is_empty() {
+            for note in notes(c) {
+                let _ = writeln!(s, "  note: {note}");
+            }
+            continue;
+        }
         let _ = writeln!(
             s,
             "  {:>2}  {:w0$}  {:w1$}  {:>w2$}  source",
@@ -165,6 +190,14 @@ pub fn json_value(version: MeshVersion, chains: &[WorkloadChain]) -> Value {
                 w["services"] = json!(p.services);
                 w["ports"] = json!(p.all);
                 w["patched_ports"] = json!(p.patched);
+            }
+            if let Injection::NotInjected(why) = &c.injection {
+                w["no_proxy"] = json!(why);
+            }
+            if let Some(sv) = &c.servers {
+                w["gateways"] = json!(sv.gateways);
+                w["http_servers"] = json!(sv.http);
+                w["other_servers"] = json!(sv.other);
             }
             if let Some(g) = c.gate {
                 w["not_applied"] = json!({

@@ -84,22 +84,26 @@ fn is_gateway(name: &str, labels: &Labels) -> bool {
         || name.starts_with("istio-egressgateway")
 }
 
+fn text(v: &J) -> String {
+    v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())
+}
+
 fn workload(j: &J, m: Meta, template: &str) -> Workload {
     let pod_labels = labels(j.pointer(&format!("{template}/metadata/labels")));
-    let inject = j
-        .pointer(&format!(
-            "{template}/metadata/annotations/sidecar.istio.io~1inject"
-        ))
-        .or_else(|| {
-            j.pointer(&format!(
-                "{template}/metadata/labels/sidecar.istio.io~1inject"
-            ))
-        })
-        .map(|v| {
-            v.as_str()
-                .map(str::to_string)
-                .unwrap_or_else(|| v.to_string())
-        });
+    let at = |p: &str| j.pointer(&format!("{template}{p}"));
+    let injection = PodInjection {
+        annotation: at("/metadata/annotations/sidecar.istio.io~1inject").map(text),
+        label: at("/metadata/labels/sidecar.istio.io~1inject").map(text),
+        proxy_container: at("/spec/containers")
+            .and_then(J::as_array)
+            .is_some_and(|cs| {
+                cs.iter().any(|c| {
+                    c.get("name").and_then(J::as_str) == Some("istio-proxy")
+                        && c.get("image").and_then(J::as_str).is_some_and(|i| i != "auto")
+                })
+            }),
+        host_network: at("/spec/hostNetwork").and_then(J::as_bool) == Some(true),
+    };
     let proxy = if is_gateway(&m.name, &pod_labels) {
         ProxyType::Gateway
     } else {
@@ -109,7 +113,39 @@ fn workload(j: &J, m: Meta, template: &str) -> Workload {
         meta: m,
         labels: pod_labels,
         proxy,
-        inject,
+        injection,
+    }
+}
+
+fn gateway(j: &J, m: Meta) -> Gateway {
+    let servers = j
+        .pointer("/spec/servers")
+        .and_then(J::as_array)
+        .map(|ss| {
+            ss.iter()
+                .enumerate()
+                .map(|(i, s)| GatewayServer {
+                    port: s.pointer("/port/number").and_then(J::as_i64),
+                    protocol: s
+                        .pointer("/port/protocol")
+                        .and_then(J::as_str)
+                        .unwrap_or("")
+                        .to_string(),
+                    tls_mode: s.get("tls").filter(|t| t.is_object()).map(|t| {
+                        t.get("mode")
+                            .and_then(J::as_str)
+                            .unwrap_or("SIMPLE")
+                            .to_string()
+                    }),
+                    ptr: format!("/spec/servers/{i}"),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Gateway {
+        selector: opt_labels(j.pointer("/spec/selector")).filter(|s| !s.is_empty()),
+        servers,
+        meta: m,
     }
 }
 
@@ -205,6 +241,20 @@ pub fn add(mesh: &mut Mesh, doc: &Arc<Document>) {
                 .pointer("/spec/telemetry/type")
                 .and_then(J::as_str)
                 .map(str::to_string),
+            telemetry: TelemetrySwitches {
+                prometheus: j
+                    .pointer("/spec/addons/prometheus/enabled")
+                    .and_then(J::as_bool),
+                stackdriver: j
+                    .pointer("/spec/addons/stackdriver/telemetry/enabled")
+                    .and_then(J::as_bool),
+            },
+            auto_inject: j
+                .pointer("/spec/proxy/injection/autoInject")
+                .and_then(J::as_bool),
+            injector_object_selector: j
+                .pointer("/spec/techPreview/sidecarInjectorWebhook/objectSelector/enabled")
+                .and_then(J::as_bool),
             meta: m,
         }),
         ("maistra.io", "ServiceMeshMemberRoll") => mesh.member_rolls.push(MemberRoll {
@@ -269,6 +319,7 @@ pub fn add(mesh: &mut Mesh, doc: &Arc<Document>) {
                 meta: m,
             })
         }
+        ("networking.istio.io", "Gateway") => mesh.gateways.push(gateway(j, m)),
         ("networking.istio.io", "EnvoyFilter") => mesh.envoy_filters.push(EnvoyFilter {
             selector: opt_labels(j.pointer("/spec/workloadSelector/labels")),
             meta: m,

@@ -5,6 +5,7 @@
 
 pub mod build;
 pub mod index;
+pub mod inject;
 pub mod version;
 
 use crate::diag::Location;
@@ -123,8 +124,22 @@ pub struct Workload {
     /// Pod labels (the pod template's labels for controllers).
     pub labels: Labels,
     pub proxy: ProxyType,
-    /// `sidecar.istio.io/inject` annotation or label value, when set.
-    pub inject: Option<String>,
+    /// What the pod template says about sidecar injection ([`inject::proxy_of`] decides).
+    pub injection: PodInjection,
+}
+
+/// The pod-template facts the injection webhook reads.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PodInjection {
+    /// `sidecar.istio.io/inject` annotation of the pod template.
+    pub annotation: Option<String>,
+    /// `sidecar.istio.io/inject` label of the pod template.
+    pub label: Option<String>,
+    /// The template already has an `istio-proxy` container with a real image (the operator's
+    /// gateway Deployments): the proxy is there without injection. `image: auto` does not count.
+    pub proxy_container: bool,
+    /// `spec.hostNetwork: true`: never injected.
+    pub host_network: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -202,6 +217,60 @@ pub struct ControlPlane {
     pub wasm_extensions_enabled: Option<bool>,
     /// `spec.telemetry.type` (Istiod, Mixer, Remote, None).
     pub telemetry_type: Option<String>,
+    /// Telemetry switches besides the type.
+    pub telemetry: TelemetrySwitches,
+    /// `spec.proxy.injection.autoInject` (the injector's policy: enabled / disabled).
+    pub auto_inject: Option<bool>,
+    /// `spec.techPreview.sidecarInjectorWebhook.objectSelector.enabled`.
+    pub injector_object_selector: Option<bool>,
+}
+
+/// SMCP switches that decide which telemetry EnvoyFilters the operator renders.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TelemetrySwitches {
+    /// `spec.addons.prometheus.enabled` (→ `telemetry.v2.prometheus.enabled`).
+    pub prometheus: Option<bool>,
+    /// `spec.addons.stackdriver.telemetry.enabled` (→ `telemetry.v2.stackdriver.enabled`).
+    pub stackdriver: Option<bool>,
+}
+
+/// One `spec.servers[]` entry of a Gateway.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewayServer {
+    pub port: Option<i64>,
+    /// `port.protocol` as written.
+    pub protocol: String,
+    /// `tls.mode` when `tls` is present (`Some("")` for a `tls` block without a mode: SIMPLE).
+    pub tls_mode: Option<String>,
+    /// JSON pointer of the server, for locations.
+    pub ptr: String,
+}
+
+impl GatewayServer {
+    /// Whether istiod builds an HTTP connection manager for this server: an HTTP-family
+    /// protocol, or HTTPS with TLS terminated at the gateway (a `tls` block whose mode is not
+    /// PASSTHROUGH / AUTO_PASSTHROUGH). TCP, TLS, Mongo … and passthrough HTTPS get a TCP proxy
+    /// chain (`pkg/config/gateway/gateway.go` `IsHTTPServer`, maistra-2.0/2.1/2.2).
+    pub fn is_http(&self) -> bool {
+        let p = self.protocol.to_ascii_uppercase();
+        if matches!(p.as_str(), "HTTP" | "HTTP2" | "HTTP_PROXY" | "GRPC" | "GRPC-WEB") {
+            return true;
+        }
+        p == "HTTPS"
+            && self
+                .tls_mode
+                .as_deref()
+                .is_some_and(|m| !matches!(m, "PASSTHROUGH" | "AUTO_PASSTHROUGH"))
+    }
+}
+
+/// A `networking.istio.io` Gateway.
+#[derive(Debug, Clone)]
+pub struct Gateway {
+    pub meta: Meta,
+    /// `spec.selector`; `None` = applies to every gateway proxy.
+    pub selector: Option<Labels>,
+    pub servers: Vec<GatewayServer>,
 }
 
 #[derive(Debug, Clone)]
@@ -244,6 +313,7 @@ pub struct Mesh {
     pub request_authentications: Vec<RequestAuthentication>,
     pub peer_authentications: Vec<PeerAuthentication>,
     pub envoy_filters: Vec<EnvoyFilter>,
+    pub gateways: Vec<Gateway>,
 }
 
 impl Mesh {

@@ -20,6 +20,9 @@ pub fn mesh(version: MeshVersion) -> Mesh {
             version: Some(version.to_string()),
             wasm_extensions_enabled: Some(true),
             telemetry_type: None,
+            telemetry: Default::default(),
+            auto_inject: None,
+            injector_object_selector: None,
         }],
         member_rolls: vec![MemberRoll {
             meta: Meta::synthetic("ServiceMeshMemberRoll", "istio-system", "default"),
@@ -61,7 +64,11 @@ pub fn sidecar(ns: &str, name: &str) -> Workload {
         meta: Meta::synthetic("Deployment", ns, name),
         labels: labels(&[("app", name)]),
         proxy: ProxyType::Sidecar,
-        inject: None,
+        // OSSM injection is opt-in (model::inject).
+        injection: PodInjection {
+            annotation: Some("true".into()),
+            ..PodInjection::default()
+        },
     }
 }
 
@@ -70,7 +77,11 @@ pub fn gateway(ns: &str, name: &str) -> Workload {
         meta: Meta::synthetic("Deployment", ns, name),
         labels: labels(&[("app", name), ("istio", "ingressgateway")]),
         proxy: ProxyType::Gateway,
-        inject: None,
+        // The operator's gateway Deployments carry the proxy container themselves.
+        injection: PodInjection {
+            proxy_container: true,
+            ..PodInjection::default()
+        },
     }
 }
 
