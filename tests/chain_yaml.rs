@@ -81,7 +81,7 @@ fn worked_example_v2_1() {
     );
     assert_eq!(f[4]["source"], "AuthorizationPolicy ALLOW");
     // D is PostStats but lands before the stats filter.
-    assert_eq!(rules("worked-example.yaml", &[]), ["MX602 85:3"]);
+    assert_eq!(rules("worked-example.yaml", &[]), ["MX602 86:3"]);
 }
 
 #[test]
@@ -165,7 +165,7 @@ fn custom_authorization_policy() {
     );
     assert_eq!(
         rules("custom-authz.yaml", &[]),
-        ["MX603 61:3", "MX608 52:3"]
+        ["MX603 62:3", "MX608 53:3"]
     );
     // CUSTOM does not exist on v2.0 (Istio 1.6): no shadow RBAC, no ext_authz.
     let (_, w) = chain("custom-authz.yaml", &["--mesh-version", "v2.0"]);
@@ -186,11 +186,11 @@ fn telemetry_none_applies_nothing_on_v2_1() {
         web["not_applied"]["extensions"],
         serde_json::json!(["shop/header"])
     );
-    assert_eq!(rules("telemetry-none.yaml", &[]), ["MX605 36:12"]);
+    assert_eq!(rules("telemetry-none.yaml", &[]), ["MX605 37:12"]);
     // Same gate on v2.2 (plus the deprecation of the resource there).
     assert_eq!(
         rules("telemetry-none.yaml", &["--mesh-version", "v2.2"]),
-        ["MX203 35:1", "MX605 36:12"]
+        ["MX203 36:1", "MX605 37:12"]
     );
 }
 

@@ -29,7 +29,31 @@ pub fn mesh(version: MeshVersion) -> Mesh {
             members: vec!["shop".into()],
             configured_members: vec![],
         }],
+        // The ingress gateways of these tests serve plain HTTP.
+        gateways: vec![gateway_resource(
+            "istio-system",
+            "http",
+            &[(80, "HTTP", None)],
+        )],
         ..Mesh::default()
+    }
+}
+
+/// A Gateway selecting `istio: ingressgateway`, one server per `(port, protocol, tls mode)`.
+pub fn gateway_resource(ns: &str, name: &str, servers: &[(i64, &str, Option<&str>)]) -> Gateway {
+    Gateway {
+        meta: Meta::synthetic("Gateway", ns, name),
+        selector: Some(labels(&[("istio", "ingressgateway")])),
+        servers: servers
+            .iter()
+            .enumerate()
+            .map(|(i, (port, protocol, tls))| GatewayServer {
+                port: Some(*port),
+                protocol: protocol.to_string(),
+                tls_mode: tls.map(str::to_string),
+                ptr: format!("/spec/servers/{i}"),
+            })
+            .collect(),
     }
 }
 
