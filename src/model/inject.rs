@@ -74,12 +74,12 @@ pub fn proxy_of(version: MeshVersion, cp: Option<&ControlPlane>, w: &Workload) -
         }
         "" => {
             let hint = if version < MeshVersion::V2_2 && pod.label.is_some() {
-                format!(" ({version} reads the annotation, not the label)")
+                format!("; {version} reads the annotation, not the label")
             } else {
                 String::new()
             };
             Injection::NotInjected(format!(
-                "the pod template does not opt in to injection ({KEY}: \"true\"){hint}"
+                "the pod template does not opt in with {KEY}: \"true\"{hint}"
             ))
         }
         _ => Injection::NotInjected(format!("{source} {KEY}: {value:?} opts out")),

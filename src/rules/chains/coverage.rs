@@ -2,6 +2,7 @@
 //! v2.1/v2.2 skip the SME patch): workloads an extension does not fully reach.
 
 use super::{at_ext, Groups};
+use crate::chain::builtins::Telemetry;
 use crate::chain::{Gate, WorkloadChain};
 use crate::diag::Diagnostic;
 use crate::model::MeshVersion;
@@ -31,10 +32,16 @@ impl Unit for Coverage {
                 RuleId::MX604 => at_ext(rule, ext, "/spec/workloadSelector", format!("extension `{name}` {reason} on {list}"))
                     .help("In v2.1/v2.2 istiod patches only the inbound chain of the first port of the oldest Service (MAISTRA-2321), and nothing for a workload without a Service. Expose one port per workload through one Service, or add a Service."),
                 RuleId::MX605 => {
+                    let cp = mesh.control_planes.first();
+                    // Name the SMCP setting that removed the telemetry EnvoyFilters.
+                    let cause = match Telemetry::of(mesh.version, cp).off_because {
+                        Some(why) => format!("{why} renders no telemetry EnvoyFilters and no other EnvoyFilter selects these proxies"),
+                        None => "no EnvoyFilter selects these proxies".into(),
+                    };
                     let mut d = at_ext(rule, ext, "/metadata/name", format!(
-                        "extension `{name}` is never applied to {list}: no EnvoyFilter selects these proxies, and v2.1/v2.2 skip the SME patch without one"))
+                        "extension `{name}` is never applied to {list}: {cause}, and v2.1/v2.2 skip the SME patch without one"))
                         .help("Enable telemetry (spec.telemetry.type: Istiod) or add an EnvoyFilter that selects the workloads.");
-                    if let Some(cp) = mesh.control_planes.first() {
+                    if let Some(cp) = cp {
                         d = d.related(cp.meta.key_loc("/spec/telemetry/type"), "telemetry setting of the control plane");
                     }
                     d

@@ -6,6 +6,7 @@
 pub(crate) mod coverage;
 pub(crate) mod overrides;
 pub(crate) mod positions;
+pub(crate) mod reach;
 pub(crate) mod ties;
 
 use crate::chain::{ExtensionDefaults, WorkloadChain};
