@@ -107,7 +107,9 @@ impl Telemetry {
     /// What the first control plane's settings render; the `base` template's `telemetry.type:
     /// Istiod` and `addons.prometheus.enabled: true` when unset or when there is none.
     pub fn of(version: MeshVersion, cp: Option<&ControlPlane>) -> Telemetry {
-        let ty = cp.and_then(|c| c.telemetry_type.as_deref()).unwrap_or("Istiod");
+        let ty = cp
+            .and_then(|c| c.telemetry_type.as_deref())
+            .unwrap_or("Istiod");
         let sw = cp.map(|c| c.telemetry.clone()).unwrap_or_default();
         let (v2, mixer, off_because) = if ty.eq_ignore_ascii_case("istiod") {
             (true, false, None)
@@ -115,10 +117,18 @@ impl Telemetry {
             (false, false, Some("spec.telemetry.type: None"))
         } else if ty.eq_ignore_ascii_case("mixer") {
             // Mixer telemetry exists in v2.0 only; v2.1+ reject the SMCP (strategy_v2_1.go).
-            (false, version == MeshVersion::V2_0, Some("spec.telemetry.type: Mixer"))
+            (
+                false,
+                version == MeshVersion::V2_0,
+                Some("spec.telemetry.type: Mixer"),
+            )
         } else if ty.eq_ignore_ascii_case("remote") {
             // telemetry.v1 with a remote Mixer: v2.0 proxies keep the mixer filter.
-            (false, version == MeshVersion::V2_0, Some("spec.telemetry.type: Remote"))
+            (
+                false,
+                version == MeshVersion::V2_0,
+                Some("spec.telemetry.type: Remote"),
+            )
         } else {
             // An unknown type is rejected by the API; keep the defaults.
             (true, false, None)
@@ -291,7 +301,10 @@ pub fn apply_telemetry(
         chain.insert(0, b(MX, Origin::Telemetry));
     }
     let router = names(version).router;
-    for (on, name) in [(telemetry.stackdriver, STACKDRIVER), (telemetry.stats, STATS)] {
+    for (on, name) in [
+        (telemetry.stackdriver, STACKDRIVER),
+        (telemetry.stats, STATS),
+    ] {
         if let (true, Some(i)) = (
             on,
             chain.iter().position(|f| f.builtin_name() == Some(router)),

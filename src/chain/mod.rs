@@ -434,7 +434,12 @@ impl<'m> Context<'m> {
                 if let Some(m) = &s.tls_mode {
                     text = format!("{text}/{m}");
                 }
-                if s.is_http() { &mut out.http } else { &mut out.other }.push(text);
+                if s.is_http() {
+                    &mut out.http
+                } else {
+                    &mut out.other
+                }
+                .push(text);
             }
         }
         out

@@ -85,7 +85,9 @@ fn is_gateway(name: &str, labels: &Labels) -> bool {
 }
 
 fn text(v: &J) -> String {
-    v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())
+    v.as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| v.to_string())
 }
 
 fn workload(j: &J, m: Meta, template: &str) -> Workload {
@@ -99,7 +101,9 @@ fn workload(j: &J, m: Meta, template: &str) -> Workload {
             .is_some_and(|cs| {
                 cs.iter().any(|c| {
                     c.get("name").and_then(J::as_str) == Some("istio-proxy")
-                        && c.get("image").and_then(J::as_str).is_some_and(|i| i != "auto")
+                        && c.get("image")
+                            .and_then(J::as_str)
+                            .is_some_and(|i| i != "auto")
                 })
             }),
         host_network: at("/spec/hostNetwork").and_then(J::as_bool) == Some(true),

@@ -126,7 +126,10 @@ mod tests {
         }
         assert!(!has(V::V2_1, None, None), "policy disabled by default");
         assert!(!has(V::V2_1, Some("false"), None));
-        assert!(!has(V::V2_1, Some("enabled"), None), "not a yaml bool: opts out");
+        assert!(
+            !has(V::V2_1, Some("enabled"), None),
+            "not a yaml bool: opts out"
+        );
         // The label counts from v2.2 on, and wins over the annotation.
         assert!(!has(V::V2_1, None, Some("true")));
         assert!(has(V::V2_2, None, Some("true")));

@@ -253,7 +253,10 @@ impl GatewayServer {
     /// chain (`pkg/config/gateway/gateway.go` `IsHTTPServer`, maistra-2.0/2.1/2.2).
     pub fn is_http(&self) -> bool {
         let p = self.protocol.to_ascii_uppercase();
-        if matches!(p.as_str(), "HTTP" | "HTTP2" | "HTTP_PROXY" | "GRPC" | "GRPC-WEB") {
+        if matches!(
+            p.as_str(),
+            "HTTP" | "HTTP2" | "HTTP_PROXY" | "GRPC" | "GRPC-WEB"
+        ) {
             return true;
         }
         p == "HTTPS"
