@@ -314,3 +314,29 @@ pub fn apply_telemetry(
     }
     chain
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The templates under `resources/helm/v2.x/mesh-config/templates/` per operator branch.
+    #[test]
+    fn envoy_filters_per_chart() {
+        let t = Telemetry::DEFAULT;
+        let v21 = t.envoy_filters(MeshVersion::V2_1);
+        assert!(v21.contains(&"metadata-exchange-1.9".to_string()));
+        assert!(v21.contains(&"stats-filter-1.9".to_string()));
+        assert_eq!(v21.len(), 12);
+        let v22 = t.envoy_filters(MeshVersion::V2_2);
+        // 1.10–1.12 templates have no metadata exchange; the 1.6 one is still rendered.
+        assert!(!v22.iter().any(|n| n == "metadata-exchange-1.12"));
+        assert!(v22.contains(&"metadata-exchange-1.6".to_string()));
+        let none = Telemetry {
+            v2: false,
+            stats: false,
+            ..t
+        };
+        assert!(none.envoy_filters(MeshVersion::V2_0).is_empty());
+        assert!(!none.selects_every_proxy());
+    }
+}

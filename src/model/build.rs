@@ -397,6 +397,43 @@ apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Service\n  metadat
     }
 
     #[test]
+    fn reads_injection_telemetry_and_gateway_servers() {
+        let m = mesh_of(
+            "apiVersion: maistra.io/v2\nkind: ServiceMeshControlPlane\nmetadata: {name: basic, namespace: istio-system}\nspec: {addons: {prometheus: {enabled: false}, stackdriver: {telemetry: {enabled: true}}}, proxy: {injection: {autoInject: true}}, techPreview: {sidecarInjectorWebhook: {objectSelector: {enabled: true}}}}\n---\n\
+apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec: {template: {metadata: {annotations: {sidecar.istio.io/inject: 'true'}, labels: {sidecar.istio.io/inject: 'false'}}, spec: {hostNetwork: true, containers: [{name: istio-proxy, image: auto}]}}}\n---\n\
+apiVersion: networking.istio.io/v1beta1\nkind: Gateway\nmetadata: {name: gw, namespace: shop}\nspec: {selector: {istio: ingressgateway}, servers: [{port: {number: 443, protocol: HTTPS}, tls: {mode: PASSTHROUGH}}, {port: {number: 8443, protocol: HTTPS}, tls: {credentialName: x}}]}\n",
+        );
+        let cp = &m.control_planes[0];
+        assert_eq!(
+            (cp.telemetry.prometheus, cp.telemetry.stackdriver),
+            (Some(false), Some(true))
+        );
+        assert_eq!(
+            (cp.auto_inject, cp.injector_object_selector),
+            (Some(true), Some(true))
+        );
+        let i = &m.workloads[0].injection;
+        assert_eq!(
+            (i.annotation.as_deref(), i.label.as_deref()),
+            (Some("true"), Some("false"))
+        );
+        // `image: auto` is a placeholder for injection, not a proxy.
+        assert!(i.host_network && !i.proxy_container);
+        let g = &m.gateways[0];
+        assert_eq!(g.selector.as_ref().map(|s| s.len()), Some(1));
+        // A tls block without a mode is SIMPLE (the API default).
+        let modes: Vec<_> = g
+            .servers
+            .iter()
+            .map(|s| (s.tls_mode.as_deref(), s.is_http()))
+            .collect();
+        assert_eq!(
+            modes,
+            [(Some("PASSTHROUGH"), false), (Some("SIMPLE"), true)]
+        );
+    }
+
+    #[test]
     fn gateways_are_recognised() {
         let m = mesh_of("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: istio-ingressgateway, namespace: istio-system}\nspec: {template: {metadata: {labels: {istio: ingressgateway}}}}\n");
         assert_eq!(m.workloads[0].proxy, ProxyType::Gateway);

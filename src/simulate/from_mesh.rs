@@ -2,8 +2,9 @@
 //! (from `crate::extensions`) into the simulator's chain.
 
 use super::{ExtensionFilter, SimFilter, WorkloadInfo};
-use crate::chain::{Filter, WorkloadChain};
+use crate::chain::{Filter, Gate, WorkloadChain};
 use crate::extensions::Resolution;
+use crate::model::inject::Injection;
 use crate::model::{selector_matches, Mesh};
 use std::sync::Arc;
 
@@ -13,6 +14,14 @@ pub fn sim_chain(
     chain: &WorkloadChain,
     res: &Resolution,
 ) -> Result<Vec<SimFilter>, String> {
+    // No proxy or no HTTP connection manager: there is nothing to simulate.
+    if let Some(g @ (Gate::NotInjected | Gate::NoHttpServer)) = chain.gate {
+        let why = match &chain.injection {
+            Injection::NotInjected(why) => why.clone(),
+            _ => g.describe().to_string(),
+        };
+        return Err(format!("{} has no HTTP filter chain: {why}", chain.key()));
+    }
     let mut out = Vec::with_capacity(chain.filters.len());
     for f in &chain.filters {
         match f {
