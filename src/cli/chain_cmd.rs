@@ -14,7 +14,27 @@ pub enum ChainFormat {
     Markdown,
 }
 
+/// What the chain model reads and what it infers (README, "What `chain` models").
+const LIMITS: &str = "\
+What the chain is built from:
+  reads     ServiceMeshControlPlane (version, techPreview.wasmExtensions, telemetry.type,
+            addons.prometheus/stackdriver, proxy.injection.autoInject, the injector's
+            objectSelector), ServiceMeshMemberRoll/Member, pod templates (labels, the
+            sidecar.istio.io/inject annotation and label, istio-proxy containers, hostNetwork),
+            Services, Gateways, AuthorizationPolicies, RequestAuthentications, EnvoyFilters
+            (selectors only), ServiceMeshExtensions and the manifests of pulled images.
+  infers    the telemetry EnvoyFilters from the operator's charts for the version; which pods
+            get a proxy (injection is opt-in; without a ServiceMeshControlPlane the OSSM
+            defaults apply); gateways by their `istio: *gateway` label or name; Service order
+            from creationTimestamp (none = newest); the HTTP servers of each gateway.
+  ignores   WasmPlugins, Sidecar resources, always/neverInjectSelector, revisions, protocol
+            sniffing, EnvoyFilter patches other than the telemetry ones, Pods created by
+            workloads not in the inputs, anything only the cluster knows (status, endpoints).
+Workloads without a proxy, and gateways without an HTTP server, are listed with the reason and
+no filters.";
+
 #[derive(Args, Debug)]
+#[command(after_long_help = LIMITS)]
 pub struct ChainArgs {
     #[command(flatten)]
     pub mesh: MeshArgs,
