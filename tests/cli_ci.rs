@@ -109,12 +109,12 @@ fn invalid_config_exits_2_with_its_location() {
 fn suppressions_from_every_source_mark_findings_and_do_not_count() {
     let dir = tempfile::tempdir().unwrap();
     let text = std::fs::read_to_string(root().join(MX306)).unwrap();
-    // Comment on the line above the flagged line (31: `labels: {app: web-deployment}`).
+    // Comment on the line above the flagged line (32: `labels: {app: web-deployment}`).
     let lines: Vec<&str> = text.lines().collect();
     let commented = format!(
         "{}\n    # meshext-lint: ignore[MX306] -- selector is set by the operator\n{}\n",
-        lines[..30].join("\n"),
-        lines[30..].join("\n")
+        lines[..31].join("\n"),
+        lines[31..].join("\n")
     );
     write(dir.path(), "c.yaml", &commented);
     let (code, json, _) = lint_in(dir.path(), &["c.yaml", "--fail-on", "warning"]);
@@ -207,7 +207,7 @@ fn baseline_hides_recorded_findings_across_edits_above() {
         &["m.yaml", "--fail-on", "warning", "--baseline", "base.json"],
     );
     assert_eq!(code, 0);
-    assert_eq!(json["diagnostics"][0]["line"], 33);
+    assert_eq!(json["diagnostics"][0]["line"], 34);
     assert_eq!(json["diagnostics"][0]["suppressed"]["kind"], "baseline");
     // A new finding is reported.
     write(
