@@ -145,7 +145,7 @@ fn sarif_uris_are_relative_to_the_repository_not_the_working_directory() {
     assert_valid_sarif(&doc);
     let loc = &doc["runs"][0]["results"][0]["locations"][0]["physicalLocation"];
     assert_eq!(loc["artifactLocation"]["uri"], "samples/broken/MX306.yaml");
-    assert_eq!(loc["region"]["startLine"], 31);
+    assert_eq!(loc["region"]["startLine"], 32);
     assert_eq!(loc["region"]["startColumn"], 13);
 }
 
