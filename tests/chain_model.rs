@@ -382,3 +382,27 @@ fn gateway_resources_select_by_labels_across_namespaces() {
         (None, &["443/HTTPS/PASSTHROUGH".to_string()][..])
     );
 }
+
+/// `simulate` refuses a workload that has no HTTP chain, and says why.
+#[test]
+fn simulate_refuses_a_workload_without_a_proxy() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_meshext-lint"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "simulate",
+            "samples/broken/MX613.yaml",
+            "--workload",
+            "shop/web",
+            "--scenario",
+            "samples/scenarios/header-append.yaml",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("shop/web has no HTTP filter chain")
+            && err.contains("annotation, not the label"),
+        "{err}"
+    );
+}
