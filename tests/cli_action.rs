@@ -473,3 +473,40 @@ fn the_package_holds_what_the_build_needs() {
         }
     }
 }
+
+/// The install instructions name only revisions that exist: a release tag of this repository
+/// (`git tag`), or the COMMIT_SHA placeholder that docs/ci.md ("Release tags") explains; no
+/// `OWNER/` or `ORG/` placeholder repositories.
+#[test]
+fn docs_name_only_existing_tags() {
+    let tags: Vec<String> = Command::new("git")
+        .args(["tag", "--list"])
+        .current_dir(root())
+        .output()
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    let ok = |rev: &str| rev == "COMMIT_SHA" || tags.iter().any(|t| t == rev);
+    for file in ["README.md", "docs/ci.md", "docs/configuration.md"] {
+        let text = std::fs::read_to_string(root().join(file)).unwrap();
+        for placeholder in ["github.com/OWNER/", "github.com/ORG/"] {
+            assert!(!text.contains(placeholder), "{file}: {placeholder}");
+        }
+        for marker in ["rev: ", "meshext-lint/meshext-lint@", "--rev ", "--tag "] {
+            for (i, _) in text.match_indices(marker) {
+                let rev: String = text[i + marker.len()..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+                    .collect();
+                if rev.is_empty() || (marker == "--tag " && rev == "vX") {
+                    continue;
+                }
+                assert!(ok(&rev), "{file}: `{marker}{rev}` names no existing tag");
+            }
+        }
+    }
+}
