@@ -477,6 +477,22 @@ suppress: ['MX101=Deployment shop/*']\nbaseline: base.json\nsimulate: {fuel: 100
     }
 
     #[test]
+    fn rules_by_name_and_docs_url() {
+        let c =
+            ok("rules: {unknown-phase: off, Duplicate-Key: info}\ndocs-url: https://x.example/d\n");
+        assert_eq!(
+            c.rules,
+            vec![
+                ("MX301".into(), RuleSetting::Off),
+                ("MX102".into(), RuleSetting::Severity(Severity::Info))
+            ]
+        );
+        assert_eq!(c.docs_url.as_deref(), Some("https://x.example/d/"));
+        assert!(bad("docs-url: rel/path\n").starts_with("c.yaml:1:11: docs-url \"rel/path\""));
+        assert!(bad("docs-url: [a]\n").starts_with("c.yaml:1:11: `docs-url` must be a string"));
+    }
+
+    #[test]
     fn empty_file_is_the_default() {
         assert!(ok("").rules.is_empty());
         assert!(ok("# only a comment\n").mesh_version.is_none());

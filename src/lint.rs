@@ -92,7 +92,6 @@ pub fn load(opts: &LintOptions) -> Result<Outcome, UsageError> {
     load_paths(&paths, opts)
 }
 
-/// Loads the inputs and builds the mesh; only problems of the files themselves are reported.
 /// No input files is an error here (`chain`, `simulate` have nothing to show); `lint` reports
 /// an empty result instead.
 fn load_paths(paths: &[InputPath], opts: &LintOptions) -> Result<Outcome, UsageError> {

@@ -484,6 +484,9 @@ mod tests {
         run(&l, &mut d2, &["MX102"]);
         assert!(d2[0].suppressed.is_some(), "no glob means every resource");
         assert!(Pattern::parse("=x").is_err());
+        let named = Pattern::parse("unknown-phase, mx102=x").unwrap();
+        assert_eq!(named.rules, vec!["MX301", "MX102"]);
+        assert!(Pattern::parse("unknown-phaze").is_err());
         assert!(Pattern::parse("MX1=[").is_err());
     }
 
