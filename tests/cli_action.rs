@@ -314,7 +314,7 @@ fn a_clean_mesh_with_images_and_a_mesh_version_passes() {
         "{}",
         job.log
     );
-    assert!(job.outputs["run"].get("sarif-file").is_none());
+    assert!(!job.outputs["run"].contains_key("sarif-file"));
 }
 
 #[test]

@@ -62,14 +62,14 @@ pub struct FormatSpec {
 impl FormatSpec {
     pub fn parse(s: &str) -> Result<FormatSpec, String> {
         let (name, file) = match s.split_once('=') {
-            Some((n, f)) if f.is_empty() => return Err(format!("`{n}=`: the file name is empty")),
+            Some((n, "")) => return Err(format!("`{n}=`: the file name is empty")),
             Some((n, f)) => (n, Some(PathBuf::from(f))),
             None => (s, None),
         };
         let format = Format::parse(name).ok_or_else(|| {
             let names: Vec<String> = <Format as clap::ValueEnum>::value_variants()
                 .iter()
-                .filter_map(|v| clap::ValueEnum::to_possible_value(v))
+                .filter_map(clap::ValueEnum::to_possible_value)
                 .map(|v| v.get_name().to_string())
                 .collect();
             format!(
