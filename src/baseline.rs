@@ -118,6 +118,8 @@ impl Baseline {
                     "findings[{i}] needs \"rule\" and \"fingerprint\""
                 )));
             };
+            // A hand-edited entry may name the rule (`unknown-phase`) instead of its ID.
+            let rule = crate::rules::find(&rule).map_or(rule, |r| r.id.clone());
             *b.entries
                 .entry((rule, field("resource").unwrap_or_default(), fp))
                 .or_default() += 1;

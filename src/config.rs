@@ -65,6 +65,8 @@ pub struct Config {
     /// Baseline file (resolved).
     pub baseline: Option<PathBuf>,
     pub simulate: SimulateLimits,
+    /// Base URL of the rule pages (`docs-url`), checked and ending in `/`.
+    pub docs_url: Option<String>,
 }
 
 /// An invalid configuration file (the error type of every input file).
@@ -202,6 +204,7 @@ struct ConfigFile {
     baseline: Option<String>,
     #[serde(default)]
     simulate: SimulateIn,
+    docs_url: Option<DocsUrl>,
 }
 
 #[derive(Deserialize, Default)]
@@ -237,6 +240,7 @@ impl ConfigFile {
                 fuel: self.simulate.fuel.map(|b| b.0),
                 memory_mib: self.simulate.memory_mib.map(|b| b.0 as u32),
             },
+            docs_url: self.docs_url.map(|u| u.0),
         }
     }
 }
@@ -302,18 +306,31 @@ impl<'de> Deserialize<'de> for SuppressionSpec {
     }
 }
 
-/// A rule ID of the catalogue, upper-cased (`mx106` names MX106).
+/// A rule of the catalogue by ID (any case) or name (`unknown-phase`), kept as its ID.
 struct KnownRule(String);
 
 impl<'de> Deserialize<'de> for KnownRule {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let id = String::deserialize(d)?.to_ascii_uppercase();
-        if crate::rules::get(&id).is_none() {
-            return Err(D::Error::custom(format!(
-                "unknown rule {id:?}; `meshext-lint rules` lists them"
-            )));
+        let given = String::deserialize(d)?;
+        match crate::rules::find(&given) {
+            Some(rule) => Ok(KnownRule(rule.id.clone())),
+            None => Err(D::Error::custom(format!(
+                "unknown rule {:?}; `meshext-lint rules` lists them",
+                given.to_ascii_uppercase()
+            ))),
         }
-        Ok(KnownRule(id))
+    }
+}
+
+/// `docs-url`: checked like `--docs-url`.
+struct DocsUrl(String);
+
+impl<'de> Deserialize<'de> for DocsUrl {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        crate::report::docs_base(&s)
+            .map(DocsUrl)
+            .map_err(|e| D::Error::custom(e.replacen("--docs-url", "docs-url", 1)))
     }
 }
 
@@ -460,6 +477,22 @@ suppress: ['MX101=Deployment shop/*']\nbaseline: base.json\nsimulate: {fuel: 100
     }
 
     #[test]
+    fn rules_by_name_and_docs_url() {
+        let c =
+            ok("rules: {unknown-phase: off, Duplicate-Key: info}\ndocs-url: https://x.example/d\n");
+        assert_eq!(
+            c.rules,
+            vec![
+                ("MX301".into(), RuleSetting::Off),
+                ("MX102".into(), RuleSetting::Severity(Severity::Info))
+            ]
+        );
+        assert_eq!(c.docs_url.as_deref(), Some("https://x.example/d/"));
+        assert!(bad("docs-url: rel/path\n").starts_with("c.yaml:1:11: docs-url \"rel/path\""));
+        assert!(bad("docs-url: [a]\n").starts_with("c.yaml:1:11: `docs-url` must be a string"));
+    }
+
+    #[test]
     fn empty_file_is_the_default() {
         assert!(ok("").rules.is_empty());
         assert!(ok("# only a comment\n").mesh_version.is_none());
@@ -470,7 +503,7 @@ suppress: ['MX101=Deployment shop/*']\nbaseline: base.json\nsimulate: {fuel: 100
     fn errors_point_at_the_problem() {
         assert_eq!(
             bad("fail-on: error\nmesh-versoin: v2.1\n"),
-            "c.yaml:2:1: unknown key `mesh-versoin` (expected one of: mesh-version, context, images, ignore, rules, fail-on, output-threshold, suppress, baseline, simulate)"
+            "c.yaml:2:1: unknown key `mesh-versoin` (expected one of: mesh-version, context, images, ignore, rules, fail-on, output-threshold, suppress, baseline, simulate, docs-url)"
         );
         assert!(bad("rules:\n  MX999: off\n").starts_with("c.yaml:2:3: unknown rule \"MX999\""));
         assert!(bad("rules: {MX101: loud}\n").starts_with("c.yaml:1:16: expected off"));

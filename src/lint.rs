@@ -92,6 +92,8 @@ pub fn load(opts: &LintOptions) -> Result<Outcome, UsageError> {
     load_paths(&paths, opts)
 }
 
+/// No input files is an error here (`chain`, `simulate` have nothing to show); `lint` reports
+/// an empty result instead.
 fn load_paths(paths: &[InputPath], opts: &LintOptions) -> Result<Outcome, UsageError> {
     if paths.is_empty() {
         return Err(UsageError(format!(
@@ -99,6 +101,10 @@ fn load_paths(paths: &[InputPath], opts: &LintOptions) -> Result<Outcome, UsageE
             opts.paths.join(", ")
         )));
     }
+    load_inputs(paths, opts)
+}
+
+fn load_inputs(paths: &[InputPath], opts: &LintOptions) -> Result<Outcome, UsageError> {
     let loaded = inputs::load(paths).map_err(UsageError)?;
     let mesh = model::build::build(&loaded.documents, opts.mesh_version.clone());
     let sources = loaded
@@ -198,6 +204,9 @@ pub struct RunOptions {
     /// `RULES=GLOB` suppressions with their origin and, for the config file, location.
     pub suppress: Vec<(String, Origin, Option<Location>)>,
     pub baseline: Option<Baseline>,
+    /// `--stdin-filename NAME`: stdin is the document NAME (see [`with_stdin_as`]); only its
+    /// findings are reported.
+    pub stdin_name: Option<String>,
 }
 
 /// Loads (with context), checks, then applies suppressions, rule settings and the baseline.
@@ -205,8 +214,11 @@ pub struct RunOptions {
 pub fn run(opts: &RunOptions) -> Result<Outcome, UsageError> {
     let lint_opts = &opts.lint;
     let ignore = inputs::globset(&lint_opts.ignore).map_err(UsageError)?;
-    let targets: Vec<InputPath> = inputs::expand(&lint_opts.paths, &ignore).map_err(UsageError)?;
-    let mut paths = targets.clone();
+    let expanded: Vec<InputPath> = inputs::expand(&lint_opts.paths, &ignore).map_err(UsageError)?;
+    let (targets, mut paths) = match &opts.stdin_name {
+        Some(name) => with_stdin_as(name, expanded, &lint_opts.paths),
+        None => (expanded.clone(), expanded),
+    };
     if let Some(dir) = &opts.context {
         if !dir.is_dir() {
             return Err(UsageError(format!(
@@ -222,7 +234,8 @@ pub fn run(opts: &RunOptions) -> Result<Outcome, UsageError> {
                 .filter(|p| canonical(p).is_none_or(|c| !given.contains(&c))),
         );
     }
-    let mut out = check(load_paths(&paths, lint_opts)?, lint_opts);
+    // An empty directory lints to an empty report (valid in every format), not an error.
+    let mut out = check(load_inputs(&paths, lint_opts)?, lint_opts);
 
     let mut suppressor = Suppressor::new();
     suppressor.scan(&out.documents, out.sources.values());
@@ -239,7 +252,7 @@ pub fn run(opts: &RunOptions) -> Result<Outcome, UsageError> {
     if let Some(b) = &opts.baseline {
         b.apply(&mut out.diagnostics, &out.sources);
     }
-    if opts.context.is_some() {
+    if opts.context.is_some() || opts.stdin_name.is_some() {
         let names: HashSet<String> = targets.iter().map(input_name).collect();
         // A finding inside an image (`REF!/manifest.yaml`, a module) belongs to the resources
         // that use the image: keep it when one of them is in a given file.
@@ -280,8 +293,56 @@ pub fn apply_rule_settings(diags: &mut Vec<Diagnostic>, rules: &[(String, RuleSe
 fn canonical(p: &InputPath) -> Option<PathBuf> {
     match p {
         InputPath::File(f) => f.canonicalize().ok(),
+        // The buffer stands in for its file on disk, which a context walk must then skip.
+        InputPath::StdinAs(name) => Path::new(name).canonicalize().ok(),
         InputPath::Stdin => None,
     }
+}
+
+/// An absolute form of a path that may not exist yet (an unsaved editor buffer): symbolic
+/// links resolved as far as the path exists.
+fn absolute(p: &Path) -> PathBuf {
+    if let Ok(c) = p.canonicalize() {
+        return c;
+    }
+    match (p.parent(), p.file_name()) {
+        (Some(dir), Some(file)) => {
+            let dir = if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                dir
+            };
+            absolute(dir).join(file)
+        }
+        _ => std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()),
+    }
+}
+
+/// `--stdin-filename NAME`: the targets (stdin, named NAME) and the inputs to load. When NAME
+/// is one of the given files or lies under a given directory, the other inputs are loaded with
+/// it and NAME's file on disk is left out (the buffer replaces it); otherwise stdin is linted
+/// alone. A `-` among the paths is that same stdin.
+fn with_stdin_as(
+    name: &str,
+    expanded: Vec<InputPath>,
+    args: &[String],
+) -> (Vec<InputPath>, Vec<InputPath>) {
+    let me = InputPath::StdinAs(name.to_string());
+    let abs = absolute(Path::new(name));
+    let is_me = |p: &InputPath| matches!(p, InputPath::File(f) if absolute(f) == abs);
+    let inside = expanded.iter().any(is_me)
+        || args
+            .iter()
+            .any(|a| a != "-" && Path::new(a).is_dir() && abs.starts_with(absolute(Path::new(a))));
+    let mut paths = vec![me.clone()];
+    if inside {
+        paths.extend(
+            expanded
+                .into_iter()
+                .filter(|p| !is_me(p) && *p != InputPath::Stdin),
+        );
+    }
+    (vec![me], paths)
 }
 
 /// The name findings use for an input (as `inputs::read` names it).
@@ -289,6 +350,7 @@ fn input_name(p: &InputPath) -> String {
     match p {
         InputPath::Stdin => "<stdin>".into(),
         InputPath::File(f) => f.to_string_lossy().into_owned(),
+        InputPath::StdinAs(name) => name.clone(),
     }
 }
 

@@ -45,11 +45,11 @@ impl Pattern {
                 "suppression {spec:?} names no rule; expected RULES=GLOB, e.g. 'MX306=ServiceMeshExtension shop/*'"
             ));
         }
-        // A rule ID is letters then digits (`MX306`); anything else is a malformed pattern, not
-        // an unknown rule.
+        // A rule ID is letters then digits (`MX306`), or a rule name (already turned into its
+        // ID); anything else is a malformed pattern, not an unknown rule.
         if let Some(bad) = rules.iter().find(|r| !looks_like_rule_id(r)) {
             return Err(format!(
-                "suppression {spec:?}: `{bad}` is not a rule ID; expected RULES=GLOB, e.g. 'MX306=ServiceMeshExtension shop/*'"
+                "suppression {spec:?}: `{bad}` is not a rule ID or name; expected RULES=GLOB, e.g. 'MX306=ServiceMeshExtension shop/*'"
             ));
         }
         let glob = glob.trim();
@@ -76,10 +76,16 @@ fn looks_like_rule_id(r: &str) -> bool {
     digits.len() < r.len() && !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// The rules of a comma-separated list as IDs: a rule name (`unknown-phase`) becomes its ID,
+/// anything else is upper-cased (`mx306` → `MX306`; unknown IDs are reported as MX107).
 fn split_ids(s: &str) -> Vec<String> {
     s.split(',')
-        .map(|r| r.trim().to_ascii_uppercase())
+        .map(str::trim)
         .filter(|r| !r.is_empty())
+        .map(|r| match crate::rules::find(r) {
+            Some(rule) => rule.id.clone(),
+            None => r.to_ascii_uppercase(),
+        })
         .collect()
 }
 
@@ -478,6 +484,9 @@ mod tests {
         run(&l, &mut d2, &["MX102"]);
         assert!(d2[0].suppressed.is_some(), "no glob means every resource");
         assert!(Pattern::parse("=x").is_err());
+        let named = Pattern::parse("unknown-phase, mx102=x").unwrap();
+        assert_eq!(named.rules, vec!["MX301", "MX102"]);
+        assert!(Pattern::parse("unknown-phaze").is_err());
         assert!(Pattern::parse("MX1=[").is_err());
     }
 

@@ -5,7 +5,7 @@ use crate::config::{self, Config};
 use crate::diag::Severity;
 use crate::lint::{self, LintOptions, RunOptions};
 use crate::model::MeshVersion;
-use crate::report::{self, Format, Report};
+use crate::report::{self, Format, FormatSpec, Report};
 use crate::suppress::Origin;
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
@@ -35,9 +35,11 @@ pub struct LintArgs {
     /// Files, directories (recursive: .yaml/.yml/.json), glob patterns, or `-` for stdin.
     #[arg(default_value = ".")]
     pub paths: Vec<String>,
-    /// Output format.
-    #[arg(long, value_enum, default_value = "human")]
-    pub format: Format,
+    /// Output format; `FORMAT=FILE` writes that format to FILE. Repeatable, for several
+    /// formats in one run (`--format sarif=results.sarif --format human`); at most one goes to
+    /// stdout (or to `-o FILE`).
+    #[arg(long, value_name = "FORMAT[=FILE]", default_value = "human", value_parser = FormatSpecParser)]
+    pub format: Vec<FormatSpec>,
     /// Lowest severity that makes the exit code 1 [default: error, or the config's `fail-on`].
     #[arg(long, value_enum)]
     pub fail_on: Option<FailOn>,
@@ -74,9 +76,9 @@ pub struct LintArgs {
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
     /// Base URL of the rule documentation pages linked from SARIF, rdjson, Markdown and JSON
-    /// (`BASE/MX301.md`).
-    #[arg(long, value_name = "BASE", default_value = report::DEFAULT_DOCS_URL, value_parser = report::docs_base)]
-    pub docs_url: String,
+    /// (`BASE/MX301.md`) [default: the config's `docs-url`, else the project's docs/rules/].
+    #[arg(long, value_name = "BASE", value_parser = report::docs_base)]
+    pub docs_url: Option<String>,
 
     /// When to colour the human format.
     #[arg(long, value_enum, default_value_t = super::ColorChoice::Auto)]
@@ -88,6 +90,51 @@ pub struct LintArgs {
     /// Record the current findings in FILE (they are then reported as baselined).
     #[arg(long, value_name = "FILE")]
     pub write_baseline: Option<PathBuf>,
+    /// Read the document from stdin and report it as NAME (editors linting an unsaved buffer).
+    /// When NAME is inside the given paths, it is linted with them, in place of the file on disk.
+    #[arg(long, value_name = "NAME")]
+    pub stdin_filename: Option<String>,
+    /// Print findings only: no summary line, nothing at all when there is nothing to report.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Exit 0 even when findings fail the run (for SARIF upload steps); usage errors still
+    /// exit 2.
+    #[arg(long)]
+    pub no_exit_codes: bool,
+}
+
+/// Parses `--format FORMAT[=FILE]`; offers the format names to help and completions.
+#[derive(Clone)]
+struct FormatSpecParser;
+
+impl clap::builder::TypedValueParser for FormatSpecParser {
+    type Value = FormatSpec;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<FormatSpec, clap::Error> {
+        let text = value.to_string_lossy();
+        FormatSpec::parse(&text).map_err(|e| {
+            clap::Error::raw(
+                clap::error::ErrorKind::InvalidValue,
+                format!("invalid value '{text}' for '--format <FORMAT[=FILE]>': {e}\n"),
+            )
+            .with_cmd(cmd)
+        })
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            Format::value_variants()
+                .iter()
+                .filter_map(ValueEnum::to_possible_value),
+        ))
+    }
 }
 
 /// Command line and configuration merged into pipeline options (flags win).
@@ -135,12 +182,18 @@ fn options(args: &LintArgs, cfg: &Config) -> Result<RunOptions, String> {
         rules: cfg.rules.clone(),
         suppress,
         baseline,
+        stdin_name: args.stdin_filename.clone(),
     })
 }
 
 pub fn run(args: LintArgs) -> i32 {
     let cfg = match select_config(args.config.as_deref(), args.no_config) {
         Ok(c) => c,
+        Err(e) => return usage_error(e),
+    };
+    // Checked before the (possibly long) run.
+    let destinations = match destinations(&args) {
+        Ok(d) => d,
         Err(e) => return usage_error(e),
     };
     let opts = match options(&args, &cfg) {
@@ -160,11 +213,13 @@ pub fn run(args: LintArgs) -> i32 {
             return usage_error(format!("{}: {e}", path.display()));
         }
         let b = Baseline::parse(&text).unwrap_or_default();
-        eprintln!(
-            "meshext-lint: recorded {} in {}",
-            report::plural(b.len(), "finding"),
-            path.display()
-        );
+        if !args.quiet {
+            eprintln!(
+                "meshext-lint: recorded {} in {}",
+                report::plural(b.len(), "finding"),
+                path.display()
+            );
+        }
         b.apply(&mut outcome.diagnostics, &outcome.sources);
     }
     let fail_on = args
@@ -177,33 +232,86 @@ pub fn run(args: LintArgs) -> i32 {
         .or(cfg.output_threshold)
         .unwrap_or(Severity::Info);
     let shown = report::shown(&outcome.diagnostics, threshold);
-    let report = Report {
+    let docs_url = args
+        .docs_url
+        .clone()
+        .or_else(|| cfg.docs_url.clone())
+        .unwrap_or_else(|| report::DEFAULT_DOCS_URL.to_string());
+    let mut report = Report {
         diagnostics: &shown,
         tally: report::Tally::new(&outcome.diagnostics, threshold, fail_on),
         sources: &outcome.sources,
         files: outcome.files,
         mesh_version: outcome.mesh.version.to_string(),
-        color: args.format == Format::Human && {
-            use std::io::IsTerminal;
-            let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
-            super::use_color_for(args.color, to_terminal)
-        },
-        docs_url: args.docs_url.clone(),
+        color: false,
+        docs_url,
+        quiet: args.quiet,
     };
-    let text = report::render(args.format, &report);
-    match &args.output {
-        Some(path) => {
-            if let Err(e) = std::fs::write(path, text.as_bytes()) {
-                return usage_error(format!("--output {}: {e}", path.display()));
+    if outcome.files == 0 && !args.quiet {
+        eprintln!(
+            "meshext-lint: warning: no .yaml, .yml or .json files in {}",
+            crate::report::escape_controls(&args.paths.join(", "), false)
+        );
+    }
+    // Every output is written before the exit code is decided, once, from the findings.
+    for (format, dest) in &destinations {
+        report.color = *format == Format::Human && {
+            use std::io::IsTerminal;
+            let to_terminal = dest.is_none() && std::io::stdout().is_terminal();
+            super::use_color_for(args.color, to_terminal)
+        };
+        let text = report::render(*format, &report);
+        match dest {
+            Some(path) => {
+                if let Err(e) = std::fs::write(path, text.as_bytes()) {
+                    return usage_error(format!("{}: {e}", path.display()));
+                }
             }
-        }
-        None => {
-            super::write_stdout(text.as_bytes());
+            None => {
+                super::write_stdout(text.as_bytes());
+            }
         }
     }
     let code = exit_code(&outcome.diagnostics, fail_on);
     debug_assert!(code == exit::OK || code == exit::FINDINGS);
-    code
+    if args.no_exit_codes {
+        exit::OK
+    } else {
+        code
+    }
+}
+
+/// Where each `--format` goes: its own `=FILE`, else `-o FILE`, else stdout (`None`). Two
+/// formats cannot share stdout or a file.
+fn destinations(args: &LintArgs) -> Result<Vec<(Format, Option<PathBuf>)>, String> {
+    let mut out: Vec<(Format, Option<PathBuf>)> = Vec::new();
+    for spec in &args.format {
+        let dest = spec.file.clone().or_else(|| args.output.clone());
+        if let Some((other, _)) = out.iter().find(|(_, d)| *d == dest) {
+            return Err(match &dest {
+                None => format!(
+                    "--format {} and --format {} both write to stdout; give one a file: --format {}=FILE",
+                    name(*other),
+                    name(spec.format),
+                    name(spec.format)
+                ),
+                Some(p) => format!(
+                    "--format {} and --format {} both write to {}",
+                    name(*other),
+                    name(spec.format),
+                    p.display()
+                ),
+            });
+        }
+        out.push((spec.format, dest));
+    }
+    Ok(out)
+}
+
+fn name(f: Format) -> String {
+    f.to_possible_value()
+        .map(|v| v.get_name().to_string())
+        .unwrap_or_default()
 }
 
 /// The exit code for findings under `--fail-on`: 1 when they fail the run, else 0.

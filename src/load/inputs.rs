@@ -23,6 +23,8 @@ const SKIP_DIRS: &[&str] = &[".git", "target", "node_modules", ".hg", ".svn"];
 pub enum InputPath {
     Stdin,
     File(PathBuf),
+    /// Standard input reported under a file name (`lint --stdin-filename NAME`).
+    StdinAs(String),
 }
 
 /// What is wrong with an input file itself, in the order the loader met it.
@@ -199,13 +201,17 @@ pub fn globset(patterns: &[String]) -> Result<GlobSet, String> {
 /// Reads one input. I/O failures are usage errors (exit 2); content problems are load problems.
 pub fn read(input: &InputPath) -> Result<(String, Vec<u8>), String> {
     match input {
-        InputPath::Stdin => {
+        InputPath::Stdin | InputPath::StdinAs(_) => {
             let mut buf = Vec::new();
             std::io::stdin()
                 .take(MAX_FILE_BYTES + 1)
                 .read_to_end(&mut buf)
                 .map_err(|e| format!("reading standard input: {e}"))?;
-            Ok(("<stdin>".into(), buf))
+            let name = match input {
+                InputPath::StdinAs(name) => name.clone(),
+                _ => "<stdin>".into(),
+            };
+            Ok((name, buf))
         }
         InputPath::File(p) => {
             let name = p.to_string_lossy().into_owned();

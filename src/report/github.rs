@@ -78,6 +78,10 @@ pub fn render(report: &Report) -> String {
             left_out += 1;
         }
     }
+    // `--quiet` drops the summary, unless it says that findings were left out.
+    if report.quiet && left_out == 0 {
+        return out;
+    }
     let s = report.summary();
     let mut line = format!(
         "meshext-lint: {}, {}, {} (mesh {})",

@@ -144,7 +144,9 @@ pub fn render(report: &Report) -> String {
         out.push_str(&p);
         out.push('\n');
     }
-    out.push_str(&summary_line(report, &mut buf));
+    if !report.quiet {
+        out.push_str(&summary_line(report, &mut buf));
+    }
     out
 }
 

@@ -45,6 +45,42 @@ pub enum Format {
     Gitlab,
 }
 
+impl Format {
+    /// The format named `s` (`sarif`, any case).
+    pub fn parse(s: &str) -> Option<Format> {
+        <Format as clap::ValueEnum>::from_str(s, true).ok()
+    }
+}
+
+/// One `--format` argument: `FORMAT` (to stdout, or `-o FILE`) or `FORMAT=FILE`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FormatSpec {
+    pub format: Format,
+    pub file: Option<PathBuf>,
+}
+
+impl FormatSpec {
+    pub fn parse(s: &str) -> Result<FormatSpec, String> {
+        let (name, file) = match s.split_once('=') {
+            Some((n, "")) => return Err(format!("`{n}=`: the file name is empty")),
+            Some((n, f)) => (n, Some(PathBuf::from(f))),
+            None => (s, None),
+        };
+        let format = Format::parse(name).ok_or_else(|| {
+            let names: Vec<String> = <Format as clap::ValueEnum>::value_variants()
+                .iter()
+                .filter_map(clap::ValueEnum::to_possible_value)
+                .map(|v| v.get_name().to_string())
+                .collect();
+            format!(
+                "unknown format `{name}` (expected {}, optionally =FILE)",
+                names.join(", ")
+            )
+        })?;
+        Ok(FormatSpec { format, file })
+    }
+}
+
 /// The lowest severity that makes the run fail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum FailOn {
@@ -182,6 +218,8 @@ pub struct Report<'a> {
     pub color: bool,
     /// Base URL of the rule pages, ending in `/` (see [`docs_base`]).
     pub docs_url: String,
+    /// `--quiet`: findings only; text formats (human, github) print no summary line.
+    pub quiet: bool,
 }
 
 impl Report<'_> {
