@@ -7,11 +7,13 @@
 
 pub mod abi;
 pub(crate) mod baseline;
+pub mod causes;
 pub mod chain;
 pub mod cli;
 pub mod config;
 pub mod data;
 pub mod diag;
+pub(crate) mod git;
 pub(crate) mod extensions;
 pub mod image;
 pub(crate) mod inspect;

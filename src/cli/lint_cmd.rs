@@ -88,6 +88,13 @@ pub struct LintArgs {
     /// Record the current findings in FILE (they are then reported as baselined).
     #[arg(long, value_name = "FILE")]
     pub write_baseline: Option<PathBuf>,
+    /// Report only findings absent when the same run lints the tree of git revision REV
+    /// (matched by fingerprint), e.g. a pull request's base. Offline: reads the local repository.
+    #[arg(long, value_name = "REV")]
+    pub new_since: Option<String>,
+    /// Say on stderr which input files were skipped (`ignore:`, or not manifests) and why.
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
 }
 
 /// Command line and configuration merged into pipeline options (flags win).
@@ -135,6 +142,7 @@ fn options(args: &LintArgs, cfg: &Config) -> Result<RunOptions, String> {
         rules: cfg.rules.clone(),
         suppress,
         baseline,
+        new_since: args.new_since.clone(),
     })
 }
 
@@ -154,6 +162,11 @@ pub fn run(args: LintArgs) -> i32 {
         Ok(o) => o,
         Err(e) => return usage_error(e),
     };
+    if args.verbose {
+        for s in &outcome.skipped {
+            eprintln!("meshext-lint: {s}");
+        }
+    }
     if let Some(path) = &args.write_baseline {
         let text = Baseline::render(&outcome.diagnostics, &outcome.sources);
         if let Err(e) = std::fs::write(path, &text) {
