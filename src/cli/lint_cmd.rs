@@ -61,9 +61,10 @@ pub struct LintArgs {
     /// Ignore any .meshext-lint.yaml.
     #[arg(long)]
     pub no_config: bool,
-    /// Also load every manifest under DIR to judge the given files, but report only findings in
-    /// the given files (for pre-commit). `--context` alone: the config's `context`, else the
-    /// repository root. `--context DIR` takes DIR only when it is an existing directory.
+    /// Also load every manifest under DIR (that git tracks) to judge the given files, but report
+    /// only findings the given files can cause: in them, or depending on a resource in them
+    /// (for pre-commit). `--context` alone: the config's `context`, else the repository root.
+    /// `--context DIR` takes DIR only when it is an existing directory.
     #[arg(long, value_name = "DIR", num_args = 0..=1, require_equals = true)]
     pub context: Option<Option<PathBuf>>,
     /// Suppress findings: RULES=GLOB, e.g. 'MX306=ServiceMeshExtension shop/*' (GLOB matches
