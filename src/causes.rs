@@ -138,7 +138,10 @@ impl<'a> Causality<'a> {
         }
         // The finding's own resource, wherever the finding is located (an image's manifest, a
         // module, another resource).
-        let subject = d.resource.as_deref().and_then(|r| self.by_name.get(r).copied());
+        let subject = d
+            .resource
+            .as_deref()
+            .and_then(|r| self.by_name.get(r).copied());
         if let Some(s) = subject {
             out.push(cause(s));
         }

@@ -66,17 +66,17 @@ pub fn checkout_tree(top: &Path, rev: &str) -> Result<TempTree, String> {
         .output()
         .map_err(|e| format!("--new-since: cannot run git: {e}"))?;
     if !verify.status.success() {
-        return Err(format!("--new-since {rev}: not a revision of {}", top.display()));
+        return Err(format!(
+            "--new-since {rev}: not a revision of {}",
+            top.display()
+        ));
     }
     let tree = String::from_utf8_lossy(&verify.stdout).trim().to_string();
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())
         .unwrap_or(0);
-    let dir = std::env::temp_dir().join(format!(
-        "meshext-lint-{}-{nanos}",
-        std::process::id()
-    ));
+    let dir = std::env::temp_dir().join(format!("meshext-lint-{}-{nanos}", std::process::id()));
     std::fs::create_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let temp = TempTree(dir);
     let mut child = git(top)

@@ -269,7 +269,11 @@ pub fn run(opts: &RunOptions) -> Result<Outcome, UsageError> {
         // Report (and count) only the given files, not what the context walk met.
         out.skipped
             .retain(|s| names.contains(&s.path) || given.skipped.contains(s));
-        let unread = out.skipped.iter().filter(|s| names.contains(&s.path)).count();
+        let unread = out
+            .skipped
+            .iter()
+            .filter(|s| names.contains(&s.path))
+            .count();
         out.files = targets.len() - unread;
     }
     if let Some(rev) = &opts.new_since {
@@ -296,7 +300,8 @@ pub fn keep_caused(diags: &mut Vec<Diagnostic>, mesh: &Mesh, changed: &HashSet<S
         let Some(at) = &d.location else {
             return true;
         };
-        if changed.contains(&at.file) || d.related.iter().any(|r| changed.contains(&r.location.file))
+        if changed.contains(&at.file)
+            || d.related.iter().any(|r| changed.contains(&r.location.file))
         {
             return true;
         }

@@ -291,7 +291,9 @@ pub fn not_a_manifest_by_path(p: &Path) -> Option<&'static str> {
         return match top {
             // Plain CRD manifests, applied by helm as they are.
             "crds" => None,
-            "templates" => Some("a Helm template (render it with `helm template`) is not a manifest"),
+            "templates" => {
+                Some("a Helm template (render it with `helm template`) is not a manifest")
+            }
             _ => Some("a Helm chart file is not a manifest"),
         };
     }
@@ -308,8 +310,7 @@ fn not_a_manifest_by_content(
     loose: bool,
 ) -> Option<&'static str> {
     if text.contains("{{")
-        && (parsed.error.is_some()
-            || text.lines().any(|l| l.trim_start().starts_with("{{")))
+        && (parsed.error.is_some() || text.lines().any(|l| l.trim_start().starts_with("{{")))
     {
         return Some("a Go template (`{{ }}`) is not a manifest; lint the rendered output");
     }
