@@ -165,7 +165,11 @@ pub fn run(args: LintArgs) -> i32 {
     };
     if args.verbose {
         for s in &outcome.skipped {
-            eprintln!("meshext-lint: {s}");
+            // File names can hold control characters.
+            eprintln!(
+                "meshext-lint: {}",
+                report::escape_controls(&s.to_string(), false)
+            );
         }
     }
     if let Some(path) = &args.write_baseline {

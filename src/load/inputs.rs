@@ -492,3 +492,70 @@ pub fn load_selection(sel: &Selection) -> Result<Loaded, String> {
     }
     Ok(loaded)
 }
+
+#[cfg(test)]
+mod not_manifest_tests {
+    use super::*;
+
+    fn by_content(text: &str, loose: bool) -> Option<&'static str> {
+        not_a_manifest_by_content(text, &yaml::parse(text, Limits::default()), loose)
+    }
+
+    #[test]
+    fn templates_baselines_and_plain_yaml_are_recognised() {
+        assert!(by_content("{{- if .Values.x }}\nkind: A\n{{- end }}\n", false).is_some());
+        assert!(by_content(
+            "apiVersion: v1\nkind: A\nmetadata:\n  name: {{ .N }}-x\n",
+            false
+        )
+        .is_some());
+        // A quoted `{{ }}` in a valid manifest is a value, not a template.
+        assert_eq!(
+            by_content("apiVersion: v1\nkind: A\ndata: {t: \"{{ x }}\"}\n", false),
+            None
+        );
+        assert!(by_content("{\"version\": 1, \"findings\": []}", false).is_some());
+        assert!(by_content("server: {port: 1}\n", true).is_some());
+        assert_eq!(
+            by_content("server: {port: 1}\n", false),
+            None,
+            "strict: MX106"
+        );
+        assert_eq!(
+            by_content("kind: A\n", true),
+            None,
+            "half a manifest is reported"
+        );
+        assert_eq!(by_content("a: [\n", true), None, "broken YAML is reported");
+        assert_eq!(by_content("", true), None);
+    }
+
+    #[test]
+    fn names_of_other_tools_files_are_recognised() {
+        for p in [
+            ".meshext-lint.yml",
+            "x/.pre-commit-config.yaml",
+            ".gitlab-ci.yml",
+            ".github/workflows/ci.yaml",
+            "Chart.yaml",
+        ] {
+            assert!(not_a_manifest_by_path(Path::new(p)).is_some(), "{p}");
+        }
+        for p in ["mesh/a.yaml", "github/a.yaml", "templates/a.yaml"] {
+            assert_eq!(not_a_manifest_by_path(Path::new(p)), None, "{p}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("c/templates")).unwrap();
+        std::fs::create_dir_all(dir.path().join("c/crds")).unwrap();
+        std::fs::write(dir.path().join("c/Chart.yaml"), "name: c\n").unwrap();
+        assert!(
+            not_a_manifest_by_path(&dir.path().join("c/templates/d.yaml"))
+                .is_some_and(|w| w.contains("Helm template"))
+        );
+        assert!(not_a_manifest_by_path(&dir.path().join("c/values.yaml")).is_some());
+        assert_eq!(
+            not_a_manifest_by_path(&dir.path().join("c/crds/x.yaml")),
+            None
+        );
+    }
+}
