@@ -27,7 +27,8 @@ pub fn toplevel(dir: &Path) -> Option<PathBuf> {
 }
 
 /// The files under `dir` that git tracks (in the index, so staged new files count), as
-/// canonical paths; `None` when `dir` is not in a git work tree.
+/// canonical paths; `None` when `dir` is not in a git work tree, or holds no tracked file at
+/// all (a directory given on purpose, such as a revision's tree unpacked under a work tree).
 pub fn tracked(dir: &Path) -> Option<HashSet<PathBuf>> {
     toplevel(dir)?;
     let base = dir.canonicalize().ok()?;
@@ -39,13 +40,26 @@ pub fn tracked(dir: &Path) -> Option<HashSet<PathBuf>> {
     if !out.status.success() {
         return None;
     }
-    Some(
-        out.stdout
-            .split(|b| *b == 0)
-            .filter(|p| !p.is_empty())
-            .map(|p| base.join(String::from_utf8_lossy(p).as_ref()))
-            .collect(),
-    )
+    let files: HashSet<PathBuf> = out
+        .stdout
+        .split(|b| *b == 0)
+        .filter(|p| !p.is_empty())
+        .map(|p| base.join(path_from_bytes(p)))
+        .collect();
+    (!files.is_empty()).then_some(files)
+}
+
+/// A path as git prints it with `-z` (raw bytes, not quoted).
+fn path_from_bytes(b: &[u8]) -> PathBuf {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        PathBuf::from(std::ffi::OsStr::from_bytes(b))
+    }
+    #[cfg(not(unix))]
+    {
+        PathBuf::from(String::from_utf8_lossy(b).as_ref())
+    }
 }
 
 /// A directory removed when dropped.
