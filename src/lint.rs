@@ -227,13 +227,13 @@ pub fn run(opts: &RunOptions) -> Result<Outcome, UsageError> {
                 dir.display()
             )));
         }
-        let given: HashSet<PathBuf> = targets.iter().filter_map(canonical).collect();
+        let named: HashSet<PathBuf> = targets.iter().filter_map(canonical).collect();
         let walked = inputs::select(&[display_dir(dir)], &ignore).map_err(UsageError)?;
         // Untracked files (scratch copies, generated output) are not part of what is committed.
         let tracked = crate::git::tracked(dir);
         for p in walked.paths {
             let c = canonical(&p);
-            let is_given = c.as_ref().is_some_and(|c| given.contains(c));
+            let is_given = c.as_ref().is_some_and(|c| named.contains(c));
             let untracked = match (&tracked, &c) {
                 (Some(t), Some(c)) => !t.contains(c),
                 _ => false,
@@ -338,19 +338,26 @@ fn at_revision(opts: &RunOptions, rev: &str) -> Result<Outcome, UsageError> {
     } else {
         format!("{old_top}/{}", prefix.to_string_lossy())
     };
-    // A path as the old tree holds it, or `None` when it is not in the repository.
-    let map = |p: &str| -> Option<String> {
+    // A path as the old tree holds it; paths outside the repository stay as they are.
+    let map = |p: &str| -> String {
         let path = Path::new(p);
-        if path.is_absolute() {
-            let rel = path.strip_prefix(&top).ok()?;
-            Some(format!("{old_top}/{}", rel.to_string_lossy()))
-        } else {
-            Some(format!("{old_cwd}/{}", p.strip_prefix("./").unwrap_or(p)))
+        match path.strip_prefix(&top) {
+            Ok(rel) if path.is_absolute() => format!("{old_top}/{}", rel.to_string_lossy()),
+            _ if path.is_absolute() => p.to_string(),
+            _ => format!("{old_cwd}/{}", p.strip_prefix("./").unwrap_or(p)),
         }
     };
+    // Whether the old tree has the path (for a glob, its literal directory).
     let exists = |p: &String| {
-        let path = Path::new(p);
-        path.exists() || p.contains(['*', '?', '[', '{'])
+        let literal: PathBuf = Path::new(p)
+            .components()
+            .take_while(|c| {
+                !c.as_os_str()
+                    .to_string_lossy()
+                    .contains(['*', '?', '[', '{'])
+            })
+            .collect();
+        literal.exists()
     };
     let mut old = opts.clone();
     old.new_since = None;
@@ -358,11 +365,13 @@ fn at_revision(opts: &RunOptions, rev: &str) -> Result<Outcome, UsageError> {
         .lint
         .paths
         .iter()
-        .filter_map(|p| map(p))
+        .map(|p| map(p))
         .filter(exists)
         .collect();
     old.context = match &opts.context {
-        Some(dir) => map(&display_dir(dir)).filter(exists).map(PathBuf::from),
+        Some(dir) => Some(map(&display_dir(dir)))
+            .filter(exists)
+            .map(PathBuf::from),
         None => None,
     };
     // Relative image paths name the current tree's images.
