@@ -49,6 +49,33 @@ pub fn tracked(dir: &Path) -> Option<HashSet<PathBuf>> {
     (!files.is_empty()).then_some(files)
 }
 
+/// The files under `dir` that the index deletes (relative to `dir`): staged for the next
+/// commit. Empty outside a work tree.
+pub fn staged_deletions(dir: &Path) -> Vec<PathBuf> {
+    let out = git(dir)
+        .args([
+            "diff",
+            "--cached",
+            "--name-only",
+            "--relative",
+            "--diff-filter=D",
+            "-z",
+            "--",
+            ".",
+        ])
+        .stderr(Stdio::null())
+        .output();
+    match out {
+        Ok(o) if o.status.success() => o
+            .stdout
+            .split(|b| *b == 0)
+            .filter(|p| !p.is_empty())
+            .map(path_from_bytes)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// A path as git prints it with `-z` (raw bytes, not quoted).
 fn path_from_bytes(b: &[u8]) -> PathBuf {
     #[cfg(unix)]

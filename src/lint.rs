@@ -263,9 +263,34 @@ pub fn run(opts: &RunOptions) -> Result<Outcome, UsageError> {
     if let Some(b) = &opts.baseline {
         b.apply(&mut out.diagnostics, &out.sources);
     }
-    if opts.context.is_some() {
+    if let Some(dir) = &opts.context {
         let names: HashSet<String> = targets.iter().map(input_name).collect();
+        // A deleted file is not among the changed files (pre-commit passes only existing
+        // ones), and what its absence causes points at nothing: when the index deletes files
+        // of the context, the findings absent at HEAD are blamed on the deletion.
+        let mut after_deletion = Vec::new();
+        if opts.new_since.is_none() && !crate::git::staged_deletions(dir).is_empty() {
+            let whole = RunOptions {
+                lint: LintOptions {
+                    paths: vec![display_dir(dir)],
+                    ..lint_opts.clone()
+                },
+                context: None,
+                new_since: None,
+                ..opts.clone()
+            };
+            let before = at_revision(&whole, "HEAD")?;
+            after_deletion = out.diagnostics.clone();
+            Baseline::of(&before.diagnostics, &before.sources)
+                .remove_recorded(&mut after_deletion, &out.sources);
+        }
         keep_caused(&mut out.diagnostics, &out.mesh, &names);
+        let kept: HashSet<_> = out.diagnostics.iter().map(Diagnostic::sort_key).collect();
+        out.diagnostics.extend(
+            after_deletion
+                .into_iter()
+                .filter(|d| !kept.contains(&d.sort_key())),
+        );
         // Report (and count) only the given files, not what the context walk met.
         out.skipped
             .retain(|s| names.contains(&s.path) || given.skipped.contains(s));

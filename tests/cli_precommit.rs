@@ -793,3 +793,30 @@ fn pre_commit_passes_helm_templates_and_ignored_files() {
     assert!(!out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("MX101"), "{}", text(&out));
 }
+
+/// A commit that deletes a file (here the member roll, split into its own file) and changes
+/// another fails on what the deletion causes in files it did not touch.
+#[test]
+fn pre_commit_fails_a_commit_that_deletes_the_member_roll() {
+    let Some(pc) = pre_commit() else { return };
+    let r = PreCommitRepo::new(&pc, None);
+    let both = std::fs::read_to_string(r.path().join(CP)).unwrap();
+    let (cp, roll) = both.split_once("---\n").unwrap();
+    write(r.path(), CP, cp);
+    write(r.path(), "mesh/istio-system/member-roll.yaml", roll);
+    let out = r.commit("split the member roll");
+    assert!(out.status.success(), "{}", text(&out));
+    std::fs::remove_file(r.path().join("mesh/istio-system/member-roll.yaml")).unwrap();
+    // pre-commit runs the hook only when some YAML file is committed.
+    edit(
+        r.path(),
+        "mesh/shop/web.yaml",
+        "kind: Service\n",
+        "kind: Service\n# reviewed\n",
+    );
+    let out = r.commit("drop the member roll");
+    let all = text(&out);
+    assert!(!out.status.success(), "the commit must be refused: {all}");
+    assert!(all.contains("error[MX202]"), "{all}");
+    assert!(all.contains("mesh/shop/selector-typo.yaml"), "{all}");
+}
