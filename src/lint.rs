@@ -2,8 +2,8 @@
 //! [`registry::UNITS`], stage by stage, so every command sees the same mesh.
 //!
 //! [`run`] wraps [`lint`] with what CI needs: a context directory loaded for judgement while
-//! only the given files are reported (pre-commit passes just the changed files), then
-//! suppressions, per-rule settings from the config, and the baseline.
+//! only what the given files cause is reported (pre-commit passes just the changed files), then
+//! suppressions, per-rule settings from the config, the baseline and `--new-since`.
 
 use crate::baseline::Baseline;
 use crate::chain::{self, ExtensionDefaults, WorkloadChain};
@@ -199,8 +199,8 @@ pub struct RunOptions {
     pub lint: LintOptions,
     /// Load everything under this directory too (in a git work tree, only the files git
     /// tracks), but report only the findings that the files of `lint.paths` can cause: located
-    /// in them, or depending on a resource in them ([`crate::causes`]), and findings without a
-    /// file.
+    /// in them, or depending on a resource in them ([`crate::causes`]), findings without a
+    /// file, and, when the index deletes files of the context, findings absent at `HEAD`.
     pub context: Option<PathBuf>,
     /// Per-rule overrides (config `rules:`).
     pub rules: Vec<(String, RuleSetting)>,
