@@ -157,6 +157,37 @@ impl Baseline {
         n
     }
 
+    /// The findings that count now (not suppressed), as a baseline.
+    pub fn of(diags: &[Diagnostic], sources: &HashMap<String, Arc<SourceFile>>) -> Baseline {
+        let mut b = Baseline::default();
+        for d in diags.iter().filter(|d| d.suppressed.is_none()) {
+            *b.entries.entry(key(d, sources)).or_default() += 1;
+        }
+        b
+    }
+
+    /// Drops the findings recorded here (`--new-since`), matched as a multiset; suppressed
+    /// findings are kept, marked as they are.
+    pub fn remove_recorded(
+        &self,
+        diags: &mut Vec<Diagnostic>,
+        sources: &HashMap<String, Arc<SourceFile>>,
+    ) {
+        let mut left = self.entries.clone();
+        diags.retain(|d| {
+            if d.suppressed.is_some() {
+                return true;
+            }
+            match left.get_mut(&key(d, sources)).filter(|c| **c > 0) {
+                Some(count) => {
+                    *count -= 1;
+                    false
+                }
+                None => true,
+            }
+        });
+    }
+
     /// The baseline file for the findings that count now (not suppressed), sorted.
     pub fn render(diags: &[Diagnostic], sources: &HashMap<String, Arc<SourceFile>>) -> String {
         let findings: Vec<Value> = diags

@@ -7,12 +7,14 @@
 
 pub mod abi;
 pub(crate) mod baseline;
+pub mod causes;
 pub mod chain;
 pub mod cli;
 pub mod config;
 pub mod data;
 pub mod diag;
 pub(crate) mod extensions;
+pub(crate) mod git;
 pub mod image;
 pub(crate) mod inspect;
 pub mod lint;

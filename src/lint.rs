@@ -2,8 +2,8 @@
 //! [`registry::UNITS`], stage by stage, so every command sees the same mesh.
 //!
 //! [`run`] wraps [`lint`] with what CI needs: a context directory loaded for judgement while
-//! only the given files are reported (pre-commit passes just the changed files), then
-//! suppressions, per-rule settings from the config, and the baseline.
+//! only what the given files cause is reported (pre-commit passes just the changed files), then
+//! suppressions, per-rule settings from the config, the baseline and `--new-since`.
 
 use crate::baseline::Baseline;
 use crate::chain::{self, ExtensionDefaults, WorkloadChain};
@@ -12,7 +12,7 @@ use crate::diag::Diagnostic;
 use crate::diag::Location;
 use crate::extensions::{self, Resolution};
 use crate::image::{ImageError, ImageStore};
-use crate::load::inputs::{self, InputPath, LoadProblem};
+use crate::load::inputs::{self, InputPath, LoadProblem, Selection, Skipped};
 use crate::load::Document;
 use crate::model::{self, Mesh, MeshVersion, VersionSource};
 use crate::rules::registry::{self, Facts, Stage};
@@ -56,6 +56,8 @@ pub struct Outcome {
     pub image_sources: Vec<ImageError>,
     /// How each pulled module started (empty with `--no-runtime` or without images).
     pub startups: Vec<Startup>,
+    /// Input files left out: `ignore:`, or not manifests (`lint --verbose` lists them).
+    pub skipped: Vec<Skipped>,
 }
 
 impl Outcome {
@@ -88,24 +90,27 @@ impl std::fmt::Display for UsageError {
 /// Loads the inputs and builds the mesh; only problems of the files themselves are reported.
 pub fn load(opts: &LintOptions) -> Result<Outcome, UsageError> {
     let ignore = inputs::globset(&opts.ignore).map_err(UsageError)?;
-    let paths: Vec<InputPath> = inputs::expand(&opts.paths, &ignore).map_err(UsageError)?;
-    load_paths(&paths, opts)
+    let sel = inputs::select(&opts.paths, &ignore).map_err(UsageError)?;
+    load_paths(&sel, opts)
 }
 
-/// No input files is an error here (`chain`, `simulate` have nothing to show); `lint` reports
-/// an empty result instead.
-fn load_paths(paths: &[InputPath], opts: &LintOptions) -> Result<Outcome, UsageError> {
-    if paths.is_empty() {
+/// No input files at all is an error here (`chain`, `simulate` have nothing to show); files
+/// that were all skipped (an ignored Helm template passed by pre-commit) make an empty run.
+/// `lint` reports an empty directory as an empty result instead ([`run`]).
+fn load_paths(sel: &Selection, opts: &LintOptions) -> Result<Outcome, UsageError> {
+    if sel.paths.is_empty() && sel.skipped.is_empty() {
         return Err(UsageError(format!(
             "no .yaml, .yml or .json files in {}",
             opts.paths.join(", ")
         )));
     }
-    load_inputs(paths, opts)
+    load_inputs(sel, opts)
 }
 
-fn load_inputs(paths: &[InputPath], opts: &LintOptions) -> Result<Outcome, UsageError> {
-    let loaded = inputs::load(paths).map_err(UsageError)?;
+fn load_inputs(sel: &Selection, opts: &LintOptions) -> Result<Outcome, UsageError> {
+    let loaded = inputs::load_selection(sel).map_err(UsageError)?;
+    let paths = &sel.paths;
+    let read_but_skipped = loaded.skipped.len() - sel.skipped.len();
     let mesh = model::build::build(&loaded.documents, opts.mesh_version.clone());
     let sources = loaded
         .sources
@@ -117,13 +122,14 @@ fn load_inputs(paths: &[InputPath], opts: &LintOptions) -> Result<Outcome, Usage
         documents: loaded.documents,
         diagnostics: Vec::new(),
         sources,
-        files: paths.len(),
+        files: paths.len() - read_but_skipped,
         resolution: Resolution::default(),
         chains: Vec::new(),
         load_problems: loaded.problems,
         defaults: ExtensionDefaults::default(),
         image_sources: Vec::new(),
         startups: Vec::new(),
+        skipped: loaded.skipped,
     };
     let mut found = Vec::new();
     registry::run(&out.facts(&[]), &[Stage::Files], &mut found);
@@ -196,8 +202,10 @@ fn check(mut out: Outcome, opts: &LintOptions) -> Outcome {
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
     pub lint: LintOptions,
-    /// Load everything under this directory too, but report only findings located in the
-    /// files of `lint.paths` (and findings without a file).
+    /// Load everything under this directory too (in a git work tree, only the files git
+    /// tracks), but report only the findings that the files of `lint.paths` can cause: located
+    /// in them, or depending on a resource in them ([`crate::causes`]), findings without a
+    /// file, and, when the index deletes files of the context, findings absent at `HEAD`.
     pub context: Option<PathBuf>,
     /// Per-rule overrides (config `rules:`).
     pub rules: Vec<(String, RuleSetting)>,
@@ -207,6 +215,9 @@ pub struct RunOptions {
     /// `--stdin-filename NAME`: stdin is the document NAME (see [`with_stdin_as`]); only its
     /// findings are reported.
     pub stdin_name: Option<String>,
+    /// A git revision: report only findings absent when the same run lints the tree at it
+    /// (matched by fingerprint, like a baseline).
+    pub new_since: Option<String>,
 }
 
 /// Loads (with context), checks, then applies suppressions, rule settings and the baseline.
@@ -214,10 +225,15 @@ pub struct RunOptions {
 pub fn run(opts: &RunOptions) -> Result<Outcome, UsageError> {
     let lint_opts = &opts.lint;
     let ignore = inputs::globset(&lint_opts.ignore).map_err(UsageError)?;
-    let expanded: Vec<InputPath> = inputs::expand(&lint_opts.paths, &ignore).map_err(UsageError)?;
-    let (targets, mut paths) = match &opts.stdin_name {
-        Some(name) => with_stdin_as(name, expanded, &lint_opts.paths),
-        None => (expanded.clone(), expanded),
+    let given = inputs::select(&lint_opts.paths, &ignore).map_err(UsageError)?;
+    let mut sel = given.clone();
+    let targets = match &opts.stdin_name {
+        Some(name) => {
+            let (targets, paths) = with_stdin_as(name, given.paths.clone(), &lint_opts.paths);
+            sel.paths = paths;
+            targets
+        }
+        None => given.paths.clone(),
     };
     if let Some(dir) = &opts.context {
         if !dir.is_dir() {
@@ -226,16 +242,27 @@ pub fn run(opts: &RunOptions) -> Result<Outcome, UsageError> {
                 dir.display()
             )));
         }
-        let given: HashSet<PathBuf> = targets.iter().filter_map(canonical).collect();
-        let walked = inputs::expand(&[display_dir(dir)], &ignore).map_err(UsageError)?;
-        paths.extend(
-            walked
-                .into_iter()
-                .filter(|p| canonical(p).is_none_or(|c| !given.contains(&c))),
-        );
+        let named: HashSet<PathBuf> = targets.iter().filter_map(canonical).collect();
+        let walked = inputs::select(&[display_dir(dir)], &ignore).map_err(UsageError)?;
+        // Untracked files (scratch copies, generated output) are not part of what is committed.
+        let tracked = crate::git::tracked(dir);
+        for p in walked.paths {
+            let c = canonical(&p);
+            let is_given = c.as_ref().is_some_and(|c| named.contains(c));
+            let untracked = match (&tracked, &c) {
+                (Some(t), Some(c)) => !t.contains(c),
+                _ => false,
+            };
+            if !is_given && !untracked {
+                if let InputPath::File(f) = &p {
+                    sel.loose.insert(f.clone());
+                }
+                sel.paths.push(p);
+            }
+        }
     }
     // An empty directory lints to an empty report (valid in every format), not an error.
-    let mut out = check(load_inputs(&paths, lint_opts)?, lint_opts);
+    let mut out = check(load_inputs(&sel, lint_opts)?, lint_opts);
 
     let mut suppressor = Suppressor::new();
     suppressor.scan(&out.documents, out.sources.values());
@@ -252,10 +279,47 @@ pub fn run(opts: &RunOptions) -> Result<Outcome, UsageError> {
     if let Some(b) = &opts.baseline {
         b.apply(&mut out.diagnostics, &out.sources);
     }
-    if opts.context.is_some() || opts.stdin_name.is_some() {
+    if let Some(dir) = &opts.context {
         let names: HashSet<String> = targets.iter().map(input_name).collect();
-        // A finding inside an image (`REF!/manifest.yaml`, a module) belongs to the resources
-        // that use the image: keep it when one of them is in a given file.
+        // A deleted file is not among the changed files (pre-commit passes only existing
+        // ones), and what its absence causes points at nothing: when the index deletes files
+        // of the context, the findings absent at HEAD are blamed on the deletion.
+        let mut after_deletion = Vec::new();
+        if opts.new_since.is_none() && !crate::git::staged_deletions(dir).is_empty() {
+            let whole = RunOptions {
+                lint: LintOptions {
+                    paths: vec![display_dir(dir)],
+                    ..lint_opts.clone()
+                },
+                context: None,
+                new_since: None,
+                ..opts.clone()
+            };
+            let before = at_revision(&whole, "HEAD")?;
+            after_deletion = out.diagnostics.clone();
+            Baseline::of(&before.diagnostics, &before.sources)
+                .remove_recorded(&mut after_deletion, &out.sources);
+        }
+        keep_caused(&mut out.diagnostics, &out.mesh, &names);
+        let kept: HashSet<_> = out.diagnostics.iter().map(Diagnostic::sort_key).collect();
+        out.diagnostics.extend(
+            after_deletion
+                .into_iter()
+                .filter(|d| !kept.contains(&d.sort_key())),
+        );
+        // Report (and count) only the given files, not what the context walk met.
+        out.skipped
+            .retain(|s| names.contains(&s.path) || given.skipped.contains(s));
+        let unread = out
+            .skipped
+            .iter()
+            .filter(|s| names.contains(&s.path))
+            .count();
+        out.files = targets.len() - unread;
+    }
+    if opts.context.is_none() && opts.stdin_name.is_some() {
+        // An editor buffer: only its own findings (and those inside images it uses).
+        let names: HashSet<String> = targets.iter().map(input_name).collect();
         let in_image = |file: &str| file.contains("!/");
         out.diagnostics.retain(|d| {
             d.location.as_ref().is_none_or(|l| {
@@ -266,9 +330,152 @@ pub fn run(opts: &RunOptions) -> Result<Outcome, UsageError> {
         });
         out.files = targets.len();
     }
+    if let Some(rev) = &opts.new_since {
+        let before = at_revision(opts, rev)?;
+        Baseline::of(&before.diagnostics, &before.sources)
+            .remove_recorded(&mut out.diagnostics, &out.sources);
+    }
     out.diagnostics.sort_by_key(|d| d.sort_key());
     out.diagnostics.dedup();
     Ok(out)
+}
+
+/// How many changed resources a kept finding names as related locations.
+const NAMED_CAUSES: usize = 5;
+
+/// Keeps the findings that a change to the files named `changed` can cause: located in one,
+/// with a related location in one (the control plane that disables extensions, the member
+/// roll, the resources using an image, the workloads of a chain finding), or depending on a
+/// resource declared in one ([`crate::causes`]); those get the resource as a related location.
+/// Findings without a location are kept.
+pub fn keep_caused(diags: &mut Vec<Diagnostic>, mesh: &Mesh, changed: &HashSet<String>) {
+    let causality = crate::causes::Causality::new(mesh);
+    diags.retain_mut(|d| {
+        let Some(at) = &d.location else {
+            return true;
+        };
+        if changed.contains(&at.file)
+            || d.related.iter().any(|r| changed.contains(&r.location.file))
+        {
+            return true;
+        }
+        let causes: Vec<_> = causality
+            .causes(d)
+            .into_iter()
+            .filter(|c| changed.contains(&c.location.file))
+            .collect();
+        for c in causes.iter().take(NAMED_CAUSES) {
+            d.related.push(crate::diag::Related {
+                location: c.location.clone(),
+                message: format!("changed: {}, which this finding depends on", c.resource),
+            });
+        }
+        !causes.is_empty()
+    });
+}
+
+/// The same run on the tree of git revision `rev`, with the findings' file names as the
+/// current run gives them (so fingerprints of findings without a resource match too). Paths
+/// that do not exist at `rev` are left out; the images are the current ones.
+fn at_revision(opts: &RunOptions, rev: &str) -> Result<Outcome, UsageError> {
+    let cwd = std::env::current_dir()
+        .and_then(|d| d.canonicalize())
+        .map_err(|e| UsageError(format!("--new-since: {e}")))?;
+    let top = crate::git::toplevel(&cwd)
+        .and_then(|t| t.canonicalize().ok())
+        .ok_or_else(|| UsageError("--new-since needs a git work tree".into()))?;
+    let tree = crate::git::checkout_tree(&top, rev).map_err(UsageError)?;
+    let prefix = cwd.strip_prefix(&top).unwrap_or(Path::new(""));
+    let old_top = tree.0.to_string_lossy().into_owned();
+    let old_cwd = if prefix.as_os_str().is_empty() {
+        old_top.clone()
+    } else {
+        format!("{old_top}/{}", prefix.to_string_lossy())
+    };
+    // A path as the old tree holds it; paths outside the repository stay as they are.
+    let map = |p: &str| -> String {
+        let path = Path::new(p);
+        match path.strip_prefix(&top) {
+            Ok(rel) if path.is_absolute() => format!("{old_top}/{}", rel.to_string_lossy()),
+            _ if path.is_absolute() => p.to_string(),
+            _ => format!("{old_cwd}/{}", p.strip_prefix("./").unwrap_or(p)),
+        }
+    };
+    // Whether the old tree has the path (for a glob, its literal directory).
+    let exists = |p: &String| {
+        let literal: PathBuf = Path::new(p)
+            .components()
+            .take_while(|c| {
+                !c.as_os_str()
+                    .to_string_lossy()
+                    .contains(['*', '?', '[', '{'])
+            })
+            .collect();
+        literal.exists()
+    };
+    let mut old = opts.clone();
+    old.new_since = None;
+    // The old tree's copy of the buffer's file is on disk there; stdin is read once.
+    old.stdin_name = None;
+    old.lint.paths = opts
+        .lint
+        .paths
+        .iter()
+        .map(|p| map(p))
+        .filter(exists)
+        .collect();
+    old.context = match &opts.context {
+        Some(dir) => Some(map(&display_dir(dir)))
+            .filter(exists)
+            .map(PathBuf::from),
+        None => None,
+    };
+    // Relative image paths name the current tree's images.
+    old.lint.images = opts.lint.images.iter().map(|p| cwd.join(p)).collect();
+    let mut before = match run(&old) {
+        Ok(o) => o,
+        // Nothing to lint at `rev` (the files are new): everything is new.
+        Err(_) if old.lint.paths.is_empty() && old.context.is_none() => return Ok(empty()),
+        Err(e) => return Err(UsageError(format!("--new-since {rev}: {e}"))),
+    };
+    let rename = |name: &str| -> String {
+        if let Some(rest) = name.strip_prefix(&format!("{old_cwd}/")) {
+            rest.strip_prefix("./").unwrap_or(rest).to_string()
+        } else if let Some(rest) = name.strip_prefix(&format!("{old_top}/")) {
+            top.join(rest).to_string_lossy().into_owned()
+        } else {
+            name.to_string()
+        }
+    };
+    for d in &mut before.diagnostics {
+        if let Some(l) = &mut d.location {
+            l.file = rename(&l.file);
+        }
+    }
+    before.sources = before
+        .sources
+        .into_iter()
+        .map(|(k, v)| (rename(&k), v))
+        .collect();
+    Ok(before)
+}
+
+/// An outcome without inputs.
+fn empty() -> Outcome {
+    Outcome {
+        mesh: Mesh::default(),
+        documents: Vec::new(),
+        diagnostics: Vec::new(),
+        sources: HashMap::new(),
+        files: 0,
+        resolution: Resolution::default(),
+        chains: Vec::new(),
+        load_problems: Vec::new(),
+        defaults: ExtensionDefaults::default(),
+        image_sources: Vec::new(),
+        startups: Vec::new(),
+        skipped: Vec::new(),
+    }
 }
 
 /// Drops findings of rules turned off and changes severities as configured.

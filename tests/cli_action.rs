@@ -265,7 +265,7 @@ fn findings_are_annotated_uploaded_and_fail_the_job() {
     assert!(job.failed);
     assert!(
         job.log
-            .contains("::error file=samples/broken/MX102.yaml,line=30"),
+            .contains("::error file=samples/broken/MX102.yaml,line=31"),
         "{}",
         job.log
     );

@@ -63,9 +63,10 @@ pub struct LintArgs {
     /// Ignore any .meshext-lint.yaml.
     #[arg(long)]
     pub no_config: bool,
-    /// Also load every manifest under DIR to judge the given files, but report only findings in
-    /// the given files (for pre-commit). `--context` alone: the config's `context`, else the
-    /// repository root. `--context DIR` takes DIR only when it is an existing directory.
+    /// Also load every manifest under DIR (that git tracks) to judge the given files, but report
+    /// only findings the given files can cause: in them, or depending on a resource in them
+    /// (for pre-commit). `--context` alone: the config's `context`, else the repository root.
+    /// `--context DIR` takes DIR only when it is an existing directory.
     #[arg(long, value_name = "DIR", num_args = 0..=1, require_equals = true)]
     pub context: Option<Option<PathBuf>>,
     /// Suppress findings: RULES=GLOB, e.g. 'MX306=ServiceMeshExtension shop/*' (GLOB matches
@@ -101,6 +102,13 @@ pub struct LintArgs {
     /// exit 2.
     #[arg(long)]
     pub no_exit_codes: bool,
+    /// Report only findings absent when the same run lints the tree of git revision REV
+    /// (matched by fingerprint), e.g. a pull request's base. Offline: reads the local repository.
+    #[arg(long, value_name = "REV")]
+    pub new_since: Option<String>,
+    /// Say on stderr which input files were skipped (`ignore:`, or not manifests) and why.
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
 }
 
 /// Parses `--format FORMAT[=FILE]`; offers the format names to help and completions.
@@ -183,6 +191,7 @@ fn options(args: &LintArgs, cfg: &Config) -> Result<RunOptions, String> {
         suppress,
         baseline,
         stdin_name: args.stdin_filename.clone(),
+        new_since: args.new_since.clone(),
     })
 }
 
@@ -207,6 +216,15 @@ pub fn run(args: LintArgs) -> i32 {
         Ok(o) => o,
         Err(e) => return usage_error(e),
     };
+    if args.verbose {
+        for s in &outcome.skipped {
+            // File names can hold control characters.
+            eprintln!(
+                "meshext-lint: {}",
+                report::escape_controls(&s.to_string(), false)
+            );
+        }
+    }
     if let Some(path) = &args.write_baseline {
         let text = Baseline::render(&outcome.diagnostics, &outcome.sources);
         if let Err(e) = std::fs::write(path, &text) {
@@ -247,7 +265,8 @@ pub fn run(args: LintArgs) -> i32 {
         docs_url,
         quiet: args.quiet,
     };
-    if outcome.files == 0 && !args.quiet {
+    // Files that were all skipped (and said so under --verbose) are not "no files".
+    if outcome.files == 0 && outcome.skipped.is_empty() && !args.quiet {
         eprintln!(
             "meshext-lint: warning: no .yaml, .yml or .json files in {}",
             crate::report::escape_controls(&args.paths.join(", "), false)

@@ -56,6 +56,33 @@ pub struct Loaded {
     pub sources: Vec<Arc<SourceFile>>,
     pub documents: Vec<Arc<Document>>,
     pub problems: Vec<LoadProblem>,
+    /// Files read but recognised as something other than manifests (see [`not_a_manifest`]).
+    pub skipped: Vec<Skipped>,
+}
+
+/// An input file that is not read as manifests, and why (printed by `lint --verbose`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    pub path: String,
+    pub why: String,
+}
+
+impl std::fmt::Display for Skipped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: skipped, {}", self.path, self.why)
+    }
+}
+
+/// The inputs selected from the command line.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    pub paths: Vec<InputPath>,
+    /// Files that are not under a directory or glob given as input (files named one by one, as
+    /// pre-commit passes them, and the `--context` walk): YAML with no Kubernetes object in
+    /// it is skipped there rather than reported as MX106.
+    pub loose: std::collections::HashSet<PathBuf>,
+    /// Files left out by `ignore:` or by their name (see [`not_a_manifest_by_path`]).
+    pub skipped: Vec<Skipped>,
 }
 
 fn is_manifest_file(p: &Path) -> bool {
@@ -84,6 +111,7 @@ fn walk_dir(
     ignore: &GlobSet,
     only: Option<&globset::GlobMatcher>,
     out: &mut Vec<InputPath>,
+    skipped: &mut Vec<Skipped>,
 ) -> Result<(), String> {
     let walker = walkdir::WalkDir::new(dir)
         .sort_by_file_name()
@@ -120,7 +148,17 @@ fn walk_dir(
             continue;
         }
         if entry.file_type().is_file() && is_manifest_file(p) {
-            out.push(InputPath::File(clean(p).to_path_buf()));
+            let p = clean(p);
+            if only.is_some_and(|g| !g.is_match(p)) {
+                continue;
+            }
+            match not_a_manifest_by_path(p) {
+                Some(why) => skipped.push(Skipped {
+                    path: p.to_string_lossy().into_owned(),
+                    why: why.into(),
+                }),
+                None => out.push(InputPath::File(p.to_path_buf())),
+            }
         }
     }
     Ok(())
@@ -149,9 +187,16 @@ fn glob_root(pattern: &str) -> PathBuf {
 }
 
 /// Expands command-line arguments into input paths, sorted and de-duplicated within each
-/// argument. `ignore` holds patterns (config `ignore:`) that directories and globs skip.
+/// argument. `ignore` holds patterns (config `ignore:`) that directories, globs and files
+/// named one by one skip.
 pub fn expand(args: &[String], ignore: &GlobSet) -> Result<Vec<InputPath>, String> {
-    let mut out = Vec::new();
+    select(args, ignore).map(|s| s.paths)
+}
+
+/// [`expand`], also saying which files were left out and which were named one by one.
+pub fn select(args: &[String], ignore: &GlobSet) -> Result<Selection, String> {
+    let mut sel = Selection::default();
+    let out = &mut sel.paths;
     for arg in args {
         if arg == "-" {
             out.push(InputPath::Stdin);
@@ -159,22 +204,32 @@ pub fn expand(args: &[String], ignore: &GlobSet) -> Result<Vec<InputPath>, Strin
         }
         let path = Path::new(arg);
         if path.is_dir() {
-            walk_dir(path, ignore, None, &mut out)?;
+            walk_dir(path, ignore, None, out, &mut sel.skipped)?;
         } else if path.is_file() {
-            out.push(InputPath::File(clean(path).to_path_buf()));
+            let p = clean(path);
+            let name = p.to_string_lossy().into_owned();
+            // pre-commit names every changed file: `ignore:` must hold for them too.
+            if ignore.is_match(p) {
+                sel.skipped.push(Skipped {
+                    path: name,
+                    why: "matches an `ignore:` pattern of the configuration".into(),
+                });
+            } else if let Some(why) = not_a_manifest_by_path(p) {
+                sel.skipped.push(Skipped {
+                    path: name,
+                    why: why.into(),
+                });
+            } else {
+                sel.loose.insert(p.to_path_buf());
+                out.push(InputPath::File(p.to_path_buf()));
+            }
         } else if has_glob_chars(arg) {
             let glob = Glob::new(arg.strip_prefix("./").unwrap_or(arg))
                 .map_err(|e| format!("invalid glob pattern {arg:?}: {e}"))?
                 .compile_matcher();
-            let mut found = Vec::new();
-            walk_dir(&glob_root(arg), ignore, Some(&glob), &mut found)?;
-            let before = out.len();
-            out.extend(
-                found
-                    .into_iter()
-                    .filter(|p| matches!(p, InputPath::File(f) if glob.is_match(f))),
-            );
-            if out.len() == before {
+            let before = out.len() + sel.skipped.len();
+            walk_dir(&glob_root(arg), ignore, Some(&glob), out, &mut sel.skipped)?;
+            if out.len() + sel.skipped.len() == before {
                 return Err(format!("no files match the pattern {arg:?}"));
             }
         } else if path.exists() {
@@ -186,7 +241,94 @@ pub fn expand(args: &[String], ignore: &GlobSet) -> Result<Vec<InputPath>, Strin
     }
     let mut seen = std::collections::HashSet::new();
     out.retain(|p| seen.insert(p.clone()));
-    Ok(out)
+    Ok(sel)
+}
+
+/// Files that are YAML or JSON but, by their name or place, never Kubernetes manifests: the
+/// tool's own configuration, other tools' configurations (pre-commit, CI systems, yamllint,
+/// GitHub Actions metadata) and the files of a Helm chart other than `crds/` (templates are Go
+/// templates, values are not objects; lint the rendered output: `helm template … | meshext-lint
+/// lint -`). The reason, or `None` for a file that may hold manifests.
+pub fn not_a_manifest_by_path(p: &Path) -> Option<&'static str> {
+    const CI_FILES: &[&str] = &[
+        ".gitlab-ci.yml",
+        ".gitlab-ci.yaml",
+        ".travis.yml",
+        "azure-pipelines.yml",
+        "azure-pipelines.yaml",
+        "bitbucket-pipelines.yml",
+        "appveyor.yml",
+        "action.yml",
+        "action.yaml",
+    ];
+    const CI_DIRS: &[&str] = &[".github", ".gitlab", ".circleci", ".buildkite", ".tekton"];
+    let name = p.file_name()?.to_str()?;
+    if name == crate::config::FILE_NAME || crate::config::ALT_FILE_NAMES.contains(&name) {
+        return Some("the meshext-lint configuration is not a manifest");
+    }
+    if name == ".pre-commit-config.yaml" || name == ".pre-commit-hooks.yaml" {
+        return Some("a pre-commit configuration is not a manifest");
+    }
+    if name.starts_with(".yamllint") {
+        return Some("a yamllint configuration is not a manifest");
+    }
+    if CI_FILES.contains(&name)
+        || p.components()
+            .any(|c| CI_DIRS.iter().any(|d| c.as_os_str() == *d))
+    {
+        return Some("a CI configuration is not a manifest");
+    }
+    if name == "Chart.yaml" || name == "Chart.lock" {
+        return Some("a Helm chart file is not a manifest");
+    }
+    // The nearest enclosing chart: a parent directory holding `Chart.yaml`.
+    let chart = p
+        .parent()?
+        .ancestors()
+        .take(16)
+        .find(|d| d.join("Chart.yaml").is_file());
+    if let Some(chart) = chart {
+        let inside = p.strip_prefix(chart).ok()?;
+        let top = inside.components().next()?.as_os_str().to_str()?;
+        return match top {
+            // Plain CRD manifests, applied by helm as they are.
+            "crds" => None,
+            "templates" => {
+                Some("a Helm template (render it with `helm template`) is not a manifest")
+            }
+            _ => Some("a Helm chart file is not a manifest"),
+        };
+    }
+    None
+}
+
+/// Recognised from the content: a Go/Helm template (`{{` with YAML that does not parse, or a
+/// line starting with `{{`), a meshext-lint baseline, or, for a `loose` file, YAML none of whose
+/// documents has `apiVersion` or `kind` (application or tool configuration). `None` for
+/// manifests, including broken ones, which are reported.
+fn not_a_manifest_by_content(
+    text: &str,
+    parsed: &yaml::Parsed,
+    loose: bool,
+) -> Option<&'static str> {
+    if text.contains("{{")
+        && (parsed.error.is_some() || text.lines().any(|l| l.trim_start().starts_with("{{")))
+    {
+        return Some("a Go template (`{{ }}`) is not a manifest; lint the rendered output");
+    }
+    let roots: Vec<&Node> = parsed.docs.iter().filter_map(|d| d.root.as_ref()).collect();
+    let has = |n: &Node, k: &str| n.get(k).is_some();
+    if let [only] = roots.as_slice() {
+        if has(only, "findings") && has(only, "version") && !has(only, "kind") {
+            return Some("a meshext-lint baseline is not a manifest");
+        }
+    }
+    let objects = roots.iter().any(|n| has(n, "apiVersion") || has(n, "kind"));
+    let content = roots.iter().any(|n| !matches!(n.value, Value::Null));
+    if loose && parsed.error.is_none() && content && !objects {
+        return Some("no document has `apiVersion` or `kind`: not Kubernetes manifests");
+    }
+    None
 }
 
 /// Builds a matcher from glob patterns (used for `ignore:` and `--context` filtering).
@@ -225,6 +367,12 @@ pub fn read(input: &InputPath) -> Result<(String, Vec<u8>), String> {
 
 /// Parses file contents into documents, adding problems of the file to `loaded`.
 pub fn add_source(loaded: &mut Loaded, name: String, bytes: Vec<u8>) {
+    add_source_as(loaded, name, bytes, false)
+}
+
+/// [`add_source`]; a `loose` file (see [`Selection::loose`]) without any Kubernetes object is
+/// skipped rather than reported.
+fn add_source_as(loaded: &mut Loaded, name: String, bytes: Vec<u8>, loose: bool) {
     if bytes.len() as u64 > MAX_FILE_BYTES {
         let src = SourceFile::new(name, "");
         loaded.problems.push(LoadProblem::TooLarge {
@@ -257,6 +405,13 @@ pub fn add_source(loaded: &mut Loaded, name: String, bytes: Vec<u8>) {
     }
     let src = SourceFile::new(name, text);
     let parsed = yaml::parse(&src.text, Limits::default());
+    if let Some(why) = not_a_manifest_by_content(&src.text, &parsed, loose) {
+        loaded.skipped.push(Skipped {
+            path: src.name.clone(),
+            why: why.into(),
+        });
+        return;
+    }
     for (index, doc) in parsed.docs.into_iter().enumerate() {
         for dup in &doc.duplicates {
             loaded.problems.push(LoadProblem::DuplicateKey {
@@ -323,10 +478,90 @@ fn add_objects(loaded: &mut Loaded, src: &Arc<SourceFile>, index: usize, base: S
 
 /// Reads and parses all inputs. Returns `Err` for the first unreadable path.
 pub fn load(inputs: &[InputPath]) -> Result<Loaded, String> {
-    let mut loaded = Loaded::default();
-    for input in inputs {
+    load_selection(&Selection {
+        paths: inputs.to_vec(),
+        ..Selection::default()
+    })
+}
+
+/// Reads and parses the selected inputs; the files skipped by name and those recognised as
+/// not manifests are in `skipped`.
+pub fn load_selection(sel: &Selection) -> Result<Loaded, String> {
+    let mut loaded = Loaded {
+        skipped: sel.skipped.clone(),
+        ..Loaded::default()
+    };
+    for input in &sel.paths {
         let (name, bytes) = read(input)?;
-        add_source(&mut loaded, name, bytes);
+        let loose = matches!(input, InputPath::File(f) if sel.loose.contains(f));
+        add_source_as(&mut loaded, name, bytes, loose);
     }
     Ok(loaded)
+}
+
+#[cfg(test)]
+mod not_manifest_tests {
+    use super::*;
+
+    fn by_content(text: &str, loose: bool) -> Option<&'static str> {
+        not_a_manifest_by_content(text, &yaml::parse(text, Limits::default()), loose)
+    }
+
+    #[test]
+    fn templates_baselines_and_plain_yaml_are_recognised() {
+        assert!(by_content("{{- if .Values.x }}\nkind: A\n{{- end }}\n", false).is_some());
+        assert!(by_content(
+            "apiVersion: v1\nkind: A\nmetadata:\n  name: {{ .N }}-x\n",
+            false
+        )
+        .is_some());
+        // A quoted `{{ }}` in a valid manifest is a value, not a template.
+        assert_eq!(
+            by_content("apiVersion: v1\nkind: A\ndata: {t: \"{{ x }}\"}\n", false),
+            None
+        );
+        assert!(by_content("{\"version\": 1, \"findings\": []}", false).is_some());
+        assert!(by_content("server: {port: 1}\n", true).is_some());
+        assert_eq!(
+            by_content("server: {port: 1}\n", false),
+            None,
+            "strict: MX106"
+        );
+        assert_eq!(
+            by_content("kind: A\n", true),
+            None,
+            "half a manifest is reported"
+        );
+        assert_eq!(by_content("a: [\n", true), None, "broken YAML is reported");
+        assert_eq!(by_content("", true), None);
+    }
+
+    #[test]
+    fn names_of_other_tools_files_are_recognised() {
+        for p in [
+            ".meshext-lint.yml",
+            "x/.pre-commit-config.yaml",
+            ".gitlab-ci.yml",
+            ".github/workflows/ci.yaml",
+            "Chart.yaml",
+        ] {
+            assert!(not_a_manifest_by_path(Path::new(p)).is_some(), "{p}");
+        }
+        for p in ["mesh/a.yaml", "github/a.yaml", "templates/a.yaml"] {
+            assert_eq!(not_a_manifest_by_path(Path::new(p)), None, "{p}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("c/templates")).unwrap();
+        std::fs::create_dir_all(dir.path().join("c/crds")).unwrap();
+        std::fs::write(dir.path().join("c/Chart.yaml"), "name: c\n").unwrap();
+        assert!(
+            not_a_manifest_by_path(&dir.path().join("c/templates/d.yaml"))
+                .is_some_and(|w| w.contains("Helm template"))
+        );
+        assert!(not_a_manifest_by_path(&dir.path().join("c/values.yaml")).is_some());
+        assert_eq!(
+            not_a_manifest_by_path(&dir.path().join("c/crds/x.yaml")),
+            None
+        );
+    }
 }
