@@ -209,10 +209,17 @@ fn bash_completes_subcommands_and_top_level_flags() {
     let s = Scratch::new();
     let got = s.bash(&["meshext-lint", ""]);
     for sub in subcommands() {
-        assert!(got.contains(sub.get_name()), "{} not in {got:?}", sub.get_name());
+        assert!(
+            got.contains(sub.get_name()),
+            "{} not in {got:?}",
+            sub.get_name()
+        );
     }
     let got = s.bash(&["meshext-lint", "--"]);
-    assert!(got.contains("--help") && got.contains("--version"), "{got:?}");
+    assert!(
+        got.contains("--help") && got.contains("--version"),
+        "{got:?}"
+    );
 }
 
 /// clap-rs/clap#6421: with a hyphen in the binary name, nothing after the subcommand completed.
@@ -297,7 +304,11 @@ fn zsh_completes_flags_of_every_subcommand() {
     let s = Scratch::new();
     let got = s.zsh("meshext-lint ");
     for sub in subcommands() {
-        assert!(got.contains(sub.get_name()), "{} not in {got:?}", sub.get_name());
+        assert!(
+            got.contains(sub.get_name()),
+            "{} not in {got:?}",
+            sub.get_name()
+        );
     }
     for sub in subcommands() {
         let line = format!("meshext-lint {} --", sub.get_name());
@@ -319,9 +330,16 @@ fn zsh_completes_values_rule_ids_and_mesh_versions() {
     for (sub, flag, values) in value_lists() {
         let line = format!("meshext-lint {sub} {flag} ");
         let got = s.zsh(&line);
-        assert_eq!(missing(&values, &got), Vec::<String>::new(), "{line}<TAB> gave {got:?}");
+        assert_eq!(
+            missing(&values, &got),
+            Vec::<String>::new(),
+            "{line}<TAB> gave {got:?}"
+        );
     }
-    assert_eq!(s.zsh("meshext-lint lint --mesh-version v2."), mesh_versions());
+    assert_eq!(
+        s.zsh("meshext-lint lint --mesh-version v2."),
+        mesh_versions()
+    );
     assert_eq!(s.zsh("meshext-lint explain MX3"), rule_ids("MX3"));
     assert_eq!(
         s.zsh("meshext-lint explain unknown-ph"),
@@ -338,13 +356,21 @@ fn scripts_load_cleanly() {
         .arg(s.path("meshext-lint.bash"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     if have("zsh") {
         let out = Command::new("zsh")
             .args(["-n"])
             .arg(s.path("_meshext-lint"))
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }

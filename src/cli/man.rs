@@ -101,7 +101,10 @@ fn exit_status(sub: Option<&str>) -> String {
         Some("inspect") => Some(INSPECT.to_string()),
         Some(_) => None,
     };
-    let mut s = format!(".SH \"EXIT STATUS\"\n.TP\n\\fB{}\\fR\nSuccess.\n", super::exit::OK);
+    let mut s = format!(
+        ".SH \"EXIT STATUS\"\n.TP\n\\fB{}\\fR\nSuccess.\n",
+        super::exit::OK
+    );
     if let Some(text) = findings {
         s.push_str(&format!(".TP\n\\fB{}\\fR\n{text}\n", super::exit::FINDINGS));
     }
