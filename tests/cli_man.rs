@@ -62,10 +62,7 @@ fn one_page_per_subcommand_with_every_flag() {
             .iter()
             .find(|(n, _)| *n == name)
             .unwrap_or_else(|| panic!("no page {name}"));
-        assert!(
-            text.contains(&format!(".TH {} 1", name.to_uppercase())),
-            "{name}: title"
-        );
+        assert!(text.contains(&format!(".TH {name} 1")), "{name}: title");
         for arg in sub.get_arguments().filter(|a| !a.is_hide_set()) {
             if let Some(long) = arg.get_long() {
                 assert!(text.contains(&roff_flag(long)), "{name}: no --{long}");

@@ -58,6 +58,7 @@ mod tests {
             if let Some(state) = line
                 .strip_prefix("cmd=\"")
                 .and_then(|s| s.strip_suffix('"'))
+                .filter(|s| !s.is_empty())
             {
                 assert!(
                     script.contains(&format!("\n        {state})")),

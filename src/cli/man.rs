@@ -61,7 +61,7 @@ pub fn page(sub: Option<&str>) -> Result<Vec<u8>, String> {
             .ok_or_else(|| format!("no command {name:?}"))?,
     };
     let man = clap_mangen::Man::new(cmd.clone())
-        .title(page_name(sub).to_uppercase())
+        .title(page_name(sub))
         .source(format!("{} {}", super::BIN, env!("CARGO_PKG_VERSION")))
         .manual("meshext-lint manual");
     let mut out = Vec::new();
