@@ -259,7 +259,7 @@ fn completions_and_man_page_render() {
     );
     assert!(roff.contains(".TH meshext-lint 1"));
     assert!(roff.contains("completions"));
-    assert!(roff.contains("Exit codes"));
+    assert!(roff.contains(".SH \"EXIT STATUS\""));
     // If man(1) is installed, the page renders to text.
     if Command::new("man")
         .arg("--version")

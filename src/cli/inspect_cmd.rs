@@ -22,7 +22,7 @@ pub struct InspectArgs {
     #[arg(long, value_name = "PATH")]
     pub images: Vec<PathBuf>,
     /// Only this mesh version [default: v2.0, v2.1 and v2.2].
-    #[arg(long, value_parser = super::mesh_args::parse_mesh_version)]
+    #[arg(long, value_parser = super::mesh_args::MeshVersionParser)]
     pub mesh_version: Option<MeshVersion>,
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]

@@ -47,7 +47,7 @@ pub struct LintArgs {
     #[arg(long, value_enum)]
     pub output_threshold: Option<Threshold>,
     /// Mesh version to assume (overrides the ServiceMeshControlPlane's spec.version), e.g. v2.1.
-    #[arg(long, value_parser = super::mesh_args::parse_mesh_version)]
+    #[arg(long, value_parser = super::mesh_args::MeshVersionParser)]
     pub mesh_version: Option<MeshVersion>,
     /// Pulled extension images: an OCI layout directory, an OCI archive, a docker-archive, or
     /// an unpacked image directory (`REF=DIR` to name it). Repeatable [default: the config's

@@ -15,7 +15,7 @@ pub struct MeshArgs {
     #[arg(long, value_name = "PATH")]
     pub images: Vec<PathBuf>,
     /// Mesh version to assume (overrides the ServiceMeshControlPlane's spec.version), e.g. v2.1.
-    #[arg(long, value_parser = parse_mesh_version)]
+    #[arg(long, value_parser = MeshVersionParser)]
     pub mesh_version: Option<MeshVersion>,
 }
 
@@ -37,6 +37,43 @@ pub fn select_config(file: Option<&std::path::Path>, disabled: bool) -> Result<C
 
 pub fn parse_mesh_version(s: &str) -> Result<MeshVersion, String> {
     MeshVersion::parse(s).ok_or_else(|| format!("not a mesh version: {s:?} (expected e.g. v2.1)"))
+}
+
+/// `--mesh-version`: parses leniently (`2.1`, `v2.1.3`) like [`parse_mesh_version`], and
+/// offers the known versions to shell completion and the manual (clap takes possible values
+/// only from the value parser).
+#[derive(Clone, Copy, Debug)]
+pub struct MeshVersionParser;
+
+impl clap::builder::TypedValueParser for MeshVersionParser {
+    type Value = MeshVersion;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<MeshVersion, clap::Error> {
+        let text = value.to_string_lossy();
+        parse_mesh_version(&text).map_err(|msg| {
+            let name = arg.map(|a| a.to_string()).unwrap_or_default();
+            clap::Error::raw(
+                clap::error::ErrorKind::InvalidValue,
+                format!("invalid value '{text}' for '{name}': {msg}\n"),
+            )
+            .with_cmd(cmd)
+        })
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            MeshVersion::KNOWN
+                .iter()
+                .map(|v| clap::builder::PossibleValue::new(*v)),
+        ))
+    }
 }
 
 /// The mesh version: the flag, else the configuration's.

@@ -2,15 +2,20 @@
 //! the library; these functions only translate arguments and exit codes.
 
 mod chain_cmd;
+mod completions;
 mod inspect_cmd;
 mod lint_cmd;
+mod man;
 mod mesh_args;
 mod pack_cmd;
 mod rules_cmd;
 mod simulate_cmd;
 
-use clap::{CommandFactory, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 use std::io::Write;
+
+/// The binary's name, as completion scripts and manual pages call it.
+const BIN: &str = "meshext-lint";
 
 /// Exit codes, independent of the output format.
 pub mod exit {
@@ -62,8 +67,16 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the manual page (roff), e.g. `meshext-lint man > meshext-lint.1`.
-    Man,
+    /// Print a manual page (roff), e.g. `meshext-lint man lint | man -l -`, or write them all
+    /// with `--dir`.
+    Man {
+        /// The subcommand whose page to print (meshext-lint-COMMAND(1)) [default: the top page].
+        #[arg(value_parser = man::PageParser)]
+        command: Option<String>,
+        /// Write every page (meshext-lint.1, meshext-lint-lint.1, …) into DIR instead.
+        #[arg(long, value_name = "DIR", value_hint = clap::ValueHint::DirPath, conflicts_with = "command")]
+        dir: Option<std::path::PathBuf>,
+    },
 }
 
 /// `--context` takes an optional directory. pre-commit appends changed *files* after the hook's
@@ -111,18 +124,8 @@ pub fn main() -> i32 {
         Command::Pack(a) => pack_cmd::run(a),
         Command::Rules(a) => rules_cmd::rules(a),
         Command::Explain(a) => rules_cmd::explain(a),
-        Command::Completions { shell } => {
-            let mut out = Vec::new();
-            clap_complete::generate(shell, &mut Cli::command(), "meshext-lint", &mut out);
-            write_stdout(&out)
-        }
-        Command::Man => {
-            let mut out = Vec::new();
-            match clap_mangen::Man::new(Cli::command()).render(&mut out) {
-                Ok(()) => write_stdout(&out),
-                Err(e) => usage_error(format!("rendering the man page: {e}")),
-            }
-        }
+        Command::Completions { shell } => write_stdout(&completions::script(shell)),
+        Command::Man { command, dir } => man::run(command.as_deref(), dir.as_deref()),
     }
 }
 

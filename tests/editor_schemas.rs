@@ -1,0 +1,424 @@
+//! The editor schemas in `schemas/` (for yaml-language-server and VS Code): every configuration
+//! and scenario in the repository validates, files the loaders reject are rejected by the
+//! schemas too, and the schemas name exactly the keys the typed loaders accept (taken from
+//! the loaders' own "unknown key … expected one of" errors, so a new field fails this test
+//! until the schema has it).
+
+mod common;
+
+use common::root;
+use meshext_lint::load::yaml;
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+fn schema(name: &str) -> Value {
+    let path = root().join("schemas").join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+fn validator(name: &str) -> jsonschema::Validator {
+    jsonschema::options()
+        .build(&schema(name))
+        .unwrap_or_else(|e| panic!("{name} does not compile: {e}"))
+}
+
+fn config_schema() -> jsonschema::Validator {
+    validator("meshext-lint.schema.json")
+}
+
+fn scenario_schema() -> jsonschema::Validator {
+    validator("scenario.schema.json")
+}
+
+/// YAML as JSON, the way the loaders see its types.
+fn to_json(what: &str, text: &str) -> Value {
+    let parsed = yaml::parse(text, yaml::Limits::default());
+    if let Some(e) = parsed.error {
+        panic!("{what}: invalid YAML: {}", e.message);
+    }
+    parsed
+        .docs
+        .into_iter()
+        .next()
+        .and_then(|d| d.root)
+        .map_or(Value::Null, |r| r.to_json())
+}
+
+fn errors(v: &jsonschema::Validator, doc: &Value) -> Vec<String> {
+    v.iter_errors(doc)
+        .map(|e| format!("{}: {}", e.instance_path(), e))
+        .collect()
+}
+
+fn config_accepted(text: &str) -> Result<(), String> {
+    meshext_lint::config::parse(".meshext-lint.yaml", text, Path::new("."))
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+fn scenario_accepted(text: &str) -> Result<(), String> {
+    meshext_lint::simulate::scenario::parse_scenario("scenario.yaml", text)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// Fenced ```yaml blocks of a Markdown file.
+fn yaml_blocks(markdown: &str) -> Vec<String> {
+    let mut blocks = Vec::new();
+    let mut current: Option<String> = None;
+    for line in markdown.lines() {
+        match &mut current {
+            None if line.trim_start().starts_with("```yaml") => current = Some(String::new()),
+            Some(b) if line.trim_start().starts_with("```") => {
+                blocks.push(std::mem::take(b));
+                current = None;
+            }
+            Some(b) => {
+                b.push_str(line);
+                b.push('\n');
+            }
+            None => {}
+        }
+    }
+    blocks
+}
+
+/// Every YAML file under the repository (outside target/ and .git/).
+fn repo_yaml_files() -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![root()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if path.is_dir() {
+                if !matches!(name.as_str(), "target" | ".git" | "node_modules" | "vendor") {
+                    stack.push(path);
+                }
+            } else if name.ends_with(".yaml") || name.ends_with(".yml") {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The scenarios in the repository: files under a `scenarios` or `scenario` directory.
+fn scenario_files() -> Vec<PathBuf> {
+    repo_yaml_files()
+        .into_iter()
+        .filter(|p| {
+            p.parent()
+                .and_then(Path::file_name)
+                .is_some_and(|d| d == "scenarios" || d == "scenario")
+        })
+        .collect()
+}
+
+/// Configurations in the repository: `.meshext-lint.y*ml` files and fixtures under
+/// `tests/fixtures/config/`.
+fn config_files() -> Vec<PathBuf> {
+    repo_yaml_files()
+        .into_iter()
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_string_lossy();
+            name.starts_with(".meshext-lint.")
+                || p.parent()
+                    .is_some_and(|d| d.ends_with("tests/fixtures/config"))
+        })
+        .collect()
+}
+
+fn rel(p: &Path) -> String {
+    p.strip_prefix(root()).unwrap_or(p).display().to_string()
+}
+
+#[test]
+fn every_configuration_in_the_repository_validates() {
+    let v = config_schema();
+    let mut checked = 0;
+    let mut docs: Vec<(String, String)> = config_files()
+        .iter()
+        .map(|p| (rel(p), std::fs::read_to_string(p).unwrap()))
+        .collect();
+    let guide = std::fs::read_to_string(root().join("docs/configuration.md")).unwrap();
+    docs.extend(
+        yaml_blocks(&guide)
+            .into_iter()
+            .enumerate()
+            .map(|(i, b)| (format!("docs/configuration.md block {}", i + 1), b)),
+    );
+    let mut from_docs = 0;
+    for (name, text) in docs {
+        // Only what the loader takes is a configuration (the docs also show other YAML).
+        if let Err(e) = config_accepted(&text) {
+            assert!(
+                name.starts_with("docs/"),
+                "{name} is rejected by the loader: {e}"
+            );
+            continue;
+        }
+        let errs = errors(&v, &to_json(&name, &text));
+        assert!(errs.is_empty(), "{name}: {errs:#?}");
+        checked += 1;
+        from_docs += usize::from(name.starts_with("docs/"));
+    }
+    assert!(checked >= 3, "only {checked} configurations found");
+    assert!(
+        from_docs >= 1,
+        "the example in docs/configuration.md is not a valid configuration"
+    );
+}
+
+#[test]
+fn every_scenario_in_the_repository_validates() {
+    let v = scenario_schema();
+    let files = scenario_files();
+    assert!(files.len() >= 4, "{files:?}");
+    for path in files {
+        let name = rel(&path);
+        let text = std::fs::read_to_string(&path).unwrap();
+        scenario_accepted(&text).unwrap_or_else(|e| panic!("{name}: loader: {e}"));
+        let errs = errors(&v, &to_json(&name, &text));
+        assert!(errs.is_empty(), "{name}: {errs:#?}");
+    }
+    let doc = std::fs::read_to_string(root().join("docs/scenarios.md")).unwrap();
+    let blocks = yaml_blocks(&doc);
+    assert!(!blocks.is_empty());
+    // The first block is the reference example: the reader must take it.
+    scenario_accepted(&blocks[0]).unwrap_or_else(|e| panic!("docs/scenarios.md example: {e}"));
+    for (i, b) in blocks.iter().enumerate() {
+        if scenario_accepted(b).is_ok() {
+            let errs = errors(&v, &to_json("docs/scenarios.md", b));
+            assert!(
+                errs.is_empty(),
+                "docs/scenarios.md block {}: {errs:#?}",
+                i + 1
+            );
+        }
+    }
+}
+
+/// Files the loaders reject are flagged in the editor too.
+#[test]
+fn invalid_configurations_are_rejected_by_schema_and_loader() {
+    let v = config_schema();
+    for text in [
+        "fail-on: warn\n",
+        "bogus: 1\n",
+        "rules: {MX301: loud}\n",
+        "rules: {MX301: true}\n",
+        "rules: {not-an-id: off}\n",
+        "simulate: {memory-mib: 5000}\n",
+        "simulate: {fuel: 0}\n",
+        "simulate: {threads: 2}\n",
+        "images: images/\n",
+        "mesh-version: 2.1\n",
+        "mesh-version: latest\n",
+        "output-threshold: none\n",
+        "- a list\n",
+    ] {
+        assert!(
+            config_accepted(text).is_err(),
+            "the loader accepts {text:?}"
+        );
+        let errs = errors(&v, &to_json(text, text));
+        assert!(!errs.is_empty(), "the schema accepts {text:?}");
+    }
+}
+
+#[test]
+fn invalid_scenarios_are_rejected_by_schema_and_loader() {
+    let v = scenario_schema();
+    for text in [
+        "workload: shop/web\n",
+        "requests: [{bogus: 1}]\n",
+        "requests: [{request: {body: a, chunks: [b]}}]\n",
+        "requests: [{upstream: {status: 42}}]\n",
+        "requests: [{advance: soon}]\n",
+        "requests: [{http_calls: [{path: /x}]}]\n",
+        "requests: [{expect: {stauts: 200}}]\n",
+        "requests: [{request: {headers: [a, b]}}]\n",
+        "requests: {name: a}\n",
+    ] {
+        assert!(
+            scenario_accepted(text).is_err(),
+            "the loader accepts {text:?}"
+        );
+        let errs = errors(&v, &to_json(text, text));
+        assert!(!errs.is_empty(), "the schema accepts {text:?}");
+    }
+}
+
+/// The keys listed in a loader's `unknown key` error: "(expected one of: a, b)" or
+/// "(expected a, b)".
+fn expected_keys(message: &str) -> BTreeSet<String> {
+    let start = message
+        .rfind("(expected ")
+        .unwrap_or_else(|| panic!("no key list in {message:?}"));
+    let list = &message[start + "(expected ".len()..];
+    let list = list.strip_prefix("one of: ").unwrap_or(list);
+    let list = &list[..list.rfind(')').unwrap()];
+    list.split(", ").map(str::to_string).collect()
+}
+
+/// The `properties` of the schema node at a JSON pointer (following local `$ref`s).
+fn schema_keys(schema: &Value, pointer: &str) -> BTreeSet<String> {
+    let mut node = schema
+        .pointer(pointer)
+        .unwrap_or_else(|| panic!("no {pointer}"));
+    while let Some(r) = node.get("$ref").and_then(Value::as_str) {
+        node = schema.pointer(r.trim_start_matches('#')).unwrap();
+    }
+    node["properties"]
+        .as_object()
+        .unwrap_or_else(|| panic!("{pointer} has no properties"))
+        .keys()
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn config_schema_names_every_key_the_loader_accepts() {
+    let schema = schema("meshext-lint.schema.json");
+    for (probe, pointer) in [
+        ("zzz-unknown: 1\n", ""),
+        ("simulate: {zzz-unknown: 1}\n", "/properties/simulate"),
+    ] {
+        let err = config_accepted(probe).expect_err(probe);
+        assert_eq!(
+            expected_keys(&err),
+            schema_keys(&schema, pointer),
+            "schemas/meshext-lint.schema.json{pointer} vs the loader ({err})"
+        );
+    }
+    // Closed objects, so a typo is flagged in the editor as the loader flags it.
+    assert_eq!(schema["additionalProperties"], Value::Bool(false));
+    assert_eq!(
+        schema["properties"]["simulate"]["additionalProperties"],
+        Value::Bool(false)
+    );
+}
+
+#[test]
+fn scenario_schema_names_every_key_the_loader_accepts() {
+    let schema = schema("scenario.schema.json");
+    for (probe, pointer) in [
+        ("zzz: 1\nrequests: []\n", ""),
+        ("requests: [{zzz: 1}]\n", "/definitions/entry"),
+        (
+            "requests: [{request: {zzz: 1}}]\n",
+            "/definitions/entry/properties/request",
+        ),
+        (
+            "requests: [{http_calls: [{cluster: c, zzz: 1}]}]\n",
+            "/definitions/entry/properties/http_calls/items",
+        ),
+        (
+            "requests: [{upstream: {zzz: 1}}]\n",
+            "/definitions/response",
+        ),
+        (
+            "requests: [{expect: {zzz: 1}}]\n",
+            "/definitions/entry/properties/expect",
+        ),
+    ] {
+        let err = scenario_accepted(probe).expect_err(probe);
+        assert_eq!(
+            expected_keys(&err),
+            schema_keys(&schema, pointer),
+            "schemas/scenario.schema.json{pointer} vs the loader ({err})"
+        );
+    }
+}
+
+/// The enumerations the editor offers are the loader's.
+#[test]
+fn config_schema_enumerations_match_the_loader() {
+    let schema = schema("meshext-lint.schema.json");
+    for (key, values) in [
+        ("fail-on", &["error", "warning", "info", "none"][..]),
+        ("output-threshold", &["error", "warning", "info"][..]),
+    ] {
+        let listed: Vec<&str> = schema["properties"][key]["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert_eq!(listed, values, "{key}");
+        for v in values {
+            config_accepted(&format!("{key}: {v}\n")).unwrap();
+        }
+    }
+    // Every mesh version offered is one the loader takes.
+    for v in schema["properties"]["mesh-version"]["examples"]
+        .as_array()
+        .unwrap()
+    {
+        let v = v.as_str().unwrap();
+        config_accepted(&format!("mesh-version: {v}\n")).unwrap();
+    }
+    let offered: Vec<&str> = schema["properties"]["mesh-version"]["examples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(offered, meshext_lint::model::MeshVersion::KNOWN);
+}
+
+/// A `# yaml-language-server: $schema=…` modeline with a relative path points at the schema.
+#[test]
+fn modelines_point_at_the_schemas() {
+    let mut seen = 0;
+    for path in repo_yaml_files() {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let Some(line) = text
+            .lines()
+            .find(|l| l.contains("yaml-language-server: $schema="))
+        else {
+            continue;
+        };
+        let target = line.split("$schema=").nth(1).unwrap().trim();
+        if target.starts_with("http") {
+            assert!(
+                target.ends_with("/schemas/meshext-lint.schema.json")
+                    || target.ends_with("/schemas/scenario.schema.json"),
+                "{}: {target}",
+                rel(&path)
+            );
+        } else {
+            let resolved = path.parent().unwrap().join(target);
+            assert!(
+                resolved.is_file(),
+                "{}: {target} does not exist",
+                rel(&path)
+            );
+        }
+        seen += 1;
+    }
+    assert!(seen >= 2, "no modelines found");
+}
+
+#[test]
+fn config_schema_knows_every_rule_name() {
+    let schema = schema("meshext-lint.schema.json");
+    let listed: BTreeSet<String> = schema["definitions"]["rule-name"]["enum"]
+        .as_array()
+        .expect("definitions/rule-name/enum")
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    let catalogue: BTreeSet<String> = meshext_lint::rules::catalogue::all()
+        .iter()
+        .map(|r| r.name.to_string())
+        .collect();
+    assert_eq!(
+        listed, catalogue,
+        "schemas/meshext-lint.schema.json rule names vs rules/catalogue"
+    );
+}
