@@ -18,9 +18,6 @@ use std::path::{Path, PathBuf};
 /// The file name looked for in the working directory and its ancestors.
 pub const FILE_NAME: &str = ".meshext-lint.yaml";
 
-/// Config files larger than this are refused (a config is a few lines).
-const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
-
 /// What a rule is set to in `rules:`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RuleSetting {
@@ -124,7 +121,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
         ConfigError::file(&name, format!("cannot read the configuration file: {e}"))
     };
     use crate::load::read::{read_regular, ReadError};
-    let bytes = match read_regular(path, MAX_CONFIG_BYTES) {
+    let bytes = match read_regular(path, crate::limits::get(crate::limits::Limit::ConfigBytes)) {
         Ok(b) => b,
         Err(ReadError::Io(e)) => return Err(io_err(e)),
         Err(ReadError::TooLarge { .. }) => {

@@ -15,6 +15,7 @@ pub mod diag;
 pub(crate) mod extensions;
 pub mod image;
 pub(crate) mod inspect;
+pub mod limits;
 pub mod lint;
 pub mod load;
 pub mod model;
