@@ -62,6 +62,8 @@ pub struct Config {
     /// Baseline file (resolved).
     pub baseline: Option<PathBuf>,
     pub simulate: SimulateLimits,
+    /// `limits:` budgets (docs/limits.md); `--limit` flags win over them.
+    pub limits: Vec<(crate::limits::Limit, u64)>,
 }
 
 /// An invalid configuration file (the error type of every input file).
@@ -108,10 +110,14 @@ pub fn select(explicit: Option<&Path>, disabled: bool) -> Result<Config, ConfigE
         Some(p) => Some(p.to_path_buf()),
         None => std::env::current_dir().ok().and_then(|d| discover(&d)),
     };
-    match found {
-        Some(p) => load(&p),
-        None => Ok(Config::default()),
+    let cfg = match found {
+        Some(p) => load(&p)?,
+        None => Config::default(),
+    };
+    for (l, v) in &cfg.limits {
+        crate::limits::set_from_config(*l, *v);
     }
+    Ok(cfg)
 }
 
 /// Reads and validates a config file.
@@ -199,6 +205,44 @@ struct ConfigFile {
     baseline: Option<String>,
     #[serde(default)]
     simulate: SimulateIn,
+    #[serde(default)]
+    limits: Pairs<KnownLimit, LimitValue>,
+}
+
+/// A budget name of `crate::limits`.
+struct KnownLimit(crate::limits::Limit);
+
+impl<'de> Deserialize<'de> for KnownLimit {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        crate::limits::by_name(&name)
+            .map(KnownLimit)
+            .ok_or_else(|| D::Error::custom(crate::limits::unknown(&name)))
+    }
+}
+
+/// A budget: a positive integer, or a size such as `64MiB`.
+struct LimitValue(u64);
+
+impl<'de> Deserialize<'de> for LimitValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = LimitValue;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a positive integer or a size such as 64MiB")
+            }
+            fn visit_i64<E: de::Error>(self, i: i64) -> Result<LimitValue, E> {
+                self.visit_str(&i.to_string())
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<LimitValue, E> {
+                crate::limits::parse_value(s)
+                    .map(LimitValue)
+                    .map_err(E::custom)
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -234,6 +278,9 @@ impl ConfigFile {
                 fuel: self.simulate.fuel.map(|b| b.0),
                 memory_mib: self.simulate.memory_mib.map(|b| b.0 as u32),
             },
+            limits: (self.limits.0.into_iter())
+                .map(|(l, v)| (l.0, v.0))
+                .collect(),
         }
     }
 }

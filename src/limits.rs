@@ -5,7 +5,7 @@
 //! overrides once, before any input is read (config first, then flags). Values are process-wide:
 //! one run of the binary is one set of budgets.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 macro_rules! limits {
     ($($var:ident $name:literal $default:expr, $doc:literal;)*) => {
@@ -20,6 +20,10 @@ macro_rules! limits {
         #[allow(clippy::declare_interior_mutable_const)]
         const INIT: AtomicU64 = AtomicU64::new(u64::MAX);
         static VALUES: [AtomicU64; ALL.len()] = [INIT; ALL.len()];
+        #[allow(clippy::declare_interior_mutable_const)]
+        const UNSET: AtomicBool = AtomicBool::new(false);
+        /// Set by a flag: the config file does not override it.
+        static FROM_FLAG: [AtomicBool; ALL.len()] = [UNSET; ALL.len()];
     };
 }
 
@@ -76,11 +80,27 @@ pub fn set(l: Limit, value: u64) {
     VALUES[l as usize].store(value.min(u64::MAX - 1), Ordering::Relaxed);
 }
 
+/// Sets `l` from `--limit`: it wins over the config file.
+pub fn set_from_flag(l: Limit, value: u64) {
+    FROM_FLAG[l as usize].store(true, Ordering::Relaxed);
+    set(l, value);
+}
+
+/// Sets `l` from the config file's `limits:`, unless a flag set it.
+pub fn set_from_config(l: Limit, value: u64) {
+    if !FROM_FLAG[l as usize].load(Ordering::Relaxed) {
+        set(l, value);
+    }
+}
+
 /// `1000`, `64KiB`, `16MiB`, `1GiB` (also `K`/`M`/`G`, binary): a positive integer.
 pub fn parse_value(text: &str) -> Result<u64, String> {
     let t = text.trim().replace('_', "");
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
+    if num.is_empty() {
+        return Err(format!("`{text}` is not a positive integer"));
+    }
     let mult: u64 = match unit.trim() {
         "" => 1,
         "K" | "KiB" => 1 << 10,
