@@ -38,7 +38,7 @@ limits! {
     YamlDocumentNodes "yaml-document-nodes" 2_000_000, "YAML nodes of one document, alias expansions included";
     YamlFileNodes "yaml-file-nodes" 2_000_000, "YAML nodes of one file (all its documents)";
     YamlFileBytes "yaml-file-bytes" 64 << 20, "scalar bytes of one YAML file, alias expansions included";
-    YamlRunNodes "yaml-run-nodes" 8_000_000, "YAML nodes of all files of the run";
+    YamlRunNodes "yaml-run-nodes" 4_000_000, "YAML nodes of all files of the run";
     YamlRunBytes "yaml-run-bytes" 256 << 20, "scalar bytes of all YAML of the run";
     ScenarioDepth "scenario-depth" 64, "nesting of a scenario file";
     ScenarioNodes "scenario-nodes" 200_000, "YAML nodes of a scenario file";
@@ -48,7 +48,7 @@ limits! {
     ImageLayers "image-layers" 128, "layers of one image manifest";
     ImagePathBytes "image-path-bytes" 4096, "bytes of one path in a layer (PATH_MAX)";
     ImageTarHeaderBytes "image-tar-header-bytes" 1 << 20, "bytes of one tar extension header (GNU long name, PAX)";
-    ImagesTotalBytes "images-total-bytes" 1 << 30, "distinct file content held for all images of the run";
+    ImagesTotalBytes "images-total-bytes" 512 << 20, "distinct file content held for all images of the run";
     SnippetWidth "snippet-width" 160, "characters of a source line shown in a human-format snippet";
 }
 
