@@ -48,6 +48,8 @@ fn measure(args: &[&str]) -> Run {
             .arg(&report)
             .arg(exe);
     }
+    // Reaped by `wait4` below (which `Child::wait` would not give the usage of).
+    #[allow(clippy::zombie_processes)]
     let child = cmd.args(args).stdout(out).stderr(err).spawn().unwrap();
     let mut status = 0;
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
@@ -595,7 +597,7 @@ fn images_sharing_a_large_layer_share_its_memory() {
     read_ok(&r);
     // One copy held, plus the one being read by each of the (at most 2) threads.
     assert!(
-        r.rss_kib < (4 * BIG >> 10) + (40 << 10),
+        r.rss_kib < ((4 * BIG) >> 10) + (40 << 10),
         "peak RSS {} KiB",
         r.rss_kib
     );
