@@ -517,7 +517,8 @@ suppress: ['MX101=Deployment shop/*']\nbaseline: base.json\nsimulate: {fuel: 100
             "c.yaml:2:1: unknown key `mesh-versoin` (expected one of: mesh-version, context, images, ignore, rules, fail-on, output-threshold, suppress, baseline, simulate, limits)"
         );
         assert!(bad("limits:\n  nope: 1\n").starts_with("c.yaml:2:3: unknown limit `nope`"));
-        assert!(bad("limits: {yaml-depth: 0}\n").starts_with("c.yaml:1:22: `0`: a limit must be at least 1"));
+        assert!(bad("limits: {yaml-depth: 0}\n")
+            .starts_with("c.yaml:1:22: `0`: a limit must be at least 1"));
         assert!(bad("rules:\n  MX999: off\n").starts_with("c.yaml:2:3: unknown rule \"MX999\""));
         assert!(bad("rules: {MX101: loud}\n").starts_with("c.yaml:1:16: expected off"));
         assert!(

@@ -315,6 +315,40 @@ fn forty_thousand_merged_keys_are_linear() {
     assert_linear("merge", |_| vec!["lint".into(), "{}".into()], make);
 }
 
+#[test]
+fn forty_thousand_keys_are_linear_in_an_image_manifest() {
+    let run = |n: usize| {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("img");
+        std::fs::create_dir(&root).unwrap();
+        let mut t =
+            String::from("schemaVersion: 1\nname: ext\nphase: PostAuthZ\nmodule: ext.wasm\n");
+        for i in 0..n {
+            t.push_str(&format!("k{i}: v\n"));
+        }
+        t.push_str("k0: again\n");
+        std::fs::write(root.join("manifest.yaml"), t).unwrap();
+        std::fs::write(root.join("ext.wasm"), b"\0asm\x01\0\0\0").unwrap();
+        measure(&["inspect", s(&root)])
+    };
+    let small = run(10_000);
+    let large = run(40_000);
+    assert!(
+        large.cpu < 8.0 * small.cpu + 0.3,
+        "10k keys {:.3}s CPU, 40k keys {:.3}s (quadratic?)",
+        small.cpu,
+        large.cpu
+    );
+    assert!(
+        large
+            .stdout
+            .contains("manifest.yaml:40005:1: error[MX403]: duplicate key `k0`"),
+        "{}",
+        large.stdout
+    );
+    under_budget(&large, "manifest keys");
+}
+
 // ---- human output ---------------------------------------------------------------------
 
 #[test]
