@@ -107,6 +107,7 @@ pub fn main() -> i32 {
             return code;
         }
     };
+    crate::load::yaml::enable_run_budget();
     for (l, v) in &cli.limits {
         crate::limits::set_from_flag(*l, *v);
     }

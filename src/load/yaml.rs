@@ -7,7 +7,7 @@
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span as PSpan};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// Byte range in the source text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
@@ -192,8 +192,17 @@ impl Default for Limits {
 
 /// What all YAML parsed by this process has cost so far (`yaml-run-nodes`, `yaml-run-bytes`):
 /// many files each under their own budget must not add up to an unbounded run.
+/// Counted only in a run of the binary (`enable_run_budget`): a library caller (a test
+/// process parsing many unrelated files) has no run.
 static RUN_NODES: AtomicUsize = AtomicUsize::new(0);
 static RUN_BYTES: AtomicUsize = AtomicUsize::new(0);
+static RUN_BUDGET: AtomicBool = AtomicBool::new(false);
+
+/// Makes every later parse count against the run's budgets (`yaml-run-nodes`,
+/// `yaml-run-bytes`); the CLI calls it once at start.
+pub fn enable_run_budget() {
+    RUN_BUDGET.store(true, Ordering::Relaxed);
+}
 
 /// Size of a finished node: nodes and scalar bytes in it, and its height (0 for a scalar).
 #[derive(Debug, Clone, Copy, Default)]
@@ -478,8 +487,14 @@ impl Builder {
         self.nodes += c.nodes;
         self.file_nodes += c.nodes;
         self.file_bytes += c.bytes;
-        let run_nodes = RUN_NODES.fetch_add(c.nodes, Ordering::Relaxed) + c.nodes;
-        let run_bytes = RUN_BYTES.fetch_add(c.bytes, Ordering::Relaxed) + c.bytes;
+        let (run_nodes, run_bytes) = if RUN_BUDGET.load(Ordering::Relaxed) {
+            (
+                RUN_NODES.fetch_add(c.nodes, Ordering::Relaxed) + c.nodes,
+                RUN_BYTES.fetch_add(c.bytes, Ordering::Relaxed) + c.bytes,
+            )
+        } else {
+            (0, 0)
+        };
         let over = if self.nodes > self.limits.max_nodes {
             Some(format!(
                 "document expands to more than {} nodes",
