@@ -14,9 +14,6 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
-/// Baseline files larger than this are refused.
-const MAX_BASELINE_BYTES: u64 = 64 * 1024 * 1024;
-
 /// `line 12`, `lines 3-4`, `file.yaml:12:5` → `line N`, `lines N-N`, `file.yaml:N:N`: numbers
 /// that are positions change with unrelated edits, so they are not part of a fingerprint.
 pub fn normalize_message(msg: &str) -> String {
@@ -93,8 +90,11 @@ impl Baseline {
     pub fn load(path: &Path) -> Result<Baseline, String> {
         let name = path.display();
         // Over the limit is an error, not a silently truncated (then "invalid JSON") baseline.
-        let text = crate::load::read::read_regular_text(path, MAX_BASELINE_BYTES)
-            .map_err(|e| format!("{name}: cannot read the baseline: {e}"))?;
+        let text = crate::load::read::read_regular_text(
+            path,
+            crate::limits::get(crate::limits::Limit::BaselineBytes),
+        )
+        .map_err(|e| format!("{name}: cannot read the baseline: {e}"))?;
         Baseline::parse(&text).map_err(|e| format!("{name}:{e}"))
     }
 

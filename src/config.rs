@@ -18,9 +18,6 @@ use std::path::{Path, PathBuf};
 /// The file name looked for in the working directory and its ancestors.
 pub const FILE_NAME: &str = ".meshext-lint.yaml";
 
-/// Config files larger than this are refused (a config is a few lines).
-const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
-
 /// What a rule is set to in `rules:`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RuleSetting {
@@ -67,6 +64,8 @@ pub struct Config {
     pub simulate: SimulateLimits,
     /// Base URL of the rule pages (`docs-url`), checked and ending in `/`.
     pub docs_url: Option<String>,
+    /// `limits:` budgets (docs/limits.md); `--limit` flags win over them.
+    pub limits: Vec<(crate::limits::Limit, u64)>,
 }
 
 /// An invalid configuration file (the error type of every input file).
@@ -113,10 +112,14 @@ pub fn select(explicit: Option<&Path>, disabled: bool) -> Result<Config, ConfigE
         Some(p) => Some(p.to_path_buf()),
         None => std::env::current_dir().ok().and_then(|d| discover(&d)),
     };
-    match found {
-        Some(p) => load(&p),
-        None => Ok(Config::default()),
+    let cfg = match found {
+        Some(p) => load(&p)?,
+        None => Config::default(),
+    };
+    for (l, v) in &cfg.limits {
+        crate::limits::set_from_config(*l, *v);
     }
+    Ok(cfg)
 }
 
 /// Reads and validates a config file.
@@ -126,7 +129,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
         ConfigError::file(&name, format!("cannot read the configuration file: {e}"))
     };
     use crate::load::read::{read_regular, ReadError};
-    let bytes = match read_regular(path, MAX_CONFIG_BYTES) {
+    let bytes = match read_regular(path, crate::limits::get(crate::limits::Limit::ConfigBytes)) {
         Ok(b) => b,
         Err(ReadError::Io(e)) => return Err(io_err(e)),
         Err(ReadError::TooLarge { .. }) => {
@@ -205,6 +208,44 @@ struct ConfigFile {
     #[serde(default)]
     simulate: SimulateIn,
     docs_url: Option<DocsUrl>,
+    #[serde(default)]
+    limits: Pairs<KnownLimit, LimitValue>,
+}
+
+/// A budget name of `crate::limits`.
+struct KnownLimit(crate::limits::Limit);
+
+impl<'de> Deserialize<'de> for KnownLimit {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        crate::limits::by_name(&name)
+            .map(KnownLimit)
+            .ok_or_else(|| D::Error::custom(crate::limits::unknown(&name)))
+    }
+}
+
+/// A budget: a positive integer, or a size such as `64MiB`.
+struct LimitValue(u64);
+
+impl<'de> Deserialize<'de> for LimitValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = LimitValue;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a positive integer or a size such as 64MiB")
+            }
+            fn visit_i64<E: de::Error>(self, i: i64) -> Result<LimitValue, E> {
+                self.visit_str(&i.to_string())
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<LimitValue, E> {
+                crate::limits::parse_value(s)
+                    .map(LimitValue)
+                    .map_err(E::custom)
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -241,6 +282,9 @@ impl ConfigFile {
                 memory_mib: self.simulate.memory_mib.map(|b| b.0 as u32),
             },
             docs_url: self.docs_url.map(|u| u.0),
+            limits: (self.limits.0.into_iter())
+                .map(|(l, v)| (l.0, v.0))
+                .collect(),
         }
     }
 }
@@ -503,8 +547,11 @@ suppress: ['MX101=Deployment shop/*']\nbaseline: base.json\nsimulate: {fuel: 100
     fn errors_point_at_the_problem() {
         assert_eq!(
             bad("fail-on: error\nmesh-versoin: v2.1\n"),
-            "c.yaml:2:1: unknown key `mesh-versoin` (expected one of: mesh-version, context, images, ignore, rules, fail-on, output-threshold, suppress, baseline, simulate, docs-url)"
+            "c.yaml:2:1: unknown key `mesh-versoin` (expected one of: mesh-version, context, images, ignore, rules, fail-on, output-threshold, suppress, baseline, simulate, docs-url, limits)"
         );
+        assert!(bad("limits:\n  nope: 1\n").starts_with("c.yaml:2:3: unknown limit `nope`"));
+        assert!(bad("limits: {yaml-depth: 0}\n")
+            .starts_with("c.yaml:1:22: `0`: a limit must be at least 1"));
         assert!(bad("rules:\n  MX999: off\n").starts_with("c.yaml:2:3: unknown rule \"MX999\""));
         assert!(bad("rules: {MX101: loud}\n").starts_with("c.yaml:1:16: expected off"));
         assert!(

@@ -422,3 +422,22 @@ fn config_schema_knows_every_rule_name() {
         "schemas/meshext-lint.schema.json rule names vs rules/catalogue"
     );
 }
+
+#[test]
+fn config_schema_knows_every_limit() {
+    let schema = schema("meshext-lint.schema.json");
+    let listed: BTreeSet<String> = schema["properties"]["limits"]["propertyNames"]["enum"]
+        .as_array()
+        .expect("properties/limits/propertyNames/enum")
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    let known: BTreeSet<String> = meshext_lint::limits::names()
+        .into_iter()
+        .map(String::from)
+        .collect();
+    assert_eq!(
+        listed, known,
+        "schemas/meshext-lint.schema.json limits vs src/limits.rs"
+    );
+}

@@ -60,11 +60,13 @@ pub fn run(args: InspectArgs) -> i32 {
     let target = Path::new(&args.target);
     let json = args.format == InspectFormat::Json;
     if is_wasm_file(target) {
-        let bytes =
-            match crate::load::read::read_regular(target, crate::load::read::MAX_MODULE_BYTES) {
-                Ok(b) => b,
-                Err(e) => return usage_error(format!("{}: {e}", target.display())),
-            };
+        let bytes = match crate::load::read::read_regular(
+            target,
+            crate::limits::get(crate::limits::Limit::ModuleBytes),
+        ) {
+            Ok(b) => b,
+            Err(e) => return usage_error(format!("{}: {e}", target.display())),
+        };
         let name = target.to_string_lossy().into_owned();
         let m = inspect::module_report(
             &bytes,

@@ -44,6 +44,10 @@ const LONG_VERSION: &str = concat!(
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Override a resource budget (repeatable), e.g. `--limit yaml-depth=64`,
+    /// `--limit image-uncompressed-bytes=1GiB`; docs/limits.md lists them.
+    #[arg(long = "limit", global = true, value_name = "NAME=VALUE", value_parser = crate::limits::parse_assignment)]
+    pub limits: Vec<(crate::limits::Limit, u64)>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -116,6 +120,10 @@ pub fn main() -> i32 {
             return code;
         }
     };
+    crate::load::yaml::enable_run_budget();
+    for (l, v) in &cli.limits {
+        crate::limits::set_from_flag(*l, *v);
+    }
     match cli.command {
         Command::Lint(a) => lint_cmd::run(a),
         Command::Chain(a) => chain_cmd::run(a),

@@ -1,9 +1,8 @@
 use super::mesh_args::{load_mesh, select_config, MeshArgs};
 use super::{usage_error, write_stdout, write_text};
 use crate::image::{self, ImageStore};
-use crate::load::read::{
-    read_regular, read_regular_text, MAX_MODULE_BYTES, MAX_PLUGIN_CONFIG_BYTES, MAX_SCENARIO_BYTES,
-};
+use crate::limits::{self, Limit};
+use crate::load::read::{read_regular, read_regular_text};
 use crate::rules::images;
 use crate::simulate::{
     self, from_mesh, render, ExtensionFilter, Limits, Profile, SimFilter, SimOptions,
@@ -66,8 +65,8 @@ pub struct SimulateArgs {
 /// The single-filter chain of `--module`/`--image`: the extension, then the router.
 fn standalone(args: &SimulateArgs, images: &[PathBuf]) -> Result<Vec<SimFilter>, String> {
     let (bytes, default_name): (Vec<u8>, String) = if let Some(path) = &args.module {
-        let bytes =
-            read_regular(path, MAX_MODULE_BYTES).map_err(|e| format!("{}: {e}", path.display()))?;
+        let bytes = read_regular(path, limits::get(Limit::ModuleBytes))
+            .map_err(|e| format!("{}: {e}", path.display()))?;
         let stem = path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
@@ -108,7 +107,7 @@ fn standalone(args: &SimulateArgs, images: &[PathBuf]) -> Result<Vec<SimFilter>,
     let configuration = match args.plugin_config.as_deref() {
         None => String::new(),
         Some(s) => match s.strip_prefix('@') {
-            Some(path) => read_regular_text(Path::new(path), MAX_PLUGIN_CONFIG_BYTES)
+            Some(path) => read_regular_text(Path::new(path), limits::get(Limit::PluginConfigBytes))
                 .map_err(|e| format!("{path}: {e}"))?,
             None => s.to_string(),
         },
@@ -137,7 +136,7 @@ pub fn run(args: SimulateArgs) -> i32 {
         Ok(c) => c,
         Err(e) => return usage_error(e),
     };
-    let text = match read_regular_text(&args.scenario, MAX_SCENARIO_BYTES) {
+    let text = match read_regular_text(&args.scenario, limits::get(Limit::ScenarioBytes)) {
         Ok(t) => t,
         Err(e) => return usage_error(format!("{}: {e}", args.scenario.display())),
     };

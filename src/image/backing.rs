@@ -38,6 +38,12 @@ fn normalise(name: &str) -> Option<String> {
 
 impl Backing {
     pub fn archive(path: &Path) -> Result<Backing, String> {
+        // Extension headers are refused above their bound before the indexing pass buffers them.
+        let file = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
+        if let Ok(entries) = tar::Archive::new(&file).entries_with_seek() {
+            let max = crate::limits::get(crate::limits::Limit::ImageTarHeaderBytes);
+            super::fs::check_tar_entries(entries, max)?;
+        }
         let file = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
         let mut archive = tar::Archive::new(file);
         let mut entries = HashMap::new();

@@ -151,6 +151,22 @@ pub fn read_extension_as(image: &Image, reference: &str) -> ExtensionPackage {
         );
         return pkg;
     }
+    // The cacher unmarshals the first document only; more content is never checked by it.
+    if let Some(extra) = parsed.docs.iter().skip(1).find(|d| d.root.is_some()) {
+        pkg.problems.push(
+            ManifestProblem::new(
+                ManifestProblemKind::Manifest,
+                format!(
+                    "/manifest.yaml holds {} documents; only the first is read",
+                    parsed.docs.len()
+                ),
+            )
+            .at(src.location(extra.span.start, extra.span.start))
+            .help(
+                "the cacher unmarshals the first YAML document and ignores the rest; remove them",
+            ),
+        );
+    }
     let Some(doc) = parsed.docs.into_iter().next() else {
         pkg.problems.push(
             ManifestProblem::new(ManifestProblemKind::Manifest, "/manifest.yaml is empty")

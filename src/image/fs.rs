@@ -5,10 +5,12 @@
 use super::Limits;
 use sha2::{Digest, Sha256};
 use std::cell::Cell;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::hash::{Hash, Hasher};
 use std::io::{self, Read};
 use std::rc::Rc;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// Symlink hops allowed while resolving one path (Linux uses 40).
 pub const MAX_SYMLINK_HOPS: usize = 40;
@@ -27,12 +29,48 @@ pub struct FileTree {
     nodes: BTreeMap<String, Node>,
     /// Bytes of file content held.
     bytes: u64,
+    /// Bytes of the paths held (every parent directory is a key of its own).
+    key_bytes: u64,
 }
 
 /// Counts what has been read across all layers of one image against [`Limits`].
 #[derive(Debug, Default)]
 pub struct Budget {
     pub uncompressed: u64,
+    /// File contents shared between the images of a run.
+    pub pool: Option<Arc<Pool>>,
+}
+
+/// File contents held by all images of a run, each distinct content once: images that share
+/// a layer (or a file) share its bytes, and the total is bounded (`images-total-bytes`).
+#[derive(Debug, Default)]
+pub struct Pool {
+    files: Mutex<HashMap<u64, Vec<Arc<[u8]>>>>,
+    bytes: AtomicU64,
+}
+
+impl Pool {
+    /// The shared copy of `data`, charging new content to the run's total.
+    pub fn intern(&self, data: Vec<u8>) -> Result<Arc<[u8]>, String> {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        data.hash(&mut h);
+        let key = h.finish();
+        let mut files = self.files.lock().unwrap_or_else(|p| p.into_inner());
+        let same = files.entry(key).or_default();
+        if let Some(f) = same.iter().find(|f| ***f == *data) {
+            return Ok(f.clone());
+        }
+        let total = self.bytes.fetch_add(data.len() as u64, Ordering::Relaxed) + data.len() as u64;
+        let max = crate::limits::get(crate::limits::Limit::ImagesTotalBytes);
+        if total > max {
+            return Err(format!(
+                "the images of this run hold more than {max} bytes of files (limit images-total-bytes)"
+            ));
+        }
+        let f: Arc<[u8]> = data.into();
+        same.push(f.clone());
+        Ok(f)
+    }
 }
 
 /// What applying one layer found.
@@ -215,7 +253,17 @@ impl FileTree {
             dir = parent(&dir).to_string();
         }
         for d in missing {
+            self.key_bytes += d.len() as u64;
             self.nodes.insert(d, Node::Dir);
+        }
+        self.key_bytes += key.len() as u64;
+        // Paths are bounded one by one (`image-path-bytes`); all of them by a quarter of the
+        // uncompressed budget, so deep trees cannot multiply them.
+        if self.key_bytes > limits.max_uncompressed / 4 {
+            return Err(format!(
+                "the paths of the image exceed {} bytes (bound)",
+                limits.max_uncompressed / 4
+            ));
         }
         let empty = BTreeSet::new();
         match (&node, self.nodes.get(&key)) {
@@ -250,18 +298,30 @@ impl FileTree {
         if blob.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
             return Err("zstd-compressed layers are not supported; convert the image with `skopeo copy --dest-compress-format gzip`".into());
         }
-        let raw: Box<dyn Read + '_> = if gz {
-            Box::new(flate2::read::MultiGzDecoder::new(blob))
-        } else {
-            Box::new(blob)
+        let open = || -> Box<dyn Read + '_> {
+            if gz {
+                Box::new(flate2::read::MultiGzDecoder::new(blob))
+            } else {
+                Box::new(blob)
+            }
         };
+        check_tar_headers(
+            Bounded {
+                inner: open(),
+                read: 0,
+                limit: remaining,
+                hasher: Sha256::new(),
+            },
+            limits.max_tar_header,
+        )?;
+        let raw = open();
         let mut reader = Bounded {
             inner: raw,
             read: 0,
             limit: remaining,
             hasher: Sha256::new(),
         };
-        let result = self.read_layer(&mut reader, limits);
+        let result = self.read_layer(&mut reader, limits, budget.pool.as_deref());
         let bomb = |e: String| {
             if reader_exceeded(&e) {
                 format!(
@@ -281,7 +341,12 @@ impl FileTree {
         Ok(stats)
     }
 
-    fn read_layer<R: Read>(&mut self, reader: R, limits: &Limits) -> Result<LayerStats, String> {
+    fn read_layer<R: Read>(
+        &mut self,
+        reader: R,
+        limits: &Limits,
+        pool: Option<&Pool>,
+    ) -> Result<LayerStats, String> {
         let mut pending = Vec::new();
         let mut stats = LayerStats::default();
         let real_end = Rc::new(Cell::new(None));
@@ -303,6 +368,14 @@ impl FileTree {
                 ));
             }
             let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+            if raw.len() > limits.max_path {
+                return Err(format!(
+                    "a path of {} bytes in a layer, more than the bound {} (`{}…`)",
+                    raw.len(),
+                    limits.max_path,
+                    raw.chars().take(60).collect::<String>()
+                ));
+            }
             let key = clean_entry_path(&raw)?;
             let name = key.rsplit('/').next().unwrap_or("");
             let dir = parent(&key).to_string();
@@ -341,7 +414,10 @@ impl FileTree {
                     if name == "plugin.wasm" {
                         stats.plugin_wasm.push(key.clone());
                     }
-                    Node::File(buf.into())
+                    Node::File(match pool {
+                        Some(p) => p.intern(buf)?,
+                        None => buf.into(),
+                    })
                 }
                 T::Directory => Node::Dir,
                 T::Symlink => {
@@ -373,12 +449,32 @@ impl FileTree {
                 _ => None,
             })
             .collect();
+        // Each distinct whiteout once, and none under another: the subtrees removed are then
+        // disjoint, so the work is linear in the tree however many whiteouts the layer lists.
+        let mut hidden: BTreeMap<&str, bool> = BTreeMap::new(); // path → opaque (children only)
         for p in &pending {
             match p {
-                Pending::Whiteout(k) => self.remove_tree(k, &added),
-                Pending::Opaque(d) => self.remove_children(d, &added),
+                Pending::Whiteout(k) => {
+                    hidden.entry(k.as_str()).or_insert(false);
+                }
+                Pending::Opaque(d) => {
+                    hidden.insert(d.as_str(), true);
+                }
                 _ => {}
             }
+        }
+        let mut covered: Option<&str> = None;
+        for (&k, &opaque) in &hidden {
+            // Sorted, so a covering ancestor comes just before its descendants.
+            if covered.is_some_and(|c| c.is_empty() || k.starts_with(&format!("{c}/"))) {
+                continue;
+            }
+            if opaque {
+                self.remove_children(k, &added);
+            } else {
+                self.remove_tree(k, &added);
+            }
+            covered = Some(k);
         }
         for p in pending {
             match p {
@@ -462,6 +558,63 @@ impl FileTree {
             _ => None,
         })
     }
+}
+
+/// The tar reader buffers a GNU long name or long link and a PAX header whole, whatever size
+/// its header claims (a 1 GiB long name is 1 GiB of memory). A first, raw pass refuses those
+/// larger than `max` before the real pass reads them. The raw pass does not apply PAX `size`
+/// records or GNU sparse extension blocks, so those are refused too (no layer needs them: a
+/// PAX size is for members over 8 GiB, far beyond the uncompressed bound). Other errors are
+/// left to the real pass, which words them.
+pub(crate) fn check_tar_headers<R: Read>(reader: R, max: u64) -> Result<(), String> {
+    let mut archive = tar::Archive::new(reader);
+    match archive.entries() {
+        Ok(entries) => check_tar_entries(entries, max),
+        Err(_) => Ok(()),
+    }
+}
+
+/// [`check_tar_headers`] over entries (a seekable archive skips data by seeking).
+pub(crate) fn check_tar_entries<R: Read>(
+    entries: tar::Entries<'_, R>,
+    max: u64,
+) -> Result<(), String> {
+    for entry in entries.raw(true) {
+        let Ok(entry) = entry else {
+            return Ok(());
+        };
+        let t = entry.header().entry_type();
+        let size = entry.header().entry_size().unwrap_or(0);
+        let ext = t.is_gnu_longname()
+            || t.is_gnu_longlink()
+            || t.is_pax_local_extensions()
+            || t.is_pax_global_extensions();
+        if ext && size > max {
+            return Err(format!(
+                "a tar extension header (type `{}`) of {size} bytes, more than the bound {max} (limit image-tar-header-bytes)",
+                char::from(t.as_byte()).escape_default()
+            ));
+        }
+        if t.is_pax_local_extensions() || t.is_pax_global_extensions() {
+            let mut data = Vec::new();
+            if entry.take(max).read_to_end(&mut data).is_err() {
+                return Ok(());
+            }
+            let sized = data.split(|b| *b == b'\n').any(|rec| {
+                rec.splitn(2, |b| *b == b' ')
+                    .nth(1)
+                    .is_some_and(|r| r.starts_with(b"size="))
+            });
+            if sized {
+                return Err(
+                    "a PAX `size` record (members over 8 GiB are beyond every bound)".into(),
+                );
+            }
+        } else if t.is_gnu_sparse() && entry.header().as_gnu().is_some_and(|g| g.is_extended()) {
+            return Err("a GNU sparse file with extension blocks (not supported)".into());
+        }
+    }
+    Ok(())
 }
 
 fn reader_exceeded(msg: &str) -> bool {

@@ -72,22 +72,34 @@ pub const MAX_INDEX_DEPTH: usize = 4;
 /// Most images listed by one source.
 pub const MAX_IMAGES_PER_SOURCE: usize = 10_000;
 
-/// Bounds for reading images; defaults are the constants above. Tests shrink them.
+/// Bounds for reading images; defaults are the run's budgets (`crate::limits`, initially the
+/// constants above). Tests shrink them.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     pub max_json: u64,
     pub max_blob: u64,
     pub max_uncompressed: u64,
     pub max_files: usize,
+    /// Most layers in one manifest (Docker and overlayfs stop at 127/128).
+    pub max_layers: usize,
+    /// Longest path of a layer entry, bytes (PATH_MAX).
+    pub max_path: usize,
+    /// Largest tar extension header (GNU long name / long link, PAX), which the tar reader
+    /// buffers whole.
+    pub max_tar_header: u64,
 }
 
 impl Default for Limits {
     fn default() -> Self {
+        use crate::limits::{get, get_usize, Limit};
         Limits {
-            max_json: MAX_JSON_BYTES,
-            max_blob: MAX_BLOB_BYTES,
-            max_uncompressed: MAX_UNCOMPRESSED_BYTES,
-            max_files: MAX_FILES,
+            max_json: get(Limit::ImageJsonBytes),
+            max_blob: get(Limit::ModuleBytes),
+            max_uncompressed: get(Limit::ImageUncompressedBytes),
+            max_files: get_usize(Limit::ImageFiles),
+            max_layers: get_usize(Limit::ImageLayers),
+            max_path: get_usize(Limit::ImagePathBytes),
+            max_tar_header: get(Limit::ImageTarHeaderBytes),
         }
     }
 }

@@ -6,7 +6,7 @@
 use super::backing::sha256_hex;
 use super::fs::{clean_entry_path, FileTree, Node};
 use super::json::{self, Descriptor, Index, Manifest, OciLayout};
-use super::{read_extension_as, Image, Limits, MAX_BLOB_BYTES, MAX_JSON_BYTES};
+use super::{read_extension_as, Image, Limits};
 use crate::load::yaml;
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -137,8 +137,8 @@ pub fn pack(
             "--ref `{reference}` must name a tag (`quay.io/org/ext:1.0`), not a digest"
         ));
     }
-    let manifest_bytes = read_bounded(manifest, MAX_JSON_BYTES, "manifest")?;
-    let module_bytes = read_bounded(module, MAX_BLOB_BYTES, "module")?;
+    let manifest_bytes = read_bounded(manifest, Limits::default().max_json, "manifest")?;
+    let module_bytes = read_bounded(module, Limits::default().max_blob, "module")?;
     let text = std::str::from_utf8(&manifest_bytes)
         .map_err(|_| "manifest.yaml is not UTF-8 text".to_string())?;
     let module_key = module_path(text)?;
@@ -206,7 +206,7 @@ pub fn pack(
         // An existing index that cannot be read is an error, not silently replaced (it lists
         // the layout's other images).
         if std::fs::symlink_metadata(&index_path).is_ok() {
-            let bytes = read_bounded(&index_path, MAX_JSON_BYTES, "index.json")?;
+            let bytes = read_bounded(&index_path, Limits::default().max_json, "index.json")?;
             let old: Index = serde_json::from_slice(&bytes).map_err(|e| {
                 format!(
                     "`{}` exists but its index.json is malformed: {e}",

@@ -2,7 +2,7 @@
 //! cached per digest (safe to share between rayon threads).
 
 use super::backing::{digest_hex, parse_json, read_json, sha256_hex, Backing};
-use super::fs::{check_symlink, Budget, FileTree, Node};
+use super::fs::{check_symlink, Budget, FileTree, Node, Pool};
 use super::json::{self, AnyManifest, Config, Descriptor, DockerArchiveEntry, Index, OciLayout};
 use super::reference::{is_tag_only, normalize, parse_reference};
 use super::{
@@ -54,6 +54,8 @@ pub struct ImageStore {
     infos: Vec<ImageInfo>,
     limits: Limits,
     cache: Mutex<HashMap<String, Slot>>,
+    /// File contents of every image read, shared by content.
+    pool: Arc<Pool>,
 }
 
 /// `REF=DIR`: an image reference naming a plain image root directory.
@@ -419,10 +421,34 @@ impl ImageStore {
         config: &Config,
         image: &mut Image,
     ) -> Result<(), String> {
-        let mut budget = Budget::default();
+        if layers.len() > self.limits.max_layers {
+            return Err(format!(
+                "the manifest lists {} layers, more than the bound {} (limit image-layers)",
+                layers.len(),
+                self.limits.max_layers
+            ));
+        }
+        let mut budget = Budget {
+            pool: Some(self.pool.clone()),
+            ..Budget::default()
+        };
         let mut diff_ids = Vec::new();
+        // A blob listed again is read and verified once (kept while under the budget).
+        let mut seen: HashMap<&str, Arc<Vec<u8>>> = HashMap::new();
+        let mut kept = 0u64;
         for (i, d) in layers.iter().enumerate() {
-            let bytes = fetch(i)?;
+            let bytes = match seen.get(d.digest.as_str()) {
+                Some(b) => b.clone(),
+                None => {
+                    let b = Arc::new(fetch(i)?);
+                    let again = layers[i + 1..].iter().any(|l| l.digest == d.digest);
+                    if again && kept + b.len() as u64 <= self.limits.max_uncompressed {
+                        kept += b.len() as u64;
+                        seen.insert(d.digest.as_str(), b.clone());
+                    }
+                    b
+                }
+            };
             let mut info = LayerInfo {
                 digest: d.digest.clone(),
                 media_type: d.media_type.clone(),
@@ -433,7 +459,7 @@ impl ImageStore {
             };
             let mt = d.media_type.as_str();
             if mt == json::WASM_ARTIFACT_LAYER {
-                image.artifact_wasm = Some(bytes.into());
+                image.artifact_wasm = Some(bytes.as_slice().into());
             } else if mt.is_empty() || mt.contains("tar") || mt.contains("rootfs.diff") {
                 let stats = image
                     .files
@@ -552,13 +578,13 @@ impl ImageStore {
                         self.limits.max_uncompressed
                     ));
                 }
-                let bytes =
-                    std::fs::read(entry.path()).map_err(|e| format!("cannot read `{key}`: {e}"))?;
+                let bytes = crate::load::read::read_regular(entry.path(), self.limits.max_blob)
+                    .map_err(|e| format!("cannot read `{key}`: {e}"))?;
                 if entry.file_name() == "plugin.wasm" {
                     plugin_wasm.push(key.clone());
                 }
                 listing.push(format!("{key}\0{}", sha256_hex(&bytes)));
-                Node::File(bytes.into())
+                Node::File(self.pool.intern(bytes)?)
             } else {
                 continue;
             };

@@ -15,6 +15,11 @@ use std::sync::Arc;
 /// Files larger than this are refused rather than parsed.
 pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
 
+/// The bound in force (`--limit input-bytes=…`; default [`MAX_FILE_BYTES`]).
+pub fn max_file_bytes() -> u64 {
+    crate::limits::get(crate::limits::Limit::InputBytes)
+}
+
 /// Directories never descended into when a directory is given.
 const SKIP_DIRS: &[&str] = &[".git", "target", "node_modules", ".hg", ".svn"];
 
@@ -346,7 +351,7 @@ pub fn read(input: &InputPath) -> Result<(String, Vec<u8>), String> {
         InputPath::Stdin | InputPath::StdinAs(_) => {
             let mut buf = Vec::new();
             std::io::stdin()
-                .take(MAX_FILE_BYTES + 1)
+                .take(max_file_bytes() + 1)
                 .read_to_end(&mut buf)
                 .map_err(|e| format!("reading standard input: {e}"))?;
             let name = match input {
@@ -358,7 +363,7 @@ pub fn read(input: &InputPath) -> Result<(String, Vec<u8>), String> {
         InputPath::File(p) => {
             let name = p.to_string_lossy().into_owned();
             // Over the limit is reported by `add_source` as a finding, so read one byte more.
-            let buf = super::read::read_regular_capped(p, MAX_FILE_BYTES)
+            let buf = super::read::read_regular_capped(p, max_file_bytes())
                 .map_err(|e| format!("{name}: {e}"))?;
             Ok((name, buf))
         }
@@ -373,7 +378,7 @@ pub fn add_source(loaded: &mut Loaded, name: String, bytes: Vec<u8>) {
 /// [`add_source`]; a `loose` file (see [`Selection::loose`]) without any Kubernetes object is
 /// skipped rather than reported.
 fn add_source_as(loaded: &mut Loaded, name: String, bytes: Vec<u8>, loose: bool) {
-    if bytes.len() as u64 > MAX_FILE_BYTES {
+    if bytes.len() as u64 > max_file_bytes() {
         let src = SourceFile::new(name, "");
         loaded.problems.push(LoadProblem::TooLarge {
             at: src.location(0, 0),

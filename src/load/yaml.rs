@@ -7,6 +7,7 @@
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span as PSpan};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// Byte range in the source text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
@@ -129,14 +130,6 @@ impl Node {
         }
         Some((key, cur))
     }
-
-    fn count(&self) -> usize {
-        1 + match &self.value {
-            Value::Seq(s) => s.iter().map(Node::count).sum(),
-            Value::Map(m) => m.iter().map(|(k, v)| k.count() + v.count()).sum(),
-            _ => 0,
-        }
-    }
 }
 
 /// A problem found while parsing; `span` points at it.
@@ -170,21 +163,60 @@ pub struct Parsed {
     pub error: Option<YamlError>,
 }
 
-/// Bounds that keep hostile input cheap.
+/// Bounds that keep hostile input cheap. Every count includes alias expansions, so the tree
+/// built (and every recursive walk over it: `to_json`, the typed deserialiser) is bounded too.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
-    /// Maximum nesting of collections.
+    /// Maximum nesting of collections, in the expanded tree.
     pub max_depth: usize,
-    /// Maximum nodes per document, counting alias expansions.
+    /// Maximum nodes per document.
     pub max_nodes: usize,
+    /// Maximum nodes per file (all its documents).
+    pub max_file_nodes: usize,
+    /// Maximum scalar bytes per file.
+    pub max_file_bytes: usize,
 }
 
 impl Default for Limits {
+    /// The run's budgets (`crate::limits`).
     fn default() -> Self {
+        use crate::limits::{get_usize, Limit};
         Limits {
-            max_depth: 200,
-            max_nodes: 2_000_000,
+            max_depth: get_usize(Limit::YamlDepth),
+            max_nodes: get_usize(Limit::YamlDocumentNodes),
+            max_file_nodes: get_usize(Limit::YamlFileNodes),
+            max_file_bytes: get_usize(Limit::YamlFileBytes),
         }
+    }
+}
+
+/// What all YAML parsed by this process has cost so far (`yaml-run-nodes`, `yaml-run-bytes`):
+/// many files each under their own budget must not add up to an unbounded run.
+/// Counted only in a run of the binary (`enable_run_budget`): a library caller (a test
+/// process parsing many unrelated files) has no run.
+static RUN_NODES: AtomicUsize = AtomicUsize::new(0);
+static RUN_BYTES: AtomicUsize = AtomicUsize::new(0);
+static RUN_BUDGET: AtomicBool = AtomicBool::new(false);
+
+/// Makes every later parse count against the run's budgets (`yaml-run-nodes`,
+/// `yaml-run-bytes`); the CLI calls it once at start.
+pub fn enable_run_budget() {
+    RUN_BUDGET.store(true, Ordering::Relaxed);
+}
+
+/// Size of a finished node: nodes and scalar bytes in it, and its height (0 for a scalar).
+#[derive(Debug, Clone, Copy, Default)]
+struct Cost {
+    nodes: usize,
+    bytes: usize,
+    height: usize,
+}
+
+impl Cost {
+    fn add(&mut self, c: Cost) {
+        self.nodes += c.nodes;
+        self.bytes += c.bytes;
+        self.height = self.height.max(c.height + 1);
     }
 }
 
@@ -247,12 +279,16 @@ enum Frame {
         start: Span,
         anchor: usize,
         items: Vec<Node>,
+        cost: Cost,
     },
     Map {
         start: Span,
         anchor: usize,
         entries: Vec<(Node, Node)>,
+        /// Key text → position in `entries`: duplicate and merge checks stay linear.
+        index: HashMap<String, usize>,
         key: Option<Node>,
+        cost: Cost,
     },
 }
 
@@ -266,6 +302,8 @@ pub fn parse(text: &str, limits: Limits) -> Parsed {
         anchors: HashMap::new(),
         doc: None,
         nodes: 0,
+        file_nodes: 0,
+        file_bytes: 0,
     };
     for item in Parser::new_from_str(text) {
         let step = match item {
@@ -292,9 +330,11 @@ struct Builder {
     limits: Limits,
     out: Parsed,
     stack: Vec<Frame>,
-    anchors: HashMap<usize, Node>,
+    anchors: HashMap<usize, (Node, Cost)>,
     doc: Option<YamlDoc>,
     nodes: usize,
+    file_nodes: usize,
+    file_bytes: usize,
 }
 
 fn error(message: impl Into<String>, span: Span) -> YamlError {
@@ -307,7 +347,7 @@ fn error(message: impl Into<String>, span: Span) -> YamlError {
 impl Builder {
     /// Handles one parser event; a finished node is attached to its parent.
     fn event(&mut self, event: Event, span: Span) -> Result<(), YamlError> {
-        let node = match event {
+        let (node, cost) = match event {
             Event::StreamStart | Event::StreamEnd | Event::Nothing => return Ok(()),
             Event::DocumentStart(_) => {
                 self.anchors.clear();
@@ -332,6 +372,7 @@ impl Builder {
                         start: span,
                         anchor,
                         items: Vec::new(),
+                        cost: Cost::default(),
                     },
                     span,
                 )
@@ -342,7 +383,9 @@ impl Builder {
                         start: span,
                         anchor,
                         entries: Vec::new(),
+                        index: HashMap::new(),
                         key: None,
+                        cost: Cost::default(),
                     },
                     span,
                 )
@@ -350,7 +393,12 @@ impl Builder {
             Event::SequenceEnd | Event::MappingEnd => self.close(span)?,
             Event::Alias(id) => self.alias(id, span)?,
             Event::Scalar(text, style, anchor, tag) => {
-                self.count(1, span, "document has more than {} nodes")?;
+                let cost = Cost {
+                    nodes: 1,
+                    bytes: text.len(),
+                    height: 0,
+                };
+                self.charge(cost, span, "")?;
                 let forced_str = tag.as_ref().is_some_and(|t| t.suffix == "str");
                 let value = if style != ScalarStyle::Plain || forced_str {
                     Value::Str(text.into_owned())
@@ -358,11 +406,11 @@ impl Builder {
                     resolve_plain(&text)
                 };
                 let node = Node { span, value };
-                register(&mut self.anchors, anchor, &node);
-                node
+                register(&mut self.anchors, anchor, &node, cost);
+                (node, cost)
             }
         };
-        self.attach(node);
+        self.attach(node, cost);
         Ok(())
     }
 
@@ -373,66 +421,134 @@ impl Builder {
                 span,
             ));
         }
+        // The collection node itself.
+        self.charge(
+            Cost {
+                nodes: 1,
+                ..Cost::default()
+            },
+            span,
+            "",
+        )?;
         self.stack.push(frame);
         Ok(())
     }
 
     /// Closes the innermost collection.
-    fn close(&mut self, span: Span) -> Result<Node, YamlError> {
-        let (start, anchor, value) = match self.stack.pop() {
+    fn close(&mut self, span: Span) -> Result<(Node, Cost), YamlError> {
+        let (start, anchor, value, mut cost) = match self.stack.pop() {
             Some(Frame::Seq {
                 start,
                 anchor,
                 items,
-            }) => (start, anchor, Value::Seq(items)),
+                cost,
+            }) => (start, anchor, Value::Seq(items), cost),
             Some(Frame::Map {
                 start,
                 anchor,
                 entries,
+                cost,
                 ..
-            }) => (start, anchor, Value::Map(entries)),
+            }) => (start, anchor, Value::Map(entries), cost),
             None => return Err(error("unbalanced collection", span)),
         };
+        cost.nodes += 1;
+        cost.height = cost.height.max(1);
         let node = closed(start, span, value);
-        register(&mut self.anchors, anchor, &node);
-        Ok(node)
+        register(&mut self.anchors, anchor, &node, cost);
+        Ok((node, cost))
     }
 
     /// A copy of the anchored node; it keeps the anchor's spans, so findings inside point
     /// at the original.
-    fn alias(&mut self, id: usize, span: Span) -> Result<Node, YamlError> {
-        let Some(size) = self.anchors.get(&id).map(Node::count) else {
+    fn alias(&mut self, id: usize, span: Span) -> Result<(Node, Cost), YamlError> {
+        let Some(&(_, cost)) = self.anchors.get(&id) else {
             return Err(error("alias to an unknown anchor", span));
         };
-        // Charged before copying, so a bomb stops before it is built.
-        self.count(
-            size,
-            span,
-            "document expands to more than {} nodes (alias bomb?)",
-        )?;
-        Ok(self.anchors[&id].clone())
-    }
-
-    /// Charges `n` nodes to the document's budget; `message` has one `{}` for the limit.
-    fn count(&mut self, n: usize, span: Span, message: &str) -> Result<(), YamlError> {
-        self.nodes += n;
-        if self.nodes > self.limits.max_nodes {
+        // The expanded tree is what gets walked recursively, so its depth is what is bounded.
+        if self.stack.len() + cost.height > self.limits.max_depth {
             return Err(error(
-                message.replace("{}", &self.limits.max_nodes.to_string()),
+                format!(
+                    "alias nests collections deeper than {} levels",
+                    self.limits.max_depth
+                ),
                 span,
             ));
         }
-        Ok(())
+        // Charged before copying, so a bomb stops before it is built.
+        self.charge(cost, span, " (alias bomb?)")?;
+        Ok((self.anchors[&id].0.clone(), cost))
+    }
+
+    /// Charges a node (or an expanded alias) to the document's, the file's and the run's
+    /// budgets; `why` is appended to the error.
+    fn charge(&mut self, c: Cost, span: Span, why: &str) -> Result<(), YamlError> {
+        use crate::limits::{get_usize, Limit};
+        self.nodes += c.nodes;
+        self.file_nodes += c.nodes;
+        self.file_bytes += c.bytes;
+        let (run_nodes, run_bytes) = if RUN_BUDGET.load(Ordering::Relaxed) {
+            (
+                RUN_NODES.fetch_add(c.nodes, Ordering::Relaxed) + c.nodes,
+                RUN_BYTES.fetch_add(c.bytes, Ordering::Relaxed) + c.bytes,
+            )
+        } else {
+            (0, 0)
+        };
+        let over = if self.nodes > self.limits.max_nodes {
+            Some(format!(
+                "document expands to more than {} nodes",
+                self.limits.max_nodes
+            ))
+        } else if self.file_nodes > self.limits.max_file_nodes {
+            Some(format!(
+                "file expands to more than {} nodes",
+                self.limits.max_file_nodes
+            ))
+        } else if self.file_bytes > self.limits.max_file_bytes {
+            Some(format!(
+                "file expands to more than {} bytes of scalars",
+                self.limits.max_file_bytes
+            ))
+        } else if run_nodes > get_usize(Limit::YamlRunNodes) {
+            Some(format!(
+                "the YAML of this run expands to more than {} nodes (limit yaml-run-nodes)",
+                get_usize(Limit::YamlRunNodes)
+            ))
+        } else if run_bytes > get_usize(Limit::YamlRunBytes) {
+            Some(format!(
+                "the YAML of this run expands to more than {} bytes of scalars (limit yaml-run-bytes)",
+                get_usize(Limit::YamlRunBytes)
+            ))
+        } else {
+            None
+        };
+        match over {
+            Some(m) => Err(error(format!("{m}{why}"), span)),
+            None => Ok(()),
+        }
     }
 
     /// Attaches a finished node to its parent, or makes it the document's root.
-    fn attach(&mut self, node: Node) {
+    fn attach(&mut self, node: Node, c: Cost) {
         match self.stack.last_mut() {
-            Some(Frame::Seq { items, .. }) => items.push(node),
-            Some(Frame::Map { entries, key, .. }) => match key.take() {
-                None => *key = Some(node),
-                Some(k) => insert_entry(entries, k, node, self.doc.as_mut()),
-            },
+            Some(Frame::Seq { items, cost, .. }) => {
+                cost.add(c);
+                items.push(node)
+            }
+            Some(Frame::Map {
+                entries,
+                index,
+                key,
+                cost,
+                ..
+            }) => {
+                cost.add(c);
+                match key.take() {
+                    None => *key = Some(node),
+                    Some(k) => insert_entry(entries, index, k, node, self.doc.as_mut()),
+                }
+            }
             None => {
                 if let Some(d) = self.doc.as_mut() {
                     d.root = Some(node);
@@ -444,17 +560,19 @@ impl Builder {
 
 /// Adds `key: value` to a mapping: `<<` merges, a repeated key is recorded as a duplicate
 /// and the later value wins (as with Kubernetes' JSON conversion).
-fn insert_entry(entries: &mut Vec<(Node, Node)>, k: Node, node: Node, doc: Option<&mut YamlDoc>) {
+fn insert_entry(
+    entries: &mut Vec<(Node, Node)>,
+    index: &mut HashMap<String, usize>,
+    k: Node,
+    node: Node,
+    doc: Option<&mut YamlDoc>,
+) {
     let text = k.key_text();
     if text.as_deref() == Some("<<") {
-        merge_into(entries, &node);
+        merge_into(entries, index, &node);
         return;
     }
-    let existing = text.as_ref().and_then(|t| {
-        entries
-            .iter()
-            .position(|(ek, _)| ek.key_text().as_ref() == Some(t))
-    });
+    let existing = text.as_ref().and_then(|t| index.get(t).copied());
     match existing {
         Some(pos) => {
             if let (Some(d), Some(t)) = (doc, &text) {
@@ -466,7 +584,12 @@ fn insert_entry(entries: &mut Vec<(Node, Node)>, k: Node, node: Node, doc: Optio
             }
             entries[pos].1 = node;
         }
-        None => entries.push((k, node)),
+        None => {
+            if let Some(t) = text {
+                index.insert(t, entries.len());
+            }
+            entries.push((k, node))
+        }
     }
 }
 
@@ -481,14 +604,14 @@ fn closed(start: Span, end: Span, value: Value) -> Node {
     }
 }
 
-fn register(anchors: &mut HashMap<usize, Node>, anchor: usize, node: &Node) {
+fn register(anchors: &mut HashMap<usize, (Node, Cost)>, anchor: usize, node: &Node, cost: Cost) {
     if anchor != 0 {
-        anchors.insert(anchor, node.clone());
+        anchors.insert(anchor, (node.clone(), cost));
     }
 }
 
 /// YAML merge keys (`<<: *base`): add entries that are not already present.
-fn merge_into(entries: &mut Vec<(Node, Node)>, source: &Node) {
+fn merge_into(entries: &mut Vec<(Node, Node)>, index: &mut HashMap<String, usize>, source: &Node) {
     let sources: Vec<&Node> = match &source.value {
         Value::Seq(items) => items.iter().collect(),
         _ => vec![source],
@@ -496,8 +619,14 @@ fn merge_into(entries: &mut Vec<(Node, Node)>, source: &Node) {
     for src in sources {
         if let Value::Map(m) = &src.value {
             for (k, v) in m {
-                if !entries.iter().any(|(ek, _)| ek.key_text() == k.key_text()) {
-                    entries.push((k.clone(), v.clone()));
+                match k.key_text() {
+                    Some(t) if index.contains_key(&t) => {}
+                    Some(t) => {
+                        index.insert(t, entries.len());
+                        entries.push((k.clone(), v.clone()));
+                    }
+                    // A complex key cannot be compared by text; keep it.
+                    None => entries.push((k.clone(), v.clone())),
                 }
             }
         }
@@ -645,5 +774,61 @@ mod tests {
         let p = parse(text, Limits::default());
         let e = p.error.unwrap();
         assert!(e.span.start > 5, "{e:?}");
+    }
+
+    #[test]
+    fn aliases_cannot_nest_past_the_depth_bound() {
+        // The text is never more than 3 deep; each alias adds 2 levels to the expanded tree.
+        let mut text = String::from("a0: &a0 [[[x]]]\n");
+        for i in 1..200 {
+            text.push_str(&format!("a{i}: &a{i} [[*a{}]]\n", i - 1));
+        }
+        let e = parse(&text, Limits::default()).error.expect("must stop");
+        assert!(e.message.contains("deeper than 200"), "{}", e.message);
+        assert!(e.span.start > 0);
+    }
+
+    #[test]
+    fn a_large_scalar_times_aliases_is_bounded_by_bytes() {
+        let limits = Limits {
+            max_file_bytes: 1 << 20,
+            ..Limits::default()
+        };
+        let mut text = format!("s: &s {}\nl:\n", "x".repeat(100_000));
+        text.push_str(&"- *s\n".repeat(20));
+        let e = parse(&text, limits).error.expect("must stop");
+        assert!(e.message.contains("bytes of scalars"), "{}", e.message);
+    }
+
+    #[test]
+    fn the_file_budget_spans_documents() {
+        let limits = Limits {
+            max_file_nodes: 1000,
+            ..Limits::default()
+        };
+        let text = "[a, b, c, d, e, f, g, h, i]\n---\n".repeat(200);
+        let e = parse(&text, limits).error.expect("must stop");
+        assert!(
+            e.message.contains("file expands to more than 1000 nodes"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn many_keys_and_merges_are_linear() {
+        // 40k keys with a duplicate at the end and a merge of 40k keys: quadratic scans
+        // would take minutes here.
+        let mut text = String::from("base: &b\n");
+        for i in 0..40_000 {
+            text.push_str(&format!("  k{i}: {i}\n"));
+        }
+        text.push_str("  k0: again\nd:\n  <<: *b\n  k1: own\n");
+        let p = parse(&text, Limits::default());
+        assert!(p.error.is_none());
+        let d = &p.docs[0];
+        assert_eq!(d.duplicates.len(), 2);
+        let m = d.root.as_ref().unwrap().get("d").unwrap().as_map().unwrap();
+        assert_eq!(m.len(), 40_000);
     }
 }

@@ -3,9 +3,9 @@
 use super::{escape_controls, is_unsafe_char, plural, Report};
 use crate::diag::{Diagnostic as Finding, Severity};
 use codespan_reporting::diagnostic::{Diagnostic, Label, Severity as CSeverity};
-use codespan_reporting::files::SimpleFiles;
+use codespan_reporting::files::{self, Files};
 use codespan_reporting::term::{self, Config};
-use std::collections::HashMap;
+use std::ops::Range;
 use termcolor::{Buffer, WriteColor};
 
 fn severity(s: Severity) -> CSeverity {
@@ -27,90 +27,232 @@ fn escaped_at(text: &str, i: usize, c: char) -> bool {
     is_unsafe_char(c) && !(c == '\r' && text[i + 1..].starts_with('\n'))
 }
 
-/// A source text for snippets, control characters escaped (CRLF line ends kept).
-fn esc_source(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for (i, c) in text.char_indices() {
-        if escaped_at(text, i, c) {
-            out.push_str(&esc(&c.to_string()));
-        } else {
-            out.push(c);
-        }
-    }
-    out
+/// The part of one source that a finding's snippet shows: the lines its labels touch, each
+/// clipped to `snippet-width` characters around the label and escaped. Built per finding from
+/// those lines only, so a long one-line file costs the window, not the line, per finding.
+struct Excerpt {
+    name: String,
+    text: String,
+    /// 0-based line of the source that is the excerpt's first line.
+    first_line: usize,
+    /// Byte offset in `text` of each excerpt line.
+    starts: Vec<usize>,
+    /// Characters left out before each excerpt line (added to the column shown).
+    clipped: Vec<usize>,
 }
 
-/// A byte offset into a source text moved to the same place in its [`esc_source`] copy.
-fn remap(text: &str, off: usize) -> usize {
-    off + text
-        .char_indices()
-        .take_while(|&(i, _)| i < off)
-        .filter(|&(i, c)| escaped_at(text, i, c))
-        .map(|(_, c)| esc(&c.to_string()).len() - c.len_utf8())
-        .sum::<usize>()
+/// Lines of an excerpt this far from any label end are left blank (a label over thousands of
+/// lines shows its ends).
+const CONTEXT_LINES: usize = 3;
+
+impl Excerpt {
+    /// The excerpt of `src` for byte ranges `spans`; returns it and the ranges moved into it.
+    fn new(
+        src: &crate::source::SourceFile,
+        spans: &[(usize, usize)],
+    ) -> (Excerpt, Vec<Range<usize>>) {
+        let width = crate::limits::get_usize(crate::limits::Limit::SnippetWidth).max(8);
+        let text = &src.text;
+        let clamp = |mut p: usize| {
+            p = p.min(text.len());
+            while !text.is_char_boundary(p) {
+                p -= 1;
+            }
+            p
+        };
+        let spans: Vec<(usize, usize)> = spans
+            .iter()
+            .map(|&(s, e)| (clamp(s), clamp(e.max(s))))
+            .collect();
+        let line_of = |p: usize| src.line_col(p).0 as usize - 1;
+        let line_start = |p: usize| p - (src.line_col(p).2 as usize - 1);
+        let ends: Vec<usize> = spans.iter().flat_map(|&(s, e)| [s, e]).collect();
+        let first = ends.iter().map(|&p| line_of(p)).min().unwrap_or(0);
+        let last = ends.iter().map(|&p| line_of(p)).max().unwrap_or(0);
+        let ends_lines: Vec<usize> = ends.iter().map(|&p| line_of(p)).collect();
+        let mut ex = Excerpt {
+            name: esc(&src.name),
+            text: String::new(),
+            first_line: first,
+            starts: Vec::new(),
+            clipped: Vec::new(),
+        };
+        // Where each span end lands in the excerpt.
+        let mut moved = vec![usize::MAX; ends.len()];
+        let mut pos = line_start(ends[ends_lines.iter().position(|&l| l == first).unwrap_or(0)]);
+        for line in first..=last {
+            let end = text[pos..].find('\n').map_or(text.len(), |i| pos + i);
+            ex.starts.push(ex.text.len());
+            let near = ends_lines
+                .iter()
+                .any(|&l| l.abs_diff(line) <= CONTEXT_LINES);
+            let raw = &text[pos..end];
+            let mut skip = 0;
+            if near {
+                let chars = raw.chars().count();
+                if chars > width {
+                    // Centre the window on the first label end on this line.
+                    let col = (ends.iter().zip(&ends_lines))
+                        .find(|(_, &l)| l == line)
+                        .map_or(0, |(&p, _)| text[pos..p].chars().count());
+                    skip = col.saturating_sub(width / 2).min(chars - width);
+                }
+                if skip > 0 {
+                    ex.text.push('…');
+                }
+                for (ci, (i, c)) in raw.char_indices().enumerate() {
+                    if ci < skip {
+                        continue;
+                    }
+                    if ci >= skip + width {
+                        ex.text.push('…');
+                        break;
+                    }
+                    let at = pos + i;
+                    for (k, &p) in ends.iter().enumerate() {
+                        if ends_lines[k] == line && moved[k] == usize::MAX && p <= at {
+                            moved[k] = ex.text.len();
+                        }
+                    }
+                    if escaped_at(text, at, c) {
+                        ex.text.push_str(&esc(&c.to_string()));
+                    } else {
+                        ex.text.push(c);
+                    }
+                }
+            }
+            for (k, &l) in ends_lines.iter().enumerate() {
+                if l == line && moved[k] == usize::MAX {
+                    moved[k] = ex.text.len();
+                }
+            }
+            ex.clipped.push(skip.saturating_sub(usize::from(skip > 0)));
+            ex.text.push('\n');
+            pos = (end + 1).min(text.len());
+        }
+        let ranges = moved.chunks(2).map(|m| m[0]..m[1].max(m[0])).collect();
+        (ex, ranges)
+    }
+}
+
+/// The excerpts of one finding, as codespan's files: line numbers and columns are those of
+/// the source.
+struct Excerpts(Vec<Excerpt>);
+
+impl<'a> Files<'a> for Excerpts {
+    type FileId = usize;
+    type Name = &'a str;
+    type Source = &'a str;
+
+    fn name(&'a self, id: usize) -> Result<&'a str, files::Error> {
+        Ok(&self.get(id)?.name)
+    }
+
+    fn source(&'a self, id: usize) -> Result<&'a str, files::Error> {
+        Ok(&self.get(id)?.text)
+    }
+
+    fn line_index(&'a self, id: usize, byte_index: usize) -> Result<usize, files::Error> {
+        let starts = &self.get(id)?.starts;
+        Ok(starts
+            .binary_search(&byte_index)
+            .unwrap_or_else(|i| i.saturating_sub(1)))
+    }
+
+    fn line_number(&'a self, id: usize, line_index: usize) -> Result<usize, files::Error> {
+        Ok(self.get(id)?.first_line + line_index + 1)
+    }
+
+    fn column_number(
+        &'a self,
+        id: usize,
+        line_index: usize,
+        byte_index: usize,
+    ) -> Result<usize, files::Error> {
+        let ex = self.get(id)?;
+        let range = self.line_range(id, line_index)?;
+        let col = files::column_index(&ex.text, range, byte_index);
+        Ok(col + ex.clipped.get(line_index).copied().unwrap_or(0) + 1)
+    }
+
+    fn line_range(&'a self, id: usize, line_index: usize) -> Result<Range<usize>, files::Error> {
+        let ex = self.get(id)?;
+        let start = *ex
+            .starts
+            .get(line_index)
+            .ok_or(files::Error::LineTooLarge {
+                given: line_index,
+                max: ex.starts.len(),
+            })?;
+        let end = ex
+            .starts
+            .get(line_index + 1)
+            .copied()
+            .unwrap_or(ex.text.len());
+        Ok(start..end)
+    }
+}
+
+impl Excerpts {
+    fn get(&self, id: usize) -> Result<&Excerpt, files::Error> {
+        self.0.get(id).ok_or(files::Error::FileMissing)
+    }
 }
 
 pub fn render(report: &Report) -> String {
-    let mut files = SimpleFiles::new();
-    let mut ids: HashMap<&str, usize> = HashMap::new();
     let mut buf = if report.color {
         Buffer::ansi()
     } else {
         Buffer::no_color()
     };
     let config = Config::default();
-    // Register only the sources findings point into, once each.
-    for d in report.active() {
-        let names = d
-            .location
-            .iter()
-            .chain(d.related.iter().map(|r| &r.location))
-            .map(|l| l.file.as_str());
-        for name in names {
-            if let Some(src) = report.sources.get(name) {
-                ids.entry(src.name.as_str())
-                    .or_insert_with(|| files.add(esc(&src.name), esc_source(&src.text)));
-            }
-        }
-    }
-    let file_id = |name: &str| ids.get(name).copied();
-    // Spans point into the raw texts; move them when escaping made a text longer.
-    let span = |name: &str, start: usize, end: usize| {
-        let text = &report.sources[name].text;
-        if text.char_indices().any(|(i, c)| escaped_at(text, i, c)) {
-            remap(text, start)..remap(text, end)
-        } else {
-            start..end
-        }
-    };
+    let shown = |name: &str| report.sources.get(name).filter(|s| !s.text.is_empty());
     let mut plain = Vec::new();
     for d in report.active() {
         let mut diag = Diagnostic::new(severity(d.severity))
             .with_code(d.rule)
             .with_message(esc(&d.message));
-        let mut labels = Vec::new();
-        let mut placed = true;
-        if let Some(l) = &d.location {
-            match file_id(&l.file) {
-                Some(id) if !report.sources[&l.file].text.is_empty() => {
-                    labels.push(Label::primary(
-                        id,
-                        span(&l.file, l.start, l.end.max(l.start)),
-                    ));
+        // One excerpt per file the finding points into, holding all its labels there.
+        let mut groups: Vec<(&str, Vec<(usize, usize)>)> = Vec::new();
+        let mut group = |file: &'_ str, s: usize, e: usize| -> (usize, usize) {
+            let g = match groups.iter().position(|(f, _)| *f == file) {
+                Some(g) => g,
+                None => {
+                    groups.push((report.sources[file].name.as_str(), Vec::new()));
+                    groups.len() - 1
                 }
-                _ => placed = false,
-            }
+            };
+            groups[g].1.push((s, e));
+            (g, groups[g].1.len() - 1)
+        };
+        let primary = d
+            .location
+            .as_ref()
+            .filter(|l| shown(&l.file).is_some())
+            .map(|l| group(&l.file, l.start, l.end.max(l.start)));
+        let placed = primary.is_some() || d.location.is_none();
+        let related: Vec<_> = (d.related.iter())
+            .filter(|r| shown(&r.location.file).is_some())
+            .map(|r| {
+                let l = &r.location;
+                (group(&l.file, l.start, l.end.max(l.start)), esc(&r.message))
+            })
+            .collect();
+        let mut files = Vec::new();
+        let mut ranges = Vec::new();
+        for (name, spans) in &groups {
+            let (ex, moved) = Excerpt::new(&report.sources[*name], spans);
+            files.push(ex);
+            ranges.push(moved);
         }
-        for r in &d.related {
-            if let Some(id) = file_id(&r.location.file)
-                .filter(|_| !report.sources[&r.location.file].text.is_empty())
-            {
-                labels.push(
-                    Label::secondary(id, span(&r.location.file, r.location.start, r.location.end))
-                        .with_message(esc(&r.message)),
-                );
-            }
+        let mut labels = Vec::new();
+        if let Some((g, k)) = primary {
+            labels.push(Label::primary(g, ranges[g][k].clone()));
         }
+        for ((g, k), message) in related {
+            labels.push(Label::secondary(g, ranges[g][k].clone()).with_message(message));
+        }
+        let files = Excerpts(files);
         let mut notes = Vec::new();
         if !placed {
             if let Some(l) = &d.location {
@@ -121,11 +263,7 @@ pub fn render(report: &Report) -> String {
             notes.push(format!("resource: {r}"));
         }
         for r in &d.related {
-            if report
-                .sources
-                .get(&r.location.file)
-                .is_none_or(|s| s.text.is_empty())
-            {
+            if shown(&r.location.file).is_none() {
                 notes.push(format!("{}: {}", r.location, r.message));
             }
         }

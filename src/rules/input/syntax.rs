@@ -2,7 +2,7 @@
 //! loader's problems, in the order it met them.
 
 use crate::diag::Diagnostic;
-use crate::load::inputs::{LoadProblem, MAX_FILE_BYTES};
+use crate::load::inputs::{max_file_bytes, LoadProblem};
 use crate::rules::registry::{Facts, Stage, Unit};
 use crate::rules::RuleId;
 
@@ -28,7 +28,7 @@ fn diagnostic(p: &LoadProblem) -> Diagnostic {
             RuleId::MX101,
             format!(
                 "file is larger than {} MiB; refusing to parse it",
-                MAX_FILE_BYTES >> 20
+                max_file_bytes() >> 20
             ),
         )
         .at(at.clone()),

@@ -94,9 +94,13 @@ pub fn parse_duration(s: &str) -> Option<u64> {
 /// Parses a scenario file. `name` is used in locations.
 pub fn parse_scenario(name: &str, text: &str) -> Result<Scenario, ScenarioError> {
     let src = SourceFile::new(name, text);
+    use crate::limits::{get_usize, Limit};
+    let nodes = get_usize(Limit::ScenarioNodes);
     let limits = yaml::Limits {
-        max_depth: 64,
-        max_nodes: 200_000,
+        max_depth: get_usize(Limit::ScenarioDepth),
+        max_nodes: nodes,
+        max_file_nodes: nodes,
+        ..yaml::Limits::default()
     };
     let Some(doc) = typed::parse_yaml(&src, limits)?.into_iter().next() else {
         return Err(ScenarioError::file(name, "the scenario file is empty"));
