@@ -8,7 +8,8 @@ use super::state::Run;
 use super::{run_async, FilterManager, HttpMock};
 use std::borrow::Cow;
 
-const MAX_TICKS_PER_ADVANCE: usize = 10_000;
+use super::super::budget::Scope;
+use super::super::limits::MAX_TICKS_PER_ADVANCE;
 /// How long a paused request may wait for a root's timer to resume it: Envoy's default
 /// `stream_idle_timeout` (5 minutes). Past it the request is reported as stalled.
 const MAX_WAIT_NS: u64 = 300_000_000_000;
@@ -22,6 +23,9 @@ impl FilterManager {
     /// callouts they cause) in time order.
     pub fn advance(&mut self, ns: u64, mocks: &[HttpMock], trace: &mut Vec<TraceEvent>) {
         let target = self.shared.borrow().clock.monotonic_ns.saturating_add(ns);
+        // One fuel budget for everything this advance fires (`budget::Scope::Advance`).
+        let budget = self.shared.borrow().budget.clone();
+        budget.begin(Scope::Advance);
         let mut fired = 0;
         loop {
             let due = self.shared.borrow().clock.next_due(target);
@@ -53,6 +57,7 @@ impl FilterManager {
             }
             self.drain_queue_events(trace);
         }
+        budget.end();
         self.shared.borrow_mut().clock.set_monotonic(target);
     }
 

@@ -8,6 +8,7 @@
 use super::mem::{self, finish};
 use super::{status, HostState, HttpState, Registrar, C};
 use crate::simulate::headers::{encode_pairs, HeaderMap};
+use crate::simulate::limits::{MAX_PROPERTIES, MAX_PROPERTY_BYTES};
 use wasmi::Error;
 
 /// A property value before encoding.
@@ -358,13 +359,30 @@ pub fn register(r: &mut Registrar<'_>) -> Result<(), Error> {
                 else {
                     return Ok(status::NOT_FOUND);
                 };
-                let mut st = stream.borrow_mut();
+                let st = stream.borrow_mut();
                 let key = segs.join(".");
-                if st.filter_state.len() >= 10_000 && !st.filter_state.contains_key(&key) {
-                    return Err(mem::Fault::Trap(Error::new(
-                        "simulator limit: too many properties set",
+                if st.filter_state.len() >= MAX_PROPERTIES && !st.filter_state.contains_key(&key) {
+                    return Err(mem::Fault::Trap(super::over_budget(
+                        "too many properties set on one stream",
+                        MAX_PROPERTIES,
                     )));
                 }
+                let held: usize = st
+                    .filter_state
+                    .iter()
+                    .filter(|(k, _)| **k != key)
+                    .map(|(k, v)| k.len() + v.len())
+                    .sum();
+                if held + key.len() + value.len() > MAX_PROPERTY_BYTES {
+                    return Err(mem::Fault::Trap(super::over_budget(
+                        "properties set on one stream hold too many bytes",
+                        MAX_PROPERTY_BYTES,
+                    )));
+                }
+                let n = st.filter_state.len() as u64;
+                drop(st);
+                super::owe(&c, n, 0);
+                let mut st = stream.borrow_mut();
                 st.filter_state.insert(key, value);
                 Ok(status::OK)
             })())

@@ -4,6 +4,7 @@
 use super::mem::{self, finish, Fault};
 use super::{status, Registrar, C};
 use std::collections::{BTreeMap, VecDeque};
+use std::rc::Rc;
 use wasmi::Error;
 
 /// Upper bound on bytes held in shared data plus queues (hostile modules).
@@ -80,6 +81,8 @@ pub struct Shared {
     /// `proxy_on_queue_ready` events waiting to be delivered: (vm, root, token).
     pub ready: VecDeque<(usize, u32, u32)>,
     pub bytes: usize,
+    /// The run's fuel and log budgets (`simulate::budget`).
+    pub budget: Rc<crate::simulate::budget::RunBudget>,
 }
 
 impl Shared {
