@@ -45,6 +45,8 @@ pub const MAX_PENDING_EFFECTS: usize = 10_000;
 pub const MAX_PENDING_EFFECT_BYTES: usize = 16 << 20;
 /// Metric definitions per VM, the bytes of one metric name, histogram samples kept per metric.
 pub const MAX_METRICS: usize = 10_000;
+/// Metric ids handed out per VM (Envoy gives one per definition, even of a known metric).
+pub const MAX_METRIC_IDS: usize = 100_000;
 pub const MAX_METRIC_NAME_BYTES: usize = 4096;
 pub const MAX_HISTOGRAM_SAMPLES: usize = 10_000;
 /// Log lines a VM buffers between two drains (the oldest are dropped), the bytes of one line

@@ -7,7 +7,9 @@ use super::{
     Registrar, C,
 };
 use crate::simulate::headers::HeaderMap;
-use crate::simulate::limits::{MAX_HISTOGRAM_SAMPLES, MAX_METRICS, MAX_METRIC_NAME_BYTES};
+use crate::simulate::limits::{
+    MAX_HISTOGRAM_SAMPLES, MAX_METRICS, MAX_METRIC_IDS, MAX_METRIC_NAME_BYTES,
+};
 use wasmi::Error;
 
 /// Registers this area's host functions (the tables decide which exist, see [`Registrar`]).
@@ -333,20 +335,24 @@ fn metrics(r: &mut Registrar<'_>) -> Result<(), Error> {
                     )));
                 }
                 let name = mem::read_string(&c, np, nl)?;
-                super::owe(&c, c.data().metrics.len() as u64, 0);
                 let s = c.data_mut();
-                let index = match s
-                    .metrics
-                    .iter()
-                    .position(|m| m.name == name && m.kind == kind)
-                {
-                    Some(i) => i,
+                // Envoy hands out a new id for every definition, even of a known metric.
+                if s.metric_ids.len() >= MAX_METRIC_IDS {
+                    return Err(Fault::Trap(super::over_budget(
+                        "too many metric definitions",
+                        MAX_METRIC_IDS,
+                    )));
+                }
+                let index = match s.metric_index.get(&(name.clone(), kind)) {
+                    Some(&i) => i,
                     None => {
                         if s.metrics.len() >= MAX_METRICS {
-                            return Err(Fault::Trap(Error::new(
-                                "simulator limit: too many metrics defined",
+                            return Err(Fault::Trap(super::over_budget(
+                                "too many metrics defined",
+                                MAX_METRICS,
                             )));
                         }
+                        s.metric_index.insert((name.clone(), kind), s.metrics.len());
                         s.metrics.push(Metric {
                             name,
                             kind,

@@ -263,7 +263,7 @@ pub struct CalloutResponse {
     pub body: Vec<u8>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum MetricKind {
     Counter,
@@ -348,6 +348,8 @@ pub struct HostState {
     pub metrics: Vec<Metric>,
     /// metric id → index in `metrics`.
     pub metric_ids: BTreeMap<u32, usize>,
+    /// (name, kind) → index in `metrics`.
+    pub metric_index: BTreeMap<(String, MetricKind), usize>,
     pub next_metric_id: u32,
     /// root context id → tick period in ms.
     pub tick_periods: BTreeMap<u32, u64>,
@@ -401,6 +403,7 @@ impl HostState {
             effect_bytes: 0,
             metrics: Vec::new(),
             metric_ids: BTreeMap::new(),
+            metric_index: BTreeMap::new(),
             next_metric_id: 0,
             tick_periods: BTreeMap::new(),
             next_token: 0,
