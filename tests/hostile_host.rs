@@ -151,8 +151,12 @@ fn guest(imports: &str, body: &str, headers: &str) -> String {
 
 #[test]
 fn reentrant_malloc_hits_the_hostcall_depth_limit() {
-    // malloc asks for the plugin configuration, whose copy calls malloc again…
-    let wat = r#"(module
+    let o = simulate_module(REENTRANT, ONE_REQUEST, 64, &["--config", "{}"]);
+    o.assert_reported("re-entrant hostcalls nested too deep");
+}
+
+/// malloc asks for the plugin configuration, whose copy calls malloc again…
+const REENTRANT: &str = r#"(module
   (import "env" "proxy_get_buffer_bytes" (func $get_buf (param i32 i32 i32 i32 i32) (result i32)))
   (memory (export "memory") 2)
   (global $heap (mut i32) (i32.const 1024))
@@ -167,9 +171,71 @@ fn reentrant_malloc_hits_the_hostcall_depth_limit() {
   (func (export "proxy_on_configure") (param i32 i32) (result i32)
     (drop (call $get_buf (i32.const 7) (i32.const 0) (i32.const 1) (i32.const 100) (i32.const 104)))
     (i32.const 1))
+  (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32) (i32.const 0))
 )"#;
-    let o = simulate_module(wat, ONE_REQUEST, 64, &["--config", "{}"]);
-    o.assert_reported("re-entrant hostcalls nested too deep");
+
+#[test]
+fn reentrant_malloc_at_lint_start_up_is_a_located_finding() {
+    // The same module in an image, started by `lint` as the mesh would: a runtime finding at
+    // the extension resource, not a stack overflow.
+    let tmp = tempfile::tempdir().unwrap();
+    let module = tmp.path().join("reentrant.wasm");
+    std::fs::write(&module, wat::parse_str(REENTRANT).unwrap()).unwrap();
+    let layout = tmp.path().join("layout");
+    let out = run(&[
+        "pack",
+        "--manifest",
+        "samples/extensions/rust/header-append/manifest.yaml",
+        "--module",
+        module.to_str().unwrap(),
+        "--ref",
+        "quay.io/acme/reentrant:1.0",
+        "--out",
+        layout.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let sample = std::fs::read_to_string(root().join("samples/broken/MX704.yaml")).unwrap();
+    let mesh: String = sample
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| {
+            l.replace(
+                "quay.io/meshext-samples/config-panic:1.0",
+                "quay.io/acme/reentrant:1.0",
+            ) + "\n"
+        })
+        .collect();
+    let mesh_file = write(tmp.path(), "mesh.yaml", &mesh);
+    // Located at the extension's `spec` (where its missing `config` would go), 1-based.
+    let lines: Vec<&str> = mesh.lines().collect();
+    let sme = lines
+        .iter()
+        .position(|l| l.contains("kind: ServiceMeshExtension"))
+        .unwrap();
+    let spec_line = sme + lines[sme..].iter().position(|l| *l == "spec:").unwrap() + 1;
+    let (code, json) = lint_json(&[
+        "--images",
+        layout.to_str().unwrap(),
+        mesh_file.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{json:#}");
+    let found: Vec<_> = json["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| {
+            d["rule"].as_str().unwrap().starts_with("MX7")
+                && d.to_string()
+                    .contains("re-entrant hostcalls nested too deep")
+        })
+        .collect();
+    assert_eq!(found.len(), 1, "{json:#}");
+    assert_eq!(found[0]["line"], spec_line, "{json:#}");
+    assert!(found[0].to_string().contains("mesh.yaml"), "{json:#}");
 }
 
 #[test]
