@@ -65,7 +65,8 @@ pub fn engine(limits: &Limits) -> Engine {
 pub struct Failure {
     pub callback: String,
     pub message: String,
-    pub last_logs: Vec<LogLine>,
+    /// Shared: a failed VM's failure is repeated on every later event that reaches it.
+    pub last_logs: std::sync::Arc<[LogLine]>,
 }
 
 /// Why a module could not be loaded (all of these are MX701 at lint time).
@@ -419,7 +420,7 @@ fn link_error(
         return LoadError::Start(Failure {
             callback: "start function".into(),
             message: describe(e, limits, bound, denied),
-            last_logs: Vec::new(),
+            last_logs: Default::default(),
         });
     }
     let msg = e.to_string();

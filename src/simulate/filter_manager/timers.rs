@@ -30,6 +30,16 @@ impl FilterManager {
         loop {
             let due = self.shared.borrow().clock.next_due(target);
             let Some(((vmi, root), at)) = due else { break };
+            // A failed VM runs no more callbacks (as for new streams, which fail closed): its
+            // timers stop instead of repeating the same failure up to 10,000 times.
+            if self.vm(vmi).is_none_or(|vm| vm.failed.is_some()) {
+                self.shared
+                    .borrow_mut()
+                    .clock
+                    .ticks
+                    .retain(|(v, _), _| *v != vmi);
+                continue;
+            }
             fired += 1;
             if fired > MAX_TICKS_PER_ADVANCE {
                 trace.push(TraceEvent {
