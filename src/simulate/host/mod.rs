@@ -712,3 +712,56 @@ pub fn note_unsupported(c: &mut C<'_>, what: &str) {
 pub fn properties_url_path(path: &str) -> &str {
     path.split(['?', '#']).next().unwrap_or("")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::MeshVersion;
+
+    fn state() -> HostState {
+        let limiter =
+            MemoryLimiter::new(wasmi::StoreLimitsBuilder::new().build(), 1 << 20, 1 << 20);
+        HostState::new(
+            Rc::default(),
+            Rc::default(),
+            Profile::for_mesh(MeshVersion::V2_1),
+            AbiVersion::V0_2_1,
+            limiter,
+            Rc::default(),
+            0,
+            1,
+        )
+    }
+
+    #[test]
+    fn a_cut_log_line_does_not_keep_its_size_and_the_oldest_lines_go_first() {
+        let mut s = state();
+        s.log(LogLevel::Info, "x".repeat(1 << 20));
+        let cut = &s.logs[0].message;
+        assert!(cut.ends_with('…') && cut.len() == limits::MAX_LOG_LINE_BYTES + 3);
+        assert!(
+            cut.capacity() <= limits::MAX_LOG_LINE_BYTES + 3,
+            "{}",
+            cut.capacity()
+        );
+        for i in 0..limits::MAX_LOG_LINES + 5 {
+            s.log(LogLevel::Info, i.to_string());
+        }
+        assert_eq!(s.logs.len(), limits::MAX_LOG_LINES);
+        assert_eq!(s.logs.front().unwrap().message, "5");
+        assert_eq!(s.logs_dropped, 6);
+        assert_eq!(s.take_logs().len(), limits::MAX_LOG_LINES);
+        assert_eq!(s.log_bytes, 0);
+    }
+
+    #[test]
+    fn buffered_log_bytes_are_bounded() {
+        let mut s = state();
+        for _ in 0..1000 {
+            s.log(LogLevel::Info, "y".repeat(limits::MAX_LOG_LINE_BYTES));
+        }
+        assert!(s.log_bytes <= limits::MAX_LOG_BYTES);
+        let held: usize = s.logs.iter().map(|l| l.message.len()).sum();
+        assert_eq!(held, s.log_bytes);
+    }
+}
