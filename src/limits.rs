@@ -50,6 +50,29 @@ limits! {
     ImageTarHeaderBytes "image-tar-header-bytes" 1 << 20, "bytes of one tar extension header (GNU long name, PAX)";
     ImagesTotalBytes "images-total-bytes" 512 << 20, "distinct file content held for all images of the run";
     SnippetWidth "snippet-width" 160, "characters of a source line shown in a human-format snippet";
+    FuelPerRequest "fuel-per-request" 2_000_000_000, "simulator fuel over all calls of one request (hostcalls included)";
+    FuelPerAdvance "fuel-per-advance" 2_000_000_000, "simulator fuel over all ticks, queue events and callouts of one advance";
+    FuelPerRun "fuel-per-run" 10_000_000_000, "simulator fuel over a whole run (each module start-up of lint)";
+    VmMemoryTotalBytes "vm-memory-total-bytes" 2 << 30, "linear memory of all Wasm VMs alive in the process";
+    HostCallDepth "host-call-depth" 8, "module calls nested inside hostcalls (malloc -> hostcall -> malloc)";
+    HeaderMapEntries "header-map-entries" 10_000, "entries of one header or trailer map a module grows";
+    HeaderMapBytes "header-map-bytes" 1 << 20, "bytes of one header or trailer map a module grows";
+    BodyBytes "body-bytes" 16 << 20, "bytes of one body buffer a module sets";
+    Properties "properties" 10_000, "properties a module sets on one stream";
+    PropertyBytes "property-bytes" 16 << 20, "bytes of the properties a module sets on one stream";
+    PendingEffects "pending-effects" 10_000, "pending actions (local replies, callouts) of one callback";
+    PendingEffectBytes "pending-effect-bytes" 16 << 20, "bytes of the pending actions of one callback";
+    Metrics "metrics" 10_000, "metric definitions per VM";
+    MetricIds "metric-ids" 100_000, "metric ids handed out per VM";
+    MetricNameBytes "metric-name-bytes" 4096, "bytes of one metric name";
+    HistogramSamples "histogram-samples" 10_000, "histogram samples kept per metric";
+    LogLines "log-lines" 10_000, "log lines a VM buffers between drains (oldest dropped)";
+    LogLineBytes "log-line-bytes" 16 * 1024, "bytes of one log line (the rest is cut)";
+    LogBytes "log-bytes" 4 << 20, "bytes of the log lines a VM buffers";
+    RunLogBytes "run-log-bytes" 64 << 20, "log bytes kept in the trace over a run";
+    Iovecs "iovecs" 1024, "iovecs of one fd_write (more is EINVAL)";
+    TicksPerAdvance "ticks-per-advance" 10_000, "ticks one advance fires";
+    SharedDataBytes "shared-data-bytes" 64 << 20, "bytes of all keys and values of the simulator's shared data";
 }
 
 /// The current value of `l`.

@@ -4,11 +4,13 @@
 //! Public entry points: [`run_scenario`] (scenario → [`SimReport`]), [`render::human`] /
 //! [`render::json`], [`start_module`] (the start-up facts MX701–MX705 are judged on) and [`configuration_for`].
 
+pub mod budget;
 pub mod config;
 pub mod filter_manager;
 pub mod from_mesh;
 pub mod headers;
 pub mod host;
+pub mod limits;
 pub mod render;
 pub mod scenario;
 pub mod startup;

@@ -36,7 +36,7 @@ fn event(out: &mut String, e: &TraceEvent) {
     }
     if let Some(f) = &e.failure {
         let _ = writeln!(out, "        FAILED in {}: {}", f.callback, f.message);
-        for l in &f.last_logs {
+        for l in f.last_logs.iter() {
             let _ = writeln!(
                 out,
                 "          last log [{}] {}",

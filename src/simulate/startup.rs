@@ -2,6 +2,7 @@
 //! configuration: the typed [`StartFailure`] (if any) of each start. `rules::runtime` judges
 //! them (MX701–MX705); [`start_extensions`] gathers them for every pulled extension.
 
+use super::budget::RunBudget;
 use super::host::profile::Profile;
 use super::host::shared::Shared;
 use super::host::{LogLevel, LogLine, PluginInfo, WorkloadInfo};
@@ -135,7 +136,10 @@ pub fn start_compiled(
         configuration: configuration.as_bytes().to_vec(),
         vm_configuration: Vec::new(),
     });
-    let shared = Rc::new(RefCell::new(Shared::default()));
+    let shared = Rc::new(RefCell::new(Shared {
+        budget: Rc::new(RunBudget::new(&limits)),
+        ..Shared::default()
+    }));
     let mut vm = match Vm::load(
         engine,
         compiled,
@@ -249,13 +253,22 @@ pub fn start_extensions(mesh: &Mesh, res: &Resolution) -> Vec<Startup> {
             (digest, (engine, c))
         })
         .collect();
-    jobs.par_iter()
-        .map(|((digest, name, config), users)| {
-            let (engine, module) = &compiled[digest.as_str()];
-            Startup {
-                users: users.clone(),
-                failure: start_compiled(engine, module, name, config, profile, limits),
-            }
-        })
-        .collect()
+    let run = |((digest, name, config), users): &((String, String, String), Vec<usize>)| {
+        let (engine, module) = &compiled[digest.as_str()];
+        Startup {
+            users: users.clone(),
+            failure: start_compiled(engine, module, name, config, profile, limits),
+        }
+    };
+    // No more start-ups at once than the total memory budget holds VMs at their cap, so the
+    // total (`budget::MemoryLimiter`) is never what fails a start-up here: findings do not
+    // depend on the number of cores.
+    let at_once = (limits.total_memory_bytes / limits.memory_bytes.max(1)).max(1);
+    match rayon::ThreadPoolBuilder::new()
+        .num_threads(at_once.min(rayon::current_num_threads()))
+        .build()
+    {
+        Ok(pool) => pool.install(|| jobs.par_iter().map(run).collect()),
+        Err(_) => jobs.iter().map(run).collect(),
+    }
 }

@@ -2,9 +2,11 @@
 //! the proxy does, then call its callbacks under fuel, memory and stack limits. A trap marks
 //! the VM failed (as Envoy does) and is reported with the module's last log lines.
 
+use super::budget::{Bound, Denied, MemoryLimiter};
 use super::host::profile::Profile;
 use super::host::shared::Shared;
 use super::host::{self, ContextInfo, HostState, LogLine, PluginInfo, WorkloadInfo};
+use super::limits;
 use crate::abi::AbiVersion;
 use serde::Serialize;
 use std::cell::RefCell;
@@ -14,13 +16,19 @@ use wasmi::{
     Error, Instance, Module, Store, StoreLimitsBuilder, TypedFunc, WasmParams, WasmResults,
 };
 
-/// Resource limits for every VM call.
+/// Resource limits of the VMs (defaults: `simulate::limits`, docs/limits.md "Host").
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
-    /// Fuel (≈ Wasm instructions) per host→module call.
+    /// Fuel (≈ Wasm instructions, hostcalls charged too) per host→module call.
     pub fuel_per_call: u64,
+    /// Fuel over all calls of one request, of one `advance`, and of a whole run.
+    pub fuel_per_request: u64,
+    pub fuel_per_advance: u64,
+    pub fuel_per_run: u64,
     /// Linear memory cap per VM, bytes.
     pub memory_bytes: usize,
+    /// Linear memory cap over every live VM of the process, bytes.
+    pub total_memory_bytes: usize,
     /// Maximum call depth inside a module.
     pub max_recursion_depth: usize,
     /// Largest module accepted, bytes.
@@ -32,8 +40,12 @@ impl Default for Limits {
         Limits {
             // Generous for real start-ups (a Go runtime initialises in far less), and a runaway
             // loop still stops in about a second.
-            fuel_per_call: 500_000_000,
-            memory_bytes: 512 << 20,
+            fuel_per_call: limits::FUEL_PER_CALL,
+            fuel_per_request: limits::fuel_per_request(),
+            fuel_per_advance: limits::fuel_per_advance(),
+            fuel_per_run: limits::fuel_per_run(),
+            memory_bytes: limits::MEMORY_PER_VM,
+            total_memory_bytes: limits::memory_total(),
             max_recursion_depth: 1000,
             max_module_bytes: 64 << 20,
         }
@@ -53,7 +65,8 @@ pub fn engine(limits: &Limits) -> Engine {
 pub struct Failure {
     pub callback: String,
     pub message: String,
-    pub last_logs: Vec<LogLine>,
+    /// Shared: a failed VM's failure is repeated on every later event that reaches it.
+    pub last_logs: std::sync::Arc<[LogLine]>,
 }
 
 /// Why a module could not be loaded (all of these are MX701 at lint time).
@@ -269,7 +282,7 @@ impl Vm {
 
     /// The module's log lines since the last drain.
     pub fn take_logs(&mut self) -> Vec<LogLine> {
-        std::mem::take(&mut self.store.data_mut().logs)
+        self.store.data_mut().take_logs()
     }
 
     /// Calls an export for context `ctx` with a fresh fuel budget. A trap fails the VM.
@@ -283,22 +296,30 @@ impl Vm {
         if let Some(f) = &self.failed {
             return Err(f.clone());
         }
-        self.store.set_fuel(self.limits.fuel_per_call).ok();
+        let budget = self.store.data().budget.clone();
+        let (grant, bound) = budget.grant(self.limits.fuel_per_call);
+        self.store.set_fuel(grant).ok();
         let s = self.store.data_mut();
         s.current = ctx;
         s.effective = ctx;
         let r = f.call(&mut self.store, params);
+        let owed = self.store.data().host_fuel.take();
+        budget.spend(grant.saturating_sub(self.store.get_fuel().unwrap_or(0)) + owed);
         let s = self.store.data_mut();
         s.effective = 0;
         s.current = 0;
         match r {
             Ok(v) => Ok(v),
             Err(e) => {
-                let logs = &self.store.data().logs;
+                let s = self.store.data();
+                let logs = &s.logs;
                 let fail = Failure {
                     callback: name.to_string(),
-                    message: describe(&e, &self.limits),
-                    last_logs: logs[logs.len().saturating_sub(5)..].to_vec(),
+                    message: describe(&e, &self.limits, bound, s.limiter.denied),
+                    last_logs: logs
+                        .range(logs.len().saturating_sub(5)..)
+                        .cloned()
+                        .collect(),
                 };
                 self.failed = Some(fail.clone());
                 Err(fail)
@@ -382,12 +403,24 @@ impl std::fmt::Display for PluginStartError {
 }
 
 /// Explains an instantiation failure: a missing import or type mismatch, or a trap.
-fn link_error(e: &Error, profile: &Profile, limits: &Limits) -> LoadError {
+fn link_error(
+    e: &Error,
+    profile: &Profile,
+    limits: &Limits,
+    bound: Bound,
+    denied: Option<Denied>,
+) -> LoadError {
+    if denied == Some(Denied::Total) {
+        return LoadError::Link(format!(
+            "Failed to load Wasm module: its memory does not fit in the total memory budget ({} MiB over all VMs)",
+            limits.total_memory_bytes >> 20
+        ));
+    }
     if e.as_trap_code().is_some() || e.i32_exit_status().is_some() {
         return LoadError::Start(Failure {
             callback: "start function".into(),
-            message: describe(e, limits),
-            last_logs: Vec::new(),
+            message: describe(e, limits, bound, denied),
+            last_logs: Default::default(),
         });
     }
     let msg = e.to_string();
@@ -400,17 +433,21 @@ fn link_error(e: &Error, profile: &Profile, limits: &Limits) -> LoadError {
     LoadError::Link(format!("Failed to load Wasm module: {msg}"))
 }
 
-/// A readable reason for a trap or host error.
-pub fn describe(e: &Error, limits: &Limits) -> String {
+/// A readable reason for a trap or host error; `bound` is the fuel budget the call had,
+/// `denied` the memory limit that refused a growth, if one did.
+pub fn describe(e: &Error, limits: &Limits, bound: Bound, denied: Option<Denied>) -> String {
     if let Some(code) = e.i32_exit_status() {
         return format!("proc_exit({code})");
     }
     match e.as_trap_code() {
-        Some(wasmi::TrapCode::OutOfFuel) => format!(
-            "exhausted its fuel budget ({} units per call): an infinite loop or far too much work",
-            limits.fuel_per_call
-        ),
+        Some(wasmi::TrapCode::OutOfFuel) => bound.describe(limits.fuel_per_call),
         Some(wasmi::TrapCode::StackOverflow) => "call stack exhausted (recursion too deep)".into(),
+        Some(wasmi::TrapCode::GrowthOperationLimited) if denied == Some(Denied::Total) => {
+            format!(
+                "memory limit reached ({} MiB over all VMs of the run, the total memory budget)",
+                limits.total_memory_bytes >> 20
+            )
+        }
         Some(wasmi::TrapCode::GrowthOperationLimited) => {
             format!(
                 "memory limit reached ({} MiB per VM)",
@@ -422,21 +459,22 @@ pub fn describe(e: &Error, limits: &Limits) -> String {
     }
 }
 
-/// Memory, table and instance caps of one VM's store.
-fn store_limits(limits: &Limits, module: &Module) -> wasmi::StoreLimits {
+/// Memory, table and instance caps of one VM's store, and its share of the process total.
+fn store_limits(limits: &Limits, module: &Module) -> MemoryLimiter {
     // The memory the host creates for a module that imports one counts as well.
     let imported = module
         .imports()
         .filter(|i| matches!(i.ty(), wasmi::ExternType::Memory(_)))
         .count();
-    StoreLimitsBuilder::new()
+    let inner = StoreLimitsBuilder::new()
         .memory_size(limits.memory_bytes)
         .memories(1 + imported)
         .tables(4)
         .instances(1)
         .table_elements(1 << 20)
         .trap_on_grow_failure(true)
-        .build()
+        .build();
+    MemoryLimiter::new(inner, limits.memory_bytes, limits.total_memory_bytes)
 }
 
 /// Links `compiled` against the host `state.profile` describes and instantiates it (running
@@ -449,15 +487,26 @@ fn instantiate(
 ) -> Result<(Store<HostState>, Instance), LoadError> {
     let profile = state.profile;
     let mut store = Store::new(engine, state);
-    store.limiter(|s| &mut s.limits);
+    store.limiter(|s| &mut s.limiter);
     let mut linker = host::linker(engine, &profile, store.data().abi)
         .map_err(|e| LoadError::Link(format!("host setup failed: {e}")))?;
-    define_imported_memory(&mut store, &mut linker, &compiled.module, limits)
-        .map_err(|e| LoadError::Link(format!("Failed to load Wasm module: {e}")))?;
-    store.set_fuel(limits.fuel_per_call).ok();
-    let instance = linker
-        .instantiate_and_start(&mut store, &compiled.module)
-        .map_err(|e| link_error(&e, &profile, limits))?;
+    define_imported_memory(&mut store, &mut linker, &compiled.module, limits).map_err(|e| {
+        match store.data().limiter.denied {
+            Some(Denied::Total) => LoadError::Link(format!(
+                "Failed to load Wasm module: its memory does not fit in the total memory budget ({} MiB over all VMs)",
+                limits.total_memory_bytes >> 20
+            )),
+            _ => LoadError::Link(format!("Failed to load Wasm module: {e}")),
+        }
+    })?;
+    let budget = store.data().budget.clone();
+    let (grant, bound) = budget.grant(limits.fuel_per_call);
+    store.set_fuel(grant).ok();
+    let r = linker.instantiate_and_start(&mut store, &compiled.module);
+    let owed = store.data().host_fuel.take();
+    budget.spend(grant.saturating_sub(store.get_fuel().unwrap_or(0)) + owed);
+    let instance =
+        r.map_err(|e| link_error(&e, &profile, limits, bound, store.data().limiter.denied))?;
     Ok((store, instance))
 }
 

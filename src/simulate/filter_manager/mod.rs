@@ -20,6 +20,7 @@ mod timers;
 
 pub use input::{ExtensionFilter, HttpMock, RequestInput, Response, SimFilter};
 
+use super::budget::{RunBudget, Scope};
 use super::headers::HeaderMap;
 use super::host::profile::Profile;
 use super::host::shared::Shared;
@@ -84,7 +85,10 @@ impl FilterManager {
         let mut fm = FilterManager {
             stages: Vec::new(),
             vms: Vec::new(),
-            shared: Rc::new(RefCell::new(Shared::default())),
+            shared: Rc::new(RefCell::new(Shared {
+                budget: Rc::new(RunBudget::new(&limits)),
+                ..Shared::default()
+            })),
             profile,
             startup: Vec::new(),
             startup_problems: Vec::new(),
@@ -246,8 +250,11 @@ impl FilterManager {
                 ..Default::default()
             },
         };
+        let budget = self.shared.borrow().budget.clone();
+        budget.begin(Scope::Request);
         self.drive(&mut run);
         self.tail(&mut run);
+        budget.end();
         self.finish(run)
     }
 

@@ -8,7 +8,8 @@ use super::state::Run;
 use super::{run_async, FilterManager, HttpMock};
 use std::borrow::Cow;
 
-const MAX_TICKS_PER_ADVANCE: usize = 10_000;
+use super::super::budget::Scope;
+use super::super::limits::max_ticks_per_advance;
 /// How long a paused request may wait for a root's timer to resume it: Envoy's default
 /// `stream_idle_timeout` (5 minutes). Past it the request is reported as stalled.
 const MAX_WAIT_NS: u64 = 300_000_000_000;
@@ -22,16 +23,33 @@ impl FilterManager {
     /// callouts they cause) in time order.
     pub fn advance(&mut self, ns: u64, mocks: &[HttpMock], trace: &mut Vec<TraceEvent>) {
         let target = self.shared.borrow().clock.monotonic_ns.saturating_add(ns);
+        // One fuel budget for everything this advance fires (`budget::Scope::Advance`).
+        let budget = self.shared.borrow().budget.clone();
+        budget.begin(Scope::Advance);
         let mut fired = 0;
         loop {
             let due = self.shared.borrow().clock.next_due(target);
             let Some(((vmi, root), at)) = due else { break };
+            // A failed VM runs no more callbacks (as for new streams, which fail closed): its
+            // timers stop instead of repeating the same failure up to 10,000 times.
+            if self.vm(vmi).is_none_or(|vm| vm.failed.is_some()) {
+                self.shared
+                    .borrow_mut()
+                    .clock
+                    .ticks
+                    .retain(|(v, _), _| *v != vmi);
+                continue;
+            }
             fired += 1;
-            if fired > MAX_TICKS_PER_ADVANCE {
+            if fired > max_ticks_per_advance() {
                 trace.push(TraceEvent {
                     filter: self.label_of_vm(vmi),
                     callback: "proxy_on_tick".into(),
-                    result: format!("stopped after {MAX_TICKS_PER_ADVANCE} ticks (tick period too short for this advance)").into(),
+                    result: format!(
+                        "stopped after {} ticks (tick period too short for this advance)",
+                        max_ticks_per_advance()
+                    )
+                    .into(),
                     ..Default::default()
                 });
                 break;
@@ -53,6 +71,7 @@ impl FilterManager {
             }
             self.drain_queue_events(trace);
         }
+        budget.end();
         self.shared.borrow_mut().clock.set_monotonic(target);
     }
 

@@ -3,6 +3,7 @@
 
 use super::mem::{self, finish};
 use super::{status, HostState, HttpState, Registrar, C};
+use crate::simulate::limits::max_body_bytes;
 use std::cell::Ref;
 use wasmi::Error;
 
@@ -135,6 +136,14 @@ pub fn register(r: &mut Registrar<'_>) -> Result<(), Error> {
             } else {
                 (&mut st.body_before_write[1], &mut st.resp_body)
             };
+            // What the splice can grow the buffer to (a replaced range shrinks it).
+            let kept = buf.len() - (len as u32 as usize).min(buf.len());
+            if kept.saturating_add(data.len()) > max_body_bytes() {
+                return Err(super::over_budget(
+                    "a body buffer grew past its byte limit",
+                    max_body_bytes(),
+                ));
+            }
             if before.is_none() {
                 *before = Some(buf.clone());
             }

@@ -7,6 +7,9 @@ use super::{
     Registrar, C,
 };
 use crate::simulate::headers::HeaderMap;
+use crate::simulate::limits::{
+    max_histogram_samples, max_metric_ids, max_metric_name_bytes, max_metrics,
+};
 use wasmi::Error;
 
 /// Registers this area's host functions (the tables decide which exist, see [`Registrar`]).
@@ -160,6 +163,7 @@ fn local_reply(r: &mut Registrar<'_>) -> Result<(), Error> {
                 .get(&ctx)
                 .is_some_and(|i| i.stream.is_some())
             {
+                let bytes = details.len() + body.len() + headers.byte_size();
                 let reply = LocalReply {
                     status: code as u32,
                     details: details.split_whitespace().collect::<Vec<_>>().join("_"),
@@ -168,7 +172,7 @@ fn local_reply(r: &mut Registrar<'_>) -> Result<(), Error> {
                     grpc_status: (0..=16).contains(&grpc).then_some(grpc as u32),
                 };
                 c.data_mut()
-                    .push_effect(Effect::LocalReply { ctx, reply })?;
+                    .push_effect_sized(Effect::LocalReply { ctx, reply }, bytes)?;
             }
             Ok(status::OK)
         },
@@ -209,6 +213,7 @@ fn http_call(r: &mut Registrar<'_>) -> Result<(), Error> {
                 let root = c.data().root_of(c.data().effective);
                 let token = c.data_mut().next_token(0);
                 mem::write_u32(&mut c, token_ptr, token)?;
+                let bytes = cluster.len() + headers.byte_size() + body.len() + trailers.byte_size();
                 let call = HttpCall {
                     token,
                     root,
@@ -218,7 +223,8 @@ fn http_call(r: &mut Registrar<'_>) -> Result<(), Error> {
                     trailers,
                     timeout_ms: timeout as u32,
                 };
-                c.data_mut().push_effect(Effect::HttpCall(call))?;
+                c.data_mut()
+                    .push_effect_sized(Effect::HttpCall(call), bytes)?;
                 Ok(status::OK)
             })())
         },
@@ -322,20 +328,31 @@ fn metrics(r: &mut Registrar<'_>) -> Result<(), Error> {
                     2 => MetricKind::Histogram,
                     _ => return Ok(status::BAD_ARGUMENT),
                 };
+                if nl as u32 as usize > max_metric_name_bytes() {
+                    return Err(Fault::Trap(super::over_budget(
+                        "a metric name is too long",
+                        max_metric_name_bytes(),
+                    )));
+                }
                 let name = mem::read_string(&c, np, nl)?;
                 let s = c.data_mut();
-                let index = match s
-                    .metrics
-                    .iter()
-                    .position(|m| m.name == name && m.kind == kind)
-                {
-                    Some(i) => i,
+                // Envoy hands out a new id for every definition, even of a known metric.
+                if s.metric_ids.len() >= max_metric_ids() {
+                    return Err(Fault::Trap(super::over_budget(
+                        "too many metric definitions",
+                        max_metric_ids(),
+                    )));
+                }
+                let index = match s.metric_index.get(&(name.clone(), kind)) {
+                    Some(&i) => i,
                     None => {
-                        if s.metrics.len() >= super::MAX_METRICS {
-                            return Err(Fault::Trap(Error::new(
-                                "simulator limit: too many metrics defined",
+                        if s.metrics.len() >= max_metrics() {
+                            return Err(Fault::Trap(super::over_budget(
+                                "too many metrics defined",
+                                max_metrics(),
                             )));
                         }
+                        s.metric_index.insert((name.clone(), kind), s.metrics.len());
                         s.metrics.push(Metric {
                             name,
                             kind,
@@ -384,7 +401,7 @@ fn metrics(r: &mut Registrar<'_>) -> Result<(), Error> {
                 MetricKind::Gauge => m.value = value,
                 MetricKind::Histogram => {
                     m.value = m.value.wrapping_add(1);
-                    if m.samples.len() < 10_000 {
+                    if m.samples.len() < max_histogram_samples() {
                         m.samples.push(value as u64);
                     }
                 }
@@ -490,12 +507,16 @@ fn grpc_start(
         let root = c.data().root_of(c.data().effective);
         let token = c.data_mut().next_token(kind);
         mem::write_u32(c, token_ptr, token)?;
-        c.data_mut().push_effect(Effect::GrpcCall {
-            root,
-            token,
-            service: svc,
-            method: m,
-        })?;
+        let bytes = svc.len() + m.len();
+        c.data_mut().push_effect_sized(
+            Effect::GrpcCall {
+                root,
+                token,
+                service: svc,
+                method: m,
+            },
+            bytes,
+        )?;
         Ok(status::OK)
     })())
 }

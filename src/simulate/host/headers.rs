@@ -9,6 +9,7 @@ use super::mem::{self, finish};
 use super::{status, Registrar, C};
 use crate::abi::AbiVersion;
 use crate::simulate::headers::HeaderMap;
+use crate::simulate::limits::{max_header_map_bytes, max_header_map_entries};
 use std::sync::Arc;
 use wasmi::Error;
 
@@ -19,8 +20,25 @@ enum Mode {
 }
 
 /// Runs `f` on map `ty` of the effective context, or returns the status Envoy gives when
-/// the map is not available (`Err`).
+/// the map is not available (`Err`). The map's entries are charged to the call's fuel (every
+/// map operation scans it).
 fn with_map<R>(
+    c: &mut C<'_>,
+    ty: i32,
+    mode: Mode,
+    f: impl FnOnce(&mut HeaderMap) -> R,
+) -> Result<R, i32> {
+    let mut entries = 0;
+    let r = with_map_uncharged(c, ty, mode, |m| {
+        entries = m.len();
+        f(m)
+    });
+    // Owed only: the hostcall's next memory access (every one makes one) traps when spent.
+    super::owe(c, entries as u64, 0);
+    r
+}
+
+fn with_map_uncharged<R>(
     c: &mut C<'_>,
     ty: i32,
     mode: Mode,
@@ -110,9 +128,27 @@ fn write_value(
         (Ok(k), Ok(v)) => (k, v),
         (Err(e), _) | (_, Err(e)) => return finish(Err(e)),
     };
-    Ok(with_map(c, ty, Mode::Write, |m| edit(m, &k, v))
-        .map(|_| status::OK)
-        .unwrap_or_else(|s| s))
+    let r = with_map(c, ty, Mode::Write, |m| {
+        if m.len() >= max_header_map_entries() {
+            return Err(super::over_budget(
+                "a header map grew past its entry limit",
+                max_header_map_entries(),
+            ));
+        }
+        if m.byte_size() + k.len() + v.len() > max_header_map_bytes() {
+            return Err(super::over_budget(
+                "a header map grew past its byte limit",
+                max_header_map_bytes(),
+            ));
+        }
+        edit(m, &k, v);
+        Ok(())
+    });
+    match r {
+        Ok(Ok(())) => Ok(status::OK),
+        Ok(Err(e)) => Err(e),
+        Err(s) => Ok(s),
+    }
 }
 
 pub fn register(r: &mut Registrar<'_>) -> Result<(), Error> {

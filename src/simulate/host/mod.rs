@@ -10,14 +10,16 @@ pub mod properties;
 pub mod shared;
 pub mod wasi;
 
+use super::budget::{MemoryLimiter, RunBudget};
 use super::headers::HeaderMap;
+use super::limits::{self, HOST_BYTES_PER_FUEL, HOST_FUEL_PER_ACCESS};
 use crate::abi::AbiVersion;
 use profile::Profile;
 use serde::Serialize;
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::rc::Rc;
-use wasmi::{Caller, Error, IntoFunc, Linker, Memory, StoreLimits, TypedFunc};
+use wasmi::{Caller, Error, IntoFunc, Linker, Memory, TypedFunc};
 
 /// `proxy_status_t` values (Envoy `WasmResult`).
 pub mod status {
@@ -261,7 +263,7 @@ pub struct CalloutResponse {
     pub body: Vec<u8>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum MetricKind {
     Counter,
@@ -278,12 +280,36 @@ pub struct Metric {
     pub samples: Vec<u64>,
 }
 
-/// Hard caps that keep a hostile module from exhausting the tool's memory through hostcalls
-/// (its own linear memory is capped by `StoreLimits`).
-pub const MAX_LOG_LINES: usize = 10_000;
-pub const MAX_LOG_LINE_BYTES: usize = 16 * 1024;
-pub const MAX_PENDING_EFFECTS: usize = 10_000;
-pub const MAX_METRICS: usize = 10_000;
+/// A hostcall error that names the budget it exceeded (the call traps; the trace and MX7xx
+/// findings carry the message).
+pub fn over_budget(what: &str, limit: impl std::fmt::Display) -> Error {
+    Error::new(format!(
+        "simulator limit: {what} (limit {limit}; docs/limits.md, \"Host\")"
+    ))
+}
+
+/// Adds a hostcall's work to what the call owes (see [`charge`]); returns the total owed.
+pub fn owe(c: &Caller<'_, HostState>, entries: u64, bytes: u64) -> u64 {
+    let cost = HOST_FUEL_PER_ACCESS
+        .saturating_add(entries.saturating_mul(limits::HOST_FUEL_PER_ENTRY))
+        .saturating_add(bytes / HOST_BYTES_PER_FUEL);
+    let s = c.data();
+    let owed = s.host_fuel.get().saturating_add(cost);
+    s.host_fuel.set(owed);
+    owed
+}
+
+/// Charges a hostcall's work to the call's fuel: `entries` collection entries and `bytes`
+/// bytes touched, on top of a fixed cost per access. The cost is owed (`HostState::host_fuel`)
+/// and settled when the call returns; a hostcall whose debt passes the fuel left traps like
+/// the module's own instructions would (`OutOfFuel`), so loops of cheap hostcalls are bounded.
+pub fn charge(c: &Caller<'_, HostState>, entries: u64, bytes: u64) -> Result<(), Error> {
+    let owed = owe(c, entries, bytes);
+    match c.get_fuel() {
+        Ok(left) if owed > left => Err(Error::from(wasmi::TrapCode::OutOfFuel)),
+        _ => Ok(()),
+    }
+}
 
 /// Per-VM host state (the `T` of `wasmi::Store<T>`).
 pub struct HostState {
@@ -291,7 +317,13 @@ pub struct HostState {
     pub workload: Rc<WorkloadInfo>,
     pub profile: Profile,
     pub abi: AbiVersion,
-    pub limits: StoreLimits,
+    pub limiter: MemoryLimiter,
+    /// The run's totals (shared by its VMs).
+    pub budget: Rc<RunBudget>,
+    /// Module calls made from inside hostcalls now (`malloc` from `copy_out`).
+    pub host_depth: u32,
+    /// Fuel owed for hostcall work during the current call (see [`charge`]).
+    pub host_fuel: std::cell::Cell<u64>,
     pub memory: Option<Memory>,
     pub malloc: Option<TypedFunc<i32, i32>>,
     pub shared: Rc<RefCell<shared::Shared>>,
@@ -304,12 +336,20 @@ pub struct HostState {
     pub next_context_id: u32,
     pub in_configure: bool,
     pub callout: Option<CalloutResponse>,
-    pub logs: Vec<LogLine>,
+    pub logs: VecDeque<LogLine>,
+    /// Bytes of the lines in `logs`.
+    pub log_bytes: usize,
     pub logs_dropped: usize,
+    /// `note_unsupported` messages already logged.
+    pub noted: BTreeSet<String>,
     pub effects: Vec<Effect>,
+    /// Bytes held by `effects` (bodies, headers, details).
+    pub effect_bytes: usize,
     pub metrics: Vec<Metric>,
     /// metric id → index in `metrics`.
     pub metric_ids: BTreeMap<u32, usize>,
+    /// (name, kind) → index in `metrics`.
+    pub metric_index: BTreeMap<(String, MetricKind), usize>,
     pub next_metric_id: u32,
     /// root context id → tick period in ms.
     pub tick_periods: BTreeMap<u32, u64>,
@@ -330,17 +370,21 @@ impl HostState {
         workload: Rc<WorkloadInfo>,
         profile: Profile,
         abi: AbiVersion,
-        limits: StoreLimits,
+        limiter: MemoryLimiter,
         shared: Rc<RefCell<shared::Shared>>,
         vm_index: usize,
         seed: u64,
     ) -> HostState {
+        let budget = shared.borrow().budget.clone();
         HostState {
             plugin,
             workload,
             profile,
             abi,
-            limits,
+            limiter,
+            budget,
+            host_depth: 0,
+            host_fuel: std::cell::Cell::new(0),
             memory: None,
             malloc: None,
             shared,
@@ -351,11 +395,15 @@ impl HostState {
             next_context_id: 1,
             in_configure: false,
             callout: None,
-            logs: Vec::new(),
+            logs: VecDeque::new(),
+            log_bytes: 0,
             logs_dropped: 0,
+            noted: BTreeSet::new(),
             effects: Vec::new(),
+            effect_bytes: 0,
             metrics: Vec::new(),
             metric_ids: BTreeMap::new(),
+            metric_index: BTreeMap::new(),
             next_metric_id: 0,
             tick_periods: BTreeMap::new(),
             next_token: 0,
@@ -366,31 +414,70 @@ impl HostState {
         }
     }
 
+    /// Buffers a log line: cut to `max_log_line_bytes()` (into a right-sized allocation), the
+    /// oldest lines dropped past `max_log_lines()` / `max_log_bytes()`, nothing kept once the
+    /// run's log budget is spent.
     pub fn log(&mut self, level: LogLevel, message: impl Into<String>) {
         let mut message = message.into();
-        if message.len() > MAX_LOG_LINE_BYTES {
-            let mut cut = MAX_LOG_LINE_BYTES;
+        if message.len() > limits::max_log_line_bytes() {
+            let mut cut = limits::max_log_line_bytes();
             while !message.is_char_boundary(cut) {
                 cut -= 1;
             }
-            message.truncate(cut);
-            message.push('…');
+            let mut short = String::with_capacity(cut + '…'.len_utf8());
+            short.push_str(&message[..cut]);
+            short.push('…');
+            message = short;
+        } else {
+            message.shrink_to_fit();
         }
-        if self.logs.len() >= MAX_LOG_LINES {
-            self.logs.remove(0);
+        if !self.budget.take_log(message.len()) {
+            self.logs_dropped += 1;
+            return;
+        }
+        while !self.logs.is_empty()
+            && (self.logs.len() >= limits::max_log_lines()
+                || self.log_bytes + message.len() > limits::max_log_bytes())
+        {
+            if let Some(old) = self.logs.pop_front() {
+                self.log_bytes -= old.message.len();
+            }
             self.logs_dropped += 1;
         }
-        self.logs.push(LogLine { level, message });
+        self.log_bytes += message.len();
+        self.logs.push_back(LogLine { level, message });
+    }
+
+    /// The buffered log lines, oldest first, emptying the buffer.
+    pub fn take_logs(&mut self) -> Vec<LogLine> {
+        self.log_bytes = 0;
+        std::mem::take(&mut self.logs).into()
+    }
+
+    /// Queues an action for when the callback returns; `bytes` is what it holds.
+    pub fn push_effect_sized(&mut self, e: Effect, bytes: usize) -> Result<(), Error> {
+        if self.effects.len() >= limits::max_pending_effects() {
+            return Err(over_budget(
+                "too many pending proxy actions in one callback",
+                limits::max_pending_effects(),
+            ));
+        }
+        if self.effects.is_empty() {
+            self.effect_bytes = 0;
+        }
+        if self.effect_bytes.saturating_add(bytes) > limits::max_pending_effect_bytes() {
+            return Err(over_budget(
+                "pending proxy actions of one callback hold too many bytes",
+                limits::max_pending_effect_bytes(),
+            ));
+        }
+        self.effect_bytes += bytes;
+        self.effects.push(e);
+        Ok(())
     }
 
     pub fn push_effect(&mut self, e: Effect) -> Result<(), Error> {
-        if self.effects.len() >= MAX_PENDING_EFFECTS {
-            return Err(Error::new(
-                "simulator limit: too many pending proxy actions in one callback",
-            ));
-        }
-        self.effects.push(e);
-        Ok(())
+        self.push_effect_sized(e, 0)
     }
 
     /// The root context id that owns context `ctx`.
@@ -440,7 +527,9 @@ pub mod mem {
         }
     }
 
+    /// Checks `ptr..ptr+len` against the memory and charges the access (see [`super::charge`]).
     fn range(caller: &Caller<'_, HostState>, ptr: i32, len: i32) -> MemResult<(usize, usize)> {
+        super::charge(caller, 0, len as u32 as u64)?;
         let memory = caller
             .data()
             .memory
@@ -523,7 +612,19 @@ pub mod mem {
             .data()
             .malloc
             .ok_or(Fault::Status(status::INVALID_MEMORY_ACCESS))?;
-        let addr = malloc.call(&mut *caller, bytes.len() as i32)?;
+        // The module's allocator may call hostcalls that copy out again: bound the nesting
+        // (each level is a native stack frame of the interpreter).
+        let depth = caller.data().host_depth;
+        if depth >= super::limits::max_host_call_depth() {
+            return Err(Fault::Trap(super::over_budget(
+                "re-entrant hostcalls nested too deep (malloc called a hostcall that called malloc)",
+                super::limits::max_host_call_depth(),
+            )));
+        }
+        caller.data_mut().host_depth = depth + 1;
+        let addr = malloc.call(&mut *caller, bytes.len() as i32);
+        caller.data_mut().host_depth = depth;
+        let addr = addr?;
         if addr == 0 {
             return Err(Fault::Status(status::INVALID_MEMORY_ACCESS));
         }
@@ -598,13 +699,69 @@ pub type C<'a> = Caller<'a, HostState>;
 
 /// Reports `(level, message)` for a hostcall that the simulator does not model faithfully, once.
 pub fn note_unsupported(c: &mut C<'_>, what: &str) {
-    let msg = format!("[meshext-lint] {what} is not supported by the simulator");
-    if !c.data().logs.iter().any(|l| l.message == msg) {
-        c.data_mut().log(LogLevel::Warn, msg);
+    let s = c.data_mut();
+    if s.noted.insert(what.to_string()) {
+        s.log(
+            LogLevel::Warn,
+            format!("[meshext-lint] {what} is not supported by the simulator"),
+        );
     }
 }
 
 /// `:path` without query or fragment.
 pub fn properties_url_path(path: &str) -> &str {
     path.split(['?', '#']).next().unwrap_or("")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::MeshVersion;
+
+    fn state() -> HostState {
+        let limiter =
+            MemoryLimiter::new(wasmi::StoreLimitsBuilder::new().build(), 1 << 20, 1 << 20);
+        HostState::new(
+            Rc::default(),
+            Rc::default(),
+            Profile::for_mesh(MeshVersion::V2_1),
+            AbiVersion::V0_2_1,
+            limiter,
+            Rc::default(),
+            0,
+            1,
+        )
+    }
+
+    #[test]
+    fn a_cut_log_line_does_not_keep_its_size_and_the_oldest_lines_go_first() {
+        let mut s = state();
+        s.log(LogLevel::Info, "x".repeat(1 << 20));
+        let cut = &s.logs[0].message;
+        assert!(cut.ends_with('…') && cut.len() == limits::max_log_line_bytes() + 3);
+        assert!(
+            cut.capacity() <= limits::max_log_line_bytes() + 3,
+            "{}",
+            cut.capacity()
+        );
+        for i in 0..limits::max_log_lines() + 5 {
+            s.log(LogLevel::Info, i.to_string());
+        }
+        assert_eq!(s.logs.len(), limits::max_log_lines());
+        assert_eq!(s.logs.front().unwrap().message, "5");
+        assert_eq!(s.logs_dropped, 6);
+        assert_eq!(s.take_logs().len(), limits::max_log_lines());
+        assert_eq!(s.log_bytes, 0);
+    }
+
+    #[test]
+    fn buffered_log_bytes_are_bounded() {
+        let mut s = state();
+        for _ in 0..1000 {
+            s.log(LogLevel::Info, "y".repeat(limits::max_log_line_bytes()));
+        }
+        assert!(s.log_bytes <= limits::max_log_bytes());
+        let held: usize = s.logs.iter().map(|l| l.message.len()).sum();
+        assert_eq!(held, s.log_bytes);
+    }
 }

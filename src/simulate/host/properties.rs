@@ -8,6 +8,7 @@
 use super::mem::{self, finish};
 use super::{status, HostState, HttpState, Registrar, C};
 use crate::simulate::headers::{encode_pairs, HeaderMap};
+use crate::simulate::limits::{max_properties, max_property_bytes};
 use wasmi::Error;
 
 /// A property value before encoding.
@@ -358,13 +359,31 @@ pub fn register(r: &mut Registrar<'_>) -> Result<(), Error> {
                 else {
                     return Ok(status::NOT_FOUND);
                 };
-                let mut st = stream.borrow_mut();
+                let st = stream.borrow_mut();
                 let key = segs.join(".");
-                if st.filter_state.len() >= 10_000 && !st.filter_state.contains_key(&key) {
-                    return Err(mem::Fault::Trap(Error::new(
-                        "simulator limit: too many properties set",
+                if st.filter_state.len() >= max_properties() && !st.filter_state.contains_key(&key)
+                {
+                    return Err(mem::Fault::Trap(super::over_budget(
+                        "too many properties set on one stream",
+                        max_properties(),
                     )));
                 }
+                let held: usize = st
+                    .filter_state
+                    .iter()
+                    .filter(|(k, _)| **k != key)
+                    .map(|(k, v)| k.len() + v.len())
+                    .sum();
+                if held + key.len() + value.len() > max_property_bytes() {
+                    return Err(mem::Fault::Trap(super::over_budget(
+                        "properties set on one stream hold too many bytes",
+                        max_property_bytes(),
+                    )));
+                }
+                let n = st.filter_state.len() as u64;
+                drop(st);
+                super::owe(&c, n, 0);
+                let mut st = stream.borrow_mut();
                 st.filter_state.insert(key, value);
                 Ok(status::OK)
             })())

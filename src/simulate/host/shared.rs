@@ -4,10 +4,13 @@
 use super::mem::{self, finish, Fault};
 use super::{status, Registrar, C};
 use std::collections::{BTreeMap, VecDeque};
+use std::rc::Rc;
 use wasmi::Error;
 
 /// Upper bound on bytes held in shared data plus queues (hostile modules).
-pub const MAX_SHARED_BYTES: usize = 64 << 20;
+pub fn max_shared_bytes() -> usize {
+    crate::limits::get_usize(crate::limits::Limit::SharedDataBytes)
+}
 
 /// The simulated clock. Starts at a fixed instant so runs are reproducible.
 #[derive(Debug, Clone)]
@@ -80,6 +83,8 @@ pub struct Shared {
     /// `proxy_on_queue_ready` events waiting to be delivered: (vm, root, token).
     pub ready: VecDeque<(usize, u32, u32)>,
     pub bytes: usize,
+    /// The run's fuel and log budgets (`simulate::budget`).
+    pub budget: Rc<crate::simulate::budget::RunBudget>,
 }
 
 impl Shared {
@@ -93,10 +98,11 @@ impl Shared {
 
     fn charge(&mut self, add: usize, remove: usize) -> Result<(), Fault> {
         let next = self.bytes.saturating_sub(remove).saturating_add(add);
-        if next > MAX_SHARED_BYTES {
-            return Err(Fault::Trap(Error::new(
-                "simulator limit: shared data and queues exceed 64 MiB",
-            )));
+        if next > max_shared_bytes() {
+            return Err(Fault::Trap(Error::new(format!(
+                "simulator limit: shared data and queues exceed {} bytes (`shared-data-bytes`)",
+                max_shared_bytes()
+            ))));
         }
         self.bytes = next;
         Ok(())

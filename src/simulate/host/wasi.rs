@@ -4,6 +4,7 @@
 
 use super::mem::{self, finish};
 use super::{LogLevel, Registrar, C};
+use crate::simulate::limits::max_iovecs;
 use wasmi::Error;
 
 const SUCCESS: i32 = 0;
@@ -43,6 +44,11 @@ fn gather(c: &C<'_>, iovs: i32, n: i32) -> mem::MemResult<Vec<u8>> {
 fn write_out(c: &mut C<'_>, fd: i32, iovs: i32, n: i32, nw: i32) -> Result<i32, Error> {
     if !stdio(fd) {
         return Ok(BADF);
+    }
+    // Linux refuses more than IOV_MAX iovecs (EINVAL); so does the simulator, which would
+    // otherwise walk millions of empty ones per call.
+    if n as u32 > max_iovecs() {
+        return Ok(INVAL);
     }
     let r = (|| {
         let data = gather(c, iovs, n)?;
