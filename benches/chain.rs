@@ -30,6 +30,7 @@ fn main() {
         version: Some("v2.1".into()),
         wasm_extensions_enabled: Some(true),
         telemetry_type: None,
+        extension_providers: vec![],
     });
     mesh.member_rolls.push(MemberRoll {
         meta: Meta::synthetic("ServiceMeshMemberRoll", "istio-system", "default"),
@@ -53,6 +54,7 @@ fn main() {
                 port: 80,
                 target_port: "8080".into(),
                 protocol: "TCP".into(),
+                app_protocol: None,
             }],
         });
     }
@@ -87,6 +89,7 @@ fn main() {
             meta: Meta::synthetic("AuthorizationPolicy", &format!("ns{n}"), "allow"),
             selector: None,
             action: AuthzAction::Allow,
+            provider: None,
         });
     }
     let defaults = ExtensionDefaults::default();

@@ -51,6 +51,7 @@ fn human_table_lists_filters_and_notes() {
         port: 9090,
         target_port: "9090".into(),
         protocol: "TCP".into(),
+        app_protocol: None,
     });
     let s = render::human(&chains(&m));
     assert!(

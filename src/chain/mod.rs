@@ -60,6 +60,8 @@ pub enum Origin {
     PeerAuthn,
     RequestAuthentication,
     Authz(AuthzAction),
+    /// CUSTOM policies without a usable `meshConfig.extensionProviders` entry.
+    CustomDenyAll,
     /// Added by the telemetry EnvoyFilters (or the Mixer filter).
     Telemetry,
 }
@@ -74,6 +76,9 @@ impl Origin {
             Origin::Authz(AuthzAction::Deny) => "AuthorizationPolicy DENY",
             Origin::Authz(AuthzAction::Audit) => "AuthorizationPolicy AUDIT",
             Origin::Authz(AuthzAction::Custom) => "AuthorizationPolicy CUSTOM",
+            Origin::CustomDenyAll => {
+                "AuthorizationPolicy CUSTOM without a usable extension provider: denies every request"
+            }
             Origin::Telemetry => "telemetry EnvoyFilter",
         }
     }
@@ -189,6 +194,9 @@ pub struct WorkloadChain {
     pub unapplied: Vec<Arc<ExtInfo>>,
     /// Selected but never injected (not ready, invalid image, unknown phase).
     pub skipped: Vec<Arc<ExtInfo>>,
+    /// Phases whose extensions istiod may order differently from one push to the next
+    /// (see [`select::order_varies`]); the chain shows one of the possible orders.
+    pub order_varies: Vec<Phase>,
 }
 
 impl WorkloadChain {
@@ -415,6 +423,10 @@ impl<'m> Context<'m> {
         } else {
             None
         };
+        let order_varies = Phase::ALL
+            .into_iter()
+            .filter(|p| gate.is_none() && selected.varies[*p as usize])
+            .collect();
         let (filters, unapplied) = match gate {
             None => (builtins::anchor_walk(version, base, &selected), Vec::new()),
             Some(_) => (base, selected.all().cloned().collect()),
@@ -435,6 +447,7 @@ impl<'m> Context<'m> {
             gate,
             unapplied,
             skipped: selected.skipped,
+            order_varies,
         }
     }
 }

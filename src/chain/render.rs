@@ -40,6 +40,17 @@ fn notes(c: &WorkloadChain) -> Vec<String> {
             out.push(format!("skipped {}: {r}", e.key()));
         }
     }
+    for p in &c.order_varies {
+        let names: Vec<String> = c
+            .extensions()
+            .filter(|e| e.phase == Some(*p))
+            .map(|e| e.key())
+            .collect();
+        out.push(format!(
+            "{p} order may change from push to push (istiod's tie-break cannot tell {} apart); shown: one possible order",
+            names.join(", ")
+        ));
+    }
     out
 }
 
@@ -171,6 +182,9 @@ pub fn json_value(version: MeshVersion, chains: &[WorkloadChain]) -> Value {
                     "reason": g.describe(),
                     "extensions": c.unapplied.iter().map(|e| e.key()).collect::<Vec<_>>(),
                 });
+            }
+            if !c.order_varies.is_empty() {
+                w["order_varies"] = json!(c.order_varies.iter().map(|p| p.as_str()).collect::<Vec<_>>());
             }
             if !c.skipped.is_empty() {
                 w["skipped"] = c

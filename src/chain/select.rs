@@ -195,6 +195,8 @@ pub struct Selected {
     pub buckets: [Vec<Arc<ExtInfo>>; 6],
     /// Selected but never injected (not ready, unknown phase, …).
     pub skipped: Vec<Arc<ExtInfo>>,
+    /// Per phase: whether the bucket's order can change from one push to the next.
+    pub varies: [bool; 6],
 }
 
 impl Selected {
@@ -242,31 +244,261 @@ impl<'m> ExtIndex<'m> {
                 }
             }
         }
-        for bucket in &mut out.buckets {
+        for (bucket, varies) in out.buckets.iter_mut().zip(out.varies.iter_mut()) {
+            *varies = order_varies(version, bucket);
             sort_bucket(version, bucket);
         }
         out
     }
 }
 
-/// Stable sort: higher priority first; ties by `name + image` (v2.1/v2.2) or, emulating the
-/// v2.0 comparator `(img_i+img_i) < (img_j+img_i)`, by image (a total order is needed here;
-/// where v2.0 is non-deterministic — equal images — the model order is kept and MX601 says so).
-pub fn sort_bucket(version: MeshVersion, bucket: &mut [Arc<ExtInfo>]) {
-    if version == MeshVersion::V2_0 {
-        bucket.sort_by(|a, b| {
-            b.priority
-                .cmp(&a.priority)
-                .then_with(|| a.image.cmp(&b.image))
-        });
+/// istiod's comparator for one phase bucket (`push_context.go` `Extensions()`): higher priority
+/// first; on equal priority v2.1/v2.2 compare `name + image`, v2.0 compares
+/// `image_i + image_i < image_j + image_i` exactly as written (its comment says "name + image").
+/// The v2.0 form is not a strict weak order when one image is a prefix of the other
+/// (`…/ext:1` vs `…/ext:10`), so the result depends on the sort algorithm and the input order.
+pub fn less(version: MeshVersion, a: &ExtInfo, b: &ExtInfo) -> bool {
+    if a.priority != b.priority {
+        return a.priority > b.priority;
+    }
+    let (ka, kb): (Vec<&[u8]>, Vec<&[u8]>) = if version == MeshVersion::V2_0 {
+        (
+            vec![a.image.as_bytes(), a.image.as_bytes()],
+            vec![b.image.as_bytes(), a.image.as_bytes()],
+        )
     } else {
-        bucket.sort_by(|a, b| {
-            b.priority.cmp(&a.priority).then_with(|| {
-                let ka = a.name.bytes().chain(a.image.bytes());
-                ka.cmp(b.name.bytes().chain(b.image.bytes()))
+        (
+            vec![a.name.as_bytes(), a.image.as_bytes()],
+            vec![b.name.as_bytes(), b.image.as_bytes()],
+        )
+    };
+    // Go compares strings bytewise; compare the concatenations without allocating them.
+    ka.into_iter()
+        .flatten()
+        .lt(kb.into_iter().flatten())
+}
+
+/// Go's `sort.SliceStable` (insertion sort on blocks of 20, then in-place SymMerge; unchanged
+/// from Go 1.14 to today), so that a comparator that is not a strict weak order gives what
+/// istiod gives for the same input order.
+pub fn go_stable_sort<T>(v: &mut [T], less: &dyn Fn(&T, &T) -> bool) {
+    let n = v.len();
+    let mut block = 20;
+    let (mut a, mut b) = (0, block);
+    while b <= n {
+        insertion_sort(v, a, b, less);
+        a = b;
+        b += block;
+    }
+    insertion_sort(v, a, n, less);
+    while block < n {
+        let (mut a, mut b) = (0, 2 * block);
+        while b <= n {
+            sym_merge(v, a, a + block, b, less);
+            a = b;
+            b += 2 * block;
+        }
+        if a + block < n {
+            sym_merge(v, a, a + block, n, less);
+        }
+        block *= 2;
+    }
+}
+
+fn insertion_sort<T>(v: &mut [T], a: usize, b: usize, less: &dyn Fn(&T, &T) -> bool) {
+    for i in a + 1..b {
+        let mut j = i;
+        while j > a && less(&v[j], &v[j - 1]) {
+            v.swap(j, j - 1);
+            j -= 1;
+        }
+    }
+}
+
+/// SymMerge (Kim & Kutzner) of the sorted runs `v[a..m]` and `v[m..b]`, as Go does it.
+fn sym_merge<T>(v: &mut [T], a: usize, m: usize, b: usize, less: &dyn Fn(&T, &T) -> bool) {
+    if m - a == 1 {
+        // Binary search for the first element of v[m..b] not less than v[a], then move v[a].
+        let (mut i, mut j) = (m, b);
+        while i < j {
+            let h = (i + j) / 2;
+            if less(&v[h], &v[a]) {
+                i = h + 1;
+            } else {
+                j = h;
+            }
+        }
+        for k in a..i - 1 {
+            v.swap(k, k + 1);
+        }
+        return;
+    }
+    if b - m == 1 {
+        let (mut i, mut j) = (a, m);
+        while i < j {
+            let h = (i + j) / 2;
+            if !less(&v[m], &v[h]) {
+                i = h + 1;
+            } else {
+                j = h;
+            }
+        }
+        let mut k = m;
+        while k > i {
+            v.swap(k, k - 1);
+            k -= 1;
+        }
+        return;
+    }
+    let mid = (a + b) / 2;
+    let n = mid + m;
+    let (mut start, mut r) = if m > mid { (n - b, mid) } else { (a, m) };
+    let p = n - 1;
+    while start < r {
+        let c = (start + r) / 2;
+        if !less(&v[p - c], &v[c]) {
+            start = c + 1;
+        } else {
+            r = c;
+        }
+    }
+    let end = n - start;
+    if start < m && m < end {
+        rotate(v, start, m, end);
+    }
+    if a < start && start < mid {
+        sym_merge(v, a, start, mid, less);
+    }
+    if mid < end && end < b {
+        sym_merge(v, mid, end, b, less);
+    }
+}
+
+/// Go's block-swap rotation of `v[a..b]` around `m` (the same swaps, so the same result for
+/// elements a non-strict comparator cannot tell apart).
+fn rotate<T>(v: &mut [T], a: usize, m: usize, b: usize) {
+    let (mut i, mut j) = (m - a, b - m);
+    while i != j {
+        if i > j {
+            swap_range(v, m - i, m, j);
+            i -= j;
+        } else {
+            swap_range(v, m - i, m + j - i, i);
+            j -= i;
+        }
+    }
+    swap_range(v, m - i, m, i);
+}
+
+fn swap_range<T>(v: &mut [T], a: usize, b: usize, n: usize) {
+    for i in 0..n {
+        v.swap(a + i, b + i);
+    }
+}
+
+/// Sorts one phase bucket as istiod does, from the input order istiod builds (root-namespace
+/// SMEs, then the proxy's namespace).
+pub fn sort_bucket(version: MeshVersion, bucket: &mut [Arc<ExtInfo>]) {
+    go_stable_sort(bucket, &|a, b| less(version, a, b));
+}
+
+/// How many input orders [`order_varies`] tries before it stops and says the order may vary.
+const MAX_ORDERS: usize = 5040;
+
+/// Whether the sorted order of `input` (root-namespace SMEs first, then the proxy's namespace,
+/// as istiod appends them) can change from one push to the next. istiod reads SMEs from a Go
+/// map (`controller.go` `GetExtensions`), so the order inside each namespace's run is random;
+/// the root run always comes first. With a strict weak order the outcome varies exactly when
+/// two SMEs of one namespace compare equal; otherwise every input order is tried.
+pub fn order_varies(version: MeshVersion, input: &[Arc<ExtInfo>]) -> bool {
+    let lt = |a: &Arc<ExtInfo>, b: &Arc<ExtInfo>| less(version, a, b);
+    let n = input.len();
+    if n < 2 {
+        return false;
+    }
+    let split = input
+        .iter()
+        .position(|e| e.namespace != input[0].namespace)
+        .unwrap_or(n);
+    let same_run = |i: usize, j: usize| (i < split) == (j < split);
+    // Fast path: `name + image` (v2.1/v2.2) is a plain string order, and the v2.0 form is
+    // plain image order unless an image is a proper prefix of another with equal priority.
+    let prefix_pair = version == MeshVersion::V2_0
+        && input.iter().any(|a| {
+            input.iter().any(|b| {
+                a.priority == b.priority && a.image.len() < b.image.len() && b.image.starts_with(&a.image)
             })
         });
+    if !prefix_pair || (n <= 64 && strict_weak(input, &lt)) {
+        return (0..n).any(|i| {
+            (i + 1..n).any(|j| same_run(i, j) && !lt(&input[i], &input[j]) && !lt(&input[j], &input[i]))
+        });
     }
+    let (root, local) = input.split_at(split);
+    let fact = |k: usize| (1..=k).try_fold(1usize, |acc, x| acc.checked_mul(x));
+    match (fact(root.len()), fact(local.len())) {
+        (Some(r), Some(l)) if r.saturating_mul(l) <= MAX_ORDERS => {}
+        _ => return true,
+    }
+    let sorted = |order: Vec<Arc<ExtInfo>>| {
+        let mut v = order;
+        sort_bucket(version, &mut v);
+        v.iter().map(|e| e.index).collect::<Vec<_>>()
+    };
+    let first = sorted(input.to_vec());
+    let roots = permutations(root);
+    let locals = permutations(local);
+    roots.iter().any(|r| {
+        locals.iter().any(|l| {
+            let order: Vec<Arc<ExtInfo>> = r.iter().chain(l).cloned().collect();
+            sorted(order) != first
+        })
+    })
+}
+
+/// Every permutation of `items` (Heap's algorithm); callers bound the length.
+fn permutations<T: Clone>(items: &[T]) -> Vec<Vec<T>> {
+    fn go<T: Clone>(k: usize, v: &mut Vec<T>, out: &mut Vec<Vec<T>>) {
+        if k <= 1 {
+            out.push(v.clone());
+            return;
+        }
+        go(k - 1, v, out);
+        for i in 0..k - 1 {
+            let j = if k % 2 == 0 { i } else { 0 };
+            v.swap(j, k - 1);
+            go(k - 1, v, out);
+        }
+    }
+    let mut out = Vec::new();
+    go(items.len(), &mut items.to_vec(), &mut out);
+    out
+}
+
+/// Whether `lt` is a strict weak order on `items`: irreflexive, transitive, and with
+/// transitive incomparability.
+fn strict_weak<T>(items: &[T], lt: &dyn Fn(&T, &T) -> bool) -> bool {
+    let n = items.len();
+    let l: Vec<Vec<bool>> = (0..n)
+        .map(|i| (0..n).map(|j| lt(&items[i], &items[j])).collect())
+        .collect();
+    let eq = |i: usize, j: usize| !l[i][j] && !l[j][i];
+    for i in 0..n {
+        if l[i][i] {
+            return false;
+        }
+        for j in 0..n {
+            for k in 0..n {
+                if l[i][j] && l[j][k] && !l[i][k] {
+                    return false;
+                }
+                if eq(i, j) && eq(j, k) && !eq(i, k) {
+                    return false;
+                }
+            }
+        }
+    }
+    true
 }
 
 #[cfg(test)]

@@ -162,6 +162,10 @@ fn service(j: &J, m: Meta) -> Service {
                             .and_then(J::as_str)
                             .unwrap_or("TCP")
                             .to_string(),
+                        app_protocol: p
+                            .get("appProtocol")
+                            .and_then(J::as_str)
+                            .map(str::to_string),
                     })
                 })
                 .collect()
@@ -172,6 +176,31 @@ fn service(j: &J, m: Meta) -> Service {
         ports,
         meta: m,
     }
+}
+
+/// `meshConfig.extensionProviders` of an SMCP: `spec.meshConfig` wins over `spec.techPreview`
+/// (the operator applies techPreview first and real settings over it).
+fn extension_providers(j: &J) -> Vec<ExtensionProvider> {
+    let list = j
+        .pointer("/spec/meshConfig/extensionProviders")
+        .or_else(|| j.pointer("/spec/techPreview/meshConfig/extensionProviders"))
+        .and_then(J::as_array);
+    let provider = |p: &J| {
+        let s = |v: Option<&J>, k: &str| v.and_then(|v| v.get(k)).and_then(J::as_str).map(str::to_string);
+        let obj = p.as_object();
+        let (kind, body) = obj
+            .and_then(|o| o.iter().find(|(k, _)| k.as_str() != "name"))
+            .map_or((None, None), |(k, v)| (Some(k.clone()), Some(v)));
+        ExtensionProvider {
+            name: s(Some(p), "name").unwrap_or_default(),
+            kind,
+            service: s(body, "service"),
+            port: body.and_then(|b| b.get("port")).and_then(J::as_i64),
+            path_prefix: s(body, "pathPrefix"),
+            status_on_error: s(body, "statusOnError"),
+        }
+    };
+    list.map(|l| l.iter().map(provider).collect()).unwrap_or_default()
 }
 
 fn authz_action(s: Option<&str>) -> AuthzAction {
@@ -205,6 +234,7 @@ pub fn add(mesh: &mut Mesh, doc: &Arc<Document>) {
                 .pointer("/spec/telemetry/type")
                 .and_then(J::as_str)
                 .map(str::to_string),
+            extension_providers: extension_providers(j),
             meta: m,
         }),
         ("maistra.io", "ServiceMeshMemberRoll") => mesh.member_rolls.push(MemberRoll {
@@ -246,6 +276,10 @@ pub fn add(mesh: &mut Mesh, doc: &Arc<Document>) {
             mesh.authorization_policies.push(AuthorizationPolicy {
                 selector: opt_labels(j.pointer("/spec/selector/matchLabels")),
                 action: authz_action(j.pointer("/spec/action").and_then(J::as_str)),
+                provider: j
+                    .pointer("/spec/provider/name")
+                    .and_then(J::as_str)
+                    .map(str::to_string),
                 meta: m,
             })
         }

@@ -134,6 +134,8 @@ pub struct ServicePort {
     /// Numeric target port, or the port itself when absent; named target ports stay textual.
     pub target_port: String,
     pub protocol: String,
+    /// `appProtocol`, when set.
+    pub app_protocol: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -159,6 +161,8 @@ pub struct AuthorizationPolicy {
     /// `spec.selector.matchLabels`; `None` = namespace-wide (or mesh-wide in the root namespace).
     pub selector: Option<Labels>,
     pub action: AuthzAction,
+    /// `spec.provider.name` (CUSTOM policies).
+    pub provider: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -202,6 +206,21 @@ pub struct ControlPlane {
     pub wasm_extensions_enabled: Option<bool>,
     /// `spec.telemetry.type` (Istiod, Mixer, Remote, None).
     pub telemetry_type: Option<String>,
+    /// `meshConfig.extensionProviders`: `spec.meshConfig` (v2.3+), else
+    /// `spec.techPreview.meshConfig` (v2.1/v2.2, merged into the mesh config by the operator).
+    pub extension_providers: Vec<ExtensionProvider>,
+}
+
+/// One `meshConfig.extensionProviders` entry, as written.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ExtensionProvider {
+    pub name: String,
+    /// The provider's key (`envoyExtAuthzHttp`, `envoyExtAuthzGrpc`, `zipkin`, …).
+    pub kind: Option<String>,
+    pub service: Option<String>,
+    pub port: Option<i64>,
+    pub path_prefix: Option<String>,
+    pub status_on_error: Option<String>,
 }
 
 #[derive(Debug, Clone)]

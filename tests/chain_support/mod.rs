@@ -20,6 +20,7 @@ pub fn mesh(version: MeshVersion) -> Mesh {
             version: Some(version.to_string()),
             wasm_extensions_enabled: Some(true),
             telemetry_type: None,
+            extension_providers: vec![],
         }],
         member_rolls: vec![MemberRoll {
             meta: Meta::synthetic("ServiceMeshMemberRoll", "istio-system", "default"),
@@ -87,6 +88,7 @@ pub fn service(ns: &str, name: &str, app: &str, ports: &[i64], created: &str) ->
                 port: *p,
                 target_port: p.to_string(),
                 protocol: "TCP".into(),
+                app_protocol: None,
             })
             .collect(),
     }
@@ -109,6 +111,7 @@ pub fn authz(
         meta: Meta::synthetic("AuthorizationPolicy", ns, name),
         selector: sel.map(labels),
         action,
+        provider: (action == AuthzAction::Custom).then(|| "ext-authz".to_string()),
     }
 }
 
