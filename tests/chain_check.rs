@@ -51,7 +51,7 @@ fn mx601_tie_fires_once_per_group_and_not_for_distinct_priorities() {
     let f = only(&d, "MX601");
     assert_eq!(f.len(), 1, "{d:#?}");
     assert!(
-        f[0].message.contains("2 workloads") && f[0].message.contains("name+image"),
+        f[0].message.contains("2 workloads") && f[0].message.contains("`name + image`"),
         "{}",
         f[0].message
     );
@@ -114,6 +114,7 @@ fn mx604_several_ports_or_no_service() {
         port: 9090,
         target_port: "9090".into(),
         protocol: "TCP".into(),
+        app_protocol: None,
     });
     let d = run(&m);
     let f = only(&d, "MX604");

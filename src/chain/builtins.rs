@@ -63,9 +63,9 @@ pub struct Security {
     pub actions: Vec<AuthzAction>,
     /// A gateway with an ISTIO_MUTUAL server (v2.1 validates the peer in `istio_authn`).
     pub istio_mutual_gateway: bool,
-    /// CUSTOM policies apply but istiod cannot build their ext_authz (no or several
-    /// providers, unknown or invalid provider): one deny-all RBAC filter instead.
-    pub custom_deny_all: bool,
+    /// CUSTOM policies apply but istiod cannot build their ext_authz (several providers,
+    /// unknown or invalid provider): why; one deny-all RBAC filter replaces it.
+    pub custom_deny_all: Option<String>,
 }
 
 impl Security {
@@ -105,7 +105,7 @@ pub fn builtins(
     if !v20 && sec.has(AuthzAction::Custom) {
         // `builder.go` `buildHTTP`: without a usable provider, `getExtAuthz` fails and the
         // CUSTOM builder emits a single enforcing deny-all RBAC filter.
-        if sec.custom_deny_all {
+        if sec.custom_deny_all.is_some() {
             out.push(b(RBAC, Origin::CustomDenyAll));
         } else {
             out.push(b(RBAC, Origin::Authz(AuthzAction::Custom)));

@@ -197,6 +197,8 @@ pub struct WorkloadChain {
     /// Phases whose extensions istiod may order differently from one push to the next
     /// (see [`select::order_varies`]); the chain shows one of the possible orders.
     pub order_varies: Vec<Phase>,
+    /// Why the CUSTOM policies got a deny-all RBAC filter instead of ext_authz, when they did.
+    pub custom_deny_all: Option<String>,
 }
 
 impl WorkloadChain {
@@ -221,8 +223,11 @@ struct Context<'m> {
     exts: ExtIndex<'m>,
     /// Services with a selector by namespace, oldest first.
     services: HashMap<&'m str, SelectorIndex<'m, &'m Service>>,
-    /// AuthorizationPolicy actions by namespace.
-    authz: HashMap<&'m str, SelectorIndex<'m, AuthzAction>>,
+    /// AuthorizationPolicy actions (and CUSTOM provider names) by namespace.
+    authz: HashMap<&'m str, SelectorIndex<'m, (AuthzAction, &'m str)>>,
+    /// The ext_authz providers istiod can build, by name; `None` without a control plane
+    /// (then every CUSTOM provider is assumed to exist).
+    providers: Option<HashMap<&'m str, Result<(), String>>>,
     /// RequestAuthentication JWT rule counts by namespace.
     reqauthn: HashMap<&'m str, SelectorIndex<'m, usize>>,
     envoy_filters: HashMap<&'m str, SelectorIndex<'m, ()>>,
@@ -240,6 +245,84 @@ fn index_by_ns<'m, T: 'm, V>(
         map.entry(ns(i)).or_default().push(selector(i), value(i));
     }
     map
+}
+
+/// What `processExtensionProvider` (`pilot/pkg/security/authz/builder/extauthz.go`) resolves:
+/// every ext_authz provider by name, with the error that makes it unusable. Names must be set
+/// and unique; v2.1 also records other provider kinds as errors, v2.2 skips them (both leave
+/// a CUSTOM policy naming them without ext_authz). Checked: port range, empty service,
+/// `pathPrefix` and `statusOnError` syntax. Not checked: whether the service exists in the
+/// registry and whether the status is one Envoy knows.
+fn ext_authz_providers(
+    version: MeshVersion,
+    list: &[crate::model::ExtensionProvider],
+) -> HashMap<&str, Result<(), String>> {
+    let mut out: HashMap<&str, Result<(), String>> = HashMap::new();
+    for p in list {
+        let kind = p.kind.as_deref().unwrap_or("");
+        let ext_authz = matches!(kind, "envoyExtAuthzHttp" | "envoyExtAuthzGrpc");
+        if !ext_authz && version >= MeshVersion::V2_2 {
+            continue;
+        }
+        let mut errs = Vec::new();
+        if p.name.is_empty() {
+            errs.push("the provider has no name".to_string());
+        } else if out.contains_key(p.name.as_str()) {
+            errs.push(format!("provider name {:?} is not unique", p.name));
+        }
+        if !ext_authz {
+            errs.push(format!("{:?} is not an ext_authz provider", p.name));
+        } else {
+            if !p.port.is_some_and(|n| (1..=65535).contains(&n)) {
+                errs.push("its port is not in [1, 65535]".into());
+            }
+            if p.service.as_deref().unwrap_or("").is_empty() {
+                errs.push("its service is empty".into());
+            }
+            if kind == "envoyExtAuthzHttp" {
+                if let Some(pp) = p.path_prefix.as_deref().filter(|s| !s.is_empty()) {
+                    if !pp.starts_with('/') {
+                        errs.push(format!("pathPrefix {pp:?} does not begin with `/`"));
+                    }
+                }
+            }
+            if let Some(st) = p.status_on_error.as_deref().filter(|s| !s.is_empty()) {
+                if st.parse::<i32>().is_err() {
+                    errs.push(format!("statusOnError {st:?} is not a number"));
+                }
+            }
+        }
+        let res = if errs.is_empty() {
+            Ok(())
+        } else {
+            Err(errs.join("; "))
+        };
+        out.insert(p.name.as_str(), res);
+    }
+    out
+}
+
+/// Why the CUSTOM policies of a proxy get a deny-all RBAC filter instead of ext_authz
+/// (`builder.go` `getExtAuthz`), if they do.
+fn custom_problem(providers: &HashMap<&str, Result<(), String>>, used: &[&str]) -> Option<String> {
+    let first = *used.first()?;
+    if used.iter().any(|p| *p != first) {
+        let mut names: Vec<&str> = used.to_vec();
+        names.sort_unstable();
+        names.dedup();
+        return Some(format!(
+            "only one provider can be used per workload, found {}",
+            names.join(", ")
+        ));
+    }
+    match providers.get(first) {
+        None if first.is_empty() => Some("the CUSTOM policy names no provider".into()),
+        None => Some(format!(
+            "provider {first:?} is not in meshConfig.extensionProviders"
+        )),
+        Some(Err(e)) => Some(format!("provider {first:?} is invalid: {e}")),
+        Some(Ok(())) => None,
+    }
 }
 
 /// The root namespace when no ServiceMeshControlPlane is given.
@@ -301,7 +384,7 @@ impl<'m> Context<'m> {
             &mesh.authorization_policies,
             |p| ns_of(&p.meta),
             |p| p.selector.as_ref(),
-            |p| p.action,
+            |p| (p.action, p.provider.as_deref().unwrap_or("")),
         );
         let reqauthn = index_by_ns(
             &mesh.request_authentications,
@@ -326,6 +409,7 @@ impl<'m> Context<'m> {
             authz,
             reqauthn,
             envoy_filters,
+            providers: cp.map(|c| ext_authz_providers(version, &c.extension_providers)),
         }
     }
 
@@ -351,10 +435,17 @@ impl<'m> Context<'m> {
             sec.request_authn = true;
             sec.jwt |= rules > 0;
         }
-        for action in self.applying(&self.authz, ns, &w.labels) {
+        let mut custom: Vec<&str> = Vec::new();
+        for (action, provider) in self.applying(&self.authz, ns, &w.labels) {
             if !sec.actions.contains(&action) {
                 sec.actions.push(action);
             }
+            if action == AuthzAction::Custom {
+                custom.push(provider);
+            }
+        }
+        if let Some(providers) = &self.providers {
+            sec.custom_deny_all = custom_problem(providers, &custom);
         }
         sec
     }
@@ -448,6 +539,11 @@ impl<'m> Context<'m> {
             unapplied,
             skipped: selected.skipped,
             order_varies,
+            custom_deny_all: if version == MeshVersion::V2_0 {
+                None
+            } else {
+                sec.custom_deny_all.clone()
+            },
         }
     }
 }

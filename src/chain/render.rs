@@ -40,6 +40,11 @@ fn notes(c: &WorkloadChain) -> Vec<String> {
             out.push(format!("skipped {}: {r}", e.key()));
         }
     }
+    if let Some(why) = &c.custom_deny_all {
+        out.push(format!(
+            "CUSTOM AuthorizationPolicy without ext_authz ({why}): istiod emits one deny-all RBAC filter, so every request is denied"
+        ));
+    }
     for p in &c.order_varies {
         let names: Vec<String> = c
             .extensions()
@@ -182,6 +187,9 @@ pub fn json_value(version: MeshVersion, chains: &[WorkloadChain]) -> Value {
                     "reason": g.describe(),
                     "extensions": c.unapplied.iter().map(|e| e.key()).collect::<Vec<_>>(),
                 });
+            }
+            if let Some(why) = &c.custom_deny_all {
+                w["custom_deny_all"] = json!(why);
             }
             if !c.order_varies.is_empty() {
                 w["order_varies"] = json!(c.order_varies.iter().map(|p| p.as_str()).collect::<Vec<_>>());

@@ -505,6 +505,101 @@ fn strict_weak<T>(items: &[T], lt: &dyn Fn(&T, &T) -> bool) -> bool {
 mod tests {
     use super::*;
 
+    fn ext(index: usize, ns: &str, name: &str, image: &str, priority: i64) -> Arc<ExtInfo> {
+        Arc::new(ExtInfo {
+            index,
+            namespace: ns.into(),
+            name: name.into(),
+            image: image.into(),
+            phase: Some(Phase::PreAuthN),
+            priority,
+            digest: None,
+            why: String::new(),
+            skip: None,
+        })
+    }
+
+    fn sorted(version: MeshVersion, input: &[Arc<ExtInfo>]) -> Vec<String> {
+        let mut v = input.to_vec();
+        sort_bucket(version, &mut v);
+        v.iter().map(|e| e.name.clone()).collect()
+    }
+
+    #[test]
+    fn go_stable_sort_matches_a_stable_sort_for_a_strict_weak_order() {
+        // 97 elements: insertion-sorted blocks of 20 and four rounds of SymMerge.
+        let mut x: u64 = 42;
+        let mut v: Vec<(u64, usize)> = (0..97)
+            .map(|i| {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                ((x >> 33) % 7, i)
+            })
+            .collect();
+        let mut expect = v.clone();
+        expect.sort_by_key(|p| p.0);
+        go_stable_sort(&mut v, &|a, b| a.0 < b.0);
+        assert_eq!(v, expect);
+    }
+
+    #[test]
+    fn v2_0_comparator_is_not_image_order_for_prefix_tags() {
+        // less(ext:1, ext:10) = "…ext:1…ext:1" < "…ext:10…ext:1": '0' < 'q', so false;
+        // less(ext:10, ext:1) is true: ext:10 runs first, whatever the input order.
+        let a = ext(0, "shop", "one", "quay.io/acme/ext:1", 0);
+        let b = ext(1, "shop", "ten", "quay.io/acme/ext:10", 0);
+        for input in [vec![a.clone(), b.clone()], vec![b.clone(), a.clone()]] {
+            assert_eq!(sorted(MeshVersion::V2_0, &input), ["ten", "one"]);
+            assert!(!order_varies(MeshVersion::V2_0, &input));
+        }
+        // v2.1 compares name + image: "one…" < "ten…".
+        assert_eq!(sorted(MeshVersion::V2_1, &[b.clone(), a.clone()]), ["one", "ten"]);
+        // Without a prefix relation it is plain image order.
+        let c = ext(2, "shop", "c", "quay.io/acme/aaa:1", 0);
+        let d = ext(3, "shop", "d", "quay.io/acme/bbb:1", 0);
+        assert_eq!(sorted(MeshVersion::V2_0, &[d, c]), ["c", "d"]);
+    }
+
+    #[test]
+    fn equal_images_vary_within_a_namespace_but_root_stays_first() {
+        let root = ext(0, "istio-system", "mesh", "quay.io/acme/f:1", 0);
+        let local = ext(1, "shop", "local", "quay.io/acme/f:1", 0);
+        let other = ext(2, "shop", "other", "quay.io/acme/f:1", 0);
+        let v = MeshVersion::V2_0;
+        assert!(!order_varies(v, &[root.clone(), local.clone()]));
+        assert_eq!(sorted(v, &[root.clone(), local.clone()]), ["mesh", "local"]);
+        assert!(order_varies(v, &[local.clone(), other.clone()]));
+        assert!(order_varies(v, &[root.clone(), local.clone(), other.clone()]));
+        // v2.1/v2.2 tell them apart by name.
+        assert!(!order_varies(MeshVersion::V2_1, &[local.clone(), other.clone()]));
+        // Different priorities are never a tie.
+        let high = ext(3, "shop", "high", "quay.io/acme/f:1", 5);
+        assert!(!order_varies(v, &[high, local]));
+    }
+
+    #[test]
+    fn name_plus_image_collisions_vary_in_one_namespace_only() {
+        // "ab" + "c" == "a" + "bc".
+        let x = ext(0, "shop", "ab", "c", 0);
+        let y = ext(1, "shop", "a", "bc", 0);
+        assert!(order_varies(MeshVersion::V2_2, &[x.clone(), y.clone()]));
+        let z = ext(2, "istio-system", "a", "bc", 0);
+        assert!(!order_varies(MeshVersion::V2_2, &[z, x]));
+    }
+
+    #[test]
+    fn inconsistent_v2_0_comparator_is_tried_on_every_input_order() {
+        // less("a", "aa0") and less("aa0", "a") are both true: the outcome follows the
+        // input order, which istiod takes from a map.
+        let a = ext(0, "shop", "x", "a", 0);
+        let b = ext(1, "shop", "y", "aa0", 0);
+        assert_eq!(sorted(MeshVersion::V2_0, &[a.clone(), b.clone()]), ["y", "x"]);
+        assert_eq!(sorted(MeshVersion::V2_0, &[b.clone(), a.clone()]), ["x", "y"]);
+        assert!(order_varies(MeshVersion::V2_0, &[a.clone(), b.clone()]));
+        // Root first, local second: one input order only, so no variation.
+        let r = ext(2, "istio-system", "r", "a", 0);
+        assert!(!order_varies(MeshVersion::V2_0, &[r, b]));
+    }
+
     #[test]
     fn phases_are_case_sensitive() {
         assert_eq!(Phase::parse("PostAuthZ"), Some(Phase::PostAuthZ));

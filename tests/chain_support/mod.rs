@@ -20,7 +20,13 @@ pub fn mesh(version: MeshVersion) -> Mesh {
             version: Some(version.to_string()),
             wasm_extensions_enabled: Some(true),
             telemetry_type: None,
-            extension_providers: vec![],
+            extension_providers: vec![ExtensionProvider {
+                name: "ext-authz".into(),
+                kind: Some("envoyExtAuthzGrpc".into()),
+                service: Some("ext-authz.auth.svc.cluster.local".into()),
+                port: Some(9000),
+                ..ExtensionProvider::default()
+            }],
         }],
         member_rolls: vec![MemberRoll {
             meta: Meta::synthetic("ServiceMeshMemberRoll", "istio-system", "default"),
