@@ -79,6 +79,7 @@ fn main() {
             image_pull_policy: None,
             phase: Some(PHASES[i % 6].into()),
             priority: Some((i % 7) as i64),
+            priority_rejected: None,
             selector,
             config: ExtensionConfig::Absent,
             status_ready: None,

@@ -130,6 +130,8 @@ pub enum Gate {
     NoEnvoyFilter,
     /// A sidecar without a Service has no inbound chain that gets extensions.
     NoService,
+    /// Every port istiod patches is not HTTP: its chain has no HTTP connection manager.
+    NoHttpPort,
 }
 
 impl Gate {
@@ -143,6 +145,9 @@ impl Gate {
             Gate::NoService => {
                 "no Service selects this workload, so no inbound chain gets extensions"
             }
+            Gate::NoHttpPort => {
+                "the inbound port istiod patches is not HTTP, so its chain has no HTTP filters for extensions"
+            }
         }
     }
 }
@@ -150,12 +155,68 @@ impl Gate {
 /// Which inbound ports of a sidecar carry the extensions.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Ports {
-    /// Services selecting the workload (`namespace/name`), oldest first.
+    /// Services selecting the workload (`namespace/name`), in `SetServiceInstances` order:
+    /// creation time, then hostname.
     pub services: Vec<String>,
     /// Every inbound endpoint port, in service-instance order.
     pub all: Vec<String>,
-    /// The ports whose chains are patched (v2.0: all; v2.1/v2.2: the first one).
+    /// The ports whose HTTP chains carry the extensions (v2.0: every port with an HTTP chain;
+    /// v2.1/v2.2: the first service instance's port, one possible pick when `random`).
     pub patched: Vec<String>,
+    /// v2.1/v2.2: the ports istiod can pick as the first service instance: the distinct
+    /// target ports of the first Service (v2.0: every port).
+    pub candidates: Vec<PortInfo>,
+    /// The first Service has several target ports, at least one HTTP, whose order comes from
+    /// a Go map (`getProxyServiceInstancesByPod`): the patched port changes from push to push.
+    pub random: bool,
+}
+
+/// One inbound port and whether its filter chain has an HTTP connection manager.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortInfo {
+    pub port: String,
+    /// The protocol istiod derives (`kube.ConvertProtocol`): `http`, `grpc`, `tcp`, …, or
+    /// `auto` when it sniffs the protocol.
+    pub protocol: String,
+    /// HTTP-family and sniffed ports have an HTTP chain; the others have none, so an
+    /// extension patched onto them runs nowhere.
+    pub http: bool,
+}
+
+/// Istio's well-known ports that default to TCP instead of sniffing (`conversion.go`).
+const WELL_KNOWN_TCP: [i64; 4] = [25, 53, 3306, 27017];
+
+/// The protocol of a Service port as `kube.ConvertProtocol` derives it (`appProtocol`, else the
+/// port name's prefix before `-`; `grpc-web` as a whole) and whether it is HTTP
+/// (`protocol.Instance.IsHTTP`) or sniffed (unknown name, except the well-known TCP ports).
+pub fn port_info(p: &crate::model::ServicePort) -> PortInfo {
+    let name = p.app_protocol.as_deref().or(p.name.as_deref()).unwrap_or("");
+    let lower = name.to_ascii_lowercase();
+    let proto = if lower.starts_with("grpc-web") {
+        "grpc-web".to_string()
+    } else {
+        lower.split('-').next().unwrap_or("").to_string()
+    };
+    let known = [
+        "tcp", "udp", "grpc", "http", "http_proxy", "http2", "https", "thrift", "tls", "mongo",
+        "redis", "mysql", "grpc-web",
+    ];
+    let (protocol, http) = if known.contains(&proto.as_str()) {
+        let http = matches!(
+            proto.as_str(),
+            "http" | "http2" | "http_proxy" | "grpc" | "grpc-web"
+        );
+        (proto, http)
+    } else if WELL_KNOWN_TCP.contains(&p.port) {
+        ("tcp".to_string(), false)
+    } else {
+        ("auto".to_string(), true)
+    };
+    PortInfo {
+        port: p.target_port.clone(),
+        protocol,
+        http,
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -362,13 +423,15 @@ impl<'m> Context<'m> {
             // A Service without a selector (or an empty one) has no pod endpoints.
             .filter(|s| s.selector.as_ref().is_some_and(|sel| !sel.is_empty()))
             .collect();
-        // Oldest first, then by name. A Service without `creationTimestamp` (as written in git)
-        // has not been created yet, so it is newer than any that has one.
+        // Oldest first, then by hostname (`SetServiceInstances`): `web-v2.shop.svc…` sorts
+        // before `web.shop.svc…` ('-' < '.'), unlike the names. A Service without
+        // `creationTimestamp` (as written in git) has not been created yet, so it is newer than
+        // any that has one.
         services.sort_by_cached_key(|s| {
             (
                 s.meta.creation_timestamp.is_none(),
                 s.meta.creation_timestamp.clone(),
-                s.meta.name.clone(),
+                format!("{}.{}.svc", s.meta.name, s.meta.namespace),
             )
         });
         let mut by_ns: HashMap<&str, SelectorIndex<&Service>> = HashMap::new();
@@ -404,7 +467,7 @@ impl<'m> Context<'m> {
             scope,
             enabled,
             telemetry,
-            exts: ExtIndex::new(&mesh.extensions, root, defaults),
+            exts: ExtIndex::new(&mesh.extensions, version, root, defaults),
             services,
             authz,
             reqauthn,
@@ -459,7 +522,8 @@ impl<'m> Context<'m> {
             .is_some()
     }
 
-    /// Service instances of a sidecar, ordered by Service creation time then name (§3.3).
+    /// Service instances of a sidecar (`SetServiceInstances`: Service creation time, then
+    /// hostname) and the ports `ApplyListenerPatches` patches (§3.3).
     fn ports(&self, w: &Workload) -> Ports {
         let mut ports = Ports::default();
         let selecting = self
@@ -467,7 +531,8 @@ impl<'m> Context<'m> {
             .get(w.meta.namespace.as_str())
             .into_iter()
             .flat_map(|idx| idx.matching(&w.labels));
-        for svc in selecting {
+        let mut every: Vec<PortInfo> = Vec::new();
+        for (n, svc) in selecting.enumerate() {
             ports.services.push(svc.meta.key());
             for p in &svc.ports {
                 // Istio ignores UDP (and SCTP) service ports for inbound listeners.
@@ -475,16 +540,37 @@ impl<'m> Context<'m> {
                 {
                     continue;
                 }
-                if !ports.all.contains(&p.target_port) {
-                    ports.all.push(p.target_port.clone());
+                let info = port_info(p);
+                if n == 0 && !ports.candidates.iter().any(|c| c.port == info.port) {
+                    ports.candidates.push(info.clone());
+                }
+                if !every.iter().any(|c| c.port == info.port) {
+                    every.push(info);
                 }
             }
         }
-        ports.patched = if self.version == MeshVersion::V2_0 {
-            ports.all.clone()
+        ports.all = every.iter().map(|p| p.port.clone()).collect();
+        if self.version == MeshVersion::V2_0 {
+            // Every instance's `<ip>_<port>` chain matches (1.6 binds inbound listeners to the IP).
+            ports.candidates = every;
+            ports.patched = ports
+                .candidates
+                .iter()
+                .filter(|p| p.http)
+                .map(|p| p.port.clone())
+                .collect();
         } else {
-            ports.all.iter().take(1).cloned().collect()
-        };
+            // Random in effect: several ports, at least one of which runs the extensions.
+            ports.random = ports.candidates.len() > 1 && ports.candidates.iter().any(|p| p.http);
+            // Shown: an HTTP candidate when there is one (the pick that runs the extensions).
+            ports.patched = ports
+                .candidates
+                .iter()
+                .find(|p| p.http)
+                .map(|p| p.port.clone())
+                .into_iter()
+                .collect();
+        }
         ports
     }
 
@@ -509,8 +595,10 @@ impl<'m> Context<'m> {
             Some(Gate::Disabled)
         } else if version != MeshVersion::V2_0 && !self.envoy_filter_selects(w) {
             Some(Gate::NoEnvoyFilter)
-        } else if ports.as_ref().is_some_and(|p| p.patched.is_empty()) {
+        } else if ports.as_ref().is_some_and(|p| p.services.is_empty()) {
             Some(Gate::NoService)
+        } else if ports.as_ref().is_some_and(|p| p.patched.is_empty()) {
+            Some(Gate::NoHttpPort)
         } else {
             None
         };
@@ -565,6 +653,6 @@ pub fn resolve_extensions(mesh: &Mesh, defaults: &ExtensionDefaults) -> Vec<ExtI
     mesh.extensions
         .iter()
         .enumerate()
-        .map(|(i, e)| select::resolve(i, e, root, defaults))
+        .map(|(i, e)| select::resolve(i, e, mesh.version, root, defaults))
         .collect()
 }

@@ -68,6 +68,12 @@ pub enum SkipReason {
     NoPhase,
     /// A phase string istiod does not know.
     UnknownPhase(String),
+    /// The mesh version's CRD does not serve this API version (`maistra.io/v1` on v2.0): the
+    /// API server rejects the object (MX105).
+    ApiVersionNotServed(String),
+    /// `spec.priority` is not an integer the API server accepts (as written): the object is
+    /// rejected.
+    PriorityRejected(String),
 }
 
 impl fmt::Display for SkipReason {
@@ -78,6 +84,14 @@ impl fmt::Display for SkipReason {
             SkipReason::InvalidImage => f.write_str("spec.image is not a valid image reference"),
             SkipReason::NoPhase => f.write_str("no phase in the spec or the image manifest"),
             SkipReason::UnknownPhase(p) => write!(f, "unknown phase {p:?}"),
+            SkipReason::ApiVersionNotServed(v) => write!(
+                f,
+                "{v} is not served by this mesh version, so the API server rejects the object (MX105)"
+            ),
+            SkipReason::PriorityRejected(p) => write!(
+                f,
+                "spec.priority {p} is not an integer the API server accepts (type: integer, Go int), so the object is rejected"
+            ),
         }
     }
 }
@@ -121,7 +135,13 @@ fn describe_selector(sel: &Labels) -> String {
 }
 
 /// Resolves one SME (done once per SME, not per workload).
-pub fn resolve(index: usize, ext: &Extension, root: &str, defaults: &ExtensionDefaults) -> ExtInfo {
+pub fn resolve(
+    index: usize,
+    ext: &Extension,
+    version: MeshVersion,
+    root: &str,
+    defaults: &ExtensionDefaults,
+) -> ExtInfo {
     let none = ManifestDefaults::default();
     let manifest = defaults.manifests.get(&ext.meta.key()).unwrap_or(&none);
     let phase_text = ext
@@ -131,7 +151,13 @@ pub fn resolve(index: usize, ext: &Extension, root: &str, defaults: &ExtensionDe
         .or(manifest.phase.as_deref().filter(|p| !p.is_empty()));
     let phase = phase_text.and_then(Phase::parse);
     let image = ext.image.clone().unwrap_or_default();
-    let skip = if ext.image.is_none() {
+    // What the API server rejects never exists in the cluster; the rest is the cacher's and
+    // istiod's view of an existing object.
+    let skip = if version == MeshVersion::V2_0 && ext.meta.api_version == "maistra.io/v1" {
+        Some(SkipReason::ApiVersionNotServed(ext.meta.api_version.clone()))
+    } else if let Some(p) = &ext.priority_rejected {
+        Some(SkipReason::PriorityRejected(p.clone()))
+    } else if ext.image.is_none() {
         Some(SkipReason::NoImage)
     } else if !image_ref_valid(&image) {
         Some(SkipReason::InvalidImage)
@@ -210,13 +236,18 @@ impl Selected {
 }
 
 impl<'m> ExtIndex<'m> {
-    pub fn new(exts: &'m [Extension], root: &'m str, defaults: &ExtensionDefaults) -> Self {
+    pub fn new(
+        exts: &'m [Extension],
+        version: MeshVersion,
+        root: &'m str,
+        defaults: &ExtensionDefaults,
+    ) -> Self {
         let mut by_ns: HashMap<&str, NsIndex> = HashMap::new();
         for (i, e) in exts.iter().enumerate() {
             by_ns
                 .entry(e.meta.namespace.as_str())
                 .or_default()
-                .push(e.selector.as_ref(), Arc::new(resolve(i, e, root, defaults)));
+                .push(e.selector.as_ref(), Arc::new(resolve(i, e, version, root, defaults)));
         }
         ExtIndex { by_ns, root }
     }

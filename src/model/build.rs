@@ -113,6 +113,17 @@ fn workload(j: &J, m: Meta, template: &str) -> Workload {
     }
 }
 
+/// A JSON number the API server accepts for `type: integer` (kube-openapi's
+/// `IsFloat64AJSONInteger` for floats: whole and within ±(2^53 − 1)), as Go's `int`.
+fn api_integer(v: &J) -> Option<i64> {
+    const MAX: f64 = 9_007_199_254_740_991.0;
+    v.as_i64().or_else(|| {
+        v.as_f64()
+            .filter(|f| f.fract() == 0.0 && f.abs() <= MAX)
+            .map(|f| f as i64)
+    })
+}
+
 fn extension(j: &J, m: Meta) -> Extension {
     let spec = j.get("spec");
     let get = |k: &str| spec.and_then(|s| s.get(k));
@@ -132,7 +143,10 @@ fn extension(j: &J, m: Meta) -> Extension {
             .and_then(J::as_str)
             .map(str::to_string),
         phase: get("phase").and_then(J::as_str).map(str::to_string),
-        priority: get("priority").and_then(J::as_i64),
+        priority: get("priority").and_then(api_integer),
+        priority_rejected: get("priority")
+            .filter(|v| !v.is_null() && api_integer(v).is_none())
+            .map(|v| v.to_string()),
         selector: get("workloadSelector").map(|ws| labels(ws.get("labels"))),
         config,
         status_ready: j.pointer("/status/deployment/ready").and_then(J::as_bool),

@@ -102,7 +102,12 @@ pub struct Extension {
     pub image: Option<String>,
     pub image_pull_policy: Option<String>,
     pub phase: Option<String>,
+    /// `spec.priority` as the API server stores it: an integer, or a float with no fraction
+    /// within ±(2^53 − 1), which the API server's `type: integer` check accepts.
     pub priority: Option<i64>,
+    /// `spec.priority` as written when the API server would reject it (a string, a fraction,
+    /// a number beyond int64 or 2^53 as a float): the object cannot exist in a cluster.
+    pub priority_rejected: Option<String>,
     /// `None` when `workloadSelector` is absent; `Some(labels)` otherwise (possibly empty).
     pub selector: Option<Labels>,
     pub config: ExtensionConfig,

@@ -44,6 +44,7 @@ pub fn sme(ns: &str, name: &str, phase: &str, priority: Option<i64>) -> Extensio
         image_pull_policy: None,
         phase: Some(phase.into()),
         priority,
+        priority_rejected: None,
         selector: None,
         config: ExtensionConfig::Absent,
         status_ready: None,
