@@ -292,6 +292,7 @@ struct Context<'m> {
     /// RequestAuthentication JWT rule counts by namespace.
     reqauthn: HashMap<&'m str, SelectorIndex<'m, usize>>,
     envoy_filters: HashMap<&'m str, SelectorIndex<'m, ()>>,
+    istio_gateways: &'m [crate::model::IstioGateway],
 }
 
 /// Items with an optional selector, indexed by namespace.
@@ -473,6 +474,7 @@ impl<'m> Context<'m> {
             reqauthn,
             envoy_filters,
             providers: cp.map(|c| ext_authz_providers(version, &c.extension_providers)),
+            istio_gateways: &mesh.istio_gateways,
         }
     }
 
@@ -510,6 +512,12 @@ impl<'m> Context<'m> {
         if let Some(providers) = &self.providers {
             sec.custom_deny_all = custom_problem(providers, &custom);
         }
+        // Approximated: the gateway chain stands for every server, so one ISTIO_MUTUAL server
+        // of a Gateway that selects the pod puts istio_authn on it.
+        sec.istio_mutual_gateway = w.proxy == ProxyType::Gateway
+            && self.istio_gateways.iter().any(|g| {
+                g.istio_mutual && crate::model::selector_matches(&g.selector, &w.labels)
+            });
         sec
     }
 

@@ -282,6 +282,18 @@ pub fn add(mesh: &mut Mesh, doc: &Arc<Document>) {
             meta: m,
         }),
         ("", "Service") => mesh.services.push(service(j, m)),
+        ("networking.istio.io", "Gateway") => mesh.istio_gateways.push(IstioGateway {
+            selector: labels(j.pointer("/spec/selector")),
+            istio_mutual: j
+                .pointer("/spec/servers")
+                .and_then(J::as_array)
+                .is_some_and(|ss| {
+                    ss.iter().any(|s| {
+                        s.pointer("/tls/mode").and_then(J::as_str) == Some("ISTIO_MUTUAL")
+                    })
+                }),
+            meta: m,
+        }),
         ("", "Namespace") => mesh.namespaces.push(Meta {
             namespace: m.name.clone(),
             ..m

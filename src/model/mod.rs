@@ -201,6 +201,16 @@ pub struct WasmPlugin {
     pub priority: Option<i64>,
 }
 
+/// A `networking.istio.io` Gateway, as far as the chain's `istio_authn` needs it.
+#[derive(Debug, Clone)]
+pub struct IstioGateway {
+    pub meta: Meta,
+    /// `spec.selector` (gateway pod labels; empty selects every gateway).
+    pub selector: Labels,
+    /// A server has `tls.mode: ISTIO_MUTUAL`.
+    pub istio_mutual: bool,
+}
+
 /// `ServiceMeshControlPlane` facts that matter for extensions.
 #[derive(Debug, Clone)]
 pub struct ControlPlane {
@@ -268,6 +278,7 @@ pub struct Mesh {
     pub request_authentications: Vec<RequestAuthentication>,
     pub peer_authentications: Vec<PeerAuthentication>,
     pub envoy_filters: Vec<EnvoyFilter>,
+    pub istio_gateways: Vec<IstioGateway>,
 }
 
 impl Mesh {
