@@ -86,7 +86,7 @@ fn worked_example_v2_1() {
 
 #[test]
 fn worked_example_v2_0() {
-    let (version, w) = chain("worked-example.yaml", &["--mesh-version", "v2.0"]);
+    let (version, w) = chain("worked-example-v20.yaml", &[]);
     assert_eq!(version, "v2.0");
     // Same anchors; the Envoy 1.14 filter names.
     assert_eq!(
@@ -165,7 +165,7 @@ fn custom_authorization_policy() {
     );
     assert_eq!(
         rules("custom-authz.yaml", &[]),
-        ["MX603 61:3", "MX608 52:3"]
+        ["MX603 62:3", "MX608 53:3"]
     );
     // CUSTOM does not exist on v2.0 (Istio 1.6): no shadow RBAC, no ext_authz.
     let (_, w) = chain("custom-authz.yaml", &["--mesh-version", "v2.0"]);
