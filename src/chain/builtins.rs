@@ -90,8 +90,7 @@ fn b(name: &'static str, origin: Origin) -> Filter {
 }
 
 /// The built-in HTTP filters before the SME patch (§3.6). Not modelled: `grpc_web`/`grpc_stats`
-/// (gRPC ports), Telemetry-API filters, and the v2.1 ISTIO_MUTUAL gateway server that adds
-/// `istio_authn` to a gateway.
+/// (gRPC ports) and Telemetry-API filters.
 pub fn builtins(
     version: MeshVersion,
     proxy: ProxyType,

@@ -13,13 +13,15 @@
 //! [`ExtensionDefaults`], keyed by the SME's `namespace/name`.
 //!
 //! Per workload: built-in filters (§3.6, [`builtins::builtins`]) → the SME anchor walk (§3.5)
-//! with SMEs selected and sorted per §3.2/§3.4 ([`select`]) → telemetry EnvoyFilters. Where the
-//! version's behaviour is surprising (inbound only, first port only, EnvoyFilter gate) the
-//! chain records it in [`WorkloadChain::gate`] and [`WorkloadChain::ports`].
+//! with SMEs selected and sorted as istiod's `Extensions()` does ([`select`], including the
+//! v2.0 comparator and Go's stable sort) → telemetry EnvoyFilters. Where the version's
+//! behaviour is surprising (inbound only, first or random port, non-HTTP port, EnvoyFilter
+//! gate, push-to-push order, CUSTOM without a provider) the chain records it in
+//! [`WorkloadChain::gate`], [`WorkloadChain::ports`], [`WorkloadChain::order_varies`] and
+//! [`WorkloadChain::custom_deny_all`]. docs/fidelity.md ("Chain") names the upstream functions.
 //!
 //! Not modelled: WasmPlugins (v2.2 injects them before the SME patch), `Sidecar` ingress
-//! listeners (bound to the pod IP, so patched in v2.1/v2.2), IPv6-only pods, gRPC filters and
-//! the v2.1 ISTIO_MUTUAL gateway server.
+//! listeners (bound to the pod IP, so patched in v2.1/v2.2), IPv6-only pods and gRPC filters.
 
 pub mod builtins;
 pub mod diff;
