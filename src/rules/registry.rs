@@ -85,6 +85,7 @@ pub static UNITS: &[&dyn Unit] = &[
     &chains::positions::Positions,
     &chains::coverage::Coverage,
     &chains::overrides::Overrides,
+    &chains::custom::CustomProvider,
     &images::not_pulled::NotPulled,
     &images::unreadable::Unreadable,
     &images::manifest::Manifest,
