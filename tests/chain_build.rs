@@ -121,9 +121,16 @@ fn jwt_request_authentication_adds_anchors() {
         let side = names(chain_of(&c, "shop", "web"));
         let gw = names(chain_of(&c, "shop", "gw"));
         let has = |n: &[String], f: &str| n.iter().any(|x| x == f);
-        assert!(!has(&side, "jwt_authn") && !has(&gw, "jwt_authn"), "{version}");
+        assert!(
+            !has(&side, "jwt_authn") && !has(&gw, "jwt_authn"),
+            "{version}"
+        );
         assert!(!has(&gw, "istio_authn"), "{version}: {gw:?}");
-        assert_eq!(has(&side, "istio_authn"), version != MeshVersion::V2_2, "{version}: {side:?}");
+        assert_eq!(
+            has(&side, "istio_authn"),
+            version != MeshVersion::V2_2,
+            "{version}: {side:?}"
+        );
     }
 }
 

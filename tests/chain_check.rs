@@ -122,7 +122,9 @@ fn mx604_several_ports_or_no_service() {
     assert_eq!(f.len(), 1);
     assert!(
         f[0].message.contains("picked at random")
-            && f[0].message.contains("ports 8080 (auto), 9090 (auto) of shop/web"),
+            && f[0]
+                .message
+                .contains("ports 8080 (auto), 9090 (auto) of shop/web"),
         "{}",
         f[0].message
     );

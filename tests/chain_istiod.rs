@@ -6,8 +6,8 @@ mod common;
 use chain_support::*;
 use common::*;
 use meshext_lint::chain::{ExtensionDefaults, Gate, Phase, SkipReason};
-use meshext_lint::rules::chains::check;
 use meshext_lint::model::*;
+use meshext_lint::rules::chains::check;
 use serde_json::Value;
 
 fn v(s: &[&str]) -> Vec<String> {
@@ -37,7 +37,10 @@ fn v2_0_prefix_images_are_not_in_image_order() {
     one.image = Some("quay.io/acme/ext:1".into());
     let mut ten = sme("shop", "ten", "PostAuthZ", Some(10));
     ten.image = Some("quay.io/acme/ext:10".into());
-    for exts in [vec![one.clone(), ten.clone()], vec![ten.clone(), one.clone()]] {
+    for exts in [
+        vec![one.clone(), ten.clone()],
+        vec![ten.clone(), one.clone()],
+    ] {
         m.extensions = exts;
         assert_eq!(ext_names(&m), v(&["ten", "one"]));
         assert!(chains(&m)[0].order_varies.is_empty());
@@ -76,7 +79,10 @@ fn v2_0_shared_image_root_first_is_deterministic_but_same_namespace_is_not() {
         "{msg:?}"
     );
     let json = meshext_lint::chain::render::json_value(m.version, &c);
-    assert_eq!(json["workloads"][0]["order_varies"], serde_json::json!(["PreAuthZ"]));
+    assert_eq!(
+        json["workloads"][0]["order_varies"],
+        serde_json::json!(["PreAuthZ"])
+    );
     assert!(meshext_lint::chain::render::human(&c)
         .contains("note: PreAuthZ order may change from push to push"));
     // v2.1 tells them apart by name.
@@ -91,7 +97,8 @@ fn v2_0_shared_image_root_first_is_deterministic_but_same_namespace_is_not() {
 fn istio_mutual_gateway_server_adds_istio_authn_on_v2_1_only() {
     for version in MeshVersion::WITH_SME {
         let mut m = mesh(version);
-        m.namespaces.push(Meta::synthetic("Namespace", "", "istio-system"));
+        m.namespaces
+            .push(Meta::synthetic("Namespace", "", "istio-system"));
         m.workloads.push(gateway("istio-system", "ingress"));
         m.istio_gateways.push(IstioGateway {
             meta: Meta::synthetic("Gateway", "shop", "mtls"),
@@ -124,7 +131,8 @@ fn services_order_by_hostname_not_name() {
     m.workloads.push(sidecar("shop", "web"));
     let t = "2024-01-01T00:00:00Z";
     m.services.push(service("shop", "web", "web", &[8080], t));
-    m.services.push(service("shop", "web-v2", "web", &[9090], t));
+    m.services
+        .push(service("shop", "web-v2", "web", &[9090], t));
     m.extensions = vec![sme("shop", "auth", "PostAuthZ", None)];
     let c = chains(&m);
     let p = c[0].ports.as_ref().unwrap();
@@ -292,7 +300,11 @@ fn rejected_objects_are_skipped_with_a_reason() {
     let s: Vec<String> = skipped(&j).into_iter().map(|(e, _)| e).collect();
     assert_eq!(
         s,
-        v(&["istio-system/text", "istio-system/half", "istio-system/huge"])
+        v(&[
+            "istio-system/text",
+            "istio-system/half",
+            "istio-system/huge"
+        ])
     );
     let whole = j["workloads"][0]["filters"]
         .as_array()

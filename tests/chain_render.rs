@@ -56,7 +56,9 @@ fn human_table_lists_filters_and_notes() {
     let s = render::human(&chains(&m));
     // Two target ports of one Service: istiod's pick comes from a Go map.
     assert!(
-        s.starts_with("Deployment shop/web (v2.1 sidecar, inbound, one of ports 8080, 9090 per push)"),
+        s.starts_with(
+            "Deployment shop/web (v2.1 sidecar, inbound, one of ports 8080, 9090 per push)"
+        ),
         "{s}"
     );
     assert!(

@@ -192,7 +192,11 @@ const WELL_KNOWN_TCP: [i64; 4] = [25, 53, 3306, 27017];
 /// port name's prefix before `-`; `grpc-web` as a whole) and whether it is HTTP
 /// (`protocol.Instance.IsHTTP`) or sniffed (unknown name, except the well-known TCP ports).
 pub fn port_info(p: &crate::model::ServicePort) -> PortInfo {
-    let name = p.app_protocol.as_deref().or(p.name.as_deref()).unwrap_or("");
+    let name = p
+        .app_protocol
+        .as_deref()
+        .or(p.name.as_deref())
+        .unwrap_or("");
     let lower = name.to_ascii_lowercase();
     let proto = if lower.starts_with("grpc-web") {
         "grpc-web".to_string()
@@ -200,8 +204,19 @@ pub fn port_info(p: &crate::model::ServicePort) -> PortInfo {
         lower.split('-').next().unwrap_or("").to_string()
     };
     let known = [
-        "tcp", "udp", "grpc", "http", "http_proxy", "http2", "https", "thrift", "tls", "mongo",
-        "redis", "mysql", "grpc-web",
+        "tcp",
+        "udp",
+        "grpc",
+        "http",
+        "http_proxy",
+        "http2",
+        "https",
+        "thrift",
+        "tls",
+        "mongo",
+        "redis",
+        "mysql",
+        "grpc-web",
     ];
     let (protocol, http) = if known.contains(&proto.as_str()) {
         let http = matches!(
@@ -517,9 +532,10 @@ impl<'m> Context<'m> {
         // Approximated: the gateway chain stands for every server, so one ISTIO_MUTUAL server
         // of a Gateway that selects the pod puts istio_authn on it.
         sec.istio_mutual_gateway = w.proxy == ProxyType::Gateway
-            && self.istio_gateways.iter().any(|g| {
-                g.istio_mutual && crate::model::selector_matches(&g.selector, &w.labels)
-            });
+            && self
+                .istio_gateways
+                .iter()
+                .any(|g| g.istio_mutual && crate::model::selector_matches(&g.selector, &w.labels));
         sec
     }
 

@@ -47,19 +47,35 @@ fn notes(c: &WorkloadChain) -> Vec<String> {
                 .map(|p| p.port.as_str())
                 .collect();
             if !dead.is_empty() {
-                let _ = write!(note, "; when it takes {} (not HTTP) the extensions run nowhere", dead.join(" or "));
+                let _ = write!(
+                    note,
+                    "; when it takes {} (not HTTP) the extensions run nowhere",
+                    dead.join(" or ")
+                );
             }
             out.push(note);
         }
         let skipped_ports: Vec<&super::PortInfo> =
             p.candidates.iter().filter(|p| !p.http).collect();
-        if c.version == MeshVersion::V2_0 && !skipped_ports.is_empty() && c.gate.is_none() && c.extensions().next().is_some() {
+        if c.version == MeshVersion::V2_0
+            && !skipped_ports.is_empty()
+            && c.gate.is_none()
+            && c.extensions().next().is_some()
+        {
             out.push(format!(
                 "ports without HTTP filters get no extensions: {}",
-                skipped_ports.iter().map(|p| format!("{} ({})", p.port, p.protocol)).collect::<Vec<_>>().join(", ")
+                skipped_ports
+                    .iter()
+                    .map(|p| format!("{} ({})", p.port, p.protocol))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
         }
-        if c.gate.is_none() && !p.random && p.all.len() > p.patched.len() && c.extensions().next().is_some() {
+        if c.gate.is_none()
+            && !p.random
+            && p.all.len() > p.patched.len()
+            && c.extensions().next().is_some()
+        {
             out.push(format!(
                 "extensions only on inbound port {} (of {}); the other ports run without them",
                 p.patched.join(", "),

@@ -154,7 +154,9 @@ pub fn resolve(
     // What the API server rejects never exists in the cluster; the rest is the cacher's and
     // istiod's view of an existing object.
     let skip = if version == MeshVersion::V2_0 && ext.meta.api_version == "maistra.io/v1" {
-        Some(SkipReason::ApiVersionNotServed(ext.meta.api_version.clone()))
+        Some(SkipReason::ApiVersionNotServed(
+            ext.meta.api_version.clone(),
+        ))
     } else if let Some(p) = &ext.priority_rejected {
         Some(SkipReason::PriorityRejected(p.clone()))
     } else if ext.image.is_none() {
@@ -244,10 +246,10 @@ impl<'m> ExtIndex<'m> {
     ) -> Self {
         let mut by_ns: HashMap<&str, NsIndex> = HashMap::new();
         for (i, e) in exts.iter().enumerate() {
-            by_ns
-                .entry(e.meta.namespace.as_str())
-                .or_default()
-                .push(e.selector.as_ref(), Arc::new(resolve(i, e, version, root, defaults)));
+            by_ns.entry(e.meta.namespace.as_str()).or_default().push(
+                e.selector.as_ref(),
+                Arc::new(resolve(i, e, version, root, defaults)),
+            );
         }
         ExtIndex { by_ns, root }
     }
@@ -304,9 +306,7 @@ pub fn less(version: MeshVersion, a: &ExtInfo, b: &ExtInfo) -> bool {
         )
     };
     // Go compares strings bytewise; compare the concatenations without allocating them.
-    ka.into_iter()
-        .flatten()
-        .lt(kb.into_iter().flatten())
+    ka.into_iter().flatten().lt(kb.into_iter().flatten())
 }
 
 /// Go's `sort.SliceStable` (insertion sort on blocks of 20, then in-place SymMerge; unchanged
@@ -457,12 +457,15 @@ pub fn order_varies(version: MeshVersion, input: &[Arc<ExtInfo>]) -> bool {
     let prefix_pair = version == MeshVersion::V2_0
         && input.iter().any(|a| {
             input.iter().any(|b| {
-                a.priority == b.priority && a.image.len() < b.image.len() && b.image.starts_with(&a.image)
+                a.priority == b.priority
+                    && a.image.len() < b.image.len()
+                    && b.image.starts_with(&a.image)
             })
         });
     if !prefix_pair || (n <= 64 && strict_weak(input, &lt)) {
         return (0..n).any(|i| {
-            (i + 1..n).any(|j| same_run(i, j) && !lt(&input[i], &input[j]) && !lt(&input[j], &input[i]))
+            (i + 1..n)
+                .any(|j| same_run(i, j) && !lt(&input[i], &input[j]) && !lt(&input[j], &input[i]))
         });
     }
     let (root, local) = input.split_at(split);
@@ -562,7 +565,9 @@ mod tests {
         let mut x: u64 = 42;
         let mut v: Vec<(u64, usize)> = (0..97)
             .map(|i| {
-                x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 ((x >> 33) % 7, i)
             })
             .collect();
@@ -583,7 +588,10 @@ mod tests {
             assert!(!order_varies(MeshVersion::V2_0, &input));
         }
         // v2.1 compares name + image: "one…" < "ten…".
-        assert_eq!(sorted(MeshVersion::V2_1, &[b.clone(), a.clone()]), ["one", "ten"]);
+        assert_eq!(
+            sorted(MeshVersion::V2_1, &[b.clone(), a.clone()]),
+            ["one", "ten"]
+        );
         // Without a prefix relation it is plain image order.
         let c = ext(2, "shop", "c", "quay.io/acme/aaa:1", 0);
         let d = ext(3, "shop", "d", "quay.io/acme/bbb:1", 0);
@@ -599,9 +607,15 @@ mod tests {
         assert!(!order_varies(v, &[root.clone(), local.clone()]));
         assert_eq!(sorted(v, &[root.clone(), local.clone()]), ["mesh", "local"]);
         assert!(order_varies(v, &[local.clone(), other.clone()]));
-        assert!(order_varies(v, &[root.clone(), local.clone(), other.clone()]));
+        assert!(order_varies(
+            v,
+            &[root.clone(), local.clone(), other.clone()]
+        ));
         // v2.1/v2.2 tell them apart by name.
-        assert!(!order_varies(MeshVersion::V2_1, &[local.clone(), other.clone()]));
+        assert!(!order_varies(
+            MeshVersion::V2_1,
+            &[local.clone(), other.clone()]
+        ));
         // Different priorities are never a tie.
         let high = ext(3, "shop", "high", "quay.io/acme/f:1", 5);
         assert!(!order_varies(v, &[high, local]));
@@ -623,8 +637,14 @@ mod tests {
         // input order, which istiod takes from a map.
         let a = ext(0, "shop", "x", "a", 0);
         let b = ext(1, "shop", "y", "aa0", 0);
-        assert_eq!(sorted(MeshVersion::V2_0, &[a.clone(), b.clone()]), ["y", "x"]);
-        assert_eq!(sorted(MeshVersion::V2_0, &[b.clone(), a.clone()]), ["x", "y"]);
+        assert_eq!(
+            sorted(MeshVersion::V2_0, &[a.clone(), b.clone()]),
+            ["y", "x"]
+        );
+        assert_eq!(
+            sorted(MeshVersion::V2_0, &[b.clone(), a.clone()]),
+            ["x", "y"]
+        );
         assert!(order_varies(MeshVersion::V2_0, &[a.clone(), b.clone()]));
         // Root first, local second: one input order only, so no variation.
         let r = ext(2, "istio-system", "r", "a", 0);

@@ -176,10 +176,7 @@ fn service(j: &J, m: Meta) -> Service {
                             .and_then(J::as_str)
                             .unwrap_or("TCP")
                             .to_string(),
-                        app_protocol: p
-                            .get("appProtocol")
-                            .and_then(J::as_str)
-                            .map(str::to_string),
+                        app_protocol: p.get("appProtocol").and_then(J::as_str).map(str::to_string),
                     })
                 })
                 .collect()
@@ -200,7 +197,11 @@ fn extension_providers(j: &J) -> Vec<ExtensionProvider> {
         .or_else(|| j.pointer("/spec/techPreview/meshConfig/extensionProviders"))
         .and_then(J::as_array);
     let provider = |p: &J| {
-        let s = |v: Option<&J>, k: &str| v.and_then(|v| v.get(k)).and_then(J::as_str).map(str::to_string);
+        let s = |v: Option<&J>, k: &str| {
+            v.and_then(|v| v.get(k))
+                .and_then(J::as_str)
+                .map(str::to_string)
+        };
         let obj = p.as_object();
         let (kind, body) = obj
             .and_then(|o| o.iter().find(|(k, _)| k.as_str() != "name"))
@@ -214,7 +215,8 @@ fn extension_providers(j: &J) -> Vec<ExtensionProvider> {
             status_on_error: s(body, "statusOnError"),
         }
     };
-    list.map(|l| l.iter().map(provider).collect()).unwrap_or_default()
+    list.map(|l| l.iter().map(provider).collect())
+        .unwrap_or_default()
 }
 
 fn authz_action(s: Option<&str>) -> AuthzAction {
@@ -288,9 +290,8 @@ pub fn add(mesh: &mut Mesh, doc: &Arc<Document>) {
                 .pointer("/spec/servers")
                 .and_then(J::as_array)
                 .is_some_and(|ss| {
-                    ss.iter().any(|s| {
-                        s.pointer("/tls/mode").and_then(J::as_str) == Some("ISTIO_MUTUAL")
-                    })
+                    ss.iter()
+                        .any(|s| s.pointer("/tls/mode").and_then(J::as_str) == Some("ISTIO_MUTUAL"))
                 }),
             meta: m,
         }),

@@ -35,9 +35,14 @@ impl Unit for CustomProvider {
                 let ns = p.meta.namespace.as_str();
                 let selects = p.action == AuthzAction::Custom
                     && (ns == root || ns == c.namespace)
-                    && p.selector.as_ref().is_none_or(|s| selector_matches(s, &w.labels));
+                    && p.selector
+                        .as_ref()
+                        .is_none_or(|s| selector_matches(s, &w.labels));
                 if selects {
-                    groups.entry((pi, why)).or_default().push((ci, String::new()));
+                    groups
+                        .entry((pi, why))
+                        .or_default()
+                        .push((ci, String::new()));
                 }
             }
         }
