@@ -294,19 +294,19 @@ pub fn less(version: MeshVersion, a: &ExtInfo, b: &ExtInfo) -> bool {
     if a.priority != b.priority {
         return a.priority > b.priority;
     }
-    let (ka, kb): (Vec<&[u8]>, Vec<&[u8]>) = if version == MeshVersion::V2_0 {
+    // Go compares strings bytewise; compare the concatenations without building them.
+    let (ka, kb) = if version == MeshVersion::V2_0 {
         (
-            vec![a.image.as_bytes(), a.image.as_bytes()],
-            vec![b.image.as_bytes(), a.image.as_bytes()],
+            a.image.bytes().chain(a.image.bytes()),
+            b.image.bytes().chain(a.image.bytes()),
         )
     } else {
         (
-            vec![a.name.as_bytes(), a.image.as_bytes()],
-            vec![b.name.as_bytes(), b.image.as_bytes()],
+            a.name.bytes().chain(a.image.bytes()),
+            b.name.bytes().chain(b.image.bytes()),
         )
     };
-    // Go compares strings bytewise; compare the concatenations without allocating them.
-    ka.into_iter().flatten().lt(kb.into_iter().flatten())
+    ka.lt(kb)
 }
 
 /// Go's `sort.SliceStable` (insertion sort on blocks of 20, then in-place SymMerge; unchanged
