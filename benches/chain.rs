@@ -30,6 +30,7 @@ fn main() {
         version: Some("v2.1".into()),
         wasm_extensions_enabled: Some(true),
         telemetry_type: None,
+        inbound_sniffing: None,
         extension_providers: vec![],
     });
     mesh.member_rolls.push(MemberRoll {
@@ -50,7 +51,7 @@ fn main() {
             meta: Meta::synthetic("Service", &ns, &app),
             selector: Some(labels(&[("app", app.clone())])),
             ports: vec![ServicePort {
-                name: None,
+                name: Some("http".into()),
                 port: 80,
                 target_port: "8080".into(),
                 protocol: "TCP".into(),

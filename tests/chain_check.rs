@@ -124,7 +124,7 @@ fn mx604_several_ports_or_no_service() {
         f[0].message.contains("picked at random")
             && f[0]
                 .message
-                .contains("ports 8080 (auto), 9090 (auto) of shop/web"),
+                .contains("ports 8080 (http), 9090 (tcp) of shop/web"),
         "{}",
         f[0].message
     );

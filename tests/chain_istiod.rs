@@ -164,14 +164,34 @@ fn port_protocols_follow_convert_protocol() {
         (named_port(Some("https"), None, 443), "https", false),
         (named_port(Some("web"), Some("mysql"), 80), "mysql", false),
         (named_port(Some("tcp-x"), Some("http"), 80), "http", true),
-        (named_port(None, None, 8080), "auto", true),
         (named_port(Some("db"), None, 3306), "tcp", false),
         (named_port(None, None, 27017), "tcp", false),
     ];
     for (p, proto, http) in cases {
-        let i = port_info(&p);
-        assert_eq!((i.protocol.as_str(), i.http), (proto, http), "{p:?}");
+        for sniffing in [true, false] {
+            let i = port_info(&p, sniffing);
+            assert_eq!((i.protocol.as_str(), i.http), (proto, http), "{p:?}");
+        }
     }
+    // An unnamed port is sniffed only with autoDetect.inbound (`ModelProtocolToListenerProtocol`);
+    // the OSSM base template turns it off, so it is a TCP chain.
+    let unnamed = named_port(None, None, 8080);
+    assert!(port_info(&unnamed, true).http);
+    let off = port_info(&unnamed, false);
+    assert_eq!((off.protocol.as_str(), off.http), ("tcp", false));
+}
+
+#[test]
+fn unnamed_ports_need_inbound_sniffing() {
+    let mut m = mesh(MeshVersion::V2_1);
+    m.workloads.push(sidecar("shop", "web"));
+    let mut svc = service("shop", "web", "web", &[], "2024-01-01T00:00:00Z");
+    svc.ports = vec![named_port(None, None, 8080)];
+    m.services.push(svc);
+    m.extensions = vec![sme("shop", "auth", "PostAuthZ", None)];
+    assert_eq!(chains(&m)[0].gate, Some(Gate::NoHttpPort));
+    m.control_planes[0].inbound_sniffing = Some(true);
+    assert_eq!(chains(&m)[0].gate, None);
 }
 
 #[test]

@@ -62,7 +62,7 @@ fn human_table_lists_filters_and_notes() {
         "{s}"
     );
     assert!(
-        s.contains("note: the patched port is random per push: istiod takes the first of shop/web's ports 8080 (auto), 9090 (auto) in Go map order"),
+        s.contains("note: the patched port is random per push: istiod takes the first of shop/web's ports 8080 (http), 9090 (tcp) in Go map order"),
         "{s}"
     );
     // A second, newer Service instead: deterministic, the oldest Service's port.

@@ -200,7 +200,7 @@ fn telemetry_none_applies_nothing_on_v2_1() {
 fn the_oldest_service_gets_the_extensions() {
     let dir = tempfile::tempdir().unwrap();
     let mesh = std::fs::read_to_string(root().join("samples/mesh/shop/web.yaml")).unwrap();
-    let extra = "---\napiVersion: v1\nkind: Service\nmetadata: {name: web-admin, namespace: shop, creationTimestamp: '2020-01-01T00:00:00Z'}\nspec:\n  selector: {app: web}\n  ports: [{name: admin, port: 81, targetPort: 9090}]\n";
+    let extra = "---\napiVersion: v1\nkind: Service\nmetadata: {name: web-admin, namespace: shop, creationTimestamp: '2020-01-01T00:00:00Z'}\nspec:\n  selector: {app: web}\n  ports: [{name: http-admin, port: 81, targetPort: 9090}]\n";
     write(dir.path(), "shop/web.yaml", &format!("{mesh}{extra}"));
     for f in ["istio-system/control-plane.yaml", "shop/extensions.yaml"] {
         write(

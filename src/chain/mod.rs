@@ -189,9 +189,10 @@ pub struct PortInfo {
 const WELL_KNOWN_TCP: [i64; 4] = [25, 53, 3306, 27017];
 
 /// The protocol of a Service port as `kube.ConvertProtocol` derives it (`appProtocol`, else the
-/// port name's prefix before `-`; `grpc-web` as a whole) and whether it is HTTP
-/// (`protocol.Instance.IsHTTP`) or sniffed (unknown name, except the well-known TCP ports).
-pub fn port_info(p: &crate::model::ServicePort) -> PortInfo {
+/// port name's prefix before `-`; `grpc-web` as a whole) and whether its inbound chain is HTTP
+/// (`networking.ModelProtocolToListenerProtocol`). An unknown protocol is sniffed (`auto`, with
+/// an HTTP chain) only when inbound sniffing is on; the OSSM 2.x default is off, so it is TCP.
+pub fn port_info(p: &crate::model::ServicePort, sniffing: bool) -> PortInfo {
     let name = p
         .app_protocol
         .as_deref()
@@ -224,7 +225,7 @@ pub fn port_info(p: &crate::model::ServicePort) -> PortInfo {
             "http" | "http2" | "http_proxy" | "grpc" | "grpc-web"
         );
         (proto, http)
-    } else if WELL_KNOWN_TCP.contains(&p.port) {
+    } else if WELL_KNOWN_TCP.contains(&p.port) || !sniffing {
         ("tcp".to_string(), false)
     } else {
         ("auto".to_string(), true)
@@ -310,6 +311,8 @@ struct Context<'m> {
     reqauthn: HashMap<&'m str, SelectorIndex<'m, usize>>,
     envoy_filters: HashMap<&'m str, SelectorIndex<'m, ()>>,
     istio_gateways: &'m [crate::model::IstioGateway],
+    /// Protocol sniffing on inbound ports (`autoDetect.inbound`; off unless the SMCP says so).
+    inbound_sniffing: bool,
 }
 
 /// Items with an optional selector, indexed by namespace.
@@ -492,6 +495,7 @@ impl<'m> Context<'m> {
             envoy_filters,
             providers: cp.map(|c| ext_authz_providers(version, &c.extension_providers)),
             istio_gateways: &mesh.istio_gateways,
+            inbound_sniffing: cp.and_then(|c| c.inbound_sniffing).unwrap_or(false),
         }
     }
 
@@ -566,7 +570,7 @@ impl<'m> Context<'m> {
                 {
                     continue;
                 }
-                let info = port_info(p);
+                let info = port_info(p, self.inbound_sniffing);
                 if n == 0 && !ports.candidates.iter().any(|c| c.port == info.port) {
                     ports.candidates.push(info.clone());
                 }

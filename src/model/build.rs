@@ -251,6 +251,9 @@ pub fn add(mesh: &mut Mesh, doc: &Arc<Document>) {
                 .and_then(J::as_str)
                 .map(str::to_string),
             extension_providers: extension_providers(j),
+            inbound_sniffing: j
+                .pointer("/spec/proxy/networking/protocol/autoDetect/inbound")
+                .and_then(J::as_bool),
             meta: m,
         }),
         ("maistra.io", "ServiceMeshMemberRoll") => mesh.member_rolls.push(MemberRoll {

@@ -224,6 +224,9 @@ pub struct ControlPlane {
     /// `meshConfig.extensionProviders`: `spec.meshConfig` (v2.3+), else
     /// `spec.techPreview.meshConfig` (v2.1/v2.2, merged into the mesh config by the operator).
     pub extension_providers: Vec<ExtensionProvider>,
+    /// `spec.proxy.networking.protocol.autoDetect.inbound` (protocol sniffing on inbound
+    /// ports; the OSSM 2.x `base` template sets it to false).
+    pub inbound_sniffing: Option<bool>,
 }
 
 /// One `meshConfig.extensionProviders` entry, as written.

@@ -20,6 +20,7 @@ pub fn mesh(version: MeshVersion) -> Mesh {
             version: Some(version.to_string()),
             wasm_extensions_enabled: Some(true),
             telemetry_type: None,
+            inbound_sniffing: None,
             extension_providers: vec![ExtensionProvider {
                 name: "ext-authz".into(),
                 kind: Some("envoyExtAuthzGrpc".into()),
@@ -91,7 +92,7 @@ pub fn service(ns: &str, name: &str, app: &str, ports: &[i64], created: &str) ->
         ports: ports
             .iter()
             .map(|p| ServicePort {
-                name: None,
+                name: Some(format!("http-{p}")),
                 port: *p,
                 target_port: p.to_string(),
                 protocol: "TCP".into(),
