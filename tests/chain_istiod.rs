@@ -190,6 +190,11 @@ fn unnamed_ports_need_inbound_sniffing() {
     m.services.push(svc);
     m.extensions = vec![sme("shop", "auth", "PostAuthZ", None)];
     assert_eq!(chains(&m)[0].gate, Some(Gate::NoHttpPort));
+    let human = meshext_lint::chain::render::human(&chains(&m));
+    assert!(
+        human.contains("note: ports istiod patches: 8080 (tcp)"),
+        "{human}"
+    );
     m.control_planes[0].inbound_sniffing = Some(true);
     assert_eq!(chains(&m)[0].gate, None);
 }

@@ -33,6 +33,9 @@ fn notes(c: &WorkloadChain) -> Vec<String> {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
+        if c.gate == Some(super::Gate::NoHttpPort) && !p.candidates.is_empty() {
+            out.push(format!("ports istiod patches: {}", list(&p.candidates)));
+        }
         if p.random && c.gate.is_none() {
             let first = p.services.first().map(String::as_str).unwrap_or("");
             let mut note = format!(
