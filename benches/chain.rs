@@ -33,6 +33,8 @@ fn main() {
         telemetry: Default::default(),
         auto_inject: None,
         injector_object_selector: None,
+        inbound_sniffing: None,
+        extension_providers: vec![],
     });
     mesh.member_rolls.push(MemberRoll {
         meta: Meta::synthetic("ServiceMeshMemberRoll", "istio-system", "default"),
@@ -55,10 +57,11 @@ fn main() {
             meta: Meta::synthetic("Service", &ns, &app),
             selector: Some(labels(&[("app", app.clone())])),
             ports: vec![ServicePort {
-                name: None,
+                name: Some("http".into()),
                 port: 80,
                 target_port: "8080".into(),
                 protocol: "TCP".into(),
+                app_protocol: None,
             }],
         });
     }
@@ -83,6 +86,7 @@ fn main() {
             image_pull_policy: None,
             phase: Some(PHASES[i % 6].into()),
             priority: Some((i % 7) as i64),
+            priority_rejected: None,
             selector,
             config: ExtensionConfig::Absent,
             status_ready: None,
@@ -93,6 +97,7 @@ fn main() {
             meta: Meta::synthetic("AuthorizationPolicy", &format!("ns{n}"), "allow"),
             selector: None,
             action: AuthzAction::Allow,
+            provider: None,
         });
     }
     let defaults = ExtensionDefaults::default();

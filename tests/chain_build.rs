@@ -110,14 +110,28 @@ fn jwt_request_authentication_adds_anchors() {
         assert_eq!(pos("p"), pos("istio_authn") + 1, "{version}: {n:?}");
         assert_eq!(pos("c"), pos("rbac") + 1, "{version}: {n:?}");
     }
-    // A RequestAuthentication without JWT rules gives istio_authn (v2.2) but no jwt_authn.
-    let mut m = worked_example(MeshVersion::V2_2);
-    m.request_authentications.push(reqauthn("shop", "empty", 0));
-    let n = names(&chains(&m)[0]);
-    assert!(
-        n.contains(&"istio_authn".to_string()) && !n.contains(&"jwt_authn".to_string()),
-        "{n:?}"
-    );
+    // `setAuthnFilterForRequestAuthn` does nothing without JWT rules: no jwt_authn and, on v2.2
+    // sidecars and on every gateway, no istio_authn either; v2.0/v2.1 sidecars keep the
+    // peer-authentication istio_authn.
+    for version in MeshVersion::WITH_SME {
+        let mut m = worked_example(version);
+        m.request_authentications.push(reqauthn("shop", "empty", 0));
+        m.workloads.push(gateway("shop", "gw"));
+        let c = chains(&m);
+        let side = names(chain_of(&c, "shop", "web"));
+        let gw = names(chain_of(&c, "shop", "gw"));
+        let has = |n: &[String], f: &str| n.iter().any(|x| x == f);
+        assert!(
+            !has(&side, "jwt_authn") && !has(&gw, "jwt_authn"),
+            "{version}"
+        );
+        assert!(!has(&gw, "istio_authn"), "{version}: {gw:?}");
+        assert_eq!(
+            has(&side, "istio_authn"),
+            version != MeshVersion::V2_2,
+            "{version}: {side:?}"
+        );
+    }
 }
 
 #[test]

@@ -32,7 +32,7 @@ fn base(version: MeshVersion) -> Mesh {
 #[test]
 fn catalogue_has_every_chain_rule() {
     for id in [
-        "MX601", "MX602", "MX603", "MX604", "MX605", "MX606", "MX608", "MX609",
+        "MX601", "MX602", "MX603", "MX604", "MX605", "MX606", "MX608", "MX609", "MX610",
     ] {
         let r = meshext_lint::rules::get(id).unwrap_or_else(|| panic!("{id} missing"));
         assert!(!r.example_fail.is_empty() && !r.example_pass.is_empty());
@@ -51,7 +51,7 @@ fn mx601_tie_fires_once_per_group_and_not_for_distinct_priorities() {
     let f = only(&d, "MX601");
     assert_eq!(f.len(), 1, "{d:#?}");
     assert!(
-        f[0].message.contains("2 workloads") && f[0].message.contains("name+image"),
+        f[0].message.contains("2 workloads") && f[0].message.contains("`name + image`"),
         "{}",
         f[0].message
     );
@@ -114,10 +114,29 @@ fn mx604_several_ports_or_no_service() {
         port: 9090,
         target_port: "9090".into(),
         protocol: "TCP".into(),
+        app_protocol: None,
     });
+    // Two target ports of one Service: the pick comes from a Go map.
     let d = run(&m);
     let f = only(&d, "MX604");
     assert_eq!(f.len(), 1);
+    assert!(
+        f[0].message.contains("picked at random")
+            && f[0]
+                .message
+                .contains("ports 8080 (http), 9090 (tcp) of shop/web"),
+        "{}",
+        f[0].message
+    );
+    // The second port in a newer Service instead: always the oldest Service's port.
+    let mut newer = m.services[0].clone();
+    newer.meta.name = "web-admin".into();
+    newer.meta.creation_timestamp = Some("2030-01-01T00:00:00Z".into());
+    newer.ports.remove(0);
+    m.services[0].ports.pop();
+    m.services.push(newer);
+    let d = run(&m);
+    let f = only(&d, "MX604");
     assert!(
         f[0].message.contains("only port 8080 of 8080, 9090"),
         "{}",

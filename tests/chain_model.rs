@@ -36,8 +36,10 @@ fn names(c: &WorkloadChain) -> Vec<&str> {
 }
 
 /// An SMCP with `spec` (flow YAML inside `spec: {…}`), member `shop`, one opted-in `web`
-/// Deployment with a Service, and one SME on it.
+/// Deployment with a Service, and one SME on it (`maistra.io/v1alpha1` on v2.0, which does not
+/// serve `v1`).
 fn app(version: &str, spec: &str) -> String {
+    let sme_api = if version == "v2.0" { "v1alpha1" } else { "v1" };
     format!(
         "apiVersion: maistra.io/v2
 kind: ServiceMeshControlPlane
@@ -63,7 +65,7 @@ kind: Service
 metadata: {{name: web, namespace: shop}}
 spec: {{selector: {{app: web}}, ports: [{{name: http, port: 80, targetPort: 8080}}]}}
 ---
-apiVersion: maistra.io/v1
+apiVersion: maistra.io/{sme_api}
 kind: ServiceMeshExtension
 metadata: {{name: ext, namespace: shop}}
 spec: {{image: quay.io/acme/ext:1.0, phase: PostStats, workloadSelector: {{labels: {{app: web}}}}}}

@@ -51,7 +51,27 @@ fn human_table_lists_filters_and_notes() {
         port: 9090,
         target_port: "9090".into(),
         protocol: "TCP".into(),
+        app_protocol: None,
     });
+    let s = render::human(&chains(&m));
+    // Two target ports of one Service: istiod's pick comes from a Go map.
+    assert!(
+        s.starts_with(
+            "Deployment shop/web (v2.1 sidecar, inbound, one of ports 8080, 9090 per push)"
+        ),
+        "{s}"
+    );
+    assert!(
+        s.contains("note: the patched port is random per push: istiod takes the first of shop/web's ports 8080 (http), 9090 (tcp) in Go map order"),
+        "{s}"
+    );
+    // A second, newer Service instead: deterministic, the oldest Service's port.
+    let mut m = sample();
+    let mut svc = m.services[0].clone();
+    svc.meta.name = "web-admin".into();
+    svc.meta.creation_timestamp = Some("2099-01-01T00:00:00Z".into());
+    svc.ports[0].target_port = "9090".into();
+    m.services.push(svc);
     let s = render::human(&chains(&m));
     assert!(
         s.starts_with("Deployment shop/web (v2.1 sidecar, inbound, port 8080)"),

@@ -86,7 +86,7 @@ fn worked_example_v2_1() {
 
 #[test]
 fn worked_example_v2_0() {
-    let (version, w) = chain("worked-example.yaml", &["--mesh-version", "v2.0"]);
+    let (version, w) = chain("worked-example-v20.yaml", &[]);
     assert_eq!(version, "v2.0");
     // Same anchors; the Envoy 1.14 filter names.
     assert_eq!(
@@ -165,7 +165,7 @@ fn custom_authorization_policy() {
     );
     assert_eq!(
         rules("custom-authz.yaml", &[]),
-        ["MX603 62:3", "MX608 53:3"]
+        ["MX603 63:3", "MX608 54:3"]
     );
     // CUSTOM does not exist on v2.0 (Istio 1.6): no shadow RBAC, no ext_authz.
     let (_, w) = chain("custom-authz.yaml", &["--mesh-version", "v2.0"]);
@@ -200,7 +200,7 @@ fn telemetry_none_applies_nothing_on_v2_1() {
 fn the_oldest_service_gets_the_extensions() {
     let dir = tempfile::tempdir().unwrap();
     let mesh = std::fs::read_to_string(root().join("samples/mesh/shop/web.yaml")).unwrap();
-    let extra = "---\napiVersion: v1\nkind: Service\nmetadata: {name: web-admin, namespace: shop, creationTimestamp: '2020-01-01T00:00:00Z'}\nspec:\n  selector: {app: web}\n  ports: [{name: admin, port: 81, targetPort: 9090}]\n";
+    let extra = "---\napiVersion: v1\nkind: Service\nmetadata: {name: web-admin, namespace: shop, creationTimestamp: '2020-01-01T00:00:00Z'}\nspec:\n  selector: {app: web}\n  ports: [{name: http-admin, port: 81, targetPort: 9090}]\n";
     write(dir.path(), "shop/web.yaml", &format!("{mesh}{extra}"));
     for f in ["istio-system/control-plane.yaml", "shop/extensions.yaml"] {
         write(

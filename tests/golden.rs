@@ -31,7 +31,7 @@ const FIXED: &[(&str, &str)] = &[
     ("chain-dot", "chain samples/mesh --format dot"),
     ("chain-mermaid-shop", "chain samples/mesh --workload shop/* --format mermaid"),
     ("chain-worked-example", "chain tests/fixtures/chain/worked-example.yaml"),
-    ("chain-worked-example-v20", "chain tests/fixtures/chain/worked-example.yaml --mesh-version v2.0"),
+    ("chain-worked-example-v20", "chain tests/fixtures/chain/worked-example-v20.yaml"),
     ("chain-worked-example-v22", "chain tests/fixtures/chain/worked-example.yaml --mesh-version v2.2 --format json"),
     ("chain-custom-authz", "chain tests/fixtures/chain/custom-authz.yaml"),
     ("chain-gateway-jwt", "chain tests/fixtures/chain/gateway-jwt.yaml"),

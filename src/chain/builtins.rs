@@ -62,6 +62,11 @@ pub struct Security {
     pub jwt: bool,
     /// AuthorizationPolicy actions that apply.
     pub actions: Vec<AuthzAction>,
+    /// A gateway with an ISTIO_MUTUAL server (v2.1 validates the peer in `istio_authn`).
+    pub istio_mutual_gateway: bool,
+    /// CUSTOM policies apply but istiod cannot build their ext_authz (several providers,
+    /// unknown or invalid provider): why; one deny-all RBAC filter replaces it.
+    pub custom_deny_all: Option<String>,
 }
 
 impl Security {
@@ -183,8 +188,7 @@ fn b(name: &'static str, origin: Origin) -> Filter {
 }
 
 /// The built-in HTTP filters before the SME patch (§3.6). Not modelled: `grpc_web`/`grpc_stats`
-/// (gRPC ports), Telemetry-API filters, and the v2.1 ISTIO_MUTUAL gateway server that adds
-/// `istio_authn` to a gateway.
+/// (gRPC ports) and Telemetry-API filters.
 pub fn builtins(
     version: MeshVersion,
     proxy: ProxyType,
@@ -196,19 +200,29 @@ pub fn builtins(
     let v20 = version == MeshVersion::V2_0;
     // CUSTOM exists from Istio 1.9 (v2.1): a shadow RBAC, then ext_authz, before authn.
     if !v20 && sec.has(AuthzAction::Custom) {
-        out.push(b(RBAC, Origin::Authz(AuthzAction::Custom)));
-        out.push(b(EXT_AUTHZ, Origin::Authz(AuthzAction::Custom)));
+        // `builder.go` `buildHTTP`: without a usable provider, `getExtAuthz` fails and the
+        // CUSTOM builder emits a single enforcing deny-all RBAC filter.
+        if sec.custom_deny_all.is_some() {
+            out.push(b(RBAC, Origin::CustomDenyAll));
+        } else {
+            out.push(b(RBAC, Origin::Authz(AuthzAction::Custom)));
+            out.push(b(EXT_AUTHZ, Origin::Authz(AuthzAction::Custom)));
+        }
     }
     if sec.jwt {
         out.push(b(JWT, Origin::RequestAuthentication));
     }
-    let authn = if version >= MeshVersion::V2_2 {
-        sec.request_authn
-    } else {
-        proxy == ProxyType::Sidecar || sec.request_authn
+    // `policy_applier.go` `AuthNFilter`: the filter exists when peer authentication sets it
+    // (v2.0/v2.1 sidecars always; v2.1 gateways for an ISTIO_MUTUAL server) or when
+    // `setAuthnFilterForRequestAuthn` has JWT rules; a RequestAuthentication without
+    // `jwtRules` adds nothing. v2.2 (Istio 1.12) dropped the peer part.
+    let peer = match version {
+        v if v >= MeshVersion::V2_2 => false,
+        MeshVersion::V2_0 => proxy == ProxyType::Sidecar,
+        _ => proxy == ProxyType::Sidecar || sec.istio_mutual_gateway,
     };
-    if authn {
-        let origin = if sec.request_authn {
+    if peer || sec.jwt {
+        let origin = if sec.jwt {
             Origin::RequestAuthentication
         } else {
             Origin::PeerAuthn

@@ -15,13 +15,15 @@
 //! [`ExtensionDefaults`], keyed by the SME's `namespace/name`.
 //!
 //! Per workload: built-in filters (§3.6, [`builtins::builtins`]) → the SME anchor walk (§3.5)
-//! with SMEs selected and sorted per §3.2/§3.4 ([`select`]) → telemetry EnvoyFilters. Where the
-//! version's behaviour is surprising (inbound only, first port only, EnvoyFilter gate) the
-//! chain records it in [`WorkloadChain::gate`] and [`WorkloadChain::ports`].
+//! with SMEs selected and sorted as istiod's `Extensions()` does ([`select`], including the
+//! v2.0 comparator and Go's stable sort) → telemetry EnvoyFilters. Where the version's
+//! behaviour is surprising (inbound only, first or random port, non-HTTP port, EnvoyFilter
+//! gate, push-to-push order, CUSTOM without a provider) the chain records it in
+//! [`WorkloadChain::gate`], [`WorkloadChain::ports`], [`WorkloadChain::order_varies`] and
+//! [`WorkloadChain::custom_deny_all`]. docs/fidelity.md ("Chain") names the upstream functions.
 //!
 //! Not modelled: WasmPlugins (v2.2 injects them before the SME patch), `Sidecar` ingress
-//! listeners (bound to the pod IP, so patched in v2.1/v2.2), IPv6-only pods, gRPC filters and
-//! the v2.1 ISTIO_MUTUAL gateway server.
+//! listeners (bound to the pod IP, so patched in v2.1/v2.2), IPv6-only pods and gRPC filters.
 
 pub mod builtins;
 pub mod diff;
@@ -65,6 +67,8 @@ pub enum Origin {
     PeerAuthn,
     RequestAuthentication,
     Authz(AuthzAction),
+    /// CUSTOM policies without a usable `meshConfig.extensionProviders` entry.
+    CustomDenyAll,
     /// Added by the telemetry EnvoyFilters (or the Mixer filter).
     Telemetry,
 }
@@ -79,6 +83,9 @@ impl Origin {
             Origin::Authz(AuthzAction::Deny) => "AuthorizationPolicy DENY",
             Origin::Authz(AuthzAction::Audit) => "AuthorizationPolicy AUDIT",
             Origin::Authz(AuthzAction::Custom) => "AuthorizationPolicy CUSTOM",
+            Origin::CustomDenyAll => {
+                "AuthorizationPolicy CUSTOM without a usable extension provider: denies every request"
+            }
             Origin::Telemetry => "telemetry EnvoyFilter",
         }
     }
@@ -136,6 +143,8 @@ pub enum Gate {
     /// A gateway without an HTTP (or TLS-terminating HTTPS) server in the Gateway resources
     /// that select it has no HTTP filter chain ([`WorkloadChain::servers`]).
     NoHttpServer,
+    /// Every port istiod patches is not HTTP: its chain has no HTTP connection manager.
+    NoHttpPort,
 }
 
 impl Gate {
@@ -153,6 +162,9 @@ impl Gate {
             Gate::NoHttpServer => {
                 "no Gateway resource gives this gateway an HTTP or TLS-terminating HTTPS server, so it has no HTTP filter chain"
             }
+            Gate::NoHttpPort => {
+                "the inbound port istiod patches is not HTTP, so its chain has no HTTP filters for extensions"
+            }
         }
     }
 }
@@ -160,12 +172,84 @@ impl Gate {
 /// Which inbound ports of a sidecar carry the extensions.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Ports {
-    /// Services selecting the workload (`namespace/name`), oldest first.
+    /// Services selecting the workload (`namespace/name`), in `SetServiceInstances` order:
+    /// creation time, then hostname.
     pub services: Vec<String>,
     /// Every inbound endpoint port, in service-instance order.
     pub all: Vec<String>,
-    /// The ports whose chains are patched (v2.0: all; v2.1/v2.2: the first one).
+    /// The ports whose HTTP chains carry the extensions (v2.0: every port with an HTTP chain;
+    /// v2.1/v2.2: the first service instance's port, one possible pick when `random`).
     pub patched: Vec<String>,
+    /// v2.1/v2.2: the ports istiod can pick as the first service instance: the distinct
+    /// target ports of the first Service (v2.0: every port).
+    pub candidates: Vec<PortInfo>,
+    /// The first Service has several target ports, at least one HTTP, whose order comes from
+    /// a Go map (`getProxyServiceInstancesByPod`): the patched port changes from push to push.
+    pub random: bool,
+}
+
+/// One inbound port and whether its filter chain has an HTTP connection manager.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortInfo {
+    pub port: String,
+    /// The protocol istiod derives (`kube.ConvertProtocol`): `http`, `grpc`, `tcp`, …, or
+    /// `auto` when it sniffs the protocol.
+    pub protocol: String,
+    /// HTTP-family and sniffed ports have an HTTP chain; the others have none, so an
+    /// extension patched onto them runs nowhere.
+    pub http: bool,
+}
+
+/// Istio's well-known ports that default to TCP instead of sniffing (`conversion.go`).
+const WELL_KNOWN_TCP: [i64; 4] = [25, 53, 3306, 27017];
+
+/// The protocol of a Service port as `kube.ConvertProtocol` derives it (`appProtocol`, else the
+/// port name's prefix before `-`; `grpc-web` as a whole) and whether its inbound chain is HTTP
+/// (`networking.ModelProtocolToListenerProtocol`). An unknown protocol is sniffed (`auto`, with
+/// an HTTP chain) only when inbound sniffing is on; the OSSM 2.x default is off, so it is TCP.
+pub fn port_info(p: &crate::model::ServicePort, sniffing: bool) -> PortInfo {
+    let name = p
+        .app_protocol
+        .as_deref()
+        .or(p.name.as_deref())
+        .unwrap_or("");
+    let lower = name.to_ascii_lowercase();
+    let proto = if lower.starts_with("grpc-web") {
+        "grpc-web".to_string()
+    } else {
+        lower.split('-').next().unwrap_or("").to_string()
+    };
+    let known = [
+        "tcp",
+        "udp",
+        "grpc",
+        "http",
+        "http_proxy",
+        "http2",
+        "https",
+        "thrift",
+        "tls",
+        "mongo",
+        "redis",
+        "mysql",
+        "grpc-web",
+    ];
+    let (protocol, http) = if known.contains(&proto.as_str()) {
+        let http = matches!(
+            proto.as_str(),
+            "http" | "http2" | "http_proxy" | "grpc" | "grpc-web"
+        );
+        (proto, http)
+    } else if WELL_KNOWN_TCP.contains(&p.port) || !sniffing {
+        ("tcp".to_string(), false)
+    } else {
+        ("auto".to_string(), true)
+    };
+    PortInfo {
+        port: p.target_port.clone(),
+        protocol,
+        http,
+    }
 }
 
 /// The servers of the Gateway resources that select a gateway (`Kind ns/name` and
@@ -219,6 +303,11 @@ pub struct WorkloadChain {
     pub unapplied: Vec<Arc<ExtInfo>>,
     /// Selected but never injected (not ready, invalid image, unknown phase).
     pub skipped: Vec<Arc<ExtInfo>>,
+    /// Phases whose extensions istiod may order differently from one push to the next
+    /// (see [`select::order_varies`]); the chain shows one of the possible orders.
+    pub order_varies: Vec<Phase>,
+    /// Why the CUSTOM policies got a deny-all RBAC filter instead of ext_authz, when they did.
+    pub custom_deny_all: Option<String>,
 }
 
 impl WorkloadChain {
@@ -243,14 +332,19 @@ struct Context<'m> {
     exts: ExtIndex<'m>,
     /// Services with a selector by namespace, oldest first.
     services: HashMap<&'m str, SelectorIndex<'m, &'m Service>>,
-    /// AuthorizationPolicy actions by namespace.
-    authz: HashMap<&'m str, SelectorIndex<'m, AuthzAction>>,
+    /// AuthorizationPolicy actions (and CUSTOM provider names) by namespace.
+    authz: HashMap<&'m str, SelectorIndex<'m, (AuthzAction, &'m str)>>,
+    /// The ext_authz providers istiod can build, by name; `None` without a control plane
+    /// (then every CUSTOM provider is assumed to exist).
+    providers: Option<HashMap<&'m str, Result<(), String>>>,
     /// RequestAuthentication JWT rule counts by namespace.
     reqauthn: HashMap<&'m str, SelectorIndex<'m, usize>>,
     envoy_filters: HashMap<&'m str, SelectorIndex<'m, ()>>,
     control_plane: Option<&'m ControlPlane>,
     /// Gateway resources in the mesh's namespaces (istiod merges them across namespaces).
     gateways: SelectorIndex<'m, &'m Gateway>,
+    /// Protocol sniffing on inbound ports (`autoDetect.inbound`; off unless the SMCP says so).
+    inbound_sniffing: bool,
 }
 
 /// Items with an optional selector, indexed by namespace.
@@ -265,6 +359,84 @@ fn index_by_ns<'m, T: 'm, V>(
         map.entry(ns(i)).or_default().push(selector(i), value(i));
     }
     map
+}
+
+/// What `processExtensionProvider` (`pilot/pkg/security/authz/builder/extauthz.go`) resolves:
+/// every ext_authz provider by name, with the error that makes it unusable. Names must be set
+/// and unique; v2.1 also records other provider kinds as errors, v2.2 skips them (both leave
+/// a CUSTOM policy naming them without ext_authz). Checked: port range, empty service,
+/// `pathPrefix` and `statusOnError` syntax. Not checked: whether the service exists in the
+/// registry and whether the status is one Envoy knows.
+fn ext_authz_providers(
+    version: MeshVersion,
+    list: &[crate::model::ExtensionProvider],
+) -> HashMap<&str, Result<(), String>> {
+    let mut out: HashMap<&str, Result<(), String>> = HashMap::new();
+    for p in list {
+        let kind = p.kind.as_deref().unwrap_or("");
+        let ext_authz = matches!(kind, "envoyExtAuthzHttp" | "envoyExtAuthzGrpc");
+        if !ext_authz && version >= MeshVersion::V2_2 {
+            continue;
+        }
+        let mut errs = Vec::new();
+        if p.name.is_empty() {
+            errs.push("the provider has no name".to_string());
+        } else if out.contains_key(p.name.as_str()) {
+            errs.push(format!("provider name {:?} is not unique", p.name));
+        }
+        if !ext_authz {
+            errs.push(format!("{:?} is not an ext_authz provider", p.name));
+        } else {
+            if !p.port.is_some_and(|n| (1..=65535).contains(&n)) {
+                errs.push("its port is not in [1, 65535]".into());
+            }
+            if p.service.as_deref().unwrap_or("").is_empty() {
+                errs.push("its service is empty".into());
+            }
+            if kind == "envoyExtAuthzHttp" {
+                if let Some(pp) = p.path_prefix.as_deref().filter(|s| !s.is_empty()) {
+                    if !pp.starts_with('/') {
+                        errs.push(format!("pathPrefix {pp:?} does not begin with `/`"));
+                    }
+                }
+            }
+            if let Some(st) = p.status_on_error.as_deref().filter(|s| !s.is_empty()) {
+                if st.parse::<i32>().is_err() {
+                    errs.push(format!("statusOnError {st:?} is not a number"));
+                }
+            }
+        }
+        let res = if errs.is_empty() {
+            Ok(())
+        } else {
+            Err(errs.join("; "))
+        };
+        out.insert(p.name.as_str(), res);
+    }
+    out
+}
+
+/// Why the CUSTOM policies of a proxy get a deny-all RBAC filter instead of ext_authz
+/// (`builder.go` `getExtAuthz`), if they do.
+fn custom_problem(providers: &HashMap<&str, Result<(), String>>, used: &[&str]) -> Option<String> {
+    let first = *used.first()?;
+    if used.iter().any(|p| *p != first) {
+        let mut names: Vec<&str> = used.to_vec();
+        names.sort_unstable();
+        names.dedup();
+        return Some(format!(
+            "only one provider can be used per workload, found {}",
+            names.join(", ")
+        ));
+    }
+    match providers.get(first) {
+        None if first.is_empty() => Some("the CUSTOM policy names no provider".into()),
+        None => Some(format!(
+            "provider {first:?} is not in meshConfig.extensionProviders"
+        )),
+        Some(Err(e)) => Some(format!("provider {first:?} is invalid: {e}")),
+        Some(Ok(())) => None,
+    }
 }
 
 /// The root namespace when no ServiceMeshControlPlane is given.
@@ -294,13 +466,15 @@ impl<'m> Context<'m> {
             // A Service without a selector (or an empty one) has no pod endpoints.
             .filter(|s| s.selector.as_ref().is_some_and(|sel| !sel.is_empty()))
             .collect();
-        // Oldest first, then by name. A Service without `creationTimestamp` (as written in git)
-        // has not been created yet, so it is newer than any that has one.
+        // Oldest first, then by hostname (`SetServiceInstances`): `web-v2.shop.svc…` sorts
+        // before `web.shop.svc…` ('-' < '.'), unlike the names. A Service without
+        // `creationTimestamp` (as written in git) has not been created yet, so it is newer than
+        // any that has one.
         services.sort_by_cached_key(|s| {
             (
                 s.meta.creation_timestamp.is_none(),
                 s.meta.creation_timestamp.clone(),
-                s.meta.name.clone(),
+                format!("{}.{}.svc", s.meta.name, s.meta.namespace),
             )
         });
         let mut by_ns: HashMap<&str, SelectorIndex<&Service>> = HashMap::new();
@@ -316,7 +490,7 @@ impl<'m> Context<'m> {
             &mesh.authorization_policies,
             |p| ns_of(&p.meta),
             |p| p.selector.as_ref(),
-            |p| p.action,
+            |p| (p.action, p.provider.as_deref().unwrap_or("")),
         );
         let reqauthn = index_by_ns(
             &mesh.request_authentications,
@@ -344,11 +518,13 @@ impl<'m> Context<'m> {
             scope,
             enabled,
             telemetry,
-            exts: ExtIndex::new(&mesh.extensions, root, defaults),
+            exts: ExtIndex::new(&mesh.extensions, version, root, defaults),
             services,
             authz,
             reqauthn,
             envoy_filters,
+            providers: cp.map(|c| ext_authz_providers(version, &c.extension_providers)),
+            inbound_sniffing: cp.and_then(|c| c.inbound_sniffing).unwrap_or(false),
         }
     }
 
@@ -374,11 +550,26 @@ impl<'m> Context<'m> {
             sec.request_authn = true;
             sec.jwt |= rules > 0;
         }
-        for action in self.applying(&self.authz, ns, &w.labels) {
+        let mut custom: Vec<&str> = Vec::new();
+        for (action, provider) in self.applying(&self.authz, ns, &w.labels) {
             if !sec.actions.contains(&action) {
                 sec.actions.push(action);
             }
+            if action == AuthzAction::Custom {
+                custom.push(provider);
+            }
         }
+        if let Some(providers) = &self.providers {
+            sec.custom_deny_all = custom_problem(providers, &custom);
+        }
+        // Approximated: the gateway chain stands for every server, so one ISTIO_MUTUAL server
+        // of a Gateway that selects the pod puts istio_authn on it.
+        sec.istio_mutual_gateway = w.proxy == ProxyType::Gateway
+            && self.gateways.matching(&w.labels).any(|g| {
+                g.servers
+                    .iter()
+                    .any(|s| s.tls_mode.as_deref() == Some("ISTIO_MUTUAL"))
+            });
         sec
     }
 
@@ -391,7 +582,8 @@ impl<'m> Context<'m> {
             .is_some()
     }
 
-    /// Service instances of a sidecar, ordered by Service creation time then name (§3.3).
+    /// Service instances of a sidecar (`SetServiceInstances`: Service creation time, then
+    /// hostname) and the ports `ApplyListenerPatches` patches (§3.3).
     fn ports(&self, w: &Workload) -> Ports {
         let mut ports = Ports::default();
         let selecting = self
@@ -399,7 +591,8 @@ impl<'m> Context<'m> {
             .get(w.meta.namespace.as_str())
             .into_iter()
             .flat_map(|idx| idx.matching(&w.labels));
-        for svc in selecting {
+        let mut every: Vec<PortInfo> = Vec::new();
+        for (n, svc) in selecting.enumerate() {
             ports.services.push(svc.meta.key());
             for p in &svc.ports {
                 // Istio ignores UDP (and SCTP) service ports for inbound listeners.
@@ -407,16 +600,37 @@ impl<'m> Context<'m> {
                 {
                     continue;
                 }
-                if !ports.all.contains(&p.target_port) {
-                    ports.all.push(p.target_port.clone());
+                let info = port_info(p, self.inbound_sniffing);
+                if n == 0 && !ports.candidates.iter().any(|c| c.port == info.port) {
+                    ports.candidates.push(info.clone());
+                }
+                if !every.iter().any(|c| c.port == info.port) {
+                    every.push(info);
                 }
             }
         }
-        ports.patched = if self.version == MeshVersion::V2_0 {
-            ports.all.clone()
+        ports.all = every.iter().map(|p| p.port.clone()).collect();
+        if self.version == MeshVersion::V2_0 {
+            // Every instance's `<ip>_<port>` chain matches (1.6 binds inbound listeners to the IP).
+            ports.candidates = every;
+            ports.patched = ports
+                .candidates
+                .iter()
+                .filter(|p| p.http)
+                .map(|p| p.port.clone())
+                .collect();
         } else {
-            ports.all.iter().take(1).cloned().collect()
-        };
+            // Random in effect: several ports, at least one of which runs the extensions.
+            ports.random = ports.candidates.len() > 1 && ports.candidates.iter().any(|p| p.http);
+            // Shown: an HTTP candidate when there is one (the pick that runs the extensions).
+            ports.patched = ports
+                .candidates
+                .iter()
+                .find(|p| p.http)
+                .map(|p| p.port.clone())
+                .into_iter()
+                .collect();
+        }
         ports
     }
 
@@ -469,11 +683,17 @@ impl<'m> Context<'m> {
             Some(Gate::Disabled)
         } else if version != MeshVersion::V2_0 && !self.envoy_filter_selects(w) {
             Some(Gate::NoEnvoyFilter)
-        } else if ports.as_ref().is_some_and(|p| p.patched.is_empty()) {
+        } else if ports.as_ref().is_some_and(|p| p.services.is_empty()) {
             Some(Gate::NoService)
+        } else if ports.as_ref().is_some_and(|p| p.patched.is_empty()) {
+            Some(Gate::NoHttpPort)
         } else {
             None
         };
+        let order_varies = Phase::ALL
+            .into_iter()
+            .filter(|p| gate.is_none() && selected.varies[*p as usize])
+            .collect();
         let (filters, unapplied) = match gate {
             None => (builtins::anchor_walk(version, base, &selected), Vec::new()),
             // No proxy, or no HTTP connection manager: no HTTP filters at all.
@@ -500,6 +720,12 @@ impl<'m> Context<'m> {
             gate,
             unapplied,
             skipped: selected.skipped,
+            order_varies,
+            custom_deny_all: if version == MeshVersion::V2_0 {
+                None
+            } else {
+                sec.custom_deny_all.clone()
+            },
         }
     }
 }
@@ -521,6 +747,6 @@ pub fn resolve_extensions(mesh: &Mesh, defaults: &ExtensionDefaults) -> Vec<ExtI
     mesh.extensions
         .iter()
         .enumerate()
-        .map(|(i, e)| select::resolve(i, e, root, defaults))
+        .map(|(i, e)| select::resolve(i, e, mesh.version, root, defaults))
         .collect()
 }

@@ -42,7 +42,58 @@ fn notes(c: &WorkloadChain) -> Vec<String> {
         }
     }
     if let Some(p) = &c.ports {
-        if c.gate.is_none() && p.all.len() > p.patched.len() && c.extensions().next().is_some() {
+        let list = |ps: &[super::PortInfo]| {
+            ps.iter()
+                .map(|p| format!("{} ({})", p.port, p.protocol))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        if c.gate == Some(super::Gate::NoHttpPort) && !p.candidates.is_empty() {
+            out.push(format!("ports istiod patches: {}", list(&p.candidates)));
+        }
+        if p.random && c.gate.is_none() {
+            let first = p.services.first().map(String::as_str).unwrap_or("");
+            let mut note = format!(
+                "the patched port is random per push: istiod takes the first of {}'s ports {} in Go map order",
+                first,
+                list(&p.candidates)
+            );
+            let dead: Vec<&str> = p
+                .candidates
+                .iter()
+                .filter(|p| !p.http)
+                .map(|p| p.port.as_str())
+                .collect();
+            if !dead.is_empty() {
+                let _ = write!(
+                    note,
+                    "; when it takes {} (not HTTP) the extensions run nowhere",
+                    dead.join(" or ")
+                );
+            }
+            out.push(note);
+        }
+        let skipped_ports: Vec<&super::PortInfo> =
+            p.candidates.iter().filter(|p| !p.http).collect();
+        if c.version == MeshVersion::V2_0
+            && !skipped_ports.is_empty()
+            && c.gate.is_none()
+            && c.extensions().next().is_some()
+        {
+            out.push(format!(
+                "ports without HTTP filters get no extensions: {}",
+                skipped_ports
+                    .iter()
+                    .map(|p| format!("{} ({})", p.port, p.protocol))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        if c.gate.is_none()
+            && !p.random
+            && p.all.len() > p.patched.len()
+            && c.extensions().next().is_some()
+        {
             out.push(format!(
                 "extensions only on inbound port {} (of {}); the other ports run without them",
                 p.patched.join(", "),
@@ -55,6 +106,22 @@ fn notes(c: &WorkloadChain) -> Vec<String> {
             out.push(format!("skipped {}: {r}", e.key()));
         }
     }
+    if let Some(why) = &c.custom_deny_all {
+        out.push(format!(
+            "CUSTOM AuthorizationPolicy without ext_authz ({why}): istiod emits one deny-all RBAC filter, so every request is denied"
+        ));
+    }
+    for p in &c.order_varies {
+        let names: Vec<String> = c
+            .extensions()
+            .filter(|e| e.phase == Some(*p))
+            .map(|e| e.key())
+            .collect();
+        out.push(format!(
+            "{p} order may change from push to push (istiod's tie-break cannot tell {} apart); shown: one possible order",
+            names.join(", ")
+        ));
+    }
     out
 }
 
@@ -66,6 +133,14 @@ pub fn human(chains: &[WorkloadChain]) -> String {
             s.push('\n');
         }
         let ports = match &c.ports {
+            Some(p) if p.random && c.gate != Some(Gate::NotInjected) => format!(
+                ", one of ports {} per push",
+                p.candidates
+                    .iter()
+                    .map(|p| p.port.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             Some(p) if !p.patched.is_empty() && c.gate != Some(Gate::NotInjected) => {
                 format!(", port {}", p.patched.join(","))
             }
@@ -190,6 +265,12 @@ pub fn json_value(version: MeshVersion, chains: &[WorkloadChain]) -> Value {
                 w["services"] = json!(p.services);
                 w["ports"] = json!(p.all);
                 w["patched_ports"] = json!(p.patched);
+                w["candidate_ports"] = p
+                    .candidates
+                    .iter()
+                    .map(|c| json!({"port": c.port, "protocol": c.protocol, "http": c.http}))
+                    .collect();
+                w["patched_port_random"] = json!(p.random);
             }
             if let Injection::NotInjected(why) = &c.injection {
                 w["no_proxy"] = json!(why);
@@ -204,6 +285,12 @@ pub fn json_value(version: MeshVersion, chains: &[WorkloadChain]) -> Value {
                     "reason": g.describe(),
                     "extensions": c.unapplied.iter().map(|e| e.key()).collect::<Vec<_>>(),
                 });
+            }
+            if let Some(why) = &c.custom_deny_all {
+                w["custom_deny_all"] = json!(why);
+            }
+            if !c.order_varies.is_empty() {
+                w["order_varies"] = json!(c.order_varies.iter().map(|p| p.as_str()).collect::<Vec<_>>());
             }
             if !c.skipped.is_empty() {
                 w["skipped"] = c

@@ -153,6 +153,17 @@ fn gateway(j: &J, m: Meta) -> Gateway {
     }
 }
 
+/// A JSON number the API server accepts for `type: integer` (kube-openapi's
+/// `IsFloat64AJSONInteger` for floats: whole and within ±(2^53 − 1)), as Go's `int`.
+fn api_integer(v: &J) -> Option<i64> {
+    const MAX: f64 = 9_007_199_254_740_991.0;
+    v.as_i64().or_else(|| {
+        v.as_f64()
+            .filter(|f| f.fract() == 0.0 && f.abs() <= MAX)
+            .map(|f| f as i64)
+    })
+}
+
 fn extension(j: &J, m: Meta) -> Extension {
     let spec = j.get("spec");
     let get = |k: &str| spec.and_then(|s| s.get(k));
@@ -172,7 +183,10 @@ fn extension(j: &J, m: Meta) -> Extension {
             .and_then(J::as_str)
             .map(str::to_string),
         phase: get("phase").and_then(J::as_str).map(str::to_string),
-        priority: get("priority").and_then(J::as_i64),
+        priority: get("priority").and_then(api_integer),
+        priority_rejected: get("priority")
+            .filter(|v| !v.is_null() && api_integer(v).is_none())
+            .map(|v| v.to_string()),
         selector: get("workloadSelector").map(|ws| labels(ws.get("labels"))),
         config,
         status_ready: j.pointer("/status/deployment/ready").and_then(J::as_bool),
@@ -202,6 +216,7 @@ fn service(j: &J, m: Meta) -> Service {
                             .and_then(J::as_str)
                             .unwrap_or("TCP")
                             .to_string(),
+                        app_protocol: p.get("appProtocol").and_then(J::as_str).map(str::to_string),
                     })
                 })
                 .collect()
@@ -212,6 +227,36 @@ fn service(j: &J, m: Meta) -> Service {
         ports,
         meta: m,
     }
+}
+
+/// `meshConfig.extensionProviders` of an SMCP: `spec.meshConfig` wins over `spec.techPreview`
+/// (the operator applies techPreview first and real settings over it).
+fn extension_providers(j: &J) -> Vec<ExtensionProvider> {
+    let list = j
+        .pointer("/spec/meshConfig/extensionProviders")
+        .or_else(|| j.pointer("/spec/techPreview/meshConfig/extensionProviders"))
+        .and_then(J::as_array);
+    let provider = |p: &J| {
+        let s = |v: Option<&J>, k: &str| {
+            v.and_then(|v| v.get(k))
+                .and_then(J::as_str)
+                .map(str::to_string)
+        };
+        let obj = p.as_object();
+        let (kind, body) = obj
+            .and_then(|o| o.iter().find(|(k, _)| k.as_str() != "name"))
+            .map_or((None, None), |(k, v)| (Some(k.clone()), Some(v)));
+        ExtensionProvider {
+            name: s(Some(p), "name").unwrap_or_default(),
+            kind,
+            service: s(body, "service"),
+            port: body.and_then(|b| b.get("port")).and_then(J::as_i64),
+            path_prefix: s(body, "pathPrefix"),
+            status_on_error: s(body, "statusOnError"),
+        }
+    };
+    list.map(|l| l.iter().map(provider).collect())
+        .unwrap_or_default()
 }
 
 fn authz_action(s: Option<&str>) -> AuthzAction {
@@ -259,6 +304,10 @@ pub fn add(mesh: &mut Mesh, doc: &Arc<Document>) {
             injector_object_selector: j
                 .pointer("/spec/techPreview/sidecarInjectorWebhook/objectSelector/enabled")
                 .and_then(J::as_bool),
+            extension_providers: extension_providers(j),
+            inbound_sniffing: j
+                .pointer("/spec/proxy/networking/protocol/autoDetect/inbound")
+                .and_then(J::as_bool),
             meta: m,
         }),
         ("maistra.io", "ServiceMeshMemberRoll") => mesh.member_rolls.push(MemberRoll {
@@ -300,6 +349,10 @@ pub fn add(mesh: &mut Mesh, doc: &Arc<Document>) {
             mesh.authorization_policies.push(AuthorizationPolicy {
                 selector: opt_labels(j.pointer("/spec/selector/matchLabels")),
                 action: authz_action(j.pointer("/spec/action").and_then(J::as_str)),
+                provider: j
+                    .pointer("/spec/provider/name")
+                    .and_then(J::as_str)
+                    .map(str::to_string),
                 meta: m,
             })
         }

@@ -113,6 +113,8 @@ mod tests {
             telemetry: Default::default(),
             auto_inject,
             injector_object_selector: object_selector,
+            extension_providers: Vec::new(),
+            inbound_sniffing: None,
         }
     }
 

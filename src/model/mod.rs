@@ -103,7 +103,12 @@ pub struct Extension {
     pub image: Option<String>,
     pub image_pull_policy: Option<String>,
     pub phase: Option<String>,
+    /// `spec.priority` as the API server stores it: an integer, or a float with no fraction
+    /// within ±(2^53 − 1), which the API server's `type: integer` check accepts.
     pub priority: Option<i64>,
+    /// `spec.priority` as written when the API server would reject it (a string, a fraction,
+    /// a number beyond int64 or 2^53 as a float): the object cannot exist in a cluster.
+    pub priority_rejected: Option<String>,
     /// `None` when `workloadSelector` is absent; `Some(labels)` otherwise (possibly empty).
     pub selector: Option<Labels>,
     pub config: ExtensionConfig,
@@ -149,6 +154,8 @@ pub struct ServicePort {
     /// Numeric target port, or the port itself when absent; named target ports stay textual.
     pub target_port: String,
     pub protocol: String,
+    /// `appProtocol`, when set.
+    pub app_protocol: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -174,6 +181,8 @@ pub struct AuthorizationPolicy {
     /// `spec.selector.matchLabels`; `None` = namespace-wide (or mesh-wide in the root namespace).
     pub selector: Option<Labels>,
     pub action: AuthzAction,
+    /// `spec.provider.name` (CUSTOM policies).
+    pub provider: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -223,6 +232,24 @@ pub struct ControlPlane {
     pub auto_inject: Option<bool>,
     /// `spec.techPreview.sidecarInjectorWebhook.objectSelector.enabled`.
     pub injector_object_selector: Option<bool>,
+    /// `meshConfig.extensionProviders`: `spec.meshConfig` (v2.3+), else
+    /// `spec.techPreview.meshConfig` (v2.1/v2.2, merged into the mesh config by the operator).
+    pub extension_providers: Vec<ExtensionProvider>,
+    /// `spec.proxy.networking.protocol.autoDetect.inbound` (protocol sniffing on inbound
+    /// ports; the OSSM 2.x `base` template sets it to false).
+    pub inbound_sniffing: Option<bool>,
+}
+
+/// One `meshConfig.extensionProviders` entry, as written.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ExtensionProvider {
+    pub name: String,
+    /// The provider's key (`envoyExtAuthzHttp`, `envoyExtAuthzGrpc`, `zipkin`, …).
+    pub kind: Option<String>,
+    pub service: Option<String>,
+    pub port: Option<i64>,
+    pub path_prefix: Option<String>,
+    pub status_on_error: Option<String>,
 }
 
 /// SMCP switches that decide which telemetry EnvoyFilters the operator renders.

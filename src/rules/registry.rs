@@ -86,6 +86,7 @@ pub static UNITS: &[&dyn Unit] = &[
     &chains::coverage::Coverage,
     &chains::overrides::Overrides,
     &chains::reach::Reach,
+    &chains::custom::CustomProvider,
     &images::not_pulled::NotPulled,
     &images::unreadable::Unreadable,
     &images::manifest::Manifest,

@@ -23,6 +23,14 @@ pub fn mesh(version: MeshVersion) -> Mesh {
             telemetry: Default::default(),
             auto_inject: None,
             injector_object_selector: None,
+            inbound_sniffing: None,
+            extension_providers: vec![ExtensionProvider {
+                name: "ext-authz".into(),
+                kind: Some("envoyExtAuthzGrpc".into()),
+                service: Some("ext-authz.auth.svc.cluster.local".into()),
+                port: Some(9000),
+                ..ExtensionProvider::default()
+            }],
         }],
         member_rolls: vec![MemberRoll {
             meta: Meta::synthetic("ServiceMeshMemberRoll", "istio-system", "default"),
@@ -64,6 +72,7 @@ pub fn sme(ns: &str, name: &str, phase: &str, priority: Option<i64>) -> Extensio
         image_pull_policy: None,
         phase: Some(phase.into()),
         priority,
+        priority_rejected: None,
         selector: None,
         config: ExtensionConfig::Absent,
         status_ready: None,
@@ -118,10 +127,11 @@ pub fn service(ns: &str, name: &str, app: &str, ports: &[i64], created: &str) ->
         ports: ports
             .iter()
             .map(|p| ServicePort {
-                name: None,
+                name: Some(format!("http-{p}")),
                 port: *p,
                 target_port: p.to_string(),
                 protocol: "TCP".into(),
+                app_protocol: None,
             })
             .collect(),
     }
@@ -144,6 +154,7 @@ pub fn authz(
         meta: Meta::synthetic("AuthorizationPolicy", ns, name),
         selector: sel.map(labels),
         action,
+        provider: (action == AuthzAction::Custom).then(|| "ext-authz".to_string()),
     }
 }
 

@@ -1,9 +1,10 @@
-//! MX604 (first port of the first Service only, or no Service) and MX605 (no EnvoyFilter, so
+//! MX604 (first port of the first Service only, a random port, a non-HTTP port, or no
+//! Service) and MX605 (no EnvoyFilter, so
 //! v2.1/v2.2 skip the SME patch): workloads an extension does not fully reach.
 
 use super::{at_ext, Groups};
 use crate::chain::builtins::Telemetry;
-use crate::chain::{Gate, WorkloadChain};
+use crate::chain::{Gate, Ports, WorkloadChain};
 use crate::diag::Diagnostic;
 use crate::model::MeshVersion;
 use crate::rules::registry::{Facts, Stage, Unit};
@@ -30,7 +31,7 @@ impl Unit for Coverage {
             let name = &ext.meta.name;
             Some(match rule {
                 RuleId::MX604 => at_ext(rule, ext, "/spec/workloadSelector", format!("extension `{name}` {reason} on {list}"))
-                    .help("In v2.1/v2.2 istiod patches only the inbound chain of the first port of the oldest Service (MAISTRA-2321), and nothing for a workload without a Service. Expose one port per workload through one Service, or add a Service."),
+                    .help("In v2.1/v2.2 istiod patches only the inbound chain of the first service instance (MAISTRA-2321): the oldest Service (then the lower hostname), and within it a port taken from a Go map, so it changes from push to push. A port that is not HTTP has no HTTP filters, and a workload without a Service has no chain to patch. Give the workload one Service with one HTTP port, or add a Service."),
                 RuleId::MX605 => {
                     let cp = mesh.control_planes.first();
                     // Name the SMCP setting that removed the telemetry EnvoyFilters.
@@ -70,9 +71,32 @@ fn scan_coverage(version: MeshVersion, c: &WorkloadChain, ci: usize, g: &mut Gro
                 );
             }
         }
+        Some(Gate::NoHttpPort) => {
+            let Some(p) = &c.ports else { return };
+            let detail = ports_text(p);
+            for e in &c.unapplied {
+                g.add(
+                    RuleId::MX604,
+                    e.index,
+                    "is not applied: the inbound port istiod patches is not HTTP, so it has no HTTP filters",
+                    ci,
+                    detail.clone(),
+                );
+            }
+        }
         None if version != MeshVersion::V2_0 => {
             let Some(p) = &c.ports else { return };
-            if p.all.len() > 1 || p.services.len() > 1 {
+            if p.random {
+                let detail = ports_text(p);
+                let reason = if p.candidates.iter().any(|c| !c.http) {
+                    "reaches one inbound port picked at random on each push (none when the pick is not HTTP)"
+                } else {
+                    "reaches one inbound port picked at random on each push"
+                };
+                for e in c.extensions() {
+                    g.add(RuleId::MX604, e.index, reason, ci, detail.clone());
+                }
+            } else if p.all.len() > 1 || p.services.len() > 1 {
                 let detail = format!("only port {} of {}", p.patched.join(","), p.all.join(", "));
                 for e in c.extensions() {
                     g.add(
@@ -87,4 +111,15 @@ fn scan_coverage(version: MeshVersion, c: &WorkloadChain, ci: usize, g: &mut Gro
         }
         _ => {}
     }
+}
+
+/// `ports 8080 (http), 5432 (tcp) of shop/web`.
+fn ports_text(p: &Ports) -> String {
+    let list: Vec<String> = p
+        .candidates
+        .iter()
+        .map(|c| format!("{} ({})", c.port, c.protocol))
+        .collect();
+    let svc = p.services.first().map(String::as_str).unwrap_or("?");
+    format!("ports {} of {svc}", list.join(", "))
 }

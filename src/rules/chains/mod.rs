@@ -4,6 +4,7 @@
 //! mesh-wide SME on hundreds of workloads gives one finding, not hundreds.
 
 pub(crate) mod coverage;
+pub(crate) mod custom;
 pub(crate) mod overrides;
 pub(crate) mod positions;
 pub(crate) mod reach;
@@ -17,7 +18,7 @@ use crate::rules::registry::{self, Facts, Stage};
 use crate::rules::RuleId;
 use std::collections::BTreeMap;
 
-/// Runs the chain rules (MX601–MX609) over the chains built by
+/// Runs the chain rules (MX601–MX610) over the chains built by
 /// [`crate::chain::build_chains`] for `mesh`.
 pub fn check(
     mesh: &Mesh,

@@ -41,7 +41,7 @@ impl Unit for Positions {
                 RuleId::MX609 => {
                     let d = at_ext(rule, ext, "/spec/phase", format!(
                         "authentication-phase extension `{name}` has no authentication filter to anchor to ({reason}) and runs just before the router, after CORS and fault injection, on {list}"))
-                        .help("Add a RequestAuthentication that selects these workloads to create the anchor, or choose a phase that matches where it actually runs.");
+                        .help("istio_authn exists only with JWT rules (policy_applier.go setAuthnFilterForRequestAuthn), except on v2.0/v2.1 sidecars and v2.1 gateways with an ISTIO_MUTUAL server. Add a RequestAuthentication with jwtRules that selects these workloads, or choose a phase that matches where the extension actually runs.");
                     if reason.starts_with("gateway") { d.severity(Severity::Info) } else { d }
                 }
                 _ => return None,
@@ -118,9 +118,9 @@ fn scan_positions(c: &WorkloadChain, ci: usize, g: &mut Groups) {
                 .any(|f| f.builtin_name().is_some_and(is_cors_or_fault))
         {
             let reason = if sidecar {
-                "sidecar without a RequestAuthentication"
+                "sidecar without a RequestAuthentication that has jwtRules"
             } else {
-                "gateway without a RequestAuthentication"
+                "gateway without a RequestAuthentication that has jwtRules"
             };
             g.add(RuleId::MX609, e.index, reason, ci, String::new());
         }

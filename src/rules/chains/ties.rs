@@ -23,20 +23,23 @@ impl Unit for Ties {
 
     fn check(&self, facts: &Facts, out: &mut Vec<Diagnostic>) {
         // Tie groups: (sorted SME indices) → chains.
-        let mut ties: BTreeMap<Vec<usize>, Hits> = BTreeMap::new();
+        let mut ties: BTreeMap<TieKey, Hits> = BTreeMap::new();
         for (ci, c) in facts.chains.iter().enumerate() {
             scan_ties(c, ci, &mut ties);
         }
         let (mesh, chains) = (facts.mesh, facts.chains);
-        for (members, hits) in &ties {
-            if let Some(d) = tie_finding(mesh, mesh.version, members, chains, hits) {
+        for (key, hits) in &ties {
+            if let Some(d) = tie_finding(mesh, mesh.version, key, chains, hits) {
                 out.push(with_workloads(d, mesh, chains, hits));
             }
         }
     }
 }
 
-fn scan_ties(c: &WorkloadChain, ci: usize, ties: &mut BTreeMap<Vec<usize>, Hits>) {
+/// A tie group: its members in chain order, and whether istiod may reorder them per push.
+type TieKey = (Vec<usize>, bool);
+
+fn scan_ties(c: &WorkloadChain, ci: usize, ties: &mut BTreeMap<TieKey, Hits>) {
     let mut by_slot: BTreeMap<(Option<Phase>, i64), Vec<usize>> = BTreeMap::new();
     for e in c.extensions() {
         by_slot
@@ -44,9 +47,10 @@ fn scan_ties(c: &WorkloadChain, ci: usize, ties: &mut BTreeMap<Vec<usize>, Hits>
             .or_default()
             .push(e.index);
     }
-    for (_, members) in by_slot {
+    for ((phase, _), members) in by_slot {
         if members.len() > 1 {
-            let list = ties.entry(members).or_default();
+            let varies = phase.is_some_and(|p| c.order_varies.contains(&p));
+            let list = ties.entry((members, varies)).or_default();
             if list.last().is_none_or(|(l, _)| *l != ci) {
                 list.push((ci, String::new()));
             }
@@ -54,10 +58,31 @@ fn scan_ties(c: &WorkloadChain, ci: usize, ties: &mut BTreeMap<Vec<usize>, Hits>
     }
 }
 
+/// Members of one namespace that compare equal under istiod's tie-break, as `a` and `b`.
+fn equal_pairs(version: MeshVersion, exts: &[&Extension]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, a) in exts.iter().enumerate() {
+        for b in &exts[i + 1..] {
+            let key = |e: &Extension| {
+                let image = e.image.clone().unwrap_or_default();
+                if version == MeshVersion::V2_0 {
+                    image
+                } else {
+                    format!("{}{image}", e.meta.name)
+                }
+            };
+            if a.meta.namespace == b.meta.namespace && key(a) == key(b) {
+                out.push(format!("`{}` and `{}`", a.meta.key(), b.meta.key()));
+            }
+        }
+    }
+    out
+}
+
 fn tie_finding(
     mesh: &Mesh,
     version: MeshVersion,
-    members: &[usize],
+    (members, varies): &TieKey,
     chains: &[WorkloadChain],
     hits: &[(usize, String)],
 ) -> Option<Diagnostic> {
@@ -70,19 +95,24 @@ fn tie_finding(
     let info = chain.extensions().find(|e| e.index == members[0])?;
     let names: Vec<String> = exts.iter().map(|e| format!("`{}`", e.meta.key())).collect();
     let list = workload_list(chains, hits);
-    let same_image = exts.windows(2).any(|w| w[0].image == w[1].image);
     let phase = info.phase.map(Phase::as_str).unwrap_or("?");
-    let how = if version == MeshVersion::V2_0 {
-        if same_image {
-            "they share an image, so v2.0 orders them differently from push to push".to_string()
-        } else {
-            "v2.0 orders them by image reference".to_string()
-        }
+    let rule = if version == MeshVersion::V2_0 {
+        "v2.0 breaks the tie with `image_i + image_i < image_j + image_i` (not plain image order when one image is a prefix of the other)"
     } else {
+        "istiod breaks the tie by `name + image`"
+    };
+    let how = if *varies {
+        let pairs = equal_pairs(version, &exts);
+        let what = if pairs.is_empty() {
+            "the comparator is inconsistent for these images".to_string()
+        } else {
+            format!("it cannot tell {} apart", pairs.join(", "))
+        };
         format!(
-            "istiod orders them by name+image, giving {}",
-            names.join(" before ")
+            "{rule}; {what}, and istiod reads each namespace's SMEs in random order, so their order changes from push to push"
         )
+    } else {
+        format!("{rule}, giving {} on every push", names.join(" before "))
     };
     let mut d = Diagnostic::new(
         RuleId::MX601,

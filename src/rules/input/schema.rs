@@ -205,8 +205,8 @@ fn check_schemas(ctx: &Facts, out: &mut Vec<Diagnostic>) {
 /// Numbers the schema check cannot see because the JSON form changes them: `.nan` and `.inf`
 /// have no JSON form and become `null` (which a nullable field accepts, and which reaches a
 /// module's configuration as `null`), and a `priority` written as a float (`5.0`, or an integer
-/// beyond int64 such as `1e20`) passes `type: integer` while the chain cannot read it and falls
-/// back to the manifest's priority.
+/// beyond int64 such as `1e20`): the API server stores a whole float within ±(2^53 − 1) as an
+/// integer and rejects the rest.
 fn numbers_json_loses(doc: &Document, report: &mut dyn FnMut(&str, String, &str)) {
     use crate::load::{Node, Value};
     // Iterative: the tree can be as deep as the YAML depth bound allows.
@@ -228,11 +228,18 @@ fn numbers_json_loses(doc: &Document, report: &mut dyn FnMut(&str, String, &str)
                     .text
                     .get(node.span.start..node.span.end)
                     .unwrap_or_default();
+                // kube-openapi accepts a whole float within ±(2^53 − 1) as an integer.
+                let outcome = if f.abs() <= 9_007_199_254_740_991.0 {
+                    format!("the API server stores it as the integer {}", *f as i64)
+                } else {
+                    "the API server rejects the object, so the extension never exists (the chain \
+                     skips it)"
+                        .to_string()
+                };
                 report(
                     &ptr,
                     format!(
-                        "`spec.priority` must be an integer within int64, not `{written}`: the \
-                         chain would ignore it and use the manifest's priority"
+                        "`spec.priority` must be an integer within int64, not `{written}`: {outcome}"
                     ),
                     "write a whole number without a fraction or exponent",
                 )
