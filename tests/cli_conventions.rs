@@ -509,15 +509,10 @@ fn an_empty_directory_gives_valid_empty_output_in_every_format() {
                 let d = json(&text);
                 assert_eq!(d["version"], "2.1.0");
                 assert_eq!(d["runs"][0]["results"], Value::Array(vec![]));
-                let schema = json(
-                    &std::fs::read_to_string(
-                        root().join("tests/fixtures/sarif/sarif-schema-2.1.0.json"),
-                    )
-                    .unwrap(),
-                );
-                let v = jsonschema::options().build(&schema).unwrap();
-                let errors: Vec<String> = v.iter_errors(&d).map(|e| e.to_string()).collect();
-                assert!(errors.is_empty(), "SARIF schema: {errors:?}");
+                if let Some(v) = sarif_schema_validator("an empty directory") {
+                    let errors: Vec<String> = v.iter_errors(&d).map(|e| e.to_string()).collect();
+                    assert!(errors.is_empty(), "SARIF schema: {errors:?}");
+                }
             }
             "rdjson" => assert_eq!(json(&text)["diagnostics"], Value::Array(vec![])),
             "rdjsonl" => assert_eq!(text, ""),

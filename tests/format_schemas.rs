@@ -19,9 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn schema_dir() -> PathBuf {
-    std::env::var_os("MESHEXT_FORMAT_SCHEMAS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("target/format-schemas"))
+    format_schema_dir()
 }
 
 fn first_present(names: &[&str]) -> Option<PathBuf> {

@@ -2,7 +2,7 @@
 //! URIs, every catalogue rule with a `helpUri` (`--docs-url`, see `report::DEFAULT_DOCS_URL`), columns in Unicode
 //! code points (`columnKind`), stable `partialFingerprints`, and suppressed findings carried
 //! with `suppressions` (annotation/comment → `inSource`, the rest → `external`).
-//! A test validates the output against the OASIS schema (tests/fixtures/sarif/).
+//! Tests validate the output against the OASIS schema (fetched by .ci/format-schemas.sh).
 
 use super::{RepoPaths, Report};
 use crate::diag::{Diagnostic, Location, Severity};

@@ -63,3 +63,33 @@ pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     std::fs::write(&p, text).unwrap();
     p
 }
+
+/// Where `.ci/format-schemas.sh` puts the third-party schemas the output formats are validated
+/// against (they are not committed); `MESHEXT_FORMAT_SCHEMAS` names another directory.
+#[allow(dead_code)]
+pub fn format_schema_dir() -> PathBuf {
+    std::env::var_os("MESHEXT_FORMAT_SCHEMAS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target/format-schemas"))
+}
+
+/// The OASIS SARIF 2.1.0 JSON Schema compiled, or `None` (with a note on stderr naming `test`)
+/// when `.ci/format-schemas.sh` has not fetched it.
+#[allow(dead_code)]
+pub fn sarif_schema_validator(test: &str) -> Option<jsonschema::Validator> {
+    let path = format_schema_dir().join("sarif-schema-2.1.0.json");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        eprintln!(
+            "skipped the SARIF schema check of {test}: {} not found (run .ci/format-schemas.sh)",
+            path.display()
+        );
+        return None;
+    };
+    let schema: serde_json::Value = serde_json::from_str(&text).expect("the SARIF schema is JSON");
+    Some(
+        jsonschema::options()
+            .should_validate_formats(true)
+            .build(&schema)
+            .expect("the SARIF schema compiles"),
+    )
+}
