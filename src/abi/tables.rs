@@ -117,6 +117,8 @@ pub struct WasiRow {
 
 pub struct Tables {
     pub mesh: Vec<MeshRow>,
+    /// `host_profiles.tsv`: one simulated host per Envoy version, oldest first.
+    pub hosts: Vec<HostRow>,
     pub functions: Vec<FnRow>,
     pub wasi_versions: Vec<MeshVersion>,
     pub wasi: Vec<WasiRow>,
@@ -215,6 +217,7 @@ pub fn get() -> &'static Tables {
         let (wasi_versions, wasi) = parse_wasi();
         Tables {
             mesh: parse_mesh(),
+            hosts: parse_hosts(),
             functions: parse_functions(),
             wasi_versions,
             wasi,
@@ -298,6 +301,62 @@ fn parse_mesh() -> Vec<MeshRow> {
         .collect();
     assert!(!out.is_empty(), "rules/{P}: no rows");
     out.sort_by_key(|r| r.mesh);
+    out
+}
+
+/// One row of `host_profiles.tsv`: the behaviour switches of one Envoy version's Wasm host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostRow {
+    /// "1.20", or "current".
+    pub envoy: String,
+    pub mesh: Option<MeshVersion>,
+    pub host: Host,
+    /// cpp-host pin date, `YYYY-MM-DD`.
+    pub cutoff: String,
+    /// While buffering, the current chunk joins the buffer before the body callback.
+    pub body_chunk_first: bool,
+    /// Foreign function names the host answers.
+    pub foreign: Vec<String>,
+    /// `uncompress` retries on `Z_MEM_ERROR` (older Envoy) instead of `Z_BUF_ERROR`.
+    pub uncompress_retry_on_mem_error: bool,
+    pub legacy_properties: bool,
+    pub xds_properties: bool,
+}
+
+fn parse_hosts() -> Vec<HostRow> {
+    const P: &str = "abi/host_profiles.tsv";
+    let (_, data) = rows(P);
+    let flag = |n: usize, s: &str| match s {
+        "yes" => true,
+        "no" => false,
+        o => panic!("rules/{P}:{n}: expected yes/no, got {o:?}"),
+    };
+    let out: Vec<HostRow> = data
+        .into_iter()
+        .map(|(n, c)| HostRow {
+            envoy: c[0].to_string(),
+            mesh: (c[1] != "-").then(|| mesh_version(P, n, c[1])),
+            host: match c[2] {
+                "envoy-wasm" => Host::EnvoyWasm,
+                "cpp-host" => Host::CppHost,
+                h => panic!("rules/{P}:{n}: unknown host {h:?}"),
+            },
+            cutoff: c[3].to_string(),
+            body_chunk_first: flag(n, c[4]),
+            foreign: c[5].split(',').map(str::to_string).collect(),
+            uncompress_retry_on_mem_error: match c[6] {
+                "Z_MEM_ERROR" => true,
+                "Z_BUF_ERROR" => false,
+                o => panic!("rules/{P}:{n}: unknown zlib status {o:?}"),
+            },
+            legacy_properties: flag(n, c[7]),
+            xds_properties: flag(n, c[8]),
+        })
+        .collect();
+    assert!(
+        out.last().is_some_and(|r| r.mesh.is_none()),
+        "rules/{P}: the last row is current Envoy"
+    );
     out
 }
 

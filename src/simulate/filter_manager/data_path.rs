@@ -173,9 +173,17 @@ impl FilterManager {
             at.dir.is_response(),
             at.ctx,
         );
-        // Envoy 1.17–1.20: while buffering, the callback sees the data buffered so far (the
-        // current chunk is appended after it returns) and `body_size` is that length.
+        // While buffering, Envoy before PR #36411 (every mesh profile) shows the callback the
+        // data buffered so far and appends the current chunk after it returns; current Envoy
+        // adds the chunk first, so `body_size` and the buffer include it.
+        let chunk_first = self.profile.body_chunk_before_callback();
         let (visible, chunk, was_buffering) = match run.ds(at.dir, at.i).buffered() {
+            Some(b) if chunk_first => {
+                let mut all = Vec::with_capacity(b.bytes.len() + chunk.len());
+                all.extend_from_slice(&b.bytes);
+                all.extend(chunk);
+                (all, Vec::new(), true)
+            }
             Some(b) => (b.bytes.clone(), chunk, true),
             // Not buffering: the chunk itself is what the callback sees.
             None => (chunk, Vec::new(), false),

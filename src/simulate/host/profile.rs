@@ -1,66 +1,80 @@
-//! What the proxy of a mesh version provides. The facts the static checks also judge (ABI
+//! What the proxy of an Envoy version provides. The facts the static checks also judge (ABI
 //! markers, imports per ABI version, allocators, start-up sequence) come from `rules/abi/*.tsv`
-//! through [`crate::abi::tables`]; only behaviour switches the tables do not describe live here.
-//! Their dates are the proxy-wasm-cpp-host commits that introduced each behaviour; a proxy has
-//! it when its cpp-host pin is at least that new.
+//! through [`crate::abi::tables`]; the behaviour switches they do not describe are one row per
+//! Envoy version in `rules/abi/host_profiles.tsv`. Switches dated by proxy-wasm-cpp-host commits
+//! compare against the row's cpp-host pin date (`cutoff`).
 
-use crate::abi::tables::{self, MeshRow};
+use crate::abi::tables::{self, Host, HostRow, MeshRow};
 use crate::abi::AbiVersion;
 use crate::model::MeshVersion;
 
 /// Which host is emulated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Profile {
-    /// `None` = the newest Envoy behaviour.
+    /// The mesh version whose proxy this is; `None` = current upstream Envoy.
     pub mesh: Option<MeshVersion>,
     /// The `rules/abi` row whose facts the host follows (imports, markers, allocators,
     /// start-up); `None` = current upstream Envoy (the newest row and the `latest` WASI column).
     pub facts: Option<MeshVersion>,
-    /// cpp-host pin date (`YYYY-MM-DD`) for the behaviour switches below.
-    pub cutoff: &'static str,
-    /// The in-tree envoy-wasm host (OSSM 2.0) instead of cpp-host.
-    pub envoy_wasm: bool,
+    /// The `host_profiles.tsv` row: behaviour switches of this Envoy version.
+    pub host: &'static HostRow,
 }
 
 impl Profile {
-    /// The proxy of an OpenShift Service Mesh version. v2.0 runs the envoy-wasm fork
-    /// (Envoy 1.14), v2.1 Envoy 1.17 (cpp-host envoy-release/v1.17), v2.2 Envoy 1.20.
+    /// The proxy of an OpenShift Service Mesh version: v2.0 runs the envoy-wasm fork
+    /// (Envoy 1.14), v2.1 Envoy 1.17, v2.2 1.20, … v2.6 1.28 (`mesh_versions.tsv`).
     pub fn for_mesh(v: MeshVersion) -> Profile {
-        let facts = Some(tables::get().mesh(v).mesh);
-        let (cutoff, envoy_wasm) = if v <= MeshVersion::V2_0 {
-            ("2020-06-30", true)
-        } else if v == MeshVersion::V2_1 {
-            ("2020-11-19", false)
-        } else if v == MeshVersion::V2_2 {
-            ("2021-10-01", false)
-        } else {
-            // v2.3+ do not run ServiceMeshExtensions; simulate the newest behaviour with the
-            // imports and start-up of the version's proxy.
-            return Profile {
-                facts,
-                ..Profile::latest()
-            };
-        };
+        let t = tables::get();
+        let host = t
+            .hosts
+            .iter()
+            .rev()
+            .find(|h| h.mesh.is_some_and(|m| m <= v))
+            .unwrap_or(&t.hosts[0]);
         Profile {
             mesh: Some(v),
-            facts,
-            cutoff,
-            envoy_wasm,
+            facts: Some(t.mesh(v).mesh),
+            host,
         }
     }
 
     /// Current upstream Envoy: every import, newest semantics.
     pub fn latest() -> Profile {
+        let host = tables::get()
+            .hosts
+            .last()
+            .expect("host_profiles.tsv has rows");
         Profile {
             mesh: None,
             facts: None,
-            cutoff: "9999-12-31",
-            envoy_wasm: false,
+            host,
         }
     }
 
+    /// The profile of an Envoy version of `host_profiles.tsv` ("1.24", "current").
+    pub fn for_envoy(envoy: &str) -> Option<Profile> {
+        let h = tables::get().hosts.iter().find(|h| h.envoy == envoy)?;
+        Some(match h.mesh {
+            Some(m) => Profile::for_mesh(m),
+            None => Profile::latest(),
+        })
+    }
+
+    /// The Envoy versions with a profile, oldest first.
+    pub fn envoy_versions() -> Vec<&'static str> {
+        tables::get()
+            .hosts
+            .iter()
+            .map(|h| h.envoy.as_str())
+            .collect()
+    }
+
+    fn envoy_wasm(&self) -> bool {
+        self.host.host == Host::EnvoyWasm
+    }
+
     fn since(&self, date: &str) -> bool {
-        date <= self.cutoff
+        date <= self.host.cutoff.as_str()
     }
 
     /// The `mesh_versions.tsv` row the host follows (current Envoy: the newest row).
@@ -85,7 +99,7 @@ impl Profile {
     /// `__main_void()` after `_initialize` when there is no `main` (cpp-host #500); newer than
     /// every proxy in the tables, so it is a behaviour switch of current Envoy only.
     pub fn main_void(&self) -> bool {
-        !self.envoy_wasm && self.since("2026-03-01")
+        !self.envoy_wasm() && self.since("2026-03-01")
     }
 
     /// WASI monotonic clock (cpp-host #156, May 2021); before it only realtime.
@@ -101,7 +115,7 @@ impl Profile {
 
     /// Header callbacks returning StopIteration become StopAllIterationAndWatermark (#95).
     pub fn stop_iteration_is_stop_all(&self) -> bool {
-        !self.envoy_wasm
+        !self.envoy_wasm()
     }
 
     /// A Wasm filter whose request callbacks never ran still gets `on_response_headers`
@@ -109,34 +123,51 @@ impl Profile {
     /// context lazily there; Envoy 1.17+ (`http_request_started_` / `in_vm_context_created_`
     /// checks in `encodeHeaders`) skips it.
     pub fn response_without_request(&self) -> bool {
-        self.envoy_wasm
+        self.envoy_wasm()
     }
 
     /// A callback trap sends a 503 `wasm_fail_stream` local reply (Envoy ≥ 1.20 `failStream`);
     /// older proxies reset the stream.
     pub fn fail_with_local_reply(&self) -> bool {
-        !self.envoy_wasm && self.since("2021-06-01")
+        !self.envoy_wasm() && self.since("2021-06-01")
     }
 
     /// Order of the stream tail: envoy-wasm ran `on_done` (filter destroy) before the access
     /// log (`on_log`, `on_delete`); Envoy 1.17+ logs first.
     pub fn done_before_log(&self) -> bool {
-        self.envoy_wasm
+        self.envoy_wasm()
     }
 
     /// The access-log phase creates a missing stream context (`Context::log` in Envoy 1.17+).
     pub fn log_creates_context(&self) -> bool {
-        !self.envoy_wasm
+        !self.envoy_wasm()
     }
 
     /// Top-level `node`, `cluster_name`, … properties exist (removed in Envoy 1.33).
     pub fn legacy_properties(&self) -> bool {
-        self.mesh.is_some()
+        self.host.legacy_properties
     }
 
     /// `xds.*` properties exist (Envoy ≈ 1.29+).
     pub fn xds_properties(&self) -> bool {
-        self.mesh.is_none()
+        self.host.xds_properties
+    }
+
+    /// While a filter buffers a body, the current chunk joins the buffer before the body
+    /// callback runs (Envoy PR #36411); before, the callback saw only the earlier chunks.
+    pub fn body_chunk_before_callback(&self) -> bool {
+        self.host.body_chunk_first
+    }
+
+    /// Whether `proxy_call_foreign_function` answers `name` (else NOT_FOUND).
+    pub fn has_foreign(&self, name: &str) -> bool {
+        self.host.foreign.iter().any(|f| f == name)
+    }
+
+    /// `uncompress` grows its buffer only on `Z_MEM_ERROR` (a bug of older Envoy: output larger
+    /// than twice the input plus two fails); newer Envoy grows on `Z_BUF_ERROR`.
+    pub fn uncompress_retry_on_mem_error(&self) -> bool {
+        self.host.uncompress_retry_on_mem_error
     }
 
     pub fn label(&self) -> String {

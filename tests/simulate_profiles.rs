@@ -1,0 +1,137 @@
+//! Host profiles per Envoy version (`rules/abi/host_profiles.tsv`): behaviours that changed
+//! between versions, shown by WAT guests.
+
+use meshext_lint::simulate::{
+    self, parse_scenario, ExtensionFilter, Profile, SimFilter, SimOptions,
+};
+use std::sync::Arc;
+
+fn wat(name: &str) -> Arc<Vec<u8>> {
+    let p = format!(
+        "{}/tests/fixtures/wat/{name}.wat",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    Arc::new(wat::parse_file(&p).unwrap_or_else(|e| panic!("{p}: {e}")))
+}
+
+fn chain(module: &str) -> Vec<SimFilter> {
+    vec![
+        SimFilter::Extension(ExtensionFilter {
+            name: "f".into(),
+            namespace: "ns".into(),
+            module: wat(module),
+            configuration: String::new(),
+            root_id: "f_root".into(),
+            plugin_name: "f".into(),
+        }),
+        SimFilter::Builtin {
+            name: "router".into(),
+        },
+    ]
+}
+
+fn run(module: &str, yaml: &str, profile: Profile) -> simulate::SimReport {
+    let sc = parse_scenario("s.yaml", yaml).unwrap();
+    let opts = SimOptions {
+        profile: Some(profile),
+        ..Default::default()
+    };
+    let r = simulate::run_scenario(&chain(module), &sc, &opts);
+    eprintln!("{}", simulate::render::human(&r));
+    r
+}
+
+/// (callback label, log lines) of the module's events in the first request.
+fn events(r: &simulate::SimReport) -> Vec<(String, Vec<String>)> {
+    r.requests[0]
+        .trace
+        .iter()
+        .filter(|e| e.callback.starts_with("proxy_on_request_body"))
+        .map(|e| {
+            (
+                e.callback.to_string(),
+                e.logs.iter().map(|l| l.message.clone()).collect(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn every_envoy_version_the_meshes_ship_has_a_profile() {
+    let v = Profile::envoy_versions();
+    assert_eq!(
+        v,
+        ["1.14", "1.17", "1.20", "1.22", "1.24", "1.26", "1.28", "current"]
+    );
+    for e in v {
+        let p = Profile::for_envoy(e).unwrap();
+        assert_eq!(p.host.envoy, e);
+    }
+    assert!(Profile::for_envoy("1.15").is_none());
+}
+
+const CHUNKS: &str =
+    "requests:\n  - name: chunks\n    request:\n      method: POST\n      chunks: [aa, bb, cc]\n";
+
+#[test]
+fn buffered_body_excludes_the_current_chunk_before_envoy_pr_36411() {
+    for e in ["1.14", "1.17", "1.20", "1.22", "1.24", "1.26", "1.28"] {
+        let r = run("sim_body_buffer", CHUNKS, Profile::for_envoy(e).unwrap());
+        let ev = events(&r);
+        let bodies: Vec<_> = ev.iter().filter(|(c, _)| c.contains("body")).collect();
+        let got: Vec<(String, String)> = bodies
+            .iter()
+            .map(|(c, l)| (c.clone(), l.join("|")))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "proxy_on_request_body(2 bytes, end_of_stream=false)".into(),
+                    "[aa]".into()
+                ),
+                (
+                    "proxy_on_request_body(2 bytes, end_of_stream=false)".into(),
+                    "[aa]".into()
+                ),
+                (
+                    "proxy_on_request_body(4 bytes, end_of_stream=true)".into(),
+                    "[aabb]".into()
+                ),
+            ],
+            "Envoy {e}"
+        );
+        // Nothing is lost: the upstream still gets the whole body.
+        let up = r.requests[0].upstream_request.as_ref().expect("upstream");
+        assert_eq!(up.body, b"aabbcc", "Envoy {e}");
+    }
+}
+
+#[test]
+fn current_envoy_adds_the_chunk_to_the_buffer_before_the_callback() {
+    let r = run("sim_body_buffer", CHUNKS, Profile::latest());
+    let got: Vec<(String, String)> = events(&r)
+        .into_iter()
+        .filter(|(c, _)| c.contains("body"))
+        .map(|(c, l)| (c, l.join("|")))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                "proxy_on_request_body(2 bytes, end_of_stream=false)".into(),
+                "[aa]".into()
+            ),
+            (
+                "proxy_on_request_body(4 bytes, end_of_stream=false)".into(),
+                "[aabb]".into()
+            ),
+            (
+                "proxy_on_request_body(6 bytes, end_of_stream=true)".into(),
+                "[aabbcc]".into()
+            ),
+        ]
+    );
+    let up = r.requests[0].upstream_request.as_ref().expect("upstream");
+    assert_eq!(up.body, b"aabbcc");
+}
