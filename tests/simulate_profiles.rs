@@ -135,3 +135,42 @@ fn current_envoy_adds_the_chunk_to_the_buffer_before_the_callback() {
     let up = r.requests[0].upstream_request.as_ref().expect("upstream");
     assert_eq!(up.body, b"aabbcc");
 }
+
+/// Each foreign function's status per Envoy version (`sim_foreign.wat`).
+#[test]
+fn foreign_functions_answer_per_envoy_version() {
+    let yaml = "requests:\n  - name: foreign\n";
+    for e in Profile::envoy_versions() {
+        let r = run("sim_foreign", yaml, Profile::for_envoy(e).unwrap());
+        let up = r.requests[0].upstream_request.as_ref().expect("upstream");
+        let got = |k: &str| up.headers.get(k).unwrap_or("?").to_string();
+        let filter_state = if matches!(e, "1.28" | "current") {
+            "0"
+        } else {
+            "1"
+        };
+        let route_cache = if e == "current" { "0" } else { "1" };
+        let big_uncompress = if matches!(e, "1.14" | "1.17") {
+            "3"
+        } else {
+            "0"
+        };
+        let expected = [
+            ("fa", "0"), // compress
+            ("fb", "0"), // uncompress of its output
+            ("fc", "hello hello hello hello hello"),
+            ("fd", "3"),            // uncompress of garbage → SERIALIZATION_FAILURE
+            ("fe", "0"),            // declare_property
+            ("ff", "2"),            // the same name again → BAD_ARGUMENT
+            ("fg", filter_state),   // set_envoy_filter_state (1.28+), in a stream
+            ("fh", "1"),            // … a name without object factory → NOT_FOUND
+            ("fi", route_cache),    // clear_route_cache (current Envoy only)
+            ("fj", "1"),            // unknown name → NOT_FOUND
+            ("fk", big_uncompress), // output > 2n+2: Envoy ≤ 1.17 did not grow its buffer
+            ("fl", "1"),            // set_envoy_filter_state from the root context → NOT_FOUND
+        ];
+        for (k, v) in expected {
+            assert_eq!(got(k), v, "Envoy {e}: {k}");
+        }
+    }
+}

@@ -452,26 +452,19 @@ fn contexts(r: &mut Registrar<'_>) -> Result<(), Error> {
     Ok(())
 }
 
-/// Foreign functions and Envoy's DNS extension: present, not modelled.
+/// Foreign functions (`foreign.rs`) and Envoy's DNS extension.
 fn foreign(r: &mut Registrar<'_>) -> Result<(), Error> {
     r.env(
         "proxy_call_foreign_function",
         |mut c: C<'_>,
          np: i32,
          nl: i32,
-         _ap: i32,
-         _al: i32,
-         _rp: i32,
-         _rl: i32|
+         ap: i32,
+         al: i32,
+         rp: i32,
+         rl: i32|
          -> Result<i32, Error> {
-            let name = match mem::read_string(&c, np, nl) {
-                Ok(n) => n,
-                Err(e) => return finish(Err(e)),
-            };
-            note_unsupported(&mut c, &format!("foreign function {name:?}"));
-            // Envoy answers NOT_FOUND for names it does not register; for the ones it does,
-            // the simulator cannot run them and says so with the same status.
-            Ok(status::NOT_FOUND)
+            super::foreign::call(&mut c, (np, nl), (ap, al), (rp, rl))
         },
     )?;
     // Upstream Envoy registers it from Envoy 1.17 (answer via `envoy_on_resolve_dns`); DNS is

@@ -4,6 +4,7 @@
 
 pub mod buffers;
 pub mod calls;
+pub mod foreign;
 pub mod headers;
 pub mod profile;
 pub mod properties;
@@ -342,6 +343,8 @@ pub struct HostState {
     pub logs_dropped: usize,
     /// `note_unsupported` messages already logged.
     pub noted: BTreeSet<String>,
+    /// `declare_property` names per context (`foreign.rs`).
+    pub declared: BTreeSet<(u32, String)>,
     pub effects: Vec<Effect>,
     /// Bytes held by `effects` (bodies, headers, details).
     pub effect_bytes: usize,
@@ -399,6 +402,7 @@ impl HostState {
             log_bytes: 0,
             logs_dropped: 0,
             noted: BTreeSet::new(),
+            declared: BTreeSet::new(),
             effects: Vec::new(),
             effect_bytes: 0,
             metrics: Vec::new(),
