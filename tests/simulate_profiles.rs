@@ -174,3 +174,26 @@ fn foreign_functions_answer_per_envoy_version() {
         }
     }
 }
+
+/// `route_name` / `cluster_name` at the top level before Envoy 1.33, under `xds.` in current
+/// Envoy; a scenario override still wins.
+#[test]
+fn route_and_cluster_names_follow_the_profile() {
+    let yaml = "requests:\n  - name: props\n";
+    let heads = |r: &simulate::SimReport| {
+        let up = r.requests[0].upstream_request.as_ref().expect("upstream");
+        ["pa", "pb", "pc", "pd"].map(|k| up.headers.get(k).unwrap_or("?").to_string())
+    };
+    let old = run("sim_route_props", yaml, Profile::for_envoy("1.20").unwrap());
+    let cluster = heads(&old)[1].clone();
+    assert!(cluster.starts_with("inbound|"), "{cluster}");
+    assert_eq!(heads(&old), ["default", &cluster, "!1", "!1"]);
+    let new = run("sim_route_props", yaml, Profile::latest());
+    assert_eq!(heads(&new), ["!1", "!1", "default", &cluster]);
+    let overridden = run(
+        "sim_route_props",
+        "properties:\n  xds.route_name: mine\nrequests:\n  - name: props\n",
+        Profile::latest(),
+    );
+    assert_eq!(heads(&overridden)[2], "mine");
+}

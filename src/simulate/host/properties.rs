@@ -267,6 +267,15 @@ fn lookup(s: &HostState, segs: &[String]) -> Option<PVal> {
         "cluster_name" if s.profile.legacy_properties() && st.is_some() => {
             Some(PVal::s(format!("inbound|{}||", w.port)))
         }
+        // istiod names the inbound route `default` (`BuildDefaultHTTPInboundRoute`).
+        "route_name" if s.profile.legacy_properties() && st.is_some() => Some(PVal::s("default")),
+        "xds" if s.profile.xds_properties() && st.is_some() && rest.len() == 1 => {
+            match rest[0].as_str() {
+                "route_name" => Some(PVal::s("default")),
+                "cluster_name" => Some(PVal::s(format!("inbound|{}||", w.port))),
+                _ => None,
+            }
+        }
         "request" => request(st.as_ref()?, log, rest),
         "response" => response(st.as_ref()?, rest),
         "source" => {
