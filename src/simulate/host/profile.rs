@@ -213,4 +213,27 @@ mod tests {
         assert_eq!(v21.row().start.len(), 3);
         assert_eq!(v22.row().start[0], ["_initialize", "main"]);
     }
+
+    #[test]
+    fn each_mesh_version_runs_its_envoy() {
+        let envoy = |v| Profile::for_mesh(v).host.envoy.as_str();
+        assert_eq!(envoy(MeshVersion::V2_0), "1.14");
+        assert_eq!(envoy(MeshVersion::V2_1), "1.17");
+        assert_eq!(envoy(MeshVersion::V2_2), "1.20");
+        assert_eq!(Profile::latest().host.envoy, "current");
+        // Mesh versions keep the pre-1.33 properties; only current Envoy has `xds.*`.
+        assert!(Profile::for_mesh(MeshVersion::V2_2).legacy_properties());
+        assert!(!Profile::for_mesh(MeshVersion::V2_2).xds_properties());
+        assert!(Profile::latest().xds_properties() && !Profile::latest().legacy_properties());
+        assert!(Profile::latest().body_chunk_before_callback());
+        assert!(!Profile::for_envoy("1.28")
+            .unwrap()
+            .body_chunk_before_callback());
+        assert!(Profile::for_envoy("1.28")
+            .unwrap()
+            .has_foreign("set_envoy_filter_state"));
+        assert!(!Profile::for_envoy("1.26")
+            .unwrap()
+            .has_foreign("set_envoy_filter_state"));
+    }
 }
