@@ -5,6 +5,7 @@
 mod file;
 
 use super::filter_manager::{HttpMock, RequestInput, Response};
+use super::host::{LogLevel, LogLine};
 pub use crate::load::typed::InputError;
 use crate::load::{typed, yaml};
 use crate::source::SourceFile;
@@ -17,12 +18,99 @@ pub struct Scenario {
     pub workload: Option<String>,
     /// Property overrides (dotted path → string value) for every VM.
     pub properties: BTreeMap<String, String>,
+    /// What must hold once the plugins have started.
+    pub startup: Option<StartupExpect>,
     pub requests: Vec<RequestSpec>,
+}
+
+/// Expectations about plugin start-up (`on_vm_start`, `on_configure`).
+#[derive(Debug, Clone, Default)]
+pub struct StartupExpect {
+    /// `ok`, or a substring of the start failure, for every plugin.
+    pub result: Option<String>,
+    pub logs: Vec<LogPattern>,
+    pub no_logs: Vec<LogPattern>,
+    pub logs_exact: Option<Vec<LogPattern>>,
+    pub metrics: Vec<(String, i64)>,
+    /// The tick period set during start-up (`proxy_set_tick_period_milliseconds`).
+    pub tick_period_ns: Option<u64>,
+}
+
+/// A log level in a log expectation.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevelSel {
+    Trace,
+    Debug,
+    Info,
+    Warn,
+    Error,
+    Critical,
+}
+
+impl LogLevelSel {
+    fn level(self) -> LogLevel {
+        match self {
+            LogLevelSel::Trace => LogLevel::Trace,
+            LogLevelSel::Debug => LogLevel::Debug,
+            LogLevelSel::Info => LogLevel::Info,
+            LogLevelSel::Warn => LogLevel::Warn,
+            LogLevelSel::Error => LogLevel::Error,
+            LogLevelSel::Critical => LogLevel::Critical,
+        }
+    }
+}
+
+/// How a log expectation matches a line's message.
+#[derive(Debug, Clone)]
+pub enum LogText {
+    /// A substring (`logs`, `no_logs`) or the whole message (`logs_exact`).
+    Plain(String),
+    /// Found anywhere in the message (anchor with `^…$` for a whole line).
+    Regex(regex::Regex),
+    /// Any message (a level alone).
+    Any,
+}
+
+#[derive(Debug, Clone)]
+pub struct LogPattern {
+    pub level: Option<LogLevelSel>,
+    pub text: LogText,
+}
+
+impl LogPattern {
+    /// Whether `line` matches; `whole`: plain text must be the whole message.
+    pub fn matches(&self, line: &LogLine, whole: bool) -> bool {
+        if self.level.is_some_and(|l| l.level() != line.level) {
+            return false;
+        }
+        match &self.text {
+            LogText::Plain(t) if whole => line.message == *t,
+            LogText::Plain(t) => line.message.contains(t.as_str()),
+            LogText::Regex(re) => re.is_match(&line.message),
+            LogText::Any => true,
+        }
+    }
+}
+
+impl std::fmt::Display for LogPattern {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(l) = self.level {
+            write!(f, "[{}] ", l.level().as_str())?;
+        }
+        match &self.text {
+            LogText::Plain(t) => write!(f, "{t:?}"),
+            LogText::Regex(re) => write!(f, "/{}/", re.as_str()),
+            LogText::Any => f.write_str("any line"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default)]
 pub struct RequestSpec {
     pub name: String,
+    /// `advance` with no request: only time passes (timers, and the callouts they make).
+    pub time_only: bool,
     /// Nanoseconds to move the clock before the request.
     pub advance_ns: u64,
     pub method: Option<String>,
@@ -63,7 +151,10 @@ pub struct Expect {
     pub upstream_request_headers: Vec<(String, Option<String>)>,
     pub upstream_request_body: Option<String>,
     pub http_calls: Option<usize>,
-    pub logs: Vec<String>,
+    /// Lines that must appear (`logs`), must not (`no_logs`), or the whole list in order.
+    pub logs: Vec<LogPattern>,
+    pub no_logs: Vec<LogPattern>,
+    pub logs_exact: Option<Vec<LogPattern>>,
     pub metrics: Vec<(String, i64)>,
 }
 
@@ -156,7 +247,7 @@ mod tests {
             ("requests: [{upstream: {bogus: 1}}]\n", "s.yaml:1:24: unknown key \"bogus\" in upstream (expected one of: status, headers, body, trailers)"),
             ("requests: [{expect: {upstream_called: yes}}]\n", "s.yaml:1:39: upstream_called must be true or false"),
             ("requests: [{expect: {response_headers: {a: [1]}}}]\n", "s.yaml:1:44: response_headers must be a string"),
-            ("requests: [{expect: {logs: [[a]]}}]\n", "s.yaml:1:29: log substring must be a string"),
+            ("requests: [{expect: {logs: [[a]]}}]\n", "s.yaml:1:29: log entry must be a string or a mapping of level, message, regex"),
             ("requests: [{expect: {metrics: {chunks: x}}}]\n", "s.yaml:1:40: metric value must be an integer"),
         ];
         for (text, want) in cases {
