@@ -170,7 +170,10 @@ impl LogPatternIn {
             (None, Some(r)) => match regex::Regex::new(&r) {
                 Ok(re) => LogText::Regex(re),
                 Err(e) => {
-                    let first = e.to_string().lines().last().unwrap_or_default().to_string();
+                    // The last line of the regex crate's message is the reason (`error: …`).
+                    let text = e.to_string();
+                    let last = text.lines().last().unwrap_or_default();
+                    let first = last.trim_start_matches("error: ").to_string();
                     return Err(err(&format!("{ptr}/regex"), &format!("invalid regex: {first}")));
                 }
             },

@@ -256,6 +256,36 @@ mod tests {
     }
 
     #[test]
+    fn errors_of_steps_logs_and_startup_are_located() {
+        let cases = [
+            ("requests: [{advance: 1s, expect: {status: 200}}]\n", "s.yaml:1:43: `status` needs a request: this step only advances time (add `request:`)"),
+            ("requests: [{advance: 1s, expect: {response_body: x}}]\n", "s.yaml:1:50: `response_body` needs a request: this step only advances time (add `request:`)"),
+            ("requests: [{expect: {logs: [{regex: '('}]}}]\n", "s.yaml:1:37: invalid regex: unclosed group"),
+            ("requests: [{expect: {no_logs: [{message: a, regex: b}]}}]\n", "s.yaml:1:52: give either message or regex, not both"),
+            ("requests: [{expect: {logs_exact: [{level: loud}]}}]\n", "s.yaml:1:43: expected trace, debug, info, warn, error or critical, not \"loud\""),
+            ("requests: [{expect: {logs: [{lvl: info}]}}]\n", "s.yaml:1:30: unknown key \"lvl\" in log entry (expected one of: level, message, regex)"),
+            ("requests: [{expect: {logs_exact: a}}]\n", "s.yaml:1:34: logs_exact must be a list of log lines"),
+            ("startup: {zzz: 1}\nrequests: []\n", "s.yaml:1:11: unknown key \"zzz\" in startup (expected one of: result, logs, no_logs, logs_exact, metrics, tick_period)"),
+            ("startup: {tick_period: soon}\nrequests: []\n", "s.yaml:1:24: cannot read duration \"soon\" (use e.g. 5s, 250ms, 1m)"),
+            ("startup: {logs: [{regex: '[a'}]}\nrequests: []\n", "s.yaml:1:26: invalid regex: unclosed character class"),
+        ];
+        for (text, want) in cases {
+            assert_eq!(err(text), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn advance_alone_is_a_time_only_step() {
+        let sc = parse_scenario(
+            "s.yaml",
+            "requests:\n  - advance: 1s\n    expect: {http_calls: 1}\n  - advance: 1s\n    request: {}\n  - advance: 1s\n    upstream: {status: 503}\n  - name: plain\n",
+        )
+        .unwrap();
+        let kinds: Vec<bool> = sc.requests.iter().map(|r| r.time_only).collect();
+        assert_eq!(kinds, [true, false, false, false]);
+    }
+
+    #[test]
     fn duplicate_keys_are_errors() {
         let e = parse_scenario("s.yaml", "requests:\n  - name: a\n    name: b\n").unwrap_err();
         assert_eq!(e.message, "duplicate key `name`");
