@@ -133,3 +133,44 @@ requests: []
     assert_eq!(bad.startup_checks[3].actual, "1s");
     assert_eq!(bad.exit_code(), 1);
 }
+
+#[test]
+fn callout_and_metric_type_assertions() {
+    let ok = run(r#"startup:
+  metrics: {ticks_total: {type: counter, value: 0}}
+requests:
+  - advance: 2s
+    expect:
+      calls:
+        - {cluster: stats, headers: {":path": /stats, ":method": GET, x-missing: null}, body: ping, count: 2}
+        - {cluster: "st*"}
+        - {count: 2}
+        - {cluster: other, count: 0}
+      metrics: {ticks_total: {type: counter}}
+"#);
+    assert_eq!(failed(&ok), Vec::<String>::new());
+    let bad = run(r#"requests:
+  - advance: 2s
+    expect:
+      calls:
+        - {cluster: stats, count: 1}
+        - {cluster: auth}
+        - {body: pong}
+        - {headers: {":path": /other}, count: 2}
+      metrics: {ticks_total: {type: gauge, value: 2}, nothing: {type: counter}}
+"#);
+    assert_eq!(
+        failed(&bad),
+        [
+            "metric ticks_total type",
+            "metric nothing type",
+            "calls to \"stats\"",
+            "calls to \"auth\"",
+            "calls with body \"pong\"",
+            "calls with :path: \"/other\""
+        ]
+    );
+    let checks = &bad.requests[0].checks;
+    let c = checks.iter().find(|c| c.what == "calls to \"auth\"").unwrap();
+    assert_eq!(c.actual, "0 (calls made: stats /stats, stats /stats)");
+}

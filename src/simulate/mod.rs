@@ -27,8 +27,10 @@ pub use trace::SimReport;
 pub use vm::Limits;
 
 use crate::model::MeshVersion;
-use host::LogLine;
-use scenario::LogPattern;
+use filter_manager::ClusterPatterns;
+use host::{HttpCall, LogLine, MetricKind};
+use scenario::{CallWant, LogPattern, MetricWant};
+use std::fmt::Write;
 use std::collections::BTreeMap;
 use trace::{Check, RequestReport};
 
@@ -110,7 +112,7 @@ pub fn run_scenario(chain: &[SimFilter], scenario: &Scenario, opts: &SimOptions)
         r.trace = pre;
         calls.append(&mut r.http_calls);
         r.http_calls = calls;
-        r.checks = check(&spec.expect, &r);
+        r.checks = check(&spec.expect, &r, &fm.metric_kinds());
         report.requests.push(r);
     }
     report.metrics = fm.metrics();
@@ -126,7 +128,11 @@ fn show(v: Option<&str>) -> String {
 }
 
 /// Compares a request's outcome with its expectations.
-fn check(x: &scenario::Expect, r: &RequestReport) -> Vec<Check> {
+fn check(
+    x: &scenario::Expect,
+    r: &RequestReport,
+    kinds: &BTreeMap<String, MetricKind>,
+) -> Vec<Check> {
     let mut out = Vec::new();
     let mut push = |what: String, expected: String, actual: String| {
         let ok = expected == actual;
@@ -201,17 +207,87 @@ fn check(x: &scenario::Expect, r: &RequestReport) -> Vec<Check> {
     }
     let lines: Vec<&LogLine> = r.trace.iter().flat_map(|e| e.logs.iter()).collect();
     check_logs(&x.logs, &x.no_logs, x.logs_exact.as_deref(), &lines, &mut out);
-    check_metrics(&x.metrics, &r.metrics_after, &mut out);
+    check_metrics(&x.metrics, &r.metrics_after, kinds, &mut out);
+    check_calls(&x.calls, &r.http_calls, &mut out);
     out
 }
 
-fn check_metrics(want: &[(String, i64)], have: &BTreeMap<String, i64>, out: &mut Vec<Check>) {
+fn check_metrics(
+    want: &[(String, MetricWant)],
+    have: &BTreeMap<String, i64>,
+    kinds: &BTreeMap<String, MetricKind>,
+    out: &mut Vec<Check>,
+) {
     for (name, want) in want {
-        let have = have
-            .get(name)
-            .map(|v| v.to_string())
-            .unwrap_or_else(|| "(undefined)".into());
-        out.push(Check::new(format!("metric {name}"), want.to_string(), have));
+        if let Some(k) = want.kind {
+            let have = kinds.get(name).map_or("(undefined)", |k| metric_kind(*k));
+            out.push(Check::new(
+                format!("metric {name} type"),
+                k.as_str().into(),
+                have.into(),
+            ));
+        }
+        if let Some(v) = want.value {
+            let have = have
+                .get(name)
+                .map(|v| v.to_string())
+                .unwrap_or_else(|| "(undefined)".into());
+            out.push(Check::new(format!("metric {name}"), v.to_string(), have));
+        }
+    }
+}
+
+fn metric_kind(k: MetricKind) -> &'static str {
+    match k {
+        MetricKind::Counter => "counter",
+        MetricKind::Gauge => "gauge",
+        MetricKind::Histogram => "histogram",
+    }
+}
+
+/// `calls`: how many of the step's dispatched calls match each description.
+fn check_calls(want: &[CallWant], calls: &[HttpCall], out: &mut Vec<Check>) {
+    let mut patterns = ClusterPatterns::default();
+    for w in want {
+        let n = calls
+            .iter()
+            .filter(|c| {
+                w.cluster
+                    .as_ref()
+                    .is_none_or(|p| patterns.is_match(p, &c.cluster))
+                    && (w.headers.iter()).all(|(k, v)| c.headers.get_joined(k) == *v)
+                    && w.body.as_ref().is_none_or(|b| b.as_bytes() == c.body.as_slice())
+            })
+            .count();
+        let mut what = String::from("calls");
+        if let Some(p) = &w.cluster {
+            let _ = write!(what, " to {p:?}");
+        }
+        for (k, v) in &w.headers {
+            let _ = write!(what, " with {k}: {}", show(v.as_deref()));
+        }
+        if let Some(b) = &w.body {
+            let _ = write!(what, " with body {b:?}");
+        }
+        let made = || {
+            let v: Vec<String> = (calls.iter())
+                .map(|c| format!("{} {}", c.cluster, c.headers.get(":path").unwrap_or("")))
+                .collect();
+            format!("{n} (calls made: {})", if v.is_empty() { "none".into() } else { v.join(", ") })
+        };
+        let check = match w.count {
+            Some(c) => {
+                let actual = if n == c { n.to_string() } else { made() };
+                Check::new(what, c.to_string(), actual)
+            }
+            None => Check {
+                what,
+                expected: "at least 1".into(),
+                actual: if n > 0 { n.to_string() } else { made() },
+                ok: n > 0,
+            },
+        };
+        out.push(check);
     }
 }
 
@@ -283,7 +359,7 @@ fn check_startup(x: &scenario::StartupExpect, report: &SimReport, fm: &FilterMan
     }
     let lines: Vec<&LogLine> = report.startup.iter().flat_map(|e| e.logs.iter()).collect();
     check_logs(&x.logs, &x.no_logs, x.logs_exact.as_deref(), &lines, &mut out);
-    check_metrics(&x.metrics, &fm.metrics(), &mut out);
+    check_metrics(&x.metrics, &fm.metrics(), &fm.metric_kinds(), &mut out);
     if let Some(want) = x.tick_period_ns {
         let periods: Vec<String> = (fm.shared.borrow().clock.ticks.values())
             .map(|(period, _)| show_duration(*period))

@@ -2,8 +2,8 @@
 //! problems, and their conversion into the [`Scenario`] the simulator runs.
 
 use super::{
-    parse_duration, Expect, LogLevelSel, LogPattern, LogText, RequestSpec, Scenario,
-    ScenarioError, StartupExpect,
+    parse_duration, CallWant, Expect, LogLevelSel, LogPattern, LogText, MetricKindSel, MetricWant,
+    RequestSpec, Scenario, ScenarioError, StartupExpect,
 };
 use crate::load::typed::{self, Dialect, Expected, Pairs, PairsVisitor, Problem};
 use crate::simulate::filter_manager::{HttpMock, Response};
@@ -38,7 +38,7 @@ struct StartupIn {
     logs: Option<Vec<LogPatternIn>>,
     no_logs: Option<Vec<LogPatternIn>>,
     logs_exact: Option<Vec<LogPatternIn>>,
-    metrics: Option<Pairs<String, i64>>,
+    metrics: Option<Pairs<String, MetricIn>>,
     tick_period: Option<Duration>,
 }
 
@@ -99,7 +99,73 @@ struct ExpectIn {
     logs: Option<Vec<LogPatternIn>>,
     no_logs: Option<Vec<LogPatternIn>>,
     logs_exact: Option<Vec<LogPatternIn>>,
-    metrics: Option<Pairs<String, i64>>,
+    metrics: Option<Pairs<String, MetricIn>>,
+    calls: Option<Vec<CallIn>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CallIn {
+    cluster: Option<String>,
+    headers: Option<Pairs<Lower, HeaderValue>>,
+    body: Option<String>,
+    count: Option<Count>,
+}
+
+/// A count of calls, 0 or more.
+struct Count(usize);
+
+impl<'de> Deserialize<'de> for Count {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = i64::deserialize(d)?;
+        usize::try_from(v)
+            .map(Count)
+            .map_err(|_| D::Error::custom("count must be 0 or more"))
+    }
+}
+
+/// An expected metric: its value, or a mapping of `type` and `value`.
+struct MetricIn(MetricWant);
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MetricFull {
+    #[serde(rename = "type")]
+    kind: Option<MetricKindSel>,
+    value: Option<i64>,
+}
+
+impl<'de> Deserialize<'de> for MetricIn {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = MetricIn;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an integer or a mapping of type, value")
+            }
+            fn visit_i64<E: de::Error>(self, i: i64) -> Result<MetricIn, E> {
+                Ok(MetricIn(MetricWant {
+                    kind: None,
+                    value: Some(i),
+                }))
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<MetricIn, E> {
+                // Scalars are text in scenarios: `'2'` is 2.
+                match s.trim().parse() {
+                    Ok(i) => self.visit_i64(i),
+                    Err(_) => Err(E::custom("metric value must be an integer")),
+                }
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<MetricIn, A::Error> {
+                let m = MetricFull::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(MetricIn(MetricWant {
+                    kind: m.kind,
+                    value: m.value,
+                }))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// A log line to look for: text (a substring, or the whole message in `logs_exact`) or a
@@ -248,7 +314,7 @@ impl StartupIn {
             logs,
             no_logs,
             logs_exact,
-            metrics: self.metrics.unwrap_or_default().0,
+            metrics: metric_wants(self.metrics),
             tick_period_ns: self.tick_period.map(|d| d.0),
         })
     }
@@ -377,9 +443,23 @@ impl ExpectIn {
             logs,
             no_logs,
             logs_exact,
-            metrics: self.metrics.unwrap_or_default().0,
+            metrics: metric_wants(self.metrics),
+            calls: (self.calls.unwrap_or_default().into_iter())
+                .map(|c| CallWant {
+                    cluster: c.cluster,
+                    headers: headers(c.headers),
+                    body: c.body,
+                    count: c.count.map(|n| n.0),
+                })
+                .collect(),
         })
     }
+}
+
+fn metric_wants(m: Option<Pairs<String, MetricIn>>) -> Vec<(String, MetricWant)> {
+    (m.unwrap_or_default().0.into_iter())
+        .map(|(k, v)| (k, v.0))
+        .collect()
 }
 
 /// The wording of a problem at `path`.
@@ -419,6 +499,8 @@ fn subject(path: &[&str]) -> String {
         [.., parent @ ("headers" | "trailers"), _] => format!("{parent} value"),
         [.., parent @ ("response_headers" | "upstream_request_headers"), _] => parent.to_string(),
         [.., "metrics", _] => "metric value".into(),
+        [.., "metrics", _, "type"] => "metric type".into(),
+        [.., "calls", _] => "a calls entry".into(),
         [.., "http_calls", _] => "an http_calls entry".into(),
         [.., "chunks", _] => "chunk".into(),
         [.., "logs" | "no_logs" | "logs_exact", _] => "log entry".into(),

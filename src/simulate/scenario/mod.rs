@@ -31,7 +31,7 @@ pub struct StartupExpect {
     pub logs: Vec<LogPattern>,
     pub no_logs: Vec<LogPattern>,
     pub logs_exact: Option<Vec<LogPattern>>,
-    pub metrics: Vec<(String, i64)>,
+    pub metrics: Vec<(String, MetricWant)>,
     /// The tick period set during start-up (`proxy_set_tick_period_milliseconds`).
     pub tick_period_ns: Option<u64>,
 }
@@ -155,7 +155,47 @@ pub struct Expect {
     pub logs: Vec<LogPattern>,
     pub no_logs: Vec<LogPattern>,
     pub logs_exact: Option<Vec<LogPattern>>,
-    pub metrics: Vec<(String, i64)>,
+    pub metrics: Vec<(String, MetricWant)>,
+    /// Dispatched HTTP calls that must have been made (timers' included).
+    pub calls: Vec<CallWant>,
+}
+
+/// An expected metric: its value, and optionally its type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricWant {
+    pub kind: Option<MetricKindSel>,
+    pub value: Option<i64>,
+}
+
+/// A metric type in an expectation.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MetricKindSel {
+    Counter,
+    Gauge,
+    Histogram,
+}
+
+impl MetricKindSel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MetricKindSel::Counter => "counter",
+            MetricKindSel::Gauge => "gauge",
+            MetricKindSel::Histogram => "histogram",
+        }
+    }
+}
+
+/// Calls to look for among a step's dispatched HTTP calls.
+#[derive(Debug, Clone, Default)]
+pub struct CallWant {
+    /// Cluster name or pattern (`*` = any run of characters, as in `http_calls`).
+    pub cluster: Option<String>,
+    /// `None` value: the header must be absent.
+    pub headers: Vec<(String, Option<String>)>,
+    pub body: Option<String>,
+    /// How many calls must match (default: at least one).
+    pub count: Option<usize>,
 }
 
 /// An invalid scenario file (the error type of every input file).
@@ -314,6 +354,10 @@ mod tests {
             r.expect.response_headers,
             vec![("x-gone".to_string(), None)]
         );
-        assert_eq!(r.expect.metrics, vec![("m".to_string(), 2)]);
+        let want = MetricWant {
+            kind: None,
+            value: Some(2),
+        };
+        assert_eq!(r.expect.metrics, vec![("m".to_string(), want)]);
     }
 }
