@@ -249,6 +249,8 @@ fn invalid_scenarios_are_rejected_by_schema_and_loader() {
         "requests: [{expect: {logs_exact: [{lvl: info}]}}]\n",
         "startup: {zzz: 1}\nrequests: []\n",
         "startup: {tick_period: soon}\nrequests: []\n",
+        "requests: [{expect: {calls: [{count: -1}]}}]\n",
+        "requests: [{expect: {metrics: {m: {type: meter}}}}]\n",
     ] {
         assert!(
             scenario_accepted(text).is_err(),
@@ -335,6 +337,14 @@ fn scenario_schema_names_every_key_the_loader_accepts() {
         (
             "requests: [{expect: {logs: [{zzz: 1}]}}]\n",
             "/definitions/log-pattern/anyOf/1",
+        ),
+        (
+            "requests: [{expect: {calls: [{zzz: 1}]}}]\n",
+            "/definitions/call",
+        ),
+        (
+            "requests: [{expect: {metrics: {m: {zzz: 1}}}}]\n",
+            "/definitions/metric/anyOf/1",
         ),
     ] {
         let err = scenario_accepted(probe).expect_err(probe);

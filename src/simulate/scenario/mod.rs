@@ -308,6 +308,12 @@ mod tests {
             ("startup: {zzz: 1}\nrequests: []\n", "s.yaml:1:11: unknown key \"zzz\" in startup (expected one of: result, logs, no_logs, logs_exact, metrics, tick_period)"),
             ("startup: {tick_period: soon}\nrequests: []\n", "s.yaml:1:24: cannot read duration \"soon\" (use e.g. 5s, 250ms, 1m)"),
             ("startup: {logs: [{regex: '[a'}]}\nrequests: []\n", "s.yaml:1:26: invalid regex: unclosed character class"),
+            ("requests: [{expect: {calls: [{count: -1}]}}]\n", "s.yaml:1:38: count must be 0 or more"),
+            ("requests: [{expect: {calls: [{clutser: a}]}}]\n", "s.yaml:1:31: unknown key \"clutser\" in a calls entry (expected one of: cluster, headers, body, count)"),
+            ("requests: [{expect: {calls: [{headers: {a: [1]}}]}}]\n", "s.yaml:1:44: headers value must be a string"),
+            ("requests: [{expect: {metrics: {m: {type: meter}}}}]\n", "s.yaml:1:42: expected counter, gauge or histogram, not \"meter\""),
+            ("requests: [{expect: {metrics: {m: {value: x}}}}]\n", "s.yaml:1:43: value must be an integer"),
+            ("requests: [{expect: {metrics: {m: {kind: x}}}}]\n", "s.yaml:1:36: unknown key \"kind\" in metric value (expected one of: type, value)"),
         ];
         for (text, want) in cases {
             assert_eq!(err(text), want, "{text}");
