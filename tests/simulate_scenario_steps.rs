@@ -171,6 +171,9 @@ requests:
         ]
     );
     let checks = &bad.requests[0].checks;
-    let c = checks.iter().find(|c| c.what == "calls to \"auth\"").unwrap();
+    let c = checks
+        .iter()
+        .find(|c| c.what == "calls to \"auth\"")
+        .unwrap();
     assert_eq!(c.actual, "0 (calls made: stats /stats, stats /stats)");
 }

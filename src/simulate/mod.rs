@@ -30,8 +30,8 @@ use crate::model::MeshVersion;
 use filter_manager::ClusterPatterns;
 use host::{HttpCall, LogLine, MetricKind};
 use scenario::{CallWant, LogPattern, MetricWant};
-use std::fmt::Write;
 use std::collections::BTreeMap;
+use std::fmt::Write;
 use trace::{Check, RequestReport};
 
 /// How to simulate.
@@ -206,7 +206,13 @@ fn check(
         );
     }
     let lines: Vec<&LogLine> = r.trace.iter().flat_map(|e| e.logs.iter()).collect();
-    check_logs(&x.logs, &x.no_logs, x.logs_exact.as_deref(), &lines, &mut out);
+    check_logs(
+        &x.logs,
+        &x.no_logs,
+        x.logs_exact.as_deref(),
+        &lines,
+        &mut out,
+    );
     check_metrics(&x.metrics, &r.metrics_after, kinds, &mut out);
     check_calls(&x.calls, &r.http_calls, &mut out);
     out
@@ -256,7 +262,9 @@ fn check_calls(want: &[CallWant], calls: &[HttpCall], out: &mut Vec<Check>) {
                     .as_ref()
                     .is_none_or(|p| patterns.is_match(p, &c.cluster))
                     && (w.headers.iter()).all(|(k, v)| c.headers.get_joined(k) == *v)
-                    && w.body.as_ref().is_none_or(|b| b.as_bytes() == c.body.as_slice())
+                    && w.body
+                        .as_ref()
+                        .is_none_or(|b| b.as_bytes() == c.body.as_slice())
             })
             .count();
         let mut what = String::from("calls");
@@ -273,7 +281,14 @@ fn check_calls(want: &[CallWant], calls: &[HttpCall], out: &mut Vec<Check>) {
             let v: Vec<String> = (calls.iter())
                 .map(|c| format!("{} {}", c.cluster, c.headers.get(":path").unwrap_or("")))
                 .collect();
-            format!("{n} (calls made: {})", if v.is_empty() { "none".into() } else { v.join(", ") })
+            format!(
+                "{n} (calls made: {})",
+                if v.is_empty() {
+                    "none".into()
+                } else {
+                    v.join(", ")
+                }
+            )
         };
         let check = match w.count {
             Some(c) => {
@@ -326,46 +341,73 @@ fn check_logs(
             let v: Vec<String> = lines.iter().map(|l| show_line(l)).collect();
             format!("{} lines: {}", v.len(), v.join(", "))
         };
-        let mismatch = (0..want.len().max(lines.len())).find(|&i| {
-            !matches!((want.get(i), lines.get(i)), (Some(p), Some(l)) if p.matches(l, true))
-        });
+        let mismatch = (0..want.len().max(lines.len())).find(
+            |&i| !matches!((want.get(i), lines.get(i)), (Some(p), Some(l)) if p.matches(l, true)),
+        );
         let wanted = {
             let v: Vec<String> = want.iter().map(ToString::to_string).collect();
             format!("{} lines: {}", v.len(), v.join(", "))
         };
         let actual = match mismatch {
             None => wanted.clone(),
-            Some(i) => format!(
-                "{} (line {} differs)",
-                all(),
-                i + 1
-            ),
+            Some(i) => format!("{} (line {} differs)", all(), i + 1),
         };
         out.push(Check::new("exact log lines".into(), wanted, actual));
     }
 }
 
 /// Checks the scenario's `startup:` expectations against the plugins' start.
-fn check_startup(x: &scenario::StartupExpect, report: &SimReport, fm: &FilterManager) -> Vec<Check> {
+fn check_startup(
+    x: &scenario::StartupExpect,
+    report: &SimReport,
+    fm: &FilterManager,
+) -> Vec<Check> {
     let mut out = Vec::new();
     if let Some(want) = &x.result {
         let problems: Vec<String> = (report.startup_problems.iter())
             .map(|p| format!("{}: {}", p.filter, p.message))
             .collect();
-        let actual = if problems.is_empty() { "ok".to_string() } else { problems.join("; ") };
+        let actual = if problems.is_empty() {
+            "ok".to_string()
+        } else {
+            problems.join("; ")
+        };
         // `ok`, or a substring of the failure.
-        let ok = if want == "ok" { actual == "ok" } else { !problems.is_empty() && actual.contains(want.as_str()) };
-        out.push(Check { what: "start-up result".into(), expected: want.clone(), actual, ok });
+        let ok = if want == "ok" {
+            actual == "ok"
+        } else {
+            !problems.is_empty() && actual.contains(want.as_str())
+        };
+        out.push(Check {
+            what: "start-up result".into(),
+            expected: want.clone(),
+            actual,
+            ok,
+        });
     }
     let lines: Vec<&LogLine> = report.startup.iter().flat_map(|e| e.logs.iter()).collect();
-    check_logs(&x.logs, &x.no_logs, x.logs_exact.as_deref(), &lines, &mut out);
+    check_logs(
+        &x.logs,
+        &x.no_logs,
+        x.logs_exact.as_deref(),
+        &lines,
+        &mut out,
+    );
     check_metrics(&x.metrics, &fm.metrics(), &fm.metric_kinds(), &mut out);
     if let Some(want) = x.tick_period_ns {
         let periods: Vec<String> = (fm.shared.borrow().clock.ticks.values())
             .map(|(period, _)| show_duration(*period))
             .collect();
-        let actual = if periods.is_empty() { "none".to_string() } else { periods.join(", ") };
-        out.push(Check::new("tick period".into(), show_duration(want), actual));
+        let actual = if periods.is_empty() {
+            "none".to_string()
+        } else {
+            periods.join(", ")
+        };
+        out.push(Check::new(
+            "tick period".into(),
+            show_duration(want),
+            actual,
+        ));
     }
     out
 }
@@ -375,7 +417,16 @@ fn show_duration(ns: u64) -> String {
     if ns == 0 {
         return "0s".into();
     }
-    let units = [(1_000_000_000, "s"), (1_000_000, "ms"), (1_000, "us"), (1, "ns")];
-    let (div, unit) = units.iter().find(|(d, _)| ns % d == 0).copied().unwrap_or((1, "ns"));
+    let units = [
+        (1_000_000_000, "s"),
+        (1_000_000, "ms"),
+        (1_000, "us"),
+        (1, "ns"),
+    ];
+    let (div, unit) = units
+        .iter()
+        .find(|(d, _)| ns % d == 0)
+        .copied()
+        .unwrap_or((1, "ns"));
     format!("{}{unit}", ns / div)
 }

@@ -70,7 +70,12 @@ impl Check {
     /// A check that holds when the two renderings are equal.
     pub fn new(what: String, expected: String, actual: String) -> Check {
         let ok = expected == actual;
-        Check { what, expected, actual, ok }
+        Check {
+            what,
+            expected,
+            actual,
+            ok,
+        }
     }
 }
 

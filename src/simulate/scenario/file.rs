@@ -230,7 +230,10 @@ impl LogPatternIn {
         };
         let text = match (m.message, m.regex) {
             (Some(_), Some(_)) => {
-                return Err(err(&format!("{ptr}/regex"), "give either message or regex, not both"))
+                return Err(err(
+                    &format!("{ptr}/regex"),
+                    "give either message or regex, not both",
+                ))
             }
             (Some(t), None) => LogText::Plain(t),
             (None, Some(r)) => match regex::Regex::new(&r) {
@@ -240,12 +243,18 @@ impl LogPatternIn {
                     let text = e.to_string();
                     let last = text.lines().last().unwrap_or_default();
                     let first = last.trim_start_matches("error: ").to_string();
-                    return Err(err(&format!("{ptr}/regex"), &format!("invalid regex: {first}")));
+                    return Err(err(
+                        &format!("{ptr}/regex"),
+                        &format!("invalid regex: {first}"),
+                    ));
                 }
             },
             (None, None) => LogText::Any,
         };
-        Ok(LogPattern { level: m.level, text })
+        Ok(LogPattern {
+            level: m.level,
+            text,
+        })
     }
 }
 
@@ -351,7 +360,9 @@ impl RequestEntry {
                 let key = REQUEST_ONLY[k];
                 return Err(err(
                     &format!("/requests/{index}/expect/{key}"),
-                    &format!("`{key}` needs a request: this step only advances time (add `request:`)"),
+                    &format!(
+                        "`{key}` needs a request: this step only advances time (add `request:`)"
+                    ),
                 ));
             }
         }
