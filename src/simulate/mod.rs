@@ -319,7 +319,7 @@ fn check_logs(
     for p in logs {
         let found = presence(p);
         out.push(Check::new(
-            format!("log matching {p}"),
+            format!("log {}", p.verb()),
             "present".into(),
             if found { "present" } else { "absent" }.into(),
         ));
@@ -327,7 +327,7 @@ fn check_logs(
     for p in no_logs {
         let found = lines.iter().find(|l| p.matches(l, false));
         out.push(Check::new(
-            format!("no log matching {p}"),
+            format!("no log {}", p.verb()),
             "absent".into(),
             match found {
                 Some(l) => format!("present: [{}] {:?}", l.level.as_str(), l.message),

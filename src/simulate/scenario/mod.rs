@@ -93,6 +93,16 @@ impl LogPattern {
     }
 }
 
+impl LogPattern {
+    /// `containing "x"` for a substring, `matching …` otherwise (check labels).
+    pub fn verb(&self) -> String {
+        match (&self.text, self.level) {
+            (LogText::Plain(t), None) => format!("containing {t:?}"),
+            _ => format!("matching {self}"),
+        }
+    }
+}
+
 impl std::fmt::Display for LogPattern {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         if let Some(l) = self.level {
