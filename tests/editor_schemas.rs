@@ -243,6 +243,14 @@ fn invalid_scenarios_are_rejected_by_schema_and_loader() {
         "requests: [{expect: {stauts: 200}}]\n",
         "requests: [{request: {headers: [a, b]}}]\n",
         "requests: {name: a}\n",
+        "requests: [{advance: 1s, expect: {status: 200}}]\n",
+        "requests: [{expect: {logs: [{level: loud}]}}]\n",
+        "requests: [{expect: {no_logs: [{message: a, regex: b}]}}]\n",
+        "requests: [{expect: {logs_exact: [{lvl: info}]}}]\n",
+        "startup: {zzz: 1}\nrequests: []\n",
+        "startup: {tick_period: soon}\nrequests: []\n",
+        "requests: [{expect: {calls: [{count: -1}]}}]\n",
+        "requests: [{expect: {metrics: {m: {type: meter}}}}]\n",
     ] {
         assert!(
             scenario_accepted(text).is_err(),
@@ -324,6 +332,19 @@ fn scenario_schema_names_every_key_the_loader_accepts() {
         (
             "requests: [{expect: {zzz: 1}}]\n",
             "/definitions/entry/properties/expect",
+        ),
+        ("startup: {zzz: 1}\nrequests: []\n", "/properties/startup"),
+        (
+            "requests: [{expect: {logs: [{zzz: 1}]}}]\n",
+            "/definitions/log-pattern/anyOf/1",
+        ),
+        (
+            "requests: [{expect: {calls: [{zzz: 1}]}}]\n",
+            "/definitions/call",
+        ),
+        (
+            "requests: [{expect: {metrics: {m: {zzz: 1}}}}]\n",
+            "/definitions/metric/anyOf/1",
         ),
     ] {
         let err = scenario_accepted(probe).expect_err(probe);

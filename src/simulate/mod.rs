@@ -27,6 +27,11 @@ pub use trace::SimReport;
 pub use vm::Limits;
 
 use crate::model::MeshVersion;
+use filter_manager::ClusterPatterns;
+use host::{HttpCall, LogLine, MetricKind};
+use scenario::{CallWant, LogPattern, MetricWant};
+use std::collections::BTreeMap;
+use std::fmt::Write;
 use trace::{Check, RequestReport};
 
 /// How to simulate.
@@ -78,20 +83,36 @@ pub fn run_scenario(chain: &[SimFilter], scenario: &Scenario, opts: &SimOptions)
         startup_problems: fm.startup_problems.clone(),
         ..Default::default()
     };
+    if let Some(x) = &scenario.startup {
+        report.startup_checks = check_startup(x, &report, &fm);
+    }
     for spec in &scenario.requests {
         let mut pre = Vec::new();
         if spec.advance_ns > 0 {
             fm.advance(spec.advance_ns, &spec.http_calls, &mut pre);
         }
-        let mut r = fm.run_request(
-            &spec.name,
-            &spec.input(&authority),
-            spec.upstream.as_ref(),
-            &spec.http_calls,
-        );
+        // Callouts made by timers while time passed count with the step's own.
+        let mut calls: Vec<_> = pre.iter().flat_map(|e| e.calls.iter().cloned()).collect();
+        let mut r = if spec.time_only {
+            RequestReport {
+                name: spec.name.clone(),
+                time_only: true,
+                metrics_after: fm.metrics(),
+                ..Default::default()
+            }
+        } else {
+            fm.run_request(
+                &spec.name,
+                &spec.input(&authority),
+                spec.upstream.as_ref(),
+                &spec.http_calls,
+            )
+        };
         pre.append(&mut r.trace);
         r.trace = pre;
-        r.checks = check(&spec.expect, &r);
+        calls.append(&mut r.http_calls);
+        r.http_calls = calls;
+        r.checks = check(&spec.expect, &r, &fm.metric_kinds());
         report.requests.push(r);
     }
     report.metrics = fm.metrics();
@@ -107,7 +128,11 @@ fn show(v: Option<&str>) -> String {
 }
 
 /// Compares a request's outcome with its expectations.
-fn check(x: &scenario::Expect, r: &RequestReport) -> Vec<Check> {
+fn check(
+    x: &scenario::Expect,
+    r: &RequestReport,
+    kinds: &BTreeMap<String, MetricKind>,
+) -> Vec<Check> {
     let mut out = Vec::new();
     let mut push = |what: String, expected: String, actual: String| {
         let ok = expected == actual;
@@ -180,25 +205,228 @@ fn check(x: &scenario::Expect, r: &RequestReport) -> Vec<Check> {
             r.http_calls.len().to_string(),
         );
     }
-    for sub in &x.logs {
-        let found = r
-            .trace
+    let lines: Vec<&LogLine> = r.trace.iter().flat_map(|e| e.logs.iter()).collect();
+    check_logs(
+        &x.logs,
+        &x.no_logs,
+        x.logs_exact.as_deref(),
+        &lines,
+        &mut out,
+    );
+    check_metrics(&x.metrics, &r.metrics_after, kinds, &mut out);
+    check_calls(&x.calls, &r.http_calls, &mut out);
+    out
+}
+
+fn check_metrics(
+    want: &[(String, MetricWant)],
+    have: &BTreeMap<String, i64>,
+    kinds: &BTreeMap<String, MetricKind>,
+    out: &mut Vec<Check>,
+) {
+    for (name, want) in want {
+        if let Some(k) = want.kind {
+            let have = kinds.get(name).map_or("(undefined)", |k| metric_kind(*k));
+            out.push(Check::new(
+                format!("metric {name} type"),
+                k.as_str().into(),
+                have.into(),
+            ));
+        }
+        if let Some(v) = want.value {
+            let have = have
+                .get(name)
+                .map(|v| v.to_string())
+                .unwrap_or_else(|| "(undefined)".into());
+            out.push(Check::new(format!("metric {name}"), v.to_string(), have));
+        }
+    }
+}
+
+fn metric_kind(k: MetricKind) -> &'static str {
+    match k {
+        MetricKind::Counter => "counter",
+        MetricKind::Gauge => "gauge",
+        MetricKind::Histogram => "histogram",
+    }
+}
+
+/// `calls`: how many of the step's dispatched calls match each description.
+fn check_calls(want: &[CallWant], calls: &[HttpCall], out: &mut Vec<Check>) {
+    let mut patterns = ClusterPatterns::default();
+    for w in want {
+        let n = calls
             .iter()
-            .flat_map(|e| e.logs.iter())
-            .any(|l| l.message.contains(sub.as_str()));
-        push(
-            format!("log containing {sub:?}"),
+            .filter(|c| {
+                w.cluster
+                    .as_ref()
+                    .is_none_or(|p| patterns.is_match(p, &c.cluster))
+                    && (w.headers.iter()).all(|(k, v)| c.headers.get_joined(k) == *v)
+                    && w.body
+                        .as_ref()
+                        .is_none_or(|b| b.as_bytes() == c.body.as_slice())
+            })
+            .count();
+        let mut what = String::from("calls");
+        if let Some(p) = &w.cluster {
+            let _ = write!(what, " to {p:?}");
+        }
+        for (k, v) in &w.headers {
+            let _ = write!(what, " with {k}: {}", show(v.as_deref()));
+        }
+        if let Some(b) = &w.body {
+            let _ = write!(what, " with body {b:?}");
+        }
+        let made = || {
+            let v: Vec<String> = (calls.iter())
+                .map(|c| format!("{} {}", c.cluster, c.headers.get(":path").unwrap_or("")))
+                .collect();
+            format!(
+                "{n} (calls made: {})",
+                if v.is_empty() {
+                    "none".into()
+                } else {
+                    v.join(", ")
+                }
+            )
+        };
+        let check = match w.count {
+            Some(c) => {
+                let actual = if n == c { n.to_string() } else { made() };
+                Check::new(what, c.to_string(), actual)
+            }
+            None => Check {
+                what,
+                expected: "at least 1".into(),
+                actual: if n > 0 { n.to_string() } else { made() },
+                ok: n > 0,
+            },
+        };
+        out.push(check);
+    }
+}
+
+/// `logs` (each must match a line), `no_logs` (none may) and `logs_exact` (the lines, one
+/// pattern each, in order).
+fn check_logs(
+    logs: &[LogPattern],
+    no_logs: &[LogPattern],
+    exact: Option<&[LogPattern]>,
+    lines: &[&LogLine],
+    out: &mut Vec<Check>,
+) {
+    let presence = |p: &LogPattern| lines.iter().any(|l| p.matches(l, false));
+    for p in logs {
+        let found = presence(p);
+        out.push(Check::new(
+            format!("log {}", p.verb()),
             "present".into(),
             if found { "present" } else { "absent" }.into(),
-        );
+        ));
     }
-    for (name, want) in &x.metrics {
-        let have = r
-            .metrics_after
-            .get(name)
-            .map(|v| v.to_string())
-            .unwrap_or_else(|| "(undefined)".into());
-        push(format!("metric {name}"), want.to_string(), have);
+    for p in no_logs {
+        let found = lines.iter().find(|l| p.matches(l, false));
+        out.push(Check::new(
+            format!("no log {}", p.verb()),
+            "absent".into(),
+            match found {
+                Some(l) => format!("present: [{}] {:?}", l.level.as_str(), l.message),
+                None => "absent".into(),
+            },
+        ));
+    }
+    if let Some(want) = exact {
+        let show_line = |l: &LogLine| format!("[{}] {:?}", l.level.as_str(), l.message);
+        let all = || {
+            let v: Vec<String> = lines.iter().map(|l| show_line(l)).collect();
+            format!("{} lines: {}", v.len(), v.join(", "))
+        };
+        let mismatch = (0..want.len().max(lines.len())).find(
+            |&i| !matches!((want.get(i), lines.get(i)), (Some(p), Some(l)) if p.matches(l, true)),
+        );
+        let wanted = {
+            let v: Vec<String> = want.iter().map(ToString::to_string).collect();
+            format!("{} lines: {}", v.len(), v.join(", "))
+        };
+        let actual = match mismatch {
+            None => wanted.clone(),
+            Some(i) => format!("{} (line {} differs)", all(), i + 1),
+        };
+        out.push(Check::new("exact log lines".into(), wanted, actual));
+    }
+}
+
+/// Checks the scenario's `startup:` expectations against the plugins' start.
+fn check_startup(
+    x: &scenario::StartupExpect,
+    report: &SimReport,
+    fm: &FilterManager,
+) -> Vec<Check> {
+    let mut out = Vec::new();
+    if let Some(want) = &x.result {
+        let problems: Vec<String> = (report.startup_problems.iter())
+            .map(|p| format!("{}: {}", p.filter, p.message))
+            .collect();
+        let actual = if problems.is_empty() {
+            "ok".to_string()
+        } else {
+            problems.join("; ")
+        };
+        // `ok`, or a substring of the failure.
+        let ok = if want == "ok" {
+            actual == "ok"
+        } else {
+            !problems.is_empty() && actual.contains(want.as_str())
+        };
+        out.push(Check {
+            what: "start-up result".into(),
+            expected: want.clone(),
+            actual,
+            ok,
+        });
+    }
+    let lines: Vec<&LogLine> = report.startup.iter().flat_map(|e| e.logs.iter()).collect();
+    check_logs(
+        &x.logs,
+        &x.no_logs,
+        x.logs_exact.as_deref(),
+        &lines,
+        &mut out,
+    );
+    check_metrics(&x.metrics, &fm.metrics(), &fm.metric_kinds(), &mut out);
+    if let Some(want) = x.tick_period_ns {
+        let periods: Vec<String> = (fm.shared.borrow().clock.ticks.values())
+            .map(|(period, _)| show_duration(*period))
+            .collect();
+        let actual = if periods.is_empty() {
+            "none".to_string()
+        } else {
+            periods.join(", ")
+        };
+        out.push(Check::new(
+            "tick period".into(),
+            show_duration(want),
+            actual,
+        ));
     }
     out
+}
+
+/// `5s`, `250ms`, `7ns`: the largest unit that divides the value.
+fn show_duration(ns: u64) -> String {
+    if ns == 0 {
+        return "0s".into();
+    }
+    let units = [
+        (1_000_000_000, "s"),
+        (1_000_000, "ms"),
+        (1_000, "us"),
+        (1, "ns"),
+    ];
+    let (div, unit) = units
+        .iter()
+        .find(|(d, _)| ns % d == 0)
+        .copied()
+        .unwrap_or((1, "ns"));
+    format!("{}{unit}", ns / div)
 }

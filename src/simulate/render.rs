@@ -1,6 +1,6 @@
 //! Output of a simulation: `human` (a per-request trace) and `json` (the same data).
 
-use super::trace::{SimReport, TraceEvent};
+use super::trace::{Check, SimReport, TraceEvent};
 use std::fmt::Write;
 
 pub fn json(r: &SimReport) -> String {
@@ -47,6 +47,21 @@ fn event(out: &mut String, e: &TraceEvent) {
     }
 }
 
+fn checks(out: &mut String, checks: &[Check]) {
+    for c in checks {
+        let mark = if c.ok { "ok  " } else { "FAIL" };
+        if c.ok {
+            let _ = writeln!(out, "  {mark} {} = {}", c.what, c.actual);
+        } else {
+            let _ = writeln!(
+                out,
+                "  {mark} {}: expected {}, got {}",
+                c.what, c.expected, c.actual
+            );
+        }
+    }
+}
+
 pub fn human(r: &SimReport) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "Simulating on the {}", r.proxy);
@@ -63,15 +78,21 @@ pub fn human(r: &SimReport) -> String {
             event(&mut out, e);
         }
     }
+    checks(&mut out, &r.startup_checks);
     for q in &r.requests {
         let _ = writeln!(
             out,
-            "\nrequest: {} [{}]",
+            "\n{}: {} [{}]",
+            if q.time_only { "step" } else { "request" },
             q.name,
             if q.passed() { "pass" } else { "FAIL" }
         );
         for e in &q.trace {
             event(&mut out, e);
+        }
+        if q.time_only {
+            checks(&mut out, &q.checks);
+            continue;
         }
         if let Some(u) = &q.upstream_request {
             let _ = writeln!(
@@ -104,18 +125,7 @@ pub fn human(r: &SimReport) -> String {
                 );
             }
         }
-        for c in &q.checks {
-            let mark = if c.ok { "ok  " } else { "FAIL" };
-            if c.ok {
-                let _ = writeln!(out, "  {mark} {} = {}", c.what, c.actual);
-            } else {
-                let _ = writeln!(
-                    out,
-                    "  {mark} {}: expected {}, got {}",
-                    c.what, c.expected, c.actual
-                );
-            }
-        }
+        checks(&mut out, &q.checks);
     }
     if !r.metrics.is_empty() {
         let _ = writeln!(out, "\nmetrics");

@@ -66,9 +66,25 @@ pub struct Check {
     pub ok: bool,
 }
 
+impl Check {
+    /// A check that holds when the two renderings are equal.
+    pub fn new(what: String, expected: String, actual: String) -> Check {
+        let ok = expected == actual;
+        Check {
+            what,
+            expected,
+            actual,
+            ok,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct RequestReport {
     pub name: String,
+    /// A step that only let time pass (no request was sent).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub time_only: bool,
     pub trace: Vec<TraceEvent>,
     /// The request as the upstream received it (absent when it never got there).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -110,6 +126,9 @@ pub struct SimReport {
     /// Events while plugins started (logs of on_vm_start / on_configure).
     pub startup: Vec<TraceEvent>,
     pub startup_problems: Vec<StartupProblem>,
+    /// The scenario's `startup:` expectations.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub startup_checks: Vec<Check>,
     pub requests: Vec<RequestReport>,
     pub metrics: BTreeMap<String, i64>,
     pub shared_data: BTreeMap<String, String>,
@@ -122,7 +141,9 @@ impl SimReport {
     pub fn exit_code(&self) -> i32 {
         if !self.errors.is_empty() {
             2
-        } else if self.requests.iter().all(RequestReport::passed) {
+        } else if self.startup_checks.iter().all(|c| c.ok)
+            && self.requests.iter().all(RequestReport::passed)
+        {
             0
         } else {
             1

@@ -18,6 +18,7 @@ pub(crate) mod state;
 mod status;
 mod timers;
 
+pub(crate) use callouts::ClusterPatterns;
 pub use input::{ExtensionFilter, HttpMock, RequestInput, Response, SimFilter};
 
 use super::budget::{RunBudget, Scope};
@@ -27,7 +28,6 @@ use super::host::shared::Shared;
 use super::host::{Access, Effect, HttpState, PluginInfo, WorkloadInfo};
 use super::trace::{RequestReport, StartupProblem, TraceEvent};
 use super::vm::{self, Compiled, Limits, Vm};
-use callouts::ClusterPatterns;
 use state::{ClientProgress, DirState, Frame, Lanes, Run, Upstream};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
@@ -200,6 +200,19 @@ impl FilterManager {
             if let Slot::Ready(vm) = s {
                 for m in &vm.store.data().metrics {
                     *out.entry(m.name.clone()).or_insert(0) += m.value;
+                }
+            }
+        }
+        out
+    }
+
+    /// The type of each defined metric, by name (for scenario expectations).
+    pub fn metric_kinds(&self) -> BTreeMap<String, super::host::MetricKind> {
+        let mut out = BTreeMap::new();
+        for s in &self.vms {
+            if let Slot::Ready(vm) = s {
+                for m in &vm.store.data().metrics {
+                    out.insert(m.name.clone(), m.kind);
                 }
             }
         }

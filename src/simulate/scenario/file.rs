@@ -1,7 +1,10 @@
 //! The scenario file as written: serde structs read from the span tree, the wording of their
 //! problems, and their conversion into the [`Scenario`] the simulator runs.
 
-use super::{parse_duration, Expect, RequestSpec, Scenario, ScenarioError};
+use super::{
+    parse_duration, CallWant, Expect, LogLevelSel, LogPattern, LogText, MetricKindSel, MetricWant,
+    RequestSpec, Scenario, ScenarioError, StartupExpect,
+};
 use crate::load::typed::{self, Dialect, Expected, Pairs, PairsVisitor, Problem};
 use crate::simulate::filter_manager::{HttpMock, Response};
 use serde::de::{self, Error as _, Visitor};
@@ -23,7 +26,20 @@ pub(super) const DIALECT: Dialect = Dialect {
 pub(super) struct ScenarioFile {
     workload: Option<String>,
     properties: Option<BTreeMap<String, String>>,
+    startup: Option<StartupIn>,
     requests: Vec<RequestEntry>,
+}
+
+/// What must hold once every plugin has started (before the first step).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StartupIn {
+    result: Option<String>,
+    logs: Option<Vec<LogPatternIn>>,
+    no_logs: Option<Vec<LogPatternIn>>,
+    logs_exact: Option<Vec<LogPatternIn>>,
+    metrics: Option<Pairs<String, MetricIn>>,
+    tick_period: Option<Duration>,
 }
 
 #[derive(Deserialize)]
@@ -80,8 +96,197 @@ struct ExpectIn {
     upstream_request_headers: Option<Pairs<Lower, HeaderValue>>,
     upstream_request_body: Option<String>,
     http_calls: Option<i64>,
-    logs: Option<Vec<String>>,
-    metrics: Option<Pairs<String, i64>>,
+    logs: Option<Vec<LogPatternIn>>,
+    no_logs: Option<Vec<LogPatternIn>>,
+    logs_exact: Option<Vec<LogPatternIn>>,
+    metrics: Option<Pairs<String, MetricIn>>,
+    calls: Option<Vec<CallIn>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CallIn {
+    cluster: Option<String>,
+    headers: Option<Pairs<Lower, HeaderValue>>,
+    body: Option<String>,
+    count: Option<Count>,
+}
+
+/// A count of calls, 0 or more.
+struct Count(usize);
+
+impl<'de> Deserialize<'de> for Count {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = i64::deserialize(d)?;
+        usize::try_from(v)
+            .map(Count)
+            .map_err(|_| D::Error::custom("count must be 0 or more"))
+    }
+}
+
+/// An expected metric: its value, or a mapping of `type` and `value`.
+struct MetricIn(MetricWant);
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MetricFull {
+    #[serde(rename = "type")]
+    kind: Option<MetricKindSel>,
+    value: Option<i64>,
+}
+
+impl<'de> Deserialize<'de> for MetricIn {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = MetricIn;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an integer or a mapping of type, value")
+            }
+            fn visit_i64<E: de::Error>(self, i: i64) -> Result<MetricIn, E> {
+                Ok(MetricIn(MetricWant {
+                    kind: None,
+                    value: Some(i),
+                }))
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<MetricIn, E> {
+                // Scalars are text in scenarios: `'2'` is 2.
+                match s.trim().parse() {
+                    Ok(i) => self.visit_i64(i),
+                    Err(_) => Err(E::custom("metric value must be an integer")),
+                }
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<MetricIn, A::Error> {
+                let m = MetricFull::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(MetricIn(MetricWant {
+                    kind: m.kind,
+                    value: m.value,
+                }))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A log line to look for: text (a substring, or the whole message in `logs_exact`) or a
+/// mapping that also names the level or gives a regular expression.
+enum LogPatternIn {
+    Text(String),
+    Full(LogMatchIn),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LogMatchIn {
+    level: Option<LogLevelSel>,
+    message: Option<String>,
+    regex: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for LogPatternIn {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = LogPatternIn;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string or a mapping of level, message, regex")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<LogPatternIn, E> {
+                Ok(LogPatternIn::Text(s.to_string()))
+            }
+            fn visit_i64<E: de::Error>(self, i: i64) -> Result<LogPatternIn, E> {
+                Ok(LogPatternIn::Text(i.to_string()))
+            }
+            fn visit_f64<E: de::Error>(self, f: f64) -> Result<LogPatternIn, E> {
+                Ok(LogPatternIn::Text(f.to_string()))
+            }
+            fn visit_bool<E: de::Error>(self, b: bool) -> Result<LogPatternIn, E> {
+                Ok(LogPatternIn::Text(b.to_string()))
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<LogPatternIn, A::Error> {
+                LogMatchIn::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(LogPatternIn::Full)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl LogPatternIn {
+    /// `ptr` locates the item for the errors found across its keys.
+    fn resolve(
+        self,
+        ptr: &str,
+        err: &impl Fn(&str, &str) -> ScenarioError,
+    ) -> Result<LogPattern, ScenarioError> {
+        let m = match self {
+            LogPatternIn::Text(t) => {
+                return Ok(LogPattern {
+                    level: None,
+                    text: LogText::Plain(t),
+                })
+            }
+            LogPatternIn::Full(m) => m,
+        };
+        let text = match (m.message, m.regex) {
+            (Some(_), Some(_)) => {
+                return Err(err(
+                    &format!("{ptr}/regex"),
+                    "give either message or regex, not both",
+                ))
+            }
+            (Some(t), None) => LogText::Plain(t),
+            (None, Some(r)) => match regex::Regex::new(&r) {
+                Ok(re) => LogText::Regex(re),
+                Err(e) => {
+                    // The last line of the regex crate's message is the reason (`error: …`).
+                    let text = e.to_string();
+                    let last = text.lines().last().unwrap_or_default();
+                    let first = last.trim_start_matches("error: ").to_string();
+                    return Err(err(
+                        &format!("{ptr}/regex"),
+                        &format!("invalid regex: {first}"),
+                    ));
+                }
+            },
+            (None, None) => LogText::Any,
+        };
+        Ok(LogPattern {
+            level: m.level,
+            text,
+        })
+    }
+}
+
+fn patterns(
+    items: Option<Vec<LogPatternIn>>,
+    ptr: &str,
+    err: &impl Fn(&str, &str) -> ScenarioError,
+) -> Result<Vec<LogPattern>, ScenarioError> {
+    (items.unwrap_or_default().into_iter().enumerate())
+        .map(|(i, p)| p.resolve(&format!("{ptr}/{i}"), err))
+        .collect()
+}
+
+/// The three log expectations of `base` (a JSON pointer to the mapping holding them).
+type LogLists = (Vec<LogPattern>, Vec<LogPattern>, Option<Vec<LogPattern>>);
+
+fn log_lists(
+    base: &str,
+    logs: Option<Vec<LogPatternIn>>,
+    no_logs: Option<Vec<LogPatternIn>>,
+    exact: Option<Vec<LogPatternIn>>,
+    err: &impl Fn(&str, &str) -> ScenarioError,
+) -> Result<LogLists, ScenarioError> {
+    let exact = match exact {
+        Some(e) => Some(patterns(Some(e), &format!("{base}/logs_exact"), err)?),
+        None => None,
+    };
+    Ok((
+        patterns(logs, &format!("{base}/logs"), err)?,
+        patterns(no_logs, &format!("{base}/no_logs"), err)?,
+        exact,
+    ))
 }
 
 impl ScenarioFile {
@@ -90,16 +295,49 @@ impl ScenarioFile {
         self,
         err: impl Fn(&str, &str) -> ScenarioError,
     ) -> Result<Scenario, ScenarioError> {
+        let startup = match self.startup {
+            Some(s) => Some(s.resolve(&err)?),
+            None => None,
+        };
         let requests = (self.requests.into_iter().enumerate())
             .map(|(i, r)| r.resolve(i, &err))
             .collect::<Result<_, _>>()?;
         Ok(Scenario {
             workload: self.workload,
             properties: self.properties.unwrap_or_default(),
+            startup,
             requests,
         })
     }
 }
+
+impl StartupIn {
+    fn resolve(
+        self,
+        err: &impl Fn(&str, &str) -> ScenarioError,
+    ) -> Result<StartupExpect, ScenarioError> {
+        let (logs, no_logs, logs_exact) =
+            log_lists("/startup", self.logs, self.no_logs, self.logs_exact, err)?;
+        Ok(StartupExpect {
+            result: self.result,
+            logs,
+            no_logs,
+            logs_exact,
+            metrics: metric_wants(self.metrics),
+            tick_period_ns: self.tick_period.map(|d| d.0),
+        })
+    }
+}
+
+/// Expectations about a request's outcome, meaningless in a time-only step.
+const REQUEST_ONLY: [&str; 6] = [
+    "status",
+    "response_headers",
+    "response_body",
+    "upstream_called",
+    "upstream_request_headers",
+    "upstream_request_body",
+];
 
 impl RequestEntry {
     fn resolve(
@@ -107,7 +345,33 @@ impl RequestEntry {
         index: usize,
         err: impl Fn(&str, &str) -> ScenarioError,
     ) -> Result<RequestSpec, ScenarioError> {
+        // `advance` alone (no request, no upstream answer) only lets time pass.
+        let time_only = self.advance.is_some() && self.request.is_none() && self.upstream.is_none();
+        if let (true, Some(x)) = (time_only, &self.expect) {
+            let set = [
+                x.status.is_some(),
+                x.response_headers.is_some(),
+                x.response_body.is_some(),
+                x.upstream_called.is_some(),
+                x.upstream_request_headers.is_some(),
+                x.upstream_request_body.is_some(),
+            ];
+            if let Some(k) = (0..set.len()).find(|&k| set[k]) {
+                let key = REQUEST_ONLY[k];
+                return Err(err(
+                    &format!("/requests/{index}/expect/{key}"),
+                    &format!(
+                        "`{key}` needs a request: this step only advances time (add `request:`)"
+                    ),
+                ));
+            }
+        }
+        let expect = match self.expect {
+            Some(x) => x.resolve(&format!("/requests/{index}/expect"), &err)?,
+            None => Expect::default(),
+        };
         let mut spec = RequestSpec {
+            time_only,
             name: self
                 .name
                 .unwrap_or_else(|| format!("request {}", index + 1)),
@@ -116,7 +380,7 @@ impl RequestEntry {
                 .map(HttpCallIn::resolve)
                 .collect(),
             upstream: self.upstream.map(ResponseIn::resolve),
-            expect: self.expect.map(ExpectIn::resolve).unwrap_or_default(),
+            expect,
             ..Default::default()
         };
         if let Some(q) = self.request {
@@ -167,13 +431,19 @@ impl ResponseIn {
 }
 
 impl ExpectIn {
-    fn resolve(self) -> Expect {
+    fn resolve(
+        self,
+        base: &str,
+        err: &impl Fn(&str, &str) -> ScenarioError,
+    ) -> Result<Expect, ScenarioError> {
+        let (logs, no_logs, logs_exact) =
+            log_lists(base, self.logs, self.no_logs, self.logs_exact, err)?;
         let headers = |h: Option<Pairs<Lower, HeaderValue>>| {
             (h.unwrap_or_default().0.into_iter())
                 .map(|(k, v)| (k.0, v.0))
                 .collect()
         };
-        Expect {
+        Ok(Expect {
             status: self.status.map(|v| v as u32),
             response_headers: headers(self.response_headers),
             response_body: self.response_body,
@@ -181,10 +451,26 @@ impl ExpectIn {
             upstream_request_headers: headers(self.upstream_request_headers),
             upstream_request_body: self.upstream_request_body,
             http_calls: self.http_calls.map(|v| v.max(0) as usize),
-            logs: self.logs.unwrap_or_default(),
-            metrics: self.metrics.unwrap_or_default().0,
-        }
+            logs,
+            no_logs,
+            logs_exact,
+            metrics: metric_wants(self.metrics),
+            calls: (self.calls.unwrap_or_default().into_iter())
+                .map(|c| CallWant {
+                    cluster: c.cluster,
+                    headers: headers(c.headers),
+                    body: c.body,
+                    count: c.count.map(|n| n.0),
+                })
+                .collect(),
+        })
     }
+}
+
+fn metric_wants(m: Option<Pairs<String, MetricIn>>) -> Vec<(String, MetricWant)> {
+    (m.unwrap_or_default().0.into_iter())
+        .map(|(k, v)| (k, v.0))
+        .collect()
 }
 
 /// The wording of a problem at `path`.
@@ -200,7 +486,8 @@ pub(super) fn describe(path: &[&str], problem: &Problem) -> String {
         Problem::Type(e) => {
             let expected = match (path.last(), e) {
                 (Some(&"chunks"), Expected::List) => "a list of strings".to_string(),
-                (Some(&"logs"), Expected::List) => "a list of substrings".to_string(),
+                (Some(&"logs" | &"no_logs"), Expected::List) => "a list of substrings".to_string(),
+                (Some(&"logs_exact"), Expected::List) => "a list of log lines".to_string(),
                 _ => e.to_string(),
             };
             format!("{} must be {expected}", subject(path))
@@ -223,9 +510,12 @@ fn subject(path: &[&str]) -> String {
         [.., parent @ ("headers" | "trailers"), _] => format!("{parent} value"),
         [.., parent @ ("response_headers" | "upstream_request_headers"), _] => parent.to_string(),
         [.., "metrics", _] => "metric value".into(),
+        [.., "metrics", _, "type"] => "metric type".into(),
+        [.., "calls", _] => "a calls entry".into(),
         [.., "http_calls", _] => "an http_calls entry".into(),
         [.., "chunks", _] => "chunk".into(),
-        [.., "logs", _] => "log substring".into(),
+        [.., "logs" | "no_logs" | "logs_exact", _] => "log entry".into(),
+        [.., "logs" | "no_logs" | "logs_exact", _, key] => format!("log {key}"),
         [.., last] => last.to_string(),
     }
 }

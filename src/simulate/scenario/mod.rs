@@ -5,6 +5,7 @@
 mod file;
 
 use super::filter_manager::{HttpMock, RequestInput, Response};
+use super::host::{LogLevel, LogLine};
 pub use crate::load::typed::InputError;
 use crate::load::{typed, yaml};
 use crate::source::SourceFile;
@@ -17,12 +18,109 @@ pub struct Scenario {
     pub workload: Option<String>,
     /// Property overrides (dotted path → string value) for every VM.
     pub properties: BTreeMap<String, String>,
+    /// What must hold once the plugins have started.
+    pub startup: Option<StartupExpect>,
     pub requests: Vec<RequestSpec>,
+}
+
+/// Expectations about plugin start-up (`on_vm_start`, `on_configure`).
+#[derive(Debug, Clone, Default)]
+pub struct StartupExpect {
+    /// `ok`, or a substring of the start failure, for every plugin.
+    pub result: Option<String>,
+    pub logs: Vec<LogPattern>,
+    pub no_logs: Vec<LogPattern>,
+    pub logs_exact: Option<Vec<LogPattern>>,
+    pub metrics: Vec<(String, MetricWant)>,
+    /// The tick period set during start-up (`proxy_set_tick_period_milliseconds`).
+    pub tick_period_ns: Option<u64>,
+}
+
+/// A log level in a log expectation.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevelSel {
+    Trace,
+    Debug,
+    Info,
+    Warn,
+    Error,
+    Critical,
+}
+
+impl LogLevelSel {
+    fn level(self) -> LogLevel {
+        match self {
+            LogLevelSel::Trace => LogLevel::Trace,
+            LogLevelSel::Debug => LogLevel::Debug,
+            LogLevelSel::Info => LogLevel::Info,
+            LogLevelSel::Warn => LogLevel::Warn,
+            LogLevelSel::Error => LogLevel::Error,
+            LogLevelSel::Critical => LogLevel::Critical,
+        }
+    }
+}
+
+/// How a log expectation matches a line's message.
+#[derive(Debug, Clone)]
+pub enum LogText {
+    /// A substring (`logs`, `no_logs`) or the whole message (`logs_exact`).
+    Plain(String),
+    /// Found anywhere in the message (anchor with `^…$` for a whole line).
+    Regex(regex::Regex),
+    /// Any message (a level alone).
+    Any,
+}
+
+#[derive(Debug, Clone)]
+pub struct LogPattern {
+    pub level: Option<LogLevelSel>,
+    pub text: LogText,
+}
+
+impl LogPattern {
+    /// Whether `line` matches; `whole`: plain text must be the whole message.
+    pub fn matches(&self, line: &LogLine, whole: bool) -> bool {
+        if self.level.is_some_and(|l| l.level() != line.level) {
+            return false;
+        }
+        match &self.text {
+            LogText::Plain(t) if whole => line.message == *t,
+            LogText::Plain(t) => line.message.contains(t.as_str()),
+            LogText::Regex(re) => re.is_match(&line.message),
+            LogText::Any => true,
+        }
+    }
+}
+
+impl LogPattern {
+    /// `containing "x"` for a substring, `matching …` otherwise (check labels).
+    pub fn verb(&self) -> String {
+        match (&self.text, self.level) {
+            (LogText::Plain(t), None) => format!("containing {t:?}"),
+            _ => format!("matching {self}"),
+        }
+    }
+}
+
+impl std::fmt::Display for LogPattern {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(l) = self.level {
+            write!(f, "[{}] ", l.level().as_str())?;
+        }
+        match &self.text {
+            LogText::Plain(t) => write!(f, "{t:?}"),
+            LogText::Regex(re) => write!(f, "/{}/", re.as_str()),
+            LogText::Any => f.write_str("any line"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default)]
 pub struct RequestSpec {
     pub name: String,
+    /// `advance` with no request: only time passes (timers, and the callouts they make).
+    pub time_only: bool,
     /// Nanoseconds to move the clock before the request.
     pub advance_ns: u64,
     pub method: Option<String>,
@@ -63,8 +161,51 @@ pub struct Expect {
     pub upstream_request_headers: Vec<(String, Option<String>)>,
     pub upstream_request_body: Option<String>,
     pub http_calls: Option<usize>,
-    pub logs: Vec<String>,
-    pub metrics: Vec<(String, i64)>,
+    /// Lines that must appear (`logs`), must not (`no_logs`), or the whole list in order.
+    pub logs: Vec<LogPattern>,
+    pub no_logs: Vec<LogPattern>,
+    pub logs_exact: Option<Vec<LogPattern>>,
+    pub metrics: Vec<(String, MetricWant)>,
+    /// Dispatched HTTP calls that must have been made (timers' included).
+    pub calls: Vec<CallWant>,
+}
+
+/// An expected metric: its value, and optionally its type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricWant {
+    pub kind: Option<MetricKindSel>,
+    pub value: Option<i64>,
+}
+
+/// A metric type in an expectation.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MetricKindSel {
+    Counter,
+    Gauge,
+    Histogram,
+}
+
+impl MetricKindSel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MetricKindSel::Counter => "counter",
+            MetricKindSel::Gauge => "gauge",
+            MetricKindSel::Histogram => "histogram",
+        }
+    }
+}
+
+/// Calls to look for among a step's dispatched HTTP calls.
+#[derive(Debug, Clone, Default)]
+pub struct CallWant {
+    /// Cluster name or pattern (`*` = any run of characters, as in `http_calls`).
+    pub cluster: Option<String>,
+    /// `None` value: the header must be absent.
+    pub headers: Vec<(String, Option<String>)>,
+    pub body: Option<String>,
+    /// How many calls must match (default: at least one).
+    pub count: Option<usize>,
 }
 
 /// An invalid scenario file (the error type of every input file).
@@ -156,12 +297,48 @@ mod tests {
             ("requests: [{upstream: {bogus: 1}}]\n", "s.yaml:1:24: unknown key \"bogus\" in upstream (expected one of: status, headers, body, trailers)"),
             ("requests: [{expect: {upstream_called: yes}}]\n", "s.yaml:1:39: upstream_called must be true or false"),
             ("requests: [{expect: {response_headers: {a: [1]}}}]\n", "s.yaml:1:44: response_headers must be a string"),
-            ("requests: [{expect: {logs: [[a]]}}]\n", "s.yaml:1:29: log substring must be a string"),
+            ("requests: [{expect: {logs: [[a]]}}]\n", "s.yaml:1:29: log entry must be a string or a mapping of level, message, regex"),
             ("requests: [{expect: {metrics: {chunks: x}}}]\n", "s.yaml:1:40: metric value must be an integer"),
         ];
         for (text, want) in cases {
             assert_eq!(err(text), want, "{text}");
         }
+    }
+
+    #[test]
+    fn errors_of_steps_logs_and_startup_are_located() {
+        let cases = [
+            ("requests: [{advance: 1s, expect: {status: 200}}]\n", "s.yaml:1:43: `status` needs a request: this step only advances time (add `request:`)"),
+            ("requests: [{advance: 1s, expect: {response_body: x}}]\n", "s.yaml:1:50: `response_body` needs a request: this step only advances time (add `request:`)"),
+            ("requests: [{expect: {logs: [{regex: '('}]}}]\n", "s.yaml:1:37: invalid regex: unclosed group"),
+            ("requests: [{expect: {no_logs: [{message: a, regex: b}]}}]\n", "s.yaml:1:52: give either message or regex, not both"),
+            ("requests: [{expect: {logs_exact: [{level: loud}]}}]\n", "s.yaml:1:43: expected trace, debug, info, warn, error or critical, not \"loud\""),
+            ("requests: [{expect: {logs: [{lvl: info}]}}]\n", "s.yaml:1:30: unknown key \"lvl\" in log entry (expected one of: level, message, regex)"),
+            ("requests: [{expect: {logs_exact: a}}]\n", "s.yaml:1:34: logs_exact must be a list of log lines"),
+            ("startup: {zzz: 1}\nrequests: []\n", "s.yaml:1:11: unknown key \"zzz\" in startup (expected one of: result, logs, no_logs, logs_exact, metrics, tick_period)"),
+            ("startup: {tick_period: soon}\nrequests: []\n", "s.yaml:1:24: cannot read duration \"soon\" (use e.g. 5s, 250ms, 1m)"),
+            ("startup: {logs: [{regex: '[a'}]}\nrequests: []\n", "s.yaml:1:26: invalid regex: unclosed character class"),
+            ("requests: [{expect: {calls: [{count: -1}]}}]\n", "s.yaml:1:38: count must be 0 or more"),
+            ("requests: [{expect: {calls: [{clutser: a}]}}]\n", "s.yaml:1:31: unknown key \"clutser\" in a calls entry (expected one of: cluster, headers, body, count)"),
+            ("requests: [{expect: {calls: [{headers: {a: [1]}}]}}]\n", "s.yaml:1:44: headers value must be a string"),
+            ("requests: [{expect: {metrics: {m: {type: meter}}}}]\n", "s.yaml:1:42: expected counter, gauge or histogram, not \"meter\""),
+            ("requests: [{expect: {metrics: {m: {value: x}}}}]\n", "s.yaml:1:43: value must be an integer"),
+            ("requests: [{expect: {metrics: {m: {kind: x}}}}]\n", "s.yaml:1:36: unknown key \"kind\" in metric value (expected one of: type, value)"),
+        ];
+        for (text, want) in cases {
+            assert_eq!(err(text), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn advance_alone_is_a_time_only_step() {
+        let sc = parse_scenario(
+            "s.yaml",
+            "requests:\n  - advance: 1s\n    expect: {http_calls: 1}\n  - advance: 1s\n    request: {}\n  - advance: 1s\n    upstream: {status: 503}\n  - name: plain\n",
+        )
+        .unwrap();
+        let kinds: Vec<bool> = sc.requests.iter().map(|r| r.time_only).collect();
+        assert_eq!(kinds, [true, false, false, false]);
     }
 
     #[test]
@@ -193,6 +370,10 @@ mod tests {
             r.expect.response_headers,
             vec![("x-gone".to_string(), None)]
         );
-        assert_eq!(r.expect.metrics, vec![("m".to_string(), 2)]);
+        let want = MetricWant {
+            kind: None,
+            value: Some(2),
+        };
+        assert_eq!(r.expect.metrics, vec![("m".to_string(), want)]);
     }
 }
