@@ -232,10 +232,15 @@ fn service(j: &J, m: Meta) -> Service {
 /// `meshConfig.extensionProviders` of an SMCP: `spec.meshConfig` wins over `spec.techPreview`
 /// (the operator applies techPreview first and real settings over it).
 fn extension_providers(j: &J) -> Vec<ExtensionProvider> {
-    let list = j
-        .pointer("/spec/meshConfig/extensionProviders")
-        .or_else(|| j.pointer("/spec/techPreview/meshConfig/extensionProviders"))
-        .and_then(J::as_array);
+    providers_in(
+        j.pointer("/spec/meshConfig/extensionProviders")
+            .or_else(|| j.pointer("/spec/techPreview/meshConfig/extensionProviders")),
+    )
+}
+
+/// A `meshConfig.extensionProviders` list, as written.
+fn providers_in(list: Option<&J>) -> Vec<ExtensionProvider> {
+    let list = list.and_then(J::as_array);
     let provider = |p: &J| {
         let s = |v: Option<&J>, k: &str| {
             v.and_then(|v| v.get(k))
@@ -265,6 +270,46 @@ fn authz_action(s: Option<&str>) -> AuthzAction {
         Some("AUDIT") => AuthzAction::Audit,
         Some("CUSTOM") => AuthzAction::Custom,
         _ => AuthzAction::Allow,
+    }
+}
+
+/// An upstream-Istio control plane. Sail keeps the mesh config under `spec.values.meshConfig`
+/// (sail-operator `api/v1/values_types.gen.go` `Values.MeshConfig`), an IstioOperator under
+/// `spec.meshConfig`; Sail's `Istio` is cluster-scoped and names istiod's namespace in
+/// `spec.namespace` (default `istio-system`, `api/v1/istio_types.go`).
+fn istio_control_plane(j: &J, m: Meta, kind: IstioKind) -> IstioControlPlane {
+    let (mesh_config, version_path) = match kind {
+        IstioKind::Operator => ("/spec/meshConfig", "/spec/tag"),
+        _ => ("/spec/values/meshConfig", "/spec/version"),
+    };
+    let at = |p: &str| j.pointer(&format!("{mesh_config}{p}"));
+    let namespace = match kind {
+        IstioKind::Operator => m.namespace.clone(),
+        _ => j
+            .pointer("/spec/namespace")
+            .and_then(J::as_str)
+            .unwrap_or("istio-system")
+            .to_string(),
+    };
+    let revision = match kind {
+        IstioKind::Operator => j.pointer("/spec/revision").and_then(J::as_str),
+        IstioKind::SailRevision => Some(m.name.as_str()),
+        IstioKind::Sail => None,
+    }
+    .map(str::to_string);
+    IstioControlPlane {
+        kind,
+        version: j.pointer(version_path).map(text),
+        version_path,
+        namespace,
+        root_namespace: at("/rootNamespace").and_then(J::as_str).map(str::to_string),
+        discovery_selectors: at("/discoverySelectors")
+            .and_then(J::as_array)
+            .cloned()
+            .unwrap_or_default(),
+        extension_providers: providers_in(at("/extensionProviders")),
+        revision,
+        meta: m,
     }
 }
 
@@ -325,6 +370,15 @@ pub fn add(mesh: &mut Mesh, doc: &Arc<Document>) {
                 meta: m,
             })
         }
+        ("sailoperator.io", "Istio") => mesh
+            .istio_control_planes
+            .push(istio_control_plane(j, m, IstioKind::Sail)),
+        ("sailoperator.io", "IstioRevision") => mesh
+            .istio_control_planes
+            .push(istio_control_plane(j, m, IstioKind::SailRevision)),
+        ("install.istio.io", "IstioOperator") => mesh
+            .istio_control_planes
+            .push(istio_control_plane(j, m, IstioKind::Operator)),
         // Only `maistra.io` SMEs reach istiod; other groups are reported by MX105.
         ("maistra.io", "ServiceMeshExtension") => mesh.extensions.push(extension(j, m)),
         ("extensions.istio.io", "WasmPlugin") => mesh.wasm_plugins.push(WasmPlugin {
@@ -341,10 +395,14 @@ pub fn add(mesh: &mut Mesh, doc: &Arc<Document>) {
             meta: m,
         }),
         ("", "Service") => mesh.services.push(service(j, m)),
-        ("", "Namespace") => mesh.namespaces.push(Meta {
+        ("", "Namespace") => {
+            mesh.namespace_labels
+                .insert(m.name.clone(), labels(j.pointer("/metadata/labels")));
+            mesh.namespaces.push(Meta {
             namespace: m.name.clone(),
             ..m
-        }),
+        })
+        }
         ("security.istio.io", "AuthorizationPolicy") => {
             mesh.authorization_policies.push(AuthorizationPolicy {
                 selector: opt_labels(j.pointer("/spec/selector/matchLabels")),
@@ -395,21 +453,47 @@ pub fn build(
     docs: &[Arc<Document>],
     override_version: Option<(MeshVersion, VersionSource)>,
 ) -> Mesh {
+    build_with(docs, override_version, None)
+}
+
+/// [`build`] with `--istio-version`: the version is `override_version` if given, else the first
+/// SMCP's `spec.version`, else the upstream control plane's Istio release (Sail `Istio`, then
+/// `IstioRevision`, then `IstioOperator`), else `istio_version`, else v2.1 (assumed). An Istio
+/// release behaves as [`IstioVersion::mesh_equivalent`]; `mesh.istio` keeps the release itself.
+pub fn build_with(
+    docs: &[Arc<Document>],
+    override_version: Option<(MeshVersion, VersionSource)>,
+    istio_version: Option<(IstioVersion, VersionSource)>,
+) -> Mesh {
     let mut mesh = Mesh::default();
     for d in docs {
         add(&mut mesh, d);
     }
-    let from_cp = mesh
+    let from_smcp = mesh
         .control_planes
         .iter()
         .find_map(|c| c.version.as_deref().and_then(MeshVersion::parse));
-    let (version, source) = match (override_version, from_cp) {
-        (Some(v), _) => v,
-        (None, Some(v)) => (v, VersionSource::ControlPlane),
-        (None, None) => (MeshVersion::default(), VersionSource::Assumed),
+    let from_istio = [IstioKind::Sail, IstioKind::SailRevision, IstioKind::Operator]
+        .iter()
+        .flat_map(|k| mesh.istio_control_planes.iter().filter(move |c| c.kind == *k))
+        .find_map(|c| c.version.as_deref().and_then(IstioVersion::parse))
+        .map(|v| (v, VersionSource::ControlPlane))
+        .or(istio_version);
+    let as_mesh = |(i, src): (IstioVersion, VersionSource)| {
+        i.mesh_equivalent().map(|m| (m, src, Some(i)))
+    };
+    let (version, source, istio) = match (override_version, from_smcp) {
+        (Some((v, src)), _) => (v, src, None),
+        (None, Some(v)) => (v, VersionSource::ControlPlane, None),
+        (None, None) => from_istio.and_then(as_mesh).unwrap_or((
+            MeshVersion::default(),
+            VersionSource::Assumed,
+            None,
+        )),
     };
     mesh.version = version;
     mesh.version_source = Some(source);
+    mesh.istio = istio.or_else(|| version.istio());
     mesh
 }
 
