@@ -476,7 +476,7 @@ pub fn build_with(
     let from_istio = [IstioKind::Sail, IstioKind::SailRevision, IstioKind::Operator]
         .iter()
         .flat_map(|k| mesh.istio_control_planes.iter().filter(move |c| c.kind == *k))
-        .find_map(|c| c.version.as_deref().and_then(IstioVersion::parse))
+        .find_map(|c| c.version.as_deref().and_then(IstioVersion::parse_release))
         .map(|v| (v, VersionSource::ControlPlane))
         .or(istio_version);
     let as_mesh = |(i, src): (IstioVersion, VersionSource)| {
@@ -575,5 +575,59 @@ apiVersion: networking.istio.io/v1beta1\nkind: Gateway\nmetadata: {name: gw, nam
         let m = mesh_of("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: istio-ingressgateway, namespace: istio-system}\nspec: {template: {metadata: {labels: {istio: ingressgateway}}}}\n");
         assert_eq!(m.workloads[0].proxy, ProxyType::Gateway);
         assert_eq!(m.version_source, Some(VersionSource::Assumed));
+    }
+
+    #[test]
+    fn sail_istio_gives_the_version_namespaces_and_providers() {
+        let m = mesh_of(
+            "apiVersion: sailoperator.io/v1\nkind: Istio\nmetadata: {name: default}\nspec:\n  version: v1.24.3\n  namespace: istio-cp\n  values:\n    meshConfig:\n      rootNamespace: istio-config\n      discoverySelectors: [{matchLabels: {mesh: on}}]\n      extensionProviders: [{name: authz, envoyExtAuthzHttp: {service: a.b, port: 80}}]\n---\n\
+apiVersion: v1\nkind: Namespace\nmetadata: {name: shop, labels: {mesh: on}}\n---\n\
+apiVersion: v1\nkind: Namespace\nmetadata: {name: other}\n---\n\
+apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: unlabelled}\nspec: {template: {metadata: {labels: {app: web}}}}\n",
+        );
+        assert_eq!(m.version, MeshVersion::V3_0);
+        assert_eq!(m.version_source, Some(VersionSource::ControlPlane));
+        assert_eq!(m.istio.unwrap().to_string(), "1.24.3");
+        let cp = &m.istio_control_planes[0];
+        assert_eq!((cp.kind, cp.namespace.as_str()), (IstioKind::Sail, "istio-cp"));
+        assert_eq!(cp.extension_providers[0].name, "authz");
+        assert_eq!(m.control_plane_namespace(), Some("istio-config"));
+        // No member roll on 3.x: the discovery selectors pick the namespaces.
+        let ns: Vec<String> = m.mesh_namespaces().into_iter().collect();
+        assert_eq!(ns, ["istio-config", "shop"]);
+    }
+
+    #[test]
+    fn without_discovery_selectors_every_namespace_is_watched() {
+        let m = mesh_of(
+            "apiVersion: install.istio.io/v1alpha1\nkind: IstioOperator\nmetadata: {name: cp, namespace: istio-system}\nspec: {tag: 1.26.2, revision: canary}\n---\n\
+apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec: {template: {metadata: {labels: {app: web}}}}\n",
+        );
+        assert_eq!(m.version, MeshVersion::parse("v3.1").unwrap());
+        assert_eq!(m.istio.unwrap().to_string(), "1.26.2");
+        assert_eq!(m.istio_control_planes[0].revision.as_deref(), Some("canary"));
+        let ns: Vec<String> = m.mesh_namespaces().into_iter().collect();
+        assert_eq!(ns, ["istio-system", "shop"]);
+    }
+
+    #[test]
+    fn version_precedence() {
+        let mut l = Loaded::default();
+        let sail = "apiVersion: sailoperator.io/v1alpha1\nkind: Istio\nmetadata: {name: default}\nspec: {version: v1.27.1}\n";
+        add_source(&mut l, "t.yaml".into(), sail.as_bytes().to_vec());
+        let flag = Some((IstioVersion::parse("1.20").unwrap(), VersionSource::CommandLine));
+        // The control plane wins over --istio-version; --mesh-version over both.
+        let m = build_with(&l.documents, None, flag.clone());
+        assert_eq!(m.version.to_string(), "v3.2");
+        let m = build_with(&l.documents, Some((MeshVersion::V2_2, VersionSource::CommandLine)), flag);
+        assert_eq!(m.version, MeshVersion::V2_2);
+        assert_eq!(m.istio.unwrap().to_string(), "1.12");
+        // --istio-version alone: a release without OSSM behaves as the OSSM version below it.
+        let m = build_with(&[], None, Some((IstioVersion::parse("1.25").unwrap(), VersionSource::CommandLine)));
+        assert_eq!((m.version, m.istio.unwrap().minor), (MeshVersion::V3_0, 25));
+        // master: the newest release the tool knows.
+        let mut l = Loaded::default();
+        add_source(&mut l, "t.yaml".into(), sail.replace("v1.27.1", "master").into_bytes());
+        assert!(build(&l.documents, None).version.is_sail());
     }
 }

@@ -116,6 +116,14 @@ impl IstioVersion {
         })
     }
 
+    /// [`IstioVersion::parse`], with Sail's `master` read as the newest release the tool knows.
+    pub fn parse_release(s: &str) -> Option<IstioVersion> {
+        if s.trim() == "master" {
+            return istio_rows().last().map(|r| r.istio);
+        }
+        Self::parse(s)
+    }
+
     /// The same release without its patch (what the table is keyed by).
     pub fn minor_release(self) -> IstioVersion {
         IstioVersion {
@@ -257,6 +265,10 @@ mod tests {
         assert_eq!(IstioVersion::parse("v1.26-latest").unwrap().to_string(), "1.26");
         assert_eq!(IstioVersion::parse("1.31.0-beta.1").unwrap().minor, 31);
         assert_eq!(IstioVersion::parse("master"), None);
+        assert_eq!(
+            IstioVersion::parse_release("master"),
+            Some(istio_rows().last().unwrap().istio)
+        );
         assert_eq!(IstioVersion::parse("1"), None);
         assert_eq!(IstioVersion::parse("1.2.3.4"), None);
     }

@@ -25,7 +25,11 @@ impl Unit for Missing {
 fn check_missing(ctx: &Facts, out: &mut Vec<Diagnostic>) {
     let mesh = ctx.mesh;
     // Nothing parsed at all: the parse errors say enough.
-    if mesh.control_planes.is_empty() && !ctx.documents.is_empty() {
+    // An upstream control plane (Sail `Istio`, IstioOperator) gives the version; MX208 judges it.
+    if mesh.control_planes.is_empty()
+        && mesh.istio_control_planes.is_empty()
+        && !ctx.documents.is_empty()
+    {
         let how = match mesh.version_source {
             Some(VersionSource::CommandLine) => "given by --mesh-version",
             Some(VersionSource::Config) => "from the configuration file",
