@@ -28,6 +28,14 @@ impl Unit for Istio {
     }
 }
 
+/// Sail's `Istio` and `IstioRevision` are cluster-scoped: `Istio default`, not `default/default`.
+fn label(cp: &IstioControlPlane) -> String {
+    match cp.kind {
+        IstioKind::Operator => cp.meta.display(),
+        _ => format!("{} {}", cp.meta.kind, cp.meta.name),
+    }
+}
+
 fn newest() -> IstioVersion {
     istio_rows().last().expect("istio_versions.tsv has rows").istio
 }
@@ -39,7 +47,7 @@ fn newest() -> IstioVersion {
 fn version_problem(cp: &IstioControlPlane) -> Option<Diagnostic> {
     let written = cp.version.as_deref()?;
     let at = cp.meta.loc(cp.version_path);
-    let label = cp.meta.display();
+    let label = label(cp);
     let sail = cp.kind != IstioKind::Operator;
     let parsed = IstioVersion::parse(written);
     let d = match parsed {
@@ -101,14 +109,14 @@ fn check_disagreement(ctx: &Facts, out: &mut Vec<Diagnostic>) {
                 Diagnostic::new(
                     RuleId::MX209,
                     format!(
-                        "{} is an upstream Istio control plane next to ServiceMeshControlPlane {}: the mesh is linted as {}",
-                        cp.meta.display(),
+                        "{} is an upstream Istio control plane next to {}: the mesh is linted as {}",
+                        label(cp),
                         smcp.meta.display(),
                         mesh.version
                     ),
                 )
                 .at(cp.meta.key_loc("/kind"))
-                .resource(cp.meta.display())
+                .resource(label(cp))
                 .related(smcp.meta.key_loc("/kind"), "the control plane the version comes from")
                 .help("lint each mesh on its own"),
             );
@@ -131,12 +139,12 @@ fn check_disagreement(ctx: &Facts, out: &mut Vec<Diagnostic>) {
                     RuleId::MX209,
                     format!(
                         "{} installs Istio {v} but {} installs Istio {v0}: the mesh is linted as Istio {v0}",
-                        cp.meta.display(),
-                        first.meta.display()
+                        label(cp),
+                        label(first)
                     ),
                 )
                 .at(cp.meta.loc(cp.version_path))
-                .resource(cp.meta.display())
+                .resource(label(cp))
                 .related(first.meta.loc(first.version_path), "the release the mesh is linted as")
                 .help("lint each mesh on its own"),
             );
