@@ -691,22 +691,40 @@ fn sail_istio_and_revision() {
     );
     check(
         IS,
-        sail("Istio", json!({"values": {"meshConfig": {"rootNamespace": 3}}})),
+        sail(
+            "Istio",
+            json!({"values": {"meshConfig": {"rootNamespace": 3}}}),
+        ),
         &[invalid("/spec/values/meshConfig/rootNamespace", "type")],
     );
     check(
         IS,
-        sail("Istio", json!({"values": {"meshConfig": {"extensionProviders": [{"envoyExtAuthzHttp": {}}]}}})),
-        &[invalid("/spec/values/meshConfig/extensionProviders/0", "required")],
+        sail(
+            "Istio",
+            json!({"values": {"meshConfig": {"extensionProviders": [{"envoyExtAuthzHttp": {}}]}}}),
+        ),
+        &[invalid(
+            "/spec/values/meshConfig/extensionProviders/0",
+            "required",
+        )],
     );
     check(
         IS,
-        sail("Istio", json!({"values": {"meshConfig": {"discoverySelectors": [{"matchExpressions": [{"key": "a", "operator": "Has"}]}]}}})),
-        &[invalid("/spec/values/meshConfig/discoverySelectors/0/matchExpressions/0/operator", "enum")],
+        sail(
+            "Istio",
+            json!({"values": {"meshConfig": {"discoverySelectors": [{"matchExpressions": [{"key": "a", "operator": "Has"}]}]}}}),
+        ),
+        &[invalid(
+            "/spec/values/meshConfig/discoverySelectors/0/matchExpressions/0/operator",
+            "enum",
+        )],
     );
     check(
         REV,
-        sail("IstioRevision", json!({"version": "v1.24.3", "namespace": "istio-system"})),
+        sail(
+            "IstioRevision",
+            json!({"version": "v1.24.3", "namespace": "istio-system"}),
+        ),
         &[Valid],
     );
     check(
@@ -723,8 +741,10 @@ fn istio_operator() {
     let iop = |spec: Value| json!({"apiVersion": "install.istio.io/v1alpha1", "kind": "IstioOperator", "metadata": {"name": "cp", "namespace": "istio-system"}, "spec": spec});
     check(
         IOP,
-        iop(json!({"tag": "1.26.2", "revision": "canary", "components": {"pilot": {"enabled": true}},
-                   "meshConfig": {"rootNamespace": "istio-system", "defaultConfig": {}}})),
+        iop(
+            json!({"tag": "1.26.2", "revision": "canary", "components": {"pilot": {"enabled": true}},
+                   "meshConfig": {"rootNamespace": "istio-system", "defaultConfig": {}}}),
+        ),
         &[Valid],
     );
     check(

@@ -370,9 +370,10 @@ pub fn add(mesh: &mut Mesh, doc: &Arc<Document>) {
                 meta: m,
             })
         }
-        ("sailoperator.io", "Istio") => mesh
-            .istio_control_planes
-            .push(istio_control_plane(j, m, IstioKind::Sail)),
+        ("sailoperator.io", "Istio") => {
+            mesh.istio_control_planes
+                .push(istio_control_plane(j, m, IstioKind::Sail))
+        }
         ("sailoperator.io", "IstioRevision") => mesh
             .istio_control_planes
             .push(istio_control_plane(j, m, IstioKind::SailRevision)),
@@ -399,9 +400,9 @@ pub fn add(mesh: &mut Mesh, doc: &Arc<Document>) {
             mesh.namespace_labels
                 .insert(m.name.clone(), labels(j.pointer("/metadata/labels")));
             mesh.namespaces.push(Meta {
-            namespace: m.name.clone(),
-            ..m
-        })
+                namespace: m.name.clone(),
+                ..m
+            })
         }
         ("security.istio.io", "AuthorizationPolicy") => {
             mesh.authorization_policies.push(AuthorizationPolicy {
@@ -473,15 +474,22 @@ pub fn build_with(
         .control_planes
         .iter()
         .find_map(|c| c.version.as_deref().and_then(MeshVersion::parse));
-    let from_istio = [IstioKind::Sail, IstioKind::SailRevision, IstioKind::Operator]
-        .iter()
-        .flat_map(|k| mesh.istio_control_planes.iter().filter(move |c| c.kind == *k))
-        .find_map(|c| c.version.as_deref().and_then(IstioVersion::parse_release))
-        .map(|v| (v, VersionSource::ControlPlane))
-        .or(istio_version);
-    let as_mesh = |(i, src): (IstioVersion, VersionSource)| {
-        i.mesh_equivalent().map(|m| (m, src, Some(i)))
-    };
+    let from_istio = [
+        IstioKind::Sail,
+        IstioKind::SailRevision,
+        IstioKind::Operator,
+    ]
+    .iter()
+    .flat_map(|k| {
+        mesh.istio_control_planes
+            .iter()
+            .filter(move |c| c.kind == *k)
+    })
+    .find_map(|c| c.version.as_deref().and_then(IstioVersion::parse_release))
+    .map(|v| (v, VersionSource::ControlPlane))
+    .or(istio_version);
+    let as_mesh =
+        |(i, src): (IstioVersion, VersionSource)| i.mesh_equivalent().map(|m| (m, src, Some(i)));
     let (version, source, istio) = match (override_version, from_smcp) {
         (Some((v, src)), _) => (v, src, None),
         (None, Some(v)) => (v, VersionSource::ControlPlane, None),
@@ -589,7 +597,10 @@ apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: unlabell
         assert_eq!(m.version_source, Some(VersionSource::ControlPlane));
         assert_eq!(m.istio.unwrap().to_string(), "1.24.3");
         let cp = &m.istio_control_planes[0];
-        assert_eq!((cp.kind, cp.namespace.as_str()), (IstioKind::Sail, "istio-cp"));
+        assert_eq!(
+            (cp.kind, cp.namespace.as_str()),
+            (IstioKind::Sail, "istio-cp")
+        );
         assert_eq!(cp.extension_providers[0].name, "authz");
         assert_eq!(m.control_plane_namespace(), Some("istio-config"));
         // No member roll on 3.x: the discovery selectors pick the namespaces.
@@ -605,7 +616,10 @@ apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\ns
         );
         assert_eq!(m.version, MeshVersion::parse("v3.1").unwrap());
         assert_eq!(m.istio.unwrap().to_string(), "1.26.2");
-        assert_eq!(m.istio_control_planes[0].revision.as_deref(), Some("canary"));
+        assert_eq!(
+            m.istio_control_planes[0].revision.as_deref(),
+            Some("canary")
+        );
         let ns: Vec<String> = m.mesh_namespaces().into_iter().collect();
         assert_eq!(ns, ["istio-system", "shop"]);
     }
@@ -615,19 +629,37 @@ apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\ns
         let mut l = Loaded::default();
         let sail = "apiVersion: sailoperator.io/v1alpha1\nkind: Istio\nmetadata: {name: default}\nspec: {version: v1.27.1}\n";
         add_source(&mut l, "t.yaml".into(), sail.as_bytes().to_vec());
-        let flag = Some((IstioVersion::parse("1.20").unwrap(), VersionSource::CommandLine));
+        let flag = Some((
+            IstioVersion::parse("1.20").unwrap(),
+            VersionSource::CommandLine,
+        ));
         // The control plane wins over --istio-version; --mesh-version over both.
         let m = build_with(&l.documents, None, flag.clone());
         assert_eq!(m.version.to_string(), "v3.2");
-        let m = build_with(&l.documents, Some((MeshVersion::V2_2, VersionSource::CommandLine)), flag);
+        let m = build_with(
+            &l.documents,
+            Some((MeshVersion::V2_2, VersionSource::CommandLine)),
+            flag,
+        );
         assert_eq!(m.version, MeshVersion::V2_2);
         assert_eq!(m.istio.unwrap().to_string(), "1.12");
         // --istio-version alone: a release without OSSM behaves as the OSSM version below it.
-        let m = build_with(&[], None, Some((IstioVersion::parse("1.25").unwrap(), VersionSource::CommandLine)));
+        let m = build_with(
+            &[],
+            None,
+            Some((
+                IstioVersion::parse("1.25").unwrap(),
+                VersionSource::CommandLine,
+            )),
+        );
         assert_eq!((m.version, m.istio.unwrap().minor), (MeshVersion::V3_0, 25));
         // master: the newest release the tool knows.
         let mut l = Loaded::default();
-        add_source(&mut l, "t.yaml".into(), sail.replace("v1.27.1", "master").into_bytes());
+        add_source(
+            &mut l,
+            "t.yaml".into(),
+            sail.replace("v1.27.1", "master").into_bytes(),
+        );
         assert!(build(&l.documents, None).version.is_sail());
     }
 }

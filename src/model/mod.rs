@@ -477,8 +477,10 @@ pub fn label_selector_matches(selector: &serde_json::Value, labels: &Labels) -> 
         .get("matchLabels")
         .and_then(|m| m.as_object())
         .is_none_or(|m| {
-            m.iter()
-                .all(|(k, v)| v.as_str().is_some_and(|v| labels.get(k).map(String::as_str) == Some(v)))
+            m.iter().all(|(k, v)| {
+                v.as_str()
+                    .is_some_and(|v| labels.get(k).map(String::as_str) == Some(v))
+            })
         });
     let exprs = selector
         .get("matchExpressions")

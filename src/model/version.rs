@@ -262,7 +262,10 @@ mod tests {
         let v = IstioVersion::parse("v1.24.3").unwrap();
         assert_eq!((v.minor, v.patch), (24, Some(3)));
         assert_eq!(v.to_string(), "1.24.3");
-        assert_eq!(IstioVersion::parse("v1.26-latest").unwrap().to_string(), "1.26");
+        assert_eq!(
+            IstioVersion::parse("v1.26-latest").unwrap().to_string(),
+            "1.26"
+        );
         assert_eq!(IstioVersion::parse("1.31.0-beta.1").unwrap().minor, 31);
         assert_eq!(IstioVersion::parse("master"), None);
         assert_eq!(

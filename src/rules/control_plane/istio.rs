@@ -37,7 +37,10 @@ fn label(cp: &IstioControlPlane) -> String {
 }
 
 fn newest() -> IstioVersion {
-    istio_rows().last().expect("istio_versions.tsv has rows").istio
+    istio_rows()
+        .last()
+        .expect("istio_versions.tsv has rows")
+        .istio
 }
 
 /// MX208 for one control plane. Sail's `spec.version` must be a value of the operator's enum
@@ -171,10 +174,17 @@ mod tests {
     #[test]
     fn sail_versions_follow_the_operator_enum() {
         for ok in ["v1.24.3", "v1.26-latest", "v1.21.6", "v1.31.0-beta.1"] {
-            assert_eq!(messages(&sail("Istio", "default", ok)), Vec::<String>::new(), "{ok}");
+            assert_eq!(
+                messages(&sail("Istio", "default", ok)),
+                Vec::<String>::new(),
+                "{ok}"
+            );
         }
         let m = messages(&sail("Istio", "default", "1.24.3"));
-        assert!(m[0].starts_with("MX208") && m[0].contains("leading `v`"), "{m:?}");
+        assert!(
+            m[0].starts_with("MX208") && m[0].contains("leading `v`"),
+            "{m:?}"
+        );
         let m = messages(&sail("Istio", "default", "v1.20.3"));
         assert!(m[0].contains("does not install Istio 1.20.3"), "{m:?}");
         let m = messages(&sail("IstioRevision", "r", "latest"));
@@ -187,7 +197,9 @@ mod tests {
 
     #[test]
     fn istio_operator_tags() {
-        let iop = |tag: &str| format!("apiVersion: install.istio.io/v1alpha1\nkind: IstioOperator\nmetadata: {{name: cp, namespace: istio-system}}\nspec: {{tag: {tag}}}\n");
+        let iop = |tag: &str| {
+            format!("apiVersion: install.istio.io/v1alpha1\nkind: IstioOperator\nmetadata: {{name: cp, namespace: istio-system}}\nspec: {{tag: {tag}}}\n")
+        };
         assert!(messages(&iop("1.26.2")).is_empty());
         assert!(messages(&iop("1.26.2-distroless")).is_empty());
         let found = fixture::check(&Istio, &iop("latest"));
@@ -199,7 +211,10 @@ mod tests {
         let smcp = "apiVersion: maistra.io/v2\nkind: ServiceMeshControlPlane\nmetadata: {name: basic, namespace: istio-system}\nspec: {version: v2.6}\n---\n";
         let m = messages(&format!("{smcp}{}", sail("Istio", "default", "v1.24.3")));
         assert_eq!(m.len(), 1);
-        assert!(m[0].starts_with("MX209") && m[0].contains("linted as v2.6"), "{m:?}");
+        assert!(
+            m[0].starts_with("MX209") && m[0].contains("linted as v2.6"),
+            "{m:?}"
+        );
         // Revisions of one Istio may differ (a revision-based upgrade in progress).
         let upgrade = format!(
             "{}{}{}",
@@ -209,7 +224,10 @@ mod tests {
         );
         assert!(messages(&upgrade).is_empty());
         let iop = "apiVersion: install.istio.io/v1alpha1\nkind: IstioOperator\nmetadata: {name: cp, namespace: other}\nspec: {tag: 1.25.1}\n";
-        let found = fixture::check(&Istio, &format!("{}{iop}", sail("Istio", "default", "v1.24.3")));
+        let found = fixture::check(
+            &Istio,
+            &format!("{}{iop}", sail("Istio", "default", "v1.24.3")),
+        );
         assert_eq!(fixture::positions(&found), ["MX209 11:13"]);
         assert!(found[0].message.contains("linted as Istio 1.24"));
     }
