@@ -31,8 +31,9 @@ impl MeshVersion {
     /// The versions whose proxies run ServiceMeshExtensions, oldest first.
     pub const WITH_SME: [MeshVersion; 3] = [Self::V2_0, Self::V2_1, Self::V2_2];
     /// Every version the tool knows about.
-    pub const KNOWN: [&'static str; 10] = [
-        "v2.0", "v2.1", "v2.2", "v2.3", "v2.4", "v2.5", "v2.6", "v3.0", "v3.1", "v3.2",
+    pub const KNOWN: [&'static str; 12] = [
+        "v2.0", "v2.1", "v2.2", "v2.3", "v2.4", "v2.5", "v2.6", "v3.0", "v3.1", "v3.2", "v3.3",
+        "v3.4",
     ];
 
     /// Parses `v2.1`, `2.1` or `v2.1.3` (patch ignored).
@@ -251,6 +252,8 @@ mod tests {
         // 1.25 has no OSSM: it behaves like the newest OSSM below it.
         assert_eq!(ist("1.25").mesh_equivalent(), Some(MeshVersion::V3_0));
         assert_eq!(ist("1.26").mesh_equivalent(), MeshVersion::parse("v3.1"));
+        assert_eq!(ist("1.29").mesh_equivalent(), MeshVersion::parse("v3.3"));
+        assert_eq!(ist("1.31").mesh_equivalent(), MeshVersion::parse("v3.4"));
         assert_eq!(ist("1.13").mesh_equivalent(), Some(MeshVersion::V2_2));
         assert_eq!(ist("1.5").mesh_equivalent(), None);
         assert!(ist("1.99").row().is_none());
