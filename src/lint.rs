@@ -116,7 +116,8 @@ fn load_inputs(sel: &Selection, opts: &LintOptions) -> Result<Outcome, UsageErro
     let mesh = model::build::build_with(
         &loaded.documents,
         opts.mesh_version.clone(),
-        opts.istio_version.map(|v| (v, VersionSource::CommandLine)),
+        opts.istio_version
+            .map(|v| (v, VersionSource::IstioCommandLine)),
     );
     let sources = loaded
         .sources

@@ -41,6 +41,19 @@ fn istio_version_applies_without_a_control_plane() {
     let d = dir(&[("plugin.yaml", WASM_PLUGIN)]);
     let (_, json) = lint_json(&["--istio-version", "1.26", d.path().to_str().unwrap()]);
     assert_eq!(json["mesh_version"], "v3.1", "{json}");
+    let mx205 = json["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["rule"] == "MX205")
+        .expect("MX205: no control plane in the inputs");
+    assert!(
+        mx205["message"]
+            .as_str()
+            .unwrap()
+            .contains("mesh version v3.1 from --istio-version 1.26"),
+        "{mx205}"
+    );
     // An Istio release before WasmPlugin existed: the API is not served.
     let (_, json) = lint_json(&["--istio-version", "1.9", d.path().to_str().unwrap()]);
     assert_eq!(json["mesh_version"], "v2.1", "{json}");

@@ -357,6 +357,8 @@ pub struct Member {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum VersionSource {
     CommandLine,
+    /// `--istio-version`, used when no control plane is in the inputs.
+    IstioCommandLine,
     Config,
     ControlPlane,
     Assumed,
