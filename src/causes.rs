@@ -85,6 +85,7 @@ fn resources(mesh: &Mesh) -> impl Iterator<Item = &Meta> {
     mesh.control_planes
         .iter()
         .map(|r| &r.meta)
+        .chain(mesh.istio_control_planes.iter().map(|r| &r.meta))
         .chain(mesh.member_rolls.iter().map(|r| &r.meta))
         .chain(mesh.members.iter().map(|r| &r.meta))
         .chain(scoped(mesh))
@@ -131,6 +132,8 @@ impl<'a> Causality<'a> {
         let mut out = Vec::new();
         if needs.control_plane {
             out.extend(mesh.control_planes.iter().map(|c| cause(&c.meta)));
+            // OSSM 3.x / upstream Istio: the version, root namespace and membership come from here.
+            out.extend(mesh.istio_control_planes.iter().map(|c| cause(&c.meta)));
         }
         if needs.membership {
             out.extend(mesh.member_rolls.iter().map(|r| cause(&r.meta)));
@@ -189,5 +192,21 @@ mod tests {
         let chain = needs(RuleId::MX601);
         assert!(chain.control_plane && chain.membership && chain.scope == Scope::All);
         assert!(!needs(RuleId::MX403).control_plane);
+    }
+
+    #[test]
+    fn a_sail_istio_is_a_cause_of_version_dependent_findings() {
+        use crate::load::inputs::{add_source, Loaded};
+        let mut l = Loaded::default();
+        add_source(
+            &mut l,
+            "t.yaml".into(),
+            b"apiVersion: sailoperator.io/v1\nkind: Istio\nmetadata: {name: default}\nspec: {version: v1.24.3}\n".to_vec(),
+        );
+        let mesh = crate::model::build::build(&l.documents, None);
+        let c = Causality::new(&mesh);
+        let d = Diagnostic::new(RuleId::MX204, "x");
+        let causes: Vec<String> = c.causes(&d).into_iter().map(|c| c.resource).collect();
+        assert!(causes.iter().any(|r| r.starts_with("Istio ")), "{causes:?}");
     }
 }

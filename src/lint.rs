@@ -14,7 +14,7 @@ use crate::extensions::{self, Resolution};
 use crate::image::{ImageError, ImageStore};
 use crate::load::inputs::{self, InputPath, LoadProblem, Selection, Skipped};
 use crate::load::Document;
-use crate::model::{self, Mesh, MeshVersion, VersionSource};
+use crate::model::{self, IstioVersion, Mesh, MeshVersion, VersionSource};
 use crate::rules::registry::{self, Facts, Stage};
 use crate::simulate::startup::Startup;
 use crate::source::SourceFile;
@@ -30,6 +30,8 @@ pub struct LintOptions {
     /// Glob patterns of files to skip when walking directories.
     pub ignore: Vec<String>,
     pub mesh_version: Option<(MeshVersion, VersionSource)>,
+    /// `--istio-version`: the Istio release when no control plane in the inputs says one.
+    pub istio_version: Option<IstioVersion>,
     /// Pulled extension images (`--images`, config `images:`). Without any, image and module
     /// checks are skipped.
     pub images: Vec<PathBuf>,
@@ -111,7 +113,12 @@ fn load_inputs(sel: &Selection, opts: &LintOptions) -> Result<Outcome, UsageErro
     let loaded = inputs::load_selection(sel).map_err(UsageError)?;
     let paths = &sel.paths;
     let read_but_skipped = loaded.skipped.len() - sel.skipped.len();
-    let mesh = model::build::build(&loaded.documents, opts.mesh_version.clone());
+    let mesh = model::build::build_with(
+        &loaded.documents,
+        opts.mesh_version.clone(),
+        opts.istio_version
+            .map(|v| (v, VersionSource::IstioCommandLine)),
+    );
     let sources = loaded
         .sources
         .iter()

@@ -200,8 +200,13 @@ fn rule_ids(prefix: &str) -> BTreeSet<String> {
         .collect()
 }
 
-fn mesh_versions() -> BTreeSet<String> {
-    MeshVersion::KNOWN.iter().map(|v| v.to_string()).collect()
+/// The known mesh versions starting with `prefix`.
+fn mesh_versions(prefix: &str) -> BTreeSet<String> {
+    MeshVersion::KNOWN
+        .iter()
+        .filter(|v| v.starts_with(prefix))
+        .map(|v| v.to_string())
+        .collect()
 }
 
 #[test]
@@ -265,7 +270,9 @@ fn bash_completes_the_values_of_every_option_with_a_value_list() {
         assert_eq!(&got, values, "meshext-lint {sub} {flag} <TAB>");
     }
     let got = s.bash(&["meshext-lint", "lint", "--mesh-version", "v2."]);
-    assert_eq!(got, mesh_versions());
+    assert_eq!(got, mesh_versions("v2."));
+    let got = s.bash(&["meshext-lint", "lint", "--mesh-version", "v3."]);
+    assert_eq!(got, mesh_versions("v3."));
     let got = s.bash(&["meshext-lint", "lint", "--format", "rd"]);
     assert_eq!(got, BTreeSet::from(["rdjson".into(), "rdjsonl".into()]));
 }
@@ -338,7 +345,7 @@ fn zsh_completes_values_rule_ids_and_mesh_versions() {
     }
     assert_eq!(
         s.zsh("meshext-lint lint --mesh-version v2."),
-        mesh_versions()
+        mesh_versions("v2.")
     );
     assert_eq!(s.zsh("meshext-lint explain MX3"), rule_ids("MX3"));
     assert_eq!(

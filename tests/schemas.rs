@@ -8,7 +8,10 @@ use serde_json::{json, Value};
 
 /// Every schema file this test expects; a new file must be added here (and get cases below).
 const EXPECTED: &[&str] = &[
+    "istiooperator.v1alpha1.json",
     "manifest.json",
+    "sail.istio.v1.json",
+    "sail.istiorevision.v1.json",
     "servicemeshcontrolplane.v2.json",
     "servicemeshextension.v1.json",
     "servicemeshextension.v1alpha1-v2.0.json",
@@ -648,5 +651,105 @@ fn one_required_error_per_missing_field() {
     assert_eq!(
         got,
         (0..4).map(|_| invalid("", "required")).collect::<Vec<_>>()
+    );
+}
+
+fn sail(kind: &str, spec: Value) -> Value {
+    json!({"apiVersion": "sailoperator.io/v1", "kind": kind, "metadata": {"name": "default"}, "spec": spec})
+}
+
+/// The Sail operator's `Istio` (sail-operator api/v1/istio_types.go): spec and updateStrategy
+/// are closed, values open except the meshConfig fields the model reads.
+#[test]
+fn sail_istio_and_revision() {
+    const IS: &str = "sail.istio.v1.json";
+    const REV: &str = "sail.istiorevision.v1.json";
+    let full = json!({
+        "version": "v1.24.3", "namespace": "istio-system", "profile": "openshift",
+        "updateStrategy": {"type": "RevisionBased", "inactiveRevisionDeletionGracePeriodSeconds": 30, "updateWorkloads": true},
+        "values": {"pilot": {"env": {"X": "1"}}, "meshConfig": {
+            "rootNamespace": "istio-config", "accessLogFile": "/dev/stdout",
+            "discoverySelectors": [{"matchLabels": {"mesh": "on"}}, {"matchExpressions": [{"key": "env", "operator": "In", "values": ["prod"]}]}],
+            "extensionProviders": [{"name": "authz", "envoyExtAuthzHttp": {"service": "a", "port": 80}}]}}
+    });
+    check(IS, sail("Istio", full.clone()), &[Valid]);
+    check(IS, sail("Istio", json!({})), &[Valid]);
+    check(
+        IS,
+        sail("Istio", json!({"verison": "v1.24.3"})),
+        &[pruned("/spec", &["verison"])],
+    );
+    check(
+        IS,
+        sail("Istio", json!({"updateStrategy": {"type": "Canary"}})),
+        &[invalid("/spec/updateStrategy/type", "enum")],
+    );
+    check(
+        IS,
+        sail("Istio", json!({"profile": "minimal"})),
+        &[invalid("/spec/profile", "enum")],
+    );
+    check(
+        IS,
+        sail(
+            "Istio",
+            json!({"values": {"meshConfig": {"rootNamespace": 3}}}),
+        ),
+        &[invalid("/spec/values/meshConfig/rootNamespace", "type")],
+    );
+    check(
+        IS,
+        sail(
+            "Istio",
+            json!({"values": {"meshConfig": {"extensionProviders": [{"envoyExtAuthzHttp": {}}]}}}),
+        ),
+        &[invalid(
+            "/spec/values/meshConfig/extensionProviders/0",
+            "required",
+        )],
+    );
+    check(
+        IS,
+        sail(
+            "Istio",
+            json!({"values": {"meshConfig": {"discoverySelectors": [{"matchExpressions": [{"key": "a", "operator": "Has"}]}]}}}),
+        ),
+        &[invalid(
+            "/spec/values/meshConfig/discoverySelectors/0/matchExpressions/0/operator",
+            "enum",
+        )],
+    );
+    check(
+        REV,
+        sail(
+            "IstioRevision",
+            json!({"version": "v1.24.3", "namespace": "istio-system"}),
+        ),
+        &[Valid],
+    );
+    check(
+        REV,
+        sail("IstioRevision", json!({"version": "v1.24.3"})),
+        &[invalid("/spec", "required")],
+    );
+}
+
+/// An IstioOperator is open (its CRD preserves unknown fields) except what the model reads.
+#[test]
+fn istio_operator() {
+    const IOP: &str = "istiooperator.v1alpha1.json";
+    let iop = |spec: Value| json!({"apiVersion": "install.istio.io/v1alpha1", "kind": "IstioOperator", "metadata": {"name": "cp", "namespace": "istio-system"}, "spec": spec});
+    check(
+        IOP,
+        iop(
+            json!({"tag": "1.26.2", "revision": "canary", "components": {"pilot": {"enabled": true}},
+                   "meshConfig": {"rootNamespace": "istio-system", "defaultConfig": {}}}),
+        ),
+        &[Valid],
+    );
+    check(
+        IOP,
+        iop(json!({"meshConfig": {"discoverySelectors": {"matchLabels": {}}}})),
+        &[invalid("/spec/meshConfig/discoverySelectors", "type")],
     );
 }

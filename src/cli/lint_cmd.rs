@@ -4,7 +4,7 @@ use crate::baseline::Baseline;
 use crate::config::{self, Config};
 use crate::diag::Severity;
 use crate::lint::{self, LintOptions, RunOptions};
-use crate::model::MeshVersion;
+use crate::model::{IstioVersion, MeshVersion};
 use crate::report::{self, Format, FormatSpec, Report};
 use crate::suppress::Origin;
 use clap::{Args, ValueEnum};
@@ -49,6 +49,9 @@ pub struct LintArgs {
     /// Mesh version to assume (overrides the ServiceMeshControlPlane's spec.version), e.g. v2.1.
     #[arg(long, value_parser = super::mesh_args::MeshVersionParser)]
     pub mesh_version: Option<MeshVersion>,
+    /// Upstream Istio release when no control plane in the inputs says one, e.g. 1.26.
+    #[arg(long, value_parser = super::mesh_args::parse_istio_version)]
+    pub istio_version: Option<IstioVersion>,
     /// Pulled extension images: an OCI layout directory, an OCI archive, a docker-archive, or
     /// an unpacked image directory (`REF=DIR` to name it). Repeatable [default: the config's
     /// `images`]. Without images, image and module checks are skipped.
@@ -183,6 +186,7 @@ fn options(args: &LintArgs, cfg: &Config) -> Result<RunOptions, String> {
             paths: args.paths.clone(),
             ignore: cfg.ignore.clone(),
             mesh_version,
+            istio_version: args.istio_version,
             images,
             no_runtime: args.no_runtime,
         },

@@ -3,7 +3,7 @@
 use crate::config::{self, Config};
 use crate::diag::Severity;
 use crate::lint::{self, LintOptions, Outcome};
-use crate::model::{MeshVersion, VersionSource};
+use crate::model::{IstioVersion, MeshVersion, VersionSource};
 use clap::Args;
 use std::path::PathBuf;
 
@@ -17,6 +17,9 @@ pub struct MeshArgs {
     /// Mesh version to assume (overrides the ServiceMeshControlPlane's spec.version), e.g. v2.1.
     #[arg(long, value_parser = MeshVersionParser)]
     pub mesh_version: Option<MeshVersion>,
+    /// Upstream Istio release when no control plane in the inputs says one, e.g. 1.26.
+    #[arg(long, value_parser = parse_istio_version)]
+    pub istio_version: Option<IstioVersion>,
 }
 
 /// `--config FILE` / `--no-config`, for the commands where `--config` names the file.
@@ -37,6 +40,22 @@ pub fn select_config(file: Option<&std::path::Path>, disabled: bool) -> Result<C
 
 pub fn parse_mesh_version(s: &str) -> Result<MeshVersion, String> {
     MeshVersion::parse(s).ok_or_else(|| format!("not a mesh version: {s:?} (expected e.g. v2.1)"))
+}
+
+/// `--istio-version`: `1.26`, `v1.24.3`; only releases the tool knows
+/// (`rules/abi/istio_versions.tsv`), since behaviour is looked up there.
+pub fn parse_istio_version(s: &str) -> Result<IstioVersion, String> {
+    let v = IstioVersion::parse(s)
+        .ok_or_else(|| format!("not an Istio version: {s:?} (expected e.g. 1.26)"))?;
+    if v.row().is_none() || v.mesh_equivalent().is_none() {
+        let rows = crate::model::version::istio_rows();
+        return Err(format!(
+            "unknown Istio release {v} (known: {} to {})",
+            rows[0].istio,
+            rows[rows.len() - 1].istio
+        ));
+    }
+    Ok(v)
 }
 
 /// `--mesh-version`: parses leniently (`2.1`, `v2.1.3`) like [`parse_mesh_version`], and
@@ -114,6 +133,7 @@ impl MeshArgs {
             },
             ignore: cfg.ignore.clone(),
             mesh_version: mesh_version_from(self.mesh_version, cfg),
+            istio_version: self.istio_version,
             images: images_from(&self.images, cfg),
             no_runtime: true,
         }

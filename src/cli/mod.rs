@@ -30,6 +30,7 @@ pub mod exit {
 const LONG_VERSION: &str = concat!(
     env!("CARGO_PKG_VERSION"),
     "\nmesh versions: v2.0, v2.1, v2.2 (ServiceMeshExtension); v2.3+ reported as unsupported for ServiceMeshExtension",
+    "\nOSSM 3.x (Sail Istio resource): v3.0 to v3.4; upstream Istio (--istio-version): 1.6 to 1.31",
     "\nproxy-wasm ABI: 0.1.0, 0.2.0, 0.2.1"
 );
 

@@ -161,7 +161,8 @@ pub fn run(args: SimulateArgs) -> i32 {
             return usage_error(e);
         }
         // Without a mesh, the newest Envoy host unless --mesh-version narrows it.
-        match args.mesh.mesh_version.or(cfg.mesh_version) {
+        let istio = args.mesh.istio_version.and_then(|i| i.mesh_equivalent());
+        match args.mesh.mesh_version.or(cfg.mesh_version).or(istio) {
             Some(v) => opts.mesh = v,
             None => opts.profile = Some(Profile::latest()),
         }

@@ -232,10 +232,15 @@ fn service(j: &J, m: Meta) -> Service {
 /// `meshConfig.extensionProviders` of an SMCP: `spec.meshConfig` wins over `spec.techPreview`
 /// (the operator applies techPreview first and real settings over it).
 fn extension_providers(j: &J) -> Vec<ExtensionProvider> {
-    let list = j
-        .pointer("/spec/meshConfig/extensionProviders")
-        .or_else(|| j.pointer("/spec/techPreview/meshConfig/extensionProviders"))
-        .and_then(J::as_array);
+    providers_in(
+        j.pointer("/spec/meshConfig/extensionProviders")
+            .or_else(|| j.pointer("/spec/techPreview/meshConfig/extensionProviders")),
+    )
+}
+
+/// A `meshConfig.extensionProviders` list, as written.
+fn providers_in(list: Option<&J>) -> Vec<ExtensionProvider> {
+    let list = list.and_then(J::as_array);
     let provider = |p: &J| {
         let s = |v: Option<&J>, k: &str| {
             v.and_then(|v| v.get(k))
@@ -265,6 +270,46 @@ fn authz_action(s: Option<&str>) -> AuthzAction {
         Some("AUDIT") => AuthzAction::Audit,
         Some("CUSTOM") => AuthzAction::Custom,
         _ => AuthzAction::Allow,
+    }
+}
+
+/// An upstream-Istio control plane. Sail keeps the mesh config under `spec.values.meshConfig`
+/// (sail-operator `api/v1/values_types.gen.go` `Values.MeshConfig`), an IstioOperator under
+/// `spec.meshConfig`; Sail's `Istio` is cluster-scoped and names istiod's namespace in
+/// `spec.namespace` (default `istio-system`, `api/v1/istio_types.go`).
+fn istio_control_plane(j: &J, m: Meta, kind: IstioKind) -> IstioControlPlane {
+    let (mesh_config, version_path) = match kind {
+        IstioKind::Operator => ("/spec/meshConfig", "/spec/tag"),
+        _ => ("/spec/values/meshConfig", "/spec/version"),
+    };
+    let at = |p: &str| j.pointer(&format!("{mesh_config}{p}"));
+    let namespace = match kind {
+        IstioKind::Operator => m.namespace.clone(),
+        _ => j
+            .pointer("/spec/namespace")
+            .and_then(J::as_str)
+            .unwrap_or("istio-system")
+            .to_string(),
+    };
+    let revision = match kind {
+        IstioKind::Operator => j.pointer("/spec/revision").and_then(J::as_str),
+        IstioKind::SailRevision => Some(m.name.as_str()),
+        IstioKind::Sail => None,
+    }
+    .map(str::to_string);
+    IstioControlPlane {
+        kind,
+        version: j.pointer(version_path).map(text),
+        version_path,
+        namespace,
+        root_namespace: at("/rootNamespace").and_then(J::as_str).map(str::to_string),
+        discovery_selectors: at("/discoverySelectors")
+            .and_then(J::as_array)
+            .cloned()
+            .unwrap_or_default(),
+        extension_providers: providers_in(at("/extensionProviders")),
+        revision,
+        meta: m,
     }
 }
 
@@ -325,6 +370,16 @@ pub fn add(mesh: &mut Mesh, doc: &Arc<Document>) {
                 meta: m,
             })
         }
+        ("sailoperator.io", "Istio") => {
+            mesh.istio_control_planes
+                .push(istio_control_plane(j, m, IstioKind::Sail))
+        }
+        ("sailoperator.io", "IstioRevision") => mesh
+            .istio_control_planes
+            .push(istio_control_plane(j, m, IstioKind::SailRevision)),
+        ("install.istio.io", "IstioOperator") => mesh
+            .istio_control_planes
+            .push(istio_control_plane(j, m, IstioKind::Operator)),
         // Only `maistra.io` SMEs reach istiod; other groups are reported by MX105.
         ("maistra.io", "ServiceMeshExtension") => mesh.extensions.push(extension(j, m)),
         ("extensions.istio.io", "WasmPlugin") => mesh.wasm_plugins.push(WasmPlugin {
@@ -341,10 +396,14 @@ pub fn add(mesh: &mut Mesh, doc: &Arc<Document>) {
             meta: m,
         }),
         ("", "Service") => mesh.services.push(service(j, m)),
-        ("", "Namespace") => mesh.namespaces.push(Meta {
-            namespace: m.name.clone(),
-            ..m
-        }),
+        ("", "Namespace") => {
+            mesh.namespace_labels
+                .insert(m.name.clone(), labels(j.pointer("/metadata/labels")));
+            mesh.namespaces.push(Meta {
+                namespace: m.name.clone(),
+                ..m
+            })
+        }
         ("security.istio.io", "AuthorizationPolicy") => {
             mesh.authorization_policies.push(AuthorizationPolicy {
                 selector: opt_labels(j.pointer("/spec/selector/matchLabels")),
@@ -395,21 +454,54 @@ pub fn build(
     docs: &[Arc<Document>],
     override_version: Option<(MeshVersion, VersionSource)>,
 ) -> Mesh {
+    build_with(docs, override_version, None)
+}
+
+/// [`build`] with `--istio-version`: the version is `override_version` if given, else the first
+/// SMCP's `spec.version`, else the upstream control plane's Istio release (Sail `Istio`, then
+/// `IstioRevision`, then `IstioOperator`), else `istio_version`, else v2.1 (assumed). An Istio
+/// release behaves as [`IstioVersion::mesh_equivalent`]; `mesh.istio` keeps the release itself.
+pub fn build_with(
+    docs: &[Arc<Document>],
+    override_version: Option<(MeshVersion, VersionSource)>,
+    istio_version: Option<(IstioVersion, VersionSource)>,
+) -> Mesh {
     let mut mesh = Mesh::default();
     for d in docs {
         add(&mut mesh, d);
     }
-    let from_cp = mesh
+    let from_smcp = mesh
         .control_planes
         .iter()
         .find_map(|c| c.version.as_deref().and_then(MeshVersion::parse));
-    let (version, source) = match (override_version, from_cp) {
-        (Some(v), _) => v,
-        (None, Some(v)) => (v, VersionSource::ControlPlane),
-        (None, None) => (MeshVersion::default(), VersionSource::Assumed),
+    let from_istio = [
+        IstioKind::Sail,
+        IstioKind::SailRevision,
+        IstioKind::Operator,
+    ]
+    .iter()
+    .flat_map(|k| {
+        mesh.istio_control_planes
+            .iter()
+            .filter(move |c| c.kind == *k)
+    })
+    .find_map(|c| c.version.as_deref().and_then(IstioVersion::parse_release))
+    .map(|v| (v, VersionSource::ControlPlane))
+    .or(istio_version);
+    let as_mesh =
+        |(i, src): (IstioVersion, VersionSource)| i.mesh_equivalent().map(|m| (m, src, Some(i)));
+    let (version, source, istio) = match (override_version, from_smcp) {
+        (Some((v, src)), _) => (v, src, None),
+        (None, Some(v)) => (v, VersionSource::ControlPlane, None),
+        (None, None) => from_istio.and_then(as_mesh).unwrap_or((
+            MeshVersion::default(),
+            VersionSource::Assumed,
+            None,
+        )),
     };
     mesh.version = version;
     mesh.version_source = Some(source);
+    mesh.istio = istio.or_else(|| version.istio());
     mesh
 }
 
@@ -491,5 +583,83 @@ apiVersion: networking.istio.io/v1beta1\nkind: Gateway\nmetadata: {name: gw, nam
         let m = mesh_of("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: istio-ingressgateway, namespace: istio-system}\nspec: {template: {metadata: {labels: {istio: ingressgateway}}}}\n");
         assert_eq!(m.workloads[0].proxy, ProxyType::Gateway);
         assert_eq!(m.version_source, Some(VersionSource::Assumed));
+    }
+
+    #[test]
+    fn sail_istio_gives_the_version_namespaces_and_providers() {
+        let m = mesh_of(
+            "apiVersion: sailoperator.io/v1\nkind: Istio\nmetadata: {name: default}\nspec:\n  version: v1.24.3\n  namespace: istio-cp\n  values:\n    meshConfig:\n      rootNamespace: istio-config\n      discoverySelectors: [{matchLabels: {mesh: on}}]\n      extensionProviders: [{name: authz, envoyExtAuthzHttp: {service: a.b, port: 80}}]\n---\n\
+apiVersion: v1\nkind: Namespace\nmetadata: {name: shop, labels: {mesh: on}}\n---\n\
+apiVersion: v1\nkind: Namespace\nmetadata: {name: other}\n---\n\
+apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: unlabelled}\nspec: {template: {metadata: {labels: {app: web}}}}\n",
+        );
+        assert_eq!(m.version, MeshVersion::V3_0);
+        assert_eq!(m.version_source, Some(VersionSource::ControlPlane));
+        assert_eq!(m.istio.unwrap().to_string(), "1.24.3");
+        let cp = &m.istio_control_planes[0];
+        assert_eq!(
+            (cp.kind, cp.namespace.as_str()),
+            (IstioKind::Sail, "istio-cp")
+        );
+        assert_eq!(cp.extension_providers[0].name, "authz");
+        assert_eq!(m.control_plane_namespace(), Some("istio-config"));
+        // No member roll on 3.x: the discovery selectors pick the namespaces.
+        let ns: Vec<String> = m.mesh_namespaces().into_iter().collect();
+        assert_eq!(ns, ["istio-config", "shop"]);
+    }
+
+    #[test]
+    fn without_discovery_selectors_every_namespace_is_watched() {
+        let m = mesh_of(
+            "apiVersion: install.istio.io/v1alpha1\nkind: IstioOperator\nmetadata: {name: cp, namespace: istio-system}\nspec: {tag: 1.26.2, revision: canary}\n---\n\
+apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec: {template: {metadata: {labels: {app: web}}}}\n",
+        );
+        assert_eq!(m.version, MeshVersion::parse("v3.1").unwrap());
+        assert_eq!(m.istio.unwrap().to_string(), "1.26.2");
+        assert_eq!(
+            m.istio_control_planes[0].revision.as_deref(),
+            Some("canary")
+        );
+        let ns: Vec<String> = m.mesh_namespaces().into_iter().collect();
+        assert_eq!(ns, ["istio-system", "shop"]);
+    }
+
+    #[test]
+    fn version_precedence() {
+        let mut l = Loaded::default();
+        let sail = "apiVersion: sailoperator.io/v1alpha1\nkind: Istio\nmetadata: {name: default}\nspec: {version: v1.27.1}\n";
+        add_source(&mut l, "t.yaml".into(), sail.as_bytes().to_vec());
+        let flag = Some((
+            IstioVersion::parse("1.20").unwrap(),
+            VersionSource::CommandLine,
+        ));
+        // The control plane wins over --istio-version; --mesh-version over both.
+        let m = build_with(&l.documents, None, flag.clone());
+        assert_eq!(m.version.to_string(), "v3.2");
+        let m = build_with(
+            &l.documents,
+            Some((MeshVersion::V2_2, VersionSource::CommandLine)),
+            flag,
+        );
+        assert_eq!(m.version, MeshVersion::V2_2);
+        assert_eq!(m.istio.unwrap().to_string(), "1.12");
+        // --istio-version alone: a release without OSSM behaves as the OSSM version below it.
+        let m = build_with(
+            &[],
+            None,
+            Some((
+                IstioVersion::parse("1.25").unwrap(),
+                VersionSource::CommandLine,
+            )),
+        );
+        assert_eq!((m.version, m.istio.unwrap().minor), (MeshVersion::V3_0, 25));
+        // master: the newest release the tool knows.
+        let mut l = Loaded::default();
+        add_source(
+            &mut l,
+            "t.yaml".into(),
+            sail.replace("v1.27.1", "master").into_bytes(),
+        );
+        assert!(build(&l.documents, None).version.is_sail());
     }
 }

@@ -13,7 +13,7 @@ use crate::load::Document;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-pub use version::MeshVersion;
+pub use version::{IstioVersion, MeshVersion};
 
 pub type Labels = BTreeMap<String, String>;
 
@@ -240,6 +240,42 @@ pub struct ControlPlane {
     pub inbound_sniffing: Option<bool>,
 }
 
+/// Which resource installs an upstream-Istio control plane.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IstioKind {
+    /// `sailoperator.io` `Istio` (OSSM 3.x; cluster-scoped).
+    Sail,
+    /// `sailoperator.io` `IstioRevision` (one per revision the Sail operator deploys).
+    SailRevision,
+    /// `install.istio.io` `IstioOperator` (istioctl / the upstream operator).
+    Operator,
+}
+
+/// An upstream-Istio control plane: the Sail operator's `Istio`/`IstioRevision` or an
+/// `IstioOperator`. Fields as written; wrong types read as absent (the schema reports them).
+#[derive(Debug, Clone)]
+pub struct IstioControlPlane {
+    pub meta: Meta,
+    pub kind: IstioKind,
+    /// `spec.version` (Sail, e.g. `v1.24.3`) or `spec.tag` (IstioOperator), as written.
+    pub version: Option<String>,
+    /// The JSON pointer `version` was read from (for locations).
+    pub version_path: &'static str,
+    /// Where istiod runs: Sail `spec.namespace` (default `istio-system`), an IstioOperator's
+    /// own namespace.
+    pub namespace: String,
+    /// `meshConfig.rootNamespace` (Sail `spec.values.meshConfig`, IstioOperator
+    /// `spec.meshConfig`); istiod defaults it to its own namespace.
+    pub root_namespace: Option<String>,
+    /// `meshConfig.discoverySelectors` as written (membership on 3.x: which namespaces istiod
+    /// watches; empty = every namespace).
+    pub discovery_selectors: Vec<serde_json::Value>,
+    /// `meshConfig.extensionProviders`.
+    pub extension_providers: Vec<ExtensionProvider>,
+    /// `spec.revision` (IstioOperator) or the IstioRevision's name.
+    pub revision: Option<String>,
+}
+
 /// One `meshConfig.extensionProviders` entry, as written.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ExtensionProvider {
@@ -321,6 +357,8 @@ pub struct Member {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum VersionSource {
     CommandLine,
+    /// `--istio-version`, used when no control plane is in the inputs.
+    IstioCommandLine,
     Config,
     ControlPlane,
     Assumed,
@@ -332,6 +370,11 @@ pub struct Mesh {
     pub version: MeshVersion,
     pub version_source: Option<VersionSource>,
     pub control_planes: Vec<ControlPlane>,
+    /// Upstream-Istio control planes (Sail `Istio`/`IstioRevision`, `IstioOperator`).
+    pub istio_control_planes: Vec<IstioControlPlane>,
+    /// The Istio release of the mesh: the control plane's, `--istio-version`'s, or the one the
+    /// mesh version is built on (`None` when unknown).
+    pub istio: Option<IstioVersion>,
     pub member_rolls: Vec<MemberRoll>,
     pub members: Vec<Member>,
     pub extensions: Vec<Extension>,
@@ -339,6 +382,8 @@ pub struct Mesh {
     pub workloads: Vec<Workload>,
     pub services: Vec<Service>,
     pub namespaces: Vec<Meta>,
+    /// `metadata.labels` of each `Namespace` in the inputs (discovery selectors match them).
+    pub namespace_labels: BTreeMap<String, Labels>,
     pub authorization_policies: Vec<AuthorizationPolicy>,
     pub request_authentications: Vec<RequestAuthentication>,
     pub peer_authentications: Vec<PeerAuthentication>,
@@ -347,19 +392,34 @@ pub struct Mesh {
 }
 
 impl Mesh {
-    /// The control-plane (and root) namespace: the first SMCP's namespace.
+    /// The control-plane (and root) namespace: the first SMCP's namespace, else the upstream
+    /// control plane's root namespace (`meshConfig.rootNamespace`, defaulting to istiod's).
     pub fn control_plane_namespace(&self) -> Option<&str> {
         self.control_planes
             .first()
             .map(|c| c.meta.namespace.as_str())
+            .or_else(|| {
+                self.istio_control_planes
+                    .iter()
+                    .find(|c| c.kind != IstioKind::SailRevision)
+                    .or(self.istio_control_planes.first())
+                    .map(|c| c.root_namespace.as_deref().unwrap_or(&c.namespace))
+            })
     }
 
     /// Namespaces in the mesh: the control-plane namespace plus members from the SMMR
-    /// (`spec.members` ∪ `status.configuredMembers`) and `ServiceMeshMember` objects.
+    /// (`spec.members` ∪ `status.configuredMembers`) and `ServiceMeshMember` objects. Without an
+    /// SMCP but with an upstream control plane (OSSM 3.x, Istio) there is no member roll: istiod
+    /// watches every namespace its `meshConfig.discoverySelectors` select, all of them when
+    /// there are none ([`Mesh::discovered_namespaces`]).
     pub fn mesh_namespaces(&self) -> BTreeSet<String> {
         let mut set = BTreeSet::new();
         if let Some(cp) = self.control_plane_namespace() {
             set.insert(cp.to_string());
+        }
+        if self.control_planes.is_empty() && !self.istio_control_planes.is_empty() {
+            set.extend(self.discovered_namespaces());
+            return set;
         }
         for roll in &self.member_rolls {
             set.extend(roll.members.iter().cloned());
@@ -370,6 +430,82 @@ impl Mesh {
         }
         set
     }
+}
+
+impl Mesh {
+    /// Every namespace the inputs mention (Namespace objects and the namespaces of namespaced
+    /// resources).
+    fn known_namespaces(&self) -> BTreeSet<String> {
+        let metas = self
+            .workloads
+            .iter()
+            .map(|w| &w.meta)
+            .chain(self.services.iter().map(|s| &s.meta))
+            .chain(self.wasm_plugins.iter().map(|p| &p.meta))
+            .chain(self.extensions.iter().map(|e| &e.meta))
+            .chain(self.namespaces.iter());
+        metas.map(|m| m.namespace.clone()).collect()
+    }
+
+    /// The namespaces the upstream control planes watch: those matching any of their
+    /// `discoverySelectors` (Kubernetes label selectors, OR-ed, istiod's
+    /// `pkg/kube/namespace/filter.go`), every known one when no control plane sets any. A
+    /// namespace without a `Namespace` object in the inputs has no labels to match.
+    pub fn discovered_namespaces(&self) -> BTreeSet<String> {
+        let selectors: Vec<&serde_json::Value> = self
+            .istio_control_planes
+            .iter()
+            .flat_map(|c| &c.discovery_selectors)
+            .collect();
+        let known = self.known_namespaces();
+        if selectors.is_empty() {
+            return known;
+        }
+        let empty = Labels::new();
+        known
+            .into_iter()
+            .filter(|ns| {
+                let labels = self.namespace_labels.get(ns).unwrap_or(&empty);
+                selectors.iter().any(|s| label_selector_matches(s, labels))
+            })
+            .collect()
+    }
+}
+
+/// A Kubernetes `LabelSelector` (`matchLabels` AND `matchExpressions`) against labels. An
+/// empty selector matches everything; an unknown operator matches nothing.
+pub fn label_selector_matches(selector: &serde_json::Value, labels: &Labels) -> bool {
+    let match_labels = selector
+        .get("matchLabels")
+        .and_then(|m| m.as_object())
+        .is_none_or(|m| {
+            m.iter().all(|(k, v)| {
+                v.as_str()
+                    .is_some_and(|v| labels.get(k).map(String::as_str) == Some(v))
+            })
+        });
+    let exprs = selector
+        .get("matchExpressions")
+        .and_then(|e| e.as_array())
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    match_labels
+        && exprs.iter().all(|e| {
+            let key = e.get("key").and_then(|k| k.as_str()).unwrap_or("");
+            let values: Vec<&str> = e
+                .get("values")
+                .and_then(|v| v.as_array())
+                .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
+                .unwrap_or_default();
+            let have = labels.get(key).map(String::as_str);
+            match e.get("operator").and_then(|o| o.as_str()) {
+                Some("In") => have.is_some_and(|h| values.contains(&h)),
+                Some("NotIn") => have.is_none_or(|h| !values.contains(&h)),
+                Some("Exists") => have.is_some(),
+                Some("DoesNotExist") => have.is_none(),
+                _ => false,
+            }
+        })
 }
 
 /// `selector ⊆ labels`, Istio's `SubsetOf` (an empty selector matches everything).

@@ -75,6 +75,7 @@ pub static UNITS: &[&dyn Unit] = &[
     &control_plane::sme_support::SmeSupport,
     &control_plane::missing::Missing,
     &control_plane::operator::Operator,
+    &control_plane::istio::Istio,
     &resources::phase::PhaseName,
     &resources::missing_phase::MissingPhase,
     &resources::image::ImageReference,

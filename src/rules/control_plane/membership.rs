@@ -24,6 +24,10 @@ impl Unit for Membership {
 /// MX202: an SME in a namespace that is not part of the mesh is never seen.
 fn check_membership(ctx: &Facts, out: &mut Vec<Diagnostic>) {
     let mesh = ctx.mesh;
+    // Member rolls are an SMCP's; upstream control planes (3.x) have none.
+    if mesh.control_planes.is_empty() {
+        return;
+    }
     let Some(cp) = mesh.control_plane_namespace() else {
         return;
     };

@@ -25,11 +25,17 @@ impl Unit for Missing {
 fn check_missing(ctx: &Facts, out: &mut Vec<Diagnostic>) {
     let mesh = ctx.mesh;
     // Nothing parsed at all: the parse errors say enough.
-    if mesh.control_planes.is_empty() && !ctx.documents.is_empty() {
+    // An upstream control plane (Sail `Istio`, IstioOperator) gives the version; MX208 judges it.
+    if mesh.control_planes.is_empty()
+        && mesh.istio_control_planes.is_empty()
+        && !ctx.documents.is_empty()
+    {
+        let istio = mesh.istio.map(|i| i.to_string()).unwrap_or_default();
         let how = match mesh.version_source {
-            Some(VersionSource::CommandLine) => "given by --mesh-version",
-            Some(VersionSource::Config) => "from the configuration file",
-            _ => "assumed",
+            Some(VersionSource::CommandLine) => "given by --mesh-version".to_string(),
+            Some(VersionSource::IstioCommandLine) => format!("from --istio-version {istio}"),
+            Some(VersionSource::Config) => "from the configuration file".to_string(),
+            _ => "assumed".to_string(),
         };
         let first = ctx.documents.first().map(|d| d.source.location(0, 0));
         out.push(

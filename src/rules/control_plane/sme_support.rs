@@ -29,6 +29,16 @@ fn check_sme_support(ctx: &Facts, out: &mut Vec<Diagnostic>) {
         let d = if v == MeshVersion::V2_2 {
             Diagnostic::new(RuleId::MX203, "ServiceMeshExtension is deprecated on v2.2: it works now but will be removed in a future version")
                 .help("migrate to a WasmPlugin (extensions.istio.io/v1alpha1) before upgrading to v2.3")
+        } else if v.is_sail() {
+            // OSSM 3.x has no maistra.io CRDs at all: the object cannot even be created.
+            Diagnostic::new(
+                RuleId::MX204,
+                format!(
+                    "ServiceMeshExtension does not exist in {v} (the Sail operator installs upstream Istio, without the maistra.io CRDs): {} cannot be applied",
+                    sme_label(e)
+                ),
+            )
+            .help("migrate it to a WasmPlugin (extensions.istio.io/v1alpha1)")
         } else if v >= MeshVersion::V2_3 {
             Diagnostic::new(
                 RuleId::MX204,
@@ -42,5 +52,42 @@ fn check_sme_support(ctx: &Facts, out: &mut Vec<Diagnostic>) {
             continue;
         };
         out.push(d.at(e.meta.key_loc("/kind")).resource(sme_label(e)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::fixture;
+
+    const SME: &str = "apiVersion: maistra.io/v1\nkind: ServiceMeshExtension\nmetadata: {name: auth, namespace: shop}\nspec: {phase: PostAuthZ, image: quay.io/acme/auth:1.0}\n";
+
+    fn with(cp: &str) -> Vec<Diagnostic> {
+        fixture::check(&SmeSupport, &format!("{cp}---\n{SME}"))
+    }
+
+    #[test]
+    fn removed_from_2_3_on_and_absent_on_3_x() {
+        let smcp = |v: &str| {
+            format!("apiVersion: maistra.io/v2\nkind: ServiceMeshControlPlane\nmetadata: {{name: basic, namespace: istio-system}}\nspec: {{version: {v}}}\n")
+        };
+        assert_eq!(
+            fixture::positions(&with(&smcp("v2.1"))),
+            Vec::<String>::new()
+        );
+        assert_eq!(fixture::positions(&with(&smcp("v2.2"))), ["MX203 7:1"]);
+        for v in ["v2.3", "v2.6"] {
+            let found = with(&smcp(v));
+            assert_eq!(fixture::positions(&found), ["MX204 7:1"], "{v}");
+            assert!(found[0].message.contains("has been removed"), "{v}");
+        }
+        let sail = "apiVersion: sailoperator.io/v1\nkind: Istio\nmetadata: {name: default}\nspec: {version: v1.24.3}\n";
+        let found = with(sail);
+        assert_eq!(fixture::positions(&found), ["MX204 7:1"]);
+        assert!(
+            found[0].message.contains("does not exist in v3.0"),
+            "{}",
+            found[0].message
+        );
     }
 }

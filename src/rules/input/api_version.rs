@@ -50,6 +50,26 @@ const API_VERSIONS: &[(&str, &[(&str, MeshVersion)])] = &[
         "WasmPlugin",
         &[("extensions.istio.io/v1alpha1", MeshVersion::V2_2)],
     ),
+    // The Sail operator serves both APIs whatever Istio release it installs (v1alpha1 until
+    // sail-operator c864dfe0 "Bump CRDs to v1"); MX208 judges the release.
+    (
+        "Istio",
+        &[
+            ("sailoperator.io/v1", MeshVersion::V1_0),
+            ("sailoperator.io/v1alpha1", MeshVersion::V1_0),
+        ],
+    ),
+    (
+        "IstioRevision",
+        &[
+            ("sailoperator.io/v1", MeshVersion::V1_0),
+            ("sailoperator.io/v1alpha1", MeshVersion::V1_0),
+        ],
+    ),
+    (
+        "IstioOperator",
+        &[("install.istio.io/v1alpha1", MeshVersion::V1_0)],
+    ),
 ];
 
 fn check_api_versions(ctx: &Facts, out: &mut Vec<Diagnostic>) {

@@ -42,6 +42,11 @@ fn schema_file(kind: &str, api: &str, version: MeshVersion) -> Option<&'static s
         ("ServiceMeshMemberRoll", "maistra.io/v1") => "servicemeshmemberroll.v1.json",
         ("ServiceMeshMember", "maistra.io/v1") => "servicemeshmember.v1.json",
         ("WasmPlugin", "extensions.istio.io/v1alpha1") => "wasmplugin.v1alpha1.json",
+        ("Istio", "sailoperator.io/v1" | "sailoperator.io/v1alpha1") => "sail.istio.v1.json",
+        ("IstioRevision", "sailoperator.io/v1" | "sailoperator.io/v1alpha1") => {
+            "sail.istiorevision.v1.json"
+        }
+        ("IstioOperator", "install.istio.io/v1alpha1") => "istiooperator.v1alpha1.json",
         _ => return None,
     })
 }
