@@ -118,10 +118,10 @@ fn measure(label: &str, text: &str, once: bool) {
 
 fn main() {
     let once = std::env::var_os("BENCH_ONCE").is_some();
+    measure(&format!("{RESOURCES} resources"), &manifests(), once);
     measure(
-        &format!("{RESOURCES} resources"),
-        &manifests(),
+        &format!("scenario of {REQUESTS} requests"),
+        &scenario(),
         once,
     );
-    measure(&format!("scenario of {REQUESTS} requests"), &scenario(), once);
 }

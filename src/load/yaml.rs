@@ -479,7 +479,12 @@ impl Builder {
                 base,
                 cost,
                 ..
-            }) => (start, anchor, Value::Map(self.entries.split_off(base)), cost),
+            }) => (
+                start,
+                anchor,
+                Value::Map(self.entries.split_off(base)),
+                cost,
+            ),
             None => return Err(error("unbalanced collection", span)),
         };
         cost.nodes += 1;
