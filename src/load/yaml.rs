@@ -892,6 +892,26 @@ mod tests {
     }
 
     #[test]
+    fn duplicates_are_found_before_and_after_the_key_index_is_built() {
+        // Keys k0..k19 cross `INDEXED`; `k2` repeats after the index exists, `1` (an int)
+        // repeats as the string "1" while the mapping is still scanned.
+        let mut text = String::from("m:\n  1: a\n  '1': b\n");
+        for i in 0..20 {
+            text.push_str(&format!("  k{i}: {i}\n"));
+        }
+        text.push_str("  k2: again\n");
+        let p = parse(&text, Limits::default());
+        let d = &p.docs[0];
+        let keys: Vec<&str> = d.duplicates.iter().map(|x| x.key.as_str()).collect();
+        assert_eq!(keys, ["1", "k2"]);
+        assert_eq!(&text[d.duplicates[1].first.start..][..2], "k2");
+        let m = d.root.as_ref().unwrap().get("m").unwrap();
+        assert_eq!(m.as_map().unwrap().len(), 21);
+        assert_eq!(m.get("k2").unwrap().as_str(), Some("again"));
+        assert_eq!(m.get("1").unwrap().as_str(), Some("b"));
+    }
+
+    #[test]
     fn many_keys_and_merges_are_linear() {
         // 40k keys with a duplicate at the end and a merge of 40k keys: quadratic scans
         // would take minutes here.
