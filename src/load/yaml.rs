@@ -6,6 +6,7 @@
 //! memory or the stack.
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span as PSpan};
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
@@ -60,7 +61,7 @@ impl Node {
     pub fn entry(&self, key: &str) -> Option<(&Node, &Node)> {
         self.as_map()?
             .iter()
-            .find(|(k, _)| k.key_text().as_deref() == Some(key))
+            .find(|(k, _)| k.key_cow().as_deref() == Some(key))
             .map(|(k, v)| (k, v))
     }
 
@@ -70,12 +71,17 @@ impl Node {
 
     /// A scalar as mapping-key text (`1` → "1", `true` → "true").
     pub fn key_text(&self) -> Option<String> {
+        self.key_cow().map(Cow::into_owned)
+    }
+
+    /// `key_text` without copying a string key (key lookups compare many keys).
+    pub fn key_cow(&self) -> Option<Cow<'_, str>> {
         match &self.value {
-            Value::Str(s) => Some(s.clone()),
-            Value::Int(i) => Some(i.to_string()),
-            Value::Float(f) => Some(f.to_string()),
-            Value::Bool(b) => Some(b.to_string()),
-            Value::Null => Some("null".into()),
+            Value::Str(s) => Some(Cow::Borrowed(s)),
+            Value::Int(i) => Some(Cow::Owned(i.to_string())),
+            Value::Float(f) => Some(Cow::Owned(f.to_string())),
+            Value::Bool(b) => Some(Cow::Borrowed(if *b { "true" } else { "false" })),
+            Value::Null => Some(Cow::Borrowed("null")),
             _ => None,
         }
     }
@@ -243,6 +249,16 @@ impl<'a> Offsets<'a> {
         if self.ascii {
             return char_index.min(self.text.len());
         }
+        // Skip an ASCII run at once: `n` characters are `n` bytes there.
+        if self.chars < char_index {
+            let n = char_index - self.chars;
+            if let Some(run) = self.text.as_bytes().get(self.bytes..self.bytes + n) {
+                if run.is_ascii() {
+                    self.bytes += n;
+                    self.chars += n;
+                }
+            }
+        }
         while self.chars < char_index {
             match self.text[self.bytes..].chars().next() {
                 Some(c) => {
@@ -275,22 +291,30 @@ impl<'a> Offsets<'a> {
 }
 
 enum Frame {
+    /// Its items are `Builder::items[base..]` until it closes: one shared buffer instead of
+    /// a growing vector per collection (the close copies them into an exact-size vector).
     Seq {
         start: Span,
         anchor: usize,
-        items: Vec<Node>,
+        base: usize,
         cost: Cost,
     },
+    /// Its entries are `Builder::entries[base..]` until it closes.
     Map {
         start: Span,
         anchor: usize,
-        entries: Vec<(Node, Node)>,
-        /// Key text → position in `entries`: duplicate and merge checks stay linear.
-        index: HashMap<String, usize>,
+        base: usize,
+        /// Key text → position in `Builder::entries`, built once the mapping has more than
+        /// `INDEXED` entries: duplicate and merge checks stay linear without hashing and
+        /// copying every key of the many small mappings.
+        index: Option<HashMap<String, usize>>,
         key: Option<Node>,
         cost: Cost,
     },
 }
+
+/// Entries a mapping may have before its keys are indexed rather than scanned.
+const INDEXED: usize = 16;
 
 /// Parses a YAML stream (one or more documents).
 pub fn parse(text: &str, limits: Limits) -> Parsed {
@@ -299,6 +323,8 @@ pub fn parse(text: &str, limits: Limits) -> Parsed {
         limits,
         out: Parsed::default(),
         stack: Vec::new(),
+        items: Vec::new(),
+        entries: Vec::new(),
         anchors: HashMap::new(),
         doc: None,
         nodes: 0,
@@ -330,6 +356,10 @@ struct Builder {
     limits: Limits,
     out: Parsed,
     stack: Vec<Frame>,
+    /// Items of the open sequences, innermost last (`Frame::Seq::base`).
+    items: Vec<Node>,
+    /// Entries of the open mappings, innermost last (`Frame::Map::base`).
+    entries: Vec<(Node, Node)>,
     anchors: HashMap<usize, (Node, Cost)>,
     doc: Option<YamlDoc>,
     nodes: usize,
@@ -371,7 +401,7 @@ impl Builder {
                     Frame::Seq {
                         start: span,
                         anchor,
-                        items: Vec::new(),
+                        base: self.items.len(),
                         cost: Cost::default(),
                     },
                     span,
@@ -382,8 +412,8 @@ impl Builder {
                     Frame::Map {
                         start: span,
                         anchor,
-                        entries: Vec::new(),
-                        index: HashMap::new(),
+                        base: self.entries.len(),
+                        index: None,
                         key: None,
                         cost: Cost::default(),
                     },
@@ -403,7 +433,7 @@ impl Builder {
                 let value = if style != ScalarStyle::Plain || forced_str {
                     Value::Str(text.into_owned())
                 } else {
-                    resolve_plain(&text)
+                    resolve_plain(text)
                 };
                 let node = Node { span, value };
                 register(&mut self.anchors, anchor, &node, cost);
@@ -440,16 +470,21 @@ impl Builder {
             Some(Frame::Seq {
                 start,
                 anchor,
-                items,
+                base,
                 cost,
-            }) => (start, anchor, Value::Seq(items), cost),
+            }) => (start, anchor, Value::Seq(self.items.split_off(base)), cost),
             Some(Frame::Map {
                 start,
                 anchor,
-                entries,
+                base,
                 cost,
                 ..
-            }) => (start, anchor, Value::Map(entries), cost),
+            }) => (
+                start,
+                anchor,
+                Value::Map(self.entries.split_off(base)),
+                cost,
+            ),
             None => return Err(error("unbalanced collection", span)),
         };
         cost.nodes += 1;
@@ -532,12 +567,12 @@ impl Builder {
     /// Attaches a finished node to its parent, or makes it the document's root.
     fn attach(&mut self, node: Node, c: Cost) {
         match self.stack.last_mut() {
-            Some(Frame::Seq { items, cost, .. }) => {
+            Some(Frame::Seq { cost, .. }) => {
                 cost.add(c);
-                items.push(node)
+                self.items.push(node)
             }
             Some(Frame::Map {
-                entries,
+                base,
                 index,
                 key,
                 cost,
@@ -546,7 +581,14 @@ impl Builder {
                 cost.add(c);
                 match key.take() {
                     None => *key = Some(node),
-                    Some(k) => insert_entry(entries, index, k, node, self.doc.as_mut()),
+                    Some(k) => {
+                        let mut m = OpenMap {
+                            entries: &mut self.entries,
+                            base: *base,
+                            index,
+                        };
+                        m.insert(k, node, self.doc.as_mut())
+                    }
                 }
             }
             None => {
@@ -558,37 +600,92 @@ impl Builder {
     }
 }
 
-/// Adds `key: value` to a mapping: `<<` merges, a repeated key is recorded as a duplicate
-/// and the later value wins (as with Kubernetes' JSON conversion).
-fn insert_entry(
-    entries: &mut Vec<(Node, Node)>,
-    index: &mut HashMap<String, usize>,
-    k: Node,
-    node: Node,
-    doc: Option<&mut YamlDoc>,
-) {
-    let text = k.key_text();
-    if text.as_deref() == Some("<<") {
-        merge_into(entries, index, &node);
-        return;
-    }
-    let existing = text.as_ref().and_then(|t| index.get(t).copied());
-    match existing {
-        Some(pos) => {
-            if let (Some(d), Some(t)) = (doc, &text) {
-                d.duplicates.push(DuplicateKey {
-                    key: t.clone(),
-                    span: k.span,
-                    first: entries[pos].0.span,
-                });
-            }
-            entries[pos].1 = node;
+/// The open mapping's entries (`entries[base..]`) and their key index.
+struct OpenMap<'a> {
+    entries: &'a mut Vec<(Node, Node)>,
+    base: usize,
+    index: &'a mut Option<HashMap<String, usize>>,
+}
+
+impl OpenMap<'_> {
+    /// Position in `entries` of the entry whose key text is `t`.
+    fn find(&self, t: &str) -> Option<usize> {
+        match &*self.index {
+            Some(ix) => ix.get(t).copied(),
+            None => self.entries[self.base..]
+                .iter()
+                .position(|(k, _)| k.key_cow().as_deref() == Some(t))
+                .map(|i| self.base + i),
         }
-        None => {
-            if let Some(t) = text {
-                index.insert(t, entries.len());
+    }
+
+    /// Appends an entry whose key is not present yet.
+    fn push(&mut self, k: Node, v: Node) {
+        match self.index {
+            Some(ix) => {
+                if let Some(t) = k.key_cow() {
+                    ix.insert(t.into_owned(), self.entries.len());
+                }
             }
-            entries.push((k, node))
+            None if self.entries.len() - self.base >= INDEXED => {
+                let mut ix = HashMap::with_capacity(2 * INDEXED);
+                for (i, (key, _)) in self.entries.iter().enumerate().skip(self.base) {
+                    if let Some(t) = key.key_cow() {
+                        ix.entry(t.into_owned()).or_insert(i);
+                    }
+                }
+                if let Some(t) = k.key_cow() {
+                    ix.insert(t.into_owned(), self.entries.len());
+                }
+                *self.index = Some(ix);
+            }
+            None => {}
+        }
+        self.entries.push((k, v));
+    }
+
+    /// Adds `key: value`: `<<` merges, a repeated key is recorded as a duplicate and the
+    /// later value wins (as with Kubernetes' JSON conversion).
+    fn insert(&mut self, k: Node, node: Node, doc: Option<&mut YamlDoc>) {
+        let existing = match k.key_cow() {
+            Some(t) if t == "<<" => {
+                self.merge(&node);
+                return;
+            }
+            Some(t) => self.find(&t).map(|pos| (pos, t.into_owned())),
+            None => None,
+        };
+        match existing {
+            Some((pos, t)) => {
+                if let Some(d) = doc {
+                    d.duplicates.push(DuplicateKey {
+                        key: t,
+                        span: k.span,
+                        first: self.entries[pos].0.span,
+                    });
+                }
+                self.entries[pos].1 = node;
+            }
+            None => self.push(k, node),
+        }
+    }
+
+    /// YAML merge keys (`<<: *base`): add entries that are not already present.
+    fn merge(&mut self, source: &Node) {
+        let sources: Vec<&Node> = match &source.value {
+            Value::Seq(items) => items.iter().collect(),
+            _ => vec![source],
+        };
+        for src in sources {
+            if let Value::Map(m) = &src.value {
+                for (k, v) in m {
+                    match k.key_cow() {
+                        Some(t) if self.find(&t).is_some() => {}
+                        // A complex key cannot be compared by text; keep it.
+                        _ => self.push(k.clone(), v.clone()),
+                    }
+                }
+            }
         }
     }
 }
@@ -610,31 +707,10 @@ fn register(anchors: &mut HashMap<usize, (Node, Cost)>, anchor: usize, node: &No
     }
 }
 
-/// YAML merge keys (`<<: *base`): add entries that are not already present.
-fn merge_into(entries: &mut Vec<(Node, Node)>, index: &mut HashMap<String, usize>, source: &Node) {
-    let sources: Vec<&Node> = match &source.value {
-        Value::Seq(items) => items.iter().collect(),
-        _ => vec![source],
-    };
-    for src in sources {
-        if let Value::Map(m) = &src.value {
-            for (k, v) in m {
-                match k.key_text() {
-                    Some(t) if index.contains_key(&t) => {}
-                    Some(t) => {
-                        index.insert(t, entries.len());
-                        entries.push((k.clone(), v.clone()));
-                    }
-                    // A complex key cannot be compared by text; keep it.
-                    None => entries.push((k.clone(), v.clone())),
-                }
-            }
-        }
-    }
-}
-
-/// Resolves a plain scalar with the YAML 1.2 core schema.
-fn resolve_plain(s: &str) -> Value {
+/// Resolves a plain scalar with the YAML 1.2 core schema; a string keeps the parser's text
+/// without copying it.
+fn resolve_plain(text: Cow<'_, str>) -> Value {
+    let s: &str = &text;
     match s {
         "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
         "true" | "True" | "TRUE" => return Value::Bool(true),
@@ -654,7 +730,7 @@ fn resolve_plain(s: &str) -> Value {
         return s
             .parse::<f64>()
             .map(Value::Float)
-            .unwrap_or_else(|_| Value::Str(s.into()));
+            .unwrap_or_else(|_| Value::Str(text.into_owned()));
     }
     if let Some(hex) = s.strip_prefix("0x") {
         if let Ok(i) = i64::from_str_radix(hex, 16) {
@@ -676,7 +752,7 @@ fn resolve_plain(s: &str) -> Value {
             return Value::Float(f);
         }
     }
-    Value::Str(s.into())
+    Value::Str(text.into_owned())
 }
 
 #[cfg(test)]
@@ -813,6 +889,26 @@ mod tests {
             "{}",
             e.message
         );
+    }
+
+    #[test]
+    fn duplicates_are_found_before_and_after_the_key_index_is_built() {
+        // Keys k0..k19 cross `INDEXED`; `k2` repeats after the index exists, `1` (an int)
+        // repeats as the string "1" while the mapping is still scanned.
+        let mut text = String::from("m:\n  1: a\n  '1': b\n");
+        for i in 0..20 {
+            text.push_str(&format!("  k{i}: {i}\n"));
+        }
+        text.push_str("  k2: again\n");
+        let p = parse(&text, Limits::default());
+        let d = &p.docs[0];
+        let keys: Vec<&str> = d.duplicates.iter().map(|x| x.key.as_str()).collect();
+        assert_eq!(keys, ["1", "k2"]);
+        assert_eq!(&text[d.duplicates[1].first.start..][..2], "k2");
+        let m = d.root.as_ref().unwrap().get("m").unwrap();
+        assert_eq!(m.as_map().unwrap().len(), 21);
+        assert_eq!(m.get("k2").unwrap().as_str(), Some("again"));
+        assert_eq!(m.get("1").unwrap().as_str(), Some("b"));
     }
 
     #[test]

@@ -1,0 +1,127 @@
+//! `cargo bench --bench yaml`: the YAML loader (`load::yaml::parse`, saphyr-parser events →
+//! span tree) in MB/s on two generated inputs, each compared with saphyr-parser's event
+//! stream alone (the floor the loader cannot go below):
+//! - a manifest stream of 20,000 resources (what `lint` reads), ~7 MB;
+//! - a scenario of 10,000 requests (what `simulate --scenario` reads), ~3 MB.
+//!
+//! `BENCH_ONCE=1` parses each input once (for `valgrind --tool=callgrind`, whose instruction
+//! counts are stable on a shared machine where wall time is not).
+
+use meshext_lint::load::yaml::{parse, Limits};
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+const RESOURCES: usize = 20_000;
+const REQUESTS: usize = 10_000;
+
+/// Deployments, Services, extensions and policies in the proportions of `benches/lint.rs`,
+/// as one multi-document stream (with a few non-ASCII scalars, as real configs have).
+fn manifests() -> String {
+    let mut t = String::new();
+    let mut n = 0;
+    let mut w = 0;
+    while n < RESOURCES {
+        let ns = format!("ns{}", w % 50);
+        write!(
+            t,
+            "---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app{w}\n  namespace: {ns}\nspec:\n  replicas: 2\n  selector:\n    matchLabels: {{app: app{w}}}\n  template:\n    metadata:\n      labels: {{app: app{w}, tier: t{}, version: v1}}\n      annotations: {{sidecar.istio.io/inject: \"true\"}}\n    spec:\n      containers:\n        - name: main\n          image: quay.io/acme/app{w}:1.0.{w}\n          ports: [{{containerPort: 8080}}]\n---\napiVersion: v1\nkind: Service\nmetadata: {{name: app{w}, namespace: {ns}}}\nspec:\n  selector: {{app: app{w}}}\n  ports: [{{name: http, port: 80, targetPort: 8080}}]\n",
+            w % 7
+        )
+        .unwrap();
+        n += 2;
+        if w % 5 == 0 {
+            write!(
+                t,
+                "---\napiVersion: maistra.io/v1\nkind: ServiceMeshExtension\nmetadata: {{name: ext{w}, namespace: {ns}}}\nspec:\n  image: quay.io/acme/ext{}:1.{w}\n  phase: PostAuthZ\n  priority: {}\n  workloadSelector:\n    labels: {{tier: t{}}}\n  config:\n    x-ext-{w}: \"é{w}\"\n    cluster: \"outbound|8080||auth.{ns}.svc.cluster.local\"\n",
+                w % 20,
+                w % 13,
+                w % 7
+            )
+            .unwrap();
+            n += 1;
+        }
+        if w % 2 == 0 {
+            write!(
+                t,
+                "---\napiVersion: security.istio.io/v1beta1\nkind: AuthorizationPolicy\nmetadata: {{name: pol{w}, namespace: {ns}}}\nspec:\n  selector:\n    matchLabels: {{tier: t{}}}\n  action: ALLOW\n  rules:\n    - from:\n        - source: {{principals: [\"cluster.local/ns/{ns}/sa/p{w}\"]}}\n",
+                w % 7
+            )
+            .unwrap();
+            n += 1;
+        }
+        w += 1;
+    }
+    t
+}
+
+/// Requests shaped like `samples/scenarios/header-append.yaml`, block and flow style mixed.
+fn scenario() -> String {
+    let mut t = String::from("requests:\n");
+    for i in 0..REQUESTS {
+        write!(
+            t,
+            "  - name: request {i} gets the configured header\n    request:\n      method: GET\n      path: /orders/{i}\n      headers: {{x-user: user{}, accept: application/json}}\n    upstream: {{status: 200, headers: {{content-type: application/json}}, body: \"[{i}]\"}}\n    expect:\n      status: 200\n      response_headers: {{x-team: payments, content-type: application/json}}\n      response_body: \"[{i}]\"\n      upstream_called: true\n",
+            i % 97
+        )
+        .unwrap();
+    }
+    t
+}
+
+/// Best of the timed runs (wall clock; the machine is shared, so the best is the least
+/// disturbed), at least `min` runs and about two seconds.
+fn best(mut f: impl FnMut(), min: usize) -> Duration {
+    let mut best = Duration::MAX;
+    let start = Instant::now();
+    let mut runs = 0;
+    while runs < min || start.elapsed() < Duration::from_secs(2) {
+        let t = Instant::now();
+        f();
+        best = best.min(t.elapsed());
+        runs += 1;
+    }
+    best
+}
+
+fn measure(label: &str, text: &str, once: bool) {
+    let limits = Limits::default();
+    let mb = text.len() as f64 / 1e6;
+    if once {
+        let p = parse(text, limits);
+        assert!(p.error.is_none(), "{:?}", p.error);
+        println!("yaml: {label}: {:.2} MB, {} documents", mb, p.docs.len());
+        return;
+    }
+    let docs = parse(text, limits).docs.len();
+    let events = best(
+        || {
+            let n = saphyr_parser::Parser::new_from_str(text).count();
+            std::hint::black_box(n);
+        },
+        3,
+    );
+    let tree = best(
+        || {
+            let p = parse(text, limits);
+            assert!(p.error.is_none());
+            std::hint::black_box(p);
+        },
+        3,
+    );
+    println!(
+        "yaml: {label}: {:.2} MB, {docs} documents: loader {:.1} MB/s (best of runs), saphyr-parser events alone {:.1} MB/s",
+        mb,
+        mb / tree.as_secs_f64(),
+        mb / events.as_secs_f64()
+    );
+}
+
+fn main() {
+    let once = std::env::var_os("BENCH_ONCE").is_some();
+    measure(&format!("{RESOURCES} resources"), &manifests(), once);
+    measure(
+        &format!("scenario of {REQUESTS} requests"),
+        &scenario(),
+        once,
+    );
+}
