@@ -723,12 +723,16 @@ mod tests {
     use crate::model::MeshVersion;
 
     fn state() -> HostState {
+        state_on(MeshVersion::V2_1)
+    }
+
+    pub(super) fn state_on(v: MeshVersion) -> HostState {
         let limiter =
             MemoryLimiter::new(wasmi::StoreLimitsBuilder::new().build(), 1 << 20, 1 << 20);
         HostState::new(
             Rc::default(),
             Rc::default(),
-            Profile::for_mesh(MeshVersion::V2_1),
+            Profile::for_mesh(v),
             AbiVersion::V0_2_1,
             limiter,
             Rc::default(),

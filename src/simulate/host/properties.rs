@@ -93,12 +93,18 @@ mod pb {
     }
 }
 
-fn istio_version(s: &HostState) -> &'static str {
-    match s.profile.mesh.map(|m| (m.major, m.minor)) {
-        Some((2, 0)) => "1.6.14",
-        Some((2, 1)) => "1.9.9",
-        Some((2, 2)) => "1.12.9",
-        _ => "1.24.0",
+/// `node.metadata.ISTIO_VERSION`: the last patch release of the mesh's Istio for the SME
+/// meshes; from v2.3 on the Istio release of `rules/abi/istio_versions.tsv` (`1.N.0`).
+fn istio_version(s: &HostState) -> String {
+    match s.profile.mesh.map(|m| (m, m.major, m.minor)) {
+        Some((_, 2, 0)) => "1.6.14".into(),
+        Some((_, 2, 1)) => "1.9.9".into(),
+        Some((_, 2, 2)) => "1.12.9".into(),
+        Some((m, ..)) => match m.istio() {
+            Some(i) => format!("{}.{}.0", i.major, i.minor),
+            None => "1.24.0".into(),
+        },
+        None => "1.24.0".into(),
     }
 }
 
@@ -109,7 +115,7 @@ fn node_metadata(s: &HostState) -> Vec<(&'static str, String)> {
         ("CLUSTER_ID", w.cluster_id.clone()),
         ("INSTANCE_IPS", w.pod_ip.clone()),
         ("INTERCEPTION_MODE", "REDIRECT".into()),
-        ("ISTIO_VERSION", istio_version(s).into()),
+        ("ISTIO_VERSION", istio_version(s)),
         ("MESH_ID", w.mesh_id.clone()),
         ("NAME", format!("{}-5d8f7c9b4-x2x7q", w.name)),
         ("NAMESPACE", w.namespace.clone()),
@@ -404,6 +410,16 @@ pub fn register(r: &mut Registrar<'_>) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn istio_version_follows_the_mesh() {
+        use crate::model::MeshVersion as V;
+        let v = |m| istio_version(&super::super::tests::state_on(m));
+        assert_eq!(v(V::V2_1), "1.9.9");
+        assert_eq!(v(V::V2_6), "1.20.0");
+        assert_eq!(v(V::V3_0), "1.24.0");
+        assert_ne!(v(V::V2_3), v(V::V3_0));
+    }
 
     #[test]
     fn path_split_tolerates_trailing_nul() {
