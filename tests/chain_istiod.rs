@@ -100,16 +100,11 @@ fn istio_mutual_gateway_server_adds_istio_authn_on_v2_1_only() {
         m.namespaces
             .push(Meta::synthetic("Namespace", "", "istio-system"));
         m.workloads.push(gateway("istio-system", "ingress"));
-        m.gateways.push(Gateway {
-            meta: Meta::synthetic("Gateway", "shop", "mtls"),
-            selector: Some(labels(&[("istio", "ingressgateway")])),
-            servers: vec![GatewayServer {
-                port: Some(443),
-                protocol: "HTTPS".into(),
-                tls_mode: Some("ISTIO_MUTUAL".into()),
-                ptr: "/spec/servers/0".into(),
-            }],
-        });
+        m.gateways.push(gateway_resource(
+            "shop",
+            "mtls",
+            &[(443, "HTTPS", Some("ISTIO_MUTUAL"))],
+        ));
         m.extensions = vec![sme("istio-system", "auth", "PostAuthN", None)];
         let c = chains(&m);
         let n = names(&c[0]);
