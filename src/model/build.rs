@@ -194,6 +194,85 @@ fn extension(j: &J, m: Meta) -> Extension {
     }
 }
 
+fn wasm_plugin(j: &J, m: Meta) -> WasmPlugin {
+    let spec = j.get("spec");
+    let get = |k: &str| spec.and_then(|s| s.get(k));
+    let text = |k: &str| get(k).and_then(J::as_str).map(str::to_string);
+    let field = |v: &J, k: &str| v.get(k).and_then(J::as_str).map(str::to_string);
+    let target_ref = |v: &J, pointer: String| PolicyTargetRef {
+        group: field(v, "group"),
+        kind: field(v, "kind"),
+        name: field(v, "name"),
+        namespace: field(v, "namespace"),
+        pointer,
+    };
+    let mut target_refs = Vec::new();
+    if let Some(v) = get("targetRef").filter(|v| v.is_object()) {
+        target_refs.push(target_ref(v, "/spec/targetRef".to_string()));
+    }
+    if let Some(a) = get("targetRefs").and_then(J::as_array) {
+        for (i, v) in a.iter().enumerate().filter(|(_, v)| v.is_object()) {
+            target_refs.push(target_ref(v, format!("/spec/targetRefs/{i}")));
+        }
+    }
+    let vm_env = j
+        .pointer("/spec/vmConfig/env")
+        .and_then(J::as_array)
+        .map(|a| {
+            a.iter()
+                .enumerate()
+                .filter(|(_, v)| v.is_object())
+                .map(|(i, v)| WasmPluginEnv {
+                    name: field(v, "name"),
+                    value_from: field(v, "valueFrom"),
+                    value: field(v, "value"),
+                    pointer: format!("/spec/vmConfig/env/{i}"),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let matches = get("match")
+        .and_then(J::as_array)
+        .map(|a| {
+            a.iter()
+                .enumerate()
+                .filter(|(_, v)| v.is_object())
+                .map(|(i, v)| TrafficSelector {
+                    mode: field(v, "mode"),
+                    ports: v
+                        .get("ports")
+                        .and_then(J::as_array)
+                        .map(|ps| {
+                            ps.iter()
+                                .filter_map(|p| p.get("number").and_then(J::as_i64))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                    pointer: format!("/spec/match/{i}"),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    WasmPlugin {
+        selector: opt_labels(j.pointer("/spec/selector/matchLabels")),
+        target_refs,
+        url: text("url"),
+        sha256: text("sha256"),
+        image_pull_policy: text("imagePullPolicy"),
+        image_pull_secret: text("imagePullSecret"),
+        verification_key: text("verificationKey"),
+        plugin_config: get("pluginConfig").cloned(),
+        plugin_name: text("pluginName"),
+        phase: text("phase"),
+        priority: get("priority").and_then(J::as_i64),
+        vm_env,
+        matches,
+        fail_strategy: text("failStrategy"),
+        plugin_type: text("type"),
+        meta: m,
+    }
+}
+
 fn service(j: &J, m: Meta) -> Service {
     let ports = j
         .pointer("/spec/ports")
@@ -382,19 +461,7 @@ pub fn add(mesh: &mut Mesh, doc: &Arc<Document>) {
             .push(istio_control_plane(j, m, IstioKind::Operator)),
         // Only `maistra.io` SMEs reach istiod; other groups are reported by MX105.
         ("maistra.io", "ServiceMeshExtension") => mesh.extensions.push(extension(j, m)),
-        ("extensions.istio.io", "WasmPlugin") => mesh.wasm_plugins.push(WasmPlugin {
-            selector: opt_labels(j.pointer("/spec/selector/matchLabels")),
-            url: j
-                .pointer("/spec/url")
-                .and_then(J::as_str)
-                .map(str::to_string),
-            phase: j
-                .pointer("/spec/phase")
-                .and_then(J::as_str)
-                .map(str::to_string),
-            priority: j.pointer("/spec/priority").and_then(J::as_i64),
-            meta: m,
-        }),
+        ("extensions.istio.io", "WasmPlugin") => mesh.wasm_plugins.push(wasm_plugin(j, m)),
         ("", "Service") => mesh.services.push(service(j, m)),
         ("", "Namespace") => {
             mesh.namespace_labels
@@ -515,6 +582,55 @@ mod tests {
         add_source(&mut l, "t.yaml".into(), text.as_bytes().to_vec());
         assert!(l.problems.is_empty(), "{:?}", l.problems);
         build(&l.documents, None)
+    }
+
+    #[test]
+    fn types_every_wasm_plugin_field() {
+        let m = mesh_of(
+            "apiVersion: extensions.istio.io/v1alpha1\nkind: WasmPlugin\nmetadata: {name: wp, namespace: shop}\nspec:\n  selector: {matchLabels: {app: web}}\n  targetRef: {kind: Gateway, group: gateway.networking.k8s.io, name: gw}\n  targetRefs: [{kind: Service, name: s}, 7]\n  url: oci://quay.io/a/b:1\n  sha256: abc\n  imagePullPolicy: Always\n  imagePullSecret: pull\n  verificationKey: k\n  pluginConfig: {a: [1]}\n  pluginName: root\n  phase: AUTHN\n  priority: 10\n  vmConfig: {env: [{name: A, value: x}, {name: POD_NAME, valueFrom: HOST}]}\n  match: [{mode: SERVER, ports: [{number: 8080}, {number: x}]}, {}]\n  failStrategy: FAIL_OPEN\n  type: HTTP\n",
+        );
+        let p = &m.wasm_plugins[0];
+        assert_eq!(p.selector.as_ref().map(|l| l.len()), Some(1));
+        let refs: Vec<_> = p
+            .target_refs
+            .iter()
+            .map(|r| (r.kind.as_deref(), r.name.as_deref(), r.pointer.as_str()))
+            .collect();
+        assert_eq!(
+            refs,
+            [
+                (Some("Gateway"), Some("gw"), "/spec/targetRef"),
+                (Some("Service"), Some("s"), "/spec/targetRefs/0")
+            ]
+        );
+        assert_eq!(p.url.as_deref(), Some("oci://quay.io/a/b:1"));
+        assert_eq!(
+            (
+                p.sha256.as_deref(),
+                p.image_pull_policy.as_deref(),
+                p.image_pull_secret.as_deref(),
+                p.verification_key.as_deref()
+            ),
+            (Some("abc"), Some("Always"), Some("pull"), Some("k"))
+        );
+        assert_eq!(p.plugin_config, Some(serde_json::json!({"a": [1]})));
+        assert_eq!(
+            (p.plugin_name.as_deref(), p.phase.as_deref(), p.priority),
+            (Some("root"), Some("AUTHN"), Some(10))
+        );
+        assert_eq!(p.vm_env.len(), 2);
+        assert_eq!(p.vm_env[1].value_from.as_deref(), Some("HOST"));
+        assert_eq!(p.vm_env[1].pointer, "/spec/vmConfig/env/1");
+        assert_eq!(p.matches.len(), 2);
+        assert_eq!(
+            (p.matches[0].mode.as_deref(), p.matches[0].ports.clone()),
+            (Some("SERVER"), vec![8080])
+        );
+        assert_eq!(p.matches[1].mode, None);
+        assert_eq!(
+            (p.fail_strategy.as_deref(), p.plugin_type.as_deref()),
+            (Some("FAIL_OPEN"), Some("HTTP"))
+        );
     }
 
     #[test]

@@ -207,13 +207,66 @@ pub struct EnvoyFilter {
     pub selector: Option<Labels>,
 }
 
+/// An Istio `WasmPlugin` (`extensions.istio.io/v1alpha1`). Fields as written; a value of the
+/// wrong type reads as absent (the schema reports it). Locations: `meta.loc("/spec/<field>")`.
 #[derive(Debug, Clone)]
 pub struct WasmPlugin {
     pub meta: Meta,
+    /// `spec.selector.matchLabels`; `None` = every workload in scope.
     pub selector: Option<Labels>,
+    /// `spec.targetRef` (Istio 1.22+) then `spec.targetRefs` (1.23+), in that order.
+    pub target_refs: Vec<PolicyTargetRef>,
     pub url: Option<String>,
+    pub sha256: Option<String>,
+    pub image_pull_policy: Option<String>,
+    pub image_pull_secret: Option<String>,
+    pub verification_key: Option<String>,
+    /// `spec.pluginConfig` (any JSON value as written; the API type is a Struct).
+    pub plugin_config: Option<serde_json::Value>,
+    pub plugin_name: Option<String>,
     pub phase: Option<String>,
     pub priority: Option<i64>,
+    /// `spec.vmConfig.env`.
+    pub vm_env: Vec<WasmPluginEnv>,
+    /// `spec.match`: one entry per traffic selector.
+    pub matches: Vec<TrafficSelector>,
+    /// `spec.failStrategy` (FAIL_CLOSE, FAIL_OPEN; 1.20+ names).
+    pub fail_strategy: Option<String>,
+    /// `spec.type` (HTTP, NETWORK; Istio 1.20+).
+    pub plugin_type: Option<String>,
+}
+
+/// `spec.targetRef` / `spec.targetRefs[]` of a WasmPlugin (a Gateway API policy attachment).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicyTargetRef {
+    pub group: Option<String>,
+    pub kind: Option<String>,
+    pub name: Option<String>,
+    pub namespace: Option<String>,
+    /// JSON pointer of this entry (`/spec/targetRef` or `/spec/targetRefs/N`).
+    pub pointer: String,
+}
+
+/// One `spec.vmConfig.env[]` entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WasmPluginEnv {
+    pub name: Option<String>,
+    /// `valueFrom` (INLINE, HOST); absent means INLINE.
+    pub value_from: Option<String>,
+    pub value: Option<String>,
+    /// JSON pointer of this entry (`/spec/vmConfig/env/N`).
+    pub pointer: String,
+}
+
+/// One `spec.match[]` traffic selector.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrafficSelector {
+    /// `mode` (UNDEFINED, CLIENT, SERVER, CLIENT_AND_SERVER); absent = UNDEFINED.
+    pub mode: Option<String>,
+    /// `ports[].number`.
+    pub ports: Vec<i64>,
+    /// JSON pointer of this entry (`/spec/match/N`).
+    pub pointer: String,
 }
 
 /// `ServiceMeshControlPlane` facts that matter for extensions.
