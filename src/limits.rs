@@ -41,7 +41,7 @@ limits! {
     YamlRunNodes "yaml-run-nodes" 4_000_000, "YAML nodes of all files of the run";
     YamlRunBytes "yaml-run-bytes" 256 << 20, "scalar bytes of all YAML of the run";
     ScenarioDepth "scenario-depth" 64, "nesting of a scenario file";
-    ScenarioNodes "scenario-nodes" 200_000, "YAML nodes of a scenario file";
+    ScenarioNodes "scenario-nodes" 2_000_000, "YAML nodes of a scenario file (a 10,000-request scenario has ~250,000)";
     ImageJsonBytes "image-json-bytes" 4 << 20, "bytes of a JSON document of an image (index, manifest, config)";
     ImageUncompressedBytes "image-uncompressed-bytes" 256 << 20, "uncompressed layer bytes of one image, all layers";
     ImageFiles "image-files" 100_000, "entries of one layer, and of the merged filesystem of one image";

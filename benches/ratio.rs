@@ -1,0 +1,289 @@
+//! `cargo bench --bench ratio`: issue 12's end-to-end speed measure. The whole `simulate`
+//! process (scenario parsing, host, trace, expectations, JSON output) over a 10,000-request
+//! scenario through `header-append.wasm`, against a bare wasmi loop that makes the same
+//! callbacks on the same module with a stub host. Both are CPU time; the ratio is
+//! bare ÷ simulate (1.0 would mean the simulator costs nothing beyond interpretation).
+//! Figures: docs/performance.md §8.
+
+use std::io::Write;
+use std::process::Command;
+use std::time::Duration;
+use wasmi::{Caller, Engine, Extern, Linker, Module, Store, Val};
+
+const REQUESTS: usize = 10_000;
+const RUNS: usize = 5;
+const CONFIG: &str = r#"{"x-team":"payments"}"#;
+
+/// The callbacks Envoy makes for one of the scenario's requests (GET without a body; a 200
+/// with a 2-byte body), checked below against the simulator's own trace of request 0.
+const CALLBACKS: &[&str] = &[
+    "proxy_on_request_headers",
+    "proxy_on_response_headers",
+    "proxy_on_response_body",
+    "proxy_on_log",
+    "proxy_on_done",
+    "proxy_on_delete",
+];
+
+fn scenario() -> String {
+    let mut s = String::from("requests:\n");
+    for i in 0..REQUESTS {
+        s.push_str(&format!(
+            "  - name: request {i}\n    request: {{method: GET, path: /orders/{i}, headers: {{x-id: \"{i}\"}}}}\n    upstream: {{status: 200, headers: {{content-type: application/json}}, body: \"[]\"}}\n    expect:\n      status: 200\n      response_headers: {{x-team: payments}}\n"
+        ));
+    }
+    s
+}
+
+fn cpu_of_children() -> Duration {
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut ru) };
+    tv(ru.ru_utime) + tv(ru.ru_stime)
+}
+
+fn cpu_of_self() -> Duration {
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
+    tv(ru.ru_utime) + tv(ru.ru_stime)
+}
+
+fn tv(t: libc::timeval) -> Duration {
+    Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000)
+}
+
+/// Guest memory access for the stub host.
+fn memory(caller: &Caller<'_, ()>) -> wasmi::Memory {
+    match caller.get_export("memory") {
+        Some(Extern::Memory(m)) => m,
+        _ => panic!("module exports no memory"),
+    }
+}
+
+/// Copies `bytes` into guest memory allocated by the module's own `malloc`, and stores the
+/// pointer and size where the module asked (the ABI's return-by-pointer convention).
+fn give(caller: &mut Caller<'_, ()>, bytes: &[u8], ptr_ptr: i32, size_ptr: i32) {
+    let malloc = match caller.get_export("malloc") {
+        Some(Extern::Func(f)) => f,
+        _ => panic!("module exports no malloc"),
+    };
+    let mut out = [Val::I32(0)];
+    malloc
+        .call(&mut *caller, &[Val::I32(bytes.len() as i32)], &mut out)
+        .expect("malloc");
+    let Val::I32(p) = out[0] else { unreachable!() };
+    let mem = memory(caller);
+    mem.write(&mut *caller, p as usize, bytes).unwrap();
+    mem.write(&mut *caller, ptr_ptr as usize, &p.to_le_bytes())
+        .unwrap();
+    mem.write(
+        &mut *caller,
+        size_ptr as usize,
+        &(bytes.len() as u32).to_le_bytes(),
+    )
+    .unwrap();
+}
+
+/// A stub host: every import answers with constants, except the few the module needs to
+/// behave as it does in the simulator (its configuration, header maps, the 2-byte body).
+fn stub_linker(engine: &Engine, module: &Module) -> Linker<()> {
+    let mut linker = Linker::new(engine);
+    for import in module.imports() {
+        let Some(ty) = import.ty().func().cloned() else {
+            continue;
+        };
+        let name = import.name().to_string();
+        let results = ty.results().to_vec();
+        let module_name = import.module().to_string();
+        let func = move |mut caller: Caller<'_, ()>, params: &[Val], out: &mut [Val]| {
+            let arg = |i: usize| match params.get(i) {
+                Some(Val::I32(v)) => *v,
+                _ => 0,
+            };
+            for (o, t) in out.iter_mut().zip(&results) {
+                *o = Val::default_for_ty(*t);
+            }
+            let status = match name.as_str() {
+                // Plugin configuration (type 3) and the response body (type 1).
+                "proxy_get_buffer_bytes" => match arg(0) {
+                    3 => {
+                        give(&mut caller, CONFIG.as_bytes(), arg(3), arg(4));
+                        0
+                    }
+                    1 => {
+                        give(&mut caller, b"[]", arg(3), arg(4));
+                        0
+                    }
+                    _ => 1,
+                },
+                // An empty serialised map: a zero count.
+                "proxy_get_header_map_pairs" => {
+                    give(&mut caller, &[0, 0, 0, 0], arg(1), arg(2));
+                    0
+                }
+                "proxy_get_header_map_value" | "proxy_get_property" => 1,
+                _ => 0,
+            };
+            if let Some(o) = out.first_mut() {
+                if matches!(o, Val::I32(_)) {
+                    *o = Val::I32(status);
+                }
+            }
+            Ok(())
+        };
+        linker
+            .func_new(&module_name, import.name(), ty, func)
+            .expect("define stub");
+    }
+    linker
+}
+
+fn call(store: &mut Store<()>, instance: &wasmi::Instance, name: &str, args: &[i32]) {
+    let f = instance
+        .get_func(&*store, name)
+        .unwrap_or_else(|| panic!("no {name}"));
+    let args: Vec<Val> = args.iter().map(|a| Val::I32(*a)).collect();
+    let n = f.ty(&*store).results().len();
+    let mut out = vec![Val::I32(0); n];
+    f.call(&mut *store, &args, &mut out)
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+}
+
+/// The bare loop: compile, instantiate, start the root context, then per request the
+/// callbacks Envoy makes, with fuel metering on as in the simulator.
+fn bare(wasm: &[u8]) -> Duration {
+    let start = cpu_of_self();
+    let mut cfg = wasmi::Config::default();
+    cfg.consume_fuel(true);
+    let engine = Engine::new(&cfg);
+    let module = Module::new(&engine, wasm).unwrap();
+    let linker = stub_linker(&engine, &module);
+    let mut store = Store::new(&engine, ());
+    store.set_fuel(u64::MAX / 2).unwrap();
+    let instance = linker.instantiate_and_start(&mut store, &module).unwrap();
+    if instance.get_func(&store, "_initialize").is_some() {
+        call(&mut store, &instance, "_initialize", &[]);
+    }
+    call(&mut store, &instance, "proxy_on_context_create", &[1, 0]);
+    call(&mut store, &instance, "proxy_on_vm_start", &[1, 0]);
+    call(
+        &mut store,
+        &instance,
+        "proxy_on_configure",
+        &[1, CONFIG.len() as i32],
+    );
+    for i in 0..REQUESTS as i32 {
+        let ctx = 2 + i;
+        call(&mut store, &instance, "proxy_on_context_create", &[ctx, 1]);
+        call(
+            &mut store,
+            &instance,
+            "proxy_on_request_headers",
+            &[ctx, 4, 1],
+        );
+        call(
+            &mut store,
+            &instance,
+            "proxy_on_response_headers",
+            &[ctx, 2, 0],
+        );
+        call(
+            &mut store,
+            &instance,
+            "proxy_on_response_body",
+            &[ctx, 2, 1],
+        );
+        call(&mut store, &instance, "proxy_on_log", &[ctx]);
+        call(&mut store, &instance, "proxy_on_done", &[ctx]);
+        call(&mut store, &instance, "proxy_on_delete", &[ctx]);
+    }
+    cpu_of_self() - start
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        println!("ratio: bench");
+        return;
+    }
+    let root = env!("CARGO_MANIFEST_DIR");
+    let module = format!("{root}/samples/extensions/build/header-append.wasm");
+    let wasm = std::fs::read(&module).expect("samples/extensions/build/header-append.wasm");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("10k.yaml");
+    std::fs::File::create(&path)
+        .unwrap()
+        .write_all(scenario().as_bytes())
+        .unwrap();
+    let bin = env!("CARGO_BIN_EXE_meshext-lint");
+
+    // The simulator makes exactly the callbacks the bare loop makes.
+    let out = Command::new(bin)
+        .args([
+            "simulate", "--module", &module, "--config", CONFIG, "--format", "json",
+        ])
+        .arg("--scenario")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let requests = json["requests"].as_array().unwrap();
+    assert_eq!(requests.len(), REQUESTS);
+    let seen: Vec<&str> = requests[0]["trace"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["filter"] == "default/header-append")
+        .filter_map(|e| e["callback"].as_str())
+        .map(|c| c.split('(').next().unwrap_or(c))
+        .collect();
+    assert_eq!(
+        seen, CALLBACKS,
+        "the bare loop must make the simulator's callbacks"
+    );
+    println!("simulate output: {} bytes of JSON", out.stdout.len());
+
+    let mut sims = Vec::new();
+    let mut bares = Vec::new();
+    for _ in 0..RUNS {
+        let before = cpu_of_children();
+        let status = Command::new(bin)
+            .args([
+                "simulate", "--module", &module, "--config", CONFIG, "--format", "json",
+            ])
+            .arg("--scenario")
+            .arg(&path)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        sims.push(cpu_of_children() - before);
+        bares.push(bare(&wasm));
+    }
+    let min = |v: &[Duration]| *v.iter().min().unwrap();
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    println!(
+        "bare wasmi loop, {REQUESTS} requests: best {:.1} ms CPU (runs: {})",
+        ms(min(&bares)),
+        bares
+            .iter()
+            .map(|d| format!("{:.1}", ms(*d)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!(
+        "simulate --format json, whole process: best {:.1} ms CPU (runs: {})",
+        ms(min(&sims)),
+        sims.iter()
+            .map(|d| format!("{:.1}", ms(*d)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!(
+        "ratio bare / simulate: {:.3} (best of each; target >= 0.35)",
+        min(&bares).as_secs_f64() / min(&sims).as_secs_f64()
+    );
+}
