@@ -20,6 +20,7 @@ pub(crate) mod inspect;
 pub mod limits;
 pub mod lint;
 pub mod load;
+pub mod migrate;
 pub mod model;
 pub(crate) mod report;
 pub mod rules;

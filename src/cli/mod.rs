@@ -7,6 +7,7 @@ mod inspect_cmd;
 mod lint_cmd;
 mod man;
 mod mesh_args;
+mod migrate_cmd;
 mod pack_cmd;
 mod rules_cmd;
 mod simulate_cmd;
@@ -63,6 +64,8 @@ pub enum Command {
     Inspect(inspect_cmd::InspectArgs),
     /// Write an extension image (manifest.yaml + module) as an OCI layout or OCI archive.
     Pack(pack_cmd::PackArgs),
+    /// Convert ServiceMeshExtensions to WasmPlugins and report what that changes.
+    Migrate(migrate_cmd::MigrateArgs),
     /// List the rules.
     Rules(rules_cmd::RulesArgs),
     /// Explain one rule: what it checks, why, how to fix it, with examples.
@@ -131,6 +134,7 @@ pub fn main() -> i32 {
         Command::Simulate(a) => simulate_cmd::run(a),
         Command::Inspect(a) => inspect_cmd::run(a),
         Command::Pack(a) => pack_cmd::run(a),
+        Command::Migrate(a) => migrate_cmd::run(a),
         Command::Rules(a) => rules_cmd::rules(a),
         Command::Explain(a) => rules_cmd::explain(a),
         Command::Completions { shell } => write_stdout(&completions::script(shell)),

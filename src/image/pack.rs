@@ -266,7 +266,7 @@ pub fn pack(
 
 fn symlink_error(p: &Path) -> String {
     format!(
-        "refusing to write the output: `{}` is a symbolic link (pack never writes through links; remove it)",
+        "refusing to write the output: `{}` is a symbolic link (meshext-lint never writes through links; remove it)",
         p.display()
     )
 }
@@ -313,7 +313,7 @@ fn refuse_symlinks(out: &Path, is_archive: bool) -> Result<(), String> {
 }
 
 /// Creates directory `p` unless it already is one; a symlink there (even dangling) is an error.
-fn create_dir_no_follow(p: &Path) -> Result<(), String> {
+pub(crate) fn create_dir_no_follow(p: &Path) -> Result<(), String> {
     match std::fs::symlink_metadata(p) {
         Ok(m) if m.file_type().is_symlink() => Err(symlink_error(p)),
         Ok(m) if m.is_dir() => Ok(()),
@@ -328,7 +328,7 @@ fn create_dir_no_follow(p: &Path) -> Result<(), String> {
 /// Writes `bytes` to `p` without following a symlink: the bytes go to a fresh file created with
 /// `create_new` (O_CREAT|O_EXCL never follows links, dangling or not) beside `p`, which is then
 /// renamed over `p` (rename replaces a link itself, never its target).
-fn write_no_follow(p: &Path, bytes: &[u8]) -> Result<(), String> {
+pub(crate) fn write_no_follow(p: &Path, bytes: &[u8]) -> Result<(), String> {
     let err = |e: std::io::Error| format!("cannot write `{}`: {e}", p.display());
     if std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink()) {
         return Err(symlink_error(p));

@@ -1,0 +1,187 @@
+//! `meshext-lint migrate`: ServiceMeshExtensions → WasmPlugins (engine: `crate::migrate`).
+
+use super::mesh_args::{load_mesh, select_config, ConfigArgs, MeshArgs, MeshVersionParser};
+use super::{exit, usage_error, write_stdout, write_text};
+use crate::image::pack::{create_dir_no_follow, write_no_follow};
+use crate::load::inputs::LoadProblem;
+use crate::migrate::{self, render, Migration};
+use crate::model::MeshVersion;
+use clap::{Args, ValueEnum};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MigrateFormat {
+    Human,
+    Json,
+    /// A pull-request description: what changed, what could not be kept, what to check.
+    Markdown,
+}
+
+const AFTER: &str = "\
+Each ServiceMeshExtension becomes a WasmPlugin with the same namespace and name: phase and an
+explicit priority chosen so the plugins keep the SMEs' order, pluginName <name>_root (the root
+id the SME had), pluginConfig from config, selector.matchLabels from workloadSelector.labels,
+url oci://<image>, and `match` to keep it inbound-only where the target version has it.
+Everything that changes what runs is listed per plugin.
+
+Exit codes: 0 every plugin keeps what ran; 1 something could not be kept (listed);
+2 unusable input (unreadable or invalid files, no SME version, a file that cannot be rewritten).";
+
+#[derive(Args, Debug)]
+#[command(after_long_help = AFTER)]
+pub struct MigrateArgs {
+    #[command(flatten)]
+    pub mesh: MeshArgs,
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// The mesh version the WasmPlugins are for (v2.2 … v2.6, v3.0 …).
+    #[arg(long, value_parser = MeshVersionParser)]
+    pub to: MeshVersion,
+    /// Write one WasmPlugin per SME as DIR/<namespace>/<name>.yaml.
+    #[arg(long, value_name = "DIR", conflicts_with = "in_place")]
+    pub out: Option<PathBuf>,
+    /// Replace each SME document in its file with the WasmPlugin, keeping every other byte.
+    #[arg(long)]
+    pub in_place: bool,
+    /// Output format of the report.
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: MigrateFormat,
+}
+
+pub fn run(args: MigrateArgs) -> i32 {
+    match migrate(&args) {
+        Ok(code) => code,
+        Err(e) => usage_error(e),
+    }
+}
+
+fn migrate(args: &MigrateArgs) -> Result<i32, String> {
+    if args.to < MeshVersion::V2_2 {
+        return Err(format!(
+            "--to {}: WasmPlugins exist from v2.2 (Istio 1.12) on",
+            args.to
+        ));
+    }
+    let cfg = select_config(args.config.config.as_deref(), args.config.no_config)?;
+    let opts = args.mesh.options(&cfg, &args.mesh.paths);
+    let loaded = load_mesh(&opts)?;
+    // A file that did not parse may hold SMEs: converting the rest would silently drop them.
+    if let Some(p) = loaded.load_problems.iter().find(|p| blocks(p)) {
+        return Err(format!(
+            "{}: the inputs must parse before they can be migrated",
+            describe(p)
+        ));
+    }
+    let from = loaded.mesh.version;
+    if from > MeshVersion::V2_2 {
+        return Err(format!(
+            "the inputs' mesh version is {from}, where ServiceMeshExtensions no longer run; pass --mesh-version with the version they run on (v2.0, v2.1 or v2.2)"
+        ));
+    }
+    if loaded.mesh.extensions.is_empty() {
+        return Err("no ServiceMeshExtension in the inputs: nothing to migrate".into());
+    }
+    let resolved = crate::chain::resolve_extensions(&loaded.mesh, &loaded.defaults);
+    let m = migrate::plan(&loaded.mesh, &resolved, &loaded.chains, args.to);
+    let mut written = render::Written::default();
+    if let Some(dir) = &args.out {
+        written.files = write_out(dir, &m)?;
+    } else if args.in_place {
+        written.files = rewrite_in_place(&loaded.mesh, &m)?;
+    }
+    let code = match args.format {
+        MigrateFormat::Human => write_text(&render::human(&m, &written)),
+        MigrateFormat::Json => write_stdout(render::json(&m, &written).as_bytes()),
+        MigrateFormat::Markdown => write_text(&render::markdown(&m, &written)),
+    };
+    if code != exit::OK {
+        return Ok(code);
+    }
+    Ok(if m.kept() { exit::OK } else { exit::FINDINGS })
+}
+
+fn blocks(p: &LoadProblem) -> bool {
+    matches!(
+        p,
+        LoadProblem::TooLarge { .. }
+            | LoadProblem::NotUtf8 { .. }
+            | LoadProblem::Binary { .. }
+            | LoadProblem::Syntax { .. }
+    )
+}
+
+fn describe(p: &LoadProblem) -> String {
+    let (what, at) = match p {
+        LoadProblem::TooLarge { at } => ("file too large".to_string(), at),
+        LoadProblem::NotUtf8 { at, .. } => ("not UTF-8".to_string(), at),
+        LoadProblem::Binary { at, .. } => ("binary data".to_string(), at),
+        LoadProblem::Syntax { message, at } => (message.clone(), at),
+        LoadProblem::DuplicateKey { key, at, .. } => (format!("duplicate key {key}"), at),
+        LoadProblem::NotAnObject { at } | LoadProblem::NotAMapping { at } => {
+            ("not a Kubernetes object".to_string(), at)
+        }
+    };
+    format!("{}:{}:{}: {what}", at.file, at.line, at.column)
+}
+
+/// `DIR/<namespace>/<name>.yaml` per plugin; never through a symlink.
+fn write_out(dir: &Path, m: &Migration) -> Result<Vec<String>, String> {
+    create_dir_no_follow(dir)?;
+    let mut files = Vec::new();
+    for p in &m.plugins {
+        let (ns, name) = p.key.split_once('/').unwrap_or(("default", &p.key));
+        for part in [ns, name] {
+            // Kubernetes names are DNS labels; anything else would escape DIR.
+            if part.is_empty() || part.contains(['/', '\\']) || part == "." || part == ".." {
+                return Err(format!("cannot write a file for {}: invalid name", p.key));
+            }
+        }
+        let sub = dir.join(ns);
+        create_dir_no_follow(&sub)?;
+        let path = sub.join(format!("{name}.yaml"));
+        write_no_follow(&path, p.yaml.as_bytes())?;
+        files.push(path.display().to_string());
+    }
+    Ok(files)
+}
+
+/// Replaces each SME document with its WasmPlugin, file by file.
+fn rewrite_in_place(mesh: &crate::model::Mesh, m: &Migration) -> Result<Vec<String>, String> {
+    let mut per_file: BTreeMap<String, (std::sync::Arc<crate::source::SourceFile>, Vec<_>)> =
+        BTreeMap::new();
+    for p in &m.plugins {
+        let meta = &mesh.extensions[p.index].meta;
+        let doc = &meta.doc;
+        if !doc.base.is_empty() {
+            return Err(format!(
+                "{}:{}: {} is an item of a `kind: List`; --in-place rewrites whole documents only (use --out)",
+                p.location.file, p.location.line, p.key
+            ));
+        }
+        if doc.source.name.starts_with('<') || doc.source.name.contains('!') {
+            return Err(format!(
+                "{} comes from {}, not a file; use --out",
+                p.key, doc.source.name
+            ));
+        }
+        let span = doc.root.span;
+        // A root that does not start a line (`--- {…}`) gets its own line.
+        let mut text = p.yaml.clone();
+        if span.start > 0 && !doc.source.text[..span.start].ends_with('\n') {
+            text.insert(0, '\n');
+        }
+        per_file
+            .entry(doc.source.name.clone())
+            .or_insert_with(|| (doc.source.clone(), Vec::new()))
+            .1
+            .push((span.start, span.end, text));
+    }
+    let mut files = Vec::new();
+    for (name, (source, replacements)) in per_file {
+        let new = migrate::splice(&source.text, replacements);
+        write_no_follow(Path::new(&name), new.as_bytes())?;
+        files.push(name);
+    }
+    Ok(files)
+}

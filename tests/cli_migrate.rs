@@ -1,0 +1,211 @@
+//! `meshext-lint migrate`: writing (--out, --in-place), formats and exit codes (issue 14).
+
+mod common;
+
+use common::{bin, root, write};
+use std::process::Output;
+
+fn migrate(args: &[&str]) -> Output {
+    bin().arg("migrate").args(args).output().unwrap()
+}
+
+const MESH: &str = "# The control plane.\napiVersion: maistra.io/v2\nkind: ServiceMeshControlPlane\nmetadata: {name: basic, namespace: istio-system}\nspec: {version: v2.1}\n---\napiVersion: maistra.io/v1\nkind: ServiceMeshMemberRoll\nmetadata: {name: default, namespace: istio-system}\nspec: {members: [shop]}\n";
+
+const SHOP: &str = r#"# Storefront extensions.   
+apiVersion: v1
+kind: ConfigMap   # unrelated, kept byte for byte
+metadata: {name: cm, namespace: shop}
+data: {a: "1"}
+---
+# The auth filter.
+apiVersion: maistra.io/v1
+kind: ServiceMeshExtension
+metadata:
+  name: auth
+  namespace: shop
+spec:
+  image: quay.io/x/auth:1
+  phase: PreAuthZ
+  priority: 50   # a comment inside the SME goes with it
+  workloadSelector:
+    labels: {app: web}
+  config: {cluster: auth}
+---
+# Between the two.
+apiVersion: maistra.io/v1
+kind: ServiceMeshExtension
+metadata: {name: stats, namespace: shop}
+spec: {image: quay.io/x/stats:1, phase: PreStats}
+...
+# trailing comment
+"#;
+
+#[test]
+fn in_place_replaces_only_the_sme_documents() {
+    let dir = tempfile::tempdir().unwrap();
+    let mesh = write(dir.path(), "mesh.yaml", MESH);
+    let shop = write(dir.path(), "shop.yaml", SHOP);
+    let out = migrate(&[
+        mesh.to_str().unwrap(),
+        shop.to_str().unwrap(),
+        "--to",
+        "v2.6",
+        "--in-place",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(&mesh).unwrap(),
+        MESH,
+        "untouched file"
+    );
+    let new = std::fs::read_to_string(&shop).unwrap();
+    // Everything outside the two SME documents, byte for byte.
+    let head_end = SHOP.find("apiVersion: maistra.io/v1").unwrap();
+    assert!(new.starts_with(&SHOP[..head_end]), "{new}");
+    assert!(new.contains("\n---\n# Between the two.\n"), "{new}");
+    assert!(new.ends_with("\n...\n# trailing comment\n"), "{new}");
+    assert!(!new.contains("ServiceMeshExtension\n"), "{new}");
+    assert_eq!(new.matches("kind: WasmPlugin").count(), 2, "{new}");
+    assert!(new.contains("# Migrated by meshext-lint from ServiceMeshExtension shop/auth"));
+    // The result parses, and the converted documents are what --format json reports.
+    let lint = bin()
+        .args(["lint", "--format", "json", "--mesh-version", "v2.6"])
+        .arg(&shop)
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&lint.stdout).unwrap();
+    let input_errors: Vec<_> = json["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["rule"].as_str().is_some_and(|r| r.starts_with("MX1")))
+        .collect();
+    assert!(input_errors.is_empty(), "{input_errors:#?}\n{new}");
+}
+
+#[test]
+fn out_writes_one_file_per_plugin_and_never_through_a_symlink() {
+    let dir = tempfile::tempdir().unwrap();
+    let mesh = write(dir.path(), "mesh.yaml", MESH);
+    let shop = write(dir.path(), "shop.yaml", SHOP);
+    let out_dir = dir.path().join("out");
+    let out = migrate(&[
+        mesh.to_str().unwrap(),
+        shop.to_str().unwrap(),
+        "--to",
+        "v3.0",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let auth = std::fs::read_to_string(out_dir.join("shop/auth.yaml")).unwrap();
+    assert!(auth.contains("kind: WasmPlugin") && auth.contains("pluginName: auth_root"));
+    assert!(out_dir.join("shop/stats.yaml").exists());
+    assert_eq!(
+        std::fs::read_to_string(&shop).unwrap(),
+        SHOP,
+        "inputs untouched"
+    );
+
+    // A symlink inside the output tree is refused, the file it points to untouched.
+    let victim = write(dir.path(), "victim.txt", "keep");
+    let out2 = dir.path().join("out2");
+    std::fs::create_dir_all(out2.join("shop")).unwrap();
+    std::os::unix::fs::symlink(&victim, out2.join("shop/auth.yaml")).unwrap();
+    let out = migrate(&[
+        mesh.to_str().unwrap(),
+        shop.to_str().unwrap(),
+        "--to",
+        "v3.0",
+        "--out",
+        out2.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("symbolic link"));
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
+}
+
+#[test]
+fn reports_in_every_format() {
+    let mesh = root().join("samples/mesh");
+    let out = migrate(&[mesh.to_str().unwrap(), "--to", "v2.6", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["from"], "v2.1");
+    assert_eq!(json["to"], "v2.6");
+    assert_eq!(json["kept"], false);
+    let plugins = json["plugins"].as_array().unwrap();
+    assert_eq!(plugins.len(), 4);
+    for p in plugins {
+        assert!(p["wasm_plugin"]["spec"]["priority"].is_i64(), "{p}");
+        assert!(p["location"]["line"].as_u64().unwrap() > 0);
+        assert!(p["yaml"].as_str().unwrap().contains("kind: WasmPlugin"));
+    }
+    let md = migrate(&[
+        mesh.to_str().unwrap(),
+        "--to",
+        "v2.6",
+        "--format",
+        "markdown",
+    ]);
+    let md = String::from_utf8_lossy(&md.stdout);
+    assert!(
+        md.starts_with("## ServiceMeshExtension → WasmPlugin (v2.1 → v2.6)"),
+        "{md}"
+    );
+    assert!(md.contains("### What could not be kept") && md.contains("### What to check"));
+    let human = migrate(&[mesh.to_str().unwrap(), "--to", "v2.6"]);
+    let human = String::from_utf8_lossy(&human.stdout);
+    assert!(
+        human.contains("shop/oob-auth (samples/mesh/shop/extensions.yaml:2:1)")
+            || human.contains("shop/oob-auth ("),
+        "{human}"
+    );
+    assert!(human.contains("Nothing written"));
+}
+
+#[test]
+fn unusable_input_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let mesh = write(dir.path(), "mesh.yaml", MESH);
+    let bad = write(dir.path(), "bad.yaml", "a: [\n");
+    let out = migrate(&[
+        mesh.to_str().unwrap(),
+        bad.to_str().unwrap(),
+        "--to",
+        "v2.6",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bad.yaml:"));
+    // Nothing to migrate.
+    let out = migrate(&[mesh.to_str().unwrap(), "--to", "v2.6"]);
+    assert_eq!(out.status.code(), Some(2));
+    // A target without WasmPlugins, and a source where SMEs no longer run.
+    let shop = write(dir.path(), "shop.yaml", SHOP);
+    let out = migrate(&[shop.to_str().unwrap(), "--to", "v2.1"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = migrate(&[
+        shop.to_str().unwrap(),
+        "--to",
+        "v2.6",
+        "--mesh-version",
+        "v2.4",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--mesh-version"));
+    // --in-place on a List item.
+    let list = write(
+        dir.path(),
+        "list.yaml",
+        "apiVersion: v1\nkind: List\nitems:\n- apiVersion: maistra.io/v1\n  kind: ServiceMeshExtension\n  metadata: {name: e, namespace: shop}\n  spec: {image: quay.io/x/e:1, phase: PreStats}\n",
+    );
+    let out = migrate(&[list.to_str().unwrap(), "--to", "v2.6", "--in-place"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("List"));
+}
