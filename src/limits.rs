@@ -48,6 +48,9 @@ limits! {
     ImageLayers "image-layers" 128, "layers of one image manifest";
     ImagePathBytes "image-path-bytes" 4096, "bytes of one path in a layer (PATH_MAX)";
     ImageTarHeaderBytes "image-tar-header-bytes" 1 << 20, "bytes of one tar extension header (GNU long name, PAX)";
+    ImageIndexDepth "image-index-depth" 4, "nested image indexes followed";
+    ImagesPerSource "images-per-source" 10_000, "images one --images source lists";
+    ArchiveEntries "archive-entries" 200_000, "entries of an --images archive (tar) indexed";
     ImagesTotalBytes "images-total-bytes" 512 << 20, "distinct file content held for all images of the run";
     SnippetWidth "snippet-width" 160, "characters of a source line shown in a human-format snippet";
     FuelPerRequest "fuel-per-request" 2_000_000_000, "simulator fuel over all calls of one request (hostcalls included)";

@@ -19,9 +19,6 @@ pub enum Backing {
     },
 }
 
-/// Entries of an archive we index at most.
-pub const MAX_ARCHIVE_ENTRIES: usize = 200_000;
-
 fn normalise(name: &str) -> Option<String> {
     let mut parts = Vec::new();
     for c in name.split('/') {
@@ -52,8 +49,11 @@ impl Backing {
             .entries_with_seek()
             .map_err(|e| format!("not a tar archive: {e}"))?;
         for (n, entry) in iter.enumerate() {
-            if n >= MAX_ARCHIVE_ENTRIES {
-                return Err(format!("more than {MAX_ARCHIVE_ENTRIES} entries (bound)"));
+            let max = crate::limits::get_usize(crate::limits::Limit::ArchiveEntries);
+            if n >= max {
+                return Err(format!(
+                    "more than {max} entries (bound; --limit archive-entries=N)"
+                ));
             }
             let entry = entry.map_err(|e| {
                 if n == 0 {

@@ -67,10 +67,6 @@ pub const MAX_BLOB_BYTES: u64 = crate::load::read::MAX_MODULE_BYTES;
 pub const MAX_UNCOMPRESSED_BYTES: u64 = 256 << 20;
 /// Most entries in one layer and in the merged filesystem of one image.
 pub const MAX_FILES: usize = 100_000;
-/// Most levels of nested image indexes followed.
-pub const MAX_INDEX_DEPTH: usize = 4;
-/// Most images listed by one source.
-pub const MAX_IMAGES_PER_SOURCE: usize = 10_000;
 
 /// Bounds for reading images; defaults are the run's budgets (`crate::limits`, initially the
 /// constants above). Tests shrink them.

@@ -5,10 +5,7 @@ use super::backing::{digest_hex, parse_json, read_json, sha256_hex, Backing};
 use super::fs::{check_symlink, Budget, FileTree, Node, Pool};
 use super::json::{self, AnyManifest, Config, Descriptor, DockerArchiveEntry, Index, OciLayout};
 use super::reference::{is_tag_only, normalize, parse_reference};
-use super::{
-    Image, ImageError, ImageErrorKind, ImageKind, LayerInfo, Limits, SourceFormat,
-    MAX_IMAGES_PER_SOURCE, MAX_INDEX_DEPTH,
-};
+use super::{Image, ImageError, ImageErrorKind, ImageKind, LayerInfo, Limits, SourceFormat};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -181,8 +178,11 @@ impl ImageStore {
         }
         let index: Index =
             read_json(b, "index.json", &self.limits)?.ok_or("`index.json` is missing")?;
-        if index.manifests.len() > MAX_IMAGES_PER_SOURCE {
-            return Err(format!("more than {MAX_IMAGES_PER_SOURCE} images (bound)"));
+        let max = crate::limits::get_usize(crate::limits::Limit::ImagesPerSource);
+        if index.manifests.len() > max {
+            return Err(format!(
+                "more than {max} images (bound; --limit images-per-source=N)"
+            ));
         }
         let mut out = Vec::new();
         for d in index.manifests {
@@ -226,8 +226,11 @@ impl ImageStore {
         let b = src.backing.as_ref().ok_or("no backing")?;
         let entries: Vec<DockerArchiveEntry> =
             read_json(b, "manifest.json", &self.limits)?.ok_or("`manifest.json` is missing")?;
-        if entries.len() > MAX_IMAGES_PER_SOURCE {
-            return Err(format!("more than {MAX_IMAGES_PER_SOURCE} images (bound)"));
+        let max = crate::limits::get_usize(crate::limits::Limit::ImagesPerSource);
+        if entries.len() > max {
+            return Err(format!(
+                "more than {max} images (bound; --limit images-per-source=N)"
+            ));
         }
         Ok(entries
             .iter()
@@ -366,7 +369,8 @@ impl ImageStore {
 
     fn read_oci(&self, b: &Backing, top: &Descriptor, image: &mut Image) -> Result<(), String> {
         let mut desc = top.clone();
-        for depth in 0..=MAX_INDEX_DEPTH {
+        let max_depth = crate::limits::get_usize(crate::limits::Limit::ImageIndexDepth);
+        for depth in 0..=max_depth {
             let bytes = b.blob(&desc.digest, desc.size, self.limits.max_json)?;
             let any: AnyManifest = parse_json(&bytes, &format!("manifest {}", desc.digest))?;
             let is_index = matches!(any.media_type.as_str(), json::OCI_INDEX | json::DOCKER_LIST)
@@ -381,7 +385,7 @@ impl ImageStore {
                 };
                 return self.read_manifest(b, &m, image);
             }
-            if depth == MAX_INDEX_DEPTH {
+            if depth == max_depth {
                 break;
             }
             let index: Index = parse_json(&bytes, &format!("index {}", desc.digest))?;
@@ -390,7 +394,7 @@ impl ImageStore {
                 .ok_or_else(|| format!("index {} lists no image", desc.digest))?;
         }
         Err(format!(
-            "image indexes nested deeper than {MAX_INDEX_DEPTH} levels"
+            "image indexes nested deeper than {max_depth} levels (bound; --limit image-index-depth=N)"
         ))
     }
 
