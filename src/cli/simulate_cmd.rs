@@ -87,7 +87,11 @@ struct ModuleOpts {
 /// Groups the per-module options by module: each applies to the closest `--module` before it
 /// on the command line (the first module for options before any), at most once per module.
 fn per_module(args: &SimulateArgs, m: &ArgMatches) -> Result<Vec<ModuleOpts>, String> {
-    let anchor_id = if args.module.is_empty() { "image" } else { "module" };
+    let anchor_id = if args.module.is_empty() {
+        "image"
+    } else {
+        "module"
+    };
     let anchors: Vec<usize> = m
         .indices_of(anchor_id)
         .map(|i| i.collect())
@@ -95,11 +99,15 @@ fn per_module(args: &SimulateArgs, m: &ArgMatches) -> Result<Vec<ModuleOpts>, St
     let mut out: Vec<ModuleOpts> = anchors.iter().map(|_| ModuleOpts::default()).collect();
     type Field = fn(&mut ModuleOpts) -> &mut Option<String>;
     let options: [(&str, &str, &[String], Field); 5] = [
-        ("plugin_config", "--config", &args.plugin_config, |o| &mut o.config),
+        ("plugin_config", "--config", &args.plugin_config, |o| {
+            &mut o.config
+        }),
         ("name", "--name", &args.name, |o| &mut o.name),
         ("root_id", "--root-id", &args.root_id, |o| &mut o.root_id),
         ("vm_id", "--vm-id", &args.vm_id, |o| &mut o.vm_id),
-        ("vm_config", "--vm-config", &args.vm_config, |o| &mut o.vm_config),
+        ("vm_config", "--vm-config", &args.vm_config, |o| {
+            &mut o.vm_config
+        }),
     ];
     for (id, flag, values, field) in options {
         let indices: Vec<usize> = m.indices_of(id).map(|i| i.collect()).unwrap_or_default();

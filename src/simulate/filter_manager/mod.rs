@@ -157,13 +157,17 @@ impl FilterManager {
             Some(i) => i,
             None => {
                 let index = self.vms.len();
-                let slot = match loader.load(plugin.clone(), &e.module, index, self.profile, &self.shared) {
-                    Err(err) => Slot::Broken(err),
-                    Ok(vm) => Slot::Ready(Box::new(vm)),
-                };
+                let slot =
+                    match loader.load(plugin.clone(), &e.module, index, self.profile, &self.shared)
+                    {
+                        Err(err) => Slot::Broken(err),
+                        Ok(vm) => Slot::Ready(Box::new(vm)),
+                    };
                 self.vms.push(slot);
-                self.vm_keys
-                    .push(e.share_vm.then(|| (vm_id.clone(), vm_cfg.clone(), e.module.clone())));
+                self.vm_keys.push(
+                    e.share_vm
+                        .then(|| (vm_id.clone(), vm_cfg.clone(), e.module.clone())),
+                );
                 index
             }
         };
@@ -235,7 +239,8 @@ impl FilterManager {
 
     /// Whether some plugin of VM `vmi` started (its metrics count).
     fn vm_started(&self, vmi: usize) -> bool {
-        (self.stages.iter()).any(|s| s.vm == Some(vmi) && !self.failed_roots.contains(&(vmi, s.root)))
+        (self.stages.iter())
+            .any(|s| s.vm == Some(vmi) && !self.failed_roots.contains(&(vmi, s.root)))
     }
 
     pub fn chain_labels(&self) -> Vec<String> {

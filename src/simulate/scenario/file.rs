@@ -527,7 +527,12 @@ impl ResponseIn {
             }
             (Some(b), None) => (b.into_bytes(), None),
             (None, Some(c)) => {
-                let f = frames(c, !self.trailers.0.is_empty(), &format!("{ptr}/chunks"), err)?;
+                let f = frames(
+                    c,
+                    !self.trailers.0.is_empty(),
+                    &format!("{ptr}/chunks"),
+                    err,
+                )?;
                 (f.concat(), Some(f))
             }
             (None, None) => (Vec::new(), None),
@@ -622,8 +627,10 @@ fn subject(path: &[&str]) -> String {
         ["properties", _] => "property value".into(),
         ["requests", _] => "a request entry".into(),
         [.., parent @ ("headers" | "trailers"), _] => format!("{parent} value"),
-        [.., parent @ ("response_headers" | "upstream_request_headers" | "response_trailers"
-            | "upstream_request_trailers"), _] => parent.to_string(),
+        [.., parent @ ("response_headers"
+        | "upstream_request_headers"
+        | "response_trailers"
+        | "upstream_request_trailers"), _] => parent.to_string(),
         [.., "metrics", _] => "metric value".into(),
         [.., "metrics", _, "type"] => "metric type".into(),
         [.., "calls", _] => "a calls entry".into(),
