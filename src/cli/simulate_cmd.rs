@@ -54,9 +54,9 @@ pub struct SimulateArgs {
     /// SDKs) [default: NAME_root, as the mesh gives it].
     #[arg(long)]
     pub root_id: Vec<String>,
-    /// Per module: `vm_config.vm_id`. Modules with the same vm_id, VM configuration and code
-    /// share one VM (and its shared data and queues), as in Envoy [default: the scenario's
-    /// `vm_id`, else empty].
+    /// Per module: `vm_config.vm_id`. Modules with the same vm_id share shared data and
+    /// queues; with the same VM configuration and code too, one VM, as in Envoy [default: the
+    /// scenario's `vm_id`, else empty].
     #[arg(long, value_name = "ID")]
     pub vm_id: Vec<String>,
     /// Per module: the VM configuration (`proxy_on_vm_start`): the text, or @FILE to read it
