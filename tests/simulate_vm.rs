@@ -419,3 +419,54 @@ fn new_scenario_keys_have_located_errors() {
         assert_eq!(err(text), want, "{text}");
     }
 }
+
+#[test]
+fn a_failed_start_fails_only_that_plugin_of_a_shared_vm() {
+    // on_configure logs its plugin's configuration (buffer 7) and succeeds only with one;
+    // requests log "ran".
+    let module = Arc::new(
+        wat::parse_str(
+            r#"(module
+  (import "env" "proxy_log" (func $log (param i32 i32 i32) (result i32)))
+  (import "env" "proxy_get_buffer_bytes" (func $buf (param i32 i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 64) "ran")
+  (func (export "malloc") (param i32) (result i32) (i32.const 4096))
+  (func (export "proxy_abi_version_0_2_1"))
+  (func (export "proxy_on_context_create") (param i32 i32))
+  (func (export "proxy_on_configure") (param i32 i32) (result i32)
+    (drop (call $buf (i32.const 7) (i32.const 0) (local.get 1) (i32.const 0) (i32.const 4)))
+    (drop (call $log (i32.const 2) (i32.load (i32.const 0)) (i32.load (i32.const 4))))
+    (i32.ne (local.get 1) (i32.const 0)))
+  (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32)
+    (drop (call $log (i32.const 2) (i32.const 64) (i32.const 3)))
+    (i32.const 0)))"#,
+        )
+        .unwrap(),
+    );
+    let with_config = |name: &str, config: &str| {
+        let mut p = plugin(name, &module, Some("one"));
+        if let SimFilter::Extension(e) = &mut p {
+            e.configuration = config.into();
+        }
+        p
+    };
+    let chain = [with_config("good", "x"), with_config("bad", ""), router()];
+    let r = run(&chain, "requests: [{name: r}]\n");
+    // One VM, each root context with its own plugin configuration.
+    assert_eq!(startup_logs(&r), ["x", ""]);
+    let problems: Vec<&str> = r
+        .startup_problems
+        .iter()
+        .map(|p| p.filter.as_str())
+        .collect();
+    assert_eq!(problems, ["default/bad"]);
+    assert_eq!(request_logs(&r, 0), ["ran"]);
+    let closed = r.requests[0]
+        .trace
+        .iter()
+        .find(|e| &*e.filter == "default/bad")
+        .expect("the failed plugin is in the trace");
+    assert_eq!(closed.result, "plugin failed to start; failing closed");
+    assert!(r.requests[0].upstream_request.is_none());
+}
