@@ -46,6 +46,7 @@ fn ext(name: &str, module: Arc<Vec<u8>>, config: &str) -> SimFilter {
         configuration: config.into(),
         root_id: format!("{name}_root"),
         plugin_name: name.into(),
+        ..Default::default()
     })
 }
 

@@ -32,7 +32,7 @@ limits! {
     ConfigBytes "config-bytes" 1 << 20, "bytes of the configuration file";
     BaselineBytes "baseline-bytes" 64 << 20, "bytes of the baseline file";
     ScenarioBytes "scenario-bytes" 16 << 20, "bytes of a simulate --scenario file";
-    PluginConfigBytes "plugin-config-bytes" 16 << 20, "bytes of simulate --config @FILE";
+    PluginConfigBytes "plugin-config-bytes" 16 << 20, "bytes of simulate --config / --vm-config @FILE";
     ModuleBytes "module-bytes" 256 << 20, "bytes of a module file and of an image blob";
     YamlDepth "yaml-depth" 200, "nesting of YAML collections, alias expansions included";
     YamlDocumentNodes "yaml-document-nodes" 2_000_000, "YAML nodes of one document, alias expansions included";

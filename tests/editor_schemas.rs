@@ -251,6 +251,10 @@ fn invalid_scenarios_are_rejected_by_schema_and_loader() {
         "startup: {tick_period: soon}\nrequests: []\n",
         "requests: [{expect: {calls: [{count: -1}]}}]\n",
         "requests: [{expect: {metrics: {m: {type: meter}}}}]\n",
+        "requests: [{upstream: {body: a, chunks: [b]}}]\n",
+        "requests: [{advance: 1s, expect: {response_trailers: {a: b}}}]\n",
+        "vm_config: ~\nrequests: []\n",
+        "vm_id: [a]\nrequests: []\n",
     ] {
         assert!(
             scenario_accepted(text).is_err(),

@@ -406,6 +406,7 @@ fn run_in_process(wat: &str, scenario: &str, limits: Limits) -> simulate::SimRep
             configuration: String::new(),
             root_id: "hostile_root".into(),
             plugin_name: "hostile".into(),
+            ..Default::default()
         }),
         SimFilter::Builtin {
             name: "envoy.filters.http.router".into(),
@@ -563,6 +564,7 @@ fn many_vms_share_the_total_memory_budget() {
             configuration: String::new(),
             root_id: format!("m{i}_root"),
             plugin_name: format!("hostile-{i}"),
+            ..Default::default()
         })
     };
     let chain = [ext(0), ext(1), ext(2)];

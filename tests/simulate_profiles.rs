@@ -23,6 +23,7 @@ fn chain(module: &str) -> Vec<SimFilter> {
             configuration: String::new(),
             root_id: "f_root".into(),
             plugin_name: "f".into(),
+            ..Default::default()
         }),
         SimFilter::Builtin {
             name: "router".into(),

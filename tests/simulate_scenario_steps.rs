@@ -18,6 +18,7 @@ fn chain() -> Vec<SimFilter> {
             configuration: String::new(),
             root_id: "f_root".into(),
             plugin_name: "f".into(),
+            ..Default::default()
         }),
         SimFilter::Builtin {
             name: "router".into(),

@@ -22,6 +22,7 @@ fn ext(name: &str, module_name: &str, config: &str) -> SimFilter {
         configuration: config.into(),
         root_id: format!("{name}_root"),
         plugin_name: name.into(),
+        ..Default::default()
     })
 }
 

@@ -24,6 +24,7 @@ fn ext(module: Arc<Vec<u8>>, config: &str) -> SimFilter {
         configuration: config.into(),
         root_id: "f_root".into(),
         plugin_name: "f".into(),
+        ..Default::default()
     })
 }
 

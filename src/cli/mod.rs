@@ -112,7 +112,11 @@ fn join_context_dir(args: impl Iterator<Item = std::ffi::OsString>) -> Vec<std::
 
 /// Runs the CLI and returns the process exit code.
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse_from(join_context_dir(std::env::args_os())) {
+    // The matches too: `simulate` groups its per-module options by position.
+    let parsed = <Cli as clap::CommandFactory>::command()
+        .try_get_matches_from(join_context_dir(std::env::args_os()))
+        .and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m).map(|c| (c, m)));
+    let (cli, matches) = match parsed {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() {
@@ -131,7 +135,10 @@ pub fn main() -> i32 {
     match cli.command {
         Command::Lint(a) => lint_cmd::run(a),
         Command::Chain(a) => chain_cmd::run(a),
-        Command::Simulate(a) => simulate_cmd::run(a),
+        Command::Simulate(a) => {
+            let m = matches.subcommand_matches("simulate").cloned();
+            simulate_cmd::run(a, &m.unwrap_or_default())
+        }
         Command::Inspect(a) => inspect_cmd::run(a),
         Command::Pack(a) => pack_cmd::run(a),
         Command::Migrate(a) => migrate_cmd::run(a),

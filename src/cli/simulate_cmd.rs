@@ -7,7 +7,7 @@ use crate::rules::images;
 use crate::simulate::{
     self, from_mesh, render, ExtensionFilter, Limits, Profile, SimFilter, SimOptions,
 };
-use clap::{Args, ValueEnum};
+use clap::{ArgMatches, Args, ValueEnum};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -27,16 +27,19 @@ pub struct SimulateArgs {
     /// The workload whose chain runs (NAMESPACE/NAME) [default: the scenario's `workload`].
     #[arg(long, value_name = "NS/NAME")]
     pub workload: Option<String>,
-    /// Run one module without a mesh: a `.wasm` file.
+    /// Run modules without a mesh: a `.wasm` file. Repeat it for a chain of several modules,
+    /// in the order given. The per-module options (--config, --name, --root-id, --vm-id,
+    /// --vm-config) apply to the --module before them; those given before the first --module
+    /// apply to the first.
     #[arg(long, value_name = "FILE.wasm", conflicts_with = "image")]
-    pub module: Option<PathBuf>,
+    pub module: Vec<PathBuf>,
     /// Run one extension image without a mesh (resolved in --images).
     #[arg(long, value_name = "REF")]
     pub image: Option<String>,
-    /// Configuration for --module/--image, delivered to the module as is: the text, or @FILE
-    /// to read it. (`--plugin-config` is an alias.)
+    /// Per module: its configuration, delivered to it as is: the text, or @FILE to read it.
+    /// (`--plugin-config` is an alias.)
     #[arg(long = "config", alias = "plugin-config", value_name = "TEXT|@FILE")]
-    pub plugin_config: Option<String>,
+    pub plugin_config: Vec<String>,
     /// meshext-lint's configuration file [default: the nearest .meshext-lint.yaml]. Here
     /// `--config` is the module's configuration, as the other commands' is the file.
     #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
@@ -44,13 +47,22 @@ pub struct SimulateArgs {
     /// Ignore any .meshext-lint.yaml.
     #[arg(long)]
     pub no_config: bool,
-    /// Plugin name for --module/--image (the root id is NAME_root) [default: the file or image name].
+    /// Per module: plugin name (the root id is NAME_root) [default: the file or image name].
     #[arg(long)]
-    pub name: Option<String>,
-    /// Root id for --module/--image, for modules that register a fixed one (C++ and
-    /// AssemblyScript SDKs) [default: NAME_root, as the mesh gives it].
+    pub name: Vec<String>,
+    /// Per module: root id, for modules that register a fixed one (C++ and AssemblyScript
+    /// SDKs) [default: NAME_root, as the mesh gives it].
     #[arg(long)]
-    pub root_id: Option<String>,
+    pub root_id: Vec<String>,
+    /// Per module: `vm_config.vm_id`. Modules with the same vm_id share shared data and
+    /// queues; with the same VM configuration and code too, one VM, as in Envoy [default: the
+    /// scenario's `vm_id`, else empty].
+    #[arg(long, value_name = "ID")]
+    pub vm_id: Vec<String>,
+    /// Per module: the VM configuration (`proxy_on_vm_start`): the text, or @FILE to read it
+    /// [default: the scenario's `vm_config`, else empty].
+    #[arg(long, value_name = "TEXT|@FILE")]
+    pub vm_config: Vec<String>,
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     pub format: SimFormat,
@@ -62,76 +74,168 @@ pub struct SimulateArgs {
     pub memory_mib: Option<u32>,
 }
 
-/// The single-filter chain of `--module`/`--image`: the extension, then the router.
-fn standalone(args: &SimulateArgs, images: &[PathBuf]) -> Result<Vec<SimFilter>, String> {
-    let (bytes, default_name): (Vec<u8>, String) = if let Some(path) = &args.module {
+/// The options of one `--module` (or `--image`).
+#[derive(Default)]
+struct ModuleOpts {
+    config: Option<String>,
+    name: Option<String>,
+    root_id: Option<String>,
+    vm_id: Option<String>,
+    vm_config: Option<String>,
+}
+
+/// Groups the per-module options by module: each applies to the closest `--module` before it
+/// on the command line (the first module for options before any), at most once per module.
+fn per_module(args: &SimulateArgs, m: &ArgMatches) -> Result<Vec<ModuleOpts>, String> {
+    let anchor_id = if args.module.is_empty() {
+        "image"
+    } else {
+        "module"
+    };
+    let anchors: Vec<usize> = m
+        .indices_of(anchor_id)
+        .map(|i| i.collect())
+        .unwrap_or_default();
+    let mut out: Vec<ModuleOpts> = anchors.iter().map(|_| ModuleOpts::default()).collect();
+    type Field = fn(&mut ModuleOpts) -> &mut Option<String>;
+    let options: [(&str, &str, &[String], Field); 5] = [
+        ("plugin_config", "--config", &args.plugin_config, |o| {
+            &mut o.config
+        }),
+        ("name", "--name", &args.name, |o| &mut o.name),
+        ("root_id", "--root-id", &args.root_id, |o| &mut o.root_id),
+        ("vm_id", "--vm-id", &args.vm_id, |o| &mut o.vm_id),
+        ("vm_config", "--vm-config", &args.vm_config, |o| {
+            &mut o.vm_config
+        }),
+    ];
+    for (id, flag, values, field) in options {
+        let indices: Vec<usize> = m.indices_of(id).map(|i| i.collect()).unwrap_or_default();
+        for (value, at) in values.iter().zip(indices) {
+            if anchors.is_empty() {
+                return Err(format!(
+                    "{flag} is an option of --module/--image (a mesh's plugins take theirs from the mesh)"
+                ));
+            }
+            let k = anchors.iter().rposition(|&a| a < at).unwrap_or(0);
+            let slot = field(&mut out[k]);
+            if slot.is_some() {
+                let which = match args.module.get(k) {
+                    Some(p) => format!("--module {}", p.display()),
+                    None => "--image".into(),
+                };
+                return Err(format!(
+                    "{flag} given twice for {which} (per-module options apply to the --module before them)"
+                ));
+            }
+            *slot = Some(value.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// `TEXT`, or the contents of `@FILE` read within `limit` bytes.
+fn text_or_file(s: &str, limit: Limit) -> Result<String, String> {
+    match s.strip_prefix('@') {
+        Some(path) => read_regular_text(Path::new(path), limits::get(limit))
+            .map_err(|e| format!("{path}: {e}")),
+        None => Ok(s.to_string()),
+    }
+}
+
+/// The module of an `--image`: its bytes and default name.
+fn image_module(reference: &str, images: &[PathBuf]) -> Result<(Vec<u8>, String), String> {
+    if images.is_empty() {
+        return Err("--image needs --images PATH (where the image was pulled)".into());
+    }
+    let (store, problems) = ImageStore::open(images);
+    if let Some(p) = problems.first() {
+        return Err(super::finding_text(&images::image_error(p)));
+    }
+    let img = match store.resolve(reference) {
+        None => return Err(super::finding_text(&images::not_pulled(reference))),
+        Some(Err(e)) => return Err(super::finding_text(&images::image_error(&e))),
+        Some(Ok(img)) => img,
+    };
+    let pkg = image::read_extension(&img);
+    let bytes = pkg
+        .module_bytes
+        .map(|b| b.to_vec())
+        .or_else(|| img.plugin_wasm().map(|b| b.to_vec()));
+    let Some(bytes) = bytes else {
+        let why = pkg
+            .problems
+            .first()
+            .map(|p| super::finding_text(&images::manifest_problem(p)))
+            .unwrap_or_else(|| "no module in the image".into());
+        return Err(why);
+    };
+    let name = image::parse_reference(reference)
+        .map(|r| r.repository)
+        .unwrap_or_else(|_| "extension".into());
+    Ok((bytes, name))
+}
+
+/// The chain of `--module`s (in order) or of `--image`, then the router.
+fn standalone(
+    args: &SimulateArgs,
+    m: &ArgMatches,
+    images: &[PathBuf],
+) -> Result<Vec<SimFilter>, String> {
+    let opts = per_module(args, m)?;
+    let mut sources: Vec<(Vec<u8>, String)> = Vec::new();
+    for path in &args.module {
         let bytes = read_regular(path, limits::get(Limit::ModuleBytes))
             .map_err(|e| format!("{}: {e}", path.display()))?;
         let stem = path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "module".into());
-        (bytes, stem)
-    } else {
-        let reference = args.image.as_deref().unwrap_or_default();
-        if images.is_empty() {
-            return Err("--image needs --images PATH (where the image was pulled)".into());
-        }
-        let (store, problems) = ImageStore::open(images);
-        if let Some(p) = problems.first() {
-            return Err(super::finding_text(&images::image_error(p)));
-        }
-        let img = match store.resolve(reference) {
-            None => return Err(super::finding_text(&images::not_pulled(reference))),
-            Some(Err(e)) => return Err(super::finding_text(&images::image_error(&e))),
-            Some(Ok(img)) => img,
+        sources.push((bytes, stem));
+    }
+    if let Some(reference) = &args.image {
+        sources.push(image_module(reference, images)?);
+    }
+    let mut chain = Vec::with_capacity(sources.len() + 1);
+    // Modules compiled once: the same file twice is the same code (a shared VM's key).
+    let mut modules: Vec<Arc<Vec<u8>>> = Vec::new();
+    for ((bytes, default_name), o) in sources.into_iter().zip(opts) {
+        let configuration = match &o.config {
+            None => String::new(),
+            Some(s) => text_or_file(s, Limit::PluginConfigBytes)?,
         };
-        let pkg = image::read_extension(&img);
-        let bytes = pkg
-            .module_bytes
-            .map(|b| b.to_vec())
-            .or_else(|| img.plugin_wasm().map(|b| b.to_vec()));
-        let Some(bytes) = bytes else {
-            let why = pkg
-                .problems
-                .first()
-                .map(|p| super::finding_text(&images::manifest_problem(p)))
-                .unwrap_or_else(|| "no module in the image".into());
-            return Err(why);
+        let vm_configuration = match &o.vm_config {
+            None => None,
+            Some(s) => Some(text_or_file(s, Limit::PluginConfigBytes)?),
         };
-        let name = image::parse_reference(reference)
-            .map(|r| r.repository)
-            .unwrap_or_else(|_| "extension".into());
-        (bytes, name)
-    };
-    let configuration = match args.plugin_config.as_deref() {
-        None => String::new(),
-        Some(s) => match s.strip_prefix('@') {
-            Some(path) => read_regular_text(Path::new(path), limits::get(Limit::PluginConfigBytes))
-                .map_err(|e| format!("{path}: {e}"))?,
-            None => s.to_string(),
-        },
-    };
-    let name = args.name.clone().unwrap_or(default_name);
-    Ok(vec![
-        SimFilter::Extension(ExtensionFilter {
+        let module = match modules.iter().find(|m| ***m == bytes) {
+            Some(m) => m.clone(),
+            None => {
+                let m = Arc::new(bytes);
+                modules.push(m.clone());
+                m
+            }
+        };
+        let name = o.name.unwrap_or(default_name);
+        chain.push(SimFilter::Extension(ExtensionFilter {
             namespace: "default".into(),
-            module: Arc::new(bytes),
+            module,
             configuration,
-            root_id: args
-                .root_id
-                .clone()
-                .unwrap_or_else(|| format!("{name}_root")),
+            root_id: o.root_id.unwrap_or_else(|| format!("{name}_root")),
             plugin_name: name.clone(),
             name,
-        }),
-        SimFilter::Builtin {
-            name: "router".into(),
-        },
-    ])
+            vm_id: o.vm_id,
+            vm_configuration,
+            share_vm: true,
+        }));
+    }
+    chain.push(SimFilter::Builtin {
+        name: "router".into(),
+    });
+    Ok(chain)
 }
 
-pub fn run(args: SimulateArgs) -> i32 {
+pub fn run(args: SimulateArgs, m: &ArgMatches) -> i32 {
     let cfg = match select_config(args.config_file.as_deref(), args.no_config) {
         Ok(c) => c,
         Err(e) => return usage_error(e),
@@ -155,7 +259,7 @@ pub fn run(args: SimulateArgs) -> i32 {
         limits,
         ..SimOptions::default()
     };
-    let chain = if args.module.is_some() || args.image.is_some() {
+    let chain = if !args.module.is_empty() || args.image.is_some() {
         let images = super::mesh_args::images_from(&args.mesh.images, &cfg);
         if let Some(e) = super::mesh_args::missing_image_source(&images) {
             return usage_error(e);
@@ -166,11 +270,14 @@ pub fn run(args: SimulateArgs) -> i32 {
             Some(v) => opts.mesh = v,
             None => opts.profile = Some(Profile::latest()),
         }
-        match standalone(&args, &images) {
+        match standalone(&args, m, &images) {
             Ok(c) => c,
             Err(e) => return usage_error(e),
         }
     } else {
+        if let Err(e) = per_module(&args, m) {
+            return usage_error(e);
+        }
         let Some(workload) = args.workload.clone().or_else(|| scenario.workload.clone()) else {
             return usage_error("which workload? set `workload:` in the scenario or pass --workload NS/NAME (or use --module/--image)");
         };

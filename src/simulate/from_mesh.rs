@@ -51,6 +51,8 @@ pub fn sim_chain(
                     configuration: super::configuration_for(ext, mesh.version),
                     root_id: format!("{}_root", x.name),
                     plugin_name: x.name.clone(),
+                    // istiod's VM identity is not modelled: one VM per extension.
+                    ..Default::default()
                 }));
             }
         }

@@ -75,7 +75,8 @@ pub fn run_scenario(chain: &[SimFilter], scenario: &Scenario, opts: &SimOptions)
         workload.overrides.insert(k.clone(), v.clone().into_bytes());
     }
     let authority = workload.service_host.clone();
-    let mut fm = FilterManager::new(chain, workload, profile, opts.limits, opts.seed);
+    let chain = with_scenario_vm(chain, scenario);
+    let mut fm = FilterManager::new(&chain, workload, profile, opts.limits, opts.seed);
     let mut report = SimReport {
         proxy: profile.label(),
         chain: fm.chain_labels(),
@@ -118,6 +119,24 @@ pub fn run_scenario(chain: &[SimFilter], scenario: &Scenario, opts: &SimOptions)
     report.metrics = fm.metrics();
     report.shared_data = fm.shared_data();
     report
+}
+
+/// The chain with the scenario's `vm_id` and `vm_config` for the plugins not given their own.
+/// A scenario `vm_id` lets plugins share VMs by key, mesh chains' too.
+fn with_scenario_vm(chain: &[SimFilter], scenario: &Scenario) -> Vec<SimFilter> {
+    let mut out = chain.to_vec();
+    for f in &mut out {
+        if let SimFilter::Extension(e) = f {
+            if e.vm_id.is_none() && scenario.vm_id.is_some() {
+                e.vm_id = scenario.vm_id.clone();
+                e.share_vm = true;
+            }
+            if e.vm_configuration.is_none() {
+                e.vm_configuration = scenario.vm_config.clone();
+            }
+        }
+    }
+    out
 }
 
 fn show(v: Option<&str>) -> String {
@@ -169,6 +188,14 @@ fn check(
             .map(|resp| String::from_utf8_lossy(&resp.body).into_owned());
         push("response body".into(), show(Some(b)), show(have.as_deref()));
     }
+    for (name, want) in &x.response_trailers {
+        let have = (r.response.as_ref()).and_then(|resp| resp.trailers.get_joined(name));
+        push(
+            format!("response trailer {name}"),
+            show(want.as_deref()),
+            show(have.as_deref()),
+        );
+    }
     if let Some(c) = x.upstream_called {
         push(
             "upstream called".into(),
@@ -195,6 +222,14 @@ fn check(
         push(
             "upstream request body".into(),
             show(Some(b)),
+            show(have.as_deref()),
+        );
+    }
+    for (name, want) in &x.upstream_request_trailers {
+        let have = (r.upstream_request.as_ref()).and_then(|m| m.trailers.get_joined(name));
+        push(
+            format!("upstream request trailer {name}"),
+            show(want.as_deref()),
             show(have.as_deref()),
         );
     }

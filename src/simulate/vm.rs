@@ -346,15 +346,32 @@ impl Vm {
         id
     }
 
-    /// Creates the root context and runs `on_vm_start` and `on_configure`.
+    /// Creates the root context of the VM's plugin and runs `on_vm_start` and `on_configure`.
     pub fn start_plugin(&mut self) -> Result<(), PluginStartError> {
+        let plugin = self.store.data().plugin.clone();
+        self.start_root(plugin).map(|_| ()).map_err(|(_, e)| e)
+    }
+
+    /// Starts `plugin` in this VM under a root context of its own (Envoy's `WasmBase::start`:
+    /// every plugin of a shared VM gets `on_context_create`, `on_vm_start` and
+    /// `on_configure`); returns the root context id, which is created even when start fails.
+    pub fn start_root(&mut self, plugin: Rc<PluginInfo>) -> Result<u32, (u32, PluginStartError)> {
         let root = self.new_context(0, None);
-        self.root = root;
+        if self.root == 0 {
+            self.root = root;
+        }
+        self.store.data_mut().plugins.insert(root, plugin);
+        self.run_start(root).map(|_| root).map_err(|e| (root, e))
+    }
+
+    fn run_start(&mut self, root: u32) -> Result<(), PluginStartError> {
         if let Some(f) = self.ex.on_context_create {
             self.invoke(f, (root as i32, 0), root, "proxy_on_context_create")
                 .map_err(PluginStartError::ContextTrap)?;
         }
         if let Some(f) = self.ex.on_vm_start {
+            // The VM configuration's size, whichever plugin starts (proxy-wasm-cpp-host
+            // `ContextBase::onStart`).
             let n = self.store.data().plugin.vm_configuration.len() as i32;
             let ok = self
                 .invoke(f, (root as i32, n), root, "proxy_on_vm_start")
@@ -364,7 +381,7 @@ impl Vm {
             }
         }
         if let Some(f) = self.ex.on_configure {
-            let n = self.store.data().plugin.configuration.len() as i32;
+            let n = self.store.data().plugins[&root].configuration.len() as i32;
             self.store.data_mut().in_configure = true;
             let r = self.invoke(f, (root as i32, n), root, "proxy_on_configure");
             self.store.data_mut().in_configure = false;

@@ -69,11 +69,13 @@ pub(super) fn answer(
             status: 503,
             headers: vec![("content-type".into(), "text/plain".into())],
             body: b"no healthy upstream".to_vec(),
+            chunks: None,
             trailers: Vec::new(),
         },
     };
     let mut headers = response_headers(&r);
-    if !r.body.is_empty() && headers.get("content-length").is_none() {
+    // A body answered in chunks is sent without a length (chunked), as by the upstream.
+    if !r.body.is_empty() && r.chunks.is_none() && headers.get("content-length").is_none() {
         headers.add("content-length", &r.body.len().to_string());
     }
     CalloutResponse {
@@ -107,9 +109,10 @@ pub(super) fn call_response(
     effects
 }
 
-fn call_event(fm: &FilterManager, vmi: usize, token: u32) -> TraceEvent {
+fn call_event(fm: &FilterManager, vmi: usize, call: &HttpCall) -> TraceEvent {
+    let token = call.token;
     TraceEvent {
-        filter: fm.label_of_vm(vmi),
+        filter: fm.label_of(vmi, call.root),
         callback: format!("proxy_on_http_call_response(token {token})").into(),
         ..Default::default()
     }
@@ -124,7 +127,7 @@ impl FilterManager {
         resp: &CalloutResponse,
         trace: &mut Vec<TraceEvent>,
     ) {
-        let mut t = call_event(self, vmi, call.token);
+        let mut t = call_event(self, vmi, call);
         if let Some(vm) = self.vm(vmi) {
             call_response(vm, &mut t, call, resp);
             trace.push(t);
@@ -140,7 +143,7 @@ impl FilterManager {
         call: &HttpCall,
         resp: &CalloutResponse,
     ) {
-        let mut ev = call_event(self, vmi, call.token);
+        let mut ev = call_event(self, vmi, call);
         let effects = match self.vm(vmi) {
             Some(vm) => call_response(vm, &mut ev, call, resp),
             None => Vec::new(),
@@ -152,10 +155,8 @@ impl FilterManager {
         if !failed {
             return;
         }
-        if let Some(i) = self.stage_of_vm(vmi) {
-            if run.lanes.ctx[i].is_some() && !run.client_done() {
-                self.fail_stream(run);
-            }
+        if self.vm_in_stream(run, vmi) && !run.client_done() {
+            self.fail_stream(run);
         }
     }
 
@@ -167,7 +168,7 @@ impl FilterManager {
         root: u32,
         token: u32,
     ) {
-        let label = self.label_of_vm(vmi);
+        let label = self.label_of(vmi, root);
         let Some(vm) = self.vm(vmi) else { return };
         let mut ev = TraceEvent {
             filter: label,

@@ -131,7 +131,8 @@ impl FilterManager {
     /// Sends a response (upstream's or a local reply) into the encoder side.
     pub(super) fn start_response(&mut self, run: &mut Run<'_>, r: &Response, details: &str) {
         let mut h = response_headers(r);
-        if !r.body.is_empty() && h.get("content-length").is_none() {
+        // A body sent in chunks goes without a length (chunked transfer encoding).
+        if !r.body.is_empty() && r.chunks.is_none() && h.get("content-length").is_none() {
             h.add("content-length", &r.body.len().to_string());
         }
         {
@@ -143,17 +144,23 @@ impl FilterManager {
             st.response_code_details = Some(details.to_string());
             st.response_size = r.body.len() as u64;
         }
-        let has_body = !r.body.is_empty();
+        // The data frames: the chunks as given (an empty last one is an empty end-of-stream
+        // frame), else the body in one frame.
+        let frames: Vec<Vec<u8>> = match &r.chunks {
+            Some(c) => c.clone(),
+            None if r.body.is_empty() => Vec::new(),
+            None => vec![r.body.clone()],
+        };
         let has_trailers = !r.trailers.is_empty();
         run.client = Some(ClientResponse {
             details: details.to_string(),
             ..Default::default()
         });
-        let eos = !has_body && !has_trailers;
+        let eos = frames.is_empty() && !has_trailers;
         self.push_next(run, Dir::Enc, None, Frame::Headers { eos });
-        if has_body {
-            let bytes = r.body.clone();
-            let eos = !has_trailers;
+        let n = frames.len();
+        for (k, bytes) in frames.into_iter().enumerate() {
+            let eos = k + 1 == n && !has_trailers;
             self.push_next(run, Dir::Enc, None, Frame::Data { bytes, eos });
         }
         if has_trailers {
@@ -241,15 +248,17 @@ impl FilterManager {
     /// Creates stage `i`'s stream context; false (stream failed) when the VM cannot.
     fn create_ctx(&mut self, run: &mut Run<'_>, i: usize, vmi: usize) -> bool {
         let label = self.stages[i].label.clone();
+        let root = self.stages[i].root;
         let st = run.st.clone();
+        let dead = self.failed_roots.contains(&(vmi, root));
         let (result, failure) = match self.vm(vmi) {
+            Some(_) if dead => ("plugin failed to start; failing closed", None),
             // Failed plugin: fail closed.
             None => ("plugin failed to start; failing closed", None),
             Some(vm) if vm.failed.is_some() => {
                 ("VM failed earlier; failing closed", vm.failed.clone())
             }
             Some(vm) => {
-                let root = vm.root;
                 let ctx = vm.new_context(root, Some(st));
                 run.lanes.ctx[i] = Some(ctx);
                 let Some(f) = vm.ex.on_context_create else {

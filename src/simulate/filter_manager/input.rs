@@ -13,7 +13,7 @@ pub enum SimFilter {
     Extension(ExtensionFilter),
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ExtensionFilter {
     /// SME name and namespace.
     pub name: String,
@@ -25,6 +25,15 @@ pub struct ExtensionFilter {
     pub root_id: String,
     /// Envoy `PluginConfig.name` (the SME name).
     pub plugin_name: String,
+    /// `vm_config.vm_id`; None: not given (the scenario's `vm_id`, else empty).
+    pub vm_id: Option<String>,
+    /// `vm_config.configuration` as the proxy delivers it (`proxy_on_vm_start`, buffer 6);
+    /// None: not given (the scenario's `vm_config`, else empty).
+    pub vm_configuration: Option<String>,
+    /// Whether this plugin shares a VM with the earlier plugins of the same VM key (vm_id,
+    /// VM configuration and module bytes), as Envoy does. False for mesh chains unless the
+    /// scenario sets `vm_id`: the simulator gives each extension a VM of its own there.
+    pub share_vm: bool,
 }
 
 impl SimFilter {
@@ -50,6 +59,9 @@ pub struct Response {
     pub status: u32,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// The body's data frames when it is sent in several (`upstream.chunks`; an empty last
+    /// one is an empty end-of-stream frame); None: one frame.
+    pub chunks: Option<Vec<Vec<u8>>>,
     pub trailers: Vec<(String, String)>,
 }
 

@@ -57,6 +57,7 @@ fn reply_response(reply: &LocalReply) -> Response {
         status: reply.status,
         headers: Vec::new(),
         body: reply.body.clone(),
+        chunks: None,
         trailers: Vec::new(),
     };
     if !reply.body.is_empty() {

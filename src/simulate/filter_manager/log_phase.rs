@@ -72,7 +72,7 @@ impl FilterManager {
             let Some(vmi) = self.stages[i].vm else {
                 continue;
             };
-            if self.vm(vmi).is_none_or(|vm| vm.failed.is_some()) {
+            if !self.live(vmi, self.stages[i].root) {
                 continue;
             }
             if self.profile.log_creates_context() {
@@ -111,12 +111,13 @@ impl FilterManager {
             return;
         }
         let label = self.stages[i].label.clone();
+        let root = self.stages[i].root;
         let st = run.st.clone();
         let Some(vm) = self.vm(vmi) else { return };
-        let ctx = vm.new_context(vm.root, Some(st));
+        let ctx = vm.new_context(root, Some(st));
         run.lanes.ctx[i] = Some(ctx);
         if let Some(f) = vm.ex.on_context_create {
-            let params = (ctx as i32, vm.root as i32);
+            let params = (ctx as i32, root as i32);
             let r = vm.invoke(f, params, ctx, "proxy_on_context_create");
             let ev = tail_event(&label, "proxy_on_context_create (log phase)", r, vm);
             run.report.trace.push(ev);

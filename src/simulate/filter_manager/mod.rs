@@ -30,7 +30,7 @@ use super::trace::{RequestReport, StartupProblem, TraceEvent};
 use super::vm::{self, Compiled, Limits, Vm};
 use state::{ClientProgress, DirState, Frame, Lanes, Run, Upstream};
 use std::cell::RefCell;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::rc::Rc;
 use std::sync::Arc;
 use wasmi::{TypedFunc, WasmParams};
@@ -45,6 +45,8 @@ struct Stage {
     label: Arc<str>,
     /// Index into `vms` for extensions.
     vm: Option<usize>,
+    /// The plugin's root context in that VM (0 when the VM could not be loaded).
+    root: u32,
     builtin_router: bool,
 }
 
@@ -52,6 +54,12 @@ struct Stage {
 pub struct FilterManager {
     stages: Vec<Stage>,
     vms: Vec<Slot>,
+    /// Per VM: the key plugins share it by (vm_id, VM configuration, module), for VMs that
+    /// may be shared.
+    vm_keys: Vec<Option<VmKey>>,
+    /// Plugins (VM, root context) whose start failed: their filters fail closed, their
+    /// timers and queues are dead, while other plugins of the same VM run on.
+    failed_roots: BTreeSet<(usize, u32)>,
     pub shared: Rc<RefCell<Shared>>,
     profile: Profile,
     pub startup: Vec<TraceEvent>,
@@ -67,6 +75,9 @@ pub struct FilterManager {
     /// Callout cluster patterns, compiled once per distinct pattern.
     patterns: ClusterPatterns,
 }
+
+/// What makes Envoy reuse a VM: `proxy_wasm::makeVmKey(vm_id, vm_configuration, code)`.
+type VmKey = (String, String, Arc<Vec<u8>>);
 
 /// A module compiled once per distinct byte string.
 type CompileResult = Result<Rc<Compiled>, vm::LoadError>;
@@ -85,6 +96,8 @@ impl FilterManager {
         let mut fm = FilterManager {
             stages: Vec::new(),
             vms: Vec::new(),
+            vm_keys: Vec::new(),
+            failed_roots: BTreeSet::new(),
             shared: Rc::new(RefCell::new(Shared {
                 budget: Rc::new(RunBudget::new(&limits)),
                 ..Shared::default()
@@ -110,6 +123,7 @@ impl FilterManager {
                 SimFilter::Builtin { name } => fm.stages.push(Stage {
                     label: name.as_str().into(),
                     vm: None,
+                    root: 0,
                     builtin_router: name == "router" || name.ends_with(".router"),
                 }),
                 SimFilter::Extension(e) => fm.add_extension(&mut loader, f.label().into(), e),
@@ -118,55 +132,115 @@ impl FilterManager {
         fm
     }
 
-    /// Loads and starts one extension's VM; a failure leaves a broken slot (fail closed).
+    /// Starts one extension: in the VM of an earlier plugin with the same VM key when it may
+    /// share one (Envoy), else in a VM of its own. A load failure leaves a broken slot and a
+    /// start failure a dead root (both fail closed).
     fn add_extension(&mut self, loader: &mut Loader, label: Arc<str>, e: &ExtensionFilter) {
-        let index = self.vms.len();
-        let slot = match loader.load(e, index, self.profile, &self.shared) {
-            Err(err) => Slot::Broken(err),
-            Ok(vm) => self.start(label.clone(), vm),
+        let vm_id = e.vm_id.clone().unwrap_or_default();
+        let vm_cfg = e.vm_configuration.clone().unwrap_or_default();
+        let plugin = Rc::new(PluginInfo {
+            name: e.plugin_name.clone(),
+            root_id: e.root_id.clone(),
+            vm_id: vm_id.clone(),
+            configuration: e.configuration.clone().into_bytes(),
+            vm_configuration: vm_cfg.clone().into_bytes(),
+        });
+        let same = |k: &Option<VmKey>| {
+            matches!(k, Some((id, cfg, m)) if *id == vm_id && *cfg == vm_cfg
+                && (Arc::ptr_eq(m, &e.module) || **m == *e.module))
         };
-        if let Slot::Broken(m) = &slot {
-            if !self.startup_problems.iter().any(|p| *p.filter == *label) {
-                self.startup_problems.push(StartupProblem {
-                    filter: label.to_string(),
-                    message: m.clone(),
-                    logs: Vec::new(),
-                });
+        let shared_with = e
+            .share_vm
+            .then(|| self.vm_keys.iter().position(same))
+            .flatten();
+        let index = match shared_with {
+            Some(i) => i,
+            None => {
+                let index = self.vms.len();
+                let slot =
+                    match loader.load(plugin.clone(), &e.module, index, self.profile, &self.shared)
+                    {
+                        Err(err) => Slot::Broken(err),
+                        Ok(vm) => Slot::Ready(Box::new(vm)),
+                    };
+                self.vms.push(slot);
+                self.vm_keys.push(
+                    e.share_vm
+                        .then(|| (vm_id.clone(), vm_cfg.clone(), e.module.clone())),
+                );
+                index
             }
-        }
-        self.vms.push(slot);
+        };
+        let root = match &mut self.vms[index] {
+            Slot::Broken(m) => {
+                let m = m.clone();
+                if !self.startup_problems.iter().any(|p| *p.filter == *label) {
+                    self.startup_problems.push(StartupProblem {
+                        filter: label.to_string(),
+                        message: m,
+                        logs: Vec::new(),
+                    });
+                }
+                0
+            }
+            Slot::Ready(vm) => {
+                let r = vm.start_root(plugin);
+                let logs = vm.take_logs();
+                self.record_start(label.clone(), index, r, logs)
+            }
+        };
         self.stages.push(Stage {
             label,
             vm: Some(index),
+            root,
             builtin_router: false,
         });
     }
 
-    /// Starts a loaded VM's plugin, recording the start in the startup trace.
-    fn start(&mut self, label: Arc<str>, mut vm: Vm) -> Slot {
-        let r = vm.start_plugin();
-        let logs = vm.take_logs();
+    /// Records a plugin's start in the startup trace; a failed start kills its root.
+    fn record_start(
+        &mut self,
+        label: Arc<str>,
+        vmi: usize,
+        r: Result<u32, (u32, vm::PluginStartError)>,
+        logs: Vec<super::host::LogLine>,
+    ) -> u32 {
         self.startup.push(TraceEvent {
             filter: label.clone(),
             callback: "start (on_context_create, on_vm_start, on_configure)".into(),
             result: match &r {
-                Ok(()) => "ok".into(),
-                Err(e) => e.to_string().into(),
+                Ok(_) => "ok".into(),
+                Err((_, e)) => e.to_string().into(),
             },
             logs: logs.clone(),
             ..Default::default()
         });
         match r {
-            Ok(()) => Slot::Ready(Box::new(vm)),
-            Err(e) => {
+            Ok(root) => root,
+            Err((root, e)) => {
                 self.startup_problems.push(StartupProblem {
                     filter: label.to_string(),
                     message: e.to_string(),
                     logs,
                 });
-                Slot::Broken(e.to_string())
+                self.failed_roots.insert((vmi, root));
+                // A plugin that failed to start never ticks.
+                self.shared.borrow_mut().clock.ticks.remove(&(vmi, root));
+                root
             }
         }
+    }
+
+    /// Whether plugin `root` of VM `vmi` runs (its VM loaded and not failed, its start ok).
+    fn live(&self, vmi: usize, root: u32) -> bool {
+        matches!(self.vms.get(vmi), Some(Slot::Ready(vm)) if vm.failed.is_none())
+            && !self.failed_roots.contains(&(vmi, root))
+    }
+
+    /// Whether some plugin of VM `vmi` started (its metrics count).
+    fn vm_started(&self, vmi: usize) -> bool {
+        (self.stages.iter())
+            .any(|s| s.vm == Some(vmi) && !self.failed_roots.contains(&(vmi, s.root)))
     }
 
     pub fn chain_labels(&self) -> Vec<String> {
@@ -180,24 +254,25 @@ impl FilterManager {
         }
     }
 
-    fn label_of_vm(&self, vm: usize) -> Arc<str> {
-        self.stages
-            .iter()
-            .find(|s| s.vm == Some(vm))
+    /// The label of the filter whose plugin has root context `root` in VM `vm`.
+    fn label_of(&self, vm: usize, root: u32) -> Arc<str> {
+        (self.stages.iter())
+            .find(|s| s.vm == Some(vm) && s.root == root)
+            .or_else(|| self.stages.iter().find(|s| s.vm == Some(vm)))
             .map(|s| s.label.clone())
             .unwrap_or_else(|| "".into())
     }
 
-    /// The first stage running VM `vmi`.
-    fn stage_of_vm(&self, vmi: usize) -> Option<usize> {
-        self.stages.iter().position(|s| s.vm == Some(vmi))
+    /// Whether a filter running on VM `vmi` has a context in this stream.
+    fn vm_in_stream(&self, run: &Run<'_>, vmi: usize) -> bool {
+        (0..self.stages.len()).any(|i| self.stages[i].vm == Some(vmi) && run.lanes.ctx[i].is_some())
     }
 
     /// Metric values summed by name over the workload's VMs (Envoy's `wasmcustom` stats).
     pub fn metrics(&self) -> BTreeMap<String, i64> {
         let mut out = BTreeMap::new();
-        for s in &self.vms {
-            if let Slot::Ready(vm) = s {
+        for (i, s) in self.vms.iter().enumerate() {
+            if let (Slot::Ready(vm), true) = (s, self.vm_started(i)) {
                 for m in &vm.store.data().metrics {
                     *out.entry(m.name.clone()).or_insert(0) += m.value;
                 }
@@ -209,8 +284,8 @@ impl FilterManager {
     /// The type of each defined metric, by name (for scenario expectations).
     pub fn metric_kinds(&self) -> BTreeMap<String, super::host::MetricKind> {
         let mut out = BTreeMap::new();
-        for s in &self.vms {
-            if let Slot::Ready(vm) = s {
+        for (i, s) in self.vms.iter().enumerate() {
+            if let (Slot::Ready(vm), true) = (s, self.vm_started(i)) {
                 for m in &vm.store.data().metrics {
                     out.insert(m.name.clone(), m.kind);
                 }
@@ -360,20 +435,22 @@ impl FilterManager {
 /// The client's frames: headers, non-empty body chunks, trailers.
 fn downstream_frames(input: &RequestInput) -> VecDeque<Frame> {
     let mut downstream = VecDeque::new();
-    let body_len: usize = input.chunks.iter().map(Vec::len).sum();
-    let has_body = !input.chunks.is_empty() && body_len > 0;
+    // An empty last chunk is an empty end-of-stream data frame; other empty chunks are
+    // nothing (the scenario reader refuses them).
+    let n = input.chunks.len();
+    let chunks: Vec<&Vec<u8>> = (input.chunks.iter().enumerate())
+        .filter(|(i, c)| !c.is_empty() || i + 1 == n)
+        .map(|(_, c)| c)
+        .collect();
     let has_trailers = !input.trailers.is_empty();
     downstream.push_back(Frame::Headers {
-        eos: !has_body && !has_trailers,
+        eos: chunks.is_empty() && !has_trailers,
     });
-    if has_body {
-        let chunks: Vec<&Vec<u8>> = input.chunks.iter().filter(|c| !c.is_empty()).collect();
-        for (i, c) in chunks.iter().enumerate() {
-            downstream.push_back(Frame::Data {
-                bytes: (*c).clone(),
-                eos: i + 1 == chunks.len() && !has_trailers,
-            });
-        }
+    for (i, c) in chunks.iter().enumerate() {
+        downstream.push_back(Frame::Data {
+            bytes: (*c).clone(),
+            eos: i + 1 == chunks.len() && !has_trailers,
+        });
     }
     if has_trailers {
         downstream.push_back(Frame::Trailers);
@@ -406,19 +483,13 @@ impl Loader {
 
     fn load(
         &mut self,
-        e: &ExtensionFilter,
+        plugin: Rc<PluginInfo>,
+        module: &Arc<Vec<u8>>,
         index: usize,
         profile: Profile,
         shared: &Rc<RefCell<Shared>>,
     ) -> Result<Vm, String> {
-        let c = self.compile(&e.module).map_err(|err| err.to_string())?;
-        let plugin = Rc::new(PluginInfo {
-            name: e.plugin_name.clone(),
-            root_id: e.root_id.clone(),
-            vm_id: String::new(),
-            configuration: e.configuration.clone().into_bytes(),
-            vm_configuration: Vec::new(),
-        });
+        let c = self.compile(module).map_err(|err| err.to_string())?;
         Vm::load(
             &self.engine,
             &c,

@@ -43,7 +43,7 @@ impl FilterManager {
             fired += 1;
             if fired > max_ticks_per_advance() {
                 trace.push(TraceEvent {
-                    filter: self.label_of_vm(vmi),
+                    filter: self.label_of(vmi, root),
                     callback: "proxy_on_tick".into(),
                     result: format!(
                         "stopped after {} ticks (tick period too short for this advance)",
@@ -91,7 +91,7 @@ impl FilterManager {
             }
         }
         let mut ev = TraceEvent {
-            filter: self.label_of_vm(vmi),
+            filter: self.label_of(vmi, root),
             callback,
             ..Default::default()
         };
@@ -122,7 +122,10 @@ impl FilterManager {
         root: u32,
         token: u32,
     ) -> Option<(TraceEvent, Vec<Effect>)> {
-        let label = self.label_of_vm(vmi);
+        if self.failed_roots.contains(&(vmi, root)) {
+            return None;
+        }
+        let label = self.label_of(vmi, root);
         let vm = self.vm(vmi)?;
         let mut t = TraceEvent {
             filter: label,
@@ -177,10 +180,8 @@ impl FilterManager {
         self.apply_effects(run, vmi, effects, idx);
         if failed && !run.client_done() {
             // The VM is gone: the request it holds fails like any other trap.
-            if let Some(i) = self.stage_of_vm(vmi) {
-                if run.lanes.ctx[i].is_some() {
-                    self.fail_stream(run);
-                }
+            if self.vm_in_stream(run, vmi) {
+                self.fail_stream(run);
             }
         }
         true

@@ -49,7 +49,7 @@ fn buffer(s: &HostState, ty: i32) -> Result<Buf<'_>, i32> {
             .map(|r| Buf::Bytes(&r.body))
             .ok_or(status::NOT_FOUND),
         6 => Ok(Buf::Bytes(&s.plugin.vm_configuration)),
-        7 if s.in_configure => Ok(Buf::Bytes(&s.plugin.configuration)),
+        7 if s.in_configure => Ok(Buf::Bytes(&s.plugin_of_effective().configuration)),
         2 | 3 | 5 | 7 | 8 => Err(status::NOT_FOUND),
         _ => Err(status::BAD_ARGUMENT),
     }
@@ -156,7 +156,7 @@ pub fn register(r: &mut Registrar<'_>) -> Result<(), Error> {
         |mut c: C<'_>, pp: i32, lp: i32| -> Result<i32, Error> {
             // Plugin configuration inside on_configure, VM configuration otherwise.
             let s = c.data();
-            let plugin = s.plugin.clone(); // an Rc: the bytes are not copied
+            let plugin = s.plugin_of_effective().clone(); // an Rc: the bytes are not copied
             let cfg = if s.in_configure {
                 &plugin.configuration
             } else {

@@ -328,6 +328,9 @@ pub struct HostState {
     pub memory: Option<Memory>,
     pub malloc: Option<TypedFunc<i32, i32>>,
     pub shared: Rc<RefCell<shared::Shared>>,
+    /// The plugin of each root context: plugins with the same VM key share one VM in Envoy
+    /// (`plugin` is the VM's first; `vm_id` and the VM configuration are the same for all).
+    pub plugins: BTreeMap<u32, Rc<PluginInfo>>,
     /// Index of this VM among the workload's VMs (queue owners are `(vm, root)`).
     pub vm_index: usize,
     /// The context the host called; hostcalls act on `effective`.
@@ -391,6 +394,7 @@ impl HostState {
             memory: None,
             malloc: None,
             shared,
+            plugins: BTreeMap::new(),
             vm_index,
             current: 0,
             effective: 0,
@@ -490,6 +494,12 @@ impl HostState {
             Some(c) if c.parent != 0 => c.parent,
             _ => ctx,
         }
+    }
+
+    /// The plugin whose root context the effective context belongs to (Envoy's `plugin_`).
+    pub fn plugin_of_effective(&self) -> &Rc<PluginInfo> {
+        let root = self.root_of(self.effective);
+        self.plugins.get(&root).unwrap_or(&self.plugin)
     }
 
     pub fn effective_ctx(&self) -> Option<&ContextInfo> {

@@ -262,8 +262,8 @@ fn lookup(s: &HostState, segs: &[String]) -> Option<PVal> {
     let (head, rest) = segs.split_first()?;
     let st = stream.as_ref().map(|st| st.borrow());
     match head.as_str() {
-        "plugin_name" => Some(PVal::s(s.plugin.name.clone())),
-        "plugin_root_id" => Some(PVal::s(s.plugin.root_id.clone())),
+        "plugin_name" => Some(PVal::s(s.plugin_of_effective().name.clone())),
+        "plugin_root_id" => Some(PVal::s(s.plugin_of_effective().root_id.clone())),
         "plugin_vm_id" => Some(PVal::s(s.plugin.vm_id.clone())),
         "node" if s.profile.legacy_properties() => node(s, rest),
         "xds" if s.profile.xds_properties() && rest.first().is_some_and(|r| r == "node") => {

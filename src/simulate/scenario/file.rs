@@ -26,6 +26,8 @@ pub(super) const DIALECT: Dialect = Dialect {
 pub(super) struct ScenarioFile {
     workload: Option<String>,
     properties: Option<BTreeMap<String, String>>,
+    vm_id: Option<String>,
+    vm_config: Option<VmConfigIn>,
     startup: Option<StartupIn>,
     requests: Vec<RequestEntry>,
 }
@@ -82,6 +84,7 @@ struct ResponseIn {
     #[serde(default)]
     headers: Headers,
     body: Option<String>,
+    chunks: Option<Vec<String>>,
     #[serde(default)]
     trailers: Headers,
 }
@@ -92,9 +95,11 @@ struct ExpectIn {
     status: Option<i64>,
     response_headers: Option<Pairs<Lower, HeaderValue>>,
     response_body: Option<String>,
+    response_trailers: Option<Pairs<Lower, HeaderValue>>,
     upstream_called: Option<bool>,
     upstream_request_headers: Option<Pairs<Lower, HeaderValue>>,
     upstream_request_body: Option<String>,
+    upstream_request_trailers: Option<Pairs<Lower, HeaderValue>>,
     http_calls: Option<i64>,
     logs: Option<Vec<LogPatternIn>>,
     no_logs: Option<Vec<LogPatternIn>>,
@@ -110,6 +115,72 @@ struct CallIn {
     headers: Option<Pairs<Lower, HeaderValue>>,
     body: Option<String>,
     count: Option<Count>,
+}
+
+/// The VM configuration: text as is, a mapping or list as JSON (as istiod marshals a
+/// plugin's configuration: keys sorted), another scalar as its text.
+struct VmConfigIn(String);
+
+impl<'de> Deserialize<'de> for VmConfigIn {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = VmConfigIn;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string or a mapping")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<VmConfigIn, E> {
+                Ok(VmConfigIn(s.to_string()))
+            }
+            fn visit_i64<E: de::Error>(self, i: i64) -> Result<VmConfigIn, E> {
+                Ok(VmConfigIn(i.to_string()))
+            }
+            fn visit_f64<E: de::Error>(self, f: f64) -> Result<VmConfigIn, E> {
+                Ok(VmConfigIn(f.to_string()))
+            }
+            fn visit_bool<E: de::Error>(self, b: bool) -> Result<VmConfigIn, E> {
+                Ok(VmConfigIn(b.to_string()))
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<VmConfigIn, A::Error> {
+                let v = serde_json::Value::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(VmConfigIn(crate::simulate::config::go_json(&v)))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<VmConfigIn, A::Error> {
+                let v = serde_json::Value::deserialize(de::value::SeqAccessDeserializer::new(seq))?;
+                Ok(VmConfigIn(crate::simulate::config::go_json(&v)))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Body frames from `chunks`: an empty chunk is an empty end-of-stream data frame, so it can
+/// only be the last one, and not before trailers (they end the stream).
+fn frames(
+    chunks: Vec<String>,
+    trailers: bool,
+    ptr: &str,
+    err: &impl Fn(&str, &str) -> ScenarioError,
+) -> Result<Vec<Vec<u8>>, ScenarioError> {
+    let n = chunks.len();
+    for (i, c) in chunks.iter().enumerate() {
+        if !c.is_empty() {
+            continue;
+        }
+        if i + 1 < n {
+            return Err(err(
+                &format!("{ptr}/{i}"),
+                "an empty chunk can only be the last (an empty end-of-stream data frame)",
+            ));
+        }
+        if trailers {
+            return Err(err(
+                &format!("{ptr}/{i}"),
+                "an empty end-of-stream chunk cannot come before trailers (the trailers end the stream)",
+            ));
+        }
+    }
+    Ok(chunks.into_iter().map(String::into_bytes).collect())
 }
 
 /// A count of calls, 0 or more.
@@ -305,6 +376,8 @@ impl ScenarioFile {
         Ok(Scenario {
             workload: self.workload,
             properties: self.properties.unwrap_or_default(),
+            vm_id: self.vm_id,
+            vm_config: self.vm_config.map(|v| v.0),
             startup,
             requests,
         })
@@ -330,13 +403,15 @@ impl StartupIn {
 }
 
 /// Expectations about a request's outcome, meaningless in a time-only step.
-const REQUEST_ONLY: [&str; 6] = [
+const REQUEST_ONLY: [&str; 8] = [
     "status",
     "response_headers",
     "response_body",
+    "response_trailers",
     "upstream_called",
     "upstream_request_headers",
     "upstream_request_body",
+    "upstream_request_trailers",
 ];
 
 impl RequestEntry {
@@ -352,9 +427,11 @@ impl RequestEntry {
                 x.status.is_some(),
                 x.response_headers.is_some(),
                 x.response_body.is_some(),
+                x.response_trailers.is_some(),
                 x.upstream_called.is_some(),
                 x.upstream_request_headers.is_some(),
                 x.upstream_request_body.is_some(),
+                x.upstream_request_trailers.is_some(),
             ];
             if let Some(k) = (0..set.len()).find(|&k| set[k]) {
                 let key = REQUEST_ONLY[k];
@@ -376,10 +453,13 @@ impl RequestEntry {
                 .name
                 .unwrap_or_else(|| format!("request {}", index + 1)),
             advance_ns: self.advance.map_or(0, |d| d.0),
-            http_calls: (self.http_calls.unwrap_or_default().into_iter())
-                .map(HttpCallIn::resolve)
-                .collect(),
-            upstream: self.upstream.map(ResponseIn::resolve),
+            http_calls: (self.http_calls.unwrap_or_default().into_iter().enumerate())
+                .map(|(k, c)| c.resolve(&format!("/requests/{index}/http_calls/{k}"), &err))
+                .collect::<Result<_, _>>()?,
+            upstream: match self.upstream {
+                Some(u) => Some(u.resolve(&format!("/requests/{index}/upstream"), &err)?),
+                None => None,
+            },
             expect,
             ..Default::default()
         };
@@ -389,8 +469,15 @@ impl RequestEntry {
                     let ptr = format!("/requests/{index}/request/body");
                     return Err(err(&ptr, "give either body or chunks, not both"));
                 }
+                // An empty body is no data frame (`chunks: [""]` is an empty one).
+                (Some(b), None) if b.is_empty() => Vec::new(),
                 (Some(b), None) => vec![b.into_bytes()],
-                (None, Some(c)) => c.into_iter().map(String::into_bytes).collect(),
+                (None, Some(c)) => frames(
+                    c,
+                    !q.trailers.0.is_empty(),
+                    &format!("/requests/{index}/request/chunks"),
+                    &err,
+                )?,
                 (None, None) => Vec::new(),
             };
             spec.method = q.method;
@@ -404,29 +491,59 @@ impl RequestEntry {
 }
 
 impl HttpCallIn {
-    fn resolve(self) -> HttpMock {
-        HttpMock {
+    fn resolve(
+        self,
+        ptr: &str,
+        err: &impl Fn(&str, &str) -> ScenarioError,
+    ) -> Result<HttpMock, ScenarioError> {
+        let response = match self.response {
+            Some(r) => r.resolve(&format!("{ptr}/response"), err)?,
+            None => Response {
+                status: 200,
+                ..Default::default()
+            },
+        };
+        Ok(HttpMock {
             cluster: self.cluster,
             path: self.path,
-            response: self.response.map_or(
-                Response {
-                    status: 200,
-                    ..Default::default()
-                },
-                ResponseIn::resolve,
-            ),
-        }
+            response,
+        })
     }
 }
 
 impl ResponseIn {
-    fn resolve(self) -> Response {
-        Response {
+    /// `ptr` locates the response (for `body`/`chunks` errors).
+    fn resolve(
+        self,
+        ptr: &str,
+        err: &impl Fn(&str, &str) -> ScenarioError,
+    ) -> Result<Response, ScenarioError> {
+        let (body, chunks) = match (self.body, self.chunks) {
+            (Some(_), Some(_)) => {
+                return Err(err(
+                    &format!("{ptr}/body"),
+                    "give either body or chunks, not both",
+                ))
+            }
+            (Some(b), None) => (b.into_bytes(), None),
+            (None, Some(c)) => {
+                let f = frames(
+                    c,
+                    !self.trailers.0.is_empty(),
+                    &format!("{ptr}/chunks"),
+                    err,
+                )?;
+                (f.concat(), Some(f))
+            }
+            (None, None) => (Vec::new(), None),
+        };
+        Ok(Response {
             status: self.status.map_or(200, |s| s.0),
             headers: self.headers.0,
-            body: self.body.unwrap_or_default().into_bytes(),
+            body,
+            chunks,
             trailers: self.trailers.0,
-        }
+        })
     }
 }
 
@@ -447,9 +564,11 @@ impl ExpectIn {
             status: self.status.map(|v| v as u32),
             response_headers: headers(self.response_headers),
             response_body: self.response_body,
+            response_trailers: headers(self.response_trailers),
             upstream_called: self.upstream_called,
             upstream_request_headers: headers(self.upstream_request_headers),
             upstream_request_body: self.upstream_request_body,
+            upstream_request_trailers: headers(self.upstream_request_trailers),
             http_calls: self.http_calls.map(|v| v.max(0) as usize),
             logs,
             no_logs,
@@ -508,7 +627,10 @@ fn subject(path: &[&str]) -> String {
         ["properties", _] => "property value".into(),
         ["requests", _] => "a request entry".into(),
         [.., parent @ ("headers" | "trailers"), _] => format!("{parent} value"),
-        [.., parent @ ("response_headers" | "upstream_request_headers"), _] => parent.to_string(),
+        [.., parent @ ("response_headers"
+        | "upstream_request_headers"
+        | "response_trailers"
+        | "upstream_request_trailers"), _] => parent.to_string(),
         [.., "metrics", _] => "metric value".into(),
         [.., "metrics", _, "type"] => "metric type".into(),
         [.., "calls", _] => "a calls entry".into(),

@@ -18,6 +18,11 @@ pub struct Scenario {
     pub workload: Option<String>,
     /// Property overrides (dotted path → string value) for every VM.
     pub properties: BTreeMap<String, String>,
+    /// `vm_config.vm_id` of every plugin that is not given one (`--vm-id`); set, plugins with
+    /// the same VM key share a VM, mesh chains' included.
+    pub vm_id: Option<String>,
+    /// The VM configuration of every plugin that is not given one (`--vm-config`).
+    pub vm_config: Option<String>,
     /// What must hold once the plugins have started.
     pub startup: Option<StartupExpect>,
     pub requests: Vec<RequestSpec>,
@@ -157,9 +162,11 @@ pub struct Expect {
     pub status: Option<u32>,
     pub response_headers: Vec<(String, Option<String>)>,
     pub response_body: Option<String>,
+    pub response_trailers: Vec<(String, Option<String>)>,
     pub upstream_called: Option<bool>,
     pub upstream_request_headers: Vec<(String, Option<String>)>,
     pub upstream_request_body: Option<String>,
+    pub upstream_request_trailers: Vec<(String, Option<String>)>,
     pub http_calls: Option<usize>,
     /// Lines that must appear (`logs`), must not (`no_logs`), or the whole list in order.
     pub logs: Vec<LogPattern>,
@@ -294,7 +301,7 @@ mod tests {
             ("requests: [{request: {body: a, chunks: [b]}}]\n", "s.yaml:1:29: give either body or chunks, not both"),
             ("requests: [{http_calls: [{path: x}]}]\n", "s.yaml:1:26: an http_calls entry needs `cluster`"),
             ("requests: [{upstream: {status: 1000}}]\n", "s.yaml:1:32: status must be between 100 and 999"),
-            ("requests: [{upstream: {bogus: 1}}]\n", "s.yaml:1:24: unknown key \"bogus\" in upstream (expected one of: status, headers, body, trailers)"),
+            ("requests: [{upstream: {bogus: 1}}]\n", "s.yaml:1:24: unknown key \"bogus\" in upstream (expected one of: status, headers, body, chunks, trailers)"),
             ("requests: [{expect: {upstream_called: yes}}]\n", "s.yaml:1:39: upstream_called must be true or false"),
             ("requests: [{expect: {response_headers: {a: [1]}}}]\n", "s.yaml:1:44: response_headers must be a string"),
             ("requests: [{expect: {logs: [[a]]}}]\n", "s.yaml:1:29: log entry must be a string or a mapping of level, message, regex"),
