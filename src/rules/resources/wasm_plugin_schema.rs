@@ -84,7 +84,7 @@ fn rejected_values(p: &WasmPlugin, v: IstioVersion, label: &str, out: &mut Vec<D
         if p.meta.doc.str_at(&ptr) == Some(value) {
             out.push(reject(
                 &ptr,
-                format!("`{}: {value}` is not a value of {label}'s enum", row.field),
+                format!("`{}: {value}` is not in this release's enum", row.field),
                 format!(
                     "the value arrived in {}; use another value or upgrade the control plane",
                     wp::first_with(row.since)

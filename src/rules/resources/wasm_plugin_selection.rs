@@ -36,7 +36,11 @@ impl Unit for WasmPluginSelection {
                         RuleId::MX311,
                         format!("{label} rejects the WasmPlugin: {what}"),
                     )
-                    .at(p.meta.loc(&ptr))
+                    // `@` points at the key (which field), otherwise at the value.
+                    .at(match ptr.strip_prefix('@') {
+                        Some(key) => p.meta.key_loc(key),
+                        None => p.meta.loc(&ptr),
+                    })
                     .resource(p.meta.display())
                     .help(help),
                 );
@@ -80,7 +84,7 @@ fn one_of(p: &WasmPlugin, v: IstioVersion, out: &mut Problems) {
             "only one of targetRefs or workloadSelector can be set"
         };
         out.push((
-            format!("/spec/{}", set[1]),
+            format!("@/spec/{}", set[1]),
             format!("\"{msg}\" (`{}` and `{}` are both set)", set[0], set[1]),
             "select workloads with `selector` or attach with `targetRefs`, not both".into(),
         ));
@@ -183,7 +187,7 @@ fn target_refs(p: &WasmPlugin, v: IstioVersion, out: &mut Problems) {
                     allowed.join(", ")
                 )
             };
-            out.push((r.pointer.clone(), what, help));
+            out.push((format!("{}/kind", r.pointer), what, help));
         }
     }
     let listed = refs
@@ -213,7 +217,7 @@ mod tests {
     fn selector_and_target_refs_exclude_each_other() {
         let text = format!("{WP}  selector: {{matchLabels: {{app: web}}}}\n  targetRef: {{group: gateway.networking.k8s.io, kind: Gateway, name: gw}}\n");
         let d = istio(&text, "1.20");
-        assert_eq!(positions(&d), ["MX311 7:14"]);
+        assert_eq!(positions(&d), ["MX311 7:3"]);
         assert!(
             d[0].message
                 .contains("only one of targetRef or workloadSelector"),
@@ -237,7 +241,7 @@ mod tests {
         assert!(d.is_empty(), "{d:?}");
         let gw_on_1_20 = format!("{WP}  targetRef: {{kind: Service, name: web}}\n");
         let d = istio(&gw_on_1_20, "1.20");
-        assert_eq!(positions(&d), ["MX311 6:14"]);
+        assert_eq!(positions(&d), ["MX311 6:21"]);
         assert!(
             d[0].message.contains("got: [Group: , Kind: Service]"),
             "{}",

@@ -31,7 +31,7 @@ impl Unit for WasmPluginUrl {
                 continue;
             };
             let scheme = url_problem(p, url, v, &label, out);
-            sha256(p, url, scheme.as_deref(), out);
+            sha256(p, url, scheme.as_deref(), &label, out);
             if let Some(s) = scheme {
                 non_oci(p, url, &s, v, out);
             }
@@ -134,7 +134,7 @@ fn strict_parse(url: &str) -> Result<String, String> {
 
 /// MX313: the checksum's format (`validateWasmPluginSHA`, every release; the CRD pattern from
 /// 1.20), and a checksum that contradicts the digest in an OCI URL.
-fn sha256(p: &WasmPlugin, url: &str, scheme: Option<&str>, out: &mut Vec<Diagnostic>) {
+fn sha256(p: &WasmPlugin, url: &str, scheme: Option<&str>, label: &str, out: &mut Vec<Diagnostic>) {
     let Some(sha) = p.sha256.as_deref().filter(|s| !s.is_empty()) else {
         return;
     };
@@ -166,7 +166,7 @@ fn sha256(p: &WasmPlugin, url: &str, scheme: Option<&str>, out: &mut Vec<Diagnos
             "give the 64 lowercase hex characters of the digest, or remove `sha256`".into()
         };
         out.push(d(
-            format!("the webhook rejects the WasmPlugin: \"{problem}\""),
+            format!("{label} rejects the WasmPlugin: \"{problem}\""),
             help,
         ));
         return;
