@@ -152,7 +152,12 @@ fn env(p: &WasmPlugin, v: IstioVersion, label: &str, out: &mut Vec<Diagnostic>) 
         }
         let ptr = format!("{}/name", e.pointer);
         if v >= istio(18) {
-            out.push(d(ptr, format!("`{name}` never reaches the module on {label}: the istio-agent strips every inline variable starting with `{META_PREFIX}` before Envoy"), "rename the variable").severity(Severity::Warning));
+            let pull = if PULL_ENV.contains(&name) {
+                ", after reading it as the pull setting istiod passes under that name"
+            } else {
+                ""
+            };
+            out.push(d(ptr, format!("`{name}` never reaches the module on {label}: the istio-agent strips every inline variable starting with `{META_PREFIX}` before Envoy{pull}"), "rename the variable").severity(Severity::Warning));
         } else if PULL_ENV.contains(&name) {
             out.push(d(ptr, format!("`{name}` overrides the pull setting istiod passes to the istio-agent under that name on {label}"), "rename the variable; use `imagePullPolicy` / `imagePullSecret` for pull settings").severity(Severity::Warning));
         }
@@ -171,15 +176,16 @@ fn fail_open(p: &WasmPlugin, v: IstioVersion, out: &mut Vec<Diagnostic>) {
     else {
         return;
     };
-    let how = if v >= istio(25) {
-        "the agent installs an allow-all RBAC filter in its place"
+    // What FAIL_CLOSE does instead changed in 1.25 (ECDS NACK before, deny-all RBAC after).
+    let closed = if v >= istio(25) {
+        "FAIL_CLOSE answers 403 instead"
     } else {
-        "Envoy skips the filter (fail_open)"
+        "FAIL_CLOSE keeps the listener waiting instead"
     };
     out.push(
         Diagnostic::new(
             RuleId::MX319,
-            format!("`failStrategy: FAIL_OPEN` on an {phase} plugin: when the module cannot be fetched or its VM fails, {how} and requests pass unchecked"),
+            format!("`failStrategy: FAIL_OPEN` on an {phase} plugin: when the module cannot be fetched the istio-agent puts an allow-all RBAC filter in its place, and when its VM fails Envoy skips it; either way requests pass unchecked ({closed})"),
         )
         .at(p.meta.loc("/spec/failStrategy"))
         .resource(p.meta.display())
@@ -239,10 +245,10 @@ mod tests {
         let text = format!("{WP}  phase: AUTHZ\n  failStrategy: FAIL_OPEN\n");
         let d = istio_on(&text, "1.24");
         assert_eq!(positions(&d), ["MX319 7:17"]);
-        assert!(d[0].message.contains("skips the filter"));
-        assert!(istio_on(&text, "1.25")[0]
-            .message
-            .contains("allow-all RBAC"));
+        assert!(
+            d[0].message.contains("allow-all RBAC") && d[0].message.contains("listener waiting")
+        );
+        assert!(istio_on(&text, "1.25")[0].message.contains("403"));
         assert!(istio_on(&text, "1.18").is_empty());
         assert!(istio_on(
             &format!("{WP}  phase: STATS\n  failStrategy: FAIL_OPEN\n"),

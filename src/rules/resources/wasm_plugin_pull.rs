@@ -42,7 +42,7 @@ impl Unit for WasmPluginPull {
 /// The release that implements `imagePullPolicy` and `imagePullSecret` (istio PR #38475, #37161).
 const PULL_SETTINGS: IstioVersion = istio(14);
 
-fn set<'a>(v: &'a Option<String>) -> Option<&'a str> {
+fn set(v: &Option<String>) -> Option<&str> {
     v.as_deref().filter(|s| !s.is_empty())
 }
 
@@ -69,7 +69,7 @@ fn mutable_tag(p: &WasmPlugin, v: IstioVersion, label: &str, out: &mut Vec<Diagn
     };
     let policy = set(&p.image_pull_policy).filter(|p| *p != "UNSPECIFIED_POLICY");
     let behaviour = if v < PULL_SETTINGS {
-        "Istio 1.12 has no pull policy and caches by `sha256` only, so the agent pulls the image again on every configuration push: each proxy loads whatever the tag points to at that moment".to_string()
+        "this release has no pull policy and caches by `sha256` only, so the agent pulls the image again on every configuration push: each proxy loads whatever the tag points to at that moment".to_string()
     } else {
         // The default is IfNotPresent, except that a URL ending in `:latest` means Always; an
         // implicit latest does not end in `:latest`.
@@ -142,7 +142,7 @@ fn ignored(p: &WasmPlugin, scheme: &str, v: IstioVersion, label: &str, out: &mut
             if value.is_some() {
                 push(
                     field,
-                    "Istio 1.12's agent implements neither pull policies nor pull secrets; it pulls anonymously".into(),
+                    "the agent before Istio 1.14 implements neither pull policies nor pull secrets; it pulls anonymously".into(),
                     "make the image pullable anonymously, or upgrade to OSSM v2.3 (Istio 1.14) or later",
                 );
             }
