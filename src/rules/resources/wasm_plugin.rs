@@ -21,9 +21,25 @@ pub(crate) fn release(mesh: &Mesh) -> Option<IstioVersion> {
         .filter(|v| *v >= IstioVersion::WASM_PLUGIN)
 }
 
-/// `Istio 1.14 (OSSM v2.3)`: the release, with the OSSM version built on it when the mesh is one.
+/// `Istio 1.14 (OSSM v2.3)`: the release, with the OSSM version built on it when the mesh is an
+/// OSSM one (an SMCP, the Sail operator, or a mesh version given by the user); an IstioOperator
+/// or `--istio-version` mesh is plain Istio.
 pub(crate) fn label(mesh: &Mesh, v: IstioVersion) -> String {
-    match v.row().and_then(|r| r.ossm).filter(|o| *o == mesh.version) {
+    use crate::model::{IstioKind, VersionSource};
+    let ossm = !mesh.control_planes.is_empty()
+        || mesh
+            .istio_control_planes
+            .iter()
+            .any(|c| c.kind != IstioKind::Operator)
+        || matches!(
+            mesh.version_source,
+            Some(VersionSource::CommandLine | VersionSource::Config)
+        );
+    match v
+        .row()
+        .and_then(|r| r.ossm)
+        .filter(|o| ossm && *o == mesh.version)
+    {
         Some(o) => format!("Istio {v} (OSSM {o})"),
         None => format!("Istio {v}"),
     }
