@@ -28,7 +28,13 @@ impl Unit for WasmPluginPull {
         };
         let label = wp::label(facts.mesh, v);
         for p in &facts.mesh.wasm_plugins {
-            let Some(scheme) = p.url.as_deref().and_then(scheme_of) else {
+            // A URL istiod cannot use is MX312's.
+            let Some(scheme) = p
+                .url
+                .as_deref()
+                .and_then(scheme_of)
+                .filter(|s| matches!(s.as_str(), "oci" | "file" | "http" | "https"))
+            else {
                 continue;
             };
             if scheme == "oci" {
