@@ -198,6 +198,8 @@ mod tests {
             "v2.2",
         );
         assert!(d.is_empty(), "an unparsable url is MX312's: {d:?}");
+        let secret = plugin("registry:5000/acme/auth:1", "  imagePullSecret: pull\n");
+        assert!(on_istio(&WasmPluginPull, &secret, "1.20").is_empty());
         let d = on_ossm(
             &WasmPluginPull,
             &plugin("oci://registry:5000/acme/auth", ""),
