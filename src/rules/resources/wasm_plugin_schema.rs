@@ -211,6 +211,44 @@ mod tests {
     }
 
     #[test]
+    fn every_field_is_pruned_exactly_before_its_release() {
+        // A valid value per field, so that nothing but the release decides.
+        let value = |f: &str| match f {
+            "selector" => "{matchLabels: {app: web}}",
+            "url" => "oci://q.io/a:1",
+            "sha256" => "''",
+            "imagePullPolicy" => "IfNotPresent",
+            "pluginConfig" | "vmConfig" => "{}",
+            "priority" => "1",
+            "phase" => "AUTHZ",
+            "match" => "[]",
+            "failStrategy" => "FAIL_CLOSE",
+            "targetRef" => "{group: gateway.networking.k8s.io, kind: Gateway, name: gw}",
+            "targetRefs" => "[]",
+            "type" => "HTTP",
+            _ => "x",
+        };
+        for row in wp::fields().iter().filter(|r| r.value.is_none()) {
+            let spec = if row.field == "url" {
+                String::new()
+            } else {
+                format!("  {}: {}\n", row.field, value(row.field))
+            };
+            for minor in 12..=31 {
+                let d = istio(&format!("{WP}{spec}"), &format!("1.{minor}"));
+                let pruned = d.iter().any(|d| d.rule == RuleId::MX309);
+                assert_eq!(
+                    pruned,
+                    wp::istio(minor) < row.since,
+                    "{} on 1.{minor}: {d:?}",
+                    row.field
+                );
+                assert!(d.iter().all(|d| d.rule == RuleId::MX309), "{d:?}");
+            }
+        }
+    }
+
+    #[test]
     fn meshes_without_the_api_are_not_judged() {
         assert!(on_ossm(&WasmPluginSchema, &format!("{WP}  match: []\n"), "v2.1").is_empty());
     }
