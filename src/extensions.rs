@@ -100,9 +100,20 @@ pub struct PluginImage {
     /// The fetched module, analysed (only when it passes the fetcher's magic check).
     pub module_info: Option<ModuleInfo>,
     pub invalid_module: Option<InvalidModule>,
+    /// The mesh version the ABI problems are judged for.
+    version: MeshVersion,
+    abi_problems: OnceLock<Vec<AbiProblem>>,
 }
 
 impl PluginImage {
+    /// What the mesh version's proxy has against the fetched module (worked out on first use).
+    pub fn abi_problems(&self) -> &[AbiProblem] {
+        self.abi_problems.get_or_init(|| match &self.module_info {
+            Some(info) => abi::check(info, self.version, &self.reference),
+            None => Vec::new(),
+        })
+    }
+
     /// `REF!/plugin.wasm` (or the artifact layer), where module findings point.
     pub fn module_location(&self) -> Location {
         let path = self.fetch.module_path.as_deref().unwrap_or("");
@@ -153,7 +164,12 @@ pub fn go_scheme(url: &str) -> Option<(&str, &str)> {
     Some(("", url))
 }
 
-fn analyse_plugin(image: Arc<Image>, reference: String, fetcher: &Fetcher) -> PluginImage {
+fn analyse_plugin(
+    image: Arc<Image>,
+    reference: String,
+    fetcher: &Fetcher,
+    version: MeshVersion,
+) -> PluginImage {
     let fetch = image::fetcher::fetch(&image, fetcher);
     let mut p = PluginImage {
         image,
@@ -161,6 +177,8 @@ fn analyse_plugin(image: Arc<Image>, reference: String, fetcher: &Fetcher) -> Pl
         fetch,
         module_info: None,
         invalid_module: None,
+        version,
+        abi_problems: OnceLock::new(),
     };
     if p.fetch.problem.is_none() {
         if let Some(bytes) = &p.fetch.module {
@@ -208,7 +226,10 @@ pub fn resolve_plugins(mesh: &Mesh, store: &ImageStore) -> PluginResolution {
         .into_values()
         .collect::<Vec<_>>()
         .into_par_iter()
-        .map(|(img, reference, users)| (Arc::new(analyse_plugin(img, reference, &fetcher)), users))
+        .map(|(img, reference, users)| {
+            let a = analyse_plugin(img, reference, &fetcher, mesh.version);
+            (Arc::new(a), users)
+        })
         .collect();
     for (a, users) in analysed {
         for &i in &users {

@@ -395,3 +395,159 @@ pub fn by_version(image: &Image) -> Vec<(String, Fetch)> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::image::fs::{FileTree, PluginWasmEntry};
+    use crate::image::json::OCI_MANIFEST;
+
+    const WASM: &[u8] = b"\0asm\x01\0\0\0";
+
+    fn ist(s: &str) -> IstioVersion {
+        IstioVersion::parse(s).unwrap()
+    }
+
+    fn tar_layer(media: &str, plugin: Option<(&str, &'static str, &[u8], u64)>) -> LayerInfo {
+        LayerInfo {
+            digest: "sha256:l".into(),
+            media_type: media.into(),
+            size: 1,
+            uncompressed_size: 1,
+            applied: true,
+            plugin_wasm: Vec::new(),
+            first_plugin_wasm: plugin.map(|(name, kind, b, end)| PluginWasmEntry {
+                name: name.into(),
+                kind,
+                bytes: b.into(),
+                data_end: end,
+            }),
+            gzip: true,
+            wasm_content: None,
+        }
+    }
+
+    fn wasm_layer(media: &str, bytes: &[u8]) -> LayerInfo {
+        LayerInfo {
+            applied: false,
+            gzip: false,
+            wasm_content: (media == WASM_ARTIFACT_LAYER).then(|| bytes.into()),
+            ..tar_layer(media, None)
+        }
+    }
+
+    fn image(manifest: &str, layers: Vec<LayerInfo>) -> Image {
+        let mut i = Image::unpacked("r/x:1", FileTree::default());
+        i.format = SourceFormat::OciLayout;
+        i.digest = format!("sha256:{}", "d".repeat(64));
+        i.manifest_media_type = manifest.into();
+        i.layers = layers;
+        i
+    }
+
+    fn plugin_layer() -> LayerInfo {
+        tar_layer(OCI_LAYER_GZIP, Some(("./plugin.wasm", "file", WASM, 1024)))
+    }
+
+    #[test]
+    fn versions_map_to_their_fetcher() {
+        let f12 = Fetcher::of(ist("1.12"), true);
+        assert!(f12.one_layer && f12.tar_cap.is_none() && !f12.url_digest_is_checksum);
+        // Upstream 1.14 reads one layer; OSSM 2.3's build of it the last one.
+        assert!(Fetcher::of(ist("1.14"), false).one_layer);
+        let o23 = Fetcher::of(ist("1.14"), true);
+        assert!(!o23.one_layer && o23.tar_cap.is_none() && o23.url_digest_is_checksum);
+        let f16 = Fetcher::of(ist("1.16"), false);
+        assert_eq!((f16.one_layer, f16.tar_cap, f16.artifact_cap), (false, Some(FETCH_CAP), None));
+        assert_eq!(Fetcher::of(ist("1.30"), false).artifact_cap, Some(FETCH_CAP));
+    }
+
+    #[test]
+    fn compat_reads_one_layer_before_1_16_and_the_last_after() {
+        let two = image(OCI_MANIFEST, vec![tar_layer(OCI_LAYER_GZIP, None), plugin_layer()]);
+        let old = fetch(&two, &Fetcher::of(ist("1.12"), true));
+        let p = old.problem.unwrap();
+        assert_eq!(p.kind, FetchProblemKind::Unfetchable);
+        assert!(p.message.contains("number of layers must be 1 but got 2"), "{}", p.message);
+        assert!(p.message.contains("number of layers must be 2 but got 2") == false);
+        let new = fetch(&two, &Fetcher::of(ist("1.16"), false));
+        assert_eq!(new.variant, Some(Variant::OciCompat));
+        assert!(new.problem.is_none());
+        assert_eq!(new.module.as_deref(), Some(WASM));
+        assert_eq!(new.manifest_digest.as_deref(), Some(&"d".repeat(64)[..]));
+        // plugin.wasm only in the first of two layers: the last is read.
+        let first = image(OCI_MANIFEST, vec![plugin_layer(), tar_layer(OCI_LAYER_GZIP, None)]);
+        let r = fetch(&first, &Fetcher::of(ist("1.20"), false));
+        assert!(r.problem.unwrap().message.contains("plugin.wasm not found in the archive"));
+    }
+
+    #[test]
+    fn media_types_gzip_and_the_cap_decide() {
+        let f = Fetcher::of(ist("1.20"), false);
+        // A Docker manifest wants the Docker layer type and never tries the artifact.
+        let d = image(DOCKER_MANIFEST, vec![plugin_layer()]);
+        let m = fetch(&d, &f).problem.unwrap().message;
+        assert!(m.contains("as Docker container invalid media type application/vnd.oci.image.layer.v1.tar+gzip"), "{m}");
+        let mut plain = plugin_layer();
+        plain.gzip = false;
+        let m = fetch(&image(OCI_MANIFEST, vec![plain]), &f).problem.unwrap().message;
+        assert!(m.contains("failed to parse layer as tar.gz"), "{m}");
+        let big = tar_layer(OCI_LAYER_GZIP, Some(("plugin.wasm", "file", WASM, FETCH_CAP + 1)));
+        let m = fetch(&image(OCI_MANIFEST, vec![big.clone()]), &f).problem.unwrap().message;
+        assert!(m.contains("unexpected EOF"), "{m}");
+        // Without a cap (OSSM 2.3) the same layer is read.
+        assert!(fetch(&image(OCI_MANIFEST, vec![big]), &Fetcher::of(ist("1.14"), true)).problem.is_none());
+        // A directory named plugin.wasm is read as nothing: the magic check fails.
+        let dir = tar_layer(OCI_LAYER_GZIP, Some(("x/plugin.wasm/", "directory", b"", 512)));
+        let r = fetch(&image(OCI_MANIFEST, vec![dir]), &f);
+        assert_eq!(r.problem.unwrap().kind, FetchProblemKind::NotWasm);
+    }
+
+    #[test]
+    fn the_artifact_needs_exactly_two_layers() {
+        let f = Fetcher::of(ist("1.12"), true);
+        let art = image(
+            OCI_MANIFEST,
+            vec![
+                wasm_layer(WASM_ARTIFACT_LAYER, WASM),
+                wasm_layer("application/vnd.module.wasm.config.v1+json", b"{}"),
+            ],
+        );
+        let r = fetch(&art, &f);
+        assert_eq!((r.variant, r.problem), (Some(Variant::OciArtifact), None));
+        // wasm-to-oci's single layer of another type: both variants fail, as istio's test says.
+        let w2o = image(OCI_MANIFEST, vec![wasm_layer("application/vnd.wasm.content.layer.v1+wasm", WASM)]);
+        let m = fetch(&w2o, &f).problem.unwrap().message;
+        assert!(m.ends_with("could not parse as oci variant: number of layers must be 2 but got 1"), "{m}");
+        // Not Wasm: an HTML page.
+        let html = image(OCI_MANIFEST, vec![wasm_layer(WASM_ARTIFACT_LAYER, b"<html>.."), wasm_layer("x", b"")]);
+        let p = fetch(&html, &f).problem.unwrap();
+        assert_eq!(p.kind, FetchProblemKind::NotWasm);
+        assert!(p.message.contains("3c 68 74 6d"), "{}", p.message);
+    }
+
+    #[test]
+    fn an_index_without_linux_amd64_is_not_fetched() {
+        let mut i = image(OCI_MANIFEST, vec![plugin_layer()]);
+        i.index_digest = Some("sha256:i".into());
+        i.fetcher_child = Some(None);
+        let m = fetch(&i, &Fetcher::of(ist("1.24"), false)).problem.unwrap().message;
+        assert!(m.contains("no child with platform linux/amd64"), "{m}");
+        i.fetcher_child = Some(Some("sha256:other".into()));
+        let r = fetch(&i, &Fetcher::of(ist("1.24"), false));
+        assert_eq!((r.problem, r.other_child.as_deref()), (None, Some("sha256:other")));
+    }
+
+    #[test]
+    fn inspect_groups_versions_by_outcome() {
+        let two = image(OCI_MANIFEST, vec![tar_layer(OCI_LAYER_GZIP, None), plugin_layer()]);
+        let groups: Vec<(String, bool)> = by_version(&two)
+            .into_iter()
+            .map(|(l, r)| (l, r.problem.is_none()))
+            .collect();
+        assert_eq!(groups[0], ("Istio 1.12–1.15 (OSSM v2.2)".to_string(), false));
+        assert!(groups[1].0.starts_with("Istio 1.16–1.") && groups[1].0.contains("(OSSM v2.3–v3."), "{groups:?}");
+        assert!(groups[1].1);
+        assert_eq!(groups.len(), 2);
+    }
+}

@@ -1,0 +1,31 @@
+//! MX406, MX407: the mesh version's istio-agent cannot fetch a WasmPlugin's module from its
+//! image (`pkg/wasm/imagefetcher.go`), or what it fetches fails its Wasm magic check
+//! (`pkg/wasm/cache.go` `isValidWasmBinary`).
+
+use super::{fetch_failure_effect, fetch_problem, per_plugin_image};
+use crate::diag::Diagnostic;
+use crate::rules::registry::{Facts, Stage, Unit};
+use crate::rules::RuleId;
+
+pub(crate) struct PluginFetch;
+
+impl Unit for PluginFetch {
+    fn ids(&self) -> &'static [RuleId] {
+        &[RuleId::MX406, RuleId::MX407]
+    }
+    fn stage(&self) -> Stage {
+        Stage::Images
+    }
+    fn check(&self, facts: &Facts, out: &mut Vec<Diagnostic>) {
+        let mesh = facts.mesh;
+        per_plugin_image(facts, out, |a, users| {
+            let Some(p) = &a.fetch.problem else {
+                return Vec::new();
+            };
+            let first = &mesh.wasm_plugins[users[0]];
+            let mut d = fetch_problem(p, &a.reference);
+            d.message = format!("{}; {}", d.message, fetch_failure_effect(mesh, first));
+            vec![d]
+        });
+    }
+}
