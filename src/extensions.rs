@@ -117,7 +117,11 @@ impl PluginImage {
     /// `REF!/plugin.wasm` (or the artifact layer), where module findings point.
     pub fn module_location(&self) -> Location {
         let path = self.fetch.module_path.as_deref().unwrap_or("");
-        Location::file_only(format!("{}!/{}", self.reference, path.trim_start_matches("./")))
+        Location::file_only(format!(
+            "{}!/{}",
+            self.reference,
+            path.trim_start_matches("./")
+        ))
     }
 }
 

@@ -231,7 +231,11 @@ fn fetch_human(s: &mut String, fetch: &[(String, Fetch)]) {
                 v.label(),
                 f.module_path.as_deref().unwrap_or("-"),
                 f.module.as_ref().map_or(0, |m| m.len()),
-                if f.truncated { ", cut at the size cap" } else { "" }
+                if f.truncated {
+                    ", cut at the size cap"
+                } else {
+                    ""
+                }
             ),
             (None, None, None) => "no module".into(),
         };

@@ -42,7 +42,11 @@ impl Fetcher {
     /// The fetcher of upstream Istio `istio` (OSSM 3.x ships upstream's), or of the OSSM 2.x
     /// build of it when `ossm` (only OSSM 2.3 differs from its Istio base).
     pub fn of(istio: IstioVersion, ossm: bool) -> Fetcher {
-        let minor = if istio.major > 1 { u8::MAX } else { istio.minor };
+        let minor = if istio.major > 1 {
+            u8::MAX
+        } else {
+            istio.minor
+        };
         let ossm_2_3 = ossm && minor == 14;
         Fetcher {
             one_layer: minor < 16 && !ossm_2_3,
@@ -62,7 +66,8 @@ impl Fetcher {
         let upstream = matches!(
             mesh.version_source,
             Some(crate::model::VersionSource::IstioCommandLine)
-        ) || (mesh.control_planes.is_empty() && !mesh.istio_control_planes.is_empty());
+        ) || (mesh.control_planes.is_empty()
+            && !mesh.istio_control_planes.is_empty());
         Fetcher::of(istio, mesh.version < MeshVersion::V3_0 && !upstream)
     }
 }
@@ -86,7 +91,11 @@ pub fn targets() -> Vec<(String, Option<MeshVersion>, Fetcher)> {
             }
         }
         let ossm = row.ossm.filter(|v| *v != MeshVersion::V2_3);
-        out.push((format!("Istio {}", row.istio), ossm, Fetcher::of(row.istio, false)));
+        out.push((
+            format!("Istio {}", row.istio),
+            ossm,
+            Fetcher::of(row.istio, false),
+        ));
     }
     out
 }
@@ -191,7 +200,10 @@ fn compat(
         ));
     }
     if check_media && !layer.gzip {
-        return Err("could not extract wasm binary: failed to parse layer as tar.gz: gzip: invalid header".into());
+        return Err(
+            "could not extract wasm binary: failed to parse layer as tar.gz: gzip: invalid header"
+                .into(),
+        );
     }
     let Some(e) = &layer.first_plugin_wasm else {
         return Err("could not extract wasm binary: plugin.wasm not found in the archive".into());
@@ -232,7 +244,9 @@ fn artifact(layers: &[&LayerInfo], f: &Fetcher) -> Result<(Arc<[u8]>, String, bo
     let bytes = l.wasm_content.clone().unwrap_or_else(|| Arc::from(&[][..]));
     let path = format!("layer {} ({})", i + 1, l.digest);
     match f.artifact_cap {
-        Some(cap) if bytes.len() as u64 > cap => Ok((Arc::from(&bytes[..cap as usize]), path, true)),
+        Some(cap) if bytes.len() as u64 > cap => {
+            Ok((Arc::from(&bytes[..cap as usize]), path, true))
+        }
         _ => Ok((bytes, path, false)),
     }
 }
@@ -268,30 +282,32 @@ pub fn fetch(image: &Image, f: &Fetcher) -> Fetch {
             // An unpacked root stands for the single-layer image built from it.
             let one: Vec<&LayerInfo> = layers.iter().take(1).copied().collect();
             let found = image.layers.first().and_then(|l| {
-                l.plugin_wasm.first().and_then(|p| {
-                    image
-                        .files
-                        .file(p)
-                        .ok()
-                        .flatten()
-                        .map(|b| (b, p.clone()))
-                })
+                l.plugin_wasm
+                    .first()
+                    .and_then(|p| image.files.file(p).ok().flatten().map(|b| (b, p.clone())))
             });
             match (one.len(), found) {
                 (1, Some((b, p))) => Ok((Variant::OciCompat, b, p, false)),
-                _ => Err("could not extract wasm binary: plugin.wasm not found in the archive".to_string()),
+                _ => Err(
+                    "could not extract wasm binary: plugin.wasm not found in the archive"
+                        .to_string(),
+                ),
             }
         }
         SourceFormat::DockerArchive => compat(&layers, f, DOCKER_LAYER, false)
             .map(|(b, p)| (Variant::DockerCompat, b, p, false))
-            .map_err(|e| format!("could not extract Wasm file from the image as Docker container {e}")),
+            .map_err(|e| {
+                format!("could not extract Wasm file from the image as Docker container {e}")
+            }),
         _ => {
             out.manifest_digest = image.digest.strip_prefix("sha256:").map(String::from);
             if image.manifest_media_type == DOCKER_MANIFEST {
                 compat(&layers, f, DOCKER_LAYER, true)
                     .map(|(b, p)| (Variant::DockerCompat, b, p, false))
                     .map_err(|e| {
-                        format!("could not extract Wasm file from the image as Docker container {e}")
+                        format!(
+                            "could not extract Wasm file from the image as Docker container {e}"
+                        )
                     })
             } else {
                 match compat(&layers, f, OCI_LAYER_GZIP, true) {
@@ -458,17 +474,30 @@ mod tests {
         let o23 = Fetcher::of(ist("1.14"), true);
         assert!(!o23.one_layer && o23.tar_cap.is_none() && o23.url_digest_is_checksum);
         let f16 = Fetcher::of(ist("1.16"), false);
-        assert_eq!((f16.one_layer, f16.tar_cap, f16.artifact_cap), (false, Some(FETCH_CAP), None));
-        assert_eq!(Fetcher::of(ist("1.30"), false).artifact_cap, Some(FETCH_CAP));
+        assert_eq!(
+            (f16.one_layer, f16.tar_cap, f16.artifact_cap),
+            (false, Some(FETCH_CAP), None)
+        );
+        assert_eq!(
+            Fetcher::of(ist("1.30"), false).artifact_cap,
+            Some(FETCH_CAP)
+        );
     }
 
     #[test]
     fn compat_reads_one_layer_before_1_16_and_the_last_after() {
-        let two = image(OCI_MANIFEST, vec![tar_layer(OCI_LAYER_GZIP, None), plugin_layer()]);
+        let two = image(
+            OCI_MANIFEST,
+            vec![tar_layer(OCI_LAYER_GZIP, None), plugin_layer()],
+        );
         let old = fetch(&two, &Fetcher::of(ist("1.12"), true));
         let p = old.problem.unwrap();
         assert_eq!(p.kind, FetchProblemKind::Unfetchable);
-        assert!(p.message.contains("number of layers must be 1 but got 2"), "{}", p.message);
+        assert!(
+            p.message.contains("number of layers must be 1 but got 2"),
+            "{}",
+            p.message
+        );
         assert!(p.message.contains("number of layers must be 2 but got 2") == false);
         let new = fetch(&two, &Fetcher::of(ist("1.16"), false));
         assert_eq!(new.variant, Some(Variant::OciCompat));
@@ -476,9 +505,16 @@ mod tests {
         assert_eq!(new.module.as_deref(), Some(WASM));
         assert_eq!(new.manifest_digest.as_deref(), Some(&"d".repeat(64)[..]));
         // plugin.wasm only in the first of two layers: the last is read.
-        let first = image(OCI_MANIFEST, vec![plugin_layer(), tar_layer(OCI_LAYER_GZIP, None)]);
+        let first = image(
+            OCI_MANIFEST,
+            vec![plugin_layer(), tar_layer(OCI_LAYER_GZIP, None)],
+        );
         let r = fetch(&first, &Fetcher::of(ist("1.20"), false));
-        assert!(r.problem.unwrap().message.contains("plugin.wasm not found in the archive"));
+        assert!(r
+            .problem
+            .unwrap()
+            .message
+            .contains("plugin.wasm not found in the archive"));
     }
 
     #[test]
@@ -490,15 +526,32 @@ mod tests {
         assert!(m.contains("as Docker container invalid media type application/vnd.oci.image.layer.v1.tar+gzip"), "{m}");
         let mut plain = plugin_layer();
         plain.gzip = false;
-        let m = fetch(&image(OCI_MANIFEST, vec![plain]), &f).problem.unwrap().message;
+        let m = fetch(&image(OCI_MANIFEST, vec![plain]), &f)
+            .problem
+            .unwrap()
+            .message;
         assert!(m.contains("failed to parse layer as tar.gz"), "{m}");
-        let big = tar_layer(OCI_LAYER_GZIP, Some(("plugin.wasm", "file", WASM, FETCH_CAP + 1)));
-        let m = fetch(&image(OCI_MANIFEST, vec![big.clone()]), &f).problem.unwrap().message;
+        let big = tar_layer(
+            OCI_LAYER_GZIP,
+            Some(("plugin.wasm", "file", WASM, FETCH_CAP + 1)),
+        );
+        let m = fetch(&image(OCI_MANIFEST, vec![big.clone()]), &f)
+            .problem
+            .unwrap()
+            .message;
         assert!(m.contains("unexpected EOF"), "{m}");
         // Without a cap (OSSM 2.3) the same layer is read.
-        assert!(fetch(&image(OCI_MANIFEST, vec![big]), &Fetcher::of(ist("1.14"), true)).problem.is_none());
+        assert!(fetch(
+            &image(OCI_MANIFEST, vec![big]),
+            &Fetcher::of(ist("1.14"), true)
+        )
+        .problem
+        .is_none());
         // A directory named plugin.wasm is read as nothing: the magic check fails.
-        let dir = tar_layer(OCI_LAYER_GZIP, Some(("x/plugin.wasm/", "directory", b"", 512)));
+        let dir = tar_layer(
+            OCI_LAYER_GZIP,
+            Some(("x/plugin.wasm/", "directory", b"", 512)),
+        );
         let r = fetch(&image(OCI_MANIFEST, vec![dir]), &f);
         assert_eq!(r.problem.unwrap().kind, FetchProblemKind::NotWasm);
     }
@@ -516,11 +569,26 @@ mod tests {
         let r = fetch(&art, &f);
         assert_eq!((r.variant, r.problem), (Some(Variant::OciArtifact), None));
         // wasm-to-oci's single layer of another type: both variants fail, as istio's test says.
-        let w2o = image(OCI_MANIFEST, vec![wasm_layer("application/vnd.wasm.content.layer.v1+wasm", WASM)]);
+        let w2o = image(
+            OCI_MANIFEST,
+            vec![wasm_layer(
+                "application/vnd.wasm.content.layer.v1+wasm",
+                WASM,
+            )],
+        );
         let m = fetch(&w2o, &f).problem.unwrap().message;
-        assert!(m.ends_with("could not parse as oci variant: number of layers must be 2 but got 1"), "{m}");
+        assert!(
+            m.ends_with("could not parse as oci variant: number of layers must be 2 but got 1"),
+            "{m}"
+        );
         // Not Wasm: an HTML page.
-        let html = image(OCI_MANIFEST, vec![wasm_layer(WASM_ARTIFACT_LAYER, b"<html>.."), wasm_layer("x", b"")]);
+        let html = image(
+            OCI_MANIFEST,
+            vec![
+                wasm_layer(WASM_ARTIFACT_LAYER, b"<html>.."),
+                wasm_layer("x", b""),
+            ],
+        );
         let p = fetch(&html, &f).problem.unwrap();
         assert_eq!(p.kind, FetchProblemKind::NotWasm);
         assert!(p.message.contains("3c 68 74 6d"), "{}", p.message);
@@ -531,22 +599,37 @@ mod tests {
         let mut i = image(OCI_MANIFEST, vec![plugin_layer()]);
         i.index_digest = Some("sha256:i".into());
         i.fetcher_child = Some(None);
-        let m = fetch(&i, &Fetcher::of(ist("1.24"), false)).problem.unwrap().message;
+        let m = fetch(&i, &Fetcher::of(ist("1.24"), false))
+            .problem
+            .unwrap()
+            .message;
         assert!(m.contains("no child with platform linux/amd64"), "{m}");
         i.fetcher_child = Some(Some("sha256:other".into()));
         let r = fetch(&i, &Fetcher::of(ist("1.24"), false));
-        assert_eq!((r.problem, r.other_child.as_deref()), (None, Some("sha256:other")));
+        assert_eq!(
+            (r.problem, r.other_child.as_deref()),
+            (None, Some("sha256:other"))
+        );
     }
 
     #[test]
     fn inspect_groups_versions_by_outcome() {
-        let two = image(OCI_MANIFEST, vec![tar_layer(OCI_LAYER_GZIP, None), plugin_layer()]);
+        let two = image(
+            OCI_MANIFEST,
+            vec![tar_layer(OCI_LAYER_GZIP, None), plugin_layer()],
+        );
         let groups: Vec<(String, bool)> = by_version(&two)
             .into_iter()
             .map(|(l, r)| (l, r.problem.is_none()))
             .collect();
-        assert_eq!(groups[0], ("Istio 1.12–1.15 (OSSM v2.2)".to_string(), false));
-        assert!(groups[1].0.starts_with("Istio 1.16–1.") && groups[1].0.contains("(OSSM v2.3–v3."), "{groups:?}");
+        assert_eq!(
+            groups[0],
+            ("Istio 1.12–1.15 (OSSM v2.2)".to_string(), false)
+        );
+        assert!(
+            groups[1].0.starts_with("Istio 1.16–1.") && groups[1].0.contains("(OSSM v2.3–v3."),
+            "{groups:?}"
+        );
         assert!(groups[1].1);
         assert_eq!(groups.len(), 2);
     }

@@ -49,11 +49,11 @@ pub mod reference;
 mod store;
 
 pub use crate::model::PHASES;
+pub use backing::sha256_hex;
 pub use extension::{
     read_extension, read_extension_as, ExtensionPackage, Manifest, ManifestProblem,
     ManifestProblemKind,
 };
-pub use backing::sha256_hex;
 pub use reference::{parse_reference, ImageRef};
 pub use store::{source_missing, ImageInfo, ImageStore};
 

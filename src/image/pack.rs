@@ -204,8 +204,12 @@ pub fn pack_wasm_plugin(
             module.display()
         ));
     }
-    let info = crate::abi::analyze(&module_bytes)
-        .map_err(|e| format!("`{}` is not a valid WebAssembly module: {e}", module.display()))?;
+    let info = crate::abi::analyze(&module_bytes).map_err(|e| {
+        format!(
+            "`{}` is not a valid WebAssembly module: {e}",
+            module.display()
+        )
+    })?;
     match variant {
         WasmPluginVariant::Compat => {
             let layer_tar = tar_of(&[("plugin.wasm".to_string(), Some(&module_bytes[..]))])?;
@@ -213,7 +217,13 @@ pub fn pack_wasm_plugin(
             let layer_desc = descriptor(json::OCI_LAYER_GZIP, &layer);
             let config = image_config(&layer_tar)?;
             let config_desc = descriptor(json::OCI_CONFIG, &config);
-            write_image(out, reference, config_desc, &config, vec![(layer_desc, layer)])
+            write_image(
+                out,
+                reference,
+                config_desc,
+                &config,
+                vec![(layer_desc, layer)],
+            )
         }
         WasmPluginVariant::Artifact => {
             let abi: Vec<String> = info.abi.iter().map(|a| a.to_string()).collect();
@@ -232,7 +242,10 @@ pub fn pack_wasm_plugin(
                 reference,
                 config_desc.clone(),
                 &config,
-                vec![(wasm_desc, module_bytes.clone()), (config_desc, config.clone())],
+                vec![
+                    (wasm_desc, module_bytes.clone()),
+                    (config_desc, config.clone()),
+                ],
             )
         }
     }
@@ -270,7 +283,10 @@ fn write_image(
         digest: manifest_desc.digest.clone(),
         reference: reference.to_string(),
         config_digest: config_desc.digest.clone(),
-        layer_digest: layers.last().map(|(d, _)| d.digest.clone()).unwrap_or_default(),
+        layer_digest: layers
+            .last()
+            .map(|(d, _)| d.digest.clone())
+            .unwrap_or_default(),
     };
     manifest_desc
         .annotations

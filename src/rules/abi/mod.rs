@@ -67,9 +67,14 @@ fn report(facts: &Facts, out: &mut Vec<Diagnostic>, kinds: &[AbiProblemKind]) {
             .collect()
     });
     // WasmPlugin modules, as the mesh version's fetcher extracts them.
-    facts.resolution.plugins.images.par_iter().for_each(|(a, _)| {
-        a.abi_problems();
-    });
+    facts
+        .resolution
+        .plugins
+        .images
+        .par_iter()
+        .for_each(|(a, _)| {
+            a.abi_problems();
+        });
     super::images::per_plugin_image(facts, out, |a, users| {
         let at = a.module_location();
         // A module only NETWORK plugins use need not have HTTP callbacks (MX409 judges those).

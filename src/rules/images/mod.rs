@@ -13,11 +13,11 @@ pub(crate) mod unreadable;
 
 use crate::abi::InvalidModule;
 use crate::diag::{Diagnostic, Location};
+use crate::extensions::PluginImage;
 use crate::extensions::{Analysed, ResolveProblem};
+use crate::image::fetcher::{FetchProblem, FetchProblemKind};
 use crate::image::ManifestProblemKind;
 use crate::image::{ExtensionPackage, ImageError, ImageErrorKind, ManifestProblem};
-use crate::extensions::PluginImage;
-use crate::image::fetcher::{FetchProblem, FetchProblemKind};
 use crate::model::{Mesh, WasmPlugin};
 use crate::rules::registry::Facts;
 use crate::rules::RuleId;
@@ -101,7 +101,10 @@ pub(crate) fn for_plugin_users(mesh: &Mesh, users: &[usize], mut d: Diagnostic) 
     };
     // Findings inside the image keep their location and point back at the plugin.
     d = match d.location {
-        Some(_) => d.related(first.meta.loc("/spec/url"), format!("used by {}", first.meta.display())),
+        Some(_) => d.related(
+            first.meta.loc("/spec/url"),
+            format!("used by {}", first.meta.display()),
+        ),
         None => d.at(first.meta.loc("/spec/url")),
     };
     if d.resource.is_none() {
@@ -109,7 +112,10 @@ pub(crate) fn for_plugin_users(mesh: &Mesh, users: &[usize], mut d: Diagnostic) 
     }
     for &i in &users[1..] {
         let p = &mesh.wasm_plugins[i];
-        d = d.related(p.meta.loc("/spec/url"), format!("also {}", p.meta.display()));
+        d = d.related(
+            p.meta.loc("/spec/url"),
+            format!("also {}", p.meta.display()),
+        );
     }
     d
 }

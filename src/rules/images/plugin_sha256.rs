@@ -15,7 +15,9 @@ use crate::rules::RuleId;
 pub(crate) struct PluginSha256;
 
 fn is_hex64(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 impl Unit for PluginSha256 {
@@ -57,7 +59,11 @@ impl Unit for PluginSha256 {
                 continue;
             }
             let module_sha = a.fetch.module.as_deref().map(sha256_hex);
-            let index = a.image.index_digest.as_deref().and_then(|d| d.strip_prefix("sha256:"));
+            let index = a
+                .image
+                .index_digest
+                .as_deref()
+                .and_then(|d| d.strip_prefix("sha256:"));
             let why = if module_sha.as_deref() == Some(expected.as_str()) {
                 " — it is the sha256 of plugin.wasm, but for oci:// images istio-agent compares the image manifest digest"
             } else if index == Some(expected.as_str()) {
