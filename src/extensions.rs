@@ -135,6 +135,9 @@ pub struct PluginResolution {
     /// missing.
     pub problems: Vec<(usize, String, ResolveProblem)>,
     pub images: Vec<(Arc<PluginImage>, Vec<usize>)>,
+    /// WasmPlugins whose module finds no root context under `pluginName` (gathered with the
+    /// runtime facts, `plugin_startup`).
+    pub root_id_misses: Vec<crate::plugin_startup::RootIdMiss>,
 }
 
 /// The image reference the agent pulls for a WasmPlugin `url`, as istiod and the agent parse

@@ -21,6 +21,7 @@ pub mod limits;
 pub mod lint;
 pub mod load;
 pub mod model;
+pub(crate) mod plugin_startup;
 pub(crate) mod report;
 pub mod rules;
 pub mod simulate;

@@ -96,6 +96,7 @@ pub static UNITS: &[&dyn Unit] = &[
     &images::plugin_fetch::PluginFetch,
     &images::plugin_sha256::PluginSha256,
     &images::plugin_type::PluginType,
+    &images::plugin_name::PluginName,
     &abi::marker::Marker,
     &abi::imports::Imports,
     &abi::exports::Exports,

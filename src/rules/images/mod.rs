@@ -7,6 +7,7 @@ pub(crate) mod manifest;
 pub(crate) mod module_path;
 pub(crate) mod not_pulled;
 pub(crate) mod plugin_fetch;
+pub(crate) mod plugin_name;
 pub(crate) mod plugin_sha256;
 pub(crate) mod plugin_type;
 pub(crate) mod unreadable;
