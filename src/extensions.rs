@@ -148,6 +148,8 @@ pub fn oci_reference(url: &str) -> Option<String> {
     let url = url.split(['?', '#']).next().unwrap_or("");
     let (scheme, rest) = go_scheme(url)?;
     let rest = match scheme {
+        // Go refuses a scheme-less URL whose first segment holds a colon.
+        "" if url.split('/').next().is_some_and(|s| s.contains(':')) => return None,
         "" => url,
         s if s.eq_ignore_ascii_case("oci") => rest.strip_prefix("//").unwrap_or(rest),
         _ => return None,
@@ -340,4 +342,37 @@ pub fn resolve(mesh: &Mesh, store: &ImageStore) -> Resolution {
     }
     res.plugins = resolve_plugins(mesh, store);
     res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wasm_plugin_urls_parse_like_go_net_url() {
+        let r = |u: &str| oci_reference(u);
+        assert_eq!(r("oci://quay.io/a/b:1").as_deref(), Some("quay.io/a/b:1"));
+        assert_eq!(r("OCI://quay.io/a/b").as_deref(), Some("quay.io/a/b"));
+        // No scheme: istiod adds oci://.
+        assert_eq!(
+            r("quay.io/a/b@sha256:00").as_deref(),
+            Some("quay.io/a/b@sha256:00")
+        );
+        assert_eq!(r("b").as_deref(), Some("b"));
+        // The first `:` before any `/` makes a scheme: `registry:5000/x` is scheme `registry`.
+        assert_eq!(r("registry:5000/a/b:1"), None);
+        assert_eq!(r("localhost:5000/a"), None);
+        assert_eq!(
+            r("oci://registry:5000/a/b:1").as_deref(),
+            Some("registry:5000/a/b:1")
+        );
+        assert_eq!(r("file:///opt/p.wasm"), None);
+        assert_eq!(r("https://x/p.wasm"), None);
+        assert_eq!(r(":x"), None);
+        assert_eq!(r("oci://"), None);
+        // Query and fragment are not part of host + path.
+        assert_eq!(r("oci://q.io/a/b:1?x=1#f").as_deref(), Some("q.io/a/b:1"));
+        assert_eq!(go_scheme("1abc:x"), Some(("", "1abc:x")));
+        assert_eq!(r("1abc:x/y"), None);
+    }
 }

@@ -539,3 +539,95 @@ fn skopeo_copies_packed_wasmplugin_images_and_we_read_them_back() {
         assert_eq!(f.module.as_deref(), Some(&want[..]));
     }
 }
+
+/// The messages of a lint of a bare WasmPlugin (no control plane) on upstream Istio `istio`.
+fn upstream_messages(dir: &Path, images: &Path, istio: &str, spec: &str) -> Vec<String> {
+    let m = write(
+        dir,
+        "wp.yaml",
+        &format!("apiVersion: extensions.istio.io/v1alpha1\nkind: WasmPlugin\nmetadata: {{name: wp, namespace: shop}}\nspec:\n{spec}"),
+    );
+    let (_, json) = lint_json(&[
+        "--images",
+        images.to_str().unwrap(),
+        "--istio-version",
+        istio,
+        m.to_str().unwrap(),
+    ]);
+    json["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["rule"].as_str().unwrap().starts_with("MX4"))
+        .map(|d| {
+            format!(
+                "{} {}",
+                d["rule"].as_str().unwrap(),
+                d["message"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_failure_effect_follows_the_version_and_fail_strategy() {
+    let t = tempfile::tempdir().unwrap();
+    let images = root().join("samples/images");
+    let url = "  url: oci://quay.io/meshext-samples/header-append:1.0\n"; // an SME image: no plugin.wasm
+    let m = upstream_messages(t.path(), &images, "1.24", url);
+    assert!(
+        m.len() == 1
+            && m[0].starts_with("MX406 istio-agent of Istio 1.24 cannot")
+            && m[0].contains("NACKs"),
+        "{m:?}"
+    );
+    let m = upstream_messages(t.path(), &images, "1.26", url);
+    assert!(m[0].contains("403 (wasm-default-deny)"), "{m:?}");
+    let m = upstream_messages(
+        t.path(),
+        &images,
+        "1.26",
+        &format!("{url}  failStrategy: FAIL_OPEN\n"),
+    );
+    assert!(m[0].contains("skips the plugin"), "{m:?}");
+    // failStrategy arrived in 1.19: before, FAIL_OPEN is pruned and the fetch failure NACKs.
+    let m = upstream_messages(
+        t.path(),
+        &images,
+        "1.18",
+        &format!("{url}  failStrategy: FAIL_OPEN\n"),
+    );
+    assert!(m[0].contains("NACKs"), "{m:?}");
+}
+
+#[test]
+fn plugin_name_is_the_root_id_the_module_must_register() {
+    let t = tempfile::tempdir().unwrap();
+    let images = root().join("samples/images");
+    let url = "  url: oci://quay.io/meshext-samples/as-add-header-wasmplugin-artifact:1.0\n";
+    let rules = |spec: &str| {
+        let m = mesh(t.path(), "v2.6", spec);
+        let (_, json) = lint_json(&["--images", images.to_str().unwrap(), m.to_str().unwrap()]);
+        rule_positions(&json)
+    };
+    assert_eq!(
+        rules(&format!("{url}  pluginName: add_header\n")),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        rules(&format!("{url}  pluginName: greeting\n")),
+        ["MX410 16:15"]
+    );
+    assert_eq!(rules(url), ["MX410 14:1"]);
+    // The Rust SDK has one root context whatever the id.
+    assert_eq!(rules("  url: oci://quay.io/meshext-samples/header-append-wasmplugin:1.0\n  pluginName: anything\n"), Vec::<String>::new());
+    // --no-runtime skips the start.
+    let m = mesh(t.path(), "v2.6", url);
+    let (_, json) = lint_json(&[
+        "--images",
+        images.to_str().unwrap(),
+        "--no-runtime",
+        m.to_str().unwrap(),
+    ]);
+    assert_eq!(rule_positions(&json), Vec::<String>::new());
+}

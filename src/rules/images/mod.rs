@@ -146,6 +146,21 @@ pub fn plugin_is_network(mesh: &Mesh, plugin: &WasmPlugin) -> bool {
     has_type && plugin.plugin_type.as_deref() == Some("NETWORK")
 }
 
+/// The istio-agent build a mesh runs, for messages: `OSSM v2.2 (Istio 1.12)`, `Istio 1.26.1`.
+pub fn fetcher_label(mesh: &Mesh) -> String {
+    let istio = mesh.istio.or_else(|| mesh.version.istio());
+    let upstream = matches!(
+        mesh.version_source,
+        Some(crate::model::VersionSource::IstioCommandLine)
+    ) || (mesh.control_planes.is_empty() && !mesh.istio_control_planes.is_empty())
+        || mesh.version.is_sail();
+    match (istio, upstream) {
+        (Some(i), true) => format!("Istio {i}"),
+        (Some(i), false) => format!("OSSM {} (Istio {i})", mesh.version),
+        (None, _) => format!("mesh {}", mesh.version),
+    }
+}
+
 /// What the proxy does when a WasmPlugin's module cannot be fetched, on the mesh's Istio
 /// release and with the plugin's `failStrategy` (pruned before 1.19): `pkg/wasm/convert.go`
 /// NACKs the ECDS update (≤1.24, fail-closed), or puts an RBAC filter in its place: allow-all

@@ -2,7 +2,7 @@
 //! image (`pkg/wasm/imagefetcher.go`), or what it fetches fails its Wasm magic check
 //! (`pkg/wasm/cache.go` `isValidWasmBinary`).
 
-use super::{fetch_failure_effect, fetch_problem, per_plugin_image};
+use super::{fetch_failure_effect, fetch_problem, fetcher_label, per_plugin_image};
 use crate::diag::Diagnostic;
 use crate::rules::registry::{Facts, Stage, Unit};
 use crate::rules::RuleId;
@@ -24,7 +24,15 @@ impl Unit for PluginFetch {
             };
             let first = &mesh.wasm_plugins[users[0]];
             let mut d = fetch_problem(p, &a.reference);
-            d.message = format!("{}; {}", d.message, fetch_failure_effect(mesh, first));
+            d.message = format!(
+                "{}; {}",
+                d.message.replacen(
+                    "istio-agent",
+                    &format!("istio-agent of {}", fetcher_label(mesh)),
+                    1
+                ),
+                fetch_failure_effect(mesh, first)
+            );
             vec![d]
         });
     }
