@@ -145,7 +145,7 @@ fn both_packed_variants_are_read_by_every_version() {
     )
     .unwrap();
     assert_eq!(again.digest, compat.digest);
-    let (store, errs) = ImageStore::open(&[layout.clone()]);
+    let (store, errs) = ImageStore::open(std::slice::from_ref(&layout));
     assert!(errs.is_empty(), "{errs:?}");
     for (r, want) in [
         ("quay.io/acme/p:compat", Variant::OciCompat),
@@ -241,7 +241,7 @@ fn a_two_layer_image_fails_only_where_the_fetcher_wants_one_layer() {
         Vec::<String>::new()
     );
     // Upstream 1.14 does not.
-    let img = ImageStore::open(&[layout.clone()])
+    let img = ImageStore::open(std::slice::from_ref(&layout))
         .0
         .resolve("quay.io/acme/two:1.0")
         .unwrap()
