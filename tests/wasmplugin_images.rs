@@ -631,3 +631,57 @@ fn plugin_name_is_the_root_id_the_module_must_register() {
     ]);
     assert_eq!(rule_positions(&json), Vec::<String>::new());
 }
+
+#[test]
+fn a_plugin_wasm_that_is_not_a_file_reads_as_nothing() {
+    let t = tempfile::tempdir().unwrap();
+    let layout = t.path().join("l");
+    let wasm = std::fs::read(root().join(HTTP_PLUGIN)).unwrap();
+    // A symlink named plugin.wasm comes first in the tar: the fetcher takes it (0 bytes).
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_ustar();
+    h.set_entry_type(tar::EntryType::Symlink);
+    h.set_size(0);
+    h.set_mode(0o777);
+    b.append_link(&mut h, "plugin.wasm", "real.wasm").unwrap();
+    let mut h = tar::Header::new_ustar();
+    h.set_entry_type(tar::EntryType::Regular);
+    h.set_size(wasm.len() as u64);
+    h.set_mode(0o644);
+    b.append_data(&mut h, "real.wasm", &wasm[..]).unwrap();
+    let tar = b.into_inner().unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&tar).unwrap();
+    let gz = gz.finish().unwrap();
+    let lh = put_blob(&layout, &gz);
+    let config = serde_json::to_vec(&serde_json::json!({"rootfs": {"type": "layers", "diff_ids": [format!("sha256:{}", sha(&tar))]}})).unwrap();
+    let ch = put_blob(&layout, &config);
+    let manifest = serde_json::to_vec(&serde_json::json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": format!("sha256:{ch}"), "size": config.len()},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": format!("sha256:{lh}"), "size": gz.len()}]})).unwrap();
+    let mh = put_blob(&layout, &manifest);
+    add_to_index(
+        &layout,
+        "quay.io/acme/link:1",
+        "application/vnd.oci.image.manifest.v1+json",
+        &mh,
+        manifest.len(),
+    );
+    let img = ImageStore::open(std::slice::from_ref(&layout))
+        .0
+        .resolve("quay.io/acme/link:1")
+        .unwrap()
+        .unwrap();
+    let f = fetcher::fetch(
+        &img,
+        &Fetcher::of(IstioVersion::parse("1.26").unwrap(), false),
+    );
+    let p = f.problem.unwrap();
+    assert_eq!(p.kind, fetcher::FetchProblemKind::NotWasm);
+    assert!(p.message.contains("empty"), "{}", p.message);
+    assert!(f.module_path.unwrap().contains("symlink"));
+    assert_eq!(
+        image_rules(t.path(), &layout, "v2.6", "  url: quay.io/acme/link:1\n"),
+        ["MX407 15:8"]
+    );
+}

@@ -24,6 +24,9 @@ impl Unit for PluginFetch {
             };
             let first = &mesh.wasm_plugins[users[0]];
             let mut d = fetch_problem(p, &a.reference);
+            if a.image.kind == crate::image::ImageKind::SmeImage {
+                d = d.help("This is a ServiceMeshExtension image (/manifest.yaml + module). For a WasmPlugin, rebuild it without manifest.yaml and with the module named plugin.wasm (`meshext-lint pack --format wasmplugin --module <module.wasm>`).");
+            }
             d.message = format!(
                 "{}; {}",
                 d.message.replacen(
