@@ -614,7 +614,7 @@ fn inspect_a_layout_lists_every_image() {
         .iter()
         .map(|i| i["reference"].as_str().unwrap())
         .collect();
-    assert_eq!(refs.len(), 9, "{refs:?}");
+    assert_eq!(refs.len(), 14, "{refs:?}");
     for name in [
         "header-append",
         "oob-auth",
@@ -625,6 +625,11 @@ fn inspect_a_layout_lists_every_image() {
         "as-add-header",
         "c-add-header",
         "header-append-wasmplugin",
+        "as-add-header-wasmplugin",
+        "as-add-header-wasmplugin-artifact",
+        "c-add-header-wasmplugin",
+        "c-add-header-wasmplugin-artifact",
+        "c-add-header-wasmplugin-layered",
     ] {
         let r = format!("quay.io/meshext-samples/{name}:1.0");
         assert!(refs.contains(&r.as_str()), "{r} not in {refs:?}");

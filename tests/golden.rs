@@ -51,6 +51,7 @@ const FIXED: &[(&str, &str)] = &[
     ("inspect-as", "inspect samples/extensions/build/as-add-header.wasm"),
     ("inspect-wasi-json", "inspect samples/extensions/build/wasi-logger.wasm --format json"),
     ("inspect-docker-archive", "inspect tests/fixtures/images/header-append.docker.tar"),
+    ("inspect-wasmplugin-layered", "inspect quay.io/meshext-samples/c-add-header-wasmplugin-layered:1.0 --images samples/images"),
     ("rules", "rules"),
     ("rules-json", "rules --json"),
     ("help", "--help"),

@@ -22,7 +22,11 @@
 #                (the OSSM ServiceMeshExtension format), built with umoci in a temporary layout and
 #                copied with `skopeo copy oci:... oci:samples/images:<full ref>`.
 #                Plus quay.io/meshext-samples/header-append-wasmplugin:1.0: one layer with /plugin.wasm
-#                (Istio WasmPlugin "compat" format, no manifest.yaml).
+#                (Istio WasmPlugin "compat" format, no manifest.yaml); for as-add-header and
+#                c-add-header: <name>-wasmplugin:1.0 (compat, umoci) and <name>-wasmplugin-artifact:1.0
+#                (2-layer OCI artifact, `meshext-lint pack --format wasmplugin --variant artifact`);
+#                c-add-header-wasmplugin-layered:1.0: a base layer + /plugin.wasm (2 layers: read by
+#                Istio >= 1.16 / OSSM >= 2.3 only).
 #                Timestamps are pinned (SOURCE_DATE_EPOCH, default 2021-06-01) so digests are stable
 #                as long as the module bytes are.
 #   4. fixtures  tests/fixtures/images/: header-append.oci.tar (oci-archive),
@@ -53,6 +57,7 @@ declare -A MANIFEST_DIR=(
   [as-add-header]=assemblyscript [c-add-header]=c
 )
 IMAGES=(header-append oob-auth counter body-rewrite wasi-logger config-panic as-add-header c-add-header)
+WASMPLUGIN_IMAGES=(as-add-header c-add-header)
 
 INSTALL=${NO_INSTALL:+0}
 INSTALL=${INSTALL:-1}
@@ -147,6 +152,19 @@ make_image() {
   umoci repack --image "$tmp/layout:$name" --history.created "$CREATED" \
     --history.created_by "COPY $(cd "$src" && echo *) /" --history.author "meshext-lint samples" \
     "$tmp/bundle-$name" >/dev/null
+  # an optional second directory becomes a second layer on top
+  if [ -n "${4:-}" ]; then
+    rm -rf "$tmp/bundle-$name"
+    umoci unpack --rootless --image "$tmp/layout:$name" "$tmp/bundle-$name" >/dev/null
+    touch -r "$tmp/bundle-$name/rootfs" "$tmp/rootfs-mtime"
+    cp "$4"/* "$tmp/bundle-$name/rootfs/"
+    chmod 0644 "$tmp/bundle-$name/rootfs"/*
+    touch -h -d "@$SOURCE_DATE_EPOCH" "$tmp/bundle-$name/rootfs"/*
+    touch -r "$tmp/rootfs-mtime" "$tmp/bundle-$name/rootfs"
+    umoci repack --image "$tmp/layout:$name" --history.created "$CREATED" \
+      --history.created_by "COPY $(cd "$4" && echo *) /" --history.author "meshext-lint samples" \
+      "$tmp/bundle-$name" >/dev/null
+  fi
   umoci gc --layout "$tmp/layout"
   skopeo copy --quiet "oci:$tmp/layout:$name" "oci:$LAYOUT:$REGISTRY/$ref"
 }
@@ -166,6 +184,24 @@ build_images() {
   mkdir -p "$tmp/src-wasmplugin"
   cp "$BUILD/header-append.wasm" "$tmp/src-wasmplugin/plugin.wasm"
   make_image "header-append-wasmplugin:$TAG" "$tmp/src-wasmplugin" "$tmp"
+  # WasmPlugin images of the small modules in both fetcher formats: compat (umoci, one layer
+  # with /plugin.wasm) and the 2-layer OCI artifact (`meshext-lint pack`, deterministic), plus
+  # a 2-layer compat image (a base layer, then /plugin.wasm) that only Istio >= 1.16 / OSSM >= 2.3
+  # read.
+  local lint=("cargo" "run" "--quiet" "--manifest-path" "$REPO/Cargo.toml" "--")
+  for n in "${WASMPLUGIN_IMAGES[@]}"; do
+    mkdir -p "$tmp/src-wp-$n"
+    cp "$BUILD/$n.wasm" "$tmp/src-wp-$n/plugin.wasm"
+    make_image "$n-wasmplugin:$TAG" "$tmp/src-wp-$n" "$tmp"
+    "${lint[@]}" pack --format wasmplugin --variant artifact --module "$BUILD/$n.wasm" \
+      --ref "$REGISTRY/$n-wasmplugin-artifact:$TAG" --out "$tmp/artifacts" >/dev/null
+    skopeo copy --quiet "oci:$tmp/artifacts:$REGISTRY/$n-wasmplugin-artifact:$TAG" \
+      "oci:$LAYOUT:$REGISTRY/$n-wasmplugin-artifact:$TAG"
+  done
+  mkdir -p "$tmp/src-base"
+  printf 'ID=meshext-samples-base\n' >"$tmp/src-base/os-release"
+  make_image "c-add-header-wasmplugin-layered:$TAG" "$tmp/src-base" "$tmp" \
+    "$tmp/src-wp-c-add-header"
   log "refs in $LAYOUT/index.json"
   python3 - "$LAYOUT/index.json" <<'EOF'
 import json, sys
