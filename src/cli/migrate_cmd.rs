@@ -47,6 +47,19 @@ pub struct MigrateArgs {
     /// Output format of the report.
     #[arg(long, value_enum, default_value = "human")]
     pub format: MigrateFormat,
+    /// Where to write the repackaged images (an OCI layout directory, or an OCI archive when
+    /// PATH ends in .tar) [default: DIR/images with --out]. Needs --images: each SME image's
+    /// module becomes a WasmPlugin image and the plugin's url and sha256 point at it.
+    #[arg(long, value_name = "PATH")]
+    pub image_out: Option<PathBuf>,
+    /// Registry and organisation of the repackaged images' references, e.g. `quay.io/acme`
+    /// [default: the SME image's repository, tag suffixed with `-wasmplugin`].
+    #[arg(long, value_name = "PREFIX")]
+    pub registry: Option<String>,
+    /// Which WasmPlugin image variant to write (compat: one layer with plugin.wasm, read by
+    /// every fetcher version; artifact: the 2-layer OCI Wasm artifact).
+    #[arg(long, value_enum, default_value = "compat")]
+    pub variant: super::pack_cmd::PackVariant,
 }
 
 pub fn run(args: MigrateArgs) -> i32 {
@@ -83,12 +96,19 @@ fn migrate(args: &MigrateArgs) -> Result<i32, String> {
         return Err("no ServiceMeshExtension in the inputs: nothing to migrate".into());
     }
     let resolved = crate::chain::resolve_extensions(&loaded.mesh, &loaded.defaults);
-    let m = migrate::plan(&loaded.mesh, &resolved, &loaded.chains, args.to);
+    let mut m = migrate::plan(&loaded.mesh, &resolved, &loaded.chains, args.to);
     let mut written = render::Written::default();
+    let image_out = args
+        .image_out
+        .clone()
+        .or_else(|| args.out.as_ref().map(|d| d.join("images")));
+    if let (Some(out), false) = (&image_out, args.mesh.images.is_empty()) {
+        written.files.extend(repackage(&loaded, &mut m, out, args)?);
+    }
     if let Some(dir) = &args.out {
-        written.files = write_out(dir, &m)?;
+        written.files.extend(write_out(dir, &m)?);
     } else if args.in_place {
-        written.files = rewrite_in_place(&loaded.mesh, &m)?;
+        written.files.extend(rewrite_in_place(&loaded.mesh, &m)?);
     }
     let code = match args.format {
         MigrateFormat::Human => write_text(&render::human(&m, &written)),
@@ -99,6 +119,60 @@ fn migrate(args: &MigrateArgs) -> Result<i32, String> {
         return Ok(code);
     }
     Ok(if m.kept() { exit::OK } else { exit::FINDINGS })
+}
+
+/// Writes each SME module that was pulled as a WasmPlugin image into `out` and points the
+/// plugin at it. Plugins whose module is not available keep their note.
+fn repackage(
+    loaded: &crate::lint::Outcome,
+    m: &mut Migration,
+    out: &Path,
+    args: &MigrateArgs,
+) -> Result<Vec<String>, String> {
+    use crate::image::pack::{pack_wasm_plugin_bytes, WasmPluginVariant};
+    let variant = match args.variant {
+        super::pack_cmd::PackVariant::Compat => WasmPluginVariant::Compat,
+        super::pack_cmd::PackVariant::Artifact => WasmPluginVariant::Artifact,
+    };
+    let how = match variant {
+        WasmPluginVariant::Compat => "compat image, one layer with plugin.wasm",
+        WasmPluginVariant::Artifact => "OCI Wasm artifact",
+    };
+    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        if !parent.is_dir() {
+            create_dir_no_follow(parent)?;
+        }
+    }
+    let mut any = false;
+    for p in &mut m.plugins {
+        let ext = &loaded.mesh.extensions[p.index];
+        let module = loaded
+            .resolution
+            .by_extension
+            .get(p.index)
+            .and_then(|a| a.as_ref())
+            .and_then(|a| a.module.clone());
+        let (Some(module), Some(image)) = (module, ext.image.as_deref()) else {
+            continue;
+        };
+        let Some(reference) = migrate::repackaged_reference(image, args.registry.as_deref()) else {
+            continue;
+        };
+        let r = pack_wasm_plugin_bytes(
+            &module,
+            &format!("{image} module"),
+            &reference,
+            out,
+            variant,
+        )?;
+        p.repackaged(&reference, &r.digest, how);
+        any = true;
+    }
+    Ok(if any {
+        vec![out.display().to_string()]
+    } else {
+        Vec::new()
+    })
 }
 
 fn blocks(p: &LoadProblem) -> bool {

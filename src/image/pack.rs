@@ -198,18 +198,33 @@ pub fn pack_wasm_plugin(
 ) -> Result<PackResult, String> {
     check_tag(reference)?;
     let module_bytes = read_bounded(module, Limits::default().max_blob, "module")?;
+    pack_wasm_plugin_bytes(
+        &module_bytes,
+        &module.display().to_string(),
+        reference,
+        out,
+        variant,
+    )
+}
+
+/// [`pack_wasm_plugin`] for a module already in memory (`migrate` repackages SME images);
+/// `label` names it in errors.
+pub fn pack_wasm_plugin_bytes(
+    module_bytes: &[u8],
+    label: &str,
+    reference: &str,
+    out: &Path,
+    variant: WasmPluginVariant,
+) -> Result<PackResult, String> {
+    check_tag(reference)?;
+    let module_bytes = module_bytes.to_vec();
     if !super::fetcher::is_valid_wasm_binary(&module_bytes) {
         return Err(format!(
-            "`{}` is not a Wasm binary (istio-agent checks for the 8-byte header starting with \\0asm)",
-            module.display()
+            "`{label}` is not a Wasm binary (istio-agent checks for the 8-byte header starting with \\0asm)"
         ));
     }
-    let info = crate::abi::analyze(&module_bytes).map_err(|e| {
-        format!(
-            "`{}` is not a valid WebAssembly module: {e}",
-            module.display()
-        )
-    })?;
+    let info = crate::abi::analyze(&module_bytes)
+        .map_err(|e| format!("`{label}` is not a valid WebAssembly module: {e}"))?;
     match variant {
         WasmPluginVariant::Compat => {
             let layer_tar = tar_of(&[("plugin.wasm".to_string(), Some(&module_bytes[..]))])?;

@@ -128,6 +128,51 @@ impl Converted {
     pub fn kept(&self) -> bool {
         self.changes.iter().all(|c| c.kept)
     }
+
+    /// Points the plugin at its repackaged image: `url` and the manifest digest as `sha256`
+    /// (what the agent compares for an OCI image), and records how it was made.
+    pub fn repackaged(&mut self, reference: &str, digest: &str, how: &str) {
+        self.url = format!("oci://{reference}");
+        let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
+        if let Some(spec) = self
+            .wasm_plugin
+            .get_mut("spec")
+            .and_then(Value::as_object_mut)
+        {
+            spec.insert("url".into(), json!(self.url));
+            spec.insert("sha256".into(), json!(hex));
+        }
+        for c in self
+            .changes
+            .iter_mut()
+            .filter(|c| c.kind == ChangeKind::Image)
+        {
+            c.kept = true;
+            c.message = format!(
+                "image repackaged for the WasmPlugin fetcher as {reference} ({how}, manifest {digest}); url and sha256 point at it: push it before applying"
+            );
+        }
+        self.yaml = format!(
+            "{}\n{}",
+            self.yaml.lines().next().unwrap_or_default(),
+            emit::to_yaml(&self.wasm_plugin)
+        );
+    }
+}
+
+/// The reference a repackaged image gets: the SME image's repository with `-wasmplugin`
+/// added to the tag, or `<registry>/<last path segment>:<tag>` with a registry prefix.
+pub fn repackaged_reference(image: &str, registry: Option<&str>) -> Option<String> {
+    let r = crate::image::parse_reference(image).ok()?;
+    let tag = r
+        .tag
+        .clone()
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| "latest".into());
+    Some(match registry {
+        Some(prefix) => format!("{}/{}:{tag}", prefix.trim_end_matches('/'), r.repository),
+        None => format!("{}:{tag}-wasmplugin", r.name()),
+    })
 }
 
 /// The whole migration.
