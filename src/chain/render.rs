@@ -151,6 +151,11 @@ pub fn human(chains: &[WorkloadChain]) -> String {
             (Some(Gate::NoHttpServer), _) => "no HTTP listener",
             (_, Listener::Gateway) => "every HTTP listener",
             (_, Listener::Inbound) => "inbound",
+            (_, Listener::Outbound) => "outbound",
+        };
+        let ports = match c.port {
+            Some(p) => format!("{ports}, listener port {p}"),
+            None => ports,
         };
         let _ = writeln!(
             s,
@@ -183,6 +188,12 @@ pub fn human(chains: &[WorkloadChain]) -> String {
                         src,
                     ]
                 }
+                Filter::WasmPlugin(p) => [
+                    p.filter_name.clone(),
+                    p.phase.to_string(),
+                    p.priority.map_or("unset".into(), |v| v.to_string()),
+                    format!("WasmPlugin {} — {}", p.key(), p.url),
+                ],
             })
             .collect();
         let width = |i: usize, title: &str| {
@@ -230,10 +241,20 @@ fn filter_json(f: &Filter) -> Value {
         Filter::Builtin { name, origin } => {
             json!({"name": name, "builtin": true, "source": origin.describe()})
         }
+        Filter::WasmPlugin(p) => json!({
+            "name": p.filter_name,
+            "builtin": false,
+            "kind": "WasmPlugin",
+            "extension": p.key(),
+            "phase": p.phase.as_str(),
+            "priority": p.priority,
+            "url": p.url,
+        }),
         Filter::Extension(e) => {
             let mut v = json!({
                 "name": e.name,
                 "builtin": false,
+                "kind": "ServiceMeshExtension",
                 "extension": e.key(),
                 "phase": e.phase.map(|p| p.as_str()),
                 "priority": e.priority,
@@ -261,6 +282,9 @@ pub fn json_value(version: MeshVersion, chains: &[WorkloadChain]) -> Value {
                 "listener": c.listener.as_str(),
                 "filters": c.filters.iter().map(filter_json).collect::<Vec<_>>(),
             });
+            if let Some(p) = c.port {
+                w["port"] = json!(p);
+            }
             if let Some(p) = &c.ports {
                 w["services"] = json!(p.services);
                 w["ports"] = json!(p.all);
@@ -318,6 +342,12 @@ fn escape_dot(s: &str) -> String {
 fn label(f: &Filter) -> String {
     match f {
         Filter::Builtin { name, .. } => name.to_string(),
+        Filter::WasmPlugin(p) => format!(
+            "{}\n{} {}",
+            p.filter_name,
+            p.phase.as_str(),
+            p.priority.map_or("unset".into(), |v| v.to_string())
+        ),
         Filter::Extension(e) => {
             format!(
                 "{}\n{} {}",
@@ -338,10 +368,10 @@ pub fn dot(chains: &[WorkloadChain]) -> String {
         let _ = writeln!(
             s,
             "  subgraph cluster_{ci} {{\n    label=\"{}\";",
-            escape_dot(&format!("{} {}", c.kind, c.key()))
+            escape_dot(&c.label())
         );
         for (fi, f) in c.filters.iter().enumerate() {
-            let style = if f.extension().is_some() {
+            let style = if f.builtin_name().is_none() {
                 ", style=filled, fillcolor=lightblue"
             } else {
                 ""
@@ -369,13 +399,9 @@ fn escape_mermaid(s: &str) -> String {
 pub fn mermaid(chains: &[WorkloadChain]) -> String {
     let mut s = String::from("flowchart LR\n");
     for (ci, c) in chains.iter().enumerate() {
-        let _ = writeln!(
-            s,
-            "  subgraph w{ci}[\"{}\"]",
-            escape_mermaid(&format!("{} {}", c.kind, c.key()))
-        );
+        let _ = writeln!(s, "  subgraph w{ci}[\"{}\"]", escape_mermaid(&c.label()));
         for (fi, f) in c.filters.iter().enumerate() {
-            let (open, close) = if f.extension().is_some() {
+            let (open, close) = if f.builtin_name().is_none() {
                 ("([\"", "\"])")
             } else {
                 ("[\"", "\"]")

@@ -186,6 +186,8 @@ pub fn names(c: &WorkloadChain) -> Vec<String> {
                 }
             }
             Filter::Extension(e) => e.name.clone(),
+            // WasmPlugins by `namespace/name`, whatever filter name the version emits.
+            Filter::WasmPlugin(p) => format!("wp:{}", p.key()),
         })
         .collect()
 }
