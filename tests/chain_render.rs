@@ -128,7 +128,10 @@ fn diff_reports_only_changed_workloads() {
     let who: Vec<_> = d.changes.iter().map(|c| c.workload.as_str()).collect();
     assert_eq!(
         who,
-        ["Deployment shop/api (inbound)", "Deployment shop/cart (inbound)"]
+        [
+            "Deployment shop/api (inbound)",
+            "Deployment shop/cart (inbound)"
+        ]
     );
     let text = diff::render_text(&d);
     assert!(
