@@ -342,6 +342,8 @@ pub struct WorkloadChain {
     /// them to this workload, in istiod's scan order — placed on this listener or not
     /// (`match`, coverage).
     pub wasm_attached: Vec<usize>,
+    /// Attached WasmPlugins this listener does not get (`namespace/name`, why).
+    pub wasm_left_off: Vec<(String, String)>,
 }
 
 impl WorkloadChain {
@@ -848,7 +850,7 @@ impl<'m> Context<'m> {
         match per.first() {
             // No listener port known: the plugins that name ports apply nowhere.
             None => vec![(None, self.wasm.buckets(attached, class, 0))],
-            Some((_, first)) if per.iter().all(|(_, b)| b == first) => {
+            Some((_, first)) if per.iter().all(|(_, b)| b.phases == first.phases) => {
                 vec![(None, first.clone())]
             }
             Some(_) => per,
@@ -898,6 +900,7 @@ impl<'m> Context<'m> {
                 };
                 c.port = port;
                 c.wasm_attached = attached.clone();
+                c.wasm_left_off = buckets.left_off.clone();
                 // No plugin on a v2.0–v2.2-style chain: the SME chain as built.
                 if !(buckets.is_empty() && listener == main.listener && minor < Some(14)) {
                     c.filters = self.place(w, listener, &sec, buckets, &c);
@@ -1000,6 +1003,7 @@ impl<'m> Context<'m> {
             },
             port: None,
             wasm_attached: Vec::new(),
+            wasm_left_off: Vec::new(),
         }
     }
 }

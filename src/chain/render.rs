@@ -101,6 +101,9 @@ fn notes(c: &WorkloadChain) -> Vec<String> {
             ));
         }
     }
+    for (key, why) in &c.wasm_left_off {
+        out.push(format!("WasmPlugin {key} is not on this listener: {why}"));
+    }
     for e in &c.skipped {
         if let Some(r) = &e.skip {
             out.push(format!("skipped {}: {r}", e.key()));
@@ -133,6 +136,8 @@ pub fn human(chains: &[WorkloadChain]) -> String {
             s.push('\n');
         }
         let ports = match &c.ports {
+            // The SME-patched inbound port; nothing is patched from v2.3 on.
+            _ if !c.version.has_sme() => String::new(),
             Some(p) if p.random && c.gate != Some(Gate::NotInjected) => format!(
                 ", one of ports {} per push",
                 p.candidates
@@ -315,6 +320,13 @@ pub fn json_value(version: MeshVersion, chains: &[WorkloadChain]) -> Value {
             }
             if !c.order_varies.is_empty() {
                 w["order_varies"] = json!(c.order_varies.iter().map(|p| p.as_str()).collect::<Vec<_>>());
+            }
+            if !c.wasm_left_off.is_empty() {
+                w["wasm_left_off"] = c
+                    .wasm_left_off
+                    .iter()
+                    .map(|(k, why)| json!({"extension": k, "reason": why}))
+                    .collect();
             }
             if !c.skipped.is_empty() {
                 w["skipped"] = c

@@ -340,46 +340,76 @@ impl<'m> WasmIndex<'m> {
             .any(|&i| port_dependent(self.istio, &self.plugins[i]))
     }
 
-    /// The plugins of one listener, by phase, each sorted by priority (descending, stable).
+    /// The plugins of one listener, by phase, each sorted by priority (descending, stable),
+    /// and the attached plugins left off it with the reason.
     pub fn buckets(&self, attached: &[usize], class: Class, port: i64) -> Buckets {
         let mut b = Buckets::default();
         for &i in attached {
             let p = &self.plugins[i];
-            let Some(info) = &self.infos[i] else { continue };
+            let key = || format!("{}/{}", p.meta.namespace, p.meta.name);
+            let Some(info) = &self.infos[i] else {
+                let why = if WasmPhase::parse(p.phase.as_deref()).is_none() {
+                    "its phase is not one the CRD accepts"
+                } else {
+                    "type NETWORK: it goes into TCP filter stacks, not HTTP ones"
+                };
+                b.left_off.push((key(), why.into()));
+                continue;
+            };
             if class == Class::SidecarOutbound {
-                match self.inbound_only {
-                    InboundOnly::AllOutbound => continue,
-                    InboundOnly::OutboundWithoutMatch if p.matches.is_empty() => continue,
-                    _ => {}
+                let off = match self.inbound_only {
+                    InboundOnly::AllOutbound => true,
+                    InboundOnly::OutboundWithoutMatch => p.matches.is_empty(),
+                    InboundOnly::Off => false,
+                };
+                if off {
+                    b.left_off.push((
+                        key(),
+                        "APPLY_WASM_PLUGINS_TO_INBOUND_ONLY keeps it off sidecar outbound".into(),
+                    ));
+                    continue;
                 }
             }
             if !matches(self.istio, p, class, port) {
+                let why = if port_dependent(self.istio, p) {
+                    format!(
+                        "its match selects no {} traffic on this listener's ports",
+                        class.mode()
+                    )
+                } else {
+                    format!("its match does not select {} traffic", class.mode())
+                };
+                b.left_off.push((key(), why));
                 continue;
             }
-            b.0[info.phase as usize].push(info.clone());
+            b.phases[info.phase as usize].push(info.clone());
         }
-        for list in &mut b.0 {
+        for list in &mut b.phases {
             list.sort_by(|a, b| b.effective_priority.cmp(&a.effective_priority));
         }
         b
     }
 }
 
-/// WasmPlugins of one listener by phase (index = `WasmPhase as usize`).
+/// WasmPlugins of one listener by phase (index = `WasmPhase as usize`), and the attached
+/// ones left off (`namespace/name`, why).
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Buckets(pub [Vec<Arc<WasmInfo>>; 4]);
+pub struct Buckets {
+    pub phases: [Vec<Arc<WasmInfo>>; 4],
+    pub left_off: Vec<(String, String)>,
+}
 
 impl Buckets {
     fn pop(&mut self, out: &mut Vec<Filter>, phase: WasmPhase) {
         out.extend(
-            std::mem::take(&mut self.0[phase as usize])
+            std::mem::take(&mut self.phases[phase as usize])
                 .into_iter()
                 .map(Filter::WasmPlugin),
         );
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.iter().all(Vec::is_empty)
+        self.phases.iter().all(Vec::is_empty)
     }
 }
 
