@@ -342,8 +342,8 @@ pub struct WorkloadChain {
     /// them to this workload, in istiod's scan order — placed on this listener or not
     /// (`match`, coverage).
     pub wasm_attached: Vec<usize>,
-    /// Attached WasmPlugins this listener does not get (`namespace/name`, why).
-    pub wasm_left_off: Vec<(String, String)>,
+    /// Attached WasmPlugins this listener does not get, and why.
+    pub wasm_left_off: Vec<wasm::LeftOff>,
 }
 
 impl WorkloadChain {
@@ -568,10 +568,7 @@ impl<'m> Context<'m> {
                 .push(svc.selector.as_ref(), svc);
         }
         let services = by_ns;
-        let istio = mesh
-            .istio
-            .or(version.istio())
-            .filter(|v| (v.major, v.minor) >= (1, 12));
+        let istio = wasm::mesh_istio(mesh);
         let mut outbound_ports: Vec<i64> = mesh
             .services
             .iter()
@@ -862,7 +859,7 @@ impl<'m> Context<'m> {
     /// decides.
     fn chains(&self, index: usize, w: &Workload) -> Vec<WorkloadChain> {
         let main = self.chain(index, w);
-        let minor = self.istio.map(|v| v.minor);
+        let minor = self.istio.map(wasm::minor);
         let attached = if main.gate == Some(Gate::NotInjected) || minor.is_none() {
             Vec::new()
         } else {
@@ -923,7 +920,7 @@ impl<'m> Context<'m> {
     ) -> Vec<Filter> {
         let version = self.version;
         let istio = self.istio.unwrap_or(IstioVersion::WASM_PLUGIN);
-        let filters = if istio.minor < 14 && istio.major == 1 {
+        let filters = if wasm::minor(istio) < 14 {
             let base = wasm::walk_1_12(
                 builtins::builtins(version, w.proxy, sec, self.telemetry),
                 buckets,

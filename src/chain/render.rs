@@ -101,8 +101,12 @@ fn notes(c: &WorkloadChain) -> Vec<String> {
             ));
         }
     }
-    for (key, why) in &c.wasm_left_off {
-        out.push(format!("WasmPlugin {key} is not on this listener: {why}"));
+    for l in &c.wasm_left_off {
+        out.push(format!(
+            "WasmPlugin {} is not on this listener: {}",
+            l.key,
+            l.why.describe()
+        ));
     }
     for e in &c.skipped {
         if let Some(r) = &e.skip {
@@ -325,7 +329,7 @@ pub fn json_value(version: MeshVersion, chains: &[WorkloadChain]) -> Value {
                 w["wasm_left_off"] = c
                     .wasm_left_off
                     .iter()
-                    .map(|(k, why)| json!({"extension": k, "reason": why}))
+                    .map(|l| json!({"extension": l.key, "reason": l.why.describe()}))
                     .collect();
             }
             if !c.skipped.is_empty() {

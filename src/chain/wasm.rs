@@ -110,7 +110,17 @@ impl WasmInfo {
 /// The Gateway API label istiod reads (`constants.GatewayNameLabel`).
 pub const GATEWAY_NAME_LABEL: &str = "gateway.networking.k8s.io/gateway-name";
 
-fn minor(v: IstioVersion) -> u8 {
+/// The Istio release whose WasmPlugin behaviour the mesh has: the control plane's,
+/// `--istio-version`'s, or the one the mesh version is built on; `None` before 1.12 (no
+/// WasmPlugin) or when unknown.
+pub fn mesh_istio(mesh: &crate::model::Mesh) -> Option<IstioVersion> {
+    mesh.istio
+        .or(mesh.version.istio())
+        .filter(|v| (v.major, v.minor) >= (1, 12))
+}
+
+/// The minor release (`u8::MAX` for a 2.x that does not exist yet).
+pub fn minor(v: IstioVersion) -> u8 {
     if v.major > 1 {
         u8::MAX
     } else {
@@ -346,40 +356,37 @@ impl<'m> WasmIndex<'m> {
         let mut b = Buckets::default();
         for &i in attached {
             let p = &self.plugins[i];
-            let key = || format!("{}/{}", p.meta.namespace, p.meta.name);
+            let mut off = |why: OffReason| {
+                b.left_off.push(LeftOff {
+                    index: i,
+                    key: format!("{}/{}", p.meta.namespace, p.meta.name),
+                    why,
+                })
+            };
             let Some(info) = &self.infos[i] else {
-                let why = if WasmPhase::parse(p.phase.as_deref()).is_none() {
-                    "its phase is not one the CRD accepts"
+                off(if WasmPhase::parse(p.phase.as_deref()).is_none() {
+                    OffReason::Phase
                 } else {
-                    "type NETWORK: it goes into TCP filter stacks, not HTTP ones"
-                };
-                b.left_off.push((key(), why.into()));
+                    OffReason::Network
+                });
                 continue;
             };
-            if class == Class::SidecarOutbound {
-                let off = match self.inbound_only {
+            if class == Class::SidecarOutbound
+                && match self.inbound_only {
                     InboundOnly::AllOutbound => true,
                     InboundOnly::OutboundWithoutMatch => p.matches.is_empty(),
                     InboundOnly::Off => false,
-                };
-                if off {
-                    b.left_off.push((
-                        key(),
-                        "APPLY_WASM_PLUGINS_TO_INBOUND_ONLY keeps it off sidecar outbound".into(),
-                    ));
-                    continue;
                 }
+            {
+                off(OffReason::InboundOnly);
+                continue;
             }
             if !matches(self.istio, p, class, port) {
-                let why = if port_dependent(self.istio, p) {
-                    format!(
-                        "its match selects no {} traffic on this listener's ports",
-                        class.mode()
-                    )
+                off(if port_dependent(self.istio, p) {
+                    OffReason::MatchPorts(class)
                 } else {
-                    format!("its match does not select {} traffic", class.mode())
-                };
-                b.left_off.push((key(), why));
+                    OffReason::MatchMode(class)
+                });
                 continue;
             }
             b.phases[info.phase as usize].push(info.clone());
@@ -391,12 +398,60 @@ impl<'m> WasmIndex<'m> {
     }
 }
 
+/// Why an attached WasmPlugin is not on a listener.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OffReason {
+    /// `match` selects no traffic of the class's mode.
+    MatchMode(Class),
+    /// `match` selects the mode, but not on this listener's ports.
+    MatchPorts(Class),
+    /// OSSM 2.3/2.4 `APPLY_WASM_PLUGINS_TO_INBOUND_ONLY`.
+    InboundOnly,
+    /// `type: NETWORK` (1.20+).
+    Network,
+    /// A phase the CRD rejects.
+    Phase,
+}
+
+impl OffReason {
+    pub fn is_match(self) -> bool {
+        matches!(self, OffReason::MatchMode(_) | OffReason::MatchPorts(_))
+    }
+
+    pub fn describe(self) -> String {
+        match self {
+            OffReason::MatchMode(c) => format!("its match does not select {} traffic", c.mode()),
+            OffReason::MatchPorts(c) => format!(
+                "its match selects no {} traffic on this listener's ports",
+                c.mode()
+            ),
+            OffReason::InboundOnly => {
+                "APPLY_WASM_PLUGINS_TO_INBOUND_ONLY keeps it off sidecar outbound".into()
+            }
+            OffReason::Network => {
+                "type NETWORK: it goes into TCP filter stacks, not HTTP ones".into()
+            }
+            OffReason::Phase => "its phase is not one the CRD accepts".into(),
+        }
+    }
+}
+
+/// An attached WasmPlugin a listener does not get.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeftOff {
+    /// Index into `Mesh::wasm_plugins`.
+    pub index: usize,
+    /// `namespace/name`.
+    pub key: String,
+    pub why: OffReason,
+}
+
 /// WasmPlugins of one listener by phase (index = `WasmPhase as usize`), and the attached
 /// ones left off (`namespace/name`, why).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Buckets {
     pub phases: [Vec<Arc<WasmInfo>>; 4],
-    pub left_off: Vec<(String, String)>,
+    pub left_off: Vec<LeftOff>,
 }
 
 impl Buckets {

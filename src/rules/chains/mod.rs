@@ -9,6 +9,8 @@ pub(crate) mod overrides;
 pub(crate) mod positions;
 pub(crate) mod reach;
 pub(crate) mod ties;
+pub(crate) mod wasm_reach;
+pub(crate) mod wasm_ties;
 
 use crate::chain::{ExtensionDefaults, WorkloadChain};
 use crate::diag::Diagnostic;
