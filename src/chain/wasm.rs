@@ -194,19 +194,23 @@ pub fn attach(istio: IstioVersion, p: &WasmPlugin, w: &Workload) -> Attach {
     }
 }
 
+/// `matchMode`: UNDEFINED and CLIENT_AND_SERVER match every class.
+fn mode_matches(m: &crate::model::TrafficSelector, class: Class) -> bool {
+    match m.mode.as_deref() {
+        None | Some("UNDEFINED") | Some("CLIENT_AND_SERVER") => true,
+        Some(x) => x == class.mode(),
+    }
+}
+
 /// `matchTrafficSelectors`: empty = every listener; otherwise an entry whose mode and ports
 /// both match. `port` 0 = a listener without a port (inbound passthrough).
 pub fn matches(istio: IstioVersion, p: &WasmPlugin, class: Class, port: i64) -> bool {
     if !has_match(istio) || p.matches.is_empty() {
         return true;
     }
-    p.matches.iter().any(|m| {
-        let mode = match m.mode.as_deref() {
-            None | Some("UNDEFINED") | Some("CLIENT_AND_SERVER") => true,
-            Some(x) => x == class.mode(),
-        };
-        mode && (m.ports.is_empty() || m.ports.contains(&port))
-    })
+    p.matches
+        .iter()
+        .any(|m| mode_matches(m, class) && (m.ports.is_empty() || m.ports.contains(&port)))
 }
 
 /// Whether a plugin's `match` depends on the port (some entry lists ports).
@@ -382,7 +386,7 @@ impl<'m> WasmIndex<'m> {
                 continue;
             }
             if !matches(self.istio, p, class, port) {
-                off(if port_dependent(self.istio, p) {
+                off(if p.matches.iter().any(|m| mode_matches(m, class)) {
                     OffReason::MatchPorts(class)
                 } else {
                     OffReason::MatchMode(class)
