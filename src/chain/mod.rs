@@ -1,12 +1,14 @@
-//! Effective HTTP filter chains: what istiod (OSSM v2.0–v2.2) puts on each workload's proxy,
-//! following `/work/shared/reference/maistra.md` §3 and §7.3.
+//! Effective HTTP filter chains: what istiod (OSSM v2.0–v3.x, upstream Istio) puts on each
+//! workload's proxy, following `/work/shared/reference/maistra.md` §3, §5 and §7.3.
 //!
 //! API:
-//! - [`build_chains`]`(mesh, defaults) -> Vec<WorkloadChain>`: one chain per in-mesh workload
-//!   (sidecars: the inbound chain; gateways: every HTTP chain), in `Mesh::workloads` order.
+//! - [`build_chains`]`(mesh, defaults) -> Vec<WorkloadChain>`: per in-mesh workload, one entry
+//!   per listener class (sidecars: inbound, and outbound from Istio 1.14; gateways: every HTTP
+//!   chain), split per port where WasmPlugin `match.ports` makes them differ; in
+//!   `Mesh::workloads` order.
 //!   A workload whose pods run no proxy ([`crate::model::inject`]) or a gateway without an
 //!   HTTP server has an empty chain and [`Gate::NotInjected`] / [`Gate::NoHttpServer`].
-//! - the chain rules (MX601–MX609) judge these chains in `crate::rules::chains`.
+//! - the chain rules (MX601–MX619) judge these chains in `crate::rules::chains`.
 //! - [`render`]: `human`, `json`, `dot`, `mermaid` (pure functions returning `String`).
 //! - [`diff`]`(old, new) -> ChainDiff` and [`diff::render_text`] / [`diff::render_markdown`]
 //!   for `chain --diff`.
@@ -22,8 +24,11 @@
 //! [`WorkloadChain::gate`], [`WorkloadChain::ports`], [`WorkloadChain::order_varies`] and
 //! [`WorkloadChain::custom_deny_all`]. docs/fidelity.md ("Chain") names the upstream functions.
 //!
-//! Not modelled: WasmPlugins (v2.2 injects them before the SME patch), `Sidecar` ingress
-//! listeners (bound to the pod IP, so patched in v2.1/v2.2), IPv6-only pods and gRPC filters.
+//! WasmPlugins ([`wasm`]): Istio 1.12 walks the plugin-built filters before the v2.2 SME patch;
+//! 1.14+ builds a fixed layout on every HTTP connection manager.
+//!
+//! Not modelled: `Sidecar` ingress listeners (bound to the pod IP, so patched in v2.1/v2.2) and
+//! egress scoping, IPv6-only pods, gRPC filters before 1.17, waypoints.
 
 pub mod builtins;
 pub mod diff;
