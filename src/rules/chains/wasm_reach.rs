@@ -92,9 +92,10 @@ fn never_matches(
     let chains = facts.chains;
     let mut hits: Hits = Vec::new();
     for (ci, _) in &pl.entries {
-        if !hits
-            .iter()
-            .any(|(h, _)| chains[*h].workload == chains[*ci].workload)
+        // A workload's entries are adjacent in `chains`: one line per workload.
+        if hits
+            .last()
+            .is_none_or(|(h, _)| chains[*h].workload != chains[*ci].workload)
         {
             hits.push((*ci, String::new()));
         }
@@ -261,7 +262,12 @@ fn coverage(
                 } else {
                     *r == Some(OffReason::InboundOnly)
                 };
-            if hit && !hits.iter().any(|(h, _)| chains[*h].workload == c.workload) {
+            // A workload's entries are adjacent in `chains`: one line per workload.
+            if hit
+                && hits
+                    .last()
+                    .is_none_or(|(h, _)| chains[*h].workload != c.workload)
+            {
                 hits.push((*ci, String::new()));
             }
         }

@@ -50,8 +50,11 @@ fn scan(
         let (x, y) = (pair[0], pair[1]);
         if x.phase == y.phase && x.effective_priority == y.effective_priority {
             let hits = ties.entry((x.index, y.index)).or_default();
-            // One line per workload, whatever its listener entries.
-            if !hits.iter().any(|(h, _)| all[*h].workload == c.workload) {
+            // One line per workload, whatever its listener entries (adjacent in `all`).
+            if hits
+                .last()
+                .is_none_or(|(h, _)| all[*h].workload != c.workload)
+            {
                 hits.push((ci, String::new()));
             }
         }
