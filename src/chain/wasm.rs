@@ -396,7 +396,7 @@ impl<'m> WasmIndex<'m> {
             b.phases[info.phase as usize].push(info.clone());
         }
         for list in &mut b.phases {
-            list.sort_by(|a, b| b.effective_priority.cmp(&a.effective_priority));
+            list.sort_by_key(|p| std::cmp::Reverse(p.effective_priority));
         }
         b
     }
