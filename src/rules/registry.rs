@@ -93,6 +93,8 @@ pub static UNITS: &[&dyn Unit] = &[
     &chains::overrides::Overrides,
     &chains::reach::Reach,
     &chains::custom::CustomProvider,
+    &chains::wasm_ties::WasmTies,
+    &chains::wasm_reach::WasmReach,
     &images::not_pulled::NotPulled,
     &images::unreadable::Unreadable,
     &images::manifest::Manifest,

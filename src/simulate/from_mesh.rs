@@ -28,6 +28,13 @@ pub fn sim_chain(
             Filter::Builtin { name, .. } => out.push(SimFilter::Builtin {
                 name: name.to_string(),
             }),
+            Filter::WasmPlugin(p) => {
+                return Err(format!(
+                "{} runs WasmPlugin {}: simulating WasmPlugins from the mesh is not supported yet",
+                chain.key(),
+                p.key()
+            ))
+            }
             Filter::Extension(x) => {
                 let ext = &mesh.extensions[x.index];
                 let module = res
