@@ -231,6 +231,11 @@ fn images_are_repackaged_and_the_result_lints_clean_on_the_target() {
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["kept"], true);
+    assert_eq!(
+        json["differences"],
+        serde_json::json!([]),
+        "the proof: same chains"
+    );
     for p in json["plugins"].as_array().unwrap() {
         let spec = &p["wasm_plugin"]["spec"];
         let url = spec["url"].as_str().unwrap();

@@ -105,6 +105,10 @@ fn migrate(args: &MigrateArgs) -> Result<i32, String> {
     if let (Some(out), false) = (&image_out, args.mesh.images.is_empty()) {
         written.files.extend(repackage(&loaded, &mut m, out, args)?);
     }
+    // The proof: the chains of the result against the source's.
+    let after = migrate::result_chains(&loaded.documents, &m);
+    m.differences = migrate::proof::compare(&loaded.chains, &after);
+    m.soft_differences = migrate::proof::compare_soft(&loaded.chains, &after);
     if let Some(dir) = &args.out {
         written.files.extend(write_out(dir, &m)?);
     } else if args.in_place {

@@ -11,6 +11,7 @@
 //! within its phase and descending in that order, so creation time never decides.
 
 pub mod emit;
+pub mod proof;
 pub mod render;
 
 use crate::chain::select::{sort_bucket, Phase};
@@ -184,12 +185,50 @@ pub struct Migration {
     /// WasmPlugins already in the inputs: left alone, but their priorities decide where the
     /// converted ones land relative to them.
     pub existing_wasm_plugins: Vec<String>,
+    /// Where the chains of the result differ from the source's ([`proof::compare`]); empty
+    /// when what runs is kept.
+    pub differences: Vec<proof::Difference>,
+    /// Places where only the order against the fault and CORS filters changes
+    /// ([`proof::compare_soft`]): kept unless a VirtualService injects faults or sets CORS.
+    pub soft_differences: Vec<proof::Difference>,
 }
 
 impl Migration {
     pub fn kept(&self) -> bool {
-        self.plugins.iter().all(Converted::kept)
+        self.plugins.iter().all(Converted::kept) && self.differences.is_empty()
     }
+}
+
+/// The mesh after the migration: every input document except the SMEs, plus the WasmPlugins,
+/// on version `to`; and its chains.
+pub fn result_chains(
+    documents: &[Arc<crate::load::Document>],
+    m: &Migration,
+) -> Vec<WorkloadChain> {
+    let mut docs: Vec<Arc<crate::load::Document>> = documents
+        .iter()
+        .filter(|d| {
+            let kind = d.root.get("kind").and_then(|k| k.as_str());
+            let api = d.root.get("apiVersion").and_then(|k| k.as_str());
+            !(kind == Some("ServiceMeshExtension")
+                && api.is_some_and(|a| a.starts_with("maistra.io/")))
+        })
+        .cloned()
+        .collect();
+    for p in &m.plugins {
+        let mut l = crate::load::inputs::Loaded::default();
+        crate::load::inputs::add_source(
+            &mut l,
+            format!("<WasmPlugin {}>", p.key),
+            p.yaml.clone().into_bytes(),
+        );
+        docs.extend(l.documents);
+    }
+    let mesh = crate::model::build::build(
+        &docs,
+        Some((m.to, crate::model::VersionSource::CommandLine)),
+    );
+    crate::chain::build_chains(&mesh, &crate::chain::ExtensionDefaults::default())
 }
 
 /// Converts every SME of `mesh` (read on its own version) for a mesh running `to`.
@@ -222,6 +261,8 @@ pub fn plan(
         to,
         plugins,
         existing_wasm_plugins: mesh.wasm_plugins.iter().map(|p| p.meta.key()).collect(),
+        differences: Vec::new(),
+        soft_differences: Vec::new(),
     }
 }
 

@@ -31,21 +31,29 @@ impl std::fmt::Display for Item {
     }
 }
 
-fn landmark(builtin: &str) -> Option<&'static str> {
+fn landmark(builtin: &str, soft: bool) -> Option<&'static str> {
     match builtin {
         "envoy.filters.http.jwt_authn" => Some("authn"),
         "envoy.filters.http.rbac" | "envoy.filters.http.ext_authz" => Some("authz"),
         "istio.stats" => Some("stats"),
+        // Soft landmarks: they act only when a VirtualService configures fault injection or
+        // a CORS policy, which the model does not read.
+        "envoy.filters.http.fault" if soft => Some("fault"),
+        "envoy.filters.http.cors" if soft => Some("cors"),
         _ => None,
     }
 }
 
 /// The chain as extensions and landmarks (consecutive equal landmarks merged).
 pub fn project(c: &WorkloadChain) -> Vec<Item> {
+    project_with(c, false)
+}
+
+fn project_with(c: &WorkloadChain, soft: bool) -> Vec<Item> {
     let mut out: Vec<Item> = Vec::new();
     for f in &c.filters {
         let item = match f {
-            Filter::Builtin { name, .. } => match landmark(name) {
+            Filter::Builtin { name, .. } => match landmark(name, soft) {
                 Some(l) => Item::Landmark(l),
                 None => continue,
             },
@@ -78,14 +86,22 @@ impl std::fmt::Display for Difference {
             if v.iter().all(|i| matches!(i, Item::Landmark(_))) {
                 "no extension".to_string()
             } else {
-                v.iter().map(Item::to_string).collect::<Vec<_>>().join(" → ")
+                v.iter()
+                    .map(Item::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" → ")
             }
         };
         write!(f, "{} {}", self.workload, self.listener)?;
         if let Some(p) = self.port {
             write!(f, " port {p}")?;
         }
-        write!(f, ": before {}; after {}", show(&self.before), show(&self.after))
+        write!(
+            f,
+            ": before {}; after {}",
+            show(&self.before),
+            show(&self.after)
+        )
     }
 }
 
@@ -121,6 +137,25 @@ fn normalise(a: &[Item], b: &[Item]) -> (Vec<Item>, Vec<Item>) {
 /// inbound ports istiod patched; on any other inbound port, and on outbound chains, the SMEs
 /// ran nowhere.
 pub fn compare(before: &[WorkloadChain], after: &[WorkloadChain]) -> Vec<Difference> {
+    compare_with(before, after, false)
+}
+
+/// Where only the position of the extensions relative to the fault and CORS filters changes
+/// (places [`compare`] finds none): what runs changes only for requests a VirtualService's
+/// fault injection or CORS policy acts on.
+pub fn compare_soft(before: &[WorkloadChain], after: &[WorkloadChain]) -> Vec<Difference> {
+    let hard: BTreeSet<(String, &'static str, Option<i64>)> = compare(before, after)
+        .into_iter()
+        .map(|d| (d.workload, d.listener, d.port))
+        .collect();
+    compare_with(before, after, true)
+        .into_iter()
+        .filter(|d| !hard.contains(&(d.workload.clone(), d.listener, d.port)))
+        .collect()
+}
+
+fn compare_with(before: &[WorkloadChain], after: &[WorkloadChain], soft: bool) -> Vec<Difference> {
+    let project = |c: &WorkloadChain| project_with(c, soft);
     type Key = (String, &'static str);
     let mut src: BTreeMap<Key, &WorkloadChain> = BTreeMap::new();
     for c in before {
@@ -134,7 +169,10 @@ pub fn compare(before: &[WorkloadChain], after: &[WorkloadChain]) -> Vec<Differe
         let old = src.get(&key).copied();
         let patched = |port: i64| -> bool {
             match old.and_then(|o| o.ports.as_ref()) {
-                Some(p) => p.patched.iter().any(|x| x.parse::<i64>().ok() == Some(port)),
+                Some(p) => p
+                    .patched
+                    .iter()
+                    .any(|x| x.parse::<i64>().ok() == Some(port)),
                 None => true,
             }
         };
@@ -149,7 +187,8 @@ pub fn compare(before: &[WorkloadChain], after: &[WorkloadChain]) -> Vec<Differe
         let new_items = project(c);
         // A chain that stands for every inbound port is compared port by port when the SMEs
         // ran on only some of them.
-        let ports: Vec<Option<i64>> = match (c.port, c.listener, old.and_then(|o| o.ports.as_ref())) {
+        let ports: Vec<Option<i64>> = match (c.port, c.listener, old.and_then(|o| o.ports.as_ref()))
+        {
             (None, Listener::Inbound, Some(p)) => p
                 .candidates
                 .iter()
@@ -159,7 +198,11 @@ pub fn compare(before: &[WorkloadChain], after: &[WorkloadChain]) -> Vec<Differe
                 .collect(),
             (port, _, _) => vec![port],
         };
-        let ports = if ports.is_empty() { vec![c.port] } else { ports };
+        let ports = if ports.is_empty() {
+            vec![c.port]
+        } else {
+            ports
+        };
         for port in ports {
             let (a, b) = normalise(&old_items(port), &new_items);
             if a != b {
