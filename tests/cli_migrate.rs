@@ -335,3 +335,86 @@ fn images_are_repackaged_and_the_result_lints_clean_on_the_target() {
         "{y}"
     );
 }
+
+#[test]
+fn verify_runs_scenarios_through_both_meshes() {
+    let dir = tempfile::tempdir().unwrap();
+    let images = root().join("samples/images");
+    // The sample mesh keeps what runs: same responses, upstream requests, callouts, logs.
+    let out = migrate(&[
+        root().join("samples/mesh").to_str().unwrap(),
+        "--images",
+        images.to_str().unwrap(),
+        "--to",
+        "v2.6",
+        "--image-out",
+        dir.path().join("img").to_str().unwrap(),
+        "--verify",
+        root()
+            .join("samples/scenarios/shop-web.yaml")
+            .to_str()
+            .unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["verify_mismatches"], serde_json::json!([]));
+
+    // A v1alpha1 text config: header-append received `hello` and appended
+    // `custom-header: hello`; the WasmPlugin sends {"config":"hello"}, so it appends
+    // `config: hello` instead. --verify sees the response change.
+    let mesh = write(
+        dir.path(),
+        "mesh.yaml",
+        &format!(
+            "{MESH}---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web, namespace: shop}}\nspec: {{template: {{metadata: {{labels: {{app: web}}, annotations: {{sidecar.istio.io/inject: 'true'}}}}, spec: {{containers: [{{name: web, image: x}}]}}}}}}\n---\napiVersion: v1\nkind: Service\nmetadata: {{name: web, namespace: shop}}\nspec: {{selector: {{app: web}}, ports: [{{name: http, port: 80, targetPort: 8080}}]}}\n---\napiVersion: maistra.io/v1alpha1\nkind: ServiceMeshExtension\nmetadata: {{name: header-append, namespace: shop}}\nspec:\n  image: quay.io/meshext-samples/header-append:1.0\n  phase: PostAuthZ\n  priority: 1\n  workloadSelector: {{labels: {{app: web}}}}\n  config: hello\n"
+        ),
+    );
+    let scenario = write(
+        dir.path(),
+        "s.yaml",
+        "workload: shop/web\nrequests:\n  - name: one\n    request: {path: /}\n    upstream: {status: 200, body: ok}\n",
+    );
+    let out = migrate(&[
+        mesh.to_str().unwrap(),
+        "--images",
+        images.to_str().unwrap(),
+        "--to",
+        "v2.6",
+        "--image-out",
+        dir.path().join("img2").to_str().unwrap(),
+        "--verify",
+        scenario.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let m = json["verify_mismatches"].as_array().unwrap();
+    assert!(
+        m.iter().any(|x| x["what"] == "response"
+            && x["before"].to_string().contains("custom-header")
+            && x["after"].to_string().contains("\"config\"")),
+        "{m:#?}"
+    );
+    // --verify without images is a usage error.
+    let out = migrate(&[
+        mesh.to_str().unwrap(),
+        "--to",
+        "v2.6",
+        "--verify",
+        scenario.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -60,6 +60,12 @@ pub struct MigrateArgs {
     /// every fetcher version; artifact: the 2-layer OCI Wasm artifact).
     #[arg(long, value_enum, default_value = "compat")]
     pub variant: super::pack_cmd::PackVariant,
+    /// Run each scenario through the source mesh (SMEs) and the result (WasmPlugins) with
+    /// the real modules and report any difference in responses, upstream requests,
+    /// callouts, logs or metrics. Needs --images and the repackaged images (--out or
+    /// --image-out).
+    #[arg(long, value_name = "SCENARIO", num_args = 1..)]
+    pub verify: Vec<PathBuf>,
 }
 
 pub fn run(args: MigrateArgs) -> i32 {
@@ -109,6 +115,12 @@ fn migrate(args: &MigrateArgs) -> Result<i32, String> {
     let after = migrate::result_chains(&loaded.documents, &m);
     m.differences = migrate::proof::compare(&loaded.chains, &after);
     m.soft_differences = migrate::proof::compare_soft(&loaded.chains, &after);
+    if !args.verify.is_empty() {
+        let Some(out) = image_out.as_ref().filter(|_| !args.mesh.images.is_empty()) else {
+            return Err("--verify runs the modules of both meshes: pass --images and --out DIR (or --image-out PATH) so the SME images are repackaged".into());
+        };
+        m.mismatches = verify(&loaded, &m, out, args)?;
+    }
     if let Some(dir) = &args.out {
         written.files.extend(write_out(dir, &m)?);
     } else if args.in_place {
@@ -224,8 +236,11 @@ fn write_out(dir: &Path, m: &Migration) -> Result<Vec<String>, String> {
     Ok(files)
 }
 
-/// Replaces each SME document with its WasmPlugin, file by file.
-fn rewrite_in_place(mesh: &crate::model::Mesh, m: &Migration) -> Result<Vec<String>, String> {
+/// Each input file that holds SMEs, with its SME documents replaced by the WasmPlugins.
+fn spliced_files(
+    mesh: &crate::model::Mesh,
+    m: &Migration,
+) -> Result<BTreeMap<String, String>, String> {
     let mut per_file: BTreeMap<String, (std::sync::Arc<crate::source::SourceFile>, Vec<_>)> =
         BTreeMap::new();
     for p in &m.plugins {
@@ -255,11 +270,107 @@ fn rewrite_in_place(mesh: &crate::model::Mesh, m: &Migration) -> Result<Vec<Stri
             .1
             .push((span.start, span.end, text));
     }
+    Ok(per_file
+        .into_iter()
+        .map(|(name, (source, replacements))| (name, migrate::splice(&source.text, replacements)))
+        .collect())
+}
+
+/// Replaces each SME document with its WasmPlugin, file by file.
+fn rewrite_in_place(mesh: &crate::model::Mesh, m: &Migration) -> Result<Vec<String>, String> {
     let mut files = Vec::new();
-    for (name, (source, replacements)) in per_file {
-        let new = migrate::splice(&source.text, replacements);
+    for (name, new) in spliced_files(mesh, m)? {
         write_no_follow(Path::new(&name), new.as_bytes())?;
         files.push(name);
     }
     Ok(files)
+}
+
+/// Writes the result mesh into a private temporary directory, loads it on the target version
+/// with the repackaged images, and runs every scenario through both meshes.
+fn verify(
+    loaded: &crate::lint::Outcome,
+    m: &Migration,
+    image_out: &Path,
+    args: &MigrateArgs,
+) -> Result<Vec<migrate::verify::Mismatch>, String> {
+    let spliced = spliced_files(&loaded.mesh, m)?;
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let tmp = std::env::temp_dir().join(format!(
+        "meshext-lint-verify-{}-{stamp}",
+        std::process::id()
+    ));
+    // create_dir (not _all): fails if anything is already there, link or not.
+    std::fs::create_dir(&tmp).map_err(|e| format!("cannot create `{}`: {e}", tmp.display()))?;
+    let result = (|| {
+        let mut names: Vec<&String> = loaded
+            .sources
+            .keys()
+            .filter(|n| !n.starts_with('<') && !n.contains('!'))
+            .collect();
+        names.sort();
+        for (i, name) in names.into_iter().enumerate() {
+            let text = spliced
+                .get(name)
+                .cloned()
+                .unwrap_or_else(|| loaded.sources[name].text.clone());
+            write_no_follow(&tmp.join(format!("{i:05}.yaml")), text.as_bytes())?;
+        }
+        let mut mesh_args = args.mesh.clone();
+        mesh_args.paths = vec![tmp.display().to_string()];
+        mesh_args.mesh_version = Some(m.to);
+        mesh_args.images.push(image_out.to_path_buf());
+        let cfg = select_config(args.config.config.as_deref(), args.config.no_config)?;
+        let after = load_mesh(&mesh_args.options(&cfg, &mesh_args.paths))?;
+        let mut out = Vec::new();
+        for path in &args.verify {
+            let text = crate::load::read::read_regular_text(
+                path,
+                crate::limits::get(crate::limits::Limit::ScenarioBytes),
+            )
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+            let scenario = crate::simulate::parse_scenario(&path.to_string_lossy(), &text)
+                .map_err(|e| e.titled("invalid scenario"))?;
+            let Some(workload) = scenario.workload.clone() else {
+                return Err(format!(
+                    "{}: --verify needs `workload:` in the scenario",
+                    path.display()
+                ));
+            };
+            let before = simulate_on(loaded, &workload, &scenario)?;
+            let after = simulate_on(&after, &workload, &scenario)?;
+            out.extend(migrate::verify::compare(
+                &path.display().to_string(),
+                &before,
+                &after,
+            ));
+        }
+        Ok(out)
+    })();
+    let _ = std::fs::remove_dir_all(&tmp);
+    result
+}
+
+/// The scenario through `workload`'s inbound (or gateway) chain of `outcome`.
+fn simulate_on(
+    outcome: &crate::lint::Outcome,
+    workload: &str,
+    scenario: &crate::simulate::Scenario,
+) -> Result<crate::simulate::trace::SimReport, String> {
+    use crate::simulate::{from_mesh, SimOptions};
+    let chain = outcome
+        .chains
+        .iter()
+        .find(|c| c.key() == workload && c.listener != crate::chain::Listener::Outbound)
+        .ok_or_else(|| format!("no workload `{workload}` in the mesh"))?;
+    let opts = SimOptions {
+        mesh: outcome.mesh.version,
+        workload: from_mesh::workload_info(&outcome.mesh, chain),
+        ..SimOptions::default()
+    };
+    let sim = from_mesh::sim_chain(&outcome.mesh, chain, &outcome.resolution)?;
+    Ok(crate::simulate::run_scenario(&sim, scenario, &opts))
 }

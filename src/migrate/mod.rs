@@ -13,6 +13,7 @@
 pub mod emit;
 pub mod proof;
 pub mod render;
+pub mod verify;
 
 use crate::chain::select::{sort_bucket, Phase};
 use crate::chain::{ExtInfo, WorkloadChain};
@@ -191,11 +192,15 @@ pub struct Migration {
     /// Places where only the order against the fault and CORS filters changes
     /// ([`proof::compare_soft`]): kept unless a VirtualService injects faults or sets CORS.
     pub soft_differences: Vec<proof::Difference>,
+    /// What `--verify` saw differ between the two meshes running the same scenarios.
+    pub mismatches: Vec<verify::Mismatch>,
 }
 
 impl Migration {
     pub fn kept(&self) -> bool {
-        self.plugins.iter().all(Converted::kept) && self.differences.is_empty()
+        self.plugins.iter().all(Converted::kept)
+            && self.differences.is_empty()
+            && self.mismatches.is_empty()
     }
 }
 
@@ -263,6 +268,7 @@ pub fn plan(
         existing_wasm_plugins: mesh.wasm_plugins.iter().map(|p| p.meta.key()).collect(),
         differences: Vec::new(),
         soft_differences: Vec::new(),
+        mismatches: Vec::new(),
     }
 }
 

@@ -73,6 +73,9 @@ pub fn human(m: &Migration, written: &Written) -> String {
             out.push_str(&format!("    {}\n", clean(&d.to_string())));
         }
     }
+    for x in &m.mismatches {
+        out.push_str(&format!("  ✘ --verify: {}\n", clean(&x.to_string())));
+    }
     let kept = m.plugins.iter().filter(|p| p.kept()).count();
     out.push_str(&format!(
         "\n{kept} of {} kept what runs; {} need attention.\n",
@@ -96,6 +99,7 @@ pub fn json(m: &Migration, written: &Written) -> String {
         "existing_wasm_plugins": m.existing_wasm_plugins,
         "differences": m.differences,
         "fault_cors_differences": m.soft_differences,
+        "verify_mismatches": m.mismatches,
         "written": written.files,
     });
     let mut s = serde_json::to_string_pretty(&v).unwrap_or_default();
@@ -164,6 +168,9 @@ pub fn markdown(m: &Migration, written: &Written) -> String {
         for d in &m.differences {
             out.push_str(&format!("- {}\n", md(&d.to_string())));
         }
+    }
+    for x in &m.mismatches {
+        out.push_str(&format!("- `--verify`: {}\n", md(&x.to_string())));
     }
     if !m.soft_differences.is_empty() {
         out.push_str("\nThe fault and CORS filters change places relative to the plugins; check the VirtualServices of these workloads for fault injection or CORS policies:\n\n");
