@@ -240,7 +240,7 @@ fn images_are_repackaged_and_the_result_lints_clean_on_the_target() {
         let spec = &p["wasm_plugin"]["spec"];
         let url = spec["url"].as_str().unwrap();
         assert!(
-            url.starts_with("oci://quay.io/meshext-samples/") && url.ends_with("-wasmplugin"),
+            url.starts_with("oci://quay.io/meshext-samples/") && url.contains("-wasmplugin:"),
             "{url}"
         );
         assert_eq!(spec["sha256"].as_str().unwrap().len(), 64);
@@ -296,7 +296,7 @@ fn images_are_repackaged_and_the_result_lints_clean_on_the_target() {
     let inspect = bin()
         .args([
             "inspect",
-            "quay.io/meshext-samples/counter:1.0-wasmplugin",
+            "quay.io/meshext-samples/counter-wasmplugin:1.0",
             "--images",
         ])
         .arg(out_dir.join("images"))

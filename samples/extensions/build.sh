@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Rebuild every sample proxy-wasm module and the OCI images that carry them.
 #
-#   samples/extensions/build.sh [--no-install] [modules|images|fixtures|all]   (default: all)
+#   samples/extensions/build.sh [--no-install] [modules|images|fixtures|meshes|all]   (default: all)
 #
 # What it does (idempotent; every output is recreated from scratch):
 #   1. install   apt: rustc cargo libstd-rust-dev-wasm32 lld (Debian rustc 1.63 + wasm32 std),
@@ -32,6 +32,12 @@
 #   4. fixtures  tests/fixtures/images/: header-append.oci.tar (oci-archive),
 #                header-append.docker.tar (docker-archive, RepoTags quay.io/meshext-samples/header-append:1.0),
 #                header-append-rootfs/ (unpacked layer: manifest.yaml + header-append.wasm).
+#   5. meshes    samples/mesh-v2.6/ and samples/mesh-v3.0/: samples/mesh after its upgrade, made by
+#                `meshext-lint migrate --in-place` (ServiceMeshExtensions -> WasmPlugins, images
+#                repackaged into samples/images: quay.io/meshext-samples/migrated/<name>:1.0 in the
+#                compat format for 2.6, .../migrated-artifact/<name>:1.0 as OCI artifacts for 3.0);
+#                then upgrade-meshes.py swaps the control plane (SMCP v2.6; for 3.0 a Sail `Istio`
+#                v1.24.3 and injection labels on the namespaces).
 #
 # Rust dependency versions: rust/.cargo/config.toml sets `incompatible-rust-versions = "fallback"`
 # and every crate has rust-version = "1.63"; to re-resolve run `cargo update` in rust/ with the
@@ -65,8 +71,8 @@ STEP=all
 for arg in "$@"; do
   case "$arg" in
     --no-install) INSTALL=0 ;;
-    modules|images|fixtures|all) STEP=$arg ;;
-    -h|--help) sed -n '2,35p' "$0"; exit 0 ;;
+    modules|images|fixtures|meshes|all) STEP=$arg ;;
+    -h|--help) sed -n '2,41p' "$0"; exit 0 ;;
     *) echo "unknown argument: $arg" >&2; exit 2 ;;
   esac
 done
@@ -227,11 +233,29 @@ build_fixtures() {
   ls -l "$FIXTURES"
 }
 
+build_meshes() {
+  local lint=("cargo" "run" "--quiet" "--manifest-path" "$REPO/Cargo.toml" "--")
+  local samples="$REPO/samples" v
+  for v in v2.6 v3.0; do
+    log "mesh $v -> $samples/mesh-$v"
+    rm -rf "$samples/mesh-$v"
+    cp -r "$samples/mesh" "$samples/mesh-$v"
+    local registry=$REGISTRY/migrated variant=compat
+    if [ "$v" = v3.0 ]; then registry=$REGISTRY/migrated-artifact variant=artifact; fi
+    # Relative paths: the comments `migrate` writes name the source file.
+    (cd "$REPO" && "${lint[@]}" migrate "samples/mesh-$v" --images samples/images --to "$v" \
+      --in-place --image-out samples/images --registry "$registry" --variant "$variant" >/dev/null)
+  done
+  # The control planes after the upgrade.
+  python3 "$HERE/upgrade-meshes.py" "$samples"
+}
+
 export PATH="${HOME:-/root}/.cargo/bin:/root/.cargo/bin:$PATH"
 [ "$INSTALL" = 1 ] && install_tools
 case "$STEP" in
   modules) build_modules ;;
   images) build_images ;;
   fixtures) build_fixtures ;;
-  all) build_modules; build_images; build_fixtures ;;
+  meshes) build_meshes ;;
+  all) build_modules; build_images; build_fixtures; build_meshes ;;
 esac

@@ -163,7 +163,8 @@ impl Converted {
 }
 
 /// The reference a repackaged image gets: the SME image's repository with `-wasmplugin`
-/// added to the tag, or `<registry>/<last path segment>:<tag>` with a registry prefix.
+/// added to its name (`quay.io/acme/ext:1.0` → `quay.io/acme/ext-wasmplugin:1.0`, the
+/// samples' convention), or `<registry>/<last path segment>:<tag>` with a registry prefix.
 pub fn repackaged_reference(image: &str, registry: Option<&str>) -> Option<String> {
     let r = crate::image::parse_reference(image).ok()?;
     let tag = r
@@ -173,7 +174,7 @@ pub fn repackaged_reference(image: &str, registry: Option<&str>) -> Option<Strin
         .unwrap_or_else(|| "latest".into());
     Some(match registry {
         Some(prefix) => format!("{}/{}:{tag}", prefix.trim_end_matches('/'), r.repository),
-        None => format!("{}:{tag}-wasmplugin", r.name()),
+        None => format!("{}-wasmplugin:{tag}", r.name()),
     })
 }
 
