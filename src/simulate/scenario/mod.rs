@@ -356,7 +356,7 @@ mod tests {
         let cases = [
             ("~\n", "s.yaml:1:1: the scenario must be a mapping"),
             ("\n", "s.yaml:1:1: the scenario file is empty"),
-            ("workload: x\n", "s.yaml:1:1: the scenario needs a `requests` list"),
+            ("workload: x\n", "s.yaml:1:1: the scenario needs a `requests` list (or `connections`)"),
             ("properties: {a: [1]}\nrequests: []\n", "s.yaml:1:17: property value must be a string"),
             ("requests: [1]\n", "s.yaml:1:12: a request entry must be a mapping"),
             ("requests: [{request: {headers: {A: [x]}}}]\n", "s.yaml:1:36: headers value must be a string"),
