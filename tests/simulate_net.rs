@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{bin, write};
+use common::bin;
 use meshext_lint::simulate::{
     self, parse_scenario, ExtensionFilter, SimFilter, SimOptions, SimReport,
 };
@@ -195,10 +195,9 @@ fn connections_through_the_binary() {
     let dir = tempfile::tempdir().unwrap();
     let module = dir.path().join("tcp.wasm");
     std::fs::write(&module, &*wat("sim_tcp_upper")).unwrap();
-    let sc = write(
-        dir.path(),
-        "tcp.yaml",
-        "connections:\n  - name: shout\n    events:\n      - downstream: \"hi\\n\"\n      - upstream: \"ho\"\n    expect:\n      upstream_received: \"HI\\n\"\n      downstream_received: ho\n      closed_by: downstream\n      metrics: {tcp_bytes_total: 3}\n",
+    let sc = format!(
+        "{}/tests/fixtures/scenarios/sim_tcp_upper.yaml",
+        env!("CARGO_MANIFEST_DIR")
     );
     let out = bin()
         .args(["simulate", "--scenario"])
@@ -210,6 +209,7 @@ fn connections_through_the_binary() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}");
     assert!(stdout.contains("connection: shout [pass]"), "{stdout}");
+    assert!(stdout.contains("connection: quit [pass]"), "{stdout}");
     assert!(
         stdout.contains("upstream received \"HI\\n\", client received \"ho\", closed by downstream"),
         "{stdout}"
@@ -239,7 +239,7 @@ fn connections_through_the_binary() {
         + &String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{text}");
     assert!(
-        text.contains("tcp.yaml:2:5: connection \"shout\": the module of"),
+        text.contains("sim_tcp_upper.yaml:5:5: connection \"shout\": the module of"),
         "{text}"
     );
 }
