@@ -102,7 +102,11 @@ fn close_stream_closes_and_continue_stream_resumes() {
         &[plugin("up", &m)],
         "connections:\n  - name: resumed\n    events: [{downstream: \"resume\\n\"}]\n    expect: {upstream_received: \"resume\\n\", closed_by: downstream, logs: [closed peer=2]}\n  - name: quit\n    events: [{downstream: \"quit\\n\"}, {downstream: \"late\\n\"}, {upstream: x}]\n    expect:\n      upstream_received: \"\"\n      downstream_received: \"\"\n      closed_by: plugin\n      logs_exact: [new connection, \"down:quit\\n\", closed peer=1, log]\n",
     );
-    assert!(r.connections.iter().all(|c| c.passed()), "{:?}", r.connections);
+    assert!(
+        r.connections.iter().all(|c| c.passed()),
+        "{:?}",
+        r.connections
+    );
     // The resumed line passed although the callback returned StopIteration.
     assert_eq!(r.connections[0].upstream_received, b"resume\n");
     // Nothing after the close is delivered.
@@ -211,7 +215,8 @@ fn connections_through_the_binary() {
     assert!(stdout.contains("connection: shout [pass]"), "{stdout}");
     assert!(stdout.contains("connection: quit [pass]"), "{stdout}");
     assert!(
-        stdout.contains("upstream received \"HI\\n\", client received \"ho\", closed by downstream"),
+        stdout
+            .contains("upstream received \"HI\\n\", client received \"ho\", closed by downstream"),
         "{stdout}"
     );
     let json = bin()
@@ -235,8 +240,8 @@ fn connections_through_the_binary() {
         .arg(&http)
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned()
-        + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{text}");
     assert!(
         text.contains("sim_tcp_upper.yaml:5:5: connection \"shout\": the module of"),

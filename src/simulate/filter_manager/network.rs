@@ -174,7 +174,9 @@ impl FilterManager {
             if c.closed.is_some() {
                 return;
             }
-            if !c.st.borrow().req_body.is_empty() && self.net_call(c, pos, NetCb::Down { eos: false }) {
+            if !c.st.borrow().req_body.is_empty()
+                && self.net_call(c, pos, NetCb::Down { eos: false })
+            {
                 return;
             }
         }
@@ -274,7 +276,8 @@ impl FilterManager {
                 let Some(f) = vm.ex.on_context_create else {
                     return true;
                 };
-                let Err(fl) = vm.invoke(f, (ctx as i32, root as i32), ctx, "proxy_on_context_create")
+                let Err(fl) =
+                    vm.invoke(f, (ctx as i32, root as i32), ctx, "proxy_on_context_create")
                 else {
                     return true;
                 };
@@ -332,8 +335,9 @@ impl FilterManager {
             NetCb::New => vm.ex.on_new_connection.map(|f| vm.invoke(f, p, ctx, name)),
             NetCb::Down { eos } => (vm.ex.on_downstream_data)
                 .map(|f| vm.invoke(f, (p, down, i32::from(eos)), ctx, name)),
-            NetCb::Up { eos } => (vm.ex.on_upstream_data)
-                .map(|f| vm.invoke(f, (p, up, i32::from(eos)), ctx, name)),
+            NetCb::Up { eos } => {
+                (vm.ex.on_upstream_data).map(|f| vm.invoke(f, (p, up, i32::from(eos)), ctx, name))
+            }
             NetCb::DownClose(peer) => (vm.ex.on_downstream_connection_close)
                 .map(|f| vm.invoke(f, (p, peer), ctx, name).map(|()| 0)),
             NetCb::UpClose => (vm.ex.on_upstream_connection_close)
@@ -392,4 +396,3 @@ impl FilterManager {
         stop
     }
 }
-

@@ -2,8 +2,9 @@
 //! problems, and their conversion into the [`Scenario`] the simulator runs.
 
 use super::{
-    parse_duration, CallWant, ClosedBy, ConnectionExpect, ConnectionSpec, NetEvent, Peer, Expect, LogLevelSel, LogPattern, LogText, MetricKindSel, MetricWant,
-    RequestSpec, Scenario, ScenarioError, StartupExpect,
+    parse_duration, CallWant, ClosedBy, ConnectionExpect, ConnectionSpec, Expect, LogLevelSel,
+    LogPattern, LogText, MetricKindSel, MetricWant, NetEvent, Peer, RequestSpec, Scenario,
+    ScenarioError, StartupExpect,
 };
 use crate::load::typed::{self, Dialect, Expected, Pairs, PairsVisitor, Problem};
 use crate::simulate::filter_manager::{HttpMock, Response};
