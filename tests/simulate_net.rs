@@ -248,3 +248,14 @@ fn connections_through_the_binary() {
         "{text}"
     );
 }
+
+#[test]
+fn nothing_is_delivered_after_the_client_closes() {
+    let m = wat("sim_tcp_upper");
+    let r = run(
+        &[plugin("up", &m)],
+        "connections:\n  - events: [{downstream: \"a\\n\"}, {close: downstream}, {downstream: \"b\\n\"}, {upstream: c}]\n    expect: {upstream_received: \"A\\n\", downstream_received: \"\", closed_by: downstream, logs_exact: [new connection, \"down:a\\n\", closed peer=2, log]}\n",
+    );
+    assert!(r.connections[0].passed(), "{:?}", r.connections[0].checks);
+    assert_eq!(r.exit_code(), 0);
+}
