@@ -82,7 +82,9 @@ fn callbacks_run_in_envoys_order_and_paused_data_accumulates() {
             "down:hel",
             "down:hello\n",
             "up:ok",
+            "down buffer=1",
             "up:",
+            "down buffer=1",
             "upstream closed",
             "closed peer=1",
             "log"
@@ -258,4 +260,19 @@ fn nothing_is_delivered_after_the_client_closes() {
     );
     assert!(r.connections[0].passed(), "{:?}", r.connections[0].checks);
     assert_eq!(r.exit_code(), 0);
+}
+
+#[test]
+fn the_read_buffer_stays_available_while_a_filter_holds_it() {
+    let m = wat("sim_tcp_upper");
+    // "wait" has no newline: the filter stops and keeps DownstreamData (Envoy keeps
+    // `network_downstream_data_buffer_` unless the result is Continue).
+    let r = run(
+        &[plugin("up", &m)],
+        "connections:\n  - events: [{downstream: wait}, {upstream: x}, {downstream: \"\\n\"}, {upstream: y}]\n    expect: {upstream_received: \"WAIT\\n\", downstream_received: xy}\n",
+    );
+    let l = logs(&r, 0);
+    let status: Vec<&String> = l.iter().filter(|m| m.starts_with("down buffer=")).collect();
+    assert_eq!(status, ["down buffer=0", "down buffer=1"]);
+    assert!(r.connections[0].passed(), "{:?}", r.connections[0].checks);
 }
