@@ -174,9 +174,9 @@ impl FilterManager {
             if c.closed.is_some() {
                 return;
             }
-            if !c.st.borrow().req_body.is_empty()
-                && self.net_call(c, pos, NetCb::Down { eos: false })
-            {
+            // The borrow ends before the module runs (it may write the buffer).
+            let has_bytes = !c.st.borrow().req_body.is_empty();
+            if has_bytes && self.net_call(c, pos, NetCb::Down { eos: false }) {
                 return;
             }
         }
