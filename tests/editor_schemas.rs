@@ -255,6 +255,11 @@ fn invalid_scenarios_are_rejected_by_schema_and_loader() {
         "requests: [{advance: 1s, expect: {response_trailers: {a: b}}}]\n",
         "vm_config: ~\nrequests: []\n",
         "vm_id: [a]\nrequests: []\n",
+        "connections: [{events: [{}]}]\n",
+        "connections: [{events: [{downstream: a, upstream: b}]}]\n",
+        "connections: [{events: [{close: left}]}]\n",
+        "connections: [{expect: {closed_by: me}}]\n",
+        "connections: {name: a}\n",
     ] {
         assert!(
             scenario_accepted(text).is_err(),
@@ -349,6 +354,15 @@ fn scenario_schema_names_every_key_the_loader_accepts() {
         (
             "requests: [{expect: {metrics: {m: {zzz: 1}}}}]\n",
             "/definitions/metric/anyOf/1",
+        ),
+        ("connections: [{zzz: 1}]\n", "/definitions/connection"),
+        (
+            "connections: [{events: [{zzz: 1}]}]\n",
+            "/definitions/net-event",
+        ),
+        (
+            "connections: [{expect: {zzz: 1}}]\n",
+            "/definitions/connection/properties/expect",
         ),
     ] {
         let err = scenario_accepted(probe).expect_err(probe);

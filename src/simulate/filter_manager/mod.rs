@@ -14,6 +14,7 @@ mod drive;
 pub mod input;
 mod local_reply;
 mod log_phase;
+mod network;
 pub(crate) mod state;
 mod status;
 mod timers;
