@@ -240,7 +240,18 @@ fn a_two_layer_image_fails_only_where_the_fetcher_wants_one_layer() {
         image_rules(t.path(), &layout, "v2.6", spec),
         Vec::<String>::new()
     );
-    // Upstream 1.14 does not.
+    // Upstream 1.14 does not (a bare WasmPlugin linted with --istio-version); 1.16 does.
+    let m = upstream_messages(t.path(), &layout, "1.14", spec);
+    assert!(
+        m.len() == 1
+            && m[0].contains("istio-agent of Istio 1.14 cannot")
+            && m[0].contains("must be 1 but got 2"),
+        "{m:?}"
+    );
+    assert_eq!(
+        upstream_messages(t.path(), &layout, "1.16", spec),
+        Vec::<String>::new()
+    );
     let img = ImageStore::open(std::slice::from_ref(&layout))
         .0
         .resolve("quay.io/acme/two:1.0")
