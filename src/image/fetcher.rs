@@ -299,6 +299,13 @@ pub fn fetch(image: &Image, f: &Fetcher) -> Fetch {
             .map_err(|e| {
                 format!("could not extract Wasm file from the image as Docker container {e}")
             }),
+        // `docker save` (Docker ≥ 25) writes an OCI layout of uncompressed layers; `docker
+        // push` sends gzip Docker layers under a new manifest digest.
+        _ if image.docker_save => compat(&layers, f, DOCKER_LAYER, false)
+            .map(|(b, p)| (Variant::DockerCompat, b, p, false))
+            .map_err(|e| {
+                format!("could not extract Wasm file from the image as Docker container {e}")
+            }),
         _ => {
             out.manifest_digest = image.digest.strip_prefix("sha256:").map(String::from);
             if image.manifest_media_type == DOCKER_MANIFEST {
