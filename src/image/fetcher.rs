@@ -473,6 +473,16 @@ mod tests {
     }
 
     #[test]
+    fn base_names_follow_go_filepath_base() {
+        use crate::image::fs::go_base;
+        assert_eq!(go_base("./plugin.wasm"), "plugin.wasm");
+        assert_eq!(go_base("a/b/plugin.wasm/"), "plugin.wasm");
+        assert_eq!(go_base("plugin.wasm.bak"), "plugin.wasm.bak");
+        assert_eq!(go_base("///"), "/");
+        assert_eq!(go_base(""), ".");
+    }
+
+    #[test]
     fn versions_map_to_their_fetcher() {
         let f12 = Fetcher::of(ist("1.12"), true);
         assert!(f12.one_layer && f12.tar_cap.is_none() && !f12.url_digest_is_checksum);
