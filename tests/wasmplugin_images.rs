@@ -240,7 +240,18 @@ fn a_two_layer_image_fails_only_where_the_fetcher_wants_one_layer() {
         image_rules(t.path(), &layout, "v2.6", spec),
         Vec::<String>::new()
     );
-    // Upstream 1.14 does not.
+    // Upstream 1.14 does not (a bare WasmPlugin linted with --istio-version); 1.16 does.
+    let m = upstream_messages(t.path(), &layout, "1.14", spec);
+    assert!(
+        m.len() == 1
+            && m[0].contains("istio-agent of Istio 1.14 cannot")
+            && m[0].contains("must be 1 but got 2"),
+        "{m:?}"
+    );
+    assert_eq!(
+        upstream_messages(t.path(), &layout, "1.16", spec),
+        Vec::<String>::new()
+    );
     let img = ImageStore::open(std::slice::from_ref(&layout))
         .0
         .resolve("quay.io/acme/two:1.0")
@@ -683,5 +694,45 @@ fn a_plugin_wasm_that_is_not_a_file_reads_as_nothing() {
     assert_eq!(
         image_rules(t.path(), &layout, "v2.6", "  url: quay.io/acme/link:1\n"),
         ["MX407 15:8"]
+    );
+}
+
+#[test]
+fn uncompressed_layers_fail_unless_the_layout_is_a_docker_save() {
+    let t = tempfile::tempdir().unwrap();
+    let layout = t.path().join("l");
+    let wasm = std::fs::read(root().join(HTTP_PLUGIN)).unwrap();
+    let (tar, _) = tar_gz(&[("plugin.wasm", &wasm)]);
+    let lh = put_blob(&layout, &tar);
+    let config = serde_json::to_vec(&serde_json::json!({"rootfs": {"type": "layers", "diff_ids": [format!("sha256:{}", sha(&tar))]}})).unwrap();
+    let ch = put_blob(&layout, &config);
+    let manifest = serde_json::to_vec(&serde_json::json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": format!("sha256:{ch}"), "size": config.len()},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": format!("sha256:{lh}"), "size": tar.len()}]})).unwrap();
+    let mh = put_blob(&layout, &manifest);
+    add_to_index(
+        &layout,
+        "quay.io/acme/plain:1",
+        "application/vnd.oci.image.manifest.v1+json",
+        &mh,
+        manifest.len(),
+    );
+    let spec = "  url: quay.io/acme/plain:1\n  sha256: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n";
+    // As pushed from this layout: an uncompressed OCI layer is not `tar+gzip` (istio's own
+    // test case); the checksum is compared first.
+    assert_eq!(
+        image_rules(t.path(), &layout, "v2.6", "  url: quay.io/acme/plain:1\n"),
+        ["MX406 15:8"]
+    );
+    assert_eq!(
+        image_rules(t.path(), &layout, "v2.6", spec),
+        ["MX406 15:8", "MX408 16:11"]
+    );
+    // `docker save` (Docker ≥ 25) writes this shape plus manifest.json; `docker push`
+    // compresses the layers and makes a new manifest digest: neither is judged from the layout.
+    std::fs::write(layout.join("manifest.json"), format!(r#"[{{"Config":"blobs/sha256/{ch}","RepoTags":["quay.io/acme/plain:1"],"Layers":["blobs/sha256/{lh}"]}}]"#)).unwrap();
+    assert_eq!(
+        image_rules(t.path(), &layout, "v2.6", spec),
+        Vec::<String>::new()
     );
 }

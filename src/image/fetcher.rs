@@ -299,6 +299,13 @@ pub fn fetch(image: &Image, f: &Fetcher) -> Fetch {
             .map_err(|e| {
                 format!("could not extract Wasm file from the image as Docker container {e}")
             }),
+        // `docker save` (Docker ≥ 25) writes an OCI layout of uncompressed layers; `docker
+        // push` sends gzip Docker layers under a new manifest digest.
+        _ if image.docker_save => compat(&layers, f, DOCKER_LAYER, false)
+            .map(|(b, p)| (Variant::DockerCompat, b, p, false))
+            .map_err(|e| {
+                format!("could not extract Wasm file from the image as Docker container {e}")
+            }),
         _ => {
             out.manifest_digest = image.digest.strip_prefix("sha256:").map(String::from);
             if image.manifest_media_type == DOCKER_MANIFEST {
@@ -463,6 +470,16 @@ mod tests {
 
     fn plugin_layer() -> LayerInfo {
         tar_layer(OCI_LAYER_GZIP, Some(("./plugin.wasm", "file", WASM, 1024)))
+    }
+
+    #[test]
+    fn base_names_follow_go_filepath_base() {
+        use crate::image::fs::go_base;
+        assert_eq!(go_base("./plugin.wasm"), "plugin.wasm");
+        assert_eq!(go_base("a/b/plugin.wasm/"), "plugin.wasm");
+        assert_eq!(go_base("plugin.wasm.bak"), "plugin.wasm.bak");
+        assert_eq!(go_base("///"), "/");
+        assert_eq!(go_base(""), ".");
     }
 
     #[test]

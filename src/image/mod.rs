@@ -162,6 +162,9 @@ pub struct Image {
     pub fetcher_child: Option<Option<String>>,
     pub source: PathBuf,
     pub format: SourceFormat,
+    /// An OCI layout/archive that also has a `manifest.json`: `docker save` (Docker ≥ 25),
+    /// whose layers are stored uncompressed and recompressed by `docker push`.
+    pub docker_save: bool,
     pub manifest_media_type: String,
     pub config_media_type: String,
     pub layers: Vec<LayerInfo>,
@@ -184,6 +187,7 @@ impl Image {
             fetcher_child: None,
             source: Default::default(),
             format: SourceFormat::RootDir,
+            docker_save: false,
             manifest_media_type: String::new(),
             config_media_type: String::new(),
             layers: vec![LayerInfo {

@@ -342,6 +342,13 @@ impl ImageStore {
             fetcher_child: None,
             source: src.path.clone(),
             format: src.format,
+            docker_save: matches!(
+                src.format,
+                SourceFormat::OciLayout | SourceFormat::OciArchive
+            ) && src
+                .backing
+                .as_ref()
+                .is_some_and(|b| b.exists("manifest.json")),
             manifest_media_type: String::new(),
             config_media_type: String::new(),
             layers: Vec::new(),

@@ -148,12 +148,14 @@ pub fn plugin_is_network(mesh: &Mesh, plugin: &WasmPlugin) -> bool {
 
 /// The istio-agent build a mesh runs, for messages: `OSSM v2.2 (Istio 1.12)`, `Istio 1.26.1`.
 pub fn fetcher_label(mesh: &Mesh) -> String {
+    use crate::model::{IstioKind, VersionSource};
     let istio = mesh.istio.or_else(|| mesh.version.istio());
-    let upstream = matches!(
-        mesh.version_source,
-        Some(crate::model::VersionSource::IstioCommandLine)
-    ) || (mesh.control_planes.is_empty() && !mesh.istio_control_planes.is_empty())
-        || mesh.version.is_sail();
+    let sail = mesh
+        .istio_control_planes
+        .iter()
+        .any(|c| matches!(c.kind, IstioKind::Sail | IstioKind::SailRevision));
+    let upstream = mesh.version_source == Some(VersionSource::IstioCommandLine)
+        || (mesh.control_planes.is_empty() && !mesh.istio_control_planes.is_empty() && !sail);
     match (istio, upstream) {
         (Some(i), true) => format!("Istio {i}"),
         (Some(i), false) => format!("OSSM {} (Istio {i})", mesh.version),

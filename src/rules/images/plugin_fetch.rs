@@ -24,6 +24,20 @@ impl Unit for PluginFetch {
             };
             let first = &mesh.wasm_plugins[users[0]];
             let mut d = fetch_problem(p, &a.reference);
+            // Say which versions read the image as it is (an upgrade may be the fix).
+            let readers: Vec<String> = crate::image::fetcher::by_version(&a.image)
+                .into_iter()
+                .filter(|(_, f)| f.problem.is_none() && f.other_child.is_none())
+                .map(|(label, _)| label)
+                .collect();
+            if p.kind == crate::image::fetcher::FetchProblemKind::Unfetchable && !readers.is_empty()
+            {
+                let h = d.help.take().unwrap_or_default();
+                d = d.help(format!(
+                    "{h} As it is, the image is read by {}.",
+                    readers.join(", ")
+                ));
+            }
             if a.image.kind == crate::image::ImageKind::SmeImage {
                 d = d.help("This is a ServiceMeshExtension image (/manifest.yaml + module). For a WasmPlugin, rebuild it without manifest.yaml and with the module named plugin.wasm (`meshext-lint pack --format wasmplugin --module <module.wasm>`).");
             }
