@@ -58,8 +58,7 @@ impl FilterManager {
             self.deliver_http_response(run, vmi, &call, &resp);
             return true;
         }
-        if let Some((vmi, root, token)) = run.pending_grpc.pop_front() {
-            self.deliver_grpc_close(run, vmi, root, token);
+        if self.deliver_grpc(run) {
             return true;
         }
         let ev = self.shared.borrow_mut().ready.pop_front();

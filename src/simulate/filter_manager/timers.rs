@@ -55,24 +55,42 @@ impl FilterManager {
                 break;
             }
             let (ev, effects) = self.tick(vmi, root, at, "proxy_on_tick".into());
-            let calls: Vec<_> = effects
-                .into_iter()
-                .filter_map(|e| match e {
-                    Effect::HttpCall(c) => Some(c),
-                    _ => None,
-                })
-                .collect();
-            let mut ev = ev;
-            ev.calls = calls.clone();
             trace.push(ev);
-            for c in calls {
-                let resp = answer(&mut self.patterns, mocks, &c);
-                self.deliver_call(vmi, &c, &resp, trace);
-            }
+            let idx = trace.len() - 1;
+            self.tick_effects(vmi, effects, mocks, trace, idx);
+            self.drain_grpc(mocks, trace);
             self.drain_queue_events(trace);
         }
         budget.end();
         self.shared.borrow_mut().clock.set_monotonic(target);
+    }
+
+    /// Effects of a callback outside a request: HTTP calls are answered from `mocks` (and
+    /// listed on the event at `idx`), gRPC calls go to the scenario's `grpc_calls`.
+    pub(super) fn tick_effects(
+        &mut self,
+        vmi: usize,
+        effects: Vec<Effect>,
+        mocks: &[HttpMock],
+        trace: &mut Vec<TraceEvent>,
+        idx: usize,
+    ) {
+        let mut calls = Vec::new();
+        for e in effects {
+            match e {
+                Effect::HttpCall(c) => calls.push(c),
+                e => {
+                    self.grpc_effect(vmi, &e);
+                }
+            }
+        }
+        if let Some(ev) = trace.get_mut(idx) {
+            ev.calls.extend(calls.iter().cloned());
+        }
+        for c in calls {
+            let resp = answer(&mut self.patterns, mocks, &c);
+            self.deliver_call(vmi, &c, &resp, trace);
+        }
     }
 
     /// Sets the clock to `at`, re-arms the root's timer and runs its `proxy_on_tick`.
