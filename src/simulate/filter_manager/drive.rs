@@ -121,6 +121,7 @@ impl FilterManager {
         };
         if eos && !run.upstream_done() {
             run.upstream_state = Upstream::Reached;
+            run.st.borrow_mut().upstream_reached = true;
             // The router: the upstream answers once the whole request arrived.
             let r = run.upstream_resp.clone();
             self.start_response(run, &r, "via_upstream");

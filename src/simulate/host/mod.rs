@@ -98,6 +98,8 @@ pub struct HttpState {
     pub source_port: u16,
     pub response_code: Option<u32>,
     pub response_code_details: Option<String>,
+    /// The router sent the request upstream: Envoy's `upstreamHost()` is set from then on.
+    pub upstream_reached: bool,
     pub request_size: u64,
     pub response_size: u64,
     /// Copies kept for the access-log phase.
