@@ -116,7 +116,8 @@ fn streams_from_ticks_in_envoys_order_closed_by_either_side() {
           message: bye
     expect:
       grpc_calls: [{service: chat.v1.Chat, method: Talk, message: hello, count: 1}]
-      http_calls: 0
+      http_calls: 2
+      calls: [{cluster: audit, headers: {":path": /stats}, count: 2}]
       metrics: {grpc_status: 0}
 "#);
     assert_eq!(failed(&r), Vec::<String>::new());
@@ -135,6 +136,11 @@ fn streams_from_ticks_in_envoys_order_closed_by_either_side() {
             "  bye",
         ]
     );
+    // The HTTP calls made meanwhile are answered after the close (one burst from the server).
+    let names: Vec<&str> = (r.requests[0].trace.iter()).map(|e| e.callback.as_ref()).collect();
+    let close = names.iter().position(|n| n.starts_with("proxy_on_grpc_close")).unwrap();
+    let answer = names.iter().position(|n| n.starts_with("proxy_on_http_call_response")).unwrap();
+    assert!(close < answer, "{names:?}");
     assert!(r.requests[0].grpc_calls[0].stream);
 
     // The server waits for the plugin to close its side (it does on the first message), then

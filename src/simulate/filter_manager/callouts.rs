@@ -119,19 +119,22 @@ fn call_event(fm: &FilterManager, vmi: usize, call: &HttpCall) -> TraceEvent {
 }
 
 impl FilterManager {
-    /// Delivers an HTTP call response to the root context outside a request (ticks).
+    /// Delivers an HTTP call response to the root context outside a request (ticks); returns
+    /// what the callback asked for.
     pub(super) fn deliver_call(
         &mut self,
         vmi: usize,
         call: &HttpCall,
         resp: &CalloutResponse,
         trace: &mut Vec<TraceEvent>,
-    ) {
+    ) -> Vec<Effect> {
         let mut t = call_event(self, vmi, call);
-        if let Some(vm) = self.vm(vmi) {
-            call_response(vm, &mut t, call, resp);
-            trace.push(t);
-        }
+        let Some(vm) = self.vm(vmi) else {
+            return Vec::new();
+        };
+        let effects = call_response(vm, &mut t, call, resp);
+        trace.push(t);
+        effects
     }
 
     /// Delivers an HTTP call response during a request; a trap fails the streams of that

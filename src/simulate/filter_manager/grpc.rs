@@ -220,20 +220,33 @@ impl FilterManager {
         Some(Some((d.vmi, ev, effects)))
     }
 
-    /// Delivers one pending gRPC callback during a request; false when none is pending.
+    /// Runs the pending callbacks of the next call's answer as one burst (what the server
+    /// sent arrives together: Envoy runs the trailing metadata and close callbacks in one
+    /// dispatch, before the answers of callouts made meanwhile).
+    fn next_grpc_burst(&mut self) -> Option<Vec<(usize, TraceEvent, Vec<Effect>)>> {
+        let first = self.grpc.pending.front().map(|d| (d.vmi, d.token))?;
+        let mut out = Vec::new();
+        while self.grpc.pending.front().map(|d| (d.vmi, d.token)) == Some(first) {
+            if let Some(Some(r)) = self.next_grpc() {
+                out.push(r);
+            }
+        }
+        Some(out)
+    }
+
+    /// Delivers the next call's pending gRPC callbacks during a request; false when none.
     pub(super) fn deliver_grpc(&mut self, run: &mut Run<'_>) -> bool {
-        let Some(next) = self.next_grpc() else {
+        let Some(burst) = self.next_grpc_burst() else {
             return false;
         };
-        let Some((vmi, ev, effects)) = next else {
-            return true;
-        };
-        let failed = ev.failure.is_some();
-        let idx = run.report.trace.len();
-        run.report.trace.push(ev);
-        self.apply_effects(run, vmi, effects, idx);
-        if failed && self.vm_in_stream(run, vmi) && !run.client_done() {
-            self.fail_stream(run);
+        for (vmi, ev, effects) in burst {
+            let failed = ev.failure.is_some();
+            let idx = run.report.trace.len();
+            run.report.trace.push(ev);
+            self.apply_effects(run, vmi, effects, idx);
+            if failed && self.vm_in_stream(run, vmi) && !run.client_done() {
+                self.fail_stream(run);
+            }
         }
         true
     }
@@ -242,13 +255,15 @@ impl FilterManager {
     /// make are answered from `mocks` and listed on their event.
     pub(super) fn drain_grpc(&mut self, mocks: &[super::HttpMock], trace: &mut Vec<TraceEvent>) {
         for _ in 0..MAX_GRPC_EVENTS {
-            let Some(next) = self.next_grpc() else { return };
-            let Some((vmi, ev, effects)) = next else {
-                continue;
-            };
-            trace.push(ev);
-            let at = trace.len() - 1;
-            self.tick_effects(vmi, effects, mocks, trace, at);
+            let Some(burst) = self.next_grpc_burst() else { return };
+            let mut done = Vec::new();
+            for (vmi, ev, effects) in burst {
+                trace.push(ev);
+                done.push((vmi, effects, trace.len() - 1));
+            }
+            for (vmi, effects, at) in done {
+                self.tick_effects(vmi, effects, mocks, trace, at);
+            }
         }
     }
 }
