@@ -6,7 +6,10 @@ use meshext_lint::simulate::{self, parse_scenario, ExtensionFilter, SimFilter, S
 use std::sync::Arc;
 
 fn chain() -> Vec<SimFilter> {
-    let p = format!("{}/tests/fixtures/wat/sim_grpc.wat", env!("CARGO_MANIFEST_DIR"));
+    let p = format!(
+        "{}/tests/fixtures/wat/sim_grpc.wat",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let module = Arc::new(wat::parse_file(&p).unwrap());
     vec![
         SimFilter::Extension(ExtensionFilter {
@@ -89,14 +92,26 @@ fn unmatched_call_is_closed_unavailable_and_reported() {
     assert_eq!(failed(&r), Vec::<String>::new());
     let q = &r.requests[0];
     assert!(!q.grpc_calls[0].matched);
-    let close = q.trace.iter().find(|e| e.callback.contains("grpc_close")).unwrap();
-    assert!(close.result.contains("no grpc_calls entry matched"), "{}", close.result);
+    let close = q
+        .trace
+        .iter()
+        .find(|e| e.callback.contains("grpc_close"))
+        .unwrap();
+    assert!(
+        close.result.contains("no grpc_calls entry matched"),
+        "{}",
+        close.result
+    );
 
     // Wrong expectations fail and list the calls made.
     let r = run("requests:\n  - expect: {grpc_calls: [{method: Nope}, {service: auth.v1.Auth, count: 2}, {message: zzz}]}\n");
     assert_eq!(failed(&r).len(), 3);
     let c = &r.requests[0].checks[0];
-    assert!(c.actual.contains("auth.v1.Auth/Check on \"authz\""), "{}", c.actual);
+    assert!(
+        c.actual.contains("auth.v1.Auth/Check on \"authz\""),
+        "{}",
+        c.actual
+    );
 }
 
 #[test]
@@ -137,9 +152,17 @@ fn streams_from_ticks_in_envoys_order_closed_by_either_side() {
         ]
     );
     // The HTTP calls made meanwhile are answered after the close (one burst from the server).
-    let names: Vec<&str> = (r.requests[0].trace.iter()).map(|e| e.callback.as_ref()).collect();
-    let close = names.iter().position(|n| n.starts_with("proxy_on_grpc_close")).unwrap();
-    let answer = names.iter().position(|n| n.starts_with("proxy_on_http_call_response")).unwrap();
+    let names: Vec<&str> = (r.requests[0].trace.iter())
+        .map(|e| e.callback.as_ref())
+        .collect();
+    let close = names
+        .iter()
+        .position(|n| n.starts_with("proxy_on_grpc_close"))
+        .unwrap();
+    let answer = names
+        .iter()
+        .position(|n| n.starts_with("proxy_on_http_call_response"))
+        .unwrap();
     assert!(close < answer, "{names:?}");
     assert!(r.requests[0].grpc_calls[0].stream);
 
@@ -154,13 +177,23 @@ fn streams_from_ticks_in_envoys_order_closed_by_either_side() {
 "#);
     assert_eq!(failed(&r), Vec::<String>::new());
     let ev = events(&r, 0);
-    let tail = ["  m2", "proxy_on_grpc_receive_trailing_metadata", "  t2", "proxy_on_grpc_close", "  "];
+    let tail = [
+        "  m2",
+        "proxy_on_grpc_receive_trailing_metadata",
+        "  t2",
+        "proxy_on_grpc_close",
+        "  ",
+    ];
     assert_eq!(ev[0], "proxy_on_grpc_receive_initial_metadata");
     assert_eq!(&ev[ev.len() - 5..], tail);
 
     // Held open and never closed by the plugin: no close is delivered.
     let r = run("requests:\n  - advance: 1s\n    grpc_calls: [{service: chat.v1.Chat, response: {close: plugin}}]\n");
-    assert!(!events(&r, 0).iter().any(|e| e.contains("close")), "{:?}", events(&r, 0));
+    assert!(
+        !events(&r, 0).iter().any(|e| e.contains("close")),
+        "{:?}",
+        events(&r, 0)
+    );
 }
 
 #[test]

@@ -348,7 +348,8 @@ fn check_calls(want: &[CallWant], calls: &[HttpCall], out: &mut Vec<Check>) {
 fn check_grpc_calls(want: &[GrpcWant], calls: &[GrpcCallRecord], out: &mut Vec<Check>) {
     let mut patterns = ClusterPatterns::default();
     for w in want {
-        let mut is = |p: &Option<String>, v: &str| p.as_ref().is_none_or(|p| patterns.is_match(p, v));
+        let mut is =
+            |p: &Option<String>, v: &str| p.as_ref().is_none_or(|p| patterns.is_match(p, v));
         let n = (calls.iter())
             .filter(|c| {
                 is(&w.service, &c.service)
@@ -358,7 +359,11 @@ fn check_grpc_calls(want: &[GrpcWant], calls: &[GrpcCallRecord], out: &mut Vec<C
             })
             .count();
         let mut what = String::from("gRPC calls");
-        for (k, v) in [("service", &w.service), ("method", &w.method), ("cluster", &w.cluster)] {
+        for (k, v) in [
+            ("service", &w.service),
+            ("method", &w.method),
+            ("cluster", &w.cluster),
+        ] {
             if let Some(v) = v {
                 let _ = write!(what, " {k} {v:?}");
             }
@@ -370,11 +375,19 @@ fn check_grpc_calls(want: &[GrpcWant], calls: &[GrpcCallRecord], out: &mut Vec<C
             let v: Vec<String> = (calls.iter())
                 .map(|c| format!("{}/{} on {:?}", c.service, c.method, c.cluster))
                 .collect();
-            let v = if v.is_empty() { "none".into() } else { v.join(", ") };
+            let v = if v.is_empty() {
+                "none".into()
+            } else {
+                v.join(", ")
+            };
             format!("{n} (gRPC calls made: {v})")
         };
         out.push(match w.count {
-            Some(c) => Check::new(what, c.to_string(), if n == c { n.to_string() } else { made() }),
+            Some(c) => Check::new(
+                what,
+                c.to_string(),
+                if n == c { n.to_string() } else { made() },
+            ),
             None => Check {
                 what,
                 expected: "at least 1".into(),

@@ -86,7 +86,9 @@ impl FilterManager {
         });
         let found = found.cloned();
         self.patterns = patterns;
-        self.grpc.record_at.insert((vmi, call.token), self.grpc.records.len());
+        self.grpc
+            .record_at
+            .insert((vmi, call.token), self.grpc.records.len());
         self.grpc.records.push(GrpcCallRecord {
             cluster: call.cluster.clone(),
             service: call.service.clone(),
@@ -121,7 +123,8 @@ impl FilterManager {
             return;
         }
         // A trailers-only answer (no headers, no messages) skips the initial metadata.
-        let trailers_only = m.server_closes && m.messages.is_empty() && m.initial_metadata.is_empty();
+        let trailers_only =
+            m.server_closes && m.messages.is_empty() && m.initial_metadata.is_empty();
         if !trailers_only {
             push(q, Event::InitialMetadata(map(&m.initial_metadata)));
         }
@@ -169,14 +172,22 @@ impl FilterManager {
         let ex = vm.ex.clone();
         let effects = match d.event {
             Event::InitialMetadata(h) => {
-                ev.callback = format!("proxy_on_grpc_receive_initial_metadata(token {token})").into();
+                ev.callback =
+                    format!("proxy_on_grpc_receive_initial_metadata(token {token})").into();
                 let n = h.len() as i32;
                 vm.store.data_mut().grpc_in = Some(GrpcIncoming {
                     initial: Some(h),
                     ..Default::default()
                 });
                 let f = ex.on_grpc_receive_initial_metadata;
-                run_async(vm, &mut ev, f, (root, token, n), d.root, "proxy_on_grpc_receive_initial_metadata")
+                run_async(
+                    vm,
+                    &mut ev,
+                    f,
+                    (root, token, n),
+                    d.root,
+                    "proxy_on_grpc_receive_initial_metadata",
+                )
             }
             Event::Message(msg) => {
                 ev.callback = format!("proxy_on_grpc_receive(token {token})").into();
@@ -186,7 +197,14 @@ impl FilterManager {
                     ..Default::default()
                 });
                 let f = ex.on_grpc_receive;
-                let effects = run_async(vm, &mut ev, f, (root, token, n), d.root, "proxy_on_grpc_receive");
+                let effects = run_async(
+                    vm,
+                    &mut ev,
+                    f,
+                    (root, token, n),
+                    d.root,
+                    "proxy_on_grpc_receive",
+                );
                 // A unary call is over once answered.
                 if live.is_some_and(|l| !l.stream) {
                     vm.store.data_mut().grpc_live.remove(&d.token);
@@ -194,20 +212,35 @@ impl FilterManager {
                 effects
             }
             Event::TrailingMetadata(h) => {
-                ev.callback = format!("proxy_on_grpc_receive_trailing_metadata(token {token})").into();
+                ev.callback =
+                    format!("proxy_on_grpc_receive_trailing_metadata(token {token})").into();
                 let n = h.len() as i32;
                 vm.store.data_mut().grpc_in = Some(GrpcIncoming {
                     trailing: Some(h),
                     ..Default::default()
                 });
                 let f = ex.on_grpc_receive_trailing_metadata;
-                run_async(vm, &mut ev, f, (root, token, n), d.root, "proxy_on_grpc_receive_trailing_metadata")
+                run_async(
+                    vm,
+                    &mut ev,
+                    f,
+                    (root, token, n),
+                    d.root,
+                    "proxy_on_grpc_receive_trailing_metadata",
+                )
             }
             Event::Close(code, text, unmatched) => {
                 ev.callback = format!("proxy_on_grpc_close(token {token}, {code})").into();
                 vm.store.data_mut().last_status = (code, text.into_bytes());
                 let f = ex.on_grpc_close;
-                let effects = run_async(vm, &mut ev, f, (root, token, code as i32), d.root, "proxy_on_grpc_close");
+                let effects = run_async(
+                    vm,
+                    &mut ev,
+                    f,
+                    (root, token, code as i32),
+                    d.root,
+                    "proxy_on_grpc_close",
+                );
                 vm.store.data_mut().grpc_live.remove(&d.token);
                 if unmatched {
                     ev.result = "no grpc_calls entry matched: closed with 14 UNAVAILABLE".into();
@@ -255,7 +288,9 @@ impl FilterManager {
     /// make are answered from `mocks` and listed on their event.
     pub(super) fn drain_grpc(&mut self, mocks: &[super::HttpMock], trace: &mut Vec<TraceEvent>) {
         for _ in 0..MAX_GRPC_EVENTS {
-            let Some(burst) = self.next_grpc_burst() else { return };
+            let Some(burst) = self.next_grpc_burst() else {
+                return;
+            };
             let mut done = Vec::new();
             for (vmi, ev, effects) in burst {
                 trace.push(ev);

@@ -3,8 +3,8 @@
 
 use super::mem::{self, finish, Fault};
 use super::{
-    note_unsupported, status, Effect, GrpcCall, GrpcLive, HttpCall, LocalReply, LogLevel, Metric, MetricKind,
-    Registrar, C,
+    note_unsupported, status, Effect, GrpcCall, GrpcLive, HttpCall, LocalReply, LogLevel, Metric,
+    MetricKind, Registrar, C,
 };
 use crate::simulate::headers::HeaderMap;
 use crate::simulate::limits::{
@@ -636,7 +636,10 @@ mod tests {
         // GrpcService{envoy_grpc{cluster_name: "authz"}, timeout{seconds: 1}}
         let proto = b"\x0a\x07\x0a\x05authz\x1a\x02\x08\x01";
         assert_eq!(grpc_cluster(proto), "authz");
-        assert_eq!(grpc_cluster(b"outbound|9000||authz.local"), "outbound|9000||authz.local");
+        assert_eq!(
+            grpc_cluster(b"outbound|9000||authz.local"),
+            "outbound|9000||authz.local"
+        );
         // google_grpc only: no cluster.
         assert_eq!(grpc_cluster(b"\x12\x00"), "");
     }

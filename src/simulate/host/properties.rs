@@ -527,10 +527,18 @@ mod tests {
         let md = get(&s, "cluster_metadata").unwrap();
         let istio = get(&s, "cluster_metadata.filter_metadata.istio").unwrap();
         // Metadata{filter_metadata{"istio": Struct{services: [{host, name, namespace}]}}}
-        assert_eq!(md[..9], [0x0a, md[1], 0x0a, 0x05, b'i', b's', b't', b'i', b'o']);
+        assert_eq!(
+            md[..9],
+            [0x0a, md[1], 0x0a, 0x05, b'i', b's', b't', b'i', b'o']
+        );
         assert!(md.ends_with(&istio));
         let text = String::from_utf8_lossy(&istio);
-        for part in ["services", "workload.default.svc.cluster.local", "namespace", "default"] {
+        for part in [
+            "services",
+            "workload.default.svc.cluster.local",
+            "namespace",
+            "default",
+        ] {
             assert!(text.contains(part), "{text:?}");
         }
         assert_eq!(get(&s, "route_metadata").unwrap(), b"");
@@ -549,7 +557,8 @@ mod tests {
         // Scenario overrides win.
         let mut o = on_stream(V::V2_6, true);
         let mut w = (*o.workload).clone();
-        w.overrides.insert("upstream.address".into(), b"1.2.3.4:80".to_vec());
+        w.overrides
+            .insert("upstream.address".into(), b"1.2.3.4:80".to_vec());
         w.overrides.insert("route_metadata".into(), b"x".to_vec());
         o.workload = std::rc::Rc::new(w);
         assert_eq!(get(&o, "upstream.address").unwrap(), b"1.2.3.4:80");

@@ -2,8 +2,8 @@
 //! problems, and their conversion into the [`Scenario`] the simulator runs.
 
 use super::{
-    parse_duration, CallWant, Expect, GrpcWant, LogLevelSel, LogPattern, LogText, MetricKindSel, MetricWant,
-    RequestSpec, Scenario, ScenarioError, StartupExpect,
+    parse_duration, CallWant, Expect, GrpcWant, LogLevelSel, LogPattern, LogText, MetricKindSel,
+    MetricWant, RequestSpec, Scenario, ScenarioError, StartupExpect,
 };
 use crate::load::typed::{self, Dialect, Expected, Pairs, PairsVisitor, Problem};
 use crate::simulate::filter_manager::{GrpcMock, HttpMock, Response};
@@ -131,9 +131,9 @@ impl<'de> Deserialize<'de> for BytesIn {
             }
             fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<BytesIn, A::Error> {
                 let m = Base64In::deserialize(de::value::MapAccessDeserializer::new(map))?;
-                base64_decode(&m.base64)
-                    .map(BytesIn)
-                    .ok_or_else(|| A::Error::custom("invalid base64 (standard alphabet, padding optional)"))
+                base64_decode(&m.base64).map(BytesIn).ok_or_else(|| {
+                    A::Error::custom("invalid base64 (standard alphabet, padding optional)")
+                })
             }
         }
         d.deserialize_any(V)
@@ -145,7 +145,10 @@ fn base64_decode(text: &str) -> Option<Vec<u8>> {
     let digits: Vec<u8> = (text.bytes())
         .filter(|b| !b.is_ascii_whitespace())
         .collect();
-    let body = digits.strip_suffix(b"==").or_else(|| digits.strip_suffix(b"=")).unwrap_or(&digits);
+    let body = digits
+        .strip_suffix(b"==")
+        .or_else(|| digits.strip_suffix(b"="))
+        .unwrap_or(&digits);
     let padded = body.len() != digits.len();
     if body.len() % 4 == 1 || (padded && digits.len() % 4 != 0) {
         return None;
