@@ -1,5 +1,6 @@
-//! `cargo bench --bench chain`: builds chains for 10,000 workloads × 1,000 SMEs and prints
-//! the best of three times for building and for checking them (target: under 1 s).
+//! `cargo bench --bench chain`: builds chains for 10,000 workloads × 1,000 SMEs (v2.1), then
+//! for the same workloads × 1,000 WasmPlugins (v2.6: inbound, outbound, `match`), and prints
+//! the best of three times for building and for checking them (target: under 1 s each).
 
 #[path = "support/mod.rs"]
 mod support;
@@ -101,19 +102,81 @@ fn main() {
         });
     }
     let defaults = ExtensionDefaults::default();
+    run(
+        &mesh,
+        &defaults,
+        &format!("{WORKLOADS} workloads × {SMES} SMEs"),
+    );
+    // The same workloads on OSSM 2.6 with WasmPlugins instead: 5% mesh-wide, a tenth with
+    // `match` (mode SERVER, some on a port), a third without priority (ties).
+    mesh.version = MeshVersion::V2_6;
+    mesh.extensions.clear();
+    for i in 0..SMES {
+        let (ns, selector) = if i % 20 == 0 {
+            (
+                "istio-system".to_string(),
+                Some(labels(&[("tier", format!("t{}", i % 3))])),
+            )
+        } else if i % 2 == 0 {
+            (
+                format!("ns{}", i % NAMESPACES),
+                Some(labels(&[("app", format!("app{}", i % 100))])),
+            )
+        } else {
+            (format!("ns{}", i % NAMESPACES), None)
+        };
+        let mut meta = Meta::synthetic("WasmPlugin", &ns, &format!("wp{i}"));
+        meta.creation_timestamp = Some(format!("2024-01-{:02}T00:00:00Z", 1 + i % 28));
+        let matches = if i % 10 == 3 {
+            vec![TrafficSelector {
+                mode: Some("SERVER".into()),
+                ports: if i % 20 == 3 { vec![8080] } else { vec![] },
+                pointer: "/spec/match/0".into(),
+            }]
+        } else {
+            vec![]
+        };
+        mesh.wasm_plugins.push(WasmPlugin {
+            meta,
+            selector,
+            target_refs: vec![],
+            url: Some(format!("oci://quay.io/acme/wp{}:1.0", i % 50)),
+            sha256: None,
+            image_pull_policy: None,
+            image_pull_secret: None,
+            verification_key: None,
+            plugin_config: None,
+            plugin_name: None,
+            phase: [Some("AUTHN"), Some("AUTHZ"), Some("STATS"), None][i % 4].map(str::to_string),
+            priority: (i % 3 != 0).then_some((i % 7) as i64),
+            vm_env: vec![],
+            matches,
+            fail_strategy: None,
+            plugin_type: None,
+        });
+    }
+    let plugins = mesh.wasm_plugins.len();
+    run(
+        &mesh,
+        &defaults,
+        &format!("{WORKLOADS} workloads × {plugins} WasmPlugins"),
+    );
+}
+
+fn run(mesh: &Mesh, defaults: &ExtensionDefaults, what: &str) {
     let (mut built, mut checked) = (f64::MAX, f64::MAX);
     let (mut chains, mut diags) = (Vec::new(), Vec::new());
     for _ in 0..3 {
         let start = Instant::now();
-        chains = build_chains(&mesh, &defaults);
+        chains = build_chains(mesh, defaults);
         built = built.min(start.elapsed().as_secs_f64());
         let start = Instant::now();
-        diags = check(&mesh, &chains, &defaults);
+        diags = check(mesh, &chains, defaults);
         checked = checked.min(start.elapsed().as_secs_f64());
     }
     let filters: usize = chains.iter().map(|c| c.filters.len()).sum();
     println!(
-        "chain build: {WORKLOADS} workloads × {SMES} SMEs → {} chains, {filters} filters: best of 3 {built:.3} s",
+        "chain build: {what} → {} chains, {filters} filters: best of 3 {built:.3} s",
         chains.len(),
     );
     println!(

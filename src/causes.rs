@@ -63,8 +63,9 @@ fn needs(rule: RuleId) -> Needs {
             membership: true,
             ..cp
         },
-        // The configuration a module receives depends on the mesh version.
-        305 => cp,
+        // The configuration a module receives depends on the mesh version; so does every
+        // WasmPlugin rule (the Istio release's API, webhook and agent).
+        305 | 309..=319 => cp,
         // The scope is the namespace, or the mesh for the root namespace.
         306 => Needs {
             scope: Scope::Workloads,

@@ -6,6 +6,7 @@
 use crate::abi::{self, AbiProblem, InvalidModule, ModuleInfo};
 use crate::chain::{ExtensionDefaults, ManifestDefaults};
 use crate::diag::Location;
+use crate::image::fetcher::{Fetch, Fetcher};
 use crate::image::{self, Image, ImageError, ImageStore, Manifest, ManifestProblem};
 use crate::model::{Mesh, MeshVersion};
 use rayon::prelude::*;
@@ -84,6 +85,168 @@ pub struct Resolution {
     pub problems: Vec<(usize, String, ResolveProblem)>,
     /// Each analysed digest once, with the SMEs that use it (in `mesh.extensions` order).
     pub images: Vec<(Arc<Analysed>, Vec<usize>)>,
+    /// The images of the WasmPlugins' `oci://` URLs.
+    pub plugins: PluginResolution,
+}
+
+/// One WasmPlugin image digest, as the mesh version's istio-agent fetcher reads it.
+#[derive(Debug)]
+pub struct PluginImage {
+    pub image: Arc<Image>,
+    /// The image reference of the first WasmPlugin using it (`url` without `oci://`).
+    pub reference: String,
+    /// What the fetcher extracts (or why it fails).
+    pub fetch: Fetch,
+    /// The fetched module, analysed (only when it passes the fetcher's magic check).
+    pub module_info: Option<ModuleInfo>,
+    pub invalid_module: Option<InvalidModule>,
+    /// The mesh version the ABI problems are judged for.
+    version: MeshVersion,
+    abi_problems: OnceLock<Vec<AbiProblem>>,
+}
+
+impl PluginImage {
+    /// What the mesh version's proxy has against the fetched module (worked out on first use).
+    pub fn abi_problems(&self) -> &[AbiProblem] {
+        self.abi_problems.get_or_init(|| match &self.module_info {
+            Some(info) => abi::check(info, self.version, &self.reference),
+            None => Vec::new(),
+        })
+    }
+
+    /// `REF!/plugin.wasm` (or the artifact layer), where module findings point.
+    pub fn module_location(&self) -> Location {
+        let path = self.fetch.module_path.as_deref().unwrap_or("");
+        Location::file_only(format!(
+            "{}!/{}",
+            self.reference,
+            path.trim_start_matches("./")
+        ))
+    }
+}
+
+/// The WasmPlugins' images: like [`Resolution`], indexed by `mesh.wasm_plugins`.
+#[derive(Debug, Default)]
+pub struct PluginResolution {
+    /// The fetcher of the mesh version (`None` before WasmPlugin existed, or without images).
+    pub fetcher: Option<Fetcher>,
+    pub by_plugin: Vec<Option<Arc<PluginImage>>>,
+    /// Per WasmPlugin (index into `mesh.wasm_plugins`, its image reference), why its image is
+    /// missing.
+    pub problems: Vec<(usize, String, ResolveProblem)>,
+    pub images: Vec<(Arc<PluginImage>, Vec<usize>)>,
+    /// WasmPlugins whose module finds no root context under `pluginName` (gathered with the
+    /// runtime facts, `plugin_startup`).
+    pub root_id_misses: Vec<crate::plugin_startup::RootIdMiss>,
+}
+
+/// The image reference the agent pulls for a WasmPlugin `url`, as istiod and the agent parse
+/// it: Go's `url.Parse` scheme (none = `oci://`, istiod's `convertToWasmPluginWrapper`), then
+/// `u.Host + u.Path` (`pkg/wasm/cache.go`). `None` for `file://`, `http(s)://`, other schemes
+/// and URLs Go does not parse.
+pub fn oci_reference(url: &str) -> Option<String> {
+    let url = url.split(['?', '#']).next().unwrap_or("");
+    let (scheme, rest) = go_scheme(url)?;
+    let rest = match scheme {
+        // Go refuses a scheme-less URL whose first segment holds a colon.
+        "" if url.split('/').next().is_some_and(|s| s.contains(':')) => return None,
+        "" => url,
+        s if s.eq_ignore_ascii_case("oci") => rest.strip_prefix("//").unwrap_or(rest),
+        _ => return None,
+    };
+    let rest = rest.trim_start_matches('/');
+    (!rest.is_empty()).then(|| rest.to_string())
+}
+
+/// Go `net/url` `getScheme`: `Some((scheme, rest))`, scheme `""` when there is none; `None`
+/// when the URL has an empty scheme (`:x`).
+pub fn go_scheme(url: &str) -> Option<(&str, &str)> {
+    for (i, c) in url.char_indices() {
+        match c {
+            'a'..='z' | 'A'..='Z' => {}
+            '0'..='9' | '+' | '-' | '.' if i > 0 => {}
+            ':' if i == 0 => return None,
+            ':' => return Some((&url[..i], &url[i + 1..])),
+            _ => return Some(("", url)),
+        }
+    }
+    Some(("", url))
+}
+
+fn analyse_plugin(
+    image: Arc<Image>,
+    reference: String,
+    fetcher: &Fetcher,
+    version: MeshVersion,
+) -> PluginImage {
+    let fetch = image::fetcher::fetch(&image, fetcher);
+    let mut p = PluginImage {
+        image,
+        reference,
+        fetch,
+        module_info: None,
+        invalid_module: None,
+        version,
+        abi_problems: OnceLock::new(),
+    };
+    if p.fetch.problem.is_none() {
+        if let Some(bytes) = &p.fetch.module {
+            match abi::analyze(bytes) {
+                Ok(info) => p.module_info = Some(info),
+                Err(e) => p.invalid_module = Some(e),
+            }
+        }
+    }
+    p
+}
+
+/// Resolves every WasmPlugin's `oci://` image and reads it as the mesh's fetcher does, once per
+/// digest (in parallel).
+pub fn resolve_plugins(mesh: &Mesh, store: &ImageStore) -> PluginResolution {
+    let mut res = PluginResolution {
+        by_plugin: vec![None; mesh.wasm_plugins.len()],
+        ..PluginResolution::default()
+    };
+    if mesh.version < MeshVersion::V2_2 {
+        return res;
+    }
+    let fetcher = Fetcher::for_mesh(mesh);
+    res.fetcher = Some(fetcher);
+    let mut by_digest: BTreeMap<String, (Arc<Image>, String, Vec<usize>)> = BTreeMap::new();
+    for (i, p) in mesh.wasm_plugins.iter().enumerate() {
+        let Some(reference) = p.url.as_deref().and_then(oci_reference) else {
+            continue;
+        };
+        match store.resolve(&image::reference::normalize(&reference)) {
+            None => res.problems.push((i, reference, ResolveProblem::NotPulled)),
+            Some(Err(err)) => res
+                .problems
+                .push((i, reference, ResolveProblem::Unreadable(err))),
+            Some(Ok(img)) => {
+                by_digest
+                    .entry(img.digest.clone())
+                    .or_insert_with(|| (img.clone(), reference.clone(), Vec::new()))
+                    .2
+                    .push(i);
+            }
+        }
+    }
+    let analysed: Vec<(Arc<PluginImage>, Vec<usize>)> = by_digest
+        .into_values()
+        .collect::<Vec<_>>()
+        .into_par_iter()
+        .map(|(img, reference, users)| {
+            let a = analyse_plugin(img, reference, &fetcher, mesh.version);
+            (Arc::new(a), users)
+        })
+        .collect();
+    for (a, users) in analysed {
+        for &i in &users {
+            res.by_plugin[i] = Some(a.clone());
+        }
+        res.images.push((a, users));
+    }
+    res
 }
 
 impl Resolution {
@@ -177,5 +340,39 @@ pub fn resolve(mesh: &Mesh, store: &ImageStore) -> Resolution {
         }
         res.images.push((a, users));
     }
+    res.plugins = resolve_plugins(mesh, store);
     res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wasm_plugin_urls_parse_like_go_net_url() {
+        let r = |u: &str| oci_reference(u);
+        assert_eq!(r("oci://quay.io/a/b:1").as_deref(), Some("quay.io/a/b:1"));
+        assert_eq!(r("OCI://quay.io/a/b").as_deref(), Some("quay.io/a/b"));
+        // No scheme: istiod adds oci://.
+        assert_eq!(
+            r("quay.io/a/b@sha256:00").as_deref(),
+            Some("quay.io/a/b@sha256:00")
+        );
+        assert_eq!(r("b").as_deref(), Some("b"));
+        // The first `:` before any `/` makes a scheme: `registry:5000/x` is scheme `registry`.
+        assert_eq!(r("registry:5000/a/b:1"), None);
+        assert_eq!(r("localhost:5000/a"), None);
+        assert_eq!(
+            r("oci://registry:5000/a/b:1").as_deref(),
+            Some("registry:5000/a/b:1")
+        );
+        assert_eq!(r("file:///opt/p.wasm"), None);
+        assert_eq!(r("https://x/p.wasm"), None);
+        assert_eq!(r(":x"), None);
+        assert_eq!(r("oci://"), None);
+        // Query and fragment are not part of host + path.
+        assert_eq!(r("oci://q.io/a/b:1?x=1#f").as_deref(), Some("q.io/a/b:1"));
+        assert_eq!(go_scheme("1abc:x"), Some(("", "1abc:x")));
+        assert_eq!(r("1abc:x/y"), None);
+    }
 }

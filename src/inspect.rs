@@ -3,6 +3,7 @@
 
 use crate::abi::{self, ImportGroup, ModuleInfo};
 use crate::diag::{Diagnostic, Location, Severity};
+use crate::image::fetcher::{self, Fetch};
 use crate::image::{self, Image, ImageKind};
 use crate::model::MeshVersion;
 use crate::rules::{self, RuleId};
@@ -25,7 +26,22 @@ pub struct ImageReport {
     /// The findings about the package (MX403/MX404).
     pub diagnostics: Vec<Diagnostic>,
     pub module: Option<ModuleReport>,
+    /// What the WasmPlugin fetcher of each group of versions makes of the image (not for SME
+    /// images).
+    pub fetch: Vec<(String, Fetch)>,
+    /// The mesh versions the module is judged on.
+    pub versions: Vec<MeshVersion>,
 }
+
+/// The versions `inspect` judges a WasmPlugin image's module on by default: those running
+/// WasmPlugins with their own proxy facts (`mesh_versions.tsv`; 3.x uses the v2.6 row).
+pub const WASM_PLUGIN_VERSIONS: [MeshVersion; 5] = [
+    MeshVersion::V2_2,
+    MeshVersion::V2_3,
+    MeshVersion { major: 2, minor: 4 },
+    MeshVersion { major: 2, minor: 5 },
+    MeshVersion::V2_6,
+];
 
 pub fn module_report(
     bytes: &[u8],
@@ -87,11 +103,18 @@ pub fn image_report(image: Arc<Image>, versions: &[MeshVersion]) -> ImageReport 
         }
         (None, _) => None,
     };
+    let fetch = if image.kind == ImageKind::SmeImage {
+        Vec::new()
+    } else {
+        fetcher::by_version(&image)
+    };
     ImageReport {
         image,
         package,
         diagnostics,
         module,
+        fetch,
+        versions: versions.to_vec(),
     }
 }
 
@@ -181,7 +204,43 @@ pub fn image_json(r: &ImageReport) -> Value {
         "manifest": m.map(|m| json!({"schemaVersion": m.schema_version, "name": m.name, "phase": m.phase, "priority": m.priority, "module": m.module})),
         "diagnostics": r.diagnostics.iter().map(crate::report::json::diagnostic).collect::<Vec<_>>(),
         "module": r.module.as_ref().map(module_json),
+        "wasmplugin": r.fetch.iter().map(|(versions, f)| json!({
+            "versions": versions,
+            "variant": f.variant.map(|v| v.label()),
+            "module": f.module_path,
+            "module_size": f.module.as_ref().map(|m| m.len()),
+            "loads": f.problem.is_none() && f.other_child.is_none(),
+            "error": f.problem.as_ref().map(|p| p.message.clone()),
+            "index_child": f.other_child,
+        })).collect::<Vec<_>>(),
     })
+}
+
+/// One line per group of versions: which variant the WasmPlugin fetcher reads, or why not.
+fn fetch_human(s: &mut String, fetch: &[(String, Fetch)]) {
+    if fetch.is_empty() {
+        return;
+    }
+    let _ = writeln!(s, "  WasmPlugin fetcher (istio-agent):");
+    for (versions, f) in fetch {
+        let what = match (&f.problem, &f.other_child, f.variant) {
+            (Some(p), _, _) => format!("cannot use it: {}", p.message),
+            (None, Some(c), _) => format!("reads index child {c}, not the manifest inspected"),
+            (None, None, Some(v)) => format!(
+                "{} variant, module {} ({} bytes){}",
+                v.label(),
+                f.module_path.as_deref().unwrap_or("-"),
+                f.module.as_ref().map_or(0, |m| m.len()),
+                if f.truncated {
+                    ", cut at the size cap"
+                } else {
+                    ""
+                }
+            ),
+            (None, None, None) => "no module".into(),
+        };
+        let _ = writeln!(s, "    {versions}: {what}");
+    }
 }
 
 pub fn module_human(m: &ModuleReport, versions: &[MeshVersion]) -> String {
@@ -244,6 +303,7 @@ pub fn image_human(r: &ImageReport, versions: &[MeshVersion]) -> String {
     for d in &r.diagnostics {
         let _ = writeln!(s, "  {}", crate::report::human::one_line(d));
     }
+    fetch_human(&mut s, &r.fetch);
     if let Some(m) = &r.module {
         let _ = writeln!(s, "module {}", m.location.file);
         s.push_str(&module_human(m, versions));

@@ -22,6 +22,7 @@ pub mod lint;
 pub mod load;
 pub mod migrate;
 pub mod model;
+pub(crate) mod plugin_startup;
 pub(crate) mod report;
 pub mod rules;
 pub mod simulate;

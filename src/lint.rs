@@ -196,6 +196,8 @@ fn check(mut out: Outcome, opts: &LintOptions) -> Outcome {
     gather(&mut out, opts);
     if !opts.no_runtime {
         out.startups = crate::simulate::startup::start_extensions(&out.mesh, &out.resolution);
+        out.resolution.plugins.root_id_misses =
+            crate::plugin_startup::probe_root_ids(&out.mesh, &out.resolution.plugins);
     }
     let mut found = Vec::new();
     registry::run(&out.facts(&[]), &stages(opts), &mut found);

@@ -126,16 +126,22 @@ fn diff_reports_only_changed_workloads() {
     add_app(&mut new, "shop", "cart");
     let d = diff(&chains(&old), &chains(&new));
     let who: Vec<_> = d.changes.iter().map(|c| c.workload.as_str()).collect();
-    assert_eq!(who, ["Deployment shop/api", "Deployment shop/cart"]);
+    assert_eq!(
+        who,
+        [
+            "Deployment shop/api (inbound)",
+            "Deployment shop/cart (inbound)"
+        ]
+    );
     let text = diff::render_text(&d);
     assert!(
         text.contains("+ audit [PostAuthZ 0] shop/audit quay.io/acme/audit:1.0"),
         "{text}"
     );
-    assert!(text.contains("Deployment shop/cart (added)"));
+    assert!(text.contains("Deployment shop/cart (inbound) (added)"));
     let md = diff::render_markdown(&d);
     assert!(
-        md.contains("| `Deployment shop/api` | changed |") && md.contains("```diff"),
+        md.contains("| `Deployment shop/api (inbound)` | changed |") && md.contains("```diff"),
         "{md}"
     );
     let same = diff(&chains(&old), &chains(&old));
@@ -146,5 +152,5 @@ fn diff_reports_only_changed_workloads() {
     assert!(d
         .changes
         .iter()
-        .any(|c| c.new.is_none() && c.workload.ends_with("cart")));
+        .any(|c| c.new.is_none() && c.workload.ends_with("cart (inbound)")));
 }

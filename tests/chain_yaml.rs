@@ -222,3 +222,51 @@ fn the_oldest_service_gets_the_extensions() {
     assert_eq!(w["patched_ports"], serde_json::json!(["9090"]), "{w:#}");
     assert_eq!(w["services"][0], "shop/web-admin", "{w:#}");
 }
+
+/// `(listener, wasm plugin keys)` of every entry.
+fn wasm_entries(workloads: &[Value]) -> Vec<(String, Vec<String>)> {
+    workloads
+        .iter()
+        .map(|w| {
+            let keys = w["filters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|f| f["kind"] == "WasmPlugin")
+                .map(|f| f["extension"].as_str().unwrap().to_string())
+                .collect();
+            (w["listener"].as_str().unwrap().to_string(), keys)
+        })
+        .collect()
+}
+
+#[test]
+fn apply_wasm_plugins_to_inbound_only_per_ossm_version() {
+    let e = |extra: &[&str]| wasm_entries(&chain("wasm-inbound-only.yaml", extra).1);
+    let s = |l: &[&str]| l.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    // 2.3: nothing on outbound; `match` is pruned, so both are inbound.
+    assert_eq!(
+        e(&[]),
+        [
+            ("inbound".into(), s(&["shop/everywhere", "shop/client"])),
+            ("outbound".into(), s(&[]))
+        ]
+    );
+    // 2.4: only the plugin without `match` stays off outbound.
+    assert_eq!(
+        e(&["--mesh-version", "v2.4"]),
+        [
+            ("inbound".into(), s(&["shop/everywhere"])),
+            ("outbound".into(), s(&["shop/client"]))
+        ]
+    );
+    // 2.5: no flag.
+    assert_eq!(
+        e(&["--mesh-version", "v2.5"])[1],
+        ("outbound".into(), s(&["shop/everywhere", "shop/client"]))
+    );
+    let (_, w) = chain("wasm-inbound-only.yaml", &[]);
+    // 1.14 ties (no creation time) by "name.namespace": client.shop first.
+    assert_eq!(w[1]["wasm_left_off"][0]["extension"], "shop/client");
+    assert_eq!(w[0]["filters"][0]["name"], "shop.everywhere");
+}

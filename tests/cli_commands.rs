@@ -153,7 +153,10 @@ fn chain_human_dot_and_mermaid() {
     assert_eq!(code, 0);
     assert!(dot.starts_with("digraph chains {"), "{dot}");
     assert!(dot.trim_end().ends_with('}'));
-    assert!(dot.contains("label=\"Deployment shop/web\""), "{dot}");
+    assert!(
+        dot.contains("label=\"Deployment shop/web (inbound)\""),
+        "{dot}"
+    );
     assert_eq!(dot.matches("subgraph cluster_").count(), 4, "{dot}");
     assert!(dot.contains(" -> "));
 
@@ -237,7 +240,10 @@ fn chain_diff_lists_only_the_changed_workload() {
         human.starts_with("1 workload(s) with filter chain changes"),
         "{human}"
     );
-    assert!(human.contains("Deployment shop/web (changed)"), "{human}");
+    assert!(
+        human.contains("Deployment shop/web (inbound) (changed)"),
+        "{human}"
+    );
     for other in ["payments/api", "shop/auth", "istio-ingressgateway"] {
         assert!(
             !human.contains(other),
@@ -269,7 +275,7 @@ fn chain_diff_lists_only_the_changed_workload() {
         "{md}"
     );
     assert!(
-        md.contains("| `Deployment shop/web` | changed | `counter [PostAuthZ 10]"),
+        md.contains("| `Deployment shop/web (inbound)` | changed | `counter [PostAuthZ 10]"),
         "{md}"
     );
     assert_eq!(md.matches("<details>").count(), 1, "{md}");
@@ -280,7 +286,7 @@ fn chain_diff_lists_only_the_changed_workload() {
     assert_eq!(code, 0);
     let j = json_of(&out);
     assert_eq!(j["changes"].as_array().unwrap().len(), 1, "{j:#}");
-    assert_eq!(j["changes"][0]["workload"], "Deployment shop/web");
+    assert_eq!(j["changes"][0]["workload"], "Deployment shop/web (inbound)");
 
     let (code, same, _) = sh(&["chain", "samples/mesh", "--diff", "samples/mesh"]);
     assert_eq!(code, 0);
@@ -614,7 +620,7 @@ fn inspect_a_layout_lists_every_image() {
         .iter()
         .map(|i| i["reference"].as_str().unwrap())
         .collect();
-    assert_eq!(refs.len(), 9, "{refs:?}");
+    assert_eq!(refs.len(), 14, "{refs:?}");
     for name in [
         "header-append",
         "oob-auth",
@@ -625,6 +631,11 @@ fn inspect_a_layout_lists_every_image() {
         "as-add-header",
         "c-add-header",
         "header-append-wasmplugin",
+        "as-add-header-wasmplugin",
+        "as-add-header-wasmplugin-artifact",
+        "c-add-header-wasmplugin",
+        "c-add-header-wasmplugin-artifact",
+        "c-add-header-wasmplugin-layered",
     ] {
         let r = format!("quay.io/meshext-samples/{name}:1.0");
         assert!(refs.contains(&r.as_str()), "{r} not in {refs:?}");

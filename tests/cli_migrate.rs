@@ -209,3 +209,212 @@ fn unusable_input_exits_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("List"));
 }
+
+#[test]
+fn images_are_repackaged_and_the_result_lints_clean_on_the_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    let mesh = root().join("samples/mesh");
+    let images = root().join("samples/images");
+    let out = migrate(&[
+        mesh.to_str().unwrap(),
+        "--images",
+        images.to_str().unwrap(),
+        "--to",
+        "v2.6",
+        "--out",
+        out_dir.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["kept"], true);
+    assert_eq!(
+        json["differences"],
+        serde_json::json!([]),
+        "the proof: same chains"
+    );
+    for p in json["plugins"].as_array().unwrap() {
+        let spec = &p["wasm_plugin"]["spec"];
+        let url = spec["url"].as_str().unwrap();
+        assert!(
+            url.starts_with("oci://quay.io/meshext-samples/") && url.contains("-wasmplugin:"),
+            "{url}"
+        );
+        assert_eq!(spec["sha256"].as_str().unwrap().len(), 64);
+    }
+    // The whole sample mesh migrated in place (a copy), with its images, lints without
+    // errors or warnings on the target version.
+    let copy = dir.path().join("mesh");
+    for sub in ["istio-system", "shop", "payments"] {
+        std::fs::create_dir_all(copy.join(sub)).unwrap();
+        for f in std::fs::read_dir(mesh.join(sub)).unwrap() {
+            let f = f.unwrap().path();
+            std::fs::copy(&f, copy.join(sub).join(f.file_name().unwrap())).unwrap();
+        }
+    }
+    let copy_images = dir.path().join("images-inplace");
+    let out = migrate(&[
+        copy.to_str().unwrap(),
+        "--images",
+        images.to_str().unwrap(),
+        "--to",
+        "v2.6",
+        "--in-place",
+        "--image-out",
+        copy_images.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lint = bin()
+        .args([
+            "lint",
+            "--format",
+            "json",
+            "--mesh-version",
+            "v2.6",
+            "--images",
+        ])
+        .arg(&copy_images)
+        .arg(&copy)
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&lint.stdout).unwrap();
+    let bad: Vec<_> = json["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["severity"] != "info")
+        .collect();
+    assert!(bad.is_empty(), "{bad:#?}");
+    let inspect = bin()
+        .args([
+            "inspect",
+            "quay.io/meshext-samples/counter-wasmplugin:1.0",
+            "--images",
+        ])
+        .arg(out_dir.join("images"))
+        .args(["--mesh-version", "v2.6"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&inspect.stdout);
+    assert!(
+        text.contains("WasmPluginCompat") && text.contains("plugin.wasm"),
+        "{text}"
+    );
+    // With a registry prefix, the references move there.
+    let out2 = dir.path().join("out2");
+    let out = migrate(&[
+        mesh.to_str().unwrap(),
+        "--images",
+        images.to_str().unwrap(),
+        "--to",
+        "v3.0",
+        "--out",
+        out2.to_str().unwrap(),
+        "--registry",
+        "registry.example.com/mesh",
+        "--variant",
+        "artifact",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let y = std::fs::read_to_string(out2.join("shop/counter.yaml")).unwrap();
+    assert!(
+        y.contains("url: \"oci://registry.example.com/mesh/counter:1.0\""),
+        "{y}"
+    );
+}
+
+#[test]
+fn verify_runs_scenarios_through_both_meshes() {
+    let dir = tempfile::tempdir().unwrap();
+    let images = root().join("samples/images");
+    // The sample mesh keeps what runs: same responses, upstream requests, callouts, logs.
+    let out = migrate(&[
+        root().join("samples/mesh").to_str().unwrap(),
+        "--images",
+        images.to_str().unwrap(),
+        "--to",
+        "v2.6",
+        "--image-out",
+        dir.path().join("img").to_str().unwrap(),
+        "--verify",
+        root()
+            .join("samples/scenarios/shop-web.yaml")
+            .to_str()
+            .unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["verify_mismatches"], serde_json::json!([]));
+
+    // A v1alpha1 text config: header-append received `hello` and appended
+    // `custom-header: hello`; the WasmPlugin sends {"config":"hello"}, so it appends
+    // `config: hello` instead. --verify sees the response change.
+    let mesh = write(
+        dir.path(),
+        "mesh.yaml",
+        &format!(
+            "{MESH}---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web, namespace: shop}}\nspec: {{template: {{metadata: {{labels: {{app: web}}, annotations: {{sidecar.istio.io/inject: 'true'}}}}, spec: {{containers: [{{name: web, image: x}}]}}}}}}\n---\napiVersion: v1\nkind: Service\nmetadata: {{name: web, namespace: shop}}\nspec: {{selector: {{app: web}}, ports: [{{name: http, port: 80, targetPort: 8080}}]}}\n---\napiVersion: maistra.io/v1alpha1\nkind: ServiceMeshExtension\nmetadata: {{name: header-append, namespace: shop}}\nspec:\n  image: quay.io/meshext-samples/header-append:1.0\n  phase: PostAuthZ\n  priority: 1\n  workloadSelector: {{labels: {{app: web}}}}\n  config: hello\n"
+        ),
+    );
+    let scenario = write(
+        dir.path(),
+        "s.yaml",
+        "workload: shop/web\nrequests:\n  - name: one\n    request: {path: /}\n    upstream: {status: 200, body: ok}\n",
+    );
+    let out = migrate(&[
+        mesh.to_str().unwrap(),
+        "--images",
+        images.to_str().unwrap(),
+        "--to",
+        "v2.6",
+        "--image-out",
+        dir.path().join("img2").to_str().unwrap(),
+        "--verify",
+        scenario.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let m = json["verify_mismatches"].as_array().unwrap();
+    assert!(
+        m.iter().any(|x| x["what"] == "response"
+            && x["before"].to_string().contains("custom-header")
+            && x["after"].to_string().contains("\"config\"")),
+        "{m:#?}"
+    );
+    // --verify without images is a usage error.
+    let out = migrate(&[
+        mesh.to_str().unwrap(),
+        "--to",
+        "v2.6",
+        "--verify",
+        scenario.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -260,6 +260,11 @@ fn invalid_scenarios_are_rejected_by_schema_and_loader() {
         "requests: [{grpc_calls: [{service: s, response: {close: later}}]}]\n",
         "requests: [{grpc_calls: [{service: s, response: {messages: [{base64: '!!'}]}}]}]\n",
         "requests: [{expect: {grpc_calls: [{count: -1}]}}]\n",
+        "connections: [{events: [{}]}]\n",
+        "connections: [{events: [{downstream: a, upstream: b}]}]\n",
+        "connections: [{events: [{close: left}]}]\n",
+        "connections: [{expect: {closed_by: me}}]\n",
+        "connections: {name: a}\n",
     ] {
         assert!(
             scenario_accepted(text).is_err(),
@@ -370,6 +375,15 @@ fn scenario_schema_names_every_key_the_loader_accepts() {
         (
             "requests: [{grpc_calls: [{service: s, response: {messages: [{zzz: 1}]}}]}]\n",
             "/definitions/grpc-message/anyOf/1",
+        ),
+        ("connections: [{zzz: 1}]\n", "/definitions/connection"),
+        (
+            "connections: [{events: [{zzz: 1}]}]\n",
+            "/definitions/net-event",
+        ),
+        (
+            "connections: [{expect: {zzz: 1}}]\n",
+            "/definitions/connection/properties/expect",
         ),
     ] {
         let err = scenario_accepted(probe).expect_err(probe);

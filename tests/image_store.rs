@@ -78,7 +78,12 @@ fn sample_layout_holds_every_sample_image() {
         let img = store.resolve(name).unwrap().unwrap();
         assert_eq!(img.format, SourceFormat::OciLayout);
         if name.contains("wasmplugin") {
-            assert_eq!(img.kind, ImageKind::WasmPluginCompat, "{name}");
+            let kind = if name.contains("-artifact") {
+                ImageKind::WasmPluginArtifact
+            } else {
+                ImageKind::WasmPluginCompat
+            };
+            assert_eq!(img.kind, kind, "{name}");
             assert!(img.plugin_wasm().unwrap().starts_with(b"\0asm"));
             assert_eq!(package_findings(&read_extension(&img))[0].rule, "MX403");
         } else {

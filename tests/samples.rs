@@ -12,6 +12,48 @@ fn sample_mesh_is_clean() {
     assert_eq!(json["mesh_version"], "v2.1");
 }
 
+/// The sample mesh after its upgrade (`samples/extensions/build.sh meshes`): WasmPlugins over
+/// images in both fetcher formats lint clean, with their images, on OSSM 2.6 and 3.0, and the
+/// storefront scenario passes on both as it does on the SME mesh.
+#[test]
+fn upgraded_sample_meshes_are_clean_and_run_the_scenario() {
+    for (dir, version, plugins) in [
+        ("samples/mesh-v2.6", "v2.6", 4),
+        ("samples/mesh-v3.0", "v3.0", 4),
+    ] {
+        let (code, json) = lint_json(&[dir, "--images", "samples/images"]);
+        assert_eq!(
+            json["diagnostics"],
+            serde_json::json!([]),
+            "{dir}: {json:#}"
+        );
+        assert_eq!(code, 0);
+        assert_eq!(json["mesh_version"], version);
+        let text: String = [
+            "istio-system/extensions.yaml",
+            "shop/extensions.yaml",
+            "payments/api.yaml",
+        ]
+        .iter()
+        .map(|f| std::fs::read_to_string(root().join(dir).join(f)).unwrap())
+        .collect();
+        assert_eq!(text.matches("kind: WasmPlugin").count(), plugins, "{dir}");
+        assert!(!text.contains("kind: ServiceMeshExtension"), "{dir}");
+        let out = bin()
+            .args(["simulate", dir, "--images", "samples/images", "--scenario"])
+            .arg("samples/scenarios/shop-web.yaml")
+            .current_dir(root())
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{dir}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+}
+
 #[test]
 fn every_broken_sample_fires_exactly_what_it_expects() {
     let dir = root().join("samples/broken");

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Rebuild every sample proxy-wasm module and the OCI images that carry them.
 #
-#   samples/extensions/build.sh [--no-install] [modules|images|fixtures|all]   (default: all)
+#   samples/extensions/build.sh [--no-install] [modules|images|fixtures|meshes|all]   (default: all)
 #
 # What it does (idempotent; every output is recreated from scratch):
 #   1. install   apt: rustc cargo libstd-rust-dev-wasm32 lld (Debian rustc 1.63 + wasm32 std),
@@ -22,12 +22,22 @@
 #                (the OSSM ServiceMeshExtension format), built with umoci in a temporary layout and
 #                copied with `skopeo copy oci:... oci:samples/images:<full ref>`.
 #                Plus quay.io/meshext-samples/header-append-wasmplugin:1.0: one layer with /plugin.wasm
-#                (Istio WasmPlugin "compat" format, no manifest.yaml).
+#                (Istio WasmPlugin "compat" format, no manifest.yaml); for as-add-header and
+#                c-add-header: <name>-wasmplugin:1.0 (compat, umoci) and <name>-wasmplugin-artifact:1.0
+#                (2-layer OCI artifact, `meshext-lint pack --format wasmplugin --variant artifact`);
+#                c-add-header-wasmplugin-layered:1.0: a base layer + /plugin.wasm (2 layers: read by
+#                Istio >= 1.16 / OSSM >= 2.3 only).
 #                Timestamps are pinned (SOURCE_DATE_EPOCH, default 2021-06-01) so digests are stable
 #                as long as the module bytes are.
 #   4. fixtures  tests/fixtures/images/: header-append.oci.tar (oci-archive),
 #                header-append.docker.tar (docker-archive, RepoTags quay.io/meshext-samples/header-append:1.0),
 #                header-append-rootfs/ (unpacked layer: manifest.yaml + header-append.wasm).
+#   5. meshes    samples/mesh-v2.6/ and samples/mesh-v3.0/: samples/mesh after its upgrade, made by
+#                `meshext-lint migrate --in-place` (ServiceMeshExtensions -> WasmPlugins, images
+#                repackaged into samples/images: quay.io/meshext-samples/migrated/<name>:1.0 in the
+#                compat format for 2.6, .../migrated-artifact/<name>:1.0 as OCI artifacts for 3.0);
+#                then upgrade-meshes.py swaps the control plane (SMCP v2.6; for 3.0 a Sail `Istio`
+#                v1.24.3 and injection labels on the namespaces).
 #
 # Rust dependency versions: rust/.cargo/config.toml sets `incompatible-rust-versions = "fallback"`
 # and every crate has rust-version = "1.63"; to re-resolve run `cargo update` in rust/ with the
@@ -53,6 +63,7 @@ declare -A MANIFEST_DIR=(
   [as-add-header]=assemblyscript [c-add-header]=c
 )
 IMAGES=(header-append oob-auth counter body-rewrite wasi-logger config-panic as-add-header c-add-header)
+WASMPLUGIN_IMAGES=(as-add-header c-add-header)
 
 INSTALL=${NO_INSTALL:+0}
 INSTALL=${INSTALL:-1}
@@ -60,8 +71,8 @@ STEP=all
 for arg in "$@"; do
   case "$arg" in
     --no-install) INSTALL=0 ;;
-    modules|images|fixtures|all) STEP=$arg ;;
-    -h|--help) sed -n '2,35p' "$0"; exit 0 ;;
+    modules|images|fixtures|meshes|all) STEP=$arg ;;
+    -h|--help) sed -n '2,41p' "$0"; exit 0 ;;
     *) echo "unknown argument: $arg" >&2; exit 2 ;;
   esac
 done
@@ -147,6 +158,19 @@ make_image() {
   umoci repack --image "$tmp/layout:$name" --history.created "$CREATED" \
     --history.created_by "COPY $(cd "$src" && echo *) /" --history.author "meshext-lint samples" \
     "$tmp/bundle-$name" >/dev/null
+  # an optional second directory becomes a second layer on top
+  if [ -n "${4:-}" ]; then
+    rm -rf "$tmp/bundle-$name"
+    umoci unpack --rootless --image "$tmp/layout:$name" "$tmp/bundle-$name" >/dev/null
+    touch -r "$tmp/bundle-$name/rootfs" "$tmp/rootfs-mtime"
+    cp "$4"/* "$tmp/bundle-$name/rootfs/"
+    chmod 0644 "$tmp/bundle-$name/rootfs"/*
+    touch -h -d "@$SOURCE_DATE_EPOCH" "$tmp/bundle-$name/rootfs"/*
+    touch -r "$tmp/rootfs-mtime" "$tmp/bundle-$name/rootfs"
+    umoci repack --image "$tmp/layout:$name" --history.created "$CREATED" \
+      --history.created_by "COPY $(cd "$4" && echo *) /" --history.author "meshext-lint samples" \
+      "$tmp/bundle-$name" >/dev/null
+  fi
   umoci gc --layout "$tmp/layout"
   skopeo copy --quiet "oci:$tmp/layout:$name" "oci:$LAYOUT:$REGISTRY/$ref"
 }
@@ -166,6 +190,24 @@ build_images() {
   mkdir -p "$tmp/src-wasmplugin"
   cp "$BUILD/header-append.wasm" "$tmp/src-wasmplugin/plugin.wasm"
   make_image "header-append-wasmplugin:$TAG" "$tmp/src-wasmplugin" "$tmp"
+  # WasmPlugin images of the small modules in both fetcher formats: compat (umoci, one layer
+  # with /plugin.wasm) and the 2-layer OCI artifact (`meshext-lint pack`, deterministic), plus
+  # a 2-layer compat image (a base layer, then /plugin.wasm) that only Istio >= 1.16 / OSSM >= 2.3
+  # read.
+  local lint=("cargo" "run" "--quiet" "--manifest-path" "$REPO/Cargo.toml" "--")
+  for n in "${WASMPLUGIN_IMAGES[@]}"; do
+    mkdir -p "$tmp/src-wp-$n"
+    cp "$BUILD/$n.wasm" "$tmp/src-wp-$n/plugin.wasm"
+    make_image "$n-wasmplugin:$TAG" "$tmp/src-wp-$n" "$tmp"
+    "${lint[@]}" pack --format wasmplugin --variant artifact --module "$BUILD/$n.wasm" \
+      --ref "$REGISTRY/$n-wasmplugin-artifact:$TAG" --out "$tmp/artifacts" >/dev/null
+    skopeo copy --quiet "oci:$tmp/artifacts:$REGISTRY/$n-wasmplugin-artifact:$TAG" \
+      "oci:$LAYOUT:$REGISTRY/$n-wasmplugin-artifact:$TAG"
+  done
+  mkdir -p "$tmp/src-base"
+  printf 'ID=meshext-samples-base\n' >"$tmp/src-base/os-release"
+  make_image "c-add-header-wasmplugin-layered:$TAG" "$tmp/src-base" "$tmp" \
+    "$tmp/src-wp-c-add-header"
   log "refs in $LAYOUT/index.json"
   python3 - "$LAYOUT/index.json" <<'EOF'
 import json, sys
@@ -191,11 +233,29 @@ build_fixtures() {
   ls -l "$FIXTURES"
 }
 
+build_meshes() {
+  local lint=("cargo" "run" "--quiet" "--manifest-path" "$REPO/Cargo.toml" "--")
+  local samples="$REPO/samples" v
+  for v in v2.6 v3.0; do
+    log "mesh $v -> $samples/mesh-$v"
+    rm -rf "$samples/mesh-$v"
+    cp -r "$samples/mesh" "$samples/mesh-$v"
+    local registry=$REGISTRY/migrated variant=compat
+    if [ "$v" = v3.0 ]; then registry=$REGISTRY/migrated-artifact variant=artifact; fi
+    # Relative paths: the comments `migrate` writes name the source file.
+    (cd "$REPO" && "${lint[@]}" migrate "samples/mesh-$v" --images samples/images --to "$v" \
+      --in-place --image-out samples/images --registry "$registry" --variant "$variant" >/dev/null)
+  done
+  # The control planes after the upgrade.
+  python3 "$HERE/upgrade-meshes.py" "$samples"
+}
+
 export PATH="${HOME:-/root}/.cargo/bin:/root/.cargo/bin:$PATH"
 [ "$INSTALL" = 1 ] && install_tools
 case "$STEP" in
   modules) build_modules ;;
   images) build_images ;;
   fixtures) build_fixtures ;;
-  all) build_modules; build_images; build_fixtures ;;
+  meshes) build_meshes ;;
+  all) build_modules; build_images; build_fixtures; build_meshes ;;
 esac

@@ -332,6 +332,14 @@ fn check_wasi_import(cx: &mut Ctx, import: &Import, sig: &super::Sig) {
     }
 }
 
+/// Whether `p` is MX507's "no HTTP callback" problem: it only holds for modules installed as
+/// HTTP filters (a WasmPlugin of `type: NETWORK` is not one).
+pub fn is_missing_http_callbacks(p: &AbiProblem) -> bool {
+    p.kind == AbiProblemKind::RequiredExportMissing && p.message.contains(NO_HTTP_CALLBACK)
+}
+
+const NO_HTTP_CALLBACK: &str = "is used as an HTTP filter but exports no HTTP callback";
+
 /// MX507: memory, allocator, `proxy_on_context_create`, at least one HTTP callback.
 fn check_required_exports(cx: &mut Ctx, info: &ModuleInfo) {
     if !info.memory {
@@ -415,7 +423,7 @@ fn check_required_exports(cx: &mut Ctx, info: &ModuleInfo) {
             .collect();
     if !info.callbacks().any(|e| http.contains(&e.name.as_str())) {
         let msg = format!(
-            "`{}` is used as an HTTP filter but exports no HTTP callback (`proxy_on_request_*`, \
+            "`{}` {NO_HTTP_CALLBACK} (`proxy_on_request_*`, \
              `proxy_on_response_*`, `proxy_on_log`); on {} it would never see a request",
             cx.subject, cx.mesh
         );

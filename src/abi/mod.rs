@@ -33,7 +33,7 @@ pub mod tables;
 
 use std::fmt;
 
-pub use check::{check, AbiProblem, AbiProblemKind};
+pub use check::{check, is_missing_http_callbacks, AbiProblem, AbiProblemKind};
 pub use parse::{abi_markers, analyze, bad_magic};
 
 /// A proxy-wasm ABI version (the `proxy_abi_version_X_Y_Z` marker).
@@ -309,10 +309,48 @@ impl ModuleInfo {
         })
     }
 
+    /// The stream callbacks the module exports, by the stream they serve (`functions.tsv`
+    /// notes `HTTP` / `TCP`): an HTTP filter needs the first, a network filter the second.
+    pub fn stream_callbacks(&self) -> StreamCallbacks {
+        let mut out = StreamCallbacks::default();
+        for e in self.callbacks() {
+            let class = tables::get()
+                .functions
+                .iter()
+                // proxy_on_log also ends network streams: it tells nothing.
+                .filter(|r| r.kind == tables::FnKind::Export && r.name == e.name)
+                .filter(|r| r.name != "proxy_on_log")
+                .find_map(|r| {
+                    if r.notes.starts_with("HTTP") {
+                        Some(true)
+                    } else if r.notes.starts_with("TCP") {
+                        Some(false)
+                    } else {
+                        None
+                    }
+                });
+            match class {
+                Some(true) if !out.http.contains(&e.name) => out.http.push(e.name.clone()),
+                Some(false) if !out.network.contains(&e.name) => out.network.push(e.name.clone()),
+                _ => {}
+            }
+        }
+        out
+    }
+
     /// Imports of one group, in module order.
     pub fn imports_in(&self, group: ImportGroup) -> impl Iterator<Item = &Import> {
         self.imports.iter().filter(move |i| i.group() == group)
     }
+}
+
+/// A module's exported stream callbacks ([`ModuleInfo::stream_callbacks`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StreamCallbacks {
+    /// `proxy_on_request_headers`, `proxy_on_response_body`, `proxy_on_log`, …
+    pub http: Vec<String>,
+    /// `proxy_on_new_connection`, `proxy_on_downstream_data`, …
+    pub network: Vec<String>,
 }
 
 /// Why bytes are not a valid WebAssembly module.

@@ -32,6 +32,14 @@ pub fn lines(c: &WorkloadChain) -> Vec<String> {
         .iter()
         .map(|f| match f {
             Filter::Builtin { name, .. } => name.to_string(),
+            Filter::WasmPlugin(p) => format!(
+                "{} [{} {}] WasmPlugin {} {}",
+                p.filter_name,
+                p.phase.as_str(),
+                p.priority.map_or("unset".into(), |v| v.to_string()),
+                p.key(),
+                p.url
+            ),
             Filter::Extension(e) => {
                 let phase = e.phase.map(|p| p.as_str()).unwrap_or("?");
                 let version = e.digest.as_deref().unwrap_or(&e.image);
@@ -53,7 +61,7 @@ pub fn lines(c: &WorkloadChain) -> Vec<String> {
 }
 
 fn key(c: &WorkloadChain) -> String {
-    format!("{} {}", c.kind, c.key())
+    c.label()
 }
 
 /// Workloads whose chain differs between `old` and `new`, in `new` order, then removed ones.

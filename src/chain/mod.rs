@@ -1,12 +1,14 @@
-//! Effective HTTP filter chains: what istiod (OSSM v2.0–v2.2) puts on each workload's proxy,
-//! following `/work/shared/reference/maistra.md` §3 and §7.3.
+//! Effective HTTP filter chains: what istiod (OSSM v2.0–v3.x, upstream Istio) puts on each
+//! workload's proxy, following `/work/shared/reference/maistra.md` §3, §5 and §7.3.
 //!
 //! API:
-//! - [`build_chains`]`(mesh, defaults) -> Vec<WorkloadChain>`: one chain per in-mesh workload
-//!   (sidecars: the inbound chain; gateways: every HTTP chain), in `Mesh::workloads` order.
+//! - [`build_chains`]`(mesh, defaults) -> Vec<WorkloadChain>`: per in-mesh workload, one entry
+//!   per listener class (sidecars: inbound, and outbound from Istio 1.14; gateways: every HTTP
+//!   chain), split per port where WasmPlugin `match.ports` makes them differ; in
+//!   `Mesh::workloads` order.
 //!   A workload whose pods run no proxy ([`crate::model::inject`]) or a gateway without an
 //!   HTTP server has an empty chain and [`Gate::NotInjected`] / [`Gate::NoHttpServer`].
-//! - the chain rules (MX601–MX609) judge these chains in `crate::rules::chains`.
+//! - the chain rules (MX601–MX619) judge these chains in `crate::rules::chains`.
 //! - [`render`]: `human`, `json`, `dot`, `mermaid` (pure functions returning `String`).
 //! - [`diff`]`(old, new) -> ChainDiff` and [`diff::render_text`] / [`diff::render_markdown`]
 //!   for `chain --diff`.
@@ -22,13 +24,17 @@
 //! [`WorkloadChain::gate`], [`WorkloadChain::ports`], [`WorkloadChain::order_varies`] and
 //! [`WorkloadChain::custom_deny_all`]. docs/fidelity.md ("Chain") names the upstream functions.
 //!
-//! Not modelled: WasmPlugins (v2.2 injects them before the SME patch), `Sidecar` ingress
-//! listeners (bound to the pod IP, so patched in v2.1/v2.2), IPv6-only pods and gRPC filters.
+//! WasmPlugins ([`wasm`]): Istio 1.12 walks the plugin-built filters before the v2.2 SME patch;
+//! 1.14+ builds a fixed layout on every HTTP connection manager.
+//!
+//! Not modelled: `Sidecar` ingress listeners (bound to the pod IP, so patched in v2.1/v2.2) and
+//! egress scoping, IPv6-only pods, gRPC filters before 1.17, waypoints.
 
 pub mod builtins;
 pub mod diff;
 pub mod render;
 pub mod select;
+pub mod wasm;
 
 pub use diff::{diff, ChainDiff};
 pub use select::{ExtInfo, Phase, SkipReason};
@@ -36,13 +42,15 @@ pub use select::{ExtInfo, Phase, SkipReason};
 use crate::model::index::SelectorIndex;
 use crate::model::inject::{self, Injection};
 use crate::model::{
-    AuthzAction, ControlPlane, Gateway, Labels, Mesh, MeshVersion, ProxyType, Service, Workload,
+    AuthzAction, ControlPlane, Gateway, IstioVersion, Labels, Mesh, MeshVersion, ProxyType,
+    Service, Workload,
 };
 use builtins::{Security, Telemetry};
 use rayon::prelude::*;
 use select::ExtIndex;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
+use wasm::{Buckets, InboundOnly, WasmIndex};
 
 /// What an SME's image manifest declares, and the image digest, when the image was pulled.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -100,6 +108,8 @@ pub enum Filter {
     },
     /// An SME (Envoy name `envoy.filters.http.wasm`; shown by its SME name).
     Extension(Arc<ExtInfo>),
+    /// A WasmPlugin (shown by the filter name the version emits).
+    WasmPlugin(Arc<wasm::WasmInfo>),
 }
 
 impl Filter {
@@ -108,20 +118,29 @@ impl Filter {
         match self {
             Filter::Builtin { name, .. } => name,
             Filter::Extension(e) => &e.name,
+            Filter::WasmPlugin(p) => &p.filter_name,
         }
     }
 
     pub fn builtin_name(&self) -> Option<&'static str> {
         match self {
             Filter::Builtin { name, .. } => Some(name),
-            Filter::Extension(_) => None,
+            _ => None,
         }
     }
 
+    /// The SME of an SME filter.
     pub fn extension(&self) -> Option<&Arc<ExtInfo>> {
         match self {
             Filter::Extension(e) => Some(e),
-            Filter::Builtin { .. } => None,
+            _ => None,
+        }
+    }
+
+    pub fn wasm_plugin(&self) -> Option<&Arc<wasm::WasmInfo>> {
+        match self {
+            Filter::WasmPlugin(p) => Some(p),
+            _ => None,
         }
     }
 }
@@ -263,10 +282,13 @@ pub struct Servers {
     pub other: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Listener {
-    /// Sidecar `virtualInbound` (outbound is never patched).
+    /// Sidecar `virtualInbound` (SMEs never patch outbound).
     Inbound,
+    /// Sidecar outbound HTTP connection managers: listed from Istio 1.14 (OSSM 2.3), where
+    /// WasmPlugins first reach them.
+    Outbound,
     /// Every HTTP chain of a gateway.
     Gateway,
 }
@@ -275,7 +297,16 @@ impl Listener {
     pub fn as_str(self) -> &'static str {
         match self {
             Listener::Inbound => "inbound",
+            Listener::Outbound => "outbound",
             Listener::Gateway => "gateway",
+        }
+    }
+
+    fn class(self) -> wasm::Class {
+        match self {
+            Listener::Inbound => wasm::Class::SidecarInbound,
+            Listener::Outbound => wasm::Class::SidecarOutbound,
+            Listener::Gateway => wasm::Class::Gateway,
         }
     }
 }
@@ -290,6 +321,10 @@ pub struct WorkloadChain {
     pub kind: String,
     pub proxy: ProxyType,
     pub listener: Listener,
+    /// Set when the WasmPlugins of this listener class differ by port (`match.ports`): the
+    /// chain of this one port (inbound target port, outbound service port, gateway listener
+    /// port).
+    pub port: Option<i64>,
     pub version: MeshVersion,
     pub filters: Vec<Filter>,
     /// Sidecars only.
@@ -308,6 +343,12 @@ pub struct WorkloadChain {
     pub order_varies: Vec<Phase>,
     /// Why the CUSTOM policies got a deny-all RBAC filter instead of ext_authz, when they did.
     pub custom_deny_all: Option<String>,
+    /// WasmPlugins (indexes into `Mesh::wasm_plugins`) whose selector or targetRef attaches
+    /// them to this workload, in istiod's scan order — placed on this listener or not
+    /// (`match`, coverage).
+    pub wasm_attached: Vec<usize>,
+    /// Attached WasmPlugins this listener does not get, and why.
+    pub wasm_left_off: Vec<wasm::LeftOff>,
 }
 
 impl WorkloadChain {
@@ -318,6 +359,23 @@ impl WorkloadChain {
 
     pub fn extensions(&self) -> impl Iterator<Item = &Arc<ExtInfo>> {
         self.filters.iter().filter_map(Filter::extension)
+    }
+
+    pub fn wasm_plugins(&self) -> impl Iterator<Item = &Arc<wasm::WasmInfo>> {
+        self.filters.iter().filter_map(Filter::wasm_plugin)
+    }
+
+    /// `Kind namespace/name (listener[ port N])`, how `--diff` and messages name an entry.
+    pub fn label(&self) -> String {
+        match self.port {
+            Some(p) => format!(
+                "{} {} ({} port {p})",
+                self.kind,
+                self.key(),
+                self.listener.as_str()
+            ),
+            None => format!("{} {} ({})", self.kind, self.key(), self.listener.as_str()),
+        }
     }
 }
 
@@ -345,6 +403,13 @@ struct Context<'m> {
     gateways: SelectorIndex<'m, &'m Gateway>,
     /// Protocol sniffing on inbound ports (`autoDetect.inbound`; off unless the SMCP says so).
     inbound_sniffing: bool,
+    /// The Istio release (WasmPlugin behaviour); `None` when unknown (no WasmPlugins).
+    istio: Option<IstioVersion>,
+    wasm: WasmIndex<'m>,
+    /// HTTP service ports of every in-scope Service (outbound listener ports), ascending.
+    outbound_ports: Vec<i64>,
+    /// Services by namespace, for gateway port translation.
+    all_services: HashMap<&'m str, SelectorIndex<'m, &'m Service>>,
 }
 
 /// Items with an optional selector, indexed by namespace.
@@ -439,6 +504,29 @@ fn custom_problem(providers: &HashMap<&str, Result<(), String>>, used: &[&str]) 
     }
 }
 
+fn ns_of_svc(s: &Service) -> &str {
+    s.meta.namespace.as_str()
+}
+
+/// `APPLY_WASM_PLUGINS_TO_INBOUND_ONLY` as the SMCP sets it on istiod
+/// (`spec.runtime.components.pilot.container.env`); only OSSM 2.3 and 2.4 have the flag.
+fn inbound_only(version: MeshVersion, cp: Option<&ControlPlane>) -> InboundOnly {
+    let on = cp.is_some_and(|c| {
+        match c.meta.doc.json().pointer(
+            "/spec/runtime/components/pilot/container/env/APPLY_WASM_PLUGINS_TO_INBOUND_ONLY",
+        ) {
+            Some(serde_json::Value::String(s)) => wasm::parse_go_bool(s),
+            Some(serde_json::Value::Bool(b)) => *b,
+            _ => false,
+        }
+    });
+    match (on, version.major, version.minor) {
+        (true, 2, 3) => InboundOnly::AllOutbound,
+        (true, 2, 4) => InboundOnly::OutboundWithoutMatch,
+        _ => InboundOnly::Off,
+    }
+}
+
 /// The root namespace when no ServiceMeshControlPlane is given.
 const DEFAULT_ROOT: &str = "istio-system";
 
@@ -485,6 +573,27 @@ impl<'m> Context<'m> {
                 .push(svc.selector.as_ref(), svc);
         }
         let services = by_ns;
+        let istio = wasm::mesh_istio(mesh);
+        let mut outbound_ports: Vec<i64> = mesh
+            .services
+            .iter()
+            .filter(|s| {
+                scope
+                    .as_ref()
+                    .is_none_or(|sc| sc.contains(&s.meta.namespace))
+            })
+            .flat_map(|s| s.ports.iter())
+            .filter(|p| !p.protocol.eq_ignore_ascii_case("udp") && port_info(p, true).http)
+            .map(|p| p.port)
+            .collect();
+        outbound_ports.sort_unstable();
+        outbound_ports.dedup();
+        let all_services = index_by_ns(
+            &mesh.services,
+            |s| ns_of_svc(s),
+            |s| s.selector.as_ref().filter(|l| !l.is_empty()),
+            |s| s,
+        );
         let ns_of = |m: &'m crate::model::Meta| m.namespace.as_str();
         let authz = index_by_ns(
             &mesh.authorization_policies,
@@ -525,6 +634,18 @@ impl<'m> Context<'m> {
             envoy_filters,
             providers: cp.map(|c| ext_authz_providers(version, &c.extension_providers)),
             inbound_sniffing: cp.and_then(|c| c.inbound_sniffing).unwrap_or(false),
+            wasm: WasmIndex::new(
+                istio.unwrap_or(IstioVersion::WASM_PLUGIN),
+                if istio.is_some() {
+                    &mesh.wasm_plugins
+                } else {
+                    &[]
+                },
+                inbound_only(version, cp),
+            ),
+            istio,
+            outbound_ports,
+            all_services,
         }
     }
 
@@ -665,6 +786,162 @@ impl<'m> Context<'m> {
             .is_none_or(|s| s.contains(&w.meta.namespace))
     }
 
+    /// The listener ports a port-dependent `match` is evaluated on (§5.2): the workload's
+    /// HTTP target ports (inbound), every HTTP service port (outbound), the HTTP server ports
+    /// of the Gateways selecting it after the Service port → targetPort translation (gateway).
+    fn class_ports(&self, w: &Workload, listener: Listener) -> Vec<i64> {
+        let mut out: Vec<i64> = match listener {
+            Listener::Inbound => self
+                .services
+                .get(w.meta.namespace.as_str())
+                .into_iter()
+                .flat_map(|idx| idx.matching(&w.labels))
+                .flat_map(|s| s.ports.iter())
+                .filter(|p| {
+                    !p.protocol.eq_ignore_ascii_case("udp")
+                        && port_info(p, self.inbound_sniffing).http
+                })
+                .filter_map(|p| p.target_port.parse().ok())
+                .collect(),
+            Listener::Outbound => self.outbound_ports.clone(),
+            Listener::Gateway => {
+                let svc_ports: Vec<&crate::model::ServicePort> = self
+                    .all_services
+                    .get(w.meta.namespace.as_str())
+                    .into_iter()
+                    .flat_map(|idx| idx.matching(&w.labels))
+                    .flat_map(|s| s.ports.iter())
+                    .collect();
+                self.gateways
+                    .matching(&w.labels)
+                    .flat_map(|g| g.servers.iter())
+                    .filter(|s| s.is_http())
+                    .filter_map(|s| s.port)
+                    .map(|p| {
+                        svc_ports
+                            .iter()
+                            .find(|sp| sp.port == p)
+                            .and_then(|sp| sp.target_port.parse().ok())
+                            .unwrap_or(p)
+                    })
+                    .collect()
+            }
+        };
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// The WasmPlugins of one listener class, per port when `match.ports` makes them differ:
+    /// `[(None, buckets)]` when every port gets the same plugins.
+    fn wasm_variants(
+        &self,
+        w: &Workload,
+        listener: Listener,
+        attached: &[usize],
+    ) -> Vec<(Option<i64>, Buckets)> {
+        let class = listener.class();
+        if !self.wasm.port_dependent(attached) {
+            return vec![(None, self.wasm.buckets(attached, class, 0))];
+        }
+        let ports = self.class_ports(w, listener);
+        let per: Vec<(Option<i64>, Buckets)> = ports
+            .iter()
+            .map(|&p| (Some(p), self.wasm.buckets(attached, class, p)))
+            .collect();
+        match per.first() {
+            // No listener port known: the plugins that name ports apply nowhere.
+            None => vec![(None, self.wasm.buckets(attached, class, 0))],
+            Some((_, first)) if per.iter().all(|(_, b)| b.phases == first.phases) => {
+                vec![(None, first.clone())]
+            }
+            Some(_) => per,
+        }
+    }
+
+    /// Every listener-class entry of one workload: the inbound (sidecar) or gateway chain,
+    /// and from Istio 1.14 the sidecar outbound chain; each split per port where `match`
+    /// decides.
+    fn chains(&self, index: usize, w: &Workload) -> Vec<WorkloadChain> {
+        let main = self.chain(index, w);
+        let minor = self.istio.map(wasm::minor);
+        let attached = if main.gate == Some(Gate::NotInjected) || minor.is_none() {
+            Vec::new()
+        } else {
+            self.wasm.attached(self.root, w)
+        };
+        let mut out = Vec::new();
+        let http = main.gate != Some(Gate::NotInjected) && main.gate != Some(Gate::NoHttpServer);
+        if !http || minor.is_none() {
+            out.push(WorkloadChain {
+                wasm_attached: attached,
+                ..main
+            });
+            return out;
+        }
+        let sec = self.security(w);
+        let mut classes = vec![main.listener];
+        if w.proxy == ProxyType::Sidecar && minor >= Some(14) {
+            classes.push(Listener::Outbound);
+        }
+        for listener in classes {
+            for (port, buckets) in self.wasm_variants(w, listener, &attached) {
+                let mut c = if listener == main.listener {
+                    main.clone()
+                } else {
+                    WorkloadChain {
+                        listener,
+                        ports: None,
+                        gate: None,
+                        unapplied: Vec::new(),
+                        skipped: Vec::new(),
+                        order_varies: Vec::new(),
+                        custom_deny_all: None,
+                        ..main.clone()
+                    }
+                };
+                c.port = port;
+                c.wasm_attached = attached.clone();
+                c.wasm_left_off = buckets.left_off.clone();
+                // No plugin on a v2.0–v2.2-style chain: the SME chain as built.
+                if !(buckets.is_empty() && listener == main.listener && minor < Some(14)) {
+                    c.filters = self.place(w, listener, &sec, buckets, &c);
+                }
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    /// The filters of one listener with its WasmPlugins: 1.12 walks the plugin-built filters
+    /// and the SMEs are patched after (v2.2); 1.14+ builds the fixed layout.
+    fn place(
+        &self,
+        w: &Workload,
+        listener: Listener,
+        sec: &Security,
+        buckets: Buckets,
+        c: &WorkloadChain,
+    ) -> Vec<Filter> {
+        let version = self.version;
+        let istio = self.istio.unwrap_or(IstioVersion::WASM_PLUGIN);
+        let filters = if wasm::minor(istio) < 14 {
+            let base = wasm::walk_1_12(
+                builtins::builtins(version, w.proxy, sec, self.telemetry),
+                buckets,
+            );
+            if c.gate.is_none() {
+                let selected = self.exts.select(version, &w.meta.namespace, &w.labels);
+                builtins::anchor_walk(version, base, &selected)
+            } else {
+                base
+            }
+        } else {
+            wasm::fixed_layout(istio, listener.class(), sec, buckets)
+        };
+        builtins::apply_telemetry(version, filters, self.telemetry)
+    }
+
     fn chain(&self, index: usize, w: &Workload) -> WorkloadChain {
         let version = self.version;
         let sec = self.security(w);
@@ -726,6 +1003,9 @@ impl<'m> Context<'m> {
             } else {
                 sec.custom_deny_all.clone()
             },
+            port: None,
+            wasm_attached: Vec::new(),
+            wasm_left_off: Vec::new(),
         }
     }
 }
@@ -737,7 +1017,7 @@ pub fn build_chains(mesh: &Mesh, defaults: &ExtensionDefaults) -> Vec<WorkloadCh
         .par_iter()
         .enumerate()
         .filter(|(_, w)| ctx.in_scope(w))
-        .map(|(i, w)| ctx.chain(i, w))
+        .flat_map_iter(|(i, w)| ctx.chains(i, w))
         .collect()
 }
 

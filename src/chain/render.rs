@@ -101,6 +101,13 @@ fn notes(c: &WorkloadChain) -> Vec<String> {
             ));
         }
     }
+    for l in &c.wasm_left_off {
+        out.push(format!(
+            "WasmPlugin {} is not on this listener: {}",
+            l.key,
+            l.why.describe()
+        ));
+    }
     for e in &c.skipped {
         if let Some(r) = &e.skip {
             out.push(format!("skipped {}: {r}", e.key()));
@@ -133,6 +140,8 @@ pub fn human(chains: &[WorkloadChain]) -> String {
             s.push('\n');
         }
         let ports = match &c.ports {
+            // The SME-patched inbound port; nothing is patched from v2.3 on.
+            _ if !c.version.has_sme() => String::new(),
             Some(p) if p.random && c.gate != Some(Gate::NotInjected) => format!(
                 ", one of ports {} per push",
                 p.candidates
@@ -151,6 +160,11 @@ pub fn human(chains: &[WorkloadChain]) -> String {
             (Some(Gate::NoHttpServer), _) => "no HTTP listener",
             (_, Listener::Gateway) => "every HTTP listener",
             (_, Listener::Inbound) => "inbound",
+            (_, Listener::Outbound) => "outbound",
+        };
+        let ports = match c.port {
+            Some(p) => format!("{ports}, listener port {p}"),
+            None => ports,
         };
         let _ = writeln!(
             s,
@@ -183,6 +197,12 @@ pub fn human(chains: &[WorkloadChain]) -> String {
                         src,
                     ]
                 }
+                Filter::WasmPlugin(p) => [
+                    p.filter_name.clone(),
+                    p.phase.to_string(),
+                    p.priority.map_or("unset".into(), |v| v.to_string()),
+                    format!("WasmPlugin {} — {}", p.key(), p.url),
+                ],
             })
             .collect();
         let width = |i: usize, title: &str| {
@@ -230,10 +250,20 @@ fn filter_json(f: &Filter) -> Value {
         Filter::Builtin { name, origin } => {
             json!({"name": name, "builtin": true, "source": origin.describe()})
         }
+        Filter::WasmPlugin(p) => json!({
+            "name": p.filter_name,
+            "builtin": false,
+            "kind": "WasmPlugin",
+            "extension": p.key(),
+            "phase": p.phase.as_str(),
+            "priority": p.priority,
+            "url": p.url,
+        }),
         Filter::Extension(e) => {
             let mut v = json!({
                 "name": e.name,
                 "builtin": false,
+                "kind": "ServiceMeshExtension",
                 "extension": e.key(),
                 "phase": e.phase.map(|p| p.as_str()),
                 "priority": e.priority,
@@ -261,6 +291,9 @@ pub fn json_value(version: MeshVersion, chains: &[WorkloadChain]) -> Value {
                 "listener": c.listener.as_str(),
                 "filters": c.filters.iter().map(filter_json).collect::<Vec<_>>(),
             });
+            if let Some(p) = c.port {
+                w["port"] = json!(p);
+            }
             if let Some(p) = &c.ports {
                 w["services"] = json!(p.services);
                 w["ports"] = json!(p.all);
@@ -292,6 +325,13 @@ pub fn json_value(version: MeshVersion, chains: &[WorkloadChain]) -> Value {
             if !c.order_varies.is_empty() {
                 w["order_varies"] = json!(c.order_varies.iter().map(|p| p.as_str()).collect::<Vec<_>>());
             }
+            if !c.wasm_left_off.is_empty() {
+                w["wasm_left_off"] = c
+                    .wasm_left_off
+                    .iter()
+                    .map(|l| json!({"extension": l.key, "reason": l.why.describe()}))
+                    .collect();
+            }
             if !c.skipped.is_empty() {
                 w["skipped"] = c
                     .skipped
@@ -318,6 +358,12 @@ fn escape_dot(s: &str) -> String {
 fn label(f: &Filter) -> String {
     match f {
         Filter::Builtin { name, .. } => name.to_string(),
+        Filter::WasmPlugin(p) => format!(
+            "{}\n{} {}",
+            p.filter_name,
+            p.phase.as_str(),
+            p.priority.map_or("unset".into(), |v| v.to_string())
+        ),
         Filter::Extension(e) => {
             format!(
                 "{}\n{} {}",
@@ -338,10 +384,10 @@ pub fn dot(chains: &[WorkloadChain]) -> String {
         let _ = writeln!(
             s,
             "  subgraph cluster_{ci} {{\n    label=\"{}\";",
-            escape_dot(&format!("{} {}", c.kind, c.key()))
+            escape_dot(&c.label())
         );
         for (fi, f) in c.filters.iter().enumerate() {
-            let style = if f.extension().is_some() {
+            let style = if f.builtin_name().is_none() {
                 ", style=filled, fillcolor=lightblue"
             } else {
                 ""
@@ -369,13 +415,9 @@ fn escape_mermaid(s: &str) -> String {
 pub fn mermaid(chains: &[WorkloadChain]) -> String {
     let mut s = String::from("flowchart LR\n");
     for (ci, c) in chains.iter().enumerate() {
-        let _ = writeln!(
-            s,
-            "  subgraph w{ci}[\"{}\"]",
-            escape_mermaid(&format!("{} {}", c.kind, c.key()))
-        );
+        let _ = writeln!(s, "  subgraph w{ci}[\"{}\"]", escape_mermaid(&c.label()));
         for (fi, f) in c.filters.iter().enumerate() {
-            let (open, close) = if f.extension().is_some() {
+            let (open, close) = if f.builtin_name().is_none() {
                 ("([\"", "\"])")
             } else {
                 ("[\"", "\"]")

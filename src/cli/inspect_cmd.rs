@@ -57,6 +57,16 @@ pub fn run(args: InspectArgs) -> i32 {
         Some(v) => vec![v],
         None => MeshVersion::WITH_SME.to_vec(),
     };
+    // A WasmPlugin image is judged on the versions that run WasmPlugins.
+    let versions_for = |img: &crate::image::Image| -> Vec<MeshVersion> {
+        use crate::image::ImageKind;
+        match (args.mesh_version, img.kind) {
+            (None, ImageKind::WasmPluginCompat | ImageKind::WasmPluginArtifact) => {
+                inspect::WASM_PLUGIN_VERSIONS.to_vec()
+            }
+            _ => versions.clone(),
+        }
+    };
     let target = Path::new(&args.target);
     let json = args.format == InspectFormat::Json;
     if is_wasm_file(target) {
@@ -105,7 +115,10 @@ pub fn run(args: InspectArgs) -> i32 {
         let mut out = Vec::new();
         for info in store.images() {
             match store.load(info) {
-                Ok(img) => out.push(inspect::image_report(img, &versions)),
+                Ok(img) => {
+                    let v = versions_for(&img);
+                    out.push(inspect::image_report(img, &v))
+                }
                 Err(e) => return finding_error(&images::image_error(&e)),
             }
         }
@@ -128,7 +141,10 @@ pub fn run(args: InspectArgs) -> i32 {
         match store.resolve(&args.target) {
             None => return finding_error(&images::not_pulled(&args.target)),
             Some(Err(e)) => return finding_error(&images::image_error(&e)),
-            Some(Ok(img)) => vec![inspect::image_report(img, &versions)],
+            Some(Ok(img)) => {
+                let v = versions_for(&img);
+                vec![inspect::image_report(img, &v)]
+            }
         }
     };
     let text = if json {
@@ -148,7 +164,7 @@ pub fn run(args: InspectArgs) -> i32 {
     } else {
         reports
             .iter()
-            .map(|r| inspect::image_human(r, &versions))
+            .map(|r| inspect::image_human(r, &r.versions))
             .collect::<Vec<_>>()
             .join("\n")
     };
@@ -160,6 +176,7 @@ pub fn run(args: InspectArgs) -> i32 {
     let broken = reports.iter().any(|r| {
         r.diagnostics.iter().any(|d| d.severity == Severity::Error)
             || r.module.as_ref().is_some_and(|m| !m.loads_somewhere())
+            || (!r.fetch.is_empty() && r.fetch.iter().all(|(_, f)| f.problem.is_some()))
     });
     if broken {
         exit::FINDINGS

@@ -47,6 +47,25 @@ pub struct MigrateArgs {
     /// Output format of the report.
     #[arg(long, value_enum, default_value = "human")]
     pub format: MigrateFormat,
+    /// Where to write the repackaged images (an OCI layout directory, or an OCI archive when
+    /// PATH ends in .tar) [default: DIR/images with --out]. Needs --images: each SME image's
+    /// module becomes a WasmPlugin image and the plugin's url and sha256 point at it.
+    #[arg(long, value_name = "PATH")]
+    pub image_out: Option<PathBuf>,
+    /// Registry and organisation of the repackaged images' references, e.g. `quay.io/acme`
+    /// [default: the SME image's repository, tag suffixed with `-wasmplugin`].
+    #[arg(long, value_name = "PREFIX")]
+    pub registry: Option<String>,
+    /// Which WasmPlugin image variant to write (compat: one layer with plugin.wasm, read by
+    /// every fetcher version; artifact: the 2-layer OCI Wasm artifact).
+    #[arg(long, value_enum, default_value = "compat")]
+    pub variant: super::pack_cmd::PackVariant,
+    /// Run each scenario through the source mesh (SMEs) and the result (WasmPlugins) with
+    /// the real modules and report any difference in responses, upstream requests,
+    /// callouts, logs or metrics. Needs --images and the repackaged images (--out or
+    /// --image-out).
+    #[arg(long, value_name = "SCENARIO", num_args = 1..)]
+    pub verify: Vec<PathBuf>,
 }
 
 pub fn run(args: MigrateArgs) -> i32 {
@@ -83,12 +102,29 @@ fn migrate(args: &MigrateArgs) -> Result<i32, String> {
         return Err("no ServiceMeshExtension in the inputs: nothing to migrate".into());
     }
     let resolved = crate::chain::resolve_extensions(&loaded.mesh, &loaded.defaults);
-    let m = migrate::plan(&loaded.mesh, &resolved, &loaded.chains, args.to);
+    let mut m = migrate::plan(&loaded.mesh, &resolved, &loaded.chains, args.to);
     let mut written = render::Written::default();
+    let image_out = args
+        .image_out
+        .clone()
+        .or_else(|| args.out.as_ref().map(|d| d.join("images")));
+    if let (Some(out), false) = (&image_out, args.mesh.images.is_empty()) {
+        written.files.extend(repackage(&loaded, &mut m, out, args)?);
+    }
+    // The proof: the chains of the result against the source's.
+    let after = migrate::result_chains(&loaded.documents, &m);
+    m.differences = migrate::proof::compare(&loaded.chains, &after);
+    m.soft_differences = migrate::proof::compare_soft(&loaded.chains, &after);
+    if !args.verify.is_empty() {
+        let Some(out) = image_out.as_ref().filter(|_| !args.mesh.images.is_empty()) else {
+            return Err("--verify runs the modules of both meshes: pass --images and --out DIR (or --image-out PATH) so the SME images are repackaged".into());
+        };
+        m.mismatches = verify(&loaded, &m, out, args)?;
+    }
     if let Some(dir) = &args.out {
-        written.files = write_out(dir, &m)?;
+        written.files.extend(write_out(dir, &m)?);
     } else if args.in_place {
-        written.files = rewrite_in_place(&loaded.mesh, &m)?;
+        written.files.extend(rewrite_in_place(&loaded.mesh, &m)?);
     }
     let code = match args.format {
         MigrateFormat::Human => write_text(&render::human(&m, &written)),
@@ -99,6 +135,60 @@ fn migrate(args: &MigrateArgs) -> Result<i32, String> {
         return Ok(code);
     }
     Ok(if m.kept() { exit::OK } else { exit::FINDINGS })
+}
+
+/// Writes each SME module that was pulled as a WasmPlugin image into `out` and points the
+/// plugin at it. Plugins whose module is not available keep their note.
+fn repackage(
+    loaded: &crate::lint::Outcome,
+    m: &mut Migration,
+    out: &Path,
+    args: &MigrateArgs,
+) -> Result<Vec<String>, String> {
+    use crate::image::pack::{pack_wasm_plugin_bytes, WasmPluginVariant};
+    let variant = match args.variant {
+        super::pack_cmd::PackVariant::Compat => WasmPluginVariant::Compat,
+        super::pack_cmd::PackVariant::Artifact => WasmPluginVariant::Artifact,
+    };
+    let how = match variant {
+        WasmPluginVariant::Compat => "compat image, one layer with plugin.wasm",
+        WasmPluginVariant::Artifact => "OCI Wasm artifact",
+    };
+    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        if !parent.is_dir() {
+            create_dir_no_follow(parent)?;
+        }
+    }
+    let mut any = false;
+    for p in &mut m.plugins {
+        let ext = &loaded.mesh.extensions[p.index];
+        let module = loaded
+            .resolution
+            .by_extension
+            .get(p.index)
+            .and_then(|a| a.as_ref())
+            .and_then(|a| a.module.clone());
+        let (Some(module), Some(image)) = (module, ext.image.as_deref()) else {
+            continue;
+        };
+        let Some(reference) = migrate::repackaged_reference(image, args.registry.as_deref()) else {
+            continue;
+        };
+        let r = pack_wasm_plugin_bytes(
+            &module,
+            &format!("{image} module"),
+            &reference,
+            out,
+            variant,
+        )?;
+        p.repackaged(&reference, &r.digest, how);
+        any = true;
+    }
+    Ok(if any {
+        vec![out.display().to_string()]
+    } else {
+        Vec::new()
+    })
 }
 
 fn blocks(p: &LoadProblem) -> bool {
@@ -146,8 +236,11 @@ fn write_out(dir: &Path, m: &Migration) -> Result<Vec<String>, String> {
     Ok(files)
 }
 
-/// Replaces each SME document with its WasmPlugin, file by file.
-fn rewrite_in_place(mesh: &crate::model::Mesh, m: &Migration) -> Result<Vec<String>, String> {
+/// Each input file that holds SMEs, with its SME documents replaced by the WasmPlugins.
+fn spliced_files(
+    mesh: &crate::model::Mesh,
+    m: &Migration,
+) -> Result<BTreeMap<String, String>, String> {
     let mut per_file: BTreeMap<String, (std::sync::Arc<crate::source::SourceFile>, Vec<_>)> =
         BTreeMap::new();
     for p in &m.plugins {
@@ -177,11 +270,107 @@ fn rewrite_in_place(mesh: &crate::model::Mesh, m: &Migration) -> Result<Vec<Stri
             .1
             .push((span.start, span.end, text));
     }
+    Ok(per_file
+        .into_iter()
+        .map(|(name, (source, replacements))| (name, migrate::splice(&source.text, replacements)))
+        .collect())
+}
+
+/// Replaces each SME document with its WasmPlugin, file by file.
+fn rewrite_in_place(mesh: &crate::model::Mesh, m: &Migration) -> Result<Vec<String>, String> {
     let mut files = Vec::new();
-    for (name, (source, replacements)) in per_file {
-        let new = migrate::splice(&source.text, replacements);
+    for (name, new) in spliced_files(mesh, m)? {
         write_no_follow(Path::new(&name), new.as_bytes())?;
         files.push(name);
     }
     Ok(files)
+}
+
+/// Writes the result mesh into a private temporary directory, loads it on the target version
+/// with the repackaged images, and runs every scenario through both meshes.
+fn verify(
+    loaded: &crate::lint::Outcome,
+    m: &Migration,
+    image_out: &Path,
+    args: &MigrateArgs,
+) -> Result<Vec<migrate::verify::Mismatch>, String> {
+    let spliced = spliced_files(&loaded.mesh, m)?;
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let tmp = std::env::temp_dir().join(format!(
+        "meshext-lint-verify-{}-{stamp}",
+        std::process::id()
+    ));
+    // create_dir (not _all): fails if anything is already there, link or not.
+    std::fs::create_dir(&tmp).map_err(|e| format!("cannot create `{}`: {e}", tmp.display()))?;
+    let result = (|| {
+        let mut names: Vec<&String> = loaded
+            .sources
+            .keys()
+            .filter(|n| !n.starts_with('<') && !n.contains('!'))
+            .collect();
+        names.sort();
+        for (i, name) in names.into_iter().enumerate() {
+            let text = spliced
+                .get(name)
+                .cloned()
+                .unwrap_or_else(|| loaded.sources[name].text.clone());
+            write_no_follow(&tmp.join(format!("{i:05}.yaml")), text.as_bytes())?;
+        }
+        let mut mesh_args = args.mesh.clone();
+        mesh_args.paths = vec![tmp.display().to_string()];
+        mesh_args.mesh_version = Some(m.to);
+        mesh_args.images.push(image_out.to_path_buf());
+        let cfg = select_config(args.config.config.as_deref(), args.config.no_config)?;
+        let after = load_mesh(&mesh_args.options(&cfg, &mesh_args.paths))?;
+        let mut out = Vec::new();
+        for path in &args.verify {
+            let text = crate::load::read::read_regular_text(
+                path,
+                crate::limits::get(crate::limits::Limit::ScenarioBytes),
+            )
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+            let scenario = crate::simulate::parse_scenario(&path.to_string_lossy(), &text)
+                .map_err(|e| e.titled("invalid scenario"))?;
+            let Some(workload) = scenario.workload.clone() else {
+                return Err(format!(
+                    "{}: --verify needs `workload:` in the scenario",
+                    path.display()
+                ));
+            };
+            let before = simulate_on(loaded, &workload, &scenario)?;
+            let after = simulate_on(&after, &workload, &scenario)?;
+            out.extend(migrate::verify::compare(
+                &path.display().to_string(),
+                &before,
+                &after,
+            ));
+        }
+        Ok(out)
+    })();
+    let _ = std::fs::remove_dir_all(&tmp);
+    result
+}
+
+/// The scenario through `workload`'s inbound (or gateway) chain of `outcome`.
+fn simulate_on(
+    outcome: &crate::lint::Outcome,
+    workload: &str,
+    scenario: &crate::simulate::Scenario,
+) -> Result<crate::simulate::trace::SimReport, String> {
+    use crate::simulate::{from_mesh, SimOptions};
+    let chain = outcome
+        .chains
+        .iter()
+        .find(|c| c.key() == workload && c.listener != crate::chain::Listener::Outbound)
+        .ok_or_else(|| format!("no workload `{workload}` in the mesh"))?;
+    let opts = SimOptions {
+        mesh: outcome.mesh.version,
+        workload: from_mesh::workload_info(&outcome.mesh, chain),
+        ..SimOptions::default()
+    };
+    let sim = from_mesh::sim_chain(&outcome.mesh, chain, &outcome.resolution)?;
+    Ok(crate::simulate::run_scenario(&sim, scenario, &opts))
 }

@@ -82,6 +82,35 @@ pub struct LayerStats {
     pub entries: usize,
     /// Paths (relative to the root) of `plugin.wasm` files in this layer (WasmPlugin compat).
     pub plugin_wasm: Vec<String>,
+    /// The first entry, in tar order, whose base name is `plugin.wasm` (what the WasmPlugin
+    /// fetcher takes, whatever its type).
+    pub first_plugin_wasm: Option<PluginWasmEntry>,
+    /// Whether the blob was gzip-compressed (the fetcher only reads gzip layers).
+    pub gzip: bool,
+}
+
+/// A tar entry named `plugin.wasm`, as istio-agent's `extractWasmPluginBinary` reads it: the
+/// first entry whose `filepath.Base` of the raw header name is `plugin.wasm`.
+#[derive(Debug, Clone)]
+pub struct PluginWasmEntry {
+    /// The raw header name (`./plugin.wasm`, `dist/plugin.wasm`).
+    pub name: String,
+    /// `file`, `directory`, `symlink`, `hardlink` or `other`: only a file has content.
+    pub kind: &'static str,
+    /// The bytes the fetcher reads: the content of a file, nothing for other kinds.
+    pub bytes: Arc<[u8]>,
+    /// Offset in the uncompressed tar stream where the entry's data ends (the fetcher stops
+    /// reading the stream at its size cap).
+    pub data_end: u64,
+}
+
+/// Go's `filepath.Base` of a tar header name: trailing slashes dropped, then the last element.
+pub fn go_base(name: &str) -> &str {
+    let t = name.trim_end_matches('/');
+    if t.is_empty() {
+        return if name.is_empty() { "." } else { "/" };
+    }
+    t.rsplit('/').next().unwrap_or(t)
 }
 
 /// Normalises a tar or user path to a root-relative key. `..` that would leave the root and
@@ -333,6 +362,7 @@ impl FileTree {
             }
         };
         let mut stats = result.map_err(bomb)?;
+        stats.gzip = gz;
         // Hash the rest of the stream (tar padding) so the diff_id covers all of it.
         io::copy(&mut reader, &mut io::sink()).map_err(|e| bomb(format!("layer stream: {e}")))?;
         budget.uncompressed += reader.read;
@@ -377,6 +407,24 @@ impl FileTree {
                 ));
             }
             let key = clean_entry_path(&raw)?;
+            let first_plugin = stats.first_plugin_wasm.is_none() && go_base(&raw) == "plugin.wasm";
+            if first_plugin {
+                use tar::EntryType as T;
+                let kind = match entry.header().entry_type() {
+                    T::Regular | T::Continuous | T::GNUSparse => "file",
+                    T::Directory => "directory",
+                    T::Symlink => "symlink",
+                    T::Link => "hardlink",
+                    _ => "other",
+                };
+                let size = entry.header().size().unwrap_or(0);
+                stats.first_plugin_wasm = Some(PluginWasmEntry {
+                    name: raw.clone(),
+                    kind,
+                    bytes: Arc::from(&[][..]),
+                    data_end: entry.raw_file_position().saturating_add(size),
+                });
+            }
             let name = key.rsplit('/').next().unwrap_or("");
             let dir = parent(&key).to_string();
             if name == ".wh..wh..opq" {
@@ -414,10 +462,16 @@ impl FileTree {
                     if name == "plugin.wasm" {
                         stats.plugin_wasm.push(key.clone());
                     }
-                    Node::File(match pool {
+                    let bytes: Arc<[u8]> = match pool {
                         Some(p) => p.intern(buf)?,
                         None => buf.into(),
-                    })
+                    };
+                    if first_plugin {
+                        if let Some(e) = stats.first_plugin_wasm.as_mut() {
+                            e.bytes = bytes.clone();
+                        }
+                    }
+                    Node::File(bytes)
                 }
                 T::Directory => Node::Dir,
                 T::Symlink => {

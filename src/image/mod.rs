@@ -41,6 +41,7 @@
 
 mod backing;
 pub mod extension;
+pub mod fetcher;
 pub mod fs;
 pub mod json;
 pub mod pack;
@@ -48,6 +49,7 @@ pub mod reference;
 mod store;
 
 pub use crate::model::PHASES;
+pub use backing::sha256_hex;
 pub use extension::{
     read_extension, read_extension_as, ExtensionPackage, Manifest, ManifestProblem,
     ManifestProblemKind,
@@ -134,6 +136,12 @@ pub struct LayerInfo {
     pub applied: bool,
     /// `plugin.wasm` files this layer adds (paths relative to the root).
     pub plugin_wasm: Vec<String>,
+    /// The first tar entry named `plugin.wasm` (what the WasmPlugin fetcher takes).
+    pub first_plugin_wasm: Option<fs::PluginWasmEntry>,
+    /// Whether the blob is gzip-compressed.
+    pub gzip: bool,
+    /// The raw bytes of a `application/vnd.module.wasm.content.layer.v1+wasm` layer.
+    pub wasm_content: Option<Arc<[u8]>>,
 }
 
 /// One image, read and verified.
@@ -148,8 +156,15 @@ pub struct Image {
     pub digest: String,
     /// The index digest when the image was reached through a (multi-arch) index.
     pub index_digest: Option<String>,
+    /// Reached through an index: the child go-containerregistry resolves for the WasmPlugin
+    /// fetcher (the first whose platform is linux/amd64 or absent), `None` when no child
+    /// matches. `Some(d)` with `d != digest` means the fetcher reads another manifest.
+    pub fetcher_child: Option<Option<String>>,
     pub source: PathBuf,
     pub format: SourceFormat,
+    /// An OCI layout/archive that also has a `manifest.json`: `docker save` (Docker ≥ 25),
+    /// whose layers are stored uncompressed and recompressed by `docker push`.
+    pub docker_save: bool,
     pub manifest_media_type: String,
     pub config_media_type: String,
     pub layers: Vec<LayerInfo>,
@@ -169,8 +184,10 @@ impl Image {
             names: vec![reference.into()],
             digest: String::new(),
             index_digest: None,
+            fetcher_child: None,
             source: Default::default(),
             format: SourceFormat::RootDir,
+            docker_save: false,
             manifest_media_type: String::new(),
             config_media_type: String::new(),
             layers: vec![LayerInfo {
@@ -180,6 +197,9 @@ impl Image {
                 uncompressed_size: 0,
                 applied: true,
                 plugin_wasm: Vec::new(),
+                first_plugin_wasm: None,
+                gzip: false,
+                wasm_content: None,
             }],
             files,
             kind: ImageKind::SmeImage,

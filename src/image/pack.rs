@@ -131,12 +131,7 @@ pub fn pack(
     reference: &str,
     out: &Path,
 ) -> Result<PackResult, String> {
-    let r = super::parse_reference(reference).map_err(|e| format!("--ref `{reference}`: {e}"))?;
-    if r.digest.is_some() || r.tag.as_deref().is_none_or(str::is_empty) {
-        return Err(format!(
-            "--ref `{reference}` must name a tag (`quay.io/org/ext:1.0`), not a digest"
-        ));
-    }
+    check_tag(reference)?;
     let manifest_bytes = read_bounded(manifest, Limits::default().max_json, "manifest")?;
     let module_bytes = read_bounded(module, Limits::default().max_blob, "module")?;
     let text = std::str::from_utf8(&manifest_bytes)
@@ -157,21 +152,145 @@ pub fn pack(
     let layer = gzip(&layer_tar)?;
     let layer_desc = descriptor(json::OCI_LAYER_GZIP, &layer);
 
+    let config = image_config(&layer_tar)?;
+    let config_desc = descriptor(json::OCI_CONFIG, &config);
+    write_image(
+        out,
+        reference,
+        config_desc,
+        &config,
+        vec![(layer_desc, layer)],
+    )
+}
+
+/// An OCI image config for one layer whose uncompressed tar is `layer_tar` (no timestamps).
+fn image_config(layer_tar: &[u8]) -> Result<Vec<u8>, String> {
     let config = serde_json::json!({
         "created": "1970-01-01T00:00:00Z",
         "architecture": "amd64",
         "os": "linux",
         "config": {},
-        "rootfs": {"type": "layers", "diff_ids": [format!("sha256:{}", sha256_hex(&layer_tar))]},
+        "rootfs": {"type": "layers", "diff_ids": [format!("sha256:{}", sha256_hex(layer_tar))]},
         "history": [{"created": "1970-01-01T00:00:00Z", "created_by": "meshext-lint pack"}],
     });
-    let config = serde_json::to_vec(&config).map_err(|e| e.to_string())?;
-    let config_desc = descriptor(json::OCI_CONFIG, &config);
+    serde_json::to_vec(&config).map_err(|e| e.to_string())
+}
+
+/// Which WasmPlugin image variant `pack --format wasmplugin` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WasmPluginVariant {
+    /// One gzip tar layer holding `/plugin.wasm` (every fetcher version reads it).
+    Compat,
+    /// The 2-layer OCI artifact: the raw module and its `application/vnd.module.wasm.config.v1+json`.
+    Artifact,
+}
+
+/// The config of the OCI artifact variant (the Solo `wasme` shape; istio-agent ignores it).
+pub const WASM_CONFIG: &str = "application/vnd.module.wasm.config.v1+json";
+
+/// Packs `module` as a WasmPlugin image named `reference` (the variant the istio-agent
+/// fetcher reads, `image::fetcher`) and writes it to `out` as [`pack`] does.
+pub fn pack_wasm_plugin(
+    module: &Path,
+    reference: &str,
+    out: &Path,
+    variant: WasmPluginVariant,
+) -> Result<PackResult, String> {
+    check_tag(reference)?;
+    let module_bytes = read_bounded(module, Limits::default().max_blob, "module")?;
+    pack_wasm_plugin_bytes(
+        &module_bytes,
+        &module.display().to_string(),
+        reference,
+        out,
+        variant,
+    )
+}
+
+/// [`pack_wasm_plugin`] for a module already in memory (`migrate` repackages SME images);
+/// `label` names it in errors.
+pub fn pack_wasm_plugin_bytes(
+    module_bytes: &[u8],
+    label: &str,
+    reference: &str,
+    out: &Path,
+    variant: WasmPluginVariant,
+) -> Result<PackResult, String> {
+    check_tag(reference)?;
+    let module_bytes = module_bytes.to_vec();
+    if !super::fetcher::is_valid_wasm_binary(&module_bytes) {
+        return Err(format!(
+            "`{label}` is not a Wasm binary (istio-agent checks for the 8-byte header starting with \\0asm)"
+        ));
+    }
+    let info = crate::abi::analyze(&module_bytes)
+        .map_err(|e| format!("`{label}` is not a valid WebAssembly module: {e}"))?;
+    match variant {
+        WasmPluginVariant::Compat => {
+            let layer_tar = tar_of(&[("plugin.wasm".to_string(), Some(&module_bytes[..]))])?;
+            let layer = gzip(&layer_tar)?;
+            let layer_desc = descriptor(json::OCI_LAYER_GZIP, &layer);
+            let config = image_config(&layer_tar)?;
+            let config_desc = descriptor(json::OCI_CONFIG, &config);
+            write_image(
+                out,
+                reference,
+                config_desc,
+                &config,
+                vec![(layer_desc, layer)],
+            )
+        }
+        WasmPluginVariant::Artifact => {
+            let abi: Vec<String> = info.abi.iter().map(|a| a.to_string()).collect();
+            let config = serde_json::to_vec(&serde_json::json!({
+                "type": "envoy_proxy",
+                "abiVersions": abi,
+                "rootIds": [],
+            }))
+            .map_err(|e| e.to_string())?;
+            let config_desc = descriptor(WASM_CONFIG, &config);
+            let wasm_desc = descriptor(json::WASM_ARTIFACT_LAYER, &module_bytes);
+            // istio-agent wants exactly two layers (`extractOCIArtifactImage`): the module and
+            // the config, as its own tests build them.
+            write_image(
+                out,
+                reference,
+                config_desc.clone(),
+                &config,
+                vec![
+                    (wasm_desc, module_bytes.clone()),
+                    (config_desc, config.clone()),
+                ],
+            )
+        }
+    }
+}
+
+fn check_tag(reference: &str) -> Result<(), String> {
+    let r = super::parse_reference(reference).map_err(|e| format!("--ref `{reference}`: {e}"))?;
+    if r.digest.is_some() || r.tag.as_deref().is_none_or(str::is_empty) {
+        return Err(format!(
+            "--ref `{reference}` must name a tag (`quay.io/org/ext:1.0`), not a digest"
+        ));
+    }
+    Ok(())
+}
+
+/// Writes one image (config plus layers, in order) named `reference` to `out`: an OCI archive
+/// when `out` ends in `.tar`, else an OCI layout directory (an existing layout keeps its other
+/// images; one with the same name is replaced).
+fn write_image(
+    out: &Path,
+    reference: &str,
+    config_desc: Descriptor,
+    config: &[u8],
+    layers: Vec<(Descriptor, Vec<u8>)>,
+) -> Result<PackResult, String> {
     let image_manifest = Manifest {
         schema_version: 2,
         media_type: json::OCI_MANIFEST.into(),
         config: config_desc.clone(),
-        layers: vec![layer_desc.clone()],
+        layers: layers.iter().map(|(d, _)| d.clone()).collect(),
     };
     let manifest_json = serde_json::to_vec(&image_manifest).map_err(|e| e.to_string())?;
     let mut manifest_desc = descriptor(json::OCI_MANIFEST, &manifest_json);
@@ -179,17 +298,23 @@ pub fn pack(
         digest: manifest_desc.digest.clone(),
         reference: reference.to_string(),
         config_digest: config_desc.digest.clone(),
-        layer_digest: layer_desc.digest.clone(),
+        layer_digest: layers
+            .last()
+            .map(|(d, _)| d.digest.clone())
+            .unwrap_or_default(),
     };
     manifest_desc
         .annotations
         .insert(json::ANNOTATION_REF_NAME.into(), reference.into());
 
-    let blobs: Vec<(String, &[u8])> = vec![
-        (layer_desc.digest.clone(), &layer),
-        (config_desc.digest.clone(), &config),
-        (manifest_desc.digest.clone(), &manifest_json),
-    ];
+    let mut blobs: Vec<(String, &[u8])> = layers
+        .iter()
+        .map(|(d, b)| (d.digest.clone(), &b[..]))
+        .collect();
+    blobs.push((config_desc.digest.clone(), config));
+    blobs.push((manifest_desc.digest.clone(), &manifest_json));
+    blobs.sort();
+    blobs.dedup();
     let is_archive = out
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("tar"));

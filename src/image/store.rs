@@ -339,8 +339,16 @@ impl ImageStore {
             names: info.names.clone(),
             digest: String::new(),
             index_digest: None,
+            fetcher_child: None,
             source: src.path.clone(),
             format: src.format,
+            docker_save: matches!(
+                src.format,
+                SourceFormat::OciLayout | SourceFormat::OciArchive
+            ) && src
+                .backing
+                .as_ref()
+                .is_some_and(|b| b.exists("manifest.json")),
             manifest_media_type: String::new(),
             config_media_type: String::new(),
             layers: Vec::new(),
@@ -389,6 +397,9 @@ impl ImageStore {
                 break;
             }
             let index: Index = parse_json(&bytes, &format!("index {}", desc.digest))?;
+            if image.index_digest.is_none() {
+                image.fetcher_child = Some(fetcher_child(&index.manifests));
+            }
             image.index_digest.get_or_insert(desc.digest.clone());
             desc = pick_platform(&index.manifests)
                 .ok_or_else(|| format!("index {} lists no image", desc.digest))?;
@@ -460,10 +471,16 @@ impl ImageStore {
                 uncompressed_size: 0,
                 applied: false,
                 plugin_wasm: Vec::new(),
+                first_plugin_wasm: None,
+                gzip: false,
+                wasm_content: None,
             };
             let mt = d.media_type.as_str();
             if mt == json::WASM_ARTIFACT_LAYER {
-                image.artifact_wasm = Some(bytes.as_slice().into());
+                let w: Arc<[u8]> = bytes.as_slice().into();
+                info.wasm_content = Some(w.clone());
+                // The fetcher takes the first such layer.
+                image.artifact_wasm.get_or_insert(w);
             } else if mt.is_empty() || mt.contains("tar") || mt.contains("rootfs.diff") {
                 let stats = image
                     .files
@@ -472,6 +489,8 @@ impl ImageStore {
                 info.applied = true;
                 info.uncompressed_size = stats.uncompressed_size;
                 info.plugin_wasm = stats.plugin_wasm;
+                info.first_plugin_wasm = stats.first_plugin_wasm;
+                info.gzip = stats.gzip;
                 diff_ids.push(stats.diff_id);
             }
             image.layers.push(info);
@@ -603,6 +622,9 @@ impl ImageStore {
             uncompressed_size: total,
             applied: true,
             plugin_wasm,
+            first_plugin_wasm: None,
+            gzip: false,
+            wasm_content: None,
         });
         Ok(())
     }
@@ -628,6 +650,19 @@ fn path_digest(path: &str) -> Option<String> {
     let d = format!("sha256:{stem}");
     digest_hex(&d).ok()?;
     Some(d)
+}
+
+/// The child of an index go-containerregistry's `remoteIndex.childByPlatform` resolves for
+/// the default platform: the first whose platform is linux/amd64, a child without a platform
+/// counting as linux/amd64 (`pkg/v1/remote/index.go`).
+fn fetcher_child(list: &[Descriptor]) -> Option<String> {
+    list.iter()
+        .find(|d| {
+            d.platform
+                .as_ref()
+                .is_none_or(|p| p.os == "linux" && p.architecture == "amd64")
+        })
+        .map(|d| d.digest.clone())
 }
 
 /// The manifest of a multi-arch index to read: linux/amd64 preferred (the module is the same

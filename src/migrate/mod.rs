@@ -11,7 +11,9 @@
 //! within its phase and descending in that order, so creation time never decides.
 
 pub mod emit;
+pub mod proof;
 pub mod render;
+pub mod verify;
 
 use crate::chain::select::{sort_bucket, Phase};
 use crate::chain::{ExtInfo, WorkloadChain};
@@ -128,6 +130,52 @@ impl Converted {
     pub fn kept(&self) -> bool {
         self.changes.iter().all(|c| c.kept)
     }
+
+    /// Points the plugin at its repackaged image: `url` and the manifest digest as `sha256`
+    /// (what the agent compares for an OCI image), and records how it was made.
+    pub fn repackaged(&mut self, reference: &str, digest: &str, how: &str) {
+        self.url = format!("oci://{reference}");
+        let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
+        if let Some(spec) = self
+            .wasm_plugin
+            .get_mut("spec")
+            .and_then(Value::as_object_mut)
+        {
+            spec.insert("url".into(), json!(self.url));
+            spec.insert("sha256".into(), json!(hex));
+        }
+        for c in self
+            .changes
+            .iter_mut()
+            .filter(|c| c.kind == ChangeKind::Image)
+        {
+            c.kept = true;
+            c.message = format!(
+                "image repackaged for the WasmPlugin fetcher as {reference} ({how}, manifest {digest}); url and sha256 point at it: push it before applying"
+            );
+        }
+        self.yaml = format!(
+            "{}\n{}",
+            self.yaml.lines().next().unwrap_or_default(),
+            emit::to_yaml(&self.wasm_plugin)
+        );
+    }
+}
+
+/// The reference a repackaged image gets: the SME image's repository with `-wasmplugin`
+/// added to its name (`quay.io/acme/ext:1.0` → `quay.io/acme/ext-wasmplugin:1.0`, the
+/// samples' convention), or `<registry>/<last path segment>:<tag>` with a registry prefix.
+pub fn repackaged_reference(image: &str, registry: Option<&str>) -> Option<String> {
+    let r = crate::image::parse_reference(image).ok()?;
+    let tag = r
+        .tag
+        .clone()
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| "latest".into());
+    Some(match registry {
+        Some(prefix) => format!("{}/{}:{tag}", prefix.trim_end_matches('/'), r.repository),
+        None => format!("{}-wasmplugin:{tag}", r.name()),
+    })
 }
 
 /// The whole migration.
@@ -139,12 +187,54 @@ pub struct Migration {
     /// WasmPlugins already in the inputs: left alone, but their priorities decide where the
     /// converted ones land relative to them.
     pub existing_wasm_plugins: Vec<String>,
+    /// Where the chains of the result differ from the source's ([`proof::compare`]); empty
+    /// when what runs is kept.
+    pub differences: Vec<proof::Difference>,
+    /// Places where only the order against the fault and CORS filters changes
+    /// ([`proof::compare_soft`]): kept unless a VirtualService injects faults or sets CORS.
+    pub soft_differences: Vec<proof::Difference>,
+    /// What `--verify` saw differ between the two meshes running the same scenarios.
+    pub mismatches: Vec<verify::Mismatch>,
 }
 
 impl Migration {
     pub fn kept(&self) -> bool {
         self.plugins.iter().all(Converted::kept)
+            && self.differences.is_empty()
+            && self.mismatches.is_empty()
     }
+}
+
+/// The mesh after the migration: every input document except the SMEs, plus the WasmPlugins,
+/// on version `to`; and its chains.
+pub fn result_chains(
+    documents: &[Arc<crate::load::Document>],
+    m: &Migration,
+) -> Vec<WorkloadChain> {
+    let mut docs: Vec<Arc<crate::load::Document>> = documents
+        .iter()
+        .filter(|d| {
+            let kind = d.root.get("kind").and_then(|k| k.as_str());
+            let api = d.root.get("apiVersion").and_then(|k| k.as_str());
+            !(kind == Some("ServiceMeshExtension")
+                && api.is_some_and(|a| a.starts_with("maistra.io/")))
+        })
+        .cloned()
+        .collect();
+    for p in &m.plugins {
+        let mut l = crate::load::inputs::Loaded::default();
+        crate::load::inputs::add_source(
+            &mut l,
+            format!("<WasmPlugin {}>", p.key),
+            p.yaml.clone().into_bytes(),
+        );
+        docs.extend(l.documents);
+    }
+    let mesh = crate::model::build::build(
+        &docs,
+        Some((m.to, crate::model::VersionSource::CommandLine)),
+    );
+    crate::chain::build_chains(&mesh, &crate::chain::ExtensionDefaults::default())
 }
 
 /// Converts every SME of `mesh` (read on its own version) for a mesh running `to`.
@@ -177,6 +267,9 @@ pub fn plan(
         to,
         plugins,
         existing_wasm_plugins: mesh.wasm_plugins.iter().map(|p| p.meta.key()).collect(),
+        differences: Vec::new(),
+        soft_differences: Vec::new(),
+        mismatches: Vec::new(),
     }
 }
 

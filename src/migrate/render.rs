@@ -53,6 +53,29 @@ pub fn human(m: &Migration, written: &Written) -> String {
             clean(&m.existing_wasm_plugins.join(", "))
         ));
     }
+    if m.differences.is_empty() {
+        out.push_str(&format!(
+            "\nChains: the WasmPlugins on {} run where and in the order the SMEs ran on {} (every workload and listener).\n",
+            m.to, m.from
+        ));
+    } else {
+        out.push_str(&format!(
+            "\nChains: {} place(s) where what runs changes (extensions in order; [authn], [authz], [stats] mark the built-in filters):\n",
+            m.differences.len()
+        ));
+        for d in &m.differences {
+            out.push_str(&format!("  ✘ {}\n", clean(&d.to_string())));
+        }
+    }
+    if !m.soft_differences.is_empty() {
+        out.push_str("  · the fault and CORS filters now run after the plugins instead of before (or the reverse); this matters only where a VirtualService injects faults or sets a CORS policy:\n");
+        for d in &m.soft_differences {
+            out.push_str(&format!("    {}\n", clean(&d.to_string())));
+        }
+    }
+    for x in &m.mismatches {
+        out.push_str(&format!("  ✘ --verify: {}\n", clean(&x.to_string())));
+    }
     let kept = m.plugins.iter().filter(|p| p.kept()).count();
     out.push_str(&format!(
         "\n{kept} of {} kept what runs; {} need attention.\n",
@@ -74,6 +97,9 @@ pub fn json(m: &Migration, written: &Written) -> String {
         "kept": m.kept(),
         "plugins": m.plugins.iter().map(plugin_json).collect::<Vec<_>>(),
         "existing_wasm_plugins": m.existing_wasm_plugins,
+        "differences": m.differences,
+        "fault_cors_differences": m.soft_differences,
+        "verify_mismatches": m.mismatches,
         "written": written.files,
     });
     let mut s = serde_json::to_string_pretty(&v).unwrap_or_default();
@@ -97,11 +123,13 @@ pub fn markdown(m: &Migration, written: &Written) -> String {
         m.from, m.to
     );
     let not_kept: Vec<&Converted> = m.plugins.iter().filter(|p| !p.kept()).collect();
-    out.push_str(&if not_kept.is_empty() {
+    out.push_str(&if not_kept.is_empty() && m.differences.is_empty() {
         format!(
             "All {} extension(s) converted without changing what runs.\n\n",
             m.plugins.len()
         )
+    } else if not_kept.is_empty() {
+        "**The chains differ** (below).\n\n".to_string()
     } else {
         format!(
             "**{} of {} extension(s) could not be converted without a behaviour change** (below).\n\n",
@@ -128,6 +156,26 @@ pub fn markdown(m: &Migration, written: &Written) -> String {
             for c in p.changes.iter().filter(|c| !c.kept) {
                 out.push_str(&format!("- `{}`: {}\n", md(&p.key), md(&c.message)));
             }
+        }
+    }
+    out.push_str("\n### Chains\n\n");
+    if m.differences.is_empty() {
+        out.push_str(&format!(
+            "Every workload and listener runs the same extensions in the same order on {} as on {}.\n",
+            m.to, m.from
+        ));
+    } else {
+        for d in &m.differences {
+            out.push_str(&format!("- {}\n", md(&d.to_string())));
+        }
+    }
+    for x in &m.mismatches {
+        out.push_str(&format!("- `--verify`: {}\n", md(&x.to_string())));
+    }
+    if !m.soft_differences.is_empty() {
+        out.push_str("\nThe fault and CORS filters change places relative to the plugins; check the VirtualServices of these workloads for fault injection or CORS policies:\n\n");
+        for d in &m.soft_differences {
+            out.push_str(&format!("- {}\n", md(&d.to_string())));
         }
     }
     out.push_str("\n### What to check\n\n");

@@ -1,6 +1,7 @@
 use super::*;
-use crate::chain::{build_chains, resolve_extensions, ExtensionDefaults};
+use crate::chain::{build_chains, resolve_extensions, ExtensionDefaults, WorkloadChain};
 use crate::load::inputs::{add_source, Loaded};
+use std::sync::Arc;
 
 const SMCP_V21: &str = "apiVersion: maistra.io/v2\nkind: ServiceMeshControlPlane\nmetadata: {name: basic, namespace: istio-system}\nspec: {version: v2.1}\n---\napiVersion: maistra.io/v1\nkind: ServiceMeshMemberRoll\nmetadata: {name: default, namespace: istio-system}\nspec: {members: [shop]}\n";
 const WEB: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec: {template: {metadata: {labels: {app: web}, annotations: {sidecar.istio.io/inject: 'true'}}, spec: {containers: [{name: web, image: x}]}}}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\nspec: {selector: {app: web}, ports: [{name: http, port: 80, targetPort: 8080}]}\n";
@@ -15,6 +16,18 @@ fn sme(name: &str, phase: &str, priority: Option<i64>, config: &str) -> String {
 }
 
 fn migrate(docs: &[String], to: MeshVersion) -> Migration {
+    migrate_and_prove(docs, to).0
+}
+
+/// The plan, the source chains, and the documents (for [`result_chains`]).
+fn migrate_and_prove(
+    docs: &[String],
+    to: MeshVersion,
+) -> (
+    Migration,
+    Vec<WorkloadChain>,
+    Vec<Arc<crate::load::Document>>,
+) {
     let text = docs.join("---\n");
     let mut l = Loaded::default();
     add_source(&mut l, "t.yaml".into(), text.into_bytes());
@@ -23,7 +36,7 @@ fn migrate(docs: &[String], to: MeshVersion) -> Migration {
     let defaults = ExtensionDefaults::default();
     let chains = build_chains(&mesh, &defaults);
     let resolved = resolve_extensions(&mesh, &defaults);
-    plan(&mesh, &resolved, &chains, to)
+    (plan(&mesh, &resolved, &chains, to), chains, l.documents)
 }
 
 fn get<'m>(m: &'m Migration, name: &str) -> &'m Converted {
@@ -233,4 +246,53 @@ fn splice_keeps_every_other_byte() {
     let start = text.find("b:").unwrap();
     let out = splice(text, vec![(start, start + 4, "x: 3\ny: 4\n".into())]);
     assert_eq!(out, "# head\na: 1  # c\n---\nx: 3\ny: 4\n# tail\n");
+}
+
+#[test]
+fn the_proof_compares_the_chains_of_both_meshes() {
+    let mut docs = base();
+    docs.push(sme("a", "PreAuthZ", Some(100), ""));
+    docs.push(sme("b", "PreAuthZ", Some(5), ""));
+    docs.push(sme("c", "PreStats", None, ""));
+    // v2.6: `match` keeps them inbound, in the same order.
+    let (m, before, documents) = migrate_and_prove(&docs, MeshVersion::V2_6);
+    let after = result_chains(&documents, &m);
+    assert!(
+        proof::compare(&before, &after).is_empty(),
+        "{:#?}",
+        proof::compare(&before, &after)
+    );
+    let inbound = after
+        .iter()
+        .find(|c| c.key() == "shop/web" && c.listener == crate::chain::Listener::Inbound)
+        .unwrap();
+    let order: Vec<proof::Item> = proof::project(inbound);
+    let mut want: Vec<proof::Item> = ["shop/a", "shop/b", "shop/c"]
+        .map(|k| proof::Item::Extension(k.into()))
+        .into();
+    want.push(proof::Item::Landmark("stats"));
+    assert_eq!(order, want);
+    // v2.3: no `match`, so the plugins reach the outbound chain: a difference.
+    let (m, before, documents) = migrate_and_prove(&docs, MeshVersion::V2_3);
+    let d = proof::compare(&before, &result_chains(&documents, &m));
+    assert_eq!(d.len(), 1, "{d:#?}");
+    assert_eq!(
+        (d[0].workload.as_str(), d[0].listener),
+        ("shop/web", "outbound")
+    );
+    // A wrong priority is caught: swap the two AUTHZ plugins.
+    let (mut m, before, documents) = migrate_and_prove(&docs, MeshVersion::V2_6);
+    let (pa, pb) = (get(&m, "a").priority_to, get(&m, "b").priority_to);
+    for p in m.plugins.iter_mut() {
+        let to = match p.key.as_str() {
+            "shop/a" => pb,
+            "shop/b" => pa,
+            _ => continue,
+        };
+        p.wasm_plugin["spec"]["priority"] = json!(to);
+        p.yaml = emit::to_yaml(&p.wasm_plugin);
+    }
+    let d = proof::compare(&before, &result_chains(&documents, &m));
+    assert_eq!(d.len(), 1, "{d:#?}");
+    assert_eq!(d[0].listener, "inbound");
 }

@@ -214,7 +214,7 @@ pub struct WasmPlugin {
     pub meta: Meta,
     /// `spec.selector.matchLabels`; `None` = every workload in scope.
     pub selector: Option<Labels>,
-    /// `spec.targetRef` (Istio 1.22+) then `spec.targetRefs` (1.23+), in that order.
+    /// `spec.targetRef` (Istio 1.20+) then `spec.targetRefs` (1.22+), in that order.
     pub target_refs: Vec<PolicyTargetRef>,
     pub url: Option<String>,
     pub sha256: Option<String>,

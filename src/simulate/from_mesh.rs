@@ -28,6 +28,37 @@ pub fn sim_chain(
             Filter::Builtin { name, .. } => out.push(SimFilter::Builtin {
                 name: name.to_string(),
             }),
+            // As Envoy runs a WasmPlugin (istiod `buildPluginConfig`, maistra.md §5.5): root id
+            // = pluginName, plugin name `<ns>.<name>`, configuration = the JSON of
+            // pluginConfig or nothing; the module as the version's fetcher extracts it.
+            Filter::WasmPlugin(p) => {
+                let wp = &mesh.wasm_plugins[p.index];
+                let module = res
+                    .plugins
+                    .by_plugin
+                    .get(p.index)
+                    .and_then(|a| a.as_ref())
+                    .and_then(|img| img.fetch.module.clone())
+                    .ok_or_else(|| {
+                        format!(
+                            "the module of WasmPlugin {} ({}) is not available: pull the image and pass --images (the fetcher of this version must be able to read it: `meshext-lint inspect {}`)",
+                            p.key(),
+                            p.url,
+                            p.url.trim_start_matches("oci://")
+                        )
+                    })?;
+                out.push(SimFilter::Extension(ExtensionFilter {
+                    name: p.name.clone(),
+                    namespace: p.namespace.clone(),
+                    module: Arc::new(module.to_vec()),
+                    configuration: crate::plugin_startup::plugin_configuration(
+                        wp.plugin_config.as_ref(),
+                    ),
+                    root_id: wp.plugin_name.clone().unwrap_or_default(),
+                    plugin_name: format!("{}.{}", p.namespace, p.name),
+                    ..Default::default()
+                }));
+            }
             Filter::Extension(x) => {
                 let ext = &mesh.extensions[x.index];
                 let module = res

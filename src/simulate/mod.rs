@@ -118,9 +118,59 @@ pub fn run_scenario(chain: &[SimFilter], scenario: &Scenario, opts: &SimOptions)
         r.checks = check(&spec.expect, &r, &fm.metric_kinds());
         report.requests.push(r);
     }
+    for spec in &scenario.connections {
+        match fm.run_connection(spec) {
+            Ok(mut r) => {
+                r.checks = check_connection(&spec.expect, &r, &fm.metric_kinds());
+                report.connections.push(r);
+            }
+            Err(e) => report.errors.push(e),
+        }
+    }
     report.metrics = fm.metrics();
     report.shared_data = fm.shared_data();
     report
+}
+
+/// Compares a connection's outcome with its expectations.
+fn check_connection(
+    x: &scenario::ConnectionExpect,
+    r: &trace::ConnectionReport,
+    kinds: &BTreeMap<String, MetricKind>,
+) -> Vec<Check> {
+    let mut out = Vec::new();
+    let text = |b: &[u8]| format!("{:?}", String::from_utf8_lossy(b));
+    if let Some(want) = &x.upstream_received {
+        out.push(Check::new(
+            "upstream received".into(),
+            format!("{want:?}"),
+            text(&r.upstream_received),
+        ));
+    }
+    if let Some(want) = &x.downstream_received {
+        out.push(Check::new(
+            "downstream received".into(),
+            format!("{want:?}"),
+            text(&r.downstream_received),
+        ));
+    }
+    if let Some(by) = x.closed_by {
+        out.push(Check::new(
+            "closed by".into(),
+            by.as_str().into(),
+            r.closed_by.clone(),
+        ));
+    }
+    let lines: Vec<&LogLine> = r.trace.iter().flat_map(|e| e.logs.iter()).collect();
+    check_logs(
+        &x.logs,
+        &x.no_logs,
+        x.logs_exact.as_deref(),
+        &lines,
+        &mut out,
+    );
+    check_metrics(&x.metrics, &r.metrics_after, kinds, &mut out);
+    out
 }
 
 /// The chain with the scenario's `vm_id` and `vm_config` for the plugins not given their own.

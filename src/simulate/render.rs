@@ -127,6 +127,25 @@ pub fn human(r: &SimReport) -> String {
         }
         checks(&mut out, &q.checks);
     }
+    for q in &r.connections {
+        let _ = writeln!(
+            out,
+            "\nconnection: {} [{}]",
+            q.name,
+            if q.passed() { "pass" } else { "FAIL" }
+        );
+        for e in &q.trace {
+            event(&mut out, e);
+        }
+        let _ = writeln!(
+            out,
+            "  upstream received {:?}, client received {:?}, closed by {}",
+            super::trace::preview(&q.upstream_received),
+            super::trace::preview(&q.downstream_received),
+            q.closed_by
+        );
+        checks(&mut out, &q.checks);
+    }
     if !r.metrics.is_empty() {
         let _ = writeln!(out, "\nmetrics");
         for (k, v) in &r.metrics {

@@ -114,6 +114,29 @@ impl RequestReport {
 }
 
 /// A plugin that failed to load or start (the filter fails closed for every request).
+/// What happened on one TCP connection (`connections:`).
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct ConnectionReport {
+    pub name: String,
+    pub trace: Vec<TraceEvent>,
+    /// Every byte the upstream / the client received.
+    #[serde(serialize_with = "ser_bytes")]
+    pub upstream_received: Vec<u8>,
+    #[serde(serialize_with = "ser_bytes")]
+    pub downstream_received: Vec<u8>,
+    /// `downstream`, `upstream` or `plugin`.
+    pub closed_by: String,
+    pub checks: Vec<Check>,
+    #[serde(skip)]
+    pub metrics_after: BTreeMap<String, i64>,
+}
+
+impl ConnectionReport {
+    pub fn passed(&self) -> bool {
+        self.checks.iter().all(|c| c.ok)
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct StartupProblem {
     pub filter: String,
@@ -133,6 +156,8 @@ pub struct SimReport {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub startup_checks: Vec<Check>,
     pub requests: Vec<RequestReport>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub connections: Vec<ConnectionReport>,
     pub metrics: BTreeMap<String, i64>,
     pub shared_data: BTreeMap<String, String>,
     /// Problems that stop the scenario (bad scenario, unknown workload, …).
@@ -146,6 +171,7 @@ impl SimReport {
             2
         } else if self.startup_checks.iter().all(|c| c.ok)
             && self.requests.iter().all(RequestReport::passed)
+            && self.connections.iter().all(ConnectionReport::passed)
         {
             0
         } else {

@@ -121,6 +121,12 @@ pub struct Exports {
     pub on_done: F<i32, i32>,
     pub on_log: F<i32, ()>,
     pub on_delete: F<i32, ()>,
+    /// Network (TCP) filter callbacks.
+    pub on_new_connection: F<i32, i32>,
+    pub on_downstream_data: F<(i32, i32, i32), i32>,
+    pub on_upstream_data: F<(i32, i32, i32), i32>,
+    pub on_downstream_connection_close: F<(i32, i32), ()>,
+    pub on_upstream_connection_close: F<(i32, i32), ()>,
 }
 
 /// A compiled module plus what the loader learned about it.
@@ -638,5 +644,10 @@ fn exports(
         on_done: typed(store, inst, "proxy_on_done")?,
         on_log: typed(store, inst, "proxy_on_log")?,
         on_delete: typed(store, inst, "proxy_on_delete")?,
+        on_new_connection: typed(store, inst, "proxy_on_new_connection")?,
+        on_downstream_data: typed(store, inst, "proxy_on_downstream_data")?,
+        on_upstream_data: typed(store, inst, "proxy_on_upstream_data")?,
+        on_downstream_connection_close: typed(store, inst, "proxy_on_downstream_connection_close")?,
+        on_upstream_connection_close: typed(store, inst, "proxy_on_upstream_connection_close")?,
     })
 }

@@ -186,6 +186,8 @@ pub fn names(c: &WorkloadChain) -> Vec<String> {
                 }
             }
             Filter::Extension(e) => e.name.clone(),
+            // WasmPlugins by `namespace/name`, whatever filter name the version emits.
+            Filter::WasmPlugin(p) => format!("wp:{}", p.key()),
         })
         .collect()
 }
@@ -201,4 +203,48 @@ pub fn rules(diags: &[meshext_lint::diag::Diagnostic]) -> Vec<&'static str> {
     let mut r: Vec<_> = diags.iter().map(|d| d.rule.as_str()).collect();
     r.sort();
     r
+}
+
+/// A WasmPlugin selecting `app: <app>` (`None`: namespace- or mesh-wide).
+pub fn wasm_plugin(
+    ns: &str,
+    name: &str,
+    phase: Option<&str>,
+    priority: Option<i64>,
+    app: Option<&str>,
+    created: Option<&str>,
+) -> WasmPlugin {
+    let mut meta = Meta::synthetic("WasmPlugin", ns, name);
+    meta.creation_timestamp = created.map(str::to_string);
+    WasmPlugin {
+        meta,
+        selector: app.map(|a| labels(&[("app", a)])),
+        target_refs: Vec::new(),
+        url: Some(format!("oci://quay.io/acme/{name}:1.0")),
+        sha256: None,
+        image_pull_policy: None,
+        image_pull_secret: None,
+        verification_key: None,
+        plugin_config: None,
+        plugin_name: None,
+        phase: phase.map(str::to_string),
+        priority,
+        vm_env: Vec::new(),
+        matches: Vec::new(),
+        fail_strategy: None,
+        plugin_type: None,
+    }
+}
+
+/// Every entry of one workload: (listener, port, names).
+pub fn entries(
+    chains: &[WorkloadChain],
+    ns: &str,
+    name: &str,
+) -> Vec<(String, Option<i64>, Vec<String>)> {
+    chains
+        .iter()
+        .filter(|c| c.namespace == ns && c.name == name)
+        .map(|c| (c.listener.as_str().to_string(), c.port, names(c)))
+        .collect()
 }

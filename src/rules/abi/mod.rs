@@ -66,6 +66,28 @@ fn report(facts: &Facts, out: &mut Vec<Diagnostic>, kinds: &[AbiProblemKind]) {
             .map(|p| diagnostic(p, &at))
             .collect()
     });
+    // WasmPlugin modules, as the mesh version's fetcher extracts them.
+    facts
+        .resolution
+        .plugins
+        .images
+        .par_iter()
+        .for_each(|(a, _)| {
+            a.abi_problems();
+        });
+    super::images::per_plugin_image(facts, out, |a, users| {
+        let at = a.module_location();
+        // A module only NETWORK plugins use need not have HTTP callbacks (MX409 judges those).
+        let all_network = users
+            .iter()
+            .all(|&i| super::images::plugin_is_network(facts.mesh, &facts.mesh.wasm_plugins[i]));
+        a.abi_problems()
+            .iter()
+            .filter(|p| kinds.contains(&p.kind))
+            .filter(|p| !(all_network && abi::is_missing_http_callbacks(p)))
+            .map(|p| diagnostic(p, &at))
+            .collect()
+    });
 }
 
 /// Declares a unit reporting some kinds of ABI problem.

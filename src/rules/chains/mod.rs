@@ -1,4 +1,4 @@
-//! 6xx: where the effective chain differs from what an SME's author expects.
+//! 6xx: where the effective chain differs from what an SME's or a WasmPlugin's author expects.
 //!
 //! Findings are grouped: one per (rule, SME, reason), listing the workloads it affects, so a
 //! mesh-wide SME on hundreds of workloads gives one finding, not hundreds.
@@ -9,6 +9,8 @@ pub(crate) mod overrides;
 pub(crate) mod positions;
 pub(crate) mod reach;
 pub(crate) mod ties;
+pub(crate) mod wasm_reach;
+pub(crate) mod wasm_ties;
 
 use crate::chain::{ExtensionDefaults, WorkloadChain};
 use crate::diag::Diagnostic;
@@ -18,7 +20,7 @@ use crate::rules::registry::{self, Facts, Stage};
 use crate::rules::RuleId;
 use std::collections::BTreeMap;
 
-/// Runs the chain rules (MX601–MX610) over the chains built by
+/// Runs the chain rules (MX601–MX619) over the chains built by
 /// [`crate::chain::build_chains`] for `mesh`.
 pub fn check(
     mesh: &Mesh,

@@ -21,5 +21,11 @@ impl Unit for InvalidModule {
                 .map(|e| invalid_module(e, &a.module_location(), &a.reference))
                 .collect()
         });
+        super::per_plugin_image(facts, out, |a, _| {
+            a.invalid_module
+                .iter()
+                .map(|e| invalid_module(e, &a.module_location(), &a.reference))
+                .collect()
+        });
     }
 }

@@ -1,6 +1,6 @@
 //! MX401: an SME's image is not pulled, or its reference is ambiguous.
 
-use super::{image_error, not_pulled, per_unresolved};
+use super::{image_error, not_pulled, per_unresolved, per_unresolved_plugin};
 use crate::diag::Diagnostic;
 use crate::extensions::ResolveProblem;
 use crate::image::ImageErrorKind;
@@ -17,12 +17,14 @@ impl Unit for NotPulled {
         Stage::Images
     }
     fn check(&self, facts: &Facts, out: &mut Vec<Diagnostic>) {
-        per_unresolved(facts, out, |reference, p| match p {
+        let judge = |reference: &str, p: &ResolveProblem| match p {
             ResolveProblem::NotPulled => Some(not_pulled(reference)),
             ResolveProblem::Unreadable(e) if e.kind == ImageErrorKind::Ambiguous => {
                 Some(image_error(e))
             }
             ResolveProblem::Unreadable(_) => None,
-        });
+        };
+        per_unresolved(facts, out, judge);
+        per_unresolved_plugin(facts, out, judge);
     }
 }

@@ -359,7 +359,8 @@ impl FilterManager {
                         self.local_reply(run, &reply);
                     }
                 }
-                Effect::Done { .. } => {}
+                // Network effects from an HTTP context: Envoy has no network callbacks there.
+                Effect::Done { .. } | Effect::NetContinue { .. } | Effect::NetClose { .. } => {}
             }
         }
     }

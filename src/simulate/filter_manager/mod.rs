@@ -15,6 +15,7 @@ mod grpc;
 pub mod input;
 mod local_reply;
 mod log_phase;
+mod network;
 pub(crate) mod state;
 mod status;
 mod timers;

@@ -30,7 +30,13 @@ fn buffer(s: &HostState, ty: i32) -> Result<Buf<'_>, i32> {
     let body = |response: bool| -> Result<Buf<'_>, i32> {
         let info = s.contexts.get(&s.effective).ok_or(status::NOT_FOUND)?;
         let stream = info.stream.as_ref().ok_or(status::NOT_FOUND)?;
-        let live = if response {
+        let live = if ty >= 2 {
+            if response {
+                info.access.up_data
+            } else {
+                info.access.down_data
+            }
+        } else if response {
             info.access.resp_body
         } else {
             info.access.req_body
@@ -43,6 +49,9 @@ fn buffer(s: &HostState, ty: i32) -> Result<Buf<'_>, i32> {
     match ty {
         0 => body(false),
         1 => body(true),
+        // A network filter's DownstreamData / UpstreamData (the connection's buffers).
+        2 => body(false),
+        3 => body(true),
         4 => s
             .callout
             .as_ref()
@@ -54,7 +63,7 @@ fn buffer(s: &HostState, ty: i32) -> Result<Buf<'_>, i32> {
             .ok_or(status::NOT_FOUND),
         6 => Ok(Buf::Bytes(&s.plugin.vm_configuration)),
         7 if s.in_configure => Ok(Buf::Bytes(&s.plugin_of_effective().configuration)),
-        2 | 3 | 7 | 8 => Err(status::NOT_FOUND),
+        7 | 8 => Err(status::NOT_FOUND),
         _ => Err(status::BAD_ARGUMENT),
     }
 }
@@ -118,7 +127,7 @@ pub fn register(r: &mut Registrar<'_>) -> Result<(), Error> {
                 Ok(d) => d,
                 Err(e) => return finish(Err(e)),
             };
-            if !(0..=1).contains(&ty) {
+            if !(0..=3).contains(&ty) {
                 return Ok(match buffer(c.data(), ty) {
                     Ok(_) => status::BAD_ARGUMENT,
                     Err(s) => s,
@@ -135,7 +144,7 @@ pub fn register(r: &mut Registrar<'_>) -> Result<(), Error> {
                 .expect("checked by buffer");
             let mut st = stream.borrow_mut();
             let st = &mut *st;
-            let (before, buf) = if ty == 0 {
+            let (before, buf) = if ty % 2 == 0 {
                 (&mut st.body_before_write[0], &mut st.req_body)
             } else {
                 (&mut st.body_before_write[1], &mut st.resp_body)

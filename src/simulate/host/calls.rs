@@ -105,7 +105,11 @@ fn stream_control(r: &mut Registrar<'_>) -> Result<(), Error> {
                     })?;
                     Ok(status::OK)
                 }
-                2 => Ok(status::OK), // TCP downstream: no TCP filters in the simulator.
+                // Envoy `Context::continueStream`: continueReading(), deferred.
+                2 => {
+                    c.data_mut().push_effect(Effect::NetContinue { ctx })?;
+                    Ok(status::OK)
+                }
                 3 => Ok(status::UNIMPLEMENTED),
                 _ => Ok(status::BAD_ARGUMENT),
             }
@@ -123,7 +127,12 @@ fn stream_control(r: &mut Registrar<'_>) -> Result<(), Error> {
                     })?;
                     Ok(status::OK)
                 }
-                2 | 3 => Ok(status::OK),
+                // Envoy `Context::closeStream`: both close the downstream connection
+                // (FlushWrite), deferred until the callback returns.
+                2 | 3 => {
+                    c.data_mut().push_effect(Effect::NetClose { ctx })?;
+                    Ok(status::OK)
+                }
                 _ => Ok(status::BAD_ARGUMENT),
             }
         },

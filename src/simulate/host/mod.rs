@@ -124,6 +124,10 @@ pub struct Access {
     pub resp_trailers: bool,
     /// Inside `proxy_on_log`: read-only access-log copies.
     pub log: bool,
+    /// Network filters: the connection's read (DownstreamData, buffer 2) and write
+    /// (UpstreamData, buffer 3) buffers, kept in the stream's request / response body.
+    pub down_data: bool,
+    pub up_data: bool,
 }
 
 impl Access {
@@ -234,6 +238,14 @@ pub enum Effect {
     },
     /// `proxy_done` from a root that deferred its deletion.
     Done {
+        ctx: u32,
+    },
+    /// `continue_stream(DOWNSTREAM)`: a network filter resumes reading.
+    NetContinue {
+        ctx: u32,
+    },
+    /// `close_stream(DOWNSTREAM | UPSTREAM)`: a network filter closes the connection.
+    NetClose {
         ctx: u32,
     },
 }

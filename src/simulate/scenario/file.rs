@@ -2,8 +2,9 @@
 //! problems, and their conversion into the [`Scenario`] the simulator runs.
 
 use super::{
-    parse_duration, CallWant, Expect, GrpcWant, LogLevelSel, LogPattern, LogText, MetricKindSel,
-    MetricWant, RequestSpec, Scenario, ScenarioError, StartupExpect,
+    parse_duration, CallWant, ClosedBy, ConnectionExpect, ConnectionSpec, Expect, GrpcWant,
+    LogLevelSel, LogPattern, LogText, MetricKindSel, MetricWant, NetEvent, Peer, RequestSpec,
+    Scenario, ScenarioError, StartupExpect,
 };
 use crate::load::typed::{self, Dialect, Expected, Pairs, PairsVisitor, Problem};
 use crate::simulate::filter_manager::{GrpcMock, HttpMock, Response};
@@ -29,7 +30,38 @@ pub(super) struct ScenarioFile {
     vm_id: Option<String>,
     vm_config: Option<VmConfigIn>,
     startup: Option<StartupIn>,
-    requests: Vec<RequestEntry>,
+    requests: Option<Vec<RequestEntry>>,
+    connections: Option<Vec<ConnectionIn>>,
+}
+
+/// A TCP connection through network filters.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConnectionIn {
+    name: Option<String>,
+    events: Option<Vec<NetEventIn>>,
+    expect: Option<ConnectionExpectIn>,
+}
+
+/// One event: exactly one of its keys.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NetEventIn {
+    downstream: Option<String>,
+    upstream: Option<String>,
+    close: Option<Peer>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConnectionExpectIn {
+    upstream_received: Option<String>,
+    downstream_received: Option<String>,
+    closed_by: Option<ClosedBy>,
+    logs: Option<Vec<LogPatternIn>>,
+    no_logs: Option<Vec<LogPatternIn>>,
+    logs_exact: Option<Vec<LogPatternIn>>,
+    metrics: Option<Pairs<String, MetricIn>>,
 }
 
 /// What must hold once every plugin has started (before the first step).
@@ -497,11 +529,20 @@ impl ScenarioFile {
         self,
         err: impl Fn(&str, &str) -> ScenarioError,
     ) -> Result<Scenario, ScenarioError> {
+        if self.requests.is_none() && self.connections.is_none() {
+            return Err(err(
+                "",
+                "the scenario needs a `requests` list (or `connections`)",
+            ));
+        }
+        let connections = (self.connections.unwrap_or_default().into_iter().enumerate())
+            .map(|(i, c)| c.resolve(i, &err))
+            .collect::<Result<_, _>>()?;
         let startup = match self.startup {
             Some(s) => Some(s.resolve(&err)?),
             None => None,
         };
-        let requests = (self.requests.into_iter().enumerate())
+        let requests = (self.requests.unwrap_or_default().into_iter().enumerate())
             .map(|(i, r)| r.resolve(i, &err))
             .collect::<Result<_, _>>()?;
         Ok(Scenario {
@@ -511,6 +552,76 @@ impl ScenarioFile {
             vm_config: self.vm_config.map(|v| v.0),
             startup,
             requests,
+            connections,
+        })
+    }
+}
+
+impl ConnectionIn {
+    fn resolve(
+        self,
+        index: usize,
+        err: &impl Fn(&str, &str) -> ScenarioError,
+    ) -> Result<ConnectionSpec, ScenarioError> {
+        let base = format!("/connections/{index}");
+        let mut events = Vec::new();
+        for (k, e) in self.events.unwrap_or_default().into_iter().enumerate() {
+            let ptr = format!("{base}/events/{k}");
+            let mut given = Vec::new();
+            if let Some(d) = e.downstream {
+                given.push(("downstream", NetEvent::Downstream(d.into_bytes())));
+            }
+            if let Some(u) = e.upstream {
+                given.push(("upstream", NetEvent::Upstream(u.into_bytes())));
+            }
+            if let Some(p) = e.close {
+                given.push(("close", NetEvent::Close(p)));
+            }
+            match given.len() {
+                0 => {
+                    return Err(err(
+                        &ptr,
+                        "an event needs one of `downstream`, `upstream` or `close`",
+                    ))
+                }
+                1 => events.push(given.pop().expect("one").1),
+                _ => {
+                    let key = given[1].0;
+                    return Err(err(
+                        &format!("{ptr}/{key}"),
+                        "an event has one of `downstream`, `upstream` or `close`, not several (make it two events)",
+                    ));
+                }
+            }
+        }
+        let expect = match self.expect {
+            Some(x) => {
+                let (logs, no_logs, logs_exact) = log_lists(
+                    &format!("{base}/expect"),
+                    x.logs,
+                    x.no_logs,
+                    x.logs_exact,
+                    err,
+                )?;
+                ConnectionExpect {
+                    upstream_received: x.upstream_received,
+                    downstream_received: x.downstream_received,
+                    closed_by: x.closed_by,
+                    logs,
+                    no_logs,
+                    logs_exact,
+                    metrics: metric_wants(x.metrics),
+                }
+            }
+            None => ConnectionExpect::default(),
+        };
+        Ok(ConnectionSpec {
+            name: self
+                .name
+                .unwrap_or_else(|| format!("connection {}", index + 1)),
+            location: err(&base, "").location.to_string(),
+            events,
+            expect,
         })
     }
 }
@@ -795,6 +906,8 @@ fn subject(path: &[&str]) -> String {
         [] => "the scenario".into(),
         ["properties", _] => "property value".into(),
         ["requests", _] => "a request entry".into(),
+        ["connections", _] => "a connection entry".into(),
+        ["connections", _, "events", _] => "an event".into(),
         [.., parent @ ("headers" | "trailers"), _] => format!("{parent} value"),
         [.., parent @ ("response_headers"
         | "upstream_request_headers"

@@ -26,6 +26,69 @@ pub struct Scenario {
     /// What must hold once the plugins have started.
     pub startup: Option<StartupExpect>,
     pub requests: Vec<RequestSpec>,
+    /// TCP connections through network filters, run after the requests.
+    pub connections: Vec<ConnectionSpec>,
+}
+
+/// One TCP connection (`connections:`): its events in order and what to expect.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectionSpec {
+    pub name: String,
+    /// `file:line:col` of the entry, for errors found when it runs.
+    pub location: String,
+    pub events: Vec<NetEvent>,
+    pub expect: ConnectionExpect,
+}
+
+/// Something the connection's peers do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NetEvent {
+    /// The client sends bytes (read by the proxy: `on_downstream_data`).
+    Downstream(Vec<u8>),
+    /// The upstream sends bytes (written to the client: `on_upstream_data`).
+    Upstream(Vec<u8>),
+    /// A peer closes the connection.
+    Close(Peer),
+}
+
+/// A side of a TCP connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Peer {
+    Downstream,
+    Upstream,
+}
+
+/// Who closed a connection (`expect.closed_by`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClosedBy {
+    Downstream,
+    Upstream,
+    Plugin,
+}
+
+impl ClosedBy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClosedBy::Downstream => "downstream",
+            ClosedBy::Upstream => "upstream",
+            ClosedBy::Plugin => "plugin",
+        }
+    }
+}
+
+/// What must hold once a connection has run.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectionExpect {
+    /// All the bytes the upstream / the client received.
+    pub upstream_received: Option<String>,
+    pub downstream_received: Option<String>,
+    pub closed_by: Option<ClosedBy>,
+    pub logs: Vec<LogPattern>,
+    pub no_logs: Vec<LogPattern>,
+    pub logs_exact: Option<Vec<LogPattern>>,
+    pub metrics: Vec<(String, MetricWant)>,
 }
 
 /// Expectations about plugin start-up (`on_vm_start`, `on_configure`).
@@ -310,7 +373,7 @@ mod tests {
         let cases = [
             ("~\n", "s.yaml:1:1: the scenario must be a mapping"),
             ("\n", "s.yaml:1:1: the scenario file is empty"),
-            ("workload: x\n", "s.yaml:1:1: the scenario needs a `requests` list"),
+            ("workload: x\n", "s.yaml:1:1: the scenario needs a `requests` list (or `connections`)"),
             ("properties: {a: [1]}\nrequests: []\n", "s.yaml:1:17: property value must be a string"),
             ("requests: [1]\n", "s.yaml:1:12: a request entry must be a mapping"),
             ("requests: [{request: {headers: {A: [x]}}}]\n", "s.yaml:1:36: headers value must be a string"),

@@ -1,0 +1,278 @@
+//! Network (TCP) filters: `connections:` scenarios run `proxy_on_new_connection`,
+//! downstream/upstream data and the close callbacks in Envoy's order, with the
+//! DownstreamData/UpstreamData buffers, StopIteration buffering, continue and close
+//! (WAT module `sim_tcp_upper`).
+
+mod common;
+
+use common::bin;
+use meshext_lint::simulate::{
+    self, parse_scenario, ExtensionFilter, SimFilter, SimOptions, SimReport,
+};
+use std::sync::Arc;
+
+fn wat(name: &str) -> Arc<Vec<u8>> {
+    let p = format!(
+        "{}/tests/fixtures/wat/{name}.wat",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    Arc::new(wat::parse_file(&p).unwrap_or_else(|e| panic!("{p}: {e}")))
+}
+
+fn plugin(name: &str, module: &Arc<Vec<u8>>) -> SimFilter {
+    SimFilter::Extension(ExtensionFilter {
+        name: name.into(),
+        namespace: "default".into(),
+        module: module.clone(),
+        root_id: format!("{name}_root"),
+        plugin_name: name.into(),
+        share_vm: true,
+        ..Default::default()
+    })
+}
+
+fn run(chain: &[SimFilter], yaml: &str) -> SimReport {
+    let sc = parse_scenario("s.yaml", yaml).unwrap();
+    let r = simulate::run_scenario(chain, &sc, &SimOptions::default());
+    eprintln!("{}", simulate::render::human(&r));
+    r
+}
+
+/// `filter callback result` per event, then the logs, of connection `i`.
+fn calls(r: &SimReport, i: usize) -> Vec<String> {
+    (r.connections[i].trace.iter())
+        .map(|e| format!("{} {} {}", e.filter, e.callback, e.result))
+        .collect()
+}
+
+fn logs(r: &SimReport, i: usize) -> Vec<String> {
+    (r.connections[i].trace.iter())
+        .flat_map(|e| e.logs.iter().map(|l| l.message.clone()))
+        .collect()
+}
+
+#[test]
+fn callbacks_run_in_envoys_order_and_paused_data_accumulates() {
+    let m = wat("sim_tcp_upper");
+    let r = run(
+        &[plugin("up", &m)],
+        "connections:\n  - name: lines\n    events:\n      - downstream: \"hel\"\n      - downstream: \"lo\\n\"\n      - upstream: \"ok\"\n      - close: upstream\n",
+    );
+    assert_eq!(r.errors, Vec::<String>::new());
+    let c = &r.connections[0];
+    assert_eq!(
+        calls(&r, 0),
+        [
+            "default/up proxy_on_new_connection Continue",
+            "default/up proxy_on_downstream_data StopIteration",
+            "default/up proxy_on_downstream_data Continue",
+            "default/up proxy_on_upstream_data Continue",
+            "default/up proxy_on_upstream_data Continue",
+            "default/up proxy_on_upstream_connection_close done",
+            "default/up proxy_on_downstream_connection_close done",
+            "default/up proxy_on_done done",
+            "default/up proxy_on_log done",
+        ]
+    );
+    // The held "hel" is offered again with "lo\n": the buffer grows while the filter stops.
+    assert_eq!(
+        logs(&r, 0),
+        [
+            "new connection",
+            "down:hel",
+            "down:hello\n",
+            "up:ok",
+            "down buffer=1",
+            "up:",
+            "down buffer=1",
+            "upstream closed",
+            "closed peer=1",
+            "log"
+        ]
+    );
+    assert_eq!(c.upstream_received, b"HELLO\n");
+    assert_eq!(c.downstream_received, b"ok");
+    assert_eq!(c.closed_by, "upstream");
+    assert_eq!(r.metrics.get("tcp_bytes_total"), Some(&6));
+    assert_eq!(r.exit_code(), 0);
+}
+
+#[test]
+fn close_stream_closes_and_continue_stream_resumes() {
+    let m = wat("sim_tcp_upper");
+    let r = run(
+        &[plugin("up", &m)],
+        "connections:\n  - name: resumed\n    events: [{downstream: \"resume\\n\"}]\n    expect: {upstream_received: \"resume\\n\", closed_by: downstream, logs: [closed peer=2]}\n  - name: quit\n    events: [{downstream: \"quit\\n\"}, {downstream: \"late\\n\"}, {upstream: x}]\n    expect:\n      upstream_received: \"\"\n      downstream_received: \"\"\n      closed_by: plugin\n      logs_exact: [new connection, \"down:quit\\n\", closed peer=1, log]\n",
+    );
+    assert!(
+        r.connections.iter().all(|c| c.passed()),
+        "{:?}",
+        r.connections
+    );
+    // The resumed line passed although the callback returned StopIteration.
+    assert_eq!(r.connections[0].upstream_received, b"resume\n");
+    // Nothing after the close is delivered.
+    assert_eq!(r.connections[1].closed_by, "plugin");
+    assert_eq!(r.exit_code(), 0);
+}
+
+#[test]
+fn two_filters_read_in_order_and_write_in_reverse() {
+    let m = wat("sim_tcp_upper");
+    let r = run(
+        &[plugin("a", &m), plugin("b", &m)],
+        "connections:\n  - events: [{downstream: \"x\\n\"}, {upstream: \"y\"}]\n",
+    );
+    let order: Vec<String> = calls(&r, 0).into_iter().take(7).collect();
+    assert_eq!(
+        order,
+        [
+            "default/a proxy_on_new_connection Continue",
+            "default/b proxy_on_new_connection Continue",
+            "default/a proxy_on_downstream_data Continue",
+            "default/b proxy_on_downstream_data Continue",
+            "default/b proxy_on_upstream_data Continue",
+            "default/a proxy_on_upstream_data Continue",
+            "default/a proxy_on_downstream_connection_close done",
+        ]
+    );
+    assert_eq!(r.connections[0].name, "connection 1");
+    assert_eq!(r.connections[0].closed_by, "downstream");
+}
+
+#[test]
+fn failed_expectations_fail_the_run() {
+    let m = wat("sim_tcp_upper");
+    let r = run(
+        &[plugin("up", &m)],
+        "connections:\n  - events: [{downstream: \"a\\n\"}]\n    expect: {upstream_received: \"a\\n\", closed_by: upstream, metrics: {tcp_bytes_total: 5}}\n",
+    );
+    let failed: Vec<String> = (r.connections[0].checks.iter())
+        .filter(|c| !c.ok)
+        .map(|c| format!("{}: {} / {}", c.what, c.expected, c.actual))
+        .collect();
+    assert_eq!(
+        failed,
+        [
+            "upstream received: \"a\\n\" / \"A\\n\"",
+            "closed by: upstream / downstream",
+            "metric tcp_bytes_total: 5 / 2",
+        ]
+    );
+    assert_eq!(r.exit_code(), 1);
+}
+
+#[test]
+fn an_http_module_run_as_a_connection_is_a_located_error() {
+    let http = wat("sim_body_buffer");
+    let r = run(
+        &[plugin("body", &http)],
+        "requests: []\nconnections:\n  - name: tcp\n    events: [{downstream: a}]\n",
+    );
+    assert_eq!(
+        r.errors,
+        ["s.yaml:3:5: connection \"tcp\": the module of `default/body` exports no network callback (proxy_on_new_connection, proxy_on_downstream_data, proxy_on_upstream_data): it is an HTTP filter, run it with `requests:`"]
+    );
+    assert_eq!(r.exit_code(), 2);
+}
+
+#[test]
+fn bad_connection_entries_are_located_errors() {
+    let cases = [
+        ("workload: x\n", "s.yaml:1:1: the scenario needs a `requests` list (or `connections`)"),
+        ("connections: [{events: [{}]}]\n", "s.yaml:1:25: an event needs one of `downstream`, `upstream` or `close`"),
+        ("connections: [{events: [{downstream: a, close: upstream}]}]\n", "s.yaml:1:48: an event has one of `downstream`, `upstream` or `close`, not several (make it two events)"),
+        ("connections: [{events: [{close: left}]}]\n", "s.yaml:1:33: expected downstream or upstream, not \"left\""),
+        ("connections: [{events: [{send: a}]}]\n", "s.yaml:1:26: unknown key \"send\" in an event (expected one of: downstream, upstream, close)"),
+        ("connections: [{expect: {closed_by: me}}]\n", "s.yaml:1:36: expected downstream, upstream or plugin, not \"me\""),
+        ("connections: [{expect: {status: 200}}]\n", "s.yaml:1:25: unknown key \"status\" in expect (expected one of: upstream_received, downstream_received, closed_by, logs, no_logs, logs_exact, metrics)"),
+        ("connections: [{bogus: 1}]\n", "s.yaml:1:16: unknown key \"bogus\" in a connection entry (expected one of: name, events, expect)"),
+        ("connections: [{expect: {logs: [{regex: '('}]}}]\n", "s.yaml:1:40: invalid regex: unclosed group"),
+        ("connections: [{events: a}]\n", "s.yaml:1:24: events must be a list"),
+    ];
+    for (text, want) in cases {
+        let e = parse_scenario("s.yaml", text).unwrap_err().to_string();
+        assert_eq!(e, want, "{text}");
+    }
+}
+
+#[test]
+fn connections_through_the_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    let module = dir.path().join("tcp.wasm");
+    std::fs::write(&module, &*wat("sim_tcp_upper")).unwrap();
+    let sc = format!(
+        "{}/tests/fixtures/scenarios/sim_tcp_upper.yaml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let out = bin()
+        .args(["simulate", "--scenario"])
+        .arg(&sc)
+        .arg("--module")
+        .arg(&module)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("connection: shout [pass]"), "{stdout}");
+    assert!(stdout.contains("connection: quit [pass]"), "{stdout}");
+    assert!(
+        stdout
+            .contains("upstream received \"HI\\n\", client received \"ho\", closed by downstream"),
+        "{stdout}"
+    );
+    let json = bin()
+        .args(["simulate", "--format", "json", "--scenario"])
+        .arg(&sc)
+        .arg("--module")
+        .arg(&module)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v["connections"][0]["upstream_received"], "HI\n");
+    assert_eq!(v["connections"][0]["closed_by"], "downstream");
+
+    // An HTTP module as a connection: the error points at the entry, exit 2.
+    let http = dir.path().join("http.wasm");
+    std::fs::write(&http, &*wat("sim_body_buffer")).unwrap();
+    let out = bin()
+        .args(["simulate", "--scenario"])
+        .arg(&sc)
+        .arg("--module")
+        .arg(&http)
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("sim_tcp_upper.yaml:5:5: connection \"shout\": the module of"),
+        "{text}"
+    );
+}
+
+#[test]
+fn nothing_is_delivered_after_the_client_closes() {
+    let m = wat("sim_tcp_upper");
+    let r = run(
+        &[plugin("up", &m)],
+        "connections:\n  - events: [{downstream: \"a\\n\"}, {close: downstream}, {downstream: \"b\\n\"}, {upstream: c}]\n    expect: {upstream_received: \"A\\n\", downstream_received: \"\", closed_by: downstream, logs_exact: [new connection, \"down:a\\n\", closed peer=2, log]}\n",
+    );
+    assert!(r.connections[0].passed(), "{:?}", r.connections[0].checks);
+    assert_eq!(r.exit_code(), 0);
+}
+
+#[test]
+fn the_read_buffer_stays_available_while_a_filter_holds_it() {
+    let m = wat("sim_tcp_upper");
+    // "wait" has no newline: the filter stops and keeps DownstreamData (Envoy keeps
+    // `network_downstream_data_buffer_` unless the result is Continue).
+    let r = run(
+        &[plugin("up", &m)],
+        "connections:\n  - events: [{downstream: wait}, {upstream: x}, {downstream: \"\\n\"}, {upstream: y}]\n    expect: {upstream_received: \"WAIT\\n\", downstream_received: xy}\n",
+    );
+    let l = logs(&r, 0);
+    let status: Vec<&String> = l.iter().filter(|m| m.starts_with("down buffer=")).collect();
+    assert_eq!(status, ["down buffer=0", "down buffer=1"]);
+    assert!(r.connections[0].passed(), "{:?}", r.connections[0].checks);
+}
