@@ -255,6 +255,11 @@ fn invalid_scenarios_are_rejected_by_schema_and_loader() {
         "requests: [{advance: 1s, expect: {response_trailers: {a: b}}}]\n",
         "vm_config: ~\nrequests: []\n",
         "vm_id: [a]\nrequests: []\n",
+        "requests: [{grpc_calls: [{method: m}]}]\n",
+        "requests: [{grpc_calls: [{service: s, response: {status: 17}}]}]\n",
+        "requests: [{grpc_calls: [{service: s, response: {close: later}}]}]\n",
+        "requests: [{grpc_calls: [{service: s, response: {messages: [{base64: '!!'}]}}]}]\n",
+        "requests: [{expect: {grpc_calls: [{count: -1}]}}]\n",
         "connections: [{events: [{}]}]\n",
         "connections: [{events: [{downstream: a, upstream: b}]}]\n",
         "connections: [{events: [{close: left}]}]\n",
@@ -354,6 +359,22 @@ fn scenario_schema_names_every_key_the_loader_accepts() {
         (
             "requests: [{expect: {metrics: {m: {zzz: 1}}}}]\n",
             "/definitions/metric/anyOf/1",
+        ),
+        (
+            "requests: [{grpc_calls: [{service: s, zzz: 1}]}]\n",
+            "/definitions/entry/properties/grpc_calls/items",
+        ),
+        (
+            "requests: [{grpc_calls: [{service: s, response: {zzz: 1}}]}]\n",
+            "/definitions/entry/properties/grpc_calls/items/properties/response",
+        ),
+        (
+            "requests: [{expect: {grpc_calls: [{zzz: 1}]}}]\n",
+            "/definitions/grpc-call",
+        ),
+        (
+            "requests: [{grpc_calls: [{service: s, response: {messages: [{zzz: 1}]}}]}]\n",
+            "/definitions/grpc-message/anyOf/1",
         ),
         ("connections: [{zzz: 1}]\n", "/definitions/connection"),
         (

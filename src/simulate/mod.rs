@@ -29,10 +29,10 @@ pub use vm::Limits;
 use crate::model::MeshVersion;
 use filter_manager::ClusterPatterns;
 use host::{HttpCall, LogLine, MetricKind};
-use scenario::{CallWant, LogPattern, MetricWant};
+use scenario::{CallWant, GrpcWant, LogPattern, MetricWant};
 use std::collections::BTreeMap;
 use std::fmt::Write;
-use trace::{Check, RequestReport};
+use trace::{Check, GrpcCallRecord, RequestReport};
 
 /// How to simulate.
 #[derive(Debug, Clone)]
@@ -89,6 +89,7 @@ pub fn run_scenario(chain: &[SimFilter], scenario: &Scenario, opts: &SimOptions)
     }
     for spec in &scenario.requests {
         let mut pre = Vec::new();
+        fm.grpc_mocks.clone_from(&spec.grpc_calls);
         if spec.advance_ns > 0 {
             fm.advance(spec.advance_ns, &spec.http_calls, &mut pre);
         }
@@ -113,6 +114,7 @@ pub fn run_scenario(chain: &[SimFilter], scenario: &Scenario, opts: &SimOptions)
         r.trace = pre;
         calls.append(&mut r.http_calls);
         r.http_calls = calls;
+        r.grpc_calls = fm.take_grpc_calls();
         r.checks = check(&spec.expect, &r, &fm.metric_kinds());
         report.requests.push(r);
     }
@@ -300,6 +302,7 @@ fn check(
     );
     check_metrics(&x.metrics, &r.metrics_after, kinds, &mut out);
     check_calls(&x.calls, &r.http_calls, &mut out);
+    check_grpc_calls(&x.grpc_calls, &r.grpc_calls, &mut out);
     out
 }
 
@@ -388,6 +391,60 @@ fn check_calls(want: &[CallWant], calls: &[HttpCall], out: &mut Vec<Check>) {
             },
         };
         out.push(check);
+    }
+}
+
+/// `grpc_calls`: how many of the step's gRPC calls and streams match each description.
+fn check_grpc_calls(want: &[GrpcWant], calls: &[GrpcCallRecord], out: &mut Vec<Check>) {
+    let mut patterns = ClusterPatterns::default();
+    for w in want {
+        let mut is =
+            |p: &Option<String>, v: &str| p.as_ref().is_none_or(|p| patterns.is_match(p, v));
+        let n = (calls.iter())
+            .filter(|c| {
+                is(&w.service, &c.service)
+                    && is(&w.method, &c.method)
+                    && is(&w.cluster, &c.cluster)
+                    && (w.message.as_ref()).is_none_or(|m| c.messages.contains(m))
+            })
+            .count();
+        let mut what = String::from("gRPC calls");
+        for (k, v) in [
+            ("service", &w.service),
+            ("method", &w.method),
+            ("cluster", &w.cluster),
+        ] {
+            if let Some(v) = v {
+                let _ = write!(what, " {k} {v:?}");
+            }
+        }
+        if let Some(m) = &w.message {
+            let _ = write!(what, " with message {:?}", String::from_utf8_lossy(m));
+        }
+        let made = || {
+            let v: Vec<String> = (calls.iter())
+                .map(|c| format!("{}/{} on {:?}", c.service, c.method, c.cluster))
+                .collect();
+            let v = if v.is_empty() {
+                "none".into()
+            } else {
+                v.join(", ")
+            };
+            format!("{n} (gRPC calls made: {v})")
+        };
+        out.push(match w.count {
+            Some(c) => Check::new(
+                what,
+                c.to_string(),
+                if n == c { n.to_string() } else { made() },
+            ),
+            None => Check {
+                what,
+                expected: "at least 1".into(),
+                actual: if n > 0 { n.to_string() } else { made() },
+                ok: n > 0,
+            },
+        });
     }
 }
 

@@ -98,6 +98,9 @@ pub struct RequestReport {
     /// A filter paused and nothing resumed it (the client would time out).
     pub stalled: bool,
     pub http_calls: Vec<HttpCall>,
+    /// gRPC calls opened during the step (timers' included).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub grpc_calls: Vec<GrpcCallRecord>,
     pub checks: Vec<Check>,
     /// Metric values after this request.
     #[serde(skip)]
@@ -230,4 +233,22 @@ pub fn preview(b: &[u8]) -> String {
     } else {
         s.into_owned()
     }
+}
+
+/// A gRPC call or stream a module opened during a step.
+#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+pub struct GrpcCallRecord {
+    pub cluster: String,
+    pub service: String,
+    pub method: String,
+    pub stream: bool,
+    /// The request message of a call, or the messages sent on a stream during the step.
+    #[serde(serialize_with = "ser_bytes_list")]
+    pub messages: Vec<Vec<u8>>,
+    /// Whether a `grpc_calls` entry answered it (else it was closed with 14 UNAVAILABLE).
+    pub matched: bool,
+}
+
+fn ser_bytes_list<S: serde::Serializer>(v: &[Vec<u8>], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(v.iter().map(|b| String::from_utf8_lossy(b)))
 }

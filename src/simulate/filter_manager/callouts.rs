@@ -1,5 +1,5 @@
-//! Callouts: HTTP calls answered from the scenario's mocks (cluster glob + path), gRPC calls
-//! closed as unsupported, and their responses delivered to the root context that made them.
+//! Callouts: HTTP calls answered from the scenario's mocks (cluster glob + path), and their
+//! responses delivered to the root context that made them (gRPC: `grpc.rs`).
 
 use super::super::headers::HeaderMap;
 use super::super::host::{properties_url_path, CalloutResponse, Effect, HttpCall};
@@ -119,19 +119,22 @@ fn call_event(fm: &FilterManager, vmi: usize, call: &HttpCall) -> TraceEvent {
 }
 
 impl FilterManager {
-    /// Delivers an HTTP call response to the root context outside a request (ticks).
+    /// Delivers an HTTP call response to the root context outside a request (ticks); returns
+    /// what the callback asked for.
     pub(super) fn deliver_call(
         &mut self,
         vmi: usize,
         call: &HttpCall,
         resp: &CalloutResponse,
         trace: &mut Vec<TraceEvent>,
-    ) {
+    ) -> Vec<Effect> {
         let mut t = call_event(self, vmi, call);
-        if let Some(vm) = self.vm(vmi) {
-            call_response(vm, &mut t, call, resp);
-            trace.push(t);
-        }
+        let Some(vm) = self.vm(vmi) else {
+            return Vec::new();
+        };
+        let effects = call_response(vm, &mut t, call, resp);
+        trace.push(t);
+        effects
     }
 
     /// Delivers an HTTP call response during a request; a trap fails the streams of that
@@ -158,30 +161,6 @@ impl FilterManager {
         if self.vm_in_stream(run, vmi) && !run.client_done() {
             self.fail_stream(run);
         }
-    }
-
-    /// gRPC callouts are not simulated: the call closes with UNAVAILABLE (14).
-    pub(super) fn deliver_grpc_close(
-        &mut self,
-        run: &mut Run<'_>,
-        vmi: usize,
-        root: u32,
-        token: u32,
-    ) {
-        let label = self.label_of(vmi, root);
-        let Some(vm) = self.vm(vmi) else { return };
-        let mut ev = TraceEvent {
-            filter: label,
-            callback: format!("proxy_on_grpc_close(token {token}, 14)").into(),
-            ..Default::default()
-        };
-        vm.store.data_mut().last_status = (14, b"gRPC callouts are not simulated".to_vec());
-        let f = vm.ex.on_grpc_close;
-        let params = (root as i32, token as i32, 14);
-        let effects = run_async(vm, &mut ev, f, params, root, "proxy_on_grpc_close");
-        let idx = run.report.trace.len();
-        run.report.trace.push(ev);
-        self.apply_effects(run, vmi, effects, idx);
     }
 }
 

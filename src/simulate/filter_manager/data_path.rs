@@ -336,8 +336,8 @@ impl FilterManager {
                     run.report.http_calls.push(call.clone());
                     run.pending_calls.push_back((vmi, call, resp));
                 }
-                Effect::GrpcCall { root, token, .. } => {
-                    run.pending_grpc.push_back((vmi, root, token))
+                e @ (Effect::GrpcCall(_) | Effect::GrpcSend { .. } | Effect::GrpcClose { .. }) => {
+                    self.grpc_effect(vmi, &e);
                 }
                 Effect::Continue { ctx, response } => {
                     if let Some(i) = stage_of(run, ctx) {

@@ -58,8 +58,7 @@ impl FilterManager {
             self.deliver_http_response(run, vmi, &call, &resp);
             return true;
         }
-        if let Some((vmi, root, token)) = run.pending_grpc.pop_front() {
-            self.deliver_grpc_close(run, vmi, root, token);
+        if self.deliver_grpc(run) {
             return true;
         }
         let ev = self.shared.borrow_mut().ready.pop_front();
@@ -122,6 +121,7 @@ impl FilterManager {
         };
         if eos && !run.upstream_done() {
             run.upstream_state = Upstream::Reached;
+            run.st.borrow_mut().upstream_reached = true;
             // The router: the upstream answers once the whole request arrived.
             let r = run.upstream_resp.clone();
             self.start_response(run, &r, "via_upstream");

@@ -75,3 +75,21 @@ pub struct RequestInput {
     pub chunks: Vec<Vec<u8>>,
     pub trailers: Vec<(String, String)>,
 }
+
+/// A scenario answer for gRPC calls (`grpc_calls:`), matched by service, method and cluster.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GrpcMock {
+    /// Service name or pattern (`*` = any run of characters, as cluster patterns).
+    pub service: String,
+    pub method: Option<String>,
+    pub cluster: Option<String>,
+    pub initial_metadata: Vec<(String, String)>,
+    pub messages: Vec<Vec<u8>>,
+    /// gRPC status code (0 OK … 16).
+    pub status: u32,
+    pub status_message: String,
+    pub trailing_metadata: Vec<(String, String)>,
+    /// A stream's server closes once its messages are sent; false: only once the plugin
+    /// closes its side (`proxy_grpc_close`, or `grpc_send` with end of stream).
+    pub server_closes: bool,
+}

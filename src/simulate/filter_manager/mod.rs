@@ -11,6 +11,7 @@
 mod callouts;
 mod data_path;
 mod drive;
+mod grpc;
 pub mod input;
 mod local_reply;
 mod log_phase;
@@ -20,7 +21,7 @@ mod status;
 mod timers;
 
 pub(crate) use callouts::ClusterPatterns;
-pub use input::{ExtensionFilter, HttpMock, RequestInput, Response, SimFilter};
+pub use input::{ExtensionFilter, GrpcMock, HttpMock, RequestInput, Response, SimFilter};
 
 use super::budget::{RunBudget, Scope};
 use super::headers::HeaderMap;
@@ -75,6 +76,10 @@ pub struct FilterManager {
     spare_queues: Vec<VecDeque<Frame>>,
     /// Callout cluster patterns, compiled once per distinct pattern.
     patterns: ClusterPatterns,
+    /// The current step's `grpc_calls` answers.
+    pub grpc_mocks: Vec<GrpcMock>,
+    /// gRPC calls in flight and what the step's calls were.
+    grpc: grpc::GrpcState,
 }
 
 /// What makes Envoy reuse a VM: `proxy_wasm::makeVmKey(vm_id, vm_configuration, code)`.
@@ -111,6 +116,8 @@ impl FilterManager {
             trace_hint: 0,
             spare_queues: Vec::new(),
             patterns: ClusterPatterns::default(),
+            grpc_mocks: Vec::new(),
+            grpc: grpc::GrpcState::default(),
         };
         let mut loader = Loader {
             engine: vm::engine(&limits),
@@ -330,7 +337,6 @@ impl FilterManager {
             client_progress: ClientProgress::Waiting,
             reset: None,
             pending_calls: VecDeque::new(),
-            pending_grpc: VecDeque::new(),
             waited_ns: 0,
             waited_ticks: 0,
             report: RequestReport {

@@ -179,7 +179,6 @@ pub(crate) struct Run<'a> {
     pub client_progress: ClientProgress,
     pub reset: Option<String>,
     pub pending_calls: VecDeque<(usize, HttpCall, CalloutResponse)>,
-    pub pending_grpc: VecDeque<(usize, u32, u32)>,
     /// Simulated time and ticks spent waiting for a timer to resume this request.
     pub waited_ns: u64,
     pub waited_ticks: usize,

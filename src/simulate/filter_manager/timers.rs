@@ -7,6 +7,7 @@ use super::callouts::answer;
 use super::state::Run;
 use super::{run_async, FilterManager, HttpMock};
 use std::borrow::Cow;
+use std::collections::VecDeque;
 
 use super::super::budget::Scope;
 use super::super::limits::max_ticks_per_advance;
@@ -55,24 +56,50 @@ impl FilterManager {
                 break;
             }
             let (ev, effects) = self.tick(vmi, root, at, "proxy_on_tick".into());
-            let calls: Vec<_> = effects
-                .into_iter()
-                .filter_map(|e| match e {
-                    Effect::HttpCall(c) => Some(c),
-                    _ => None,
-                })
-                .collect();
-            let mut ev = ev;
-            ev.calls = calls.clone();
             trace.push(ev);
-            for c in calls {
-                let resp = answer(&mut self.patterns, mocks, &c);
-                self.deliver_call(vmi, &c, &resp, trace);
-            }
+            let idx = trace.len() - 1;
+            self.tick_effects(vmi, effects, mocks, trace, idx);
+            self.drain_grpc(mocks, trace);
             self.drain_queue_events(trace);
         }
         budget.end();
         self.shared.borrow_mut().clock.set_monotonic(target);
+    }
+
+    /// Effects of a callback outside a request: HTTP calls are answered from `mocks` (and
+    /// listed on the event at `idx`), gRPC calls go to the scenario's `grpc_calls`; the calls
+    /// that answers make in turn are handled the same way, so they count in the step too.
+    pub(super) fn tick_effects(
+        &mut self,
+        vmi: usize,
+        effects: Vec<Effect>,
+        mocks: &[HttpMock],
+        trace: &mut Vec<TraceEvent>,
+        idx: usize,
+    ) {
+        let mut work = VecDeque::from([(effects, idx)]);
+        for _ in 0..MAX_QUEUE_EVENTS {
+            let Some((effects, idx)) = work.pop_front() else {
+                return;
+            };
+            let mut calls = Vec::new();
+            for e in effects {
+                match e {
+                    Effect::HttpCall(c) => calls.push(c),
+                    e => {
+                        self.grpc_effect(vmi, &e);
+                    }
+                }
+            }
+            if let Some(ev) = trace.get_mut(idx) {
+                ev.calls.extend(calls.iter().cloned());
+            }
+            for c in calls {
+                let resp = answer(&mut self.patterns, mocks, &c);
+                let more = self.deliver_call(vmi, &c, &resp, trace);
+                work.push_back((more, trace.len() - 1));
+            }
+        }
     }
 
     /// Sets the clock to `at`, re-arms the root's timer and runs its `proxy_on_tick`.

@@ -57,9 +57,13 @@ fn buffer(s: &HostState, ty: i32) -> Result<Buf<'_>, i32> {
             .as_ref()
             .map(|r| Buf::Bytes(&r.body))
             .ok_or(status::NOT_FOUND),
+        5 => (s.grpc_in.as_ref())
+            .and_then(|g| g.message.as_ref())
+            .map(|m| Buf::Bytes(m))
+            .ok_or(status::NOT_FOUND),
         6 => Ok(Buf::Bytes(&s.plugin.vm_configuration)),
         7 if s.in_configure => Ok(Buf::Bytes(&s.plugin_of_effective().configuration)),
-        5 | 7 | 8 => Err(status::NOT_FOUND),
+        7 | 8 => Err(status::NOT_FOUND),
         _ => Err(status::BAD_ARGUMENT),
     }
 }

@@ -3,8 +3,8 @@
 
 use super::mem::{self, finish, Fault};
 use super::{
-    note_unsupported, status, Effect, HttpCall, LocalReply, LogLevel, Metric, MetricKind,
-    Registrar, C,
+    note_unsupported, status, Effect, GrpcCall, GrpcLive, HttpCall, LocalReply, LogLevel, Metric,
+    MetricKind, Registrar, C,
 };
 use crate::simulate::headers::HeaderMap;
 use crate::simulate::limits::{
@@ -242,7 +242,8 @@ fn http_call(r: &mut Registrar<'_>) -> Result<(), Error> {
     Ok(())
 }
 
-/// gRPC calls and streams: accepted, then closed as UNAVAILABLE (see [`grpc_start`]).
+/// gRPC calls and streams, answered by the filter manager from the scenario's `grpc_calls`
+/// (Envoy's `Context::grpcCall/grpcStream/grpcSend/grpcClose/grpcCancel`).
 fn grpc(r: &mut Registrar<'_>) -> Result<(), Error> {
     r.env(
         "proxy_grpc_call",
@@ -255,12 +256,19 @@ fn grpc(r: &mut Registrar<'_>) -> Result<(), Error> {
          ml: i32,
          _hp: i32,
          _hl: i32,
-         _gp: i32,
-         _gl: i32,
-         _t: i32,
+         gp: i32,
+         gl: i32,
+         timeout: i32,
          token_ptr: i32|
          -> Result<i32, Error> {
-            grpc_start(&mut c, (sp, sl), (np, nl), (mp, ml), token_ptr, 1)
+            if timeout < 0 {
+                return Ok(status::BAD_ARGUMENT);
+            }
+            let msg = match mem::read(&c, gp, gl) {
+                Ok(m) => m,
+                Err(e) => return finish(Err(e)),
+            };
+            grpc_start(&mut c, (sp, sl), (np, nl), (mp, ml), token_ptr, Some(msg))
         },
     )?;
     r.env(
@@ -276,22 +284,65 @@ fn grpc(r: &mut Registrar<'_>) -> Result<(), Error> {
          _hl: i32,
          token_ptr: i32|
          -> Result<i32, Error> {
-            grpc_start(&mut c, (sp, sl), (np, nl), (mp, ml), token_ptr, 2)
+            grpc_start(&mut c, (sp, sl), (np, nl), (mp, ml), token_ptr, None)
         },
     )?;
-    // Calls are closed right away (see grpc_start), so tokens are never live afterwards.
+    // Cancel resets: nothing more is delivered for the token.
     r.env(
         "proxy_grpc_cancel",
-        |_c: C<'_>, _t: i32| -> Result<i32, Error> { Ok(status::NOT_FOUND) },
+        |mut c: C<'_>, t: i32| -> Result<i32, Error> {
+            match c.data_mut().grpc_live.remove(&(t as u32)) {
+                Some(_) => Ok(status::OK),
+                None => Ok(status::NOT_FOUND),
+            }
+        },
     )?;
+    // Close: a call is cancelled; a stream is half-closed (its answers keep coming).
     r.env(
         "proxy_grpc_close",
-        |_c: C<'_>, _t: i32| -> Result<i32, Error> { Ok(status::NOT_FOUND) },
+        |mut c: C<'_>, t: i32| -> Result<i32, Error> {
+            let token = t as u32;
+            let s = c.data_mut();
+            let Some(live) = s.grpc_live.get_mut(&token) else {
+                return Ok(status::NOT_FOUND);
+            };
+            if !live.stream {
+                s.grpc_live.remove(&token);
+                return Ok(status::OK);
+            }
+            if !live.local_closed {
+                live.local_closed = true;
+                s.push_effect(Effect::GrpcClose { token })?;
+            }
+            Ok(status::OK)
+        },
     )?;
     r.env(
         "proxy_grpc_send",
-        |_c: C<'_>, _t: i32, _p: i32, _l: i32, _e: i32| -> Result<i32, Error> {
-            Ok(status::NOT_FOUND)
+        |mut c: C<'_>, t: i32, p: i32, l: i32, end: i32| -> Result<i32, Error> {
+            let token = t as u32;
+            match c.data().grpc_live.get(&token) {
+                None => return Ok(status::NOT_FOUND),
+                Some(g) if !g.stream => return Ok(status::BAD_ARGUMENT),
+                Some(_) => {}
+            }
+            let message = match mem::read(&c, p, l) {
+                Ok(m) => m,
+                Err(e) => return finish(Err(e)),
+            };
+            let bytes = message.len();
+            c.data_mut()
+                .push_effect_sized(Effect::GrpcSend { token, message }, bytes)?;
+            if end != 0 {
+                let s = c.data_mut();
+                if let Some(live) = s.grpc_live.get_mut(&token) {
+                    if !live.local_closed {
+                        live.local_closed = true;
+                        s.push_effect(Effect::GrpcClose { token })?;
+                    }
+                }
+            }
+            Ok(status::OK)
         },
     )?;
 
@@ -488,15 +539,15 @@ fn foreign(r: &mut Registrar<'_>) -> Result<(), Error> {
     Ok(())
 }
 
-/// gRPC callouts are not answered by scenarios: the call is accepted and then closed with
-/// gRPC status 14 UNAVAILABLE (what Envoy reports when the service cannot be reached).
+/// Opens a gRPC call (`message` given) or stream. As Envoy's `Context::grpcCall`, the
+/// service argument is a serialized `GrpcService`, or else taken as a cluster name.
 fn grpc_start(
     c: &mut C<'_>,
     service: (i32, i32),
     name: (i32, i32),
     method: (i32, i32),
     token_ptr: i32,
-    kind: u32,
+    message: Option<Vec<u8>>,
 ) -> Result<i32, Error> {
     finish((|| {
         let service_bytes = mem::read(c, service.0, service.1)?;
@@ -505,20 +556,100 @@ fn grpc_start(
         if service_bytes.is_empty() {
             return Ok(status::PARSE_FAILURE);
         }
-        note_unsupported(c, "gRPC callouts (answered with UNAVAILABLE)");
+        let cluster = grpc_cluster(&service_bytes);
         let root = c.data().root_of(c.data().effective);
-        let token = c.data_mut().next_token(kind);
+        let stream = message.is_none();
+        let token = c.data_mut().next_token(if stream { 2 } else { 1 });
         mem::write_u32(c, token_ptr, token)?;
-        let bytes = svc.len() + m.len();
-        c.data_mut().push_effect_sized(
-            Effect::GrpcCall {
-                root,
-                token,
-                service: svc,
-                method: m,
+        let bytes = svc.len() + m.len() + cluster.len() + message.as_ref().map_or(0, Vec::len);
+        c.data_mut().grpc_live.insert(
+            token,
+            GrpcLive {
+                stream,
+                local_closed: false,
             },
-            bytes,
-        )?;
+        );
+        let call = GrpcCall {
+            root,
+            token,
+            cluster,
+            service: svc,
+            method: m,
+            message,
+            stream,
+        };
+        c.data_mut()
+            .push_effect_sized(Effect::GrpcCall(call), bytes)?;
         Ok(status::OK)
     })())
+}
+
+/// The cluster a `GrpcService` argument names: `envoy_grpc.cluster_name` (fields 1.1) of a
+/// well-formed message; bytes that are not a protobuf message are the cluster name itself.
+pub fn grpc_cluster(bytes: &[u8]) -> String {
+    match proto_fields(bytes) {
+        Some(fields) => (fields.iter())
+            .find(|(n, _)| *n == 1)
+            .and_then(|(_, v)| proto_fields(v)?.into_iter().find(|(n, _)| *n == 1))
+            .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+            .unwrap_or_default(),
+        None => String::from_utf8_lossy(bytes).into_owned(),
+    }
+}
+
+/// The length-delimited fields of a protobuf message; None when it does not parse.
+fn proto_fields(mut b: &[u8]) -> Option<Vec<(u64, &[u8])>> {
+    fn varint(b: &mut &[u8]) -> Option<u64> {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let (&x, rest) = b.split_first()?;
+            *b = rest;
+            v |= u64::from(x & 0x7f) << shift;
+            if x & 0x80 == 0 {
+                return Some(v);
+            }
+        }
+        None
+    }
+    let mut out = Vec::new();
+    while !b.is_empty() {
+        let key = varint(&mut b)?;
+        let field = key >> 3;
+        if field == 0 {
+            return None;
+        }
+        match key & 7 {
+            0 => {
+                varint(&mut b)?;
+            }
+            1 => b = b.get(8..)?,
+            5 => b = b.get(4..)?,
+            2 => {
+                let n = usize::try_from(varint(&mut b)?).ok()?;
+                let v = b.get(..n)?;
+                b = &b[n..];
+                out.push((field, v));
+            }
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::grpc_cluster;
+
+    #[test]
+    fn grpc_service_cluster() {
+        // GrpcService{envoy_grpc{cluster_name: "authz"}, timeout{seconds: 1}}
+        let proto = b"\x0a\x07\x0a\x05authz\x1a\x02\x08\x01";
+        assert_eq!(grpc_cluster(proto), "authz");
+        assert_eq!(
+            grpc_cluster(b"outbound|9000||authz.local"),
+            "outbound|9000||authz.local"
+        );
+        // google_grpc only: no cluster.
+        assert_eq!(grpc_cluster(b"\x12\x00"), "");
+    }
 }

@@ -63,8 +63,18 @@ fn with_map_uncharged<R>(
         return Ok(f(m));
     }
     if ty == 4 || ty == 5 {
-        // gRPC metadata is never delivered (gRPC callouts fail immediately).
-        return Err(status::BAD_ARGUMENT);
+        // gRPC metadata: readable only in its own callback, as Envoy keeps it only then.
+        if mode == Mode::Write {
+            return Err(status::BAD_ARGUMENT);
+        }
+        let m = s.grpc_in.as_mut().and_then(|g| {
+            if ty == 4 {
+                g.initial.as_mut()
+            } else {
+                g.trailing.as_mut()
+            }
+        });
+        return m.map(f).ok_or(status::BAD_ARGUMENT);
     }
     let Some(info) = s.contexts.get(&s.effective) else {
         return Err(status::BAD_ARGUMENT);

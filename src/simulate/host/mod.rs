@@ -98,6 +98,8 @@ pub struct HttpState {
     pub source_port: u16,
     pub response_code: Option<u32>,
     pub response_code_details: Option<String>,
+    /// The router sent the request upstream: Envoy's `upstreamHost()` is set from then on.
+    pub upstream_reached: bool,
     pub request_size: u64,
     pub response_size: u64,
     /// Copies kept for the access-log phase.
@@ -223,12 +225,16 @@ pub enum Effect {
         reply: LocalReply,
     },
     HttpCall(HttpCall),
-    /// `grpc_call` / `grpc_stream`: answered with a failure close (unsupported by the simulator).
-    GrpcCall {
-        root: u32,
+    /// `grpc_call` / `grpc_stream`: answered from the scenario's `grpc_calls`.
+    GrpcCall(GrpcCall),
+    /// `grpc_send` on a live stream.
+    GrpcSend {
         token: u32,
-        service: String,
-        method: String,
+        message: Vec<u8>,
+    },
+    /// `grpc_close` on a stream: the plugin closed its side.
+    GrpcClose {
+        token: u32,
     },
     /// `proxy_done` from a root that deferred its deletion.
     Done {
@@ -266,6 +272,37 @@ pub struct HttpCall {
     pub body: Vec<u8>,
     pub trailers: HeaderMap,
     pub timeout_ms: u32,
+}
+
+/// A gRPC call or stream a module opened (`proxy_grpc_call`, `proxy_grpc_stream`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GrpcCall {
+    pub root: u32,
+    pub token: u32,
+    /// `envoy_grpc.cluster_name` of the `GrpcService` argument, or the argument itself when
+    /// it is not a `GrpcService` message (Envoy takes it as a cluster name).
+    pub cluster: String,
+    pub service: String,
+    pub method: String,
+    /// The request message of a unary call (a stream's come with `grpc_send`).
+    pub message: Option<Vec<u8>>,
+    pub stream: bool,
+}
+
+/// A gRPC call still open for the module (its token answers `grpc_send/close/cancel`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GrpcLive {
+    pub stream: bool,
+    pub local_closed: bool,
+}
+
+/// What a gRPC callback may read: map 4 (initial metadata), map 5 (trailing metadata) or
+/// buffer 5 (the received message), only during that callback.
+#[derive(Debug, Clone, Default)]
+pub struct GrpcIncoming {
+    pub initial: Option<HeaderMap>,
+    pub trailing: Option<HeaderMap>,
+    pub message: Option<Vec<u8>>,
 }
 
 /// The response delivered to `on_http_call_response` (maps 6/7, buffer 4).
@@ -352,6 +389,10 @@ pub struct HostState {
     pub next_context_id: u32,
     pub in_configure: bool,
     pub callout: Option<CalloutResponse>,
+    /// Open gRPC calls and streams by token.
+    pub grpc_live: BTreeMap<u32, GrpcLive>,
+    /// What the running gRPC callback can read.
+    pub grpc_in: Option<GrpcIncoming>,
     pub logs: VecDeque<LogLine>,
     /// Bytes of the lines in `logs`.
     pub log_bytes: usize,
@@ -414,6 +455,8 @@ impl HostState {
             next_context_id: 1,
             in_configure: false,
             callout: None,
+            grpc_live: BTreeMap::new(),
+            grpc_in: None,
             logs: VecDeque::new(),
             log_bytes: 0,
             logs_dropped: 0,

@@ -65,10 +65,11 @@ mod pb {
         out.extend_from_slice(data);
     }
 
-    /// google.protobuf.Value with string_value (3) or struct_value (5).
+    /// google.protobuf.Value with string_value (3), struct_value (5) or list_value (6).
     pub enum V<'a> {
         Str(&'a str),
         Struct(Vec<(&'a str, V<'a>)>),
+        List(Vec<V<'a>>),
     }
 
     pub fn value(v: &V<'_>) -> Vec<u8> {
@@ -76,6 +77,13 @@ mod pb {
         match v {
             V::Str(s) => bytes_field(3, s.as_bytes(), &mut out),
             V::Struct(fields) => bytes_field(5, &strukt(fields), &mut out),
+            V::List(items) => {
+                let mut list = Vec::new();
+                for i in items {
+                    bytes_field(1, &value(i), &mut list);
+                }
+                bytes_field(6, &list, &mut out);
+            }
         }
         out
     }
@@ -188,6 +196,53 @@ fn node(s: &HostState, rest: &[String]) -> Option<PVal> {
     }
 }
 
+/// The inbound cluster's upstream host: the application on 127.0.0.1 up to Istio 1.9 (mesh
+/// v2.0, v2.1; maistra/istio 2.1 `buildInboundClusters` uses `actualLocalHost`), the pod IP
+/// from Istio 1.10 on (inbound traffic goes to the pod address, bound to 127.0.0.6).
+fn upstream_host(s: &HostState) -> String {
+    match s.profile.mesh {
+        Some(m) if m.major == 2 && m.minor <= 1 => "127.0.0.1".into(),
+        _ => s.workload.pod_ip.clone(),
+    }
+}
+
+/// The inbound cluster's `istio` filter metadata (an `envoy.config.core.v3.Metadata`
+/// `filter_metadata` entry's Struct): `services: [{host, name, namespace}]`, as istiod's
+/// `addTelemetryMetadata`/`buildServiceMetadata` add it from mesh v2.1 (Istio 1.9) on.
+fn istio_cluster_metadata(s: &HostState) -> Option<Vec<u8>> {
+    if s.profile.mesh.is_some_and(|m| m.major == 2 && m.minor == 0) {
+        return None;
+    }
+    let w = &s.workload;
+    let name = w.service_host.split('.').next().unwrap_or_default();
+    let service = pb::V::Struct(vec![
+        ("host", pb::V::Str(&w.service_host)),
+        ("name", pb::V::Str(name)),
+        ("namespace", pb::V::Str(&w.namespace)),
+    ]);
+    Some(pb::strukt(&[("services", pb::V::List(vec![service]))]))
+}
+
+/// `cluster_metadata` (Metadata: filter_metadata = 1, map<string, Struct>) and its
+/// `filter_metadata.<name>` entries.
+fn cluster_metadata(s: &HostState, rest: &[String]) -> Option<PVal> {
+    let istio = istio_cluster_metadata(s);
+    match rest {
+        [] => {
+            let mut out = Vec::new();
+            if let Some(st) = &istio {
+                let mut entry = Vec::new();
+                pb::bytes_field(1, b"istio", &mut entry);
+                pb::bytes_field(2, st, &mut entry);
+                pb::bytes_field(1, &entry, &mut out);
+            }
+            Some(PVal::Bytes(out))
+        }
+        [f, k] if f == "filter_metadata" && k == "istio" => istio.map(PVal::Bytes),
+        _ => None,
+    }
+}
+
 fn url_path(path: &str) -> &str {
     path.split(['?', '#']).next().unwrap_or("")
 }
@@ -281,6 +336,24 @@ fn lookup(s: &HostState, segs: &[String]) -> Option<PVal> {
                 "cluster_name" => Some(PVal::s(format!("inbound|{}||", w.port))),
                 _ => None,
             }
+        }
+        // Envoy's `UpstreamWrapper` and `upstreamHost()`: known once the router picked the
+        // host; the hop to the application is plaintext, so TLS fields are NOT_FOUND.
+        "upstream" => {
+            if !st.as_ref()?.upstream_reached {
+                return None;
+            }
+            match rest {
+                [k] if k == "address" => Some(PVal::s(format!("{}:{}", upstream_host(s), w.port))),
+                [k] if k == "port" => Some(PVal::Int(w.port as i64)),
+                _ => None,
+            }
+        }
+        "cluster_metadata" if st.as_ref()?.upstream_reached => cluster_metadata(s, rest),
+        // The stream's dynamic metadata and istiod's inbound route's metadata: empty
+        // `Metadata` messages (nothing in the simulated chain sets them).
+        "metadata" | "route_metadata" if st.is_some() && rest.is_empty() => {
+            Some(PVal::Bytes(Vec::new()))
         }
         "request" => request(st.as_ref()?, log, rest),
         "response" => response(st.as_ref()?, rest),
@@ -419,6 +492,77 @@ mod tests {
         assert_eq!(v(V::V2_6), "1.20.0");
         assert_eq!(v(V::V3_0), "1.24.0");
         assert_ne!(v(V::V2_3), v(V::V3_0));
+    }
+
+    /// A state whose effective context is a stream (upstream reached or not).
+    fn on_stream(m: crate::model::MeshVersion, reached: bool) -> HostState {
+        use super::super::{ContextInfo, HttpState};
+        let mut s = super::super::tests::state_on(m);
+        let st = HttpState {
+            upstream_reached: reached,
+            ..Default::default()
+        };
+        let info = ContextInfo {
+            parent: 1,
+            stream: Some(std::rc::Rc::new(std::cell::RefCell::new(st))),
+            access: Default::default(),
+        };
+        s.contexts.insert(2, info);
+        s.effective = 2;
+        s
+    }
+
+    fn get(s: &HostState, path: &str) -> Option<Vec<u8>> {
+        let segs: Vec<String> = path.split('.').map(str::to_string).collect();
+        lookup(s, &segs).map(PVal::encode)
+    }
+
+    #[test]
+    fn upstream_cluster_and_route_metadata_of_the_inbound_stream() {
+        use crate::model::MeshVersion as V;
+        let s = on_stream(V::V2_6, true);
+        assert_eq!(get(&s, "upstream.address").unwrap(), b"10.0.0.2:8080");
+        assert_eq!(get(&s, "upstream.port").unwrap(), 8080i64.to_le_bytes());
+        assert_eq!(get(&s, "upstream.tls_version"), None);
+        let md = get(&s, "cluster_metadata").unwrap();
+        let istio = get(&s, "cluster_metadata.filter_metadata.istio").unwrap();
+        // Metadata{filter_metadata{"istio": Struct{services: [{host, name, namespace}]}}}
+        assert_eq!(
+            md[..9],
+            [0x0a, md[1], 0x0a, 0x05, b'i', b's', b't', b'i', b'o']
+        );
+        assert!(md.ends_with(&istio));
+        let text = String::from_utf8_lossy(&istio);
+        for part in [
+            "services",
+            "workload.default.svc.cluster.local",
+            "namespace",
+            "default",
+        ] {
+            assert!(text.contains(part), "{text:?}");
+        }
+        assert_eq!(get(&s, "route_metadata").unwrap(), b"");
+        assert_eq!(get(&s, "metadata").unwrap(), b"");
+        // Istio 1.9 and before: the application on localhost.
+        let old = on_stream(V::V2_1, true);
+        assert_eq!(get(&old, "upstream.address").unwrap(), b"127.0.0.1:8080");
+        // Mesh v2.0 (Istio 1.6): no telemetry metadata on the inbound cluster.
+        let v20 = on_stream(V::V2_0, true);
+        assert_eq!(get(&v20, "cluster_metadata").unwrap(), b"");
+        assert_eq!(get(&v20, "cluster_metadata.filter_metadata.istio"), None);
+        // Before the router picked the upstream host: NOT_FOUND, as in Envoy.
+        let early = on_stream(V::V2_6, false);
+        assert_eq!(get(&early, "upstream.address"), None);
+        assert_eq!(get(&early, "cluster_metadata"), None);
+        // Scenario overrides win.
+        let mut o = on_stream(V::V2_6, true);
+        let mut w = (*o.workload).clone();
+        w.overrides
+            .insert("upstream.address".into(), b"1.2.3.4:80".to_vec());
+        w.overrides.insert("route_metadata".into(), b"x".to_vec());
+        o.workload = std::rc::Rc::new(w);
+        assert_eq!(get(&o, "upstream.address").unwrap(), b"1.2.3.4:80");
+        assert_eq!(get(&o, "route_metadata").unwrap(), b"x");
     }
 
     #[test]

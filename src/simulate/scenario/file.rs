@@ -2,12 +2,12 @@
 //! problems, and their conversion into the [`Scenario`] the simulator runs.
 
 use super::{
-    parse_duration, CallWant, ClosedBy, ConnectionExpect, ConnectionSpec, Expect, LogLevelSel,
-    LogPattern, LogText, MetricKindSel, MetricWant, NetEvent, Peer, RequestSpec, Scenario,
-    ScenarioError, StartupExpect,
+    parse_duration, CallWant, ClosedBy, ConnectionExpect, ConnectionSpec, Expect, GrpcWant,
+    LogLevelSel, LogPattern, LogText, MetricKindSel, MetricWant, NetEvent, Peer, RequestSpec,
+    Scenario, ScenarioError, StartupExpect,
 };
 use crate::load::typed::{self, Dialect, Expected, Pairs, PairsVisitor, Problem};
-use crate::simulate::filter_manager::{HttpMock, Response};
+use crate::simulate::filter_manager::{GrpcMock, HttpMock, Response};
 use serde::de::{self, Error as _, Visitor};
 use serde::{Deserialize, Deserializer};
 use std::collections::BTreeMap;
@@ -85,6 +85,136 @@ struct RequestEntry {
     http_calls: Option<Vec<HttpCallIn>>,
     upstream: Option<ResponseIn>,
     expect: Option<ExpectIn>,
+    grpc_calls: Option<Vec<GrpcCallIn>>,
+}
+
+/// An answer for gRPC calls and streams (`grpc_calls:`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GrpcCallIn {
+    service: String,
+    method: Option<String>,
+    cluster: Option<String>,
+    response: Option<GrpcResponseIn>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GrpcResponseIn {
+    #[serde(default)]
+    initial_metadata: Headers,
+    messages: Option<Vec<BytesIn>>,
+    status: Option<GrpcCode>,
+    message: Option<String>,
+    #[serde(default)]
+    trailing_metadata: Headers,
+    close: Option<CloseSide>,
+}
+
+/// Who closes a stream: the server once its messages are sent, or the plugin first.
+#[derive(Deserialize, Clone, Copy, PartialEq)]
+#[serde(rename_all = "lowercase")]
+enum CloseSide {
+    Server,
+    Plugin,
+}
+
+/// A gRPC status code, 0 to 16.
+struct GrpcCode(u32);
+
+impl<'de> Deserialize<'de> for GrpcCode {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = i64::deserialize(d)?;
+        match u32::try_from(v) {
+            Ok(s) if s <= 16 => Ok(GrpcCode(s)),
+            _ => Err(D::Error::custom("a gRPC status must be between 0 and 16")),
+        }
+    }
+}
+
+/// Message bytes: text as is, or `{base64: …}`.
+struct BytesIn(Vec<u8>);
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Base64In {
+    base64: String,
+}
+
+impl<'de> Deserialize<'de> for BytesIn {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = BytesIn;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string or a mapping of base64")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<BytesIn, E> {
+                Ok(BytesIn(s.as_bytes().to_vec()))
+            }
+            fn visit_i64<E: de::Error>(self, i: i64) -> Result<BytesIn, E> {
+                Ok(BytesIn(i.to_string().into_bytes()))
+            }
+            fn visit_f64<E: de::Error>(self, f: f64) -> Result<BytesIn, E> {
+                Ok(BytesIn(f.to_string().into_bytes()))
+            }
+            fn visit_bool<E: de::Error>(self, b: bool) -> Result<BytesIn, E> {
+                Ok(BytesIn(b.to_string().into_bytes()))
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<BytesIn, A::Error> {
+                let m = Base64In::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                base64_decode(&m.base64).map(BytesIn).ok_or_else(|| {
+                    A::Error::custom("invalid base64 (standard alphabet, padding optional)")
+                })
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Standard base64 (RFC 4648 §4), padding optional, whitespace ignored.
+fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    let digits: Vec<u8> = (text.bytes())
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
+    let body = digits
+        .strip_suffix(b"==")
+        .or_else(|| digits.strip_suffix(b"="))
+        .unwrap_or(&digits);
+    let padded = body.len() != digits.len();
+    if body.len() % 4 == 1 || (padded && digits.len() % 4 != 0) {
+        return None;
+    }
+    let mut out = Vec::with_capacity(body.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0);
+    for &c in body {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    Some(out)
+}
+
+/// An expected gRPC call.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GrpcWantIn {
+    service: Option<String>,
+    method: Option<String>,
+    cluster: Option<String>,
+    message: Option<BytesIn>,
+    count: Option<Count>,
 }
 
 #[derive(Deserialize)]
@@ -138,6 +268,7 @@ struct ExpectIn {
     logs_exact: Option<Vec<LogPatternIn>>,
     metrics: Option<Pairs<String, MetricIn>>,
     calls: Option<Vec<CallIn>>,
+    grpc_calls: Option<Vec<GrpcWantIn>>,
 }
 
 #[derive(Deserialize)]
@@ -567,6 +698,9 @@ impl RequestEntry {
             http_calls: (self.http_calls.unwrap_or_default().into_iter().enumerate())
                 .map(|(k, c)| c.resolve(&format!("/requests/{index}/http_calls/{k}"), &err))
                 .collect::<Result<_, _>>()?,
+            grpc_calls: (self.grpc_calls.unwrap_or_default().into_iter())
+                .map(GrpcCallIn::mock)
+                .collect(),
             upstream: match self.upstream {
                 Some(u) => Some(u.resolve(&format!("/requests/{index}/upstream"), &err)?),
                 None => None,
@@ -619,6 +753,32 @@ impl HttpCallIn {
             path: self.path,
             response,
         })
+    }
+}
+
+impl GrpcCallIn {
+    fn mock(self) -> GrpcMock {
+        let r = self.response.unwrap_or(GrpcResponseIn {
+            initial_metadata: Headers::default(),
+            messages: None,
+            status: None,
+            message: None,
+            trailing_metadata: Headers::default(),
+            close: None,
+        });
+        GrpcMock {
+            service: self.service,
+            method: self.method,
+            cluster: self.cluster,
+            initial_metadata: r.initial_metadata.0,
+            messages: (r.messages.unwrap_or_default().into_iter())
+                .map(|m| m.0)
+                .collect(),
+            status: r.status.map_or(0, |c| c.0),
+            status_message: r.message.unwrap_or_default(),
+            trailing_metadata: r.trailing_metadata.0,
+            server_closes: r.close != Some(CloseSide::Plugin),
+        }
     }
 }
 
@@ -693,6 +853,15 @@ impl ExpectIn {
                     count: c.count.map(|n| n.0),
                 })
                 .collect(),
+            grpc_calls: (self.grpc_calls.unwrap_or_default().into_iter())
+                .map(|g| GrpcWant {
+                    service: g.service,
+                    method: g.method,
+                    cluster: g.cluster,
+                    message: g.message.map(|m| m.0),
+                    count: g.count.map(|n| n.0),
+                })
+                .collect(),
         })
     }
 }
@@ -748,6 +917,10 @@ fn subject(path: &[&str]) -> String {
         [.., "metrics", _, "type"] => "metric type".into(),
         [.., "calls", _] => "a calls entry".into(),
         [.., "http_calls", _] => "an http_calls entry".into(),
+        [.., "expect", "grpc_calls", _] => "an expect.grpc_calls entry".into(),
+        [.., "grpc_calls", _] => "a grpc_calls entry".into(),
+        [.., "messages", _] => "message".into(),
+        [.., "initial_metadata" | "trailing_metadata", _] => "metadata value".into(),
         [.., "chunks", _] => "chunk".into(),
         [.., "logs" | "no_logs" | "logs_exact", _] => "log entry".into(),
         [.., "logs" | "no_logs" | "logs_exact", _, key] => format!("log {key}"),

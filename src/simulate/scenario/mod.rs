@@ -4,7 +4,7 @@
 
 mod file;
 
-use super::filter_manager::{HttpMock, RequestInput, Response};
+use super::filter_manager::{GrpcMock, HttpMock, RequestInput, Response};
 use super::host::{LogLevel, LogLine};
 pub use crate::load::typed::InputError;
 use crate::load::{typed, yaml};
@@ -198,6 +198,8 @@ pub struct RequestSpec {
     pub chunks: Vec<Vec<u8>>,
     pub trailers: Vec<(String, String)>,
     pub http_calls: Vec<HttpMock>,
+    /// Answers to the modules' gRPC calls and streams.
+    pub grpc_calls: Vec<GrpcMock>,
     pub upstream: Option<Response>,
     pub expect: Expect,
 }
@@ -238,6 +240,21 @@ pub struct Expect {
     pub metrics: Vec<(String, MetricWant)>,
     /// Dispatched HTTP calls that must have been made (timers' included).
     pub calls: Vec<CallWant>,
+    /// gRPC calls that must have been opened (timers' included).
+    pub grpc_calls: Vec<GrpcWant>,
+}
+
+/// gRPC calls to look for among a step's calls and streams.
+#[derive(Debug, Clone, Default)]
+pub struct GrpcWant {
+    /// Service, method and cluster names or patterns (`*` = any run of characters).
+    pub service: Option<String>,
+    pub method: Option<String>,
+    pub cluster: Option<String>,
+    /// A message the plugin sent on the call (the request, or any `grpc_send`).
+    pub message: Option<Vec<u8>>,
+    /// How many calls must match (default: at least one).
+    pub count: Option<usize>,
 }
 
 /// An expected metric: its value, and optionally its type.

@@ -1,0 +1,214 @@
+//! gRPC callouts answered from the scenario (`grpc_calls:`) in Envoy's callback order, and
+//! `expect.grpc_calls`, on a WAT module that opens a unary call per request and a stream per
+//! tick (tests/fixtures/wat/sim_grpc.wat).
+
+use meshext_lint::simulate::{self, parse_scenario, ExtensionFilter, SimFilter, SimOptions};
+use std::sync::Arc;
+
+fn chain() -> Vec<SimFilter> {
+    let p = format!(
+        "{}/tests/fixtures/wat/sim_grpc.wat",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let module = Arc::new(wat::parse_file(&p).unwrap());
+    vec![
+        SimFilter::Extension(ExtensionFilter {
+            name: "g".into(),
+            namespace: "ns".into(),
+            module,
+            root_id: "g_root".into(),
+            plugin_name: "g".into(),
+            ..Default::default()
+        }),
+        SimFilter::Builtin {
+            name: "router".into(),
+        },
+    ]
+}
+
+fn run(yaml: &str) -> simulate::SimReport {
+    let sc = parse_scenario("s.yaml", yaml).unwrap();
+    let r = simulate::run_scenario(&chain(), &sc, &SimOptions::default());
+    eprintln!("{}", simulate::render::human(&r));
+    r
+}
+
+fn failed(r: &simulate::SimReport) -> Vec<String> {
+    (r.requests.iter().flat_map(|q| q.checks.iter()))
+        .filter(|c| !c.ok)
+        .map(|c| c.what.clone())
+        .collect()
+}
+
+/// Callback names and log messages of a step, in order.
+fn events(r: &simulate::SimReport, step: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in &r.requests[step].trace {
+        if e.callback.contains("grpc") {
+            out.push(e.callback.split('(').next().unwrap().to_string());
+            out.extend(e.logs.iter().map(|l| format!("  {}", l.message)));
+        }
+    }
+    out
+}
+
+#[test]
+fn unary_call_answered_by_service_method_and_cluster() {
+    let r = run(r#"requests:
+  - grpc_calls:
+      - service: auth.v1.Auth
+        method: Check
+        cluster: authz
+        response: {messages: [{base64: "b2s="}]}
+    expect:
+      status: 200
+      grpc_calls: [{service: auth.v1.Auth, method: Check, cluster: authz, message: req, count: 1}]
+      logs_exact: [ok]
+"#);
+    assert_eq!(failed(&r), Vec::<String>::new());
+    assert_eq!(events(&r, 0), ["proxy_on_grpc_receive", "  ok"]);
+    let call = &r.requests[0].grpc_calls[0];
+    assert!(call.matched && !call.stream && call.cluster == "authz");
+
+    // A failure status: only on_grpc_close, with the status message; no receive.
+    let r = run(r#"requests:
+  - grpc_calls: [{service: "auth.*", response: {status: 7, message: denied}}]
+    expect: {metrics: {grpc_status: 7}}
+"#);
+    assert_eq!(failed(&r), Vec::<String>::new());
+    assert_eq!(events(&r, 0), ["proxy_on_grpc_close", "  denied"]);
+
+    // OK without a message is INTERNAL (13), as Envoy's async client reports it.
+    let r = run("requests:\n  - grpc_calls: [{service: auth.v1.Auth}]\n    expect: {metrics: {grpc_status: 13}}\n");
+    assert_eq!(failed(&r), Vec::<String>::new());
+}
+
+#[test]
+fn unmatched_call_is_closed_unavailable_and_reported() {
+    let r = run(r#"requests:
+  - grpc_calls: [{service: auth.v1.Auth, method: Other}]
+    expect: {metrics: {grpc_status: 14}, grpc_calls: [{service: auth.v1.Auth, count: 1}]}
+"#);
+    assert_eq!(failed(&r), Vec::<String>::new());
+    let q = &r.requests[0];
+    assert!(!q.grpc_calls[0].matched);
+    let close = q
+        .trace
+        .iter()
+        .find(|e| e.callback.contains("grpc_close"))
+        .unwrap();
+    assert!(
+        close.result.contains("no grpc_calls entry matched"),
+        "{}",
+        close.result
+    );
+
+    // Wrong expectations fail and list the calls made.
+    let r = run("requests:\n  - expect: {grpc_calls: [{method: Nope}, {service: auth.v1.Auth, count: 2}, {message: zzz}]}\n");
+    assert_eq!(failed(&r).len(), 3);
+    let c = &r.requests[0].checks[0];
+    assert!(
+        c.actual.contains("auth.v1.Auth/Check on \"authz\""),
+        "{}",
+        c.actual
+    );
+}
+
+#[test]
+fn streams_from_ticks_in_envoys_order_closed_by_either_side() {
+    // The server closes after its messages.
+    let r = run(r#"requests:
+  - advance: 1s
+    grpc_calls:
+      - service: chat.v1.Chat
+        method: Talk
+        cluster: chat-cluster
+        response:
+          initial_metadata: {x-init: i1}
+          messages: [m1, m2]
+          trailing_metadata: {x-trail: t1}
+          status: 0
+          message: bye
+    expect:
+      grpc_calls: [{service: chat.v1.Chat, method: Talk, message: hello, count: 1}]
+      http_calls: 2
+      calls: [{cluster: audit, headers: {":path": /stats}, count: 2}]
+      metrics: {grpc_status: 0}
+"#);
+    assert_eq!(failed(&r), Vec::<String>::new());
+    assert_eq!(
+        events(&r, 0),
+        [
+            "proxy_on_grpc_receive_initial_metadata",
+            "  i1",
+            "proxy_on_grpc_receive",
+            "  m1",
+            "proxy_on_grpc_receive",
+            "  m2",
+            "proxy_on_grpc_receive_trailing_metadata",
+            "  t1",
+            "proxy_on_grpc_close",
+            "  bye",
+        ]
+    );
+    // The HTTP calls made meanwhile are answered after the close (one burst from the server).
+    let names: Vec<&str> = (r.requests[0].trace.iter())
+        .map(|e| e.callback.as_ref())
+        .collect();
+    let close = names
+        .iter()
+        .position(|n| n.starts_with("proxy_on_grpc_close"))
+        .unwrap();
+    let answer = names
+        .iter()
+        .position(|n| n.starts_with("proxy_on_http_call_response"))
+        .unwrap();
+    assert!(close < answer, "{names:?}");
+    assert!(r.requests[0].grpc_calls[0].stream);
+
+    // The server waits for the plugin to close its side (it does on the first message), then
+    // finishes: the messages already sent still arrive first.
+    let r = run(r#"requests:
+  - advance: 1s
+    grpc_calls:
+      - service: chat.v1.Chat
+        response: {messages: [m1, m2], trailing_metadata: {x-trail: t2}, status: 2, close: plugin}
+    expect: {metrics: {grpc_status: 2}}
+"#);
+    assert_eq!(failed(&r), Vec::<String>::new());
+    let ev = events(&r, 0);
+    let tail = [
+        "  m2",
+        "proxy_on_grpc_receive_trailing_metadata",
+        "  t2",
+        "proxy_on_grpc_close",
+        "  ",
+    ];
+    assert_eq!(ev[0], "proxy_on_grpc_receive_initial_metadata");
+    assert_eq!(&ev[ev.len() - 5..], tail);
+
+    // Held open and never closed by the plugin: no close is delivered.
+    let r = run("requests:\n  - advance: 1s\n    grpc_calls: [{service: chat.v1.Chat, response: {close: plugin}}]\n");
+    assert!(
+        !events(&r, 0).iter().any(|e| e.contains("close")),
+        "{:?}",
+        events(&r, 0)
+    );
+}
+
+#[test]
+fn bad_grpc_values_are_located() {
+    let err = |t: &str| parse_scenario("s.yaml", t).unwrap_err().to_string();
+    let cases = [
+        ("requests: [{grpc_calls: [{method: x}]}]\n", "s.yaml:1:26: a grpc_calls entry needs `service`"),
+        ("requests: [{grpc_calls: [{service: x, response: {status: 17}}]}]\n", "s.yaml:1:58: a gRPC status must be between 0 and 16"),
+        ("requests: [{grpc_calls: [{service: x, response: {messages: [{base64: '!!'}]}}]}]\n", "s.yaml:1:61: invalid base64 (standard alphabet, padding optional)"),
+        ("requests: [{grpc_calls: [{service: x, response: {close: later}}]}]\n", "s.yaml:1:57: expected server or plugin, not \"later\""),
+        ("requests: [{grpc_calls: [{service: x, response: {trailers: {}}}]}]\n", "s.yaml:1:50: unknown key \"trailers\" in response (expected one of: initial_metadata, messages, status, message, trailing_metadata, close)"),
+        ("requests: [{expect: {grpc_calls: [{svc: x}]}}]\n", "s.yaml:1:36: unknown key \"svc\" in an expect.grpc_calls entry (expected one of: service, method, cluster, message, count)"),
+        ("requests: [{expect: {grpc_calls: [{count: -2}]}}]\n", "s.yaml:1:43: count must be 0 or more"),
+    ];
+    let got: Vec<String> = cases.iter().map(|(t, _)| err(t)).collect();
+    let want: Vec<&str> = cases.iter().map(|(_, w)| *w).collect();
+    assert_eq!(got, want);
+}
