@@ -430,7 +430,7 @@ fn convert(
         kind: ChangeKind::Image,
         kept: false,
         message: format!(
-            "url {url}: the WasmPlugin fetcher reads `plugin.wasm`, not an SME image's manifest.yaml and module; repackage the image (`meshext-lint pack --format wasmplugin`) and point url at it{}",
+            "url {url}: the WasmPlugin fetcher reads `plugin.wasm`, not an SME image's manifest.yaml and module; repackage the image (pass --images with --out or --image-out and migrate does it, or `meshext-lint pack --format wasmplugin`) and point url at it{}",
             info.digest
                 .as_deref()
                 .map(|d| format!(" (the pulled SME image is {d})"))
