@@ -354,18 +354,16 @@ fn verify(
     result
 }
 
-/// The scenario through `workload`'s inbound (or gateway) chain of `outcome`.
+/// The scenario through `workload`'s chain of `outcome` (the listener class and port the
+/// scenario picks).
 fn simulate_on(
     outcome: &crate::lint::Outcome,
     workload: &str,
     scenario: &crate::simulate::Scenario,
 ) -> Result<crate::simulate::trace::SimReport, String> {
     use crate::simulate::{from_mesh, SimOptions};
-    let chain = outcome
-        .chains
-        .iter()
-        .find(|c| c.key() == workload && c.listener != crate::chain::Listener::Outbound)
-        .ok_or_else(|| format!("no workload `{workload}` in the mesh"))?;
+    let chain =
+        from_mesh::pick_chain(&outcome.chains, workload, scenario.direction, scenario.port)?;
     let opts = SimOptions {
         mesh: outcome.mesh.version,
         workload: from_mesh::workload_info(&outcome.mesh, chain),

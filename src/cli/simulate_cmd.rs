@@ -286,12 +286,14 @@ pub fn run(args: SimulateArgs, m: &ArgMatches) -> i32 {
             Ok(o) => o,
             Err(e) => return usage_error(e),
         };
-        let Some(chain) = out.chains.iter().find(|c| c.key() == workload) else {
-            let known: Vec<String> = out.chains.iter().map(|c| c.key()).take(10).collect();
-            return usage_error(format!(
-                "no workload `{workload}` in the mesh (workloads: {})",
-                known.join(", ")
-            ));
+        let chain = match from_mesh::pick_chain(
+            &out.chains,
+            &workload,
+            scenario.direction,
+            scenario.port,
+        ) {
+            Ok(c) => c,
+            Err(e) => return usage_error(e),
         };
         opts.mesh = out.mesh.version;
         opts.workload = from_mesh::workload_info(&out.mesh, chain);

@@ -8,6 +8,81 @@ use crate::model::inject::Injection;
 use crate::model::{selector_matches, Mesh};
 use std::sync::Arc;
 
+/// The chain of `workload` a scenario runs: its gateway chain, or the sidecar's inbound
+/// (default) or outbound one (`direction:`); `port` picks among a class split per port.
+pub fn pick_chain<'a>(
+    chains: &'a [WorkloadChain],
+    workload: &str,
+    direction: Option<super::Direction>,
+    port: Option<u16>,
+) -> Result<&'a WorkloadChain, String> {
+    use crate::chain::Listener;
+    let of_workload: Vec<&WorkloadChain> = chains.iter().filter(|c| c.key() == workload).collect();
+    if of_workload.is_empty() {
+        let mut known: Vec<String> = chains.iter().map(|c| c.key()).collect();
+        known.dedup();
+        known.truncate(10);
+        return Err(format!(
+            "no workload `{workload}` in the mesh (workloads: {})",
+            known.join(", ")
+        ));
+    }
+    let gateway = of_workload.iter().any(|c| c.listener == Listener::Gateway);
+    let want = match (gateway, direction) {
+        (true, None) => Listener::Gateway,
+        (true, Some(d)) => {
+            return Err(format!(
+                "`{workload}` is a gateway: it has one listener class, so `direction: {}` does not apply",
+                if d == super::Direction::Inbound { "inbound" } else { "outbound" }
+            ))
+        }
+        (false, Some(super::Direction::Outbound)) => Listener::Outbound,
+        (false, _) => Listener::Inbound,
+    };
+    let class: Vec<&WorkloadChain> = of_workload
+        .into_iter()
+        .filter(|c| c.listener == want)
+        .collect();
+    if class.is_empty() {
+        return Err(format!(
+            "`{workload}` has no {} chain on this mesh version (sidecar outbound chains are modelled from OSSM 2.3 / Istio 1.14, where WasmPlugins reach them)",
+            want.as_str()
+        ));
+    }
+    match port {
+        Some(p) => class
+            .iter()
+            .find(|c| c.port == Some(i64::from(p)))
+            .or_else(|| class.iter().find(|c| c.port.is_none()))
+            .copied()
+            .ok_or_else(|| {
+                let ports: Vec<String> = class
+                    .iter()
+                    .filter_map(|c| c.port)
+                    .map(|p| p.to_string())
+                    .collect();
+                format!(
+                    "`{workload}` {} has no chain for port {p} (ports: {})",
+                    want.as_str(),
+                    ports.join(", ")
+                )
+            }),
+        None if class.len() > 1 => {
+            let ports: Vec<String> = class
+                .iter()
+                .filter_map(|c| c.port)
+                .map(|p| p.to_string())
+                .collect();
+            Err(format!(
+                "the {} chains of `{workload}` differ by port ({}): set `port:` in the scenario",
+                want.as_str(),
+                ports.join(", ")
+            ))
+        }
+        None => Ok(class[0]),
+    }
+}
+
 /// The simulator chain of `chain`; every extension needs its module (`--images`).
 pub fn sim_chain(
     mesh: &Mesh,

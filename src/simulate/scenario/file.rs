@@ -26,6 +26,8 @@ pub(super) const DIALECT: Dialect = Dialect {
 #[serde(deny_unknown_fields)]
 pub(super) struct ScenarioFile {
     workload: Option<String>,
+    direction: Option<String>,
+    port: Option<String>,
     properties: Option<BTreeMap<String, String>>,
     vm_id: Option<String>,
     vm_config: Option<VmConfigIn>,
@@ -545,8 +547,30 @@ impl ScenarioFile {
         let requests = (self.requests.unwrap_or_default().into_iter().enumerate())
             .map(|(i, r)| r.resolve(i, &err))
             .collect::<Result<_, _>>()?;
+        let direction = match self.direction.as_deref() {
+            None => None,
+            Some("inbound") => Some(super::Direction::Inbound),
+            Some("outbound") => Some(super::Direction::Outbound),
+            Some(other) => {
+                return Err(err(
+                    "/direction",
+                    &format!("`direction` is `inbound` or `outbound`, not {other:?}"),
+                ))
+            }
+        };
+        let port = match self.port.as_deref() {
+            None => None,
+            Some(p) => Some(p.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| {
+                err(
+                    "/port",
+                    &format!("`port` is a port number (1–65535), not {p:?}"),
+                )
+            })?),
+        };
         Ok(Scenario {
             workload: self.workload,
+            direction,
+            port,
             properties: self.properties.unwrap_or_default(),
             vm_id: self.vm_id,
             vm_config: self.vm_config.map(|v| v.0),

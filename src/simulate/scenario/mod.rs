@@ -16,6 +16,10 @@ use std::collections::BTreeMap;
 pub struct Scenario {
     /// `namespace/name` of a workload from the inputs; absent with `--module`.
     pub workload: Option<String>,
+    /// Which sidecar listener class runs (`direction:`); default inbound (a gateway has one).
+    pub direction: Option<Direction>,
+    /// Which port's chain, where a listener class is split per port (`port:`).
+    pub port: Option<u16>,
     /// Property overrides (dotted path → string value) for every VM.
     pub properties: BTreeMap<String, String>,
     /// `vm_config.vm_id` of every plugin that is not given one (`--vm-id`); set, plugins with
@@ -28,6 +32,14 @@ pub struct Scenario {
     pub requests: Vec<RequestSpec>,
     /// TCP connections through network filters, run after the requests.
     pub connections: Vec<ConnectionSpec>,
+}
+
+/// A sidecar's listener class: `inbound` (the server side, the default) or `outbound` (the
+/// client side, where WasmPlugins run from Istio 1.14 / OSSM 2.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Inbound,
+    Outbound,
 }
 
 /// One TCP connection (`connections:`): its events in order and what to expect.
