@@ -60,6 +60,7 @@ const FIXED: &[(&str, &str)] = &[
     ("lint-mesh-v3.0", "lint samples/mesh-v3.0 --images samples/images"),
     ("chain-mesh-v2.6-web", "chain samples/mesh-v2.6 --images samples/images --workload shop/web"),
     ("simulate-mesh-v3.0", "simulate samples/mesh-v3.0 --images samples/images --scenario samples/scenarios/shop-web.yaml"),
+    ("chain-mesh-v2.2-mixed-web", "chain samples/mesh-v2.2-mixed --images samples/images --workload shop/web"),
     ("migrate-markdown", "migrate samples/mesh --to v2.6 --format markdown"),
     ("migrate-v2.3", "migrate samples/mesh --images samples/images --to v2.3"),
     ("rules", "rules"),

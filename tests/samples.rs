@@ -54,6 +54,44 @@ fn upgraded_sample_meshes_are_clean_and_run_the_scenario() {
     }
 }
 
+/// OSSM 2.2 halfway through the migration: SMEs (deprecated: MX203 only) next to a WasmPlugin,
+/// which runs first; its scenario and the storefront's pass.
+#[test]
+fn mixed_v2_2_sample_runs_smes_and_a_wasm_plugin() {
+    let (code, json) = lint_json(&["samples/mesh-v2.2-mixed", "--images", "samples/images"]);
+    let rules: Vec<&str> = json["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(rules, ["MX203"; 4], "{json:#}");
+    assert_eq!(code, 0);
+    for scenario in [
+        "samples/scenarios/shop-web-v2.2-mixed.yaml",
+        "samples/scenarios/shop-web.yaml",
+    ] {
+        let out = bin()
+            .args([
+                "simulate",
+                "samples/mesh-v2.2-mixed",
+                "--images",
+                "samples/images",
+                "--scenario",
+                scenario,
+            ])
+            .current_dir(root())
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{scenario}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+}
+
 #[test]
 fn every_broken_sample_fires_exactly_what_it_expects() {
     let dir = root().join("samples/broken");

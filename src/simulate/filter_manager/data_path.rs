@@ -320,12 +320,14 @@ impl FilterManager {
     ) {
         for e in effects {
             // The stage whose stream context `ctx` is, in this VM.
+            // Context ids are per VM: two VMs both number their first stream context 2, so
+            // the lane must match on the id and the VM together.
             let stage_of = |run: &Run<'_>, ctx: u32| {
                 run.lanes
                     .ctx
                     .iter()
-                    .position(|c| *c == Some(ctx))
-                    .filter(|&i| self.stages[i].vm == Some(vmi))
+                    .enumerate()
+                    .position(|(i, c)| *c == Some(ctx) && self.stages[i].vm == Some(vmi))
             };
             match e {
                 Effect::HttpCall(call) => {
