@@ -12,13 +12,10 @@
 
 use crate::extensions::PluginResolution;
 use crate::model::Mesh;
-use crate::simulate::budget::RunBudget;
-use crate::simulate::host::shared::Shared;
-use crate::simulate::host::{LogLine, PluginInfo, WorkloadInfo};
+use crate::simulate::host::{LogLine, WorkloadInfo};
 use crate::simulate::vm::{self, Limits, PluginStartError, Vm};
 use crate::simulate::Profile;
 use rayon::prelude::*;
-use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
@@ -72,17 +69,8 @@ fn probe(
     profile: Profile,
     limits: Limits,
 ) -> Option<String> {
-    let plugin = Rc::new(PluginInfo {
-        name: name.into(),
-        root_id: root_id.into(),
-        vm_id: String::new(),
-        configuration: configuration.as_bytes().to_vec(),
-        vm_configuration: Vec::new(),
-    });
-    let shared = Rc::new(RefCell::new(Shared {
-        budget: Rc::new(RunBudget::new(&limits)),
-        ..Shared::default()
-    }));
+    let (plugin, shared) =
+        crate::simulate::startup::lone_plugin(name, root_id, configuration, &limits);
     let mut vm = Vm::load(
         engine,
         compiled,

@@ -84,6 +84,28 @@ fn root_id_problem(vm: &Vm, logs: &[LogLine], root_id: &str) -> bool {
 
 /// Starts `module` for the SME `sme_name` with `configuration` (as delivered, see
 /// [`super::configuration_for`]) on `version`'s proxy.
+/// The plugin and the host state of a VM started on its own (lint's start-up checks): no
+/// vm_id, no VM configuration, a run budget of its own.
+pub fn lone_plugin(
+    name: &str,
+    root_id: &str,
+    configuration: &str,
+    limits: &Limits,
+) -> (Rc<PluginInfo>, Rc<RefCell<Shared>>) {
+    let plugin = Rc::new(PluginInfo {
+        name: name.into(),
+        root_id: root_id.into(),
+        vm_id: String::new(),
+        configuration: configuration.as_bytes().to_vec(),
+        vm_configuration: Vec::new(),
+    });
+    let shared = Rc::new(RefCell::new(Shared {
+        budget: Rc::new(RunBudget::new(limits)),
+        ..Shared::default()
+    }));
+    (plugin, shared)
+}
+
 pub fn start_module(
     module: &[u8],
     sme_name: &str,
@@ -129,17 +151,7 @@ pub fn start_compiled(
         Ok(c) => c,
         Err(e) => return Some(d(LoadFailed, format!("the module cannot be loaded by the {}: {e}", profile.label())).help("Build the module for the proxy-wasm ABI this mesh version accepts (see `meshext-lint explain MX701`).")),
     };
-    let plugin = Rc::new(PluginInfo {
-        name: sme_name.into(),
-        root_id: root_id.clone(),
-        vm_id: String::new(),
-        configuration: configuration.as_bytes().to_vec(),
-        vm_configuration: Vec::new(),
-    });
-    let shared = Rc::new(RefCell::new(Shared {
-        budget: Rc::new(RunBudget::new(&limits)),
-        ..Shared::default()
-    }));
+    let (plugin, shared) = lone_plugin(sme_name, &root_id, configuration, &limits);
     let mut vm = match Vm::load(
         engine,
         compiled,
