@@ -340,7 +340,35 @@ fn images_are_repackaged_and_the_result_lints_clean_on_the_target() {
 fn verify_runs_scenarios_through_both_meshes() {
     let dir = tempfile::tempdir().unwrap();
     let images = root().join("samples/images");
-    // The sample mesh keeps what runs: same responses, upstream requests, callouts, logs.
+    // The sample mesh keeps what runs on OSSM 2.6 and 3.0: same chains, and the same
+    // responses, upstream requests, callouts, logs and metrics.
+    for to in ["v2.6", "v3.0"] {
+        let out = migrate(&[
+            root().join("samples/mesh").to_str().unwrap(),
+            "--images",
+            images.to_str().unwrap(),
+            "--to",
+            to,
+            "--image-out",
+            dir.path().join(format!("img-{to}")).to_str().unwrap(),
+            "--verify",
+            root()
+                .join("samples/scenarios/shop-web.yaml")
+                .to_str()
+                .unwrap(),
+            "--format",
+            "json",
+        ]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{to}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(json["differences"], serde_json::json!([]), "{to}");
+        assert_eq!(json["verify_mismatches"], serde_json::json!([]), "{to}");
+    }
     let out = migrate(&[
         root().join("samples/mesh").to_str().unwrap(),
         "--images",
