@@ -236,3 +236,35 @@ fn unknown_filter_statuses_continue_like_envoy() {
         "{human}"
     );
 }
+
+/// A WasmPlugin's inline `vmConfig.env` reaches the module through WASI `environ_get`, as
+/// `KEY=VALUE` strings, on the proxies whose host serves them (cpp-host #126, 2021); the
+/// OSSM 2.1 proxy (Envoy 1.17) predates it and serves none.
+#[test]
+fn environment_variables_reach_the_module() {
+    let module = wat("sim_environ");
+    let chain = [SimFilter::Extension(ExtensionFilter {
+        name: "f".into(),
+        namespace: "ns".into(),
+        module,
+        root_id: "f_root".into(),
+        plugin_name: "ns.f".into(),
+        env: vec![
+            ("A".into(), "1".into()),
+            ("GREETING".into(), "hello world".into()),
+        ],
+        ..Default::default()
+    })];
+    let logs = |mesh| -> Vec<String> {
+        let r = run(&chain, "requests: []\n", mesh);
+        r.startup
+            .iter()
+            .flat_map(|e| e.logs.iter().map(|l| l.message.clone()))
+            .collect()
+    };
+    assert_eq!(
+        logs(MeshVersion::V2_6),
+        ["env count 2", "A=1", "GREETING=hello world"]
+    );
+    assert_eq!(logs(MeshVersion::V2_1), ["env count 0"]);
+}

@@ -227,6 +227,7 @@ fn standalone(
             vm_id: o.vm_id,
             vm_configuration,
             share_vm: true,
+            env: Vec::new(),
         }));
     }
     chain.push(SimFilter::Builtin {

@@ -131,6 +131,16 @@ pub fn sim_chain(
                     ),
                     root_id: wp.plugin_name.clone().unwrap_or_default(),
                     plugin_name: format!("{}.{}", p.namespace, p.name),
+                    // Inline `vmConfig.env` only: a HOST variable takes its value from the
+                    // proxy container's environment, which the inputs do not hold.
+                    env: wp
+                        .vm_env
+                        .iter()
+                        .filter(|v| v.value_from.as_deref().is_none_or(|f| f == "INLINE"))
+                        .filter_map(|v| {
+                            Some((v.name.clone()?, v.value.clone().unwrap_or_default()))
+                        })
+                        .collect(),
                     ..Default::default()
                 }));
             }

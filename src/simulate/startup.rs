@@ -98,6 +98,7 @@ pub fn lone_plugin(
         vm_id: String::new(),
         configuration: configuration.as_bytes().to_vec(),
         vm_configuration: Vec::new(),
+        env: Vec::new(),
     });
     let shared = Rc::new(RefCell::new(Shared {
         budget: Rc::new(RunBudget::new(limits)),

@@ -34,6 +34,8 @@ pub struct ExtensionFilter {
     /// VM configuration and module bytes), as Envoy does. False for mesh chains unless the
     /// scenario sets `vm_id`: the simulator gives each extension a VM of its own there.
     pub share_vm: bool,
+    /// `vm_config.environment_variables` (a WasmPlugin's inline `vmConfig.env`).
+    pub env: Vec<(String, String)>,
 }
 
 impl SimFilter {

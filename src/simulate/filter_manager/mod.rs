@@ -152,6 +152,7 @@ impl FilterManager {
             vm_id: vm_id.clone(),
             configuration: e.configuration.clone().into_bytes(),
             vm_configuration: vm_cfg.clone().into_bytes(),
+            env: e.env.clone(),
         });
         let same = |k: &Option<VmKey>| {
             matches!(k, Some((id, cfg, m)) if *id == vm_id && *cfg == vm_cfg

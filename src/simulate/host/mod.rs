@@ -44,6 +44,9 @@ pub struct PluginInfo {
     pub vm_id: String,
     pub configuration: Vec<u8>,
     pub vm_configuration: Vec<u8>,
+    /// `vm_config.environment_variables` (a WasmPlugin's `vmConfig.env`), served by WASI
+    /// `environ_get` as `KEY=VALUE`.
+    pub env: Vec<(String, String)>,
 }
 
 /// Facts about the workload the proxy runs in: they feed `node`, `source`, `destination`

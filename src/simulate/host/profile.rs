@@ -107,8 +107,7 @@ impl Profile {
         self.since("2021-05-06")
     }
 
-    /// `environ_get` serves configured variables (cpp-host #126); the simulator has none
-    /// configured either way, so this only documents the switch.
+    /// `environ_get` serves the VM's configured variables (cpp-host #126); before it, none.
     pub fn environ(&self) -> bool {
         self.since("2021-02-24")
     }

@@ -179,11 +179,52 @@ fn descriptors(r: &mut Registrar<'_>) -> Result<(), Error> {
     Ok(())
 }
 
-/// No environment variables and no arguments.
+/// The VM's `KEY=VALUE` strings (a WasmPlugin's inline `vmConfig.env`), when the proxy's
+/// host serves them (cpp-host #126); never arguments.
+fn env_strings(c: &C<'_>) -> Vec<Vec<u8>> {
+    let d = c.data();
+    if !d.profile.environ() {
+        return Vec::new();
+    }
+    d.plugin
+        .env
+        .iter()
+        .map(|(k, v)| {
+            let mut s = format!("{k}={v}").into_bytes();
+            s.push(0);
+            s
+        })
+        .collect()
+}
+
 fn environment(r: &mut Registrar<'_>) -> Result<(), Error> {
-    fixed!(r, "environ_get", (i32, i32) => SUCCESS);
-    // No environment and no arguments: both counts are zero.
-    wasi!(r, M, "environ_sizes_get", zero_sizes);
+    wasi!(r, M, "environ_get", |mut c: C<'_>,
+                                environ: i32,
+                                buf: i32|
+     -> Result<i32, Error> {
+        let strings = env_strings(&c);
+        finish((|| {
+            let mut at = buf;
+            for (i, s) in strings.iter().enumerate() {
+                mem::write_u32(&mut c, environ.wrapping_add(4 * i as i32), at as u32)?;
+                mem::write(&mut c, at, s)?;
+                at = at.wrapping_add(s.len() as i32);
+            }
+            Ok(SUCCESS)
+        })())
+    });
+    wasi!(r, M, "environ_sizes_get", |mut c: C<'_>,
+                                      count_ptr: i32,
+                                      size_ptr: i32|
+     -> Result<i32, Error> {
+        let strings = env_strings(&c);
+        let size: usize = strings.iter().map(Vec::len).sum();
+        finish((|| {
+            mem::write_u32(&mut c, count_ptr, strings.len() as u32)?;
+            mem::write_u32(&mut c, size_ptr, size as u32)?;
+            Ok(SUCCESS)
+        })())
+    });
     fixed!(r, "args_get", (i32, i32) => SUCCESS);
     wasi!(r, M, "args_sizes_get", zero_sizes);
     Ok(())
