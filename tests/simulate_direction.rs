@@ -75,3 +75,29 @@ fn bad_direction_and_port_are_located_errors_and_gateways_have_one_class() {
     assert_eq!(code, 2);
     assert!(text.contains("is a gateway"), "{text}");
 }
+
+/// A WasmPlugin whose image the version's fetcher cannot use (here an SME image: no
+/// plugin.wasm) follows `failStrategy`: FAIL_OPEN puts an allow-all stand-in on the chain
+/// (Istio 1.19+); FAIL_CLOSE NACKs the update on Istio ≤ 1.24, so the chain does not serve.
+#[test]
+fn an_unfetchable_module_follows_the_fail_strategy() {
+    let dir = tempfile::tempdir().unwrap();
+    let mesh = |strategy: &str| {
+        format!(
+            "apiVersion: maistra.io/v2\nkind: ServiceMeshControlPlane\nmetadata: {{name: basic, namespace: istio-system}}\nspec: {{version: v2.6}}\n---\napiVersion: maistra.io/v1\nkind: ServiceMeshMemberRoll\nmetadata: {{name: default, namespace: istio-system}}\nspec: {{members: [shop]}}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web, namespace: shop}}\nspec: {{template: {{metadata: {{labels: {{app: web}}, annotations: {{sidecar.istio.io/inject: 'true'}}}}, spec: {{containers: [{{name: web, image: x}}]}}}}}}\n---\napiVersion: v1\nkind: Service\nmetadata: {{name: web, namespace: shop}}\nspec: {{selector: {{app: web}}, ports: [{{name: http, port: 80, targetPort: 8080}}]}}\n---\napiVersion: extensions.istio.io/v1alpha1\nkind: WasmPlugin\nmetadata: {{name: sme-image, namespace: shop}}\nspec:\n  selector: {{matchLabels: {{app: web}}}}\n  url: oci://quay.io/meshext-samples/header-append:1.0\n  failStrategy: {strategy}\n"
+        )
+    };
+    let scenario = write(
+        dir.path(),
+        "s.yaml",
+        "workload: shop/web\nrequests:\n  - request: {path: /}\n    upstream: {status: 200, body: ok}\n    expect: {status: 200}\n",
+    );
+    let open = write(dir.path(), "open.yaml", &mesh("FAIL_OPEN"));
+    let (code, text) = simulate(&scenario, open.to_str().unwrap());
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("wasm-default-allow"), "{text}");
+    let close = write(dir.path(), "close.yaml", &mesh("FAIL_CLOSE"));
+    let (code, text) = simulate(&scenario, close.to_str().unwrap());
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("NACKed"), "{text}");
+}

@@ -268,3 +268,30 @@ fn environment_variables_reach_the_module() {
     );
     assert_eq!(logs(MeshVersion::V2_1), ["env count 0"]);
 }
+
+/// `fail_open` (a WasmPlugin's `failStrategy: FAIL_OPEN`): a plugin whose start failed is
+/// left out of the stream; without it the stream fails with 503 (fail closed).
+#[test]
+fn a_failed_plugin_fails_open_or_closed() {
+    let scenario = "requests:\n  - request: {path: /}\n    upstream: {status: 200, body: ok}\n";
+    let status = |fail_open: bool| {
+        let chain = [
+            SimFilter::Extension(ExtensionFilter {
+                name: "f".into(),
+                namespace: "ns".into(),
+                module: wat("sim_vm_start_false"),
+                root_id: "f_root".into(),
+                plugin_name: "ns.f".into(),
+                fail_open,
+                ..Default::default()
+            }),
+            SimFilter::Builtin {
+                name: "router".into(),
+            },
+        ];
+        let r = run(&chain, scenario, MeshVersion::V2_6);
+        r.requests[0].response.as_ref().map(|x| x.status)
+    };
+    assert_eq!(status(true), Some(200));
+    assert_eq!(status(false), Some(503));
+}

@@ -228,6 +228,7 @@ fn standalone(
             vm_configuration,
             share_vm: true,
             env: Vec::new(),
+            fail_open: false,
         }));
     }
     chain.push(SimFilter::Builtin {

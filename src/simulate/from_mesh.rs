@@ -108,20 +108,42 @@ pub fn sim_chain(
             // pluginConfig or nothing; the module as the version's fetcher extracts it.
             Filter::WasmPlugin(p) => {
                 let wp = &mesh.wasm_plugins[p.index];
-                let module = res
-                    .plugins
-                    .by_plugin
-                    .get(p.index)
-                    .and_then(|a| a.as_ref())
-                    .and_then(|img| img.fetch.module.clone())
-                    .ok_or_else(|| {
-                        format!(
-                            "the module of WasmPlugin {} ({}) is not available: pull the image and pass --images (the fetcher of this version must be able to read it: `meshext-lint inspect {}`)",
+                let istio = crate::chain::wasm::mesh_istio(mesh);
+                let since = |minor: u8| istio.is_some_and(|v| (v.major, v.minor) >= (1, minor));
+                // FAIL_OPEN exists from Istio 1.19 (the CRD prunes it before).
+                let fail_open = wp.fail_strategy.as_deref() == Some("FAIL_OPEN") && since(19);
+                let image = res.plugins.by_plugin.get(p.index).and_then(|a| a.as_ref());
+                let module = match image.and_then(|img| img.fetch.module.clone()) {
+                    Some(m) => m,
+                    // The image is there but the version's fetcher cannot use it: what the
+                    // agent does then (pkg/wasm/convert.go) follows failStrategy and version.
+                    None if image.is_some() && fail_open => {
+                        out.push(SimFilter::Builtin {
+                            name: format!("wasm-default-allow ({}: module not fetched, FAIL_OPEN)", p.key()),
+                        });
+                        continue;
+                    }
+                    None if image.is_some() => {
+                        return Err(format!(
+                            "the istio-agent cannot fetch the module of WasmPlugin {} ({}; `meshext-lint inspect {}` says why), and with failStrategy FAIL_CLOSE {}",
                             p.key(),
                             p.url,
-                            p.url.trim_start_matches("oci://")
-                        )
-                    })?;
+                            p.url.trim_start_matches("oci://"),
+                            if since(25) {
+                                "it installs a deny-all RBAC filter (wasm-default-deny): every request on this chain gets 403"
+                            } else {
+                                "the ECDS update is NACKed and the listener waits for it: this chain does not serve"
+                            }
+                        ))
+                    }
+                    None => {
+                        return Err(format!(
+                            "the module of WasmPlugin {} ({}) is not available: pull the image and pass --images",
+                            p.key(),
+                            p.url
+                        ))
+                    }
+                };
                 out.push(SimFilter::Extension(ExtensionFilter {
                     name: p.name.clone(),
                     namespace: p.namespace.clone(),
@@ -141,6 +163,7 @@ pub fn sim_chain(
                             Some((v.name.clone()?, v.value.clone().unwrap_or_default()))
                         })
                         .collect(),
+                    fail_open,
                     ..Default::default()
                 }));
             }

@@ -212,6 +212,15 @@ impl FilterManager {
             if !create {
                 return self.push_next(run, dir, Some(i), frame);
             }
+            if self.stages[i].fail_open && self.vm_unusable(i, vmi) {
+                run.report.trace.push(TraceEvent {
+                    filter: self.stages[i].label.clone(),
+                    callback: "create filter".into(),
+                    result: "plugin failed; fail open: the stream goes on without it".into(),
+                    ..Default::default()
+                });
+                return self.push_next(run, dir, Some(i), frame);
+            }
             if !self.create_ctx(run, i, vmi) {
                 return;
             }
@@ -243,6 +252,13 @@ impl FilterManager {
             });
         }
         self.push_next(run, dir, Some(i), frame);
+    }
+
+    /// Whether stage `i`'s plugin cannot take streams: its start failed, its VM could not be
+    /// loaded, or the VM trapped earlier.
+    fn vm_unusable(&mut self, i: usize, vmi: usize) -> bool {
+        self.failed_roots.contains(&(vmi, self.stages[i].root))
+            || self.vm(vmi).is_none_or(|vm| vm.failed.is_some())
     }
 
     /// Creates stage `i`'s stream context; false (stream failed) when the VM cannot.

@@ -36,6 +36,9 @@ pub struct ExtensionFilter {
     pub share_vm: bool,
     /// `vm_config.environment_variables` (a WasmPlugin's inline `vmConfig.env`).
     pub env: Vec<(String, String)>,
+    /// Envoy's `fail_open` (a WasmPlugin's `failStrategy: FAIL_OPEN`, Istio 1.19+): when the
+    /// plugin's VM has failed, streams skip the filter instead of failing with 503.
+    pub fail_open: bool,
 }
 
 impl SimFilter {

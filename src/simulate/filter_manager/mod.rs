@@ -50,6 +50,9 @@ struct Stage {
     /// The plugin's root context in that VM (0 when the VM could not be loaded).
     root: u32,
     builtin_router: bool,
+    /// Envoy's `fail_open`: a plugin whose VM failed (start or trap) is left out of the
+    /// stream instead of failing it.
+    fail_open: bool,
 }
 
 /// The filter chain of one workload with its VMs; state persists across requests.
@@ -133,6 +136,7 @@ impl FilterManager {
                     vm: None,
                     root: 0,
                     builtin_router: name == "router" || name.ends_with(".router"),
+                    fail_open: false,
                 }),
                 SimFilter::Extension(e) => fm.add_extension(&mut loader, f.label().into(), e),
             }
@@ -203,6 +207,7 @@ impl FilterManager {
             vm: Some(index),
             root,
             builtin_router: false,
+            fail_open: e.fail_open,
         });
     }
 
