@@ -24,9 +24,16 @@ const IMAGES: usize = 20;
 /// SME uses one of the `IMAGES` images `quay.io/acme/ext{i}:1.0` (so a packed layout
 /// resolves them all); otherwise each SME names its own tag.
 fn generate(dir: &std::path::Path, pinned_images: bool) -> usize {
+    generate_with(dir, pinned_images, false)
+}
+
+/// [`generate`]; with `wasm_plugins`, an OSSM 2.6 mesh whose extensions are WasmPlugins
+/// (same count, selectors and images) instead of SMEs.
+fn generate_with(dir: &std::path::Path, pinned_images: bool, wasm_plugins: bool) -> usize {
     let mut count = 0;
-    let mut cp = String::from(
-        "apiVersion: maistra.io/v2\nkind: ServiceMeshControlPlane\nmetadata: {name: basic, namespace: istio-system}\nspec:\n  version: v2.1\n  telemetry: {type: Istiod}\n---\napiVersion: maistra.io/v1\nkind: ServiceMeshMemberRoll\nmetadata: {name: default, namespace: istio-system}\nspec:\n  members:\n",
+    let mut cp = format!(
+        "apiVersion: maistra.io/v2\nkind: ServiceMeshControlPlane\nmetadata: {{name: basic, namespace: istio-system}}\nspec:\n  version: {}\n  telemetry: {{type: Istiod}}\n---\napiVersion: maistra.io/v1\nkind: ServiceMeshMemberRoll\nmetadata: {{name: default, namespace: istio-system}}\nspec:\n  members:\n",
+        if wasm_plugins { "v2.6" } else { "v2.1" }
     );
     for n in 0..NAMESPACES {
         writeln!(cp, "  - ns{n}").unwrap();
@@ -57,6 +64,19 @@ fn generate(dir: &std::path::Path, pinned_images: bool) -> usize {
             } else {
                 format!("1.{e}")
             };
+            if wasm_plugins {
+                write!(
+                    text,
+                    "---\napiVersion: extensions.istio.io/v1alpha1\nkind: WasmPlugin\nmetadata: {{name: ext{e}, namespace: {ns}}}\nspec:\n  url: oci://quay.io/acme/ext{}:{tag}\n  phase: {}\n  priority: {}\n  selector:\n    matchLabels: {{tier: t{}}}\n  pluginConfig:\n    x-ext-{e}: \"é{e}\"\n    cluster: \"outbound|8080||auth.ns{n}.svc.cluster.local\"\n",
+                    e % IMAGES,
+                    ["AUTHN", "AUTHZ", "STATS", "UNSPECIFIED_PHASE"][e % 4],
+                    e % 13,
+                    e % 7
+                )
+                .unwrap();
+                count += 1;
+                continue;
+            }
             write!(
                 text,
                 "---\napiVersion: maistra.io/v1\nkind: ServiceMeshExtension\nmetadata: {{name: ext{e}, namespace: {ns}}}\nspec:\n  image: quay.io/acme/ext{}:{tag}\n  phase: {}\n  priority: {}\n  workloadSelector:\n    labels: {{tier: t{}}}\n  config:\n    x-ext-{e}: \"é{e}\"\n    cluster: \"outbound|8080||auth.ns{n}.svc.cluster.local\"\n",
@@ -129,6 +149,18 @@ fn main() {
         &LintOptions {
             paths: vec![pinned.to_string_lossy().into_owned()],
             images: vec![layout],
+            ..Default::default()
+        },
+        resources,
+    );
+
+    // The same mesh on OSSM 2.6 with WasmPlugins instead of SMEs.
+    let wasm = dir.path().join("wasm");
+    assert_eq!(generate_with(&wasm, false, true), RESOURCES);
+    run(
+        " (v2.6, WasmPlugins instead of SMEs)",
+        &LintOptions {
+            paths: vec![wasm.to_string_lossy().into_owned()],
             ..Default::default()
         },
         resources,
