@@ -100,4 +100,31 @@ fn an_unfetchable_module_follows_the_fail_strategy() {
     let (code, text) = simulate(&scenario, close.to_str().unwrap());
     assert_eq!(code, 2, "{text}");
     assert!(text.contains("NACKed"), "{text}");
+    // From Istio 1.25 FAIL_CLOSE puts a deny-all RBAC filter in its place: 403.
+    let upstream = mesh("FAIL_CLOSE");
+    let workloads = upstream.splitn(3, "---\n").nth(2).unwrap();
+    let close126 = write(dir.path(), "close126.yaml", workloads);
+    let s403 = write(
+        dir.path(),
+        "s403.yaml",
+        "workload: shop/web\nrequests:\n  - request: {path: /}\n    upstream: {status: 200, body: ok}\n    expect: {status: 403, response_body: \"RBAC: access denied\", upstream_called: false}\n",
+    );
+    let out = bin()
+        .args([
+            "simulate",
+            "--istio-version",
+            "1.26",
+            "--images",
+            "samples/images",
+            "--scenario",
+        ])
+        .arg(&s403)
+        .arg(&close126)
+        .current_dir(root())
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("wasm-default-deny"), "{text}");
 }

@@ -123,17 +123,23 @@ pub fn sim_chain(
                         });
                         continue;
                     }
+                    None if image.is_some() && since(25) => {
+                        out.push(SimFilter::Builtin {
+                            name: format!(
+                                "{} ({}: module not fetched, FAIL_CLOSE)",
+                                super::filter_manager::DENY_ALL,
+                                p.key()
+                            ),
+                        });
+                        continue;
+                    }
                     None if image.is_some() => {
                         return Err(format!(
                             "the istio-agent cannot fetch the module of WasmPlugin {} ({}; `meshext-lint inspect {}` says why), and with failStrategy FAIL_CLOSE {}",
                             p.key(),
                             p.url,
                             p.url.trim_start_matches("oci://"),
-                            if since(25) {
-                                "it installs a deny-all RBAC filter (wasm-default-deny): every request on this chain gets 403"
-                            } else {
-                                "the ECDS update is NACKed and the listener waits for it: this chain does not serve"
-                            }
+                            "the ECDS update is NACKed (Istio ≤ 1.24) and the listener waits for it: this chain does not serve"
                         ))
                     }
                     None => {

@@ -237,8 +237,29 @@ impl FilterManager {
         }
     }
 
-    /// Built-in filters pass everything through; headers show up in the trace.
+    /// Built-in filters pass everything through; headers show up in the trace. The one
+    /// exception is the deny-all RBAC filter istio-agent puts in place of a WasmPlugin whose
+    /// module it cannot fetch (FAIL_CLOSE, Istio 1.25+): it answers every request with 403.
     fn builtin(&mut self, run: &mut Run<'_>, dir: Dir, i: usize, frame: Frame) {
+        if dir == Dir::Dec
+            && matches!(frame, Frame::Headers { .. })
+            && self.stages[i].label.starts_with(DENY_ALL)
+        {
+            run.report.trace.push(TraceEvent {
+                filter: self.stages[i].label.clone(),
+                callback: "decodeHeaders".into(),
+                result: "403 (RBAC: access denied)".into(),
+                ..Default::default()
+            });
+            let reply = crate::simulate::host::LocalReply {
+                status: 403,
+                details: "rbac_access_denied_matched_policy[wasm-default-deny]".into(),
+                body: b"RBAC: access denied".to_vec(),
+                headers: Default::default(),
+                grpc_status: None,
+            };
+            return self.local_reply(run, &reply);
+        }
         if let Frame::Headers { .. } = frame {
             let cb = match dir {
                 Dir::Dec => "decodeHeaders",
@@ -308,6 +329,10 @@ impl FilterManager {
         false
     }
 }
+
+/// The label of the deny-all stand-in for an unfetchable WasmPlugin module (see
+/// `simulate::from_mesh`).
+pub const DENY_ALL: &str = "wasm-default-deny";
 
 /// `:status` then the response's headers.
 pub(super) fn response_headers(r: &Response) -> HeaderMap {

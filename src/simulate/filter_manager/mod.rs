@@ -21,6 +21,7 @@ mod status;
 mod timers;
 
 pub(crate) use callouts::ClusterPatterns;
+pub use drive::DENY_ALL;
 pub use input::{ExtensionFilter, GrpcMock, HttpMock, RequestInput, Response, SimFilter};
 
 use super::budget::{RunBudget, Scope};
