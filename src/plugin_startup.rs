@@ -99,6 +99,30 @@ fn probe(
     }
 }
 
+/// Starts `module` as the proxy of `version` would under (`root_id`, `name`,
+/// `configuration`); `Some(evidence)` when it looked up its root context by that id and
+/// found none (what MX410 reports).
+pub fn root_id_miss(
+    module: &[u8],
+    root_id: &str,
+    name: &str,
+    configuration: &str,
+    version: crate::model::MeshVersion,
+) -> Option<String> {
+    let limits = Limits::default();
+    let engine = vm::engine(&limits);
+    let compiled = vm::compile(&engine, module, &limits).ok()?;
+    probe(
+        &engine,
+        &compiled,
+        root_id,
+        name,
+        configuration,
+        Profile::for_mesh(version),
+        limits,
+    )
+}
+
 /// Starts every pulled WasmPlugin module that the fetcher hands over and the proxy accepts,
 /// once per (module, root id, configuration).
 pub fn probe_root_ids(mesh: &Mesh, res: &PluginResolution) -> Vec<RootIdMiss> {

@@ -446,3 +446,57 @@ fn verify_runs_scenarios_through_both_meshes() {
     ]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// A module that picks its root context by id (the AssemblyScript SDK registers `add_header`)
+/// never found it as an SME (root id `<name>_root`); pluginName keeps that id, so nothing
+/// changes, and the report says how to make it run.
+#[test]
+fn a_module_with_its_own_root_id_is_reported_not_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mesh = write(
+        dir.path(),
+        "mesh.yaml",
+        &format!(
+            "{MESH}---\napiVersion: maistra.io/v1\nkind: ServiceMeshExtension\nmetadata: {{name: as-add-header, namespace: shop}}\nspec: {{image: quay.io/meshext-samples/as-add-header:1.0, phase: PostAuthZ}}\n"
+        ),
+    );
+    let out = migrate(&[
+        mesh.to_str().unwrap(),
+        "--images",
+        root().join("samples/images").to_str().unwrap(),
+        "--to",
+        "v2.6",
+        "--format",
+        "json",
+    ]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let p = &json["plugins"][0];
+    assert_eq!(p["wasm_plugin"]["spec"]["pluginName"], "as-add-header_root");
+    let root_id: Vec<_> = p["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["kind"] == "root_id")
+        .collect();
+    assert_eq!(root_id.len(), 1, "{p:#}");
+    assert_eq!(root_id[0]["kept"], true);
+    assert!(
+        root_id[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Missing root context"),
+        "{p:#}"
+    );
+    // The Rust sample modules do not dispatch on the root id: no such note.
+    let out = migrate(&[
+        root().join("samples/mesh").to_str().unwrap(),
+        "--images",
+        root().join("samples/images").to_str().unwrap(),
+        "--to",
+        "v2.6",
+        "--format",
+        "json",
+    ]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(!json.to_string().contains("\"root_id\""), "{json:#}");
+}

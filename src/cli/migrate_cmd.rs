@@ -103,6 +103,14 @@ fn migrate(args: &MigrateArgs) -> Result<i32, String> {
     }
     let resolved = crate::chain::resolve_extensions(&loaded.mesh, &loaded.defaults);
     let mut m = migrate::plan(&loaded.mesh, &resolved, &loaded.chains, args.to);
+    migrate::check_root_ids(&mut m, |i| {
+        loaded
+            .resolution
+            .by_extension
+            .get(i)
+            .and_then(|a| a.as_ref())
+            .and_then(|a| a.module.clone())
+    });
     let mut written = render::Written::default();
     let image_out = args
         .image_out

@@ -205,6 +205,32 @@ impl Migration {
     }
 }
 
+/// Starts each converted plugin's module (when pulled) with the root id it gets,
+/// `<name>_root`: a module that looks its root context up by another id did not find it as
+/// an SME either. Keeping the id keeps that; the note says how to make it work.
+pub fn check_root_ids(m: &mut Migration, module_of: impl Fn(usize) -> Option<Arc<[u8]>>) {
+    for p in &mut m.plugins {
+        let Some(module) = module_of(p.index) else {
+            continue;
+        };
+        let config = p.config_to.clone().unwrap_or_default();
+        let name = p.key.replace('/', ".");
+        if let Some(evidence) =
+            crate::plugin_startup::root_id_miss(&module, &p.root_id_to, &name, &config, m.to)
+        {
+            p.changes.push(Change {
+                kind: ChangeKind::RootId,
+                kept: true,
+                message: format!(
+                    "the module registers no root context under `{}` (it logged {:?}): as an SME it did not find one either, so pluginName keeps that id and nothing changes; set pluginName to the id the module registers to make it run",
+                    p.root_id_to,
+                    clip(&evidence, 120)
+                ),
+            });
+        }
+    }
+}
+
 /// The mesh after the migration: every input document except the SMEs, plus the WasmPlugins,
 /// on version `to`; and its chains.
 pub fn result_chains(
