@@ -143,8 +143,6 @@ pub fn probe_root_ids(mesh: &Mesh, res: &PluginResolution) -> Vec<RootIdMiss> {
             .or_default()
             .push(i);
     }
-    let limits = Limits::default();
-    let profile = Profile::for_mesh(mesh.version);
     let jobs: Vec<_> = jobs.into_iter().collect();
     jobs.into_par_iter()
         .filter_map(|((_, root_id, config), users)| {
@@ -152,11 +150,7 @@ pub fn probe_root_ids(mesh: &Mesh, res: &PluginResolution) -> Vec<RootIdMiss> {
             let module = a.fetch.module.as_ref()?;
             let p = &mesh.wasm_plugins[users[0]];
             let name = format!("{}.{}", p.meta.namespace, p.meta.name);
-            let engine = vm::engine(&limits);
-            let compiled = vm::compile(&engine, module, &limits).ok()?;
-            let evidence = probe(
-                &engine, &compiled, &root_id, &name, &config, profile, limits,
-            )?;
+            let evidence = root_id_miss(module, &root_id, &name, &config, mesh.version)?;
             Some(RootIdMiss {
                 users,
                 root_id,

@@ -122,12 +122,12 @@ fn migrate(args: &MigrateArgs) -> Result<i32, String> {
     // The proof: the chains of the result against the source's.
     let after = migrate::result_chains(&loaded.documents, &m);
     m.differences = migrate::proof::compare(&loaded.chains, &after);
-    m.soft_differences = migrate::proof::compare_soft(&loaded.chains, &after);
+    m.soft_differences = migrate::proof::compare_soft(&loaded.chains, &after, &m.differences);
     if !args.verify.is_empty() {
         let Some(out) = image_out.as_ref().filter(|_| !args.mesh.images.is_empty()) else {
             return Err("--verify runs the modules of both meshes: pass --images and --out DIR (or --image-out PATH) so the SME images are repackaged".into());
         };
-        m.mismatches = verify(&loaded, &m, out, args)?;
+        m.mismatches = verify(&loaded, &m, out, args, &cfg)?;
     }
     if let Some(dir) = &args.out {
         written.files.extend(write_out(dir, &m)?);
@@ -301,6 +301,7 @@ fn verify(
     m: &Migration,
     image_out: &Path,
     args: &MigrateArgs,
+    cfg: &crate::config::Config,
 ) -> Result<Vec<migrate::verify::Mismatch>, String> {
     let spliced = spliced_files(&loaded.mesh, m)?;
     let stamp = std::time::SystemTime::now()
@@ -331,8 +332,7 @@ fn verify(
         mesh_args.paths = vec![tmp.display().to_string()];
         mesh_args.mesh_version = Some(m.to);
         mesh_args.images.push(image_out.to_path_buf());
-        let cfg = select_config(args.config.config.as_deref(), args.config.no_config)?;
-        let after = load_mesh(&mesh_args.options(&cfg, &mesh_args.paths))?;
+        let after = load_mesh(&mesh_args.options(cfg, &mesh_args.paths))?;
         let mut out = Vec::new();
         for path in &args.verify {
             let text = crate::load::read::read_regular_text(

@@ -196,6 +196,7 @@ pub fn pack_wasm_plugin(
     out: &Path,
     variant: WasmPluginVariant,
 ) -> Result<PackResult, String> {
+    // Refuse a bad reference before reading a module of up to `module-bytes`.
     check_tag(reference)?;
     let module_bytes = read_bounded(module, Limits::default().max_blob, "module")?;
     pack_wasm_plugin_bytes(
@@ -217,17 +218,16 @@ pub fn pack_wasm_plugin_bytes(
     variant: WasmPluginVariant,
 ) -> Result<PackResult, String> {
     check_tag(reference)?;
-    let module_bytes = module_bytes.to_vec();
-    if !super::fetcher::is_valid_wasm_binary(&module_bytes) {
+    if !super::fetcher::is_valid_wasm_binary(module_bytes) {
         return Err(format!(
             "`{label}` is not a Wasm binary (istio-agent checks for the 8-byte header starting with \\0asm)"
         ));
     }
-    let info = crate::abi::analyze(&module_bytes)
+    let info = crate::abi::analyze(module_bytes)
         .map_err(|e| format!("`{label}` is not a valid WebAssembly module: {e}"))?;
     match variant {
         WasmPluginVariant::Compat => {
-            let layer_tar = tar_of(&[("plugin.wasm".to_string(), Some(&module_bytes[..]))])?;
+            let layer_tar = tar_of(&[("plugin.wasm".to_string(), Some(module_bytes))])?;
             let layer = gzip(&layer_tar)?;
             let layer_desc = descriptor(json::OCI_LAYER_GZIP, &layer);
             let config = image_config(&layer_tar)?;
@@ -249,7 +249,7 @@ pub fn pack_wasm_plugin_bytes(
             }))
             .map_err(|e| e.to_string())?;
             let config_desc = descriptor(WASM_CONFIG, &config);
-            let wasm_desc = descriptor(json::WASM_ARTIFACT_LAYER, &module_bytes);
+            let wasm_desc = descriptor(json::WASM_ARTIFACT_LAYER, module_bytes);
             // istio-agent wants exactly two layers (`extractOCIArtifactImage`): the module and
             // the config, as its own tests build them.
             write_image(
@@ -258,7 +258,7 @@ pub fn pack_wasm_plugin_bytes(
                 config_desc.clone(),
                 &config,
                 vec![
-                    (wasm_desc, module_bytes.clone()),
+                    (wasm_desc, module_bytes.to_vec()),
                     (config_desc, config.clone()),
                 ],
             )

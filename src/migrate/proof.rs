@@ -143,14 +143,19 @@ pub fn compare(before: &[WorkloadChain], after: &[WorkloadChain]) -> Vec<Differe
 /// Where only the position of the extensions relative to the fault and CORS filters changes
 /// (places [`compare`] finds none): what runs changes only for requests a VirtualService's
 /// fault injection or CORS policy acts on.
-pub fn compare_soft(before: &[WorkloadChain], after: &[WorkloadChain]) -> Vec<Difference> {
-    let hard: BTreeSet<(String, &'static str, Option<i64>)> = compare(before, after)
-        .into_iter()
-        .map(|d| (d.workload, d.listener, d.port))
+/// `hard` is what [`compare`] found for the same chains.
+pub fn compare_soft(
+    before: &[WorkloadChain],
+    after: &[WorkloadChain],
+    hard: &[Difference],
+) -> Vec<Difference> {
+    let hard: BTreeSet<(&str, &'static str, Option<i64>)> = hard
+        .iter()
+        .map(|d| (d.workload.as_str(), d.listener, d.port))
         .collect();
     compare_with(before, after, true)
         .into_iter()
-        .filter(|d| !hard.contains(&(d.workload.clone(), d.listener, d.port)))
+        .filter(|d| !hard.contains(&(d.workload.as_str(), d.listener, d.port)))
         .collect()
 }
 

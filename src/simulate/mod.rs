@@ -161,12 +161,11 @@ fn check_connection(
             r.closed_by.clone(),
         ));
     }
-    let lines: Vec<&LogLine> = r.trace.iter().flat_map(|e| e.logs.iter()).collect();
     check_logs(
         &x.logs,
         &x.no_logs,
         x.logs_exact.as_deref(),
-        &lines,
+        &r.trace,
         &mut out,
     );
     check_metrics(&x.metrics, &r.metrics_after, kinds, &mut out);
@@ -292,12 +291,11 @@ fn check(
             r.http_calls.len().to_string(),
         );
     }
-    let lines: Vec<&LogLine> = r.trace.iter().flat_map(|e| e.logs.iter()).collect();
     check_logs(
         &x.logs,
         &x.no_logs,
         x.logs_exact.as_deref(),
-        &lines,
+        &r.trace,
         &mut out,
     );
     check_metrics(&x.metrics, &r.metrics_after, kinds, &mut out);
@@ -448,15 +446,16 @@ fn check_grpc_calls(want: &[GrpcWant], calls: &[GrpcCallRecord], out: &mut Vec<C
     }
 }
 
-/// `logs` (each must match a line), `no_logs` (none may) and `logs_exact` (the lines, one
-/// pattern each, in order).
+/// `logs` (each must match a line of the trace), `no_logs` (none may) and `logs_exact` (the
+/// lines, one pattern each, in order).
 fn check_logs(
     logs: &[LogPattern],
     no_logs: &[LogPattern],
     exact: Option<&[LogPattern]>,
-    lines: &[&LogLine],
+    trace: &[trace::TraceEvent],
     out: &mut Vec<Check>,
 ) {
+    let lines: Vec<&LogLine> = trace.iter().flat_map(|e| e.logs.iter()).collect();
     let presence = |p: &LogPattern| lines.iter().any(|l| p.matches(l, false));
     for p in logs {
         let found = presence(p);
@@ -527,12 +526,11 @@ fn check_startup(
             ok,
         });
     }
-    let lines: Vec<&LogLine> = report.startup.iter().flat_map(|e| e.logs.iter()).collect();
     check_logs(
         &x.logs,
         &x.no_logs,
         x.logs_exact.as_deref(),
-        &lines,
+        &report.startup,
         &mut out,
     );
     check_metrics(&x.metrics, &fm.metrics(), &fm.metric_kinds(), &mut out);

@@ -241,10 +241,7 @@ impl FilterManager {
     /// exception is the deny-all RBAC filter istio-agent puts in place of a WasmPlugin whose
     /// module it cannot fetch (FAIL_CLOSE, Istio 1.25+): it answers every request with 403.
     fn builtin(&mut self, run: &mut Run<'_>, dir: Dir, i: usize, frame: Frame) {
-        if dir == Dir::Dec
-            && matches!(frame, Frame::Headers { .. })
-            && self.stages[i].label.starts_with(DENY_ALL)
-        {
+        if dir == Dir::Dec && matches!(frame, Frame::Headers { .. }) && self.stages[i].deny_all {
             run.report.trace.push(TraceEvent {
                 filter: self.stages[i].label.clone(),
                 callback: "decodeHeaders".into(),

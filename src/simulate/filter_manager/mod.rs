@@ -51,6 +51,8 @@ struct Stage {
     /// The plugin's root context in that VM (0 when the VM could not be loaded).
     root: u32,
     builtin_router: bool,
+    /// The deny-all stand-in for an unfetchable WasmPlugin module ([`DENY_ALL`]).
+    deny_all: bool,
     /// Envoy's `fail_open`: a plugin whose VM failed (start or trap) is left out of the
     /// stream instead of failing it.
     fail_open: bool,
@@ -137,6 +139,7 @@ impl FilterManager {
                     vm: None,
                     root: 0,
                     builtin_router: name == "router" || name.ends_with(".router"),
+                    deny_all: name.starts_with(DENY_ALL),
                     fail_open: false,
                 }),
                 SimFilter::Extension(e) => fm.add_extension(&mut loader, f.label().into(), e),
@@ -208,6 +211,7 @@ impl FilterManager {
             vm: Some(index),
             root,
             builtin_router: false,
+            deny_all: false,
             fail_open: e.fail_open,
         });
     }
