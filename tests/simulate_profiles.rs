@@ -198,3 +198,80 @@ fn route_and_cluster_names_follow_the_profile() {
     );
     assert_eq!(heads(&overridden)[2], "mine");
 }
+
+/// The log lines of the start-up trace.
+fn startup_logs(r: &simulate::SimReport) -> Vec<String> {
+    r.startup
+        .iter()
+        .flat_map(|e| e.logs.iter().map(|l| l.message.clone()))
+        .collect()
+}
+
+const ONE_GET: &str = "requests:\n  - name: one\n    request: {method: GET, path: /}\n";
+
+#[test]
+fn an_empty_buffer_read_writes_null_only_from_cpp_host_303() {
+    // (Envoy 1.14 takes only ABI 0.1.0, whose configuration comes from proxy_get_configuration.)
+    for e in ["1.17", "1.20", "1.22"] {
+        let r = run("sim_empty_read", ONE_GET, Profile::for_envoy(e).unwrap());
+        assert_eq!(startup_logs(&r), ["slots untouched"], "Envoy {e}");
+    }
+    for e in ["1.24", "1.26", "1.28", "current"] {
+        let r = run("sim_empty_read", ONE_GET, Profile::for_envoy(e).unwrap());
+        assert_eq!(startup_logs(&r), ["slots zeroed"], "Envoy {e}");
+    }
+}
+
+/// `@solo-io/proxy-runtime` 0.1.8 reads the plugin configuration in `onConfigure` and decodes
+/// whatever its out slots hold. With an empty configuration, hosts before cpp-host #303 leave
+/// the slots of an earlier call there (the module starts, with garbage as its configuration);
+/// from Envoy 1.24 the null pointer makes it read out of bounds, so the plugin fails to start.
+#[test]
+fn assemblyscript_0_1_8_with_an_empty_configuration_fails_to_start_from_envoy_1_24() {
+    let module = Arc::new(
+        std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/samples/extensions/build/as-add-header.wasm"
+        ))
+        .unwrap(),
+    );
+    let chain = vec![
+        SimFilter::Extension(ExtensionFilter {
+            name: "as".into(),
+            namespace: "ns".into(),
+            module,
+            configuration: String::new(),
+            root_id: "add_header".into(),
+            plugin_name: "as".into(),
+            ..Default::default()
+        }),
+        SimFilter::Builtin {
+            name: "router".into(),
+        },
+    ];
+    let sc = parse_scenario("s.yaml", ONE_GET).unwrap();
+    let start = |e: &str| {
+        let opts = SimOptions {
+            profile: Some(Profile::for_envoy(e).unwrap()),
+            ..Default::default()
+        };
+        simulate::run_scenario(&chain, &sc, &opts)
+    };
+    for e in ["1.17", "1.20", "1.22"] {
+        let r = start(e);
+        assert!(
+            r.startup_problems.is_empty(),
+            "Envoy {e}: {:?}",
+            r.startup_problems
+        );
+    }
+    for e in ["1.24", "1.28", "current"] {
+        let r = start(e);
+        assert_eq!(r.startup_problems.len(), 1, "Envoy {e}");
+        assert!(
+            r.startup_problems[0].message.contains("out of bounds"),
+            "Envoy {e}: {}",
+            r.startup_problems[0].message
+        );
+    }
+}

@@ -112,6 +112,13 @@ impl Profile {
         self.since("2021-02-24")
     }
 
+    /// A buffer read that yields no bytes (an empty buffer, or a range past its end) writes a
+    /// null pointer and a zero size (cpp-host #303, August 2022, in Envoy from 1.24); before it,
+    /// the host returned OK and left both out slots as they were.
+    pub fn empty_read_writes_null(&self) -> bool {
+        !self.envoy_wasm() && self.since("2022-08-04")
+    }
+
     /// Header callbacks returning StopIteration become StopAllIterationAndWatermark (#95).
     pub fn stop_iteration_is_stop_all(&self) -> bool {
         !self.envoy_wasm()
