@@ -249,5 +249,56 @@ fn main() {
         "{}",
         5,
     );
+    // Modules from outside the repository (e.g. prebuilt Go SDK builds, which cannot be made
+    // here): `BENCH_EXTRA_MODULES=path,path…`, started on current Envoy with an empty root id.
+    for path in std::env::var("BENCH_EXTRA_MODULES")
+        .unwrap_or_default()
+        .split(',')
+        .filter(|p| !p.is_empty())
+    {
+        match std::fs::read(path) {
+            Ok(bytes) => cold_start_external(path, Arc::new(bytes), 10),
+            Err(e) => println!("cold start {path}: cannot read: {e}"),
+        }
+    }
     println!("(load {})", support::load_average());
+}
+
+fn cold_start_external(label: &str, module: Arc<Vec<u8>>, runs: usize) {
+    let limits = Limits::default();
+    let engine = vm::engine(&limits);
+    let (mean, min, max) = time_n(runs, || vm::compile(&engine, &module, &limits).is_ok());
+    println!(
+        "cold start {label} ({:.2} MB): compile only: mean {} (min {}, max {})",
+        module.len() as f64 / 1e6,
+        ms(mean),
+        ms(min),
+        ms(max)
+    );
+    let mut chain = [ext("x", module.clone(), "")];
+    if let SimFilter::Extension(e) = &mut chain[0] {
+        e.root_id = String::new();
+    }
+    let mut problems = Vec::new();
+    let (mean, min, max) = time_n(runs, || {
+        let fm = FilterManager::new(
+            &chain,
+            WorkloadInfo::default(),
+            Profile::latest(),
+            limits,
+            1,
+        );
+        problems = fm.startup_problems.clone();
+    });
+    println!(
+        "cold start {label}: compile + instantiate + start + on_vm_start + on_configure (current Envoy): mean {} (min {}, max {}){}",
+        ms(mean),
+        ms(min),
+        ms(max),
+        if problems.is_empty() {
+            String::new()
+        } else {
+            format!(", start-up problems: {problems:?}")
+        }
+    );
 }

@@ -325,67 +325,71 @@ fn config_schema_names_every_key_the_loader_accepts() {
     );
 }
 
+/// One probe per mapping of the scenario format: a scenario with an unknown key there, and the
+/// schema node that lists that mapping's keys.
+const SCENARIO_PROBES: &[(&str, &str)] = &[
+    ("zzz: 1\nrequests: []\n", ""),
+    ("requests: [{zzz: 1}]\n", "/definitions/entry"),
+    (
+        "requests: [{request: {zzz: 1}}]\n",
+        "/definitions/entry/properties/request",
+    ),
+    (
+        "requests: [{http_calls: [{cluster: c, zzz: 1}]}]\n",
+        "/definitions/entry/properties/http_calls/items",
+    ),
+    (
+        "requests: [{upstream: {zzz: 1}}]\n",
+        "/definitions/response",
+    ),
+    (
+        "requests: [{expect: {zzz: 1}}]\n",
+        "/definitions/entry/properties/expect",
+    ),
+    ("startup: {zzz: 1}\nrequests: []\n", "/properties/startup"),
+    (
+        "requests: [{expect: {logs: [{zzz: 1}]}}]\n",
+        "/definitions/log-pattern/anyOf/1",
+    ),
+    (
+        "requests: [{expect: {calls: [{zzz: 1}]}}]\n",
+        "/definitions/call",
+    ),
+    (
+        "requests: [{expect: {metrics: {m: {zzz: 1}}}}]\n",
+        "/definitions/metric/anyOf/1",
+    ),
+    (
+        "requests: [{grpc_calls: [{service: s, zzz: 1}]}]\n",
+        "/definitions/entry/properties/grpc_calls/items",
+    ),
+    (
+        "requests: [{grpc_calls: [{service: s, response: {zzz: 1}}]}]\n",
+        "/definitions/entry/properties/grpc_calls/items/properties/response",
+    ),
+    (
+        "requests: [{expect: {grpc_calls: [{zzz: 1}]}}]\n",
+        "/definitions/grpc-call",
+    ),
+    (
+        "requests: [{grpc_calls: [{service: s, response: {messages: [{zzz: 1}]}}]}]\n",
+        "/definitions/grpc-message/anyOf/1",
+    ),
+    ("connections: [{zzz: 1}]\n", "/definitions/connection"),
+    (
+        "connections: [{events: [{zzz: 1}]}]\n",
+        "/definitions/net-event",
+    ),
+    (
+        "connections: [{expect: {zzz: 1}}]\n",
+        "/definitions/connection/properties/expect",
+    ),
+];
+
 #[test]
 fn scenario_schema_names_every_key_the_loader_accepts() {
     let schema = schema("scenario.schema.json");
-    for (probe, pointer) in [
-        ("zzz: 1\nrequests: []\n", ""),
-        ("requests: [{zzz: 1}]\n", "/definitions/entry"),
-        (
-            "requests: [{request: {zzz: 1}}]\n",
-            "/definitions/entry/properties/request",
-        ),
-        (
-            "requests: [{http_calls: [{cluster: c, zzz: 1}]}]\n",
-            "/definitions/entry/properties/http_calls/items",
-        ),
-        (
-            "requests: [{upstream: {zzz: 1}}]\n",
-            "/definitions/response",
-        ),
-        (
-            "requests: [{expect: {zzz: 1}}]\n",
-            "/definitions/entry/properties/expect",
-        ),
-        ("startup: {zzz: 1}\nrequests: []\n", "/properties/startup"),
-        (
-            "requests: [{expect: {logs: [{zzz: 1}]}}]\n",
-            "/definitions/log-pattern/anyOf/1",
-        ),
-        (
-            "requests: [{expect: {calls: [{zzz: 1}]}}]\n",
-            "/definitions/call",
-        ),
-        (
-            "requests: [{expect: {metrics: {m: {zzz: 1}}}}]\n",
-            "/definitions/metric/anyOf/1",
-        ),
-        (
-            "requests: [{grpc_calls: [{service: s, zzz: 1}]}]\n",
-            "/definitions/entry/properties/grpc_calls/items",
-        ),
-        (
-            "requests: [{grpc_calls: [{service: s, response: {zzz: 1}}]}]\n",
-            "/definitions/entry/properties/grpc_calls/items/properties/response",
-        ),
-        (
-            "requests: [{expect: {grpc_calls: [{zzz: 1}]}}]\n",
-            "/definitions/grpc-call",
-        ),
-        (
-            "requests: [{grpc_calls: [{service: s, response: {messages: [{zzz: 1}]}}]}]\n",
-            "/definitions/grpc-message/anyOf/1",
-        ),
-        ("connections: [{zzz: 1}]\n", "/definitions/connection"),
-        (
-            "connections: [{events: [{zzz: 1}]}]\n",
-            "/definitions/net-event",
-        ),
-        (
-            "connections: [{expect: {zzz: 1}}]\n",
-            "/definitions/connection/properties/expect",
-        ),
-    ] {
+    for &(probe, pointer) in SCENARIO_PROBES {
         let err = scenario_accepted(probe).expect_err(probe);
         assert_eq!(
             expected_keys(&err),
@@ -500,4 +504,56 @@ fn config_schema_knows_every_limit() {
         listed, known,
         "schemas/meshext-lint.schema.json limits vs src/limits.rs"
     );
+}
+
+/// Every key the scenario reader accepts is documented in docs/scenarios.md and used by at least
+/// one behaviour test (a scenario in a test other than this file, a fixture or a sample), so a
+/// key cannot be added, or kept, without both.
+#[test]
+fn every_scenario_key_is_documented_and_exercised_by_a_test() {
+    let doc = std::fs::read_to_string(root().join("docs/scenarios.md")).unwrap();
+    let mut corpus = String::new();
+    let mut stack = vec![root().join("tests"), root().join("samples/scenarios")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                if path.file_name().is_some_and(|n| n != "golden") {
+                    stack.push(path);
+                }
+            } else if path.file_name().is_some_and(|n| n != "editor_schemas.rs")
+                && path
+                    .extension()
+                    .is_some_and(|e| e == "rs" || e == "yaml" || e == "yml")
+            {
+                corpus.push_str(&std::fs::read_to_string(&path).unwrap());
+                corpus.push('\n');
+            }
+        }
+    }
+    // `key:` as a whole word (YAML in any of the files), or `"key"` (JSON-built scenarios).
+    let used = |text: &str, key: &str| {
+        text.match_indices(key).any(|(i, _)| {
+            let before = text[..i].chars().next_back();
+            let after = &text[i + key.len()..];
+            let word_start = !before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+            word_start
+                && (after.starts_with(':') || (before == Some('"') && after.starts_with('"')))
+        })
+    };
+    let mut missing = Vec::new();
+    let mut keys = BTreeSet::new();
+    for &(probe, _) in SCENARIO_PROBES {
+        keys.extend(expected_keys(&scenario_accepted(probe).expect_err(probe)));
+    }
+    assert!(keys.len() >= 50, "{keys:?}");
+    for key in &keys {
+        if !doc.contains(&format!("{key}:")) && !doc.contains(&format!("`{key}`")) {
+            missing.push(format!("{key}: not in docs/scenarios.md"));
+        }
+        if !used(&corpus, key) {
+            missing.push(format!("{key}: no test or sample scenario uses it"));
+        }
+    }
+    assert!(missing.is_empty(), "{missing:#?}");
 }

@@ -178,3 +178,27 @@ requests:
         .unwrap();
     assert_eq!(c.actual, "0 (calls made: stats /stats, stats /stats)");
 }
+
+/// `request.authority` sets `:authority`; without it the request goes to the workload's
+/// service host. The upstream sees what the chain passed on.
+#[test]
+fn request_authority_reaches_the_upstream() {
+    let r = run(r#"requests:
+  - name: named host
+    request: {path: /a, authority: shop.example.com}
+    expect: {status: 200, upstream_request_headers: {":authority": shop.example.com}}
+  - name: default host
+    expect: {upstream_request_headers: {":authority": shop.example.com}}
+"#);
+    // The first request passes; the second keeps the default authority, so its check fails.
+    assert_eq!(failed(&r), ["upstream request header :authority"]);
+    let sent = |i: usize| {
+        r.requests[i]
+            .upstream_request
+            .as_ref()
+            .and_then(|u| u.headers.get(":authority").map(str::to_string))
+    };
+    assert_eq!(sent(0).as_deref(), Some("shop.example.com"));
+    assert_ne!(sent(1).as_deref(), Some("shop.example.com"));
+    assert!(sent(1).is_some_and(|a| !a.is_empty()));
+}
