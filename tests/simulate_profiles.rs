@@ -275,3 +275,28 @@ fn assemblyscript_0_1_8_with_an_empty_configuration_fails_to_start_from_envoy_1_
         );
     }
 }
+
+/// A module that calls an unsupported foreign function on every tick gets the simulator's
+/// warning once per module, not once per tick.
+#[test]
+fn an_unsupported_foreign_function_is_reported_once_per_module() {
+    let r = run(
+        "sim_tick_cel",
+        r#"requests:
+  - name: three ticks
+    advance: 3s
+    expect:
+      logs_exact: [{level: warn, regex: "expr_create.*not supported by the simulator"}, tick, tick, tick]
+  - name: two more
+    advance: 2s
+    expect:
+      logs_exact: [tick, tick]
+"#,
+        Profile::latest(),
+    );
+    let failed: Vec<_> = (r.requests.iter().flat_map(|q| q.checks.iter()))
+        .filter(|c| !c.ok)
+        .map(|c| format!("{}: expected {}, got {}", c.what, c.expected, c.actual))
+        .collect();
+    assert!(failed.is_empty(), "{failed:#?}");
+}
