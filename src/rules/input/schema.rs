@@ -145,7 +145,19 @@ pub(crate) fn validate(
                 locate(&path, false),
             ),
         };
-        let d = Diagnostic::new(rule, message).at(at);
+        let mut d = Diagnostic::new(rule, message).at(at);
+        // Unquoted digits (a digest, a version) or yes/no/true read as a number or a boolean.
+        if let ValidationErrorKind::Type { kind } = err.kind() {
+            let wants_text = match kind {
+                TypeKind::Single(t) => *t == jsonschema::JsonType::String,
+                TypeKind::Multiple(set) => set.contains(jsonschema::JsonType::String),
+            };
+            if wants_text && (err.instance().is_number() || err.instance().is_boolean()) {
+                d = d.help(
+                    "YAML reads an unquoted number or true/false as that type, not as text: quote the value",
+                );
+            }
+        }
         out.push(match resource {
             Some(r) => d.resource(r),
             None => d,
@@ -280,5 +292,30 @@ mod tests {
             display_path("/metadata/annotations/a~1b"),
             "metadata.annotations.a/b"
         );
+    }
+
+    /// A digest of only digits reads as a number: the finding says to quote it; a wrong type
+    /// that is not a YAML reading accident (a list for a string) gets no such help.
+    #[test]
+    fn unquoted_numbers_for_text_fields_get_the_quoting_help() {
+        let v = validator("wasmplugin.v1alpha1.json").unwrap();
+        let at = |_: &str, _: bool| Location::file_only("wp.yaml");
+        let digest = serde_json::json!({"apiVersion": "extensions.istio.io/v1alpha1",
+            "kind": "WasmPlugin", "metadata": {"name": "p"},
+            "spec": {"url": "oci://q/x:1", "sha256": 1.2e63}});
+        let found = validate(v, &digest, &at, None);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].rule, RuleId::MX103);
+        assert!(found[0]
+            .help
+            .as_deref()
+            .unwrap()
+            .contains("quote the value"));
+        let list = serde_json::json!({"apiVersion": "extensions.istio.io/v1alpha1",
+            "kind": "WasmPlugin", "metadata": {"name": "p"},
+            "spec": {"url": "oci://q/x:1", "sha256": ["a"]}});
+        let found = validate(v, &list, &at, None);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].help.is_none(), "{found:?}");
     }
 }
