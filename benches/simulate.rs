@@ -190,10 +190,11 @@ fn measure(
     r
 }
 
-fn cold_start(label: &str, module: Arc<Vec<u8>>, config: &str, runs: usize) {
+/// Times compiling `module` alone (validation and lazy translation).
+fn time_compile(label: &str, module: &[u8], runs: usize) {
     let limits = Limits::default();
     let engine = vm::engine(&limits);
-    let (mean, min, max) = time_n(runs, || vm::compile(&engine, &module, &limits).is_ok());
+    let (mean, min, max) = time_n(runs, || vm::compile(&engine, module, &limits).is_ok());
     println!(
         "cold start {label} ({:.2} MB): compile only: mean {} (min {}, max {})",
         module.len() as f64 / 1e6,
@@ -201,6 +202,11 @@ fn cold_start(label: &str, module: Arc<Vec<u8>>, config: &str, runs: usize) {
         ms(min),
         ms(max)
     );
+}
+
+fn cold_start(label: &str, module: Arc<Vec<u8>>, config: &str, runs: usize) {
+    let limits = Limits::default();
+    time_compile(label, &module, runs);
     let chain = [ext("x", module.clone(), config)];
     let (mean, min, max) = time_n(runs, || {
         let fm = FilterManager::new(
@@ -266,15 +272,7 @@ fn main() {
 
 fn cold_start_external(label: &str, module: Arc<Vec<u8>>, runs: usize) {
     let limits = Limits::default();
-    let engine = vm::engine(&limits);
-    let (mean, min, max) = time_n(runs, || vm::compile(&engine, &module, &limits).is_ok());
-    println!(
-        "cold start {label} ({:.2} MB): compile only: mean {} (min {}, max {})",
-        module.len() as f64 / 1e6,
-        ms(mean),
-        ms(min),
-        ms(max)
-    );
+    time_compile(label, &module, runs);
     let mut chain = [ext("x", module.clone(), "")];
     if let SimFilter::Extension(e) = &mut chain[0] {
         e.root_id = String::new();
