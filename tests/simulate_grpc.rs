@@ -350,3 +350,43 @@ fn network_filters_get_grpc_answers_and_google_grpc_times_out_deadline_exceeded(
     ));
     assert_eq!(all_failed(&r), Vec::<String>::new());
 }
+
+/// A module that opens a new 1 ms call in every close: one advance stops after the run's
+/// `ticks-per-advance` timer and gRPC events instead of running for as long as fuel lasts.
+#[test]
+fn a_timeout_loop_is_bounded_per_advance() {
+    let p = format!(
+        "{}/tests/fixtures/wat/sim_grpc_loop.wat",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let chain = vec![SimFilter::Extension(ExtensionFilter {
+        name: "l".into(),
+        namespace: "ns".into(),
+        module: Arc::new(wat::parse_file(&p).unwrap()),
+        root_id: "l_root".into(),
+        plugin_name: "l".into(),
+        ..Default::default()
+    })];
+    let sc = parse_scenario(
+        "s.yaml",
+        "startup:\n  grpc_calls: [{service: loop.v1.Loop, delay: never}]\nrequests:\n  - advance: 1h\n    grpc_calls: [{service: loop.v1.Loop, delay: never}]\n  - advance: 5ms\n    grpc_calls: [{service: loop.v1.Loop, delay: never}]\n",
+    )
+    .unwrap();
+    let r = simulate::run_scenario(&chain, &sc, &SimOptions::default());
+    let first = &r.requests[0].trace;
+    let closes = first
+        .iter()
+        .filter(|e| e.callback.starts_with("proxy_on_grpc_close"))
+        .count();
+    assert_eq!(closes, 10_000);
+    assert!(
+        first.last().unwrap().result.contains("stopped after 10000"),
+        "{:?}",
+        first.last()
+    );
+    // The next advance goes on from where the clock is.
+    assert!(r.requests[1]
+        .trace
+        .iter()
+        .any(|e| e.callback.starts_with("proxy_on_grpc_close")));
+}

@@ -33,6 +33,21 @@ impl FilterManager {
             // gRPC answers and timeouts due first (or at the same instant) come first.
             if let Some(g) = self.next_grpc_due(target) {
                 if due.is_none_or(|(_, at)| g <= at) {
+                    // A module that opens a new short-deadline call in every close would
+                    // otherwise keep one advance busy for as long as its fuel lasts.
+                    fired += 1;
+                    if fired > max_ticks_per_advance() {
+                        trace.push(TraceEvent {
+                            callback: "gRPC answers and timeouts".into(),
+                            result: format!(
+                                "stopped after {} timer and gRPC events in one advance",
+                                max_ticks_per_advance()
+                            )
+                            .into(),
+                            ..Default::default()
+                        });
+                        break;
+                    }
                     self.shared.borrow_mut().clock.set_monotonic(g);
                     self.fire_grpc_due(g);
                     self.drain_grpc(mocks, trace);
