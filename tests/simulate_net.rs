@@ -342,6 +342,23 @@ fn half_closes_carry_end_of_stream_and_keep_the_other_direction_open() {
     assert!(r.connections[0].passed(), "{:?}", r.connections[0].checks);
     assert_eq!(net_logs(&r), ["down end", "up", "closed peer=2"]);
 
+    // A write filter that stops the upstream's end holds the client's side open: the
+    // client's half-close then does not close the connection, the upstream's full close
+    // does (LOCAL).
+    let r = run(
+        &[plugin("w", &m)],
+        &format!("connections:\n  - events: [{{upstream: hold, end_stream: true}}, {{downstream: \"\", end_stream: true}}, {{close: upstream}}]\n{HALF}    expect: {{downstream_received: \"\", closed_by: upstream}}\n"),
+    );
+    assert!(r.connections[0].passed(), "{:?}", r.connections[0].checks);
+    assert_eq!(
+        net_logs(&r),
+        ["up end", "upstream closed", "down end", "closed peer=1"]
+    );
+    let held = (r.connections[0].trace.iter())
+        .find(|e| e.callback == "proxy_on_upstream_data")
+        .unwrap();
+    assert_eq!(held.result, "StopIteration");
+
     // `close: upstream` after the upstream's half-close: no second end_of_stream.
     let r = run(
         &[plugin("w", &m)],

@@ -63,6 +63,9 @@ struct Conn {
     /// `end_of_stream` from then on.
     down_ended: bool,
     up_ended: bool,
+    /// The upstream's end passed every write filter: the client's side is written to its
+    /// end (a write filter that stops it holds it back).
+    client_write_ended: bool,
     report: ConnectionReport,
 }
 
@@ -121,6 +124,7 @@ impl FilterManager {
             closed: None,
             down_ended: false,
             up_ended: false,
+            client_write_ended: false,
             report: ConnectionReport {
                 name: spec.name.clone(),
                 ..Default::default()
@@ -149,9 +153,10 @@ impl FilterManager {
                 }
                 NetEvent::Upstream(bytes, end) => {
                     c.st.borrow_mut().resp_body.extend_from_slice(bytes);
-                    self.write(&mut c, *end);
+                    let passed = self.write(&mut c, *end);
                     if *end {
                         c.up_ended = true;
+                        c.client_write_ended = passed;
                         self.both_ended(&mut c, ClosedBy::Upstream);
                     }
                 }
@@ -223,31 +228,35 @@ impl FilterManager {
     /// `on_upstream_data` with the whole write buffer (and, at the upstream's end,
     /// `on_upstream_connection_close(UNKNOWN)` right after it, as `Context::onWrite` does); a
     /// stop keeps the bytes for the next write. Past the first filter they reach the client.
-    fn write(&mut self, c: &mut Conn, eos: bool) {
+    /// True when the write reached the client.
+    fn write(&mut self, c: &mut Conn, eos: bool) -> bool {
         for pos in (0..c.net.len()).rev() {
             if c.closed.is_some() {
-                return;
+                return false;
             }
             let stop = self.net_call(c, pos, NetCb::Up { eos });
             if eos {
                 self.net_call(c, pos, NetCb::UpClose);
             }
             if stop {
-                return;
+                return false;
             }
         }
-        if c.closed.is_none() {
-            let bytes = std::mem::take(&mut c.st.borrow_mut().resp_body);
-            c.report.downstream_received.extend_from_slice(&bytes);
+        if c.closed.is_some() {
+            return false;
         }
+        let bytes = std::mem::take(&mut c.st.borrow_mut().resp_body);
+        c.report.downstream_received.extend_from_slice(&bytes);
+        true
     }
 
-    /// Both peers have ended their side (`by` ended last): Envoy's `ConnectionImpl` closes
-    /// the downstream connection once both halves are closed (`bothSidesHalfClosed()` in
+    /// Both sides of the client's connection have ended (`by` ended last): its read side by
+    /// the client's half-close, its write side by the upstream's end once it passed the
+    /// write filters. Envoy's `ConnectionImpl` then closes it (`bothSidesHalfClosed()` in
     /// `onReadReady`/`onWriteReady`: `closeSocket(ConnectionEvent::RemoteClose)`), so the
     /// filters see a REMOTE close.
     fn both_ended(&mut self, c: &mut Conn, by: ClosedBy) {
-        if c.down_ended && c.up_ended {
+        if c.down_ended && c.client_write_ended {
             self.close_as(c, by, PEER_REMOTE);
         }
     }
