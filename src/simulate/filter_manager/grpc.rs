@@ -230,15 +230,9 @@ impl FilterManager {
     /// Queues the deliveries of the timed answers and timeouts due at `now` (in due order;
     /// calls the plugin cancelled meanwhile are dropped when delivered).
     pub(super) fn fire_grpc_due(&mut self, now: u64) {
-        let mut due: Vec<Timed> = Vec::new();
-        let mut k = 0;
-        while k < self.grpc.timed.len() {
-            if self.grpc.timed[k].due <= now {
-                due.push(self.grpc.timed.remove(k));
-            } else {
-                k += 1;
-            }
-        }
+        let (mut due, later): (Vec<Timed>, Vec<Timed>) =
+            (std::mem::take(&mut self.grpc.timed).into_iter()).partition(|t| t.due <= now);
+        self.grpc.timed = later;
         due.sort_by_key(|t| t.due);
         for t in due {
             match t.what {
