@@ -265,6 +265,10 @@ fn invalid_scenarios_are_rejected_by_schema_and_loader() {
         "connections: [{events: [{close: left}]}]\n",
         "connections: [{expect: {closed_by: me}}]\n",
         "connections: {name: a}\n",
+        "requests: [{grpc_calls: [{service: s, delay: soon}]}]\n",
+        "connections: [{events: [{close: upstream, end_stream: true}]}]\n",
+        "connections: [{events: [{advance: soon}]}]\n",
+        "startup: {grpc_calls_made: [{count: -1}]}\nrequests: []\n",
     ] {
         assert!(
             scenario_accepted(text).is_err(),
@@ -361,11 +365,11 @@ const SCENARIO_PROBES: &[(&str, &str)] = &[
     ),
     (
         "requests: [{grpc_calls: [{service: s, zzz: 1}]}]\n",
-        "/definitions/entry/properties/grpc_calls/items",
+        "/definitions/grpc-answers/items",
     ),
     (
         "requests: [{grpc_calls: [{service: s, response: {zzz: 1}}]}]\n",
-        "/definitions/entry/properties/grpc_calls/items/properties/response",
+        "/definitions/grpc-answers/items/properties/response",
     ),
     (
         "requests: [{expect: {grpc_calls: [{zzz: 1}]}}]\n",

@@ -207,8 +207,186 @@ fn bad_grpc_values_are_located() {
         ("requests: [{grpc_calls: [{service: x, response: {trailers: {}}}]}]\n", "s.yaml:1:50: unknown key \"trailers\" in response (expected one of: initial_metadata, messages, status, message, trailing_metadata, close)"),
         ("requests: [{expect: {grpc_calls: [{svc: x}]}}]\n", "s.yaml:1:36: unknown key \"svc\" in an expect.grpc_calls entry (expected one of: service, method, cluster, message, count)"),
         ("requests: [{expect: {grpc_calls: [{count: -2}]}}]\n", "s.yaml:1:43: count must be 0 or more"),
+        ("requests: [{grpc_calls: [{service: x, delay: later}]}]\n", "s.yaml:1:46: cannot read delay \"later\" (use a duration such as 50ms or 2s, or never)"),
+        ("startup: {grpc_calls_made: [{svc: x}]}\n", "s.yaml:1:30: unknown key \"svc\" in a grpc_calls_made entry (expected one of: service, method, cluster, message, count)"),
     ];
     let got: Vec<String> = cases.iter().map(|(t, _)| err(t)).collect();
     let want: Vec<&str> = cases.iter().map(|(_, w)| *w).collect();
     assert_eq!(got, want);
+}
+
+/// The chain of `sim_grpc_wait`: calls at start-up, from paused requests and connections.
+fn wait_chain() -> Vec<SimFilter> {
+    let p = format!(
+        "{}/tests/fixtures/wat/sim_grpc_wait.wat",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    vec![SimFilter::Extension(ExtensionFilter {
+        name: "w".into(),
+        namespace: "ns".into(),
+        module: Arc::new(wat::parse_file(&p).unwrap()),
+        root_id: "w_root".into(),
+        plugin_name: "w".into(),
+        ..Default::default()
+    })]
+}
+
+fn run_wait(yaml: &str) -> simulate::SimReport {
+    let sc = parse_scenario("s.yaml", yaml).unwrap();
+    let r = simulate::run_scenario(&wait_chain(), &sc, &SimOptions::default());
+    eprintln!("{}", simulate::render::human(&r));
+    r
+}
+
+fn all_failed(r: &simulate::SimReport) -> Vec<String> {
+    (r.startup_checks.iter())
+        .chain(r.requests.iter().flat_map(|q| q.checks.iter()))
+        .chain(r.connections.iter().flat_map(|c| c.checks.iter()))
+        .filter(|c| !c.ok)
+        .map(|c| format!("{}: expected {}, got {}", c.what, c.expected, c.actual))
+        .collect()
+}
+
+const AUTH_OK: &str = "{service: auth.v1.Auth, response: {messages: [yes]}";
+
+#[test]
+fn delayed_answer_resumes_the_paused_request_after_simulated_time() {
+    // 40 ms < the call's 100 ms timeout: the answer arrives, the request goes on.
+    let r = run_wait(&format!(
+        "requests:\n  - grpc_calls: [{AUTH_OK}, delay: 40ms}}]\n    expect: {{status: 200, upstream_called: true, logs_exact: [\"msg:yes\"]}}\n"
+    ));
+    assert_eq!(all_failed(&r), Vec::<String>::new());
+    assert!(!r.requests[0].stalled);
+
+    // The answer is due after the timeout: Envoy's router times the call out first (envoy_grpc:
+    // 14 UNAVAILABLE "upstream request timeout"), and that close resumes the request.
+    for delay in ["100ms", "2s", "never"] {
+        let r = run_wait(&format!(
+            "requests:\n  - grpc_calls: [{AUTH_OK}, delay: {delay}}}]\n    expect: {{status: 200, logs_exact: [\"close:upstream request timeout\"], metrics: {{grpc_status: 14}}}}\n"
+        ));
+        assert_eq!(all_failed(&r), Vec::<String>::new(), "delay {delay}");
+        let close = (r.requests[0].trace.iter())
+            .find(|e| e.callback.starts_with("proxy_on_grpc_close"))
+            .unwrap();
+        assert!(close.callback.ends_with(", 14)"), "{}", close.callback);
+        assert!(
+            close.result.contains("timed out after 100 ms"),
+            "{}",
+            close.result
+        );
+    }
+
+    // Without delay the answer is immediate; a still-pending answer is delivered by a later
+    // `advance` (a request that does not wait for it is not held).
+    let r = run_wait(&format!(
+        "requests:\n  - grpc_calls: [{AUTH_OK}}}]\n    expect: {{logs_exact: [\"msg:yes\"]}}\n"
+    ));
+    assert_eq!(all_failed(&r), Vec::<String>::new());
+}
+
+#[test]
+fn timed_answers_and_timeouts_fire_as_advance_passes_them() {
+    // The start-up call (timeout 500 ms) answered 300 ms later: only once time has passed.
+    let r = run_wait(
+        "startup:\n  grpc_calls: [{service: cfg.v1.Config, method: Get, delay: 300ms, response: {messages: [v1]}}]\n  grpc_calls_made: [{service: cfg.v1.Config, cluster: cfg, message: req, count: 1}]\n  no_logs: [\"cfg:\"]\nrequests:\n  - advance: 299ms\n    expect: {no_logs: [\"cfg:\"]}\n  - advance: 1ms\n    expect: {logs_exact: [\"cfg:v1\"]}\n",
+    );
+    assert_eq!(all_failed(&r), Vec::<String>::new());
+    assert!(r.startup_grpc_calls[0].matched);
+
+    // Never answered: the 500 ms timeout closes it during the advance that passes it.
+    let r = run_wait(
+        "startup:\n  grpc_calls: [{service: cfg.v1.Config, delay: never}]\nrequests:\n  - advance: 499ms\n    expect: {no_logs: [close]}\n  - advance: 1s\n    expect: {logs_exact: [\"close:upstream request timeout\"], metrics: {grpc_status: 14}}\n",
+    );
+    assert_eq!(all_failed(&r), Vec::<String>::new());
+}
+
+#[test]
+fn startup_calls_are_answered_right_after_start_and_checked() {
+    let r = run_wait(
+        "startup:\n  grpc_calls: [{service: cfg.v1.Config, response: {messages: [v2]}}]\n  grpc_calls_made: [{service: cfg.v1.Config, method: Get, count: 1}]\n  logs_exact: [\"cfg:v2\"]\nrequests: []\n",
+    );
+    assert_eq!(all_failed(&r), Vec::<String>::new());
+    assert!(r
+        .startup
+        .iter()
+        .any(|e| e.callback.starts_with("proxy_on_grpc_receive(")));
+    // Unanswered at start-up: closed 14 as any unmatched call; a wrong description fails.
+    let r = run_wait(
+        "startup:\n  grpc_calls_made: [{service: other, count: 1}]\n  logs_exact: [\"close:no grpc_calls entry matched this call\"]\nrequests: []\n",
+    );
+    assert_eq!(all_failed(&r).len(), 1, "{:?}", all_failed(&r));
+}
+
+#[test]
+fn network_filters_get_grpc_answers_and_google_grpc_times_out_deadline_exceeded() {
+    // on_new_connection stops behind the call; the answer resumes reading.
+    let r = run_wait(&format!(
+        "connections:\n  - grpc_calls: [{AUTH_OK}}}]\n    events: [{{downstream: hi}}]\n    expect:\n      upstream_received: hi\n      grpc_calls: [{{service: auth.v1.Auth, cluster: \"\", count: 1}}]\n      logs: [\"msg:yes\", down]\n"
+    ));
+    assert_eq!(all_failed(&r), Vec::<String>::new());
+    let names: Vec<&str> = (r.connections[0].trace.iter())
+        .map(|e| e.callback.as_ref())
+        .collect();
+    assert_eq!(
+        &names[..3],
+        [
+            "proxy_on_new_connection",
+            "proxy_on_grpc_receive(token 9)",
+            "proxy_on_downstream_data"
+        ]
+    );
+    // A google_grpc service's deadline is the gRPC library's: 4 DEADLINE_EXCEEDED, once the
+    // connection's `advance` passes the 100 ms timeout. (Bytes that arrive meanwhile reach
+    // the filter that stopped in on_new_connection, as Envoy's `onContinueReading` offers
+    // them: this module lets them pass.)
+    let r = run_wait(
+        "connections:\n  - grpc_calls: [{service: auth.v1.Auth, delay: never}]\n    events: [{downstream: hi}, {advance: 99ms}, {downstream: \"!\"}, {advance: 1ms}]\n    expect:\n      upstream_received: hi!\n      logs_exact: [new, down, down, \"close:Deadline Exceeded\", \"closed peer=2\"]\n      metrics: {grpc_status: 4}\n",
+    );
+    assert_eq!(all_failed(&r), Vec::<String>::new());
+    assert!(r.connections[0].grpc_calls[0].matched);
+    // A delayed answer within the timeout arrives during the advance.
+    let r = run_wait(&format!(
+        "connections:\n  - grpc_calls: [{AUTH_OK}, delay: 50ms}}]\n    events: [{{downstream: hi}}, {{advance: 1s}}]\n    expect: {{upstream_received: hi, logs_exact: [new, down, \"msg:yes\", \"closed peer=2\"]}}\n"
+    ));
+    assert_eq!(all_failed(&r), Vec::<String>::new());
+}
+
+/// A module that opens a new 1 ms call in every close: one advance stops after the run's
+/// `ticks-per-advance` timer and gRPC events instead of running for as long as fuel lasts.
+#[test]
+fn a_timeout_loop_is_bounded_per_advance() {
+    let p = format!(
+        "{}/tests/fixtures/wat/sim_grpc_loop.wat",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let chain = vec![SimFilter::Extension(ExtensionFilter {
+        name: "l".into(),
+        namespace: "ns".into(),
+        module: Arc::new(wat::parse_file(&p).unwrap()),
+        root_id: "l_root".into(),
+        plugin_name: "l".into(),
+        ..Default::default()
+    })];
+    let sc = parse_scenario(
+        "s.yaml",
+        "startup:\n  grpc_calls: [{service: loop.v1.Loop, delay: never}]\nrequests:\n  - advance: 1h\n    grpc_calls: [{service: loop.v1.Loop, delay: never}]\n  - advance: 5ms\n    grpc_calls: [{service: loop.v1.Loop, delay: never}]\n",
+    )
+    .unwrap();
+    let r = simulate::run_scenario(&chain, &sc, &SimOptions::default());
+    let first = &r.requests[0].trace;
+    let closes = first
+        .iter()
+        .filter(|e| e.callback.starts_with("proxy_on_grpc_close"))
+        .count();
+    assert_eq!(closes, 10_000);
+    assert!(
+        first.last().unwrap().result.contains("stopped after 10000"),
+        "{:?}",
+        first.last()
+    );
+    // The next advance goes on from where the clock is.
+    assert!(r.requests[1]
+        .trace
+        .iter()
+        .any(|e| e.callback.starts_with("proxy_on_grpc_close")));
 }

@@ -180,15 +180,19 @@ fn an_http_module_run_as_a_connection_is_a_located_error() {
 fn bad_connection_entries_are_located_errors() {
     let cases = [
         ("workload: x\n", "s.yaml:1:1: the scenario needs a `requests` list (or `connections`)"),
-        ("connections: [{events: [{}]}]\n", "s.yaml:1:25: an event needs one of `downstream`, `upstream` or `close`"),
-        ("connections: [{events: [{downstream: a, close: upstream}]}]\n", "s.yaml:1:48: an event has one of `downstream`, `upstream` or `close`, not several (make it two events)"),
+        ("connections: [{events: [{}]}]\n", "s.yaml:1:25: an event needs one of `downstream`, `upstream`, `close` or `advance`"),
+        ("connections: [{events: [{downstream: a, close: upstream}]}]\n", "s.yaml:1:48: an event has one of `downstream`, `upstream`, `close` or `advance`, not several (make it two events)"),
         ("connections: [{events: [{close: left}]}]\n", "s.yaml:1:33: expected downstream or upstream, not \"left\""),
-        ("connections: [{events: [{send: a}]}]\n", "s.yaml:1:26: unknown key \"send\" in an event (expected one of: downstream, upstream, close)"),
+        ("connections: [{events: [{send: a}]}]\n", "s.yaml:1:26: unknown key \"send\" in an event (expected one of: downstream, upstream, close, advance, end_stream)"),
         ("connections: [{expect: {closed_by: me}}]\n", "s.yaml:1:36: expected downstream, upstream or plugin, not \"me\""),
-        ("connections: [{expect: {status: 200}}]\n", "s.yaml:1:25: unknown key \"status\" in expect (expected one of: upstream_received, downstream_received, closed_by, logs, no_logs, logs_exact, metrics)"),
-        ("connections: [{bogus: 1}]\n", "s.yaml:1:16: unknown key \"bogus\" in a connection entry (expected one of: name, events, expect)"),
+        ("connections: [{expect: {status: 200}}]\n", "s.yaml:1:25: unknown key \"status\" in expect (expected one of: upstream_received, downstream_received, closed_by, logs, no_logs, logs_exact, metrics, grpc_calls)"),
+        ("connections: [{bogus: 1}]\n", "s.yaml:1:16: unknown key \"bogus\" in a connection entry (expected one of: name, events, grpc_calls, expect)"),
         ("connections: [{expect: {logs: [{regex: '('}]}}]\n", "s.yaml:1:40: invalid regex: unclosed group"),
         ("connections: [{events: a}]\n", "s.yaml:1:24: events must be a list"),
+        ("connections: [{events: [{downstream: a, end_stream: true}, {downstream: b}]}]\n", "s.yaml:1:73: the downstream already ended its side (`end_stream: true` in an earlier event): it sends nothing more"),
+        ("connections: [{events: [{upstream: a, end_stream: true}, {upstream: b}]}]\n", "s.yaml:1:69: the upstream already ended its side (`end_stream: true` in an earlier event): it sends nothing more"),
+        ("connections: [{events: [{close: upstream, end_stream: true}]}]\n", "s.yaml:1:55: `end_stream` goes with `downstream` or `upstream` bytes, not `close`"),
+        ("connections: [{events: [{advance: soon}]}]\n", "s.yaml:1:35: cannot read duration \"soon\" (use e.g. 5s, 250ms, 1m)"),
     ];
     for (text, want) in cases {
         let e = parse_scenario("s.yaml", text).unwrap_err().to_string();
@@ -275,4 +279,91 @@ fn the_read_buffer_stays_available_while_a_filter_holds_it() {
     let status: Vec<&String> = l.iter().filter(|m| m.starts_with("down buffer=")).collect();
     assert_eq!(status, ["down buffer=0", "down buffer=1"]);
     assert!(r.connections[0].passed(), "{:?}", r.connections[0].checks);
+}
+
+/// `sim_grpc_wait`: logs "down"/"down end" and "up"/"up end" by end_of_stream, and waits for a
+/// gRPC answer in on_new_connection (answered at once here).
+const HALF: &str = "    grpc_calls: [{service: auth.v1.Auth, response: {messages: [yes]}}]\n";
+
+fn net_logs(r: &SimReport) -> Vec<String> {
+    logs(r, 0)
+        .into_iter()
+        .filter(|l| l != "msg:yes" && l != "new")
+        .collect()
+}
+
+#[test]
+fn half_closes_carry_end_of_stream_and_keep_the_other_direction_open() {
+    let m = wat("sim_grpc_wait");
+    // The client ends its side with its last bytes: on_downstream_data(end_of_stream = 1); the
+    // upstream still answers; once it ends too, Envoy closes the connection (REMOTE).
+    let r = run(
+        &[plugin("w", &m)],
+        &format!("connections:\n  - events: [{{downstream: hi, end_stream: true}}, {{upstream: ok}}, {{upstream: \"!\", end_stream: true}}]\n{HALF}    expect: {{upstream_received: hi, downstream_received: ok!, closed_by: upstream}}\n"),
+    );
+    assert_eq!(r.errors, Vec::<String>::new());
+    assert!(r.connections[0].passed(), "{:?}", r.connections[0].checks);
+    assert_eq!(
+        net_logs(&r),
+        [
+            "down end",
+            "up",
+            "up end",
+            "upstream closed",
+            "closed peer=2"
+        ]
+    );
+
+    // The upstream ends first (on_upstream_data with end_of_stream, then
+    // on_upstream_connection_close as Envoy's `Context::onWrite` does); the client keeps
+    // sending, then closes.
+    let r = run(
+        &[plugin("w", &m)],
+        &format!("connections:\n  - events: [{{upstream: a, end_stream: true}}, {{downstream: b}}, {{downstream: \"\", end_stream: true}}]\n{HALF}    expect: {{upstream_received: b, downstream_received: a, closed_by: downstream}}\n"),
+    );
+    assert!(r.connections[0].passed(), "{:?}", r.connections[0].checks);
+    assert_eq!(
+        net_logs(&r),
+        [
+            "up end",
+            "upstream closed",
+            "down",
+            "down end",
+            "closed peer=2"
+        ]
+    );
+
+    // A half-close alone leaves the connection open; the client's full close ends it, and a
+    // later `close: upstream` is not delivered (the connection is gone).
+    let r = run(
+        &[plugin("w", &m)],
+        &format!("connections:\n  - events: [{{downstream: \"\", end_stream: true}}, {{upstream: x}}, {{close: downstream}}, {{close: upstream}}]\n{HALF}    expect: {{downstream_received: x, closed_by: downstream}}\n"),
+    );
+    assert!(r.connections[0].passed(), "{:?}", r.connections[0].checks);
+    assert_eq!(net_logs(&r), ["down end", "up", "closed peer=2"]);
+
+    // A write filter that stops the upstream's end holds the client's side open: the
+    // client's half-close then does not close the connection, the upstream's full close
+    // does (LOCAL).
+    let r = run(
+        &[plugin("w", &m)],
+        &format!("connections:\n  - events: [{{upstream: hold, end_stream: true}}, {{downstream: \"\", end_stream: true}}, {{close: upstream}}]\n{HALF}    expect: {{downstream_received: \"\", closed_by: upstream}}\n"),
+    );
+    assert!(r.connections[0].passed(), "{:?}", r.connections[0].checks);
+    assert_eq!(
+        net_logs(&r),
+        ["up end", "upstream closed", "down end", "closed peer=1"]
+    );
+    let held = (r.connections[0].trace.iter())
+        .find(|e| e.callback == "proxy_on_upstream_data")
+        .unwrap();
+    assert_eq!(held.result, "StopIteration");
+
+    // `close: upstream` after the upstream's half-close: no second end_of_stream.
+    let r = run(
+        &[plugin("w", &m)],
+        &format!("connections:\n  - events: [{{upstream: x, end_stream: true}}, {{close: upstream}}]\n{HALF}    expect: {{closed_by: upstream}}\n"),
+    );
+    assert!(r.connections[0].passed(), "{:?}", r.connections[0].checks);
+    assert_eq!(net_logs(&r), ["up end", "upstream closed", "closed peer=1"]);
 }

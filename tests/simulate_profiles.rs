@@ -300,3 +300,36 @@ fn an_unsupported_foreign_function_is_reported_once_per_module() {
         .collect();
     assert!(failed.is_empty(), "{failed:#?}");
 }
+
+/// `xds.*` per Envoy version (`xds_props`): none before the attributes existed (1.14–1.22);
+/// cluster/route/upstream-host/filter-chain attributes from 1.24 (envoyproxy/envoy PR #24302,
+/// backported to release/v1.24); `xds.node` and the listener attributes (1.29) only in
+/// current Envoy. `filter_chain_name` and `virtual_host_name` exist but are not modelled.
+#[test]
+fn xds_attributes_follow_the_envoy_version() {
+    let statuses = |p: Profile| -> Vec<String> {
+        let r = run("sim_xds_props", "requests:\n  - name: x\n", p);
+        (r.requests[0].trace.iter())
+            .flat_map(|e| e.logs.iter().map(|l| l.message.clone()))
+            .collect()
+    };
+    // node, cluster_name, cluster_metadata, route_name, route_metadata,
+    // upstream_host_metadata, filter_chain_name, listener_direction, listener_metadata,
+    // virtual_host_name
+    let none = ["1"; 10];
+    let v125 = ["1", "0", "0", "0", "0", "0", "1", "1", "1", "1"];
+    let current = ["0", "0", "0", "0", "0", "0", "1", "0", "0", "1"];
+    for (envoy, want) in [
+        ("1.14", none),
+        ("1.17", none),
+        ("1.20", none),
+        ("1.22", none),
+        ("1.24", v125),
+        ("1.26", v125),
+        ("1.28", v125),
+    ] {
+        let p = Profile::for_envoy(envoy).unwrap();
+        assert_eq!(statuses(p), want, "Envoy {envoy}");
+    }
+    assert_eq!(statuses(Profile::latest()), current);
+}

@@ -320,7 +320,8 @@ pub struct HostRow {
     /// `uncompress` retries on `Z_MEM_ERROR` (older Envoy) instead of `Z_BUF_ERROR`.
     pub uncompress_retry_on_mem_error: bool,
     pub legacy_properties: bool,
-    pub xds_properties: bool,
+    /// The `xds.*` attributes served (`xds_props`), e.g. `cluster_name`.
+    pub xds_properties: Vec<String>,
 }
 
 fn parse_hosts() -> Vec<HostRow> {
@@ -350,7 +351,10 @@ fn parse_hosts() -> Vec<HostRow> {
                 o => panic!("rules/{P}:{n}: unknown zlib status {o:?}"),
             },
             legacy_properties: flag(n, c[7]),
-            xds_properties: flag(n, c[8]),
+            xds_properties: match c[8] {
+                "-" => Vec::new(),
+                list => list.split(',').map(str::to_string).collect(),
+            },
         })
         .collect();
     assert!(

@@ -77,11 +77,19 @@ pub fn run_scenario(chain: &[SimFilter], scenario: &Scenario, opts: &SimOptions)
     let authority = workload.service_host.clone();
     let chain = with_scenario_vm(chain, scenario);
     let mut fm = FilterManager::new(&chain, workload, profile, opts.limits, opts.seed);
+    // gRPC calls opened while starting are answered from `startup.grpc_calls` once every
+    // plugin has started; their callbacks belong to the start-up trace.
+    let mut startup = std::mem::take(&mut fm.startup);
+    if let Some(x) = &scenario.startup {
+        fm.grpc_mocks.clone_from(&x.grpc_answers);
+    }
+    fm.answer_startup_grpc(&mut startup);
     let mut report = SimReport {
         proxy: profile.label(),
         chain: fm.chain_labels(),
-        startup: std::mem::take(&mut fm.startup),
+        startup,
         startup_problems: fm.startup_problems.clone(),
+        startup_grpc_calls: fm.take_grpc_calls(),
         ..Default::default()
     };
     if let Some(x) = &scenario.startup {
@@ -169,6 +177,7 @@ fn check_connection(
         &mut out,
     );
     check_metrics(&x.metrics, &r.metrics_after, kinds, &mut out);
+    check_grpc_calls(&x.grpc_calls, &r.grpc_calls, &mut out);
     out
 }
 
@@ -534,6 +543,7 @@ fn check_startup(
         &mut out,
     );
     check_metrics(&x.metrics, &fm.metrics(), &fm.metric_kinds(), &mut out);
+    check_grpc_calls(&x.grpc_calls, &report.startup_grpc_calls, &mut out);
     if let Some(want) = x.tick_period_ns {
         let periods: Vec<String> = (fm.shared.borrow().clock.ticks.values())
             .map(|(period, _)| show_duration(*period))

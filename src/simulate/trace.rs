@@ -126,6 +126,9 @@ pub struct ConnectionReport {
     pub downstream_received: Vec<u8>,
     /// `downstream`, `upstream` or `plugin`.
     pub closed_by: String,
+    /// The gRPC calls and streams the connection's filters opened.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub grpc_calls: Vec<GrpcCallRecord>,
     pub checks: Vec<Check>,
     #[serde(skip)]
     pub metrics_after: BTreeMap<String, i64>,
@@ -155,6 +158,9 @@ pub struct SimReport {
     /// The scenario's `startup:` expectations.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub startup_checks: Vec<Check>,
+    /// The gRPC calls and streams the plugins opened while starting.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub startup_grpc_calls: Vec<GrpcCallRecord>,
     pub requests: Vec<RequestReport>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub connections: Vec<ConnectionReport>,

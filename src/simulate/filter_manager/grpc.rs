@@ -7,13 +7,15 @@
 //!   `on_grpc_receive_trailing_metadata` and `on_grpc_close` when the server closes.
 //!
 //! A call no entry matches is closed with 14 UNAVAILABLE (as when the cluster is unreachable)
-//! and reported as unmatched.
+//! and reported as unmatched. An entry's `delay:` holds its answer until simulated time has
+//! passed; a unary call whose timeout passes first ends as Envoy's async client ends it
+//! (`timed_out`).
 
 use super::super::headers::HeaderMap;
 use super::super::host::{Effect, GrpcCall, GrpcIncoming};
 use super::super::trace::{GrpcCallRecord, TraceEvent};
 use super::state::Run;
-use super::{run_async, FilterManager, GrpcMock};
+use super::{run_async, FilterManager, GrpcDelay, GrpcMock};
 use std::collections::{HashMap, VecDeque};
 
 /// gRPC deliveries delivered at most in one drain outside a request (a module that opens a
@@ -28,6 +30,38 @@ pub(super) struct GrpcState {
     /// The step's calls, and where each live call's record is.
     records: Vec<GrpcCallRecord>,
     record_at: HashMap<(usize, u32), usize>,
+    /// Answers and timeouts waiting for simulated time, by due monotonic time.
+    timed: Vec<Timed>,
+}
+
+/// Something that happens to a call once the clock reaches `due`.
+struct Timed {
+    due: u64,
+    vmi: usize,
+    root: u32,
+    token: u32,
+    what: Later,
+}
+
+enum Later {
+    /// The entry's answer (`delay:`).
+    Answer(GrpcMock, bool),
+    /// The call's timeout: Envoy's async client ends it (`timed_out`).
+    Timeout { google: bool, ms: u32 },
+}
+
+/// How Envoy ends a unary call whose timeout passed. `envoy_grpc`: the async HTTP stream's
+/// router times out (`Filter::onUpstreamTimeoutAbort`, 504 "upstream request timeout") and
+/// its local reply to a gRPC request is trailers-only with `grpc-status` mapped from 504
+/// (`Grpc::Utility::httpToGrpcStatus`: 14 UNAVAILABLE), which `AsyncRequestImpl` reports as
+/// `onFailure` → `proxy_on_grpc_close`. `google_grpc`: the gRPC library's deadline,
+/// 4 DEADLINE_EXCEEDED.
+fn timed_out(google: bool) -> (u32, &'static str) {
+    if google {
+        (4, "Deadline Exceeded")
+    } else {
+        (14, "upstream request timeout")
+    }
 }
 
 struct Delivery {
@@ -41,8 +75,8 @@ enum Event {
     InitialMetadata(HeaderMap),
     Message(Vec<u8>),
     TrailingMetadata(HeaderMap),
-    /// Status code and message; `unmatched`: no `grpc_calls` entry answered the call.
-    Close(u32, String, bool),
+    /// Status code, message and a note for the trace (why the host closed the call).
+    Close(u32, String, Option<String>),
 }
 
 fn map(pairs: &[(String, String)]) -> HeaderMap {
@@ -98,38 +132,86 @@ impl FilterManager {
             matched: found.is_some(),
         });
         let (root, token) = (call.root, call.token);
-        let push = |q: &mut VecDeque<Delivery>, event| {
-            q.push_back(Delivery {
-                vmi,
-                root,
-                token,
-                event,
-            })
-        };
         let Some(m) = found else {
             let text = "no grpc_calls entry matched this call".to_string();
-            push(&mut self.grpc.pending, Event::Close(14, text, true));
+            let note = "no grpc_calls entry matched: closed with 14 UNAVAILABLE".to_string();
+            self.push(vmi, root, token, Event::Close(14, text, Some(note)));
             return;
         };
-        let q = &mut self.grpc.pending;
-        if !call.stream {
+        let now = self.shared.borrow().clock.monotonic_ns;
+        // Envoy's route timeout 0 means none (`RouteEntryImpl::timeout`, router
+        // `FilterUtility::finalTimeout`).
+        let deadline = (!call.stream && call.timeout_ms > 0)
+            .then(|| now.saturating_add(u64::from(call.timeout_ms) * 1_000_000));
+        let answer_at = match m.delay {
+            GrpcDelay::Now => Some(now),
+            GrpcDelay::After(ns) => Some(now.saturating_add(ns)),
+            GrpcDelay::Never => None,
+        };
+        let (due, what) = match (answer_at, deadline) {
+            (Some(at), _) if at == now => return self.answer(vmi, root, token, call.stream, m),
+            // An answer due at the deadline is too late: the timer fires first.
+            (None, Some(d)) => (
+                d,
+                Later::Timeout {
+                    google: call.google,
+                    ms: call.timeout_ms,
+                },
+            ),
+            (Some(a), Some(d)) if a >= d => (
+                d,
+                Later::Timeout {
+                    google: call.google,
+                    ms: call.timeout_ms,
+                },
+            ),
+            (Some(at), _) => (at, Later::Answer(m, call.stream)),
+            (None, None) => return, // never answered, no timeout: the call stays open
+        };
+        self.grpc.timed.push(Timed {
+            due,
+            vmi,
+            root,
+            token,
+            what,
+        });
+    }
+
+    fn push(&mut self, vmi: usize, root: u32, token: u32, event: Event) {
+        self.grpc.pending.push_back(Delivery {
+            vmi,
+            root,
+            token,
+            event,
+        });
+    }
+
+    /// Queues the answer of entry `m` for a call.
+    fn answer(&mut self, vmi: usize, root: u32, token: u32, stream: bool, m: GrpcMock) {
+        if !stream {
             // Envoy's `Grpc::AsyncRequestImpl`: OK with a message → onSuccess (the last
             // message received); OK without one → onFailure(INTERNAL); else onFailure.
-            match (m.status, m.messages.last()) {
-                (0, Some(msg)) => push(q, Event::Message(msg.clone())),
-                (0, None) => push(q, Event::Close(13, String::new(), false)),
-                (code, _) => push(q, Event::Close(code, m.status_message.clone(), false)),
-            }
+            let event = match (m.status, m.messages.last()) {
+                (0, Some(msg)) => Event::Message(msg.clone()),
+                (0, None) => Event::Close(13, String::new(), None),
+                (code, _) => Event::Close(code, m.status_message.clone(), None),
+            };
+            self.push(vmi, root, token, event);
             return;
         }
         // A trailers-only answer (no headers, no messages) skips the initial metadata.
         let trailers_only =
             m.server_closes && m.messages.is_empty() && m.initial_metadata.is_empty();
         if !trailers_only {
-            push(q, Event::InitialMetadata(map(&m.initial_metadata)));
+            self.push(
+                vmi,
+                root,
+                token,
+                Event::InitialMetadata(map(&m.initial_metadata)),
+            );
         }
         for msg in &m.messages {
-            push(q, Event::Message(msg.clone()));
+            self.push(vmi, root, token, Event::Message(msg.clone()));
         }
         if m.server_closes {
             self.push_server_close(vmi, root, token, &m);
@@ -138,10 +220,41 @@ impl FilterManager {
         }
     }
 
+    /// The monotonic time of the next timed answer or timeout due at or before `until`.
+    pub(super) fn next_grpc_due(&self, until: u64) -> Option<u64> {
+        (self.grpc.timed.iter().map(|t| t.due))
+            .filter(|&d| d <= until)
+            .min()
+    }
+
+    /// Queues the deliveries of the timed answers and timeouts due at `now` (in due order;
+    /// calls the plugin cancelled meanwhile are dropped when delivered).
+    pub(super) fn fire_grpc_due(&mut self, now: u64) {
+        let (mut due, later): (Vec<Timed>, Vec<Timed>) =
+            (std::mem::take(&mut self.grpc.timed).into_iter()).partition(|t| t.due <= now);
+        self.grpc.timed = later;
+        due.sort_by_key(|t| t.due);
+        for t in due {
+            match t.what {
+                Later::Answer(m, stream) => self.answer(t.vmi, t.root, t.token, stream, m),
+                Later::Timeout { google, ms } => {
+                    let (code, text) = timed_out(google);
+                    let note = format!("timed out after {ms} ms: closed with {code} ({text})");
+                    self.push(
+                        t.vmi,
+                        t.root,
+                        t.token,
+                        Event::Close(code, text.into(), Some(note)),
+                    );
+                }
+            }
+        }
+    }
+
     fn push_server_close(&mut self, vmi: usize, root: u32, token: u32, m: &GrpcMock) {
         for event in [
             Event::TrailingMetadata(map(&m.trailing_metadata)),
-            Event::Close(m.status, m.status_message.clone(), false),
+            Event::Close(m.status, m.status_message.clone(), None),
         ] {
             self.grpc.pending.push_back(Delivery {
                 vmi,
@@ -229,7 +342,7 @@ impl FilterManager {
                     "proxy_on_grpc_receive_trailing_metadata",
                 )
             }
-            Event::Close(code, text, unmatched) => {
+            Event::Close(code, text, note) => {
                 ev.callback = format!("proxy_on_grpc_close(token {token}, {code})").into();
                 vm.store.data_mut().last_status = (code, text.into_bytes());
                 let f = ex.on_grpc_close;
@@ -242,8 +355,8 @@ impl FilterManager {
                     "proxy_on_grpc_close",
                 );
                 vm.store.data_mut().grpc_live.remove(&d.token);
-                if unmatched {
-                    ev.result = "no grpc_calls entry matched: closed with 14 UNAVAILABLE".into();
+                if let Some(note) = note {
+                    ev.result = note.into();
                 }
                 effects
             }
@@ -256,7 +369,7 @@ impl FilterManager {
     /// Runs the pending callbacks of the next call's answer as one burst (what the server
     /// sent arrives together: Envoy runs the trailing metadata and close callbacks in one
     /// dispatch, before the answers of callouts made meanwhile).
-    fn next_grpc_burst(&mut self) -> Option<Vec<(usize, TraceEvent, Vec<Effect>)>> {
+    pub(super) fn next_grpc_burst(&mut self) -> Option<Vec<(usize, TraceEvent, Vec<Effect>)>> {
         let first = self.grpc.pending.front().map(|d| (d.vmi, d.token))?;
         let mut out = Vec::new();
         while self.grpc.pending.front().map(|d| (d.vmi, d.token)) == Some(first) {
@@ -300,5 +413,37 @@ impl FilterManager {
                 self.tick_effects(vmi, effects, mocks, trace, at);
             }
         }
+    }
+}
+
+impl FilterManager {
+    /// The gRPC calls the plugins opened while starting (`proxy_on_vm_start`,
+    /// `proxy_on_configure`), answered from `grpc_mocks` right after every plugin started:
+    /// Envoy delivers their answers from the dispatcher once start-up returns. The
+    /// callbacks' events go to `trace`; other start-up effects stay where they were.
+    pub fn answer_startup_grpc(&mut self, trace: &mut Vec<TraceEvent>) {
+        for vmi in 0..self.vms.len() {
+            let Some(vm) = self.vm(vmi) else { continue };
+            let effects = std::mem::take(&mut vm.store.data_mut().effects);
+            let (grpc, rest): (Vec<Effect>, Vec<Effect>) = effects.into_iter().partition(|e| {
+                matches!(
+                    e,
+                    Effect::GrpcCall(_) | Effect::GrpcSend { .. } | Effect::GrpcClose { .. }
+                )
+            });
+            if let Some(vm) = self.vm(vmi) {
+                vm.store.data_mut().effects = rest;
+            }
+            for e in grpc {
+                // A plugin whose start failed has no root to answer.
+                if let Effect::GrpcCall(c) = &e {
+                    if self.failed_roots.contains(&(vmi, c.root)) {
+                        continue;
+                    }
+                }
+                self.grpc_effect(vmi, &e);
+            }
+        }
+        self.drain_grpc(&[], trace);
     }
 }

@@ -97,4 +97,19 @@ pub struct GrpcMock {
     /// A stream's server closes once its messages are sent; false: only once the plugin
     /// closes its side (`proxy_grpc_close`, or `grpc_send` with end of stream).
     pub server_closes: bool,
+    /// When the server answers (`delay:`).
+    pub delay: GrpcDelay,
+}
+
+/// When a `grpc_calls` entry's answer arrives, in simulated time after the call opened.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum GrpcDelay {
+    /// Right after the callback that opened the call returns.
+    #[default]
+    Now,
+    /// After this many nanoseconds (time passes with `advance`, or while a paused request
+    /// waits).
+    After(u64),
+    /// Never: the call ends only by its timeout, or stays open.
+    Never,
 }

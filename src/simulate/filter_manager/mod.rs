@@ -22,7 +22,9 @@ mod timers;
 
 pub(crate) use callouts::ClusterPatterns;
 pub use drive::DENY_ALL;
-pub use input::{ExtensionFilter, GrpcMock, HttpMock, RequestInput, Response, SimFilter};
+pub use input::{
+    ExtensionFilter, GrpcDelay, GrpcMock, HttpMock, RequestInput, Response, SimFilter,
+};
 
 use super::budget::{RunBudget, Scope};
 use super::headers::HeaderMap;

@@ -12,6 +12,7 @@ use super::super::trace::{ConnectionReport, TraceEvent};
 use super::super::vm::Failure;
 use super::{FilterManager, Slot};
 use crate::simulate::budget::Scope;
+use crate::simulate::limits::max_ticks_per_advance;
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -19,6 +20,10 @@ use std::rc::Rc;
 const PEER_UNKNOWN: i32 = 0;
 const PEER_LOCAL: i32 = 1;
 const PEER_REMOTE: i32 = 2;
+
+/// gRPC answer bursts delivered at most after one connection event (a module that opens a
+/// new call in every callback would otherwise never stop).
+const MAX_NET_GRPC_BURSTS: usize = 100_000;
 
 /// A network callback.
 #[derive(Clone, Copy)]
@@ -54,6 +59,13 @@ struct Conn {
     /// Per network filter: `on_new_connection` ran (Envoy `ActiveReadFilter::initialized_`).
     initialized: Vec<bool>,
     closed: Option<ClosedBy>,
+    /// The client / the upstream ended its side (half-close): the read / write path carries
+    /// `end_of_stream` from then on.
+    down_ended: bool,
+    up_ended: bool,
+    /// The upstream's end passed every write filter: the client's side is written to its
+    /// end (a write filter that stops it holds it back).
+    client_write_ended: bool,
     report: ConnectionReport,
 }
 
@@ -110,6 +122,9 @@ impl FilterManager {
             initialized: vec![false; net.len()],
             net,
             closed: None,
+            down_ended: false,
+            up_ended: false,
+            client_write_ended: false,
             report: ConnectionReport {
                 name: spec.name.clone(),
                 ..Default::default()
@@ -117,29 +132,48 @@ impl FilterManager {
         };
         let budget = self.shared.borrow().budget.clone();
         budget.begin(Scope::Request);
+        self.grpc_mocks.clone_from(&spec.grpc_calls);
         // Envoy `FilterManagerImpl::initializeReadFilters`: on_new_connection in order.
         self.read_from(&mut c, 0);
+        self.net_drain_grpc(&mut c);
         for e in &spec.events {
             if c.closed.is_some() {
                 break;
             }
             match e {
-                NetEvent::Downstream(bytes) => {
+                NetEvent::Downstream(bytes, end) => {
                     c.st.borrow_mut().req_body.extend_from_slice(bytes);
+                    // A half-close: Envoy's `ConnectionImpl::onReadReady` (half-close enabled
+                    // by tcp_proxy) latches `read_end_stream_` and runs the read filters.
+                    c.down_ended |= *end;
                     self.read_from(&mut c, 0);
+                    if *end {
+                        self.both_ended(&mut c, ClosedBy::Downstream);
+                    }
                 }
-                NetEvent::Upstream(bytes) => {
+                NetEvent::Upstream(bytes, end) => {
                     c.st.borrow_mut().resp_body.extend_from_slice(bytes);
-                    self.write(&mut c, false);
+                    let passed = self.write(&mut c, *end);
+                    if *end {
+                        c.up_ended = true;
+                        c.client_write_ended = passed;
+                        self.both_ended(&mut c, ClosedBy::Upstream);
+                    }
                 }
+                NetEvent::Advance(ns) => self.net_advance(&mut c, *ns),
                 NetEvent::Close(Peer::Downstream) => self.close(&mut c, ClosedBy::Downstream),
                 NetEvent::Close(Peer::Upstream) => {
-                    // Envoy sees the upstream's end as end_stream on the write path, then
-                    // tcp_proxy closes the downstream connection (FlushWrite).
-                    self.write(&mut c, true);
+                    // Envoy sees the upstream's end as end_stream on the write path (unless
+                    // the upstream already ended its side), then tcp_proxy closes the
+                    // downstream connection (FlushWrite).
+                    if !c.up_ended {
+                        self.write(&mut c, true);
+                    }
                     self.close(&mut c, ClosedBy::Upstream);
                 }
             }
+            // gRPC answers arrive before the peers' next bytes.
+            self.net_drain_grpc(&mut c);
         }
         // A connection the events leave open is closed by its client.
         if c.closed.is_none() {
@@ -147,6 +181,7 @@ impl FilterManager {
         }
         budget.end();
         let mut report = c.report;
+        report.grpc_calls = self.take_grpc_calls();
         report.closed_by = c.closed.map_or("", ClosedBy::as_str).to_string();
         report.metrics_after = self.metrics();
         Ok(report)
@@ -174,9 +209,12 @@ impl FilterManager {
             if c.closed.is_some() {
                 return;
             }
-            // The borrow ends before the module runs (it may write the buffer).
+            // The borrow ends before the module runs (it may write the buffer). Envoy's
+            // `onContinueReading` calls `onData` when there are bytes or the client ended
+            // its side (`end_stream`, latched: every later pass carries it too).
             let has_bytes = !c.st.borrow().req_body.is_empty();
-            if has_bytes && self.net_call(c, pos, NetCb::Down { eos: false }) {
+            let eos = c.down_ended;
+            if (has_bytes || eos) && self.net_call(c, pos, NetCb::Down { eos }) {
                 return;
             }
         }
@@ -190,22 +228,36 @@ impl FilterManager {
     /// `on_upstream_data` with the whole write buffer (and, at the upstream's end,
     /// `on_upstream_connection_close(UNKNOWN)` right after it, as `Context::onWrite` does); a
     /// stop keeps the bytes for the next write. Past the first filter they reach the client.
-    fn write(&mut self, c: &mut Conn, eos: bool) {
+    /// True when the write reached the client.
+    fn write(&mut self, c: &mut Conn, eos: bool) -> bool {
         for pos in (0..c.net.len()).rev() {
             if c.closed.is_some() {
-                return;
+                return false;
             }
             let stop = self.net_call(c, pos, NetCb::Up { eos });
             if eos {
                 self.net_call(c, pos, NetCb::UpClose);
             }
             if stop {
-                return;
+                return false;
             }
         }
-        if c.closed.is_none() {
-            let bytes = std::mem::take(&mut c.st.borrow_mut().resp_body);
-            c.report.downstream_received.extend_from_slice(&bytes);
+        if c.closed.is_some() {
+            return false;
+        }
+        let bytes = std::mem::take(&mut c.st.borrow_mut().resp_body);
+        c.report.downstream_received.extend_from_slice(&bytes);
+        true
+    }
+
+    /// Both sides of the client's connection have ended (`by` ended last): its read side by
+    /// the client's half-close, its write side by the upstream's end once it passed the
+    /// write filters. Envoy's `ConnectionImpl` then closes it (`bothSidesHalfClosed()` in
+    /// `onReadReady`/`onWriteReady`: `closeSocket(ConnectionEvent::RemoteClose)`), so the
+    /// filters see a REMOTE close.
+    fn both_ended(&mut self, c: &mut Conn, by: ClosedBy) {
+        if c.down_ended && c.client_write_ended {
+            self.close_as(c, by, PEER_REMOTE);
         }
     }
 
@@ -213,15 +265,19 @@ impl FilterManager {
     /// client closed, LOCAL when the proxy did) for every filter with a context, in chain
     /// order (Envoy `Context::onEvent`), then `on_done`, `on_log`, `on_delete`.
     fn close(&mut self, c: &mut Conn, by: ClosedBy) {
-        if c.closed.is_some() {
-            return;
-        }
-        c.closed = Some(by);
         let peer = if by == ClosedBy::Downstream {
             PEER_REMOTE
         } else {
             PEER_LOCAL
         };
+        self.close_as(c, by, peer);
+    }
+
+    fn close_as(&mut self, c: &mut Conn, by: ClosedBy, peer: i32) {
+        if c.closed.is_some() {
+            return;
+        }
+        c.closed = Some(by);
         for pos in 0..c.net.len() {
             self.net_call(c, pos, NetCb::DownClose(peer));
         }
@@ -259,6 +315,94 @@ impl FilterManager {
             }
             vm.store.data_mut().contexts.remove(&ctx);
         }
+    }
+
+    /// Delivers the pending gRPC callbacks of calls made by the connection's filters (their
+    /// root contexts; the SDKs dispatch them to the connection's context by token), and
+    /// applies what they ask for: `continue_stream(DOWNSTREAM)` resumes reading after that
+    /// filter, `close_stream` closes the connection, new gRPC calls are answered in turn.
+    fn net_drain_grpc(&mut self, c: &mut Conn) {
+        for _ in 0..MAX_NET_GRPC_BURSTS {
+            let Some(burst) = self.next_grpc_burst() else {
+                return;
+            };
+            for (vmi, mut ev, effects) in burst {
+                for e in &effects {
+                    if let Effect::HttpCall(call) = e {
+                        ev.calls.push(call.clone());
+                    }
+                }
+                let trapped = ev.failure.is_some();
+                c.report.trace.push(ev);
+                if trapped && (0..c.net.len()).any(|p| self.stages[c.net[p]].vm == Some(vmi)) {
+                    // The VM is gone: the connection it filters fails closed.
+                    self.close(c, ClosedBy::Plugin);
+                }
+                self.net_apply(c, vmi, effects);
+            }
+        }
+    }
+
+    /// Applies what a callback outside the connection's own callbacks (a gRPC answer, a
+    /// tick) asked for: `continue_stream(DOWNSTREAM)` of a connection context resumes
+    /// reading after its filter, `close_stream` closes the connection, gRPC calls are
+    /// answered in turn.
+    fn net_apply(&mut self, c: &mut Conn, vmi: usize, effects: Vec<Effect>) {
+        let pos_of = |fm: &FilterManager, c: &Conn, ctx: u32| {
+            (0..c.net.len()).find(|&p| c.ctx[p] == Some(ctx) && fm.stages[c.net[p]].vm == Some(vmi))
+        };
+        for e in effects {
+            match e {
+                e @ (Effect::GrpcCall(_) | Effect::GrpcSend { .. } | Effect::GrpcClose { .. }) => {
+                    self.grpc_effect(vmi, &e);
+                }
+                Effect::NetContinue { ctx } if c.closed.is_none() => {
+                    if let Some(pos) = pos_of(self, c, ctx) {
+                        self.set_access(vmi, ctx, |a| a.down_data = false);
+                        self.read_from(c, pos + 1);
+                    }
+                }
+                Effect::NetClose { ctx } if pos_of(self, c, ctx).is_some() => {
+                    self.close(c, ClosedBy::Plugin);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// `advance` inside a connection: simulated time passes, firing due ticks and gRPC
+    /// answers and timeouts in time order; what they ask of the connection applies to it.
+    fn net_advance(&mut self, c: &mut Conn, ns: u64) {
+        let target = self.shared.borrow().clock.monotonic_ns.saturating_add(ns);
+        for _ in 0..max_ticks_per_advance() {
+            if c.closed.is_some() {
+                break;
+            }
+            let due = self.shared.borrow().clock.next_due(target);
+            if let Some(g) = self.next_grpc_due(target) {
+                if due.is_none_or(|(_, at)| g <= at) {
+                    self.shared.borrow_mut().clock.set_monotonic(g);
+                    self.fire_grpc_due(g);
+                    self.net_drain_grpc(c);
+                    continue;
+                }
+            }
+            let Some(((vmi, root), at)) = due else { break };
+            if !self.live(vmi, root) {
+                self.shared.borrow_mut().clock.ticks.remove(&(vmi, root));
+                continue;
+            }
+            let (mut ev, effects) = self.tick(vmi, root, at, "proxy_on_tick".into());
+            for e in &effects {
+                if let Effect::HttpCall(call) = e {
+                    ev.calls.push(call.clone());
+                }
+            }
+            c.report.trace.push(ev);
+            self.net_apply(c, vmi, effects);
+            self.net_drain_grpc(c);
+        }
+        self.shared.borrow_mut().clock.set_monotonic(target);
     }
 
     /// Creates network filter `pos`'s context (`proxy_on_context_create`); false when the
@@ -385,6 +529,9 @@ impl FilterManager {
         }
         for e in effects {
             match e {
+                e @ (Effect::GrpcCall(_) | Effect::GrpcSend { .. } | Effect::GrpcClose { .. }) => {
+                    self.grpc_effect(vmi, &e);
+                }
                 Effect::NetContinue { ctx: who } if who == ctx && c.closed.is_none() => {
                     self.set_access(vmi, ctx, |a| a.down_data = false);
                     self.read_from(c, pos + 1);

@@ -30,6 +30,31 @@ impl FilterManager {
         let mut fired = 0;
         loop {
             let due = self.shared.borrow().clock.next_due(target);
+            // gRPC answers and timeouts due first (or at the same instant) come first.
+            if let Some(g) = self.next_grpc_due(target) {
+                if due.is_none_or(|(_, at)| g <= at) {
+                    // A module that opens a new short-deadline call in every close would
+                    // otherwise keep one advance busy for as long as its fuel lasts.
+                    fired += 1;
+                    if fired > max_ticks_per_advance() {
+                        trace.push(TraceEvent {
+                            callback: "gRPC answers and timeouts".into(),
+                            result: format!(
+                                "stopped after {} timer and gRPC events in one advance",
+                                max_ticks_per_advance()
+                            )
+                            .into(),
+                            ..Default::default()
+                        });
+                        break;
+                    }
+                    self.shared.borrow_mut().clock.set_monotonic(g);
+                    self.fire_grpc_due(g);
+                    self.drain_grpc(mocks, trace);
+                    self.drain_queue_events(trace);
+                    continue;
+                }
+            }
             let Some(((vmi, root), at)) = due else { break };
             // A failed VM runs no more callbacks (as for new streams, which fail closed): its
             // timers stop instead of repeating the same failure up to 10,000 times.
@@ -103,7 +128,7 @@ impl FilterManager {
     }
 
     /// Sets the clock to `at`, re-arms the root's timer and runs its `proxy_on_tick`.
-    fn tick(
+    pub(super) fn tick(
         &mut self,
         vmi: usize,
         root: u32,
@@ -187,12 +212,23 @@ impl FilterManager {
         if run.finished() || run.waited_ticks >= MAX_TICKS_PER_WAIT {
             return false;
         }
-        let (now, due) = {
+        let (now, until, due) = {
             let sh = self.shared.borrow();
             let now = sh.clock.monotonic_ns;
             let until = now.saturating_add(MAX_WAIT_NS - run.waited_ns);
-            (now, sh.clock.next_due(until))
+            (now, until, sh.clock.next_due(until))
         };
+        // A gRPC answer or timeout due before the next tick ends the wait instead (e.g. a
+        // request paused until a delayed authorization answer arrives).
+        if let Some(g) = self.next_grpc_due(until) {
+            if due.is_none_or(|(_, at)| g <= at) {
+                run.waited_ticks += 1;
+                run.waited_ns += g.saturating_sub(now);
+                self.shared.borrow_mut().clock.set_monotonic(g);
+                self.fire_grpc_due(g);
+                return true;
+            }
+        }
         let Some(((vmi, root), at)) = due else {
             return false;
         };

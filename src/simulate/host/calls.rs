@@ -268,7 +268,8 @@ fn grpc(r: &mut Registrar<'_>) -> Result<(), Error> {
                 Ok(m) => m,
                 Err(e) => return finish(Err(e)),
             };
-            grpc_start(&mut c, (sp, sl), (np, nl), (mp, ml), token_ptr, Some(msg))
+            let msg = Some((msg, timeout as u32));
+            grpc_start(&mut c, (sp, sl), (np, nl), (mp, ml), token_ptr, msg)
         },
     )?;
     r.env(
@@ -539,16 +540,21 @@ fn foreign(r: &mut Registrar<'_>) -> Result<(), Error> {
     Ok(())
 }
 
-/// Opens a gRPC call (`message` given) or stream. As Envoy's `Context::grpcCall`, the
-/// service argument is a serialized `GrpcService`, or else taken as a cluster name.
+/// Opens a gRPC call (`message` and timeout given) or stream. As Envoy's
+/// `Context::grpcCall`, the service argument is a serialized `GrpcService`, or else taken as
+/// a cluster name.
 fn grpc_start(
     c: &mut C<'_>,
     service: (i32, i32),
     name: (i32, i32),
     method: (i32, i32),
     token_ptr: i32,
-    message: Option<Vec<u8>>,
+    call: Option<(Vec<u8>, u32)>,
 ) -> Result<i32, Error> {
+    let (message, timeout_ms) = match call {
+        Some((m, t)) => (Some(m), t),
+        None => (None, 0),
+    };
     finish((|| {
         let service_bytes = mem::read(c, service.0, service.1)?;
         let svc = mem::read_string(c, name.0, name.1)?;
@@ -577,6 +583,8 @@ fn grpc_start(
             method: m,
             message,
             stream,
+            timeout_ms,
+            google: grpc_is_google(&service_bytes),
         };
         c.data_mut()
             .push_effect_sized(Effect::GrpcCall(call), bytes)?;
@@ -595,6 +603,12 @@ pub fn grpc_cluster(bytes: &[u8]) -> String {
             .unwrap_or_default(),
         None => String::from_utf8_lossy(bytes).into_owned(),
     }
+}
+
+/// Whether a `GrpcService` argument configures `google_grpc` (field 2): that client reports
+/// a timeout as DEADLINE_EXCEEDED, Envoy's own as a router timeout.
+fn grpc_is_google(bytes: &[u8]) -> bool {
+    proto_fields(bytes).is_some_and(|f| f.iter().any(|(n, _)| *n == 2))
 }
 
 /// The length-delimited fields of a protobuf message; None when it does not parse.

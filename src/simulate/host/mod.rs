@@ -290,6 +290,11 @@ pub struct GrpcCall {
     /// The request message of a unary call (a stream's come with `grpc_send`).
     pub message: Option<Vec<u8>>,
     pub stream: bool,
+    /// A unary call's timeout (`proxy_grpc_call`'s argument; 0 = none). Streams have none:
+    /// `proxy_grpc_stream` takes no timeout.
+    pub timeout_ms: u32,
+    /// The `GrpcService` names a `google_grpc` client (field 2) rather than `envoy_grpc`.
+    pub google: bool,
 }
 
 /// A gRPC call still open for the module (its token answers `grpc_send/close/cancel`).

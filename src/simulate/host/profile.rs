@@ -154,9 +154,14 @@ impl Profile {
         self.host.legacy_properties
     }
 
-    /// `xds.*` properties exist (Envoy ≈ 1.29+).
+    /// Some `xds.*` attribute exists (Envoy 1.24.2+ / 1.25+, envoyproxy/envoy PR #24302).
     pub fn xds_properties(&self) -> bool {
-        self.host.xds_properties
+        !self.host.xds_properties.is_empty()
+    }
+
+    /// Whether `xds.<name>` exists on this Envoy (`xds_props` of `host_profiles.tsv`).
+    pub fn xds_attribute(&self, name: &str) -> bool {
+        self.host.xds_properties.iter().any(|a| a == name)
     }
 
     /// While a filter buffers a body, the current chunk joins the buffer before the body
@@ -227,9 +232,11 @@ mod tests {
         assert_eq!(envoy(MeshVersion::V2_1), "1.17");
         assert_eq!(envoy(MeshVersion::V2_2), "1.20");
         assert_eq!(Profile::latest().host.envoy, "current");
-        // Mesh versions keep the pre-1.33 properties; only current Envoy has `xds.*`.
+        // Mesh versions keep the pre-1.33 properties; `xds.*` from Envoy 1.24 on.
         assert!(Profile::for_mesh(MeshVersion::V2_2).legacy_properties());
         assert!(!Profile::for_mesh(MeshVersion::V2_2).xds_properties());
+        let v124 = Profile::for_envoy("1.24").unwrap();
+        assert!(v124.xds_attribute("cluster_name") && !v124.xds_attribute("node"));
         assert!(Profile::latest().xds_properties() && !Profile::latest().legacy_properties());
         assert!(Profile::latest().body_chunk_before_callback());
         assert!(!Profile::for_envoy("1.28")

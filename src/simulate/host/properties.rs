@@ -321,8 +321,32 @@ fn lookup(s: &HostState, segs: &[String]) -> Option<PVal> {
         "plugin_root_id" => Some(PVal::s(s.plugin_of_effective().root_id.clone())),
         "plugin_vm_id" => Some(PVal::s(s.plugin.vm_id.clone())),
         "node" if s.profile.legacy_properties() => node(s, rest),
-        "xds" if s.profile.xds_properties() && rest.first().is_some_and(|r| r == "node") => {
-            node(s, &rest[1..])
+        // Envoy's CEL `xds` attributes, each from the version that added it (`xds_props`).
+        "xds" => {
+            let (attr, more) = rest.split_first()?;
+            if !s.profile.xds_attribute(attr) {
+                return None;
+            }
+            match (attr.as_str(), more) {
+                ("node", _) => node(s, more),
+                ("cluster_name", []) if st.is_some() => {
+                    Some(PVal::s(format!("inbound|{}||", w.port)))
+                }
+                // istiod names the inbound route `default` (`BuildDefaultHTTPInboundRoute`).
+                ("route_name", []) if st.is_some() => Some(PVal::s("default")),
+                ("cluster_metadata", _) if st.as_ref()?.upstream_reached => {
+                    cluster_metadata(s, more)
+                }
+                // Nothing in the simulated mesh sets route, endpoint or listener metadata:
+                // empty `Metadata` messages (the endpoint's once the router picked it).
+                ("route_metadata", []) if st.is_some() => Some(PVal::Bytes(Vec::new())),
+                ("upstream_host_metadata", []) if st.as_ref()?.upstream_reached => {
+                    Some(PVal::Bytes(Vec::new()))
+                }
+                ("listener_metadata", []) => Some(PVal::Bytes(Vec::new())),
+                ("listener_direction", []) => Some(PVal::Int(1)),
+                _ => None,
+            }
         }
         "listener_direction" if s.profile.legacy_properties() => Some(PVal::Int(1)),
         "cluster_name" if s.profile.legacy_properties() && st.is_some() => {
@@ -330,13 +354,6 @@ fn lookup(s: &HostState, segs: &[String]) -> Option<PVal> {
         }
         // istiod names the inbound route `default` (`BuildDefaultHTTPInboundRoute`).
         "route_name" if s.profile.legacy_properties() && st.is_some() => Some(PVal::s("default")),
-        "xds" if s.profile.xds_properties() && st.is_some() && rest.len() == 1 => {
-            match rest[0].as_str() {
-                "route_name" => Some(PVal::s("default")),
-                "cluster_name" => Some(PVal::s(format!("inbound|{}||", w.port))),
-                _ => None,
-            }
-        }
         // Envoy's `UpstreamWrapper` and `upstreamHost()`: known once the router picked the
         // host; the hop to the application is plaintext, so TLS fields are NOT_FOUND.
         "upstream" => {

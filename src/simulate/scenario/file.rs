@@ -7,7 +7,7 @@ use super::{
     Scenario, ScenarioError, StartupExpect,
 };
 use crate::load::typed::{self, Dialect, Expected, Pairs, PairsVisitor, Problem};
-use crate::simulate::filter_manager::{GrpcMock, HttpMock, Response};
+use crate::simulate::filter_manager::{GrpcDelay, GrpcMock, HttpMock, Response};
 use serde::de::{self, Error as _, Visitor};
 use serde::{Deserialize, Deserializer};
 use std::collections::BTreeMap;
@@ -42,6 +42,7 @@ pub(super) struct ScenarioFile {
 struct ConnectionIn {
     name: Option<String>,
     events: Option<Vec<NetEventIn>>,
+    grpc_calls: Option<Vec<GrpcCallIn>>,
     expect: Option<ConnectionExpectIn>,
 }
 
@@ -52,6 +53,10 @@ struct NetEventIn {
     downstream: Option<String>,
     upstream: Option<String>,
     close: Option<Peer>,
+    /// Simulated time passing (ticks, gRPC answers and timeouts fire).
+    advance: Option<Duration>,
+    /// With `downstream`/`upstream`: that peer then ends its side (half-close).
+    end_stream: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -64,6 +69,7 @@ struct ConnectionExpectIn {
     no_logs: Option<Vec<LogPatternIn>>,
     logs_exact: Option<Vec<LogPatternIn>>,
     metrics: Option<Pairs<String, MetricIn>>,
+    grpc_calls: Option<Vec<GrpcWantIn>>,
 }
 
 /// What must hold once every plugin has started (before the first step).
@@ -76,6 +82,10 @@ struct StartupIn {
     logs_exact: Option<Vec<LogPatternIn>>,
     metrics: Option<Pairs<String, MetricIn>>,
     tick_period: Option<Duration>,
+    /// Answers to the gRPC calls opened while starting.
+    grpc_calls: Option<Vec<GrpcCallIn>>,
+    /// gRPC calls that must have been opened while starting.
+    grpc_calls_made: Option<Vec<GrpcWantIn>>,
 }
 
 #[derive(Deserialize)]
@@ -98,6 +108,27 @@ struct GrpcCallIn {
     method: Option<String>,
     cluster: Option<String>,
     response: Option<GrpcResponseIn>,
+    /// When the answer arrives: a duration after the call, or `never`.
+    delay: Option<DelayIn>,
+}
+
+/// `delay:` of a `grpc_calls` entry: a duration, or `never`.
+struct DelayIn(GrpcDelay);
+
+impl<'de> Deserialize<'de> for DelayIn {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let t = String::deserialize(d)?;
+        if t.trim() == "never" {
+            return Ok(DelayIn(GrpcDelay::Never));
+        }
+        match parse_duration(&t) {
+            Some(0) => Ok(DelayIn(GrpcDelay::Now)),
+            Some(ns) => Ok(DelayIn(GrpcDelay::After(ns))),
+            None => Err(D::Error::custom(format!(
+                "cannot read delay {t:?} (use a duration such as 50ms or 2s, or never)"
+            ))),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -589,34 +620,68 @@ impl ConnectionIn {
     ) -> Result<ConnectionSpec, ScenarioError> {
         let base = format!("/connections/{index}");
         let mut events = Vec::new();
+        // Which peers have ended their side: they send nothing more.
+        let (mut down_ended, mut up_ended) = (false, false);
         for (k, e) in self.events.unwrap_or_default().into_iter().enumerate() {
             let ptr = format!("{base}/events/{k}");
+            let end = e.end_stream.unwrap_or(false);
             let mut given = Vec::new();
             if let Some(d) = e.downstream {
-                given.push(("downstream", NetEvent::Downstream(d.into_bytes())));
+                given.push(("downstream", NetEvent::Downstream(d.into_bytes(), end)));
             }
             if let Some(u) = e.upstream {
-                given.push(("upstream", NetEvent::Upstream(u.into_bytes())));
+                given.push(("upstream", NetEvent::Upstream(u.into_bytes(), end)));
             }
             if let Some(p) = e.close {
                 given.push(("close", NetEvent::Close(p)));
             }
-            match given.len() {
+            if let Some(d) = e.advance {
+                given.push(("advance", NetEvent::Advance(d.0)));
+            }
+            let event = match given.len() {
                 0 => {
                     return Err(err(
                         &ptr,
-                        "an event needs one of `downstream`, `upstream` or `close`",
+                        "an event needs one of `downstream`, `upstream`, `close` or `advance`",
                     ))
                 }
-                1 => events.push(given.pop().expect("one").1),
+                1 => given.pop().expect("one"),
                 _ => {
                     let key = given[1].0;
                     return Err(err(
                         &format!("{ptr}/{key}"),
-                        "an event has one of `downstream`, `upstream` or `close`, not several (make it two events)",
+                        "an event has one of `downstream`, `upstream`, `close` or `advance`, not several (make it two events)",
                     ));
                 }
+            };
+            let ended = match &event.1 {
+                NetEvent::Downstream(..) => &mut down_ended,
+                NetEvent::Upstream(..) => &mut up_ended,
+                NetEvent::Close(_) | NetEvent::Advance(_) if e.end_stream.is_some() => {
+                    return Err(err(
+                        &format!("{ptr}/end_stream"),
+                        &format!(
+                            "`end_stream` goes with `downstream` or `upstream` bytes, not `{}`",
+                            event.0
+                        ),
+                    ))
+                }
+                NetEvent::Close(_) | NetEvent::Advance(_) => {
+                    events.push(event.1);
+                    continue;
+                }
+            };
+            if *ended {
+                return Err(err(
+                    &format!("{ptr}/{}", event.0),
+                    &format!(
+                        "the {} already ended its side (`end_stream: true` in an earlier event): it sends nothing more",
+                        event.0
+                    ),
+                ));
             }
+            *ended = end;
+            events.push(event.1);
         }
         let expect = match self.expect {
             Some(x) => {
@@ -635,6 +700,7 @@ impl ConnectionIn {
                     no_logs,
                     logs_exact,
                     metrics: metric_wants(x.metrics),
+                    grpc_calls: grpc_wants(x.grpc_calls),
                 }
             }
             None => ConnectionExpect::default(),
@@ -645,6 +711,7 @@ impl ConnectionIn {
                 .unwrap_or_else(|| format!("connection {}", index + 1)),
             location: err(&base, "").location.to_string(),
             events,
+            grpc_calls: grpc_mocks(self.grpc_calls),
             expect,
         })
     }
@@ -664,6 +731,8 @@ impl StartupIn {
             logs_exact,
             metrics: metric_wants(self.metrics),
             tick_period_ns: self.tick_period.map(|d| d.0),
+            grpc_answers: grpc_mocks(self.grpc_calls),
+            grpc_calls: grpc_wants(self.grpc_calls_made),
         })
     }
 }
@@ -722,9 +791,7 @@ impl RequestEntry {
             http_calls: (self.http_calls.unwrap_or_default().into_iter().enumerate())
                 .map(|(k, c)| c.resolve(&format!("/requests/{index}/http_calls/{k}"), &err))
                 .collect::<Result<_, _>>()?,
-            grpc_calls: (self.grpc_calls.unwrap_or_default().into_iter())
-                .map(GrpcCallIn::mock)
-                .collect(),
+            grpc_calls: grpc_mocks(self.grpc_calls),
             upstream: match self.upstream {
                 Some(u) => Some(u.resolve(&format!("/requests/{index}/upstream"), &err)?),
                 None => None,
@@ -802,6 +869,7 @@ impl GrpcCallIn {
             status_message: r.message.unwrap_or_default(),
             trailing_metadata: r.trailing_metadata.0,
             server_closes: r.close != Some(CloseSide::Plugin),
+            delay: self.delay.map_or(GrpcDelay::Now, |d| d.0),
         }
     }
 }
@@ -877,17 +945,27 @@ impl ExpectIn {
                     count: c.count.map(|n| n.0),
                 })
                 .collect(),
-            grpc_calls: (self.grpc_calls.unwrap_or_default().into_iter())
-                .map(|g| GrpcWant {
-                    service: g.service,
-                    method: g.method,
-                    cluster: g.cluster,
-                    message: g.message.map(|m| m.0),
-                    count: g.count.map(|n| n.0),
-                })
-                .collect(),
+            grpc_calls: grpc_wants(self.grpc_calls),
         })
     }
+}
+
+fn grpc_mocks(entries: Option<Vec<GrpcCallIn>>) -> Vec<GrpcMock> {
+    (entries.unwrap_or_default().into_iter())
+        .map(GrpcCallIn::mock)
+        .collect()
+}
+
+fn grpc_wants(entries: Option<Vec<GrpcWantIn>>) -> Vec<GrpcWant> {
+    (entries.unwrap_or_default().into_iter())
+        .map(|g| GrpcWant {
+            service: g.service,
+            method: g.method,
+            cluster: g.cluster,
+            message: g.message.map(|m| m.0),
+            count: g.count.map(|n| n.0),
+        })
+        .collect()
 }
 
 fn metric_wants(m: Option<Pairs<String, MetricIn>>) -> Vec<(String, MetricWant)> {
@@ -942,6 +1020,7 @@ fn subject(path: &[&str]) -> String {
         [.., "calls", _] => "a calls entry".into(),
         [.., "http_calls", _] => "an http_calls entry".into(),
         [.., "expect", "grpc_calls", _] => "an expect.grpc_calls entry".into(),
+        ["startup", "grpc_calls_made", _] => "a grpc_calls_made entry".into(),
         [.., "grpc_calls", _] => "a grpc_calls entry".into(),
         [.., "messages", _] => "message".into(),
         [.., "initial_metadata" | "trailing_metadata", _] => "metadata value".into(),

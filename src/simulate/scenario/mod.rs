@@ -49,18 +49,24 @@ pub struct ConnectionSpec {
     /// `file:line:col` of the entry, for errors found when it runs.
     pub location: String,
     pub events: Vec<NetEvent>,
+    /// Answers to the gRPC calls the connection's filters open.
+    pub grpc_calls: Vec<GrpcMock>,
     pub expect: ConnectionExpect,
 }
 
 /// Something the connection's peers do.
 #[derive(Debug, Clone, PartialEq)]
 pub enum NetEvent {
-    /// The client sends bytes (read by the proxy: `on_downstream_data`).
-    Downstream(Vec<u8>),
-    /// The upstream sends bytes (written to the client: `on_upstream_data`).
-    Upstream(Vec<u8>),
+    /// The client sends bytes (read by the proxy: `on_downstream_data`); `true`: then ends
+    /// its side (a half-close, TCP FIN: `end_of_stream`).
+    Downstream(Vec<u8>, bool),
+    /// The upstream sends bytes (written to the client: `on_upstream_data`); `true`: then
+    /// ends its side.
+    Upstream(Vec<u8>, bool),
     /// A peer closes the connection.
     Close(Peer),
+    /// Simulated time passes (nanoseconds): ticks, gRPC answers and timeouts fire.
+    Advance(u64),
 }
 
 /// A side of a TCP connection.
@@ -101,11 +107,17 @@ pub struct ConnectionExpect {
     pub no_logs: Vec<LogPattern>,
     pub logs_exact: Option<Vec<LogPattern>>,
     pub metrics: Vec<(String, MetricWant)>,
+    /// gRPC calls the connection's filters must have opened.
+    pub grpc_calls: Vec<GrpcWant>,
 }
 
 /// Expectations about plugin start-up (`on_vm_start`, `on_configure`).
 #[derive(Debug, Clone, Default)]
 pub struct StartupExpect {
+    /// Answers to the gRPC calls opened while starting (`grpc_calls`).
+    pub grpc_answers: Vec<GrpcMock>,
+    /// gRPC calls that must have been opened while starting (`grpc_calls_made`).
+    pub grpc_calls: Vec<GrpcWant>,
     /// `ok`, or a substring of the start failure, for every plugin.
     pub result: Option<String>,
     pub logs: Vec<LogPattern>,
@@ -414,7 +426,7 @@ mod tests {
             ("requests: [{expect: {logs_exact: [{level: loud}]}}]\n", "s.yaml:1:43: expected trace, debug, info, warn, error or critical, not \"loud\""),
             ("requests: [{expect: {logs: [{lvl: info}]}}]\n", "s.yaml:1:30: unknown key \"lvl\" in log entry (expected one of: level, message, regex)"),
             ("requests: [{expect: {logs_exact: a}}]\n", "s.yaml:1:34: logs_exact must be a list of log lines"),
-            ("startup: {zzz: 1}\nrequests: []\n", "s.yaml:1:11: unknown key \"zzz\" in startup (expected one of: result, logs, no_logs, logs_exact, metrics, tick_period)"),
+            ("startup: {zzz: 1}\nrequests: []\n", "s.yaml:1:11: unknown key \"zzz\" in startup (expected one of: result, logs, no_logs, logs_exact, metrics, tick_period, grpc_calls, grpc_calls_made)"),
             ("startup: {tick_period: soon}\nrequests: []\n", "s.yaml:1:24: cannot read duration \"soon\" (use e.g. 5s, 250ms, 1m)"),
             ("startup: {logs: [{regex: '[a'}]}\nrequests: []\n", "s.yaml:1:26: invalid regex: unclosed character class"),
             ("requests: [{expect: {calls: [{count: -1}]}}]\n", "s.yaml:1:38: count must be 0 or more"),
