@@ -142,17 +142,19 @@ fn never_matches(
         && p.matches
             .iter()
             .all(|m| m.mode.as_deref() == Some("SERVER"));
+    let kind = if pl.network {
+        "network filter chain (TCP, or before the HTTP connection manager)"
+    } else {
+        "listener"
+    };
     let why = if server_on_gateways {
         "`mode: SERVER` never applies to a gateway: istiod matches gateway listeners as CLIENT"
             .to_string()
     } else if ports.is_empty() {
-        format!(
-            "no {} listener matches its mode and ports",
-            classes.join("/")
-        )
+        format!("no {} {kind} matches its mode and ports", classes.join("/"))
     } else {
         format!(
-            "no {} listener matches its mode and ports (listener ports: {})",
+            "no {} {kind} matches its mode and ports (listener ports: {})",
             classes.join("/"),
             ports.join(", ")
         )
