@@ -266,3 +266,33 @@ fn before_istio_1_20_type_is_pruned_and_the_plugin_is_http() {
     let http = names(&v["workloads"][0]["filters"]);
     assert!(http.contains(&"shop.n".to_string()), "{http:?}");
 }
+
+#[test]
+fn inbound_tcp_chains_match_the_service_port_not_the_target_port() {
+    // istiod passes the Service port to the TCP chains' plugin lookup (the HTTP ones get the
+    // targetPort): 5432 → 15432 matches on 5432.
+    let run = |port: u16| {
+        let dir = tempfile::tempdir().unwrap();
+        let text = BASE
+            .replace("VERSION", "v2.6")
+            .replace("targetPort: 5432", "targetPort: 15432")
+            + &plugin(
+                "pg",
+                &format!("  match: [{{mode: SERVER, ports: [{{number: {port}}}]}}]\n"),
+            );
+        let mesh = write(dir.path(), "mesh.yaml", &text);
+        let out = bin()
+            .args(["chain", "--format", "json"])
+            .arg(&mesh)
+            .output()
+            .unwrap();
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        stacks(&v)
+            .into_iter()
+            .filter(|x| x.0 == "inbound" && x.3.iter().any(|n| n == "shop.pg"))
+            .map(|x| x.2)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(run(5432), [Some(5432)]);
+    assert!(run(15432).is_empty());
+}

@@ -1076,9 +1076,11 @@ impl<'m> Context<'m> {
             })
     }
 
-    /// The listener ports of the TCP filter chains of a class: the non-HTTP inbound target
-    /// ports and the passthrough chain (0), the non-HTTP service ports (outbound), the
-    /// gateway's TCP/TLS server ports after the Service port → targetPort translation.
+    /// The ports NETWORK plugins' `match` sees on the TCP filter chains of a class: inbound,
+    /// the *Service* port of each non-HTTP port (`buildInboundNetworkFilters` passes
+    /// `fcc.port.Port`, where HTTP chains pass the targetPort) and the passthrough chain (0);
+    /// outbound, the non-HTTP service ports; gateway, the TCP/TLS server ports after the
+    /// Service port → targetPort translation.
     fn tcp_ports(&self, w: &Workload, listener: Listener) -> Vec<i64> {
         let mut out: Vec<i64> = match listener {
             Listener::Inbound => {
@@ -1093,7 +1095,7 @@ impl<'m> Context<'m> {
                             && !p.protocol.eq_ignore_ascii_case("sctp")
                             && !port_info(p, self.inbound_sniffing).http
                     })
-                    .filter_map(|p| p.target_port.parse().ok())
+                    .map(|p| p.port)
                     .collect();
                 v.push(0);
                 v

@@ -170,7 +170,11 @@ fn never_matches(
     )
     .at(p.meta.key_loc("/spec/match"))
     .resource(p.meta.display())
-    .help("Sidecar inbound is SERVER, sidecar outbound and gateways are CLIENT. Ports are the inbound target port (the container port), the outbound service port, and the gateway's listener port (the gateway Service's targetPort, e.g. 8080 for port 80).");
+    .help(if pl.network {
+        "Sidecar inbound is SERVER, sidecar outbound and gateways are CLIENT. For a NETWORK plugin, inbound TCP chains match the Service port (not the container port), the network filters before HTTP the container port; outbound matches the service port, gateways their listener port."
+    } else {
+        "Sidecar inbound is SERVER, sidecar outbound and gateways are CLIENT. Ports are the inbound target port (the container port), the outbound service port, and the gateway's listener port (the gateway Service's targetPort, e.g. 8080 for port 80)."
+    });
     out.push(with_workloads(d, facts.mesh, chains, &hits));
 }
 
