@@ -296,3 +296,31 @@ fn inbound_tcp_chains_match_the_service_port_not_the_target_port() {
     assert_eq!(run(5432), [Some(5432)]);
     assert!(run(15432).is_empty());
 }
+
+#[test]
+fn chain_diff_shows_network_filter_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = BASE.replace("VERSION", "v2.6");
+    let old = write(
+        dir.path(),
+        "old.yaml",
+        &(base.clone() + &plugin("a", "  priority: 1\n") + &plugin("b", "  priority: 2\n")),
+    );
+    let new = write(
+        dir.path(),
+        "new.yaml",
+        &(base + &plugin("a", "  priority: 3\n") + &plugin("b", "  priority: 2\n")),
+    );
+    let out = bin()
+        .args(["chain"])
+        .arg(&new)
+        .arg("--diff")
+        .arg(&old)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("+ (network tcp_proxy) shop.a [UNSPECIFIED_PHASE 3]"),
+        "{text}"
+    );
+}
