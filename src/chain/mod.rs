@@ -915,11 +915,10 @@ impl<'m> Context<'m> {
         };
         let mut out = Vec::new();
         let http = main.gate != Some(Gate::NotInjected) && main.gate != Some(Gate::NoHttpServer);
-        let sec = self.security(w);
         if !http || minor.is_none() {
             // A gateway with only TCP/TLS servers still has network filters.
             let network = if main.gate == Some(Gate::NoHttpServer) {
-                self.net_stacks(w, main.listener, &sec, &attached)
+                self.net_stacks(w, main.listener, &self.security(w), &attached)
             } else {
                 Vec::new()
             };
@@ -930,6 +929,7 @@ impl<'m> Context<'m> {
             });
             return out;
         }
+        let sec = self.security(w);
         let mut classes = vec![main.listener];
         if w.proxy == ProxyType::Sidecar && minor >= Some(14) {
             classes.push(Listener::Outbound);
