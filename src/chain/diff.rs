@@ -25,28 +25,30 @@ impl ChainDiff {
     }
 }
 
-/// A chain as comparable lines: one per filter, plus a note when SMEs are not applied.
+/// One filter as a comparable line.
+fn filter_line(f: &Filter) -> String {
+    match f {
+        Filter::Builtin { name, .. } => name.to_string(),
+        Filter::WasmPlugin(p) => format!(
+            "{} [{} {}] WasmPlugin {} {}",
+            p.filter_name,
+            p.phase.as_str(),
+            p.priority.map_or("unset".into(), |v| v.to_string()),
+            p.key(),
+            p.url
+        ),
+        Filter::Extension(e) => {
+            let phase = e.phase.map(|p| p.as_str()).unwrap_or("?");
+            let version = e.digest.as_deref().unwrap_or(&e.image);
+            format!("{} [{phase} {}] {} {version}", e.name, e.priority, e.key())
+        }
+    }
+}
+
+/// A chain as comparable lines: one per filter, plus a note when SMEs are not applied, then
+/// the network filters (NETWORK WasmPlugins), each line prefixed with its stack.
 pub fn lines(c: &WorkloadChain) -> Vec<String> {
-    let mut out: Vec<String> = c
-        .filters
-        .iter()
-        .map(|f| match f {
-            Filter::Builtin { name, .. } => name.to_string(),
-            Filter::WasmPlugin(p) => format!(
-                "{} [{} {}] WasmPlugin {} {}",
-                p.filter_name,
-                p.phase.as_str(),
-                p.priority.map_or("unset".into(), |v| v.to_string()),
-                p.key(),
-                p.url
-            ),
-            Filter::Extension(e) => {
-                let phase = e.phase.map(|p| p.as_str()).unwrap_or("?");
-                let version = e.digest.as_deref().unwrap_or(&e.image);
-                format!("{} [{phase} {}] {} {version}", e.name, e.priority, e.key())
-            }
-        })
-        .collect();
+    let mut out: Vec<String> = c.filters.iter().map(filter_line).collect();
     if let Some(g) = c.gate {
         if !c.unapplied.is_empty() {
             let names: Vec<String> = c.unapplied.iter().map(|e| e.key()).collect();
@@ -56,6 +58,17 @@ pub fn lines(c: &WorkloadChain) -> Vec<String> {
                 g.describe()
             ));
         }
+    }
+    for n in &c.network {
+        let stack = match n.port {
+            Some(p) => format!("(network {} port {p})", n.terminal.as_str()),
+            None => format!("(network {})", n.terminal.as_str()),
+        };
+        out.extend(
+            n.filters
+                .iter()
+                .map(|f| format!("{stack} {}", filter_line(f))),
+        );
     }
     out
 }

@@ -349,6 +349,28 @@ pub struct WorkloadChain {
     pub wasm_attached: Vec<usize>,
     /// Attached WasmPlugins this listener does not get, and why.
     pub wasm_left_off: Vec<wasm::LeftOff>,
+    /// Istio 1.20+, when a `type: NETWORK` WasmPlugin attaches to the workload: the network
+    /// filters of this listener class (TCP chains, and before the HTTP connection manager),
+    /// split per port where `match.ports` makes them differ. Listed on the class's first entry.
+    pub network: Vec<NetStack>,
+}
+
+/// The network filters of one kind of filter chain of a listener class.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NetStack {
+    pub terminal: wasm::Terminal,
+    /// Set when NETWORK plugins differ by port: the listener port (inbound target port,
+    /// 0 = the passthrough chain; outbound service port; gateway listener port).
+    pub port: Option<i64>,
+    pub filters: Vec<Filter>,
+    /// Attached NETWORK plugins these filters do not get, and why.
+    pub left_off: Vec<wasm::LeftOff>,
+}
+
+impl NetStack {
+    pub fn wasm_plugins(&self) -> impl Iterator<Item = &Arc<wasm::WasmInfo>> {
+        self.filters.iter().filter_map(Filter::wasm_plugin)
+    }
 }
 
 impl WorkloadChain {
@@ -408,6 +430,8 @@ struct Context<'m> {
     wasm: WasmIndex<'m>,
     /// HTTP service ports of every in-scope Service (outbound listener ports), ascending.
     outbound_ports: Vec<i64>,
+    /// The other (TCP) service ports of every in-scope Service, ascending.
+    outbound_tcp_ports: Vec<i64>,
     /// Services by namespace, for gateway port translation.
     all_services: HashMap<&'m str, SelectorIndex<'m, &'m Service>>,
 }
@@ -588,6 +612,24 @@ impl<'m> Context<'m> {
             .collect();
         outbound_ports.sort_unstable();
         outbound_ports.dedup();
+        let mut outbound_tcp_ports: Vec<i64> = mesh
+            .services
+            .iter()
+            .filter(|s| {
+                scope
+                    .as_ref()
+                    .is_none_or(|sc| sc.contains(&s.meta.namespace))
+            })
+            .flat_map(|s| s.ports.iter())
+            .filter(|p| {
+                !p.protocol.eq_ignore_ascii_case("udp")
+                    && !p.protocol.eq_ignore_ascii_case("sctp")
+                    && !port_info(p, true).http
+            })
+            .map(|p| p.port)
+            .collect();
+        outbound_tcp_ports.sort_unstable();
+        outbound_tcp_ports.dedup();
         let all_services = index_by_ns(
             &mesh.services,
             |s| ns_of_svc(s),
@@ -645,6 +687,7 @@ impl<'m> Context<'m> {
             ),
             istio,
             outbound_ports,
+            outbound_tcp_ports,
             all_services,
         }
     }
@@ -841,7 +884,7 @@ impl<'m> Context<'m> {
         attached: &[usize],
     ) -> Vec<(Option<i64>, Buckets)> {
         let class = listener.class();
-        if !self.wasm.port_dependent(attached) {
+        if !self.wasm.port_dependent(attached, false) {
             return vec![(None, self.wasm.buckets(attached, class, 0))];
         }
         let ports = self.class_ports(w, listener);
@@ -873,8 +916,15 @@ impl<'m> Context<'m> {
         let mut out = Vec::new();
         let http = main.gate != Some(Gate::NotInjected) && main.gate != Some(Gate::NoHttpServer);
         if !http || minor.is_none() {
+            // A gateway with only TCP/TLS servers still has network filters.
+            let network = if main.gate == Some(Gate::NoHttpServer) {
+                self.net_stacks(w, main.listener, &self.security(w), &attached)
+            } else {
+                Vec::new()
+            };
             out.push(WorkloadChain {
                 wasm_attached: attached,
+                network,
                 ..main
             });
             return out;
@@ -885,6 +935,7 @@ impl<'m> Context<'m> {
             classes.push(Listener::Outbound);
         }
         for listener in classes {
+            let mut network = self.net_stacks(w, listener, &sec, &attached);
             for (port, buckets) in self.wasm_variants(w, listener, &attached) {
                 let mut c = if listener == main.listener {
                     main.clone()
@@ -901,6 +952,7 @@ impl<'m> Context<'m> {
                     }
                 };
                 c.port = port;
+                c.network = std::mem::take(&mut network);
                 c.wasm_attached = attached.clone();
                 c.wasm_left_off = buckets.left_off.clone();
                 // No plugin on a v2.0–v2.2-style chain: the SME chain as built.
@@ -1006,7 +1058,136 @@ impl<'m> Context<'m> {
             port: None,
             wasm_attached: Vec::new(),
             wasm_left_off: Vec::new(),
+            network: Vec::new(),
         }
+    }
+
+    /// Whether a CUSTOM provider of `w` builds a TCP ext_authz (`envoyExtAuthzGrpc`).
+    fn custom_tcp(&self, w: &Workload) -> bool {
+        let Some(cp) = self.control_plane else {
+            return false;
+        };
+        self.applying(&self.authz, &w.meta.namespace, &w.labels)
+            .filter(|(a, _)| *a == AuthzAction::Custom)
+            .any(|(_, name)| {
+                cp.extension_providers
+                    .iter()
+                    .any(|p| p.name == name && p.kind.as_deref() == Some("envoyExtAuthzGrpc"))
+            })
+    }
+
+    /// The ports NETWORK plugins' `match` sees on the TCP filter chains of a class: inbound,
+    /// the *Service* port of each non-HTTP port (`buildInboundNetworkFilters` passes
+    /// `fcc.port.Port`, where HTTP chains pass the targetPort) and the passthrough chain (0);
+    /// outbound, the non-HTTP service ports; gateway, the TCP/TLS server ports after the
+    /// Service port → targetPort translation.
+    fn tcp_ports(&self, w: &Workload, listener: Listener) -> Vec<i64> {
+        let mut out: Vec<i64> = match listener {
+            Listener::Inbound => {
+                let mut v: Vec<i64> = self
+                    .services
+                    .get(w.meta.namespace.as_str())
+                    .into_iter()
+                    .flat_map(|idx| idx.matching(&w.labels))
+                    .flat_map(|s| s.ports.iter())
+                    .filter(|p| {
+                        !p.protocol.eq_ignore_ascii_case("udp")
+                            && !p.protocol.eq_ignore_ascii_case("sctp")
+                            && !port_info(p, self.inbound_sniffing).http
+                    })
+                    .map(|p| p.port)
+                    .collect();
+                v.push(0);
+                v
+            }
+            Listener::Outbound => self.outbound_tcp_ports.clone(),
+            Listener::Gateway => {
+                let svc_ports: Vec<&crate::model::ServicePort> = self
+                    .all_services
+                    .get(w.meta.namespace.as_str())
+                    .into_iter()
+                    .flat_map(|idx| idx.matching(&w.labels))
+                    .flat_map(|s| s.ports.iter())
+                    .collect();
+                self.gateways
+                    .matching(&w.labels)
+                    .flat_map(|g| g.servers.iter())
+                    .filter(|s| !s.is_http())
+                    .filter_map(|s| s.port)
+                    .map(|p| {
+                        svc_ports
+                            .iter()
+                            .find(|sp| sp.port == p)
+                            .and_then(|sp| sp.target_port.parse().ok())
+                            .unwrap_or(p)
+                    })
+                    .collect()
+            }
+        };
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// The network filters of one listener class (Istio 1.20+, only when a NETWORK plugin
+    /// attaches): one stack per kind of filter chain the class has, per port where `match`
+    /// decides.
+    fn net_stacks(
+        &self,
+        w: &Workload,
+        listener: Listener,
+        sec: &Security,
+        attached: &[usize],
+    ) -> Vec<NetStack> {
+        use wasm::Terminal;
+        if self.istio.map(wasm::minor) < Some(20)
+            || !attached.iter().any(|&i| self.wasm.is_network(i))
+        {
+            return Vec::new();
+        }
+        let class = listener.class();
+        let dependent = self.wasm.port_dependent(attached, true);
+        let custom_tcp = self.custom_tcp(w);
+        let mut out = Vec::new();
+        for terminal in [Terminal::TcpProxy, Terminal::Hcm] {
+            let ports = match terminal {
+                Terminal::TcpProxy => self.tcp_ports(w, listener),
+                Terminal::Hcm => self.class_ports(w, listener),
+            };
+            let Some(&first) = ports.first() else {
+                continue;
+            };
+            let on = wasm::NetBuiltins {
+                mx: match (listener, terminal) {
+                    (Listener::Inbound, _) => true,
+                    (Listener::Gateway, Terminal::TcpProxy) => sec.istio_mutual_gateway,
+                    _ => false,
+                },
+                stats: self.telemetry.stats,
+                custom_tcp,
+            };
+            let build = |port: Option<i64>, b: Buckets| NetStack {
+                terminal,
+                port,
+                left_off: b.left_off.clone(),
+                filters: wasm::network_layout(terminal, class, sec, on, b),
+            };
+            if !dependent {
+                out.push(build(None, self.wasm.net_buckets(attached, class, first)));
+                continue;
+            }
+            let per: Vec<(i64, Buckets)> = ports
+                .iter()
+                .map(|&p| (p, self.wasm.net_buckets(attached, class, p)))
+                .collect();
+            if per.iter().all(|(_, b)| b.phases == per[0].1.phases) {
+                let b = per.into_iter().next().map(|(_, b)| b).unwrap_or_default();
+                out.push(build(None, b));
+            } else {
+                out.extend(per.into_iter().map(|(p, b)| build(Some(p), b)));
+            }
+        }
+        out
     }
 }
 

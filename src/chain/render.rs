@@ -174,75 +174,100 @@ pub fn human(chains: &[WorkloadChain]) -> String {
             c.version,
             proxy_str(c.proxy),
         );
-        let rows: Vec<[String; 4]> = c
-            .filters
-            .iter()
-            .map(|f| match f {
-                Filter::Builtin { name, origin } => [
-                    name.to_string(),
-                    String::new(),
-                    String::new(),
-                    origin.describe().to_string(),
-                ],
-                Filter::Extension(e) => {
-                    let mut src = format!("SME {}", e.key());
-                    if let Some(d) = &e.digest {
-                        let _ = write!(src, " @{d}");
-                    }
-                    let _ = write!(src, " — {}", e.why);
-                    [
-                        e.name.clone(),
-                        e.phase.map(|p| p.to_string()).unwrap_or_default(),
-                        e.priority.to_string(),
-                        src,
-                    ]
-                }
-                Filter::WasmPlugin(p) => [
-                    p.filter_name.clone(),
-                    p.phase.to_string(),
-                    p.priority.map_or("unset".into(), |v| v.to_string()),
-                    format!("WasmPlugin {} — {}", p.key(), p.url),
-                ],
-            })
-            .collect();
-        let width = |i: usize, title: &str| {
-            rows.iter()
-                .map(|r| r[i].chars().count())
-                .max()
-                .unwrap_or(0)
-                .max(title.len())
-        };
-        let (w0, w1, w2) = (width(0, "filter"), width(1, "phase"), width(2, "priority"));
-        if rows.is_empty() {
-            for note in notes(c) {
-                let _ = writeln!(s, "  note: {note}");
-            }
-            continue;
-        }
-        let _ = writeln!(
-            s,
-            "  {:>2}  {:w0$}  {:w1$}  {:>w2$}  source",
-            "#", "filter", "phase", "priority"
-        );
-        for (i, r) in rows.iter().enumerate() {
-            let _ = writeln!(
-                s,
-                "  {:>2}  {:w0$}  {:w1$}  {:>w2$}  {}",
-                i + 1,
-                r[0],
-                r[1],
-                r[2],
-                r[3]
-            );
+        let main_rows = rows(&c.filters);
+        if !main_rows.is_empty() {
+            table(&mut s, &main_rows);
         }
         for note in notes(c) {
             let _ = writeln!(s, "  note: {note}");
+        }
+        for n in &c.network {
+            let port = match n.port {
+                Some(0) => ", passthrough chain".to_string(),
+                Some(p) => format!(", listener port {p}"),
+                None => String::new(),
+            };
+            let _ = writeln!(
+                s,
+                "  network filters of the {} chains{port}:",
+                n.terminal.as_str()
+            );
+            table(&mut s, &rows(&n.filters));
+            for l in &n.left_off {
+                let _ = writeln!(
+                    s,
+                    "  note: WasmPlugin {} is not among these network filters: {}",
+                    l.key,
+                    l.why.describe()
+                );
+            }
         }
     }
     if chains.is_empty() {
         s.push_str("no workloads in the mesh\n");
     }
     s
+}
+
+/// The table rows of a filter list: name, phase, priority, source.
+fn rows(filters: &[Filter]) -> Vec<[String; 4]> {
+    filters
+        .iter()
+        .map(|f| match f {
+            Filter::Builtin { name, origin } => [
+                name.to_string(),
+                String::new(),
+                String::new(),
+                origin.describe().to_string(),
+            ],
+            Filter::Extension(e) => {
+                let mut src = format!("SME {}", e.key());
+                if let Some(d) = &e.digest {
+                    let _ = write!(src, " @{d}");
+                }
+                let _ = write!(src, " — {}", e.why);
+                [
+                    e.name.clone(),
+                    e.phase.map(|p| p.to_string()).unwrap_or_default(),
+                    e.priority.to_string(),
+                    src,
+                ]
+            }
+            Filter::WasmPlugin(p) => [
+                p.filter_name.clone(),
+                p.phase.to_string(),
+                p.priority.map_or("unset".into(), |v| v.to_string()),
+                format!("WasmPlugin {} — {}", p.key(), p.url),
+            ],
+        })
+        .collect()
+}
+
+fn table(s: &mut String, rows: &[[String; 4]]) {
+    let width = |i: usize, title: &str| {
+        rows.iter()
+            .map(|r| r[i].chars().count())
+            .max()
+            .unwrap_or(0)
+            .max(title.len())
+    };
+    let (w0, w1, w2) = (width(0, "filter"), width(1, "phase"), width(2, "priority"));
+    let _ = writeln!(
+        s,
+        "  {:>2}  {:w0$}  {:w1$}  {:>w2$}  source",
+        "#", "filter", "phase", "priority"
+    );
+    for (i, r) in rows.iter().enumerate() {
+        let _ = writeln!(
+            s,
+            "  {:>2}  {:w0$}  {:w1$}  {:>w2$}  {}",
+            i + 1,
+            r[0],
+            r[1],
+            r[2],
+            r[3]
+        );
+    }
 }
 
 fn filter_json(f: &Filter) -> Value {
@@ -330,6 +355,29 @@ pub fn json_value(version: MeshVersion, chains: &[WorkloadChain]) -> Value {
                     .wasm_left_off
                     .iter()
                     .map(|l| json!({"extension": l.key, "reason": l.why.describe()}))
+                    .collect();
+            }
+            if !c.network.is_empty() {
+                w["network"] = c
+                    .network
+                    .iter()
+                    .map(|n| {
+                        let mut v = json!({
+                            "terminal": n.terminal.as_str(),
+                            "filters": n.filters.iter().map(filter_json).collect::<Vec<_>>(),
+                        });
+                        if let Some(p) = n.port {
+                            v["port"] = json!(p);
+                        }
+                        if !n.left_off.is_empty() {
+                            v["wasm_left_off"] = n
+                                .left_off
+                                .iter()
+                                .map(|l| json!({"extension": l.key, "reason": l.why.describe()}))
+                                .collect();
+                        }
+                        v
+                    })
                     .collect();
             }
             if !c.skipped.is_empty() {

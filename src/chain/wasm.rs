@@ -98,6 +98,8 @@ pub struct WasmInfo {
     pub url: String,
     /// Position in `initWasmPlugins`' creation-time order (0 = first).
     pub order: usize,
+    /// `type: NETWORK` on Istio 1.20+: a network filter (`PopAppendNetwork`), never an HTTP one.
+    pub network: bool,
 }
 
 impl WasmInfo {
@@ -239,8 +241,7 @@ pub fn parse_go_bool(s: &str) -> bool {
 pub struct WasmIndex<'m> {
     istio: IstioVersion,
     plugins: &'m [WasmPlugin],
-    /// Resolved plugins (`None`: a phase the CRD rejects, or a NETWORK plugin on 1.20+,
-    /// which never goes into an HTTP connection manager).
+    /// Resolved plugins (`None`: a phase the CRD rejects).
     infos: Vec<Option<Arc<WasmInfo>>>,
     /// Per namespace: plugins with a selector by selector (values: model indexes), and the
     /// ones with targetRefs, both in creation order.
@@ -280,13 +281,11 @@ impl<'m> WasmIndex<'m> {
         };
         for (pos, &i) in order.iter().enumerate() {
             let p = &plugins[i];
+            // Before 1.20 the CRD has no `type`: the API server prunes it, so the plugin is HTTP.
             let network = m >= 20 && p.plugin_type.as_deref() == Some("NETWORK");
             let Some(phase) = WasmPhase::parse(p.phase.as_deref()) else {
                 continue;
             };
-            if network {
-                continue;
-            }
             infos[i] = Some(Arc::new(WasmInfo {
                 index: i,
                 namespace: p.meta.namespace.clone(),
@@ -297,6 +296,7 @@ impl<'m> WasmIndex<'m> {
                 filter_name: filter_name(istio, &p.meta.namespace, &p.meta.name),
                 url: p.url.clone().unwrap_or_default(),
                 order: pos,
+                network,
             }));
             let entry = by_ns.entry(p.meta.namespace.as_str()).or_default();
             if target_refs(istio, p).is_empty() {
@@ -347,18 +347,40 @@ impl<'m> WasmIndex<'m> {
         out
     }
 
-    /// Whether any of `attached` has a port-dependent `match`.
-    pub fn port_dependent(&self, attached: &[usize]) -> bool {
-        attached
-            .iter()
-            .any(|&i| port_dependent(self.istio, &self.plugins[i]))
+    /// Whether a resolved plugin is `type: NETWORK` (1.20+).
+    pub fn is_network(&self, i: usize) -> bool {
+        self.infos
+            .get(i)
+            .and_then(Option::as_ref)
+            .is_some_and(|x| x.network)
     }
 
-    /// The plugins of one listener, by phase, each sorted by priority (descending, stable),
-    /// and the attached plugins left off it with the reason.
+    /// Whether any of `attached` of the kind (`network`: NETWORK plugins, else HTTP ones)
+    /// has a port-dependent `match`.
+    pub fn port_dependent(&self, attached: &[usize], network: bool) -> bool {
+        attached
+            .iter()
+            .any(|&i| self.is_network(i) == network && port_dependent(self.istio, &self.plugins[i]))
+    }
+
+    /// The HTTP plugins of one listener, by phase, each sorted by priority (descending,
+    /// stable), and the attached plugins left off it with the reason (NETWORK ones among them).
     pub fn buckets(&self, attached: &[usize], class: Class, port: i64) -> Buckets {
+        self.buckets_of(attached, class, port, false)
+    }
+
+    /// The NETWORK plugins of one listener's network filters (`WasmPluginsByListenerInfo`
+    /// with `WasmPluginTypeNetwork`), as [`Self::buckets`]; HTTP plugins are not listed.
+    pub fn net_buckets(&self, attached: &[usize], class: Class, port: i64) -> Buckets {
+        self.buckets_of(attached, class, port, true)
+    }
+
+    fn buckets_of(&self, attached: &[usize], class: Class, port: i64, network: bool) -> Buckets {
         let mut b = Buckets::default();
         for &i in attached {
+            if network && !self.is_network(i) {
+                continue;
+            }
             let p = &self.plugins[i];
             let mut off = |why: OffReason| {
                 b.left_off.push(LeftOff {
@@ -368,13 +390,13 @@ impl<'m> WasmIndex<'m> {
                 })
             };
             let Some(info) = &self.infos[i] else {
-                off(if WasmPhase::parse(p.phase.as_deref()).is_none() {
-                    OffReason::Phase
-                } else {
-                    OffReason::Network
-                });
+                off(OffReason::Phase);
                 continue;
             };
+            if info.network != network {
+                off(OffReason::Network);
+                continue;
+            }
             if class == Class::SidecarOutbound
                 && match self.inbound_only {
                     InboundOnly::AllOutbound => true,
@@ -433,7 +455,7 @@ impl OffReason {
                 "APPLY_WASM_PLUGINS_TO_INBOUND_ONLY keeps it off sidecar outbound".into()
             }
             OffReason::Network => {
-                "type NETWORK: it goes into TCP filter stacks, not HTTP ones".into()
+                "type NETWORK: it runs among the listener's network filters (see `network`), not the HTTP ones".into()
             }
             OffReason::Phase => "its phase is not one the CRD accepts".into(),
         }
@@ -572,5 +594,95 @@ pub fn fixed_layout(
     out.push(b("envoy.filters.http.fault", Origin::Hcm));
     out.push(b("envoy.filters.http.cors", Origin::Hcm));
     out.push(b("envoy.filters.http.router", Origin::Hcm));
+    out
+}
+
+/// Envoy's network filter names (`pkg/wellknown`).
+pub const NET_RBAC: &str = "envoy.filters.network.rbac";
+pub const NET_EXT_AUTHZ: &str = "envoy.filters.network.ext_authz";
+pub const TCP_PROXY: &str = "envoy.filters.network.tcp_proxy";
+pub const HCM: &str = "envoy.filters.network.http_connection_manager";
+
+/// What ends a listener's network filters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Terminal {
+    /// TCP filter chains (`tcp_proxy`): TCP service ports, inbound passthrough, gateway TCP
+    /// and TLS servers.
+    TcpProxy,
+    /// HTTP filter chains: the network filters before the HTTP connection manager.
+    Hcm,
+}
+
+impl Terminal {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Terminal::TcpProxy => "tcp_proxy",
+            Terminal::Hcm => "http_connection_manager",
+        }
+    }
+}
+
+/// The built-in network filters a listener class gets besides the NETWORK plugins.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NetBuiltins {
+    /// `istio.metadata_exchange` first (inbound; gateway TCP servers with ISTIO_MUTUAL).
+    pub mx: bool,
+    /// `istio.stats` before `tcp_proxy` (telemetry with Prometheus stats).
+    pub stats: bool,
+    /// A CUSTOM provider with a TCP ext_authz (`envoyExtAuthzGrpc`); HTTP providers build
+    /// nothing on TCP chains (`buildTCP`).
+    pub custom_tcp: bool,
+}
+
+/// The network filters of one listener, Istio 1.20+ (the layout is the same through 1.28):
+///
+/// - TCP chains (`buildCompleteNetworkFilters`, reached from `buildInboundNetworkFilters` and
+///   `buildOutboundNetworkFilters`): `[MX] [CUSTOM rbac, ext_authz] AUTHN AUTHZ [rbac per
+///   AUDIT/DENY/ALLOW] STATS UNSPECIFIED [istio.stats] tcp_proxy`; authorization only where
+///   policies apply (not sidecar outbound).
+/// - HTTP chains (`buildInboundNetworkFiltersForHTTP`, the outbound `buildSidecarOutboundListener`
+///   loop, gateway `buildGatewayTCPBasedFilterChains`): `[MX inbound] AUTHN AUTHZ STATS
+///   UNSPECIFIED http_connection_manager` — no TCP RBAC or stats there.
+pub fn network_layout(
+    terminal: Terminal,
+    class: Class,
+    sec: &Security,
+    on: NetBuiltins,
+    mut w: Buckets,
+) -> Vec<Filter> {
+    use WasmPhase::*;
+    let mut out = Vec::with_capacity(10);
+    if on.mx {
+        out.push(b(builtins::MX, Origin::Hcm));
+    }
+    let tcp = terminal == Terminal::TcpProxy;
+    let secured = tcp && class != Class::SidecarOutbound;
+    if secured && sec.actions.contains(&AuthzAction::Custom) {
+        if sec.custom_deny_all.is_some() {
+            out.push(b(NET_RBAC, Origin::CustomDenyAll));
+        } else if on.custom_tcp {
+            out.push(b(NET_RBAC, Origin::Authz(AuthzAction::Custom)));
+            out.push(b(NET_EXT_AUTHZ, Origin::Authz(AuthzAction::Custom)));
+        }
+    }
+    w.pop(&mut out, Authn);
+    w.pop(&mut out, Authz);
+    if secured {
+        for action in [AuthzAction::Audit, AuthzAction::Deny, AuthzAction::Allow] {
+            if sec.actions.contains(&action) {
+                out.push(b(NET_RBAC, Origin::Authz(action)));
+            }
+        }
+    }
+    w.pop(&mut out, Stats);
+    w.pop(&mut out, Unspecified);
+    if tcp {
+        if on.stats {
+            out.push(b(builtins::STATS, Origin::Telemetry));
+        }
+        out.push(b(TCP_PROXY, Origin::Hcm));
+    } else {
+        out.push(b(HCM, Origin::Hcm));
+    }
     out
 }

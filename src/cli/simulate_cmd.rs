@@ -288,20 +288,49 @@ pub fn run(args: SimulateArgs, m: &ArgMatches) -> i32 {
             Ok(o) => o,
             Err(e) => return usage_error(e),
         };
-        let chain = match from_mesh::pick_chain(
-            &out.chains,
-            &workload,
-            scenario.direction,
-            scenario.port,
-        ) {
-            Ok(c) => c,
-            Err(e) => return usage_error(e),
-        };
-        opts.mesh = out.mesh.version;
-        opts.workload = from_mesh::workload_info(&out.mesh, chain);
-        match from_mesh::sim_chain(&out.mesh, chain, &out.resolution) {
-            Ok(c) => c,
-            Err(e) => return usage_error(e),
+        if !scenario.connections.is_empty() {
+            // Connections run through the workload's TCP network filters, requests through
+            // its HTTP chain: two different filter chains.
+            if !scenario.requests.is_empty() {
+                return usage_error(format!(
+                    "{}: with a mesh, `requests:` run on the HTTP chain and `connections:` on the TCP network filters of `{workload}`: put them in separate scenarios",
+                    args.scenario.display()
+                ));
+            }
+            let stack = match from_mesh::pick_net_stack(
+                &out.mesh,
+                &out.chains,
+                &workload,
+                scenario.direction,
+                scenario.port,
+            ) {
+                Ok(s) => s,
+                Err(e) => return usage_error(e),
+            };
+            opts.mesh = out.mesh.version;
+            if let Some(c) = out.chains.iter().find(|c| c.key() == workload) {
+                opts.workload = from_mesh::workload_info(&out.mesh, c);
+            }
+            match from_mesh::sim_net_chain(&out.mesh, stack, &out.resolution) {
+                Ok(c) => c,
+                Err(e) => return usage_error(e),
+            }
+        } else {
+            let chain = match from_mesh::pick_chain(
+                &out.chains,
+                &workload,
+                scenario.direction,
+                scenario.port,
+            ) {
+                Ok(c) => c,
+                Err(e) => return usage_error(e),
+            };
+            opts.mesh = out.mesh.version;
+            opts.workload = from_mesh::workload_info(&out.mesh, chain);
+            match from_mesh::sim_chain(&out.mesh, chain, &out.resolution) {
+                Ok(c) => c,
+                Err(e) => return usage_error(e),
+            }
         }
     };
     let progress = super::Progress::start("simulating");

@@ -2,7 +2,7 @@
 //! (from `crate::extensions`) into the simulator's chain.
 
 use super::{ExtensionFilter, SimFilter, WorkloadInfo};
-use crate::chain::{Filter, Gate, WorkloadChain};
+use crate::chain::{Filter, Gate, NetStack, WorkloadChain};
 use crate::extensions::Resolution;
 use crate::model::inject::Injection;
 use crate::model::{selector_matches, Mesh};
@@ -16,6 +16,17 @@ pub fn pick_chain<'a>(
     direction: Option<super::Direction>,
     port: Option<u16>,
 ) -> Result<&'a WorkloadChain, String> {
+    let (want, class) = pick_class(chains, workload, direction)?;
+    pick_port(want, class, workload, port)
+}
+
+/// The entries of `workload`'s listener class: its gateway class, or the sidecar's inbound
+/// (default) or outbound one (`direction:`).
+fn pick_class<'a>(
+    chains: &'a [WorkloadChain],
+    workload: &str,
+    direction: Option<super::Direction>,
+) -> Result<(crate::chain::Listener, Vec<&'a WorkloadChain>), String> {
     use crate::chain::Listener;
     let of_workload: Vec<&WorkloadChain> = chains.iter().filter(|c| c.key() == workload).collect();
     if of_workload.is_empty() {
@@ -49,6 +60,16 @@ pub fn pick_chain<'a>(
             want.as_str()
         ));
     }
+    Ok((want, class))
+}
+
+/// `pick_chain` continued: the entry of the class for `port`.
+fn pick_port<'a>(
+    want: crate::chain::Listener,
+    class: Vec<&'a WorkloadChain>,
+    workload: &str,
+    port: Option<u16>,
+) -> Result<&'a WorkloadChain, String> {
     match port {
         Some(p) => class
             .iter()
@@ -103,76 +124,7 @@ pub fn sim_chain(
             Filter::Builtin { name, .. } => out.push(SimFilter::Builtin {
                 name: name.to_string(),
             }),
-            // As Envoy runs a WasmPlugin (istiod `buildPluginConfig`, maistra.md §5.5): root id
-            // = pluginName, plugin name `<ns>.<name>`, configuration = the JSON of
-            // pluginConfig or nothing; the module as the version's fetcher extracts it.
-            Filter::WasmPlugin(p) => {
-                let wp = &mesh.wasm_plugins[p.index];
-                let istio = crate::chain::wasm::mesh_istio(mesh);
-                let since = |minor: u8| istio.is_some_and(|v| (v.major, v.minor) >= (1, minor));
-                // FAIL_OPEN exists from Istio 1.19 (the CRD prunes it before).
-                let fail_open = wp.fail_strategy.as_deref() == Some("FAIL_OPEN") && since(19);
-                let image = res.plugins.by_plugin.get(p.index).and_then(|a| a.as_ref());
-                let module = match image.and_then(|img| img.fetch.module.clone()) {
-                    Some(m) => m,
-                    // The image is there but the version's fetcher cannot use it: what the
-                    // agent does then (pkg/wasm/convert.go) follows failStrategy and version.
-                    None if image.is_some() && fail_open => {
-                        out.push(SimFilter::Builtin {
-                            name: format!("wasm-default-allow ({}: module not fetched, FAIL_OPEN)", p.key()),
-                        });
-                        continue;
-                    }
-                    None if image.is_some() && since(25) => {
-                        out.push(SimFilter::Builtin {
-                            name: format!(
-                                "{} ({}: module not fetched, FAIL_CLOSE)",
-                                super::filter_manager::DENY_ALL,
-                                p.key()
-                            ),
-                        });
-                        continue;
-                    }
-                    None if image.is_some() => {
-                        return Err(format!(
-                            "the istio-agent cannot fetch the module of WasmPlugin {} ({}; `meshext-lint inspect {}` says why), and with failStrategy FAIL_CLOSE {}",
-                            p.key(),
-                            p.url,
-                            p.url.trim_start_matches("oci://"),
-                            "the ECDS update is NACKed (Istio ≤ 1.24) and the listener waits for it: this chain does not serve"
-                        ))
-                    }
-                    None => {
-                        return Err(format!(
-                            "the module of WasmPlugin {} ({}) is not available: pull the image and pass --images",
-                            p.key(),
-                            p.url
-                        ))
-                    }
-                };
-                out.push(SimFilter::Extension(ExtensionFilter {
-                    name: p.name.clone(),
-                    namespace: p.namespace.clone(),
-                    module: Arc::new(module.to_vec()),
-                    configuration: crate::plugin_startup::plugin_configuration(
-                        wp.plugin_config.as_ref(),
-                    ),
-                    root_id: wp.plugin_name.clone().unwrap_or_default(),
-                    plugin_name: format!("{}.{}", p.namespace, p.name),
-                    // Inline `vmConfig.env` only: a HOST variable takes its value from the
-                    // proxy container's environment, which the inputs do not hold.
-                    env: wp
-                        .vm_env
-                        .iter()
-                        .filter(|v| v.value_from.as_deref().is_none_or(|f| f == "INLINE"))
-                        .filter_map(|v| {
-                            Some((v.name.clone()?, v.value.clone().unwrap_or_default()))
-                        })
-                        .collect(),
-                    fail_open,
-                    ..Default::default()
-                }));
-            }
+            Filter::WasmPlugin(p) => out.push(plugin_filter(mesh, p, res)?),
             Filter::Extension(x) => {
                 let ext = &mesh.extensions[x.index];
                 let module = res
@@ -203,6 +155,75 @@ pub fn sim_chain(
         }
     }
     Ok(out)
+}
+
+/// A WasmPlugin filter as Envoy runs it (istiod `buildPluginConfig`, maistra.md §5.5): root
+/// id = pluginName, plugin name `<ns>.<name>`, configuration = the JSON of pluginConfig or
+/// nothing; the module as the version's fetcher extracts it. HTTP and NETWORK plugins alike.
+fn plugin_filter(
+    mesh: &Mesh,
+    p: &crate::chain::wasm::WasmInfo,
+    res: &Resolution,
+) -> Result<SimFilter, String> {
+    let wp = &mesh.wasm_plugins[p.index];
+    let istio = crate::chain::wasm::mesh_istio(mesh);
+    let since = |minor: u8| istio.is_some_and(|v| (v.major, v.minor) >= (1, minor));
+    // FAIL_OPEN exists from Istio 1.19 (the CRD prunes it before).
+    let fail_open = wp.fail_strategy.as_deref() == Some("FAIL_OPEN") && since(19);
+    let image = res.plugins.by_plugin.get(p.index).and_then(|a| a.as_ref());
+    let module = match image.and_then(|img| img.fetch.module.clone()) {
+        Some(m) => m,
+        // The image is there but the version's fetcher cannot use it: what the
+        // agent does then (pkg/wasm/convert.go) follows failStrategy and version.
+        None if image.is_some() && fail_open => {
+            return Ok(SimFilter::Builtin {
+                name: format!("wasm-default-allow ({}: module not fetched, FAIL_OPEN)", p.key()),
+            });
+        }
+        None if image.is_some() && since(25) => {
+            return Ok(SimFilter::Builtin {
+                name: format!(
+                    "{} ({}: module not fetched, FAIL_CLOSE)",
+                    super::filter_manager::DENY_ALL,
+                    p.key()
+                ),
+            });
+        }
+        None if image.is_some() => {
+            return Err(format!(
+                "the istio-agent cannot fetch the module of WasmPlugin {} ({}; `meshext-lint inspect {}` says why), and with failStrategy FAIL_CLOSE {}",
+                p.key(),
+                p.url,
+                p.url.trim_start_matches("oci://"),
+                "the ECDS update is NACKed (Istio ≤ 1.24) and the listener waits for it: this chain does not serve"
+            ))
+        }
+        None => {
+            return Err(format!(
+                "the module of WasmPlugin {} ({}) is not available: pull the image and pass --images",
+                p.key(),
+                p.url
+            ))
+        }
+    };
+    Ok(SimFilter::Extension(ExtensionFilter {
+        name: p.name.clone(),
+        namespace: p.namespace.clone(),
+        module: Arc::new(module.to_vec()),
+        configuration: crate::plugin_startup::plugin_configuration(wp.plugin_config.as_ref()),
+        root_id: wp.plugin_name.clone().unwrap_or_default(),
+        plugin_name: format!("{}.{}", p.namespace, p.name),
+        // Inline `vmConfig.env` only: a HOST variable takes its value from the
+        // proxy container's environment, which the inputs do not hold.
+        env: wp
+            .vm_env
+            .iter()
+            .filter(|v| v.value_from.as_deref().is_none_or(|f| f == "INLINE"))
+            .filter_map(|v| Some((v.name.clone()?, v.value.clone().unwrap_or_default())))
+            .collect(),
+        fail_open,
+        ..Default::default()
+    }))
 }
 
 /// Node facts of the workload: labels, and the host and port of its oldest Service.
@@ -240,4 +261,113 @@ pub fn workload_info(mesh: &Mesh, chain: &WorkloadChain) -> WorkloadInfo {
         }
     }
     info
+}
+
+/// The TCP (`tcp_proxy`) network filters of `workload` that a scenario's `connections:` run
+/// through: the class `direction:` picks (inbound by default, the gateway's own), the stack of
+/// `port:` where NETWORK plugins differ by port. Errors say why a workload has none: no
+/// NETWORK plugin attaches, or the version predates `type: NETWORK` (Istio 1.20).
+pub fn pick_net_stack<'a>(
+    mesh: &Mesh,
+    chains: &'a [WorkloadChain],
+    workload: &str,
+    direction: Option<super::Direction>,
+    port: Option<u16>,
+) -> Result<&'a NetStack, String> {
+    use crate::chain::wasm::{self, Terminal};
+    // Port-split HTTP entries do not matter here: the class's first entry holds the stacks.
+    let (_, class) = pick_class(chains, workload, direction)?;
+    let entry = class[0];
+    if let Some(Gate::NotInjected) = entry.gate {
+        let why = match &entry.injection {
+            Injection::NotInjected(why) => why.clone(),
+            _ => Gate::NotInjected.describe().to_string(),
+        };
+        return Err(format!("{workload} has no network filters: {why}"));
+    }
+    let typed: Vec<String> = entry
+        .wasm_attached
+        .iter()
+        .filter(|&&i| mesh.wasm_plugins[i].plugin_type.as_deref() == Some("NETWORK"))
+        .map(|&i| mesh.wasm_plugins[i].meta.key())
+        .collect();
+    let istio = wasm::mesh_istio(mesh);
+    if istio.is_none_or(|v| wasm::minor(v) < 20) {
+        let v = istio.map_or_else(|| mesh.version.to_string(), |v| format!("Istio {v}"));
+        return Err(if typed.is_empty() {
+            format!("{v} has no NETWORK WasmPlugins (`type: NETWORK` arrives with Istio 1.20, OSSM 2.6): `connections:` of `{workload}` need one")
+        } else {
+            format!(
+                "{v} has no NETWORK WasmPlugins: `type: NETWORK` arrives with Istio 1.20 (OSSM 2.6); this version's CRD prunes `type`, so {} run{} as HTTP filters on `{workload}`'s HTTP chain (use `requests:`)",
+                typed.join(", "),
+                if typed.len() == 1 { "s" } else { "" }
+            )
+        });
+    }
+    let stacks: Vec<&NetStack> = class
+        .iter()
+        .flat_map(|c| c.network.iter())
+        .filter(|n| n.terminal == Terminal::TcpProxy)
+        .collect();
+    if stacks.is_empty() {
+        return Err(if typed.is_empty() {
+            format!(
+                "no `type: NETWORK` WasmPlugin attaches to `{workload}`: its {} TCP filter chains run no Wasm filter, so `connections:` have nothing to run",
+                entry.listener.as_str()
+            )
+        } else {
+            format!(
+                "`{workload}` has no {} TCP filter chain (no TCP port or server) for {}",
+                entry.listener.as_str(),
+                typed.join(", ")
+            )
+        });
+    }
+    let ports = || {
+        stacks
+            .iter()
+            .filter_map(|n| n.port)
+            .map(|p| p.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match port {
+        Some(p) => stacks
+            .iter()
+            .find(|n| n.port == Some(i64::from(p)))
+            .or_else(|| stacks.iter().find(|n| n.port.is_none()))
+            .copied()
+            .ok_or_else(|| {
+                format!(
+                    "`{workload}` {} has no TCP filter chain for port {p} (ports: {})",
+                    entry.listener.as_str(),
+                    ports()
+                )
+            }),
+        None if stacks.len() > 1 => Err(format!(
+            "the {} TCP filter chains of `{workload}` differ by port ({}; 0 = passthrough): set `port:` in the scenario",
+            entry.listener.as_str(),
+            ports()
+        )),
+        None => Ok(stacks[0]),
+    }
+}
+
+/// The simulator chain of a TCP network filter stack: built-ins by name (the network filter
+/// manager passes them), WasmPlugins as for HTTP chains.
+pub fn sim_net_chain(
+    mesh: &Mesh,
+    stack: &NetStack,
+    res: &Resolution,
+) -> Result<Vec<SimFilter>, String> {
+    stack
+        .filters
+        .iter()
+        .map(|f| match f {
+            Filter::WasmPlugin(p) => plugin_filter(mesh, p, res),
+            other => Ok(SimFilter::Builtin {
+                name: other.name().to_string(),
+            }),
+        })
+        .collect()
 }

@@ -48,8 +48,12 @@ struct Placement {
 
 #[derive(Default)]
 struct PluginPlacement {
-    /// Entries that attach the plugin, with the reason it is left off (`None`: placed).
-    entries: Vec<(usize, Option<OffReason>)>,
+    /// Entries that attach the plugin, with the reason it is left off (`None`: placed) and
+    /// the listener port the entry stands for. A NETWORK plugin's entries are the network
+    /// stacks (its HTTP entries only say it is not an HTTP filter).
+    entries: Vec<(usize, Option<OffReason>, Option<i64>)>,
+    /// A NETWORK plugin (placed among network filters, never HTTP ones).
+    network: bool,
 }
 
 impl Placement {
@@ -59,11 +63,24 @@ impl Placement {
             for &i in &c.wasm_attached {
                 // Every attached plugin is either on the chain or in `wasm_left_off`.
                 let reason = c.wasm_left_off.iter().find(|l| l.index == i).map(|l| l.why);
-                out.by_plugin
-                    .entry(i)
-                    .or_default()
-                    .entries
-                    .push((ci, reason));
+                let pl = out.by_plugin.entry(i).or_default();
+                if reason == Some(OffReason::Network) {
+                    pl.network = true;
+                } else {
+                    pl.entries.push((ci, reason, c.port));
+                }
+            }
+            for n in &c.network {
+                for p in n.wasm_plugins() {
+                    let pl = out.by_plugin.entry(p.index).or_default();
+                    pl.network = true;
+                    pl.entries.push((ci, None, n.port));
+                }
+                for l in &n.left_off {
+                    let pl = out.by_plugin.entry(l.index).or_default();
+                    pl.network = true;
+                    pl.entries.push((ci, Some(l.why), n.port));
+                }
             }
         }
         out
@@ -85,13 +102,13 @@ fn never_matches(
     let all_match = pl
         .entries
         .iter()
-        .all(|(_, r)| r.is_some_and(OffReason::is_match));
+        .all(|(_, r, _)| r.is_some_and(OffReason::is_match));
     if !all_match {
         return;
     }
     let chains = facts.chains;
     let mut hits: Hits = Vec::new();
-    for (ci, _) in &pl.entries {
+    for (ci, _, _) in &pl.entries {
         // A workload's entries are adjacent in `chains`: one line per workload.
         if hits
             .last()
@@ -104,7 +121,7 @@ fn never_matches(
         let mut v: Vec<Listener> = pl
             .entries
             .iter()
-            .map(|(ci, _)| chains[*ci].listener)
+            .map(|(ci, _, _)| chains[*ci].listener)
             .collect();
         v.sort();
         v.dedup();
@@ -114,7 +131,8 @@ fn never_matches(
         let mut v: Vec<i64> = pl
             .entries
             .iter()
-            .filter_map(|(ci, _)| chains[*ci].port)
+            // Port 0: the inbound passthrough chain, which has no port to match.
+            .filter_map(|(_, _, port)| port.filter(|p| *p != 0))
             .collect();
         v.sort_unstable();
         v.dedup();
@@ -124,17 +142,19 @@ fn never_matches(
         && p.matches
             .iter()
             .all(|m| m.mode.as_deref() == Some("SERVER"));
+    let kind = if pl.network {
+        "network filter chain (TCP, or before the HTTP connection manager)"
+    } else {
+        "listener"
+    };
     let why = if server_on_gateways {
         "`mode: SERVER` never applies to a gateway: istiod matches gateway listeners as CLIENT"
             .to_string()
     } else if ports.is_empty() {
-        format!(
-            "no {} listener matches its mode and ports",
-            classes.join("/")
-        )
+        format!("no {} {kind} matches its mode and ports", classes.join("/"))
     } else {
         format!(
-            "no {} listener matches its mode and ports (listener ports: {})",
+            "no {} {kind} matches its mode and ports (listener ports: {})",
             classes.join("/"),
             ports.join(", ")
         )
@@ -150,7 +170,11 @@ fn never_matches(
     )
     .at(p.meta.key_loc("/spec/match"))
     .resource(p.meta.display())
-    .help("Sidecar inbound is SERVER, sidecar outbound and gateways are CLIENT. Ports are the inbound target port (the container port), the outbound service port, and the gateway's listener port (the gateway Service's targetPort, e.g. 8080 for port 80).");
+    .help(if pl.network {
+        "Sidecar inbound is SERVER, sidecar outbound and gateways are CLIENT. For a NETWORK plugin, inbound TCP chains match the Service port (not the container port), the network filters before HTTP the container port; outbound matches the service port, gateways their listener port."
+    } else {
+        "Sidecar inbound is SERVER, sidecar outbound and gateways are CLIENT. Ports are the inbound target port (the container port), the outbound service port, and the gateway's listener port (the gateway Service's targetPort, e.g. 8080 for port 80)."
+    });
     out.push(with_workloads(d, facts.mesh, chains, &hits));
 }
 
@@ -248,13 +272,14 @@ fn coverage(
     facts: &Facts,
     out: &mut Vec<Diagnostic>,
 ) {
-    if wasm::minor(istio) < 14 || !p.matches.is_empty() && wasm::has_match(istio) {
+    // NETWORK plugins arrive with 1.20, after outbound coverage became the rule.
+    if wasm::minor(istio) < 14 || !p.matches.is_empty() && wasm::has_match(istio) || pl.network {
         return;
     }
     let chains = facts.chains;
     let outbound = |placed: bool| -> Hits {
         let mut hits: Hits = Vec::new();
-        for (ci, r) in &pl.entries {
+        for (ci, r, _) in &pl.entries {
             let c = &chains[*ci];
             let hit = c.listener == Listener::Outbound
                 && if placed {
@@ -419,6 +444,37 @@ spec:
             &mesh("v2.4", "", "  match:\n    - mode: SERVER\n"),
         );
         assert!(f.is_empty(), "{f:?}");
+    }
+
+    #[test]
+    fn network_plugins_are_judged_on_their_network_filters() {
+        let net = |m: &str| format!("  type: NETWORK\n{m}");
+        // 8080 is the HTTP port: the plugin sits before the HTTP connection manager.
+        let f = fixture::check(
+            &WasmReach,
+            &mesh(
+                "v2.6",
+                "",
+                &net("  match:\n    - mode: SERVER\n      ports: [{number: 8080}]\n"),
+            ),
+        );
+        assert!(f.is_empty(), "{f:?}");
+        // The passthrough chain is never a port: 9999 is nowhere.
+        let f = fixture::check(
+            &WasmReach,
+            &mesh(
+                "v2.6",
+                "",
+                &net("  match:\n    - mode: SERVER\n      ports: [{number: 9999}]\n"),
+            ),
+        );
+        assert_eq!(rules(&f), [RuleId::MX616], "{f:?}");
+        // No outbound-coverage warning: NETWORK plugins never were inbound only.
+        let f = fixture::check(&WasmReach, &mesh("v2.6", "", &net("")));
+        assert!(f.is_empty(), "{f:?}");
+        // Before 1.20 `type` is pruned: an HTTP plugin, judged as one.
+        let f = fixture::check(&WasmReach, &mesh("v2.5", "", &net("")));
+        assert_eq!(rules(&f), [RuleId::MX619], "{f:?}");
     }
 
     #[test]

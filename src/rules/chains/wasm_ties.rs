@@ -45,7 +45,21 @@ fn scan(
     all: &[WorkloadChain],
     ties: &mut BTreeMap<(usize, usize), Hits>,
 ) {
-    let plugins: Vec<&Arc<WasmInfo>> = c.wasm_plugins().collect();
+    let http: Vec<&Arc<WasmInfo>> = c.wasm_plugins().collect();
+    // NETWORK plugins tie among the network filters of each kind of filter chain.
+    let lists = std::iter::once(http).chain(c.network.iter().map(|n| n.wasm_plugins().collect()));
+    for plugins in lists {
+        scan_list(&plugins, c, ci, all, ties);
+    }
+}
+
+fn scan_list(
+    plugins: &[&Arc<WasmInfo>],
+    c: &WorkloadChain,
+    ci: usize,
+    all: &[WorkloadChain],
+    ties: &mut BTreeMap<(usize, usize), Hits>,
+) {
     for pair in plugins.windows(2) {
         let (x, y) = (pair[0], pair[1]);
         if x.phase == y.phase && x.effective_priority == y.effective_priority {
@@ -194,6 +208,23 @@ spec:
             "{}",
             found[0].message
         );
+    }
+
+    #[test]
+    fn network_plugins_tie_on_network_filters_only() {
+        let net = |name: &str, prio: &str| wp("shop", name, &format!("  type: NETWORK\n{prio}"));
+        let y = mesh("v2.6", &(net("a", "") + &net("b", "")));
+        let found = fixture::check(&WasmTies, &y);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].message.contains("`shop/a` and `shop/b`"));
+        let y = mesh(
+            "v2.6",
+            &(net("a", "  priority: 2\n") + &net("b", "  priority: 1\n")),
+        );
+        assert!(fixture::check(&WasmTies, &y).is_empty());
+        // An HTTP and a NETWORK plugin of one phase are on different filter lists.
+        let y = mesh("v2.6", &(net("a", "") + &wp("shop", "b", "")));
+        assert!(fixture::check(&WasmTies, &y).is_empty());
     }
 
     #[test]
