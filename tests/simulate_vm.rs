@@ -453,8 +453,10 @@ fn a_failed_start_fails_only_that_plugin_of_a_shared_vm() {
     };
     let chain = [with_config("good", "x"), with_config("bad", ""), router()];
     let r = run(&chain, "requests: [{name: r}]\n");
-    // One VM, each root context with its own plugin configuration.
-    assert_eq!(startup_logs(&r), ["x", ""]);
+    // One VM, each root context with its own plugin configuration. The default (OSSM 2.1)
+    // host predates cpp-host #303: the empty read leaves the out slots as the first plugin's
+    // read set them, so the second root logs "x" again, though its configuration is empty.
+    assert_eq!(startup_logs(&r), ["x", "x"]);
     let problems: Vec<&str> = r
         .startup_problems
         .iter()
