@@ -6,6 +6,11 @@ use meshext_lint::simulate::{self, parse_scenario, SimFilter, SimOptions};
 use std::sync::Arc;
 
 fn chain() -> Vec<SimFilter> {
+    chain_with("")
+}
+
+/// A non-empty configuration makes the requests' calls use timeout 0 (none).
+fn chain_with(configuration: &str) -> Vec<SimFilter> {
     let p = format!(
         "{}/tests/fixtures/wat/sim_http_wait.wat",
         env!("CARGO_MANIFEST_DIR")
@@ -15,6 +20,7 @@ fn chain() -> Vec<SimFilter> {
         name: "f".into(),
         namespace: "ns".into(),
         module,
+        configuration: configuration.into(),
         root_id: "f_root".into(),
         plugin_name: "f".into(),
         ..Default::default()
@@ -22,8 +28,12 @@ fn chain() -> Vec<SimFilter> {
 }
 
 fn run(yaml: &str) -> simulate::SimReport {
+    run_on(&chain(), yaml)
+}
+
+fn run_on(chain: &[SimFilter], yaml: &str) -> simulate::SimReport {
     let sc = parse_scenario("s.yaml", yaml).unwrap();
-    let r = simulate::run_scenario(&chain(), &sc, &SimOptions::default());
+    let r = simulate::run_scenario(chain, &sc, &SimOptions::default());
     eprintln!("{}", simulate::render::human(&r));
     r
 }
@@ -89,6 +99,24 @@ fn delayed_answer_resumes_the_paused_request_after_simulated_time() {
         "requests:\n  - http_calls: [{cluster: auth, delay: 0s, response: {status: 403}}]\n    expect: {logs_exact: [\"status:403\"]}\n",
     );
     assert_eq!(failed(&r), Vec::<String>::new());
+}
+
+#[test]
+fn a_call_with_timeout_zero_never_times_out() {
+    // Envoy sets no timeout for 0: a 2 s answer still arrives and resumes the request.
+    let chain = chain_with("no-timeout");
+    let r = run_on(
+        &chain,
+        "requests:\n  - http_calls: [{cluster: auth, delay: 2s, response: {body: late}}]\n    expect: {status: 200, logs_exact: [\"status:200\", \"body:late\"]}\n",
+    );
+    assert_eq!(failed(&r), Vec::<String>::new());
+    // Never answered and no timeout: the request waits until the stream idle timeout.
+    let r = run_on(
+        &chain,
+        "requests:\n  - http_calls: [{cluster: auth, delay: never}]\n    expect: {no_logs: [status]}\n",
+    );
+    assert_eq!(failed(&r), Vec::<String>::new());
+    assert!(r.requests[0].stalled);
 }
 
 #[test]
