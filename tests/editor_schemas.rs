@@ -269,6 +269,8 @@ fn invalid_scenarios_are_rejected_by_schema_and_loader() {
         "connections: [{events: [{close: upstream, end_stream: true}]}]\n",
         "connections: [{events: [{advance: soon}]}]\n",
         "startup: {grpc_calls_made: [{count: -1}]}\nrequests: []\n",
+        "requests: [{http_calls: [{cluster: c, delay: soon}]}]\n",
+        "startup: {http_calls_made: [{count: -1}]}\nrequests: []\n",
     ] {
         assert!(
             scenario_accepted(text).is_err(),
@@ -340,7 +342,15 @@ const SCENARIO_PROBES: &[(&str, &str)] = &[
     ),
     (
         "requests: [{http_calls: [{cluster: c, zzz: 1}]}]\n",
-        "/definitions/entry/properties/http_calls/items",
+        "/definitions/http-answers/items",
+    ),
+    (
+        "startup: {http_calls: [{cluster: c, zzz: 1}]}\nrequests: []\n",
+        "/definitions/http-answers/items",
+    ),
+    (
+        "startup: {http_calls_made: [{zzz: 1}]}\nrequests: []\n",
+        "/definitions/call",
     ),
     (
         "requests: [{upstream: {zzz: 1}}]\n",

@@ -79,11 +79,18 @@ pub fn run_scenario(chain: &[SimFilter], scenario: &Scenario, opts: &SimOptions)
     let mut fm = FilterManager::new(&chain, workload, profile, opts.limits, opts.seed);
     // gRPC calls opened while starting are answered from `startup.grpc_calls` once every
     // plugin has started; their callbacks belong to the start-up trace.
+    // HTTP calls likewise, from `startup.http_calls`.
     let mut startup = std::mem::take(&mut fm.startup);
+    let http_answers = (scenario.startup.as_ref()).map_or(&[][..], |x| &x.http_answers[..]);
     if let Some(x) = &scenario.startup {
         fm.grpc_mocks.clone_from(&x.grpc_answers);
     }
-    fm.answer_startup_grpc(&mut startup);
+    let http_calls = fm.take_startup_http();
+    // Start-up events carry no calls: those listed are made by the answers' callbacks.
+    let mut startup_http_calls: Vec<HttpCall> = http_calls.iter().map(|c| c.1.clone()).collect();
+    fm.answer_startup_grpc(http_answers, &mut startup);
+    fm.answer_startup_http(http_calls, http_answers, &mut startup);
+    startup_http_calls.extend(startup.iter().flat_map(|e| e.calls.iter().cloned()));
     let mut report = SimReport {
         proxy: profile.label(),
         chain: fm.chain_labels(),
@@ -93,7 +100,7 @@ pub fn run_scenario(chain: &[SimFilter], scenario: &Scenario, opts: &SimOptions)
         ..Default::default()
     };
     if let Some(x) = &scenario.startup {
-        report.startup_checks = check_startup(x, &report, &fm);
+        report.startup_checks = check_startup(x, &report, &fm, &startup_http_calls);
     }
     for spec in &scenario.requests {
         let mut pre = Vec::new();
@@ -511,6 +518,7 @@ fn check_startup(
     x: &scenario::StartupExpect,
     report: &SimReport,
     fm: &FilterManager,
+    http_calls: &[HttpCall],
 ) -> Vec<Check> {
     let mut out = Vec::new();
     if let Some(want) = &x.result {
@@ -544,6 +552,7 @@ fn check_startup(
     );
     check_metrics(&x.metrics, &fm.metrics(), &fm.metric_kinds(), &mut out);
     check_grpc_calls(&x.grpc_calls, &report.startup_grpc_calls, &mut out);
+    check_calls(&x.http_calls, http_calls, &mut out);
     if let Some(want) = x.tick_period_ns {
         let periods: Vec<String> = (fm.shared.borrow().clock.ticks.values())
             .map(|(period, _)| show_duration(*period))

@@ -6,7 +6,6 @@ use super::super::headers::HeaderMap;
 use super::super::host::{Access, Effect, HttpState};
 use super::super::trace::{diff_body, diff_headers, TraceEvent};
 use super::super::vm::{Failure, HeadersFn, Vm};
-use super::callouts::answer;
 use super::state::{At, Body, Dir, DirState, Frame, Run, Upstream};
 use super::status::{DataStatus, HeadersStatus, TrailersStatus};
 use super::FilterManager;
@@ -331,12 +330,13 @@ impl FilterManager {
             };
             match e {
                 Effect::HttpCall(call) => {
-                    let resp = answer(&mut self.patterns, run.mocks, &call);
                     if let Some(ev) = run.report.trace.get_mut(trace_idx) {
                         ev.calls.push(call.clone());
                     }
                     run.report.http_calls.push(call.clone());
-                    run.pending_calls.push_back((vmi, call, resp));
+                    if let Some(r) = self.http_called(vmi, call, run.mocks) {
+                        run.pending_calls.push_back(r);
+                    }
                 }
                 e @ (Effect::GrpcCall(_) | Effect::GrpcSend { .. } | Effect::GrpcClose { .. }) => {
                     self.grpc_effect(vmi, &e);

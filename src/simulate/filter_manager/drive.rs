@@ -54,8 +54,8 @@ impl FilterManager {
 
     /// Delivers one pending async event; false when there is none.
     fn deliver_pending(&mut self, run: &mut Run<'_>) -> bool {
-        if let Some((vmi, call, resp)) = run.pending_calls.pop_front() {
-            self.deliver_http_response(run, vmi, &call, &resp);
+        if let Some(r) = run.pending_calls.pop_front() {
+            self.deliver_http_response(run, r);
             return true;
         }
         if self.deliver_grpc(run) {

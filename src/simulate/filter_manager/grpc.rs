@@ -421,7 +421,7 @@ impl FilterManager {
     /// `proxy_on_configure`), answered from `grpc_mocks` right after every plugin started:
     /// Envoy delivers their answers from the dispatcher once start-up returns. The
     /// callbacks' events go to `trace`; other start-up effects stay where they were.
-    pub fn answer_startup_grpc(&mut self, trace: &mut Vec<TraceEvent>) {
+    pub fn answer_startup_grpc(&mut self, http: &[super::HttpMock], trace: &mut Vec<TraceEvent>) {
         for vmi in 0..self.vms.len() {
             let Some(vm) = self.vm(vmi) else { continue };
             let effects = std::mem::take(&mut vm.store.data_mut().effects);
@@ -444,6 +444,6 @@ impl FilterManager {
                 self.grpc_effect(vmi, &e);
             }
         }
-        self.drain_grpc(&[], trace);
+        self.drain_grpc(http, trace);
     }
 }

@@ -57,6 +57,8 @@ pub struct HttpMock {
     pub cluster: String,
     pub path: Option<String>,
     pub response: Response,
+    /// When the answer arrives (`delay:`, as for gRPC answers).
+    pub delay: GrpcDelay,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -101,7 +103,7 @@ pub struct GrpcMock {
     pub delay: GrpcDelay,
 }
 
-/// When a `grpc_calls` entry's answer arrives, in simulated time after the call opened.
+/// When a `grpc_calls` (or `http_calls`) entry's answer arrives, in simulated time after the call opened.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum GrpcDelay {
     /// Right after the callback that opened the call returns.

@@ -88,6 +88,9 @@ pub struct FilterManager {
     pub grpc_mocks: Vec<GrpcMock>,
     /// gRPC calls in flight and what the step's calls were.
     grpc: grpc::GrpcState,
+    /// HTTP call answers and timeouts waiting for simulated time (`delay:`, the call's
+    /// timeout).
+    http_timed: Vec<callouts::TimedCall>,
 }
 
 /// What makes Envoy reuse a VM: `proxy_wasm::makeVmKey(vm_id, vm_configuration, code)`.
@@ -126,6 +129,7 @@ impl FilterManager {
             patterns: ClusterPatterns::default(),
             grpc_mocks: Vec::new(),
             grpc: grpc::GrpcState::default(),
+            http_timed: Vec::new(),
         };
         let mut loader = Loader {
             engine: vm::engine(&limits),

@@ -1,8 +1,9 @@
 //! Stream state: the frames, where each direction of each filter stands, and the per-request
 //! run state (queues, sinks, pending async events).
 
-use super::super::host::{CalloutResponse, HttpCall, HttpState};
+use super::super::host::HttpState;
 use super::super::trace::{ClientResponse, Message, RequestReport};
+use super::callouts::Ready;
 use super::input::{HttpMock, Response};
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -178,7 +179,7 @@ pub(crate) struct Run<'a> {
     pub client: Option<ClientResponse>,
     pub client_progress: ClientProgress,
     pub reset: Option<String>,
-    pub pending_calls: VecDeque<(usize, HttpCall, CalloutResponse)>,
+    pub pending_calls: VecDeque<Ready>,
     /// Simulated time and ticks spent waiting for a timer to resume this request.
     pub waited_ns: u64,
     pub waited_ticks: usize,

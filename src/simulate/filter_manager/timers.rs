@@ -3,7 +3,6 @@
 
 use super::super::host::Effect;
 use super::super::trace::TraceEvent;
-use super::callouts::answer;
 use super::state::Run;
 use super::{run_async, FilterManager, HttpMock};
 use std::borrow::Cow;
@@ -30,17 +29,17 @@ impl FilterManager {
         let mut fired = 0;
         loop {
             let due = self.shared.borrow().clock.next_due(target);
-            // gRPC answers and timeouts due first (or at the same instant) come first.
-            if let Some(g) = self.next_grpc_due(target) {
+            // Callout answers and timeouts due first (or at the same instant) come first.
+            if let Some(g) = self.next_callout_due(target) {
                 if due.is_none_or(|(_, at)| g <= at) {
                     // A module that opens a new short-deadline call in every close would
                     // otherwise keep one advance busy for as long as its fuel lasts.
                     fired += 1;
                     if fired > max_ticks_per_advance() {
                         trace.push(TraceEvent {
-                            callback: "gRPC answers and timeouts".into(),
+                            callback: "callout answers and timeouts".into(),
                             result: format!(
-                                "stopped after {} timer and gRPC events in one advance",
+                                "stopped after {} timer and callout events in one advance",
                                 max_ticks_per_advance()
                             )
                             .into(),
@@ -50,7 +49,15 @@ impl FilterManager {
                     }
                     self.shared.borrow_mut().clock.set_monotonic(g);
                     self.fire_grpc_due(g);
+                    let http = self.take_http_due(g);
                     self.drain_grpc(mocks, trace);
+                    for r in http {
+                        let vmi = r.vmi;
+                        let more = self.deliver_call(r, trace);
+                        let at = trace.len() - 1;
+                        self.tick_effects(vmi, more, mocks, trace, at);
+                        self.drain_grpc(mocks, trace);
+                    }
                     self.drain_queue_events(trace);
                     continue;
                 }
@@ -120,10 +127,19 @@ impl FilterManager {
                 ev.calls.extend(calls.iter().cloned());
             }
             for c in calls {
-                let resp = answer(&mut self.patterns, mocks, &c);
-                let more = self.deliver_call(vmi, &c, &resp, trace);
-                work.push_back((more, trace.len() - 1));
+                if let Some(r) = self.http_called(vmi, c, mocks) {
+                    let more = self.deliver_call(r, trace);
+                    work.push_back((more, trace.len() - 1));
+                }
             }
+        }
+    }
+
+    /// The next gRPC or HTTP callout answer or timeout due at or before `until`.
+    fn next_callout_due(&self, until: u64) -> Option<u64> {
+        match (self.next_grpc_due(until), self.next_http_due(until)) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         }
     }
 
@@ -218,14 +234,16 @@ impl FilterManager {
             let until = now.saturating_add(MAX_WAIT_NS - run.waited_ns);
             (now, until, sh.clock.next_due(until))
         };
-        // A gRPC answer or timeout due before the next tick ends the wait instead (e.g. a
+        // A callout answer or timeout due before the next tick ends the wait instead (e.g. a
         // request paused until a delayed authorization answer arrives).
-        if let Some(g) = self.next_grpc_due(until) {
+        if let Some(g) = self.next_callout_due(until) {
             if due.is_none_or(|(_, at)| g <= at) {
                 run.waited_ticks += 1;
                 run.waited_ns += g.saturating_sub(now);
                 self.shared.borrow_mut().clock.set_monotonic(g);
                 self.fire_grpc_due(g);
+                let http = self.take_http_due(g);
+                run.pending_calls.extend(http);
                 return true;
             }
         }

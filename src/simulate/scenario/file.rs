@@ -86,6 +86,10 @@ struct StartupIn {
     grpc_calls: Option<Vec<GrpcCallIn>>,
     /// gRPC calls that must have been opened while starting.
     grpc_calls_made: Option<Vec<GrpcWantIn>>,
+    /// Answers to the HTTP calls made while starting.
+    http_calls: Option<Vec<HttpCallIn>>,
+    /// HTTP calls that must have been made while starting (as a step's `expect.calls`).
+    http_calls_made: Option<Vec<CallIn>>,
 }
 
 #[derive(Deserialize)]
@@ -112,7 +116,7 @@ struct GrpcCallIn {
     delay: Option<DelayIn>,
 }
 
-/// `delay:` of a `grpc_calls` entry: a duration, or `never`.
+/// `delay:` of a `grpc_calls` or `http_calls` entry: a duration, or `never`.
 struct DelayIn(GrpcDelay);
 
 impl<'de> Deserialize<'de> for DelayIn {
@@ -270,6 +274,8 @@ struct HttpCallIn {
     cluster: String,
     path: Option<String>,
     response: Option<ResponseIn>,
+    /// When the answer arrives: a duration after the call, or `never`.
+    delay: Option<DelayIn>,
 }
 
 #[derive(Deserialize)]
@@ -733,6 +739,10 @@ impl StartupIn {
             tick_period_ns: self.tick_period.map(|d| d.0),
             grpc_answers: grpc_mocks(self.grpc_calls),
             grpc_calls: grpc_wants(self.grpc_calls_made),
+            http_answers: (self.http_calls.unwrap_or_default().into_iter().enumerate())
+                .map(|(k, c)| c.resolve(&format!("/startup/http_calls/{k}"), err))
+                .collect::<Result<_, _>>()?,
+            http_calls: call_wants(self.http_calls_made),
         })
     }
 }
@@ -843,6 +853,7 @@ impl HttpCallIn {
             cluster: self.cluster,
             path: self.path,
             response,
+            delay: self.delay.map_or(GrpcDelay::Now, |d| d.0),
         })
     }
 }
@@ -937,17 +948,23 @@ impl ExpectIn {
             no_logs,
             logs_exact,
             metrics: metric_wants(self.metrics),
-            calls: (self.calls.unwrap_or_default().into_iter())
-                .map(|c| CallWant {
-                    cluster: c.cluster,
-                    headers: headers(c.headers),
-                    body: c.body,
-                    count: c.count.map(|n| n.0),
-                })
-                .collect(),
+            calls: call_wants(self.calls),
             grpc_calls: grpc_wants(self.grpc_calls),
         })
     }
+}
+
+fn call_wants(entries: Option<Vec<CallIn>>) -> Vec<CallWant> {
+    (entries.unwrap_or_default().into_iter())
+        .map(|c| CallWant {
+            cluster: c.cluster,
+            headers: (c.headers.unwrap_or_default().0.into_iter())
+                .map(|(k, v)| (k.0, v.0))
+                .collect(),
+            body: c.body,
+            count: c.count.map(|n| n.0),
+        })
+        .collect()
 }
 
 fn grpc_mocks(entries: Option<Vec<GrpcCallIn>>) -> Vec<GrpcMock> {
@@ -1021,6 +1038,7 @@ fn subject(path: &[&str]) -> String {
         [.., "http_calls", _] => "an http_calls entry".into(),
         [.., "expect", "grpc_calls", _] => "an expect.grpc_calls entry".into(),
         ["startup", "grpc_calls_made", _] => "a grpc_calls_made entry".into(),
+        ["startup", "http_calls_made", _] => "an http_calls_made entry".into(),
         [.., "grpc_calls", _] => "a grpc_calls entry".into(),
         [.., "messages", _] => "message".into(),
         [.., "initial_metadata" | "trailing_metadata", _] => "metadata value".into(),

@@ -118,6 +118,10 @@ pub struct StartupExpect {
     pub grpc_answers: Vec<GrpcMock>,
     /// gRPC calls that must have been opened while starting (`grpc_calls_made`).
     pub grpc_calls: Vec<GrpcWant>,
+    /// Answers to the HTTP calls made while starting (`http_calls`).
+    pub http_answers: Vec<HttpMock>,
+    /// HTTP calls that must have been made while starting (`http_calls_made`).
+    pub http_calls: Vec<CallWant>,
     /// `ok`, or a substring of the start failure, for every plugin.
     pub result: Option<String>,
     pub logs: Vec<LogPattern>,
@@ -426,7 +430,7 @@ mod tests {
             ("requests: [{expect: {logs_exact: [{level: loud}]}}]\n", "s.yaml:1:43: expected trace, debug, info, warn, error or critical, not \"loud\""),
             ("requests: [{expect: {logs: [{lvl: info}]}}]\n", "s.yaml:1:30: unknown key \"lvl\" in log entry (expected one of: level, message, regex)"),
             ("requests: [{expect: {logs_exact: a}}]\n", "s.yaml:1:34: logs_exact must be a list of log lines"),
-            ("startup: {zzz: 1}\nrequests: []\n", "s.yaml:1:11: unknown key \"zzz\" in startup (expected one of: result, logs, no_logs, logs_exact, metrics, tick_period, grpc_calls, grpc_calls_made)"),
+            ("startup: {zzz: 1}\nrequests: []\n", "s.yaml:1:11: unknown key \"zzz\" in startup (expected one of: result, logs, no_logs, logs_exact, metrics, tick_period, grpc_calls, grpc_calls_made, http_calls, http_calls_made)"),
             ("startup: {tick_period: soon}\nrequests: []\n", "s.yaml:1:24: cannot read duration \"soon\" (use e.g. 5s, 250ms, 1m)"),
             ("startup: {logs: [{regex: '[a'}]}\nrequests: []\n", "s.yaml:1:26: invalid regex: unclosed character class"),
             ("requests: [{expect: {calls: [{count: -1}]}}]\n", "s.yaml:1:38: count must be 0 or more"),
