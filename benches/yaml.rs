@@ -16,7 +16,7 @@ const REQUESTS: usize = 10_000;
 
 /// Deployments, Services, extensions and policies in the proportions of `benches/lint.rs`,
 /// as one multi-document stream (with a few non-ASCII scalars, as real configs have).
-fn manifests() -> String {
+pub fn manifests() -> String {
     let mut t = String::new();
     let mut n = 0;
     let mut w = 0;
@@ -55,7 +55,7 @@ fn manifests() -> String {
 }
 
 /// Requests shaped like `samples/scenarios/header-append.yaml`, block and flow style mixed.
-fn scenario() -> String {
+pub fn scenario() -> String {
     let mut t = String::from("requests:\n");
     for i in 0..REQUESTS {
         write!(
