@@ -1,13 +1,15 @@
-//! `cargo bench --bench yaml`: the YAML loader (`load::yaml::parse`, saphyr-parser events →
-//! span tree) in MB/s on two generated inputs, each compared with saphyr-parser's event
-//! stream alone (the floor the loader cannot go below):
+//! `cargo bench --bench yaml`: the YAML loader (`load::yaml::parse`: its fast path, which
+//! handles both inputs) in MB/s on two generated inputs, each compared with the saphyr path
+//! (`parse_events`: saphyr-parser events → span tree, what `parse` falls back to) and with
+//! saphyr-parser's event stream alone:
 //! - a manifest stream of 20,000 resources (what `lint` reads), ~7 MB;
 //! - a scenario of 10,000 requests (what `simulate --scenario` reads), ~3 MB.
 //!
 //! `BENCH_ONCE=1` parses each input once (for `valgrind --tool=callgrind`, whose instruction
-//! counts are stable on a shared machine where wall time is not).
+//! counts are stable on a shared machine where wall time is not); with `BENCH_PATH=events`
+//! it parses them with the saphyr path instead.
 
-use meshext_lint::load::yaml::{parse, Limits};
+use meshext_lint::load::yaml::{parse, parse_events, Limits};
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
@@ -87,11 +89,20 @@ fn measure(label: &str, text: &str, once: bool) {
     let limits = Limits::default();
     let mb = text.len() as f64 / 1e6;
     if once {
-        let p = parse(text, limits);
+        let events = std::env::var("BENCH_PATH").as_deref() == Ok("events");
+        let p = if events {
+            parse_events(text, limits)
+        } else {
+            parse(text, limits)
+        };
         assert!(p.error.is_none(), "{:?}", p.error);
         println!("yaml: {label}: {:.2} MB, {} documents", mb, p.docs.len());
         return;
     }
+    assert!(
+        meshext_lint::load::yaml::parse_fast(text, limits).is_some(),
+        "the fast path declines {label}"
+    );
     let docs = parse(text, limits).docs.len();
     let events = best(
         || {
@@ -108,10 +119,19 @@ fn measure(label: &str, text: &str, once: bool) {
         },
         3,
     );
+    let slow = best(
+        || {
+            let p = parse_events(text, limits);
+            assert!(p.error.is_none());
+            std::hint::black_box(p);
+        },
+        3,
+    );
     println!(
-        "yaml: {label}: {:.2} MB, {docs} documents: loader {:.1} MB/s (best of runs), saphyr-parser events alone {:.1} MB/s",
+        "yaml: {label}: {:.2} MB, {docs} documents: loader (fast path) {:.1} MB/s, saphyr path {:.1} MB/s, saphyr-parser events alone {:.1} MB/s (best of runs)",
         mb,
         mb / tree.as_secs_f64(),
+        mb / slow.as_secs_f64(),
         mb / events.as_secs_f64()
     );
 }

@@ -636,7 +636,11 @@ impl OpenMap<'_> {
             Some(ix) => ix.get(t).copied(),
             None => self.entries[self.base..]
                 .iter()
-                .position(|(k, _)| k.key_cow().as_deref() == Some(t))
+                .position(|(k, _)| match &k.value {
+                    // The common case without building a `Cow`.
+                    Value::Str(s) => s == t,
+                    _ => k.key_cow().as_deref() == Some(t),
+                })
                 .map(|i| self.base + i),
         }
     }
@@ -733,6 +737,12 @@ fn register(anchors: &mut HashMap<usize, (Node, Cost)>, anchor: usize, node: &No
 /// without copying it.
 fn resolve_plain(text: Cow<'_, str>) -> Value {
     let s: &str = &text;
+    // Every non-string below starts with one of these (most keys and names do not).
+    match s.as_bytes().first() {
+        None | Some(b'~' | b'n' | b'N' | b't' | b'T' | b'f' | b'F' | b'.' | b'+' | b'-') => {}
+        Some(b) if b.is_ascii_digit() => {}
+        Some(_) => return Value::Str(text.into_owned()),
+    }
     match s {
         "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
         "true" | "True" | "TRUE" => return Value::Bool(true),

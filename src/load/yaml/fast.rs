@@ -596,6 +596,13 @@ impl<'a> Fast<'a> {
         let mut i = self.pos;
         let mut end = i;
         loop {
+            // Ordinary bytes in bulk; the match sees only the special ones.
+            while i < t.len() && CLASS[t[i] as usize] & BLOCK == 0 {
+                i += 1;
+            }
+            if i > end {
+                end = i;
+            }
             let b = t.get(i).copied().unwrap_or(b'\n');
             match b {
                 b'\n' => break,
@@ -778,6 +785,12 @@ impl<'a> Fast<'a> {
         let mut i = self.pos;
         let mut end = i;
         loop {
+            while i < t.len() && CLASS[t[i] as usize] & FLOW == 0 {
+                i += 1;
+            }
+            if i > end {
+                end = i;
+            }
             let b = t.get(i).copied().unwrap_or(b'\n');
             match b {
                 b'\n' | b',' | b'[' | b']' | b'{' | b'}' => break,
@@ -815,6 +828,30 @@ impl<'a> Fast<'a> {
         self.plain(start, end)
     }
 }
+
+/// Bytes a plain scalar's scan must look at: in block context (`BLOCK`) and in a flow
+/// collection (`FLOW`, which adds the flow indicators and `-`).
+const BLOCK: u8 = 1;
+const FLOW: u8 = 2;
+static CLASS: [u8; 256] = {
+    let mut c = [0u8; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        c[i] = BLOCK | FLOW;
+        i += 1;
+    }
+    c[0x7F] = BLOCK | FLOW;
+    c[0xEF] = BLOCK | FLOW;
+    c[b' ' as usize] = BLOCK | FLOW;
+    c[b':' as usize] = BLOCK | FLOW;
+    c[b',' as usize] = FLOW;
+    c[b'[' as usize] = FLOW;
+    c[b']' as usize] = FLOW;
+    c[b'{' as usize] = FLOW;
+    c[b'}' as usize] = FLOW;
+    c[b'-' as usize] = FLOW;
+    c
+};
 
 /// Whether a `:` followed by `b` ends a plain scalar inside a flow collection.
 fn is_flow_end(b: u8) -> bool {
@@ -871,4 +908,107 @@ fn hex(t: &[u8], n: usize) -> R<(char, usize)> {
         v = (v << 4) | (d as char).to_digit(16)?;
     }
     Some((char::from_u32(v)?, 1 + n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{parse_events, Limits};
+
+    /// The fast path handles `text` and builds what the saphyr path builds.
+    fn same(text: &str) {
+        let fast =
+            super::parse(text, Limits::default()).unwrap_or_else(|| panic!("declined: {text:?}"));
+        let slow = parse_events(text, Limits::default());
+        assert!(slow.error.is_none(), "{text:?}: {:?}", slow.error);
+        assert_eq!(
+            format!("{:#?}", fast.docs),
+            format!("{:#?}", slow.docs),
+            "{text:?}"
+        );
+    }
+
+    fn declines(text: &str) {
+        assert!(
+            super::parse(text, Limits::default()).is_none(),
+            "handled: {text:?}"
+        );
+    }
+
+    #[test]
+    fn spans_follow_saphyr_markers() {
+        // A quoted scalar and a flow collection end after their blanks and comment.
+        same("a: \"x\"   # c\nb: {k: v}  # c\nc: 'y' \n");
+        // An indentless sequence starts after its first `-` and blanks; empty entries and
+        // values sit after the `-` (and its comment) and at the `:`.
+        same("a:\n- x\n-   # c\n- \nb:\nc: 1\n");
+        // Block collections end where the next token starts, past blank and comment lines.
+        same("a:\n  b: 1\n\n  # c\nd: [1, 2]\n");
+        same("- a: 1\n  b:\n    - x\n  c: 2\n- - y\n  - z\n-\n  k: v\n");
+    }
+
+    #[test]
+    fn documents_and_markers() {
+        same("a: 1\n---\nb: 2\n---\n");
+        same("---\n...\n---\n---\nx\n...\n");
+        same("# only a comment\n");
+        same("");
+        same("a: 1\n...\nb: 2\n");
+        same("--- # c\n- 1\n... # c\n");
+    }
+
+    #[test]
+    fn scalars_resolve_and_unescape_as_on_the_saphyr_path() {
+        same("a: 1\nb: '1'\nc: true\nd: ~\ne: 1.5\nf: hello world\ng: 0x10\nh: -.inf\ni: .nan\n");
+        same("a: \"\\x41\\u00e9\\U0001F600\\n\\t\\\\\\\"\\/\\0\\N\\_\"\nb: 'it''s'\n");
+        same("é: \"ééé\"\nclé: valeur é\n");
+        same("k: a:b\nl: a#b\nm: -1\n");
+        same("url: http://x/y?z=1&w=2\nneg: -x\nlist: [a, 'b', \"c\", {d: e}, [f]]\n");
+        same("{a: , b: 1}\n");
+        same("dup: 1\nother: 2\ndup: 3\nm: {x: 1, x: 2}\n");
+    }
+
+    #[test]
+    fn outside_the_subset_it_declines() {
+        for text in [
+            "a: &x 1\nb: *x\n",
+            "a: !!str 1\n",
+            "a: |\n  text\n",
+            "a: >\n  text\n",
+            "a: b\n  c\n",
+            "a: 'b\n  c'\n",
+            "a: [1,\n  2]\n",
+            "a:\tb\n",
+            "a: 1\r\n",
+            "%YAML 1.2\n---\na: 1\n",
+            "? a\n: b\n",
+            "\u{feff}a: 1\n",
+            "a: {x: 1,}\n",
+            "[a: 1]\n",
+            "a: b: c\n",
+            "a: 1\n b: 2\n",
+            "--- a\n",
+            "a: \"\\q\"\n",
+        ] {
+            declines(text);
+        }
+    }
+
+    #[test]
+    fn budgets_decline_so_the_saphyr_path_reports_them() {
+        let tiny = Limits {
+            max_depth: 2,
+            max_nodes: 5,
+            max_file_nodes: 8,
+            max_file_bytes: 10,
+        };
+        for text in [
+            "a: {b: [c]}\n",
+            "[a, b, c, d, e, f]\n",
+            "- x\n---\n- y\n---\n- z\n---\n- w\n---\n- v\n",
+            "a: abcdefghijkl\n",
+        ] {
+            assert!(super::parse(text, tiny).is_none(), "{text:?}");
+            assert!(parse_events(text, tiny).error.is_some(), "{text:?}");
+        }
+    }
 }
