@@ -187,6 +187,37 @@ fn many_files_each_under_the_file_budget_hit_the_run_budget() {
     under_budget(&r, "run");
 }
 
+/// Files the loader's fast path reads (no aliases): the run budget counts them once each, and
+/// the file that crosses it is reported (by the saphyr path, which the fast path leaves it to).
+#[test]
+fn plain_files_count_once_against_the_run_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("apiVersion: v1\nkind: ConfigMap\ndata:\n");
+    for i in 0..50_000 {
+        text.push_str(&format!("  k{i}: v\n"));
+    }
+    let files: Vec<String> = (0..3)
+        .map(|i| {
+            let f = write(dir.path(), &format!("f{i}.yaml"), &text);
+            f.to_string_lossy().into_owned()
+        })
+        .collect();
+    let message = "the YAML of this run expands to more than 250000 nodes (limit yaml-run-nodes)";
+    // ~100,000 nodes a file: two fit in 250,000, three do not.
+    for (n, errors) in [(2, 0), (3, 1)] {
+        let mut args = vec!["lint", "--limit", "yaml-run-nodes=250000"];
+        args.extend(files[..n].iter().map(String::as_str));
+        let r = measure(&args);
+        assert_eq!(
+            r.stdout.matches(message).count(),
+            errors,
+            "{n} files: {}",
+            r.stdout
+        );
+        under_budget(&r, "run");
+    }
+}
+
 #[test]
 fn an_image_manifest_with_many_documents_is_bounded_and_reported() {
     let dir = tempfile::tempdir().unwrap();

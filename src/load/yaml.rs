@@ -5,6 +5,8 @@
 //! expansion and nesting so that hostile input (billion laughs, deep nesting) cannot exhaust
 //! memory or the stack.
 
+mod fast;
+
 use saphyr_parser::{Event, Parser, ScalarStyle, Span as PSpan};
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -317,7 +319,27 @@ enum Frame {
 const INDEXED: usize = 16;
 
 /// Parses a YAML stream (one or more documents).
+///
+/// The fast path (`fast`) reads the common subset of YAML directly; on anything else, and on
+/// any error, it declines and the saphyr-parser path reads the text (both build the same tree).
 pub fn parse(text: &str, limits: Limits) -> Parsed {
+    match fast::parse(text, limits) {
+        Some(p) => p,
+        None => parse_events(text, limits),
+    }
+}
+
+/// The fast path alone: `None` where it declines. For the differential tests and the fuzz
+/// target; `parse` is the entry point.
+#[doc(hidden)]
+pub fn parse_fast(text: &str, limits: Limits) -> Option<Parsed> {
+    fast::parse(text, limits)
+}
+
+/// The saphyr-parser path alone (what `parse` falls back to). For the differential tests,
+/// the fuzz target and the benchmark.
+#[doc(hidden)]
+pub fn parse_events(text: &str, limits: Limits) -> Parsed {
     let mut offsets = Offsets::new(text);
     let mut b = Builder {
         limits,
@@ -587,7 +609,7 @@ impl Builder {
                             base: *base,
                             index,
                         };
-                        m.insert(k, node, self.doc.as_mut())
+                        m.insert(k, node, self.doc.as_mut().map(|d| &mut d.duplicates))
                     }
                 }
             }
@@ -614,7 +636,11 @@ impl OpenMap<'_> {
             Some(ix) => ix.get(t).copied(),
             None => self.entries[self.base..]
                 .iter()
-                .position(|(k, _)| k.key_cow().as_deref() == Some(t))
+                .position(|(k, _)| match &k.value {
+                    // The common case without building a `Cow`.
+                    Value::Str(s) => s == t,
+                    _ => k.key_cow().as_deref() == Some(t),
+                })
                 .map(|i| self.base + i),
         }
     }
@@ -646,7 +672,7 @@ impl OpenMap<'_> {
 
     /// Adds `key: value`: `<<` merges, a repeated key is recorded as a duplicate and the
     /// later value wins (as with Kubernetes' JSON conversion).
-    fn insert(&mut self, k: Node, node: Node, doc: Option<&mut YamlDoc>) {
+    fn insert(&mut self, k: Node, node: Node, duplicates: Option<&mut Vec<DuplicateKey>>) {
         let existing = match k.key_cow() {
             Some(t) if t == "<<" => {
                 self.merge(&node);
@@ -657,8 +683,8 @@ impl OpenMap<'_> {
         };
         match existing {
             Some((pos, t)) => {
-                if let Some(d) = doc {
-                    d.duplicates.push(DuplicateKey {
+                if let Some(d) = duplicates {
+                    d.push(DuplicateKey {
                         key: t,
                         span: k.span,
                         first: self.entries[pos].0.span,
@@ -711,6 +737,12 @@ fn register(anchors: &mut HashMap<usize, (Node, Cost)>, anchor: usize, node: &No
 /// without copying it.
 fn resolve_plain(text: Cow<'_, str>) -> Value {
     let s: &str = &text;
+    // Every non-string below starts with one of these (most keys and names do not).
+    match s.as_bytes().first() {
+        None | Some(b'~' | b'n' | b'N' | b't' | b'T' | b'f' | b'F' | b'.' | b'+' | b'-') => {}
+        Some(b) if b.is_ascii_digit() => {}
+        Some(_) => return Value::Str(text.into_owned()),
+    }
     match s {
         "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
         "true" | "True" | "TRUE" => return Value::Bool(true),
