@@ -25,9 +25,9 @@ const CALLBACKS: &[&str] = &[
     "proxy_on_delete",
 ];
 
-fn scenario() -> String {
+fn scenario(requests: usize) -> String {
     let mut s = String::from("requests:\n");
-    for i in 0..REQUESTS {
+    for i in 0..requests {
         s.push_str(&format!(
             "  - name: request {i}\n    request: {{method: GET, path: /orders/{i}, headers: {{x-id: \"{i}\"}}}}\n    upstream: {{status: 200, headers: {{content-type: application/json}}, body: \"[]\"}}\n    expect:\n      status: 200\n      response_headers: {{x-team: payments}}\n"
         ));
@@ -150,7 +150,7 @@ fn call(store: &mut Store<()>, instance: &wasmi::Instance, name: &str, args: &[i
 
 /// The bare loop: compile, instantiate, start the root context, then per request the
 /// callbacks Envoy makes, with fuel metering on as in the simulator.
-fn bare(wasm: &[u8]) -> Duration {
+fn bare(wasm: &[u8], requests: usize) -> Duration {
     let start = cpu_of_self();
     let mut cfg = wasmi::Config::default();
     cfg.consume_fuel(true);
@@ -171,7 +171,7 @@ fn bare(wasm: &[u8]) -> Duration {
         "proxy_on_configure",
         &[1, CONFIG.len() as i32],
     );
-    for i in 0..REQUESTS as i32 {
+    for i in 0..requests as i32 {
         let ctx = 2 + i;
         call(&mut store, &instance, "proxy_on_context_create", &[ctx, 1]);
         call(
@@ -207,11 +207,35 @@ fn main() {
     let root = env!("CARGO_MANIFEST_DIR");
     let module = format!("{root}/samples/extensions/build/header-append.wasm");
     let wasm = std::fs::read(&module).expect("samples/extensions/build/header-append.wasm");
+    // `BENCH_BARE_ONLY=N`: the bare loop alone over N requests, once (for instruction counts
+    // under callgrind, against `simulate` over the same number of requests).
+    if let Some(n) = std::env::var("BENCH_BARE_ONLY")
+        .ok()
+        .and_then(|n| n.parse().ok())
+    {
+        let cpu = bare(&wasm, n);
+        println!(
+            "bare wasmi loop, {n} requests: {:.1} ms CPU",
+            cpu.as_secs_f64() * 1e3
+        );
+        return;
+    }
+    // `BENCH_SCENARIO=N PATH`: write the N-request scenario to PATH and stop.
+    if let Some(n) = std::env::var("BENCH_SCENARIO")
+        .ok()
+        .and_then(|n| n.parse().ok())
+    {
+        let path = std::env::args()
+            .nth(1)
+            .expect("BENCH_SCENARIO=N needs a path");
+        std::fs::write(path, scenario(n)).unwrap();
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("10k.yaml");
     std::fs::File::create(&path)
         .unwrap()
-        .write_all(scenario().as_bytes())
+        .write_all(scenario(REQUESTS).as_bytes())
         .unwrap();
     let bin = env!("CARGO_BIN_EXE_meshext-lint");
 
@@ -261,7 +285,7 @@ fn main() {
             .unwrap();
         assert!(status.success());
         sims.push(cpu_of_children() - before);
-        bares.push(bare(&wasm));
+        bares.push(bare(&wasm, REQUESTS));
     }
     let min = |v: &[Duration]| *v.iter().min().unwrap();
     let ms = |d: Duration| d.as_secs_f64() * 1e3;

@@ -1,5 +1,5 @@
 use super::mesh_args::{load_mesh, select_config, MeshArgs};
-use super::{usage_error, write_stdout, write_text};
+use super::{usage_error, write_text};
 use crate::image::{self, ImageStore};
 use crate::limits::{self, Limit};
 use crate::load::read::{read_regular, read_regular_text};
@@ -8,6 +8,7 @@ use crate::simulate::{
     self, from_mesh, render, ExtensionFilter, Limits, Profile, SimFilter, SimOptions,
 };
 use clap::{ArgMatches, Args, ValueEnum};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -337,8 +338,19 @@ pub fn run(args: SimulateArgs, m: &ArgMatches) -> i32 {
     let report = simulate::run_scenario(&chain, &scenario, &opts);
     drop(progress);
     match args.format {
-        SimFormat::Human => write_text(&render::human(&report)),
-        SimFormat::Json => write_stdout(render::json(&report).as_bytes()),
+        SimFormat::Human => {
+            write_text(&render::human(&report));
+        }
+        SimFormat::Json => {
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+            // A closed pipe (`| head`) is not an error worth reporting.
+            let _ = render::write_json(&report, &mut out).and_then(|()| out.flush());
+        }
     };
-    report.exit_code()
+    let code = report.exit_code();
+    // The process ends here: freeing a 10,000-request trace and scenario item by item
+    // would cost ~5 % of the run for nothing.
+    std::mem::forget(report);
+    std::mem::forget(scenario);
+    code
 }

@@ -334,28 +334,33 @@ impl<'a> De<'a> {
     }
 
     /// With `struct_order`: the first key of the mapping that is not a field, else the
-    /// entries in field order.
+    /// entries in field order (keys compared borrowed: no text is copied unless reported).
     fn in_field_order(
         &self,
         entries: &'a [(Node, Node)],
         fields: &'static [&'static str],
     ) -> Result<Vec<&'a (Node, Node)>, DeError> {
-        for (k, _) in entries {
-            let key = key_seg(k);
-            if !fields.contains(&key.as_str()) {
-                return Err(DeError::new(
-                    Problem::UnknownKey {
-                        key: key.clone(),
-                        expected: fields,
-                    },
-                    k.span,
-                )
-                .within(key));
+        let mut sorted: Vec<(usize, &'a (Node, Node))> = Vec::with_capacity(entries.len());
+        for e in entries {
+            let key = e.0.key_cow();
+            let key = key.as_deref().unwrap_or_default();
+            match fields.iter().position(|f| *f == key) {
+                Some(i) => sorted.push((i, e)),
+                None => {
+                    return Err(DeError::new(
+                        Problem::UnknownKey {
+                            key: key.to_string(),
+                            expected: fields,
+                        },
+                        e.0.span,
+                    )
+                    .within(key.to_string()))
+                }
             }
         }
-        let mut sorted: Vec<_> = entries.iter().collect();
-        sorted.sort_by_key(|(k, _)| fields.iter().position(|f| *f == key_seg(k)));
-        Ok(sorted)
+        // Stable: duplicate keys (rejected elsewhere) keep their order.
+        sorted.sort_by_key(|(i, _)| *i);
+        Ok(sorted.into_iter().map(|(_, e)| e).collect())
     }
 }
 
@@ -535,23 +540,24 @@ impl<'de, 'a> de::SeqAccess<'de> for Seq<'a> {
     }
 }
 
-struct Map<'a> {
-    entries: std::vec::IntoIter<&'a (Node, Node)>,
+/// A mapping's entries, as written (`slice::Iter`) or in field order (`vec::IntoIter`).
+struct Map<'a, I: Iterator<Item = &'a (Node, Node)>> {
+    entries: I,
     current: Option<&'a (Node, Node)>,
     dialect: Dialect,
 }
 
-impl<'a> Map<'a> {
+impl<'a> Map<'a, std::slice::Iter<'a, (Node, Node)>> {
     fn new(entries: &'a [(Node, Node)], dialect: Dialect) -> Self {
         Map {
-            entries: entries.iter().collect::<Vec<_>>().into_iter(),
+            entries: entries.iter(),
             current: None,
             dialect,
         }
     }
 }
 
-impl<'de, 'a> de::MapAccess<'de> for Map<'a> {
+impl<'de, 'a, I: Iterator<Item = &'a (Node, Node)>> de::MapAccess<'de> for Map<'a, I> {
     type Error = DeError;
 
     fn next_key_seed<K: de::DeserializeSeed<'de>>(

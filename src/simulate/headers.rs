@@ -61,6 +61,13 @@ impl HeaderMap {
         self.0.is_empty()
     }
 
+    /// The entries after `before`'s when this map is `before` with entries appended (the
+    /// usual edit of a callback), else None.
+    pub fn appended_to(&self, before: &HeaderMap) -> Option<&[(Arc<str>, Arc<str>)]> {
+        let (head, tail) = self.0.split_at_checked(before.0.len())?;
+        (head == before.0.as_slice()).then_some(tail)
+    }
+
     /// Entries in order, duplicates included.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> + Clone {
         self.0.iter().map(|(k, v)| (&**k, &**v))

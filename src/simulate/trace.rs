@@ -191,6 +191,29 @@ pub fn diff_headers(prefix: &str, before: &HeaderMap, after: &HeaderMap, out: &m
     if before == after {
         return; // most callbacks change nothing: skip the per-name comparison
     }
+    if let Some(tail) = after.appended_to(before) {
+        // Only appends: what the general walk below reports, without its per-name lookups.
+        // Names already present change (`~`, in their first-seen order, as the walk over
+        // `after` meets them first), then the new names (`+`, in the order added).
+        for (i, (k, _)) in before.iter().enumerate() {
+            let first = !before.iter().take(i).any(|(p, _)| p == k);
+            if first && tail.iter().any(|(t, _)| **t == *k) {
+                out.push(edit_line(prefix, '~', k, after));
+            }
+        }
+        for (i, (k, _)) in tail.iter().enumerate() {
+            let first = !tail[..i].iter().any(|(p, _)| p == k);
+            if first && before.get(k).is_none() {
+                out.push(edit_line(prefix, '+', k, after));
+            }
+        }
+        return;
+    }
+    diff_walk(prefix, before, after, out);
+}
+
+/// The general comparison: removed names, then each name of `after` added or changed.
+fn diff_walk(prefix: &str, before: &HeaderMap, after: &HeaderMap, out: &mut Vec<String>) {
     let (b, a) = (before.names(), after.names());
     for k in &b {
         if !a.contains(k) {
@@ -210,6 +233,22 @@ pub fn diff_headers(prefix: &str, before: &HeaderMap, after: &HeaderMap, out: &m
             _ => {}
         }
     }
+}
+
+/// `{prefix}{sign}{key}: {values joined by ,}` in one allocation.
+fn edit_line(prefix: &str, sign: char, key: &str, after: &HeaderMap) -> String {
+    let mut line = String::with_capacity(prefix.len() + key.len() + 16);
+    line.push_str(prefix);
+    line.push(sign);
+    line.push_str(key);
+    line.push_str(": ");
+    for (n, v) in after.get_all(key).enumerate() {
+        if n > 0 {
+            line.push(',');
+        }
+        line.push_str(v);
+    }
+    line
 }
 
 /// Whether `key` has the same values, joined by `,`, in both maps; joins (allocates) only
@@ -257,4 +296,32 @@ pub struct GrpcCallRecord {
 
 fn ser_bytes_list<S: serde::Serializer>(v: &[Vec<u8>], s: S) -> Result<S::Ok, S::Error> {
     s.collect_seq(v.iter().map(|b| String::from_utf8_lossy(b)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The appends-only shortcut reports what the general comparison reports.
+    #[test]
+    fn appended_headers_diff_like_the_general_walk() {
+        let base = HeaderMap::from_pairs([("a", "1"), ("b", "2"), ("a", "3"), ("c", "4")]);
+        let tails: &[&[(&str, &str)]] = &[
+            &[("x", "1")],
+            &[("c", "5")],
+            &[("x", "1"), ("a", "9"), ("x", "2"), ("y", "")],
+            &[("b", ""), ("b", "7")],
+        ];
+        for tail in tails {
+            let mut after = base.clone();
+            for (k, v) in *tail {
+                after.add(k, v);
+            }
+            let (mut fast, mut walk) = (Vec::new(), Vec::new());
+            diff_headers("p ", &base, &after, &mut fast);
+            diff_walk("p ", &base, &after, &mut walk);
+            assert!(!fast.is_empty());
+            assert_eq!(fast, walk, "{tail:?}");
+        }
+    }
 }

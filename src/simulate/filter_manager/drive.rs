@@ -123,8 +123,8 @@ impl FilterManager {
             run.upstream_state = Upstream::Reached;
             run.st.borrow_mut().upstream_reached = true;
             // The router: the upstream answers once the whole request arrived.
-            let r = run.upstream_resp.clone();
-            self.start_response(run, &r, "via_upstream");
+            let r = run.upstream_resp;
+            self.start_response(run, r, "via_upstream");
         }
     }
 

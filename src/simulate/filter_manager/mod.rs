@@ -101,6 +101,15 @@ type CompileResult = Result<Rc<Compiled>, vm::LoadError>;
 
 const MAX_STEPS_PER_REQUEST: usize = 1_000_000;
 
+/// The upstream's answer when the scenario gives none: 200, no headers, no body.
+static DEFAULT_UPSTREAM: Response = Response {
+    status: 200,
+    headers: Vec::new(),
+    body: Vec::new(),
+    chunks: None,
+    trailers: Vec::new(),
+};
+
 impl FilterManager {
     /// Loads every extension of the chain (one VM each) and starts its plugin.
     pub fn new(
@@ -344,10 +353,7 @@ impl FilterManager {
             st: Rc::new(RefCell::new(self.request_state(input, conn))),
             lanes: self.lanes(),
             downstream: downstream_frames(input),
-            upstream_resp: upstream.cloned().unwrap_or(Response {
-                status: 200,
-                ..Default::default()
-            }),
+            upstream_resp: upstream.unwrap_or(&DEFAULT_UPSTREAM),
             upstream: None,
             upstream_state: Upstream::Pending,
             client: None,

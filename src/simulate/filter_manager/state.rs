@@ -172,7 +172,8 @@ pub(crate) struct Run<'a> {
     pub lanes: Lanes,
     /// Frames from the client not yet sent into the chain.
     pub downstream: VecDeque<Frame>,
-    pub upstream_resp: Response,
+    /// The scenario's upstream answer, borrowed (not copied per request).
+    pub upstream_resp: &'a Response,
     /// The request as the upstream received it.
     pub upstream: Option<Message>,
     pub upstream_state: Upstream,

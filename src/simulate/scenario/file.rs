@@ -541,23 +541,25 @@ fn patterns(
         .collect()
 }
 
-/// The three log expectations of `base` (a JSON pointer to the mapping holding them).
+/// The three log expectations of `base` (makes the JSON pointer to the mapping holding them:
+/// pointers are built only for lists that are there, as most requests have none).
 type LogLists = (Vec<LogPattern>, Vec<LogPattern>, Option<Vec<LogPattern>>);
 
 fn log_lists(
-    base: &str,
+    base: &dyn Fn() -> String,
     logs: Option<Vec<LogPatternIn>>,
     no_logs: Option<Vec<LogPatternIn>>,
     exact: Option<Vec<LogPatternIn>>,
     err: &impl Fn(&str, &str) -> ScenarioError,
 ) -> Result<LogLists, ScenarioError> {
-    let exact = match exact {
-        Some(e) => Some(patterns(Some(e), &format!("{base}/logs_exact"), err)?),
-        None => None,
+    let list = |items: Option<Vec<LogPatternIn>>, key: &str| match items {
+        Some(v) => patterns(Some(v), &format!("{}/{key}", base()), err).map(Some),
+        None => Ok(None),
     };
+    let exact = list(exact, "logs_exact")?;
     Ok((
-        patterns(logs, &format!("{base}/logs"), err)?,
-        patterns(no_logs, &format!("{base}/no_logs"), err)?,
+        list(logs, "logs")?.unwrap_or_default(),
+        list(no_logs, "no_logs")?.unwrap_or_default(),
         exact,
     ))
 }
@@ -692,7 +694,7 @@ impl ConnectionIn {
         let expect = match self.expect {
             Some(x) => {
                 let (logs, no_logs, logs_exact) = log_lists(
-                    &format!("{base}/expect"),
+                    &|| format!("{base}/expect"),
                     x.logs,
                     x.no_logs,
                     x.logs_exact,
@@ -728,8 +730,13 @@ impl StartupIn {
         self,
         err: &impl Fn(&str, &str) -> ScenarioError,
     ) -> Result<StartupExpect, ScenarioError> {
-        let (logs, no_logs, logs_exact) =
-            log_lists("/startup", self.logs, self.no_logs, self.logs_exact, err)?;
+        let (logs, no_logs, logs_exact) = log_lists(
+            &|| "/startup".into(),
+            self.logs,
+            self.no_logs,
+            self.logs_exact,
+            err,
+        )?;
         Ok(StartupExpect {
             result: self.result,
             logs,
@@ -789,7 +796,7 @@ impl RequestEntry {
             }
         }
         let expect = match self.expect {
-            Some(x) => x.resolve(&format!("/requests/{index}/expect"), &err)?,
+            Some(x) => x.resolve(&|| format!("/requests/{index}/expect"), &err)?,
             None => Expect::default(),
         };
         let mut spec = RequestSpec {
@@ -803,7 +810,7 @@ impl RequestEntry {
                 .collect::<Result<_, _>>()?,
             grpc_calls: grpc_mocks(self.grpc_calls),
             upstream: match self.upstream {
-                Some(u) => Some(u.resolve(&format!("/requests/{index}/upstream"), &err)?),
+                Some(u) => Some(u.resolve(&|| format!("/requests/{index}/upstream"), &err)?),
                 None => None,
             },
             expect,
@@ -843,7 +850,7 @@ impl HttpCallIn {
         err: &impl Fn(&str, &str) -> ScenarioError,
     ) -> Result<HttpMock, ScenarioError> {
         let response = match self.response {
-            Some(r) => r.resolve(&format!("{ptr}/response"), err)?,
+            Some(r) => r.resolve(&|| format!("{ptr}/response"), err)?,
             None => Response {
                 status: 200,
                 ..Default::default()
@@ -886,16 +893,16 @@ impl GrpcCallIn {
 }
 
 impl ResponseIn {
-    /// `ptr` locates the response (for `body`/`chunks` errors).
+    /// `ptr` makes the pointer to the response (for `body`/`chunks` errors).
     fn resolve(
         self,
-        ptr: &str,
+        ptr: &dyn Fn() -> String,
         err: &impl Fn(&str, &str) -> ScenarioError,
     ) -> Result<Response, ScenarioError> {
         let (body, chunks) = match (self.body, self.chunks) {
             (Some(_), Some(_)) => {
                 return Err(err(
-                    &format!("{ptr}/body"),
+                    &format!("{}/body", ptr()),
                     "give either body or chunks, not both",
                 ))
             }
@@ -904,7 +911,7 @@ impl ResponseIn {
                 let f = frames(
                     c,
                     !self.trailers.0.is_empty(),
-                    &format!("{ptr}/chunks"),
+                    &format!("{}/chunks", ptr()),
                     err,
                 )?;
                 (f.concat(), Some(f))
@@ -924,7 +931,7 @@ impl ResponseIn {
 impl ExpectIn {
     fn resolve(
         self,
-        base: &str,
+        base: &dyn Fn() -> String,
         err: &impl Fn(&str, &str) -> ScenarioError,
     ) -> Result<Expect, ScenarioError> {
         let (logs, no_logs, logs_exact) =
@@ -1081,7 +1088,9 @@ struct Lower(String);
 
 impl<'de> Deserialize<'de> for Lower {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(Lower(String::deserialize(d)?.to_ascii_lowercase()))
+        let mut name = String::deserialize(d)?;
+        name.make_ascii_lowercase();
+        Ok(Lower(name))
     }
 }
 
