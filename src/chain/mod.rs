@@ -829,6 +829,31 @@ impl<'m> Context<'m> {
             .is_none_or(|s| s.contains(&w.meta.namespace))
     }
 
+    /// The ports of the HTTP (or the other) servers of the Gateways selecting `w`, after the
+    /// Service port → targetPort translation a gateway listener gets.
+    fn gateway_server_ports(&self, w: &Workload, http: bool) -> Vec<i64> {
+        let svc_ports: Vec<&crate::model::ServicePort> = self
+            .all_services
+            .get(w.meta.namespace.as_str())
+            .into_iter()
+            .flat_map(|idx| idx.matching(&w.labels))
+            .flat_map(|s| s.ports.iter())
+            .collect();
+        self.gateways
+            .matching(&w.labels)
+            .flat_map(|g| g.servers.iter())
+            .filter(|s| s.is_http() == http)
+            .filter_map(|s| s.port)
+            .map(|p| {
+                svc_ports
+                    .iter()
+                    .find(|sp| sp.port == p)
+                    .and_then(|sp| sp.target_port.parse().ok())
+                    .unwrap_or(p)
+            })
+            .collect()
+    }
+
     /// The listener ports a port-dependent `match` is evaluated on (§5.2): the workload's
     /// HTTP target ports (inbound), every HTTP service port (outbound), the HTTP server ports
     /// of the Gateways selecting it after the Service port → targetPort translation (gateway).
@@ -847,28 +872,7 @@ impl<'m> Context<'m> {
                 .filter_map(|p| p.target_port.parse().ok())
                 .collect(),
             Listener::Outbound => self.outbound_ports.clone(),
-            Listener::Gateway => {
-                let svc_ports: Vec<&crate::model::ServicePort> = self
-                    .all_services
-                    .get(w.meta.namespace.as_str())
-                    .into_iter()
-                    .flat_map(|idx| idx.matching(&w.labels))
-                    .flat_map(|s| s.ports.iter())
-                    .collect();
-                self.gateways
-                    .matching(&w.labels)
-                    .flat_map(|g| g.servers.iter())
-                    .filter(|s| s.is_http())
-                    .filter_map(|s| s.port)
-                    .map(|p| {
-                        svc_ports
-                            .iter()
-                            .find(|sp| sp.port == p)
-                            .and_then(|sp| sp.target_port.parse().ok())
-                            .unwrap_or(p)
-                    })
-                    .collect()
-            }
+            Listener::Gateway => self.gateway_server_ports(w, true),
         };
         out.sort_unstable();
         out.dedup();
@@ -1101,28 +1105,7 @@ impl<'m> Context<'m> {
                 v
             }
             Listener::Outbound => self.outbound_tcp_ports.clone(),
-            Listener::Gateway => {
-                let svc_ports: Vec<&crate::model::ServicePort> = self
-                    .all_services
-                    .get(w.meta.namespace.as_str())
-                    .into_iter()
-                    .flat_map(|idx| idx.matching(&w.labels))
-                    .flat_map(|s| s.ports.iter())
-                    .collect();
-                self.gateways
-                    .matching(&w.labels)
-                    .flat_map(|g| g.servers.iter())
-                    .filter(|s| !s.is_http())
-                    .filter_map(|s| s.port)
-                    .map(|p| {
-                        svc_ports
-                            .iter()
-                            .find(|sp| sp.port == p)
-                            .and_then(|sp| sp.target_port.parse().ok())
-                            .unwrap_or(p)
-                    })
-                    .collect()
-            }
+            Listener::Gateway => self.gateway_server_ports(w, false),
         };
         out.sort_unstable();
         out.dedup();
