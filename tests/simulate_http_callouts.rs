@@ -55,6 +55,11 @@ fn startup_calls_are_answered_right_after_start_and_checked() {
     );
     assert_eq!(failed(&r), Vec::<String>::new());
     assert!((r.startup.iter()).any(|e| e.callback.starts_with("proxy_on_http_call_response(")));
+    // The JSON report lists the start-up call.
+    assert_eq!(r.startup_http_calls.len(), 1);
+    assert_eq!(r.startup_http_calls[0].cluster, "cfg");
+    let json = simulate::render::json(&r);
+    assert!(json.contains("\"startup_http_calls\""), "{json}");
     // The start-up call is not taken up by the first request's callbacks.
     assert!(r.requests[0].http_calls.iter().all(|c| c.cluster == "auth"));
 

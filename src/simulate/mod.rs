@@ -102,6 +102,7 @@ pub fn run_scenario(chain: &[SimFilter], scenario: &Scenario, opts: &SimOptions)
     if let Some(x) = &scenario.startup {
         report.startup_checks = check_startup(x, &report, &fm, &startup_http_calls);
     }
+    report.startup_http_calls = startup_http_calls;
     for spec in &scenario.requests {
         let mut pre = Vec::new();
         fm.grpc_mocks.clone_from(&spec.grpc_calls);

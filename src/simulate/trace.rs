@@ -161,6 +161,9 @@ pub struct SimReport {
     /// The gRPC calls and streams the plugins opened while starting.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub startup_grpc_calls: Vec<GrpcCallRecord>,
+    /// The HTTP calls dispatched while starting, and by the answers' callbacks.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub startup_http_calls: Vec<HttpCall>,
     pub requests: Vec<RequestReport>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub connections: Vec<ConnectionReport>,
