@@ -688,16 +688,8 @@ impl<'a> Fast<'a> {
                     let item = self.flow_item()?;
                     self.items.push(item);
                     self.flow_blanks()?;
-                    match self.at(self.pos) {
-                        b',' => {
-                            self.pos += 1;
-                            self.flow_blanks()?;
-                            if self.at(self.pos) == b']' {
-                                return None;
-                            }
-                        }
-                        b']' => break,
-                        _ => return None,
+                    if self.flow_next(b']')? {
+                        break;
                     }
                 }
             }
@@ -726,16 +718,8 @@ impl<'a> Fast<'a> {
                     };
                     m.insert(key, value, Some(&mut self.duplicates));
                     self.flow_blanks()?;
-                    match self.at(self.pos) {
-                        b',' => {
-                            self.pos += 1;
-                            self.flow_blanks()?;
-                            if self.at(self.pos) == b'}' {
-                                return None;
-                            }
-                        }
-                        b'}' => break,
-                        _ => return None,
+                    if self.flow_next(b'}')? {
+                        break;
                     }
                 }
             }
@@ -749,6 +733,23 @@ impl<'a> Fast<'a> {
             span: span(start, self.pos),
             value: node,
         })
+    }
+
+    /// After a flow item: a `,` (not followed by the closing bracket — a trailing comma is
+    /// declined) → `Some(false)`; the closing bracket → `Some(true)`; anything else → `None`.
+    fn flow_next(&mut self, close: u8) -> R<bool> {
+        match self.at(self.pos) {
+            b',' => {
+                self.pos += 1;
+                self.flow_blanks()?;
+                if self.at(self.pos) == close {
+                    return None;
+                }
+                Some(false)
+            }
+            c if c == close => Some(true),
+            _ => None,
+        }
     }
 
     /// Blanks inside a one-line flow collection; a comment or a break there declines.
