@@ -185,8 +185,8 @@ fn bad_connection_entries_are_located_errors() {
         ("connections: [{events: [{close: left}]}]\n", "s.yaml:1:33: expected downstream or upstream, not \"left\""),
         ("connections: [{events: [{send: a}]}]\n", "s.yaml:1:26: unknown key \"send\" in an event (expected one of: downstream, upstream, close, advance, end_stream)"),
         ("connections: [{expect: {closed_by: me}}]\n", "s.yaml:1:36: expected downstream, upstream or plugin, not \"me\""),
-        ("connections: [{expect: {status: 200}}]\n", "s.yaml:1:25: unknown key \"status\" in expect (expected one of: upstream_received, downstream_received, closed_by, logs, no_logs, logs_exact, metrics, grpc_calls)"),
-        ("connections: [{bogus: 1}]\n", "s.yaml:1:16: unknown key \"bogus\" in a connection entry (expected one of: name, events, grpc_calls, expect)"),
+        ("connections: [{expect: {status: 200}}]\n", "s.yaml:1:25: unknown key \"status\" in expect (expected one of: upstream_received, downstream_received, closed_by, logs, no_logs, logs_exact, metrics, http_calls, calls, grpc_calls)"),
+        ("connections: [{bogus: 1}]\n", "s.yaml:1:16: unknown key \"bogus\" in a connection entry (expected one of: name, events, http_calls, grpc_calls, expect)"),
         ("connections: [{expect: {logs: [{regex: '('}]}}]\n", "s.yaml:1:40: invalid regex: unclosed group"),
         ("connections: [{events: a}]\n", "s.yaml:1:24: events must be a list"),
         ("connections: [{events: [{downstream: a, end_stream: true}, {downstream: b}]}]\n", "s.yaml:1:73: the downstream already ended its side (`end_stream: true` in an earlier event): it sends nothing more"),
@@ -366,4 +366,69 @@ fn half_closes_carry_end_of_stream_and_keep_the_other_direction_open() {
     );
     assert!(r.connections[0].passed(), "{:?}", r.connections[0].checks);
     assert_eq!(net_logs(&r), ["up end", "upstream closed", "closed peer=1"]);
+}
+
+/// A network filter's HTTP callout is answered from the connection's `http_calls` after the
+/// callback that made it returns; the answer's callback resumes the held read path (or closes
+/// the connection), a delayed answer waits for `advance`, and a call past its timeout gets
+/// Envoy's 504. `expect.calls` / `expect.http_calls` see the calls.
+#[test]
+fn network_filters_get_http_callout_answers() {
+    let m = wat("sim_tcp_auth");
+    let chain = [plugin("auth", &m)];
+    let r = run(
+        &chain,
+        r#"connections:
+  - name: allowed
+    http_calls: [{cluster: auth, path: /check, response: {status: 200}}]
+    events:
+      - downstream: "hi"
+    expect:
+      upstream_received: hi
+      http_calls: 1
+      calls: [{cluster: auth, headers: {":path": /check}, count: 1}]
+      logs_exact: ["answer:200"]
+  - name: denied
+    http_calls: [{cluster: auth, response: {status: 403}}]
+    events:
+      - downstream: "hi"
+    expect: {upstream_received: "", closed_by: plugin, logs_exact: ["answer:403"]}
+  - name: late
+    http_calls: [{cluster: auth, delay: 100ms, response: {status: 200}}]
+    events:
+      - downstream: "a"
+      - advance: 50ms
+      - downstream: "b"
+      - advance: 50ms
+      - downstream: "c"
+    expect: {upstream_received: abc, logs_exact: ["answer:200"]}
+  - name: too late
+    http_calls: [{cluster: auth, delay: 2s, response: {status: 200}}]
+    events:
+      - downstream: "a"
+      - advance: 1s
+    expect: {upstream_received: "", closed_by: plugin, logs_exact: ["answer:504"]}
+"#,
+    );
+    for (i, c) in r.connections.iter().enumerate() {
+        let failed: Vec<_> = (c.checks.iter().filter(|c| !c.ok))
+            .map(|c| format!("{}: expected {}, got {}", c.what, c.expected, c.actual))
+            .collect();
+        assert!(failed.is_empty(), "connection {i}: {failed:#?}");
+    }
+    // The first connection's data passed only after the answer: the data callback held it.
+    assert!(
+        calls(&r, 2)
+            .iter()
+            .any(|c| c.contains("proxy_on_http_call_response")),
+        "{:#?}",
+        calls(&r, 2)
+    );
+    assert_eq!(r.connections[0].http_calls.len(), 1);
+    // A wrong count fails.
+    let r = run(
+        &chain,
+        "connections:\n  - http_calls: [{cluster: auth}]\n    events: [{downstream: x}]\n    expect: {http_calls: 2}\n",
+    );
+    assert!(!r.connections[0].passed());
 }

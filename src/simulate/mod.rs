@@ -185,6 +185,14 @@ fn check_connection(
         &mut out,
     );
     check_metrics(&x.metrics, &r.metrics_after, kinds, &mut out);
+    if let Some(n) = x.http_calls {
+        out.push(Check::new(
+            "http calls".into(),
+            n.to_string(),
+            r.http_calls.len().to_string(),
+        ));
+    }
+    check_calls(&x.calls, &r.http_calls, &mut out);
     check_grpc_calls(&x.grpc_calls, &r.grpc_calls, &mut out);
     out
 }

@@ -126,6 +126,9 @@ pub struct ConnectionReport {
     pub downstream_received: Vec<u8>,
     /// `downstream`, `upstream` or `plugin`.
     pub closed_by: String,
+    /// The HTTP calls the connection's filters (and their answers' callbacks) dispatched.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub http_calls: Vec<HttpCall>,
     /// The gRPC calls and streams the connection's filters opened.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub grpc_calls: Vec<GrpcCallRecord>,

@@ -6,14 +6,16 @@
 //! Builtin filters (the HTTP router) are not network filters: the bytes that pass every
 //! filter reach the upstream (tcp_proxy) or the client.
 
-use super::super::host::{Access, Effect, HttpState};
+use super::super::host::{Access, Effect, HttpCall, HttpState};
 use super::super::scenario::{ClosedBy, ConnectionSpec, NetEvent, Peer};
 use super::super::trace::{ConnectionReport, TraceEvent};
 use super::super::vm::Failure;
-use super::{FilterManager, Slot};
+use super::callouts::Ready;
+use super::{FilterManager, HttpMock, Slot};
 use crate::simulate::budget::Scope;
 use crate::simulate::limits::max_ticks_per_advance;
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::rc::Rc;
 
 /// `proxy_on_downstream_connection_close` peer types (ABI `PeerType`).
@@ -66,6 +68,11 @@ struct Conn {
     /// The upstream's end passed every write filter: the client's side is written to its
     /// end (a write filter that stops it holds it back).
     client_write_ended: bool,
+    /// Answers to the filters' HTTP calls (the connection's `http_calls`).
+    http_mocks: Vec<HttpMock>,
+    /// HTTP calls dispatched and not answered yet: Envoy answers them from its dispatcher,
+    /// after the callback that made them returns.
+    pending_http: VecDeque<(usize, HttpCall)>,
     report: ConnectionReport,
 }
 
@@ -125,6 +132,8 @@ impl FilterManager {
             down_ended: false,
             up_ended: false,
             client_write_ended: false,
+            http_mocks: spec.http_calls.clone(),
+            pending_http: VecDeque::new(),
             report: ConnectionReport {
                 name: spec.name.clone(),
                 ..Default::default()
@@ -135,7 +144,7 @@ impl FilterManager {
         self.grpc_mocks.clone_from(&spec.grpc_calls);
         // Envoy `FilterManagerImpl::initializeReadFilters`: on_new_connection in order.
         self.read_from(&mut c, 0);
-        self.net_drain_grpc(&mut c);
+        self.net_drain(&mut c);
         for e in &spec.events {
             if c.closed.is_some() {
                 break;
@@ -173,7 +182,7 @@ impl FilterManager {
                 }
             }
             // gRPC answers arrive before the peers' next bytes.
-            self.net_drain_grpc(&mut c);
+            self.net_drain(&mut c);
         }
         // A connection the events leave open is closed by its client.
         if c.closed.is_none() {
@@ -317,6 +326,42 @@ impl FilterManager {
         }
     }
 
+    /// Delivers what the dispatcher has for the connection's filters once an event is done:
+    /// gRPC callbacks, then the answers to pending HTTP calls (whose callbacks may make more
+    /// of either), until nothing is left.
+    fn net_drain(&mut self, c: &mut Conn) {
+        for _ in 0..MAX_NET_GRPC_BURSTS {
+            self.net_drain_grpc(c);
+            let Some((vmi, call)) = c.pending_http.pop_front() else {
+                return;
+            };
+            // A call answered later (`delay`) or timing out waits for `advance`.
+            if let Some(r) = self.http_called(vmi, call, &c.http_mocks) {
+                self.net_http_answer(c, r);
+            }
+        }
+    }
+
+    /// Runs `proxy_on_http_call_response` for an answer and applies what it asks of the
+    /// connection (`continue_stream`, `close_stream`, more calls).
+    fn net_http_answer(&mut self, c: &mut Conn, r: Ready) {
+        let vmi = r.vmi;
+        let more = self.deliver_call(r, &mut c.report.trace);
+        if let Some(ev) = c.report.trace.last_mut() {
+            for e in &more {
+                if let Effect::HttpCall(call) = e {
+                    ev.calls.push(call.clone());
+                }
+            }
+            if ev.failure.is_some()
+                && (0..c.net.len()).any(|p| self.stages[c.net[p]].vm == Some(vmi))
+            {
+                self.close(c, ClosedBy::Plugin);
+            }
+        }
+        self.net_apply(c, vmi, more);
+    }
+
     /// Delivers the pending gRPC callbacks of calls made by the connection's filters (their
     /// root contexts; the SDKs dispatch them to the connection's context by token), and
     /// applies what they ask for: `continue_stream(DOWNSTREAM)` resumes reading after that
@@ -365,6 +410,10 @@ impl FilterManager {
                 Effect::NetClose { ctx } if pos_of(self, c, ctx).is_some() => {
                     self.close(c, ClosedBy::Plugin);
                 }
+                Effect::HttpCall(call) => {
+                    c.report.http_calls.push(call.clone());
+                    c.pending_http.push_back((vmi, call));
+                }
                 _ => {}
             }
         }
@@ -379,11 +428,23 @@ impl FilterManager {
                 break;
             }
             let due = self.shared.borrow().clock.next_due(target);
+            if let Some(h) = self.next_http_due(target) {
+                if due.is_none_or(|(_, at)| h <= at)
+                    && self.next_grpc_due(target).is_none_or(|g| h < g)
+                {
+                    self.shared.borrow_mut().clock.set_monotonic(h);
+                    for r in self.take_http_due(h) {
+                        self.net_http_answer(c, r);
+                    }
+                    self.net_drain(c);
+                    continue;
+                }
+            }
             if let Some(g) = self.next_grpc_due(target) {
                 if due.is_none_or(|(_, at)| g <= at) {
                     self.shared.borrow_mut().clock.set_monotonic(g);
                     self.fire_grpc_due(g);
-                    self.net_drain_grpc(c);
+                    self.net_drain(c);
                     continue;
                 }
             }
@@ -400,7 +461,7 @@ impl FilterManager {
             }
             c.report.trace.push(ev);
             self.net_apply(c, vmi, effects);
-            self.net_drain_grpc(c);
+            self.net_drain(c);
         }
         self.shared.borrow_mut().clock.set_monotonic(target);
     }
@@ -537,6 +598,10 @@ impl FilterManager {
                     self.read_from(c, pos + 1);
                 }
                 Effect::NetClose { ctx: who } if who == ctx => self.close(c, ClosedBy::Plugin),
+                Effect::HttpCall(call) => {
+                    c.report.http_calls.push(call.clone());
+                    c.pending_http.push_back((vmi, call));
+                }
                 _ => {}
             }
         }

@@ -42,6 +42,7 @@ pub(super) struct ScenarioFile {
 struct ConnectionIn {
     name: Option<String>,
     events: Option<Vec<NetEventIn>>,
+    http_calls: Option<Vec<HttpCallIn>>,
     grpc_calls: Option<Vec<GrpcCallIn>>,
     expect: Option<ConnectionExpectIn>,
 }
@@ -69,6 +70,8 @@ struct ConnectionExpectIn {
     no_logs: Option<Vec<LogPatternIn>>,
     logs_exact: Option<Vec<LogPatternIn>>,
     metrics: Option<Pairs<String, MetricIn>>,
+    http_calls: Option<i64>,
+    calls: Option<Vec<CallIn>>,
     grpc_calls: Option<Vec<GrpcWantIn>>,
 }
 
@@ -708,17 +711,23 @@ impl ConnectionIn {
                     no_logs,
                     logs_exact,
                     metrics: metric_wants(x.metrics),
+                    http_calls: x.http_calls.map(|v| v.max(0) as usize),
+                    calls: call_wants(x.calls),
                     grpc_calls: grpc_wants(x.grpc_calls),
                 }
             }
             None => ConnectionExpect::default(),
         };
+        let http_calls = (self.http_calls.unwrap_or_default().into_iter().enumerate())
+            .map(|(k, c)| c.resolve(&format!("{base}/http_calls/{k}"), &err))
+            .collect::<Result<_, _>>()?;
         Ok(ConnectionSpec {
             name: self
                 .name
                 .unwrap_or_else(|| format!("connection {}", index + 1)),
             location: err(&base, "").location.to_string(),
             events,
+            http_calls,
             grpc_calls: grpc_mocks(self.grpc_calls),
             expect,
         })

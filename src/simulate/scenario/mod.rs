@@ -49,6 +49,8 @@ pub struct ConnectionSpec {
     /// `file:line:col` of the entry, for errors found when it runs.
     pub location: String,
     pub events: Vec<NetEvent>,
+    /// Answers to the HTTP calls the connection's filters dispatch.
+    pub http_calls: Vec<HttpMock>,
     /// Answers to the gRPC calls the connection's filters open.
     pub grpc_calls: Vec<GrpcMock>,
     pub expect: ConnectionExpect,
@@ -107,6 +109,10 @@ pub struct ConnectionExpect {
     pub no_logs: Vec<LogPattern>,
     pub logs_exact: Option<Vec<LogPattern>>,
     pub metrics: Vec<(String, MetricWant)>,
+    /// How many HTTP calls the connection's filters dispatched (`http_calls`).
+    pub http_calls: Option<usize>,
+    /// HTTP calls the connection's filters must have dispatched.
+    pub calls: Vec<CallWant>,
     /// gRPC calls the connection's filters must have opened.
     pub grpc_calls: Vec<GrpcWant>,
 }
