@@ -432,3 +432,41 @@ fn network_filters_get_http_callout_answers() {
     );
     assert!(!r.connections[0].passed());
 }
+
+/// The deny-all stand-in istio-agent puts in place of an unfetchable FAIL_CLOSE NETWORK
+/// plugin (Istio 1.25+) is a network RBAC filter with empty rules: the first bytes that reach
+/// it close the connection; filters before it still see them, filters after it do not.
+#[test]
+fn the_deny_all_stand_in_closes_a_connection_at_its_first_bytes() {
+    let m = wat("sim_tcp_upper");
+    let deny = SimFilter::Builtin {
+        name: "wasm-default-deny (default/x: module not fetched, FAIL_CLOSE)".into(),
+    };
+    let scenario = "connections:\n  - events: [{downstream: \"hi\\n\"}, {upstream: \"ok\"}]\n";
+    let r = run(&[plugin("up", &m), deny.clone()], scenario);
+    let c = &r.connections[0];
+    assert_eq!(c.closed_by, "plugin");
+    assert!(c.upstream_received.is_empty() && c.downstream_received.is_empty());
+    assert!(
+        logs(&r, 0).iter().any(|l| l == "down:hi\n"),
+        "{:?}",
+        logs(&r, 0)
+    );
+    assert!(calls(&r, 0)
+        .iter()
+        .any(|e| e.contains("denied: connection closed")));
+    // In front of the plugin: the plugin starts but never sees the bytes.
+    let r = run(&[deny, plugin("up", &m)], scenario);
+    assert_eq!(r.connections[0].closed_by, "plugin");
+    assert!(
+        !logs(&r, 0).iter().any(|l| l.starts_with("down:")),
+        "{:?}",
+        logs(&r, 0)
+    );
+    // Another built-in passes the bytes on.
+    let other = SimFilter::Builtin {
+        name: "istio.stats".into(),
+    };
+    let r = run(&[plugin("up", &m), other], scenario);
+    assert_eq!(r.connections[0].upstream_received, b"HI\n");
+}

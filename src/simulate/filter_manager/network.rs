@@ -113,8 +113,10 @@ impl FilterManager {
         }
         let conn_id = self.next_conn;
         self.next_conn += 1;
+        // The Wasm filters, and the deny-all stand-in for an unfetchable FAIL_CLOSE module
+        // (a network RBAC filter; the other built-ins pass the bytes on).
         let net: Vec<usize> = (0..self.stages.len())
-            .filter(|&i| self.stages[i].vm.is_some())
+            .filter(|&i| self.stages[i].vm.is_some() || self.stages[i].deny_all)
             .collect();
         let st = HttpState {
             start_ns: self.shared.borrow().clock.realtime_ns,
@@ -205,6 +207,22 @@ impl FilterManager {
         for pos in from..c.net.len() {
             if c.closed.is_some() {
                 return;
+            }
+            if self.stages[c.net[pos]].deny_all {
+                // istio-agent's stand-in is Envoy's network RBAC filter with empty rules:
+                // `RoleBasedAccessControlFilter::onData` denies the first bytes (or the end of
+                // stream) that reach it and closes the connection without flushing.
+                if !c.st.borrow().req_body.is_empty() || c.down_ended {
+                    c.report.trace.push(TraceEvent {
+                        filter: self.stages[c.net[pos]].label.clone(),
+                        callback: "onData (network RBAC, empty rules)".into(),
+                        result: "denied: connection closed".into(),
+                        ..Default::default()
+                    });
+                    self.close(c, ClosedBy::Plugin);
+                    return;
+                }
+                continue;
             }
             if !c.initialized[pos] {
                 c.initialized[pos] = true;
