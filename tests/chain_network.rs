@@ -324,3 +324,43 @@ fn chain_diff_shows_network_filter_changes() {
         "{text}"
     );
 }
+
+/// `--format dot` and `--format mermaid` draw the network filter stacks inside the workload's
+/// cluster, with the NETWORK plugin in them; a mesh without one draws none.
+#[test]
+fn dot_and_mermaid_draw_network_filter_stacks() {
+    let dir = tempfile::tempdir().unwrap();
+    let with = write(
+        dir.path(),
+        "with.yaml",
+        &(BASE.replace("VERSION", "v2.6") + &plugin("upper", "")),
+    );
+    let without = write(dir.path(), "without.yaml", &BASE.replace("VERSION", "v2.6"));
+    let draw = |format: &str, mesh: &std::path::Path| {
+        let out = bin()
+            .args(["chain", "--workload", "shop/db", "--format", format])
+            .arg(mesh)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let dot = draw("dot", &with);
+    assert!(dot.contains("subgraph cluster_0_n0 {"), "{dot}");
+    assert!(
+        dot.contains("label=\"network filters of the tcp_proxy chains"),
+        "{dot}"
+    );
+    assert!(dot.contains("w0_n0_0") && dot.contains("upper"), "{dot}");
+    let mermaid = draw("mermaid", &with);
+    assert!(
+        mermaid.contains("subgraph w0_n0[\"network filters of the tcp_proxy chains"),
+        "{mermaid}"
+    );
+    assert!(
+        mermaid.contains(" --> ") && mermaid.contains("upper"),
+        "{mermaid}"
+    );
+    assert!(!draw("dot", &without).contains("_n0"));
+    assert!(!draw("mermaid", &without).contains("_n0"));
+}

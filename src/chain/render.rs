@@ -182,16 +182,7 @@ pub fn human(chains: &[WorkloadChain]) -> String {
             let _ = writeln!(s, "  note: {note}");
         }
         for n in &c.network {
-            let port = match n.port {
-                Some(0) => ", passthrough chain".to_string(),
-                Some(p) => format!(", listener port {p}"),
-                None => String::new(),
-            };
-            let _ = writeln!(
-                s,
-                "  network filters of the {} chains{port}:",
-                n.terminal.as_str()
-            );
+            let _ = writeln!(s, "  {}:", net_title(n));
             table(&mut s, &rows(&n.filters));
             for l in &n.left_off {
                 let _ = writeln!(
@@ -423,7 +414,38 @@ fn label(f: &Filter) -> String {
     }
 }
 
-/// Graphviz: one cluster per workload, filters in order.
+/// The heading of a network filter stack ("network filters of the tcp_proxy chains, …").
+fn net_title(n: &super::NetStack) -> String {
+    let port = match n.port {
+        Some(0) => ", passthrough chain".to_string(),
+        Some(p) => format!(", listener port {p}"),
+        None => String::new(),
+    };
+    format!(
+        "network filters of the {} chains{port}",
+        n.terminal.as_str()
+    )
+}
+
+/// Graphviz nodes `{id}_{i}` of a filter list, chained in order.
+fn dot_list(s: &mut String, id: &str, filters: &[Filter], indent: &str) {
+    for (fi, f) in filters.iter().enumerate() {
+        let style = if f.builtin_name().is_none() {
+            ", style=filled, fillcolor=lightblue"
+        } else {
+            ""
+        };
+        let text = escape_dot(&label(f)).replace('\n', "\\n");
+        let _ = writeln!(s, "{indent}{id}_{fi} [label=\"{text}\"{style}];");
+    }
+    let ids: Vec<String> = (0..filters.len()).map(|fi| format!("{id}_{fi}")).collect();
+    if ids.len() > 1 {
+        let _ = writeln!(s, "{indent}{};", ids.join(" -> "));
+    }
+}
+
+/// Graphviz: one cluster per workload, filters in order; network filter stacks (NETWORK
+/// WasmPlugins) as clusters inside it.
 pub fn dot(chains: &[WorkloadChain]) -> String {
     let mut s = String::from(
         "digraph chains {\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\"];\n",
@@ -434,20 +456,15 @@ pub fn dot(chains: &[WorkloadChain]) -> String {
             "  subgraph cluster_{ci} {{\n    label=\"{}\";",
             escape_dot(&c.label())
         );
-        for (fi, f) in c.filters.iter().enumerate() {
-            let style = if f.builtin_name().is_none() {
-                ", style=filled, fillcolor=lightblue"
-            } else {
-                ""
-            };
-            let text = escape_dot(&label(f)).replace('\n', "\\n");
-            let _ = writeln!(s, "    w{ci}_{fi} [label=\"{text}\"{style}];");
-        }
-        let ids: Vec<String> = (0..c.filters.len())
-            .map(|fi| format!("w{ci}_{fi}"))
-            .collect();
-        if ids.len() > 1 {
-            let _ = writeln!(s, "    {};", ids.join(" -> "));
+        dot_list(&mut s, &format!("w{ci}"), &c.filters, "    ");
+        for (ni, n) in c.network.iter().enumerate() {
+            let _ = writeln!(
+                s,
+                "    subgraph cluster_{ci}_n{ni} {{\n      label=\"{}\";",
+                escape_dot(&net_title(n))
+            );
+            dot_list(&mut s, &format!("w{ci}_n{ni}"), &n.filters, "      ");
+            s.push_str("    }\n");
         }
         s.push_str("  }\n");
     }
@@ -459,28 +476,41 @@ fn escape_mermaid(s: &str) -> String {
     s.replace('"', "#quot;").replace('\n', "<br/>")
 }
 
-/// Mermaid flowchart: one subgraph per workload.
+/// Mermaid nodes `{id}_{i}` of a filter list, chained in order.
+fn mermaid_list(s: &mut String, id: &str, filters: &[Filter], indent: &str) {
+    for (fi, f) in filters.iter().enumerate() {
+        let (open, close) = if f.builtin_name().is_none() {
+            ("([\"", "\"])")
+        } else {
+            ("[\"", "\"]")
+        };
+        let _ = writeln!(
+            s,
+            "{indent}{id}_{fi}{open}{}{close}",
+            escape_mermaid(&label(f))
+        );
+    }
+    let ids: Vec<String> = (0..filters.len()).map(|fi| format!("{id}_{fi}")).collect();
+    if ids.len() > 1 {
+        let _ = writeln!(s, "{indent}{}", ids.join(" --> "));
+    }
+}
+
+/// Mermaid flowchart: one subgraph per workload; network filter stacks (NETWORK
+/// WasmPlugins) as subgraphs inside it.
 pub fn mermaid(chains: &[WorkloadChain]) -> String {
     let mut s = String::from("flowchart LR\n");
     for (ci, c) in chains.iter().enumerate() {
         let _ = writeln!(s, "  subgraph w{ci}[\"{}\"]", escape_mermaid(&c.label()));
-        for (fi, f) in c.filters.iter().enumerate() {
-            let (open, close) = if f.builtin_name().is_none() {
-                ("([\"", "\"])")
-            } else {
-                ("[\"", "\"]")
-            };
+        mermaid_list(&mut s, &format!("w{ci}"), &c.filters, "    ");
+        for (ni, n) in c.network.iter().enumerate() {
             let _ = writeln!(
                 s,
-                "    w{ci}_{fi}{open}{}{close}",
-                escape_mermaid(&label(f))
+                "    subgraph w{ci}_n{ni}[\"{}\"]",
+                escape_mermaid(&net_title(n))
             );
-        }
-        let ids: Vec<String> = (0..c.filters.len())
-            .map(|fi| format!("w{ci}_{fi}"))
-            .collect();
-        if ids.len() > 1 {
-            let _ = writeln!(s, "    {}", ids.join(" --> "));
+            mermaid_list(&mut s, &format!("w{ci}_n{ni}"), &n.filters, "      ");
+            s.push_str("    end\n");
         }
         s.push_str("  end\n");
     }
