@@ -598,38 +598,29 @@ impl<'m> Context<'m> {
         }
         let services = by_ns;
         let istio = wasm::mesh_istio(mesh);
-        let mut outbound_ports: Vec<i64> = mesh
-            .services
-            .iter()
-            .filter(|s| {
-                scope
-                    .as_ref()
-                    .is_none_or(|sc| sc.contains(&s.meta.namespace))
-            })
-            .flat_map(|s| s.ports.iter())
-            .filter(|p| !p.protocol.eq_ignore_ascii_case("udp") && port_info(p, true).http)
-            .map(|p| p.port)
-            .collect();
-        outbound_ports.sort_unstable();
-        outbound_ports.dedup();
-        let mut outbound_tcp_ports: Vec<i64> = mesh
-            .services
-            .iter()
-            .filter(|s| {
-                scope
-                    .as_ref()
-                    .is_none_or(|sc| sc.contains(&s.meta.namespace))
-            })
-            .flat_map(|s| s.ports.iter())
-            .filter(|p| {
-                !p.protocol.eq_ignore_ascii_case("udp")
-                    && !p.protocol.eq_ignore_ascii_case("sctp")
-                    && !port_info(p, true).http
-            })
-            .map(|p| p.port)
-            .collect();
-        outbound_tcp_ports.sort_unstable();
-        outbound_tcp_ports.dedup();
+        // The service ports of the scope that outbound HTTP chains (`http`) or TCP chains
+        // (the rest but UDP and SCTP) are built for, sorted and distinct.
+        let outbound = |http: bool| -> Vec<i64> {
+            let mut v: Vec<i64> = (mesh.services.iter())
+                .filter(|s| {
+                    scope
+                        .as_ref()
+                        .is_none_or(|sc| sc.contains(&s.meta.namespace))
+                })
+                .flat_map(|s| s.ports.iter())
+                .filter(|p| {
+                    !p.protocol.eq_ignore_ascii_case("udp")
+                        && (http || !p.protocol.eq_ignore_ascii_case("sctp"))
+                        && port_info(p, true).http == http
+                })
+                .map(|p| p.port)
+                .collect();
+            v.sort_unstable();
+            v.dedup();
+            v
+        };
+        let outbound_ports = outbound(true);
+        let outbound_tcp_ports = outbound(false);
         let all_services = index_by_ns(
             &mesh.services,
             |s| ns_of_svc(s),
