@@ -326,10 +326,11 @@ fn progress_shows_only_on_a_terminal_for_long_runs() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    // Big enough to take well over a second in a test (debug) build.
+    // Big enough to take well over a second in a test (debug) build: about 3 s for 30,000
+    // documents (10,000 took 1.2 s once the YAML fast path landed, too close to the delay).
     let sme = "apiVersion: maistra.io/v1\nkind: ServiceMeshExtension\nmetadata: {name: e, namespace: shop}\nspec: {image: quay.io/a/b:1, phase: PostAuthZ, config: {k: v}}\n---\n";
     let big = dir.path().join("big.yaml");
-    std::fs::write(&big, sme.repeat(10_000)).unwrap();
+    std::fs::write(&big, sme.repeat(30_000)).unwrap();
     let cmd = format!(
         "{} lint --fail-on none {} > /dev/null",
         env!("CARGO_BIN_EXE_meshext-lint"),
