@@ -436,6 +436,17 @@ struct Context<'m> {
     all_services: HashMap<&'m str, SelectorIndex<'m, &'m Service>>,
 }
 
+/// The Services of `w`'s namespace in `index` whose selector matches `w`'s labels.
+fn selecting<'a, 'm: 'a>(
+    index: &'a HashMap<&'m str, SelectorIndex<'m, &'m Service>>,
+    w: &'a Workload,
+) -> impl Iterator<Item = &'a &'m Service> + 'a {
+    index
+        .get(w.meta.namespace.as_str())
+        .into_iter()
+        .flat_map(|idx| idx.matching(&w.labels))
+}
+
 /// Items with an optional selector, indexed by namespace.
 fn index_by_ns<'m, T: 'm, V>(
     items: &'m [T],
@@ -741,11 +752,7 @@ impl<'m> Context<'m> {
     /// hostname) and the ports `ApplyListenerPatches` patches (§3.3).
     fn ports(&self, w: &Workload) -> Ports {
         let mut ports = Ports::default();
-        let selecting = self
-            .services
-            .get(w.meta.namespace.as_str())
-            .into_iter()
-            .flat_map(|idx| idx.matching(&w.labels));
+        let selecting = selecting(&self.services, w);
         let mut every: Vec<PortInfo> = Vec::new();
         for (n, svc) in selecting.enumerate() {
             ports.services.push(svc.meta.key());
@@ -823,11 +830,7 @@ impl<'m> Context<'m> {
     /// The ports of the HTTP (or the other) servers of the Gateways selecting `w`, after the
     /// Service port → targetPort translation a gateway listener gets.
     fn gateway_server_ports(&self, w: &Workload, http: bool) -> Vec<i64> {
-        let svc_ports: Vec<&crate::model::ServicePort> = self
-            .all_services
-            .get(w.meta.namespace.as_str())
-            .into_iter()
-            .flat_map(|idx| idx.matching(&w.labels))
+        let svc_ports: Vec<&crate::model::ServicePort> = selecting(&self.all_services, w)
             .flat_map(|s| s.ports.iter())
             .collect();
         self.gateways
@@ -850,11 +853,7 @@ impl<'m> Context<'m> {
     /// of the Gateways selecting it after the Service port → targetPort translation (gateway).
     fn class_ports(&self, w: &Workload, listener: Listener) -> Vec<i64> {
         let mut out: Vec<i64> = match listener {
-            Listener::Inbound => self
-                .services
-                .get(w.meta.namespace.as_str())
-                .into_iter()
-                .flat_map(|idx| idx.matching(&w.labels))
+            Listener::Inbound => selecting(&self.services, w)
                 .flat_map(|s| s.ports.iter())
                 .filter(|p| {
                     !p.protocol.eq_ignore_ascii_case("udp")
@@ -1079,11 +1078,7 @@ impl<'m> Context<'m> {
     fn tcp_ports(&self, w: &Workload, listener: Listener) -> Vec<i64> {
         let mut out: Vec<i64> = match listener {
             Listener::Inbound => {
-                let mut v: Vec<i64> = self
-                    .services
-                    .get(w.meta.namespace.as_str())
-                    .into_iter()
-                    .flat_map(|idx| idx.matching(&w.labels))
+                let mut v: Vec<i64> = selecting(&self.services, w)
                     .flat_map(|s| s.ports.iter())
                     .filter(|p| {
                         !p.protocol.eq_ignore_ascii_case("udp")
