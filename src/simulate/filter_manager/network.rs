@@ -344,6 +344,11 @@ impl FilterManager {
         }
     }
 
+    /// Whether VM `vmi` runs one of the connection's filters (a trap there fails it).
+    fn filters_conn(&self, c: &Conn, vmi: usize) -> bool {
+        c.net.iter().any(|&i| self.stages[i].vm == Some(vmi))
+    }
+
     /// Delivers what the dispatcher has for the connection's filters once an event is done:
     /// gRPC callbacks, then the answers to pending HTTP calls (whose callbacks may make more
     /// of either), until nothing is left.
@@ -371,9 +376,7 @@ impl FilterManager {
                     ev.calls.push(call.clone());
                 }
             }
-            if ev.failure.is_some()
-                && (0..c.net.len()).any(|p| self.stages[c.net[p]].vm == Some(vmi))
-            {
+            if ev.failure.is_some() && self.filters_conn(c, vmi) {
                 self.close(c, ClosedBy::Plugin);
             }
         }
@@ -397,7 +400,7 @@ impl FilterManager {
                 }
                 let trapped = ev.failure.is_some();
                 c.report.trace.push(ev);
-                if trapped && (0..c.net.len()).any(|p| self.stages[c.net[p]].vm == Some(vmi)) {
+                if trapped && self.filters_conn(c, vmi) {
                     // The VM is gone: the connection it filters fails closed.
                     self.close(c, ClosedBy::Plugin);
                 }
@@ -446,22 +449,17 @@ impl FilterManager {
                 break;
             }
             let due = self.shared.borrow().clock.next_due(target);
-            if let Some(h) = self.next_http_due(target) {
-                if due.is_none_or(|(_, at)| h <= at)
-                    && self.next_grpc_due(target).is_none_or(|g| h < g)
-                {
-                    self.shared.borrow_mut().clock.set_monotonic(h);
-                    for r in self.take_http_due(h) {
-                        self.net_http_answer(c, r);
-                    }
-                    self.net_drain(c);
-                    continue;
-                }
-            }
-            if let Some(g) = self.next_grpc_due(target) {
+            // Callout answers and timeouts due first (or at the same instant) come first; at
+            // one instant gRPC's before HTTP's, as outside connections.
+            if let Some(g) = self.next_callout_due(target) {
                 if due.is_none_or(|(_, at)| g <= at) {
                     self.shared.borrow_mut().clock.set_monotonic(g);
                     self.fire_grpc_due(g);
+                    let http = self.take_http_due(g);
+                    self.net_drain_grpc(c);
+                    for r in http {
+                        self.net_http_answer(c, r);
+                    }
                     self.net_drain(c);
                     continue;
                 }

@@ -136,7 +136,7 @@ impl FilterManager {
     }
 
     /// The next gRPC or HTTP callout answer or timeout due at or before `until`.
-    fn next_callout_due(&self, until: u64) -> Option<u64> {
+    pub(super) fn next_callout_due(&self, until: u64) -> Option<u64> {
         match (self.next_grpc_due(until), self.next_http_due(until)) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
