@@ -387,10 +387,7 @@ impl FilterManager {
             req_headers.add(k, v);
         }
         if req_headers.get("x-request-id").is_none() {
-            req_headers.add(
-                "x-request-id",
-                &format!("00000000-0000-4000-8000-{:012}", self.request_seq),
-            );
+            req_headers.add("x-request-id", &request_id(self.request_seq));
         }
         let body_len: usize = input.chunks.iter().map(Vec::len).sum();
         if body_len > 0 && input.chunks.len() == 1 && req_headers.get("content-length").is_none() {
@@ -557,4 +554,31 @@ fn run_async<P: WasmParams>(
     }
     ev.logs = vm.take_logs();
     std::mem::take(&mut vm.store.data_mut().effects)
+}
+
+/// The `x-request-id` of the `seq`th request: `00000000-0000-4000-8000-{seq:012}`, built
+/// without `format!` (one per request).
+fn request_id(seq: u64) -> String {
+    let mut n = itoa::Buffer::new();
+    let digits = n.format(seq);
+    let mut id = String::with_capacity(36);
+    id.push_str("00000000-0000-4000-8000-");
+    for _ in digits.len()..12 {
+        id.push('0');
+    }
+    id.push_str(digits);
+    id
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn request_ids_are_zero_padded_to_twelve_digits() {
+        for seq in [0, 1, 42, 999_999_999_999, 1_000_000_000_000, u64::MAX] {
+            assert_eq!(
+                super::request_id(seq),
+                format!("00000000-0000-4000-8000-{seq:012}")
+            );
+        }
+    }
 }
