@@ -211,3 +211,44 @@ fn no_network_plugin_and_mixed_scenarios_are_clear_errors() {
     assert_eq!(code, 2, "{text}");
     assert!(text.contains("put them in separate scenarios"), "{text}");
 }
+
+/// NETWORK plugins in front of an HTTP connection manager are not run by `requests:`; the
+/// report says so (never a silent skip) and the HTTP chain still runs.
+#[test]
+fn requests_say_which_network_plugins_before_the_http_connection_manager_they_do_not_run() {
+    let http_port = "    - {name: http-web, port: 8080, targetPort: 8080}\n";
+    let scenario = "workload: shop/db
+requests:
+  - name: get
+    request: {path: /}
+    expect: {status: 200}
+";
+    let s = setup(
+        "v2.6",
+        &(http_port.to_string() + &plugin("upper", "")),
+        scenario,
+    );
+    let (code, text) = simulate(&s, true);
+    assert_eq!(code, 0, "{text}");
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let notes = v["notes"].as_array().expect("notes");
+    assert_eq!(notes.len(), 1, "{text}");
+    let note = notes[0].as_str().unwrap();
+    assert!(
+        note.contains("shop/upper") && note.contains("not run"),
+        "{note}"
+    );
+    let (code, human) = simulate(&s, false);
+    assert_eq!(code, 0, "{human}");
+    assert!(
+        human.contains("note: not run: the NETWORK WasmPlugin shop/upper"),
+        "{human}"
+    );
+
+    // Without a NETWORK plugin there is nothing to say.
+    let s = setup("v2.6", http_port, scenario);
+    let (code, text) = simulate(&s, true);
+    assert_eq!(code, 0, "{text}");
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert!(v.get("notes").is_none(), "{text}");
+}

@@ -262,6 +262,7 @@ pub fn run(args: SimulateArgs, m: &ArgMatches) -> i32 {
         limits,
         ..SimOptions::default()
     };
+    let mut notes = Vec::new();
     let chain = if !args.module.is_empty() || args.image.is_some() {
         let images = super::mesh_args::images_from(&args.mesh.images, &cfg);
         if let Some(e) = super::mesh_args::missing_image_source(&images) {
@@ -328,6 +329,14 @@ pub fn run(args: SimulateArgs, m: &ArgMatches) -> i32 {
             };
             opts.mesh = out.mesh.version;
             opts.workload = from_mesh::workload_info(&out.mesh, chain);
+            let before_hcm = from_mesh::hcm_network_plugins(&out.chains, chain, scenario.direction);
+            if !before_hcm.is_empty() {
+                notes.push(format!(
+                    "not run: the NETWORK WasmPlugin{} {} in front of the HTTP connection manager of this listener (they see each connection's raw bytes; `requests:` run the HTTP filters only)",
+                    if before_hcm.len() == 1 { "" } else { "s" },
+                    before_hcm.join(", ")
+                ));
+            }
             match from_mesh::sim_chain(&out.mesh, chain, &out.resolution) {
                 Ok(c) => c,
                 Err(e) => return usage_error(e),
@@ -335,7 +344,8 @@ pub fn run(args: SimulateArgs, m: &ArgMatches) -> i32 {
         }
     };
     let progress = super::Progress::start("simulating");
-    let report = simulate::run_scenario(&chain, &scenario, &opts);
+    let mut report = simulate::run_scenario(&chain, &scenario, &opts);
+    report.notes = notes;
     drop(progress);
     match args.format {
         SimFormat::Human => {

@@ -263,6 +263,30 @@ pub fn workload_info(mesh: &Mesh, chain: &WorkloadChain) -> WorkloadInfo {
     info
 }
 
+/// The NETWORK WasmPlugins (`namespace/name`) in front of the HTTP connection manager of
+/// `chain`'s filter chain (same class, same port or the class-wide stack). `requests:` run
+/// the HTTP filters only; these would see each connection's raw bytes.
+pub fn hcm_network_plugins(
+    chains: &[WorkloadChain],
+    chain: &WorkloadChain,
+    direction: Option<super::Direction>,
+) -> Vec<String> {
+    use crate::chain::wasm::Terminal;
+    let Ok((_, class)) = pick_class(chains, &chain.key(), direction) else {
+        return Vec::new();
+    };
+    let stacks: Vec<&NetStack> = class
+        .iter()
+        .flat_map(|c| c.network.iter())
+        .filter(|n| n.terminal == Terminal::Hcm)
+        .collect();
+    let stack = stacks
+        .iter()
+        .find(|n| n.port.is_some() && n.port == chain.port)
+        .or_else(|| stacks.iter().find(|n| n.port.is_none()));
+    stack.map_or_else(Vec::new, |n| n.wasm_plugins().map(|w| w.key()).collect())
+}
+
 /// The TCP (`tcp_proxy`) network filters of `workload` that a scenario's `connections:` run
 /// through: the class `direction:` picks (inbound by default, the gateway's own), the stack of
 /// `port:` where NETWORK plugins differ by port. Errors say why a workload has none: no

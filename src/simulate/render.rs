@@ -173,6 +173,9 @@ pub fn human(r: &SimReport) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "Simulating on the {}", r.proxy);
     let _ = writeln!(out, "Chain: {}", r.chain.join(" → "));
+    for n in &r.notes {
+        let _ = writeln!(out, "note: {n}");
+    }
     for e in &r.errors {
         let _ = writeln!(out, "error: {e}");
     }

@@ -155,6 +155,10 @@ pub struct StartupProblem {
 pub struct SimReport {
     pub proxy: String,
     pub chain: Vec<String>,
+    /// What the simulation leaves out of this run, said once (e.g. network filters in front
+    /// of the HTTP connection manager that `requests:` do not run).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     /// Events while plugins started (logs of on_vm_start / on_configure).
     pub startup: Vec<TraceEvent>,
     pub startup_problems: Vec<StartupProblem>,
