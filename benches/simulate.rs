@@ -12,7 +12,8 @@ use meshext_lint::simulate::{
     self, parse_scenario, vm, ExtensionFilter, FilterManager, Limits, Profile, SimFilter,
     WorkloadInfo,
 };
-use std::alloc::{GlobalAlloc, Layout, System};
+use mimalloc::MiMalloc;
+use std::alloc::{GlobalAlloc, Layout};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -20,19 +21,20 @@ use support::{ms, time_n};
 
 /// Counts heap allocations so the bench can report them per request: they are the largest
 /// host-side cost after the interpreter itself, and unlike time they do not vary between runs.
+/// Over mimalloc, the binary's allocator (src/main.rs), so the rates are what users get.
 struct Counting;
 static ALLOCS: AtomicU64 = AtomicU64::new(0);
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, l: Layout) -> *mut u8 {
         ALLOCS.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.alloc(l) }
+        unsafe { MiMalloc.alloc(l) }
     }
     unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        unsafe { System.dealloc(p, l) }
+        unsafe { MiMalloc.dealloc(p, l) }
     }
     unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
         ALLOCS.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.realloc(p, l, n) }
+        unsafe { MiMalloc.realloc(p, l, n) }
     }
 }
 #[global_allocator]

@@ -344,8 +344,8 @@ pub fn run(args: SimulateArgs, m: &ArgMatches) -> i32 {
         }
     };
     let progress = super::Progress::start("simulating");
-    let mut report = simulate::run_scenario(&chain, &scenario, &opts);
-    report.notes = notes;
+    opts.notes = notes;
+    let report = simulate::run_scenario(&chain, &scenario, &opts);
     drop(progress);
     match args.format {
         SimFormat::Human => {

@@ -46,6 +46,8 @@ pub struct SimOptions {
     pub workload: WorkloadInfo,
     /// Seed for `random_get`.
     pub seed: u64,
+    /// What the caller knows the run leaves out (the report's `notes`).
+    pub notes: Vec<String>,
 }
 
 impl Default for SimOptions {
@@ -56,6 +58,7 @@ impl Default for SimOptions {
             limits: Limits::default(),
             workload: WorkloadInfo::default(),
             seed: 0x5eed,
+            notes: Vec::new(),
         }
     }
 }
@@ -69,6 +72,37 @@ impl SimOptions {
 /// Runs every request of a scenario through `chain`. VMs start once and keep their state
 /// across the scenario's requests.
 pub fn run_scenario(chain: &[SimFilter], scenario: &Scenario, opts: &SimOptions) -> SimReport {
+    struct Collect(Vec<RequestReport>);
+    impl RequestSink for Collect {
+        fn begin(&mut self, _: &SimReport) {}
+        fn request(&mut self, r: RequestReport) {
+            self.0.push(r);
+        }
+    }
+    let mut all = Collect(Vec::with_capacity(scenario.requests.len()));
+    let mut report = run_scenario_into(chain, scenario, opts, &mut all);
+    report.requests = all.0;
+    report
+}
+
+/// Where [`run_scenario_into`] hands each request's report as soon as it is complete, so that
+/// a long scenario's traces need not all be held at once (`simulate --format json` writes each
+/// one out and drops it).
+pub trait RequestSink {
+    /// The report so far (start-up done, no request run yet), before the first request.
+    fn begin(&mut self, head: &SimReport);
+    /// One finished request or time step, in scenario order.
+    fn request(&mut self, r: RequestReport);
+}
+
+/// [`run_scenario`] with each request's report given to `sink` instead of kept: the returned
+/// report has no `requests`.
+pub fn run_scenario_into(
+    chain: &[SimFilter],
+    scenario: &Scenario,
+    opts: &SimOptions,
+    sink: &mut dyn RequestSink,
+) -> SimReport {
     let profile = opts.profile();
     let mut workload = opts.workload.clone();
     for (k, v) in &scenario.properties {
@@ -94,6 +128,7 @@ pub fn run_scenario(chain: &[SimFilter], scenario: &Scenario, opts: &SimOptions)
     let mut report = SimReport {
         proxy: profile.label(),
         chain: fm.chain_labels(),
+        notes: opts.notes.clone(),
         startup,
         startup_problems: fm.startup_problems.clone(),
         startup_grpc_calls: fm.take_grpc_calls(),
@@ -103,6 +138,7 @@ pub fn run_scenario(chain: &[SimFilter], scenario: &Scenario, opts: &SimOptions)
         report.startup_checks = check_startup(x, &report, &fm, &startup_http_calls);
     }
     report.startup_http_calls = startup_http_calls;
+    sink.begin(&report);
     for spec in &scenario.requests {
         let mut pre = Vec::new();
         fm.grpc_mocks.clone_from(&spec.grpc_calls);
@@ -132,7 +168,7 @@ pub fn run_scenario(chain: &[SimFilter], scenario: &Scenario, opts: &SimOptions)
         r.http_calls = calls;
         r.grpc_calls = fm.take_grpc_calls();
         r.checks = check(&spec.expect, &r, &fm.metric_kinds());
-        report.requests.push(r);
+        sink.request(r);
     }
     for spec in &scenario.connections {
         match fm.run_connection(spec) {

@@ -183,10 +183,16 @@ pub struct SimReport {
 impl SimReport {
     /// 0 = every expectation holds, 1 = one failed, 2 = the scenario could not run.
     pub fn exit_code(&self) -> i32 {
+        self.exit_code_given(self.requests.iter().all(RequestReport::passed))
+    }
+
+    /// [`SimReport::exit_code`] with the requests' verdict given: their reports were handed
+    /// out one by one (`run_scenario_into`) instead of kept in `requests`.
+    pub fn exit_code_given(&self, requests_passed: bool) -> i32 {
         if !self.errors.is_empty() {
             2
         } else if self.startup_checks.iter().all(|c| c.ok)
-            && self.requests.iter().all(RequestReport::passed)
+            && requests_passed
             && self.connections.iter().all(ConnectionReport::passed)
         {
             0
