@@ -248,5 +248,12 @@ mod tests {
         assert!(!Profile::for_envoy("1.26")
             .unwrap()
             .has_foreign("set_envoy_filter_state"));
+        // Envoy's CEL functions in every version (Linux builds define WASM_USE_CEL_PARSER).
+        for e in Profile::envoy_versions() {
+            let p = Profile::for_envoy(e).unwrap();
+            for f in ["expr_create", "expr_evaluate", "expr_delete"] {
+                assert!(p.has_foreign(f), "Envoy {e}: {f}");
+            }
+        }
     }
 }

@@ -1,0 +1,175 @@
+//! A CEL (Common Expression Language) evaluator for Envoy's `expr_create` / `expr_evaluate`
+//! foreign functions: the subset Envoy and Istio expressions use — literals, attribute
+//! selection and indexing, list and map literals, arithmetic with overflow errors,
+//! comparisons, `in`, `&&`/`||` with CEL's error absorption, `?:`, the `has()` macro and the
+//! common built-in functions. Comprehension macros (`all`, `exists`, `map`, …) and message
+//! construction are refused as unsupported. Values of identifiers come from an
+//! [`Activation`] (the simulator's properties).
+
+mod eval;
+mod parse;
+
+pub use eval::{evaluate, Exhausted};
+pub use parse::{CreateError, Expr, MAX_CODEPOINTS, MAX_DEPTH};
+
+use crate::simulate::headers::encode_pairs;
+
+/// A CEL value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Uint(u64),
+    Double(f64),
+    String(String),
+    Bytes(Vec<u8>),
+    List(Vec<Value>),
+    /// Entries in insertion order; keys are bool, int, uint or string.
+    Map(Vec<(Value, Value)>),
+    /// Nanoseconds since the Unix epoch.
+    Timestamp(i64),
+    /// Nanoseconds.
+    Duration(i64),
+    /// A protobuf message (`node`, `metadata`, …) in binary form; opaque to the evaluator.
+    Message(Vec<u8>),
+    /// An evaluation error (CEL errors are values until the result).
+    Error(String),
+}
+
+impl Value {
+    pub fn err(msg: impl Into<String>) -> Value {
+        Value::Error(msg.into())
+    }
+
+    /// Bytes this value holds (for the evaluator's memory bound).
+    pub fn weight(&self) -> usize {
+        match self {
+            Value::String(s) => s.len(),
+            Value::Bytes(b) | Value::Message(b) => b.len(),
+            Value::List(l) => l.iter().map(|v| 8 + v.weight()).sum(),
+            Value::Map(m) => m.iter().map(|(k, v)| 8 + k.weight() + v.weight()).sum(),
+            _ => 8,
+        }
+    }
+}
+
+/// Where identifiers get their values: a path of field names from a top-level identifier
+/// (`request.headers.x-id` → `["request", "headers", "x-id"]`); `None` when it does not exist.
+pub trait Activation {
+    fn resolve(&self, path: &[String]) -> Option<Value>;
+}
+
+/// Global functions with an overload in cel-cpp's `RegisterBuiltinFunctions`: (name, arity).
+const GLOBAL: &[(&str, usize)] = &[
+    ("size", 1),
+    ("int", 1),
+    ("uint", 1),
+    ("double", 1),
+    ("string", 1),
+    ("bytes", 1),
+    ("dyn", 1),
+    ("matches", 2),
+    ("timestamp", 1),
+    ("duration", 1),
+];
+/// Receiver-style functions (`target.name(args)`): (name, arity without the target).
+const RECEIVER: &[(&str, usize)] = &[
+    ("size", 0),
+    ("startsWith", 1),
+    ("endsWith", 1),
+    ("contains", 1),
+    ("matches", 1),
+];
+/// Built-ins cel-cpp has that this evaluator does not.
+const NOT_MODELLED: &[&str] = &[
+    "type",
+    "bool",
+    "getFullYear",
+    "getMonth",
+    "getDayOfYear",
+    "getDayOfMonth",
+    "getDate",
+    "getDayOfWeek",
+    "getHours",
+    "getMinutes",
+    "getSeconds",
+    "getMilliseconds",
+];
+
+/// Parses and plans an expression as cel-cpp's `parser::Parse` and `CreateExpression` do: a
+/// syntax error is [`CreateError::Parse`], a call without an overload of that name and arity
+/// [`CreateError::Compile`].
+pub fn compile(text: &str) -> Result<Expr, CreateError> {
+    let e = parse::parse(text)?;
+    check_calls(&e)?;
+    Ok(e)
+}
+
+fn check_calls(e: &Expr) -> Result<(), CreateError> {
+    let mut stack = vec![e];
+    while let Some(e) = stack.pop() {
+        match e {
+            Expr::Lit(_) | Expr::Ident(_) => {}
+            Expr::Select(t, _) | Expr::Has(t, _) | Expr::Not(t) | Expr::Neg(t) => stack.push(t),
+            Expr::Index(a, b) | Expr::Bin(_, a, b) | Expr::And(a, b) | Expr::Or(a, b) => {
+                stack.extend([&**a, &**b])
+            }
+            Expr::Cond(a, b, c) => stack.extend([&**a, &**b, &**c]),
+            Expr::List(items) => stack.extend(items),
+            Expr::Map(entries) => stack.extend(entries.iter().flat_map(|(k, v)| [k, v])),
+            Expr::Call(target, name, args) => {
+                let table = if target.is_some() { RECEIVER } else { GLOBAL };
+                if NOT_MODELLED.contains(&name.as_str()) {
+                    return Err(CreateError::Unsupported(format!("CEL function {name}()")));
+                }
+                if !table.contains(&(name.as_str(), args.len())) {
+                    return Err(CreateError::Compile(format!(
+                        "no overloads provided for function '{name}' with {} argument(s)",
+                        args.len()
+                    )));
+                }
+                stack.extend(target.as_deref());
+                stack.extend(args);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Status of a value Envoy cannot serialize (`WasmResult::SerializationFailure`).
+pub struct NotSerializable;
+
+/// The bytes `serializeValue` (`source/extensions/common/wasm/context.cc`) gives a value:
+/// strings and bytes raw; int, uint, double 8 bytes little-endian; bool one byte; timestamps
+/// and durations int64 nanoseconds; messages in protobuf binary; maps as proxy-wasm pairs of
+/// serialized keys and values; lists as pairs of serialized elements with empty values.
+/// `null` (and errors) are not serializable.
+pub fn serialize(v: &Value) -> Result<Vec<u8>, NotSerializable> {
+    Ok(match v {
+        Value::String(s) => s.as_bytes().to_vec(),
+        Value::Bytes(b) | Value::Message(b) => b.clone(),
+        Value::Int(i) | Value::Timestamp(i) | Value::Duration(i) => i.to_le_bytes().to_vec(),
+        Value::Uint(u) => u.to_le_bytes().to_vec(),
+        Value::Double(d) => d.to_le_bytes().to_vec(),
+        Value::Bool(b) => vec![u8::from(*b)],
+        // `marshalPairs` of nothing is its 4-byte count.
+        Value::Map(m) if m.is_empty() => vec![0; 4],
+        Value::List(l) if l.is_empty() => vec![0; 4],
+        Value::Map(m) => {
+            let pairs = m
+                .iter()
+                .map(|(k, v)| Ok((serialize(k)?, serialize(v)?)))
+                .collect::<Result<Vec<_>, NotSerializable>>()?;
+            encode_pairs(pairs.iter().map(|(k, v)| (k.as_slice(), v.as_slice())))
+        }
+        Value::List(l) => {
+            let items = l.iter().map(serialize).collect::<Result<Vec<_>, _>>()?;
+            encode_pairs(items.iter().map(|k| (k.as_slice(), &[][..])))
+        }
+        Value::Null | Value::Error(_) => return Err(NotSerializable),
+    })
+}
+
+#[cfg(test)]
+mod tests;
