@@ -282,6 +282,40 @@ fn properties_are_capped() {
 }
 
 #[test]
+fn cel_expressions_are_capped() {
+    // expr_create of a 60,000-character string literal, for ever: the expressions a VM keeps
+    // are bounded (their text, before their count).
+    let wat = guest(
+        r#"(import "env" "proxy_call_foreign_function" (func $ff (param i32 i32 i32 i32 i32 i32) (result i32)))"#,
+        r#"(data (i32.const 60200) "expr_create")"#,
+        "(i32.store (i32.const 8) (i32.const 16))
+         (loop $f
+           (i32.store8 (i32.load (i32.const 8)) (i32.const 97))
+           (i32.store (i32.const 8) (i32.add (i32.load (i32.const 8)) (i32.const 1)))
+           (br_if $f (i32.lt_u (i32.load (i32.const 8)) (i32.const 60016))))
+         (i32.store8 (i32.const 15) (i32.const 39))
+         (i32.store8 (i32.const 60016) (i32.const 39))
+         (loop $l
+           (drop (call $ff (i32.const 60200) (i32.const 11) (i32.const 15) (i32.const 60002)
+             (i32.const 60100) (i32.const 60104)))
+           (br $l))",
+    );
+    let o = simulate_module(&wat, ONE_REQUEST, 64, &[]);
+    o.assert_reported("bytes of CEL expressions");
+    // A short expression, for ever: their count.
+    let wat = guest(
+        r#"(import "env" "proxy_call_foreign_function" (func $ff (param i32 i32 i32 i32 i32 i32) (result i32)))"#,
+        r#"(data (i32.const 60200) "expr_create") (data (i32.const 60220) "1")"#,
+        "(loop $l
+           (drop (call $ff (i32.const 60200) (i32.const 11) (i32.const 60220) (i32.const 1)
+             (i32.const 60100) (i32.const 60104)))
+           (br $l))",
+    );
+    let o = simulate_module(&wat, ONE_REQUEST, 64, &[]);
+    o.assert_reported("simulator limit: CEL expressions");
+}
+
+#[test]
 fn pending_local_replies_are_capped() {
     // send_local_response with a 64 KiB body, for ever, in one callback.
     let wat = guest(

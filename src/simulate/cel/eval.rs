@@ -416,18 +416,7 @@ fn call(name: &str, receiver: bool, args: Vec<Value>) -> Value {
                 .map_or_else(|_| Value::err("double conversion error"), Double),
             _ => no_overload("double"),
         },
-        ("string", v, None) => match v {
-            String(s) => String(s),
-            Int(i) => String(i.to_string()),
-            Uint(u) => String(u.to_string()),
-            Double(d) => String(format_g(d)),
-            Bool(b) => String(b.to_string()),
-            Bytes(b) => std::string::String::from_utf8(b)
-                .map_or_else(|_| Value::err("invalid UTF-8 in bytes"), String),
-            Timestamp(t) => String(format_timestamp(t)),
-            Duration(d) => String(format_duration(d)),
-            _ => no_overload("string"),
-        },
+        ("string", v, None) => to_string(&v).unwrap_or_else(|e| e),
         ("bytes", v, None) => match v {
             Bytes(b) => Bytes(b),
             String(s) => Bytes(s.into_bytes()),
@@ -457,6 +446,24 @@ fn call(name: &str, receiver: bool, args: Vec<Value>) -> Value {
             no_overload(name)
         }
     }
+}
+
+/// `string(v)`: `Ok` the string, `Err` the error value.
+pub(super) fn to_string(v: &Value) -> Result<Value, Value> {
+    use Value::*;
+    Ok(String(match v {
+        String(s) => s.clone(),
+        Int(i) => i.to_string(),
+        Uint(u) => u.to_string(),
+        Double(d) => format_g(*d),
+        Bool(b) => b.to_string(),
+        Bytes(b) => std::str::from_utf8(b)
+            .map_err(|_| Value::err("invalid UTF-8 in bytes"))?
+            .to_string(),
+        Timestamp(t) => format_timestamp(*t),
+        Duration(d) => format_duration(*d),
+        _ => return Err(no_overload("string")),
+    }))
 }
 
 fn to_int(v: Value) -> Value {

@@ -138,14 +138,24 @@ fn check_calls(e: &Expr) -> Result<(), CreateError> {
 }
 
 /// Status of a value Envoy cannot serialize (`WasmResult::SerializationFailure`).
+#[derive(Debug, PartialEq, Eq)]
 pub struct NotSerializable;
+
+/// How a version's `serializeValue` encodes what differs between versions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Encoding {
+    /// Maps and lists as `google.protobuf.Struct` / `ListValue` (envoy-wasm), else as pairs.
+    pub struct_composites: bool,
+    /// `null` is OK with no bytes (a null message in older cel-cpp), else not serializable.
+    pub null_empty: bool,
+}
 
 /// The bytes `serializeValue` (`source/extensions/common/wasm/context.cc`) gives a value:
 /// strings and bytes raw; int, uint, double 8 bytes little-endian; bool one byte; timestamps
 /// and durations int64 nanoseconds; messages in protobuf binary; maps as proxy-wasm pairs of
-/// serialized keys and values; lists as pairs of serialized elements with empty values.
-/// `null` (and errors) are not serializable.
-pub fn serialize(v: &Value) -> Result<Vec<u8>, NotSerializable> {
+/// serialized keys and values and lists as pairs of serialized elements with empty values
+/// (or, in envoy-wasm, as `Struct` / `ListValue`). Errors are not serializable.
+pub fn serialize(v: &Value, enc: Encoding) -> Result<Vec<u8>, NotSerializable> {
     Ok(match v {
         Value::String(s) => s.as_bytes().to_vec(),
         Value::Bytes(b) | Value::Message(b) => b.clone(),
@@ -153,22 +163,122 @@ pub fn serialize(v: &Value) -> Result<Vec<u8>, NotSerializable> {
         Value::Uint(u) => u.to_le_bytes().to_vec(),
         Value::Double(d) => d.to_le_bytes().to_vec(),
         Value::Bool(b) => vec![u8::from(*b)],
+        Value::Null if enc.null_empty => Vec::new(),
+        Value::Map(m) if enc.struct_composites => proto::strukt(m)?,
+        Value::List(l) if enc.struct_composites => proto::list(l)?,
         // `marshalPairs` of nothing is its 4-byte count.
         Value::Map(m) if m.is_empty() => vec![0; 4],
         Value::List(l) if l.is_empty() => vec![0; 4],
         Value::Map(m) => {
             let pairs = m
                 .iter()
-                .map(|(k, v)| Ok((serialize(k)?, serialize(v)?)))
+                .map(|(k, v)| Ok((serialize(k, enc)?, serialize(v, enc)?)))
                 .collect::<Result<Vec<_>, NotSerializable>>()?;
             encode_pairs(pairs.iter().map(|(k, v)| (k.as_slice(), v.as_slice())))
         }
         Value::List(l) => {
-            let items = l.iter().map(serialize).collect::<Result<Vec<_>, _>>()?;
+            let items = (l.iter().map(|v| serialize(v, enc))).collect::<Result<Vec<_>, _>>()?;
             encode_pairs(items.iter().map(|k| (k.as_slice(), &[][..])))
         }
         Value::Null | Value::Error(_) => return Err(NotSerializable),
     })
+}
+
+/// `google.protobuf.Value` / `Struct` / `ListValue` in protobuf binary, as cel-cpp's
+/// `ExportAsProtoValue` builds them: numbers as doubles, bytes base64 in `string_value`,
+/// timestamps and durations as their JSON strings, `null` as `null_value`. Map keys must be
+/// strings; messages (opaque here) are not exported.
+mod proto {
+    use super::{NotSerializable, Value};
+
+    /// Standard base64 with padding (`absl::Base64Escape`).
+    fn base64(b: &[u8]) -> String {
+        const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut out = String::with_capacity(b.len().div_ceil(3) * 4);
+        for c in b.chunks(3) {
+            let n = (u32::from(c[0]) << 16)
+                | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+                | u32::from(*c.get(2).unwrap_or(&0));
+            for i in 0..4 {
+                if i <= c.len() {
+                    out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
+                } else {
+                    out.push('=');
+                }
+            }
+        }
+        out
+    }
+
+    fn varint(mut v: u64, out: &mut Vec<u8>) {
+        while v >= 0x80 {
+            out.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        out.push(v as u8);
+    }
+
+    fn field(num: u64, data: &[u8], out: &mut Vec<u8>) {
+        varint((num << 3) | 2, out);
+        varint(data.len() as u64, out);
+        out.extend_from_slice(data);
+    }
+
+    fn value(v: &Value) -> Result<Vec<u8>, NotSerializable> {
+        let mut out = Vec::new();
+        let number = |d: f64, out: &mut Vec<u8>| {
+            out.push((2 << 3) | 1);
+            out.extend_from_slice(&d.to_le_bytes());
+        };
+        match v {
+            Value::Null => out.extend_from_slice(&[1 << 3, 0]),
+            Value::Bool(b) => out.extend_from_slice(&[4 << 3, u8::from(*b)]),
+            Value::Int(i) => number(*i as f64, &mut out),
+            Value::Uint(u) => number(*u as f64, &mut out),
+            Value::Double(d) => number(*d, &mut out),
+            Value::String(s) => field(3, s.as_bytes(), &mut out),
+            Value::Bytes(b) => field(3, base64(b).as_bytes(), &mut out),
+            Value::Timestamp(_) | Value::Duration(_) => {
+                let Ok(Value::String(s)) = super::eval::to_string(v) else {
+                    return Err(NotSerializable);
+                };
+                field(3, s.as_bytes(), &mut out)
+            }
+            Value::Map(m) => field(5, &strukt(m)?, &mut out),
+            Value::List(l) => field(6, &list(l)?, &mut out),
+            Value::Message(_) | Value::Error(_) => return Err(NotSerializable),
+        }
+        Ok(out)
+    }
+
+    /// `Struct { map<string, Value> fields = 1; }`, entries in key order.
+    pub fn strukt(m: &[(Value, Value)]) -> Result<Vec<u8>, NotSerializable> {
+        let mut entries: Vec<(&str, &Value)> = Vec::with_capacity(m.len());
+        for (k, v) in m {
+            let Value::String(k) = k else {
+                return Err(NotSerializable);
+            };
+            entries.push((k, v));
+        }
+        entries.sort_by(|a, b| a.0.cmp(b.0));
+        let mut out = Vec::new();
+        for (k, v) in entries {
+            let mut entry = Vec::new();
+            field(1, k.as_bytes(), &mut entry);
+            field(2, &value(v)?, &mut entry);
+            field(1, &entry, &mut out);
+        }
+        Ok(out)
+    }
+
+    /// `ListValue { repeated Value values = 1; }`.
+    pub fn list(l: &[Value]) -> Result<Vec<u8>, NotSerializable> {
+        let mut out = Vec::new();
+        for v in l {
+            field(1, &value(v)?, &mut out);
+        }
+        Ok(out)
+    }
 }
 
 #[cfg(test)]

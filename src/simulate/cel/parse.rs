@@ -253,12 +253,6 @@ impl Lexer<'_> {
                 self.escape(&mut out, bytes)?;
                 continue;
             }
-            if c == b'\\' && raw && s.get(self.i + 1) == Some(&q) {
-                // A raw string keeps the backslash but the quote does not end it.
-                out.extend_from_slice(&[c, q]);
-                self.i += 2;
-                continue;
-            }
             out.push(c);
             self.i += 1;
         }

@@ -64,6 +64,7 @@ fn literals() {
     assert_eq!(ev("'a\\tb\\x41\\u00e9\\101'"), s("a\tbAéA"));
     assert_eq!(ev(r#""say \"hi\"""#), s("say \"hi\""));
     assert_eq!(ev(r"r'a\nb'"), s("a\\nb"));
+    assert_eq!(ev(r"r'\'"), s("\\"), "a raw string ends at its first quote");
     assert_eq!(ev("'''x\n'y'''"), s("x\n'y"));
     assert_eq!(ev("b'\\xff\\x00'"), Value::Bytes(vec![0xff, 0]));
     assert_eq!(ev("true"), Value::Bool(true));
@@ -354,7 +355,7 @@ fn garbage_never_panics() {
 
 #[test]
 fn serialization_follows_serialize_value() {
-    let ser = |t: &str| serialize(&ev(t)).ok();
+    let ser = |t: &str| serialize(&ev(t), Encoding::default()).ok();
     assert_eq!(ser("'ab'"), Some(b"ab".to_vec()));
     assert_eq!(ser("b'\\x00'"), Some(vec![0]));
     assert_eq!(ser("7"), Some(7i64.to_le_bytes().to_vec()));
@@ -376,5 +377,35 @@ fn serialization_follows_serialize_value() {
     assert_eq!(
         ser("['a']"),
         Some(b"\x01\0\0\0\x01\0\0\0\0\0\0\0a\0\0".to_vec())
+    );
+}
+
+#[test]
+fn envoy_wasm_serializes_composites_as_struct_and_null_as_empty() {
+    let enc = Encoding {
+        struct_composites: true,
+        null_empty: true,
+    };
+    let ser = |t: &str| serialize(&ev(t), enc);
+    // Struct {fields {key: "k", value {string_value: "v"}}}
+    assert_eq!(
+        ser("{'k': 'v'}"),
+        Ok(b"\x0a\x08\x0a\x01k\x12\x03\x1a\x01v".to_vec())
+    );
+    // ListValue {values {number_value: 1}, values {bool_value: true}, values {"aGk="}}
+    let mut list = b"\x0a\x09\x11".to_vec();
+    list.extend_from_slice(&1f64.to_le_bytes());
+    list.extend_from_slice(b"\x0a\x02\x20\x01\x0a\x06\x1a\x04aGk=");
+    assert_eq!(ser("[1, true, b'hi']"), Ok(list));
+    assert_eq!(ser("null"), Ok(Vec::new()));
+    assert_eq!(
+        ser("{1: 'a'}"),
+        Err(NotSerializable),
+        "Struct keys are strings"
+    );
+    assert_eq!(
+        ser("{'b': 1, 'a': 2}").unwrap()[4],
+        b'a',
+        "entries in key order"
     );
 }

@@ -331,8 +331,9 @@ impl cel::Activation for Attributes<'_> {
 
 /// `expr_evaluate`: the token (4 bytes) → `serializeValue` of the result, evaluated against
 /// the context the host called. Unknown token NOT_FOUND; an evaluation error (a missing
-/// attribute or key, no matching overload, overflow…) INTERNAL_FAILURE; a value
-/// `serializeValue` cannot encode (null) SERIALIZATION_FAILURE.
+/// attribute or key, no matching overload, overflow…) INTERNAL_FAILURE (SERIALIZATION_FAILURE
+/// in envoy-wasm); a value `serializeValue` cannot encode SERIALIZATION_FAILURE. The
+/// encodings that changed between versions follow the profile (`cel_*` columns).
 fn expr_evaluate(c: &mut C<'_>, args: &[u8]) -> Result<(i32, Option<Vec<u8>>), Fault> {
     let Some(token) = token_arg(args) else {
         return Ok((status::BAD_ARGUMENT, None));
@@ -355,10 +356,17 @@ fn expr_evaluate(c: &mut C<'_>, args: &[u8]) -> Result<(i32, Option<Vec<u8>>), F
             )))
         }
     };
+    let profile = c.data().profile;
     if matches!(v, cel::Value::Error(_)) {
-        return Ok((status::INTERNAL_FAILURE, None));
+        // envoy-wasm before PR #511 handed the error value to serializeValue, which refuses it.
+        let st = if profile.cel_error_is_serialization_failure() {
+            status::SERIALIZATION_FAILURE
+        } else {
+            status::INTERNAL_FAILURE
+        };
+        return Ok((st, None));
     }
-    Ok(match cel::serialize(&v) {
+    Ok(match cel::serialize(&v, profile.cel_encoding()) {
         Ok(bytes) => (status::OK, Some(bytes)),
         Err(cel::NotSerializable) => (status::SERIALIZATION_FAILURE, None),
     })
