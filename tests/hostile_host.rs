@@ -313,6 +313,26 @@ fn cel_expressions_are_capped() {
     );
     let o = simulate_module(&wat, ONE_REQUEST, 64, &[]);
     o.assert_reported("simulator limit: CEL expressions");
+    // `[1,1,…,1,]` (30,000 elements), for ever: the nodes of their syntax trees.
+    let wat = guest(
+        r#"(import "env" "proxy_call_foreign_function" (func $ff (param i32 i32 i32 i32 i32 i32) (result i32)))"#,
+        r#"(data (i32.const 60200) "expr_create")"#,
+        "(i32.store (i32.const 8) (i32.const 16))
+         (loop $f
+           (i32.store8 (i32.load (i32.const 8))
+             (select (i32.const 49) (i32.const 44)
+               (i32.eqz (i32.and (i32.load (i32.const 8)) (i32.const 1)))))
+           (i32.store (i32.const 8) (i32.add (i32.load (i32.const 8)) (i32.const 1)))
+           (br_if $f (i32.lt_u (i32.load (i32.const 8)) (i32.const 60016))))
+         (i32.store8 (i32.const 15) (i32.const 91))
+         (i32.store8 (i32.const 60016) (i32.const 93))
+         (loop $l
+           (drop (call $ff (i32.const 60200) (i32.const 11) (i32.const 15) (i32.const 60002)
+             (i32.const 60100) (i32.const 60104)))
+           (br $l))",
+    );
+    let o = simulate_module(&wat, ONE_REQUEST, 64, &[]);
+    o.assert_reported("nodes of CEL expressions");
 }
 
 #[test]

@@ -15,7 +15,7 @@ pub struct Exhausted {
 
 struct Ev<'a> {
     act: &'a dyn Activation,
-    /// Nodes evaluated.
+    /// Nodes evaluated, plus work units for comparisons, copies and regular expressions.
     steps: u64,
     /// Bytes of values produced (attribute values, concatenations, literals built).
     bytes: usize,
@@ -23,7 +23,7 @@ struct Ev<'a> {
 }
 
 /// Evaluates `e`; `Ok` holds the value (possibly a [`Value::Error`]); `Err` when the values
-/// made exceed `max_bytes`. Also returns (nodes evaluated, bytes produced) for fuel.
+/// made exceed `max_bytes`. Also returns (work units, bytes produced) for fuel.
 pub fn evaluate(
     e: &Expr,
     act: &dyn Activation,
@@ -134,6 +134,13 @@ impl Ev<'_> {
             Expr::Bin(op, a, b) => {
                 let a = tri!(self.eval(a)?);
                 let b = tri!(self.eval(b)?);
+                // Work beyond the node: comparing or copying the operands (maps compare
+                // entry by entry).
+                let pairs = match (&a, &b) {
+                    (Value::Map(x), Value::Map(y)) => x.len() * y.len(),
+                    _ => 0,
+                };
+                self.steps += ((a.weight() + b.weight()) / 8 + pairs) as u64;
                 let v = binary(*op, a, b);
                 self.produced(v)
             }
@@ -145,6 +152,14 @@ impl Ev<'_> {
                 for a in args {
                     vals.push(tri!(self.eval(a)?));
                 }
+                // Work beyond the node: reading the arguments; compiling a regular expression
+                // costs more per byte of the pattern.
+                let read: usize = vals.iter().map(Value::weight).sum();
+                let pattern = match (name.as_str(), vals.last()) {
+                    ("matches", Some(Value::String(re))) => re.len() * 4,
+                    _ => 0,
+                };
+                self.steps += (read / 8 + pattern) as u64;
                 let v = call(name, target.is_some(), vals);
                 self.produced(v)
             }
@@ -186,9 +201,21 @@ impl Ev<'_> {
                 Ok(select(&t, f))
             }
             Expr::Index(t, i) => {
+                let key = tri!(self.eval(i)?);
+                // A computed string key of an attribute: the attribute's own lookup (header
+                // names case-insensitive, as Envoy's header map wrapper).
+                if let (Value::String(k), Some(mut p), false) = (
+                    &key,
+                    attr_path(t),
+                    matches!(**i, Expr::Lit(Value::String(_))),
+                ) {
+                    p.push(k.clone());
+                    if let Some(v) = self.act.resolve(&p) {
+                        return self.produced(v);
+                    }
+                }
                 let t = tri!(self.eval(t)?);
-                let i = tri!(self.eval(i)?);
-                Ok(index(&t, &i))
+                Ok(index(&t, &key))
             }
             _ => unreachable!("access of a non-access expression"),
         }

@@ -101,14 +101,22 @@ const NOT_MODELLED: &[&str] = &[
 /// syntax error is [`CreateError::Parse`], a call without an overload of that name and arity
 /// [`CreateError::Compile`].
 pub fn compile(text: &str) -> Result<Expr, CreateError> {
-    let e = parse::parse(text)?;
-    check_calls(&e)?;
-    Ok(e)
+    compile_counted(text).map(|(e, _)| e)
 }
 
-fn check_calls(e: &Expr) -> Result<(), CreateError> {
+/// [`compile`], with the number of nodes of the syntax tree (what it holds in memory).
+pub fn compile_counted(text: &str) -> Result<(Expr, usize), CreateError> {
+    let e = parse::parse(text)?;
+    let nodes = check_calls(&e)?;
+    Ok((e, nodes))
+}
+
+/// Checks every call against the overload tables; returns the number of nodes.
+fn check_calls(e: &Expr) -> Result<usize, CreateError> {
+    let mut nodes = 0;
     let mut stack = vec![e];
     while let Some(e) = stack.pop() {
+        nodes += 1;
         match e {
             Expr::Lit(_) | Expr::Ident(_) => {}
             Expr::Select(t, _) | Expr::Has(t, _) | Expr::Not(t) | Expr::Neg(t) => stack.push(t),
@@ -134,7 +142,7 @@ fn check_calls(e: &Expr) -> Result<(), CreateError> {
             }
         }
     }
-    Ok(())
+    Ok(nodes)
 }
 
 /// Status of a value Envoy cannot serialize (`WasmResult::SerializationFailure`).

@@ -20,10 +20,12 @@ fn max_output() -> usize {
     crate::simulate::limits::max_body_bytes()
 }
 
-/// At most this many CEL expressions kept per VM, and this many bytes of their text (Envoy
-/// has no limit; the simulator's memory does).
+/// At most this many CEL expressions kept per VM, this many bytes of their text and this many
+/// nodes of their syntax trees (≈ 60 bytes each) (Envoy has no limit; the simulator's memory
+/// does).
 const MAX_EXPRESSIONS: usize = 10_000;
 const MAX_EXPRESSION_BYTES: usize = 16 << 20;
+const MAX_EXPRESSION_NODES: usize = 1_000_000;
 
 /// Filter-state object names Envoy builds from bytes (a registered
 /// `StreamInfo::FilterState::ObjectFactory`); `set_envoy_filter_state` refuses other names.
@@ -247,7 +249,8 @@ fn set_envoy_filter_state(c: &mut C<'_>, args: &[u8]) -> i32 {
 #[derive(Default)]
 pub struct Expressions {
     next: u32,
-    exprs: BTreeMap<u32, (Rc<cel::Expr>, usize)>,
+    /// Token → (expression, bytes of its text, nodes of its tree).
+    exprs: BTreeMap<u32, (Rc<cel::Expr>, usize, usize)>,
 }
 
 impl Expressions {
@@ -281,28 +284,32 @@ fn expr_create(c: &mut C<'_>, args: &[u8]) -> Result<(i32, Option<Vec<u8>>), Fau
     let Ok(text) = std::str::from_utf8(args) else {
         return Ok((status::BAD_ARGUMENT, None));
     };
-    let compiled = cel::compile(text);
-    owe(c, 0, args.len() as u64);
+    let compiled = cel::compile_counted(text);
+    // Parsing is linear in the text: about 2.6 fuel per byte.
+    owe(c, (args.len() / 8) as u64, args.len() as u64);
     let s = c.data_mut();
     let root = expr_root(s);
-    let held: usize = (s.expressions.values())
-        .flat_map(|e| e.exprs.values().map(|(_, n)| *n))
-        .sum();
-    let count: usize = s.expressions.values().map(|e| e.exprs.len()).sum();
+    let (mut count, mut held, mut nodes) = (0, 0, 0);
+    for (_, n, k) in s.expressions.values().flat_map(|e| e.exprs.values()) {
+        (count, held, nodes) = (count + 1, held + n, nodes + k);
+    }
     let store = s.expressions.entry(root).or_default();
     match compiled {
-        Ok(e) => {
-            if count >= MAX_EXPRESSIONS {
-                return Err(Fault::Trap(over_budget("CEL expressions", MAX_EXPRESSIONS)));
-            }
-            if held + text.len() > MAX_EXPRESSION_BYTES {
-                return Err(Fault::Trap(over_budget(
-                    "bytes of CEL expressions",
-                    MAX_EXPRESSION_BYTES,
-                )));
+        Ok((e, n)) => {
+            let over = if count >= MAX_EXPRESSIONS {
+                Some(("CEL expressions", MAX_EXPRESSIONS))
+            } else if held + text.len() > MAX_EXPRESSION_BYTES {
+                Some(("bytes of CEL expressions", MAX_EXPRESSION_BYTES))
+            } else if nodes + n > MAX_EXPRESSION_NODES {
+                Some(("nodes of CEL expressions", MAX_EXPRESSION_NODES))
+            } else {
+                None
+            };
+            if let Some((what, limit)) = over {
+                return Err(Fault::Trap(over_budget(what, limit)));
             }
             let token = store.create_token();
-            store.exprs.insert(token, (Rc::new(e), text.len()));
+            store.exprs.insert(token, (Rc::new(e), text.len(), n));
             Ok((status::OK, Some(token.to_le_bytes().to_vec())))
         }
         Err(cel::CreateError::Parse(_)) => Ok((status::BAD_ARGUMENT, None)),
@@ -339,7 +346,7 @@ fn expr_evaluate(c: &mut C<'_>, args: &[u8]) -> Result<(i32, Option<Vec<u8>>), F
         return Ok((status::BAD_ARGUMENT, None));
     };
     let s = c.data();
-    let Some((e, _)) = (s.expressions.get(&expr_root(s))).and_then(|x| x.exprs.get(&token)) else {
+    let Some((e, ..)) = (s.expressions.get(&expr_root(s))).and_then(|x| x.exprs.get(&token)) else {
         return Ok((status::NOT_FOUND, None));
     };
     let e = e.clone();
