@@ -339,7 +339,7 @@ fn assemblyscript_0_1_8_with_an_empty_configuration_fails_to_start_from_envoy_1_
     }
 }
 
-/// A module that calls an unsupported feature (a CEL comprehension macro) on every tick gets
+/// A module that calls an unsupported feature (CEL message construction) on every tick gets
 /// the simulator's warning once per module, not once per tick.
 #[test]
 fn an_unsupported_foreign_function_is_reported_once_per_module() {
@@ -349,7 +349,7 @@ fn an_unsupported_foreign_function_is_reported_once_per_module() {
   - name: three ticks
     advance: 3s
     expect:
-      logs_exact: [{level: warn, regex: "CEL macro all\\(\\) is not supported by the simulator"}, tick, tick, tick]
+      logs_exact: [{level: warn, regex: "CEL message construction is not supported by the simulator"}, tick, tick, tick]
   - name: two more
     advance: 2s
     expect:

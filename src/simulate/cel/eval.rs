@@ -3,14 +3,16 @@
 //! decides the result, integer arithmetic fails on overflow, equality across int/uint/double
 //! compares numerically (heterogeneous equality) and is false across other types.
 
-use super::parse::{BinOp, Expr};
+use super::parse::{BinOp, Comprehension, Expr, Macro};
 use super::{Activation, Value};
 use std::cmp::Ordering;
 
-/// The evaluation made more values (bytes) than the bound allows; the caller traps.
+/// The evaluation made more values (bytes) or took more work than its bounds allow; the
+/// caller traps.
 #[derive(Debug)]
-pub struct Exhausted {
-    pub bytes: usize,
+pub enum Exhausted {
+    Bytes(usize),
+    Steps(u64),
 }
 
 struct Ev<'a> {
@@ -20,20 +22,26 @@ struct Ev<'a> {
     /// Bytes of values produced (attribute values, concatenations, literals built).
     bytes: usize,
     max_bytes: usize,
+    max_steps: u64,
+    /// Comprehension variables in scope, innermost last.
+    locals: Vec<(String, Value)>,
 }
 
 /// Evaluates `e`; `Ok` holds the value (possibly a [`Value::Error`]); `Err` when the values
-/// made exceed `max_bytes`. Also returns (work units, bytes produced) for fuel.
+/// made exceed `max_bytes` or the work `max_steps`. Also returns (work units, bytes produced) for fuel.
 pub fn evaluate(
     e: &Expr,
     act: &dyn Activation,
     max_bytes: usize,
+    max_steps: u64,
 ) -> (Result<Value, Exhausted>, u64, usize) {
     let mut ev = Ev {
         act,
         steps: 0,
         bytes: 0,
         max_bytes,
+        max_steps,
+        locals: Vec::new(),
     };
     let r = ev.eval(e);
     (r, ev.steps, ev.bytes)
@@ -43,17 +51,19 @@ type R = Result<Value, Exhausted>;
 
 /// The attribute path of `e` when it is an identifier followed by field selections and
 /// string-literal indexes (`request.headers['x-id']`).
-fn attr_path(e: &Expr) -> Option<Vec<String>> {
+/// A comprehension variable shadows the attribute of its name.
+fn attr_path(e: &Expr, locals: &[(String, Value)]) -> Option<Vec<String>> {
     match e {
+        Expr::Ident(n) if locals.iter().any(|(v, _)| v == n) => None,
         Expr::Ident(n) => Some(vec![n.clone()]),
         Expr::Select(t, f) => {
-            let mut p = attr_path(t)?;
+            let mut p = attr_path(t, locals)?;
             p.push(f.clone());
             Some(p)
         }
         Expr::Index(t, i) => match &**i {
             Expr::Lit(Value::String(k)) => {
-                let mut p = attr_path(t)?;
+                let mut p = attr_path(t, locals)?;
                 p.push(k.clone());
                 Some(p)
             }
@@ -76,17 +86,19 @@ impl Ev<'_> {
     fn produced(&mut self, v: Value) -> R {
         self.bytes = self.bytes.saturating_add(v.weight());
         if self.bytes > self.max_bytes {
-            return Err(Exhausted {
-                bytes: self.max_bytes,
-            });
+            return Err(Exhausted::Bytes(self.max_bytes));
         }
         Ok(v)
     }
 
     fn eval(&mut self, e: &Expr) -> R {
         self.steps += 1;
+        if self.steps > self.max_steps {
+            return Err(Exhausted::Steps(self.max_steps));
+        }
         match e {
             Expr::Lit(v) => Ok(v.clone()),
+            Expr::Comprehension(c) => self.comprehension(c),
             Expr::Ident(_) | Expr::Select(..) | Expr::Index(..) => self.access(e),
             Expr::Has(t, f) => self.has(t, f),
             Expr::List(items) => {
@@ -187,15 +199,20 @@ impl Ev<'_> {
     /// An identifier, selection or index: an attribute of the activation when the whole path
     /// names one; else the parent's value selected or indexed.
     fn access(&mut self, e: &Expr) -> R {
-        if let Some(path) = attr_path(e) {
+        if let Some(path) = attr_path(e, &self.locals) {
             if let Some(v) = self.act.resolve(&path) {
                 return self.produced(v);
             }
         }
         match e {
-            Expr::Ident(n) => Ok(Value::err(format!(
-                "No value with name \"{n}\" found in Activation"
-            ))),
+            Expr::Ident(n) => {
+                if let Some((_, v)) = self.locals.iter().rev().find(|(v, _)| v == n) {
+                    return Ok(v.clone());
+                }
+                Ok(Value::err(format!(
+                    "No value with name \"{n}\" found in Activation"
+                )))
+            }
             Expr::Select(t, f) => {
                 let t = tri!(self.eval(t)?);
                 Ok(select(&t, f))
@@ -206,7 +223,7 @@ impl Ev<'_> {
                 // names case-insensitive, as Envoy's header map wrapper).
                 if let (Value::String(k), Some(mut p), false) = (
                     &key,
-                    attr_path(t),
+                    attr_path(t, &self.locals),
                     matches!(**i, Expr::Lit(Value::String(_))),
                 ) {
                     p.push(k.clone());
@@ -221,8 +238,74 @@ impl Ev<'_> {
         }
     }
 
+    /// The comprehension macros as cel-spec expands them: `all` is false once a predicate is
+    /// false (absorbing errors elsewhere), `exists` true once one is true; `exists_one`,
+    /// `filter` and `map` are strict. A map iterates over its keys.
+    fn comprehension(&mut self, c: &Comprehension) -> R {
+        let items = match tri!(self.eval(&c.range)?) {
+            Value::List(l) => l,
+            Value::Map(m) => m.into_iter().map(|(k, _)| k).collect(),
+            _ => return Ok(no_overload("comprehension range")),
+        };
+        let mut err: Option<Value> = None;
+        let mut count = 0usize;
+        let mut out = Vec::new();
+        for item in items {
+            self.locals.push((c.var.clone(), item.clone()));
+            let r = self.step(c, item, &mut out);
+            self.locals.pop();
+            match (c.kind, r?) {
+                (Macro::All, Value::Bool(false)) => return Ok(Value::Bool(false)),
+                (Macro::Exists, Value::Bool(true)) => return Ok(Value::Bool(true)),
+                (Macro::ExistsOne, Value::Bool(true)) => count += 1,
+                (Macro::All | Macro::Exists, Value::Bool(_)) => {}
+                (Macro::All | Macro::Exists, e) => {
+                    err.get_or_insert(match e {
+                        Value::Error(_) => e,
+                        _ => no_overload("comprehension predicate"),
+                    });
+                }
+                (Macro::ExistsOne, Value::Bool(false)) => {}
+                (_, Value::Error(e)) => return Ok(Value::Error(e)),
+                (Macro::ExistsOne, _) => return Ok(no_overload("exists_one predicate")),
+                (Macro::Filter | Macro::Map, _) => {}
+            }
+        }
+        Ok(match c.kind {
+            Macro::All => err.unwrap_or(Value::Bool(true)),
+            Macro::Exists => err.unwrap_or(Value::Bool(false)),
+            Macro::ExistsOne => Value::Bool(count == 1),
+            Macro::Filter | Macro::Map => return self.produced(Value::List(out)),
+        })
+    }
+
+    /// One iteration: the predicate's value (all/exists/exists_one), or for filter/map an
+    /// error value or `null` after pushing what the element contributes to `out`.
+    fn step(&mut self, c: &Comprehension, item: Value, out: &mut Vec<Value>) -> R {
+        let keep = match &c.pred {
+            Some(p) => self.eval(p)?,
+            None => Value::Bool(true),
+        };
+        match c.kind {
+            Macro::All | Macro::Exists | Macro::ExistsOne => return Ok(keep),
+            _ => {}
+        }
+        match keep {
+            Value::Bool(true) => {}
+            Value::Bool(false) => return Ok(Value::Null),
+            Value::Error(e) => return Ok(Value::Error(e)),
+            _ => return Ok(no_overload("filter predicate")),
+        }
+        let v = match &c.transform {
+            Some(t) => tri!(self.eval(t)?),
+            None => item,
+        };
+        out.push(v);
+        Ok(Value::Null)
+    }
+
     fn has(&mut self, t: &Expr, f: &str) -> R {
-        let path = attr_path(t);
+        let path = attr_path(t, &self.locals);
         if let Some(mut p) = path.clone() {
             p.push(f.to_string());
             if self.act.resolve(&p).is_some() {

@@ -2,8 +2,8 @@
 //! foreign functions: the subset Envoy and Istio expressions use — literals, attribute
 //! selection and indexing, list and map literals, arithmetic with overflow errors,
 //! comparisons, `in`, `&&`/`||` with CEL's error absorption, `?:`, the `has()` macro and the
-//! common built-in functions. Comprehension macros (`all`, `exists`, `map`, …) and message
-//! construction are refused as unsupported. Values of identifiers come from an
+//! common built-in functions, and the comprehension macros (`all`, `exists`, `exists_one`,
+//! `filter`, `map`). Message construction is refused as unsupported. Values of identifiers come from an
 //! [`Activation`] (the simulator's properties).
 
 mod eval;
@@ -11,6 +11,12 @@ mod parse;
 
 pub use eval::{evaluate, Exhausted};
 pub use parse::{CreateError, Expr, MAX_CODEPOINTS, MAX_DEPTH};
+
+/// Work units (nodes, comparisons, copies) one evaluation may take: comprehensions nest, so
+/// an expression of a few hundred bytes could otherwise loop for hours (cel-cpp's
+/// `comprehension_max_iterations` is unlimited in Envoy). Owed as fuel, this is about 2e8, less
+/// than one call's fuel.
+pub const MAX_STEPS: u64 = 10_000_000;
 
 use crate::simulate::headers::encode_pairs;
 
@@ -124,6 +130,11 @@ fn check_calls(e: &Expr) -> Result<usize, CreateError> {
                 stack.extend([&**a, &**b])
             }
             Expr::Cond(a, b, c) => stack.extend([&**a, &**b, &**c]),
+            Expr::Comprehension(c) => {
+                stack.push(&c.range);
+                stack.extend(c.pred.as_ref());
+                stack.extend(c.transform.as_ref());
+            }
             Expr::List(items) => stack.extend(items),
             Expr::Map(entries) => stack.extend(entries.iter().flat_map(|(k, v)| [k, v])),
             Expr::Call(target, name, args) => {

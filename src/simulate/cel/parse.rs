@@ -45,6 +45,26 @@ pub enum Expr {
     And(Box<Expr>, Box<Expr>),
     Or(Box<Expr>, Box<Expr>),
     Cond(Box<Expr>, Box<Expr>, Box<Expr>),
+    Comprehension(Box<Comprehension>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Macro {
+    All,
+    Exists,
+    ExistsOne,
+    Filter,
+    Map,
+}
+
+/// `range.kind(var, pred)` / `range.map(var, [pred,] transform)`.
+#[derive(Debug, Clone)]
+pub struct Comprehension {
+    pub kind: Macro,
+    pub var: String,
+    pub range: Expr,
+    pub pred: Option<Expr>,
+    pub transform: Option<Expr>,
 }
 
 /// Why an expression does not become a program.
@@ -529,17 +549,13 @@ impl Parser {
                 if self.is("(") {
                     self.bump();
                     let (args, da) = self.args(")")?;
-                    let macro_arity = if name == "map" { 2..=3 } else { 2..=2 };
-                    if matches!(
-                        name.as_str(),
-                        "all" | "exists" | "exists_one" | "map" | "filter"
-                    ) && macro_arity.contains(&args.len())
-                        && matches!(args[0], Expr::Ident(_))
-                    {
-                        return Err(CreateError::Unsupported(format!("CEL macro {name}()")));
-                    }
                     let (t, dt) = cur;
-                    cur = node(Expr::Call(Some(Box::new(t)), name, args), 1 + dt.max(da))?;
+                    cur = match comprehension(&name, t, args) {
+                        Ok(e) => node(e, 1 + dt.max(da))?,
+                        Err((t, args)) => {
+                            node(Expr::Call(Some(Box::new(t)), name, args), 1 + dt.max(da))?
+                        }
+                    };
                 } else {
                     check_ident(&name)?;
                     let (t, dt) = cur;
@@ -649,6 +665,41 @@ impl Parser {
         }
         node(Expr::Call(None, name, args), d + 1)
     }
+}
+
+/// The comprehension macros (`range.all(x, p)`, `exists`, `exists_one`, `filter`,
+/// `map(x, f)`, `map(x, p, f)`): their first argument is the iteration variable. Anything else
+/// is an ordinary call, given back.
+#[allow(clippy::type_complexity)]
+fn comprehension(name: &str, range: Expr, mut args: Vec<Expr>) -> Result<Expr, (Expr, Vec<Expr>)> {
+    let kind = match (name, args.len()) {
+        ("all", 2) => Macro::All,
+        ("exists", 2) => Macro::Exists,
+        ("exists_one", 2) => Macro::ExistsOne,
+        ("filter", 2) => Macro::Filter,
+        ("map", 2 | 3) => Macro::Map,
+        _ => return Err((range, args)),
+    };
+    if !matches!(args[0], Expr::Ident(_)) {
+        return Err((range, args));
+    }
+    let transform = (args.len() == 3).then(|| args.pop()).flatten();
+    let body = args.pop().expect("two arguments");
+    let Some(Expr::Ident(var)) = args.pop() else {
+        unreachable!("checked above")
+    };
+    // map(x, f): the body is the transform; map(x, p, f): a filter, then the transform.
+    let (pred, transform) = match (kind, transform) {
+        (Macro::Map, None) => (None, Some(body)),
+        (_, t) => (Some(body), t),
+    };
+    Ok(Expr::Comprehension(Box::new(Comprehension {
+        kind,
+        var,
+        range,
+        pred,
+        transform,
+    })))
 }
 
 fn check_ident(name: &str) -> Result<(), CreateError> {

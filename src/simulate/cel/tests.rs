@@ -40,7 +40,9 @@ fn select_str(m: &Value, k: &str) -> Option<Value> {
 
 fn ev(text: &str) -> Value {
     let e = compile(text).unwrap_or_else(|e| panic!("{text}: {e:?}"));
-    evaluate(&e, &Act, 1 << 20).0.expect("within bounds")
+    evaluate(&e, &Act, 1 << 20, MAX_STEPS)
+        .0
+        .expect("within bounds")
 }
 
 fn is_err(text: &str) -> bool {
@@ -248,7 +250,7 @@ fn create_errors() {
         Err(CreateError::Compile(_))
     ));
     assert!(matches!(
-        compile("[1].all(x, x > 0)"),
+        compile("type(1) == int"),
         Err(CreateError::Unsupported(_))
     ));
     assert!(matches!(
@@ -281,8 +283,11 @@ fn limits_bound_depth_and_size() {
     assert!(matches!(compile(&long), Err(CreateError::Parse(_))));
     // Values made past the byte bound stop the evaluation.
     let e = compile("request.headers.host + request.headers.host + request.headers.host").unwrap();
-    assert!(evaluate(&e, &Act, 30).0.is_err());
-    assert!(evaluate(&e, &Act, 1000).0.is_ok());
+    assert!(matches!(
+        evaluate(&e, &Act, 30, MAX_STEPS).0,
+        Err(Exhausted::Bytes(_))
+    ));
+    assert!(evaluate(&e, &Act, 1000, MAX_STEPS).0.is_ok());
 }
 
 #[test]
@@ -348,7 +353,7 @@ fn garbage_never_panics() {
             text.push_str(parts[(x % parts.len() as u64) as usize]);
         }
         if let Ok(e) = compile(&text) {
-            let _ = evaluate(&e, &Act, 1 << 16);
+            let _ = evaluate(&e, &Act, 1 << 16, MAX_STEPS);
         }
     }
 }
@@ -408,4 +413,55 @@ fn envoy_wasm_serializes_composites_as_struct_and_null_as_empty() {
         b'a',
         "entries in key order"
     );
+}
+
+#[test]
+fn comprehension_macros() {
+    assert_eq!(ev("[1, 2, 3].all(x, x > 0)"), Value::Bool(true));
+    assert_eq!(ev("[1, 2, 3].all(x, x > 1)"), Value::Bool(false));
+    assert_eq!(ev("[1, 2, 3].exists(x, x == 2)"), Value::Bool(true));
+    assert_eq!(ev("[].exists(x, x == 2)"), Value::Bool(false));
+    assert_eq!(ev("[1, 2, 2].exists_one(x, x == 2)"), Value::Bool(false));
+    assert_eq!(ev("[1, 2, 3].exists_one(x, x == 2)"), Value::Bool(true));
+    assert_eq!(
+        ev("[1, 2, 3].filter(x, x % 2 == 1)"),
+        Value::List(vec![Value::Int(1), Value::Int(3)])
+    );
+    assert_eq!(
+        ev("[1, 2, 3].map(x, x * 10)"),
+        Value::List(vec![Value::Int(10), Value::Int(20), Value::Int(30)])
+    );
+    assert_eq!(ev("[1, 2, 3].map(x, x > 1, x * 10)"), ev("[20, 30]"));
+    // A map iterates over its keys; attributes work inside.
+    assert_eq!(
+        ev("request.headers.exists(h, h == 'x-id')"),
+        Value::Bool(true)
+    );
+    assert_eq!(
+        ev("request.headers.all(k, size(request.headers[k]) > 0)"),
+        Value::Bool(true)
+    );
+    // The variable shadows an attribute of the same name, only inside.
+    assert_eq!(
+        ev("[1].all(request, request == 1) && request.size == 12"),
+        Value::Bool(true)
+    );
+    assert_eq!(
+        ev("[[1, 2], [3]].all(l, l.all(x, x > 0))"),
+        Value::Bool(true)
+    );
+    // Error absorption: a false (all) or a true (exists) decides whatever the other elements do.
+    assert_eq!(ev("[0, 1].all(x, 1 / x > 5)"), Value::Bool(false));
+    assert_eq!(ev("[0, 1].exists(x, 1 / x == 1)"), Value::Bool(true));
+    assert!(is_err("[0, 1].all(x, 1 / x > 0)"));
+    assert!(is_err("[0, 1].map(x, 1 / x)"));
+    assert!(is_err("[1].filter(x, 1)"));
+    assert!(is_err("1.all(x, true)"));
+    // Nested comprehensions are bounded by the evaluation's step limit.
+    let r = format!("[{}]", "1,".repeat(1000));
+    let e = compile(&format!("{r}.all(a, {r}.all(b, {r}.all(c, true)))")).unwrap();
+    assert!(matches!(
+        evaluate(&e, &Act, 1 << 30, 100_000).0,
+        Err(Exhausted::Steps(_))
+    ));
 }

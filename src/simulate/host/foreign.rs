@@ -352,15 +352,18 @@ fn expr_evaluate(c: &mut C<'_>, args: &[u8]) -> Result<(i32, Option<Vec<u8>>), F
     let e = e.clone();
     let act = Attributes { s, ctx: s.current };
     let limit = max_output();
-    let (r, steps, bytes) = cel::evaluate(&e, &act, limit);
+    let (r, steps, bytes) = cel::evaluate(&e, &act, limit, cel::MAX_STEPS);
     owe(c, steps, bytes as u64);
     let v = match r {
         Ok(v) => v,
-        Err(_) => {
+        Err(cel::Exhausted::Bytes(n)) => {
             return Err(Fault::Trap(over_budget(
                 "bytes of values made by one CEL evaluation",
-                limit,
+                n,
             )))
+        }
+        Err(cel::Exhausted::Steps(n)) => {
+            return Err(Fault::Trap(over_budget("steps of one CEL evaluation", n)))
         }
     };
     let profile = c.data().profile;
