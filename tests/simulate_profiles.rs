@@ -181,7 +181,7 @@ fn foreign_functions_answer_per_envoy_version() {
 /// one) from `expr_create`, the `serializeValue` bytes from `expr_evaluate` against the
 /// calling stream, and Envoy's statuses for a parse error, an unknown function, a missing key,
 /// a short token, an unknown or deleted token, a `null` result and a root context without a
-/// stream. A second request with another `x-id` makes the expression false. Envoy 1.14
+/// stream; `proxy_set_effective_context` does not change the context evaluated against. A second request with another `x-id` makes the expression false. Envoy 1.14
 /// (envoy-wasm) answers an evaluation error with SERIALIZATION_FAILURE and encodes maps as
 /// `google.protobuf.Struct`; `null` is OK and empty up to 1.17 (`cel_*` columns).
 #[test]
@@ -232,6 +232,7 @@ fn cel_expressions_evaluate_against_the_stream() {
             ("cl", null),  // `null` → SERIALIZATION_FAILURE (OK, empty, up to 1.17)
             ("cr", error), // `request.method` in the root context → INTERNAL_FAILURE
             ("cs", map_size),
+            ("cx", "0"), // after proxy_set_effective_context(root): still the stream
         ];
         for (k, v) in expected {
             assert_eq!(got(k), v, "Envoy {e}: {k}");

@@ -438,7 +438,8 @@ fn lookup_at(s: &HostState, ctx: u32, segs: &[String]) -> Option<PVal> {
 /// The CEL value of attribute `path` for context `ctx`, typed as Envoy's CEL activation
 /// types it (`source/extensions/filters/common/expr/context.cc` and the Wasm `Context::
 /// findValue`): the values `proxy_get_property` serves, with `request.time` a timestamp,
-/// `request.duration` a duration, `connection.id` / `connection_id` uint, header maps
+/// `request.duration` a duration, `connection.id` / `connection_id` uint,
+/// `response.grpc_status` int, header maps
 /// string→string, protobuf messages (`node`, `metadata`, `*_metadata`) opaque messages and
 /// Wasm filter state (`set_property` values) bytes.
 pub(super) fn cel_attribute(s: &HostState, ctx: u32, path: &[String]) -> Option<cel::Value> {
@@ -460,6 +461,10 @@ pub(super) fn cel_attribute(s: &HostState, ctx: u32, path: &[String]) -> Option<
                 .collect(),
         ),
         PVal::Bytes(b) if is_message(&p) => V::Message(b),
+        // Envoy's `ResponseWrapper` gives the gRPC status as an int (`getGrpcStatus`).
+        PVal::Bytes(b) if p == ["response", "grpc_status"] => {
+            V::Int(std::str::from_utf8(&b).ok()?.trim().parse().ok()?)
+        }
         PVal::Bytes(b) if !is_attribute(p[0]) => V::Bytes(b),
         PVal::Bytes(b) => match String::from_utf8(b) {
             Ok(t) => V::String(t),
@@ -709,6 +714,14 @@ mod tests {
             Some(C::String("default".into()))
         );
         assert_eq!(at("request.nothing"), None);
+        s.contexts[&2]
+            .stream
+            .as_ref()
+            .unwrap()
+            .borrow_mut()
+            .resp_headers
+            .add("grpc-status", "14");
+        assert_eq!(at("response.grpc_status"), Some(C::Int(14)));
         // The context asked for, not the effective one.
         assert_eq!(
             cel_attribute(&s, 1, &["request".into(), "method".into()]),
