@@ -282,6 +282,84 @@ fn properties_are_capped() {
 }
 
 #[test]
+fn cel_expressions_are_capped() {
+    // expr_create of a 60,000-character string literal, for ever: the expressions a VM keeps
+    // are bounded (their text, before their count).
+    let wat = guest(
+        r#"(import "env" "proxy_call_foreign_function" (func $ff (param i32 i32 i32 i32 i32 i32) (result i32)))"#,
+        r#"(data (i32.const 60200) "expr_create")"#,
+        "(i32.store (i32.const 8) (i32.const 16))
+         (loop $f
+           (i32.store8 (i32.load (i32.const 8)) (i32.const 97))
+           (i32.store (i32.const 8) (i32.add (i32.load (i32.const 8)) (i32.const 1)))
+           (br_if $f (i32.lt_u (i32.load (i32.const 8)) (i32.const 60016))))
+         (i32.store8 (i32.const 15) (i32.const 39))
+         (i32.store8 (i32.const 60016) (i32.const 39))
+         (loop $l
+           (drop (call $ff (i32.const 60200) (i32.const 11) (i32.const 15) (i32.const 60002)
+             (i32.const 60100) (i32.const 60104)))
+           (br $l))",
+    );
+    let o = simulate_module(&wat, ONE_REQUEST, 64, &[]);
+    o.assert_reported("bytes of CEL expressions");
+    // A short expression, for ever: their count.
+    let wat = guest(
+        r#"(import "env" "proxy_call_foreign_function" (func $ff (param i32 i32 i32 i32 i32 i32) (result i32)))"#,
+        r#"(data (i32.const 60200) "expr_create") (data (i32.const 60220) "1")"#,
+        "(loop $l
+           (drop (call $ff (i32.const 60200) (i32.const 11) (i32.const 60220) (i32.const 1)
+             (i32.const 60100) (i32.const 60104)))
+           (br $l))",
+    );
+    let o = simulate_module(&wat, ONE_REQUEST, 64, &[]);
+    o.assert_reported("simulator limit: CEL expressions");
+    // `[1,1,…,1,]` (30,000 elements), for ever: the nodes of their syntax trees.
+    let wat = guest(
+        r#"(import "env" "proxy_call_foreign_function" (func $ff (param i32 i32 i32 i32 i32 i32) (result i32)))"#,
+        r#"(data (i32.const 60200) "expr_create")"#,
+        "(i32.store (i32.const 8) (i32.const 16))
+         (loop $f
+           (i32.store8 (i32.load (i32.const 8))
+             (select (i32.const 49) (i32.const 44)
+               (i32.eqz (i32.and (i32.load (i32.const 8)) (i32.const 1)))))
+           (i32.store (i32.const 8) (i32.add (i32.load (i32.const 8)) (i32.const 1)))
+           (br_if $f (i32.lt_u (i32.load (i32.const 8)) (i32.const 60016))))
+         (i32.store8 (i32.const 15) (i32.const 91))
+         (i32.store8 (i32.const 60016) (i32.const 93))
+         (loop $l
+           (drop (call $ff (i32.const 60200) (i32.const 11) (i32.const 15) (i32.const 60002)
+             (i32.const 60100) (i32.const 60104)))
+           (br $l))",
+    );
+    let o = simulate_module(&wat, ONE_REQUEST, 64, &[]);
+    o.assert_reported("nodes of CEL expressions");
+}
+
+#[test]
+fn one_cel_evaluation_is_bounded() {
+    // Nested comprehensions over a 500-element list: 1.25e8 iterations from 3 KB of text. The
+    // bytes the inner list literals make (or else the step bound) stop it.
+    let r = format!("[{}]", "1,".repeat(500));
+    let expr = format!("{r}.all(a, {r}.all(b, {r}.all(c, true)))");
+    let wat = guest(
+        r#"(import "env" "proxy_call_foreign_function" (func $ff (param i32 i32 i32 i32 i32 i32) (result i32)))"#,
+        &format!(
+            r#"(data (i32.const 60200) "expr_create") (data (i32.const 60220) "expr_evaluate")
+               (data (i32.const 1024) "{expr}")"#
+        ),
+        &format!(
+            "(drop (call $ff (i32.const 60200) (i32.const 11) (i32.const 1024) (i32.const {})
+               (i32.const 60100) (i32.const 60104)))
+             (drop (call $ff (i32.const 60220) (i32.const 13) (i32.load (i32.const 60100)) (i32.const 4)
+               (i32.const 60108) (i32.const 60112)))",
+            expr.len()
+        ),
+    );
+    let o = simulate_module(&wat, ONE_REQUEST, 64, &[]);
+    o.assert_reported("one CEL evaluation (limit");
+}
+
+#[test]
 fn pending_local_replies_are_capped() {
     // send_local_response with a 64 KiB body, for ever, in one callback.
     let wat = guest(

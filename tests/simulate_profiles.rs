@@ -176,6 +176,70 @@ fn foreign_functions_answer_per_envoy_version() {
     }
 }
 
+/// Envoy's CEL foreign functions (`sim_cel.wat`), the same in every Envoy version: a token
+/// (4 bytes, counting from 0 per root context, shared by its streams; a plan failure burns
+/// one) from `expr_create`, the `serializeValue` bytes from `expr_evaluate` against the
+/// calling stream, and Envoy's statuses for a parse error, an unknown function, a missing key,
+/// a short token, an unknown or deleted token, a `null` result and a root context without a
+/// stream; `proxy_set_effective_context` does not change the context evaluated against. A second request with another `x-id` makes the expression false. Envoy 1.14
+/// (envoy-wasm) answers an evaluation error with SERIALIZATION_FAILURE and encodes maps as
+/// `google.protobuf.Struct`; `null` is OK and empty up to 1.17 (`cel_*` columns).
+#[test]
+fn cel_expressions_evaluate_against_the_stream() {
+    let yaml = r#"requests:
+  - name: matching
+    request: {method: GET, path: /, headers: {x-id: "7"}}
+    expect:
+      upstream_request_headers: {cm: "1", mt: GET}
+  - name: other id
+    request: {method: GET, path: /, headers: {x-id: "8"}}
+    expect:
+      upstream_request_headers: {cm: "0", cb: "0"}
+"#;
+    for e in Profile::envoy_versions() {
+        let r = run("sim_cel", yaml, Profile::for_envoy(e).unwrap());
+        let failed: Vec<_> = (r.requests.iter().flat_map(|q| q.checks.iter()))
+            .filter(|c| !c.ok)
+            .map(|c| format!("{}: expected {}, got {}", c.what, c.expected, c.actual))
+            .collect();
+        assert!(failed.is_empty(), "Envoy {e}: {failed:#?}");
+        let up = r.requests[0].upstream_request.as_ref().expect("upstream");
+        let got = |k: &str| up.headers.get(k).unwrap_or("?").to_string();
+        let envoy_wasm = e == "1.14";
+        let error = if envoy_wasm { "3" } else { "10" };
+        let null = if matches!(e, "1.14" | "1.17") {
+            "0"
+        } else {
+            "3"
+        };
+        // {'a': 'b'}: Struct {fields {key "a" value {string_value "b"}}} = 10 bytes; pairs:
+        // count, two sizes, "a\0b\0" = 16 bytes.
+        let map_size = if envoy_wasm { "10" } else { "16" };
+        let expected = [
+            ("ca", "0"),   // expr_create → OK
+            ("cb", "0"),   // expr_evaluate → OK
+            ("cm", "1"),   // … true
+            ("cc", "2"),   // a parse error → BAD_ARGUMENT
+            ("cd", "2"),   // an unknown function → BAD_ARGUMENT (token 2 burnt)
+            ("ce", "3"),   // the next token: 0 (on_configure), 1, 2 burnt, 3
+            ("cf", error), // a missing header → INTERNAL_FAILURE
+            ("cg", "0"),   // the root's token evaluated in the stream
+            ("mt", "GET"), // … its value
+            ("ch", "2"),   // a 3-byte token → BAD_ARGUMENT
+            ("ci", "1"),   // token 99 → NOT_FOUND
+            ("cj", "0"),   // expr_delete → OK
+            ("ck", "1"),   // … then NOT_FOUND
+            ("cl", null),  // `null` → SERIALIZATION_FAILURE (OK, empty, up to 1.17)
+            ("cr", error), // `request.method` in the root context → INTERNAL_FAILURE
+            ("cs", map_size),
+            ("cx", "0"), // after proxy_set_effective_context(root): still the stream
+        ];
+        for (k, v) in expected {
+            assert_eq!(got(k), v, "Envoy {e}: {k}");
+        }
+    }
+}
+
 /// `route_name` / `cluster_name` at the top level before Envoy 1.33, under `xds.` in current
 /// Envoy; a scenario override still wins.
 #[test]
@@ -276,8 +340,8 @@ fn assemblyscript_0_1_8_with_an_empty_configuration_fails_to_start_from_envoy_1_
     }
 }
 
-/// A module that calls an unsupported foreign function on every tick gets the simulator's
-/// warning once per module, not once per tick.
+/// A module that calls an unsupported feature (CEL message construction) on every tick gets
+/// the simulator's warning once per module, not once per tick.
 #[test]
 fn an_unsupported_foreign_function_is_reported_once_per_module() {
     let r = run(
@@ -286,7 +350,7 @@ fn an_unsupported_foreign_function_is_reported_once_per_module() {
   - name: three ticks
     advance: 3s
     expect:
-      logs_exact: [{level: warn, regex: "expr_create.*not supported by the simulator"}, tick, tick, tick]
+      logs_exact: [{level: warn, regex: "CEL message construction is not supported by the simulator"}, tick, tick, tick]
   - name: two more
     advance: 2s
     expect:

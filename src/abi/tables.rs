@@ -320,6 +320,13 @@ pub struct HostRow {
     /// `uncompress` retries on `Z_MEM_ERROR` (older Envoy) instead of `Z_BUF_ERROR`.
     pub uncompress_retry_on_mem_error: bool,
     pub legacy_properties: bool,
+    /// `expr_evaluate` of an expression whose value is a CEL error: SERIALIZATION_FAILURE
+    /// (true, before envoy-wasm PR #511) or INTERNAL_FAILURE.
+    pub cel_error_is_serialization_failure: bool,
+    /// Map and list results as `google.protobuf.Struct` / `ListValue` (true) or pairs.
+    pub cel_struct_composites: bool,
+    /// A `null` result is OK with no bytes (true) or SERIALIZATION_FAILURE.
+    pub cel_null_empty: bool,
     /// The `xds.*` attributes served (`xds_props`), e.g. `cluster_name`.
     pub xds_properties: Vec<String>,
 }
@@ -351,7 +358,22 @@ fn parse_hosts() -> Vec<HostRow> {
                 o => panic!("rules/{P}:{n}: unknown zlib status {o:?}"),
             },
             legacy_properties: flag(n, c[7]),
-            xds_properties: match c[8] {
+            cel_error_is_serialization_failure: match c[8] {
+                "SERIALIZATION_FAILURE" => true,
+                "INTERNAL_FAILURE" => false,
+                o => panic!("rules/{P}:{n}: unknown cel_error {o:?}"),
+            },
+            cel_struct_composites: match c[9] {
+                "struct" => true,
+                "pairs" => false,
+                o => panic!("rules/{P}:{n}: unknown cel_composites {o:?}"),
+            },
+            cel_null_empty: match c[10] {
+                "empty" => true,
+                "SERIALIZATION_FAILURE" => false,
+                o => panic!("rules/{P}:{n}: unknown cel_null {o:?}"),
+            },
+            xds_properties: match c[11] {
                 "-" => Vec::new(),
                 list => list.split(',').map(str::to_string).collect(),
             },

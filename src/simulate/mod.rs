@@ -5,6 +5,7 @@
 //! [`render::json`], [`start_module`] (the start-up facts MX701–MX705 are judged on) and [`configuration_for`].
 
 pub mod budget;
+pub mod cel;
 pub mod config;
 pub mod filter_manager;
 pub mod from_mesh;

@@ -4,8 +4,11 @@
 //! is NOT_FOUND, as proxy-wasm-cpp-host answers when no function is registered under it.
 
 use super::mem::{self, finish, Fault};
-use super::{note_unsupported, over_budget, status, C};
+use super::{note_unsupported, over_budget, owe, status, HostState, C};
+use crate::simulate::cel;
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
+use std::collections::BTreeMap;
+use std::rc::Rc;
 use wasmi::Error;
 
 /// At most this many `declare_property` declarations per VM (Envoy has no limit; the
@@ -16,6 +19,13 @@ const MAX_DECLARATIONS: usize = 10_000;
 fn max_output() -> usize {
     crate::simulate::limits::max_body_bytes()
 }
+
+/// At most this many CEL expressions kept per VM, this many bytes of their text and this many
+/// nodes of their syntax trees (≈ 60 bytes each) (Envoy has no limit; the simulator's memory
+/// does).
+const MAX_EXPRESSIONS: usize = 10_000;
+const MAX_EXPRESSION_BYTES: usize = 16 << 20;
+const MAX_EXPRESSION_NODES: usize = 1_000_000;
 
 /// Filter-state object names Envoy builds from bytes (a registered
 /// `StreamInfo::FilterState::ObjectFactory`); `set_envoy_filter_state` refuses other names.
@@ -36,13 +46,6 @@ pub fn call(
         let name = mem::read_string(c, name.0, name.1)?;
         let profile = c.data().profile;
         if !profile.has_foreign(&name) {
-            if matches!(
-                name.as_str(),
-                "expr_create" | "expr_evaluate" | "expr_delete"
-            ) {
-                // Envoy registers the CEL functions; the simulator has no CEL evaluator.
-                note_unsupported(c, &format!("foreign function {name:?}"));
-            }
             return Ok(status::NOT_FOUND);
         }
         let args = mem::read(c, args.0, args.1)?;
@@ -66,6 +69,9 @@ pub fn call(
             "set_envoy_filter_state" => (set_envoy_filter_state(c, &args), None),
             // `Context::clearRouteCache`: Ok whether or not a route was cached.
             "clear_route_cache" => (status::OK, None),
+            "expr_create" => expr_create(c, &args)?,
+            "expr_evaluate" => expr_evaluate(c, &args)?,
+            "expr_delete" => (expr_delete(c, &args), None),
             _ => (status::NOT_FOUND, None),
         };
         // cpp-host writes the result slots only when the function allocated a result.
@@ -234,6 +240,158 @@ fn set_envoy_filter_state(c: &mut C<'_>, args: &[u8]) -> i32 {
     let in_stream = s.contexts.get(&s.effective).is_some_and(|i| i.parent != 0);
     if !in_stream {
         return status::NOT_FOUND;
+    }
+    status::OK
+}
+
+/// The CEL expressions of one root context (Envoy's `ExpressionContext`, the root context's
+/// foreign data "cel"): tokens count up from 0, skipping those in use.
+#[derive(Default)]
+pub struct Expressions {
+    next: u32,
+    /// Token → (expression, bytes of its text, nodes of its tree).
+    exprs: BTreeMap<u32, (Rc<cel::Expr>, usize, usize)>,
+}
+
+impl Expressions {
+    fn create_token(&mut self) -> u32 {
+        loop {
+            let t = self.next;
+            self.next = self.next.wrapping_add(1);
+            if !self.exprs.contains_key(&t) {
+                return t;
+            }
+        }
+    }
+}
+
+/// The root context whose expressions a call uses: that of the context the host called
+/// (`proxy_wasm::current_context_->root_context()`; `proxy_set_effective_context` does not
+/// change it).
+fn expr_root(s: &HostState) -> u32 {
+    s.root_of(s.current)
+}
+
+/// A 4-byte token argument (`argument.size() != sizeof(uint32_t)` is BAD_ARGUMENT).
+fn token_arg(args: &[u8]) -> Option<u32> {
+    Some(u32::from_le_bytes(args.try_into().ok()?))
+}
+
+/// `expr_create`: the expression text → its token (4 bytes, little-endian). A parse error or
+/// a call without overloads (cel-cpp's planner) is BAD_ARGUMENT; the latter takes a token
+/// first, as Envoy's `createToken` does before planning.
+fn expr_create(c: &mut C<'_>, args: &[u8]) -> Result<(i32, Option<Vec<u8>>), Fault> {
+    let Ok(text) = std::str::from_utf8(args) else {
+        return Ok((status::BAD_ARGUMENT, None));
+    };
+    let compiled = cel::compile_counted(text);
+    // Parsing is linear in the text: about 2.6 fuel per byte.
+    owe(c, (args.len() / 8) as u64, args.len() as u64);
+    let s = c.data_mut();
+    let root = expr_root(s);
+    let (mut count, mut held, mut nodes) = (0, 0, 0);
+    for (_, n, k) in s.expressions.values().flat_map(|e| e.exprs.values()) {
+        (count, held, nodes) = (count + 1, held + n, nodes + k);
+    }
+    let store = s.expressions.entry(root).or_default();
+    match compiled {
+        Ok((e, n)) => {
+            let over = if count >= MAX_EXPRESSIONS {
+                Some(("CEL expressions", MAX_EXPRESSIONS))
+            } else if held + text.len() > MAX_EXPRESSION_BYTES {
+                Some(("bytes of CEL expressions", MAX_EXPRESSION_BYTES))
+            } else if nodes + n > MAX_EXPRESSION_NODES {
+                Some(("nodes of CEL expressions", MAX_EXPRESSION_NODES))
+            } else {
+                None
+            };
+            if let Some((what, limit)) = over {
+                return Err(Fault::Trap(over_budget(what, limit)));
+            }
+            let token = store.create_token();
+            store.exprs.insert(token, (Rc::new(e), text.len(), n));
+            Ok((status::OK, Some(token.to_le_bytes().to_vec())))
+        }
+        Err(cel::CreateError::Parse(_)) => Ok((status::BAD_ARGUMENT, None)),
+        Err(cel::CreateError::Compile(_)) => {
+            store.create_token();
+            Ok((status::BAD_ARGUMENT, None))
+        }
+        Err(cel::CreateError::Unsupported(what)) => {
+            note_unsupported(c, &what);
+            Ok((status::BAD_ARGUMENT, None))
+        }
+    }
+}
+
+/// The simulator's properties as Envoy's CEL activation for context `ctx`.
+struct Attributes<'a> {
+    s: &'a HostState,
+    ctx: u32,
+}
+
+impl cel::Activation for Attributes<'_> {
+    fn resolve(&self, path: &[String]) -> Option<cel::Value> {
+        super::properties::cel_attribute(self.s, self.ctx, path)
+    }
+}
+
+/// `expr_evaluate`: the token (4 bytes) → `serializeValue` of the result, evaluated against
+/// the context the host called. Unknown token NOT_FOUND; an evaluation error (a missing
+/// attribute or key, no matching overload, overflow…) INTERNAL_FAILURE (SERIALIZATION_FAILURE
+/// in envoy-wasm); a value `serializeValue` cannot encode SERIALIZATION_FAILURE. The
+/// encodings that changed between versions follow the profile (`cel_*` columns).
+fn expr_evaluate(c: &mut C<'_>, args: &[u8]) -> Result<(i32, Option<Vec<u8>>), Fault> {
+    let Some(token) = token_arg(args) else {
+        return Ok((status::BAD_ARGUMENT, None));
+    };
+    let s = c.data();
+    let Some((e, ..)) = (s.expressions.get(&expr_root(s))).and_then(|x| x.exprs.get(&token)) else {
+        return Ok((status::NOT_FOUND, None));
+    };
+    let e = e.clone();
+    let act = Attributes { s, ctx: s.current };
+    let limit = max_output();
+    let (r, steps, bytes) = cel::evaluate(&e, &act, limit, cel::MAX_STEPS);
+    owe(c, steps, bytes as u64);
+    let v = match r {
+        Ok(v) => v,
+        Err(cel::Exhausted::Bytes(n)) => {
+            return Err(Fault::Trap(over_budget(
+                "bytes of values made by one CEL evaluation",
+                n,
+            )))
+        }
+        Err(cel::Exhausted::Steps(n)) => {
+            return Err(Fault::Trap(over_budget("steps of one CEL evaluation", n)))
+        }
+    };
+    let profile = c.data().profile;
+    if matches!(v, cel::Value::Error(_)) {
+        // envoy-wasm before PR #511 handed the error value to serializeValue, which refuses it.
+        let st = if profile.cel_error_is_serialization_failure() {
+            status::SERIALIZATION_FAILURE
+        } else {
+            status::INTERNAL_FAILURE
+        };
+        return Ok((st, None));
+    }
+    Ok(match cel::serialize(&v, profile.cel_encoding()) {
+        Ok(bytes) => (status::OK, Some(bytes)),
+        Err(cel::NotSerializable) => (status::SERIALIZATION_FAILURE, None),
+    })
+}
+
+/// `expr_delete`: forgets the token (OK whether or not it existed); BAD_ARGUMENT unless the
+/// argument is 4 bytes.
+fn expr_delete(c: &mut C<'_>, args: &[u8]) -> i32 {
+    let Some(token) = token_arg(args) else {
+        return status::BAD_ARGUMENT;
+    };
+    let s = c.data_mut();
+    let root = expr_root(s);
+    if let Some(x) = s.expressions.get_mut(&root) {
+        x.exprs.remove(&token);
     }
     status::OK
 }

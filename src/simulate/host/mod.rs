@@ -409,6 +409,8 @@ pub struct HostState {
     pub noted: BTreeSet<String>,
     /// `declare_property` names per context (`foreign.rs`).
     pub declared: BTreeSet<(u32, String)>,
+    /// `expr_create` expressions per root context (`foreign.rs`).
+    pub expressions: BTreeMap<u32, foreign::Expressions>,
     pub effects: Vec<Effect>,
     /// Bytes held by `effects` (bodies, headers, details).
     pub effect_bytes: usize,
@@ -470,6 +472,7 @@ impl HostState {
             logs_dropped: 0,
             noted: BTreeSet::new(),
             declared: BTreeSet::new(),
+            expressions: BTreeMap::new(),
             effects: Vec::new(),
             effect_bytes: 0,
             metrics: Vec::new(),
@@ -561,7 +564,12 @@ impl HostState {
 
     /// The plugin whose root context the effective context belongs to (Envoy's `plugin_`).
     pub fn plugin_of_effective(&self) -> &Rc<PluginInfo> {
-        let root = self.root_of(self.effective);
+        self.plugin_of(self.effective)
+    }
+
+    /// The plugin whose root context owns context `ctx`.
+    pub fn plugin_of(&self, ctx: u32) -> &Rc<PluginInfo> {
+        let root = self.root_of(ctx);
         self.plugins.get(&root).unwrap_or(&self.plugin)
     }
 

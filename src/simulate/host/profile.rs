@@ -181,6 +181,19 @@ impl Profile {
         self.host.uncompress_retry_on_mem_error
     }
 
+    /// How `expr_evaluate` encodes results and reports errors (`cel_*` columns).
+    pub fn cel_encoding(&self) -> crate::simulate::cel::Encoding {
+        crate::simulate::cel::Encoding {
+            struct_composites: self.host.cel_struct_composites,
+            null_empty: self.host.cel_null_empty,
+        }
+    }
+
+    /// `expr_evaluate` of a CEL error value: SERIALIZATION_FAILURE before envoy-wasm PR #511.
+    pub fn cel_error_is_serialization_failure(&self) -> bool {
+        self.host.cel_error_is_serialization_failure
+    }
+
     pub fn label(&self) -> String {
         match self.mesh {
             Some(v) => format!("OpenShift Service Mesh {v} proxy"),
@@ -248,5 +261,12 @@ mod tests {
         assert!(!Profile::for_envoy("1.26")
             .unwrap()
             .has_foreign("set_envoy_filter_state"));
+        // Envoy's CEL functions in every version (Linux builds define WASM_USE_CEL_PARSER).
+        for e in Profile::envoy_versions() {
+            let p = Profile::for_envoy(e).unwrap();
+            for f in ["expr_create", "expr_evaluate", "expr_delete"] {
+                assert!(p.has_foreign(f), "Envoy {e}: {f}");
+            }
+        }
     }
 }

@@ -7,6 +7,7 @@
 
 use super::mem::{self, finish};
 use super::{status, HostState, HttpState, Registrar, C};
+use crate::simulate::cel;
 use crate::simulate::headers::{encode_pairs, HeaderMap};
 use crate::simulate::limits::{max_properties, max_property_bytes};
 use wasmi::Error;
@@ -306,19 +307,24 @@ fn response(st: &HttpState, rest: &[String]) -> Option<PVal> {
 
 /// Resolves a property path for the effective context.
 fn lookup(s: &HostState, segs: &[String]) -> Option<PVal> {
+    lookup_at(s, s.effective, segs)
+}
+
+/// Resolves a property path for context `ctx`.
+fn lookup_at(s: &HostState, ctx: u32, segs: &[String]) -> Option<PVal> {
     let dotted = segs.join(".");
     if let Some(v) = s.workload.overrides.get(&dotted) {
         return Some(PVal::Bytes(v.clone()));
     }
-    let info = s.contexts.get(&s.effective);
+    let info = s.contexts.get(&ctx);
     let stream = info.and_then(|i| i.stream.clone());
     let log = info.is_some_and(|i| i.access.log);
     let w = &s.workload;
     let (head, rest) = segs.split_first()?;
     let st = stream.as_ref().map(|st| st.borrow());
     match head.as_str() {
-        "plugin_name" => Some(PVal::s(s.plugin_of_effective().name.clone())),
-        "plugin_root_id" => Some(PVal::s(s.plugin_of_effective().root_id.clone())),
+        "plugin_name" => Some(PVal::s(s.plugin_of(ctx).name.clone())),
+        "plugin_root_id" => Some(PVal::s(s.plugin_of(ctx).root_id.clone())),
         "plugin_vm_id" => Some(PVal::s(s.plugin.vm_id.clone())),
         "node" if s.profile.legacy_properties() => node(s, rest),
         // Envoy's CEL `xds` attributes, each from the version that added it (`xds_props`).
@@ -427,6 +433,92 @@ fn lookup(s: &HostState, segs: &[String]) -> Option<PVal> {
                 .map(|v| PVal::Bytes(v.clone()))
         }
     }
+}
+
+/// The CEL value of attribute `path` for context `ctx`, typed as Envoy's CEL activation
+/// types it (`source/extensions/filters/common/expr/context.cc` and the Wasm `Context::
+/// findValue`): the values `proxy_get_property` serves, with `request.time` a timestamp,
+/// `request.duration` a duration, `connection.id` / `connection_id` uint,
+/// `response.grpc_status` int, header maps
+/// string→string, protobuf messages (`node`, `metadata`, `*_metadata`) opaque messages and
+/// Wasm filter state (`set_property` values) bytes.
+pub(super) fn cel_attribute(s: &HostState, ctx: u32, path: &[String]) -> Option<cel::Value> {
+    use cel::Value as V;
+    let v = lookup_at(s, ctx, path)?;
+    let p: Vec<&str> = path.iter().map(String::as_str).collect();
+    let int = |i: i64| match p.as_slice() {
+        ["request", "time"] => V::Timestamp(i),
+        ["request", "duration"] => V::Duration(i),
+        ["connection", "id"] | ["connection_id"] => V::Uint(i as u64),
+        _ => V::Int(i),
+    };
+    Some(match v {
+        PVal::Int(i) => int(i),
+        PVal::Bool(b) => V::Bool(b),
+        PVal::Map(m) => V::Map(
+            m.into_iter()
+                .map(|(k, v)| (V::String(k), V::String(String::from_utf8_lossy(&v).into())))
+                .collect(),
+        ),
+        PVal::Bytes(b) if is_message(&p) => V::Message(b),
+        // Envoy's `ResponseWrapper` gives the gRPC status as an int (`getGrpcStatus`).
+        PVal::Bytes(b) if p == ["response", "grpc_status"] => {
+            V::Int(std::str::from_utf8(&b).ok()?.trim().parse().ok()?)
+        }
+        PVal::Bytes(b) if !is_attribute(p[0]) => V::Bytes(b),
+        PVal::Bytes(b) => match String::from_utf8(b) {
+            Ok(t) => V::String(t),
+            // An int attribute a scenario overrides with its 8-byte encoding.
+            Err(e) if e.as_bytes().len() == 8 => int(i64::from_le_bytes(
+                e.as_bytes().try_into().unwrap_or_default(),
+            )),
+            Err(e) => V::Bytes(e.into_bytes()),
+        },
+    })
+}
+
+/// Paths whose value is a protobuf message (`Node`, `Metadata`, a metadata `Struct`).
+fn is_message(p: &[&str]) -> bool {
+    let p = match p {
+        ["xds", rest @ ..] => rest,
+        _ => p,
+    };
+    matches!(
+        p,
+        ["node"]
+            | ["node", "metadata"]
+            | ["metadata"]
+            | ["route_metadata"]
+            | ["listener_metadata"]
+            | ["upstream_host_metadata"]
+            | ["cluster_metadata"]
+            | ["cluster_metadata", "filter_metadata", _]
+    )
+}
+
+/// Top-level names of Envoy's attributes; any other name reads Wasm filter state (bytes).
+fn is_attribute(head: &str) -> bool {
+    matches!(
+        head,
+        "plugin_name"
+            | "plugin_root_id"
+            | "plugin_vm_id"
+            | "node"
+            | "xds"
+            | "listener_direction"
+            | "cluster_name"
+            | "route_name"
+            | "upstream"
+            | "cluster_metadata"
+            | "metadata"
+            | "route_metadata"
+            | "request"
+            | "response"
+            | "source"
+            | "destination"
+            | "connection"
+            | "connection_id"
+    )
 }
 
 fn split_path(raw: &[u8]) -> Vec<String> {
@@ -580,6 +672,61 @@ mod tests {
         o.workload = std::rc::Rc::new(w);
         assert_eq!(get(&o, "upstream.address").unwrap(), b"1.2.3.4:80");
         assert_eq!(get(&o, "route_metadata").unwrap(), b"x");
+    }
+
+    /// CEL sees the properties with the types of Envoy's activation.
+    #[test]
+    fn cel_attributes_are_typed_as_envoy_types_them() {
+        use crate::model::MeshVersion as V;
+        use cel::Value as C;
+        let s = on_stream(V::V2_6, true);
+        {
+            let mut st = s.contexts[&2].stream.as_ref().unwrap().borrow_mut();
+            st.req_headers.add(":method", "GET");
+            st.req_headers.add("x-id", "7");
+            st.start_ns = 5;
+            st.connection_id = 9;
+            st.filter_state.insert("mine".into(), b"\xff".to_vec());
+        }
+        let at = |p: &str| {
+            let segs: Vec<String> = p.split('.').map(str::to_string).collect();
+            cel_attribute(&s, 2, &segs)
+        };
+        assert_eq!(at("request.method"), Some(C::String("GET".into())));
+        assert_eq!(at("request.time"), Some(C::Timestamp(5)));
+        assert_eq!(at("connection.id"), Some(C::Uint(9)));
+        assert_eq!(at("connection_id"), Some(C::Uint(9)));
+        assert_eq!(at("connection.mtls"), Some(C::Bool(true)));
+        assert_eq!(at("upstream.port"), Some(C::Int(8080)));
+        let Some(C::Map(h)) = at("request.headers") else {
+            panic!("a map")
+        };
+        assert!(h.contains(&(C::String("x-id".into()), C::String("7".into()))));
+        assert_eq!(
+            at("mine"),
+            Some(C::Bytes(vec![0xff])),
+            "filter state is bytes"
+        );
+        assert!(matches!(at("node"), Some(C::Message(_))));
+        assert!(matches!(at("cluster_metadata"), Some(C::Message(_))));
+        assert_eq!(
+            at("node.metadata.NAMESPACE"),
+            Some(C::String("default".into()))
+        );
+        assert_eq!(at("request.nothing"), None);
+        s.contexts[&2]
+            .stream
+            .as_ref()
+            .unwrap()
+            .borrow_mut()
+            .resp_headers
+            .add("grpc-status", "14");
+        assert_eq!(at("response.grpc_status"), Some(C::Int(14)));
+        // The context asked for, not the effective one.
+        assert_eq!(
+            cel_attribute(&s, 1, &["request".into(), "method".into()]),
+            None
+        );
     }
 
     #[test]
