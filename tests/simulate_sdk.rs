@@ -225,6 +225,8 @@ fn local_reply_skips_filters_whose_request_never_ran() {
     );
     let json = simulate::render::json(&r);
     assert!(json.contains("\"upstream_request\"") && json.contains("\"metrics\""));
+    // Our pretty-JSON writer writes what serde_json writes.
+    assert_eq!(json, serde_json::to_string_pretty(&r).unwrap());
 }
 
 #[test]
