@@ -649,7 +649,7 @@ impl<'a, 'w> Compound<'a, 'w> {
     }
 
     /// Before an element or key: the separator and line break.
-    #[inline]
+    #[inline(always)]
     fn next(&mut self) {
         // serde_json puts a comma before anything but the first, even after a declared
         // empty container (a `Serialize` impl that lied about its length).
@@ -675,7 +675,7 @@ impl<'a, 'w> Compound<'a, 'w> {
         self.ser.failed()
     }
 
-    #[inline]
+    #[inline(always)]
     fn field<T: ?Sized + Serialize>(&mut self, key: &str, v: &T) -> Result<(), Error> {
         self.next();
         self.ser.string_inline(key, true);
@@ -760,6 +760,9 @@ impl ser::SerializeStruct for Compound<'_, '_> {
     type Ok = ();
     type Error = Error;
 
+    // Inlined into the derived `Serialize` impls, where the field name is a constant: its
+    // escape check and copy fold into a few constant stores.
+    #[inline(always)]
     fn serialize_field<T: ?Sized + Serialize>(
         &mut self,
         key: &'static str,
