@@ -568,10 +568,12 @@ impl<'a, 'w> ser::Serializer for &'a mut Ser<'w> {
         Ok(())
     }
 
+    #[inline(always)]
     fn serialize_seq(self, len: Option<usize>) -> Result<Compound<'a, 'w>, Error> {
         Ok(Compound::open(self, b'[', len, false))
     }
 
+    #[inline(always)]
     fn serialize_tuple(self, len: usize) -> Result<Compound<'a, 'w>, Error> {
         self.serialize_seq(Some(len))
     }
@@ -595,10 +597,12 @@ impl<'a, 'w> ser::Serializer for &'a mut Ser<'w> {
         Ok(Compound::open(self, b'[', Some(len), true))
     }
 
+    #[inline(always)]
     fn serialize_map(self, len: Option<usize>) -> Result<Compound<'a, 'w>, Error> {
         Ok(Compound::open(self, b'{', len, false))
     }
 
+    #[inline(always)]
     fn serialize_struct(self, _: &'static str, len: usize) -> Result<Compound<'a, 'w>, Error> {
         self.serialize_map(Some(len))
     }
@@ -632,7 +636,7 @@ pub struct Compound<'a, 'w> {
 }
 
 impl<'a, 'w> Compound<'a, 'w> {
-    #[inline]
+    #[inline(always)]
     fn open(ser: &'a mut Ser<'w>, c: u8, len: Option<usize>, variant: bool) -> Self {
         let state = if len == Some(0) {
             ser.lit(if c == b'[' { b"[]" } else { b"{}" });
@@ -657,7 +661,7 @@ impl<'a, 'w> Compound<'a, 'w> {
         self.state = State::Rest;
     }
 
-    #[inline]
+    #[inline(always)]
     fn end(self, c: u8) -> Result<(), Error> {
         if self.state != State::Empty {
             self.ser.close(c, self.state == State::Rest);
@@ -668,7 +672,7 @@ impl<'a, 'w> Compound<'a, 'w> {
         Ok(())
     }
 
-    #[inline]
+    #[inline(always)]
     fn element<T: ?Sized + Serialize>(&mut self, v: &T) -> Result<(), Error> {
         self.next();
         v.serialize(&mut *self.ser)?;
@@ -688,10 +692,12 @@ impl ser::SerializeSeq for Compound<'_, '_> {
     type Ok = ();
     type Error = Error;
 
+    #[inline(always)]
     fn serialize_element<T: ?Sized + Serialize>(&mut self, v: &T) -> Result<(), Error> {
         self.element(v)
     }
 
+    #[inline(always)]
     fn end(self) -> Result<(), Error> {
         Compound::end(self, b']')
     }
@@ -701,10 +707,12 @@ impl ser::SerializeTuple for Compound<'_, '_> {
     type Ok = ();
     type Error = Error;
 
+    #[inline(always)]
     fn serialize_element<T: ?Sized + Serialize>(&mut self, v: &T) -> Result<(), Error> {
         self.element(v)
     }
 
+    #[inline(always)]
     fn end(self) -> Result<(), Error> {
         Compound::end(self, b']')
     }
