@@ -301,9 +301,14 @@ impl Ser<'_> {
     #[inline(never)]
     fn escaped(&mut self, b: &[u8], key: bool) {
         const HEX: &[u8; 16] = b"0123456789abcdef";
-        self.lit(b"\"");
-        let mut run = 0;
-        for (i, &c) in b.iter().enumerate() {
+        // Room for the worst case (every byte `\u00xx`), then plain indexed stores.
+        let need = 6 * b.len() + 4;
+        self.room(need);
+        let p = self.pos;
+        let out = &mut self.buf[p..p + need];
+        out[0] = b'"';
+        let mut o = 1;
+        for &c in b {
             let short = match c {
                 b'"' => b'"',
                 b'\\' => b'\\',
@@ -313,23 +318,30 @@ impl Ser<'_> {
                 0x0c => b'f',
                 0x0d => b'r',
                 0..=0x1f => 0,
-                _ => continue,
+                _ => {
+                    out[o] = c;
+                    o += 1;
+                    continue;
+                }
             };
-            self.raw(&b[run..i]);
-            run = i + 1;
             if short == 0 {
                 let hex = |n: u8| HEX[usize::from(n)];
-                self.lit(&[b'\\', b'u', b'0', b'0', hex(c >> 4), hex(c & 0xf)]);
+                out[o..o + 6].copy_from_slice(&[
+                    b'\\',
+                    b'u',
+                    b'0',
+                    b'0',
+                    hex(c >> 4),
+                    hex(c & 0xf),
+                ]);
+                o += 6;
             } else {
-                self.lit(&[b'\\', short]);
+                out[o..o + 2].copy_from_slice(&[b'\\', short]);
+                o += 2;
             }
         }
-        self.raw(&b[run..]);
-        if key {
-            self.lit(b"\": ");
-        } else {
-            self.lit(b"\"");
-        }
+        out[o..o + 3].copy_from_slice(b"\": ");
+        self.pos = p + o + if key { 3 } else { 1 };
     }
 
     #[inline]
