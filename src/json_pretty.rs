@@ -1,12 +1,14 @@
 //! Pretty JSON, byte for byte what `serde_json::to_writer_pretty` writes (two-space indent,
 //! `[]`/`{}` for empty containers, serde_json's escapes, numbers and enum encodings), from a
-//! serde `Serializer` of our own that appends to a `Vec<u8>` and hands it to the `io::Write`
-//! in ~64 KiB chunks.
+//! serde `Serializer` of our own that writes into a 64 KiB buffer and hands it to the
+//! `io::Write` when full.
 //!
 //! Why not serde_json's `Serializer` with a `Formatter`: it calls `io::Write::write_all` for
 //! every fragment (quote, text, quote, line break, `: `) and scans strings byte by byte
 //! through a table. A 10,000-request simulate report is ~1.15 M strings and 25 MB; those
-//! calls were most of its cost. Here a token is one capacity check and a copy.
+//! calls were most of its cost. Here a token is one room check and fixed-size stores, and
+//! struct fields are inlined into the derived `Serialize` impls, where a field name is a
+//! constant and its check and copy fold away (docs/performance.md §8).
 //!
 //! serde_json is the reference: the differential tests below compare both on generated
 //! values, and floats (absent from our reports) are formatted by serde_json itself.
@@ -18,8 +20,8 @@ use std::io;
 /// Output is handed to the writer when the buffer is this full.
 const CHUNK: usize = 1 << 16;
 
-/// Room past the end that fixed-size stores may overwrite (a store is at most 32 bytes; a
-/// string reserves its length plus this).
+/// What a long string reserves past its length (its last 16-byte block, quotes and `": `),
+/// and what the buffer grows by beyond a request.
 const SLACK: usize = 64;
 
 /// `,` then a line break and 63 levels of indentation, sliced as needed.
@@ -220,15 +222,16 @@ impl Ser<'_> {
         self.lit(&[c]);
     }
 
-    /// `s` as a JSON string; `key`: followed by `": "`. Up to 32 bytes (nearly every key
-    /// and value) inline: the text is read as two overlapping blocks (or words, halves,
-    /// single bytes), checked with one or two 16-byte compares and stored whole.
+    /// `s` as a JSON string; `key`: followed by `": "`. Values and map keys: one copy of the
+    /// code.
     #[inline(never)]
     fn string(&mut self, s: &str, key: bool) {
         self.string_inline(s, key);
     }
 
-    /// `string`, inlined: for struct field names (nearly half the strings of a report).
+    /// `string`, inlined: for struct field names, constants where it is inlined. Up to 32
+    /// bytes (nearly every key and value) are read as two overlapping blocks (or words,
+    /// halves, single bytes), checked at once and stored whole.
     #[inline(always)]
     fn string_inline(&mut self, s: &str, key: bool) {
         let b = s.as_bytes();
