@@ -741,6 +741,7 @@ impl ser::SerializeTupleStruct for Compound<'_, '_> {
         self.element(v)
     }
 
+    #[inline(always)]
     fn end(self) -> Result<(), Error> {
         Compound::end(self, b']')
     }
@@ -754,6 +755,7 @@ impl ser::SerializeTupleVariant for Compound<'_, '_> {
         self.element(v)
     }
 
+    #[inline(always)]
     fn end(self) -> Result<(), Error> {
         Compound::end(self, b']')
     }
@@ -774,6 +776,7 @@ impl ser::SerializeMap for Compound<'_, '_> {
         self.ser.failed()
     }
 
+    #[inline(always)]
     fn end(self) -> Result<(), Error> {
         Compound::end(self, b'}')
     }
@@ -794,6 +797,7 @@ impl ser::SerializeStruct for Compound<'_, '_> {
         self.field(key, v)
     }
 
+    #[inline(always)]
     fn end(self) -> Result<(), Error> {
         Compound::end(self, b'}')
     }
@@ -811,6 +815,7 @@ impl ser::SerializeStructVariant for Compound<'_, '_> {
         self.field(key, v)
     }
 
+    #[inline(always)]
     fn end(self) -> Result<(), Error> {
         Compound::end(self, b'}')
     }
