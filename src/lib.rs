@@ -17,6 +17,7 @@ pub(crate) mod extensions;
 pub(crate) mod git;
 pub mod image;
 pub(crate) mod inspect;
+pub mod json_pretty;
 pub mod limits;
 pub mod lint;
 pub mod load;

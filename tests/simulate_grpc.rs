@@ -30,6 +30,10 @@ fn run(yaml: &str) -> simulate::SimReport {
     let sc = parse_scenario("s.yaml", yaml).unwrap();
     let r = simulate::run_scenario(&chain(), &sc, &SimOptions::default());
     eprintln!("{}", simulate::render::human(&r));
+    // Every report these tests make (gRPC calls, streams, failures) is written as serde_json
+    // writes it.
+    let json = simulate::render::json(&r);
+    assert_eq!(json, serde_json::to_string_pretty(&r).unwrap());
     r
 }
 

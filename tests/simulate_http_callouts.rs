@@ -60,6 +60,8 @@ fn startup_calls_are_answered_right_after_start_and_checked() {
     assert_eq!(r.startup_http_calls[0].cluster, "cfg");
     let json = simulate::render::json(&r);
     assert!(json.contains("\"startup_http_calls\""), "{json}");
+    // Our pretty-JSON writer writes what serde_json writes.
+    assert_eq!(json, serde_json::to_string_pretty(&r).unwrap());
     // The start-up call is not taken up by the first request's callbacks.
     assert!(r.requests[0].http_calls.iter().all(|c| c.cluster == "auth"));
 

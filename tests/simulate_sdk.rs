@@ -37,6 +37,52 @@ fn run(chain: &[SimFilter], yaml: &str) -> simulate::SimReport {
     r
 }
 
+/// A report of several 64 KiB chunks (with escapes in its strings) streams out as the same
+/// bytes serde_json writes, in more than one hand-over; a failing writer's error comes back.
+#[test]
+fn a_report_larger_than_a_chunk_streams_as_serde_json_writes_it() {
+    struct Chunks(Vec<u8>, usize);
+    impl std::io::Write for Chunks {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.1 += 1;
+            self.0.extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let chain = [
+        ext(
+            "hdr",
+            "header-append",
+            r#"{"custom-header":"v\"q\\\u0001"}"#,
+        ),
+        builtin("router"),
+    ];
+    let one =
+        "  - {request: {path: \"/a\\\"b\", headers: {x-tab: \"a\\tb\"}}, expect: {status: 200}}\n";
+    let r = run(&chain, &format!("requests:\n{}", one.repeat(150)));
+    let expected = serde_json::to_vec_pretty(&r).unwrap();
+    assert!(expected.len() > 3 * 65536, "{}", expected.len());
+    let mut w = Chunks(Vec::new(), 0);
+    simulate::render::write_json(&r, &mut w).unwrap();
+    assert!(w.1 >= 3, "{} hand-overs", w.1);
+    assert!(w.0 == expected, "not serde_json's bytes");
+
+    struct Closed;
+    impl std::io::Write for Closed {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::ErrorKind::BrokenPipe.into())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let e = simulate::render::write_json(&r, Closed).unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe);
+}
+
 #[test]
 fn header_append_adds_configured_headers() {
     let chain = [
@@ -225,6 +271,8 @@ fn local_reply_skips_filters_whose_request_never_ran() {
     );
     let json = simulate::render::json(&r);
     assert!(json.contains("\"upstream_request\"") && json.contains("\"metrics\""));
+    // Our pretty-JSON writer writes what serde_json writes.
+    assert_eq!(json, serde_json::to_string_pretty(&r).unwrap());
 }
 
 #[test]

@@ -385,7 +385,7 @@ pub fn json_value(version: MeshVersion, chains: &[WorkloadChain]) -> Value {
 }
 
 pub fn json(version: MeshVersion, chains: &[WorkloadChain]) -> String {
-    let mut s = serde_json::to_string_pretty(&json_value(version, chains)).unwrap_or_default();
+    let mut s = crate::json_pretty::to_string(&json_value(version, chains)).unwrap_or_default();
     s.push('\n');
     s
 }

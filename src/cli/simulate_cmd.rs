@@ -352,7 +352,8 @@ pub fn run(args: SimulateArgs, m: &ArgMatches) -> i32 {
             write_text(&render::human(&report));
         }
         SimFormat::Json => {
-            let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+            // `write_json` hands over 64 KiB chunks itself (a `BufWriter` would copy them).
+            let mut out = std::io::stdout().lock();
             // A closed pipe (`| head`) is not an error worth reporting.
             let _ = render::write_json(&report, &mut out).and_then(|()| out.flush());
         }

@@ -44,7 +44,7 @@ pub fn render(report: &Report, paths: &RepoPaths) -> String {
             })
         })
         .collect();
-    let mut out = serde_json::to_string_pretty(&issues).unwrap_or_default();
+    let mut out = crate::json_pretty::to_string(&issues).unwrap_or_default();
     out.push('\n');
     out
 }

@@ -63,7 +63,7 @@ pub fn render(report: &Report) -> String {
                     "suppressed": t.suppressed, "files": report.files,
                     "hidden": t.hidden, "failed": t.failed},
     });
-    let mut out = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    let mut out = crate::json_pretty::to_string(&doc).unwrap_or_default();
     out.push('\n');
     out
 }

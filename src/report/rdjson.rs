@@ -68,7 +68,7 @@ pub fn render(report: &Report, lines: bool) -> String {
         "source": {"name": "meshext-lint"},
         "diagnostics": diags,
     });
-    let mut out = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    let mut out = crate::json_pretty::to_string(&doc).unwrap_or_default();
     out.push('\n');
     out
 }

@@ -201,7 +201,7 @@ pub fn render(report: &Report, paths: &RepoPaths) -> String {
             },
         }],
     });
-    let mut out = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    let mut out = crate::json_pretty::to_string(&doc).unwrap_or_default();
     out.push('\n');
     out
 }

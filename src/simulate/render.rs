@@ -4,10 +4,8 @@ use super::trace::{Check, SimReport, TraceEvent};
 use std::fmt::Write;
 
 pub fn json(r: &SimReport) -> String {
-    let mut out = Vec::with_capacity(1 << 12);
-    match write_json(r, &mut out) {
-        // serde_json writes UTF-8 only.
-        Ok(()) => String::from_utf8(out).unwrap_or_default(),
+    match crate::json_pretty::to_string(r) {
+        Ok(s) => s,
         Err(e) => format!("{{\"error\": \"{e}\"}}"),
     }
 }
@@ -19,99 +17,7 @@ pub fn write_json<W: std::io::Write>(r: &SimReport, w: W) -> std::io::Result<()>
 }
 
 fn pretty<T: serde::Serialize, W: std::io::Write>(v: &T, w: W) -> std::io::Result<()> {
-    let mut ser = serde_json::Serializer::with_formatter(w, Pretty::default());
-    v.serialize(&mut ser).map_err(std::io::Error::other)
-}
-
-/// serde_json's `PrettyFormatter` (two-space indent), writing each line break and its
-/// indentation in one call instead of one call per level: indentation is most of the bytes
-/// of a trace.
-#[derive(Default)]
-struct Pretty {
-    depth: usize,
-    has_value: bool,
-}
-
-/// `,` then a line break and up to 64 levels of indentation, sliced as needed.
-const BREAK: &[u8] = b",\n                                                                                                                                ";
-
-impl Pretty {
-    fn newline<W: ?Sized + std::io::Write>(&self, w: &mut W, comma: bool) -> std::io::Result<()> {
-        let start = usize::from(!comma);
-        let end = 2 + 2 * self.depth;
-        match BREAK.get(start..end) {
-            Some(s) => w.write_all(s),
-            None => {
-                w.write_all(&BREAK[start..2])?;
-                for _ in 0..self.depth {
-                    w.write_all(b"  ")?;
-                }
-                Ok(())
-            }
-        }
-    }
-
-    fn open<W: ?Sized + std::io::Write>(&mut self, w: &mut W, start: &[u8]) -> std::io::Result<()> {
-        self.depth += 1;
-        self.has_value = false;
-        w.write_all(start)
-    }
-
-    fn close<W: ?Sized + std::io::Write>(&mut self, w: &mut W, end: &[u8]) -> std::io::Result<()> {
-        self.depth -= 1;
-        if self.has_value {
-            self.newline(w, false)?;
-        }
-        w.write_all(end)
-    }
-}
-
-impl serde_json::ser::Formatter for Pretty {
-    fn begin_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
-        self.open(w, b"[")
-    }
-
-    fn end_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
-        self.close(w, b"]")
-    }
-
-    fn begin_array_value<W: ?Sized + std::io::Write>(
-        &mut self,
-        w: &mut W,
-        first: bool,
-    ) -> std::io::Result<()> {
-        self.newline(w, !first)
-    }
-
-    fn end_array_value<W: ?Sized + std::io::Write>(&mut self, _: &mut W) -> std::io::Result<()> {
-        self.has_value = true;
-        Ok(())
-    }
-
-    fn begin_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
-        self.open(w, b"{")
-    }
-
-    fn end_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
-        self.close(w, b"}")
-    }
-
-    fn begin_object_key<W: ?Sized + std::io::Write>(
-        &mut self,
-        w: &mut W,
-        first: bool,
-    ) -> std::io::Result<()> {
-        self.newline(w, !first)
-    }
-
-    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
-        w.write_all(b": ")
-    }
-
-    fn end_object_value<W: ?Sized + std::io::Write>(&mut self, _: &mut W) -> std::io::Result<()> {
-        self.has_value = true;
-        Ok(())
-    }
+    crate::json_pretty::to_writer(w, v)
 }
 
 fn event(out: &mut String, e: &TraceEvent) {
