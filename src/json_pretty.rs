@@ -58,6 +58,71 @@ pub fn to_string<T: ?Sized + Serialize>(v: &T) -> Result<String, Error> {
     String::from_utf8(buf).map_err(|e| Error::Msg(e.to_string()))
 }
 
+/// A document written piece by piece (raw JSON text, then values at a given nesting depth)
+/// through one buffer handed to `w` in chunks: `simulate --format json` writes each request's
+/// report as soon as it is complete. After the writer's first error the rest is dropped.
+pub struct Stream<W: io::Write> {
+    w: W,
+    buf: Vec<u8>,
+    pos: usize,
+    error: Option<io::Error>,
+}
+
+impl<W: io::Write> Stream<W> {
+    pub fn new(w: W) -> Self {
+        Stream {
+            w,
+            buf: vec![0; CHUNK + SLACK],
+            pos: 0,
+            error: None,
+        }
+    }
+
+    /// Text that is already JSON.
+    pub fn raw(&mut self, text: &[u8]) {
+        self.with_ser(0, |ser| {
+            ser.raw(text);
+            Ok(())
+        });
+    }
+
+    /// `v` as pretty JSON, indented as a value `depth` levels deep (its first line is not
+    /// indented: the caller wrote the line break and indentation before it).
+    pub fn value<T: ?Sized + Serialize>(&mut self, v: &T, depth: usize) {
+        self.with_ser(depth, |ser| v.serialize(ser));
+    }
+
+    /// Runs `f` on a serializer over this stream's buffer and writer.
+    fn with_ser(&mut self, depth: usize, f: impl FnOnce(&mut Ser<'_>) -> Result<(), Error>) {
+        if self.error.is_some() {
+            return;
+        }
+        let mut ser = Ser {
+            buf: std::mem::take(&mut self.buf),
+            pos: self.pos,
+            out: Some(&mut self.w),
+            error: None,
+            depth,
+        };
+        let result = f(&mut ser);
+        let Ser {
+            buf, pos, error, ..
+        } = ser;
+        self.buf = buf;
+        self.pos = pos;
+        self.error = error.or_else(|| result.err().map(io::Error::from));
+    }
+
+    /// Hands over what is buffered; the writer's first error, if there was one.
+    pub fn finish(mut self) -> io::Result<W> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        self.w.write_all(&self.buf[..self.pos])?;
+        Ok(self.w)
+    }
+}
+
 /// Why serialising failed: the writer's error, or a value JSON cannot represent.
 #[derive(Debug)]
 pub enum Error {

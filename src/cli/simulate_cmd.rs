@@ -247,7 +247,8 @@ pub fn run(args: SimulateArgs, m: &ArgMatches) -> i32 {
         Ok(t) => t,
         Err(e) => return usage_error(format!("{}: {e}", args.scenario.display())),
     };
-    let scenario = match simulate::parse_scenario(&args.scenario.to_string_lossy(), &text) {
+    let scenario = match simulate::parse_scenario_for_exit(&args.scenario.to_string_lossy(), &text)
+    {
         Ok(s) => s,
         Err(e) => return usage_error(e.titled("invalid scenario")),
     };
@@ -343,22 +344,32 @@ pub fn run(args: SimulateArgs, m: &ArgMatches) -> i32 {
             }
         }
     };
-    let progress = super::Progress::start("simulating");
+    // Streamed JSON on a terminal shows its own progress; a note there would cut into it.
+    let streams_to_terminal = {
+        use std::io::IsTerminal;
+        matches!(args.format, SimFormat::Json) && std::io::stdout().is_terminal()
+    };
+    let progress = (!streams_to_terminal).then(|| super::Progress::start("simulating"));
     opts.notes = notes;
-    let report = simulate::run_scenario(&chain, &scenario, &opts);
-    drop(progress);
-    match args.format {
+    let (report, code) = match args.format {
         SimFormat::Human => {
+            let report = simulate::run_scenario(&chain, &scenario, &opts);
+            drop(progress);
             write_text(&render::human(&report));
+            let code = report.exit_code();
+            (report, code)
         }
         SimFormat::Json => {
-            // `write_json` hands over 64 KiB chunks itself (a `BufWriter` would copy them).
-            let mut out = std::io::stdout().lock();
-            // A closed pipe (`| head`) is not an error worth reporting.
-            let _ = render::write_json(&report, &mut out).and_then(|()| out.flush());
+            // Each request's report is written when it completes (in 64 KiB chunks) and
+            // dropped; a closed pipe (`| head`) is not an error worth reporting.
+            let mut out = render::JsonStream::new(std::io::stdout().lock());
+            let report = simulate::run_scenario_into(&chain, &scenario, &opts, &mut out);
+            drop(progress);
+            let code = report.exit_code_given(out.passed());
+            let _ = out.finish(&report).and_then(|mut w| w.flush());
+            (report, code)
         }
     };
-    let code = report.exit_code();
     // The process ends here: freeing a 10,000-request trace and scenario item by item
     // would cost ~5 % of the run for nothing.
     std::mem::forget(report);

@@ -43,6 +43,11 @@ impl HeaderMap {
         HeaderMap(Vec::new())
     }
 
+    /// Room for `n` entries (a request's headers are built with one allocation, not three).
+    pub fn with_capacity(n: usize) -> HeaderMap {
+        HeaderMap(Vec::with_capacity(n))
+    }
+
     pub fn from_pairs<K: AsRef<str>, V: AsRef<str>>(
         pairs: impl IntoIterator<Item = (K, V)>,
     ) -> HeaderMap {

@@ -22,7 +22,7 @@ pub use config::configuration_for;
 pub use filter_manager::{ExtensionFilter, FilterManager, HttpMock, Response, SimFilter};
 pub use host::profile::Profile;
 pub use host::WorkloadInfo;
-pub use scenario::{parse_scenario, Direction, Scenario, ScenarioError};
+pub use scenario::{parse_scenario, parse_scenario_for_exit, Direction, Scenario, ScenarioError};
 pub use startup::start_module;
 pub use trace::SimReport;
 pub use vm::Limits;

@@ -20,6 +20,80 @@ fn pretty<T: serde::Serialize, W: std::io::Write>(v: &T, w: W) -> std::io::Resul
     crate::json_pretty::to_writer(w, v)
 }
 
+/// The JSON report written as the run goes ([`super::run_scenario_into`]): each request's
+/// report is written out when it completes and then dropped, so a long scenario's traces are
+/// never all in memory at once. The bytes are [`write_json`]'s for the whole report.
+pub struct JsonStream<W: std::io::Write> {
+    out: crate::json_pretty::Stream<W>,
+    begun: bool,
+    written: usize,
+    passed: bool,
+}
+
+/// The report's `requests` key as the pretty layout writes it (one level deep; a line break
+/// inside a string is always escaped, so this text occurs once).
+const REQUESTS_KEY: &[u8] = b"\n  \"requests\": [";
+
+/// Where the `requests` array of a report's JSON opens: the offset just after its `[`.
+fn requests_open(text: &[u8]) -> usize {
+    text.windows(REQUESTS_KEY.len())
+        .position(|w| w == REQUESTS_KEY)
+        .map_or(text.len(), |i| i + REQUESTS_KEY.len())
+}
+
+impl<W: std::io::Write> JsonStream<W> {
+    pub fn new(w: W) -> Self {
+        JsonStream {
+            out: crate::json_pretty::Stream::new(w),
+            begun: false,
+            written: 0,
+            passed: true,
+        }
+    }
+
+    /// Whether every request written so far met its expectations.
+    pub fn passed(&self) -> bool {
+        self.passed
+    }
+
+    /// Writes what follows the requests; `report` is the run's report, its `requests`
+    /// empty. The writer's first error, if any (the output after it was dropped).
+    pub fn finish(mut self, report: &SimReport) -> std::io::Result<W> {
+        let text = json(report);
+        let text = text.as_bytes();
+        if !self.begun {
+            self.out.raw(text);
+            return self.out.finish();
+        }
+        // `text` has `"requests": []`: continue after its `[`, past its `]`.
+        let at = requests_open(text);
+        self.out
+            .raw(if self.written == 0 { b"]" } else { b"\n  ]" });
+        self.out.raw(text.get(at + 1..).unwrap_or_default());
+        self.out.finish()
+    }
+}
+
+impl<W: std::io::Write> super::RequestSink for JsonStream<W> {
+    fn begin(&mut self, head: &SimReport) {
+        let text = json(head);
+        let text = text.as_bytes();
+        self.out.raw(&text[..requests_open(text)]);
+        self.begun = true;
+    }
+
+    fn request(&mut self, r: super::RequestReport) {
+        self.passed &= r.passed();
+        self.out.raw(if self.written == 0 {
+            b"\n    "
+        } else {
+            b",\n    "
+        });
+        self.out.value(&r, 2);
+        self.written += 1;
+    }
+}
+
 fn event(out: &mut String, e: &TraceEvent) {
     let _ = writeln!(out, "    {:<28} {} → {}", e.filter, e.callback, e.result);
     for c in &e.changes {

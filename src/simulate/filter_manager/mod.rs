@@ -378,7 +378,8 @@ impl FilterManager {
 
     /// The stream's host state: request headers as Envoy completes them, connection facts.
     fn request_state(&self, input: &RequestInput, conn: u64) -> HttpState {
-        let mut req_headers = HeaderMap::new();
+        // The pseudo-headers, the scenario's, x-request-id and content-length.
+        let mut req_headers = HeaderMap::with_capacity(input.headers.len() + 6);
         req_headers.add(":authority", &input.authority);
         req_headers.add(":path", &input.path);
         req_headers.add(":method", &input.method);
