@@ -83,6 +83,46 @@ fn a_report_larger_than_a_chunk_streams_as_serde_json_writes_it() {
     assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe);
 }
 
+/// `simulate --format json` streams each request's report as it completes
+/// (`run_scenario_into` + `render::JsonStream`): the bytes are those of the whole report
+/// written at once, with and without requests, past several chunks, with failing
+/// expectations, time steps, start-up checks, connections and errors; the verdict is the same.
+#[test]
+fn streamed_json_is_the_whole_reports_json() {
+    let chain = [
+        ext("hdr", "header-append", r#"{"x-team":"pay\"ments"}"#),
+        builtin("router"),
+    ];
+    let one = "  - {request: {path: \"/a\\\"b\"}, expect: {status: 200, response_headers: {x-team: \"pay\\\"ments\"}}}\n";
+    let scenarios = [
+        "requests: []\n".to_string(),
+        "startup: {logs: [configured]}\nrequests: []\n".to_string(),
+        format!("requests:\n{one}"),
+        format!("requests:\n{}", one.repeat(200)),
+        "requests:\n  - {request: {path: /}, expect: {status: 503}}\n  - {advance: 5s}\n  - {request: {path: /b}}\n".to_string(),
+        "requests:\n  - {request: {path: /}}\nconnections:\n  - {events: [{downstream: hi}]}\n".to_string(),
+    ];
+    for yaml in &scenarios {
+        let sc = parse_scenario("scenario.yaml", yaml).expect("scenario parses");
+        let whole = simulate::run_scenario(&chain, &sc, &SimOptions::default());
+        let mut expected = Vec::new();
+        simulate::render::write_json(&whole, &mut expected).unwrap();
+
+        let mut stream = simulate::render::JsonStream::new(Vec::new());
+        let head = simulate::run_scenario_into(&chain, &sc, &SimOptions::default(), &mut stream);
+        assert!(head.requests.is_empty());
+        let code = head.exit_code_given(stream.passed());
+        let got = stream.finish(&head).unwrap();
+        assert!(
+            got == expected,
+            "{yaml}: streamed\n{}\nwhole\n{}",
+            String::from_utf8_lossy(&got),
+            String::from_utf8_lossy(&expected)
+        );
+        assert_eq!(code, whole.exit_code(), "{yaml}");
+    }
+}
+
 #[test]
 fn header_append_adds_configured_headers() {
     let chain = [
