@@ -283,6 +283,31 @@ fn request(st: &HttpState, log: bool, rest: &[String]) -> Option<PVal> {
     })
 }
 
+/// `response.grpc_status` as Envoy's `ResponseWrapper` gives it (`Grpc::Common::getGrpcStatus`
+/// over trailers, headers and stream info): the trailers' `grpc-status`, else the headers',
+/// else the response code mapped by `Grpc::Utility::httpToGrpcStatus`; a status that is not a
+/// number or above 16 (UNAUTHENTICATED) is -1 (`InvalidCode`). An int, not the header text.
+fn grpc_status(st: &HttpState) -> Option<i64> {
+    let parse = |v: &str| match v.parse::<u64>() {
+        Ok(n) if n <= 16 => n as i64,
+        _ => -1,
+    };
+    for h in [&st.resp_trailers, &st.resp_headers] {
+        match h.get("grpc-status") {
+            Some(v) if !v.is_empty() => return Some(parse(v)),
+            _ => {}
+        }
+    }
+    Some(match st.response_code? {
+        400 => 13,
+        401 => 16,
+        403 => 7,
+        404 => 12,
+        429 | 502 | 503 | 504 => 14,
+        _ => 2,
+    })
+}
+
 fn response(st: &HttpState, rest: &[String]) -> Option<PVal> {
     let key = rest.first().map(String::as_str)?;
     let h = &st.resp_headers;
@@ -290,7 +315,7 @@ fn response(st: &HttpState, rest: &[String]) -> Option<PVal> {
         "code" => PVal::Int(st.response_code? as i64),
         "code_details" => PVal::s(st.response_code_details.clone()?),
         "flags" => PVal::Int(0),
-        "grpc_status" => PVal::s(h.get("grpc-status")?),
+        "grpc_status" => PVal::Int(grpc_status(st)?),
         "headers" => match rest.get(1) {
             None => header_map(h),
             Some(name) => PVal::s(h.get_joined(name)?),
@@ -675,6 +700,34 @@ mod tests {
     }
 
     /// CEL sees the properties with the types of Envoy's activation.
+    #[test]
+    fn grpc_status_is_an_int_from_trailers_headers_or_the_response_code() {
+        use crate::model::MeshVersion as V;
+        let s = on_stream(V::V2_6, true);
+        let at = || {
+            lookup_at(&s, 2, &["response".into(), "grpc_status".into()]).map(|v| match v {
+                PVal::Int(i) => i,
+                _ => panic!("an int"),
+            })
+        };
+        let st = || s.contexts[&2].stream.as_ref().unwrap();
+        assert_eq!(at(), None, "no response yet");
+        st().borrow_mut().response_code = Some(200);
+        assert_eq!(at(), Some(2), "200 without grpc-status: UNKNOWN");
+        st().borrow_mut().response_code = Some(503);
+        assert_eq!(at(), Some(14), "503: UNAVAILABLE");
+        st().borrow_mut().response_code = Some(404);
+        assert_eq!(at(), Some(12), "404: UNIMPLEMENTED");
+        st().borrow_mut().resp_headers.add("grpc-status", "7");
+        assert_eq!(at(), Some(7), "the headers' status");
+        st().borrow_mut().resp_trailers.add("grpc-status", "0");
+        assert_eq!(at(), Some(0), "the trailers' status first");
+        st().borrow_mut().resp_trailers.replace("grpc-status", "99");
+        assert_eq!(at(), Some(-1), "above 16: InvalidCode");
+        st().borrow_mut().resp_trailers.replace("grpc-status", "x");
+        assert_eq!(at(), Some(-1), "not a number: InvalidCode");
+    }
+
     #[test]
     fn cel_attributes_are_typed_as_envoy_types_them() {
         use crate::model::MeshVersion as V;
