@@ -13,11 +13,7 @@ pub fn json(r: &SimReport) -> String {
 /// Writes the JSON report to `w` as it is serialised (a 10,000-request trace is ~25 MB: no
 /// intermediate string). Byte for byte what `serde_json::to_writer_pretty` writes.
 pub fn write_json<W: std::io::Write>(r: &SimReport, w: W) -> std::io::Result<()> {
-    pretty(r, w)
-}
-
-fn pretty<T: serde::Serialize, W: std::io::Write>(v: &T, w: W) -> std::io::Result<()> {
-    crate::json_pretty::to_writer(w, v)
+    crate::json_pretty::to_writer(w, r)
 }
 
 /// The JSON report written as the run goes ([`super::run_scenario_into`]): each request's
@@ -253,26 +249,18 @@ pub fn human(r: &SimReport) -> String {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
-
-    /// The formatter writes what serde_json's own pretty printer writes, at any depth.
+    /// The stream splits a report's JSON at its own `requests` key only: not at a deeper key
+    /// of that name, and past the whole text when there is none.
     #[test]
-    fn pretty_is_serde_jsons_pretty() {
-        let mut deep = json!({"a": [1, {"b": [], "c": {}}, "x\u{1}\"y"], "e": [[]]});
-        for i in 0..70 {
-            deep = if i % 2 == 0 {
-                json!([deep, i, {}])
-            } else {
-                json!({"k": deep, "n": null})
-            };
-        }
-        for v in [json!([]), json!({}), json!("s"), json!([[], {}]), deep] {
-            let mut out = Vec::new();
-            super::pretty(&v, &mut out).unwrap();
-            assert_eq!(
-                String::from_utf8(out).unwrap(),
-                serde_json::to_string_pretty(&v).unwrap()
-            );
-        }
+    fn requests_open_finds_the_reports_own_key() {
+        let text = b"{\n  \"startup\": [\n    {\n      \"requests\": []\n    }\n  ],\n  \"requests\": [],\n  \"errors\": []\n}";
+        let at = super::requests_open(text);
+        assert_eq!(&text[at..at + 2], b"],");
+        assert_eq!(
+            &text[..at],
+            &b"{\n  \"startup\": [\n    {\n      \"requests\": []\n    }\n  ],\n  \"requests\": ["
+                [..]
+        );
+        assert_eq!(super::requests_open(b"{}"), 2);
     }
 }
