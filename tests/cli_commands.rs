@@ -885,6 +885,87 @@ fn a_closed_stdout_is_not_a_crash() {
     assert_eq!(out.status.code(), Some(0), "{err}");
 }
 
+/// Output that cannot be written (a full disk: `/dev/full`) is an error, exit 2, never a clean
+/// run: a review bot must not read half a SARIF file as "no findings". A closed pipe is not.
+#[test]
+fn output_that_cannot_be_written_is_an_error_but_a_closed_pipe_is_not() {
+    if !std::path::Path::new("/dev/full").exists() {
+        eprintln!("skipped: no /dev/full on this system");
+        return;
+    }
+    let scenario = "samples/scenarios/header-append.yaml";
+    let module = "samples/extensions/build/header-append.wasm";
+    let sim = |format: &str| -> Vec<String> {
+        [
+            "simulate",
+            "--module",
+            module,
+            "--config",
+            "{\"x-team\":\"payments\"}",
+            "--scenario",
+            scenario,
+            "--format",
+            format,
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    let cases: Vec<Vec<String>> = vec![
+        ["lint", "samples/mesh", "--format", "sarif"]
+            .map(String::from)
+            .to_vec(),
+        ["lint", "samples/mesh"].map(String::from).to_vec(),
+        ["chain", "samples/mesh", "--format", "json"]
+            .map(String::from)
+            .to_vec(),
+        ["rules"].map(String::from).to_vec(),
+        sim("json"),
+        sim("human"),
+    ];
+    for args in &cases {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let out = bin().args(args).stdout(full).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains("cannot write the output to standard output") && !err.contains("panicked"),
+            "{args:?}: {err}"
+        );
+    }
+
+    // A streamed simulate report larger than a pipe buffer, its reader gone after 16 bytes:
+    // the run ends normally with the scenario's own exit code.
+    let dir = tempfile::tempdir().unwrap();
+    let one = "  - {request: {path: /}, expect: {status: 200}}\n";
+    let big = write(
+        dir.path(),
+        "big.yaml",
+        &format!("requests:\n{}", one.repeat(300)),
+    );
+    let mut child = bin()
+        .args(["simulate", "--module", module, "--scenario"])
+        .arg(&big)
+        .args(["--format", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 16];
+    stdout.read_exact(&mut first).unwrap();
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !err.contains("panicked") && !err.contains("cannot write"),
+        "{err}"
+    );
+    assert_eq!(out.status.code(), Some(0), "{err}");
+}
+
 /// `--root-id` runs SDKs that register a fixed root id (AssemblyScript's `add_header`); without
 /// it the module gets the mesh's `<name>_root` and fails to start, as in the mesh (MX705).
 #[test]

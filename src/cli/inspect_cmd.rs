@@ -96,10 +96,13 @@ pub fn run(args: InspectArgs) -> i32 {
         } else {
             format!("module {name}\n{}", inspect::module_human(&m, &versions))
         };
-        if json {
-            write_stdout(text.as_bytes());
+        let written = if json {
+            write_stdout(text.as_bytes())
         } else {
-            write_text(&text);
+            write_text(&text)
+        };
+        if written != exit::OK {
+            return written;
         }
         return if m.loads_somewhere() {
             exit::OK
@@ -168,10 +171,13 @@ pub fn run(args: InspectArgs) -> i32 {
             .collect::<Vec<_>>()
             .join("\n")
     };
-    if json {
-        write_stdout(text.as_bytes());
+    let written = if json {
+        write_stdout(text.as_bytes())
     } else {
-        write_text(&text);
+        write_text(&text)
+    };
+    if written != exit::OK {
+        return written;
     }
     let broken = reports.iter().any(|r| {
         r.diagnostics.iter().any(|d| d.severity == Severity::Error)

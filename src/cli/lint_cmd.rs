@@ -291,7 +291,10 @@ pub fn run(args: LintArgs) -> i32 {
                 }
             }
             None => {
-                super::write_stdout(text.as_bytes());
+                let written = super::write_stdout(text.as_bytes());
+                if written != exit::OK {
+                    return written;
+                }
             }
         }
     }

@@ -158,9 +158,19 @@ fn write_text(text: &str) -> i32 {
 /// Writes output as is (JSON, which escapes control characters itself).
 fn write_stdout(bytes: &[u8]) -> i32 {
     let mut stdout = std::io::stdout().lock();
-    // A closed pipe (`| head`) is not an error worth reporting.
-    let _ = stdout.write_all(bytes).and_then(|()| stdout.flush());
-    exit::OK
+    output_written(stdout.write_all(bytes).and_then(|()| stdout.flush()))
+}
+
+/// The exit code for how writing the output went. A closed pipe (`| head`) is not worth
+/// reporting; any other failure (a full disk) is: the output was cut short, and a review bot
+/// must not read half a SARIF file as a clean run.
+pub(crate) fn output_written(r: std::io::Result<()>) -> i32 {
+    match r {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            usage_error(format!("cannot write the output to standard output: {e}"))
+        }
+        _ => exit::OK,
+    }
 }
 
 /// A finding that stops a command (an image that cannot be read, say): its message, rule and

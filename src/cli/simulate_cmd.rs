@@ -1,5 +1,5 @@
 use super::mesh_args::{load_mesh, select_config, MeshArgs};
-use super::{usage_error, write_text};
+use super::{exit, usage_error, write_text};
 use crate::image::{self, ImageStore};
 use crate::limits::{self, Limit};
 use crate::load::read::{read_regular, read_regular_text};
@@ -355,8 +355,12 @@ pub fn run(args: SimulateArgs, m: &ArgMatches) -> i32 {
         SimFormat::Human => {
             let report = simulate::run_scenario(&chain, &scenario, &opts);
             drop(progress);
-            write_text(&render::human(&report));
-            let code = report.exit_code();
+            let written = write_text(&render::human(&report));
+            let code = if written == exit::OK {
+                report.exit_code()
+            } else {
+                written
+            };
             (report, code)
         }
         SimFormat::Json => {
@@ -366,8 +370,8 @@ pub fn run(args: SimulateArgs, m: &ArgMatches) -> i32 {
             let report = simulate::run_scenario_into(&chain, &scenario, &opts, &mut out);
             drop(progress);
             let code = report.exit_code_given(out.passed());
-            let _ = out.finish(&report).and_then(|mut w| w.flush());
-            (report, code)
+            let written = super::output_written(out.finish(&report).and_then(|mut w| w.flush()));
+            (report, if written == exit::OK { code } else { written })
         }
     };
     // The process ends here: freeing a 10,000-request trace and scenario item by item
