@@ -865,12 +865,9 @@ fn sample_mesh_with_images_is_clean_in_every_format() {
     assert!(out("human").contains("no problems found in 7 files (mesh v2.1)"));
 }
 
-#[test]
-fn a_closed_stdout_is_not_a_crash() {
-    // SARIF carries the whole catalogue (> 64 KiB, more than a pipe buffer), so the writer
-    // is still writing when the reader goes away.
-    let mut child = bin()
-        .args(["lint", "samples/mesh", "--format", "sarif"])
+/// Runs `cmd` with a reader that takes its first 16 bytes of output and closes the pipe.
+fn reader_leaves_early(cmd: &mut std::process::Command) -> std::process::Output {
+    let mut child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -879,7 +876,14 @@ fn a_closed_stdout_is_not_a_crash() {
     let mut first = [0u8; 16];
     stdout.read_exact(&mut first).unwrap();
     drop(stdout);
-    let out = child.wait_with_output().unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_closed_stdout_is_not_a_crash() {
+    // SARIF carries the whole catalogue (> 64 KiB, more than a pipe buffer), so the writer
+    // is still writing when the reader goes away.
+    let out = reader_leaves_early(bin().args(["lint", "samples/mesh", "--format", "sarif"]));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!err.contains("panicked"), "{err}");
     assert_eq!(out.status.code(), Some(0), "{err}");
@@ -945,19 +949,12 @@ fn output_that_cannot_be_written_is_an_error_but_a_closed_pipe_is_not() {
         "big.yaml",
         &format!("requests:\n{}", one.repeat(300)),
     );
-    let mut child = bin()
-        .args(["simulate", "--module", module, "--scenario"])
-        .arg(&big)
-        .args(["--format", "json"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let mut first = [0u8; 16];
-    stdout.read_exact(&mut first).unwrap();
-    drop(stdout);
-    let out = child.wait_with_output().unwrap();
+    let out = reader_leaves_early(
+        bin()
+            .args(["simulate", "--module", module, "--scenario"])
+            .arg(&big)
+            .args(["--format", "json"]),
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         !err.contains("panicked") && !err.contains("cannot write"),
