@@ -275,16 +275,31 @@ pub fn hcm_network_plugins(
     let Ok((_, class)) = pick_class(chains, &chain.key(), direction) else {
         return Vec::new();
     };
-    let stacks: Vec<&NetStack> = class
+    let stacks = class_stacks(&class, Terminal::Hcm);
+    stack_of_port(&stacks, chain.port)
+        .map_or_else(Vec::new, |n| n.wasm_plugins().map(|w| w.key()).collect())
+}
+
+/// The network filter stacks of a listener class that end in `terminal` (the class's entries
+/// hold them; ports split them where `match.ports` differ).
+fn class_stacks<'a>(
+    class: &[&'a WorkloadChain],
+    terminal: crate::chain::wasm::Terminal,
+) -> Vec<&'a NetStack> {
+    class
         .iter()
         .flat_map(|c| c.network.iter())
-        .filter(|n| n.terminal == Terminal::Hcm)
-        .collect();
-    let stack = stacks
+        .filter(|n| n.terminal == terminal)
+        .collect()
+}
+
+/// The stack of listener `port`, else the class-wide one (no port split).
+fn stack_of_port<'a>(stacks: &[&'a NetStack], port: Option<i64>) -> Option<&'a NetStack> {
+    stacks
         .iter()
-        .find(|n| n.port.is_some() && n.port == chain.port)
-        .or_else(|| stacks.iter().find(|n| n.port.is_none()));
-    stack.map_or_else(Vec::new, |n| n.wasm_plugins().map(|w| w.key()).collect())
+        .find(|n| n.port.is_some() && n.port == port)
+        .or_else(|| stacks.iter().find(|n| n.port.is_none()))
+        .copied()
 }
 
 /// The TCP (`tcp_proxy`) network filters of `workload` that a scenario's `connections:` run
@@ -328,11 +343,7 @@ pub fn pick_net_stack<'a>(
             )
         });
     }
-    let stacks: Vec<&NetStack> = class
-        .iter()
-        .flat_map(|c| c.network.iter())
-        .filter(|n| n.terminal == Terminal::TcpProxy)
-        .collect();
+    let stacks = class_stacks(&class, Terminal::TcpProxy);
     if stacks.is_empty() {
         return Err(if typed.is_empty() {
             format!(
@@ -356,12 +367,7 @@ pub fn pick_net_stack<'a>(
             .join(", ")
     };
     match port {
-        Some(p) => stacks
-            .iter()
-            .find(|n| n.port == Some(i64::from(p)))
-            .or_else(|| stacks.iter().find(|n| n.port.is_none()))
-            .copied()
-            .ok_or_else(|| {
+        Some(p) => stack_of_port(&stacks, Some(i64::from(p))).ok_or_else(|| {
                 format!(
                     "`{workload}` {} has no TCP filter chain for port {p} (ports: {})",
                     entry.listener.as_str(),
