@@ -265,22 +265,10 @@ fn debug_str(s: &str) -> String {
     if s.bytes()
         .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
     {
-        let mut out = String::with_capacity(s.len() + 2);
-        out.push('"');
-        out.push_str(s);
-        out.push('"');
-        out
+        ["\"", s, "\""].concat()
     } else {
         format!("{s:?}")
     }
-}
-
-/// `prefix` followed by `name`: a check's label.
-fn label(prefix: &str, name: &str) -> String {
-    let mut out = String::with_capacity(prefix.len() + name.len());
-    out.push_str(prefix);
-    out.push_str(name);
-    out
 }
 
 /// Compares a request's outcome with its expectations.
@@ -313,7 +301,7 @@ fn check(
             .as_ref()
             .and_then(|resp| resp.headers.get_joined(name));
         push(
-            label("response header ", name),
+            ["response header ", name].concat(),
             show(want.as_deref()),
             show(have.as_deref()),
         );
@@ -328,7 +316,7 @@ fn check(
     for (name, want) in &x.response_trailers {
         let have = (r.response.as_ref()).and_then(|resp| resp.trailers.get_joined(name));
         push(
-            label("response trailer ", name),
+            ["response trailer ", name].concat(),
             show(want.as_deref()),
             show(have.as_deref()),
         );
@@ -346,7 +334,7 @@ fn check(
             .as_ref()
             .and_then(|m| m.headers.get_joined(name));
         push(
-            label("upstream request header ", name),
+            ["upstream request header ", name].concat(),
             show(want.as_deref()),
             show(have.as_deref()),
         );
@@ -365,7 +353,7 @@ fn check(
     for (name, want) in &x.upstream_request_trailers {
         let have = (r.upstream_request.as_ref()).and_then(|m| m.trailers.get_joined(name));
         push(
-            label("upstream request trailer ", name),
+            ["upstream request trailer ", name].concat(),
             show(want.as_deref()),
             show(have.as_deref()),
         );
