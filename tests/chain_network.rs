@@ -6,26 +6,9 @@ mod common;
 use common::{bin, write};
 use serde_json::Value;
 
-const BASE: &str = "apiVersion: maistra.io/v2
-kind: ServiceMeshControlPlane
-metadata: {name: basic, namespace: istio-system}
-spec: {version: VERSION}
----
-apiVersion: maistra.io/v1
-kind: ServiceMeshMemberRoll
-metadata: {name: default, namespace: istio-system}
-spec: {members: [shop]}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: db, namespace: shop}
-spec:
-  template:
-    metadata:
-      annotations: {sidecar.istio.io/inject: \"true\"}
-      labels: {app: db}
----
-apiVersion: v1
+/// The Service of `shop/db` and what every mesh of these tests has besides
+/// (`common::shop_db_mesh`).
+const BASE_REST: &str = "apiVersion: v1
 kind: Service
 metadata: {name: db, namespace: shop}
 spec:
@@ -45,6 +28,10 @@ metadata: {name: allow, namespace: shop}
 spec: {action: ALLOW, rules: [{}]}
 ";
 
+fn base(version: &str) -> String {
+    common::shop_db_mesh(version, BASE_REST)
+}
+
 fn plugin(name: &str, extra: &str) -> String {
     format!(
         "---
@@ -60,11 +47,7 @@ spec:
 
 fn chain(version: &str, extra: &str) -> Value {
     let dir = tempfile::tempdir().unwrap();
-    let mesh = write(
-        dir.path(),
-        "mesh.yaml",
-        &(BASE.replace("VERSION", version) + extra),
-    );
+    let mesh = write(dir.path(), "mesh.yaml", &(base(version) + extra));
     let out = bin()
         .args(["chain", "--format", "json"])
         .arg(&mesh)
@@ -273,9 +256,7 @@ fn inbound_tcp_chains_match_the_service_port_not_the_target_port() {
     // targetPort): 5432 → 15432 matches on 5432.
     let run = |port: u16| {
         let dir = tempfile::tempdir().unwrap();
-        let text = BASE
-            .replace("VERSION", "v2.6")
-            .replace("targetPort: 5432", "targetPort: 15432")
+        let text = base("v2.6").replace("targetPort: 5432", "targetPort: 15432")
             + &plugin(
                 "pg",
                 &format!("  match: [{{mode: SERVER, ports: [{{number: {port}}}]}}]\n"),
@@ -300,7 +281,7 @@ fn inbound_tcp_chains_match_the_service_port_not_the_target_port() {
 #[test]
 fn chain_diff_shows_network_filter_changes() {
     let dir = tempfile::tempdir().unwrap();
-    let base = BASE.replace("VERSION", "v2.6");
+    let base = base("v2.6");
     let old = write(
         dir.path(),
         "old.yaml",
@@ -333,9 +314,9 @@ fn dot_and_mermaid_draw_network_filter_stacks() {
     let with = write(
         dir.path(),
         "with.yaml",
-        &(BASE.replace("VERSION", "v2.6") + &plugin("upper", "")),
+        &(base("v2.6") + &plugin("upper", "")),
     );
-    let without = write(dir.path(), "without.yaml", &BASE.replace("VERSION", "v2.6"));
+    let without = write(dir.path(), "without.yaml", &base("v2.6"));
     let draw = |format: &str, mesh: &std::path::Path| {
         let out = bin()
             .args(["chain", "--workload", "shop/db", "--format", format])

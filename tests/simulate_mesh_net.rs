@@ -8,26 +8,9 @@ use common::{bin, write};
 use meshext_lint::image::pack::{pack_wasm_plugin_bytes, WasmPluginVariant};
 use std::path::{Path, PathBuf};
 
-const MESH: &str = "apiVersion: maistra.io/v2
-kind: ServiceMeshControlPlane
-metadata: {name: basic, namespace: istio-system}
-spec: {version: VERSION}
----
-apiVersion: maistra.io/v1
-kind: ServiceMeshMemberRoll
-metadata: {name: default, namespace: istio-system}
-spec: {members: [shop]}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: db, namespace: shop}
-spec:
-  template:
-    metadata:
-      annotations: {sidecar.istio.io/inject: \"true\"}
-      labels: {app: db}
----
-apiVersion: v1
+/// The Service of `shop/db` and what every mesh of these tests has besides
+/// (`common::shop_db_mesh`).
+const MESH_REST: &str = "apiVersion: v1
 kind: Service
 metadata: {name: db, namespace: shop}
 spec:
@@ -35,6 +18,10 @@ spec:
   ports:
     - {name: tcp-db, port: 5432, targetPort: 5432}
 ";
+
+fn mesh(version: &str) -> String {
+    common::shop_db_mesh(version, MESH_REST)
+}
 
 fn plugin(name: &str, extra: &str) -> String {
     format!(
@@ -80,11 +67,7 @@ fn setup(version: &str, plugins: &str, scenario: &str) -> Setup {
         WasmPluginVariant::Compat,
     )
     .unwrap();
-    let mesh = write(
-        dir.path(),
-        "mesh.yaml",
-        &(MESH.replace("VERSION", version) + plugins),
-    );
+    let mesh = write(dir.path(), "mesh.yaml", &(mesh(version) + plugins));
     let scenario = write(dir.path(), "s.yaml", scenario);
     Setup {
         _dir: dir,

@@ -93,3 +93,30 @@ pub fn sarif_schema_validator(test: &str) -> Option<jsonschema::Validator> {
             .expect("the SARIF schema compiles"),
     )
 }
+
+/// A mesh around one injected workload, `shop/db`: a control plane at `version`, the member
+/// roll (`shop`) and the Deployment, followed by `rest` (its Service and what a test adds).
+pub fn shop_db_mesh(version: &str, rest: &str) -> String {
+    format!(
+        "apiVersion: maistra.io/v2
+kind: ServiceMeshControlPlane
+metadata: {{name: basic, namespace: istio-system}}
+spec: {{version: {version}}}
+---
+apiVersion: maistra.io/v1
+kind: ServiceMeshMemberRoll
+metadata: {{name: default, namespace: istio-system}}
+spec: {{members: [shop]}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: db, namespace: shop}}
+spec:
+  template:
+    metadata:
+      annotations: {{sidecar.istio.io/inject: \"true\"}}
+      labels: {{app: db}}
+---
+{rest}"
+    )
+}
