@@ -263,7 +263,6 @@ pub fn run(args: SimulateArgs, m: &ArgMatches) -> i32 {
         limits,
         ..SimOptions::default()
     };
-    let mut notes = Vec::new();
     let chain = if !args.module.is_empty() || args.image.is_some() {
         let images = super::mesh_args::images_from(&args.mesh.images, &cfg);
         if let Some(e) = super::mesh_args::missing_image_source(&images) {
@@ -332,7 +331,7 @@ pub fn run(args: SimulateArgs, m: &ArgMatches) -> i32 {
             opts.workload = from_mesh::workload_info(&out.mesh, chain);
             let before_hcm = from_mesh::hcm_network_plugins(&out.chains, chain, scenario.direction);
             if !before_hcm.is_empty() {
-                notes.push(format!(
+                opts.notes.push(format!(
                     "not run: the NETWORK WasmPlugin{} {} in front of the HTTP connection manager of this listener (they see each connection's raw bytes; `requests:` run the HTTP filters only)",
                     if before_hcm.len() == 1 { "" } else { "s" },
                     before_hcm.join(", ")
@@ -350,7 +349,6 @@ pub fn run(args: SimulateArgs, m: &ArgMatches) -> i32 {
         matches!(args.format, SimFormat::Json) && std::io::stdout().is_terminal()
     };
     let progress = (!streams_to_terminal).then(|| super::Progress::start("simulating"));
-    opts.notes = notes;
     let (report, code) = match args.format {
         SimFormat::Human => {
             let report = simulate::run_scenario(&chain, &scenario, &opts);
@@ -374,8 +372,8 @@ pub fn run(args: SimulateArgs, m: &ArgMatches) -> i32 {
             (report, if written == exit::OK { code } else { written })
         }
     };
-    // The process ends here: freeing a 10,000-request trace and scenario item by item
-    // would cost ~5 % of the run for nothing.
+    // The process ends here: freeing the scenario (and, for the human format, every request's
+    // trace) item by item would cost a few percent of a long run for nothing.
     std::mem::forget(report);
     std::mem::forget(scenario);
     code
