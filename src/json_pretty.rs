@@ -29,17 +29,10 @@ const BREAK: &[u8; 128] = b",\n                                                 
 
 /// Writes `v` as pretty JSON to `w`. An error of `w` is returned as it was; a value serde_json
 /// would refuse (a map key that is not a string, a number or a bool) is an `InvalidData` error.
-pub fn to_writer<T: ?Sized + Serialize, W: io::Write>(mut w: W, v: &T) -> io::Result<()> {
-    let mut ser = Ser {
-        buf: vec![0; CHUNK + SLACK],
-        pos: 0,
-        out: Some(&mut w),
-        error: None,
-        depth: 0,
-    };
-    v.serialize(&mut ser).map_err(io::Error::from)?;
-    ser.hand_over();
-    ser.error.map_or(Ok(()), Err)
+pub fn to_writer<T: ?Sized + Serialize, W: io::Write>(w: W, v: &T) -> io::Result<()> {
+    let mut stream = Stream::new(w);
+    stream.value(v, 0);
+    stream.finish().map(drop)
 }
 
 /// `v` as pretty JSON text (serde_json's `to_string_pretty`).
