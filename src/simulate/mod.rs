@@ -265,10 +265,22 @@ fn debug_str(s: &str) -> String {
     if s.bytes()
         .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
     {
-        ["\"", s, "\""].concat()
+        let mut out = String::with_capacity(s.len() + 2);
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+        out
     } else {
         format!("{s:?}")
     }
+}
+
+/// `prefix` followed by `name`: a check's label.
+fn label(prefix: &str, name: &str) -> String {
+    let mut out = String::with_capacity(prefix.len() + name.len());
+    out.push_str(prefix);
+    out.push_str(name);
+    out
 }
 
 /// Compares a request's outcome with its expectations.
@@ -301,7 +313,7 @@ fn check(
             .as_ref()
             .and_then(|resp| resp.headers.get_joined(name));
         push(
-            ["response header ", name].concat(),
+            label("response header ", name),
             show(want.as_deref()),
             show(have.as_deref()),
         );
@@ -316,7 +328,7 @@ fn check(
     for (name, want) in &x.response_trailers {
         let have = (r.response.as_ref()).and_then(|resp| resp.trailers.get_joined(name));
         push(
-            ["response trailer ", name].concat(),
+            label("response trailer ", name),
             show(want.as_deref()),
             show(have.as_deref()),
         );
@@ -334,7 +346,7 @@ fn check(
             .as_ref()
             .and_then(|m| m.headers.get_joined(name));
         push(
-            ["upstream request header ", name].concat(),
+            label("upstream request header ", name),
             show(want.as_deref()),
             show(have.as_deref()),
         );
@@ -353,7 +365,7 @@ fn check(
     for (name, want) in &x.upstream_request_trailers {
         let have = (r.upstream_request.as_ref()).and_then(|m| m.trailers.get_joined(name));
         push(
-            ["upstream request trailer ", name].concat(),
+            label("upstream request trailer ", name),
             show(want.as_deref()),
             show(have.as_deref()),
         );

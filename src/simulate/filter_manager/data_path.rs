@@ -221,15 +221,13 @@ impl FilterManager {
         };
         // "{name}({visible_len} bytes, end_of_stream={eos})", built without `format!`: one per
         // body callback.
-        let callback = [
-            name,
-            "(",
-            itoa::Buffer::new().format(visible_len),
-            " bytes, end_of_stream=",
-            if eos { "true)" } else { "false)" },
-        ]
-        .concat()
-        .into();
+        let mut callback = String::with_capacity(name.len() + 40);
+        callback.push_str(name);
+        callback.push('(');
+        callback.push_str(itoa::Buffer::new().format(visible_len));
+        callback.push_str(" bytes, end_of_stream=");
+        callback.push_str(if eos { "true)" } else { "false)" });
+        let callback = callback.into();
         let Some((edited, ret)) = self.invoke_stream(run, at, callback, call, edits) else {
             return;
         };

@@ -562,8 +562,13 @@ fn run_async<P: WasmParams>(
 fn request_id(seq: u64) -> String {
     let mut n = itoa::Buffer::new();
     let digits = n.format(seq);
-    let zeros = &"000000000000"[digits.len().min(12)..];
-    ["00000000-0000-4000-8000-", zeros, digits].concat()
+    let mut id = String::with_capacity(36);
+    id.push_str("00000000-0000-4000-8000-");
+    for _ in digits.len()..12 {
+        id.push('0');
+    }
+    id.push_str(digits);
+    id
 }
 
 #[cfg(test)]
