@@ -7,12 +7,12 @@
 #[path = "support/mod.rs"]
 mod support;
 
+use meshext_lint::alloc::MiAlloc;
 use meshext_lint::model::MeshVersion;
 use meshext_lint::simulate::{
     self, parse_scenario, vm, ExtensionFilter, FilterManager, Limits, Profile, SimFilter,
     WorkloadInfo,
 };
-use mimalloc::MiMalloc;
 use std::alloc::{GlobalAlloc, Layout};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -27,14 +27,14 @@ static ALLOCS: AtomicU64 = AtomicU64::new(0);
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, l: Layout) -> *mut u8 {
         ALLOCS.fetch_add(1, Ordering::Relaxed);
-        unsafe { MiMalloc.alloc(l) }
+        unsafe { MiAlloc.alloc(l) }
     }
     unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        unsafe { MiMalloc.dealloc(p, l) }
+        unsafe { MiAlloc.dealloc(p, l) }
     }
     unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
         ALLOCS.fetch_add(1, Ordering::Relaxed);
-        unsafe { MiMalloc.realloc(p, l, n) }
+        unsafe { MiAlloc.realloc(p, l, n) }
     }
 }
 #[global_allocator]

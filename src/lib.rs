@@ -6,6 +6,7 @@
 //! [`abi`] checks modules against the proxy-wasm ABI.
 
 pub mod abi;
+pub mod alloc;
 pub(crate) mod baseline;
 pub mod causes;
 pub mod chain;

@@ -1,6 +1,6 @@
 // mimalloc: small allocations dominate `simulate` and `lint` (docs/performance.md §8).
 #[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOC: meshext_lint::alloc::MiAlloc = meshext_lint::alloc::MiAlloc;
 
 fn main() {
     std::process::exit(meshext_lint::cli::main());
