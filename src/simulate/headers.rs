@@ -3,7 +3,7 @@
 
 use serde::ser::{SerializeSeq, Serializer};
 use serde::Serialize;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// An ordered multi-map with lower-cased keys, like Envoy's `HeaderMap`.
 ///
@@ -29,8 +29,26 @@ const MAX_PAIRS: usize = 1024;
 /// Largest pairs buffer accepted (cpp-host `PairsUtil`).
 const MAX_PAIRS_BYTES: usize = 1 << 20;
 
+/// Names every simulated stream carries: shared from one allocation each, not allocated per
+/// map (a request's and its response's maps hold about ten of them).
+const WELL_KNOWN: [&str; 9] = [
+    ":authority",
+    ":path",
+    ":method",
+    ":scheme",
+    ":status",
+    "x-request-id",
+    "content-length",
+    "content-type",
+    "grpc-status",
+];
+
 /// A header name as stored: lower-cased, allocated once.
 fn name(key: &str) -> Arc<str> {
+    static SHARED: OnceLock<[Arc<str>; WELL_KNOWN.len()]> = OnceLock::new();
+    if let Some(i) = WELL_KNOWN.iter().position(|w| *w == key) {
+        return SHARED.get_or_init(|| WELL_KNOWN.map(Arc::from))[i].clone();
+    }
     if key.bytes().any(|b| b.is_ascii_uppercase()) {
         key.to_ascii_lowercase().into()
     } else {
@@ -251,6 +269,20 @@ pub fn decode_pairs(bytes: &[u8]) -> Vec<(&[u8], &[u8])> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn well_known_names_are_shared_and_others_lower_cased() {
+        let a = HeaderMap::from_pairs([(":path", "/a"), ("Content-Type", "x"), ("X-Id", "1")]);
+        let b = HeaderMap::from_pairs([(":path", "/b"), ("content-type", "y")]);
+        assert!(Arc::ptr_eq(&a.0[0].0, &b.0[0].0));
+        assert!(
+            !Arc::ptr_eq(&a.0[1].0, &b.0[1].0),
+            "upper case is copied lower-cased"
+        );
+        let names: Vec<&str> = a.0.iter().map(|(k, _)| &**k).collect();
+        assert_eq!(names, [":path", "content-type", "x-id"]);
+        assert_eq!(a.get("CONTENT-TYPE"), Some("x"));
+    }
 
     #[test]
     fn pairs_round_trip_and_spec_example() {
