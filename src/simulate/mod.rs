@@ -163,10 +163,15 @@ pub fn run_scenario_into(
                 &spec.http_calls,
             )
         };
-        pre.append(&mut r.trace);
-        r.trace = pre;
-        calls.append(&mut r.http_calls);
-        r.http_calls = calls;
+        // Timers' events and calls go first (moved only when there are any).
+        if !pre.is_empty() {
+            pre.append(&mut r.trace);
+            r.trace = pre;
+        }
+        if !calls.is_empty() {
+            calls.append(&mut r.http_calls);
+            r.http_calls = calls;
+        }
         r.grpc_calls = fm.take_grpc_calls();
         r.checks = check(&spec.expect, &r, &fm.metric_kinds());
         sink.request(r);

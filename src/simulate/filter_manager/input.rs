@@ -72,15 +72,16 @@ pub struct Response {
     pub trailers: Vec<(String, String)>,
 }
 
-/// A request to send (already defaulted).
-#[derive(Debug, Clone, Default)]
-pub struct RequestInput {
-    pub method: String,
-    pub path: String,
-    pub authority: String,
-    pub headers: Vec<(String, String)>,
-    pub chunks: Vec<Vec<u8>>,
-    pub trailers: Vec<(String, String)>,
+/// A request to send (already defaulted), borrowed from the scenario: the host copies what
+/// it keeps into the stream's own maps.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RequestInput<'a> {
+    pub method: &'a str,
+    pub path: &'a str,
+    pub authority: &'a str,
+    pub headers: &'a [(String, String)],
+    pub chunks: &'a [Vec<u8>],
+    pub trailers: &'a [(String, String)],
 }
 
 /// A scenario answer for gRPC calls (`grpc_calls:`), matched by service, method and cluster.

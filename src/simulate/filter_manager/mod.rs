@@ -341,7 +341,7 @@ impl FilterManager {
     pub fn run_request(
         &mut self,
         name: &str,
-        input: &RequestInput,
+        input: &RequestInput<'_>,
         upstream: Option<&Response>,
         mocks: &[HttpMock],
     ) -> RequestReport {
@@ -377,14 +377,14 @@ impl FilterManager {
     }
 
     /// The stream's host state: request headers as Envoy completes them, connection facts.
-    fn request_state(&self, input: &RequestInput, conn: u64) -> HttpState {
+    fn request_state(&self, input: &RequestInput<'_>, conn: u64) -> HttpState {
         // The pseudo-headers, the scenario's, x-request-id and content-length.
         let mut req_headers = HeaderMap::with_capacity(input.headers.len() + 6);
-        req_headers.add(":authority", &input.authority);
-        req_headers.add(":path", &input.path);
-        req_headers.add(":method", &input.method);
+        req_headers.add(":authority", input.authority);
+        req_headers.add(":path", input.path);
+        req_headers.add(":method", input.method);
         req_headers.add(":scheme", "http");
-        for (k, v) in &input.headers {
+        for (k, v) in input.headers {
             req_headers.add(k, v);
         }
         if req_headers.get("x-request-id").is_none() {
@@ -461,7 +461,7 @@ impl FilterManager {
 }
 
 /// The client's frames: headers, non-empty body chunks, trailers.
-fn downstream_frames(input: &RequestInput) -> VecDeque<Frame> {
+fn downstream_frames(input: &RequestInput<'_>) -> VecDeque<Frame> {
     let mut downstream = VecDeque::new();
     // An empty last chunk is an empty end-of-stream data frame; other empty chunks are
     // nothing (the scenario reader refuses them).

@@ -240,17 +240,14 @@ pub struct RequestSpec {
 
 impl RequestSpec {
     /// The request with defaults: GET, `/`, the workload's service host.
-    pub fn input(&self, default_authority: &str) -> RequestInput {
+    pub fn input<'a>(&'a self, default_authority: &'a str) -> RequestInput<'a> {
         RequestInput {
-            method: self.method.clone().unwrap_or_else(|| "GET".into()),
-            path: self.path.clone().unwrap_or_else(|| "/".into()),
-            authority: self
-                .authority
-                .clone()
-                .unwrap_or_else(|| default_authority.to_string()),
-            headers: self.headers.clone(),
-            chunks: self.chunks.clone(),
-            trailers: self.trailers.clone(),
+            method: self.method.as_deref().unwrap_or("GET"),
+            path: self.path.as_deref().unwrap_or("/"),
+            authority: self.authority.as_deref().unwrap_or(default_authority),
+            headers: &self.headers,
+            chunks: &self.chunks,
+            trailers: &self.trailers,
         }
     }
 }
