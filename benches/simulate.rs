@@ -123,7 +123,8 @@ fn measure(
     let sc = parse_scenario("bench.yaml", SCENARIO).expect("scenario");
     let spec = &sc.requests[0];
     let workload = WorkloadInfo::default();
-    let input = spec.input(&workload.service_host);
+    let authority = workload.service_host.clone();
+    let input = spec.input(&authority);
     let mut fm = FilterManager::new(
         chain,
         workload,
