@@ -128,6 +128,7 @@ enum At {
     Flow,
 }
 
+#[inline]
 fn ok<T>(r: R<T>) -> Res<T> {
     r.ok_or(Decline)
 }
@@ -162,6 +163,7 @@ impl<'a> Reader<'a> {
         Ok(value)
     }
 
+    #[inline]
     fn plain(&mut self, start: usize, end: usize) -> Res<Scalar<'a>> {
         ok(self.b.charge(end - start))?;
         let text = &self.lx.s[start..end];
@@ -171,6 +173,7 @@ impl<'a> Reader<'a> {
         })
     }
 
+    #[inline]
     fn quoted(&mut self, q: u8) -> Res<Scalar<'a>> {
         let text = ok(self.lx.quoted(q))?;
         ok(self.b.charge(text.len()))?;
@@ -180,6 +183,7 @@ impl<'a> Reader<'a> {
         })
     }
 
+    #[inline]
     fn null(&mut self) -> Res<Scalar<'a>> {
         ok(self.b.charge(0))?;
         Ok(Scalar {
@@ -287,7 +291,7 @@ impl<'a> Reader<'a> {
             Plain::Str => key.text.clone(),
             _ => Cow::Owned(key.value_text()),
         };
-        if text == "<<" {
+        if text.as_bytes() == b"<<" {
             return Err(Decline);
         }
         let seen = &self.keys[base..];
@@ -299,7 +303,8 @@ impl<'a> Reader<'a> {
                 *index = Some(ix);
                 dup
             }
-            None => seen.contains(&text),
+            // Lengths first: most keys of a mapping differ in length.
+            None => (seen.iter()).any(|k| k.len() == text.len() && k.as_bytes() == text.as_bytes()),
         };
         if dup {
             return Err(Decline);
@@ -309,6 +314,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The key just added, to a key deserializer.
+    #[inline]
     fn key_de(&self, kind: Plain) -> KeyDe<'_> {
         KeyDe {
             text: self.keys.last().map(|k| &**k).unwrap_or_default(),
@@ -336,6 +342,8 @@ enum Want {
     Bool,
     Seq,
     Map,
+    /// A map read by a derived struct visitor, which rejects a repeated field itself.
+    Struct,
     Enum,
 }
 
@@ -363,7 +371,7 @@ impl<'r, 'a> ValueDe<'r, 'a> {
                 Ok(value)
             }
             Head::BlockMap(c, first, start) => {
-                if !matches!(want, Want::Any | Want::Map) {
+                if !matches!(want, Want::Any | Want::Map | Want::Struct) {
                     return Err(Decline);
                 }
                 ok(r.b.open())?;
@@ -373,6 +381,7 @@ impl<'r, 'a> ValueDe<'r, 'a> {
                     c,
                     first: Some((first, start)),
                     base,
+                    track: want != Want::Struct,
                     index: None,
                     value_next: false,
                     done: false,
@@ -392,13 +401,14 @@ impl<'r, 'a> ValueDe<'r, 'a> {
                     r,
                     first: true,
                     base,
+                    track: want != Want::Struct,
                     index: None,
                     value_next: false,
                     done: false,
                 };
                 let value = match (open, want) {
                     (b'[', Want::Any | Want::Seq) => v.visit_seq(&mut acc)?,
-                    (b'{', Want::Any | Want::Map) => v.visit_map(&mut acc)?,
+                    (b'{', Want::Any | Want::Map | Want::Struct) => v.visit_map(&mut acc)?,
                     _ => return Err(Decline),
                 };
                 if !acc.done {
@@ -433,7 +443,7 @@ fn scalar<'de, V: Visitor<'de>>(d: Dialect, s: Scalar<'_>, v: V, want: Want) -> 
             Err(_) => Err(Decline),
         },
         (Want::Seq, Plain::Null) if d.null_is_empty => v.visit_seq(Empty),
-        (Want::Map, Plain::Null) if d.null_is_empty => v.visit_map(Empty),
+        (Want::Map | Want::Struct, Plain::Null) if d.null_is_empty => v.visit_map(Empty),
         (Want::Enum, Plain::Str) => {
             let de: de::value::StrDeserializer<'_, Decline> = s.text.as_ref().into_deserializer();
             v.visit_enum(de)
@@ -477,14 +487,16 @@ impl<'de, 'r, 'a> de::Deserializer<'de> for ValueDe<'r, 'a> {
         self.read(v, Want::Map)
     }
 
-    /// Entries in document order (see the module comment on `struct_order`).
+    /// Entries in document order (see the module comment on `struct_order`). The keys are
+    /// not tracked: serde's derived visitors fail on a repeated field (and, with
+    /// `deny_unknown_fields`, on any other key), which declines.
     fn deserialize_struct<V: Visitor<'de>>(
         self,
         _name: &'static str,
         _fields: &'static [&'static str],
         v: V,
     ) -> Res<V::Value> {
-        self.read(v, Want::Map)
+        self.read(v, Want::Struct)
     }
 
     /// As `De`: a present value is `Some` (a null must fit `T`).
@@ -521,6 +533,21 @@ struct KeyDe<'k> {
     text: &'k str,
     is_str: bool,
     dialect: Dialect,
+}
+
+impl<'k> KeyDe<'k> {
+    /// An untracked key (a struct's field name). Another scalar than a string, or a merge
+    /// key, can name no field: it declines at once.
+    fn of(key: &'k Scalar<'_>, dialect: Dialect) -> Res<KeyDe<'k>> {
+        if key.kind != Plain::Str || key.text.as_bytes() == b"<<" {
+            return Err(Decline);
+        }
+        Ok(KeyDe {
+            text: &key.text,
+            is_str: true,
+            dialect,
+        })
+    }
 }
 
 impl<'de, 'k> de::Deserializer<'de> for KeyDe<'k> {
@@ -641,6 +668,8 @@ struct BlockMap<'r, 'a> {
     /// The first key (read to tell the mapping), and where it starts.
     first: Option<(Scalar<'a>, usize)>,
     base: usize,
+    /// Whether its keys are checked for repeats (`Want::Struct` leaves that to serde).
+    track: bool,
     index: Option<HashSet<Cow<'a, str>>>,
     value_next: bool,
     done: bool,
@@ -672,9 +701,12 @@ impl<'de, 'a> de::MapAccess<'de> for BlockMap<'_, 'a> {
         if self.r.lx.pos - start > MAX_KEY {
             return Err(Decline);
         }
-        self.r.add_key(&key, self.base, &mut self.index)?;
         self.value_next = true;
-        seed.deserialize(self.r.key_de(key.kind)).map(Some)
+        if self.track {
+            self.r.add_key(&key, self.base, &mut self.index)?;
+            return seed.deserialize(self.r.key_de(key.kind)).map(Some);
+        }
+        seed.deserialize(KeyDe::of(&key, self.r.dialect)?).map(Some)
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Res<V::Value> {
@@ -727,6 +759,8 @@ struct Flow<'r, 'a> {
     r: &'r mut Reader<'a>,
     first: bool,
     base: usize,
+    /// As `BlockMap::track`.
+    track: bool,
     index: Option<HashSet<Cow<'a, str>>>,
     value_next: bool,
     done: bool,
@@ -789,9 +823,12 @@ impl<'de> de::MapAccess<'de> for Flow<'_, '_> {
                 r.plain(start, end)?
             }
         };
-        r.add_key(&key, self.base, &mut self.index)?;
         self.value_next = true;
-        seed.deserialize(r.key_de(key.kind)).map(Some)
+        if self.track {
+            r.add_key(&key, self.base, &mut self.index)?;
+            return seed.deserialize(r.key_de(key.kind)).map(Some);
+        }
+        seed.deserialize(KeyDe::of(&key, r.dialect)?).map(Some)
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Res<V::Value> {

@@ -777,6 +777,7 @@ impl Plain {
 }
 
 /// The YAML 1.2 core schema's resolution of plain scalar text (`resolve_plain`).
+#[inline]
 pub(crate) fn plain_kind(s: &str) -> Plain {
     // Every non-string below starts with one of these (most keys and names do not).
     match s.as_bytes().first() {
@@ -784,6 +785,11 @@ pub(crate) fn plain_kind(s: &str) -> Plain {
         Some(b) if b.is_ascii_digit() => {}
         Some(_) => return Plain::Str,
     }
+    resolve_special(s)
+}
+
+/// `plain_kind` of text that may be a null, a boolean or a number.
+fn resolve_special(s: &str) -> Plain {
     match s {
         "" | "~" | "null" | "Null" | "NULL" => return Plain::Null,
         "true" | "True" | "TRUE" => return Plain::Bool(true),

@@ -1,6 +1,8 @@
 //! The loader's fast path: a hand-written scanner for the YAML most configs are written in,
 //! building the same tree as the saphyr-parser path (same values, byte spans, duplicate-key
-//! reports and budgets) without going through events.
+//! reports and budgets) without going through events. Its lexing and budgets (`lex`) are
+//! shared with the scenario's direct path (`crate::load::direct`), which reads the same
+//! subset without building a tree.
 //!
 //! It covers block mappings and sequences (compact `- key: v` nesting, indentless sequences
 //! under a key), one-line plain and quoted scalars, one-line flow collections of those,
@@ -538,6 +540,9 @@ mod tests {
             "? a\n: b\n",
             "\u{feff}a: 1\n",
             "a: {x: 1,}\n",
+            "a: [x-, y]\n",
+            "a: {k: v-}\n",
+            "a: [x -, y]\n",
             "[a: 1]\n",
             "a: b: c\n",
             "a: 1\n b: 2\n",

@@ -74,6 +74,7 @@ impl Budget {
     }
 
     /// Charges a node to the document's and the file's budgets; declines past them.
+    #[inline]
     pub(crate) fn charge(&mut self, bytes: usize) -> R<()> {
         self.nodes += 1;
         self.file_nodes += 1;
@@ -87,6 +88,7 @@ impl Budget {
         Some(())
     }
 
+    #[inline]
     pub(crate) fn open(&mut self) -> R<()> {
         if self.depth >= self.limits.max_depth {
             return None;
@@ -97,6 +99,7 @@ impl Budget {
     }
 
     /// A collection closes.
+    #[inline]
     pub(crate) fn close(&mut self) {
         self.depth -= 1;
     }
@@ -113,16 +116,19 @@ impl<'a> Lexer<'a> {
         }
     }
 
+    #[inline]
     pub(crate) fn at(&self, i: usize) -> u8 {
         self.t.get(i).copied().unwrap_or(0)
     }
 
+    #[inline]
     pub(crate) fn eof(&self) -> bool {
         self.pos >= self.t.len()
     }
 
     /// A `---` or `...` line start at `i` (saphyr: the three characters then a blank, a
     /// break or the end).
+    #[inline]
     pub(crate) fn marker(&self, i: usize) -> Option<u8> {
         let c = self.at(i);
         if (c == b'-' || c == b'.')
@@ -154,6 +160,7 @@ impl<'a> Lexer<'a> {
     }
 
     /// Skips blanks and a comment after a token up to the line break; `None` on anything else.
+    #[inline]
     pub(crate) fn rest_of_line(&mut self) -> R<()> {
         let start = self.pos;
         while self.at(self.pos) == b' ' {
@@ -169,6 +176,7 @@ impl<'a> Lexer<'a> {
 
     /// Blanks, and a comment when they precede one (saphyr's `skip_ws_to_eol`): where a quoted
     /// scalar or a flow collection's closing token ends.
+    #[inline]
     pub(crate) fn blanks_and_comment(&mut self) -> R<()> {
         let start = self.pos;
         while self.at(self.pos) == b' ' {
@@ -183,6 +191,7 @@ impl<'a> Lexer<'a> {
 
     /// From a line break (or the end), moves to the next content: its first byte, or the end
     /// of the stream; sets `col` (-1 at the end or at a document marker).
+    #[inline]
     pub(crate) fn next_line(&mut self) -> R<()> {
         if self.eof() {
             self.col = -1;
@@ -233,20 +242,24 @@ impl<'a> Lexer<'a> {
     }
 
     /// At a line break or the end of the stream.
+    #[inline]
     pub(crate) fn at_break(&self) -> bool {
         self.eof() || self.t[self.pos] == b'\n'
     }
 
     /// The `-` at the cursor is a block sequence entry (a blank, a break or the end follows).
+    #[inline]
     pub(crate) fn dash(&self) -> bool {
         matches!(self.t.get(self.pos + 1), None | Some(b' ' | b'\n'))
     }
 
+    #[inline]
     pub(crate) fn column(&self) -> isize {
         (self.pos - self.line) as isize
     }
 
     /// The document marker at the cursor, if the cursor is at one (at a line start).
+    #[inline]
     pub(crate) fn marker_here(&self) -> Option<u8> {
         if self.eof() || self.pos != self.line {
             return None;
@@ -351,6 +364,7 @@ impl<'a> Lexer<'a> {
 
     /// After a flow item: a `,` (not followed by the closing bracket — a trailing comma is
     /// declined) → `Some(false)`; the closing bracket → `Some(true)`; anything else → `None`.
+    #[inline]
     pub(crate) fn flow_next(&mut self, close: u8) -> R<bool> {
         match self.at(self.pos) {
             b',' => {
@@ -367,6 +381,7 @@ impl<'a> Lexer<'a> {
     }
 
     /// Blanks inside a one-line flow collection; a comment or a break there declines.
+    #[inline]
     pub(crate) fn flow_blanks(&mut self) -> R<()> {
         while self.at(self.pos) == b' ' {
             self.pos += 1;
@@ -397,7 +412,11 @@ impl<'a> Lexer<'a> {
             }
             let b = t.get(i).copied().unwrap_or(b'\n');
             match b {
-                b'\n' | b',' | b'[' | b']' | b'{' | b'}' => break,
+                b'\n' => break,
+                // A `-` right before a flow indicator declines (checked here rather than at
+                // every `-`: `i > pos`, as no plain scalar starts with an indicator).
+                b',' | b'[' | b']' | b'{' | b'}' if t[i - 1] == b'-' => return None,
+                b',' | b'[' | b']' | b'{' | b'}' => break,
                 b' ' => {
                     let mut j = i;
                     while t.get(j) == Some(&b' ') {
@@ -417,9 +436,6 @@ impl<'a> Lexer<'a> {
                     }
                 }
                 b':' if is_flow_end(t.get(i + 1).copied().unwrap_or(b'\n')) => break,
-                b'-' if matches!(t.get(i + 1), Some(b',' | b'[' | b']' | b'{' | b'}')) => {
-                    return None
-                }
                 0..=0x1F | 0x7F => return None,
                 0xEF if t.get(i + 1) == Some(&0xBB) && t.get(i + 2) == Some(&0xBF) => return None,
                 _ => {
@@ -434,7 +450,7 @@ impl<'a> Lexer<'a> {
 }
 
 /// Bytes a plain scalar's scan must look at: in block context (`BLOCK`) and in a flow
-/// collection (`FLOW`, which adds the flow indicators and `-`).
+/// collection (`FLOW`, which adds the flow indicators).
 const BLOCK: u8 = 1;
 const FLOW: u8 = 2;
 static CLASS: [u8; 256] = {
@@ -453,7 +469,6 @@ static CLASS: [u8; 256] = {
     c[b']' as usize] = FLOW;
     c[b'{' as usize] = FLOW;
     c[b'}' as usize] = FLOW;
-    c[b'-' as usize] = FLOW;
     c
 };
 

@@ -407,8 +407,13 @@ fn the_bench_scenario_takes_the_direct_path() {
 #[test]
 fn it_declines_what_only_the_tree_path_reports_or_reads() {
     for text in [
-        // Duplicate keys, in a struct, a free-form mapping and a flow mapping.
+        // Duplicate keys, in a struct (also quoted, also in flow), a free-form mapping and
+        // a flow mapping; a struct's key that is no string.
         "requests:\n  - name: a\n    name: b\n",
+        "requests:\n  - name: a\n    'name': b\n",
+        "requests: [{name: a, \"name\": b}]\n",
+        "requests:\n  - 1: a\n",
+        "requests: [{request: {headers: {a: 1, a: 2}}}]\n",
         "properties:\n  a: 1\n  a: 2\nrequests: []\n",
         "properties: {'1': a, 1: b}\nrequests: []\n",
         // Merge keys, anchors, tags, block scalars, a second document.
@@ -429,6 +434,23 @@ fn it_declines_what_only_the_tree_path_reports_or_reads() {
     ] {
         assert!(!check(text), "read directly: {text:?}");
     }
+}
+
+#[test]
+fn free_form_mappings_keep_their_order_and_names() {
+    // Not duplicates as YAML keys: both header entries stay, lower-cased, in order.
+    let text =
+        "requests: [{request: {headers: {b: 1, A: x, a: y}}}]\nproperties: {1.50: a, ~: b}\n";
+    assert!(check(text));
+    let sc = parse_scenario("s.yaml", text).unwrap();
+    let names: Vec<&str> = sc.requests[0]
+        .headers
+        .iter()
+        .map(|h| h.0.as_str())
+        .collect();
+    assert_eq!(names, ["b", "a", "a"]);
+    let keys: Vec<&str> = sc.properties.keys().map(String::as_str).collect();
+    assert_eq!(keys, ["1.5", "null"]);
 }
 
 #[test]

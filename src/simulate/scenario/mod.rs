@@ -1,6 +1,7 @@
 //! Scenario files (YAML): requests to send, answers for callouts and the upstream, and
-//! expectations. Read as serde structs from the span-carrying YAML tree (`file.rs`), so errors
-//! point at the file.
+//! expectations. Read as serde structs (`file.rs`) straight from the text where possible
+//! (`load::direct`, no tree: most of a large scenario's parse was the tree), else from the
+//! span-carrying YAML tree, which words every error with its position in the file.
 
 #[cfg(test)]
 mod differential;
