@@ -6,6 +6,7 @@
 //! memory or the stack.
 
 mod fast;
+/// The lexer and budgets of the fast path, shared with the scenario's direct path.
 pub(crate) mod lex;
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span as PSpan};

@@ -470,3 +470,32 @@ fn budgets_decline_so_the_tree_path_reports_them() {
         assert!(parse_direct(text, scenario_limits()).is_some(), "{text}");
     }
 }
+
+#[test]
+fn byte_level_mutations_read_the_same_both_ways() {
+    // Characters that matter to the scanner, put in, swapped in or taken out anywhere.
+    const BYTES: &[u8] = b" \n\t\r-:,#[]{}'\"\\&*!|>?%@`~0x.e+A\xc3\xa9";
+    let base = generated(7, 3);
+    let mut g = Rng(0x5eed);
+    let mut direct = 0;
+    for _ in 0..6000 {
+        let mut t = base.clone().into_bytes();
+        for _ in 0..1 + g.next() % 3 {
+            let at = (g.next() % t.len() as u64) as usize;
+            let b = BYTES[(g.next() % BYTES.len() as u64) as usize];
+            match g.next() % 3 {
+                0 => t.insert(at, b),
+                1 => t[at] = b,
+                _ => {
+                    t.remove(at);
+                }
+            }
+        }
+        // Only text: the loader reads UTF-8 (a broken sequence is a read error before YAML).
+        let Ok(text) = String::from_utf8(t) else {
+            continue;
+        };
+        direct += usize::from(check(&text));
+    }
+    assert!(direct > 400, "{direct} read directly");
+}
