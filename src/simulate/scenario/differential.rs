@@ -12,7 +12,8 @@ fn check(text: &str) -> bool {
     check_ok(text).0
 }
 
-/// `check`, and whether the tree path reads `text` without error.
+/// `check`, and whether the tree path reads `text` without error. `SHOW_DECLINED=1` prints
+/// the valid texts the direct path declined (to see what the subset misses).
 fn check_ok(text: &str) -> (bool, bool) {
     let limits = scenario_limits();
     let show = |r: Result<super::Scenario, super::ScenarioError>| {
