@@ -1,5 +1,6 @@
 //! Loading inputs: paths, directories, globs and stdin → YAML documents with spans.
 
+pub(crate) mod direct;
 pub mod inputs;
 pub mod read;
 pub mod typed;

@@ -1,5 +1,6 @@
 //! Typed inputs: a serde `Deserializer` over the span-carrying YAML tree, and the one error
-//! type of input files (`.meshext-lint.yaml`, scenarios).
+//! type of input files (`.meshext-lint.yaml`, scenarios). (`load::direct` reads a scenario
+//! the same way straight from its text, and falls back here on any problem.)
 //!
 //! Deserializing the tree directly (rather than JSON plus `serde_path_to_error`) keeps exact
 //! positions with no new dependency: every error takes the span of the innermost node it is

@@ -6,6 +6,8 @@
 //! memory or the stack.
 
 mod fast;
+/// The lexer and budgets of the fast path, shared with the scenario's direct path.
+pub(crate) mod lex;
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span as PSpan};
 use std::borrow::Cow;
@@ -29,6 +31,20 @@ pub enum Value {
     Str(String),
     Seq(Vec<Node>),
     Map(Vec<(Node, Node)>),
+}
+
+impl Value {
+    /// A scalar's text as a key (`1` → "1", `true` → "true"); `None` for a collection.
+    pub(crate) fn text(&self) -> Option<Cow<'_, str>> {
+        match self {
+            Value::Str(s) => Some(Cow::Borrowed(s)),
+            Value::Int(i) => Some(Cow::Owned(i.to_string())),
+            Value::Float(f) => Some(Cow::Owned(f.to_string())),
+            Value::Bool(b) => Some(Cow::Borrowed(if *b { "true" } else { "false" })),
+            Value::Null => Some(Cow::Borrowed("null")),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -78,14 +94,7 @@ impl Node {
 
     /// `key_text` without copying a string key (key lookups compare many keys).
     pub fn key_cow(&self) -> Option<Cow<'_, str>> {
-        match &self.value {
-            Value::Str(s) => Some(Cow::Borrowed(s)),
-            Value::Int(i) => Some(Cow::Owned(i.to_string())),
-            Value::Float(f) => Some(Cow::Owned(f.to_string())),
-            Value::Bool(b) => Some(Cow::Borrowed(if *b { "true" } else { "false" })),
-            Value::Null => Some(Cow::Borrowed("null")),
-            _ => None,
-        }
+        self.value.text()
     }
 
     /// Converts to JSON the way Kubernetes does (non-string keys become their text).
@@ -736,42 +745,78 @@ fn register(anchors: &mut HashMap<usize, (Node, Cost)>, anchor: usize, node: &No
 /// Resolves a plain scalar with the YAML 1.2 core schema; a string keeps the parser's text
 /// without copying it.
 fn resolve_plain(text: Cow<'_, str>) -> Value {
-    let s: &str = &text;
+    match plain_kind(&text) {
+        Plain::Null => Value::Null,
+        Plain::Bool(b) => Value::Bool(b),
+        Plain::Int(i) => Value::Int(i),
+        Plain::Float(f) => Value::Float(f),
+        Plain::Str => Value::Str(text.into_owned()),
+    }
+}
+
+/// What a plain scalar resolves to; `Str` is its text as is.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Plain {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str,
+}
+
+impl Plain {
+    /// The scalar's value, `None` for a string (its text is the value).
+    pub(crate) fn value(self) -> Option<Value> {
+        match self {
+            Plain::Null => Some(Value::Null),
+            Plain::Bool(b) => Some(Value::Bool(b)),
+            Plain::Int(i) => Some(Value::Int(i)),
+            Plain::Float(f) => Some(Value::Float(f)),
+            Plain::Str => None,
+        }
+    }
+}
+
+/// The YAML 1.2 core schema's resolution of plain scalar text (`resolve_plain`).
+#[inline]
+pub(crate) fn plain_kind(s: &str) -> Plain {
     // Every non-string below starts with one of these (most keys and names do not).
     match s.as_bytes().first() {
         None | Some(b'~' | b'n' | b'N' | b't' | b'T' | b'f' | b'F' | b'.' | b'+' | b'-') => {}
         Some(b) if b.is_ascii_digit() => {}
-        Some(_) => return Value::Str(text.into_owned()),
+        Some(_) => return Plain::Str,
     }
+    resolve_special(s)
+}
+
+/// `plain_kind` of text that may be a null, a boolean or a number.
+fn resolve_special(s: &str) -> Plain {
     match s {
-        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
-        "true" | "True" | "TRUE" => return Value::Bool(true),
-        "false" | "False" | "FALSE" => return Value::Bool(false),
+        "" | "~" | "null" | "Null" | "NULL" => return Plain::Null,
+        "true" | "True" | "TRUE" => return Plain::Bool(true),
+        "false" | "False" | "FALSE" => return Plain::Bool(false),
         ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
-            return Value::Float(f64::INFINITY)
+            return Plain::Float(f64::INFINITY)
         }
-        "-.inf" | "-.Inf" | "-.INF" => return Value::Float(f64::NEG_INFINITY),
-        ".nan" | ".NaN" | ".NAN" => return Value::Float(f64::NAN),
+        "-.inf" | "-.Inf" | "-.INF" => return Plain::Float(f64::NEG_INFINITY),
+        ".nan" | ".NaN" | ".NAN" => return Plain::Float(f64::NAN),
         _ => {}
     }
     let unsigned = s.strip_prefix(['-', '+']).unwrap_or(s);
     if !unsigned.is_empty() && unsigned.bytes().all(|b| b.is_ascii_digit()) {
         if let Ok(i) = s.parse::<i64>() {
-            return Value::Int(i);
+            return Plain::Int(i);
         }
-        return s
-            .parse::<f64>()
-            .map(Value::Float)
-            .unwrap_or_else(|_| Value::Str(text.into_owned()));
+        return s.parse::<f64>().map(Plain::Float).unwrap_or(Plain::Str);
     }
     if let Some(hex) = s.strip_prefix("0x") {
         if let Ok(i) = i64::from_str_radix(hex, 16) {
-            return Value::Int(i);
+            return Plain::Int(i);
         }
     }
     if let Some(oct) = s.strip_prefix("0o") {
         if let Ok(i) = i64::from_str_radix(oct, 8) {
-            return Value::Int(i);
+            return Plain::Int(i);
         }
     }
     let looks_float = unsigned.starts_with(|c: char| c.is_ascii_digit() || c == '.')
@@ -781,10 +826,10 @@ fn resolve_plain(text: Cow<'_, str>) -> Value {
         && unsigned.bytes().any(|b| b.is_ascii_digit());
     if looks_float {
         if let Ok(f) = s.parse::<f64>() {
-            return Value::Float(f);
+            return Plain::Float(f);
         }
     }
-    Value::Str(text.into_owned())
+    Plain::Str
 }
 
 #[cfg(test)]

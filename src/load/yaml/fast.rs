@@ -1,6 +1,8 @@
 //! The loader's fast path: a hand-written scanner for the YAML most configs are written in,
 //! building the same tree as the saphyr-parser path (same values, byte spans, duplicate-key
-//! reports and budgets) without going through events.
+//! reports and budgets) without going through events. Its lexing and budgets (`lex`) are
+//! shared with the scenario's direct path (`crate::load::direct`), which reads the same
+//! subset without building a tree.
 //!
 //! It covers block mappings and sequences (compact `- key: v` nesting, indentless sequences
 //! under a key), one-line plain and quoted scalars, one-line flow collections of those,
@@ -16,84 +18,31 @@
 //! sequence starts, too). `tests` in the parent module and `tests/yaml_fast.rs` compare both
 //! paths on every YAML file of the repository, on mutations of them and on generated streams.
 
-use super::{
-    resolve_plain, DuplicateKey, Limits, Node, OpenMap, Parsed, Span, Value, YamlDoc, RUN_BUDGET,
-    RUN_BYTES, RUN_NODES,
-};
+use super::lex::{charge_run, plain_start, Budget, Lexer, MAX_KEY, R};
+use super::{resolve_plain, DuplicateKey, Limits, Node, OpenMap, Parsed, Span, Value, YamlDoc};
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-/// Declines: the saphyr path parses the input instead.
-type R<T> = Option<T>;
-
-/// A simple key may not run longer than this (saphyr-parser makes a key stale after 1024
-/// characters); bytes are at least characters, so staying under it in bytes is safe.
-const MAX_KEY: usize = 1000;
 
 /// Parses `text` if it is within the subset, else `None`.
 pub(super) fn parse(text: &str, limits: Limits) -> Option<Parsed> {
     let mut p = Fast {
-        t: text.as_bytes(),
-        s: text,
-        pos: 0,
-        line: 0,
-        col: -1,
-        limits,
-        depth: 0,
-        nodes: 0,
-        file_nodes: 0,
-        file_bytes: 0,
+        lx: Lexer::new(text),
+        b: Budget::new(limits),
         items: Vec::new(),
         entries: Vec::new(),
         duplicates: Vec::new(),
     };
     let docs = p.stream()?;
-    if !charge_run(p.file_nodes, p.file_bytes) {
+    if !charge_run(p.b.file_nodes, p.b.file_bytes) {
         return None;
     }
     Some(Parsed { docs, error: None })
 }
 
-/// Adds a whole file's cost to the run's budgets at once, or nothing if that would exceed
-/// them (the saphyr path then charges node by node and reports where the budget ran out).
-fn charge_run(nodes: usize, bytes: usize) -> bool {
-    use crate::limits::{get_usize, Limit};
-    if !RUN_BUDGET.load(Ordering::Relaxed) {
-        return true;
-    }
-    fn add(counter: &AtomicUsize, n: usize, max: usize) -> bool {
-        counter
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |cur| {
-                cur.checked_add(n).filter(|&total| total <= max)
-            })
-            .is_ok()
-    }
-    if !add(&RUN_NODES, nodes, get_usize(Limit::YamlRunNodes)) {
-        return false;
-    }
-    if !add(&RUN_BYTES, bytes, get_usize(Limit::YamlRunBytes)) {
-        RUN_NODES.fetch_sub(nodes, Ordering::Relaxed);
-        return false;
-    }
-    true
-}
-
 struct Fast<'a> {
-    t: &'a [u8],
-    s: &'a str,
-    pos: usize,
-    /// Start of the current line.
-    line: usize,
-    /// Column of the next content after `next_line` (its first non-blank byte); -1 at the
-    /// end of the stream or at a document marker, which close every block collection.
-    col: isize,
-    limits: Limits,
-    /// Open collections (the saphyr path's stack).
-    depth: usize,
-    nodes: usize,
-    file_nodes: usize,
-    file_bytes: usize,
+    /// The cursor (`Fast` derefs to it).
+    lx: Lexer<'a>,
+    b: Budget,
     /// Items of the open sequences, innermost last (as `Builder::items`).
     items: Vec<Node>,
     /// Entries of the open mappings, innermost last.
@@ -102,179 +51,36 @@ struct Fast<'a> {
     duplicates: Vec<DuplicateKey>,
 }
 
+impl<'a> std::ops::Deref for Fast<'a> {
+    type Target = Lexer<'a>;
+    fn deref(&self) -> &Lexer<'a> {
+        &self.lx
+    }
+}
+
+impl<'a> std::ops::DerefMut for Fast<'a> {
+    fn deref_mut(&mut self) -> &mut Lexer<'a> {
+        &mut self.lx
+    }
+}
+
 fn span(start: usize, end: usize) -> Span {
     Span { start, end }
 }
 
 impl<'a> Fast<'a> {
-    fn at(&self, i: usize) -> u8 {
-        self.t.get(i).copied().unwrap_or(0)
-    }
-
-    fn eof(&self) -> bool {
-        self.pos >= self.t.len()
-    }
-
-    /// A `---` or `...` line start at `i` (saphyr: the three characters then a blank, a
-    /// break or the end).
-    fn marker(&self, i: usize) -> Option<u8> {
-        let c = self.at(i);
-        if (c == b'-' || c == b'.')
-            && self.at(i + 1) == c
-            && self.at(i + 2) == c
-            && matches!(self.at(i + 3), 0 | b' ' | b'\n' | b'\t' | b'\r')
-        {
-            Some(c)
-        } else {
-            None
-        }
-    }
-
-    /// Skips a comment from its `#` to the line break.
-    fn comment(&mut self) -> R<()> {
-        let t = self.t;
-        let mut i = self.pos;
-        while i < t.len() {
-            match t[i] {
-                b'\n' => break,
-                // saphyr ends a comment at `\r` and at NUL (its end of input).
-                b'\r' | 0 => return None,
-                0xEF if t.get(i + 1) == Some(&0xBB) && t.get(i + 2) == Some(&0xBF) => return None,
-                _ => i += 1,
-            }
-        }
-        self.pos = i;
-        Some(())
-    }
-
-    /// Skips blanks and a comment after a token up to the line break; `None` on anything else.
-    fn rest_of_line(&mut self) -> R<()> {
-        let start = self.pos;
-        while self.at(self.pos) == b' ' {
-            self.pos += 1;
-        }
-        match self.at(self.pos) {
-            b'#' if self.pos > start => self.comment(),
-            b'\n' => Some(()),
-            0 if self.eof() => Some(()),
-            _ => None,
-        }
-    }
-
-    /// Blanks, and a comment when they precede one (saphyr's `skip_ws_to_eol`): where a quoted
-    /// scalar or a flow collection's closing token ends.
-    fn blanks_and_comment(&mut self) -> R<()> {
-        let start = self.pos;
-        while self.at(self.pos) == b' ' {
-            self.pos += 1;
-        }
-        match self.at(self.pos) {
-            b'#' if self.pos > start => self.comment(),
-            b'#' | b'\t' | b'\r' => None,
-            _ => Some(()),
-        }
-    }
-
-    /// From a line break (or the end), moves to the next content: its first byte, or the end
-    /// of the stream; sets `col` (-1 at the end or at a document marker).
-    fn next_line(&mut self) -> R<()> {
-        if self.eof() {
-            self.col = -1;
-            return Some(());
-        }
-        debug_assert_eq!(self.t[self.pos], b'\n');
-        self.pos += 1;
-        self.line_content()
-    }
-
-    /// From a line start, moves to the next content as `next_line` does.
-    fn line_content(&mut self) -> R<()> {
-        let t = self.t;
-        loop {
-            self.line = self.pos;
-            while self.at(self.pos) == b' ' {
-                self.pos += 1;
-            }
-            match self.at(self.pos) {
-                b'\n' => {
-                    self.pos += 1;
-                    continue;
-                }
-                b'#' => {
-                    self.comment()?;
-                    if self.eof() {
-                        self.col = -1;
-                        return Some(());
-                    }
-                    self.pos += 1;
-                    continue;
-                }
-                0 if self.eof() => {
-                    self.col = -1;
-                    return Some(());
-                }
-                b'\t' | b'\r' | 0 => return None,
-                _ => {}
-            }
-            self.col = (self.pos - self.line) as isize;
-            if self.col == 0 && self.marker(self.pos).is_some() {
-                self.col = -1;
-            } else if self.col == 0 && matches!(t[self.pos], b'%') {
-                return None;
-            }
-            return Some(());
-        }
-    }
-
-    /// At a line break or the end of the stream.
-    fn at_break(&self) -> bool {
-        self.eof() || self.t[self.pos] == b'\n'
-    }
-
-    /// The `-` at the cursor is a block sequence entry (a blank, a break or the end follows).
-    fn dash(&self) -> bool {
-        matches!(self.t.get(self.pos + 1), None | Some(b' ' | b'\n'))
-    }
-
-    fn column(&self) -> isize {
-        (self.pos - self.line) as isize
-    }
-
-    /// Charges a node to the document's and the file's budgets; declines past them.
-    fn charge(&mut self, bytes: usize) -> R<()> {
-        self.nodes += 1;
-        self.file_nodes += 1;
-        self.file_bytes += bytes;
-        if self.nodes > self.limits.max_nodes
-            || self.file_nodes > self.limits.max_file_nodes
-            || self.file_bytes > self.limits.max_file_bytes
-        {
-            return None;
-        }
-        Some(())
-    }
-
-    fn open(&mut self) -> R<()> {
-        if self.depth >= self.limits.max_depth {
-            return None;
-        }
-        self.charge(0)?;
-        self.depth += 1;
-        Some(())
-    }
-
     /// A quoted scalar's node (its bytes are the unescaped text's).
-    fn string(&mut self, span: Span, s: String) -> R<Node> {
-        self.charge(s.len())?;
+    fn string(&mut self, span: Span, s: Cow<'_, str>) -> R<Node> {
+        self.b.charge(s.len())?;
         Some(Node {
             span,
-            value: Value::Str(s),
+            value: Value::Str(s.into_owned()),
         })
     }
 
     /// A plain scalar's node: `start..end` resolved as on the saphyr path.
     fn plain(&mut self, start: usize, end: usize) -> R<Node> {
-        self.charge(end - start)?;
+        self.b.charge(end - start)?;
         Some(Node {
             span: span(start, end),
             value: resolve_plain(Cow::Borrowed(&self.s[start..end])),
@@ -283,7 +89,7 @@ impl<'a> Fast<'a> {
 
     /// saphyr's empty scalar (an empty value or document) at `at`.
     fn null_at(&mut self, at: Span) -> R<Node> {
-        self.charge(0)?;
+        self.b.charge(0)?;
         Some(Node {
             span: at,
             value: Value::Null,
@@ -318,8 +124,8 @@ impl<'a> Fast<'a> {
                     self.pos += 3;
                     self.rest_of_line()?;
                     self.next_line()?;
-                    self.nodes = 0;
-                    self.depth = 0;
+                    self.b.nodes = 0;
+                    self.b.depth = 0;
                     self.duplicates.clear();
                     let root = if self.col < 0 {
                         // An empty document: saphyr's empty scalar at the next token.
@@ -339,8 +145,8 @@ impl<'a> Fast<'a> {
                         return None;
                     }
                     let start = span(self.pos, self.pos);
-                    self.nodes = 0;
-                    self.depth = 0;
+                    self.b.nodes = 0;
+                    self.b.depth = 0;
                     self.duplicates.clear();
                     (start, self.node(true)?)
                 }
@@ -371,14 +177,6 @@ impl<'a> Fast<'a> {
             });
         }
         Some(docs)
-    }
-
-    /// The document marker at the cursor, if the cursor is at one (at a line start).
-    fn marker_here(&self) -> Option<u8> {
-        if self.eof() || self.pos != self.line {
-            return None;
-        }
-        self.marker(self.pos)
     }
 
     // ---- block nodes ----
@@ -445,7 +243,7 @@ impl<'a> Fast<'a> {
 
     /// A block mapping at column `c` whose first key has been read; the cursor is at its `:`.
     fn block_map(&mut self, c: isize, first: Node) -> R<Node> {
-        self.open()?;
+        self.b.open()?;
         let start = first.span.start;
         let base = self.entries.len();
         let mut index: Option<HashMap<String, usize>> = None;
@@ -473,7 +271,7 @@ impl<'a> Fast<'a> {
         }
         let end = self.pos;
         let entries = self.entries.split_off(base);
-        self.depth -= 1;
+        self.b.close();
         Some(Node {
             span: span(start, end.max(start)),
             value: Value::Map(entries),
@@ -532,7 +330,7 @@ impl<'a> Fast<'a> {
     /// A block sequence whose first `-` is at the cursor, at column `c`; `indentless` when it
     /// is a mapping value at the mapping's own column.
     fn block_seq(&mut self, c: isize, indentless: bool) -> R<Node> {
-        self.open()?;
+        self.b.open()?;
         let mut start = self.pos;
         let base = self.items.len();
         loop {
@@ -579,97 +377,11 @@ impl<'a> Fast<'a> {
         }
         let end = self.pos;
         let items = self.items.split_off(base);
-        self.depth -= 1;
+        self.b.close();
         Some(Node {
             span: span(start, end.max(start)),
             value: Value::Seq(items),
         })
-    }
-
-    // ---- scalars ----
-
-    /// A plain scalar on one line in block context, from the cursor; returns its end (before
-    /// trailing blanks). The cursor stops at the line break, at ` #`, or at a `:` followed by a
-    /// blank (a key's indicator, possibly after blanks).
-    fn plain_block(&mut self) -> R<usize> {
-        let t = self.t;
-        let mut i = self.pos;
-        let mut end = i;
-        loop {
-            // Ordinary bytes in bulk; the match sees only the special ones.
-            while i < t.len() && CLASS[t[i] as usize] & BLOCK == 0 {
-                i += 1;
-            }
-            if i > end {
-                end = i;
-            }
-            let b = t.get(i).copied().unwrap_or(b'\n');
-            match b {
-                b'\n' => break,
-                b' ' => {
-                    let mut j = i;
-                    while t.get(j) == Some(&b' ') {
-                        j += 1;
-                    }
-                    match t.get(j).copied().unwrap_or(b'\n') {
-                        b'\n' | b'#' => break,
-                        b':' if matches!(t.get(j + 1).copied().unwrap_or(b'\n'), b' ' | b'\n') => {
-                            i = j;
-                            break;
-                        }
-                        _ => i = j,
-                    }
-                }
-                b':' if matches!(t.get(i + 1).copied().unwrap_or(b'\n'), b' ' | b'\n') => break,
-                0..=0x1F | 0x7F => return None,
-                0xEF if t.get(i + 1) == Some(&0xBB) && t.get(i + 2) == Some(&0xBF) => return None,
-                _ => {
-                    i += 1;
-                    end = i;
-                }
-            }
-        }
-        self.pos = i;
-        Some(end)
-    }
-
-    /// A quoted scalar on one line from its opening quote `q`; the cursor ends after the
-    /// blanks and comment behind the closing quote (where saphyr ends its span).
-    fn quoted(&mut self, q: u8) -> R<String> {
-        let t = self.t;
-        let mut i = self.pos + 1;
-        let mut out = String::new();
-        let mut run = i;
-        loop {
-            let b = *t.get(i)?;
-            match b {
-                b'\'' if q == b'\'' => {
-                    if t.get(i + 1) == Some(&b'\'') {
-                        out.push_str(&self.s[run..=i]);
-                        i += 2;
-                        run = i;
-                        continue;
-                    }
-                    break;
-                }
-                b'"' if q == b'"' => break,
-                b'\\' if q == b'"' => {
-                    out.push_str(&self.s[run..i]);
-                    let (ch, len) = escape(&t[i + 1..])?;
-                    out.push(ch);
-                    i += 1 + len;
-                    run = i;
-                }
-                b'\n' | 0..=0x1F | 0x7F => return None,
-                0xEF if t.get(i + 1) == Some(&0xBB) && t.get(i + 2) == Some(&0xBF) => return None,
-                _ => i += 1,
-            }
-        }
-        out.push_str(&self.s[run..i]);
-        self.pos = i + 1;
-        self.blanks_and_comment()?;
-        // saphyr: a quoted scalar is followed by a break, a `:`, or a flow indicator.
-        Some(out)
     }
 
     // ---- flow collections (one line) ----
@@ -677,7 +389,7 @@ impl<'a> Fast<'a> {
     /// A flow collection at the cursor (`[` or `{`), closed on the same line; the cursor ends
     /// after the blanks and comment behind its closing bracket.
     fn flow(&mut self, open: u8) -> R<Node> {
-        self.open()?;
+        self.b.open()?;
         let start = self.pos;
         self.pos += 1;
         self.flow_blanks()?;
@@ -728,40 +440,11 @@ impl<'a> Fast<'a> {
         // At the closing bracket.
         self.pos += 1;
         self.blanks_and_comment()?;
-        self.depth -= 1;
+        self.b.close();
         Some(Node {
             span: span(start, self.pos),
             value: node,
         })
-    }
-
-    /// After a flow item: a `,` (not followed by the closing bracket — a trailing comma is
-    /// declined) → `Some(false)`; the closing bracket → `Some(true)`; anything else → `None`.
-    fn flow_next(&mut self, close: u8) -> R<bool> {
-        match self.at(self.pos) {
-            b',' => {
-                self.pos += 1;
-                self.flow_blanks()?;
-                if self.at(self.pos) == close {
-                    return None;
-                }
-                Some(false)
-            }
-            c if c == close => Some(true),
-            _ => None,
-        }
-    }
-
-    /// Blanks inside a one-line flow collection; a comment or a break there declines.
-    fn flow_blanks(&mut self) -> R<()> {
-        while self.at(self.pos) == b' ' {
-            self.pos += 1;
-        }
-        match self.at(self.pos) {
-            b'#' | b'\n' | b'\t' | b'\r' => None,
-            0 if self.eof() => None,
-            _ => Some(()),
-        }
     }
 
     fn flow_item(&mut self) -> R<Node> {
@@ -779,136 +462,9 @@ impl<'a> Fast<'a> {
             let s = self.quoted(c)?;
             return self.string(span(start, self.pos), s);
         }
-        if !plain_start(c, self.at(self.pos + 1)) || matches!(c, b'[' | b'{') {
-            return None;
-        }
-        let t = self.t;
-        let mut i = self.pos;
-        let mut end = i;
-        loop {
-            while i < t.len() && CLASS[t[i] as usize] & FLOW == 0 {
-                i += 1;
-            }
-            if i > end {
-                end = i;
-            }
-            let b = t.get(i).copied().unwrap_or(b'\n');
-            match b {
-                b'\n' | b',' | b'[' | b']' | b'{' | b'}' => break,
-                b' ' => {
-                    let mut j = i;
-                    while t.get(j) == Some(&b' ') {
-                        j += 1;
-                    }
-                    match t.get(j).copied().unwrap_or(b'\n') {
-                        b'\n' | b'#' | b',' | b'[' | b']' | b'{' | b'}' => {
-                            i = j;
-                            break;
-                        }
-                        b':' if is_flow_end(t.get(j + 1).copied().unwrap_or(b'\n')) => {
-                            i = j;
-                            break;
-                        }
-                        b'-' if is_flow_end(t.get(j + 1).copied().unwrap_or(b'\n')) => return None,
-                        _ => i = j,
-                    }
-                }
-                b':' if is_flow_end(t.get(i + 1).copied().unwrap_or(b'\n')) => break,
-                b'-' if matches!(t.get(i + 1), Some(b',' | b'[' | b']' | b'{' | b'}')) => {
-                    return None
-                }
-                0..=0x1F | 0x7F => return None,
-                0xEF if t.get(i + 1) == Some(&0xBB) && t.get(i + 2) == Some(&0xBF) => return None,
-                _ => {
-                    i += 1;
-                    end = i;
-                }
-            }
-        }
-        self.pos = i;
+        let end = self.flow_plain()?;
         self.plain(start, end)
     }
-}
-
-/// Bytes a plain scalar's scan must look at: in block context (`BLOCK`) and in a flow
-/// collection (`FLOW`, which adds the flow indicators and `-`).
-const BLOCK: u8 = 1;
-const FLOW: u8 = 2;
-static CLASS: [u8; 256] = {
-    let mut c = [0u8; 256];
-    let mut i = 0;
-    while i < 0x20 {
-        c[i] = BLOCK | FLOW;
-        i += 1;
-    }
-    c[0x7F] = BLOCK | FLOW;
-    c[0xEF] = BLOCK | FLOW;
-    c[b' ' as usize] = BLOCK | FLOW;
-    c[b':' as usize] = BLOCK | FLOW;
-    c[b',' as usize] = FLOW;
-    c[b'[' as usize] = FLOW;
-    c[b']' as usize] = FLOW;
-    c[b'{' as usize] = FLOW;
-    c[b'}' as usize] = FLOW;
-    c[b'-' as usize] = FLOW;
-    c
-};
-
-/// Whether a `:` followed by `b` ends a plain scalar inside a flow collection.
-fn is_flow_end(b: u8) -> bool {
-    matches!(
-        b,
-        b' ' | b'\n' | b'\t' | b'\r' | b',' | b'[' | b']' | b'{' | b'}'
-    )
-}
-
-/// Whether `c` (then `next`) may start a plain scalar the fast path reads: no indicator.
-fn plain_start(c: u8, next: u8) -> bool {
-    match c {
-        b'-' => !matches!(next, b' ' | b'\n' | b'\t' | b'\r' | 0),
-        b'?' | b':' | b',' | b'[' | b']' | b'{' | b'}' | b'#' | b'&' | b'*' | b'!' | b'|'
-        | b'>' | b'\'' | b'"' | b'%' | b'@' | b'`' | b' ' => false,
-        0..=0x1F | 0x7F => false,
-        _ => true,
-    }
-}
-
-/// A double-quoted scalar's escape after its `\` (saphyr-parser's set): the character and
-/// how many bytes follow the backslash.
-fn escape(t: &[u8]) -> R<(char, usize)> {
-    let c = match *t.first()? {
-        b'0' => '\0',
-        b'a' => '\x07',
-        b'b' => '\x08',
-        b't' => '\t',
-        b'n' => '\n',
-        b'v' => '\x0b',
-        b'f' => '\x0c',
-        b'r' => '\x0d',
-        b'e' => '\x1b',
-        b' ' => ' ',
-        b'"' => '"',
-        b'/' => '/',
-        b'\\' => '\\',
-        b'N' => '\u{85}',
-        b'_' => '\u{a0}',
-        b'L' => '\u{2028}',
-        b'P' => '\u{2029}',
-        b'x' => return hex(t, 2),
-        b'u' => return hex(t, 4),
-        b'U' => return hex(t, 8),
-        _ => return None,
-    };
-    Some((c, 1))
-}
-
-fn hex(t: &[u8], n: usize) -> R<(char, usize)> {
-    let digits = t.get(1..1 + n)?;
-    let mut v: u32 = 0;
-    for &d in digits {
-        v = (v << 4) | (d as char).to_digit(16)?;
-    }
-    Some((char::from_u32(v)?, 1 + n))
 }
 
 #[cfg(test)]
@@ -984,6 +540,9 @@ mod tests {
             "? a\n: b\n",
             "\u{feff}a: 1\n",
             "a: {x: 1,}\n",
+            "a: [x-, y]\n",
+            "a: {k: v-}\n",
+            "a: [x -, y]\n",
             "[a: 1]\n",
             "a: b: c\n",
             "a: 1\n b: 2\n",

@@ -1,13 +1,16 @@
 //! Scenario files (YAML): requests to send, answers for callouts and the upstream, and
-//! expectations. Read as serde structs from the span-carrying YAML tree (`file.rs`), so errors
-//! point at the file.
+//! expectations. Read as serde structs (`file.rs`) straight from the text where possible
+//! (`load::direct`, no tree: most of a large scenario's parse was the tree), else from the
+//! span-carrying YAML tree, which words every error with its position in the file.
 
+#[cfg(test)]
+mod differential;
 mod file;
 
 use super::filter_manager::{GrpcMock, HttpMock, RequestInput, Response};
 use super::host::{LogLevel, LogLine};
 pub use crate::load::typed::InputError;
-use crate::load::{typed, yaml};
+use crate::load::{direct, typed, yaml};
 use crate::source::SourceFile;
 use file::{describe, ScenarioFile, DIALECT};
 use std::collections::BTreeMap;
@@ -363,15 +366,52 @@ pub fn parse_scenario_for_exit(name: &str, text: &str) -> Result<Scenario, Scena
 }
 
 fn parse(name: &str, text: &str, leak_tree: bool) -> Result<Scenario, ScenarioError> {
-    let src = SourceFile::new(name, text);
+    let limits = scenario_limits();
+    if let Some(scenario) = parse_direct(text, limits) {
+        #[cfg(test)]
+        tests::DIRECT.with(|n| n.set(n.get() + 1));
+        return Ok(scenario);
+    }
+    parse_tree(name, text, limits, leak_tree)
+}
+
+/// The scenario's YAML budgets.
+fn scenario_limits() -> yaml::Limits {
     use crate::limits::{get_usize, Limit};
     let nodes = get_usize(Limit::ScenarioNodes);
-    let limits = yaml::Limits {
+    yaml::Limits {
         max_depth: get_usize(Limit::ScenarioDepth),
         max_nodes: nodes,
         max_file_nodes: nodes,
         ..yaml::Limits::default()
-    };
+    }
+}
+
+/// The scenario typed straight from the text (`load::direct`), or `None` on anything the
+/// direct path does not read or any problem at all: the tree path then reads the file and
+/// words the problem with its position. A connection's location (`ConnectionSpec::location`)
+/// needs the tree, so a scenario with connections declines too.
+fn parse_direct(text: &str, limits: yaml::Limits) -> Option<Scenario> {
+    let (file, cost) = direct::from_text::<ScenarioFile>(text, limits, DIALECT)?;
+    let declined = std::cell::Cell::new(false);
+    let scenario = file.resolve(|_, _| {
+        declined.set(true);
+        ScenarioError::file("", "")
+    });
+    let scenario = scenario.ok().filter(|_| !declined.get())?;
+    // Last, so that a declined file is charged once (by the tree path).
+    cost.commit().then_some(scenario)
+}
+
+/// The tree path: the YAML span tree, typed (`typed::from_node`), then resolved; every
+/// error is located in the file.
+fn parse_tree(
+    name: &str,
+    text: &str,
+    limits: yaml::Limits,
+    leak_tree: bool,
+) -> Result<Scenario, ScenarioError> {
+    let src = SourceFile::new(name, text);
     let Some(doc) = typed::parse_yaml(&src, limits)?.into_iter().next() else {
         return Err(ScenarioError::file(name, "the scenario file is empty"));
     };
@@ -390,6 +430,11 @@ fn parse(name: &str, text: &str, leak_tree: bool) -> Result<Scenario, ScenarioEr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    thread_local! {
+        /// Scenarios `parse` read by the direct path (on this test's thread).
+        pub(super) static DIRECT: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    }
 
     #[test]
     fn durations() {
