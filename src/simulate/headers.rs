@@ -3,15 +3,16 @@
 
 use serde::ser::{SerializeSeq, Serializer};
 use serde::Serialize;
-use std::sync::{Arc, OnceLock};
+use std::rc::Rc;
 
 /// An ordered multi-map with lower-cased keys, like Envoy's `HeaderMap`.
 ///
 /// Names and values are shared strings: the simulator copies maps often (the trace's
 /// before/after snapshot, the request the upstream saw, the access-log view) and a copy
-/// then costs one allocation instead of two per entry.
+/// then costs one allocation instead of two per entry. `Rc`, not `Arc`: a stream's maps
+/// never leave its thread, and each copy and drop would otherwise be an atomic operation.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct HeaderMap(Vec<(Arc<str>, Arc<str>)>);
+pub struct HeaderMap(Vec<(Rc<str>, Rc<str>)>);
 
 /// Serialized as a list of `[name, value]` pairs (order and duplicates matter).
 impl Serialize for HeaderMap {
@@ -44,10 +45,12 @@ const WELL_KNOWN: [&str; 9] = [
 ];
 
 /// A header name as stored: lower-cased, allocated once.
-fn name(key: &str) -> Arc<str> {
-    static SHARED: OnceLock<[Arc<str>; WELL_KNOWN.len()]> = OnceLock::new();
+fn name(key: &str) -> Rc<str> {
+    thread_local! {
+        static SHARED: [Rc<str>; WELL_KNOWN.len()] = WELL_KNOWN.map(Rc::from);
+    }
     if let Some(i) = WELL_KNOWN.iter().position(|w| *w == key) {
-        return SHARED.get_or_init(|| WELL_KNOWN.map(Arc::from))[i].clone();
+        return SHARED.with(|names| names[i].clone());
     }
     if key.bytes().any(|b| b.is_ascii_uppercase()) {
         key.to_ascii_lowercase().into()
@@ -86,7 +89,7 @@ impl HeaderMap {
 
     /// The entries after `before`'s when this map is `before` with entries appended (the
     /// usual edit of a callback), else None.
-    pub fn appended_to(&self, before: &HeaderMap) -> Option<&[(Arc<str>, Arc<str>)]> {
+    pub fn appended_to(&self, before: &HeaderMap) -> Option<&[(Rc<str>, Rc<str>)]> {
         let (head, tail) = self.0.split_at_checked(before.0.len())?;
         (head == before.0.as_slice()).then_some(tail)
     }
@@ -143,12 +146,12 @@ impl HeaderMap {
     }
 
     /// `add` with a value already allocated as a shared string (no copy).
-    pub fn add_shared(&mut self, key: &str, value: Arc<str>) {
+    pub fn add_shared(&mut self, key: &str, value: Rc<str>) {
         self.0.push((name(key), value));
     }
 
     /// First value of `key`, shared (no copy).
-    pub fn get_shared(&self, key: &str) -> Option<Arc<str>> {
+    pub fn get_shared(&self, key: &str) -> Option<Rc<str>> {
         self.0
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(key))
@@ -162,7 +165,7 @@ impl HeaderMap {
     }
 
     /// `replace` with a value already allocated as a shared string (no copy).
-    pub fn replace_shared(&mut self, key: &str, value: Arc<str>) {
+    pub fn replace_shared(&mut self, key: &str, value: Rc<str>) {
         match self.0.iter().position(|(k, _)| k.eq_ignore_ascii_case(key)) {
             Some(i) => {
                 self.0[i].1 = value;
@@ -274,9 +277,9 @@ mod tests {
     fn well_known_names_are_shared_and_others_lower_cased() {
         let a = HeaderMap::from_pairs([(":path", "/a"), ("Content-Type", "x"), ("X-Id", "1")]);
         let b = HeaderMap::from_pairs([(":path", "/b"), ("content-type", "y")]);
-        assert!(Arc::ptr_eq(&a.0[0].0, &b.0[0].0));
+        assert!(Rc::ptr_eq(&a.0[0].0, &b.0[0].0));
         assert!(
-            !Arc::ptr_eq(&a.0[1].0, &b.0[1].0),
+            !Rc::ptr_eq(&a.0[1].0, &b.0[1].0),
             "upper case is copied lower-cased"
         );
         let names: Vec<&str> = a.0.iter().map(|(k, _)| &**k).collect();
@@ -302,14 +305,14 @@ mod tests {
 
     #[test]
     fn shared_values_are_not_copied() {
-        let v: Arc<str> = "token".into();
+        let v: Rc<str> = "token".into();
         let mut m = HeaderMap::new();
         m.add_shared("X-Auth", v.clone());
         m.add("b", "1");
         m.add("x-auth", "second");
         // Names are lower-cased; lookups hand out the stored allocation itself.
         assert_eq!(m.names(), ["x-auth", "b"]);
-        assert!(Arc::ptr_eq(&m.get_shared("X-AUTH").unwrap(), &v));
+        assert!(Rc::ptr_eq(&m.get_shared("X-AUTH").unwrap(), &v));
         assert_eq!(m.get_all("x-auth").collect::<Vec<_>>(), ["token", "second"]);
         // replace keeps the first position and drops the other values.
         m.replace_shared("x-auth", "new".into());
@@ -319,7 +322,7 @@ mod tests {
         );
         // A copy shares every string; JSON keeps order and duplicates as pairs.
         let copy = m.clone();
-        assert!(Arc::ptr_eq(
+        assert!(Rc::ptr_eq(
             &copy.get_shared("b").unwrap(),
             &m.get_shared("b").unwrap()
         ));

@@ -6,7 +6,7 @@ use super::vm::Failure;
 use serde::Serialize;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::rc::Rc;
 
 pub fn ser_bytes<S: serde::Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&String::from_utf8_lossy(b))
@@ -16,7 +16,7 @@ pub fn ser_bytes<S: serde::Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct TraceEvent {
     /// Shared with the chain (one allocation per filter, not per event).
-    pub filter: Arc<str>,
+    pub filter: Rc<str>,
     /// Callback names and results are mostly fixed strings: borrowed, not allocated.
     pub callback: Cow<'static, str>,
     /// What it returned, in Envoy's terms (`Continue`, `StopAllIterationAndWatermark`, …).

@@ -6,7 +6,7 @@ use super::super::trace::TraceEvent;
 use super::super::vm::{Failure, Vm};
 use super::state::Run;
 use super::FilterManager;
-use std::sync::Arc;
+use std::rc::Rc;
 
 /// A callback of the log phase.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,7 +40,7 @@ impl Tail {
 }
 
 fn tail_event(
-    label: &Arc<str>,
+    label: &Rc<str>,
     callback: &'static str,
     r: Result<(), Failure>,
     vm: &mut Vm,

@@ -47,7 +47,7 @@ enum Slot {
 }
 
 struct Stage {
-    label: Arc<str>,
+    label: Rc<str>,
     /// Index into `vms` for extensions.
     vm: Option<usize>,
     /// The plugin's root context in that VM (0 when the VM could not be loaded).
@@ -166,7 +166,7 @@ impl FilterManager {
     /// Starts one extension: in the VM of an earlier plugin with the same VM key when it may
     /// share one (Envoy), else in a VM of its own. A load failure leaves a broken slot and a
     /// start failure a dead root (both fail closed).
-    fn add_extension(&mut self, loader: &mut Loader, label: Arc<str>, e: &ExtensionFilter) {
+    fn add_extension(&mut self, loader: &mut Loader, label: Rc<str>, e: &ExtensionFilter) {
         let vm_id = e.vm_id.clone().unwrap_or_default();
         let vm_cfg = e.vm_configuration.clone().unwrap_or_default();
         let plugin = Rc::new(PluginInfo {
@@ -234,7 +234,7 @@ impl FilterManager {
     /// Records a plugin's start in the startup trace; a failed start kills its root.
     fn record_start(
         &mut self,
-        label: Arc<str>,
+        label: Rc<str>,
         vmi: usize,
         r: Result<u32, (u32, vm::PluginStartError)>,
         logs: Vec<super::host::LogLine>,
@@ -289,7 +289,7 @@ impl FilterManager {
     }
 
     /// The label of the filter whose plugin has root context `root` in VM `vm`.
-    fn label_of(&self, vm: usize, root: u32) -> Arc<str> {
+    fn label_of(&self, vm: usize, root: u32) -> Rc<str> {
         (self.stages.iter())
             .find(|s| s.vm == Some(vm) && s.root == root)
             .or_else(|| self.stages.iter().find(|s| s.vm == Some(vm)))

@@ -10,7 +10,7 @@ use super::{status, Registrar, C};
 use crate::abi::AbiVersion;
 use crate::simulate::headers::HeaderMap;
 use crate::simulate::limits::{max_header_map_bytes, max_header_map_entries};
-use std::sync::Arc;
+use std::rc::Rc;
 use wasmi::Error;
 
 #[derive(Clone, Copy, PartialEq)]
@@ -132,7 +132,7 @@ fn write_value(
     ty: i32,
     (kp, kl): (i32, i32),
     (vp, vl): (i32, i32),
-    edit: fn(&mut HeaderMap, &str, Arc<str>),
+    edit: fn(&mut HeaderMap, &str, Rc<str>),
 ) -> Result<i32, Error> {
     let (k, v) = match (mem::read_string(c, kp, kl), mem::read_shared(c, vp, vl)) {
         (Ok(k), Ok(v)) => (k, v),

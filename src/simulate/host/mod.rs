@@ -657,7 +657,7 @@ pub mod mem {
         caller: &Caller<'_, HostState>,
         ptr: i32,
         len: i32,
-    ) -> MemResult<std::sync::Arc<str>> {
+    ) -> MemResult<std::rc::Rc<str>> {
         with_slice(caller, ptr, len, |b| {
             String::from_utf8_lossy(b).as_ref().into()
         })
