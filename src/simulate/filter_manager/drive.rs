@@ -333,8 +333,9 @@ pub const DENY_ALL: &str = "wasm-default-deny";
 
 /// `:status` then the response's headers.
 pub(super) fn response_headers(r: &Response) -> HeaderMap {
-    let mut h = HeaderMap::new();
-    h.add(":status", &r.status.to_string());
+    // Room for the length and a header or two the filters add, so the map is allocated once.
+    let mut h = HeaderMap::with_capacity(r.headers.len() + 3);
+    h.add(":status", itoa::Buffer::new().format(r.status));
     for (k, v) in &r.headers {
         h.add(k, v);
     }
