@@ -357,12 +357,15 @@ impl<'r, 'a> ValueDe<'r, 'a> {
                     return Err(Decline);
                 }
                 ok(r.b.open())?;
+                let start = r.lx.pos;
                 let mut acc = BlockSeq {
                     r,
                     c,
                     indentless,
                     started: false,
                     done: false,
+                    start,
+                    items: 0,
                 };
                 let value = v.visit_seq(&mut acc)?;
                 if !acc.done {
@@ -600,7 +603,14 @@ struct BlockSeq<'r, 'a> {
     indentless: bool,
     started: bool,
     done: bool,
+    /// Where its first item starts, and how many items were read (`size_hint`).
+    start: usize,
+    items: usize,
 }
+
+/// `size_hint` assumes no more items than one per this many bytes of the text left (a
+/// bound on what a wrong estimate can reserve).
+const MIN_ITEM_BYTES: usize = 128;
 
 impl<'de> de::SeqAccess<'de> for BlockSeq<'_, '_> {
     type Error = Decline;
@@ -630,6 +640,7 @@ impl<'de> de::SeqAccess<'de> for BlockSeq<'_, '_> {
             }
         }
         self.started = true;
+        self.items += 1;
         // At `-`, followed by a blank, a break or the end.
         lx.pos += 1;
         while lx.at(lx.pos) == b' ' {
@@ -658,6 +669,20 @@ impl<'de> de::SeqAccess<'de> for BlockSeq<'_, '_> {
             at,
         })
         .map(Some)
+    }
+
+    /// An estimate, not a count: the items left if they are as long as those read so far,
+    /// bounded by the text left (`MIN_ITEM_BYTES`); unknown before the first item (serde's
+    /// `Vec` asks then, and reserves nothing). Lets a long list (`requests:`) be reserved
+    /// once rather than regrown.
+    fn size_hint(&self) -> Option<usize> {
+        if self.items == 0 || self.done {
+            return None;
+        }
+        let lx = &self.r.lx;
+        let (read, left) = (lx.pos - self.start, lx.t.len() - lx.pos);
+        let per_item = (read / self.items).max(1);
+        Some((left / per_item).min(left / MIN_ITEM_BYTES))
     }
 }
 
