@@ -878,3 +878,62 @@ impl<'de> de::MapAccess<'de> for Flow<'_, '_> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    /// `size_hint` before each item and after the last.
+    struct Hints(Vec<Option<usize>>);
+
+    impl<'de> Deserialize<'de> for Hints {
+        fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V;
+            impl<'de> Visitor<'de> for V {
+                type Value = Hints;
+                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                    f.write_str("a sequence")
+                }
+                fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Hints, A::Error> {
+                    let mut hints = vec![seq.size_hint()];
+                    while seq.next_element::<de::IgnoredAny>()?.is_some() {
+                        hints.push(seq.size_hint());
+                    }
+                    Ok(Hints(hints))
+                }
+            }
+            d.deserialize_seq(V)
+        }
+    }
+
+    fn hints(text: &str) -> Vec<Option<usize>> {
+        let dialect = Dialect {
+            string_keys: false,
+            scalars_as_text: true,
+            null_is_empty: false,
+            struct_order: true,
+        };
+        let (h, _cost) = from_text::<Hints>(text, Limits::default(), dialect).expect("read");
+        h.0
+    }
+
+    #[test]
+    fn block_sequences_estimate_the_items_left_from_those_read() {
+        // Ten items of 130 bytes: unknown before the first, then exact.
+        let item = format!("- {}\n", "a".repeat(127));
+        let h = hints(&item.repeat(10));
+        let want: Vec<Option<usize>> = std::iter::once(None)
+            .chain((0..10).rev().map(Some))
+            .collect();
+        assert_eq!(h, want);
+    }
+
+    #[test]
+    fn a_short_first_item_cannot_make_the_estimate_exceed_the_text() {
+        // A 4-byte item then a long one: at most one item per MIN_ITEM_BYTES of text left.
+        let long = format!("- {}\n", "b".repeat(10_000));
+        let h = hints(&format!("- a\n{long}"));
+        assert_eq!(h[1], Some(long.len() / MIN_ITEM_BYTES));
+    }
+}

@@ -143,10 +143,10 @@ impl<'de> Deserialize<'de> for Requests {
 struct RequestEntry {
     name: Option<String>,
     advance: Option<Duration>,
-    request: Option<RequestIn>,
+    request: Option<Box<RequestIn>>,
     http_calls: Option<Vec<HttpCallIn>>,
     upstream: Option<ResponseIn>,
-    expect: Option<ExpectIn>,
+    expect: Option<Box<ExpectIn>>,
     grpc_calls: Option<Vec<GrpcCallIn>>,
 }
 
