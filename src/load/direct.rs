@@ -357,12 +357,15 @@ impl<'r, 'a> ValueDe<'r, 'a> {
                     return Err(Decline);
                 }
                 ok(r.b.open())?;
+                let start = r.lx.pos;
                 let mut acc = BlockSeq {
                     r,
                     c,
                     indentless,
                     started: false,
                     done: false,
+                    start,
+                    items: 0,
                 };
                 let value = v.visit_seq(&mut acc)?;
                 if !acc.done {
@@ -600,7 +603,14 @@ struct BlockSeq<'r, 'a> {
     indentless: bool,
     started: bool,
     done: bool,
+    /// Where its first item starts, and how many items were read (`size_hint`).
+    start: usize,
+    items: usize,
 }
+
+/// `size_hint` assumes no more items than one per this many bytes of the text left (a
+/// bound on what a wrong estimate can reserve).
+const MIN_ITEM_BYTES: usize = 128;
 
 impl<'de> de::SeqAccess<'de> for BlockSeq<'_, '_> {
     type Error = Decline;
@@ -630,6 +640,7 @@ impl<'de> de::SeqAccess<'de> for BlockSeq<'_, '_> {
             }
         }
         self.started = true;
+        self.items += 1;
         // At `-`, followed by a blank, a break or the end.
         lx.pos += 1;
         while lx.at(lx.pos) == b' ' {
@@ -658,6 +669,20 @@ impl<'de> de::SeqAccess<'de> for BlockSeq<'_, '_> {
             at,
         })
         .map(Some)
+    }
+
+    /// An estimate, not a count: the items left if they are as long as those read so far,
+    /// bounded by the text left (`MIN_ITEM_BYTES`); unknown before the first item (serde's
+    /// `Vec` asks then, and reserves nothing). Lets a long list (`requests:`) be reserved
+    /// once rather than regrown.
+    fn size_hint(&self) -> Option<usize> {
+        if self.items == 0 || self.done {
+            return None;
+        }
+        let lx = &self.r.lx;
+        let (read, left) = (lx.pos - self.start, lx.t.len() - lx.pos);
+        let per_item = (read / self.items).max(1);
+        Some((left / per_item).min(left / MIN_ITEM_BYTES))
     }
 }
 
@@ -851,5 +876,64 @@ impl<'de> de::MapAccess<'de> for Flow<'_, '_> {
             r: &mut *self.r,
             at,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    /// `size_hint` before each item and after the last.
+    struct Hints(Vec<Option<usize>>);
+
+    impl<'de> Deserialize<'de> for Hints {
+        fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V;
+            impl<'de> Visitor<'de> for V {
+                type Value = Hints;
+                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                    f.write_str("a sequence")
+                }
+                fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Hints, A::Error> {
+                    let mut hints = vec![seq.size_hint()];
+                    while seq.next_element::<de::IgnoredAny>()?.is_some() {
+                        hints.push(seq.size_hint());
+                    }
+                    Ok(Hints(hints))
+                }
+            }
+            d.deserialize_seq(V)
+        }
+    }
+
+    fn hints(text: &str) -> Vec<Option<usize>> {
+        let dialect = Dialect {
+            string_keys: false,
+            scalars_as_text: true,
+            null_is_empty: false,
+            struct_order: true,
+        };
+        let (h, _cost) = from_text::<Hints>(text, Limits::default(), dialect).expect("read");
+        h.0
+    }
+
+    #[test]
+    fn block_sequences_estimate_the_items_left_from_those_read() {
+        // Ten items of 130 bytes: unknown before the first, then exact.
+        let item = format!("- {}\n", "a".repeat(127));
+        let h = hints(&item.repeat(10));
+        let want: Vec<Option<usize>> = std::iter::once(None)
+            .chain((0..10).rev().map(Some))
+            .collect();
+        assert_eq!(h, want);
+    }
+
+    #[test]
+    fn a_short_first_item_cannot_make_the_estimate_exceed_the_text() {
+        // A 4-byte item then a long one: at most one item per MIN_ITEM_BYTES of text left.
+        let long = format!("- {}\n", "b".repeat(10_000));
+        let h = hints(&format!("- a\n{long}"));
+        assert_eq!(h[1], Some(long.len() / MIN_ITEM_BYTES));
     }
 }

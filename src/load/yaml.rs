@@ -791,6 +791,13 @@ pub(crate) fn plain_kind(s: &str) -> Plain {
 
 /// `plain_kind` of text that may be a null, a boolean or a number.
 fn resolve_special(s: &str) -> Plain {
+    // Short runs of digits (statuses, counts) first: they fit an i64, so the general path
+    // below would give the same value.
+    let b = s.as_bytes();
+    if !b.is_empty() && b.len() <= 18 && b.iter().all(u8::is_ascii_digit) {
+        let v = (b.iter()).fold(0i64, |v, d| v * 10 + i64::from(d - b'0'));
+        return Plain::Int(v);
+    }
     match s {
         "" | "~" | "null" | "Null" | "NULL" => return Plain::Null,
         "true" | "True" | "TRUE" => return Plain::Bool(true),
@@ -850,6 +857,23 @@ mod tests {
             j,
             serde_json::json!({"a":1,"b":"1","c":true,"d":null,"e":1.5,"f":"hello","g":16,"h":"12"})
         );
+    }
+
+    #[test]
+    fn runs_of_digits_resolve_as_integers_up_to_i64() {
+        assert!(matches!(plain_kind("200"), Plain::Int(200)));
+        assert!(matches!(plain_kind("007"), Plain::Int(7)));
+        assert!(matches!(
+            plain_kind("999999999999999999"),
+            Plain::Int(999_999_999_999_999_999)
+        ));
+        assert!(matches!(
+            plain_kind("9223372036854775807"),
+            Plain::Int(i64::MAX)
+        ));
+        assert!(matches!(plain_kind("9223372036854775808"), Plain::Float(_)));
+        assert!(matches!(plain_kind("-12"), Plain::Int(-12)));
+        assert!(matches!(plain_kind("12a"), Plain::Str));
     }
 
     #[test]

@@ -6,7 +6,7 @@ use super::{
     LogLevelSel, LogPattern, LogText, MetricKindSel, MetricWant, NetEvent, Peer, RequestSpec,
     Scenario, ScenarioError, StartupExpect,
 };
-use crate::load::typed::{self, Dialect, Expected, Pairs, PairsVisitor, Problem};
+use crate::load::typed::{self, Dialect, Expected, Pairs, Problem};
 use crate::simulate::filter_manager::{GrpcDelay, GrpcMock, HttpMock, Response};
 use serde::de::{self, Error as _, Visitor};
 use serde::{Deserialize, Deserializer};
@@ -32,7 +32,7 @@ pub(super) struct ScenarioFile {
     vm_id: Option<String>,
     vm_config: Option<VmConfigIn>,
     startup: Option<StartupIn>,
-    requests: Option<Vec<RequestEntry>>,
+    requests: Option<Requests>,
     connections: Option<Vec<ConnectionIn>>,
 }
 
@@ -95,15 +95,58 @@ struct StartupIn {
     http_calls_made: Option<Vec<CallIn>>,
 }
 
+/// `requests:`, each entry resolved as soon as it is read: the file structs of a large
+/// scenario are never all alive at once (no `Vec<RequestEntry>` to grow, copy and free).
+struct Requests {
+    specs: Vec<RequestSpec>,
+    /// The first entry that does not resolve: its pointer and message, reported where the
+    /// requests are resolved (after `connections` and `startup`, and only once the whole
+    /// file has typed), as when the entries were kept and resolved afterwards.
+    error: Option<(String, String)>,
+}
+
+impl<'de> Deserialize<'de> for Requests {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Requests;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a sequence")
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Requests, A::Error> {
+                let mut specs = Vec::new();
+                let mut error = None;
+                let mut index = 0;
+                while let Some(entry) = seq.next_element::<RequestEntry>()? {
+                    if index == 1 {
+                        // The direct path estimates how many entries follow from the first's
+                        // length (bounded by the text left): no regrowth of a large list.
+                        specs.reserve(seq.size_hint().unwrap_or(0));
+                    }
+                    if error.is_none() {
+                        match entry.resolve(index, |p, m| (p.to_string(), m.to_string())) {
+                            Ok(spec) => specs.push(spec),
+                            Err(e) => error = Some(e),
+                        }
+                    }
+                    index += 1;
+                }
+                Ok(Requests { specs, error })
+            }
+        }
+        d.deserialize_seq(V)
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RequestEntry {
     name: Option<String>,
     advance: Option<Duration>,
-    request: Option<RequestIn>,
+    request: Option<Box<RequestIn>>,
     http_calls: Option<Vec<HttpCallIn>>,
     upstream: Option<ResponseIn>,
-    expect: Option<ExpectIn>,
+    expect: Option<Box<ExpectIn>>,
     grpc_calls: Option<Vec<GrpcCallIn>>,
 }
 
@@ -297,13 +340,13 @@ struct ResponseIn {
 #[serde(deny_unknown_fields)]
 struct ExpectIn {
     status: Option<i64>,
-    response_headers: Option<Pairs<Lower, HeaderValue>>,
+    response_headers: Option<HeaderWants>,
     response_body: Option<String>,
-    response_trailers: Option<Pairs<Lower, HeaderValue>>,
+    response_trailers: Option<HeaderWants>,
     upstream_called: Option<bool>,
-    upstream_request_headers: Option<Pairs<Lower, HeaderValue>>,
+    upstream_request_headers: Option<HeaderWants>,
     upstream_request_body: Option<String>,
-    upstream_request_trailers: Option<Pairs<Lower, HeaderValue>>,
+    upstream_request_trailers: Option<HeaderWants>,
     http_calls: Option<i64>,
     logs: Option<Vec<LogPatternIn>>,
     no_logs: Option<Vec<LogPatternIn>>,
@@ -317,7 +360,7 @@ struct ExpectIn {
 #[serde(deny_unknown_fields)]
 struct CallIn {
     cluster: Option<String>,
-    headers: Option<Pairs<Lower, HeaderValue>>,
+    headers: Option<HeaderWants>,
     body: Option<String>,
     count: Option<Count>,
 }
@@ -361,12 +404,12 @@ impl<'de> Deserialize<'de> for VmConfigIn {
 
 /// Body frames from `chunks`: an empty chunk is an empty end-of-stream data frame, so it can
 /// only be the last one, and not before trailers (they end the stream).
-fn frames(
+fn frames<E>(
     chunks: Vec<String>,
     trailers: bool,
     ptr: &str,
-    err: &impl Fn(&str, &str) -> ScenarioError,
-) -> Result<Vec<Vec<u8>>, ScenarioError> {
+    err: &impl Fn(&str, &str) -> E,
+) -> Result<Vec<Vec<u8>>, E> {
     let n = chunks.len();
     for (i, c) in chunks.iter().enumerate() {
         if !c.is_empty() {
@@ -490,11 +533,7 @@ impl<'de> Deserialize<'de> for LogPatternIn {
 
 impl LogPatternIn {
     /// `ptr` locates the item for the errors found across its keys.
-    fn resolve(
-        self,
-        ptr: &str,
-        err: &impl Fn(&str, &str) -> ScenarioError,
-    ) -> Result<LogPattern, ScenarioError> {
+    fn resolve<E>(self, ptr: &str, err: &impl Fn(&str, &str) -> E) -> Result<LogPattern, E> {
         let m = match self {
             LogPatternIn::Text(t) => {
                 return Ok(LogPattern {
@@ -534,11 +573,11 @@ impl LogPatternIn {
     }
 }
 
-fn patterns(
+fn patterns<E>(
     items: Option<Vec<LogPatternIn>>,
     ptr: &str,
-    err: &impl Fn(&str, &str) -> ScenarioError,
-) -> Result<Vec<LogPattern>, ScenarioError> {
+    err: &impl Fn(&str, &str) -> E,
+) -> Result<Vec<LogPattern>, E> {
     (items.unwrap_or_default().into_iter().enumerate())
         .map(|(i, p)| p.resolve(&format!("{ptr}/{i}"), err))
         .collect()
@@ -548,13 +587,13 @@ fn patterns(
 /// pointers are built only for lists that are there, as most requests have none).
 type LogLists = (Vec<LogPattern>, Vec<LogPattern>, Option<Vec<LogPattern>>);
 
-fn log_lists(
+fn log_lists<E>(
     base: &dyn Fn() -> String,
     logs: Option<Vec<LogPatternIn>>,
     no_logs: Option<Vec<LogPatternIn>>,
     exact: Option<Vec<LogPatternIn>>,
-    err: &impl Fn(&str, &str) -> ScenarioError,
-) -> Result<LogLists, ScenarioError> {
+    err: &impl Fn(&str, &str) -> E,
+) -> Result<LogLists, E> {
     let list = |items: Option<Vec<LogPatternIn>>, key: &str| match items {
         Some(v) => patterns(Some(v), &format!("{}/{key}", base()), err).map(Some),
         None => Ok(None),
@@ -586,9 +625,14 @@ impl ScenarioFile {
             Some(s) => Some(s.resolve(&err)?),
             None => None,
         };
-        let requests = (self.requests.unwrap_or_default().into_iter().enumerate())
-            .map(|(i, r)| r.resolve(i, &err))
-            .collect::<Result<_, _>>()?;
+        let requests = match self.requests {
+            Some(Requests {
+                error: Some((ptr, msg)),
+                ..
+            }) => return Err(err(&ptr, &msg)),
+            Some(r) => r.specs,
+            None => Vec::new(),
+        };
         let direction = match self.direction.as_deref() {
             None => None,
             Some("inbound") => Some(super::Direction::Inbound),
@@ -776,11 +820,7 @@ const REQUEST_ONLY: [&str; 8] = [
 ];
 
 impl RequestEntry {
-    fn resolve(
-        self,
-        index: usize,
-        err: impl Fn(&str, &str) -> ScenarioError,
-    ) -> Result<RequestSpec, ScenarioError> {
+    fn resolve<E>(self, index: usize, err: impl Fn(&str, &str) -> E) -> Result<RequestSpec, E> {
         // `advance` alone (no request, no upstream answer) only lets time pass.
         let time_only = self.advance.is_some() && self.request.is_none() && self.upstream.is_none();
         if let (true, Some(x)) = (time_only, &self.expect) {
@@ -814,9 +854,12 @@ impl RequestEntry {
                 .name
                 .unwrap_or_else(|| format!("request {}", index + 1)),
             advance_ns: self.advance.map_or(0, |d| d.0),
-            http_calls: (self.http_calls.unwrap_or_default().into_iter().enumerate())
-                .map(|(k, c)| c.resolve(&format!("/requests/{index}/http_calls/{k}"), &err))
-                .collect::<Result<_, _>>()?,
+            http_calls: match self.http_calls {
+                None => Vec::new(),
+                Some(calls) => (calls.into_iter().enumerate())
+                    .map(|(k, c)| c.resolve(&format!("/requests/{index}/http_calls/{k}"), &err))
+                    .collect::<Result<_, _>>()?,
+            },
             grpc_calls: grpc_mocks(self.grpc_calls),
             upstream: match self.upstream {
                 Some(u) => Some(u.resolve(&|| format!("/requests/{index}/upstream"), &err)?),
@@ -853,11 +896,7 @@ impl RequestEntry {
 }
 
 impl HttpCallIn {
-    fn resolve(
-        self,
-        ptr: &str,
-        err: &impl Fn(&str, &str) -> ScenarioError,
-    ) -> Result<HttpMock, ScenarioError> {
+    fn resolve<E>(self, ptr: &str, err: &impl Fn(&str, &str) -> E) -> Result<HttpMock, E> {
         let response = match self.response {
             Some(r) => r.resolve(&|| format!("{ptr}/response"), err)?,
             None => Response {
@@ -903,11 +942,11 @@ impl GrpcCallIn {
 
 impl ResponseIn {
     /// `ptr` makes the pointer to the response (for `body`/`chunks` errors).
-    fn resolve(
+    fn resolve<E>(
         self,
         ptr: &dyn Fn() -> String,
-        err: &impl Fn(&str, &str) -> ScenarioError,
-    ) -> Result<Response, ScenarioError> {
+        err: &impl Fn(&str, &str) -> E,
+    ) -> Result<Response, E> {
         let (body, chunks) = match (self.body, self.chunks) {
             (Some(_), Some(_)) => {
                 return Err(err(
@@ -938,18 +977,14 @@ impl ResponseIn {
 }
 
 impl ExpectIn {
-    fn resolve(
+    fn resolve<E>(
         self,
         base: &dyn Fn() -> String,
-        err: &impl Fn(&str, &str) -> ScenarioError,
-    ) -> Result<Expect, ScenarioError> {
+        err: &impl Fn(&str, &str) -> E,
+    ) -> Result<Expect, E> {
         let (logs, no_logs, logs_exact) =
             log_lists(base, self.logs, self.no_logs, self.logs_exact, err)?;
-        let headers = |h: Option<Pairs<Lower, HeaderValue>>| {
-            (h.unwrap_or_default().0.into_iter())
-                .map(|(k, v)| (k.0, v.0))
-                .collect()
-        };
+        let headers = |h: Option<HeaderWants>| h.map_or_else(Vec::new, |h| h.0);
         Ok(Expect {
             status: self.status.map(|v| v as u32),
             response_headers: headers(self.response_headers),
@@ -971,12 +1006,14 @@ impl ExpectIn {
 }
 
 fn call_wants(entries: Option<Vec<CallIn>>) -> Vec<CallWant> {
-    (entries.unwrap_or_default().into_iter())
+    // Most steps have none: no iterator machinery for them.
+    let Some(entries) = entries else {
+        return Vec::new();
+    };
+    (entries.into_iter())
         .map(|c| CallWant {
             cluster: c.cluster,
-            headers: (c.headers.unwrap_or_default().0.into_iter())
-                .map(|(k, v)| (k.0, v.0))
-                .collect(),
+            headers: c.headers.map_or_else(Vec::new, |h| h.0),
             body: c.body,
             count: c.count.map(|n| n.0),
         })
@@ -984,13 +1021,19 @@ fn call_wants(entries: Option<Vec<CallIn>>) -> Vec<CallWant> {
 }
 
 fn grpc_mocks(entries: Option<Vec<GrpcCallIn>>) -> Vec<GrpcMock> {
-    (entries.unwrap_or_default().into_iter())
-        .map(GrpcCallIn::mock)
-        .collect()
+    // Most steps have none: no iterator machinery for them.
+    let Some(entries) = entries else {
+        return Vec::new();
+    };
+    (entries.into_iter()).map(GrpcCallIn::mock).collect()
 }
 
 fn grpc_wants(entries: Option<Vec<GrpcWantIn>>) -> Vec<GrpcWant> {
-    (entries.unwrap_or_default().into_iter())
+    // Most steps have none: no iterator machinery for them.
+    let Some(entries) = entries else {
+        return Vec::new();
+    };
+    (entries.into_iter())
         .map(|g| GrpcWant {
             service: g.service,
             method: g.method,
@@ -1002,9 +1045,10 @@ fn grpc_wants(entries: Option<Vec<GrpcWantIn>>) -> Vec<GrpcWant> {
 }
 
 fn metric_wants(m: Option<Pairs<String, MetricIn>>) -> Vec<(String, MetricWant)> {
-    (m.unwrap_or_default().0.into_iter())
-        .map(|(k, v)| (k, v.0))
-        .collect()
+    let Some(m) = m else {
+        return Vec::new();
+    };
+    (m.0.into_iter()).map(|(k, v)| (k, v.0)).collect()
 }
 
 /// The wording of a problem at `path`.
@@ -1118,15 +1162,39 @@ impl<'de> Deserialize<'de> for Headers {
             fn visit_unit<E: de::Error>(self) -> Result<Headers, E> {
                 Ok(Headers::default())
             }
-            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<Headers, A::Error> {
-                let pairs: Pairs<Lower, String> =
-                    PairsVisitor(std::marker::PhantomData).visit_map(map)?;
-                Ok(Headers(
-                    pairs.0.into_iter().map(|(k, v)| (k.0, v)).collect(),
-                ))
+            // As `Pairs<Lower, String>` reads them, built in place (no second vector).
+            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Headers, A::Error> {
+                let mut out = Vec::new();
+                while let Some(name) = map.next_key::<Lower>()? {
+                    out.push((name.0, map.next_value::<String>()?));
+                }
+                Ok(Headers(out))
             }
         }
         d.deserialize_any(V)
+    }
+}
+
+/// Expected headers: `Pairs<Lower, HeaderValue>` read straight into what `Expect` keeps.
+struct HeaderWants(Vec<(String, Option<String>)>);
+
+impl<'de> Deserialize<'de> for HeaderWants {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = HeaderWants;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a mapping")
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<HeaderWants, A::Error> {
+                let mut out = Vec::new();
+                while let Some(name) = map.next_key::<Lower>()? {
+                    out.push((name.0, map.next_value::<HeaderValue>()?.0));
+                }
+                Ok(HeaderWants(out))
+            }
+        }
+        d.deserialize_map(V)
     }
 }
 

@@ -508,6 +508,22 @@ mod tests {
         }
     }
 
+    /// Entries are resolved as they are read: still, a later entry's typing error wins over
+    /// an earlier entry's resolve error, the first entry's error over a later one's, and
+    /// `startup`'s over any entry's (the order when all entries were read first).
+    #[test]
+    fn request_errors_keep_their_order() {
+        let cases = [
+            ("requests: [{request: {body: a, chunks: [b]}}, {upstream: {status: 1000}}]\n", "s.yaml:1:67: status must be between 100 and 999"),
+            ("requests: [{request: {body: a, chunks: [b]}}, {request: {body: c, chunks: [d]}}]\n", "s.yaml:1:29: give either body or chunks, not both"),
+            ("startup: {logs: [{regex: '[a'}]}\nrequests: [{request: {body: a, chunks: [b]}}]\n", "s.yaml:1:26: invalid regex: unclosed character class"),
+            ("requests:\n  - name: a\n  - request: {body: a, chunks: [b]}\n  - advance: soon\n", "s.yaml:4:14: cannot read duration \"soon\" (use e.g. 5s, 250ms, 1m)"),
+        ];
+        for (text, want) in cases {
+            assert_eq!(err(text), want, "{text}");
+        }
+    }
+
     #[test]
     fn advance_alone_is_a_time_only_step() {
         let sc = parse_scenario(
