@@ -13,7 +13,7 @@ pub fn ser_bytes<S: serde::Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error
 }
 
 /// One filter callback (or async event) in order.
-#[derive(Debug, Clone, Serialize, Default)]
+#[derive(Debug, Clone, Serialize)]
 pub struct TraceEvent {
     /// Shared with the chain (one allocation per filter, not per event).
     pub filter: Rc<str>,
@@ -34,6 +34,26 @@ pub struct TraceEvent {
     pub local_reply: Option<Box<LocalReply>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failure: Option<Box<Failure>>,
+}
+
+/// By hand, not derived: `Rc<str>::default()` allocates an empty string each time (unlike
+/// `Arc<str>`'s), and events are built with `..Default::default()` on the hot path.
+impl Default for TraceEvent {
+    fn default() -> Self {
+        thread_local! {
+            static NO_FILTER: Rc<str> = Rc::from("");
+        }
+        TraceEvent {
+            filter: NO_FILTER.with(Rc::clone),
+            callback: Cow::Borrowed(""),
+            result: Cow::Borrowed(""),
+            changes: Vec::new(),
+            logs: Vec::new(),
+            calls: Vec::new(),
+            local_reply: None,
+            failure: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Default, PartialEq)]
@@ -317,6 +337,15 @@ fn ser_bytes_list<S: serde::Serializer>(v: &[Vec<u8>], s: S) -> Result<S::Ok, S:
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A default event shares one empty label: building events with `..Default::default()`
+    /// allocates nothing for the label it then replaces.
+    #[test]
+    fn default_events_share_their_empty_label() {
+        let (a, b) = (TraceEvent::default(), TraceEvent::default());
+        assert!(Rc::ptr_eq(&a.filter, &b.filter));
+        assert_eq!(&*a.filter, "");
+    }
 
     /// The appends-only shortcut reports what the general comparison reports.
     #[test]
