@@ -1,5 +1,6 @@
-//! The scenario file as written: serde structs read from the span tree, the wording of their
-//! problems, and their conversion into the [`Scenario`] the simulator runs.
+//! The scenario file as written: serde structs read straight from the text (`load::direct`)
+//! or, when that declines, from the span tree; the wording of their problems; and their
+//! conversion into the [`Scenario`] the simulator runs.
 
 use super::{
     parse_duration, CallWant, ClosedBy, ConnectionExpect, ConnectionSpec, Expect, GrpcWant,
