@@ -745,13 +745,7 @@ fn register(anchors: &mut HashMap<usize, (Node, Cost)>, anchor: usize, node: &No
 /// Resolves a plain scalar with the YAML 1.2 core schema; a string keeps the parser's text
 /// without copying it.
 fn resolve_plain(text: Cow<'_, str>) -> Value {
-    match plain_kind(&text) {
-        Plain::Null => Value::Null,
-        Plain::Bool(b) => Value::Bool(b),
-        Plain::Int(i) => Value::Int(i),
-        Plain::Float(f) => Value::Float(f),
-        Plain::Str => Value::Str(text.into_owned()),
-    }
+    (plain_kind(&text).value()).unwrap_or_else(|| Value::Str(text.into_owned()))
 }
 
 /// What a plain scalar resolves to; `Str` is its text as is.
