@@ -7,6 +7,8 @@
 
 use std::io::Write;
 use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::time::Duration;
 use wasmi::{Caller, Engine, Extern, Linker, Module, Store, Val};
 
@@ -15,6 +17,10 @@ const REQUESTS: usize = 10_000;
 /// varies by up to 2× between runs of the same work, so a handful is not enough.
 const RUNS: usize = 15;
 const CONFIG: &str = r#"{"x-team":"payments"}"#;
+
+/// Header additions the module made in the bare loop, and the first (map type, name, value).
+static ADDED: AtomicUsize = AtomicUsize::new(0);
+static FIRST_ADDED: Mutex<Option<(i32, String, String)>> = Mutex::new(None);
 
 /// The callbacks Envoy makes for one of the scenario's requests (GET without a body; a 200
 /// with a 2-byte body), checked below against the simulator's own trace of request 0.
@@ -105,9 +111,12 @@ fn stub_linker(engine: &Engine, module: &Module) -> Linker<()> {
                 *o = Val::default_for_ty(*t);
             }
             let status = match name.as_str() {
-                // Plugin configuration (type 3) and the response body (type 1).
+                // Plugin configuration (buffer type 7 in ABI 0.2.x) and the response body
+                // (type 1). Until 2026-12-02 this answered type 3, so the module ran
+                // unconfigured here and appended no header: the loop did less than the
+                // simulated run (see `ADDED`).
                 "proxy_get_buffer_bytes" => match arg(0) {
-                    3 => {
+                    7 => {
                         give(&mut caller, CONFIG.as_bytes(), arg(3), arg(4));
                         0
                     }
@@ -123,6 +132,21 @@ fn stub_linker(engine: &Engine, module: &Module) -> Linker<()> {
                     0
                 }
                 "proxy_get_header_map_value" | "proxy_get_property" => 1,
+                // The configured header: counted, and the first one read back, so `main`
+                // can check the module did here what it does in the simulator.
+                "proxy_add_header_map_value" => {
+                    if ADDED.fetch_add(1, Ordering::Relaxed) == 0 {
+                        let mem = memory(&caller);
+                        let text = |p: i32, n: i32| {
+                            let mut b = vec![0; n as usize];
+                            mem.read(&caller, p as usize, &mut b).unwrap();
+                            String::from_utf8(b).unwrap()
+                        };
+                        *FIRST_ADDED.lock().unwrap() =
+                            Some((arg(0), text(arg(1), arg(2)), text(arg(3), arg(4))));
+                    }
+                    0
+                }
                 _ => 0,
             };
             if let Some(o) = out.first_mut() {
@@ -153,6 +177,7 @@ fn call(store: &mut Store<()>, instance: &wasmi::Instance, name: &str, args: &[i
 /// The bare loop: compile, instantiate, start the root context, then per request the
 /// callbacks Envoy makes, with fuel metering on as in the simulator.
 fn bare(wasm: &[u8], requests: usize) -> Duration {
+    ADDED.store(0, Ordering::Relaxed);
     let start = cpu_of_self();
     let mut cfg = wasmi::Config::default();
     cfg.consume_fuel(true);
@@ -198,7 +223,19 @@ fn bare(wasm: &[u8], requests: usize) -> Duration {
         call(&mut store, &instance, "proxy_on_done", &[ctx]);
         call(&mut store, &instance, "proxy_on_delete", &[ctx]);
     }
-    cpu_of_self() - start
+    let cpu = cpu_of_self() - start;
+    // Configured as in the simulator, the module appends `x-team: payments` to every
+    // response's headers (map type 2), as the simulated trace shows.
+    assert_eq!(
+        ADDED.load(Ordering::Relaxed),
+        requests,
+        "the module must append its configured header once per request"
+    );
+    assert_eq!(
+        FIRST_ADDED.lock().unwrap().clone(),
+        Some((2, "x-team".to_string(), "payments".to_string()))
+    );
+    cpu
 }
 
 fn main() {
@@ -270,6 +307,14 @@ fn main() {
         seen, CALLBACKS,
         "the bare loop must make the simulator's callbacks"
     );
+    // ... and the module does the same there: the edit `bare` checks it makes.
+    let edits: Vec<&serde_json::Value> = requests[0]["trace"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e.get("changes"))
+        .collect();
+    assert_eq!(edits, [&serde_json::json!(["+x-team: payments"])]);
     println!("simulate output: {} bytes of JSON", out.stdout.len());
 
     let mut sims = Vec::new();
