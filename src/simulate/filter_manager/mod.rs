@@ -79,9 +79,11 @@ pub struct FilterManager {
     /// Trace length of the previous request: the next trace is allocated at that size once
     /// instead of growing (each growth of a large `Vec` is a costly allocation).
     trace_hint: usize,
-    /// The frame queues of the previous request, emptied: reused so their buffers are not
-    /// allocated again for every request.
-    spare_queues: Vec<VecDeque<Frame>>,
+    /// The previous request's per-stage lanes and client frame queue, emptied: reused so
+    /// their seven buffers are not allocated again for every request.
+    spare: Option<(Lanes, VecDeque<Frame>)>,
+    /// The previous request's `:authority`, `:method` and `:scheme` values (see `reuse`).
+    last_values: [Option<Rc<str>>; 3],
     /// Callout cluster patterns, compiled once per distinct pattern.
     patterns: ClusterPatterns,
     /// The current step's `grpc_calls` answers.
@@ -134,7 +136,8 @@ impl FilterManager {
             next_conn: 1,
             request_seq: 0,
             trace_hint: 0,
-            spare_queues: Vec::new(),
+            spare: None,
+            last_values: Default::default(),
             patterns: ClusterPatterns::default(),
             grpc_mocks: Vec::new(),
             grpc: grpc::GrpcState::default(),
@@ -348,11 +351,13 @@ impl FilterManager {
         self.request_seq += 1;
         let conn = self.next_conn;
         self.next_conn += 1;
+        let (lanes, mut downstream) = self.lanes();
+        downstream_frames(input, &mut downstream);
         let mut run = Run {
             mocks,
             st: Rc::new(RefCell::new(self.request_state(input, conn))),
-            lanes: self.lanes(),
-            downstream: downstream_frames(input),
+            lanes,
+            downstream,
             upstream_resp: upstream.unwrap_or(&DEFAULT_UPSTREAM),
             upstream: None,
             upstream_state: Upstream::Pending,
@@ -377,18 +382,19 @@ impl FilterManager {
     }
 
     /// The stream's host state: request headers as Envoy completes them, connection facts.
-    fn request_state(&self, input: &RequestInput<'_>, conn: u64) -> HttpState {
+    fn request_state(&mut self, input: &RequestInput<'_>, conn: u64) -> HttpState {
         // The pseudo-headers, the scenario's, x-request-id and content-length.
         let mut req_headers = HeaderMap::with_capacity(input.headers.len() + 6);
-        req_headers.add(":authority", input.authority);
+        let [authority, method, scheme] = &mut self.last_values;
+        req_headers.add_shared(":authority", reuse(authority, input.authority));
         req_headers.add(":path", input.path);
-        req_headers.add(":method", input.method);
-        req_headers.add(":scheme", "http");
+        req_headers.add_shared(":method", reuse(method, input.method));
+        req_headers.add_shared(":scheme", reuse(scheme, "http"));
         for (k, v) in input.headers {
             req_headers.add(k, v);
         }
         if req_headers.get("x-request-id").is_none() {
-            req_headers.add("x-request-id", &request_id(self.request_seq));
+            req_headers.add_shared("x-request-id", request_id(self.request_seq));
         }
         let body_len: usize = input.chunks.iter().map(Vec::len).sum();
         if body_len > 0 && input.chunks.len() == 1 && req_headers.get("content-length").is_none() {
@@ -401,43 +407,54 @@ impl FilterManager {
             ),
             start_ns: self.shared.borrow().clock.realtime_ns,
             connection_id: conn,
-            source_address: "10.0.0.1".into(),
+            source_address: "10.0.0.1",
             source_port: 40000 + (conn % 20000) as u16,
             request_size: body_len as u64,
             ..Default::default()
         }
     }
 
-    /// Fresh per-stage lanes, with the previous request's queues.
-    fn lanes(&mut self) -> Lanes {
+    /// Fresh per-stage lanes and an empty client frame queue, in the previous request's
+    /// buffers when there are.
+    fn lanes(&mut self) -> (Lanes, VecDeque<Frame>) {
         let n = self.stages.len();
-        Lanes {
-            ctx: vec![None; n],
-            dec: vec![DirState::default(); n],
-            enc: vec![DirState::default(); n],
-            dq: self.queues(n),
-            eq: self.queues(n),
-            enc_order: (0..n)
-                .rev()
-                .filter(|&i| !self.stages[i].builtin_router)
-                .collect(),
-        }
+        let (mut l, downstream) = self.spare.take().unwrap_or_else(|| {
+            let l = Lanes {
+                ctx: Vec::with_capacity(n),
+                dec: Vec::with_capacity(n),
+                enc: Vec::with_capacity(n),
+                dq: Vec::with_capacity(n),
+                eq: Vec::with_capacity(n),
+                enc_order: Vec::with_capacity(n),
+            };
+            (l, VecDeque::new())
+        });
+        l.ctx.resize(n, None);
+        l.dec.resize_with(n, DirState::default);
+        l.enc.resize_with(n, DirState::default);
+        l.dq.resize_with(n, VecDeque::new);
+        l.eq.resize_with(n, VecDeque::new);
+        l.enc_order
+            .extend((0..n).rev().filter(|&i| !self.stages[i].builtin_router));
+        (l, downstream)
     }
 
-    /// `n` empty frame queues, from the previous request's when there are.
-    fn queues(&mut self, n: usize) -> Vec<VecDeque<Frame>> {
-        let mut v = Vec::with_capacity(n);
-        v.extend((0..n).map(|_| self.spare_queues.pop().unwrap_or_default()));
-        v
-    }
-
-    /// The report of a finished run; its queues are kept for the next request.
+    /// The report of a finished run; its lanes are emptied and kept for the next request.
     fn finish(&mut self, run: Run<'_>) -> RequestReport {
         let client_done = run.client_done();
-        for mut q in run.lanes.dq.into_iter().chain(run.lanes.eq) {
-            q.clear();
-            self.spare_queues.push(q);
-        }
+        let mut lanes = run.lanes;
+        lanes.ctx.clear();
+        lanes.dec.clear();
+        lanes.enc.clear();
+        lanes
+            .dq
+            .iter_mut()
+            .chain(&mut lanes.eq)
+            .for_each(VecDeque::clear);
+        lanes.enc_order.clear();
+        let mut downstream = run.downstream;
+        downstream.clear();
+        self.spare = Some((lanes, downstream));
         let mut report = run.report;
         self.trace_hint = report.trace.len();
         report.upstream_request = run.upstream;
@@ -461,29 +478,25 @@ impl FilterManager {
 }
 
 /// The client's frames: headers, non-empty body chunks, trailers.
-fn downstream_frames(input: &RequestInput<'_>) -> VecDeque<Frame> {
-    let mut downstream = VecDeque::new();
+fn downstream_frames(input: &RequestInput<'_>, downstream: &mut VecDeque<Frame>) {
     // An empty last chunk is an empty end-of-stream data frame; other empty chunks are
     // nothing (the scenario reader refuses them).
     let n = input.chunks.len();
-    let chunks: Vec<&Vec<u8>> = (input.chunks.iter().enumerate())
-        .filter(|(i, c)| !c.is_empty() || i + 1 == n)
-        .map(|(_, c)| c)
-        .collect();
+    let kept = |(i, c): &(usize, &Vec<u8>)| !c.is_empty() || i + 1 == n;
+    let frames = input.chunks.iter().enumerate().filter(kept).count();
     let has_trailers = !input.trailers.is_empty();
     downstream.push_back(Frame::Headers {
-        eos: chunks.is_empty() && !has_trailers,
+        eos: frames == 0 && !has_trailers,
     });
-    for (i, c) in chunks.iter().enumerate() {
+    for (k, (_, c)) in input.chunks.iter().enumerate().filter(kept).enumerate() {
         downstream.push_back(Frame::Data {
-            bytes: (*c).clone(),
-            eos: i + 1 == chunks.len() && !has_trailers,
+            bytes: c.clone(),
+            eos: k + 1 == frames && !has_trailers,
         });
     }
     if has_trailers {
         downstream.push_back(Frame::Trailers);
     }
-    downstream
 }
 
 /// What loading the chain's VMs shares: the engine, and modules compiled once per byte string.
@@ -559,25 +572,49 @@ fn run_async<P: WasmParams>(
 
 /// The `x-request-id` of the `seq`th request: `00000000-0000-4000-8000-{seq:012}`, built
 /// without `format!` (one per request).
-fn request_id(seq: u64) -> String {
+fn request_id(seq: u64) -> Rc<str> {
+    const PREFIX: &str = "00000000-0000-4000-8000-";
     let mut n = itoa::Buffer::new();
     let digits = n.format(seq);
-    let mut id = String::with_capacity(36);
-    id.push_str("00000000-0000-4000-8000-");
-    for _ in digits.len()..12 {
-        id.push('0');
+    // Built on the stack, then allocated once as the header value.
+    let mut id = [b'0'; PREFIX.len() + 20];
+    id[..PREFIX.len()].copy_from_slice(PREFIX.as_bytes());
+    let len = PREFIX.len() + digits.len().max(12);
+    id[len - digits.len()..len].copy_from_slice(digits.as_bytes());
+    std::str::from_utf8(&id[..len]).map_or_else(|_| Rc::from(""), Rc::from)
+}
+
+/// `value` shared with the previous request's when it is the same (the authority, method
+/// and scheme rarely change between requests): one allocation fewer per header.
+fn reuse(last: &mut Option<Rc<str>>, value: &str) -> Rc<str> {
+    match last {
+        Some(v) if **v == *value => v.clone(),
+        _ => last.insert(value.into()).clone(),
     }
-    id.push_str(digits);
-    id
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
+    fn reused_values_are_shared_only_while_they_are_equal() {
+        let mut last = None;
+        let a = super::reuse(&mut last, "shop.svc");
+        let b = super::reuse(&mut last, "shop.svc");
+        assert!(std::rc::Rc::ptr_eq(&a, &b));
+        let c = super::reuse(&mut last, "cart.svc");
+        assert_eq!(&*c, "cart.svc");
+        assert_eq!(&*a, "shop.svc");
+        assert!(std::rc::Rc::ptr_eq(
+            &c,
+            &super::reuse(&mut last, "cart.svc")
+        ));
+    }
+
+    #[test]
     fn request_ids_are_zero_padded_to_twelve_digits() {
         for seq in [0, 1, 42, 999_999_999_999, 1_000_000_000_000, u64::MAX] {
             assert_eq!(
-                super::request_id(seq),
+                &*super::request_id(seq),
                 format!("00000000-0000-4000-8000-{seq:012}")
             );
         }

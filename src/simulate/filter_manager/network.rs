@@ -121,7 +121,7 @@ impl FilterManager {
         let st = HttpState {
             start_ns: self.shared.borrow().clock.realtime_ns,
             connection_id: conn_id,
-            source_address: "10.0.0.1".into(),
+            source_address: "10.0.0.1",
             source_port: 40000 + (conn_id % 20000) as u16,
             ..Default::default()
         };

@@ -97,7 +97,8 @@ pub struct HttpState {
     pub start_ns: u64,
     pub end_ns: Option<u64>,
     pub connection_id: u64,
-    pub source_address: String,
+    /// The simulated client's address (always the same one).
+    pub source_address: &'static str,
     pub source_port: u16,
     pub response_code: Option<u32>,
     pub response_code_details: Option<String>,
