@@ -20,6 +20,7 @@ shopt -s globstar nullglob
 seed yaml_model samples/mesh/**/*.yaml samples/broken/*.yaml tests/fixtures/**/*.yaml \
   samples/broken/images/*/manifest.yaml
 seed scenario samples/scenarios/*.yaml tests/fixtures/scenarios/*.yaml
+seed scenario_differential samples/scenarios/*.yaml tests/fixtures/scenarios/*.yaml
 seed yaml_differential samples/**/*.yaml tests/fixtures/**/*.yaml rules/catalogue/*.yaml
 seed image_archive tests/fixtures/images/*.tar
 seed abi_analysis samples/extensions/build/*.wasm samples/broken/images/*/*.wasm \

@@ -375,6 +375,25 @@ fn parse(name: &str, text: &str, leak_tree: bool) -> Result<Scenario, ScenarioEr
     parse_tree(name, text, limits, leak_tree)
 }
 
+/// For the `scenario_differential` fuzz target: wherever the direct path reads `text`, the
+/// tree path must read it to the same `Scenario`; panics otherwise. (The unit tests in
+/// `differential.rs` check the same on the repository's scenarios and their mutations.)
+#[doc(hidden)]
+pub fn assert_paths_agree(text: &str) {
+    let limits = scenario_limits();
+    let Some(direct) = parse_direct(text, limits) else {
+        return;
+    };
+    match parse_tree("fuzz.yaml", text, limits, false) {
+        Ok(tree) => assert_eq!(
+            format!("{direct:#?}"),
+            format!("{tree:#?}"),
+            "the direct path differs from the tree path"
+        ),
+        Err(e) => panic!("the direct path read a scenario the tree path refuses: {e}"),
+    }
+}
+
 /// The scenario's YAML budgets.
 fn scenario_limits() -> yaml::Limits {
     use crate::limits::{get_usize, Limit};
