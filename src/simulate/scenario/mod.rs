@@ -455,6 +455,18 @@ mod tests {
         pub(super) static DIRECT: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
     }
 
+    /// The fuzz target's hook: quiet on a file both paths read alike (the direct path does
+    /// read it, so the comparison ran), on one the direct path declines (it has connections)
+    /// and on a broken one.
+    #[test]
+    fn the_fuzz_hook_compares_the_paths() {
+        let text = "requests:\n  - name: a\n    request: {path: /x, headers: {k: v}}\n    expect: {status: 200}\n";
+        assert_paths_agree(text);
+        assert!(parse_direct(text, scenario_limits()).is_some());
+        assert_paths_agree("connections:\n  - name: c\n    events: [{downstream: hi}]\n");
+        assert_paths_agree("requests: [");
+    }
+
     #[test]
     fn durations() {
         assert_eq!(parse_duration("5s"), Some(5_000_000_000));
