@@ -175,7 +175,9 @@ fn call(store: &mut Store<()>, instance: &wasmi::Instance, name: &str, args: &[i
 }
 
 /// The bare loop: compile, instantiate, start the root context, then per request the
-/// callbacks Envoy makes, with fuel metering on as in the simulator.
+/// callbacks Envoy makes, with fuel metering on as in the simulator. The stub host's
+/// functions are untyped (`func_new`, one closure for every import), but the module calls
+/// one of them per request (`proxy_add_header_map_value`).
 fn bare(wasm: &[u8], requests: usize) -> Duration {
     ADDED.store(0, Ordering::Relaxed);
     let start = cpu_of_self();
@@ -198,30 +200,42 @@ fn bare(wasm: &[u8], requests: usize) -> Duration {
         "proxy_on_configure",
         &[1, CONFIG.len() as i32],
     );
+    // Per request: the callbacks as typed functions looked up once, as the simulator holds
+    // them (a lookup by name and argument vectors per call would pad this side).
+    let typed2 = |n: &str| {
+        instance
+            .get_typed_func::<(i32, i32), ()>(&store, n)
+            .unwrap()
+    };
+    let typed3 = |n: &str| {
+        instance
+            .get_typed_func::<(i32, i32, i32), i32>(&store, n)
+            .unwrap()
+    };
+    let create = typed2("proxy_on_context_create");
+    let (req_headers, resp_headers, resp_body) = (
+        typed3("proxy_on_request_headers"),
+        typed3("proxy_on_response_headers"),
+        typed3("proxy_on_response_body"),
+    );
+    let log = instance
+        .get_typed_func::<i32, ()>(&store, "proxy_on_log")
+        .unwrap();
+    let done = instance
+        .get_typed_func::<i32, i32>(&store, "proxy_on_done")
+        .unwrap();
+    let delete = instance
+        .get_typed_func::<i32, ()>(&store, "proxy_on_delete")
+        .unwrap();
     for i in 0..requests as i32 {
         let ctx = 2 + i;
-        call(&mut store, &instance, "proxy_on_context_create", &[ctx, 1]);
-        call(
-            &mut store,
-            &instance,
-            "proxy_on_request_headers",
-            &[ctx, 4, 1],
-        );
-        call(
-            &mut store,
-            &instance,
-            "proxy_on_response_headers",
-            &[ctx, 2, 0],
-        );
-        call(
-            &mut store,
-            &instance,
-            "proxy_on_response_body",
-            &[ctx, 2, 1],
-        );
-        call(&mut store, &instance, "proxy_on_log", &[ctx]);
-        call(&mut store, &instance, "proxy_on_done", &[ctx]);
-        call(&mut store, &instance, "proxy_on_delete", &[ctx]);
+        create.call(&mut store, (ctx, 1)).unwrap();
+        req_headers.call(&mut store, (ctx, 4, 1)).unwrap();
+        resp_headers.call(&mut store, (ctx, 2, 0)).unwrap();
+        resp_body.call(&mut store, (ctx, 2, 1)).unwrap();
+        log.call(&mut store, ctx).unwrap();
+        done.call(&mut store, ctx).unwrap();
+        delete.call(&mut store, ctx).unwrap();
     }
     let cpu = cpu_of_self() - start;
     // Configured as in the simulator, the module appends `x-team: payments` to every
