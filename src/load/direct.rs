@@ -157,7 +157,9 @@ impl<'a> Reader<'a> {
             r: self,
             at: At::Node(true),
         })?;
-        if self.lx.col >= 0 || !self.lx.eof() {
+        // Scalars are counted unchecked (`Budget::count`): the totals are checked here, as
+        // where each collection opens.
+        if self.lx.col >= 0 || !self.lx.eof() || !self.b.within() {
             return Err(Decline);
         }
         Ok(value)
@@ -165,7 +167,7 @@ impl<'a> Reader<'a> {
 
     #[inline]
     fn plain(&mut self, start: usize, end: usize) -> Res<Scalar<'a>> {
-        ok(self.b.charge(end - start))?;
+        self.b.count(end - start);
         let text = &self.lx.s[start..end];
         Ok(Scalar {
             kind: plain_kind(text),
@@ -176,7 +178,7 @@ impl<'a> Reader<'a> {
     #[inline]
     fn quoted(&mut self, q: u8) -> Res<Scalar<'a>> {
         let text = ok(self.lx.quoted(q))?;
-        ok(self.b.charge(text.len()))?;
+        self.b.count(text.len());
         Ok(Scalar {
             text,
             kind: Plain::Str,
@@ -185,7 +187,7 @@ impl<'a> Reader<'a> {
 
     #[inline]
     fn null(&mut self) -> Res<Scalar<'a>> {
-        ok(self.b.charge(0))?;
+        self.b.count(0);
         Ok(Scalar {
             text: Cow::Borrowed(""),
             kind: Plain::Null,

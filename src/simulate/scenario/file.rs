@@ -867,7 +867,14 @@ impl RequestEntry {
                 None => None,
             },
             expect,
-            ..Default::default()
+            // Every field named (no `..Default::default()`: that built and dropped a whole
+            // default `Expect` per request).
+            method: None,
+            path: None,
+            authority: None,
+            headers: Vec::new(),
+            chunks: Vec::new(),
+            trailers: Vec::new(),
         };
         if let Some(q) = self.request {
             spec.chunks = match (q.body, q.chunks) {
@@ -1165,7 +1172,12 @@ impl<'de> Deserialize<'de> for Headers {
             }
             // As `Pairs<Lower, String>` reads them, built in place (no second vector).
             fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Headers, A::Error> {
-                let mut out = Vec::new();
+                let Some(name) = map.next_key::<Lower>()? else {
+                    return Ok(Headers::default());
+                };
+                // The capacity a first push gives, without `grow_one`'s generic path.
+                let mut out = Vec::with_capacity(4);
+                out.push((name.0, map.next_value::<String>()?));
                 while let Some(name) = map.next_key::<Lower>()? {
                     out.push((name.0, map.next_value::<String>()?));
                 }
@@ -1188,7 +1200,12 @@ impl<'de> Deserialize<'de> for HeaderWants {
                 f.write_str("a mapping")
             }
             fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<HeaderWants, A::Error> {
-                let mut out = Vec::new();
+                let Some(name) = map.next_key::<Lower>()? else {
+                    return Ok(HeaderWants(Vec::new()));
+                };
+                // As `Headers`: the first push's capacity at once.
+                let mut out = Vec::with_capacity(4);
+                out.push((name.0, map.next_value::<HeaderValue>()?.0));
                 while let Some(name) = map.next_key::<Lower>()? {
                     out.push((name.0, map.next_value::<HeaderValue>()?.0));
                 }
