@@ -16,7 +16,7 @@
 //! several errors is reported first, and any error declines.
 
 use crate::load::typed::Dialect;
-use crate::load::yaml::lex::{charge_run, plain_start, Budget, Lexer, MAX_KEY, R};
+use crate::load::yaml::lex::{charge_run, plain_first, plain_start, Budget, Lexer, MAX_KEY, R};
 use crate::load::yaml::{plain_kind, Limits, Plain};
 use serde::de::{self, DeserializeOwned, DeserializeSeed, IntoDeserializer, Visitor};
 use std::borrow::Cow;
@@ -97,10 +97,15 @@ struct Scalar<'a> {
 impl Scalar<'_> {
     /// A non-string scalar's text (`1` → "1", as the tree's `Value::text`).
     fn value_text(&self) -> String {
-        match self.kind.value() {
-            Some(v) => v.text().map(Cow::into_owned).unwrap_or_default(),
-            None => self.text.to_string(),
-        }
+        value_text(&self.text, self.kind)
+    }
+}
+
+/// `Scalar::value_text` of a scalar's text and kind.
+fn value_text(text: &str, kind: Plain) -> String {
+    match kind.value() {
+        Some(v) => v.text().map(Cow::into_owned).unwrap_or_default(),
+        None => text.to_string(),
     }
 }
 
@@ -352,6 +357,17 @@ enum Want {
 impl<'r, 'a> ValueDe<'r, 'a> {
     fn read<'de, V: Visitor<'de>>(self, v: V, want: Want) -> Res<V::Value> {
         let r = self.r;
+        if let At::Flow = self.at {
+            // The common flow item, a plain scalar, scanned and resolved in place (as
+            // `head` reads it, without building a `Head`).
+            let start = r.lx.pos;
+            if plain_first(r.lx.at(start)) {
+                let end = ok(r.lx.flow_plain_rest())?;
+                r.b.count(end - start);
+                let text = &r.lx.s[start..end];
+                return scalar_text(r.dialect, text, plain_kind(text), v, want);
+            }
+        }
         match r.head(self.at)? {
             Head::Scalar(s) => scalar(r.dialect, s, v, want),
             Head::BlockSeq(c, indentless) => {
@@ -433,24 +449,36 @@ impl<'r, 'a> ValueDe<'r, 'a> {
 }
 
 /// A scalar read as `De` reads its node.
+#[inline]
 fn scalar<'de, V: Visitor<'de>>(d: Dialect, s: Scalar<'_>, v: V, want: Want) -> Res<V::Value> {
-    match (want, s.kind) {
+    scalar_text(d, &s.text, s.kind, v, want)
+}
+
+/// `scalar` of its text (unescaped if quoted) and kind.
+fn scalar_text<'de, V: Visitor<'de>>(
+    d: Dialect,
+    text: &str,
+    kind: Plain,
+    v: V,
+    want: Want,
+) -> Res<V::Value> {
+    match (want, kind) {
         (Want::Any, Plain::Null) => v.visit_unit(),
         (Want::Any | Want::Bool, Plain::Bool(b)) => v.visit_bool(b),
         (Want::Any | Want::I64, Plain::Int(i)) => v.visit_i64(i),
         (Want::Any, Plain::Float(f)) => v.visit_f64(f),
-        (Want::Any | Want::Str, Plain::Str) => v.visit_str(&s.text),
+        (Want::Any | Want::Str, Plain::Str) => v.visit_str(text),
         (Want::Str, Plain::Int(_) | Plain::Float(_) | Plain::Bool(_)) if d.scalars_as_text => {
-            v.visit_string(s.value_text())
+            v.visit_string(value_text(text, kind))
         }
-        (Want::I64, Plain::Str) if d.scalars_as_text => match s.text.trim().parse() {
+        (Want::I64, Plain::Str) if d.scalars_as_text => match text.trim().parse() {
             Ok(i) => v.visit_i64(i),
             Err(_) => Err(Decline),
         },
         (Want::Seq, Plain::Null) if d.null_is_empty => v.visit_seq(Empty),
         (Want::Map | Want::Struct, Plain::Null) if d.null_is_empty => v.visit_map(Empty),
         (Want::Enum, Plain::Str) => {
-            let de: de::value::StrDeserializer<'_, Decline> = s.text.as_ref().into_deserializer();
+            let de: de::value::StrDeserializer<'_, Decline> = text.into_deserializer();
             v.visit_enum(de)
         }
         _ => Err(Decline),
@@ -842,10 +870,27 @@ impl<'de> de::MapAccess<'de> for Flow<'_, '_> {
             return Ok(None);
         }
         let r = &mut *self.r;
-        let key = match r.lx.at(r.lx.pos) {
+        let start = r.lx.pos;
+        if !self.track && plain_first(r.lx.at(start)) {
+            // A struct's field name, plain: scanned and checked in place (as `KeyDe::of`).
+            let end = ok(r.lx.flow_plain_rest())?;
+            r.b.count(end - start);
+            let text = &r.lx.s[start..end];
+            if plain_kind(text) != Plain::Str || text.as_bytes() == b"<<" {
+                return Err(Decline);
+            }
+            self.value_next = true;
+            return seed
+                .deserialize(KeyDe {
+                    text,
+                    is_str: true,
+                    dialect: r.dialect,
+                })
+                .map(Some);
+        }
+        let key = match r.lx.at(start) {
             q @ (b'"' | b'\'') => r.quoted(q)?,
             _ => {
-                let start = r.lx.pos;
                 let end = ok(r.lx.flow_plain())?;
                 r.plain(start, end)?
             }

@@ -418,6 +418,12 @@ impl<'a> Lexer<'a> {
         if !plain_start(self.at(self.pos), self.at(self.pos + 1)) {
             return None;
         }
+        self.flow_plain_rest()
+    }
+
+    /// `flow_plain` once its first byte is known to start a plain scalar.
+    #[inline]
+    pub(crate) fn flow_plain_rest(&mut self) -> R<usize> {
         let t = self.t;
         let mut i = self.pos;
         let mut end = i;
@@ -506,6 +512,12 @@ pub(crate) fn plain_start(c: u8, next: u8) -> bool {
         1 => true,
         _ => !matches!(next, b' ' | b'\n' | b'\t' | b'\r' | 0),
     }
+}
+
+/// Whether `c` starts a plain scalar whatever follows (`plain_start` but for `-`).
+#[inline]
+pub(crate) fn plain_first(c: u8) -> bool {
+    START[c as usize] == 1
 }
 
 /// `plain_start` by first byte: 0 never starts a plain scalar (an indicator, a blank or a
