@@ -357,15 +357,39 @@ enum Want {
 impl<'r, 'a> ValueDe<'r, 'a> {
     fn read<'de, V: Visitor<'de>>(self, v: V, want: Want) -> Res<V::Value> {
         let r = self.r;
-        if let At::Flow = self.at {
-            // The common flow item, a plain scalar, scanned and resolved in place (as
-            // `head` reads it, without building a `Head`).
+        // The common scalars, scanned and resolved in place as `head` reads them (without
+        // building a `Head`): a flow item, or a value after `key: ` (where a key declines).
+        if let At::Flow | At::Node(false) = self.at {
+            let s: &'a str = r.lx.s;
             let start = r.lx.pos;
-            if plain_first(r.lx.at(start)) {
-                let end = ok(r.lx.flow_plain_rest())?;
+            let c = r.lx.at(start);
+            let flow = matches!(self.at, At::Flow);
+            if plain_first(c) {
+                let end = if flow {
+                    ok(r.lx.flow_plain_rest())?
+                } else {
+                    let end = ok(r.lx.plain_block())?;
+                    if r.lx.at(r.lx.pos) == b':' {
+                        return Err(Decline);
+                    }
+                    ok(r.lx.rest_of_line())?;
+                    ok(r.lx.next_line())?;
+                    end
+                };
                 r.b.count(end - start);
-                let text = &r.lx.s[start..end];
+                let text = &s[start..end];
                 return scalar_text(r.dialect, text, plain_kind(text), v, want);
+            }
+            if c == b'"' || c == b'\'' {
+                let text = ok(r.lx.quoted(c))?;
+                if !flow {
+                    if r.lx.at(r.lx.pos) == b':' || !r.lx.at_break() {
+                        return Err(Decline);
+                    }
+                    ok(r.lx.next_line())?;
+                }
+                r.b.count(text.len());
+                return scalar_text(r.dialect, &text, Plain::Str, v, want);
             }
         }
         match r.head(self.at)? {
@@ -750,7 +774,31 @@ impl<'de, 'a> de::MapAccess<'de> for BlockMap<'_, 'a> {
                 if col > self.c {
                     return Err(Decline);
                 }
-                self.r.block_key()?
+                let r = &mut *self.r;
+                let start = r.lx.pos;
+                if !self.track && plain_first(r.lx.at(start)) {
+                    // A struct's field name, plain: scanned and checked in place (as
+                    // `block_key` and `KeyDe::of`).
+                    let end = ok(r.lx.plain_block())?;
+                    if r.lx.at(r.lx.pos) != b':' || r.lx.pos - start > MAX_KEY {
+                        return Err(Decline);
+                    }
+                    r.b.count(end - start);
+                    let s: &'a str = r.lx.s;
+                    let text = &s[start..end];
+                    if plain_kind(text) != Plain::Str || text.as_bytes() == b"<<" {
+                        return Err(Decline);
+                    }
+                    self.value_next = true;
+                    return seed
+                        .deserialize(KeyDe {
+                            text,
+                            is_str: true,
+                            dialect: r.dialect,
+                        })
+                        .map(Some);
+                }
+                r.block_key()?
             }
         };
         if self.r.lx.pos - start > MAX_KEY {
