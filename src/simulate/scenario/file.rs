@@ -125,9 +125,9 @@ impl<'de> Deserialize<'de> for Requests {
                         specs.reserve(seq.size_hint().unwrap_or(0));
                     }
                     if error.is_none() {
-                        match entry.resolve(index, |p, m| (p.to_string(), m.to_string())) {
-                            Ok(spec) => specs.push(spec),
-                            Err(e) => error = Some(e),
+                        let err = |p: &str, m: &str| (p.to_string(), m.to_string());
+                        if let Err(e) = entry.resolve_into(index, err, &mut specs) {
+                            error = Some(e);
                         }
                     }
                     index += 1;
@@ -821,7 +821,15 @@ const REQUEST_ONLY: [&str; 8] = [
 ];
 
 impl RequestEntry {
-    fn resolve<E>(self, index: usize, err: impl Fn(&str, &str) -> E) -> Result<RequestSpec, E> {
+    /// The entry resolved and pushed onto `out`. Its fields are built first, in the order
+    /// their errors are reported, and the spec once, in place (moving a whole `RequestSpec`
+    /// through `Result`s cost several copies of it per request).
+    fn resolve_into<E>(
+        self,
+        index: usize,
+        err: impl Fn(&str, &str) -> E,
+        out: &mut Vec<RequestSpec>,
+    ) -> Result<(), E> {
         // `advance` alone (no request, no upstream answer) only lets time pass.
         let time_only = self.advance.is_some() && self.request.is_none() && self.upstream.is_none();
         if let (true, Some(x)) = (time_only, &self.expect) {
@@ -849,57 +857,66 @@ impl RequestEntry {
             Some(x) => x.resolve(&|| format!("/requests/{index}/expect"), &err)?,
             None => Expect::default(),
         };
-        let mut spec = RequestSpec {
-            time_only,
-            name: self
-                .name
-                .unwrap_or_else(|| format!("request {}", index + 1)),
-            advance_ns: self.advance.map_or(0, |d| d.0),
-            http_calls: match self.http_calls {
-                None => Vec::new(),
-                Some(calls) => (calls.into_iter().enumerate())
-                    .map(|(k, c)| c.resolve(&format!("/requests/{index}/http_calls/{k}"), &err))
-                    .collect::<Result<_, _>>()?,
-            },
-            grpc_calls: grpc_mocks(self.grpc_calls),
-            upstream: match self.upstream {
-                Some(u) => Some(u.resolve(&|| format!("/requests/{index}/upstream"), &err)?),
-                None => None,
-            },
-            expect,
-            // Every field named (no `..Default::default()`: that built and dropped a whole
-            // default `Expect` per request).
-            method: None,
-            path: None,
-            authority: None,
-            headers: Vec::new(),
-            chunks: Vec::new(),
-            trailers: Vec::new(),
+        let name = self
+            .name
+            .unwrap_or_else(|| format!("request {}", index + 1));
+        let http_calls = match self.http_calls {
+            None => Vec::new(),
+            Some(calls) => (calls.into_iter().enumerate())
+                .map(|(k, c)| c.resolve(&format!("/requests/{index}/http_calls/{k}"), &err))
+                .collect::<Result<_, _>>()?,
         };
-        if let Some(q) = self.request {
-            spec.chunks = match (q.body, q.chunks) {
-                (Some(_), Some(_)) => {
-                    let ptr = format!("/requests/{index}/request/body");
-                    return Err(err(&ptr, "give either body or chunks, not both"));
-                }
-                // An empty body is no data frame (`chunks: [""]` is an empty one).
-                (Some(b), None) if b.is_empty() => Vec::new(),
-                (Some(b), None) => vec![b.into_bytes()],
-                (None, Some(c)) => frames(
-                    c,
-                    !q.trailers.0.is_empty(),
-                    &format!("/requests/{index}/request/chunks"),
-                    &err,
-                )?,
-                (None, None) => Vec::new(),
-            };
-            spec.method = q.method;
-            spec.path = q.path;
-            spec.authority = q.authority;
-            spec.headers = q.headers.0;
-            spec.trailers = q.trailers.0;
-        }
-        Ok(spec)
+        let grpc_calls = grpc_mocks(self.grpc_calls);
+        let upstream = match self.upstream {
+            Some(u) => Some(u.resolve(&|| format!("/requests/{index}/upstream"), &err)?),
+            None => None,
+        };
+        let (method, path, authority, headers, chunks, trailers) = match self.request {
+            None => (None, None, None, Vec::new(), Vec::new(), Vec::new()),
+            Some(q) => {
+                let q = *q;
+                let chunks = match (q.body, q.chunks) {
+                    (Some(_), Some(_)) => {
+                        let ptr = format!("/requests/{index}/request/body");
+                        return Err(err(&ptr, "give either body or chunks, not both"));
+                    }
+                    // An empty body is no data frame (`chunks: [""]` is an empty one).
+                    (Some(b), None) if b.is_empty() => Vec::new(),
+                    (Some(b), None) => vec![b.into_bytes()],
+                    (None, Some(c)) => frames(
+                        c,
+                        !q.trailers.0.is_empty(),
+                        &format!("/requests/{index}/request/chunks"),
+                        &err,
+                    )?,
+                    (None, None) => Vec::new(),
+                };
+                (
+                    q.method,
+                    q.path,
+                    q.authority,
+                    q.headers.0,
+                    chunks,
+                    q.trailers.0,
+                )
+            }
+        };
+        out.push(RequestSpec {
+            time_only,
+            name,
+            advance_ns: self.advance.map_or(0, |d| d.0),
+            method,
+            path,
+            authority,
+            headers,
+            chunks,
+            trailers,
+            http_calls,
+            grpc_calls,
+            upstream,
+            expect,
+        });
+        Ok(())
     }
 }
 
