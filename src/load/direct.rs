@@ -907,7 +907,7 @@ impl<'de> de::SeqAccess<'de> for Flow<'_, '_> {
     }
 }
 
-impl<'de> de::MapAccess<'de> for Flow<'_, '_> {
+impl<'de, 'a> de::MapAccess<'de> for Flow<'_, 'a> {
     type Error = Decline;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Res<Option<K::Value>> {
@@ -935,6 +935,34 @@ impl<'de> de::MapAccess<'de> for Flow<'_, '_> {
                     dialect: r.dialect,
                 })
                 .map(Some);
+        }
+        if self.track && self.index.is_none() && plain_first(r.lx.at(start)) {
+            // A free-form mapping's plain key: a string is checked against the few keys
+            // before it in place (as `add_key`); another scalar takes `add_key`'s path.
+            let end = ok(r.lx.flow_plain_rest())?;
+            let s: &'a str = r.lx.s;
+            let text = &s[start..end];
+            let kind = plain_kind(text);
+            if kind == Plain::Str && r.keys.len() - self.base < INDEXED {
+                r.b.count(end - start);
+                if text.as_bytes() == b"<<" {
+                    return Err(Decline);
+                }
+                let seen = &r.keys[self.base..];
+                if seen
+                    .iter()
+                    .any(|k| k.len() == text.len() && k.as_bytes() == text.as_bytes())
+                {
+                    return Err(Decline);
+                }
+                r.keys.push(Cow::Borrowed(text));
+                self.value_next = true;
+                return seed.deserialize(r.key_de(kind)).map(Some);
+            }
+            let key = r.plain(start, end)?;
+            self.value_next = true;
+            r.add_key(&key, self.base, &mut self.index)?;
+            return seed.deserialize(r.key_de(key.kind)).map(Some);
         }
         let key = match r.lx.at(start) {
             q @ (b'"' | b'\'') => r.quoted(q)?,

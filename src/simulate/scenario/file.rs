@@ -1165,10 +1165,39 @@ impl<'de> Deserialize<'de> for Status {
 struct Lower(String);
 
 impl<'de> Deserialize<'de> for Lower {
+    /// As `String::deserialize` then lower-casing, with the same visitor methods and words,
+    /// but copied and lower-cased in one pass.
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut name = String::deserialize(d)?;
-        name.make_ascii_lowercase();
-        Ok(Lower(name))
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Lower;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Lower, E> {
+                Ok(Lower(s.to_ascii_lowercase()))
+            }
+            fn visit_string<E: de::Error>(self, mut s: String) -> Result<Lower, E> {
+                s.make_ascii_lowercase();
+                Ok(Lower(s))
+            }
+            fn visit_bytes<E: de::Error>(self, b: &[u8]) -> Result<Lower, E> {
+                match std::str::from_utf8(b) {
+                    Ok(s) => self.visit_str(s),
+                    Err(_) => Err(E::invalid_value(de::Unexpected::Bytes(b), &self)),
+                }
+            }
+            fn visit_byte_buf<E: de::Error>(self, b: Vec<u8>) -> Result<Lower, E> {
+                match String::from_utf8(b) {
+                    Ok(s) => self.visit_string(s),
+                    Err(e) => Err(E::invalid_value(
+                        de::Unexpected::Bytes(&e.into_bytes()),
+                        &self,
+                    )),
+                }
+            }
+        }
+        d.deserialize_string(V)
     }
 }
 
