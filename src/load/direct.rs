@@ -872,8 +872,21 @@ struct Flow<'r, 'a> {
 impl Flow<'_, '_> {
     /// Before the next item: `true` at the closing bracket (then consumed, as the blanks and
     /// comment behind it).
+    #[inline]
     fn at_end(&mut self, close: u8) -> Res<bool> {
         let lx = &mut self.r.lx;
+        if !self.first {
+            // The common separator, `, ` then the next item: what `flow_blanks` and
+            // `flow_next` accept there, without their calls.
+            let t = lx.t;
+            let p = lx.pos;
+            if let [b',', b' ', c, ..] = t[p.min(t.len())..] {
+                if !matches!(c, b' ' | b'#' | b'\n' | b'\t' | b'\r') && c != close {
+                    lx.pos = p + 2;
+                    return Ok(false);
+                }
+            }
+        }
         let end = if self.first {
             self.first = false;
             lx.at(lx.pos) == close

@@ -595,6 +595,10 @@ fn log_lists<E>(
     exact: Option<Vec<LogPatternIn>>,
     err: &impl Fn(&str, &str) -> E,
 ) -> Result<LogLists, E> {
+    if logs.is_none() && no_logs.is_none() && exact.is_none() {
+        // The usual case: nothing to resolve (and no closure calls to move three `None`s).
+        return Ok((Vec::new(), Vec::new(), None));
+    }
     let list = |items: Option<Vec<LogPatternIn>>, key: &str| match items {
         Some(v) => patterns(Some(v), &format!("{}/{key}", base()), err).map(Some),
         None => Ok(None),
