@@ -380,6 +380,10 @@ impl<'r, 'a> ValueDe<'r, 'a> {
                 let text = &s[start..end];
                 return scalar_text(r.dialect, text, plain_kind(text), v, want);
             }
+            if c == b'{' || c == b'[' {
+                // As `head` tells a flow collection.
+                return flow_collection(r, c, !flow, v, want);
+            }
             if c == b'"' || c == b'\'' {
                 let text = ok(r.lx.quoted(c))?;
                 if !flow {
@@ -437,39 +441,49 @@ impl<'r, 'a> ValueDe<'r, 'a> {
                 }
                 Ok(value)
             }
-            Head::Flow(open, line_end) => {
-                ok(r.b.open())?;
-                r.lx.pos += 1;
-                ok(r.lx.flow_blanks())?;
-                let base = r.keys.len();
-                let mut acc = Flow {
-                    r,
-                    first: true,
-                    base,
-                    track: want != Want::Struct,
-                    index: None,
-                    value_next: false,
-                    done: false,
-                };
-                let value = match (open, want) {
-                    (b'[', Want::Any | Want::Seq) => v.visit_seq(&mut acc)?,
-                    (b'{', Want::Any | Want::Map | Want::Struct) => v.visit_map(&mut acc)?,
-                    _ => return Err(Decline),
-                };
-                if !acc.done {
-                    return Err(Decline);
-                }
-                let r = acc.r;
-                if line_end {
-                    if !r.lx.at_break() {
-                        return Err(Decline);
-                    }
-                    ok(r.lx.next_line())?;
-                }
-                Ok(value)
-            }
+            Head::Flow(open, line_end) => flow_collection(r, open, line_end, v, want),
         }
     }
+}
+
+/// A flow collection at the cursor (its opening bracket `open`); `line_end`: the line must
+/// end after it.
+fn flow_collection<'de, V: Visitor<'de>>(
+    r: &mut Reader<'_>,
+    open: u8,
+    line_end: bool,
+    v: V,
+    want: Want,
+) -> Res<V::Value> {
+    ok(r.b.open())?;
+    r.lx.pos += 1;
+    ok(r.lx.flow_blanks())?;
+    let base = r.keys.len();
+    let mut acc = Flow {
+        r,
+        first: true,
+        base,
+        track: want != Want::Struct,
+        index: None,
+        value_next: false,
+        done: false,
+    };
+    let value = match (open, want) {
+        (b'[', Want::Any | Want::Seq) => v.visit_seq(&mut acc)?,
+        (b'{', Want::Any | Want::Map | Want::Struct) => v.visit_map(&mut acc)?,
+        _ => return Err(Decline),
+    };
+    if !acc.done {
+        return Err(Decline);
+    }
+    let r = acc.r;
+    if line_end {
+        if !r.lx.at_break() {
+            return Err(Decline);
+        }
+        ok(r.lx.next_line())?;
+    }
+    Ok(value)
 }
 
 /// A scalar read as `De` reads its node.
