@@ -660,10 +660,49 @@ fn scanner_edge_cases_read_the_same_both_ways() {
         "requests:\n  - name: a\n    expect:\n      status: -200\n",
         "requests:\n  - name: a\n    expect:\n      upstream_called: True\n      http_calls: 1\n",
         "requests:\n  - name: a\n    expect:\n      response_headers: {x-a: ~, x-b: null, x-c: , x-d: 1.50}\n",
+        // What the in-place readers check: text after a value, a key's length, the
+        // separators between flow items, repeats past the indexed count.
+        "requests:\n  - name: \"a\" x\n",
+        "requests:\n  - name: 'a': b\n",
+        "requests:\n  - name: \"a\"  # c\n",
+        "requests:\n  - name: a: b\n",
+        "requests:\n  - name: a #c\n    expect: {status: 200}\n",
+        "requests:\n  - request: {method: GET} junk\n",
+        "requests:\n  - request: [a]\n",
+        "requests:\n  - request: {method: GET, , path: /}\n",
+        "requests:\n  - request: {method: GET,  path: /}\n",
+        "requests:\n  - request: {method: GET,\tpath: /}\n",
+        "requests:\n  - request: {method: GET,#c\n      }\n",
+        "requests:\n  - request: {method: GET, }\n",
+        "requests:\n  - request: {method: GET,}\n",
+        "requests:\n  - request: {method: GET ,path: /}\n",
+        "requests:\n  - request: {headers: {X-A: 1, x-a: 2}}\n",
+        "requests:\n  - request:\n      method: GET\n      method: PUT\n",
+        "requests:\n  - request:\n      method : GET\n",
+        "requests:\n  - request:\n      'method': GET\n      path: \"/a\"\n",
     ] {
         n += 1;
         direct += usize::from(check(t));
         check(&t.replace('\n', "\r\n"));
+    }
+    // A block key at and past the longest one read directly (`MAX_KEY`).
+    for len in [998, 999, 1000, 1001] {
+        let key = "k".repeat(len);
+        check(&format!("requests:\n  - request:\n      {key}: GET\n"));
+        check(&format!(
+            "requests:\n  - request:\n      headers:\n        {key}: a\n"
+        ));
+    }
+    // Flow header mappings around the count past which keys are hashed, with and without
+    // a repeat of the first key last.
+    for count in [15, 16, 17, 18] {
+        let keys: Vec<String> = (0..count).map(|k| format!("x-{k}: {k}")).collect();
+        let plain = keys.join(", ");
+        for last in ["", ", x-0: again", ", 'x-0': again", ", x-1x: b"] {
+            n += 1;
+            let t = format!("requests:\n  - request: {{headers: {{{plain}{last}}}}}\n");
+            direct += usize::from(check(&t));
+        }
     }
     // The comparison is not vacuous.
     assert!(direct * 3 > n, "{direct} of {n} read directly");
