@@ -16,7 +16,7 @@
 //! several errors is reported first, and any error declines.
 
 use crate::load::typed::Dialect;
-use crate::load::yaml::lex::{charge_run, plain_start, Budget, Lexer, MAX_KEY, R};
+use crate::load::yaml::lex::{charge_run, plain_first, plain_start, Budget, Lexer, MAX_KEY, R};
 use crate::load::yaml::{plain_kind, Limits, Plain};
 use serde::de::{self, DeserializeOwned, DeserializeSeed, IntoDeserializer, Visitor};
 use std::borrow::Cow;
@@ -97,10 +97,15 @@ struct Scalar<'a> {
 impl Scalar<'_> {
     /// A non-string scalar's text (`1` → "1", as the tree's `Value::text`).
     fn value_text(&self) -> String {
-        match self.kind.value() {
-            Some(v) => v.text().map(Cow::into_owned).unwrap_or_default(),
-            None => self.text.to_string(),
-        }
+        value_text(&self.text, self.kind)
+    }
+}
+
+/// `Scalar::value_text` of a scalar's text and kind.
+fn value_text(text: &str, kind: Plain) -> String {
+    match kind.value() {
+        Some(v) => v.text().map(Cow::into_owned).unwrap_or_default(),
+        None => text.to_string(),
     }
 }
 
@@ -157,7 +162,9 @@ impl<'a> Reader<'a> {
             r: self,
             at: At::Node(true),
         })?;
-        if self.lx.col >= 0 || !self.lx.eof() {
+        // Scalars are counted unchecked (`Budget::count`): the totals are checked here, as
+        // where each collection opens.
+        if self.lx.col >= 0 || !self.lx.eof() || !self.b.within() {
             return Err(Decline);
         }
         Ok(value)
@@ -165,7 +172,7 @@ impl<'a> Reader<'a> {
 
     #[inline]
     fn plain(&mut self, start: usize, end: usize) -> Res<Scalar<'a>> {
-        ok(self.b.charge(end - start))?;
+        self.b.count(end - start);
         let text = &self.lx.s[start..end];
         Ok(Scalar {
             kind: plain_kind(text),
@@ -176,7 +183,7 @@ impl<'a> Reader<'a> {
     #[inline]
     fn quoted(&mut self, q: u8) -> Res<Scalar<'a>> {
         let text = ok(self.lx.quoted(q))?;
-        ok(self.b.charge(text.len()))?;
+        self.b.count(text.len());
         Ok(Scalar {
             text,
             kind: Plain::Str,
@@ -185,7 +192,7 @@ impl<'a> Reader<'a> {
 
     #[inline]
     fn null(&mut self) -> Res<Scalar<'a>> {
-        ok(self.b.charge(0))?;
+        self.b.count(0);
         Ok(Scalar {
             text: Cow::Borrowed(""),
             kind: Plain::Null,
@@ -350,6 +357,45 @@ enum Want {
 impl<'r, 'a> ValueDe<'r, 'a> {
     fn read<'de, V: Visitor<'de>>(self, v: V, want: Want) -> Res<V::Value> {
         let r = self.r;
+        // The common scalars, scanned and resolved in place as `head` reads them (without
+        // building a `Head`): a flow item, or a value after `key: ` (where a key declines).
+        if let At::Flow | At::Node(false) = self.at {
+            let s: &'a str = r.lx.s;
+            let start = r.lx.pos;
+            let c = r.lx.at(start);
+            let flow = matches!(self.at, At::Flow);
+            if plain_first(c) {
+                let end = if flow {
+                    ok(r.lx.flow_plain_rest())?
+                } else {
+                    let end = ok(r.lx.plain_block())?;
+                    if r.lx.at(r.lx.pos) == b':' {
+                        return Err(Decline);
+                    }
+                    ok(r.lx.rest_of_line())?;
+                    ok(r.lx.next_line())?;
+                    end
+                };
+                r.b.count(end - start);
+                let text = &s[start..end];
+                return scalar_text(r.dialect, text, plain_kind(text), v, want);
+            }
+            if c == b'{' || c == b'[' {
+                // As `head` tells a flow collection.
+                return flow_collection(r, c, !flow, v, want);
+            }
+            if c == b'"' || c == b'\'' {
+                let text = ok(r.lx.quoted(c))?;
+                if !flow {
+                    if r.lx.at(r.lx.pos) == b':' || !r.lx.at_break() {
+                        return Err(Decline);
+                    }
+                    ok(r.lx.next_line())?;
+                }
+                r.b.count(text.len());
+                return scalar_text(r.dialect, &text, Plain::Str, v, want);
+            }
+        }
         match r.head(self.at)? {
             Head::Scalar(s) => scalar(r.dialect, s, v, want),
             Head::BlockSeq(c, indentless) => {
@@ -395,60 +441,82 @@ impl<'r, 'a> ValueDe<'r, 'a> {
                 }
                 Ok(value)
             }
-            Head::Flow(open, line_end) => {
-                ok(r.b.open())?;
-                r.lx.pos += 1;
-                ok(r.lx.flow_blanks())?;
-                let base = r.keys.len();
-                let mut acc = Flow {
-                    r,
-                    first: true,
-                    base,
-                    track: want != Want::Struct,
-                    index: None,
-                    value_next: false,
-                    done: false,
-                };
-                let value = match (open, want) {
-                    (b'[', Want::Any | Want::Seq) => v.visit_seq(&mut acc)?,
-                    (b'{', Want::Any | Want::Map | Want::Struct) => v.visit_map(&mut acc)?,
-                    _ => return Err(Decline),
-                };
-                if !acc.done {
-                    return Err(Decline);
-                }
-                let r = acc.r;
-                if line_end {
-                    if !r.lx.at_break() {
-                        return Err(Decline);
-                    }
-                    ok(r.lx.next_line())?;
-                }
-                Ok(value)
-            }
+            Head::Flow(open, line_end) => flow_collection(r, open, line_end, v, want),
         }
     }
 }
 
+/// A flow collection at the cursor (its opening bracket `open`); `line_end`: the line must
+/// end after it.
+fn flow_collection<'de, V: Visitor<'de>>(
+    r: &mut Reader<'_>,
+    open: u8,
+    line_end: bool,
+    v: V,
+    want: Want,
+) -> Res<V::Value> {
+    ok(r.b.open())?;
+    r.lx.pos += 1;
+    ok(r.lx.flow_blanks())?;
+    let base = r.keys.len();
+    let mut acc = Flow {
+        r,
+        first: true,
+        base,
+        track: want != Want::Struct,
+        index: None,
+        value_next: false,
+        done: false,
+    };
+    let value = match (open, want) {
+        (b'[', Want::Any | Want::Seq) => v.visit_seq(&mut acc)?,
+        (b'{', Want::Any | Want::Map | Want::Struct) => v.visit_map(&mut acc)?,
+        _ => return Err(Decline),
+    };
+    if !acc.done {
+        return Err(Decline);
+    }
+    let r = acc.r;
+    if line_end {
+        if !r.lx.at_break() {
+            return Err(Decline);
+        }
+        ok(r.lx.next_line())?;
+    }
+    Ok(value)
+}
+
 /// A scalar read as `De` reads its node.
+#[inline]
 fn scalar<'de, V: Visitor<'de>>(d: Dialect, s: Scalar<'_>, v: V, want: Want) -> Res<V::Value> {
-    match (want, s.kind) {
+    scalar_text(d, &s.text, s.kind, v, want)
+}
+
+/// `scalar` of its text (unescaped if quoted) and kind.
+fn scalar_text<'de, V: Visitor<'de>>(
+    d: Dialect,
+    text: &str,
+    kind: Plain,
+    v: V,
+    want: Want,
+) -> Res<V::Value> {
+    match (want, kind) {
         (Want::Any, Plain::Null) => v.visit_unit(),
         (Want::Any | Want::Bool, Plain::Bool(b)) => v.visit_bool(b),
         (Want::Any | Want::I64, Plain::Int(i)) => v.visit_i64(i),
         (Want::Any, Plain::Float(f)) => v.visit_f64(f),
-        (Want::Any | Want::Str, Plain::Str) => v.visit_str(&s.text),
+        (Want::Any | Want::Str, Plain::Str) => v.visit_str(text),
         (Want::Str, Plain::Int(_) | Plain::Float(_) | Plain::Bool(_)) if d.scalars_as_text => {
-            v.visit_string(s.value_text())
+            v.visit_string(value_text(text, kind))
         }
-        (Want::I64, Plain::Str) if d.scalars_as_text => match s.text.trim().parse() {
+        (Want::I64, Plain::Str) if d.scalars_as_text => match text.trim().parse() {
             Ok(i) => v.visit_i64(i),
             Err(_) => Err(Decline),
         },
         (Want::Seq, Plain::Null) if d.null_is_empty => v.visit_seq(Empty),
         (Want::Map | Want::Struct, Plain::Null) if d.null_is_empty => v.visit_map(Empty),
         (Want::Enum, Plain::Str) => {
-            let de: de::value::StrDeserializer<'_, Decline> = s.text.as_ref().into_deserializer();
+            let de: de::value::StrDeserializer<'_, Decline> = text.into_deserializer();
             v.visit_enum(de)
         }
         _ => Err(Decline),
@@ -720,7 +788,31 @@ impl<'de, 'a> de::MapAccess<'de> for BlockMap<'_, 'a> {
                 if col > self.c {
                     return Err(Decline);
                 }
-                self.r.block_key()?
+                let r = &mut *self.r;
+                let start = r.lx.pos;
+                if !self.track && plain_first(r.lx.at(start)) {
+                    // A struct's field name, plain: scanned and checked in place (as
+                    // `block_key` and `KeyDe::of`).
+                    let end = ok(r.lx.plain_block())?;
+                    if r.lx.at(r.lx.pos) != b':' || r.lx.pos - start > MAX_KEY {
+                        return Err(Decline);
+                    }
+                    r.b.count(end - start);
+                    let s: &'a str = r.lx.s;
+                    let text = &s[start..end];
+                    if plain_kind(text) != Plain::Str || text.as_bytes() == b"<<" {
+                        return Err(Decline);
+                    }
+                    self.value_next = true;
+                    return seed
+                        .deserialize(KeyDe {
+                            text,
+                            is_str: true,
+                            dialect: r.dialect,
+                        })
+                        .map(Some);
+                }
+                r.block_key()?
             }
         };
         if self.r.lx.pos - start > MAX_KEY {
@@ -794,8 +886,21 @@ struct Flow<'r, 'a> {
 impl Flow<'_, '_> {
     /// Before the next item: `true` at the closing bracket (then consumed, as the blanks and
     /// comment behind it).
+    #[inline]
     fn at_end(&mut self, close: u8) -> Res<bool> {
         let lx = &mut self.r.lx;
+        if !self.first {
+            // The common separator, `, ` then the next item: what `flow_blanks` and
+            // `flow_next` accept there, without their calls.
+            let t = lx.t;
+            let p = lx.pos;
+            if let [b',', b' ', c, ..] = t[p.min(t.len())..] {
+                if !matches!(c, b' ' | b'#' | b'\n' | b'\t' | b'\r') && c != close {
+                    lx.pos = p + 2;
+                    return Ok(false);
+                }
+            }
+        }
         let end = if self.first {
             self.first = false;
             lx.at(lx.pos) == close
@@ -829,7 +934,7 @@ impl<'de> de::SeqAccess<'de> for Flow<'_, '_> {
     }
 }
 
-impl<'de> de::MapAccess<'de> for Flow<'_, '_> {
+impl<'de, 'a> de::MapAccess<'de> for Flow<'_, 'a> {
     type Error = Decline;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Res<Option<K::Value>> {
@@ -840,10 +945,55 @@ impl<'de> de::MapAccess<'de> for Flow<'_, '_> {
             return Ok(None);
         }
         let r = &mut *self.r;
-        let key = match r.lx.at(r.lx.pos) {
+        let start = r.lx.pos;
+        if !self.track && plain_first(r.lx.at(start)) {
+            // A struct's field name, plain: scanned and checked in place (as `KeyDe::of`).
+            let end = ok(r.lx.flow_plain_rest())?;
+            r.b.count(end - start);
+            let text = &r.lx.s[start..end];
+            if plain_kind(text) != Plain::Str || text.as_bytes() == b"<<" {
+                return Err(Decline);
+            }
+            self.value_next = true;
+            return seed
+                .deserialize(KeyDe {
+                    text,
+                    is_str: true,
+                    dialect: r.dialect,
+                })
+                .map(Some);
+        }
+        if self.track && self.index.is_none() && plain_first(r.lx.at(start)) {
+            // A free-form mapping's plain key: a string is checked against the few keys
+            // before it in place (as `add_key`); another scalar takes `add_key`'s path.
+            let end = ok(r.lx.flow_plain_rest())?;
+            let s: &'a str = r.lx.s;
+            let text = &s[start..end];
+            let kind = plain_kind(text);
+            if kind == Plain::Str && r.keys.len() - self.base < INDEXED {
+                r.b.count(end - start);
+                if text.as_bytes() == b"<<" {
+                    return Err(Decline);
+                }
+                let seen = &r.keys[self.base..];
+                if seen
+                    .iter()
+                    .any(|k| k.len() == text.len() && k.as_bytes() == text.as_bytes())
+                {
+                    return Err(Decline);
+                }
+                r.keys.push(Cow::Borrowed(text));
+                self.value_next = true;
+                return seed.deserialize(r.key_de(kind)).map(Some);
+            }
+            let key = r.plain(start, end)?;
+            self.value_next = true;
+            r.add_key(&key, self.base, &mut self.index)?;
+            return seed.deserialize(r.key_de(key.kind)).map(Some);
+        }
+        let key = match r.lx.at(start) {
             q @ (b'"' | b'\'') => r.quoted(q)?,
             _ => {
-                let start = r.lx.pos;
                 let end = ok(r.lx.flow_plain())?;
                 r.plain(start, end)?
             }

@@ -801,6 +801,9 @@ fn resolve_special(s: &str) -> Plain {
         }
         "-.inf" | "-.Inf" | "-.INF" => return Plain::Float(f64::NEG_INFINITY),
         ".nan" | ".NaN" | ".NAN" => return Plain::Float(f64::NAN),
+        // Past the words above, only a digit, a sign or a dot starts a number (`name`,
+        // `no`, `File` are text).
+        _ if b[0].is_ascii_alphabetic() => return Plain::Str,
         _ => {}
     }
     let unsigned = s.strip_prefix(['-', '+']).unwrap_or(s);

@@ -88,6 +88,24 @@ impl Budget {
         Some(())
     }
 
+    /// Counts a node without checking the totals: for a reader that checks them with
+    /// [`Budget::within`] where a collection opens and at its end (the count only grows, so
+    /// it declines all the same, a little later).
+    #[inline]
+    pub(crate) fn count(&mut self, bytes: usize) {
+        self.nodes += 1;
+        self.file_nodes += 1;
+        self.file_bytes += bytes;
+    }
+
+    /// Whether the nodes counted so far fit the limits (as `charge` checks them).
+    #[inline]
+    pub(crate) fn within(&self) -> bool {
+        self.nodes <= self.limits.max_nodes
+            && self.file_nodes <= self.limits.max_file_nodes
+            && self.file_bytes <= self.limits.max_file_bytes
+    }
+
     #[inline]
     pub(crate) fn open(&mut self) -> R<()> {
         if self.depth >= self.limits.max_depth {
@@ -396,10 +414,16 @@ impl<'a> Lexer<'a> {
     /// A plain scalar inside a flow collection, from the cursor; returns its end (before
     /// trailing blanks), the cursor stops at the token that ends it.
     pub(crate) fn flow_plain(&mut self) -> R<usize> {
-        let c = self.at(self.pos);
-        if !plain_start(c, self.at(self.pos + 1)) || matches!(c, b'[' | b'{') {
+        // (`plain_start` is false at `[` and `{`.)
+        if !plain_start(self.at(self.pos), self.at(self.pos + 1)) {
             return None;
         }
+        self.flow_plain_rest()
+    }
+
+    /// `flow_plain` once its first byte is known to start a plain scalar.
+    #[inline]
+    pub(crate) fn flow_plain_rest(&mut self) -> R<usize> {
         let t = self.t;
         let mut i = self.pos;
         let mut end = i;
@@ -481,15 +505,40 @@ pub(crate) fn is_flow_end(b: u8) -> bool {
 }
 
 /// Whether `c` (then `next`) may start a plain scalar the fast path reads: no indicator.
+#[inline]
 pub(crate) fn plain_start(c: u8, next: u8) -> bool {
-    match c {
-        b'-' => !matches!(next, b' ' | b'\n' | b'\t' | b'\r' | 0),
-        b'?' | b':' | b',' | b'[' | b']' | b'{' | b'}' | b'#' | b'&' | b'*' | b'!' | b'|'
-        | b'>' | b'\'' | b'"' | b'%' | b'@' | b'`' | b' ' => false,
-        0..=0x1F | 0x7F => false,
-        _ => true,
+    match START[c as usize] {
+        0 => false,
+        1 => true,
+        _ => !matches!(next, b' ' | b'\n' | b'\t' | b'\r' | 0),
     }
 }
+
+/// Whether `c` starts a plain scalar whatever follows (`plain_start` but for `-`).
+#[inline]
+pub(crate) fn plain_first(c: u8) -> bool {
+    START[c as usize] == 1
+}
+
+/// `plain_start` by first byte: 0 never starts a plain scalar (an indicator, a blank or a
+/// control character), 1 always does, 2 (`-`) unless a blank, a break or the end follows.
+static START: [u8; 256] = {
+    let mut c = [1u8; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        c[i] = 0;
+        i += 1;
+    }
+    c[0x7F] = 0;
+    let never = b"?:,[]{}#&*!|>'\"%@` ";
+    let mut k = 0;
+    while k < never.len() {
+        c[never[k] as usize] = 0;
+        k += 1;
+    }
+    c[b'-' as usize] = 2;
+    c
+};
 
 /// A double-quoted scalar's escape after its `\` (saphyr-parser's set): the character and
 /// how many bytes follow the backslash.

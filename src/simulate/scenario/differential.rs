@@ -500,3 +500,210 @@ fn byte_level_mutations_read_the_same_both_ways() {
     }
     assert!(direct > 400, "{direct} read directly");
 }
+
+/// Scalars and flow mappings of every shape a token scanner treats apart, in the places a
+/// request entry reads them (flow keys and values, block keys and values, free-form
+/// mappings): each scenario must read the same both ways, and most valid ones directly.
+#[test]
+fn scanner_edge_cases_read_the_same_both_ways() {
+    const SCALARS: &[&str] = &[
+        "a",
+        "GET",
+        "/orders/1",
+        "x-id",
+        "x_id",
+        "X-Id",
+        "a.b",
+        "a-",
+        "-a",
+        "a-b-",
+        "1",
+        "01",
+        "-1",
+        "+1",
+        "200",
+        "999999999999999999",
+        "9999999999999999999",
+        "0x1F",
+        "0x",
+        "0o17",
+        "0o9",
+        "1.5",
+        "1e3",
+        "1e",
+        ".5",
+        "1.",
+        "-.inf",
+        ".Inf",
+        "+.INF",
+        ".nan",
+        ".NaN",
+        "~",
+        "null",
+        "Null",
+        "NULL",
+        "nulls",
+        "true",
+        "True",
+        "TRUE",
+        "tRue",
+        "false",
+        "FALSE",
+        "n",
+        "t",
+        "f",
+        "name",
+        "no",
+        "yes",
+        "é",
+        "aé",
+        "a:b",
+        "a::b",
+        "a:",
+        "a :b",
+        "a  b",
+        "a#b",
+        "a #b",
+        "a-,",
+        "a?",
+        "?a",
+        "a!",
+        "'q'",
+        "\"q\"",
+        "'a''b'",
+        "\"\\u00e9\"",
+        "\"\"",
+        "''",
+        "a\tb",
+        "a\rb",
+        "a]",
+        "a}",
+        "[a]",
+        "{a: b}",
+        "{}",
+        "[]",
+        "-",
+        "--",
+        "a -",
+        "a - b",
+        "a, b",
+        "a,b",
+        ":",
+        "::",
+        "a: ",
+        "%a",
+        "@a",
+        "`a",
+        "*a",
+        "&a",
+        "!a",
+        "|",
+        ">",
+    ];
+    let mut direct = 0;
+    let mut n = 0;
+    for s in SCALARS {
+        let texts = [
+            // Flow value, flow key, free-form flow key and value, block value and key.
+            format!("requests:\n  - request: {{method: {s}, path: /p}}\n"),
+            format!("requests:\n  - request: {{{s}: GET}}\n"),
+            format!("requests:\n  - request: {{headers: {{{s}: {s}}}}}\n"),
+            format!("requests:\n  - request: {{headers: {{x: {s} }}, path: {s}}}\n"),
+            format!("requests:\n  - name: {s}\n    expect: {{status: {s}}}\n"),
+            format!("requests:\n  - expect:\n      {s}: 1\n"),
+            format!("requests:\n  - expect:\n      response_headers:\n        {s}: {s}\n"),
+            format!("requests:\n  - upstream: {{status: {s}, body: {s}}}\n"),
+            format!("properties: {{{s}: {s}}}\nrequests: []\n"),
+            format!("properties:\n  {s}: {s}\nrequests: [{{name: {s}}}]\n"),
+            format!("requests: [{{name: {s}}}, {{name: {s},}}]\n"),
+            format!("requests: [{s}]\n"),
+        ];
+        for t in &texts {
+            n += 1;
+            direct += usize::from(check(t));
+            // The same with CRLF line ends, tabs and trailing comments.
+            check(&t.replace('\n', "\r\n"));
+            check(&t.replace(": ", ":\t"));
+            check(&t.replace('\n', " # c\n"));
+        }
+    }
+    for t in [
+        "requests:\n  - request: {method: GET, path: /orders/1, headers: {x-id: \"1\"}}\n",
+        "requests:\n  - request: {method: GET , path: /a , headers: { x-id: '1' } }\n",
+        "requests:\n  - request: { }\n",
+        "requests:\n  - request: {}\n",
+        "requests:\n  - request: {method: GET,}\n",
+        "requests:\n  - request: {method: GET, method: POST}\n",
+        "requests:\n  - request: {headers: {a: 1, a: 2}}\n",
+        "requests:\n  - request: {headers: {a: 1, 'a': 2}}\n",
+        "requests:\n  - request: {headers: {1: a, '1': b}}\n",
+        "requests:\n  - request: {headers: {1.0: a, 1: b, ~: c, null: d}}\n",
+        "requests:\n  - request: {headers: {\"x-a\": 1, 'x-b': \"2\"}}\n",
+        "requests:\n  - request: {headers: {x-a:1}}\n",
+        "requests:\n  - request: {headers: {x-a: }}\n",
+        "requests:\n  - request: {headers: {x-a}}\n",
+        "requests:\n  - request: {headers: {x-a: [1]}}\n",
+        "requests:\n  - request: {headers: {x-a: {b: c}}}\n",
+        "requests:\n  - request: {method: GET} # c\n",
+        "requests:\n  - request: {method: GET}# c\n",
+        "requests:\n  - request: {method: GET} x\n",
+        "requests:\n  - request: {method: GET # c\n      }\n",
+        "requests:\n  - request: {method: GET,\n      path: /a}\n",
+        "requests:\n  - request: {method: \"GET\"}   \n",
+        "requests:\n  - request: {method: GET}\t\n",
+        "requests:\n  - request: {method: GÉT, path: /é/ü}\n",
+        "requests:\n  - {name: a, request: {method: GET}, expect: {status: 200}}\n",
+        "requests:\n  - name: a\n    upstream: {status: 200, headers: {content-type: application/json}, body: \"[]\"}\n",
+        "requests:\n  - name: a\n    upstream: {status: '200', body: []}\n",
+        "requests:\n  - name: a\n    expect:\n      status: 0x1F4\n",
+        "requests:\n  - name: a\n    expect:\n      status: 2e2\n",
+        "requests:\n  - name: a\n    expect:\n      status: -200\n",
+        "requests:\n  - name: a\n    expect:\n      upstream_called: True\n      http_calls: 1\n",
+        "requests:\n  - name: a\n    expect:\n      response_headers: {x-a: ~, x-b: null, x-c: , x-d: 1.50}\n",
+        // What the in-place readers check: text after a value, a key's length, the
+        // separators between flow items, repeats past the indexed count.
+        "requests:\n  - name: \"a\" x\n",
+        "requests:\n  - name: 'a': b\n",
+        "requests:\n  - name: \"a\"  # c\n",
+        "requests:\n  - name: a: b\n",
+        "requests:\n  - name: a #c\n    expect: {status: 200}\n",
+        "requests:\n  - request: {method: GET} junk\n",
+        "requests:\n  - request: [a]\n",
+        "requests:\n  - request: {method: GET, , path: /}\n",
+        "requests:\n  - request: {method: GET,  path: /}\n",
+        "requests:\n  - request: {method: GET,\tpath: /}\n",
+        "requests:\n  - request: {method: GET,#c\n      }\n",
+        "requests:\n  - request: {method: GET, }\n",
+        "requests:\n  - request: {method: GET,}\n",
+        "requests:\n  - request: {method: GET ,path: /}\n",
+        "requests:\n  - request: {headers: {X-A: 1, x-a: 2}}\n",
+        "requests:\n  - request:\n      method: GET\n      method: PUT\n",
+        "requests:\n  - request:\n      method : GET\n",
+        "requests:\n  - request:\n      'method': GET\n      path: \"/a\"\n",
+    ] {
+        n += 1;
+        direct += usize::from(check(t));
+        check(&t.replace('\n', "\r\n"));
+    }
+    // A block key at and past the longest one read directly (`MAX_KEY`).
+    for len in [998, 999, 1000, 1001] {
+        let key = "k".repeat(len);
+        check(&format!("requests:\n  - request:\n      {key}: GET\n"));
+        check(&format!(
+            "requests:\n  - request:\n      headers:\n        {key}: a\n"
+        ));
+    }
+    // Flow header mappings around the count past which keys are hashed, with and without
+    // a repeat of the first key last.
+    for count in [15, 16, 17, 18] {
+        let keys: Vec<String> = (0..count).map(|k| format!("x-{k}: {k}")).collect();
+        let plain = keys.join(", ");
+        for last in ["", ", x-0: again", ", 'x-0': again", ", x-1x: b"] {
+            n += 1;
+            let t = format!("requests:\n  - request: {{headers: {{{plain}{last}}}}}\n");
+            direct += usize::from(check(&t));
+        }
+    }
+    // The comparison is not vacuous.
+    assert!(direct * 3 > n, "{direct} of {n} read directly");
+}

@@ -125,9 +125,9 @@ impl<'de> Deserialize<'de> for Requests {
                         specs.reserve(seq.size_hint().unwrap_or(0));
                     }
                     if error.is_none() {
-                        match entry.resolve(index, |p, m| (p.to_string(), m.to_string())) {
-                            Ok(spec) => specs.push(spec),
-                            Err(e) => error = Some(e),
+                        let err = |p: &str, m: &str| (p.to_string(), m.to_string());
+                        if let Err(e) = entry.resolve_into(index, err, &mut specs) {
+                            error = Some(e);
                         }
                     }
                     index += 1;
@@ -595,6 +595,10 @@ fn log_lists<E>(
     exact: Option<Vec<LogPatternIn>>,
     err: &impl Fn(&str, &str) -> E,
 ) -> Result<LogLists, E> {
+    if logs.is_none() && no_logs.is_none() && exact.is_none() {
+        // The usual case: nothing to resolve (and no closure calls to move three `None`s).
+        return Ok((Vec::new(), Vec::new(), None));
+    }
     let list = |items: Option<Vec<LogPatternIn>>, key: &str| match items {
         Some(v) => patterns(Some(v), &format!("{}/{key}", base()), err).map(Some),
         None => Ok(None),
@@ -821,7 +825,15 @@ const REQUEST_ONLY: [&str; 8] = [
 ];
 
 impl RequestEntry {
-    fn resolve<E>(self, index: usize, err: impl Fn(&str, &str) -> E) -> Result<RequestSpec, E> {
+    /// The entry resolved and pushed onto `out`. Its fields are built first, in the order
+    /// their errors are reported, and the spec once, in place (moving a whole `RequestSpec`
+    /// through `Result`s cost several copies of it per request).
+    fn resolve_into<E>(
+        self,
+        index: usize,
+        err: impl Fn(&str, &str) -> E,
+        out: &mut Vec<RequestSpec>,
+    ) -> Result<(), E> {
         // `advance` alone (no request, no upstream answer) only lets time pass.
         let time_only = self.advance.is_some() && self.request.is_none() && self.upstream.is_none();
         if let (true, Some(x)) = (time_only, &self.expect) {
@@ -849,50 +861,66 @@ impl RequestEntry {
             Some(x) => x.resolve(&|| format!("/requests/{index}/expect"), &err)?,
             None => Expect::default(),
         };
-        let mut spec = RequestSpec {
-            time_only,
-            name: self
-                .name
-                .unwrap_or_else(|| format!("request {}", index + 1)),
-            advance_ns: self.advance.map_or(0, |d| d.0),
-            http_calls: match self.http_calls {
-                None => Vec::new(),
-                Some(calls) => (calls.into_iter().enumerate())
-                    .map(|(k, c)| c.resolve(&format!("/requests/{index}/http_calls/{k}"), &err))
-                    .collect::<Result<_, _>>()?,
-            },
-            grpc_calls: grpc_mocks(self.grpc_calls),
-            upstream: match self.upstream {
-                Some(u) => Some(u.resolve(&|| format!("/requests/{index}/upstream"), &err)?),
-                None => None,
-            },
-            expect,
-            ..Default::default()
+        let name = self
+            .name
+            .unwrap_or_else(|| format!("request {}", index + 1));
+        let http_calls = match self.http_calls {
+            None => Vec::new(),
+            Some(calls) => (calls.into_iter().enumerate())
+                .map(|(k, c)| c.resolve(&format!("/requests/{index}/http_calls/{k}"), &err))
+                .collect::<Result<_, _>>()?,
         };
-        if let Some(q) = self.request {
-            spec.chunks = match (q.body, q.chunks) {
-                (Some(_), Some(_)) => {
-                    let ptr = format!("/requests/{index}/request/body");
-                    return Err(err(&ptr, "give either body or chunks, not both"));
-                }
-                // An empty body is no data frame (`chunks: [""]` is an empty one).
-                (Some(b), None) if b.is_empty() => Vec::new(),
-                (Some(b), None) => vec![b.into_bytes()],
-                (None, Some(c)) => frames(
-                    c,
-                    !q.trailers.0.is_empty(),
-                    &format!("/requests/{index}/request/chunks"),
-                    &err,
-                )?,
-                (None, None) => Vec::new(),
-            };
-            spec.method = q.method;
-            spec.path = q.path;
-            spec.authority = q.authority;
-            spec.headers = q.headers.0;
-            spec.trailers = q.trailers.0;
-        }
-        Ok(spec)
+        let grpc_calls = grpc_mocks(self.grpc_calls);
+        let upstream = match self.upstream {
+            Some(u) => Some(u.resolve(&|| format!("/requests/{index}/upstream"), &err)?),
+            None => None,
+        };
+        let (method, path, authority, headers, chunks, trailers) = match self.request {
+            None => (None, None, None, Vec::new(), Vec::new(), Vec::new()),
+            Some(q) => {
+                let q = *q;
+                let chunks = match (q.body, q.chunks) {
+                    (Some(_), Some(_)) => {
+                        let ptr = format!("/requests/{index}/request/body");
+                        return Err(err(&ptr, "give either body or chunks, not both"));
+                    }
+                    // An empty body is no data frame (`chunks: [""]` is an empty one).
+                    (Some(b), None) if b.is_empty() => Vec::new(),
+                    (Some(b), None) => vec![b.into_bytes()],
+                    (None, Some(c)) => frames(
+                        c,
+                        !q.trailers.0.is_empty(),
+                        &format!("/requests/{index}/request/chunks"),
+                        &err,
+                    )?,
+                    (None, None) => Vec::new(),
+                };
+                (
+                    q.method,
+                    q.path,
+                    q.authority,
+                    q.headers.0,
+                    chunks,
+                    q.trailers.0,
+                )
+            }
+        };
+        out.push(RequestSpec {
+            time_only,
+            name,
+            advance_ns: self.advance.map_or(0, |d| d.0),
+            method,
+            path,
+            authority,
+            headers,
+            chunks,
+            trailers,
+            http_calls,
+            grpc_calls,
+            upstream,
+            expect,
+        });
+        Ok(())
     }
 }
 
@@ -1141,10 +1169,39 @@ impl<'de> Deserialize<'de> for Status {
 struct Lower(String);
 
 impl<'de> Deserialize<'de> for Lower {
+    /// As `String::deserialize` then lower-casing, with the same visitor methods and words,
+    /// but copied and lower-cased in one pass.
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut name = String::deserialize(d)?;
-        name.make_ascii_lowercase();
-        Ok(Lower(name))
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Lower;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Lower, E> {
+                Ok(Lower(s.to_ascii_lowercase()))
+            }
+            fn visit_string<E: de::Error>(self, mut s: String) -> Result<Lower, E> {
+                s.make_ascii_lowercase();
+                Ok(Lower(s))
+            }
+            fn visit_bytes<E: de::Error>(self, b: &[u8]) -> Result<Lower, E> {
+                match std::str::from_utf8(b) {
+                    Ok(s) => self.visit_str(s),
+                    Err(_) => Err(E::invalid_value(de::Unexpected::Bytes(b), &self)),
+                }
+            }
+            fn visit_byte_buf<E: de::Error>(self, b: Vec<u8>) -> Result<Lower, E> {
+                match String::from_utf8(b) {
+                    Ok(s) => self.visit_string(s),
+                    Err(e) => Err(E::invalid_value(
+                        de::Unexpected::Bytes(&e.into_bytes()),
+                        &self,
+                    )),
+                }
+            }
+        }
+        d.deserialize_string(V)
     }
 }
 
@@ -1165,7 +1222,12 @@ impl<'de> Deserialize<'de> for Headers {
             }
             // As `Pairs<Lower, String>` reads them, built in place (no second vector).
             fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Headers, A::Error> {
-                let mut out = Vec::new();
+                let Some(name) = map.next_key::<Lower>()? else {
+                    return Ok(Headers::default());
+                };
+                // The capacity a first push gives, without `grow_one`'s generic path.
+                let mut out = Vec::with_capacity(4);
+                out.push((name.0, map.next_value::<String>()?));
                 while let Some(name) = map.next_key::<Lower>()? {
                     out.push((name.0, map.next_value::<String>()?));
                 }
@@ -1188,7 +1250,12 @@ impl<'de> Deserialize<'de> for HeaderWants {
                 f.write_str("a mapping")
             }
             fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<HeaderWants, A::Error> {
-                let mut out = Vec::new();
+                let Some(name) = map.next_key::<Lower>()? else {
+                    return Ok(HeaderWants(Vec::new()));
+                };
+                // As `Headers`: the first push's capacity at once.
+                let mut out = Vec::with_capacity(4);
+                out.push((name.0, map.next_value::<HeaderValue>()?.0));
                 while let Some(name) = map.next_key::<Lower>()? {
                     out.push((name.0, map.next_value::<HeaderValue>()?.0));
                 }
