@@ -606,6 +606,26 @@ struct KeyDe<'k> {
     dialect: Dialect,
 }
 
+/// A struct's plain field name at `span`, scanned in place by a mapping (block or flow):
+/// charged, then named as `KeyDe::of` would; another scalar than a string, or a merge key,
+/// declines.
+fn plain_field<'de, K: DeserializeSeed<'de>>(
+    r: &mut Reader<'_>,
+    span: std::ops::Range<usize>,
+    seed: K,
+) -> Res<K::Value> {
+    r.b.count(span.len());
+    let text = &r.lx.s[span];
+    if plain_kind(text) != Plain::Str || text.as_bytes() == b"<<" {
+        return Err(Decline);
+    }
+    seed.deserialize(KeyDe {
+        text,
+        is_str: true,
+        dialect: r.dialect,
+    })
+}
+
 impl<'k> KeyDe<'k> {
     /// An untracked key (a struct's field name). Another scalar than a string, or a merge
     /// key, can name no field: it declines at once.
@@ -797,20 +817,8 @@ impl<'de, 'a> de::MapAccess<'de> for BlockMap<'_, 'a> {
                     if r.lx.at(r.lx.pos) != b':' || r.lx.pos - start > MAX_KEY {
                         return Err(Decline);
                     }
-                    r.b.count(end - start);
-                    let s: &'a str = r.lx.s;
-                    let text = &s[start..end];
-                    if plain_kind(text) != Plain::Str || text.as_bytes() == b"<<" {
-                        return Err(Decline);
-                    }
                     self.value_next = true;
-                    return seed
-                        .deserialize(KeyDe {
-                            text,
-                            is_str: true,
-                            dialect: r.dialect,
-                        })
-                        .map(Some);
+                    return plain_field(r, start..end, seed).map(Some);
                 }
                 r.block_key()?
             }
@@ -949,19 +957,8 @@ impl<'de, 'a> de::MapAccess<'de> for Flow<'_, 'a> {
         if !self.track && plain_first(r.lx.at(start)) {
             // A struct's field name, plain: scanned and checked in place (as `KeyDe::of`).
             let end = ok(r.lx.flow_plain_rest())?;
-            r.b.count(end - start);
-            let text = &r.lx.s[start..end];
-            if plain_kind(text) != Plain::Str || text.as_bytes() == b"<<" {
-                return Err(Decline);
-            }
             self.value_next = true;
-            return seed
-                .deserialize(KeyDe {
-                    text,
-                    is_str: true,
-                    dialect: r.dialect,
-                })
-                .map(Some);
+            return plain_field(r, start..end, seed).map(Some);
         }
         if self.track && self.index.is_none() && plain_first(r.lx.at(start)) {
             // A free-form mapping's plain key: a string is checked against the few keys
