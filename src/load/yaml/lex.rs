@@ -76,16 +76,8 @@ impl Budget {
     /// Charges a node to the document's and the file's budgets; declines past them.
     #[inline]
     pub(crate) fn charge(&mut self, bytes: usize) -> R<()> {
-        self.nodes += 1;
-        self.file_nodes += 1;
-        self.file_bytes += bytes;
-        if self.nodes > self.limits.max_nodes
-            || self.file_nodes > self.limits.max_file_nodes
-            || self.file_bytes > self.limits.max_file_bytes
-        {
-            return None;
-        }
-        Some(())
+        self.count(bytes);
+        self.within().then_some(())
     }
 
     /// Counts a node without checking the totals: for a reader that checks them with
@@ -98,7 +90,7 @@ impl Budget {
         self.file_bytes += bytes;
     }
 
-    /// Whether the nodes counted so far fit the limits (as `charge` checks them).
+    /// Whether the nodes counted so far fit the limits.
     #[inline]
     pub(crate) fn within(&self) -> bool {
         self.nodes <= self.limits.max_nodes
