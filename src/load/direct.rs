@@ -94,14 +94,16 @@ struct Scalar<'a> {
     kind: Plain,
 }
 
-impl Scalar<'_> {
-    /// A non-string scalar's text (`1` → "1", as the tree's `Value::text`).
-    fn value_text(&self) -> String {
-        value_text(&self.text, self.kind)
+/// A mapping key's text as recorded for duplicate checks: a string as it is, another scalar
+/// as its value's text (`1` → "1", as the tree's `Value::text`).
+fn key_text(text: Cow<'_, str>, kind: Plain) -> Cow<'_, str> {
+    match kind {
+        Plain::Str => text,
+        _ => Cow::Owned(value_text(&text, kind)),
     }
 }
 
-/// `Scalar::value_text` of a scalar's text and kind.
+/// A scalar's text as the tree's `Value::text` gives it: a non-string's value written out.
 fn value_text(text: &str, kind: Plain) -> String {
     match kind.value() {
         Some(v) => v.text().map(Cow::into_owned).unwrap_or_default(),
@@ -294,10 +296,17 @@ impl<'a> Reader<'a> {
         base: usize,
         index: &mut Option<HashSet<Cow<'a, str>>>,
     ) -> Res<()> {
-        let text: Cow<'a, str> = match key.kind {
-            Plain::Str => key.text.clone(),
-            _ => Cow::Owned(key.value_text()),
-        };
+        self.add_key_text(key_text(key.text.clone(), key.kind), base, index)
+    }
+
+    /// `add_key` of the key's text as recorded (`key_text`).
+    #[inline]
+    fn add_key_text(
+        &mut self,
+        text: Cow<'a, str>,
+        base: usize,
+        index: &mut Option<HashSet<Cow<'a, str>>>,
+    ) -> Res<()> {
         if text.as_bytes() == b"<<" {
             return Err(Decline);
         }
@@ -960,33 +969,20 @@ impl<'de, 'a> de::MapAccess<'de> for Flow<'_, 'a> {
             self.value_next = true;
             return plain_field(r, start..end, seed).map(Some);
         }
-        if self.track && self.index.is_none() && plain_first(r.lx.at(start)) {
-            // A free-form mapping's plain key: a string is checked against the few keys
-            // before it in place (as `add_key`); another scalar takes `add_key`'s path.
+        if self.track && plain_first(r.lx.at(start)) {
+            // A free-form mapping's plain key, scanned in place (no `Scalar` built).
             let end = ok(r.lx.flow_plain_rest())?;
+            r.b.count(end - start);
             let s: &'a str = r.lx.s;
             let text = &s[start..end];
             let kind = plain_kind(text);
-            if kind == Plain::Str && r.keys.len() - self.base < INDEXED {
-                r.b.count(end - start);
-                if text.as_bytes() == b"<<" {
-                    return Err(Decline);
-                }
-                let seen = &r.keys[self.base..];
-                if seen
-                    .iter()
-                    .any(|k| k.len() == text.len() && k.as_bytes() == text.as_bytes())
-                {
-                    return Err(Decline);
-                }
-                r.keys.push(Cow::Borrowed(text));
-                self.value_next = true;
-                return seed.deserialize(r.key_de(kind)).map(Some);
-            }
-            let key = r.plain(start, end)?;
             self.value_next = true;
-            r.add_key(&key, self.base, &mut self.index)?;
-            return seed.deserialize(r.key_de(key.kind)).map(Some);
+            r.add_key_text(
+                key_text(Cow::Borrowed(text), kind),
+                self.base,
+                &mut self.index,
+            )?;
+            return seed.deserialize(r.key_de(kind)).map(Some);
         }
         let key = match r.lx.at(start) {
             q @ (b'"' | b'\'') => r.quoted(q)?,
