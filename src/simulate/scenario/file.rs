@@ -1220,22 +1220,30 @@ impl<'de> Deserialize<'de> for Headers {
             fn visit_unit<E: de::Error>(self) -> Result<Headers, E> {
                 Ok(Headers::default())
             }
-            // As `Pairs<Lower, String>` reads them, built in place (no second vector).
-            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Headers, A::Error> {
-                let Some(name) = map.next_key::<Lower>()? else {
-                    return Ok(Headers::default());
-                };
-                // The capacity a first push gives, without `grow_one`'s generic path.
-                let mut out = Vec::with_capacity(4);
-                out.push((name.0, map.next_value::<String>()?));
-                while let Some(name) = map.next_key::<Lower>()? {
-                    out.push((name.0, map.next_value::<String>()?));
-                }
-                Ok(Headers(out))
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<Headers, A::Error> {
+                lowered_pairs(map, |v: String| v).map(Headers)
             }
         }
         d.deserialize_any(V)
     }
+}
+
+/// A header mapping's entries as `Pairs<Lower, V>` reads them, each value turned by `keep`
+/// into what is kept: built in place (no second vector), the first push's capacity at once
+/// (without `grow_one`'s generic path).
+fn lowered_pairs<'de, A: de::MapAccess<'de>, V: Deserialize<'de>, T>(
+    mut map: A,
+    keep: impl Fn(V) -> T,
+) -> Result<Vec<(String, T)>, A::Error> {
+    let Some(name) = map.next_key::<Lower>()? else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::with_capacity(4);
+    out.push((name.0, keep(map.next_value::<V>()?)));
+    while let Some(name) = map.next_key::<Lower>()? {
+        out.push((name.0, keep(map.next_value::<V>()?)));
+    }
+    Ok(out)
 }
 
 /// Expected headers: `Pairs<Lower, HeaderValue>` read straight into what `Expect` keeps.
@@ -1249,17 +1257,8 @@ impl<'de> Deserialize<'de> for HeaderWants {
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                 f.write_str("a mapping")
             }
-            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<HeaderWants, A::Error> {
-                let Some(name) = map.next_key::<Lower>()? else {
-                    return Ok(HeaderWants(Vec::new()));
-                };
-                // As `Headers`: the first push's capacity at once.
-                let mut out = Vec::with_capacity(4);
-                out.push((name.0, map.next_value::<HeaderValue>()?.0));
-                while let Some(name) = map.next_key::<Lower>()? {
-                    out.push((name.0, map.next_value::<HeaderValue>()?.0));
-                }
-                Ok(HeaderWants(out))
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<HeaderWants, A::Error> {
+                lowered_pairs(map, |v: HeaderValue| v.0).map(HeaderWants)
             }
         }
         d.deserialize_map(V)
