@@ -112,7 +112,7 @@ fn stub_linker(engine: &Engine, module: &Module) -> Linker<()> {
             }
             let status = match name.as_str() {
                 // Plugin configuration (buffer type 7 in ABI 0.2.x) and the response body
-                // (type 1). Until 2026-12-02 this answered type 3, so the module ran
+                // (type 1). Until 2026-12-01 this answered type 3, so the module ran
                 // unconfigured here and appended no header: the loop did less than the
                 // simulated run (see `ADDED`).
                 "proxy_get_buffer_bytes" => match arg(0) {
@@ -174,6 +174,17 @@ fn call(store: &mut Store<()>, instance: &wasmi::Instance, name: &str, args: &[i
         .unwrap_or_else(|e| panic!("{name}: {e}"));
 }
 
+/// A callback of the module as a typed function.
+fn typed<P: wasmi::WasmParams, R: wasmi::WasmResults>(
+    store: &Store<()>,
+    instance: &wasmi::Instance,
+    name: &str,
+) -> wasmi::TypedFunc<P, R> {
+    instance
+        .get_typed_func::<P, R>(store, name)
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
 /// The bare loop: compile, instantiate, start the root context, then per request the
 /// callbacks Envoy makes, with fuel metering on as in the simulator. The stub host's
 /// functions are untyped (`func_new`, one closure for every import), but the module calls
@@ -202,31 +213,14 @@ fn bare(wasm: &[u8], requests: usize) -> Duration {
     );
     // Per request: the callbacks as typed functions looked up once, as the simulator holds
     // them (a lookup by name and argument vectors per call would pad this side).
-    let typed2 = |n: &str| {
-        instance
-            .get_typed_func::<(i32, i32), ()>(&store, n)
-            .unwrap()
-    };
-    let typed3 = |n: &str| {
-        instance
-            .get_typed_func::<(i32, i32, i32), i32>(&store, n)
-            .unwrap()
-    };
-    let create = typed2("proxy_on_context_create");
-    let (req_headers, resp_headers, resp_body) = (
-        typed3("proxy_on_request_headers"),
-        typed3("proxy_on_response_headers"),
-        typed3("proxy_on_response_body"),
-    );
-    let log = instance
-        .get_typed_func::<i32, ()>(&store, "proxy_on_log")
-        .unwrap();
-    let done = instance
-        .get_typed_func::<i32, i32>(&store, "proxy_on_done")
-        .unwrap();
-    let delete = instance
-        .get_typed_func::<i32, ()>(&store, "proxy_on_delete")
-        .unwrap();
+    let create = typed::<(i32, i32), ()>(&store, &instance, "proxy_on_context_create");
+    let req_headers = typed::<(i32, i32, i32), i32>(&store, &instance, "proxy_on_request_headers");
+    let resp_headers =
+        typed::<(i32, i32, i32), i32>(&store, &instance, "proxy_on_response_headers");
+    let resp_body = typed::<(i32, i32, i32), i32>(&store, &instance, "proxy_on_response_body");
+    let log = typed::<i32, ()>(&store, &instance, "proxy_on_log");
+    let done = typed::<i32, i32>(&store, &instance, "proxy_on_done");
+    let delete = typed::<i32, ()>(&store, &instance, "proxy_on_delete");
     for i in 0..requests as i32 {
         let ctx = 2 + i;
         create.call(&mut store, (ctx, 1)).unwrap();
