@@ -260,6 +260,9 @@ fn invalid_scenarios_are_rejected_by_schema_and_loader() {
         "requests: [{grpc_calls: [{service: s, response: {close: later}}]}]\n",
         "requests: [{grpc_calls: [{service: s, response: {messages: [{base64: '!!'}]}}]}]\n",
         "requests: [{expect: {grpc_calls: [{count: -1}]}}]\n",
+        "requests: [{expect: {callbacks: [{callback: on_reqest_headers}]}}]\n",
+        "requests: [{expect: {callbacks: [{callback: on_log, result: Paused}]}}]\n",
+        "requests: [{expect: {callbacks: [{filter: f}]}}]\n",
         "connections: [{events: [{}]}]\n",
         "connections: [{events: [{downstream: a, upstream: b}]}]\n",
         "connections: [{events: [{close: left}]}]\n",
@@ -370,6 +373,10 @@ const SCENARIO_PROBES: &[(&str, &str)] = &[
         "/definitions/call",
     ),
     (
+        "requests: [{expect: {callbacks: [{callback: on_log, zzz: 1}]}}]\n",
+        "/definitions/callback",
+    ),
+    (
         "requests: [{expect: {metrics: {m: {zzz: 1}}}}]\n",
         "/definitions/metric/anyOf/1",
     ),
@@ -411,6 +418,46 @@ fn scenario_schema_names_every_key_the_loader_accepts() {
             "schemas/scenario.schema.json{pointer} vs the loader ({err})"
         );
     }
+}
+
+/// `expect.callbacks`: the editor offers exactly the callbacks of `rules/abi/functions.tsv`
+/// (with and without `proxy_`) and the results the loader takes; the loader takes each.
+#[test]
+fn scenario_callback_enumerations_match_the_abi_table_and_the_loader() {
+    let schema = schema("scenario.schema.json");
+    let listed = |key: &str| -> BTreeSet<String> {
+        schema["definitions"]["callback"]["properties"][key]["enum"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no enum for {key}"))
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect()
+    };
+    let table = std::fs::read_to_string(root().join("rules/abi/functions.tsv")).unwrap();
+    let mut names = BTreeSet::new();
+    for line in table.lines().filter(|l| !l.starts_with('#')) {
+        let cols: Vec<&str> = line.split('\t').collect();
+        let callback = cols[2].starts_with("proxy_on_") && cols[2] != "proxy_on_memory_allocate";
+        if cols.first() == Some(&"export") && callback {
+            names.insert(cols[2].to_string());
+            names.insert(cols[2].trim_start_matches("proxy_").to_string());
+        }
+    }
+    assert!(names.len() > 40, "{names:?}");
+    assert_eq!(listed("callback"), names);
+    let ok = |cb: &str, result: &str| {
+        scenario_accepted(&format!(
+            "requests: [{{expect: {{callbacks: [{{callback: {cb}, result: {result}}}]}}}}]\n"
+        ))
+    };
+    for n in &names {
+        ok(n, "done").unwrap();
+    }
+    for r in listed("result") {
+        ok("on_log", &r).unwrap();
+    }
+    assert!(ok("on_memory_allocate", "done").is_err(), "the allocator");
+    assert!(ok("on_nothing", "done").is_err());
 }
 
 /// The enumerations the editor offers are the loader's.

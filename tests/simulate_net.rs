@@ -185,7 +185,7 @@ fn bad_connection_entries_are_located_errors() {
         ("connections: [{events: [{close: left}]}]\n", "s.yaml:1:33: expected downstream or upstream, not \"left\""),
         ("connections: [{events: [{send: a}]}]\n", "s.yaml:1:26: unknown key \"send\" in an event (expected one of: downstream, upstream, close, advance, end_stream)"),
         ("connections: [{expect: {closed_by: me}}]\n", "s.yaml:1:36: expected downstream, upstream or plugin, not \"me\""),
-        ("connections: [{expect: {status: 200}}]\n", "s.yaml:1:25: unknown key \"status\" in expect (expected one of: upstream_received, downstream_received, closed_by, logs, no_logs, logs_exact, metrics, http_calls, calls, grpc_calls)"),
+        ("connections: [{expect: {status: 200}}]\n", "s.yaml:1:25: unknown key \"status\" in expect (expected one of: upstream_received, downstream_received, closed_by, logs, no_logs, logs_exact, metrics, http_calls, calls, grpc_calls, callbacks)"),
         ("connections: [{bogus: 1}]\n", "s.yaml:1:16: unknown key \"bogus\" in a connection entry (expected one of: name, events, http_calls, grpc_calls, expect)"),
         ("connections: [{expect: {logs: [{regex: '('}]}}]\n", "s.yaml:1:40: invalid regex: unclosed group"),
         ("connections: [{events: a}]\n", "s.yaml:1:24: events must be a list"),
@@ -469,4 +469,29 @@ fn the_deny_all_stand_in_closes_a_connection_at_its_first_bytes() {
     };
     let r = run(&[plugin("up", &m), other], scenario);
     assert_eq!(r.connections[0].upstream_received, b"HI\n");
+}
+
+/// A connection's `expect.callbacks`: the filter stops on a partial line and continues on a
+/// whole one; a wrong expectation fails the connection.
+#[test]
+fn connection_callback_expectations() {
+    let m = wat("sim_tcp_upper");
+    let scenario = |want: &str| {
+        format!(
+            "connections:\n  - name: lines\n    events: [{{downstream: \"hel\"}}, {{downstream: \"lo\\n\"}}, {{close: upstream}}]\n    expect:\n      callbacks:\n{want}"
+        )
+    };
+    let ok = "        - {callback: on_new_connection, filter: up, result: Continue, count: 1}\n        - {callback: on_downstream_data, result: StopIteration, count: 1}\n        - {callback: on_downstream_data, result: Pause, count: 1}\n        - {callback: on_downstream_data, result: Continue, count: 1}\n        - {callback: on_upstream_connection_close, result: done}\n";
+    let r = run(&[plugin("up", &m)], &scenario(ok));
+    assert!(r.connections[0].passed(), "{:#?}", r.connections[0].checks);
+    assert_eq!(r.connections[0].checks.len(), 5);
+    let bad = "        - {callback: on_downstream_data, result: Continue, count: 2}\n";
+    let r = run(&[plugin("up", &m)], &scenario(bad));
+    let c = &r.connections[0].checks[0];
+    assert!(!c.ok);
+    assert_eq!(
+        c.actual, "1 (other results: default/up → StopIteration)",
+        "{c:?}"
+    );
+    assert_ne!(r.exit_code(), 0);
 }

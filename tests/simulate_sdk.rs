@@ -324,3 +324,79 @@ fn chunked_bodies() {
     let r = run(&chain, &fixture("sim_chunked_body.yaml"));
     assert_eq!(r.exit_code(), 0);
 }
+
+/// `expect.callbacks` states what SDK unit tests assert with a callback's return value: here
+/// oob-auth pauses the request headers until its callout answers, body-rewrite buffers the
+/// response body, and the counter's timer runs during a time-only step. A wrong result, filter
+/// or count fails the step, and the report names what the callback returned instead.
+#[test]
+fn callback_expectations_state_what_each_filter_returned() {
+    let cfg = r#"{"cluster":"outbound|8080||auth.shop.svc.cluster.local"}"#;
+    let chain = [
+        ext("auth", "oob-auth", cfg),
+        ext("rw", "body-rewrite", r#"{"from":"hello","to":"goodbye"}"#),
+        ext("count", "counter", r#"{"tick_ms": 1000}"#),
+        builtin("router"),
+    ];
+    let scenario = |expect: &str| {
+        format!(
+            r#"
+requests:
+  - name: allowed
+    request: {{path: /hello, headers: {{x-user: alice}}}}
+    http_calls:
+      - cluster: "outbound|8080||auth.*"
+        response: {{status: 200, body: alice}}
+    upstream: {{status: 200, body: "hello world"}}
+    expect:
+      status: 200
+      callbacks:
+{expect}
+  - name: time passes
+    advance: 2s
+    expect:
+      callbacks:
+        - {{callback: on_tick, filter: count, count: 2}}
+        - {{callback: on_request_headers, count: 0}}
+"#
+        )
+    };
+    let passing = "        - {callback: on_request_headers, filter: auth, result: Pause, count: 1}
+        - {callback: proxy_on_request_headers, filter: auth, result: StopAllIterationAndWatermark}
+        - {callback: on_http_call_response, filter: shop/auth, result: done, count: 1}
+        - {callback: on_request_headers, filter: \"shop/c*\", result: Continue, count: 1}
+        - {callback: on_request_headers, filter: \"shop/*\", result: Continue, count: 2}
+        - {callback: on_response_body, filter: rw, result: Continue, count: 1}
+        - {callback: on_response_headers, filter: rw, result: Continue}
+        - {callback: on_delete, count: 3}
+";
+    let r = run(&chain, &scenario(passing));
+    let checks: Vec<_> = (r.requests.iter())
+        .flat_map(|q| q.checks.iter())
+        .filter(|c| c.what.starts_with("callback "))
+        .collect();
+    assert_eq!(checks.len(), 10, "{checks:#?}");
+    assert!(checks.iter().all(|c| c.ok), "{checks:#?}");
+    assert_eq!(r.exit_code(), 0);
+
+    let failing = "        - {callback: on_request_headers, filter: auth, result: Continue}
+        - {callback: on_request_headers, filter: rw, result: Pause, count: 1}
+        - {callback: on_request_trailers, filter: auth}
+        - {callback: on_delete, count: 4}
+";
+    let r = run(&chain, &scenario(failing));
+    let failed: Vec<_> = (r.requests[0].checks.iter())
+        .filter(|c| !c.ok)
+        .map(|c| format!("{}: {}", c.what, c.actual))
+        .collect();
+    assert_eq!(
+        failed,
+        [
+            "callback proxy_on_request_headers of \"auth\" returning Continue: 0 (other results: shop/auth → StopIteration → StopAllIterationAndWatermark)",
+            "callback proxy_on_request_headers of \"rw\" returning Pause: 0 (other results: shop/rw → Continue)",
+            "callback proxy_on_request_trailers of \"auth\": 0",
+            "callback proxy_on_delete: 3",
+        ]
+    );
+    assert_ne!(r.exit_code(), 0);
+}

@@ -7,6 +7,7 @@
 pub mod budget;
 pub mod cel;
 pub mod config;
+mod expect_callbacks;
 pub mod filter_manager;
 pub mod from_mesh;
 pub mod headers;
@@ -236,6 +237,7 @@ fn check_connection(
     }
     check_calls(&x.calls, &r.http_calls, &mut out);
     check_grpc_calls(&x.grpc_calls, &r.grpc_calls, &mut out);
+    expect_callbacks::check(&x.callbacks, &r.trace, &mut out);
     out
 }
 
@@ -392,6 +394,7 @@ fn check(
     check_metrics(&x.metrics, &r.metrics_after, kinds, &mut out);
     check_calls(&x.calls, &r.http_calls, &mut out);
     check_grpc_calls(&x.grpc_calls, &r.grpc_calls, &mut out);
+    expect_callbacks::check(&x.callbacks, &r.trace, &mut out);
     out
 }
 

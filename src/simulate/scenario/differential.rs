@@ -659,6 +659,9 @@ fn scanner_edge_cases_read_the_same_both_ways() {
         "requests:\n  - name: a\n    expect:\n      status: 2e2\n",
         "requests:\n  - name: a\n    expect:\n      status: -200\n",
         "requests:\n  - name: a\n    expect:\n      upstream_called: True\n      http_calls: 1\n",
+        "requests:\n  - expect:\n      callbacks:\n        - {callback: on_tick, filter: \"a/*\", result: Pause, count: 2}\n        - callback: proxy_on_log\n",
+        "requests:\n  - expect:\n      callbacks: [{callback: on_tik}]\n",
+        "requests:\n  - expect:\n      callbacks: [{callback: on_log, result: Stop}]\n",
         "requests:\n  - name: a\n    expect:\n      response_headers: {x-a: ~, x-b: null, x-c: , x-d: 1.50}\n",
         // What the in-place readers check: text after a value, a key's length, the
         // separators between flow items, repeats past the indexed count.

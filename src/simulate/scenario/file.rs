@@ -3,9 +3,9 @@
 //! conversion into the [`Scenario`] the simulator runs.
 
 use super::{
-    parse_duration, CallWant, ClosedBy, ConnectionExpect, ConnectionSpec, Expect, GrpcWant,
-    LogLevelSel, LogPattern, LogText, MetricKindSel, MetricWant, NetEvent, Peer, RequestSpec,
-    Scenario, ScenarioError, StartupExpect,
+    parse_duration, CallWant, CallbackWant, ClosedBy, ConnectionExpect, ConnectionSpec, Expect,
+    GrpcWant, LogLevelSel, LogPattern, LogText, MetricKindSel, MetricWant, NetEvent, Peer,
+    RequestSpec, Scenario, ScenarioError, StartupExpect,
 };
 use crate::load::typed::{self, Dialect, Expected, Pairs, Problem};
 use crate::simulate::filter_manager::{GrpcDelay, GrpcMock, HttpMock, Response};
@@ -74,6 +74,7 @@ struct ConnectionExpectIn {
     http_calls: Option<i64>,
     calls: Option<Vec<CallIn>>,
     grpc_calls: Option<Vec<GrpcWantIn>>,
+    callbacks: Option<Vec<CallbackIn>>,
 }
 
 /// What must hold once every plugin has started (before the first step).
@@ -355,6 +356,7 @@ struct ExpectIn {
     metrics: Option<Pairs<String, MetricIn>>,
     calls: Option<Vec<CallIn>>,
     grpc_calls: Option<Vec<GrpcWantIn>>,
+    callbacks: Option<Vec<CallbackIn>>,
 }
 
 #[derive(Deserialize)]
@@ -763,6 +765,7 @@ impl ConnectionIn {
                     http_calls: x.http_calls.map(|v| v.max(0) as usize),
                     calls: call_wants(x.calls),
                     grpc_calls: grpc_wants(x.grpc_calls),
+                    callbacks: callback_wants(x.callbacks),
                 }
             }
             None => ConnectionExpect::default(),
@@ -1030,8 +1033,94 @@ impl ExpectIn {
             metrics: metric_wants(self.metrics),
             calls: call_wants(self.calls),
             grpc_calls: grpc_wants(self.grpc_calls),
+            callbacks: callback_wants(self.callbacks),
         })
     }
+}
+
+/// An expected callback (`expect.callbacks`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CallbackIn {
+    callback: CallbackName,
+    filter: Option<String>,
+    result: Option<ResultName>,
+    count: Option<Count>,
+}
+
+/// What a callback can have returned, as the trace names it (`Pause`: any `Stop…`). A
+/// misspelt one would never match, and pass silently under `count: 0`.
+struct ResultName(String);
+
+const RESULTS: [&str; 10] = [
+    "Continue",
+    "Pause",
+    "StopIteration",
+    "StopAllIterationAndBuffer",
+    "StopAllIterationAndWatermark",
+    "StopIterationAndBuffer",
+    "StopIterationAndWatermark",
+    "StopIterationNoBuffer",
+    "done",
+    "trap",
+];
+
+impl<'de> Deserialize<'de> for ResultName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let t = String::deserialize(d)?;
+        if RESULTS.contains(&t.as_str()) {
+            Ok(ResultName(t))
+        } else {
+            Err(D::Error::custom(format!(
+                "expected a callback result: {}; not {t:?}",
+                typed::or_list(&RESULTS)
+            )))
+        }
+    }
+}
+
+/// A callback the ABI defines (`rules/abi/functions.tsv` exports), `proxy_` prefix optional:
+/// a misspelt name would otherwise just never match.
+struct CallbackName(String);
+
+impl<'de> Deserialize<'de> for CallbackName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let t = String::deserialize(d)?;
+        let name = if t.starts_with("proxy_") {
+            t
+        } else {
+            format!("proxy_{t}")
+        };
+        let known = |n: &str| {
+            // The allocator is not a callback: it never shows in a trace.
+            n.starts_with("proxy_on_")
+                && n != "proxy_on_memory_allocate"
+                && (crate::abi::tables::get().functions.iter())
+                    .any(|f| f.kind == crate::abi::tables::FnKind::Export && f.name == n)
+        };
+        if known(&name) {
+            Ok(CallbackName(name))
+        } else {
+            Err(D::Error::custom(format!(
+                "{name:?} is not a proxy-wasm callback (e.g. proxy_on_request_headers, \
+                 on_response_body, proxy_on_tick; rules/abi/functions.tsv lists them)"
+            )))
+        }
+    }
+}
+
+fn callback_wants(entries: Option<Vec<CallbackIn>>) -> Vec<CallbackWant> {
+    let Some(entries) = entries else {
+        return Vec::new();
+    };
+    (entries.into_iter())
+        .map(|c| CallbackWant {
+            callback: c.callback.0,
+            filter: c.filter,
+            result: c.result.map(|r| r.0),
+            count: c.count.map(|n| n.0),
+        })
+        .collect()
 }
 
 fn call_wants(entries: Option<Vec<CallIn>>) -> Vec<CallWant> {
@@ -1124,6 +1213,7 @@ fn subject(path: &[&str]) -> String {
         [.., "metrics", _] => "metric value".into(),
         [.., "metrics", _, "type"] => "metric type".into(),
         [.., "calls", _] => "a calls entry".into(),
+        [.., "callbacks", _] => "a callbacks entry".into(),
         [.., "http_calls", _] => "an http_calls entry".into(),
         [.., "expect", "grpc_calls", _] => "an expect.grpc_calls entry".into(),
         ["startup", "grpc_calls_made", _] => "a grpc_calls_made entry".into(),

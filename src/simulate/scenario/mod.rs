@@ -118,6 +118,8 @@ pub struct ConnectionExpect {
     pub calls: Vec<CallWant>,
     /// gRPC calls the connection's filters must have opened.
     pub grpc_calls: Vec<GrpcWant>,
+    /// Callbacks to look for in the connection's trace.
+    pub callbacks: Vec<CallbackWant>,
 }
 
 /// Expectations about plugin start-up (`on_vm_start`, `on_configure`).
@@ -276,6 +278,22 @@ pub struct Expect {
     pub calls: Vec<CallWant>,
     /// gRPC calls that must have been opened (timers' included).
     pub grpc_calls: Vec<GrpcWant>,
+    /// Callbacks to look for in the step's trace, with what they returned.
+    pub callbacks: Vec<CallbackWant>,
+}
+
+/// A callback to look for in a trace (`expect.callbacks`).
+#[derive(Debug, Clone, Default)]
+pub struct CallbackWant {
+    /// The export's name, e.g. `proxy_on_request_headers`.
+    pub callback: String,
+    /// The filter: its label (`default/auth`), its name after the `/`, or a pattern (`*`).
+    pub filter: Option<String>,
+    /// What it returned as the trace says it (either side of a `→`), or `Pause`: any
+    /// result that stops the filter chain there.
+    pub result: Option<String>,
+    /// How many events must match (default: at least one).
+    pub count: Option<usize>,
 }
 
 /// gRPC calls to look for among a step's calls and streams.
