@@ -55,7 +55,8 @@ pub struct SimulateArgs {
     /// Ignore any .meshext-lint.yaml.
     #[arg(long)]
     pub no_config: bool,
-    /// Per module: plugin name (the root id is NAME_root) [default: the file or image name].
+    /// Per module: plugin name (a filter's root id is NAME_root) [default: the file or image
+    /// name].
     #[arg(long)]
     pub name: Vec<String>,
     /// Per module: root id, for modules that register a fixed one (C++ and AssemblyScript

@@ -236,7 +236,7 @@ impl FilterManager {
             Slot::Broken(m) => {
                 let m = m.clone();
                 if service {
-                    self.failed_services.push(label.to_string());
+                    self.failed_services.push(service_name(&label));
                 }
                 if !self.startup_problems.iter().any(|p| *p.filter == *label) {
                     self.startup_problems.push(StartupProblem {
@@ -251,7 +251,7 @@ impl FilterManager {
                 let r = vm.start_root(plugin);
                 let logs = vm.take_logs();
                 if service && r.is_err() {
-                    self.failed_services.push(label.to_string());
+                    self.failed_services.push(service_name(&label));
                 }
                 self.record_start(label.clone(), index, r, logs)
             }
@@ -527,6 +527,11 @@ impl FilterManager {
             }
         }
     }
+}
+
+/// `default/x` of the label `service default/x`.
+fn service_name(label: &str) -> String {
+    label.strip_prefix("service ").unwrap_or(label).to_string()
 }
 
 /// The client's frames: headers, non-empty body chunks, trailers.
