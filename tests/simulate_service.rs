@@ -93,6 +93,9 @@ fn a_root_only_module_fails_as_a_filter_and_runs_as_a_service() {
     );
     assert!(failed_checks(&r).is_empty(), "{:?}", failed_checks(&r));
     assert_eq!(r.chain, ["router"], "a service is not in the filter chain");
+    assert_eq!(r.services, ["default/rx"]);
+    assert!(simulate::render::human(&r).contains("\nWasm services: default/rx\n"));
+    assert!(simulate::render::json(&r).contains("\"services\": [\n    \"default/rx\"\n  ]"));
     assert_eq!(&*r.startup[0].filter, "service default/rx");
     assert!(
         (r.requests[0].trace.iter()).all(|e| !e.filter.contains("rx")),
@@ -253,6 +256,7 @@ fn the_cli_runs_services_with_their_own_options() {
         "q",
     ]);
     assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("Wasm services: default/recv\n"), "{out}");
     assert!(out.contains("service default/recv"), "{out}");
     assert!(
         out.contains("Chain: default/sim_queue_sender → router"),

@@ -129,6 +129,7 @@ pub fn run_scenario_into(
     let mut report = SimReport {
         proxy: profile.label(),
         chain: fm.chain_labels(),
+        services: fm.service_names(),
         notes: opts.notes.clone(),
         startup,
         startup_problems: fm.startup_problems.clone(),

@@ -335,6 +335,14 @@ impl FilterManager {
         self.stages.iter().map(|s| s.label.to_string()).collect()
     }
 
+    /// The Wasm services by name (`default/x`), in start order.
+    pub fn service_names(&self) -> Vec<String> {
+        self.services
+            .iter()
+            .map(|s| service_name(&s.label))
+            .collect()
+    }
+
     fn vm(&mut self, i: usize) -> Option<&mut Vm> {
         match self.vms.get_mut(i) {
             Some(Slot::Ready(vm)) => Some(vm),
