@@ -366,13 +366,13 @@ fn per_module_options_are_checked() {
     ]);
     assert_eq!(code, 2);
     assert!(
-        err.contains(&format!("--config given twice for --module {tx} (per-module options apply to the --module before them)")),
+        err.contains(&format!("--config given twice for --module {tx} (per-module options apply to the --module, --service or --image before them)")),
         "{err}"
     );
     let (code, _, err) = simulate(&["--scenario", &sc, "--workload", "a/b", "--vm-id", "x"]);
     assert_eq!(code, 2);
     assert!(
-        err.contains("--vm-id is an option of --module/--image"),
+        err.contains("--vm-id is an option of --module/--service/--image"),
         "{err}"
     );
     // --vm-config @FILE is read within the plugin-config-bytes budget.

@@ -30,10 +30,17 @@ pub struct SimulateArgs {
     pub workload: Option<String>,
     /// Run modules without a mesh: a `.wasm` file. Repeat it for a chain of several modules,
     /// in the order given. The per-module options (--config, --name, --root-id, --vm-id,
-    /// --vm-config) apply to the --module before them; those given before the first --module
-    /// apply to the first.
+    /// --vm-config) apply to the --module (or --service, --image) before them; those given
+    /// before the first apply to the first.
     #[arg(long, value_name = "FILE.wasm", conflicts_with = "image")]
     pub module: Vec<PathBuf>,
+    /// Run a `.wasm` file as a singleton Wasm service (Envoy's `envoy.bootstrap.wasm`
+    /// bootstrap extension) instead of a filter: it starts before the filters and gets
+    /// timers, queue events and callout answers, never a request or connection. Repeatable;
+    /// takes the per-module options like --module. Without --module/--image, requests go
+    /// straight to the router.
+    #[arg(long, value_name = "FILE.wasm")]
+    pub service: Vec<PathBuf>,
     /// Run one extension image without a mesh (resolved in --images).
     #[arg(long, value_name = "REF")]
     pub image: Option<String>,
@@ -48,16 +55,19 @@ pub struct SimulateArgs {
     /// Ignore any .meshext-lint.yaml.
     #[arg(long)]
     pub no_config: bool,
-    /// Per module: plugin name (the root id is NAME_root) [default: the file or image name].
+    /// Per module: plugin name (a filter's root id is NAME_root) [default: the file or image
+    /// name].
     #[arg(long)]
     pub name: Vec<String>,
     /// Per module: root id, for modules that register a fixed one (C++ and AssemblyScript
-    /// SDKs) [default: NAME_root, as the mesh gives it].
+    /// SDKs) [default: NAME_root, as the mesh gives it; for a --service, empty, as a
+    /// WasmService without `root_id`].
     #[arg(long)]
     pub root_id: Vec<String>,
     /// Per module: `vm_config.vm_id`. Modules with the same vm_id share shared data and
-    /// queues; with the same VM configuration and code too, one VM, as in Envoy [default: the
-    /// scenario's `vm_id`, else empty].
+    /// queues; with the same VM configuration and code too, one VM, as in Envoy (services
+    /// only with services: they run on Envoy's main thread, filters on a worker) [default:
+    /// the scenario's `vm_id`, else empty].
     #[arg(long, value_name = "ID")]
     pub vm_id: Vec<String>,
     /// Per module: the VM configuration (`proxy_on_vm_start`): the text, or @FILE to read it
@@ -85,19 +95,47 @@ struct ModuleOpts {
     vm_config: Option<String>,
 }
 
-/// Groups the per-module options by module: each applies to the closest `--module` before it
-/// on the command line (the first module for options before any), at most once per module.
-fn per_module(args: &SimulateArgs, m: &ArgMatches) -> Result<Vec<ModuleOpts>, String> {
-    let anchor_id = if args.module.is_empty() {
-        "image"
-    } else {
-        "module"
+/// What the per-module options attach to: a `--module`, `--service` or `--image`, by its
+/// position among the values of its flag.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Anchor {
+    Module(usize),
+    Service(usize),
+    Image,
+}
+
+/// The per-module options of the `--module`s and of the `--service`s, each in order, and
+/// of `--image`.
+#[derive(Default)]
+struct Grouped {
+    modules: Vec<ModuleOpts>,
+    services: Vec<ModuleOpts>,
+    image: ModuleOpts,
+}
+
+/// Groups the per-module options by module: each applies to the closest `--module`,
+/// `--service` or `--image` before it on the command line (the first of them for options
+/// before any), at most once per module.
+fn per_module(args: &SimulateArgs, m: &ArgMatches) -> Result<Grouped, String> {
+    let indices =
+        |id: &str| -> Vec<usize> { m.indices_of(id).map(|i| i.collect()).unwrap_or_default() };
+    // (command-line index, what) for every anchor, in command-line order.
+    let mut anchors: Vec<(usize, Anchor)> = Vec::new();
+    for (k, at) in indices("module").into_iter().enumerate() {
+        anchors.push((at, Anchor::Module(k)));
+    }
+    for (k, at) in indices("service").into_iter().enumerate() {
+        anchors.push((at, Anchor::Service(k)));
+    }
+    for at in indices("image") {
+        anchors.push((at, Anchor::Image));
+    }
+    anchors.sort_unstable_by_key(|&(at, _)| at);
+    let mut out = Grouped {
+        modules: args.module.iter().map(|_| ModuleOpts::default()).collect(),
+        services: args.service.iter().map(|_| ModuleOpts::default()).collect(),
+        image: ModuleOpts::default(),
     };
-    let anchors: Vec<usize> = m
-        .indices_of(anchor_id)
-        .map(|i| i.collect())
-        .unwrap_or_default();
-    let mut out: Vec<ModuleOpts> = anchors.iter().map(|_| ModuleOpts::default()).collect();
     type Field = fn(&mut ModuleOpts) -> &mut Option<String>;
     let options: [(&str, &str, &[String], Field); 5] = [
         ("plugin_config", "--config", &args.plugin_config, |o| {
@@ -115,18 +153,25 @@ fn per_module(args: &SimulateArgs, m: &ArgMatches) -> Result<Vec<ModuleOpts>, St
         for (value, at) in values.iter().zip(indices) {
             if anchors.is_empty() {
                 return Err(format!(
-                    "{flag} is an option of --module/--image (a mesh's plugins take theirs from the mesh)"
+                    "{flag} is an option of --module/--service/--image (a mesh's plugins take theirs from the mesh)"
                 ));
             }
-            let k = anchors.iter().rposition(|&a| a < at).unwrap_or(0);
-            let slot = field(&mut out[k]);
+            let k = anchors.iter().rposition(|&(a, _)| a < at).unwrap_or(0);
+            let anchor = anchors[k].1;
+            let opts = match anchor {
+                Anchor::Module(i) => &mut out.modules[i],
+                Anchor::Service(i) => &mut out.services[i],
+                Anchor::Image => &mut out.image,
+            };
+            let slot = field(opts);
             if slot.is_some() {
-                let which = match args.module.get(k) {
-                    Some(p) => format!("--module {}", p.display()),
-                    None => "--image".into(),
+                let which = match anchor {
+                    Anchor::Module(i) => format!("--module {}", args.module[i].display()),
+                    Anchor::Service(i) => format!("--service {}", args.service[i].display()),
+                    Anchor::Image => "--image".into(),
                 };
                 return Err(format!(
-                    "{flag} given twice for {which} (per-module options apply to the --module before them)"
+                    "{flag} given twice for {which} (per-module options apply to the --module, --service or --image before them)"
                 ));
             }
             *slot = Some(value.clone());
@@ -177,30 +222,40 @@ fn image_module(reference: &str, images: &[PathBuf]) -> Result<(Vec<u8>, String)
     Ok((bytes, name))
 }
 
-/// The chain of `--module`s (in order) or of `--image`, then the router.
+/// The `--service`s, then the chain of `--module`s (in order) or of `--image`, then the router.
 fn standalone(
     args: &SimulateArgs,
     m: &ArgMatches,
     images: &[PathBuf],
 ) -> Result<Vec<SimFilter>, String> {
     let opts = per_module(args, m)?;
-    let mut sources: Vec<(Vec<u8>, String)> = Vec::new();
-    for path in &args.module {
+    let read = |path: &PathBuf| -> Result<(Vec<u8>, String), String> {
         let bytes = read_regular(path, limits::get(Limit::ModuleBytes))
             .map_err(|e| format!("{}: {e}", path.display()))?;
         let stem = path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "module".into());
-        sources.push((bytes, stem));
+        Ok((bytes, stem))
+    };
+    // (bytes, default name, options, service)
+    let mut sources: Vec<(Vec<u8>, String, ModuleOpts, bool)> = Vec::new();
+    for (path, o) in args.service.iter().zip(opts.services) {
+        let (bytes, stem) = read(path)?;
+        sources.push((bytes, stem, o, true));
+    }
+    for (path, o) in args.module.iter().zip(opts.modules) {
+        let (bytes, stem) = read(path)?;
+        sources.push((bytes, stem, o, false));
     }
     if let Some(reference) = &args.image {
-        sources.push(image_module(reference, images)?);
+        let (bytes, name) = image_module(reference, images)?;
+        sources.push((bytes, name, opts.image, false));
     }
     let mut chain = Vec::with_capacity(sources.len() + 1);
     // Modules compiled once: the same file twice is the same code (a shared VM's key).
     let mut modules: Vec<Arc<Vec<u8>>> = Vec::new();
-    for ((bytes, default_name), o) in sources.into_iter().zip(opts) {
+    for (bytes, default_name, o, service) in sources {
         let configuration = match &o.config {
             None => String::new(),
             Some(s) => text_or_file(s, Limit::PluginConfigBytes)?,
@@ -218,11 +273,19 @@ fn standalone(
             }
         };
         let name = o.name.unwrap_or(default_name);
-        chain.push(SimFilter::Extension(ExtensionFilter {
+        // A mesh names a filter's root NAME_root; a WasmService without `root_id` has "".
+        let root_id = o.root_id.unwrap_or_else(|| {
+            if service {
+                String::new()
+            } else {
+                format!("{name}_root")
+            }
+        });
+        let e = ExtensionFilter {
             namespace: "default".into(),
             module,
             configuration,
-            root_id: o.root_id.unwrap_or_else(|| format!("{name}_root")),
+            root_id,
             plugin_name: name.clone(),
             name,
             vm_id: o.vm_id,
@@ -230,7 +293,12 @@ fn standalone(
             share_vm: true,
             env: Vec::new(),
             fail_open: false,
-        }));
+        };
+        chain.push(if service {
+            SimFilter::Service(e)
+        } else {
+            SimFilter::Extension(e)
+        });
     }
     chain.push(SimFilter::Builtin {
         name: "router".into(),
@@ -263,7 +331,7 @@ pub fn run(args: SimulateArgs, m: &ArgMatches) -> i32 {
         limits,
         ..SimOptions::default()
     };
-    let chain = if !args.module.is_empty() || args.image.is_some() {
+    let chain = if !args.module.is_empty() || args.image.is_some() || !args.service.is_empty() {
         let images = super::mesh_args::images_from(&args.mesh.images, &cfg);
         if let Some(e) = super::mesh_args::missing_image_source(&images) {
             return usage_error(e);

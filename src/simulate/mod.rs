@@ -130,6 +130,7 @@ pub fn run_scenario_into(
     let mut report = SimReport {
         proxy: profile.label(),
         chain: fm.chain_labels(),
+        services: fm.service_names(),
         notes: opts.notes.clone(),
         startup,
         startup_problems: fm.startup_problems.clone(),
@@ -140,7 +141,17 @@ pub fn run_scenario_into(
         report.startup_checks = check_startup(x, &report, &fm, &startup_http_calls);
     }
     report.startup_http_calls = startup_http_calls;
+    let envoy_down = fm.service_failure();
+    if let Some(why) = &envoy_down {
+        report.notes.push(why.clone());
+    }
     sink.begin(&report);
+    if let Some(why) = envoy_down {
+        not_started(&why, scenario, &mut report);
+        report.metrics = fm.metrics();
+        report.shared_data = fm.shared_data();
+        return report;
+    }
     for spec in &scenario.requests {
         let mut pre = Vec::new();
         fm.grpc_mocks.clone_from(&spec.grpc_calls);
@@ -189,6 +200,17 @@ pub fn run_scenario_into(
     report.metrics = fm.metrics();
     report.shared_data = fm.shared_data();
     report
+}
+
+/// A scenario whose Envoy did not start (a failed Wasm service): its requests and
+/// connections cannot run, which is an error unless it has none (a start-up-only scenario).
+fn not_started(why: &str, scenario: &Scenario, report: &mut SimReport) {
+    let (r, c) = (scenario.requests.len(), scenario.connections.len());
+    if r + c > 0 {
+        report.errors.push(format!(
+            "{why}: the scenario's {r} request step(s) and {c} connection(s) were not run"
+        ));
+    }
 }
 
 /// Compares a connection's outcome with its expectations.
@@ -246,7 +268,7 @@ fn check_connection(
 fn with_scenario_vm(chain: &[SimFilter], scenario: &Scenario) -> Vec<SimFilter> {
     let mut out = chain.to_vec();
     for f in &mut out {
-        if let SimFilter::Extension(e) = f {
+        if let SimFilter::Extension(e) | SimFilter::Service(e) = f {
             if e.vm_id.is_none() && scenario.vm_id.is_some() {
                 e.vm_id = scenario.vm_id.clone();
                 e.share_vm = true;

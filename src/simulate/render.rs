@@ -149,6 +149,9 @@ pub fn human(r: &SimReport) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "Simulating on the {}", r.proxy);
     let _ = writeln!(out, "Chain: {}", r.chain.join(" → "));
+    if !r.services.is_empty() {
+        let _ = writeln!(out, "Wasm services: {}", r.services.join(", "));
+    }
     for n in &r.notes {
         let _ = writeln!(out, "note: {n}");
     }

@@ -175,6 +175,9 @@ pub struct StartupProblem {
 pub struct SimReport {
     pub proxy: String,
     pub chain: Vec<String>,
+    /// The singleton Wasm services (`--service`), beside the chain.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<String>,
     /// What the simulation leaves out of this run, said once (e.g. network filters in front
     /// of the HTTP connection manager that `requests:` do not run).
     #[serde(skip_serializing_if = "Vec::is_empty")]

@@ -11,6 +11,11 @@ pub enum SimFilter {
         name: String,
     },
     Extension(ExtensionFilter),
+    /// A singleton Wasm service (Envoy's `envoy.bootstrap.wasm` bootstrap extension,
+    /// `WasmService{singleton: true}`): its plugin starts with Envoy, before the listeners'
+    /// filters, and gets timers, queue events and callout answers but never a stream or
+    /// connection context. Its place in a chain is irrelevant.
+    Service(ExtensionFilter),
 }
 
 #[derive(Debug, Clone, Default)]
@@ -46,6 +51,7 @@ impl SimFilter {
         match self {
             SimFilter::Builtin { name } => name.clone(),
             SimFilter::Extension(e) => format!("{}/{}", e.namespace, e.name),
+            SimFilter::Service(e) => format!("service {}/{}", e.namespace, e.name),
         }
     }
 }

@@ -63,6 +63,11 @@ struct Stage {
 /// The filter chain of one workload with its VMs; state persists across requests.
 pub struct FilterManager {
     stages: Vec<Stage>,
+    /// The singleton Wasm services ([`SimFilter::Service`]): started, never in a stream.
+    services: Vec<Stage>,
+    /// Services that failed to load or start: Envoy does not start with one (see
+    /// [`FilterManager::service_failure`]).
+    failed_services: Vec<String>,
     vms: Vec<Slot>,
     /// Per VM: the key plugins share it by (vm_id, VM configuration, module), for VMs that
     /// may be shared.
@@ -95,8 +100,10 @@ pub struct FilterManager {
     http_timed: Vec<callouts::TimedCall>,
 }
 
-/// What makes Envoy reuse a VM: `proxy_wasm::makeVmKey(vm_id, vm_configuration, code)`.
-type VmKey = (String, String, Arc<Vec<u8>>);
+/// What makes Envoy reuse a VM: `proxy_wasm::makeVmKey(vm_id, vm_configuration, code)`,
+/// within one thread (cpp-host keeps its VMs in a `thread_local` map): true for the main
+/// thread, where singleton services run, false for the worker the filters run on.
+type VmKey = (String, String, Arc<Vec<u8>>, bool);
 
 /// A module compiled once per distinct byte string.
 type CompileResult = Result<Rc<Compiled>, vm::LoadError>;
@@ -123,6 +130,8 @@ impl FilterManager {
     ) -> FilterManager {
         let mut fm = FilterManager {
             stages: Vec::new(),
+            services: Vec::new(),
+            failed_services: Vec::new(),
             vms: Vec::new(),
             vm_keys: Vec::new(),
             failed_roots: BTreeSet::new(),
@@ -150,8 +159,16 @@ impl FilterManager {
             workload: Rc::new(workload),
             compiled: Vec::new(),
         };
+        // Envoy starts bootstrap services in `onServerInitialized`, before workers start the
+        // listeners' filters.
+        for f in chain {
+            if let SimFilter::Service(e) = f {
+                fm.add_extension(&mut loader, f.label().into(), e, true);
+            }
+        }
         for f in chain {
             match f {
+                SimFilter::Service(_) => {}
                 SimFilter::Builtin { name } => fm.stages.push(Stage {
                     label: name.as_str().into(),
                     vm: None,
@@ -160,7 +177,9 @@ impl FilterManager {
                     deny_all: name.starts_with(DENY_ALL),
                     fail_open: false,
                 }),
-                SimFilter::Extension(e) => fm.add_extension(&mut loader, f.label().into(), e),
+                SimFilter::Extension(e) => {
+                    fm.add_extension(&mut loader, f.label().into(), e, false)
+                }
             }
         }
         fm
@@ -168,8 +187,15 @@ impl FilterManager {
 
     /// Starts one extension: in the VM of an earlier plugin with the same VM key when it may
     /// share one (Envoy), else in a VM of its own. A load failure leaves a broken slot and a
-    /// start failure a dead root (both fail closed).
-    fn add_extension(&mut self, loader: &mut Loader, label: Rc<str>, e: &ExtensionFilter) {
+    /// start failure a dead root (both fail closed). A `service` shares VMs only with other
+    /// services (they run on the main thread, filters on the workers).
+    fn add_extension(
+        &mut self,
+        loader: &mut Loader,
+        label: Rc<str>,
+        e: &ExtensionFilter,
+        service: bool,
+    ) {
         let vm_id = e.vm_id.clone().unwrap_or_default();
         let vm_cfg = e.vm_configuration.clone().unwrap_or_default();
         let plugin = Rc::new(PluginInfo {
@@ -181,8 +207,8 @@ impl FilterManager {
             env: e.env.clone(),
         });
         let same = |k: &Option<VmKey>| {
-            matches!(k, Some((id, cfg, m)) if *id == vm_id && *cfg == vm_cfg
-                && (Arc::ptr_eq(m, &e.module) || **m == *e.module))
+            matches!(k, Some((id, cfg, m, main)) if *id == vm_id && *cfg == vm_cfg
+                && *main == service && (Arc::ptr_eq(m, &e.module) || **m == *e.module))
         };
         let shared_with = e
             .share_vm
@@ -201,7 +227,7 @@ impl FilterManager {
                 self.vms.push(slot);
                 self.vm_keys.push(
                     e.share_vm
-                        .then(|| (vm_id.clone(), vm_cfg.clone(), e.module.clone())),
+                        .then(|| (vm_id.clone(), vm_cfg.clone(), e.module.clone(), service)),
                 );
                 index
             }
@@ -209,6 +235,9 @@ impl FilterManager {
         let root = match &mut self.vms[index] {
             Slot::Broken(m) => {
                 let m = m.clone();
+                if service {
+                    self.failed_services.push(service_name(&label));
+                }
                 if !self.startup_problems.iter().any(|p| *p.filter == *label) {
                     self.startup_problems.push(StartupProblem {
                         filter: label.to_string(),
@@ -221,17 +250,39 @@ impl FilterManager {
             Slot::Ready(vm) => {
                 let r = vm.start_root(plugin);
                 let logs = vm.take_logs();
+                if service && r.is_err() {
+                    self.failed_services.push(service_name(&label));
+                }
                 self.record_start(label.clone(), index, r, logs)
             }
         };
-        self.stages.push(Stage {
+        let stage = Stage {
             label,
             vm: Some(index),
             root,
             builtin_router: false,
             deny_all: false,
             fail_open: e.fail_open,
-        });
+        };
+        if service {
+            self.services.push(stage);
+        } else {
+            self.stages.push(stage);
+        }
+    }
+
+    /// Why Envoy would not start: a singleton Wasm service that failed to load or start.
+    /// Envoy creates it in `onServerInitialized`, where `createWasm` fails synchronously (the
+    /// configuration canary runs the plugin's start) and `PluginConfig` throws "Unable to
+    /// create Wasm plugin NAME" out of server initialization, whatever `fail_open` says.
+    pub fn service_failure(&self) -> Option<String> {
+        let names = self.failed_services.join(", ");
+        (!self.failed_services.is_empty()).then(|| {
+            format!(
+                "Envoy does not start: the Wasm service{} {names} failed to start (server initialization throws \"Unable to create Wasm plugin\")",
+                if self.failed_services.len() == 1 { "" } else { "s" }
+            )
+        })
     }
 
     /// Records a plugin's start in the startup trace; a failed start kills its root.
@@ -276,12 +327,20 @@ impl FilterManager {
 
     /// Whether some plugin of VM `vmi` started (its metrics count).
     fn vm_started(&self, vmi: usize) -> bool {
-        (self.stages.iter())
+        (self.stages.iter().chain(&self.services))
             .any(|s| s.vm == Some(vmi) && !self.failed_roots.contains(&(vmi, s.root)))
     }
 
     pub fn chain_labels(&self) -> Vec<String> {
         self.stages.iter().map(|s| s.label.to_string()).collect()
+    }
+
+    /// The Wasm services by name (`default/x`), in start order.
+    pub fn service_names(&self) -> Vec<String> {
+        self.services
+            .iter()
+            .map(|s| service_name(&s.label))
+            .collect()
     }
 
     fn vm(&mut self, i: usize) -> Option<&mut Vm> {
@@ -293,9 +352,10 @@ impl FilterManager {
 
     /// The label of the filter whose plugin has root context `root` in VM `vm`.
     fn label_of(&self, vm: usize, root: u32) -> Rc<str> {
-        (self.stages.iter())
+        let all = || self.stages.iter().chain(&self.services);
+        all()
             .find(|s| s.vm == Some(vm) && s.root == root)
-            .or_else(|| self.stages.iter().find(|s| s.vm == Some(vm)))
+            .or_else(|| all().find(|s| s.vm == Some(vm)))
             .map(|s| s.label.clone())
             .unwrap_or_else(|| "".into())
     }
@@ -475,6 +535,11 @@ impl FilterManager {
             }
         }
     }
+}
+
+/// `default/x` of the label `service default/x`.
+fn service_name(label: &str) -> String {
+    label.strip_prefix("service ").unwrap_or(label).to_string()
 }
 
 /// The client's frames: headers, non-empty body chunks, trailers.
