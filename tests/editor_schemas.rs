@@ -618,3 +618,56 @@ fn every_scenario_key_is_documented_and_exercised_by_a_test() {
     }
     assert!(missing.is_empty(), "{missing:#?}");
 }
+
+/// Every sample scenario (the Java SDK suite's included, whose modules are not in the
+/// repository) is read by the loader and valid for the editor; each of the suite's files says
+/// which Java test it restates and runs itself.
+#[test]
+fn sample_scenarios_are_valid_for_loader_and_schema() {
+    let v = scenario_schema();
+    let mut stack = vec![root().join("samples/scenarios")];
+    let mut suite = 0;
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            if path.extension().is_none_or(|e| e != "yaml") {
+                continue;
+            }
+            let what = path.display().to_string();
+            let text = std::fs::read_to_string(&path).unwrap();
+            scenario_accepted(&text).unwrap_or_else(|e| panic!("{what}: {e}"));
+            let errs = errors(&v, &to_json(&what, &text));
+            assert!(errs.is_empty(), "{what}: {errs:#?}");
+            if path.parent().unwrap().ends_with("java-sdk-examples") {
+                suite += 1;
+                let name = path.file_name().unwrap().to_str().unwrap();
+                let class = name.split('.').next().unwrap();
+                let mut lines = text.lines();
+                assert!(
+                    lines.next().unwrap().starts_with(
+                        "# yaml-language-server: $schema=../../../schemas/scenario.schema.json"
+                    ),
+                    "{what}"
+                );
+                assert!(
+                    lines
+                        .next()
+                        .unwrap()
+                        .contains(&format!("examples/{class}.java")),
+                    "{what}"
+                );
+                let run = lines.next().unwrap();
+                assert!(
+                    run.starts_with("# Run: meshext-lint simulate ")
+                        && run.ends_with(&format!("--scenario {name}")),
+                    "{what}: {run}"
+                );
+            }
+        }
+    }
+    assert_eq!(suite, 46, "one file per test method of the Java suite");
+}

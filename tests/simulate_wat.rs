@@ -178,7 +178,8 @@ fn a_request_paused_until_a_tick_resumes_when_the_timer_fires() {
         ]
     };
     // Envoy resumes the postponed stream on the next tick; nothing needs `advance`.
-    let yaml = "requests:\n  - name: a\n    expect: {status: 200, upstream_called: true}\n  - name: b\n    expect: {status: 200}\n";
+    // `callbacks` counts the tick the request waited for (the trace notes the wait).
+    let yaml = "requests:\n  - name: a\n    expect: {status: 200, upstream_called: true, callbacks: [{callback: on_request_headers, result: Pause, count: 1}, {callback: on_tick, count: 1}]}\n  - name: b\n    expect: {status: 200}\n";
     for mesh in [MeshVersion::V2_1, MeshVersion::V2_2] {
         let r = run(&chain(""), yaml, mesh);
         assert_eq!(r.exit_code(), 0, "{mesh:?}");

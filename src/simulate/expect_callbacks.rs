@@ -61,11 +61,12 @@ pub(super) fn check(want: &[CallbackWant], trace: &[TraceEvent], out: &mut Vec<C
     }
 }
 
-/// The trace names some callbacks with their argument: `proxy_on_queue_ready(token 1)`.
+/// The trace names some callbacks with their argument (`proxy_on_queue_ready(token 1)`) or a
+/// note (`proxy_on_tick (request waiting, +1000 ms)`, `proxy_on_context_create (log phase)`).
 fn is_callback(event: &str, name: &str) -> bool {
     event
         .strip_prefix(name)
-        .is_some_and(|rest| rest.is_empty() || rest.starts_with('('))
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('(') || rest.starts_with(" ("))
 }
 
 /// `want` is the whole result, one side of its `→` (`StopIteration → StopAllIterationAndWatermark`),
@@ -151,6 +152,11 @@ mod tests {
                 "done",
             ),
             ev("default/auth", "proxy_on_request_body", "Continue"),
+            ev(
+                "default/auth",
+                "proxy_on_tick (request waiting, +1000 ms)",
+                "done",
+            ),
         ];
         let c = run(want("proxy_on_request_headers", None, None, None), &trace);
         assert!(c.ok && c.actual == "2", "{c:?}");
@@ -180,6 +186,8 @@ mod tests {
             &trace,
         );
         assert!(c.ok, "an argument in the trace's name still matches: {c:?}");
+        let c = run(want("proxy_on_tick", None, None, Some(1)), &trace);
+        assert!(c.ok, "a note after the name still matches: {c:?}");
         let c = run(want("proxy_on_request", None, None, None), &trace);
         assert!(
             !c.ok,
