@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{bin, write};
+use common::{simulate, write};
 use meshext_lint::simulate::{
     self, parse_scenario, ExtensionFilter, Profile, SimFilter, SimOptions, SimReport,
 };
@@ -213,15 +213,6 @@ fn a_service_that_fails_to_start_keeps_envoy_from_starting() {
     );
     assert!(failed_checks(&r).is_empty(), "{:?}", failed_checks(&r));
     assert_eq!(r.exit_code(), 0);
-}
-
-fn simulate(args: &[&str]) -> (i32, String, String) {
-    let out = bin().arg("simulate").args(args).output().unwrap();
-    (
-        out.status.code().unwrap(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 #[test]

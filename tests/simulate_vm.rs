@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{bin, write};
+use common::{simulate, write};
 use meshext_lint::simulate::{
     self, parse_scenario, ExtensionFilter, SimFilter, SimOptions, SimReport,
 };
@@ -269,15 +269,6 @@ fn queue_files(dir: &std::path::Path) -> (String, String, String) {
         put("sim_queue_sender"),
         put("sim_queue_receiver"),
         sc.display().to_string(),
-    )
-}
-
-fn simulate(args: &[&str]) -> (i32, String, String) {
-    let out = bin().arg("simulate").args(args).output().unwrap();
-    (
-        out.status.code().unwrap(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
 

@@ -38,26 +38,14 @@ pub(super) fn check(want: &[CallbackWant], trace: &[TraceEvent], out: &mut Vec<C
         if let Some(r) = &w.result {
             let _ = write!(what, " returning {r}");
         }
-        let actual = || {
+        let miss = || {
             if seen.is_empty() {
                 n.to_string()
             } else {
                 format!("{n} (other results: {})", seen.join(", "))
             }
         };
-        out.push(match w.count {
-            Some(c) => Check::new(
-                what,
-                c.to_string(),
-                if n == c { n.to_string() } else { actual() },
-            ),
-            None => Check {
-                what,
-                expected: "at least 1".into(),
-                actual: actual(),
-                ok: n > 0,
-            },
-        });
+        out.push(Check::count(what, w.count, n, miss));
     }
 }
 

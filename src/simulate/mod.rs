@@ -492,19 +492,7 @@ fn check_calls(want: &[CallWant], calls: &[HttpCall], out: &mut Vec<Check>) {
                 }
             )
         };
-        let check = match w.count {
-            Some(c) => {
-                let actual = if n == c { n.to_string() } else { made() };
-                Check::new(what, c.to_string(), actual)
-            }
-            None => Check {
-                what,
-                expected: "at least 1".into(),
-                actual: if n > 0 { n.to_string() } else { made() },
-                ok: n > 0,
-            },
-        };
-        out.push(check);
+        out.push(Check::count(what, w.count, n, made));
     }
 }
 
@@ -546,19 +534,7 @@ fn check_grpc_calls(want: &[GrpcWant], calls: &[GrpcCallRecord], out: &mut Vec<C
             };
             format!("{n} (gRPC calls made: {v})")
         };
-        out.push(match w.count {
-            Some(c) => Check::new(
-                what,
-                c.to_string(),
-                if n == c { n.to_string() } else { made() },
-            ),
-            None => Check {
-                what,
-                expected: "at least 1".into(),
-                actual: if n > 0 { n.to_string() } else { made() },
-                ok: n > 0,
-            },
-        });
+        out.push(Check::count(what, w.count, n, made));
     }
 }
 

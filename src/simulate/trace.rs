@@ -97,6 +97,27 @@ impl Check {
             ok,
         }
     }
+
+    /// A description that matched `n` times: exactly `want` times, or at least once without
+    /// a count; `miss` words the actual value of a failed check (what there was instead).
+    pub fn count(
+        what: String,
+        want: Option<usize>,
+        n: usize,
+        miss: impl FnOnce() -> String,
+    ) -> Check {
+        let (expected, ok) = match want {
+            Some(c) => (c.to_string(), n == c),
+            None => ("at least 1".to_string(), n > 0),
+        };
+        let actual = if ok { n.to_string() } else { miss() };
+        Check {
+            what,
+            expected,
+            actual,
+            ok,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Default)]

@@ -20,6 +20,16 @@ pub fn run(args: &[&str]) -> Output {
     bin().args(args).output().expect("run meshext-lint")
 }
 
+/// Runs `simulate ARGS`: (exit code, stdout, stderr).
+pub fn simulate(args: &[&str]) -> (i32, String, String) {
+    let out = bin().arg("simulate").args(args).output().unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// Runs `lint --format json` and returns (exit code, parsed JSON).
 pub fn lint_json(args: &[&str]) -> (i32, serde_json::Value) {
     let mut all = vec!["lint", "--format", "json"];
