@@ -490,7 +490,7 @@ fn connection_callback_expectations() {
     let c = &r.connections[0].checks[0];
     assert!(!c.ok);
     assert_eq!(
-        c.actual, "1 (other results: default/up → StopIteration)",
+        c.actual, "1 (other results: default/up: StopIteration)",
         "{c:?}"
     );
     assert_ne!(r.exit_code(), 0);

@@ -392,8 +392,8 @@ requests:
     assert_eq!(
         failed,
         [
-            "callback proxy_on_request_headers of \"auth\" returning Continue: 0 (other results: shop/auth → StopIteration → StopAllIterationAndWatermark)",
-            "callback proxy_on_request_headers of \"rw\" returning Pause: 0 (other results: shop/rw → Continue)",
+            "callback proxy_on_request_headers of \"auth\" returning Continue: 0 (other results: shop/auth: StopIteration → StopAllIterationAndWatermark)",
+            "callback proxy_on_request_headers of \"rw\" returning Pause: 0 (other results: shop/rw: Continue)",
             "callback proxy_on_request_trailers of \"auth\": 0",
             "callback proxy_on_delete: 3",
         ]

@@ -206,13 +206,15 @@ fn a_service_that_fails_to_start_keeps_envoy_from_starting() {
         "{:?}",
         r.errors
     );
-    // The same module as a filter fails closed and Envoy serves on.
-    let r = run(
-        &[filter("bad", &bad, None), router()],
-        "requests:\n  - expect: {status: 503}\n",
+    // Nothing to run and nothing stating the failure: an error too, said once.
+    let r = run(&chain, "requests: []\n");
+    assert_eq!(r.exit_code(), 2);
+    assert!(
+        r.errors[0].contains("startup: {result: …}"),
+        "{:?}",
+        r.errors
     );
-    assert!(failed_checks(&r).is_empty(), "{:?}", failed_checks(&r));
-    assert_eq!(r.exit_code(), 0);
+    assert!(r.notes.iter().all(|n| !n.contains("Envoy does not start")));
 }
 
 #[test]
@@ -336,5 +338,31 @@ fn a_service_whose_module_cannot_load_keeps_envoy_from_starting() {
             && r.errors[0].contains("1 connection(s)"),
         "{:?}",
         r.errors
+    );
+}
+
+/// Without a mesh, mesh inputs and `--workload` would be ignored: a usage error says so (a
+/// second `.wasm` after `--service` is read as a mesh path).
+#[test]
+fn mesh_inputs_beside_modules_are_usage_errors() {
+    let m = format!(
+        "{}/samples/extensions/build/counter.wasm",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let sc = format!(
+        "{}/samples/scenarios/header-append.yaml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let (code, _, err) = simulate(&["--service", &m, "other.wasm", "--scenario", &sc]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("other.wasm: --module/--service/--image run modules without a mesh"),
+        "{err}"
+    );
+    let (code, _, err) = simulate(&["--module", &m, "--workload", "shop/web", "--scenario", &sc]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("--workload picks a chain from mesh inputs"),
+        "{err}"
     );
 }

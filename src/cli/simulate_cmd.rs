@@ -332,6 +332,18 @@ pub fn run(args: SimulateArgs, m: &ArgMatches) -> i32 {
         ..SimOptions::default()
     };
     let chain = if !args.module.is_empty() || args.image.is_some() || !args.service.is_empty() {
+        // Without a mesh there is nothing for mesh inputs or a workload to choose: say so
+        // rather than ignore them.
+        if let Some(p) = args.mesh.paths.first() {
+            return usage_error(format!(
+                "{p}: --module/--service/--image run modules without a mesh, so mesh inputs are not read (for a workload's chain, drop them; a .wasm goes after --module or --service)"
+            ));
+        }
+        if args.workload.is_some() {
+            return usage_error(
+                "--workload picks a chain from mesh inputs; --module/--service/--image run without a mesh",
+            );
+        }
         let images = super::mesh_args::images_from(&args.mesh.images, &cfg);
         if let Some(e) = super::mesh_args::missing_image_source(&images) {
             return usage_error(e);

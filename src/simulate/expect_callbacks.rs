@@ -6,18 +6,42 @@ use super::scenario::CallbackWant;
 use super::trace::{Check, TraceEvent};
 use std::fmt::Write;
 
-/// One check per entry: how many events of `trace` match it.
-pub(super) fn check(want: &[CallbackWant], trace: &[TraceEvent], out: &mut Vec<Check>) {
+/// One check per entry: how many events of `trace` match it. `labels`: the chain's filters
+/// and services as the trace names them, so that a `filter` naming none of them fails
+/// instead of matching nothing (which `count: 0` would pass).
+pub(super) fn check(
+    want: &[CallbackWant],
+    trace: &[TraceEvent],
+    labels: &[String],
+    out: &mut Vec<Check>,
+) {
     let mut patterns = ClusterPatterns::default();
     for w in want {
+        let mut what = format!("callback {}", w.callback);
+        if let Some(f) = &w.filter {
+            let _ = write!(what, " of {f:?}");
+        }
+        if let Some(r) = &w.result {
+            let _ = write!(what, " returning {r}");
+        }
         let mut filter_ok = |label: &str| {
             w.filter
                 .as_deref()
-                .is_none_or(|f| patterns.is_match(f, label) || label.rsplit('/').next() == Some(f))
+                .is_none_or(|f| names_filter(&mut patterns, f, label))
         };
+        if !labels.iter().any(|l| filter_ok(l)) {
+            out.push(Check {
+                what,
+                expected: "a filter of the chain".into(),
+                actual: format!("no filter is named so (filters: {})", labels.join(", ")),
+                ok: false,
+            });
+            continue;
+        }
         let mut n = 0;
-        // What the callback returned where it ran on the filter: the message for a miss.
-        let mut seen = Vec::new();
+        // What the callback returned where it ran on the filter, with how often: the
+        // message for a miss (a thousand ticks are one entry).
+        let mut seen: Vec<(String, usize)> = Vec::new();
         for e in trace {
             if !is_callback(&e.callback, &w.callback) || !filter_ok(&e.filter) {
                 continue;
@@ -27,26 +51,41 @@ pub(super) fn check(want: &[CallbackWant], trace: &[TraceEvent], out: &mut Vec<C
                 .is_none_or(|r| result_matches(&e.result, r))
             {
                 n += 1;
-            } else {
-                seen.push(format!("{} → {}", e.filter, e.result));
+                continue;
             }
-        }
-        let mut what = format!("callback {}", w.callback);
-        if let Some(f) = &w.filter {
-            let _ = write!(what, " of {f:?}");
-        }
-        if let Some(r) = &w.result {
-            let _ = write!(what, " returning {r}");
+            let other = format!("{}: {}", e.filter, e.result);
+            match seen.iter_mut().find(|(s, _)| *s == other) {
+                Some((_, k)) => *k += 1,
+                None => seen.push((other, 1)),
+            }
         }
         let miss = || {
             if seen.is_empty() {
-                n.to_string()
-            } else {
-                format!("{n} (other results: {})", seen.join(", "))
+                return n.to_string();
             }
+            let others: Vec<String> = (seen.iter())
+                .map(|(s, k)| {
+                    if *k == 1 {
+                        s.clone()
+                    } else {
+                        format!("{k}× {s}")
+                    }
+                })
+                .collect();
+            format!("{n} (other results: {})", others.join("; "))
         };
         out.push(Check::count(what, w.count, n, miss));
     }
+}
+
+/// Whether `filter` names the filter labelled `label`: the label (`default/auth`), its name
+/// after the `/` (`auth`), or a pattern over the whole label; a service (`service
+/// default/x`) also by `default/x`, as the report lists it.
+fn names_filter(patterns: &mut ClusterPatterns, filter: &str, label: &str) -> bool {
+    let bare = label.strip_prefix("service ").unwrap_or(label);
+    [label, bare]
+        .into_iter()
+        .any(|l| patterns.is_match(filter, l) || l.rsplit('/').next() == Some(filter))
 }
 
 /// The trace names some callbacks with their argument (`proxy_on_queue_ready(token 1)`) or a
@@ -55,6 +94,12 @@ fn is_callback(event: &str, name: &str) -> bool {
     event
         .strip_prefix(name)
         .is_some_and(|rest| rest.is_empty() || rest.starts_with('(') || rest.starts_with(" ("))
+}
+
+/// A stream callback's status (`Continue`, `Stop…`, or a code Envoy does not know).
+fn is_status(result: &str) -> bool {
+    let first = result.split(" → ").next().unwrap_or("");
+    first == "Continue" || first.starts_with("Stop") || first.contains("(not a Filter")
 }
 
 /// `want` is the whole result, one side of its `→` (`StopIteration → StopAllIterationAndWatermark`),
@@ -67,6 +112,11 @@ fn result_matches(result: &str, want: &str) -> bool {
     let mut sides = result.split(" → ").map(str::trim);
     if want == "Pause" {
         return sides.next().is_some_and(|s| s.starts_with("Stop"));
+    }
+    if want == "done" {
+        // A callback without a status that returned: the trace may say more than `done`
+        // (`timed out after 5000 ms: 504 …` for a callout answered by its timeout).
+        return result != "trap" && !is_status(result);
     }
     sides.any(|s| s == want || s.split([' ', ',']).next() == Some(want))
 }
@@ -101,8 +151,9 @@ mod tests {
     }
 
     fn run(w: CallbackWant, trace: &[TraceEvent]) -> Check {
+        let labels = ["default/auth", "default/hdr", "service default/svc"].map(String::from);
         let mut out = Vec::new();
-        check(&[w], trace, &mut out);
+        check(&[w], trace, &labels, &mut out);
         out.pop().unwrap()
     }
 
@@ -123,6 +174,15 @@ mod tests {
             "Envoy continues on unknown codes"
         );
         assert!(!result_matches("Continue", "Cont"));
+        assert!(result_matches("done", "done"));
+        assert!(result_matches(
+            "timed out after 5000 ms: 504 upstream request timeout",
+            "done"
+        ));
+        assert!(!result_matches("trap", "done"));
+        assert!(!result_matches("Continue", "done"));
+        assert!(!result_matches(t, "done"));
+        assert!(!result_matches(unknown, "done"));
     }
 
     #[test]
@@ -145,6 +205,8 @@ mod tests {
                 "proxy_on_tick (request waiting, +1000 ms)",
                 "done",
             ),
+            ev("service default/svc", "proxy_on_tick", "done"),
+            ev("service default/svc", "proxy_on_tick", "done"),
         ];
         let c = run(want("proxy_on_request_headers", None, None, None), &trace);
         assert!(c.ok && c.actual == "2", "{c:?}");
@@ -168,14 +230,19 @@ mod tests {
             &trace,
         );
         assert!(!c.ok, "{c:?}");
-        assert_eq!(c.actual, "0 (other results: default/hdr → Continue)");
+        assert_eq!(c.actual, "0 (other results: default/hdr: Continue)");
         let c = run(
             want("proxy_on_http_call_response", Some("auth"), None, Some(1)),
             &trace,
         );
         assert!(c.ok, "an argument in the trace's name still matches: {c:?}");
-        let c = run(want("proxy_on_tick", None, None, Some(1)), &trace);
+        let c = run(want("proxy_on_tick", Some("auth"), None, Some(1)), &trace);
         assert!(c.ok, "a note after the name still matches: {c:?}");
+        let c = run(want("proxy_on_tick", None, Some("trap"), None), &trace);
+        assert_eq!(
+            c.actual,
+            "0 (other results: default/auth: done; 2× service default/svc: done)"
+        );
         let c = run(want("proxy_on_request", None, None, None), &trace);
         assert!(
             !c.ok,

@@ -141,17 +141,24 @@ pub fn run_scenario_into(
         report.startup_checks = check_startup(x, &report, &fm, &startup_http_calls);
     }
     report.startup_http_calls = startup_http_calls;
-    let envoy_down = fm.service_failure();
-    if let Some(why) = &envoy_down {
-        report.notes.push(why.clone());
+    // Envoy did not start: a note when `startup.result` states it, else an error (said once).
+    let envoy_down = fm.service_failure().map(|why| not_started(why, scenario));
+    if let Some(Ok(note)) = &envoy_down {
+        report.notes.push(note.clone());
     }
     sink.begin(&report);
-    if let Some(why) = envoy_down {
-        not_started(&why, scenario, &mut report);
+    if let Some(down) = envoy_down {
+        if let Err(e) = down {
+            report.errors.push(e);
+        }
         report.metrics = fm.metrics();
         report.shared_data = fm.shared_data();
         return report;
     }
+    // The trace's filter labels, for `expect.callbacks` to check its `filter`s against.
+    let labels: Vec<String> = (fm.chain_labels().into_iter())
+        .chain(fm.service_names().iter().map(|n| format!("service {n}")))
+        .collect();
     for spec in &scenario.requests {
         let mut pre = Vec::new();
         fm.grpc_mocks.clone_from(&spec.grpc_calls);
@@ -185,13 +192,13 @@ pub fn run_scenario_into(
             r.http_calls = calls;
         }
         r.grpc_calls = fm.take_grpc_calls();
-        r.checks = check(&spec.expect, &r, &fm.metric_kinds());
+        r.checks = check(&spec.expect, &r, &fm.metric_kinds(), &labels);
         sink.request(r);
     }
     for spec in &scenario.connections {
         match fm.run_connection(spec) {
             Ok(mut r) => {
-                r.checks = check_connection(&spec.expect, &r, &fm.metric_kinds());
+                r.checks = check_connection(&spec.expect, &r, &fm.metric_kinds(), &labels);
                 report.connections.push(r);
             }
             Err(e) => report.errors.push(e),
@@ -203,13 +210,21 @@ pub fn run_scenario_into(
 }
 
 /// A scenario whose Envoy did not start (a failed Wasm service): its requests and
-/// connections cannot run, which is an error unless it has none (a start-up-only scenario).
-fn not_started(why: &str, scenario: &Scenario, report: &mut SimReport) {
+/// connections cannot run, which is an error unless it has none and states the failure in
+/// `startup.result` (then a note).
+fn not_started(why: String, scenario: &Scenario) -> Result<String, String> {
     let (r, c) = (scenario.requests.len(), scenario.connections.len());
     if r + c > 0 {
-        report.errors.push(format!(
+        return Err(format!(
             "{why}: the scenario's {r} request step(s) and {c} connection(s) were not run"
         ));
+    }
+    match scenario.startup.as_ref().and_then(|x| x.result.as_ref()) {
+        // `startup.result` is checked against the failure like any start-up failure.
+        Some(_) => Ok(why),
+        None => Err(format!(
+            "{why} (state it with `startup: {{result: …}}` if it is expected)"
+        )),
     }
 }
 
@@ -218,6 +233,7 @@ fn check_connection(
     x: &scenario::ConnectionExpect,
     r: &trace::ConnectionReport,
     kinds: &BTreeMap<String, MetricKind>,
+    labels: &[String],
 ) -> Vec<Check> {
     let mut out = Vec::new();
     let text = |b: &[u8]| format!("{:?}", String::from_utf8_lossy(b));
@@ -259,7 +275,7 @@ fn check_connection(
     }
     check_calls(&x.calls, &r.http_calls, &mut out);
     check_grpc_calls(&x.grpc_calls, &r.grpc_calls, &mut out);
-    expect_callbacks::check(&x.callbacks, &r.trace, &mut out);
+    expect_callbacks::check(&x.callbacks, &r.trace, labels, &mut out);
     out
 }
 
@@ -317,6 +333,7 @@ fn check(
     x: &scenario::Expect,
     r: &RequestReport,
     kinds: &BTreeMap<String, MetricKind>,
+    labels: &[String],
 ) -> Vec<Check> {
     let mut out = Vec::new();
     let mut push = |what: String, expected: String, actual: String| {
@@ -416,7 +433,7 @@ fn check(
     check_metrics(&x.metrics, &r.metrics_after, kinds, &mut out);
     check_calls(&x.calls, &r.http_calls, &mut out);
     check_grpc_calls(&x.grpc_calls, &r.grpc_calls, &mut out);
-    expect_callbacks::check(&x.callbacks, &r.trace, &mut out);
+    expect_callbacks::check(&x.callbacks, &r.trace, labels, &mut out);
     out
 }
 
