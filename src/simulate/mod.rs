@@ -156,9 +156,7 @@ pub fn run_scenario_into(
         return report;
     }
     // The trace's filter labels, for `expect.callbacks` to check its `filter`s against.
-    let labels: Vec<String> = (fm.chain_labels().into_iter())
-        .chain(fm.service_names().iter().map(|n| format!("service {n}")))
-        .collect();
+    let labels = fm.trace_labels();
     for spec in &scenario.requests {
         let mut pre = Vec::new();
         fm.grpc_mocks.clone_from(&spec.grpc_calls);

@@ -65,9 +65,6 @@ pub struct FilterManager {
     stages: Vec<Stage>,
     /// The singleton Wasm services ([`SimFilter::Service`]): started, never in a stream.
     services: Vec<Stage>,
-    /// Services that failed to load or start: Envoy does not start with one (see
-    /// [`FilterManager::service_failure`]).
-    failed_services: Vec<String>,
     vms: Vec<Slot>,
     /// Per VM: the key plugins share it by (vm_id, VM configuration, module), for VMs that
     /// may be shared.
@@ -131,7 +128,6 @@ impl FilterManager {
         let mut fm = FilterManager {
             stages: Vec::new(),
             services: Vec::new(),
-            failed_services: Vec::new(),
             vms: Vec::new(),
             vm_keys: Vec::new(),
             failed_roots: BTreeSet::new(),
@@ -235,9 +231,6 @@ impl FilterManager {
         let root = match &mut self.vms[index] {
             Slot::Broken(m) => {
                 let m = m.clone();
-                if service {
-                    self.failed_services.push(service_name(&label));
-                }
                 if !self.startup_problems.iter().any(|p| *p.filter == *label) {
                     self.startup_problems.push(StartupProblem {
                         filter: label.to_string(),
@@ -250,9 +243,6 @@ impl FilterManager {
             Slot::Ready(vm) => {
                 let r = vm.start_root(plugin);
                 let logs = vm.take_logs();
-                if service && r.is_err() {
-                    self.failed_services.push(service_name(&label));
-                }
                 self.record_start(label.clone(), index, r, logs)
             }
         };
@@ -276,11 +266,22 @@ impl FilterManager {
     /// configuration canary runs the plugin's start) and `PluginConfig` throws "Unable to
     /// create Wasm plugin NAME" out of server initialization, whatever `fail_open` says.
     pub fn service_failure(&self) -> Option<String> {
-        let names = self.failed_services.join(", ");
-        (!self.failed_services.is_empty()).then(|| {
+        // A module that did not load, or a root whose start failed: both are known from the
+        // start on (later traps neither break a slot nor fail a root).
+        let failed: Vec<String> = (self.services.iter())
+            .filter(|s| {
+                s.vm.is_none_or(|v| {
+                    matches!(self.vms[v], Slot::Broken(_))
+                        || self.failed_roots.contains(&(v, s.root))
+                })
+            })
+            .map(|s| service_name(&s.label))
+            .collect();
+        (!failed.is_empty()).then(|| {
             format!(
-                "Envoy does not start: the Wasm service{} {names} failed to start (server initialization throws \"Unable to create Wasm plugin\")",
-                if self.failed_services.len() == 1 { "" } else { "s" }
+                "Envoy does not start: the Wasm service{} {} failed to start (server initialization throws \"Unable to create Wasm plugin\")",
+                if failed.len() == 1 { "" } else { "s" },
+                failed.join(", ")
             )
         })
     }
@@ -333,6 +334,13 @@ impl FilterManager {
 
     pub fn chain_labels(&self) -> Vec<String> {
         self.stages.iter().map(|s| s.label.to_string()).collect()
+    }
+
+    /// The filters' and services' labels, as the trace names them.
+    pub fn trace_labels(&self) -> Vec<String> {
+        (self.stages.iter().chain(&self.services))
+            .map(|s| s.label.to_string())
+            .collect()
     }
 
     /// The Wasm services by name (`default/x`), in start order.
