@@ -5,19 +5,11 @@
 
 mod common;
 
-use common::bin;
+use common::{bin, wat_module};
 use meshext_lint::simulate::{
     self, parse_scenario, ExtensionFilter, SimFilter, SimOptions, SimReport,
 };
 use std::sync::Arc;
-
-fn wat(name: &str) -> Arc<Vec<u8>> {
-    let p = format!(
-        "{}/tests/fixtures/wat/{name}.wat",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    Arc::new(wat::parse_file(&p).unwrap_or_else(|e| panic!("{p}: {e}")))
-}
 
 fn plugin(name: &str, module: &Arc<Vec<u8>>) -> SimFilter {
     SimFilter::Extension(ExtensionFilter {
@@ -53,7 +45,7 @@ fn logs(r: &SimReport, i: usize) -> Vec<String> {
 
 #[test]
 fn callbacks_run_in_envoys_order_and_paused_data_accumulates() {
-    let m = wat("sim_tcp_upper");
+    let m = wat_module("sim_tcp_upper");
     let r = run(
         &[plugin("up", &m)],
         "connections:\n  - name: lines\n    events:\n      - downstream: \"hel\"\n      - downstream: \"lo\\n\"\n      - upstream: \"ok\"\n      - close: upstream\n",
@@ -99,7 +91,7 @@ fn callbacks_run_in_envoys_order_and_paused_data_accumulates() {
 
 #[test]
 fn close_stream_closes_and_continue_stream_resumes() {
-    let m = wat("sim_tcp_upper");
+    let m = wat_module("sim_tcp_upper");
     let r = run(
         &[plugin("up", &m)],
         "connections:\n  - name: resumed\n    events: [{downstream: \"resume\\n\"}]\n    expect: {upstream_received: \"resume\\n\", closed_by: downstream, logs: [closed peer=2]}\n  - name: quit\n    events: [{downstream: \"quit\\n\"}, {downstream: \"late\\n\"}, {upstream: x}]\n    expect:\n      upstream_received: \"\"\n      downstream_received: \"\"\n      closed_by: plugin\n      logs_exact: [new connection, \"down:quit\\n\", closed peer=1, log]\n",
@@ -118,7 +110,7 @@ fn close_stream_closes_and_continue_stream_resumes() {
 
 #[test]
 fn two_filters_read_in_order_and_write_in_reverse() {
-    let m = wat("sim_tcp_upper");
+    let m = wat_module("sim_tcp_upper");
     let r = run(
         &[plugin("a", &m), plugin("b", &m)],
         "connections:\n  - events: [{downstream: \"x\\n\"}, {upstream: \"y\"}]\n",
@@ -142,7 +134,7 @@ fn two_filters_read_in_order_and_write_in_reverse() {
 
 #[test]
 fn failed_expectations_fail_the_run() {
-    let m = wat("sim_tcp_upper");
+    let m = wat_module("sim_tcp_upper");
     let r = run(
         &[plugin("up", &m)],
         "connections:\n  - events: [{downstream: \"a\\n\"}]\n    expect: {upstream_received: \"a\\n\", closed_by: upstream, metrics: {tcp_bytes_total: 5}}\n",
@@ -164,7 +156,7 @@ fn failed_expectations_fail_the_run() {
 
 #[test]
 fn an_http_module_run_as_a_connection_is_a_located_error() {
-    let http = wat("sim_body_buffer");
+    let http = wat_module("sim_body_buffer");
     let r = run(
         &[plugin("body", &http)],
         "requests: []\nconnections:\n  - name: tcp\n    events: [{downstream: a}]\n",
@@ -204,7 +196,7 @@ fn bad_connection_entries_are_located_errors() {
 fn connections_through_the_binary() {
     let dir = tempfile::tempdir().unwrap();
     let module = dir.path().join("tcp.wasm");
-    std::fs::write(&module, &*wat("sim_tcp_upper")).unwrap();
+    std::fs::write(&module, &*wat_module("sim_tcp_upper")).unwrap();
     let sc = format!(
         "{}/tests/fixtures/scenarios/sim_tcp_upper.yaml",
         env!("CARGO_MANIFEST_DIR")
@@ -238,7 +230,7 @@ fn connections_through_the_binary() {
 
     // An HTTP module as a connection: the error points at the entry, exit 2.
     let http = dir.path().join("http.wasm");
-    std::fs::write(&http, &*wat("sim_body_buffer")).unwrap();
+    std::fs::write(&http, &*wat_module("sim_body_buffer")).unwrap();
     let out = bin()
         .args(["simulate", "--scenario"])
         .arg(&sc)
@@ -257,7 +249,7 @@ fn connections_through_the_binary() {
 
 #[test]
 fn nothing_is_delivered_after_the_client_closes() {
-    let m = wat("sim_tcp_upper");
+    let m = wat_module("sim_tcp_upper");
     let r = run(
         &[plugin("up", &m)],
         "connections:\n  - events: [{downstream: \"a\\n\"}, {close: downstream}, {downstream: \"b\\n\"}, {upstream: c}]\n    expect: {upstream_received: \"A\\n\", downstream_received: \"\", closed_by: downstream, logs_exact: [new connection, \"down:a\\n\", closed peer=2, log]}\n",
@@ -268,7 +260,7 @@ fn nothing_is_delivered_after_the_client_closes() {
 
 #[test]
 fn the_read_buffer_stays_available_while_a_filter_holds_it() {
-    let m = wat("sim_tcp_upper");
+    let m = wat_module("sim_tcp_upper");
     // "wait" has no newline: the filter stops and keeps DownstreamData (Envoy keeps
     // `network_downstream_data_buffer_` unless the result is Continue).
     let r = run(
@@ -294,7 +286,7 @@ fn net_logs(r: &SimReport) -> Vec<String> {
 
 #[test]
 fn half_closes_carry_end_of_stream_and_keep_the_other_direction_open() {
-    let m = wat("sim_grpc_wait");
+    let m = wat_module("sim_grpc_wait");
     // The client ends its side with its last bytes: on_downstream_data(end_of_stream = 1); the
     // upstream still answers; once it ends too, Envoy closes the connection (REMOTE).
     let r = run(
@@ -374,7 +366,7 @@ fn half_closes_carry_end_of_stream_and_keep_the_other_direction_open() {
 /// Envoy's 504. `expect.calls` / `expect.http_calls` see the calls.
 #[test]
 fn network_filters_get_http_callout_answers() {
-    let m = wat("sim_tcp_auth");
+    let m = wat_module("sim_tcp_auth");
     let chain = [plugin("auth", &m)];
     let r = run(
         &chain,
@@ -438,7 +430,7 @@ fn network_filters_get_http_callout_answers() {
 /// it close the connection; filters before it still see them, filters after it do not.
 #[test]
 fn the_deny_all_stand_in_closes_a_connection_at_its_first_bytes() {
-    let m = wat("sim_tcp_upper");
+    let m = wat_module("sim_tcp_upper");
     let deny = SimFilter::Builtin {
         name: "wasm-default-deny (default/x: module not fetched, FAIL_CLOSE)".into(),
     };
@@ -475,7 +467,7 @@ fn the_deny_all_stand_in_closes_a_connection_at_its_first_bytes() {
 /// whole one; a wrong expectation fails the connection.
 #[test]
 fn connection_callback_expectations() {
-    let m = wat("sim_tcp_upper");
+    let m = wat_module("sim_tcp_upper");
     let scenario = |want: &str| {
         format!(
             "connections:\n  - name: lines\n    events: [{{downstream: \"hel\"}}, {{downstream: \"lo\\n\"}}, {{close: upstream}}]\n    expect:\n      callbacks:\n{want}"

@@ -4,45 +4,16 @@
 
 mod common;
 
-use common::{simulate, write};
-use meshext_lint::simulate::{
-    self, parse_scenario, ExtensionFilter, Profile, SimFilter, SimOptions, SimReport,
-};
+use common::{failed_checks, router, simulate, standalone_ext, startup_logs, wat_module, write};
+use meshext_lint::simulate::{self, parse_scenario, Profile, SimFilter, SimOptions, SimReport};
 use std::sync::Arc;
 
-fn wat(name: &str) -> Arc<Vec<u8>> {
-    let p = format!(
-        "{}/tests/fixtures/wat/{name}.wat",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    Arc::new(wat::parse_file(&p).unwrap_or_else(|e| panic!("{p}: {e}")))
-}
-
-fn ext(name: &str, module: &Arc<Vec<u8>>, vm_id: Option<&str>) -> ExtensionFilter {
-    ExtensionFilter {
-        name: name.into(),
-        namespace: "default".into(),
-        module: module.clone(),
-        root_id: format!("{name}_root"),
-        plugin_name: name.into(),
-        vm_id: vm_id.map(Into::into),
-        share_vm: true,
-        ..Default::default()
-    }
-}
-
 fn filter(name: &str, module: &Arc<Vec<u8>>, vm_id: Option<&str>) -> SimFilter {
-    SimFilter::Extension(ext(name, module, vm_id))
+    SimFilter::Extension(standalone_ext(name, module, vm_id))
 }
 
 fn service(name: &str, module: &Arc<Vec<u8>>, vm_id: Option<&str>) -> SimFilter {
-    SimFilter::Service(ext(name, module, vm_id))
-}
-
-fn router() -> SimFilter {
-    SimFilter::Builtin {
-        name: "router".into(),
-    }
+    SimFilter::Service(standalone_ext(name, module, vm_id))
 }
 
 fn run(chain: &[SimFilter], yaml: &str) -> SimReport {
@@ -57,24 +28,9 @@ fn run(chain: &[SimFilter], yaml: &str) -> SimReport {
     r
 }
 
-fn failed_checks(r: &SimReport) -> Vec<String> {
-    (r.startup_checks
-        .iter()
-        .chain(r.requests.iter().flat_map(|q| &q.checks)))
-    .filter(|c| !c.ok)
-    .map(|c| format!("{}: expected {}, got {}", c.what, c.expected, c.actual))
-    .collect()
-}
-
-fn startup_logs(r: &SimReport) -> Vec<String> {
-    (r.startup.iter())
-        .flat_map(|e| e.logs.iter().map(|l| l.message.clone()))
-        .collect()
-}
-
 #[test]
 fn a_root_only_module_fails_as_a_filter_and_runs_as_a_service() {
-    let rx = wat("sim_service_root_only");
+    let rx = wat_module("sim_service_root_only");
     // In the HTTP chain its stream context creation traps: the request fails (as in Envoy).
     let r = run(
         &[filter("rx", &rx, None), router()],
@@ -105,7 +61,10 @@ fn a_root_only_module_fails_as_a_filter_and_runs_as_a_service() {
 
 #[test]
 fn a_filter_enqueues_and_the_service_dequeues_within_the_step() {
-    let (tx, rx) = (wat("sim_queue_sender"), wat("sim_service_root_only"));
+    let (tx, rx) = (
+        wat_module("sim_queue_sender"),
+        wat_module("sim_service_root_only"),
+    );
     let chain = [
         service("rx", &rx, Some("q")),
         filter("tx", &tx, Some("q")),
@@ -135,7 +94,7 @@ fn a_filter_enqueues_and_the_service_dequeues_within_the_step() {
 
 #[test]
 fn a_service_ticks_while_time_passes_and_its_callouts_count_in_the_step() {
-    let rx = wat("sim_service_root_only");
+    let rx = wat_module("sim_service_root_only");
     let r = run(
         &[service("rx", &rx, None), router()],
         "startup: {tick_period: 1s}\nrequests:\n  - advance: 2s\n    http_calls: [{cluster: stats, response: {status: 200}}]\n    expect:\n      logs_exact: [service tick, service answered, service tick, service answered]\n      metrics: {service_ticks: 2}\n      http_calls: 2\n      calls: [{cluster: stats, count: 2}]\n",
@@ -151,7 +110,7 @@ fn a_service_ticks_while_time_passes_and_its_callouts_count_in_the_step() {
 
 #[test]
 fn services_share_a_vm_with_services_only() {
-    let rx = wat("sim_queue_receiver");
+    let rx = wat_module("sim_queue_receiver");
     // Two services with one VM key: one VM on the main thread, started once per plugin.
     let r = run(
         &[
@@ -185,7 +144,7 @@ fn services_share_a_vm_with_services_only() {
 
 #[test]
 fn a_service_that_fails_to_start_keeps_envoy_from_starting() {
-    let bad = wat("sim_vm_start_false");
+    let bad = wat_module("sim_vm_start_false");
     let chain = [service("bad", &bad, None), router()];
     // A start-up-only scenario states the failure.
     let r = run(
@@ -222,7 +181,7 @@ fn the_cli_runs_services_with_their_own_options() {
     let dir = tempfile::tempdir().unwrap();
     let put = |name: &str| {
         let p = dir.path().join(format!("{name}.wasm"));
-        std::fs::write(&p, &*wat(name)).unwrap();
+        std::fs::write(&p, &*wat_module(name)).unwrap();
         p.display().to_string()
     };
     let (tx, rx) = (put("sim_queue_sender"), put("sim_service_root_only"));
@@ -306,7 +265,7 @@ fn the_counter_sample_as_a_service_reads_its_own_queue_as_time_passes() {
     );
     let counter = Arc::new(std::fs::read(&p).unwrap());
     // A WasmService without root_id has "" (the Rust SDK ignores it).
-    let mut e = ext("counter", &counter, None);
+    let mut e = standalone_ext("counter", &counter, None);
     e.root_id = String::new();
     let r = run(
         &[SimFilter::Service(e), router()],

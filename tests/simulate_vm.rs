@@ -4,38 +4,15 @@
 
 mod common;
 
-use common::{simulate, write};
+use common::{failed_checks, router, simulate, standalone_ext, startup_logs, wat_module, write};
 use meshext_lint::simulate::{
     self, parse_scenario, ExtensionFilter, SimFilter, SimOptions, SimReport,
 };
 use std::sync::Arc;
 
-fn wat(name: &str) -> Arc<Vec<u8>> {
-    let p = format!(
-        "{}/tests/fixtures/wat/{name}.wat",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    Arc::new(wat::parse_file(&p).unwrap_or_else(|e| panic!("{p}: {e}")))
-}
-
 /// A standalone plugin (`--module`): it may share a VM by key.
 fn plugin(name: &str, module: &Arc<Vec<u8>>, vm_id: Option<&str>) -> SimFilter {
-    SimFilter::Extension(ExtensionFilter {
-        name: name.into(),
-        namespace: "default".into(),
-        module: module.clone(),
-        root_id: format!("{name}_root"),
-        plugin_name: name.into(),
-        vm_id: vm_id.map(Into::into),
-        share_vm: true,
-        ..Default::default()
-    })
-}
-
-fn router() -> SimFilter {
-    SimFilter::Builtin {
-        name: "router".into(),
-    }
+    SimFilter::Extension(standalone_ext(name, module, vm_id))
 }
 
 fn run(chain: &[SimFilter], yaml: &str) -> SimReport {
@@ -45,30 +22,15 @@ fn run(chain: &[SimFilter], yaml: &str) -> SimReport {
     r
 }
 
-fn startup_logs(r: &SimReport) -> Vec<String> {
-    (r.startup.iter())
-        .flat_map(|e| e.logs.iter().map(|l| l.message.clone()))
-        .collect()
-}
-
 fn request_logs(r: &SimReport, i: usize) -> Vec<String> {
     (r.requests[i].trace.iter())
         .flat_map(|e| e.logs.iter().map(|l| l.message.clone()))
         .collect()
 }
 
-fn failed_checks(r: &SimReport) -> Vec<String> {
-    (r.startup_checks
-        .iter()
-        .chain(r.requests.iter().flat_map(|q| &q.checks)))
-    .filter(|c| !c.ok)
-    .map(|c| format!("{}: expected {}, got {}", c.what, c.expected, c.actual))
-    .collect()
-}
-
 #[test]
 fn the_vm_configuration_reaches_on_vm_start_as_text_or_json() {
-    let rx = wat("sim_queue_receiver");
+    let rx = wat_module("sim_queue_receiver");
     let chain = [plugin("rx", &rx, None), router()];
     let r = run(&chain, "requests: []\n");
     assert_eq!(startup_logs(&r), ["first start", "no vm config"]);
@@ -92,7 +54,7 @@ fn the_vm_configuration_reaches_on_vm_start_as_text_or_json() {
 
 #[test]
 fn plugins_with_one_vm_key_share_a_vm_and_others_do_not() {
-    let rx = wat("sim_queue_receiver");
+    let rx = wat_module("sim_queue_receiver");
     // Same vm_id, configuration and code: one VM, started once per plugin.
     let same = [
         plugin("a", &rx, Some("q")),
@@ -149,7 +111,10 @@ fn plugins_with_one_vm_key_share_a_vm_and_others_do_not() {
 
 #[test]
 fn a_queue_sender_and_receiver_work_within_one_vm_id_only() {
-    let (tx, rx) = (wat("sim_queue_sender"), wat("sim_queue_receiver"));
+    let (tx, rx) = (
+        wat_module("sim_queue_sender"),
+        wat_module("sim_queue_receiver"),
+    );
     let scenario = "requests:\n  - name: send\n    expect:\n      status: 200\n      logs_exact: [enqueued, from-sender, job-1]\n";
     let chain = [
         plugin("tx", &tx, Some("q")),
@@ -184,7 +149,7 @@ fn a_queue_sender_and_receiver_work_within_one_vm_id_only() {
 
 #[test]
 fn body_frames_and_trailers_both_ways() {
-    let body = wat("sim_body_buffer");
+    let body = wat_module("sim_body_buffer");
     let chain = [plugin("b", &body, None), router()];
     // `chunks: [a, ""]`: an empty end-of-stream data frame after "a".
     let r = run(
@@ -257,7 +222,7 @@ fn body_frames_and_trailers_both_ways() {
 fn queue_files(dir: &std::path::Path) -> (String, String, String) {
     let put = |name: &str| {
         let p = dir.join(format!("{name}.wasm"));
-        std::fs::write(&p, &*wat(name)).unwrap();
+        std::fs::write(&p, &*wat_module(name)).unwrap();
         p.display().to_string()
     };
     let sc = write(

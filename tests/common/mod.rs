@@ -20,6 +20,57 @@ pub fn run(args: &[&str]) -> Output {
     bin().args(args).output().expect("run meshext-lint")
 }
 
+/// A WAT fixture of `tests/fixtures/wat/`, compiled.
+pub fn wat_module(name: &str) -> std::sync::Arc<Vec<u8>> {
+    let p = root()
+        .join("tests/fixtures/wat")
+        .join(format!("{name}.wat"));
+    let bytes = wat::parse_file(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    std::sync::Arc::new(bytes)
+}
+
+/// A plugin as `--module`/`--service` give it: namespace `default`, root id `NAME_root`, in a
+/// VM it may share by key.
+pub fn standalone_ext(
+    name: &str,
+    module: &std::sync::Arc<Vec<u8>>,
+    vm_id: Option<&str>,
+) -> meshext_lint::simulate::ExtensionFilter {
+    meshext_lint::simulate::ExtensionFilter {
+        name: name.into(),
+        namespace: "default".into(),
+        module: module.clone(),
+        root_id: format!("{name}_root"),
+        plugin_name: name.into(),
+        vm_id: vm_id.map(Into::into),
+        share_vm: true,
+        ..Default::default()
+    }
+}
+
+/// The router, last in a chain.
+pub fn router() -> meshext_lint::simulate::SimFilter {
+    meshext_lint::simulate::SimFilter::Builtin {
+        name: "router".into(),
+    }
+}
+
+/// The start-up log messages of a simulation, in order.
+pub fn startup_logs(r: &meshext_lint::simulate::SimReport) -> Vec<String> {
+    (r.startup.iter())
+        .flat_map(|e| e.logs.iter().map(|l| l.message.clone()))
+        .collect()
+}
+
+/// The start-up and request checks that failed, worded for an assertion message.
+pub fn failed_checks(r: &meshext_lint::simulate::SimReport) -> Vec<String> {
+    (r.startup_checks.iter())
+        .chain(r.requests.iter().flat_map(|q| &q.checks))
+        .filter(|c| !c.ok)
+        .map(|c| format!("{}: expected {}, got {}", c.what, c.expected, c.actual))
+        .collect()
+}
+
 /// Runs `simulate ARGS`: (exit code, stdout, stderr).
 pub fn simulate(args: &[&str]) -> (i32, String, String) {
     let out = bin().arg("simulate").args(args).output().unwrap();
