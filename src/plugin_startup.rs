@@ -61,7 +61,6 @@ fn mentions_root(logs: &[LogLine]) -> Option<String> {
 /// Starts one module for one (root id, name, configuration); `Some(evidence)` when it looked
 /// up its root context by id and found none.
 fn probe(
-    engine: &vm::Engine,
     compiled: &vm::Compiled,
     root_id: &str,
     name: &str,
@@ -72,7 +71,6 @@ fn probe(
     let (plugin, shared) =
         crate::simulate::startup::lone_plugin(name, root_id, configuration, &limits);
     let mut vm = Vm::load(
-        engine,
         compiled,
         plugin,
         Rc::new(WorkloadInfo::default()),
@@ -110,10 +108,8 @@ pub fn root_id_miss(
     version: crate::model::MeshVersion,
 ) -> Option<String> {
     let limits = Limits::default();
-    let engine = vm::engine(&limits);
-    let compiled = vm::compile(&engine, module, &limits).ok()?;
+    let compiled = vm::compile(module, &limits).ok()?;
     probe(
-        &engine,
         &compiled,
         root_id,
         name,

@@ -6,7 +6,7 @@ use meshext_lint::abi::{self, AbiVersion, Sig, ValType};
 use meshext_lint::diag::{Location, Severity};
 use meshext_lint::model::MeshVersion;
 use meshext_lint::simulate::host::profile::Profile;
-use meshext_lint::simulate::vm::{self, Compiled, Engine, Limits};
+use meshext_lint::simulate::vm::{self, Compiled, Limits};
 use std::path::{Path, PathBuf};
 
 /// Rules whose errors mean "the proxy refuses or fails to link the module".
@@ -70,20 +70,14 @@ fn static_links(bytes: &[u8], v: MeshVersion) -> Result<(), String> {
     }
 }
 
-fn compile(bytes: &[u8]) -> (Engine, Result<Compiled, String>) {
-    let limits = Limits::default();
-    let engine = vm::engine(&limits);
-    let compiled = vm::compile(&engine, bytes, &limits).map_err(|e| e.to_string());
-    (engine, compiled)
+fn compile(bytes: &[u8]) -> Result<Compiled, String> {
+    vm::compile(bytes, &Limits::default()).map_err(|e| e.to_string())
 }
 
 /// Whether the simulator's loader gets past linking on `profile` (start-up may still fail).
-fn simulator_links(
-    (engine, compiled): &(Engine, Result<Compiled, String>),
-    profile: Profile,
-) -> Result<(), String> {
+fn simulator_links(compiled: &Result<Compiled, String>, profile: Profile) -> Result<(), String> {
     let compiled = compiled.as_ref().map_err(|e| e.clone())?;
-    vm::links(engine, compiled, profile).map_err(|e| e.to_string())
+    vm::links(compiled, profile).map_err(|e| e.to_string())
 }
 
 #[test]

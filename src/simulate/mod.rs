@@ -6,6 +6,7 @@
 
 pub mod budget;
 pub mod cel;
+pub mod compile;
 pub mod config;
 mod expect_callbacks;
 pub mod filter_manager;

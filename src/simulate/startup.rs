@@ -130,15 +130,13 @@ pub fn start_module_with(
     profile: Profile,
     limits: Limits,
 ) -> Option<StartFailure> {
-    let engine = vm::engine(&limits);
-    let compiled = vm::compile(&engine, module, &limits);
-    start_compiled(&engine, &compiled, sme_name, configuration, profile, limits)
+    let compiled = vm::compile(module, &limits);
+    start_compiled(&compiled, sme_name, configuration, profile, limits)
 }
 
-/// [`start_module_with`] for a module already compiled with `engine` (by [`vm::compile`]
-/// with the same `limits`): lint compiles each module once and starts it for every SME.
+/// [`start_module_with`] for a module already compiled (by [`vm::compile`] with the same
+/// `limits`): lint compiles each module once and starts it for every SME.
 pub fn start_compiled(
-    engine: &vm::Engine,
     compiled: &Result<vm::Compiled, LoadError>,
     sme_name: &str,
     configuration: &str,
@@ -148,13 +146,16 @@ pub fn start_compiled(
     use StartFailureKind::*;
     let d = StartFailure::new;
     let root_id = format!("{sme_name}_root");
+    // Also for a broken body found while the module starts (`compile::Validation`).
+    let not_loadable = |e: &LoadError| {
+        Some(d(LoadFailed, format!("the module cannot be loaded by the {}: {e}", profile.label())).help("Build the module for the proxy-wasm ABI this mesh version accepts (see `meshext-lint explain MX701`)."))
+    };
     let compiled = match compiled {
         Ok(c) => c,
-        Err(e) => return Some(d(LoadFailed, format!("the module cannot be loaded by the {}: {e}", profile.label())).help("Build the module for the proxy-wasm ABI this mesh version accepts (see `meshext-lint explain MX701`).")),
+        Err(e) => return not_loadable(e),
     };
     let (plugin, shared) = lone_plugin(sme_name, &root_id, configuration, &limits);
     let mut vm = match Vm::load(
-        engine,
         compiled,
         plugin,
         Rc::new(WorkloadInfo::default()),
@@ -165,6 +166,7 @@ pub fn start_compiled(
         1,
     ) {
         Ok(vm) => vm,
+        Err(e @ LoadError::Compile(_)) => return not_loadable(&e),
         Err(LoadError::Start(f)) => {
             return Some(d(LoadFailed, format!("the module's start function {} fails: {}{}", f.callback, f.message, log_excerpt(&f.last_logs, LogLevel::Trace)))
                 .help("The proxy runs `_initialize`/`main` (or `_start`) when it loads the module; fix the trap or the endless work there."));
@@ -256,21 +258,19 @@ pub fn start_extensions(mesh: &Mesh, res: &Resolution) -> Vec<Startup> {
     for ((digest, _, _), users) in &jobs {
         digests.entry(digest.as_str()).or_insert(users[0]);
     }
-    let compiled: BTreeMap<&str, (vm::Engine, Result<vm::Compiled, vm::LoadError>)> = digests
+    let compiled: BTreeMap<&str, Result<vm::Compiled, vm::LoadError>> = digests
         .into_par_iter()
         .map(|(digest, user)| {
             let a = res.by_extension[user].as_ref().expect("resolved above");
             let module = a.module.as_ref().expect("checked above");
-            let engine = vm::engine(&limits);
-            let c = vm::compile(&engine, module, &limits);
-            (digest, (engine, c))
+            (digest, vm::compile(module, &limits))
         })
         .collect();
     let run = |((digest, name, config), users): &((String, String, String), Vec<usize>)| {
-        let (engine, module) = &compiled[digest.as_str()];
+        let module = &compiled[digest.as_str()];
         Startup {
             users: users.clone(),
-            failure: start_compiled(engine, module, name, config, profile, limits),
+            failure: start_compiled(module, name, config, profile, limits),
         }
     };
     // No more start-ups at once than the total memory budget holds VMs at their cap, so the

@@ -3,6 +3,7 @@
 //! the VM failed (as Envoy does) and is reported with the module's last log lines.
 
 use super::budget::{Bound, Denied, MemoryLimiter};
+use super::compile::{Validation, BACKGROUND_FROM};
 use super::host::profile::Profile;
 use super::host::shared::Shared;
 use super::host::{self, ContextInfo, HostState, LogLine, PluginInfo, WorkloadInfo};
@@ -11,9 +12,10 @@ use crate::abi::AbiVersion;
 use serde::Serialize;
 use std::cell::RefCell;
 use std::rc::Rc;
-pub use wasmi::Engine;
+use wasmi::Engine;
 use wasmi::{
-    Error, Instance, Module, Store, StoreLimitsBuilder, TypedFunc, WasmParams, WasmResults,
+    CompilationMode, Error, Instance, Module, Store, StoreLimitsBuilder, TypedFunc, WasmParams,
+    WasmResults,
 };
 
 /// Resource limits of the VMs (defaults: `simulate::limits`, docs/limits.md "Host").
@@ -52,10 +54,18 @@ impl Default for Limits {
     }
 }
 
-/// Builds the engine every VM of a run shares (fuel metering on, bounded recursion).
-pub fn engine(limits: &Limits) -> Engine {
+/// The engine of one compiled module and every VM that runs it (fuel metering on, bounded
+/// recursion). Small modules are validated whole before they are translated, function by
+/// function, on first call; large ones are validated function by function on first call, and
+/// whole on another thread (`compile`).
+fn engine(limits: &Limits, bytes: usize) -> Engine {
     let mut cfg = wasmi::Config::default();
     cfg.consume_fuel(true);
+    cfg.compilation_mode(if bytes < BACKGROUND_FROM {
+        CompilationMode::LazyTranslation
+    } else {
+        CompilationMode::Lazy
+    });
     cfg.set_max_recursion_depth(limits.max_recursion_depth);
     Engine::new(&cfg)
 }
@@ -131,13 +141,17 @@ pub struct Exports {
 
 /// A compiled module plus what the loader learned about it.
 pub struct Compiled {
-    pub module: Module,
+    engine: Engine,
+    /// Private: only `Vm::load` and `links` instantiate it, after `validation`'s verdict.
+    module: Module,
+    /// The whole-module verdict still to come (large modules, `compile`).
+    validation: Option<Validation>,
     /// Known ABI markers in export order (never empty); the profile picks the one it accepts.
     pub markers: Vec<AbiVersion>,
 }
 
 /// Compiles a module once; the result is shared by every VM that runs it.
-pub fn compile(engine: &Engine, bytes: &[u8], limits: &Limits) -> Result<Compiled, LoadError> {
+pub fn compile(bytes: &[u8], limits: &Limits) -> Result<Compiled, LoadError> {
     if bytes.len() > limits.max_module_bytes {
         return Err(LoadError::Compile(format!(
             "module is {} bytes, larger than the {} byte limit",
@@ -147,15 +161,41 @@ pub fn compile(engine: &Engine, bytes: &[u8], limits: &Limits) -> Result<Compile
     }
     // WAT text and other non-Wasm files: the same one-line reason as `lint` (MX405).
     if let Some(e) = crate::abi::bad_magic(bytes) {
-        return Err(LoadError::Compile(format!("invalid Wasm module: {e}")));
+        return Err(invalid_module(e));
     }
-    let module = Module::new(engine, bytes)
-        .map_err(|e| LoadError::Compile(format!("invalid Wasm module: {e}")))?;
+    let engine = engine(limits, bytes.len());
+    let validation = (bytes.len() >= BACKGROUND_FROM).then(|| Validation::start(&engine, bytes));
+    // Every error below waits for the whole module's verdict first: an invalid module is
+    // reported as invalid, with wasmi's first error, whatever else is wrong with it.
+    let invalid = |v: &Option<Validation>| v.as_ref()?.wait().err().map(invalid_module);
+    let module = match Module::new(&engine, bytes) {
+        Ok(m) => m,
+        Err(e) => return Err(invalid(&validation).unwrap_or_else(|| invalid_module(e))),
+    };
     let markers = crate::abi::abi_markers(bytes);
     if markers.is_empty() {
-        return Err(LoadError::Module("Missing or unknown Proxy-Wasm ABI version (no proxy_abi_version_0_1_0/0_2_0/0_2_1 export)".into()));
+        return Err(invalid(&validation).unwrap_or_else(|| LoadError::Module("Missing or unknown Proxy-Wasm ABI version (no proxy_abi_version_0_1_0/0_2_0/0_2_1 export)".into())));
     }
-    Ok(Compiled { module, markers })
+    Ok(Compiled {
+        engine,
+        module,
+        markers,
+        validation,
+    })
+}
+
+impl Compiled {
+    /// Waits for the whole module's validation; `Err` is the compile error to report.
+    pub fn validated(&self) -> Result<(), LoadError> {
+        match &self.validation {
+            None => Ok(()),
+            Some(v) => v.wait().map_err(invalid_module),
+        }
+    }
+}
+
+fn invalid_module(e: impl std::fmt::Display) -> LoadError {
+    LoadError::Compile(format!("invalid Wasm module: {e}"))
 }
 
 fn sig(params: &[wasmi::ValType], results: &[wasmi::ValType]) -> String {
@@ -180,10 +220,30 @@ pub struct Vm {
 
 impl Vm {
     /// Links and starts a module like the proxy: checks imports against what the proxy
-    /// registers, looks up exports with their signatures, runs the start functions.
+    /// registers, looks up exports with their signatures, runs the start functions. Returns
+    /// only once the whole module has validated (`compile::Validation`): a module Envoy
+    /// would reject is reported as invalid, even if its start-up never reached the broken part.
     #[allow(clippy::too_many_arguments)]
     pub fn load(
-        engine: &Engine,
+        compiled: &Compiled,
+        plugin: Rc<PluginInfo>,
+        workload: Rc<WorkloadInfo>,
+        profile: Profile,
+        shared: Rc<RefCell<Shared>>,
+        vm_index: usize,
+        limits: Limits,
+        seed: u64,
+    ) -> Result<Vm, LoadError> {
+        let started = Self::start_up(
+            compiled, plugin, workload, profile, shared, vm_index, limits, seed,
+        );
+        compiled.validated()?;
+        started
+    }
+
+    /// [`Vm::load`] before the verdict on the whole module.
+    #[allow(clippy::too_many_arguments)]
+    fn start_up(
         compiled: &Compiled,
         plugin: Rc<PluginInfo>,
         workload: Rc<WorkloadInfo>,
@@ -217,7 +277,7 @@ impl Vm {
             vm_index,
             seed,
         );
-        let (mut store, instance) = instantiate(engine, compiled, state, &limits)?;
+        let (mut store, instance) = instantiate(compiled, state, &limits)?;
 
         let memory = instance.exports(&store).find_map(|e| e.into_memory());
         let Some(memory) = memory else {
@@ -506,15 +566,14 @@ fn store_limits(limits: &Limits, module: &Module) -> MemoryLimiter {
 /// Links `compiled` against the host `state.profile` describes and instantiates it (running
 /// the module's start section only, not the proxy's start-up exports).
 fn instantiate(
-    engine: &Engine,
     compiled: &Compiled,
     state: HostState,
     limits: &Limits,
 ) -> Result<(Store<HostState>, Instance), LoadError> {
     let profile = state.profile;
-    let mut store = Store::new(engine, state);
+    let mut store = Store::new(&compiled.engine, state);
     store.limiter(|s| &mut s.limiter);
-    let mut linker = host::linker(engine, &profile, store.data().abi)
+    let mut linker = host::linker(&compiled.engine, &profile, store.data().abi)
         .map_err(|e| LoadError::Link(format!("host setup failed: {e}")))?;
     define_imported_memory(&mut store, &mut linker, &compiled.module, limits).map_err(|e| {
         match store.data().limiter.denied {
@@ -538,7 +597,8 @@ fn instantiate(
 
 /// Whether the proxy of `profile` accepts and links `compiled` (what `inspect`'s MX501–MX506
 /// judge statically); start-up is not run. Used by the test that ties both to `rules/abi`.
-pub fn links(engine: &Engine, compiled: &Compiled, profile: Profile) -> Result<(), LoadError> {
+pub fn links(compiled: &Compiled, profile: Profile) -> Result<(), LoadError> {
+    compiled.validated()?;
     let Some(abi) = profile.accepted_abi(&compiled.markers) else {
         return Err(LoadError::Module("ABI marker refused".into()));
     };
@@ -553,7 +613,7 @@ pub fn links(engine: &Engine, compiled: &Compiled, profile: Profile) -> Result<(
         0,
         1,
     );
-    instantiate(engine, compiled, state, &limits).map(|_| ())
+    instantiate(compiled, state, &limits).map(|_| ())
 }
 
 /// Like the proxy, creates the linear memory or table a module imports instead of exporting

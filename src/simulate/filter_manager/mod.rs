@@ -149,7 +149,6 @@ impl FilterManager {
             http_timed: Vec::new(),
         };
         let mut loader = Loader {
-            engine: vm::engine(&limits),
             limits,
             seed,
             workload: Rc::new(workload),
@@ -572,9 +571,8 @@ fn downstream_frames(input: &RequestInput<'_>, downstream: &mut VecDeque<Frame>)
     }
 }
 
-/// What loading the chain's VMs shares: the engine, and modules compiled once per byte string.
+/// What loading the chain's VMs shares: modules compiled once per byte string.
 struct Loader {
-    engine: wasmi::Engine,
     limits: Limits,
     seed: u64,
     workload: Rc<WorkloadInfo>,
@@ -590,7 +588,7 @@ impl Loader {
         if let Some((_, c)) = found {
             return c.clone();
         }
-        let c = vm::compile(&self.engine, module, &self.limits).map(Rc::new);
+        let c = vm::compile(module, &self.limits).map(Rc::new);
         self.compiled.push((module.clone(), c.clone()));
         c
     }
@@ -605,7 +603,6 @@ impl Loader {
     ) -> Result<Vm, String> {
         let c = self.compile(module).map_err(|err| err.to_string())?;
         Vm::load(
-            &self.engine,
             &c,
             plugin,
             self.workload.clone(),

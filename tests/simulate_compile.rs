@@ -1,0 +1,142 @@
+//! Compiling lazily must not change the verdict: a module with a broken function body is
+//! rejected with wasmi's first validation error, whether or not anything calls that body,
+//! for small modules (validated before they start) and large ones (validated on another
+//! thread while they start, `simulate::compile`).
+
+mod common;
+
+use meshext_lint::model::MeshVersion;
+use meshext_lint::simulate::compile::BACKGROUND_FROM;
+use meshext_lint::simulate::startup::{StartFailure, StartFailureKind};
+use meshext_lint::simulate::{self};
+
+/// A minimal proxy-wasm module; `extra` goes inside the module, and a data segment of
+/// `pad` bytes makes it as large as needed.
+fn module(extra: &str, pad: usize) -> Vec<u8> {
+    let data = if pad == 0 {
+        String::new()
+    } else {
+        format!("(data (i32.const 65536) \"{}\")", "a".repeat(pad))
+    };
+    let wat = format!(
+        r#"(module
+  (memory (export "memory") 32)
+  (func (export "proxy_abi_version_0_2_1"))
+  (func (export "malloc") (param i32) (result i32) i32.const 0)
+  (func (export "proxy_on_context_create") (param i32 i32))
+  (func (export "proxy_on_vm_start") (param i32 i32) (result i32) i32.const 1)
+  (func (export "proxy_on_configure") (param i32 i32) (result i32) i32.const 1)
+  {extra}
+  {data})"#
+    );
+    wat::parse_str(wat).expect("WAT encodes (validity is what is tested)")
+}
+
+/// What lint reports (MX701) when an eager `wasmi::Module::new` rejects `bytes`.
+fn eager_error(bytes: &[u8]) -> String {
+    match wasmi::Module::new(&wasmi::Engine::default(), bytes) {
+        Ok(_) => panic!("the module was meant to be invalid"),
+        Err(e) => format!(
+            "the module cannot be loaded by the OpenShift Service Mesh v2.6 proxy: invalid Wasm module: {e}"
+        ),
+    }
+}
+
+fn start(bytes: &[u8]) -> Option<StartFailure> {
+    simulate::start_module(bytes, "x", "", MeshVersion::V2_6)
+}
+
+const NEVER_CALLED: &str = "(func $broken (result i32) i64.const 0)";
+
+#[test]
+fn both_sizes_are_tested() {
+    assert!(module(NEVER_CALLED, 0).len() < BACKGROUND_FROM);
+    assert!(module(NEVER_CALLED, BACKGROUND_FROM).len() > BACKGROUND_FROM);
+}
+
+#[test]
+fn a_broken_body_nobody_calls_is_rejected_small_and_large() {
+    for pad in [0, BACKGROUND_FROM] {
+        let bytes = module(NEVER_CALLED, pad);
+        let f = start(&bytes).unwrap_or_else(|| panic!("{} bytes: started", bytes.len()));
+        assert_eq!(f.kind, StartFailureKind::LoadFailed, "{f:?}");
+        assert_eq!(f.message, eager_error(&bytes), "{} bytes", bytes.len());
+    }
+}
+
+#[test]
+fn a_broken_body_called_at_start_up_is_a_compile_error_not_a_trap() {
+    let extra = r#"(func $broken (result i32) i64.const 0)
+  (func (export "_initialize") (drop (call $broken)))"#;
+    for pad in [0, BACKGROUND_FROM] {
+        let bytes = module(extra, pad);
+        let f = start(&bytes).expect("rejected");
+        assert_eq!(f.kind, StartFailureKind::LoadFailed, "{f:?}");
+        assert_eq!(f.message, eager_error(&bytes), "{} bytes", bytes.len());
+    }
+}
+
+#[test]
+fn the_first_error_is_the_eager_compilers_even_past_the_code_section() {
+    // A broken body, then a data segment for a memory that does not exist (the data
+    // section follows the code section): sequential validation meets the body first.
+    let extra = r#"(func $broken (result i32) i64.const 0)
+  (data (memory 3) (i32.const 0) "x")"#;
+    for pad in [0, BACKGROUND_FROM] {
+        let bytes = module(extra, pad);
+        let f = start(&bytes).expect("rejected");
+        let want = eager_error(&bytes);
+        assert!(want.contains("type mismatch"), "{want}");
+        assert_eq!(f.message, want, "{} bytes", bytes.len());
+    }
+    // Without the broken body the data segment is the first error.
+    let bytes = module(r#"(data (memory 3) (i32.const 0) "x")"#, BACKGROUND_FROM);
+    assert_eq!(
+        start(&bytes).expect("rejected").message,
+        eager_error(&bytes)
+    );
+}
+
+#[test]
+fn a_broken_module_without_an_abi_marker_is_reported_as_invalid() {
+    let bytes =
+        wat::parse_str(r#"(module (memory (export "memory") 1) (func (result i32) i64.const 0))"#)
+            .unwrap();
+    let f = start(&bytes).expect("rejected");
+    assert_eq!(f.message, eager_error(&bytes));
+}
+
+#[test]
+fn valid_modules_of_both_sizes_start() {
+    let extra = r#"(func $fine (result i32) i32.const 0)
+  (func (export "_initialize") (drop (call $fine)))"#;
+    for pad in [0, BACKGROUND_FROM] {
+        let bytes = module(extra, pad);
+        assert!(start(&bytes).is_none(), "{} bytes", bytes.len());
+    }
+}
+
+#[test]
+fn simulate_reports_a_large_broken_module_like_a_small_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut outputs = Vec::new();
+    for (name, pad) in [("small", 0), ("large", BACKGROUND_FROM)] {
+        let path = dir.path().join(format!("{name}.wasm"));
+        std::fs::write(&path, module(NEVER_CALLED, pad)).unwrap();
+        let scenario = common::write(dir.path(), "s.yaml", "requests:\n  - {}\n");
+        let (code, stdout, stderr) = common::simulate(&[
+            "--module",
+            path.to_str().unwrap(),
+            "--scenario",
+            scenario.to_str().unwrap(),
+        ]);
+        // A plugin that cannot start fails its requests closed (exit 0 without expectations).
+        let text = stdout.replace(name, "m");
+        assert!(
+            text.contains("plugin default/m failed to start: invalid Wasm module: type mismatch"),
+            "{stdout}{stderr}"
+        );
+        outputs.push((code, text, stderr));
+    }
+    assert_eq!(outputs[0], outputs[1]);
+}
