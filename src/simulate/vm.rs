@@ -234,81 +234,67 @@ impl Vm {
         limits: Limits,
         seed: u64,
     ) -> Result<Vm, LoadError> {
-        let started = Self::start_up(
-            compiled, plugin, workload, profile, shared, vm_index, limits, seed,
-        );
+        // Start-up runs while the whole module is still being validated (large modules).
+        let started = (|| {
+            let Some(abi) = profile.accepted_abi(&compiled.markers) else {
+                let accepts: Vec<&str> = profile
+                    .row()
+                    .abi_markers
+                    .iter()
+                    .map(|a| a.as_str())
+                    .collect();
+                return Err(LoadError::Module(format!(
+                    "WASM missing Proxy-Wasm ABI version or requires an unsupported version: the {} accepts only ABI {}, the module is {}",
+                    profile.label(),
+                    accepts.join(", "),
+                    compiled.markers[0].as_str()
+                )));
+            };
+            let state = HostState::new(
+                plugin,
+                workload,
+                profile,
+                abi,
+                store_limits(&limits, &compiled.module),
+                shared,
+                vm_index,
+                seed,
+            );
+            let (mut store, instance) = instantiate(compiled, state, &limits)?;
+
+            let memory = instance.exports(&store).find_map(|e| e.into_memory());
+            let Some(memory) = memory else {
+                return Err(LoadError::Module("the module exports no memory".into()));
+            };
+            store.data_mut().memory = Some(memory);
+            // The allocators the proxy looks up, in its order (v2.0: malloc only).
+            let mut malloc = None;
+            for name in &profile.row().allocators {
+                malloc = typed::<i32, i32>(&store, &instance, name)?;
+                if malloc.is_some() {
+                    break;
+                }
+            }
+            if malloc.is_none() {
+                return Err(LoadError::Module(
+                    "Wasm module is missing malloc function.".into(),
+                ));
+            }
+            store.data_mut().malloc = malloc;
+            let ex = exports(&store, &instance, abi)?;
+            let mut vm = Vm {
+                store,
+                instance,
+                ex,
+                root: 0,
+                failed: None,
+                limits,
+            };
+            vm.start(&profile)?;
+            Ok(vm)
+        })();
         compiled.validated()?;
         started
-    }
-
-    /// [`Vm::load`] before the verdict on the whole module.
-    #[allow(clippy::too_many_arguments)]
-    fn start_up(
-        compiled: &Compiled,
-        plugin: Rc<PluginInfo>,
-        workload: Rc<WorkloadInfo>,
-        profile: Profile,
-        shared: Rc<RefCell<Shared>>,
-        vm_index: usize,
-        limits: Limits,
-        seed: u64,
-    ) -> Result<Vm, LoadError> {
-        let Some(abi) = profile.accepted_abi(&compiled.markers) else {
-            let accepts: Vec<&str> = profile
-                .row()
-                .abi_markers
-                .iter()
-                .map(|a| a.as_str())
-                .collect();
-            return Err(LoadError::Module(format!(
-                "WASM missing Proxy-Wasm ABI version or requires an unsupported version: the {} accepts only ABI {}, the module is {}",
-                profile.label(),
-                accepts.join(", "),
-                compiled.markers[0].as_str()
-            )));
-        };
-        let state = HostState::new(
-            plugin,
-            workload,
-            profile,
-            abi,
-            store_limits(&limits, &compiled.module),
-            shared,
-            vm_index,
-            seed,
-        );
-        let (mut store, instance) = instantiate(compiled, state, &limits)?;
-
-        let memory = instance.exports(&store).find_map(|e| e.into_memory());
-        let Some(memory) = memory else {
-            return Err(LoadError::Module("the module exports no memory".into()));
-        };
-        store.data_mut().memory = Some(memory);
-        // The allocators the proxy looks up, in its order (v2.0: malloc only).
-        let mut malloc = None;
-        for name in &profile.row().allocators {
-            malloc = typed::<i32, i32>(&store, &instance, name)?;
-            if malloc.is_some() {
-                break;
-            }
-        }
-        if malloc.is_none() {
-            return Err(LoadError::Module(
-                "Wasm module is missing malloc function.".into(),
-            ));
-        }
-        store.data_mut().malloc = malloc;
-        let ex = exports(&store, &instance, abi)?;
-        let mut vm = Vm {
-            store,
-            instance,
-            ex,
-            root: 0,
-            failed: None,
-            limits,
-        };
-        vm.start(&profile)?;
-        Ok(vm)
     }
 
     /// Runs the first start-up alternative of the proxy's row whose first export exists, then
