@@ -13,7 +13,7 @@
 //! Modules under [`BACKGROUND_FROM`] keep wasmi's default (`LazyTranslation`: validated
 //! whole, translated on first call); the engine is per module (`vm::compile`).
 
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock};
 use std::thread::JoinHandle;
 use wasmi::{Engine, Module};
 
@@ -38,15 +38,14 @@ impl Validation {
             pending: Mutex::new(None),
             verdict: OnceLock::new(),
         };
-        let owned: Arc<[u8]> = Arc::from(bytes);
         let spawned = std::thread::Builder::new().name("validate".into()).spawn({
-            let (engine, owned) = (engine.clone(), owned.clone());
+            let (engine, owned) = (engine.clone(), bytes.to_vec());
             move || check(&engine, &owned)
         });
         match spawned {
             Ok(handle) => *v.pending.lock().unwrap_or_else(|e| e.into_inner()) = Some(handle),
             Err(_) => {
-                let _ = v.verdict.set(check(engine, &owned));
+                let _ = v.verdict.set(check(engine, bytes));
             }
         }
         v
