@@ -13,6 +13,11 @@ use meshext_lint::simulate::{self};
 /// A minimal proxy-wasm module; `extra` goes inside the module, and a data segment of
 /// `pad` bytes makes it as large as needed.
 fn module(extra: &str, pad: usize) -> Vec<u8> {
+    module_with("", extra, pad)
+}
+
+/// [`module`] with `imports` first (the text format puts them before any definition).
+fn module_with(imports: &str, extra: &str, pad: usize) -> Vec<u8> {
     let data = if pad == 0 {
         String::new()
     } else {
@@ -20,6 +25,7 @@ fn module(extra: &str, pad: usize) -> Vec<u8> {
     };
     let wat = format!(
         r#"(module
+  {imports}
   (memory (export "memory") 32)
   (func (export "proxy_abi_version_0_2_1"))
   (func (export "malloc") (param i32) (result i32) i32.const 0)
@@ -104,11 +110,16 @@ fn the_first_error_is_the_eager_compilers_even_past_the_code_section() {
 
 #[test]
 fn a_broken_module_without_an_abi_marker_is_reported_as_invalid() {
-    let bytes =
-        wat::parse_str(r#"(module (memory (export "memory") 1) (func (result i32) i64.const 0))"#)
-            .unwrap();
-    let f = start(&bytes).expect("rejected");
-    assert_eq!(f.message, eager_error(&bytes));
+    for pad in [0, BACKGROUND_FROM] {
+        let bytes = wat::parse_str(format!(
+            r#"(module (memory (export "memory") 32) (func (result i32) i64.const 0)
+              (data (i32.const 65536) "{}"))"#,
+            "a".repeat(pad)
+        ))
+        .unwrap();
+        let f = start(&bytes).expect("rejected");
+        assert_eq!(f.message, eager_error(&bytes), "{} bytes", bytes.len());
+    }
 }
 
 #[test]
@@ -121,27 +132,58 @@ fn valid_modules_of_both_sizes_start() {
     }
 }
 
-#[test]
-fn simulate_reports_a_large_broken_module_like_a_small_one() {
+/// `simulate` (one request, extra arguments `args`) over a small and a large build of the
+/// same module; the outputs with the file names made equal.
+fn simulate_both(imports: &str, extra: &str, args: &[&str]) -> Vec<(i32, String, String)> {
     let dir = tempfile::tempdir().unwrap();
+    let scenario = common::write(dir.path(), "s.yaml", "requests:\n  - {}\n");
     let mut outputs = Vec::new();
     for (name, pad) in [("small", 0), ("large", BACKGROUND_FROM)] {
         let path = dir.path().join(format!("{name}.wasm"));
-        std::fs::write(&path, module(NEVER_CALLED, pad)).unwrap();
-        let scenario = common::write(dir.path(), "s.yaml", "requests:\n  - {}\n");
-        let (code, stdout, stderr) = common::simulate(&[
+        std::fs::write(&path, module_with(imports, extra, pad)).unwrap();
+        let mut all = vec![
             "--module",
             path.to_str().unwrap(),
             "--scenario",
             scenario.to_str().unwrap(),
-        ]);
-        // A plugin that cannot start fails its requests closed (exit 0 without expectations).
-        let text = stdout.replace(name, "m");
-        assert!(
-            text.contains("plugin default/m failed to start: invalid Wasm module: type mismatch"),
-            "{stdout}{stderr}"
-        );
-        outputs.push((code, text, stderr));
+        ];
+        all.extend_from_slice(args);
+        let (code, stdout, stderr) = common::simulate(&all);
+        outputs.push((code, stdout.replace(name, "m"), stderr));
     }
     assert_eq!(outputs[0], outputs[1]);
+    outputs
+}
+
+#[test]
+fn simulate_reports_a_large_broken_module_like_a_small_one() {
+    let (_, text, stderr) = simulate_both("", NEVER_CALLED, &[]).remove(1);
+    // A plugin that cannot start fails its requests closed (exit 0 without expectations).
+    assert!(
+        text.contains("plugin default/m failed to start: invalid Wasm module: type mismatch"),
+        "{text}{stderr}"
+    );
+}
+
+#[test]
+fn what_a_broken_module_did_while_it_started_is_undone() {
+    // `_initialize` stores shared data, then the whole-module verdict refuses the module:
+    // Envoy never ran it, so nothing of it may remain (it did, before the undo).
+    let imports = r#"(import "env" "proxy_set_shared_data"
+    (func $set (param i32 i32 i32 i32 i32) (result i32)))"#;
+    let extra = r#"(data (i32.const 16) "key")
+  (data (i32.const 32) "val")
+  (func (export "_initialize")
+    (drop (call $set (i32.const 16) (i32.const 3) (i32.const 32) (i32.const 3) (i32.const 0))))
+  (func $broken (result i32) i64.const 0)"#;
+    let (code, json, stderr) = simulate_both(imports, extra, &["--format", "json"]).remove(1);
+    assert_eq!(code, 0, "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["shared_data"], serde_json::json!({}), "{json}");
+    assert!(json.contains("invalid Wasm module"), "{json}");
+    // The same module without the broken body does store it (the test can fail).
+    let fine = extra.replace("(func $broken (result i32) i64.const 0)", "");
+    let (_, json, _) = simulate_both(imports, &fine, &["--format", "json"]).remove(1);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_ne!(v["shared_data"], serde_json::json!({}), "{json}");
 }

@@ -103,6 +103,32 @@ impl RunBudget {
     pub fn logs_dropped(&self) -> u64 {
         self.logs_dropped.get()
     }
+
+    /// What is left of every budget now, to go back to with [`RunBudget::restore`].
+    pub fn mark(&self) -> BudgetMark {
+        BudgetMark {
+            run_left: self.run_left.get(),
+            scope: self.scope.get(),
+            log_left: self.log_left.get(),
+            logs_dropped: self.logs_dropped.get(),
+        }
+    }
+
+    pub fn restore(&self, m: BudgetMark) {
+        self.run_left.set(m.run_left);
+        self.scope.set(m.scope);
+        self.log_left.set(m.log_left);
+        self.logs_dropped.set(m.logs_dropped);
+    }
+}
+
+/// A [`RunBudget`]'s counters at one moment.
+#[derive(Debug, Clone, Copy)]
+pub struct BudgetMark {
+    run_left: u64,
+    scope: Option<(Scope, u64, u64)>,
+    log_left: u64,
+    logs_dropped: u64,
 }
 
 impl Bound {

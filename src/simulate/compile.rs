@@ -13,6 +13,7 @@
 //! Modules under [`BACKGROUND_FROM`] keep wasmi's default (`LazyTranslation`: validated
 //! whole, translated on first call); the engine is per module (`vm::compile`).
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::thread::JoinHandle;
 use wasmi::{Engine, Module};
@@ -30,25 +31,48 @@ pub struct Validation {
 }
 
 impl Validation {
-    /// Starts validating `bytes` with `engine`'s features on a new thread (at once when no
-    /// thread can be started). Not on rayon's pool: `lint` compiles from the pool's workers
-    /// and waits for the verdict there, so a job queued behind them might never run.
+    /// Starts validating `bytes` with `engine`'s features on a new thread, or at once when
+    /// as many validations as there are cores already run (`lint` compiles every image at
+    /// once: threads and copies of the bytes stay bounded) or no thread can be started.
+    /// Not on rayon's pool: `lint` compiles from the pool's workers and waits for the verdict
+    /// there, so a job queued behind them might never run.
     pub fn start(engine: &Engine, bytes: &[u8]) -> Validation {
         let v = Validation {
             pending: Mutex::new(None),
             verdict: OnceLock::new(),
         };
-        let spawned = std::thread::Builder::new().name("validate".into()).spawn({
-            let (engine, owned) = (engine.clone(), bytes.to_vec());
-            move || check(&engine, &owned)
-        });
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));
+        let spawned = match Slot::take(cores) {
+            Some(slot) => std::thread::Builder::new()
+                .name("validate".into())
+                .spawn({
+                    let (engine, owned) = (engine.clone(), bytes.to_vec());
+                    move || {
+                        let _slot = slot;
+                        check(&engine, &owned)
+                    }
+                })
+                .ok(),
+            None => None,
+        };
         match spawned {
-            Ok(handle) => *v.pending.lock().unwrap_or_else(|e| e.into_inner()) = Some(handle),
-            Err(_) => {
+            Some(handle) => *v.pending.lock().unwrap_or_else(|e| e.into_inner()) = Some(handle),
+            None => {
                 let _ = v.verdict.set(check(engine, bytes));
             }
         }
         v
+    }
+
+    /// The verdict if it is in, without waiting.
+    pub fn known(&self) -> Option<Result<(), String>> {
+        if let Some(v) = self.verdict.get() {
+            return Some(v.clone());
+        }
+        let finished = (self.pending.lock().unwrap_or_else(|e| e.into_inner()))
+            .as_ref()
+            .is_some_and(JoinHandle::is_finished);
+        finished.then(|| self.wait())
     }
 
     /// Waits for the verdict: `Err` carries wasmi's first validation error.
@@ -62,11 +86,36 @@ impl Validation {
                     .take();
                 match handle.map(JoinHandle::join) {
                     Some(Ok(verdict)) => verdict,
+                    // A panic in wasmi's validator: the module is refused with a reason
+                    // rather than taking the process down (an eager compile would have).
                     Some(Err(_)) => Err("the module's validation stopped unexpectedly".into()),
                     None => Err("the module's validation was not started".into()),
                 }
             })
             .clone()
+    }
+}
+
+/// Validations running on their own threads, over the whole process.
+static RUNNING: AtomicUsize = AtomicUsize::new(0);
+
+/// One of at most `cores` validation threads; freed when dropped (also on a panic).
+struct Slot;
+
+impl Slot {
+    fn take(cores: usize) -> Option<Slot> {
+        RUNNING
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < cores).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| Slot)
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        RUNNING.fetch_sub(1, Ordering::AcqRel);
     }
 }
 

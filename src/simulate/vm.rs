@@ -14,8 +14,8 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use wasmi::Engine;
 use wasmi::{
-    CompilationMode, Error, Instance, Module, Store, StoreLimitsBuilder, TypedFunc, WasmParams,
-    WasmResults,
+    CompilationMode, CustomFuelCosts, Error, Instance, Module, Store, StoreLimitsBuilder,
+    TypedFunc, WasmParams, WasmResults,
 };
 
 /// Resource limits of the VMs (defaults: `simulate::limits`, docs/limits.md "Host").
@@ -61,11 +61,17 @@ impl Default for Limits {
 fn engine(limits: &Limits, bytes: usize) -> Engine {
     let mut cfg = wasmi::Config::default();
     cfg.consume_fuel(true);
-    cfg.compilation_mode(if bytes < BACKGROUND_FROM {
-        CompilationMode::LazyTranslation
-    } else {
-        CompilationMode::Lazy
-    });
+    if bytes >= BACKGROUND_FROM {
+        cfg.compilation_mode(CompilationMode::Lazy);
+        // Lazy bodies would also pay for their validation (2 per byte) when first called;
+        // `LazyTranslation` validated them in `Module::new`, free. Same fuel for the same
+        // code whatever the module's size: wasmi's other defaults, validation free.
+        cfg.fuel_cost(CustomFuelCosts {
+            bytes_copied_per_fuel: 64,
+            fuel_per_bytes_translated: 7,
+            fuel_per_bytes_validated: 0,
+        });
+    }
     cfg.set_max_recursion_depth(limits.max_recursion_depth);
     Engine::new(&cfg)
 }
@@ -192,6 +198,13 @@ impl Compiled {
             Some(v) => v.wait().map_err(invalid_module),
         }
     }
+
+    /// Whether the whole-module verdict is still to come.
+    fn pending(&self) -> bool {
+        self.validation
+            .as_ref()
+            .is_some_and(|v| v.known().is_none())
+    }
 }
 
 fn invalid_module(e: impl std::fmt::Display) -> LoadError {
@@ -234,7 +247,18 @@ impl Vm {
         limits: Limits,
         seed: u64,
     ) -> Result<Vm, LoadError> {
-        // Start-up runs while the whole module is still being validated (large modules).
+        // Start-up runs while the whole module is still being validated (large modules). If
+        // it turns out invalid, what the start-up did to the run's shared state and budgets
+        // is undone: the module never ran as far as Envoy is concerned.
+        let undo = compiled
+            .pending()
+            .then(|| (shared.clone(), shared.borrow().mark()));
+        compiled
+            .validation
+            .as_ref()
+            .and_then(|v| v.known())
+            .transpose()
+            .map_err(invalid_module)?;
         let started = (|| {
             let Some(abi) = profile.accepted_abi(&compiled.markers) else {
                 let accepts: Vec<&str> = profile
@@ -293,7 +317,13 @@ impl Vm {
             vm.start(&profile)?;
             Ok(vm)
         })();
-        compiled.validated()?;
+        if let Err(e) = compiled.validated() {
+            drop(started);
+            if let Some((shared, mark)) = undo {
+                shared.borrow_mut().restore(mark);
+            }
+            return Err(e);
+        }
         started
     }
 
@@ -696,4 +726,91 @@ fn exports(
         on_downstream_connection_close: typed(store, inst, "proxy_on_downstream_connection_close")?,
         on_upstream_connection_close: typed(store, inst, "proxy_on_upstream_connection_close")?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::MeshVersion;
+
+    /// Loads `compiled` as lint does (OSSM 2.6, a plugin and shared state of its own).
+    fn load(compiled: &Compiled) -> (Result<Vm, LoadError>, Rc<RefCell<Shared>>) {
+        let limits = Limits::default();
+        let (plugin, shared) = super::super::startup::lone_plugin("x", "", "", &limits);
+        let profile = Profile::for_mesh(MeshVersion::V2_6);
+        let r = Vm::load(
+            compiled,
+            plugin,
+            Rc::default(),
+            profile,
+            shared.clone(),
+            0,
+            limits,
+            1,
+        );
+        (r, shared)
+    }
+
+    /// A module whose `_initialize` calls an 18 KB function, padded to `pad` bytes of data.
+    fn module(pad: usize) -> Vec<u8> {
+        let body = "(drop (i32.add (i32.const 1) (i32.const 2)))\n".repeat(3000);
+        let data = format!("(data (i32.const 65536) \"{}\")", "a".repeat(pad));
+        wat::parse_str(format!(
+            r#"(module
+  (memory (export "memory") 32)
+  (func (export "proxy_abi_version_0_2_1"))
+  (func (export "malloc") (param i32) (result i32) i32.const 0)
+  (func (export "proxy_on_context_create") (param i32 i32))
+  (func $big {body})
+  (func (export "_initialize") (call $big))
+  {data})"#
+        ))
+        .unwrap()
+    }
+
+    /// Fuel `_initialize` used (its first call translates `$big`).
+    fn start_fuel(bytes: &[u8]) -> u64 {
+        let compiled = compile(bytes, &Limits::default()).unwrap();
+        let vm = load(&compiled).0.unwrap();
+        Limits::default().fuel_per_call - vm.store.get_fuel().unwrap()
+    }
+
+    #[test]
+    fn a_module_known_invalid_does_not_start_again() {
+        // `_initialize` stores shared data; a broken body makes the module invalid.
+        let bytes = wat::parse_str(format!(
+            r#"(module
+  (import "env" "proxy_set_shared_data" (func $set (param i32 i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 32)
+  (func (export "proxy_abi_version_0_2_1"))
+  (func (export "malloc") (param i32) (result i32) i32.const 0)
+  (func (export "proxy_on_context_create") (param i32 i32))
+  (func (export "_initialize")
+    (drop (call $set (i32.const 16) (i32.const 3) (i32.const 32) (i32.const 3) (i32.const 0))))
+  (func $broken (result i32) i64.const 0)
+  (data (i32.const 65536) "{}"))"#,
+            "a".repeat(BACKGROUND_FROM)
+        ))
+        .unwrap();
+        let compiled = compile(&bytes, &Limits::default()).unwrap();
+        assert!(compiled.validated().is_err());
+        let (r, shared) = load(&compiled);
+        assert!(matches!(r, Err(LoadError::Compile(_))));
+        // With the verdict in, nothing is undone afterwards: the start-up must not have run.
+        assert!(
+            shared.borrow().data.is_empty(),
+            "{:?}",
+            shared.borrow().data
+        );
+    }
+
+    #[test]
+    fn the_same_code_costs_the_same_fuel_in_small_and_large_modules() {
+        let (small, large) = (module(0), module(BACKGROUND_FROM));
+        assert!(small.len() < BACKGROUND_FROM && large.len() > BACKGROUND_FROM);
+        let fuel = start_fuel(&small);
+        // Translation is charged (7 per byte of the 18 KB body), validation is not.
+        assert!(fuel > 7 * 18_000, "{fuel}");
+        assert_eq!(start_fuel(&large), fuel);
+    }
 }

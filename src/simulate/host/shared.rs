@@ -87,7 +87,35 @@ pub struct Shared {
     pub budget: Rc<crate::simulate::budget::RunBudget>,
 }
 
+/// Everything a start-up can change in [`Shared`], kept to undo the start-up of a module
+/// found invalid after it ran (`Vm::load`).
+pub struct SharedMark {
+    state: Shared,
+    budget: crate::simulate::budget::BudgetMark,
+}
+
 impl Shared {
+    pub fn mark(&self) -> SharedMark {
+        SharedMark {
+            state: Shared {
+                clock: self.clock.clone(),
+                data: self.data.clone(),
+                next_cas: self.next_cas,
+                queues: self.queues.clone(),
+                next_queue_token: self.next_queue_token,
+                ready: self.ready.clone(),
+                bytes: self.bytes,
+                budget: self.budget.clone(),
+            },
+            budget: self.budget.mark(),
+        }
+    }
+
+    pub fn restore(&mut self, m: SharedMark) {
+        self.budget.restore(m.budget);
+        *self = m.state;
+    }
+
     fn cas(&mut self) -> u32 {
         self.next_cas = self.next_cas.wrapping_add(1);
         if self.next_cas == 0 {
