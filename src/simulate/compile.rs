@@ -37,31 +37,28 @@ impl Validation {
     /// Not on rayon's pool: `lint` compiles from the pool's workers and waits for the verdict
     /// there, so a job queued behind them might never run.
     pub fn start(engine: &Engine, bytes: &[u8]) -> Validation {
-        let v = Validation {
-            pending: Mutex::new(None),
-            verdict: OnceLock::new(),
-        };
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));
-        let spawned = match Slot::take(cores) {
-            Some(slot) => std::thread::Builder::new()
+        // A thread that cannot be started drops its closure, and the slot with it.
+        let spawned = Slot::take(cores).and_then(|slot| {
+            let (engine, owned) = (engine.clone(), bytes.to_vec());
+            std::thread::Builder::new()
                 .name("validate".into())
-                .spawn({
-                    let (engine, owned) = (engine.clone(), bytes.to_vec());
-                    move || {
-                        let _slot = slot;
-                        check(&engine, &owned)
-                    }
+                .spawn(move || {
+                    let _slot = slot;
+                    check(&engine, &owned)
                 })
-                .ok(),
-            None => None,
-        };
+                .ok()
+        });
         match spawned {
-            Some(handle) => *v.pending.lock().unwrap_or_else(|e| e.into_inner()) = Some(handle),
-            None => {
-                let _ = v.verdict.set(check(engine, bytes));
-            }
+            Some(handle) => Validation {
+                pending: Mutex::new(Some(handle)),
+                verdict: OnceLock::new(),
+            },
+            None => Validation {
+                pending: Mutex::new(None),
+                verdict: OnceLock::from(check(engine, bytes)),
+            },
         }
-        v
     }
 
     /// The verdict if it is in, without waiting.

@@ -198,13 +198,6 @@ impl Compiled {
             Some(v) => v.wait().map_err(invalid_module),
         }
     }
-
-    /// Whether the whole-module verdict is still to come.
-    fn pending(&self) -> bool {
-        self.validation
-            .as_ref()
-            .is_some_and(|v| v.known().is_none())
-    }
 }
 
 fn invalid_module(e: impl std::fmt::Display) -> LoadError {
@@ -250,15 +243,12 @@ impl Vm {
         // Start-up runs while the whole module is still being validated (large modules). If
         // it turns out invalid, what the start-up did to the run's shared state and budgets
         // is undone: the module never ran as far as Envoy is concerned.
-        let undo = compiled
-            .pending()
-            .then(|| (shared.clone(), shared.borrow().mark()));
-        compiled
-            .validation
-            .as_ref()
-            .and_then(|v| v.known())
-            .transpose()
-            .map_err(invalid_module)?;
+        // A module already known invalid is not started at all.
+        let verdict = compiled.validation.as_ref().map(Validation::known);
+        if let Some(Some(Err(e))) = verdict {
+            return Err(invalid_module(e));
+        }
+        let undo = matches!(verdict, Some(None)).then(|| (shared.clone(), shared.borrow().mark()));
         let started = (|| {
             let Some(abi) = profile.accepted_abi(&compiled.markers) else {
                 let accepts: Vec<&str> = profile

@@ -72,7 +72,8 @@ pub struct Queue {
     pub items: VecDeque<Vec<u8>>,
 }
 
-#[derive(Debug, Default)]
+/// Cloned only by [`Shared::mark`] (the clone shares the run budget, marked apart).
+#[derive(Debug, Default, Clone)]
 pub struct Shared {
     pub clock: Clock,
     /// (vm_id, key) → (value, cas).
@@ -97,16 +98,7 @@ pub struct SharedMark {
 impl Shared {
     pub fn mark(&self) -> SharedMark {
         SharedMark {
-            state: Shared {
-                clock: self.clock.clone(),
-                data: self.data.clone(),
-                next_cas: self.next_cas,
-                queues: self.queues.clone(),
-                next_queue_token: self.next_queue_token,
-                ready: self.ready.clone(),
-                bytes: self.bytes,
-                budget: self.budget.clone(),
-            },
+            state: self.clone(),
             budget: self.budget.mark(),
         }
     }
