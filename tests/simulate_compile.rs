@@ -6,9 +6,10 @@
 mod common;
 
 use meshext_lint::model::MeshVersion;
-use meshext_lint::simulate::compile::BACKGROUND_FROM;
+use meshext_lint::simulate::compile::{Validation, BACKGROUND_FROM};
 use meshext_lint::simulate::startup::{StartFailure, StartFailureKind};
 use meshext_lint::simulate::{self};
+use std::sync::Arc;
 
 /// A minimal proxy-wasm module; `extra` goes inside the module, and a data segment of
 /// `pad` bytes makes it as large as needed.
@@ -186,4 +187,138 @@ fn what_a_broken_module_did_while_it_started_is_undone() {
     let (_, json, _) = simulate_both(imports, &fine, &["--format", "json"]).remove(1);
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_ne!(v["shared_data"], serde_json::json!({}), "{json}");
+}
+
+/// Our whole-module validation (`compile::Validation`, two threads sharing the bodies) and
+/// wasmi's `Module::validate` with its default `Config`, as `(accepted, error text)`.
+fn verdicts(bytes: &[u8]) -> (Result<(), String>, Result<(), String>) {
+    let ours = Validation::start(&Arc::from(bytes)).wait();
+    let wasmi =
+        wasmi::Module::validate(&wasmi::Engine::default(), bytes).map_err(|e| e.to_string());
+    (ours, wasmi)
+}
+
+#[test]
+fn the_verdict_enables_the_proposals_wasmi_enables() {
+    let probes = [
+        ("simd", "(func (result v128) v128.const i64x2 0 0)"),
+        ("relaxed simd", "(func (param v128 v128 v128) (result v128) local.get 0 local.get 1 local.get 2 f32x4.relaxed_madd)"),
+        ("memory64", "(memory i64 1)"),
+        ("multi-memory", "(memory 1) (memory 1)"),
+        ("tail calls", "(func $f) (func return_call $f)"),
+        ("extended const", "(global i32 (i32.add (i32.const 1) (i32.const 2)))"),
+        ("custom page sizes", "(memory 1 (pagesize 1))"),
+        ("wide arithmetic", "(func (param i64 i64 i64 i64) (result i64 i64) local.get 0 local.get 1 local.get 2 local.get 3 i64.add128)"),
+        ("threads", "(memory 1 1 shared)"),
+        ("exceptions", "(tag)"),
+        ("gc", "(type (struct))"),
+        ("function references", "(func (param (ref func)))"),
+        ("reference types", "(table 1 externref)"),
+        ("bulk memory", "(memory 1) (func (memory.copy (i32.const 0) (i32.const 0) (i32.const 0)))"),
+        ("multi-value", "(func (result i32 i32) i32.const 1 i32.const 2)"),
+        ("saturating conversions", "(func (param f32) (result i32) local.get 0 i32.trunc_sat_f32_s)"),
+        ("sign extension", "(func (param i32) (result i32) local.get 0 i32.extend8_s)"),
+        ("mutable globals", r#"(import "a" "g" (global (mut i32)))"#),
+        ("floats", "(func (param f64) (result f64) local.get 0 f64.sqrt)"),
+    ];
+    let (mut accepted, mut refused) = (0, 0);
+    for (name, wat) in probes {
+        let bytes =
+            wat::parse_str(format!("(module {wat})")).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let (ours, wasmi) = verdicts(&bytes);
+        assert_eq!(ours, wasmi, "{name}");
+        if wasmi.is_ok() {
+            accepted += 1
+        } else {
+            refused += 1
+        }
+    }
+    // Both verdicts occur, so the comparison can fail.
+    assert!(
+        accepted >= 10 && refused >= 6,
+        "{accepted} accepted, {refused} refused"
+    );
+}
+
+#[test]
+fn of_many_broken_bodies_the_first_is_reported() {
+    // 400 bodies, two of them broken differently, validated by two threads in any order:
+    // the first broken one is long (its error at its end), so the second is usually found
+    // first, and must not be what is reported.
+    let long = "(drop (i32.const 0))\n".repeat(20_000);
+    let mut funcs = String::new();
+    for i in 0..400 {
+        funcs += &match i {
+            123 => format!("(func (result i32) {long} i64.const 0)\n"),
+            321 => "(func (result i64) i32.const 0)\n".to_string(),
+            _ => "(func (result i32) (i32.add (i32.const 1) (i32.const 2)))\n".to_string(),
+        };
+    }
+    let bytes = module(&funcs, BACKGROUND_FROM);
+    for _ in 0..20 {
+        let (ours, wasmi) = verdicts(&bytes);
+        assert!(
+            wasmi
+                .as_ref()
+                .is_err_and(|e| e.contains("expected i32, found i64")),
+            "{wasmi:?}"
+        );
+        assert_eq!(ours, wasmi);
+    }
+    assert_eq!(
+        start(&bytes).expect("rejected").message,
+        eager_error(&bytes)
+    );
+}
+
+#[test]
+fn a_data_segment_out_of_bounds_fails_large_and_small_alike() {
+    // The large build has its data section written by us (`compile::Detached`).
+    let extra = r#"(data (i32.const 2097150) "four")"#;
+    let failures: Vec<String> = [0, BACKGROUND_FROM]
+        .into_iter()
+        .map(|pad| start(&module(extra, pad)).expect("refused").message)
+        .collect();
+    assert!(
+        failures[0].contains("out of bounds memory access"),
+        "{failures:?}"
+    );
+    assert_eq!(failures[0], failures[1]);
+}
+
+/// `bytes` with its data section (id 11) moved in front of its code section (id 10).
+fn data_before_code(bytes: &[u8]) -> Vec<u8> {
+    let mut sections = Vec::new();
+    let mut at = 8;
+    while at < bytes.len() {
+        let (mut size, mut shift, mut i) = (0usize, 0, at + 1);
+        loop {
+            let b = bytes[i];
+            size |= usize::from(b & 0x7f) << shift;
+            shift += 7;
+            i += 1;
+            if b < 0x80 {
+                break;
+            }
+        }
+        sections.push((bytes[at], &bytes[at..i + size]));
+        at = i + size;
+    }
+    let code = sections.iter().position(|s| s.0 == 10).unwrap();
+    let data = sections.iter().position(|s| s.0 == 11).unwrap();
+    let moved = sections.remove(data);
+    sections.insert(code, moved);
+    let mut out = bytes[..8].to_vec();
+    for (_, s) in sections {
+        out.extend_from_slice(s);
+    }
+    out
+}
+
+#[test]
+fn a_data_section_out_of_order_is_refused_although_wasmi_never_parses_it() {
+    let bytes = data_before_code(&module("", BACKGROUND_FROM));
+    let f = start(&bytes).expect("refused");
+    assert_eq!(f.message, eager_error(&bytes));
+    assert!(f.message.contains("out of order"), "{}", f.message);
 }

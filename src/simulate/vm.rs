@@ -3,7 +3,7 @@
 //! the VM failed (as Envoy does) and is reported with the module's last log lines.
 
 use super::budget::{Bound, Denied, MemoryLimiter};
-use super::compile::{Validation, BACKGROUND_FROM};
+use super::compile::{Detached, Validation, BACKGROUND_FROM};
 use super::host::profile::Profile;
 use super::host::shared::Shared;
 use super::host::{self, ContextInfo, HostState, LogLine, PluginInfo, WorkloadInfo};
@@ -152,6 +152,9 @@ pub struct Compiled {
     module: Module,
     /// The whole-module verdict still to come (large modules, `compile`).
     validation: Option<Validation>,
+    /// Data segments kept out of `module` and written at instantiation (large modules whose
+    /// verdict covers them, `compile::Detached`).
+    data: Option<Detached>,
     /// Known ABI markers in export order (never empty); the profile picks the one it accepts.
     pub markers: Vec<AbiVersion>,
 }
@@ -170,11 +173,19 @@ pub fn compile(bytes: &[u8], limits: &Limits) -> Result<Compiled, LoadError> {
         return Err(invalid_module(e));
     }
     let engine = engine(limits, bytes.len());
-    let validation = (bytes.len() >= BACKGROUND_FROM).then(|| Validation::start(&engine, bytes));
+    // Large modules: one copy, shared by the validation thread and the detached data.
+    let shared: Option<std::sync::Arc<[u8]>> =
+        (bytes.len() >= BACKGROUND_FROM).then(|| bytes.into());
+    let validation = shared.as_ref().map(Validation::start);
     // Every error below waits for the whole module's verdict first: an invalid module is
-    // reported as invalid, with wasmi's first error, whatever else is wrong with it.
+    // reported as invalid, with wasmi's first error, whatever else is wrong with it. That
+    // verdict also covers a data section kept out of wasmi's parse.
     let invalid = |v: &Option<Validation>| v.as_ref()?.wait().err().map(invalid_module);
-    let module = match Module::new(&engine, bytes) {
+    let (rest, data) = match shared.as_ref().and_then(Detached::split) {
+        Some((rest, data)) => (Some(rest), Some(data)),
+        None => (None, None),
+    };
+    let module = match Module::new(&engine, rest.as_deref().unwrap_or(bytes)) {
         Ok(m) => m,
         Err(e) => return Err(invalid(&validation).unwrap_or_else(|| invalid_module(e))),
     };
@@ -187,6 +198,7 @@ pub fn compile(bytes: &[u8], limits: &Limits) -> Result<Compiled, LoadError> {
         module,
         markers,
         validation,
+        data,
     })
 }
 
@@ -593,7 +605,17 @@ fn instantiate(
     let budget = store.data().budget.clone();
     let (grant, bound) = budget.grant(limits.fuel_per_call);
     store.set_fuel(grant).ok();
-    let r = linker.instantiate_and_start(&mut store, &compiled.module);
+    let r = linker
+        .instantiate_and_start(&mut store, &compiled.module)
+        .and_then(|instance| {
+            if let Some(data) = &compiled.data {
+                // `Detached::split` kept only modules that define and export one memory.
+                let memory = instance.exports(&store).find_map(|e| e.into_memory());
+                let memory = memory.ok_or_else(|| Error::new("the module exports no memory"))?;
+                data.write(&mut store, memory)?;
+            }
+            Ok(instance)
+        });
     let owed = store.data().host_fuel.take();
     budget.spend(grant.saturating_sub(store.get_fuel().unwrap_or(0)) + owed);
     let instance =
@@ -802,5 +824,44 @@ mod tests {
         // Translation is charged (7 per byte of the 18 KB body), validation is not.
         assert!(fuel > 7 * 18_000, "{fuel}");
         assert_eq!(start_fuel(&large), fuel);
+    }
+
+    /// The memory wasmi's own instantiation gives `bytes` (no imports, no start-up).
+    fn eager_memory(bytes: &[u8]) -> Vec<u8> {
+        let engine = Engine::default();
+        let module = Module::new(&engine, bytes).unwrap();
+        let mut store = Store::new(&engine, ());
+        let linker = wasmi::Linker::new(&engine);
+        let instance = linker.instantiate_and_start(&mut store, &module).unwrap();
+        let memory = instance.get_memory(&store, "memory").unwrap();
+        memory.data(&store).to_vec()
+    }
+
+    #[test]
+    fn detached_data_lands_where_wasmi_puts_it() {
+        // Overlapping segments (later ones win), an empty one, one ending at the last byte of
+        // the memory, escapes.
+        let bytes = wat::parse_str(format!(
+            r#"(module
+  (memory (export "memory") 32)
+  (func (export "proxy_abi_version_0_2_1"))
+  (func (export "malloc") (param i32) (result i32) i32.const 0)
+  (func (export "proxy_on_context_create") (param i32 i32))
+  (data (i32.const 16) "first segment")
+  (data (i32.const 22) "SECOND")
+  (data (i32.const 100) "")
+  (data (i32.const 2000) "\00\ff\10 bytes")
+  (data (i32.const 65536) "{}")
+  (data (i32.const 2097136) "the very last 16"))"#,
+            "p".repeat(BACKGROUND_FROM)
+        ))
+        .unwrap();
+        let compiled = compile(&bytes, &Limits::default()).unwrap();
+        assert!(compiled.data.is_some(), "the data section was not detached");
+        let vm = load(&compiled).0.unwrap_or_else(|e| panic!("{e}"));
+        let memory = vm.store.data().memory.unwrap();
+        let ours = memory.data(&vm.store);
+        assert_eq!(&ours[16..32], b"first SECONDt\0\0\0");
+        assert!(ours == eager_memory(&bytes).as_slice(), "memories differ");
     }
 }
