@@ -26,6 +26,7 @@ seed image_archive tests/fixtures/images/*.tar
 seed abi_analysis samples/extensions/build/*.wasm samples/broken/images/*/*.wasm \
   tests/fixtures/images/*/*.wasm
 seed module_startup samples/extensions/build/*.wasm samples/broken/images/*/*.wasm
+seed module_compile samples/extensions/build/*.wasm samples/broken/images/*/*.wasm
 # The WAT fixtures, compiled when a WAT compiler is at hand.
 if command -v wat2wasm >/dev/null; then
   for w in tests/fixtures/wat/*.wat; do

@@ -322,3 +322,17 @@ fn a_data_section_out_of_order_is_refused_although_wasmi_never_parses_it() {
     assert_eq!(f.message, eager_error(&bytes));
     assert!(f.message.contains("out of order"), "{}", f.message);
 }
+
+#[test]
+fn a_large_file_whose_code_section_claims_more_bytes_than_it_has_is_refused() {
+    // 512 KiB of custom section, then a code section declaring 4 GiB: wasmparser's
+    // top-level parser does not check that size; reading past the end must not panic.
+    let mut bytes = wat::parse_str(format!(
+        r#"(module (@custom "pad" "{}"))"#,
+        "a".repeat(BACKGROUND_FROM)
+    ))
+    .unwrap();
+    bytes.extend_from_slice(&[0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x00]);
+    let f = start(&bytes).expect("refused");
+    assert_eq!(f.message, eager_error(&bytes));
+}

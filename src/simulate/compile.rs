@@ -128,6 +128,7 @@ impl Validation {
         });
         if spawned.is_none() {
             work.read_module();
+            work.help();
         }
         Validation {
             work,
@@ -331,7 +332,10 @@ impl Detached {
                 Payload::StartSection { .. } | Payload::DataCountSection { .. } => return None,
                 Payload::CodeSectionStart { size, .. } => {
                     parser.skip_section();
-                    at += size as usize;
+                    // A top-level parser does not check the size against the bytes.
+                    at = at
+                        .checked_add(size as usize)
+                        .filter(|&e| e <= module.len())?;
                 }
                 Payload::DataSection(r) => {
                     if section.is_some() {
@@ -378,7 +382,8 @@ fn read(mut r: BinaryReader) -> Option<Vec<(u32, u32, u32)>> {
     const I32_CONST: u8 = 0x41;
     const END: u8 = 0x0b;
     let count = r.read_var_u32().ok()?;
-    let mut segments = Vec::with_capacity(count.min(1 << 20) as usize);
+    // A segment takes at least 5 bytes: a lying count cannot reserve more than the section.
+    let mut segments = Vec::with_capacity((count as usize).min(r.bytes_remaining() / 5));
     for _ in 0..count {
         if r.read_u8().ok()? != ACTIVE_MEMORY_0 || r.read_u8().ok()? != I32_CONST {
             return None;
@@ -438,26 +443,29 @@ mod tests {
         for extra in kept {
             assert!(Detached::split(&module(extra)).is_none(), "{extra}");
         }
-        let imported: Arc<[u8]> = wat::parse_str(
-            r#"(module (import "env" "memory" (memory 1)) (data (i32.const 0) "x"))"#,
-        )
-        .unwrap()
-        .into();
-        let unexported: Arc<[u8]> =
-            wat::parse_str(r#"(module (memory 1) (data (i32.const 0) "x"))"#)
-                .unwrap()
-                .into();
-        let memory64: Arc<[u8]> =
-            wat::parse_str(r#"(module (memory (export "memory") i64 1) (data (i64.const 0) "x"))"#)
-                .unwrap()
-                .into();
-        let no_data: Arc<[u8]> = wat::parse_str(r#"(module (memory (export "m") 1))"#)
-            .unwrap()
-            .into();
-        for bytes in [imported, unexported, memory64, no_data] {
-            assert!(Detached::split(&bytes).is_none());
+        let wasm = |wat: &str| -> Arc<[u8]> { wat::parse_str(wat).unwrap().into() };
+        let modules = [
+            // Memory 0 is not the exported one: the segments would be written elsewhere.
+            r#"(module (import "env" "memory" (memory 1)) (memory (export "m") 1)
+                 (data (i32.const 0) "x"))"#,
+            r#"(module (memory 1) (memory (export "m") 1) (data (i32.const 0) "x"))"#,
+            // No memory to write into.
+            r#"(module (memory 1) (data (i32.const 0) "x"))"#,
+            // (An `i32.const` offset into a 64-bit memory is invalid; the verdict says so.)
+            r#"(module (memory (export "memory") i64 1) (data (i32.const 0) "x"))"#,
+            // Nothing to gain.
+            r#"(module (memory (export "m") 1))"#,
+        ];
+        for wat in modules {
+            assert!(Detached::split(&wasm(wat)).is_none(), "{wat}");
         }
-        // Bytes that are not a module at all.
-        assert!(Detached::split(&Arc::from(&b"\0asm\x01\0\0\0\x0b\xff"[..])).is_none());
+        // Bytes that are not a module: a data section cut short, a code section declaring
+        // more bytes than there are.
+        for bytes in [
+            &b"\0asm\x01\0\0\0\x0b\xff"[..],
+            b"\0asm\x01\0\0\0\x0a\xe8\x07\x00",
+        ] {
+            assert!(Detached::split(&Arc::from(bytes)).is_none());
+        }
     }
 }
