@@ -1,7 +1,7 @@
 //! The pieces of a large module's compile that read the module bytes themselves
 //! (`simulate::compile`): the whole-module verdict must equal wasmi's `Module::validate`, word
-//! for word, and splitting off the data section must never panic; where it succeeds, the
-//! rest must be accepted or refused by wasmi exactly as the whole module's sections are.
+//! for word, and splitting off the data section must never panic; where the whole module is
+//! valid, the rest it leaves must be valid too.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use meshext_lint::simulate::compile::{Detached, Validation};

@@ -180,7 +180,7 @@ pub fn compile(bytes: &[u8], limits: &Limits) -> Result<Compiled, LoadError> {
     // Every error below waits for the whole module's verdict first: an invalid module is
     // reported as invalid, with wasmi's first error, whatever else is wrong with it. That
     // verdict also covers a data section kept out of wasmi's parse.
-    let invalid = |v: &Option<Validation>| v.as_ref()?.wait().err().map(invalid_module);
+    let invalid = |v: &Option<Validation>| verdict(v.as_ref()).err();
     let (rest, data) = match shared.as_ref().and_then(Detached::split) {
         Some((rest, data)) => (Some(rest), Some(data)),
         None => (None, None),
@@ -205,11 +205,13 @@ pub fn compile(bytes: &[u8], limits: &Limits) -> Result<Compiled, LoadError> {
 impl Compiled {
     /// Waits for the whole module's validation; `Err` is the compile error to report.
     pub fn validated(&self) -> Result<(), LoadError> {
-        match &self.validation {
-            None => Ok(()),
-            Some(v) => v.wait().map_err(invalid_module),
-        }
+        verdict(self.validation.as_ref())
     }
+}
+
+/// The whole-module verdict as a load result (small modules were validated by `Module::new`).
+fn verdict(validation: Option<&Validation>) -> Result<(), LoadError> {
+    validation.map_or(Ok(()), |v| v.wait().map_err(invalid_module))
 }
 
 fn invalid_module(e: impl std::fmt::Display) -> LoadError {
