@@ -248,6 +248,7 @@ pub fn workload_info(mesh: &Mesh, chain: &WorkloadChain) -> WorkloadInfo {
         Some(s) => {
             info.service_host = format!("{}.{}.svc.cluster.local", s.meta.name, s.meta.namespace);
             if let Some(p) = s.ports.first() {
+                info.service_port = Some((p.port, p.name.clone().unwrap_or_default()));
                 info.port = p
                     .target_port
                     .parse()
@@ -400,4 +401,65 @@ pub fn sim_net_chain(
             }),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mesh(service: &str) -> Mesh {
+        let text = format!(
+            "apiVersion: maistra.io/v2
+kind: ServiceMeshControlPlane
+metadata: {{name: basic, namespace: istio-system}}
+spec: {{version: v2.0}}
+---
+apiVersion: maistra.io/v1
+kind: ServiceMeshMemberRoll
+metadata: {{name: default, namespace: istio-system}}
+spec: {{members: [shop]}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: web, namespace: shop}}
+spec:
+  template:
+    metadata:
+      annotations: {{sidecar.istio.io/inject: \"true\"}}
+      labels: {{app: web}}
+{service}"
+        );
+        let mut l = crate::load::inputs::Loaded::default();
+        crate::load::inputs::add_source(&mut l, "t.yaml".into(), text.into_bytes());
+        assert!(l.problems.is_empty(), "{:?}", l.problems);
+        crate::model::build::build(&l.documents, None)
+    }
+
+    fn info(m: &Mesh) -> WorkloadInfo {
+        let chains = crate::chain::build_chains(m, &Default::default());
+        workload_info(m, &chains[0])
+    }
+
+    /// The Service's first port: the endpoint port the application listens on, and the
+    /// service port and its name (mesh v2.0 names the inbound cluster after them).
+    #[test]
+    fn the_selecting_services_first_port_is_the_workloads() {
+        let m = mesh(
+            "---
+apiVersion: v1
+kind: Service
+metadata: {name: api, namespace: shop}
+spec:
+  selector: {app: web}
+  ports: [{name: http-api, port: 9080, targetPort: 8080}, {name: grpc, port: 9090}]
+",
+        );
+        let w = info(&m);
+        assert_eq!(w.service_host, "api.shop.svc.cluster.local");
+        assert_eq!(w.port, 8080);
+        assert_eq!(w.service_port, Some((9080, "http-api".to_string())));
+        let bare = info(&mesh(""));
+        assert_eq!(bare.service_host, "web.shop.svc.cluster.local");
+        assert_eq!(bare.service_port, None);
+    }
 }

@@ -58,6 +58,9 @@ pub struct WorkloadInfo {
     pub service_host: String,
     pub pod_ip: String,
     pub port: u16,
+    /// The port of the Service that selects the workload (number and name, the name possibly
+    /// empty), when one does: mesh v2.0 names its inbound cluster after it.
+    pub service_port: Option<(i64, String)>,
     pub labels: BTreeMap<String, String>,
     pub cluster_id: String,
     pub mesh_id: String,
@@ -73,6 +76,7 @@ impl Default for WorkloadInfo {
             service_host: "workload.default.svc.cluster.local".into(),
             pod_ip: "10.0.0.2".into(),
             port: 8080,
+            service_port: None,
             labels: BTreeMap::new(),
             cluster_id: "Kubernetes".into(),
             mesh_id: "cluster.local".into(),

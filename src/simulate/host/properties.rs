@@ -207,6 +207,23 @@ fn upstream_host(s: &HostState) -> String {
     }
 }
 
+/// The inbound cluster the stream's route sends to, as istiod names it. From Istio 1.8.1
+/// (mesh v2.1 on) `inbound|PORT||` with the endpoint port (maistra/istio 2.1
+/// `util.BuildInboundSubsetKey` for 1.8.1+ proxies; `model.BuildInboundSubsetKey` from 2.2).
+/// Mesh v2.0 (Istio 1.6) puts the Service in it, `inbound|SERVICE_PORT|PORT_NAME|HOST`
+/// (maistra/istio 2.0 `buildInboundClusterForPortOrUDS` and
+/// `buildSidecarInboundHTTPListenerOptsForPortOrUDS`: `model.BuildSubsetKey`). A workload no
+/// Service selects keeps the endpoint-port form (istiod's passthrough chain is not modelled).
+fn inbound_cluster(s: &HostState) -> String {
+    let w = &s.workload;
+    match (&w.service_port, s.profile.mesh) {
+        (Some((port, name)), Some(m)) if m.major == 2 && m.minor == 0 => {
+            format!("inbound|{port}|{name}|{}", w.service_host)
+        }
+        _ => format!("inbound|{}||", w.port),
+    }
+}
+
 /// The inbound cluster's `istio` filter metadata (an `envoy.config.core.v3.Metadata`
 /// `filter_metadata` entry's Struct): `services: [{host, name, namespace}]`, as istiod's
 /// `addTelemetryMetadata`/`buildServiceMetadata` add it from mesh v2.1 (Istio 1.9) on.
@@ -360,9 +377,7 @@ fn lookup_at(s: &HostState, ctx: u32, segs: &[String]) -> Option<PVal> {
             }
             match (attr.as_str(), more) {
                 ("node", _) => node(s, more),
-                ("cluster_name", []) if st.is_some() => {
-                    Some(PVal::s(format!("inbound|{}||", w.port)))
-                }
+                ("cluster_name", []) if st.is_some() => Some(PVal::s(inbound_cluster(s))),
                 // istiod names the inbound route `default` (`BuildDefaultHTTPInboundRoute`).
                 ("route_name", []) if st.is_some() => Some(PVal::s("default")),
                 ("cluster_metadata", _) if st.as_ref()?.upstream_reached => {
@@ -381,7 +396,7 @@ fn lookup_at(s: &HostState, ctx: u32, segs: &[String]) -> Option<PVal> {
         }
         "listener_direction" if s.profile.legacy_properties() => Some(PVal::Int(1)),
         "cluster_name" if s.profile.legacy_properties() && st.is_some() => {
-            Some(PVal::s(format!("inbound|{}||", w.port)))
+            Some(PVal::s(inbound_cluster(s)))
         }
         // istiod names the inbound route `default` (`BuildDefaultHTTPInboundRoute`).
         "route_name" if s.profile.legacy_properties() && st.is_some() => Some(PVal::s("default")),
@@ -681,9 +696,21 @@ mod tests {
         let old = on_stream(V::V2_1, true);
         assert_eq!(get(&old, "upstream.address").unwrap(), b"127.0.0.1:8080");
         // Mesh v2.0 (Istio 1.6): no telemetry metadata on the inbound cluster.
-        let v20 = on_stream(V::V2_0, true);
+        let mut v20 = on_stream(V::V2_0, true);
         assert_eq!(get(&v20, "cluster_metadata").unwrap(), b"");
         assert_eq!(get(&v20, "cluster_metadata.filter_metadata.istio"), None);
+        // … and the Service in the cluster's name; without a Service, the port alone.
+        assert_eq!(get(&v20, "cluster_name").unwrap(), b"inbound|8080||");
+        let mut w = (*v20.workload).clone();
+        w.service_port = Some((9080, "http-api".into()));
+        v20.workload = std::rc::Rc::new(w.clone());
+        assert_eq!(
+            get(&v20, "cluster_name").unwrap(),
+            b"inbound|9080|http-api|workload.default.svc.cluster.local"
+        );
+        let mut v21 = on_stream(V::V2_1, true);
+        v21.workload = std::rc::Rc::new(w);
+        assert_eq!(get(&v21, "cluster_name").unwrap(), b"inbound|8080||");
         // Before the router picked the upstream host: NOT_FOUND, as in Envoy.
         let early = on_stream(V::V2_6, false);
         assert_eq!(get(&early, "upstream.address"), None);
