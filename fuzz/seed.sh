@@ -23,6 +23,8 @@ seed scenario samples/scenarios/*.yaml tests/fixtures/scenarios/*.yaml
 seed scenario_differential samples/scenarios/*.yaml tests/fixtures/scenarios/*.yaml
 seed yaml_differential samples/**/*.yaml tests/fixtures/**/*.yaml rules/catalogue/*.yaml
 seed image_archive tests/fixtures/images/*.tar
+# Layer blobs (and, as harmless extra seeds, the JSON blobs beside them).
+seed image_layer samples/images/**/blobs/sha256/* tests/fixtures/images/**/blobs/sha256/*
 seed abi_analysis samples/extensions/build/*.wasm samples/broken/images/*/*.wasm \
   tests/fixtures/images/*/*.wasm
 seed module_startup samples/extensions/build/*.wasm samples/broken/images/*/*.wasm

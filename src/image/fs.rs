@@ -2,6 +2,7 @@
 //! whiteouts. Nothing is written to disk. Paths are keys relative to the root (`a/b`), the
 //! root being the empty path.
 
+use super::tar_guard::{self, TarGuard};
 use super::Limits;
 use sha2::{Digest, Sha256};
 use std::cell::Cell;
@@ -334,15 +335,6 @@ impl FileTree {
                 Box::new(blob)
             }
         };
-        check_tar_headers(
-            Bounded {
-                inner: open(),
-                read: 0,
-                limit: remaining,
-                hasher: Sha256::new(),
-            },
-            limits.max_tar_header,
-        )?;
         let raw = open();
         let mut reader = Bounded {
             inner: raw,
@@ -350,7 +342,13 @@ impl FileTree {
             limit: remaining,
             hasher: Sha256::new(),
         };
-        let result = self.read_layer(&mut reader, limits, budget.pool.as_deref());
+        let mut guard = TarGuard::new(&mut reader, limits.max_tar_header);
+        let result = self.read_layer(&mut guard, limits, budget.pool.as_deref());
+        // A refused header is the first thing wrong with the layer, however the tar reader
+        // worded the error it saw (or if it let it pass).
+        if let Some(why) = guard.refusal() {
+            return Err(why.to_string());
+        }
         let bomb = |e: String| {
             if reader_exceeded(&e) {
                 format!(
@@ -614,21 +612,8 @@ impl FileTree {
     }
 }
 
-/// The tar reader buffers a GNU long name or long link and a PAX header whole, whatever size
-/// its header claims (a 1 GiB long name is 1 GiB of memory). A first, raw pass refuses those
-/// larger than `max` before the real pass reads them. The raw pass does not apply PAX `size`
-/// records or GNU sparse extension blocks, so those are refused too (no layer needs them: a
-/// PAX size is for members over 8 GiB, far beyond the uncompressed bound). Other errors are
-/// left to the real pass, which words them.
-pub(crate) fn check_tar_headers<R: Read>(reader: R, max: u64) -> Result<(), String> {
-    let mut archive = tar::Archive::new(reader);
-    match archive.entries() {
-        Ok(entries) => check_tar_entries(entries, max),
-        Err(_) => Ok(()),
-    }
-}
-
-/// [`check_tar_headers`] over entries (a seekable archive skips data by seeking).
+/// Refuses the extension headers a seekable archive holds above `max` bytes before the
+/// indexing pass buffers them (see [`TarGuard`], which does the same for a layer as it streams).
 pub(crate) fn check_tar_entries<R: Read>(
     entries: tar::Entries<'_, R>,
     max: u64,
@@ -637,35 +622,16 @@ pub(crate) fn check_tar_entries<R: Read>(
         let Ok(entry) = entry else {
             return Ok(());
         };
+        tar_guard::check_header(entry.header(), max)?;
         let t = entry.header().entry_type();
-        let size = entry.header().entry_size().unwrap_or(0);
-        let ext = t.is_gnu_longname()
-            || t.is_gnu_longlink()
-            || t.is_pax_local_extensions()
-            || t.is_pax_global_extensions();
-        if ext && size > max {
-            return Err(format!(
-                "a tar extension header (type `{}`) of {size} bytes, more than the bound {max} (limit image-tar-header-bytes)",
-                char::from(t.as_byte()).escape_default()
-            ));
-        }
         if t.is_pax_local_extensions() || t.is_pax_global_extensions() {
             let mut data = Vec::new();
             if entry.take(max).read_to_end(&mut data).is_err() {
                 return Ok(());
             }
-            let sized = data.split(|b| *b == b'\n').any(|rec| {
-                rec.splitn(2, |b| *b == b' ')
-                    .nth(1)
-                    .is_some_and(|r| r.starts_with(b"size="))
-            });
-            if sized {
-                return Err(
-                    "a PAX `size` record (members over 8 GiB are beyond every bound)".into(),
-                );
+            if tar_guard::pax_has_size(&data) {
+                return Err(tar_guard::PAX_SIZE.into());
             }
-        } else if t.is_gnu_sparse() && entry.header().as_gnu().is_some_and(|g| g.is_extended()) {
-            return Err("a GNU sparse file with extension blocks (not supported)".into());
         }
     }
     Ok(())

@@ -47,6 +47,7 @@ pub mod json;
 pub mod pack;
 pub mod reference;
 mod store;
+mod tar_guard;
 
 pub use crate::model::PHASES;
 pub use backing::sha256_hex;
