@@ -76,7 +76,14 @@ struct State {
     done: bool,
     /// The first error in module order: its rank, and wasmi's message.
     first: Option<(usize, String)>,
+    /// The most bodies ever queued at once (at most [`QUEUED_BODIES`] + 1).
+    peak: usize,
 }
+
+/// Bodies queued before the reading thread validates one itself: a module of a million tiny
+/// functions read while nobody else helps (the start-up runs meanwhile) would otherwise queue
+/// them all, ~50 bytes each.
+const QUEUED_BODIES: usize = 4096;
 
 struct Body {
     rank: usize,
@@ -180,6 +187,7 @@ impl Work {
 
     fn read_sections(&self) {
         let mut validator = Validator::new_with_features(features());
+        let mut allocations = FuncValidatorAllocations::default();
         for payload in Parser::new(0).parse_all(&self.module) {
             let valid = payload.and_then(|p| validator.payload(&p));
             let mut state = self.lock();
@@ -193,8 +201,13 @@ impl Work {
                     state.read += 1;
                     let range = body.range();
                     state.bodies.push_back(Body { rank, func, range });
-                    drop(state);
-                    self.changed.notify_all();
+                    state.peak = state.peak.max(state.bodies.len());
+                    if state.bodies.len() > QUEUED_BODIES {
+                        drop(self.validate_next(state, &mut allocations));
+                    } else {
+                        drop(state);
+                        self.changed.notify_all();
+                    }
                 }
                 Ok(ValidPayload::End(_)) => return,
                 Ok(_) => {}
@@ -208,37 +221,48 @@ impl Work {
         let mut allocations = FuncValidatorAllocations::default();
         let mut state = self.lock();
         loop {
-            let Some(body) = state.bodies.pop_front() else {
-                if state.done {
-                    return;
-                }
-                state = (self.changed.wait(state)).unwrap_or_else(|e| e.into_inner());
-                continue;
+            state = match self.validate_next(state, &mut allocations) {
+                Ok(state) => state,
+                Err(state) if state.done => return,
+                Err(state) => (self.changed.wait(state)).unwrap_or_else(|e| e.into_inner()),
             };
-            // Bodies after a known error cannot change the verdict.
-            if state.first.as_ref().is_some_and(|(r, _)| *r < body.rank) {
-                continue;
-            }
-            state.busy += 1;
-            drop(state);
-            // Everything between `busy` up and down is caught: a waiter counts on it.
-            let result = catch_unwind(AssertUnwindSafe(|| {
-                let range = body.range;
-                let reader = BinaryReader::new(&self.module[range.clone()], range.start);
-                let mut validator = body.func.into_validator(std::mem::take(&mut allocations));
-                let result = validator.validate(&FunctionBody::new(reader));
-                allocations = validator.into_allocations();
-                result
-            }));
-            state = self.lock();
-            state.busy -= 1;
-            match result {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => state.fail(body.rank, message(e)),
-                Err(_) => state.fail(body.rank, CRASHED.into()),
-            }
-            self.changed.notify_all();
         }
+    }
+
+    /// Takes the first queued body and validates it (or drops it when a body before it already
+    /// failed): `Err` gives the lock back when none is queued.
+    fn validate_next<'a>(
+        &'a self,
+        mut state: MutexGuard<'a, State>,
+        allocations: &mut FuncValidatorAllocations,
+    ) -> Result<MutexGuard<'a, State>, MutexGuard<'a, State>> {
+        let Some(body) = state.bodies.pop_front() else {
+            return Err(state);
+        };
+        // Bodies after a known error cannot change the verdict.
+        if state.first.as_ref().is_some_and(|(r, _)| *r < body.rank) {
+            return Ok(state);
+        }
+        state.busy += 1;
+        drop(state);
+        // Everything between `busy` up and down is caught: a waiter counts on it.
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            let range = body.range;
+            let reader = BinaryReader::new(&self.module[range.clone()], range.start);
+            let mut validator = body.func.into_validator(std::mem::take(allocations));
+            let result = validator.validate(&FunctionBody::new(reader));
+            *allocations = validator.into_allocations();
+            result
+        }));
+        let mut state = self.lock();
+        state.busy -= 1;
+        match result {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => state.fail(body.rank, message(e)),
+            Err(_) => state.fail(body.rank, CRASHED.into()),
+        }
+        self.changed.notify_all();
+        Ok(state)
     }
 }
 
@@ -467,5 +491,40 @@ mod tests {
         ] {
             assert!(Detached::split(&Arc::from(bytes)).is_none());
         }
+    }
+
+    /// A module of `n` one-instruction functions, the last one `last`.
+    fn many_functions(n: usize, last: &str) -> Arc<[u8]> {
+        let mut wat = String::from("(module");
+        for _ in 1..n {
+            wat.push_str(" (func nop)");
+        }
+        wat.push_str(&format!(" (func {last}))"));
+        wat::parse_str(wat).unwrap().into()
+    }
+
+    /// Waits for the verdict without helping, as a start-up that takes long does.
+    fn verdict_alone(v: &Validation) -> Result<(), String> {
+        loop {
+            if let Some(verdict) = v.known() {
+                return verdict;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }
+
+    #[test]
+    fn the_queue_of_bodies_stays_bounded_while_nobody_helps() {
+        let n = 3 * QUEUED_BODIES;
+        let good = many_functions(n, "nop");
+        let v = Validation::start(&good);
+        assert_eq!(verdict_alone(&v), Ok(()));
+        let peak = v.work.lock().peak;
+        assert!(peak <= QUEUED_BODIES + 1, "peak {peak}");
+        // The last body is validated (and its error reported) all the same.
+        let bad = many_functions(n, "i32.add");
+        let v = Validation::start(&bad);
+        let want = wasmi::Module::validate(&wasmi::Engine::default(), &bad).unwrap_err();
+        assert_eq!(verdict_alone(&v), Err(want.to_string()));
     }
 }
