@@ -1065,6 +1065,7 @@ impl ser::Serializer for MapKey<'_, '_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_rng::Rng;
     use serde_json::{json, Map, Number, Value};
     use std::collections::BTreeMap;
 
@@ -1081,21 +1082,7 @@ mod tests {
         }
     }
 
-    /// xorshift64*: deterministic, no dependency.
-    struct Rng(u64);
-
     impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-        }
-
-        fn below(&mut self, n: u64) -> u64 {
-            self.next() % n
-        }
-
         /// Strings of 0–40 characters (every scan path: under 4, 4–7, 8 and more, the
         /// overlapping last word), mostly plain, with every control byte, quotes, backslashes,
         /// `/`, DEL and multi-byte characters mixed in at random places.
@@ -1106,8 +1093,8 @@ mod tests {
                 .map(|_| match self.below(if plain { 1 } else { 8 }) {
                     0..=2 => char::from(b'a' + self.below(26) as u8),
                     3 => char::from(self.below(0x20) as u8),
-                    4 => ['"', '\\', '/', '\u{7f}'][self.below(4) as usize],
-                    5 => ['é', '中', '😀', '\u{2028}', '\u{80}'][self.below(5) as usize],
+                    4 => ['"', '\\', '/', '\u{7f}'][self.below(4)],
+                    5 => ['é', '中', '😀', '\u{2028}', '\u{80}'][self.below(5)],
                     _ => char::from(0x20 + self.below(0x5f) as u8),
                 })
                 .collect()
@@ -1129,7 +1116,7 @@ mod tests {
                 json!(123456789.0),
             ];
             match self.below(4) {
-                0 => fixed[self.below(fixed.len() as u64) as usize].clone(),
+                0 => fixed[self.below(fixed.len())].clone(),
                 1 => json!(self.next() as i64),
                 2 => json!(self.next() >> self.below(64)),
                 _ => {
@@ -1141,7 +1128,7 @@ mod tests {
         fn value(&mut self, depth: u32) -> Value {
             let leaf = depth == 0 || self.below(3) == 0;
             match self.below(if leaf { 4 } else { 6 }) {
-                0 => [Value::Null, json!(true), json!(false)][self.below(3) as usize].clone(),
+                0 => [Value::Null, json!(true), json!(false)][self.below(3)].clone(),
                 1 => self.number(),
                 2 | 3 => Value::String(self.string()),
                 4 => Value::Array((0..self.below(5)).map(|_| self.value(depth - 1)).collect()),

@@ -30,3 +30,5 @@ pub mod rules;
 pub mod simulate;
 pub(crate) mod source;
 pub(crate) mod suppress;
+#[cfg(test)]
+mod test_rng;

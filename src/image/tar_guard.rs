@@ -376,20 +376,6 @@ mod tests {
         crate::image::fs::check_tar_entries(a.entries().unwrap(), 4096)
     }
 
-    /// xorshift64*: deterministic cases without a dependency.
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-    }
-
     #[test]
     fn the_guard_decides_as_the_separate_checking_pass_did() {
         let mut base = prefix();
@@ -408,7 +394,7 @@ mod tests {
             v
         };
         let (mut refused, mut passed) = (0, 0);
-        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let mut rng = crate::test_rng::Rng(0x9e37_79b9_7f4a_7c15);
         for case in 0..3000 {
             let mut t = base.clone();
             for _ in 0..1 + rng.below(3) {

@@ -7,6 +7,34 @@ use crate::load::inputs::{add_source, Loaded};
 use crate::model;
 use crate::rules::registry::{Facts, Unit};
 
+/// A control plane at `version` (`extra_cp`: more lines of its `spec`, indented by two), the
+/// member roll (`shop`) and one injected Deployment, `shop/web` (`app: web`); callers append
+/// the rest (`---` and their resources).
+pub(crate) fn shop_web(version: &str, extra_cp: &str) -> String {
+    format!(
+        "apiVersion: maistra.io/v2
+kind: ServiceMeshControlPlane
+metadata: {{name: basic, namespace: istio-system}}
+spec:
+  version: {version}
+{extra_cp}---
+apiVersion: maistra.io/v1
+kind: ServiceMeshMemberRoll
+metadata: {{name: default, namespace: istio-system}}
+spec: {{members: [shop]}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: web, namespace: shop}}
+spec:
+  template:
+    metadata:
+      annotations: {{sidecar.istio.io/inject: \"true\"}}
+      labels: {{app: web}}
+"
+    )
+}
+
 /// Loads `yaml` as `fixture.yaml`, gathers the facts (no images) and runs `unit` alone.
 pub(crate) fn check(unit: &dyn Unit, yaml: &str) -> Vec<Diagnostic> {
     let mut loaded = Loaded::default();

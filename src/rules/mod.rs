@@ -12,7 +12,7 @@ pub mod abi;
 pub mod chains;
 mod control_plane;
 #[cfg(test)]
-mod fixture;
+pub(crate) mod fixture;
 pub mod images;
 pub(crate) mod input;
 mod resources;

@@ -408,27 +408,7 @@ mod tests {
     use super::*;
 
     fn mesh(service: &str) -> Mesh {
-        let text = format!(
-            "apiVersion: maistra.io/v2
-kind: ServiceMeshControlPlane
-metadata: {{name: basic, namespace: istio-system}}
-spec: {{version: v2.0}}
----
-apiVersion: maistra.io/v1
-kind: ServiceMeshMemberRoll
-metadata: {{name: default, namespace: istio-system}}
-spec: {{members: [shop]}}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: web, namespace: shop}}
-spec:
-  template:
-    metadata:
-      annotations: {{sidecar.istio.io/inject: \"true\"}}
-      labels: {{app: web}}
-{service}"
-        );
+        let text = crate::rules::fixture::shop_web("v2.0", "") + service;
         let mut l = crate::load::inputs::Loaded::default();
         crate::load::inputs::add_source(&mut l, "t.yaml".into(), text.into_bytes());
         assert!(l.problems.is_empty(), "{:?}", l.problems);

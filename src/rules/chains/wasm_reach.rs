@@ -343,27 +343,9 @@ mod tests {
     use crate::rules::fixture;
 
     fn mesh(version: &str, extra_cp: &str, plugin: &str) -> String {
-        format!(
-            "apiVersion: maistra.io/v2
-kind: ServiceMeshControlPlane
-metadata: {{name: basic, namespace: istio-system}}
-spec:
-  version: {version}
-{extra_cp}---
-apiVersion: maistra.io/v1
-kind: ServiceMeshMemberRoll
-metadata: {{name: default, namespace: istio-system}}
-spec: {{members: [shop]}}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: web, namespace: shop}}
-spec:
-  template:
-    metadata:
-      annotations: {{sidecar.istio.io/inject: \"true\"}}
-      labels: {{app: web}}
----
+        fixture::shop_web(version, extra_cp)
+            + &format!(
+                "---
 apiVersion: v1
 kind: Service
 metadata: {{name: web, namespace: shop}}
@@ -378,7 +360,7 @@ metadata: {{name: p, namespace: shop}}
 spec:
   url: oci://quay.io/acme/p:1.0
 {plugin}"
-        )
+            )
     }
 
     fn rules(found: &[Diagnostic]) -> Vec<RuleId> {

@@ -144,27 +144,7 @@ mod tests {
     use crate::rules::fixture;
 
     fn mesh(version: &str, plugins: &str) -> String {
-        format!(
-            "apiVersion: maistra.io/v2
-kind: ServiceMeshControlPlane
-metadata: {{name: basic, namespace: istio-system}}
-spec: {{version: {version}}}
----
-apiVersion: maistra.io/v1
-kind: ServiceMeshMemberRoll
-metadata: {{name: default, namespace: istio-system}}
-spec: {{members: [shop]}}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: web, namespace: shop}}
-spec:
-  template:
-    metadata:
-      annotations: {{sidecar.istio.io/inject: \"true\"}}
-      labels: {{app: web}}
-{plugins}"
-        )
+        fixture::shop_web(version, "") + plugins
     }
 
     fn wp(ns: &str, name: &str, priority: &str) -> String {
