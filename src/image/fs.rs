@@ -447,10 +447,17 @@ impl FileTree {
                             limits.max_uncompressed
                         ));
                     }
-                    let mut buf = Vec::with_capacity(size.min(1 << 20) as usize);
-                    entry
-                        .read_to_end(&mut buf)
-                        .map_err(|e| format!("bad tar data for `{raw}`: {e}"))?;
+                    // The first MiB first, so that a header lying about a large size reserves
+                    // little before its data runs out; then exactly the rest (growing by
+                    // doubling held up to 1.5× the file at once).
+                    let head = size.min(1 << 20);
+                    let mut buf = Vec::with_capacity(head as usize);
+                    let bad = |e: io::Error| format!("bad tar data for `{raw}`: {e}");
+                    (&mut entry).take(head).read_to_end(&mut buf).map_err(bad)?;
+                    if buf.len() as u64 == head && head < size {
+                        buf.reserve_exact((size - head) as usize);
+                        entry.read_to_end(&mut buf).map_err(bad)?;
+                    }
                     if real_end
                         .get()
                         .is_some_and(|end| entry.raw_file_position() + size > end)
