@@ -185,6 +185,40 @@ fn body_frames_and_trailers_both_ways() {
         ["proxy_on_request_body(0 bytes, end_of_stream=true)"]
     );
     assert!(body_calls(1).is_empty());
+    // Empty frames that do not end the stream (HTTP/2 delivers them): one callback each.
+    let r = run(
+        &chain,
+        "requests:\n  - request: {method: POST, chunks: [a, '', b]}\n    expect: {upstream_request_body: ab}\n  - request: {method: POST, chunks: [a, ''], trailers: {t: x}}\n    upstream: {chunks: ['', b]}\n    expect: {upstream_request_body: a, upstream_request_trailers: {t: x}, response_body: b}\n",
+    );
+    assert!(failed_checks(&r).is_empty(), "{:?}", failed_checks(&r));
+    let calls = |i: usize, prefix: &str| {
+        (r.requests[i].trace.iter())
+            .filter(|e| e.callback.starts_with(prefix))
+            .map(|e| e.callback.to_string())
+            .collect::<Vec<_>>()
+    };
+    // The module buffers; the empty frame's callback sees what was buffered before it.
+    assert_eq!(
+        calls(0, "proxy_on_request_body"),
+        [
+            "proxy_on_request_body(1 bytes, end_of_stream=false)",
+            "proxy_on_request_body(1 bytes, end_of_stream=false)",
+            "proxy_on_request_body(1 bytes, end_of_stream=true)"
+        ]
+    );
+    // An empty frame before the trailers; an upstream answering with an empty frame first.
+    assert_eq!(
+        calls(1, "proxy_on_"),
+        [
+            "proxy_on_request_headers",
+            "proxy_on_request_body(1 bytes, end_of_stream=false)",
+            "proxy_on_request_body(1 bytes, end_of_stream=false)",
+            "proxy_on_request_trailers",
+            "proxy_on_response_headers",
+            "proxy_on_response_body(0 bytes, end_of_stream=false)",
+            "proxy_on_response_body(1 bytes, end_of_stream=true)"
+        ]
+    );
 
     // An upstream answering in chunks, with trailers; request trailers reach the upstream.
     let r = run(
@@ -363,10 +397,10 @@ fn new_scenario_keys_have_located_errors() {
     let cases = [
         ("vm_config: ~\nrequests: []\n", "s.yaml:1:12: vm_config must be a string or a mapping"),
         ("vm_id: [a]\nrequests: []\n", "s.yaml:1:8: vm_id must be a string"),
-        ("requests: [{request: {chunks: [a, '', b]}}]\n", "s.yaml:1:35: an empty chunk can only be the last (an empty end-of-stream data frame)"),
-        ("requests: [{request: {chunks: [a, ''], trailers: {t: x}}}]\n", "s.yaml:1:35: an empty end-of-stream chunk cannot come before trailers (the trailers end the stream)"),
+        ("requests: [{request: {chunks: [a, '', '', b]}}]\n", "s.yaml:1:39: a second empty data frame in a row that does not end the stream: Envoy's HTTP/2 codec closes the connection here (max_consecutive_inbound_frames_with_empty_payload is 1)"),
+        ("requests: [{request: {chunks: ['', ''], trailers: {t: x}}}]\n", "s.yaml:1:36: a second empty data frame in a row that does not end the stream: Envoy's HTTP/2 codec closes the connection here (max_consecutive_inbound_frames_with_empty_payload is 1)"),
         ("requests: [{upstream: {body: a, chunks: [b]}}]\n", "s.yaml:1:30: give either body or chunks, not both"),
-        ("requests: [{upstream: {chunks: ['', b]}}]\n", "s.yaml:1:33: an empty chunk can only be the last (an empty end-of-stream data frame)"),
+        ("requests: [{upstream: {chunks: ['', '', b]}}]\n", "s.yaml:1:37: a second empty data frame in a row that does not end the stream: Envoy's HTTP/2 codec closes the connection here (max_consecutive_inbound_frames_with_empty_payload is 1)"),
         ("requests: [{http_calls: [{cluster: c, response: {body: a, chunks: [b]}}]}]\n", "s.yaml:1:56: give either body or chunks, not both"),
         ("requests: [{expect: {response_trailers: {a: [1]}}}]\n", "s.yaml:1:45: response_trailers must be a string"),
         ("requests: [{advance: 1s, expect: {upstream_request_trailers: {a: b}}}]\n", "s.yaml:1:62: `upstream_request_trailers` needs a request: this step only advances time (add `request:`)"),

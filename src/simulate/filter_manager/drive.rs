@@ -144,8 +144,8 @@ impl FilterManager {
             st.response_code_details = Some(details.to_string());
             st.response_size = r.body.len() as u64;
         }
-        // The data frames: the chunks as given (an empty last one is an empty end-of-stream
-        // frame), else the body in one frame.
+        // The data frames: the chunks as given (empty ones are empty frames; the last ends the
+        // stream unless trailers follow), else the body in one frame.
         let frames: Vec<Vec<u8>> = match &r.chunks {
             Some(c) => c.clone(),
             None if r.body.is_empty() => Vec::new(),

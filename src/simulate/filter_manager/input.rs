@@ -73,7 +73,7 @@ pub struct Response {
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
     /// The body's data frames when it is sent in several (`upstream.chunks`; an empty last
-    /// one is an empty end-of-stream frame); None: one frame.
+    /// one is an empty end-of-stream frame, other empty ones empty frames); None: one frame.
     pub chunks: Option<Vec<Vec<u8>>>,
     pub trailers: Vec<(String, String)>,
 }

@@ -549,18 +549,14 @@ fn service_name(label: &str) -> String {
     label.strip_prefix("service ").unwrap_or(label).to_string()
 }
 
-/// The client's frames: headers, non-empty body chunks, trailers.
+/// The client's frames: headers, one data frame per body chunk (empty ones too), trailers.
 fn downstream_frames(input: &RequestInput<'_>, downstream: &mut VecDeque<Frame>) {
-    // An empty last chunk is an empty end-of-stream data frame; other empty chunks are
-    // nothing (the scenario reader refuses them).
-    let n = input.chunks.len();
-    let kept = |(i, c): &(usize, &Vec<u8>)| !c.is_empty() || i + 1 == n;
-    let frames = input.chunks.iter().enumerate().filter(kept).count();
+    let frames = input.chunks.len();
     let has_trailers = !input.trailers.is_empty();
     downstream.push_back(Frame::Headers {
         eos: frames == 0 && !has_trailers,
     });
-    for (k, (_, c)) in input.chunks.iter().enumerate().filter(kept).enumerate() {
+    for (k, c) in input.chunks.iter().enumerate() {
         downstream.push_back(Frame::Data {
             bytes: c.clone(),
             eos: k + 1 == frames && !has_trailers,

@@ -405,8 +405,12 @@ impl<'de> Deserialize<'de> for VmConfigIn {
     }
 }
 
-/// Body frames from `chunks`: an empty chunk is an empty end-of-stream data frame, so it can
-/// only be the last one, and not before trailers (they end the stream).
+/// Body frames from `chunks`, one data frame each. An empty chunk is an empty data frame: the
+/// end of the stream when it is the last and no trailers follow, else an empty frame that does
+/// not end it, which only HTTP/2 delivers (Envoy's codec passes every DATA frame on,
+/// `ConnectionImpl::onBeginData` → `StreamImpl::decodeData`). Envoy closes the connection at
+/// the second such frame in a row (`Http2ProtocolOptions.max_consecutive_inbound_frames_with_empty_payload`,
+/// default 1, `ProtocolConstraints::trackInboundFrame`), so two are refused.
 fn frames<E>(
     chunks: Vec<String>,
     trailers: bool,
@@ -414,22 +418,12 @@ fn frames<E>(
     err: &impl Fn(&str, &str) -> E,
 ) -> Result<Vec<Vec<u8>>, E> {
     let n = chunks.len();
-    for (i, c) in chunks.iter().enumerate() {
-        if !c.is_empty() {
-            continue;
-        }
-        if i + 1 < n {
-            return Err(err(
-                &format!("{ptr}/{i}"),
-                "an empty chunk can only be the last (an empty end-of-stream data frame)",
-            ));
-        }
-        if trailers {
-            return Err(err(
-                &format!("{ptr}/{i}"),
-                "an empty end-of-stream chunk cannot come before trailers (the trailers end the stream)",
-            ));
-        }
+    let open_empty = |i: usize| chunks[i].is_empty() && (i + 1 < n || trailers);
+    if let Some(i) = (1..n).find(|&i| open_empty(i - 1) && open_empty(i)) {
+        return Err(err(
+            &format!("{ptr}/{i}"),
+            "a second empty data frame in a row that does not end the stream: Envoy's HTTP/2 codec closes the connection here (max_consecutive_inbound_frames_with_empty_payload is 1)",
+        ));
     }
     Ok(chunks.into_iter().map(String::into_bytes).collect())
 }
