@@ -420,6 +420,7 @@ fn huge_log_lines_do_not_keep_their_size() {
 )"#;
     let o = simulate_module(wat, ONE_REQUEST, 64, &[]);
     o.assert_reported("exhausted its fuel budget per call");
+    o.assert_reported("raise it with `--fuel N` or `simulate.fuel` in the configuration");
     // What the trace kept of the last lines is cut.
     let text = o.json.to_string();
     assert!(text.len() < 64 << 20, "trace of {} bytes", text.len());
@@ -536,7 +537,8 @@ fn ticks_of_one_advance_share_its_fuel_budget() {
     let r = run_in_process(&wat, scenario, small());
     let text = serde_json::to_string(&r).unwrap();
     assert!(
-        text.contains("exhausted its fuel budget per advance (5000000 units"),
+        text.contains("exhausted its fuel budget per advance (5000000 units")
+            && text.contains("raise it with `--limit fuel-per-advance=N`"),
         "{}",
         head(&text)
     );
@@ -582,7 +584,8 @@ fn one_request_has_a_fuel_budget_over_its_callbacks() {
     let r = run_in_process(&wat, scenario, limits);
     let text = serde_json::to_string(&r).unwrap();
     assert!(
-        text.contains("exhausted its fuel budget per request (2500000 units"),
+        text.contains("exhausted its fuel budget per request (2500000 units")
+            && text.contains("raise it with `--limit fuel-per-request=N`"),
         "{}",
         head(&text)
     );
@@ -617,7 +620,8 @@ fn a_run_has_a_fuel_budget_over_its_requests() {
     let r = run_in_process(&wat, &scenario, limits);
     let text = serde_json::to_string(&r).unwrap();
     assert!(
-        text.contains("exhausted its fuel budget per run (10000000 units"),
+        text.contains("exhausted its fuel budget per run (10000000 units")
+            && text.contains("raise it with `--limit fuel-per-run=N`"),
         "{}",
         head(&text)
     );

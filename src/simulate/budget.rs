@@ -134,14 +134,22 @@ pub struct BudgetMark {
 impl Bound {
     /// Why a call that ran out of fuel stopped, naming the budget.
     pub fn describe(self, per_call: u64) -> String {
-        let (what, n) = match self {
-            Bound::Call => ("fuel budget per call", per_call),
-            Bound::Scope(Scope::Request, n) => ("fuel budget per request", n),
-            Bound::Scope(Scope::Advance, n) => ("fuel budget per advance", n),
-            Bound::Run(n) => ("fuel budget per run", n),
+        let (what, n, raise) = match self {
+            Bound::Call => (
+                "fuel budget per call",
+                per_call,
+                "`--fuel N` or `simulate.fuel` in the configuration",
+            ),
+            Bound::Scope(Scope::Request, n) => {
+                ("fuel budget per request", n, "`--limit fuel-per-request=N`")
+            }
+            Bound::Scope(Scope::Advance, n) => {
+                ("fuel budget per advance", n, "`--limit fuel-per-advance=N`")
+            }
+            Bound::Run(n) => ("fuel budget per run", n, "`--limit fuel-per-run=N`"),
         };
         format!(
-            "exhausted its {what} ({n} units, hostcalls included): an infinite loop or far too much work"
+            "exhausted its {what} ({n} units, hostcalls included): an infinite loop or far too much work; if the work is meant, raise it with {raise}"
         )
     }
 }
