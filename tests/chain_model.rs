@@ -2,6 +2,8 @@
 //! and how it shapes the chains (issue 11, points 4–6). Each case follows the upstream source
 //! named in its comment; docs/fidelity.md "Chain" cites the same functions.
 
+mod common;
+
 use meshext_lint::chain::{build_chains, ExtensionDefaults, Gate, WorkloadChain};
 use meshext_lint::load::inputs::{add_source, Loaded};
 use meshext_lint::model::build::build;
@@ -40,27 +42,11 @@ fn names(c: &WorkloadChain) -> Vec<&str> {
 /// serve `v1`).
 fn app(version: &str, spec: &str) -> String {
     let sme_api = if version == "v2.0" { "v1alpha1" } else { "v1" };
-    format!(
-        "apiVersion: maistra.io/v2
-kind: ServiceMeshControlPlane
-metadata: {{name: basic, namespace: istio-system}}
-spec: {{version: {version}, techPreview: {{wasmExtensions: {{enabled: true}}}}{spec}}}
----
-apiVersion: maistra.io/v1
-kind: ServiceMeshMemberRoll
-metadata: {{name: default, namespace: istio-system}}
-spec: {{members: [shop]}}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: web, namespace: shop}}
-spec:
-  template:
-    metadata:
-      annotations: {{sidecar.istio.io/inject: \"true\"}}
-      labels: {{app: web}}
----
-apiVersion: v1
+    common::injected_mesh(
+        &format!("version: {version}, techPreview: {{wasmExtensions: {{enabled: true}}}}{spec}"),
+        "web",
+        &format!(
+            "apiVersion: v1
 kind: Service
 metadata: {{name: web, namespace: shop}}
 spec: {{selector: {{app: web}}, ports: [{{name: http, port: 80, targetPort: 8080}}]}}
@@ -70,6 +56,7 @@ kind: ServiceMeshExtension
 metadata: {{name: ext, namespace: shop}}
 spec: {{image: quay.io/acme/ext:1.0, phase: PostStats, workloadSelector: {{labels: {{app: web}}}}}}
 "
+        ),
     )
 }
 

@@ -158,11 +158,17 @@ pub fn sarif_schema_validator(test: &str) -> Option<jsonschema::Validator> {
 /// A mesh around one injected workload, `shop/db`: a control plane at `version`, the member
 /// roll (`shop`) and the Deployment, followed by `rest` (its Service and what a test adds).
 pub fn shop_db_mesh(version: &str, rest: &str) -> String {
+    injected_mesh(&format!("version: {version}"), "db", rest)
+}
+
+/// A control plane with `spec: {cp_spec}` (flow YAML), the member roll (`shop`) and one
+/// injected Deployment `shop/<workload>` (`app: <workload>`), followed by `rest`.
+pub fn injected_mesh(cp_spec: &str, workload: &str, rest: &str) -> String {
     format!(
         "apiVersion: maistra.io/v2
 kind: ServiceMeshControlPlane
 metadata: {{name: basic, namespace: istio-system}}
-spec: {{version: {version}}}
+spec: {{{cp_spec}}}
 ---
 apiVersion: maistra.io/v1
 kind: ServiceMeshMemberRoll
@@ -171,12 +177,12 @@ spec: {{members: [shop]}}
 ---
 apiVersion: apps/v1
 kind: Deployment
-metadata: {{name: db, namespace: shop}}
+metadata: {{name: {workload}, namespace: shop}}
 spec:
   template:
     metadata:
       annotations: {{sidecar.istio.io/inject: \"true\"}}
-      labels: {{app: db}}
+      labels: {{app: {workload}}}
 ---
 {rest}"
     )
