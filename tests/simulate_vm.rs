@@ -147,6 +147,29 @@ fn a_queue_sender_and_receiver_work_within_one_vm_id_only() {
     assert_eq!(request_logs(&r, 0), ["no queue", "no shared data"]);
 }
 
+/// An empty data frame that does not end the stream exists only in HTTP/2, so a request that
+/// sends one is an HTTP/2 request for `request.protocol`; every other is HTTP/1.1.
+#[test]
+fn request_protocol_follows_the_frames_the_client_sent() {
+    let m = wat_module("sim_protocol");
+    let chain = [plugin("p", &m, None), router()];
+    let r = run(
+        &chain,
+        "requests:
+  - request: {method: POST, chunks: [a, b]}
+    expect: {upstream_request_headers: {x-protocol: HTTP/1.1}}
+  - request: {method: POST, chunks: [a, '']}
+    expect: {upstream_request_headers: {x-protocol: HTTP/1.1}}
+  - request: {method: POST, chunks: ['', a]}
+    expect: {upstream_request_headers: {x-protocol: HTTP/2}}
+  - request: {method: POST, chunks: [a, ''], trailers: {t: x}}
+    expect: {upstream_request_headers: {x-protocol: HTTP/2}}
+",
+    );
+    assert_eq!(r.requests.len(), 4);
+    assert!(failed_checks(&r).is_empty(), "{:?}", failed_checks(&r));
+}
+
 #[test]
 fn body_frames_and_trailers_both_ways() {
     let body = wat_module("sim_body_buffer");

@@ -477,6 +477,9 @@ impl FilterManager {
             source_address: "10.0.0.1",
             source_port: 40000 + (conn % 20000) as u16,
             request_size: body_len as u64,
+            downstream_http2: (input.chunks.iter().enumerate()).any(|(i, c)| {
+                c.is_empty() && (i + 1 < input.chunks.len() || !input.trailers.is_empty())
+            }),
             ..Default::default()
         }
     }

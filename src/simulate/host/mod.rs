@@ -110,6 +110,9 @@ pub struct HttpState {
     pub upstream_reached: bool,
     pub request_size: u64,
     pub response_size: u64,
+    /// The client sent an empty data frame that did not end the stream, which only HTTP/2
+    /// carries: `request.protocol` is then `HTTP/2` (else `HTTP/1.1`).
+    pub downstream_http2: bool,
     /// Copies kept for the access-log phase.
     pub log_req_headers: HeaderMap,
     /// Request / response headers as they were before the first write of the current

@@ -287,7 +287,12 @@ fn request(st: &HttpState, log: bool, rest: &[String]) -> Option<PVal> {
         "useragent" => get("user-agent")?,
         "id" => get("x-request-id")?,
         "time" => PVal::Int(st.start_ns as i64),
-        "protocol" => PVal::s("HTTP/1.1"),
+        // Envoy's `Http::Utility::getProtocolString` of the downstream codec.
+        "protocol" => PVal::s(if st.downstream_http2 {
+            "HTTP/2"
+        } else {
+            "HTTP/1.1"
+        }),
         "query" => {
             let p = h.get(":path")?;
             let q = p.split_once('?').map(|(_, q)| q).unwrap_or("");
@@ -724,6 +729,16 @@ mod tests {
         o.workload = std::rc::Rc::new(w);
         assert_eq!(get(&o, "upstream.address").unwrap(), b"1.2.3.4:80");
         assert_eq!(get(&o, "route_metadata").unwrap(), b"x");
+    }
+
+    #[test]
+    fn request_protocol_is_http2_only_when_the_client_sent_what_only_http2_carries() {
+        use crate::model::MeshVersion as V;
+        let s = on_stream(V::V2_6, true);
+        assert_eq!(get(&s, "request.protocol").unwrap(), b"HTTP/1.1");
+        let st = s.contexts[&2].stream.as_ref().unwrap();
+        st.borrow_mut().downstream_http2 = true;
+        assert_eq!(get(&s, "request.protocol").unwrap(), b"HTTP/2");
     }
 
     /// CEL sees the properties with the types of Envoy's activation.
