@@ -168,6 +168,16 @@ fn request_protocol_follows_the_frames_the_client_sent() {
     );
     assert_eq!(r.requests.len(), 4);
     assert!(failed_checks(&r).is_empty(), "{:?}", failed_checks(&r));
+    // A scenario's `properties:` still wins.
+    let r = run(
+        &chain,
+        "properties: {request.protocol: HTTP/3}
+requests:
+  - request: {method: POST, chunks: ['', a]}
+    expect: {upstream_request_headers: {x-protocol: HTTP/3}}
+",
+    );
+    assert!(failed_checks(&r).is_empty(), "{:?}", failed_checks(&r));
 }
 
 #[test]
