@@ -78,6 +78,13 @@ pub struct Response {
     pub trailers: Vec<(String, String)>,
 }
 
+/// Whether body chunk `i` is an empty data frame that does not end the stream (the last chunk
+/// ends it unless trailers follow). Only HTTP/2 carries one, and Envoy's codec closes the
+/// connection at the second in a row.
+pub fn open_empty_frame<C: AsRef<[u8]>>(chunks: &[C], i: usize, trailers: bool) -> bool {
+    chunks[i].as_ref().is_empty() && (i + 1 < chunks.len() || trailers)
+}
+
 /// A request to send (already defaulted), borrowed from the scenario: the host copies what
 /// it keeps into the stream's own maps.
 #[derive(Debug, Clone, Copy, Default)]

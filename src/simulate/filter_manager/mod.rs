@@ -33,6 +33,7 @@ use super::host::shared::Shared;
 use super::host::{Access, Effect, HttpState, PluginInfo, WorkloadInfo};
 use super::trace::{RequestReport, StartupProblem, TraceEvent};
 use super::vm::{self, Compiled, Limits, Vm};
+use input::open_empty_frame;
 use state::{ClientProgress, DirState, Frame, Lanes, Run, Upstream};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -477,9 +478,8 @@ impl FilterManager {
             source_address: "10.0.0.1",
             source_port: 40000 + (conn % 20000) as u16,
             request_size: body_len as u64,
-            downstream_http2: (input.chunks.iter().enumerate()).any(|(i, c)| {
-                c.is_empty() && (i + 1 < input.chunks.len() || !input.trailers.is_empty())
-            }),
+            downstream_http2: (0..input.chunks.len())
+                .any(|i| open_empty_frame(input.chunks, i, !input.trailers.is_empty())),
             ..Default::default()
         }
     }

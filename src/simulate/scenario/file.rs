@@ -8,6 +8,7 @@ use super::{
     RequestSpec, Scenario, ScenarioError, StartupExpect,
 };
 use crate::load::typed::{self, Dialect, Expected, Pairs, Problem};
+use crate::simulate::filter_manager::input::open_empty_frame;
 use crate::simulate::filter_manager::{GrpcDelay, GrpcMock, HttpMock, Response};
 use serde::de::{self, Error as _, Visitor};
 use serde::{Deserialize, Deserializer};
@@ -417,9 +418,8 @@ fn frames<E>(
     ptr: &str,
     err: &impl Fn(&str, &str) -> E,
 ) -> Result<Vec<Vec<u8>>, E> {
-    let n = chunks.len();
-    let open_empty = |i: usize| chunks[i].is_empty() && (i + 1 < n || trailers);
-    if let Some(i) = (1..n).find(|&i| open_empty(i - 1) && open_empty(i)) {
+    let open_empty = |i: usize| open_empty_frame(&chunks, i, trailers);
+    if let Some(i) = (1..chunks.len()).find(|&i| open_empty(i - 1) && open_empty(i)) {
         return Err(err(
             &format!("{ptr}/{i}"),
             "a second empty data frame in a row that does not end the stream: Envoy's HTTP/2 codec closes the connection here (max_consecutive_inbound_frames_with_empty_payload is 1)",
